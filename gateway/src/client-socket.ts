@@ -1,0 +1,16 @@
+/**
+ * What a client connection needs from its WebSocket. server.ts adapts a
+ * uWS.WebSocket to it; keeping uWS out of connection.ts keeps that logic
+ * readable (and testable without a socket).
+ */
+export interface ClientSocket {
+  readonly id: string;
+  readonly closed: boolean;
+  /** Sends a JSON message; a no-op once the socket has closed. */
+  sendJson(message: object): void;
+  /**
+   * Sends one binary frame once the socket's send buffer has drained below its
+   * high-water mark; rejects when the socket closes first.
+   */
+  sendBinary(frame: Uint8Array): Promise<void>;
+}

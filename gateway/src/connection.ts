@@ -1,0 +1,321 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AppError,
+  type CompletedReply,
+  type Config,
+  decodeUploadFrame,
+  encodeBinaryFrame,
+  errors,
+  formatIssues,
+  jobReply,
+  MAX_TEXT_MESSAGE_BYTES,
+  type JobMessage,
+  type JobReply,
+  parseClientMessage,
+  type ServerMessage,
+  type StartJobMessage,
+  storageKeys,
+} from '@media-foundry/shared';
+import type { ConsumeMessage, Logger, Storage } from '@media-foundry/shared/node';
+import type { ClientSocket } from './client-socket.js';
+import type { JobPublisher } from './publisher.js';
+import type { ReplyQueues } from './reply-queues.js';
+
+/** What every connection shares: built once in main.ts. */
+export interface GatewayContext {
+  config: Config;
+  gatewayId: string;
+  logger: Logger;
+  storage: Storage;
+  publisher: JobPublisher;
+  replyQueues: ReplyQueues;
+  replyQueueName(connectionId: string): string;
+  stats: { activeJobs: number };
+}
+
+type JobState = 'awaiting_upload' | 'staging' | 'submitting' | 'submitted' | 'delivering';
+
+/** A job as one connection sees it: the client's id outside, a unique internal id towards workers and storage. */
+interface ClientJob {
+  clientId: string;
+  internalId: string;
+  request: StartJobMessage;
+  state: JobState;
+  /** Replies that arrived before the client was told the job was accepted; relayed right after. */
+  held: JobReply[];
+  log: Logger;
+}
+
+/**
+ * One WebSocket client: parses its messages, submits its jobs, and relays
+ * the workers' replies back to it. Nothing a client sends can throw out of here.
+ */
+export class ClientConnection {
+  private readonly jobs = new Map<string, ClientJob>();
+  private readonly byInternalId = new Map<string, ClientJob>();
+  private replyQueue: Promise<() => Promise<void>> | null = null;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly socket: ClientSocket,
+    private readonly ctx: GatewayContext,
+  ) {
+    this.log = ctx.logger.child({ conn_id: socket.id });
+  }
+
+  /** A text frame (its bytes are only valid during this call). */
+  onText(bytes: Uint8Array): void {
+    if (bytes.length > MAX_TEXT_MESSAGE_BYTES) {
+      this.sendError(null, errors.validation(`text messages may be at most ${MAX_TEXT_MESSAGE_BYTES} bytes; this one has ${bytes.length}`));
+      return;
+    }
+    const parsed = parseClientMessage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    if (!parsed.ok) {
+      this.sendError(parsed.jobId, parsed.error);
+      return;
+    }
+    const message = parsed.message;
+    switch (message.type) {
+      case 'ping':
+        this.send({ type: 'pong' });
+        return;
+      case 'cancel_job':
+        this.cancel(message.job_id);
+        return;
+      case 'start_job':
+        this.startJob(message).catch((err: unknown) => this.failJob(message.job_id ?? null, err));
+        return;
+    }
+  }
+
+  /** A binary frame (already copied out of uWS's buffer): an upload. */
+  onBinary(frame: Uint8Array): void {
+    let decoded;
+    try {
+      decoded = decodeUploadFrame(frame);
+    } catch (err) {
+      this.sendError(null, err);
+      return;
+    }
+    const { header, payload } = decoded;
+    const job = this.jobs.get(header.job_id);
+    if (!job || job.state !== 'awaiting_upload') {
+      this.sendError(
+        header.job_id,
+        errors.binaryError(`no job with job_id ${JSON.stringify(header.job_id)} is waiting for an upload on this connection`),
+      );
+      return;
+    }
+    const maxBytes = this.ctx.config.MAX_FILE_SIZE_MB * 1024 * 1024;
+    if (payload.length > maxBytes) {
+      this.forget(job);
+      this.sendError(job.clientId, errors.binaryError(`upload is ${payload.length} bytes; MAX_FILE_SIZE_MB allows ${maxBytes}`));
+      return;
+    }
+    if (payload.length === 0) {
+      this.forget(job);
+      this.sendError(job.clientId, errors.binaryError('upload is empty'));
+      return;
+    }
+    job.state = 'staging';
+    this.stageAndSubmit(job, header.filename, payload).catch((err: unknown) => this.failJob(job.clientId, err));
+  }
+
+  /** The socket closed: drop pending uploads and the reply queue (jobs in flight finish; their results are swept). */
+  onClose(): void {
+    for (const job of this.jobs.values()) this.forget(job);
+    const queue = this.replyQueue;
+    this.replyQueue = null;
+    queue
+      ?.then((remove) => remove())
+      .catch((err: unknown) => this.log.warn({ err }, 'could not delete reply queue'));
+  }
+
+  private async startJob(message: StartJobMessage): Promise<void> {
+    const clientId = message.job_id ?? randomUUID();
+    if (this.jobs.has(clientId)) {
+      this.sendError(clientId, errors.validation(`job_id: ${clientId} is already in progress on this connection`));
+      return;
+    }
+    const job: ClientJob = {
+      clientId,
+      internalId: randomUUID(),
+      request: message,
+      state: message.input.source === 'upload' ? 'awaiting_upload' : 'submitting',
+      held: [],
+      log: this.log.child({ job_id: clientId }),
+    };
+    this.track(job);
+    job.log.info({ operation: message.operation, source: message.input.source, internal_id: job.internalId }, 'job received');
+    if (message.input.source === 'upload') {
+      this.send({ type: 'ack', job_id: clientId, message: 'Job accepted; send the input file as a binary frame' });
+      return;
+    }
+    await this.submit(job, { source: 'url', url: message.input.url });
+    this.send({ type: 'ack', job_id: clientId, message: 'Job accepted and queued' });
+    this.releaseHeld(job);
+  }
+
+  private async stageAndSubmit(job: ClientJob, filename: string, payload: Uint8Array): Promise<void> {
+    const key = storageKeys.input(job.internalId, filename);
+    try {
+      await this.ctx.storage.put(key, payload);
+    } catch (err) {
+      throw errors.submitFailed(`could not stage the upload: ${(err as Error).message}`, err);
+    }
+    job.log.info({ bytes: payload.length, key }, 'upload staged');
+    if (!this.jobs.has(job.clientId)) {
+      // the client went away or cancelled while we staged
+      await this.ctx.storage.deletePrefix(storageKeys.jobPrefix(job.internalId)).catch(() => {});
+      return;
+    }
+    job.state = 'submitting';
+    await this.submit(job, { source: 'storage', key, filename });
+    this.send({ type: 'progress', job_id: job.clientId, percentage: 0, stage: 'queued' });
+    this.releaseHeld(job);
+  }
+
+  /** Publishes the job (creating this connection's reply queue on its first job). */
+  private async submit(job: ClientJob, input: JobMessage['input']): Promise<void> {
+    const replyQueue = this.ctx.replyQueueName(this.socket.id);
+    try {
+      this.replyQueue ??= this.ctx.replyQueues.open(replyQueue, (msg) => this.onReply(msg));
+      await this.replyQueue;
+    } catch (err) {
+      this.replyQueue = null;
+      throw errors.submitFailed(`could not create the reply queue: ${(err as Error).message}`, err);
+    }
+    const { request } = job;
+    const message = {
+      job_id: job.internalId,
+      operation: request.operation,
+      options: request.options,
+      input,
+      delivery_method: request.delivery_method,
+      submitted_at: new Date().toISOString(),
+    } as JobMessage;
+    try {
+      await this.ctx.publisher.publish(message, replyQueue);
+    } catch (err) {
+      throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);
+    }
+    job.log.info('job published');
+  }
+
+  /** The client knows the job now: relay what the worker already said. */
+  private releaseHeld(job: ClientJob): void {
+    if (job.state !== 'submitting') return;
+    job.state = 'submitted';
+    for (const reply of job.held.splice(0)) this.relay(job, reply);
+  }
+
+  private onReply(msg: ConsumeMessage): void {
+    let reply: JobReply;
+    try {
+      const parsed = jobReply.safeParse(JSON.parse(msg.content.toString('utf8')));
+      if (!parsed.success) throw new Error(formatIssues(parsed.error));
+      reply = parsed.data;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'ignored an invalid reply');
+      return;
+    }
+    const job = this.byInternalId.get(reply.job_id);
+    // Unknown: a duplicate from a redelivered run, or a job whose result was already sent.
+    if (!job || job.state === 'delivering') return;
+    if (job.state === 'submitting') job.held.push(reply);
+    else this.relay(job, reply);
+  }
+
+  private relay(job: ClientJob, reply: JobReply): void {
+    switch (reply.type) {
+      case 'progress':
+        this.send({ ...reply, job_id: job.clientId });
+        return;
+      case 'error':
+        job.log.info({ code: reply.code }, 'job failed');
+        this.forget(job);
+        this.send({ ...reply, job_id: job.clientId });
+        this.removeStored(job);
+        return;
+      case 'completed':
+        job.state = 'delivering';
+        this.deliver(job, reply)
+          .catch((err: unknown) => {
+            job.log.warn({ err }, 'output not delivered');
+            this.sendError(job.clientId, err instanceof AppError ? err : errors.outputSendFailed((err as Error).message, err));
+          })
+          .finally(() => {
+            this.forget(job);
+            this.removeStored(job);
+          });
+        return;
+    }
+  }
+
+  /** `completed` first, then each output as one binary frame `{job_id, filename}`. */
+  private async deliver(job: ClientJob, reply: CompletedReply): Promise<void> {
+    this.send({
+      type: 'completed',
+      job_id: job.clientId,
+      output_metadata: reply.output_metadata,
+      outputs: reply.outputs.map(({ filename, size_bytes, content_type }) => ({ filename, size_bytes, content_type })),
+      delivery_method: job.request.delivery_method,
+      message: 'Job completed successfully',
+    });
+    for (const output of reply.outputs) {
+      const body = Buffer.concat(await (await this.ctx.storage.get(output.key)).toArray());
+      await this.socket.sendBinary(encodeBinaryFrame({ job_id: job.clientId, filename: output.filename }, body));
+    }
+    job.log.info({ outputs: reply.outputs.length }, 'job delivered');
+  }
+
+  private cancel(clientId: string): void {
+    const job = this.jobs.get(clientId);
+    if (!job) {
+      this.sendError(clientId, errors.cancelFailed(`no job with job_id ${JSON.stringify(clientId)} is in progress on this connection`));
+      return;
+    }
+    if (job.state === 'awaiting_upload') {
+      this.forget(job);
+      this.sendError(clientId, errors.jobCancelled('cancelled before its upload arrived'));
+      return;
+    }
+    this.sendError(clientId, errors.cancelFailed('the job has already been submitted to a worker; it cannot be cancelled'));
+  }
+
+  private track(job: ClientJob): void {
+    this.jobs.set(job.clientId, job);
+    this.byInternalId.set(job.internalId, job);
+    this.ctx.stats.activeJobs += 1;
+  }
+
+  private forget(job: ClientJob): void {
+    if (this.jobs.get(job.clientId) !== job) return;
+    this.jobs.delete(job.clientId);
+    this.byInternalId.delete(job.internalId);
+    this.ctx.stats.activeJobs -= 1;
+  }
+
+  private removeStored(job: ClientJob): void {
+    this.ctx.storage
+      .deletePrefix(storageKeys.jobPrefix(job.internalId))
+      .catch((err: unknown) => job.log.warn({ err }, 'could not delete staged files'));
+  }
+
+  private failJob(clientId: string | null, err: unknown): void {
+    const job = clientId === null ? undefined : this.jobs.get(clientId);
+    if (job) this.forget(job);
+    const e = AppError.from(err);
+    (job?.log ?? this.log).warn({ code: e.code, details: e.details, err: e.cause }, 'job not submitted');
+    this.sendError(clientId, e);
+  }
+
+  private sendError(jobId: string | null, err: unknown): void {
+    const e = AppError.from(err);
+    this.send({ type: 'error', job_id: jobId, code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) });
+  }
+
+  private send(message: ServerMessage): void {
+    this.socket.sendJson(message);
+  }
+}

@@ -1,0 +1,99 @@
+/** Gateway entry point: the only place that reads the environment, handles signals and exits. */
+import { randomBytes } from 'node:crypto';
+import { ConfigError, loadConfig, topology } from '@media-foundry/shared';
+import { connectBroker, createLogger, createStorage, startHttpServer } from '@media-foundry/shared/node';
+import type { GatewayContext } from './connection.js';
+import { JobPublisher } from './publisher.js';
+import { ReplyQueues } from './reply-queues.js';
+import { startGatewayServer } from './server.js';
+import { sweepStorage } from './storage-sweeper.js';
+import { loadUws } from './uws.js';
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`media-foundry gateway: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  let uws;
+  try {
+    uws = loadUws();
+  } catch (err) {
+    fail((err as Error).message, 3);
+  }
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 2);
+    throw err;
+  }
+  const logger = createLogger('gateway', config.LOG_LEVEL);
+  const gatewayId = randomBytes(4).toString('hex');
+  const t = topology(config.QUEUE_PREFIX);
+  const storage = createStorage(config);
+  await storage.check();
+  const broker = connectBroker(config.AMQP_URL, logger, `gateway-${gatewayId}`);
+  const publisher = new JobPublisher(broker, t, config);
+  const replyQueues = new ReplyQueues(broker);
+  const ctx: GatewayContext = {
+    config,
+    gatewayId,
+    logger,
+    storage,
+    publisher,
+    replyQueues,
+    replyQueueName: (connectionId) => t.replyQueue(gatewayId, connectionId),
+    stats: { activeJobs: 0 },
+  };
+  const server = await startGatewayServer(uws, ctx);
+
+  const health = await startHttpServer(config.WS_HOST, config.HEALTH_PORT, {
+    '/health': async () => ({
+      status: 200,
+      body: {
+        status: 'ok',
+        service: 'gateway',
+        gateway_id: gatewayId,
+        broker: broker.state(),
+        connections: server.connections(),
+        active_jobs: ctx.stats.activeJobs,
+        queue_depth: await publisher.queueDepth(),
+        storage: storage.driver,
+      },
+    }),
+  });
+
+  const sweeper = setInterval(() => {
+    sweepStorage(storage, config.STORAGE_TTL_SECONDS * 1000)
+      .then((removed) => removed.length > 0 && logger.info({ removed: removed.length }, 'swept expired job files'))
+      .catch((err: unknown) => logger.warn({ err }, 'storage sweep failed'));
+  }, config.CLEANUP_INTERVAL_SECONDS * 1000);
+  sweeper.unref();
+
+  logger.info(
+    { gateway_id: gatewayId, ws: `ws://${config.WS_HOST}:${server.port}`, health_port: health.port, storage: storage.driver },
+    'gateway ready',
+  );
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    clearInterval(sweeper);
+    server.stopListening();
+    server.closeAll(1001, 'server shutting down');
+    void Promise.allSettled([publisher.close(), replyQueues.close()])
+      .then(() => broker.close())
+      .finally(() => {
+        health.server.close();
+        logger.info('stopped');
+        process.exit(0);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => fail(`failed to start: ${err instanceof Error ? err.stack : String(err)}`, 1));

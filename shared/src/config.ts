@@ -1,0 +1,112 @@
+/**
+ * The environment configuration of both services, parsed once at start-up.
+ * Names are the spec's (WS_HOST, MAX_CONCURRENT_JOBS, …) plus ours; every one
+ * is listed in .env.example and README.md.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
+
+/** The spec writes levels upper-case (LOG_LEVEL=INFO); pino wants lower-case. */
+const logLevel = z
+  .string()
+  .transform((s) => s.toLowerCase().replace(/^warning$/, 'warn').replace(/^critical$/, 'fatal'))
+  .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
+
+export const configSchema = z
+  .object({
+    // Server
+    /** Interface the WebSocket server binds to. */
+    WS_HOST: z.string().min(1).default('0.0.0.0'),
+    /** WebSocket port (0 = any free port; the chosen port is logged). */
+    WS_PORT: port.default(8080),
+    /** HTTP port of /health (both services; run them on different ports on one host). */
+    HEALTH_PORT: port.default(8081),
+
+    // FFmpeg
+    /** Jobs one worker runs at once (its AMQP prefetch). */
+    MAX_CONCURRENT_JOBS: positiveInt.default(4),
+    /** A job's ffmpeg is killed after this many seconds. */
+    FFMPEG_TIMEOUT_SECONDS: positiveInt.default(600),
+    /** `-threads` for ffmpeg; 0 lets ffmpeg choose. */
+    FFMPEG_THREADS: nonNegativeInt.default(0),
+    FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+    FFPROBE_PATH: z.string().min(1).default('ffprobe'),
+
+    // Files
+    /** Worker scratch space; one sub-directory per running job. */
+    TEMP_DIR: z.string().min(1).default('/tmp/ffmpeg-jobs'),
+    /** Largest upload or URL download, in MiB. */
+    MAX_FILE_SIZE_MB: positiveInt.default(500),
+    /** A URL input must download within this many seconds. */
+    URL_FETCH_TIMEOUT_SECONDS: positiveInt.default(300),
+    /** How often stale temp dirs and staged objects are swept, in seconds. */
+    CLEANUP_INTERVAL_SECONDS: positiveInt.default(60),
+    /** Staged inputs and outputs older than this are swept even if never delivered, in seconds. */
+    STORAGE_TTL_SECONDS: positiveInt.default(3600),
+
+    /** On SIGTERM a worker finishes running jobs for up to this many seconds, then hands them back to the queue. */
+    SHUTDOWN_GRACE_SECONDS: positiveInt.default(30),
+
+    // Logging
+    LOG_LEVEL: logLevel.default('info'),
+
+    // WebSocket
+    /** Largest WebSocket message in bytes (binary upload frames). */
+    WS_MAX_SIZE: positiveInt.default(524_288_000),
+    /** Seconds of silence before the server pings a client (0 disables pings). */
+    WS_PING_INTERVAL: nonNegativeInt.default(30),
+    /** Seconds a client has to answer a ping before it is disconnected. */
+    WS_PING_TIMEOUT: positiveInt.default(10),
+
+    // RabbitMQ
+    AMQP_URL: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL').default('amqp://guest:guest@127.0.0.1:5672'),
+    /** Prefix of every exchange and queue name. */
+    QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 _ . -').default('media'),
+    /** Deliveries of one job before it is dead-lettered (a job that keeps killing workers). */
+    JOB_DELIVERY_LIMIT: positiveInt.default(3),
+    /** How long a submit waits for the broker's confirm (also while reconnecting) before SUBMIT_FAILED, in seconds. */
+    PUBLISH_TIMEOUT_SECONDS: positiveInt.default(10),
+
+    // Storage
+    /** `fs`: a directory shared by gateway and workers (one machine); `s3`: any S3-compatible store. */
+    STORAGE_DRIVER: z.enum(['fs', 's3']).default('fs'),
+    STORAGE_DIR: z.string().min(1).default('/tmp/media-foundry/storage'),
+    S3_ENDPOINT: z.url().optional(),
+    S3_BUCKET: z.string().min(1).optional(),
+    S3_REGION: z.string().min(1).default('us-east-1'),
+    S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+    S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    /** Path-style URLs (http://host/bucket/key): what MinIO and most S3-compatible servers need. */
+    S3_FORCE_PATH_STYLE: z.stringbool().default(true),
+  })
+  .superRefine((c, ctx) => {
+    if (c.STORAGE_DRIVER === 's3' && !c.S3_BUCKET)
+      ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when STORAGE_DRIVER=s3' });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses the environment. Empty strings count as unset (compose files often
+ * pass `VAR=`). Throws ConfigError listing every bad variable at once.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success)
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(config)'}: ${i.message}`));
+  return parsed.data;
+}
+
+/** Every variable the schema knows (for .env.example and the deployment consistency tests). */
+export const CONFIG_VARIABLES = Object.keys(configSchema.shape) as (keyof Config)[];

@@ -1,0 +1,75 @@
+/**
+ * Error codes of the protocol (the spec's list, plus the few later issues add).
+ * Clients see them in `{type: "error", code}`; they are the only codes we send.
+ */
+export const ErrorCode = {
+  INVALID_JSON: 'INVALID_JSON',
+  VALIDATION_ERROR: 'VALIDATION_ERROR',
+  UNKNOWN_MESSAGE_TYPE: 'UNKNOWN_MESSAGE_TYPE',
+  SUBMIT_FAILED: 'SUBMIT_FAILED',
+  JOB_FAILED: 'JOB_FAILED',
+  JOB_CANCELLED: 'JOB_CANCELLED',
+  CANCEL_FAILED: 'CANCEL_FAILED',
+  INVALID_BINARY: 'INVALID_BINARY',
+  BINARY_ERROR: 'BINARY_ERROR',
+  OUTPUT_SEND_FAILED: 'OUTPUT_SEND_FAILED',
+  INTERNAL_ERROR: 'INTERNAL_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface AppErrorOptions {
+  details?: string | undefined;
+  /** Whether running the same job again could succeed (decides requeue vs. final failure). */
+  retryable?: boolean;
+  cause?: unknown;
+}
+
+/**
+ * The one error type that crosses a boundary. `code`, `message` and `details`
+ * go to the client; `cause` goes only to the logs.
+ */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details: string | undefined;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.details = options.details;
+    this.retryable = options.retryable ?? false;
+  }
+
+  /** Wraps anything thrown into an AppError; unknown failures become INTERNAL_ERROR. */
+  static from(err: unknown, fallback: ErrorCode = ErrorCode.INTERNAL_ERROR): AppError {
+    if (err instanceof AppError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    return new AppError(fallback, fallback === ErrorCode.INTERNAL_ERROR ? 'Internal error' : message, {
+      details: message,
+      cause: err,
+    });
+  }
+}
+
+/** Shorthands, so the places that create errors read as what went wrong. */
+export const errors = {
+  invalidJson: (details: string) => new AppError(ErrorCode.INVALID_JSON, 'Message is not valid JSON', { details }),
+  validation: (details: string) => new AppError(ErrorCode.VALIDATION_ERROR, 'Message validation failed', { details }),
+  unknownType: (type: unknown) =>
+    new AppError(ErrorCode.UNKNOWN_MESSAGE_TYPE, 'Unknown message type', {
+      details: `type ${JSON.stringify(type) ?? 'undefined'} is not one of the client message types`,
+    }),
+  submitFailed: (details: string, cause?: unknown) =>
+    new AppError(ErrorCode.SUBMIT_FAILED, 'Failed to submit job', { details, cause }),
+  jobFailed: (message: string, details?: string, cause?: unknown) =>
+    new AppError(ErrorCode.JOB_FAILED, message, { details, cause }),
+  jobCancelled: (details = 'cancelled at the client\'s request') =>
+    new AppError(ErrorCode.JOB_CANCELLED, 'Job cancelled', { details }),
+  cancelFailed: (details: string) => new AppError(ErrorCode.CANCEL_FAILED, 'Job not found or already completed', { details }),
+  invalidBinary: (details: string) => new AppError(ErrorCode.INVALID_BINARY, 'Invalid binary message format', { details }),
+  binaryError: (details: string, cause?: unknown) =>
+    new AppError(ErrorCode.BINARY_ERROR, 'Binary message processing error', { details, cause }),
+  outputSendFailed: (details: string, cause?: unknown) =>
+    new AppError(ErrorCode.OUTPUT_SEND_FAILED, 'Failed to send output file', { details, cause }),
+};

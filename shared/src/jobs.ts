@@ -1,0 +1,60 @@
+/**
+ * Messages between the gateway (or any backend) and the workers over RabbitMQ.
+ *
+ * A job is published to the jobs queue with AMQP properties `reply_to` (the
+ * queue replies go to) and `correlation_id` (= job_id); the worker publishes
+ * progress / completed / error replies there. See docs/AMQP.md.
+ */
+import { z } from 'zod';
+import { withOperation } from './operations/index.js';
+import {
+  completedMessage,
+  deliveryMethod,
+  errorMessage,
+  fileName,
+  jobId,
+  outputFile,
+  progressMessage,
+  urlInput,
+} from './protocol.js';
+
+/** An input already in the shared storage (a staged upload, or put there by a backend). */
+export const storageInput = z.strictObject({ source: z.literal('storage'), key: z.string().min(1), filename: fileName });
+export const jobMessageInput = z.discriminatedUnion('source', [urlInput, storageInput]);
+export type JobMessageInput = z.infer<typeof jobMessageInput>;
+
+/** The body of a message on the jobs queue. `job_id` must be unique across all submitters. */
+export const jobMessage = withOperation(
+  z.strictObject({
+    job_id: jobId,
+    input: jobMessageInput,
+    delivery_method: deliveryMethod.default('binary'),
+    /** ISO-8601 time the job was submitted (for queue-wait measurements). */
+    submitted_at: z.iso.datetime().optional(),
+  }),
+);
+export type JobMessage = z.infer<typeof jobMessage>;
+
+/** An output the worker left in storage under `key`. */
+export const storedOutput = outputFile.extend({ key: z.string() });
+export type StoredOutput = z.infer<typeof storedOutput>;
+
+export const progressReply = progressMessage;
+export const completedReply = completedMessage
+  .omit({ delivery_method: true, message: true })
+  .extend({ outputs: z.array(storedOutput).min(1) });
+export const errorReply = errorMessage.extend({ job_id: z.string() });
+
+/** The body of a message on a reply queue. */
+export const jobReply = z.discriminatedUnion('type', [progressReply, completedReply, errorReply]);
+export type JobReply = z.infer<typeof jobReply>;
+export type ProgressReply = z.infer<typeof progressReply>;
+export type CompletedReply = z.infer<typeof completedReply>;
+export type ErrorReply = z.infer<typeof errorReply>;
+
+/** Where a job's files live in storage; everything under `jobPrefix` is removed with the job. */
+export const storageKeys = {
+  jobPrefix: (id: string) => `jobs/${id}/`,
+  input: (id: string, filename: string) => `jobs/${id}/input/${filename}`,
+  output: (id: string, filename: string) => `jobs/${id}/output/${filename}`,
+};

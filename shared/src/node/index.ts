@@ -1,0 +1,5 @@
+/** @media-foundry/shared/node — the Node-only runtime both services use: storage, logger, broker, HTTP. */
+export * from './broker.js';
+export * from './http-server.js';
+export * from './logger.js';
+export * from './storage/index.js';

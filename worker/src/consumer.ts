@@ -1,0 +1,182 @@
+import {
+  AppError,
+  type Config,
+  errors,
+  formatIssues,
+  jobMessage,
+  type JobMessage,
+  type JobReply,
+  type Topology,
+} from '@media-foundry/shared';
+import { type Broker, type ChannelWrapper, type ConsumeMessage, declareJobTopology, type Logger, type Storage } from '@media-foundry/shared/node';
+import { ProgressThrottle } from './ffmpeg/progress.js';
+import { runJob, type JobRunnerDeps, type ProgressUpdate } from './job-runner.js';
+import { ReplyPublisher } from './replies.js';
+
+/** Progress replies per job are throttled to this interval (≤ 4 a second). */
+const PROGRESS_INTERVAL_MS = 250;
+
+export interface ConsumerDeps {
+  config: Config;
+  topology: Topology;
+  broker: Broker;
+  storage: Storage;
+  logger: Logger;
+}
+
+interface ActiveJob {
+  job: JobMessage;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Takes jobs off the jobs queue, at most MAX_CONCURRENT_JOBS at a time
+ * (prefetch), runs them and acks each only after its final reply is confirmed.
+ */
+export class JobConsumer {
+  private readonly channel: ChannelWrapper;
+  private readonly replies: ReplyPublisher;
+  private readonly active = new Map<string, ActiveJob>();
+  private readonly runnerDeps: JobRunnerDeps;
+  /** Bumped on every (re)connect: a delivery from an older channel must not be acked on the new one. */
+  private generation = 0;
+  private stopping = false;
+
+  constructor(private readonly deps: ConsumerDeps) {
+    const { config, topology, broker } = deps;
+    this.runnerDeps = { config, storage: deps.storage };
+    this.replies = new ReplyPublisher(broker, config.PUBLISH_TIMEOUT_SECONDS * 1000);
+    this.channel = broker.connection.createChannel({
+      name: 'jobs',
+      confirm: false,
+      setup: (ch: Parameters<typeof declareJobTopology>[0]) => declareJobTopology(ch, topology, config.JOB_DELIVERY_LIMIT),
+    });
+    this.channel.on('connect', () => (this.generation += 1));
+  }
+
+  /** Starts consuming; the consumer is re-created after every reconnect. */
+  async start(): Promise<void> {
+    const { topology, config } = this.deps;
+    await this.channel.consume(
+      topology.jobsQueue,
+      (msg) => {
+        const generation = this.generation;
+        void this.handle(msg, generation);
+      },
+      { prefetch: config.MAX_CONCURRENT_JOBS },
+    );
+  }
+
+  get activeJobs(): number {
+    return this.active.size;
+  }
+
+  isActive(jobId: string): boolean {
+    return this.active.has(jobId);
+  }
+
+  /** Jobs waiting in the queue (for /health); null while the broker is unreachable. */
+  async queueDepth(): Promise<number | null> {
+    try {
+      return (await this.channel.checkQueue(this.deps.topology.jobsQueue)).messageCount;
+    } catch {
+      return null;
+    }
+  }
+
+  private async handle(msg: ConsumeMessage, generation: number): Promise<void> {
+    const { logger } = this.deps;
+    const replyTo = msg.properties.replyTo as string | undefined;
+    const job = this.parse(msg);
+    if (job instanceof AppError) {
+      const jobId = String(msg.properties.correlationId ?? 'unknown');
+      logger.warn({ job_id: jobId, details: job.details }, 'rejected an invalid job message');
+      if (replyTo) await this.reply(replyTo, { type: 'error', job_id: jobId, code: job.code, message: job.message, details: job.details }).catch(() => {});
+      this.settle(msg, generation, 'ack');
+      return;
+    }
+    const log = logger.child({ job_id: job.job_id, operation: job.operation });
+    const controller = new AbortController();
+    let finish!: () => void;
+    this.active.set(job.job_id, { job, controller, done: new Promise((r) => (finish = r)) });
+    const started = Date.now();
+    log.info({ redelivered: msg.fields.redelivered }, 'job started');
+    const throttle = new ProgressThrottle<ProgressUpdate>(PROGRESS_INTERVAL_MS);
+    const report = (update: ProgressUpdate) => {
+      const next = throttle.offer(update);
+      if (next && replyTo)
+        this.reply(replyTo, { type: 'progress', job_id: job.job_id, ...next }).catch((err: unknown) =>
+          log.warn({ err }, 'progress reply not published'),
+        );
+    };
+    try {
+      let final: JobReply;
+      try {
+        final = await runJob(job, this.runnerDeps, report, controller.signal);
+        log.info({ ms: Date.now() - started, outputs: final.outputs.length }, 'job completed');
+      } catch (err) {
+        if (this.stopping && controller.signal.aborted) {
+          log.warn('job interrupted by shutdown; handing it back to the queue');
+          this.settle(msg, generation, 'requeue');
+          return;
+        }
+        const e = AppError.from(err);
+        log.warn({ code: e.code, details: e.details, err: e.cause ?? e }, 'job failed');
+        final = { type: 'error', job_id: job.job_id, code: e.code, message: e.message, details: e.details };
+      }
+      if (replyTo) await this.reply(replyTo, final);
+      this.settle(msg, generation, 'ack');
+    } catch (err) {
+      // The final reply could not be published: leave the message unacked so it is delivered again.
+      log.error({ err }, 'final reply not published; the job will be redelivered');
+    } finally {
+      this.active.delete(job.job_id);
+      finish();
+    }
+  }
+
+  private parse(msg: ConsumeMessage): JobMessage | AppError {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(msg.content.toString('utf8'));
+    } catch (err) {
+      return errors.invalidJson(`job message body: ${(err as Error).message}`);
+    }
+    const parsed = jobMessage.safeParse(raw);
+    return parsed.success ? parsed.data : errors.validation(formatIssues(parsed.error));
+  }
+
+  private reply(replyTo: string, reply: JobReply): Promise<void> {
+    return this.replies.send(replyTo, reply);
+  }
+
+  private settle(msg: ConsumeMessage, generation: number, how: 'ack' | 'requeue'): void {
+    // After a reconnect the broker has already requeued this delivery; its tag means nothing on the new channel.
+    if (generation !== this.generation) return;
+    if (how === 'ack') this.channel.ack(msg);
+    else this.channel.nack(msg, false, true);
+  }
+
+  /**
+   * Stops taking jobs, lets running ones finish for up to `graceMs`, then
+   * aborts the rest and hands them back to the queue.
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.channel.cancelAll().catch(() => {});
+    const running = [...this.active.values()];
+    if (running.length > 0) {
+      this.deps.logger.info({ running: running.length, grace_ms: graceMs }, 'waiting for running jobs');
+      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+      const all = Promise.all(running.map((j) => j.done));
+      if ((await Promise.race([all, timer])) === 'timeout') {
+        for (const j of this.active.values()) j.controller.abort();
+        await all;
+      }
+    }
+    await this.replies.close().catch(() => {});
+    await this.channel.close().catch(() => {});
+  }
+}

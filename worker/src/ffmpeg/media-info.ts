@@ -1,0 +1,115 @@
+/**
+ * What ffprobe says about a file, parsed (ffprobe's JSON is an external input
+ * like any other) and reduced to what the argument builders need.
+ */
+import { z } from 'zod';
+import type { OutputMetadata } from '@media-foundry/shared';
+
+const num = z.union([z.number(), z.string()]).optional().transform((v) => {
+  const n = typeof v === 'string' ? Number(v) : v;
+  return n !== undefined && Number.isFinite(n) ? n : undefined;
+});
+
+const ffprobeStream = z.looseObject({
+  index: z.number(),
+  codec_type: z.string().optional(),
+  codec_name: z.string().optional(),
+  width: z.number().optional(),
+  height: z.number().optional(),
+  sample_rate: num,
+  channels: z.number().optional(),
+  avg_frame_rate: z.string().optional(),
+  r_frame_rate: z.string().optional(),
+  duration: num,
+  nb_frames: num,
+  tags: z.record(z.string(), z.string()).optional(),
+  side_data_list: z.array(z.looseObject({ rotation: z.number().optional() })).optional(),
+});
+
+export const ffprobeOutput = z.looseObject({
+  streams: z.array(ffprobeStream).default([]),
+  format: z
+    .looseObject({ format_name: z.string().optional(), duration: num, size: num, bit_rate: num })
+    .prefault({}),
+});
+export type FfprobeOutput = z.infer<typeof ffprobeOutput>;
+
+export interface VideoStreamInfo {
+  index: number;
+  codec: string | null;
+  width: number;
+  height: number;
+  fps: number | null;
+}
+export interface AudioStreamInfo {
+  index: number;
+  codec: string | null;
+  sampleRate: number | null;
+  channels: number | null;
+}
+
+/** The probed input, as the argument builders see it. */
+export interface MediaInfo {
+  formatName: string;
+  /** Seconds; null when the container does not say (some streams, images). */
+  duration: number | null;
+  sizeBytes: number | null;
+  bitrate: number | null;
+  video: VideoStreamInfo | null;
+  audio: AudioStreamInfo | null;
+}
+
+/** `"30000/1001"` → 29.97; `"0/0"` → null. */
+export function parseFrameRate(rate: string | undefined): number | null {
+  if (!rate) return null;
+  const [n, d] = rate.split('/').map(Number);
+  if (n === undefined || !Number.isFinite(n) || n <= 0) return null;
+  const fps = d === undefined ? n : d > 0 ? n / d : NaN;
+  return Number.isFinite(fps) ? Math.round(fps * 1000) / 1000 : null;
+}
+
+/** Cover art is an attached picture, not a video track. */
+function isAttachedPicture(s: z.infer<typeof ffprobeStream>): boolean {
+  const disposition = (s as { disposition?: { attached_pic?: number } }).disposition;
+  return disposition?.attached_pic === 1;
+}
+
+export function toMediaInfo(probe: FfprobeOutput): MediaInfo {
+  const v = probe.streams.find((s) => s.codec_type === 'video' && !isAttachedPicture(s));
+  const a = probe.streams.find((s) => s.codec_type === 'audio');
+  const duration = probe.format.duration ?? v?.duration ?? a?.duration ?? null;
+  return {
+    formatName: probe.format.format_name ?? 'unknown',
+    duration: duration !== null && duration > 0 ? duration : null,
+    sizeBytes: probe.format.size ?? null,
+    bitrate: probe.format.bit_rate !== undefined ? Math.round(probe.format.bit_rate) : null,
+    video:
+      v && v.width && v.height
+        ? {
+            index: v.index,
+            codec: v.codec_name ?? null,
+            width: v.width,
+            height: v.height,
+            fps: parseFrameRate(v.avg_frame_rate) ?? parseFrameRate(v.r_frame_rate),
+          }
+        : null,
+    audio: a
+      ? { index: a.index, codec: a.codec_name ?? null, sampleRate: a.sample_rate ?? null, channels: a.channels ?? null }
+      : null,
+  };
+}
+
+/** The spec's `output_metadata` for one output file; `format` is the container we wrote. */
+export function toOutputMetadata(info: MediaInfo, format: string, sizeBytes: number): OutputMetadata {
+  return {
+    format,
+    duration: info.duration,
+    size_bytes: sizeBytes,
+    video_codec: info.video?.codec ?? null,
+    audio_codec: info.audio?.codec ?? null,
+    width: info.video?.width ?? null,
+    height: info.video?.height ?? null,
+    bitrate: info.bitrate,
+    fps: info.video?.fps ?? null,
+  };
+}

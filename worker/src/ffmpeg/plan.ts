@@ -1,0 +1,43 @@
+/** What an argument builder returns: the ffmpeg runs to make, and the files they leave. */
+export interface PlannedOutput {
+  /** File name in the job's output directory, and the name the client receives. */
+  filename: string;
+  contentType: string;
+  /** Container name reported as `output_metadata.format`. */
+  format: string;
+}
+
+export interface FfmpegPlan {
+  /** One argument list per ffmpeg run (without the binary and the global flags run.ts adds). */
+  runs: string[][];
+  outputs: PlannedOutput[];
+  /** Media seconds each run writes; progress is `out_time / expectedSeconds`. Null: unknown. */
+  expectedSeconds: number | null;
+}
+
+/** Paths and settings a builder places in the arguments; builders stay pure. */
+export interface BuildContext {
+  inputPath: string;
+  outputDir: string;
+  /** FFMPEG_THREADS (0 = let ffmpeg decide: no flag). */
+  threads: number;
+}
+
+export function outputPath(ctx: BuildContext, filename: string): string {
+  return `${ctx.outputDir}/${filename}`;
+}
+
+/** `-threads N` as an output option, when configured. */
+export function threadArgs(ctx: BuildContext): string[] {
+  return ctx.threads > 0 ? ['-threads', String(ctx.threads)] : [];
+}
+
+/** Numbers in arguments: no exponent notation, no float noise (0.1+0.2). */
+export function fmt(n: number): string {
+  return String(Math.round(n * 1e6) / 1e6);
+}
+
+/** The H.264/AAC MP4 encoding most outputs use: plays everywhere, streams from the first byte. */
+export const H264_ARGS = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p'];
+export const AAC_ARGS = ['-c:a', 'aac', '-b:a', '128k'];
+export const FASTSTART_ARGS = ['-movflags', '+faststart'];

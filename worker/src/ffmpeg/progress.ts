@@ -1,0 +1,102 @@
+/**
+ * ffmpeg's `-progress pipe:1` output: blocks of `key=value` lines, each
+ * ending with `progress=continue` or `progress=end`. Pure parsing and maths.
+ */
+export interface ProgressBlock {
+  /** Media time written so far, in seconds. */
+  outTimeSeconds: number | null;
+  frame: number | null;
+  fps: number | null;
+  totalSizeBytes: number | null;
+  /** Encode speed relative to real time (1.5 = 1.5x). */
+  speed: number | null;
+  end: boolean;
+}
+
+/** Accumulates lines and yields a block on every `progress=` line. */
+export class ProgressParser {
+  private fields = new Map<string, string>();
+
+  /** Feeds one line; returns a finished block, or null mid-block. */
+  push(line: string): ProgressBlock | null {
+    const eq = line.indexOf('=');
+    if (eq <= 0) return null;
+    const key = line.slice(0, eq).trim();
+    const value = line.slice(eq + 1).trim();
+    if (key !== 'progress') {
+      this.fields.set(key, value);
+      return null;
+    }
+    const f = this.fields;
+    this.fields = new Map();
+    const number = (k: string) => {
+      const v = f.get(k);
+      if (v === undefined || v === 'N/A') return null;
+      const n = Number.parseFloat(v);
+      return Number.isFinite(n) ? n : null;
+    };
+    // out_time_ms is microseconds too (an old ffmpeg naming mistake); prefer out_time_us
+    const us = number('out_time_us') ?? number('out_time_ms');
+    return {
+      outTimeSeconds: us === null ? null : Math.max(0, us / 1e6),
+      frame: number('frame'),
+      fps: number('fps'),
+      totalSizeBytes: number('total_size'),
+      speed: number('speed'), // "1.5x" parses as 1.5
+      end: value === 'end',
+    };
+  }
+}
+
+/** The spec's `ffmpeg_log` line, e.g. `frame=123 fps=45 size=1024kB time=00:00:05.00 speed=1.5x`. */
+export function formatProgressLine(b: ProgressBlock): string {
+  const parts: string[] = [];
+  if (b.frame !== null) parts.push(`frame=${b.frame}`);
+  if (b.fps !== null) parts.push(`fps=${b.fps}`);
+  if (b.totalSizeBytes !== null) parts.push(`size=${Math.round(b.totalSizeBytes / 1024)}kB`);
+  if (b.outTimeSeconds !== null) parts.push(`time=${formatClock(b.outTimeSeconds)}`);
+  if (b.speed !== null) parts.push(`speed=${b.speed}x`);
+  return parts.join(' ');
+}
+
+function formatClock(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${s.toFixed(2).padStart(5, '0')}`;
+}
+
+/**
+ * Overall percentage of a plan of `runs` ffmpeg runs, run `runIndex` being
+ * `fraction` done (0–1). Stays below 100 until the job is really finished.
+ */
+export function planPercentage(runIndex: number, runs: number, fraction: number): number {
+  const clamped = Math.min(Math.max(fraction, 0), 1);
+  const pct = ((runIndex + clamped) / runs) * 100;
+  return Math.min(99.9, Math.round(pct * 10) / 10);
+}
+
+/**
+ * Passes on at most one update per `intervalMs`, keeps the percentage from
+ * going backwards, and always passes a stage change at once.
+ */
+export class ProgressThrottle<T extends { percentage: number; stage: string }> {
+  private lastSent = -Infinity;
+  private lastStage: string | null = null;
+  private highest = 0;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The update to send (percentage made monotonic), or null to drop it. */
+  offer(update: T): T | null {
+    const t = this.now();
+    if (update.stage === this.lastStage && t - this.lastSent < this.intervalMs) return null;
+    this.highest = Math.max(update.percentage, this.highest);
+    this.lastSent = t;
+    this.lastStage = update.stage;
+    return { ...update, percentage: this.highest };
+  }
+}
