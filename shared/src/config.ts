@@ -82,9 +82,11 @@ export const configSchema = z
     /** Path-style URLs (http://host/bucket/key): what MinIO and most S3-compatible servers need. */
     S3_FORCE_PATH_STYLE: z.stringbool().default(true),
   })
-  .superRefine((c, ctx) => {
-    if (c.STORAGE_DRIVER === 's3' && !c.S3_BUCKET)
-      ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when STORAGE_DRIVER=s3' });
+  .refine((c) => c.STORAGE_DRIVER !== 's3' || Boolean(c.S3_BUCKET), {
+    path: ['S3_BUCKET'],
+    message: 'is required when STORAGE_DRIVER=s3',
+    // also check when other variables are bad, so one start-up reports every problem
+    when: () => true,
   });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,77 @@
+# syntax=docker/dockerfile:1
+#
+# One build, two images:
+#   docker build --target gateway -t media-foundry-gateway .
+#   docker build --target worker  -t media-foundry-worker  .
+# Final images hold package.json files, production node_modules and compiled
+# dist/ only: no sources, no dev dependencies, no compiler.
+
+# ---- manifests: the only inputs of `npm ci`, so dependency layers stay cached
+FROM node:20-bookworm-slim AS manifests
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY shared/package.json shared/
+COPY gateway/package.json gateway/
+COPY worker/package.json worker/
+
+# ---- build: all dependencies, then tsc
+FROM manifests AS build
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+COPY tsconfig.base.json ./
+COPY shared/ shared/
+COPY gateway/ gateway/
+COPY worker/ worker/
+# `npm run build` is `tsc -b` over the root tsconfig, which also references
+# test/ (not in the build context); name the service projects instead. Compiled
+# unit tests are dropped so they do not ship.
+RUN npm run build -- shared gateway worker \
+ && find shared/dist gateway/dist worker/dist -name '*.test.*' -delete
+
+# ---- prod-deps: runtime dependencies only
+FROM manifests AS prod-deps
+# npm nests a workspace's node_modules only when versions clash (worker has
+# one today); create them all so the COPYs below never depend on that.
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund \
+ && mkdir -p shared/node_modules gateway/node_modules worker/node_modules
+
+# ---- gateway
+FROM node:20-bookworm-slim AS gateway
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json ./
+COPY shared/package.json shared/
+COPY gateway/package.json gateway/
+COPY --from=prod-deps /app/node_modules node_modules/
+COPY --from=prod-deps /app/shared/node_modules shared/node_modules/
+COPY --from=prod-deps /app/gateway/node_modules gateway/node_modules/
+COPY --from=build /app/shared/dist shared/dist/
+COPY --from=build /app/gateway/dist gateway/dist/
+USER node
+# WS_PORT, HEALTH_PORT (the config defaults)
+EXPOSE 8080 8081
+# Slim images have no curl; Node 20 has fetch.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HEALTH_PORT||8081)+'/health',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "gateway/dist/main.js"]
+
+# ---- worker
+FROM node:20-bookworm-slim AS worker
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json ./
+COPY shared/package.json shared/
+COPY worker/package.json worker/
+COPY --from=prod-deps /app/node_modules node_modules/
+COPY --from=prod-deps /app/shared/node_modules shared/node_modules/
+COPY --from=prod-deps /app/worker/node_modules worker/node_modules/
+COPY --from=build /app/shared/dist shared/dist/
+COPY --from=build /app/worker/dist worker/dist/
+USER node
+# HEALTH_PORT (the config default); the worker takes no inbound traffic otherwise.
+EXPOSE 8081
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HEALTH_PORT||8081)+'/health',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "worker/dist/main.js"]

@@ -1,0 +1,50 @@
+import { execa } from 'execa';
+
+export interface TestVideoOptions {
+  seconds?: number;
+  width?: number;
+  height?: number;
+  fps?: number;
+  audio?: boolean;
+  /** Container by extension: .mp4, .mkv, .webm … */
+}
+
+/** Generates a test video with ffmpeg's lavfi sources (nothing is committed). */
+export async function makeTestVideo(path: string, o: TestVideoOptions = {}): Promise<void> {
+  const { seconds = 4, width = 320, height = 240, fps = 25, audio = true } = o;
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`];
+  if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`);
+  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p');
+  if (audio) args.push('-c:a', 'aac', '-b:a', '96k');
+  args.push('-shortest', path);
+  await execa('ffmpeg', args);
+}
+
+/** Generates a tone-only audio file. */
+export async function makeTestAudio(path: string, seconds = 3): Promise<void> {
+  await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=660:duration=${seconds}`, path]);
+}
+
+export interface ProbedStream {
+  codec_type: string;
+  codec_name: string;
+  width?: number;
+  height?: number;
+  sample_rate?: string;
+}
+export interface Probed {
+  format: { format_name: string; duration?: string };
+  streams: ProbedStream[];
+}
+
+/** ffprobe of a file or of bytes (written to `path` first). */
+export async function ffprobe(path: string): Promise<Probed & { duration: number; video?: ProbedStream; audio?: ProbedStream }> {
+  const { stdout } = await execa('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path]);
+  const probed = JSON.parse(stdout) as Probed;
+  return {
+    ...probed,
+    duration: Number(probed.format.duration ?? NaN),
+    video: probed.streams.find((s) => s.codec_type === 'video'),
+    audio: probed.streams.find((s) => s.codec_type === 'audio'),
+  };
+}

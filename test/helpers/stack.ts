@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { execa } from 'execa';
+import amqplib from 'amqplib';
+import { ROOT } from './paths.js';
+
+export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+/** A real gateway or worker process, with its JSON log lines. */
+export class ServiceProcess {
+  readonly logs: Record<string, unknown>[] = [];
+  stderr = '';
+  private readonly exited: Promise<unknown>;
+
+  constructor(
+    readonly name: string,
+    readonly proc: ChildProcess,
+  ) {
+    let pending = '';
+    proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      pending += chunk;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        try {
+          this.logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          this.logs.push({ msg: line });
+        }
+      }
+    });
+    proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    this.exited = new Promise((resolve) => proc.once('exit', resolve));
+  }
+
+  /** Resolves with the first log line that matches, or rejects when the process exits or time runs out. */
+  async waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const line = this.logs.find(match);
+      if (line) return line;
+      if (this.proc.exitCode !== null) throw new Error(`${this.name} exited (${this.proc.exitCode}): ${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`${this.name}: no matching log line within ${timeoutMs} ms; stderr: ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  kill9(): void {
+    this.proc.kill('SIGKILL');
+  }
+
+  async exit(): Promise<unknown> {
+    return this.exited;
+  }
+}
+
+export function spawnService(service: 'gateway' | 'worker', env: Record<string, string>): ServiceProcess {
+  const proc = spawn(process.execPath, [join(ROOT, service, 'dist', 'main.js')], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new ServiceProcess(service, proc);
+}
+
+export interface StackOptions {
+  workers?: number;
+  /** Extra environment for both services (e.g. S3 settings). */
+  env?: Record<string, string>;
+  workerEnv?: Record<string, string>;
+}
+
+/** A gateway and N workers on a private queue prefix and private directories. */
+export interface Stack {
+  prefix: string;
+  wsUrl: string;
+  healthUrl: string;
+  storageDir: string;
+  tempDir: string;
+  gateway: ServiceProcess;
+  workers: ServiceProcess[];
+  env: Record<string, string>;
+  addWorker(extraEnv?: Record<string, string>): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const prefix = `test-${randomBytes(4).toString('hex')}`;
+  const dir = await mkdtemp(join(tmpdir(), 'mf-stack-'));
+  const storageDir = join(dir, 'storage');
+  const tempDir = join(dir, 'tmp');
+  const env: Record<string, string> = {
+    AMQP_URL,
+    QUEUE_PREFIX: prefix,
+    WS_HOST: '127.0.0.1',
+    WS_PORT: '0',
+    HEALTH_PORT: '0',
+    STORAGE_DIR: storageDir,
+    TEMP_DIR: tempDir,
+    LOG_LEVEL: 'debug',
+    ...options.env,
+  };
+  const gateway = spawnService('gateway', env);
+  const workers: ServiceProcess[] = [];
+  const addWorker = async (extraEnv: Record<string, string> = {}) => {
+    const w = spawnService('worker', { ...env, ...options.workerEnv, ...extraEnv });
+    workers.push(w);
+    await w.waitForLog((l) => l.msg === 'connected to RabbitMQ');
+    return w;
+  };
+  try {
+    const ready = await gateway.waitForLog((l) => l.msg === 'gateway ready');
+    await gateway.waitForLog((l) => l.msg === 'connected to RabbitMQ');
+    for (let i = 0; i < (options.workers ?? 1); i++) await addWorker();
+    const wsPort = Number(String(ready.ws).split(':').pop());
+    return {
+      prefix,
+      wsUrl: `ws://127.0.0.1:${wsPort}`,
+      healthUrl: `http://127.0.0.1:${String(ready.health_port)}/health`,
+      storageDir,
+      tempDir,
+      gateway,
+      workers,
+      env,
+      addWorker,
+      stop: async () => {
+        await Promise.all([gateway.stop(), ...workers.map((w) => w.stop())]);
+        await deleteTopology(prefix);
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await Promise.all([gateway.stop(), ...workers.map((w) => w.stop())]);
+    await deleteTopology(prefix);
+    throw err;
+  }
+}
+
+/** Removes a test prefix's queues and exchanges from RabbitMQ. */
+export async function deleteTopology(prefix: string): Promise<void> {
+  const conn = await amqplib.connect(AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    await ch.deleteQueue(`${prefix}.jobs`);
+    await ch.deleteQueue(`${prefix}.jobs.dead`);
+    await ch.deleteExchange(`${prefix}.jobs.dlx`);
+    await ch.close();
+  } finally {
+    await conn.close();
+  }
+}
+
+/** Names of the queues RabbitMQ has whose name starts with `prefix` (via rabbitmqctl). */
+export async function listQueues(prefix: string): Promise<string[]> {
+  const { stdout } = await execa('rabbitmqctl', ['list_queues', '-q', '--no-table-headers', 'name']);
+  return stdout
+    .split('\n')
+    .map((line: string) => line.trim())
+    .filter((name: string) => name.startsWith(prefix));
+}

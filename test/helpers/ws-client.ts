@@ -1,0 +1,111 @@
+import WebSocket from 'ws';
+import { encodeBinaryFrame, splitBinaryFrame } from '@media-foundry/shared';
+
+export type Received =
+  | { kind: 'json'; data: Record<string, unknown> & { type: string } }
+  | { kind: 'binary'; header: Record<string, unknown>; payload: Buffer };
+
+/** A test client the way the spec's example uses the protocol: JSON out, JSON and binary frames in. */
+export class TestClient {
+  readonly received: Received[] = [];
+  private waiters: (() => void)[] = [];
+  closeCode: number | null = null;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) {
+        const { header, payload } = splitBinaryFrame(new Uint8Array(data));
+        this.received.push({ kind: 'binary', header: header as Record<string, unknown>, payload: Buffer.from(payload) });
+      } else this.received.push({ kind: 'json', data: JSON.parse(data.toString('utf8')) });
+      this.wake();
+    });
+    ws.on('close', (code) => {
+      this.closeCode = code;
+      this.wake();
+    });
+  }
+
+  static async connect(url: string): Promise<TestClient> {
+    const ws = new WebSocket(url, { maxPayload: 1024 * 1024 * 1024 });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new TestClient(ws);
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  send(message: unknown): void {
+    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  sendRaw(data: Buffer | Uint8Array): void {
+    this.ws.send(data, { binary: true });
+  }
+
+  upload(jobId: string, filename: string, bytes: Uint8Array): void {
+    this.sendRaw(encodeBinaryFrame({ job_id: jobId, filename }, bytes));
+  }
+
+  /** JSON messages received so far (optionally for one job). */
+  messages(jobId?: string): (Record<string, unknown> & { type: string })[] {
+    return this.received.flatMap((r) => (r.kind === 'json' && (jobId === undefined || r.data.job_id === jobId) ? [r.data] : []));
+  }
+
+  /** Waits until `done(received)` is true. */
+  async until(done: (received: Received[]) => boolean, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this.received)) {
+      if (this.closeCode !== null) throw new Error(`socket closed (${this.closeCode}) while waiting`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out; received: ${JSON.stringify(this.messages()).slice(0, 2000)}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 1000));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** The next JSON message (after `after` received items) matching `pred`. */
+  async next(pred: (m: Record<string, unknown> & { type: string }) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown> & { type: string }> {
+    let found: (Record<string, unknown> & { type: string }) | undefined;
+    await this.until(() => (found = this.messages().find(pred)) !== undefined, timeoutMs);
+    return found!;
+  }
+
+  /**
+   * Waits for a job's end: `error`, or `completed` plus one binary frame per
+   * listed output. Returns everything received for it, in order.
+   */
+  async result(jobId: string, timeoutMs = 90_000): Promise<{ items: Received[]; files: Map<string, Buffer>; final: Record<string, unknown> }> {
+    const forJob = () =>
+      this.received.filter((r) => (r.kind === 'json' ? r.data.job_id === jobId : r.header.job_id === jobId));
+    await this.until(() => {
+      const items = forJob();
+      const final = items.find((r) => r.kind === 'json' && (r.data.type === 'error' || r.data.type === 'completed'));
+      if (!final || final.kind !== 'json') return false;
+      if (final.data.type === 'error') return true;
+      const outputs = final.data.outputs as unknown[];
+      return items.filter((r) => r.kind === 'binary').length >= outputs.length;
+    }, timeoutMs);
+    const items = forJob();
+    const files = new Map<string, Buffer>();
+    for (const r of items) if (r.kind === 'binary') files.set(String(r.header.filename), r.payload);
+    const final = items.find((r) => r.kind === 'json' && (r.data.type === 'error' || r.data.type === 'completed'));
+    return { items, files, final: (final as { data: Record<string, unknown> }).data };
+  }
+
+  async close(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      this.ws.once('close', () => resolve());
+      this.ws.close();
+    });
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Jobs end to end — WebSocket client → gateway → RabbitMQ → worker → ffmpeg →
+ * storage → client — on both storage drivers, with outputs checked by ffprobe.
+ */
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { S3Storage } from '@media-foundry/shared/node';
+import { startFileServer, type FileServer } from './helpers/file-server.js';
+import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { startTestS3, type TestS3 } from './helpers/s3.js';
+import { listQueues, startStack, type Stack } from './helpers/stack.js';
+import { TestClient } from './helpers/ws-client.js';
+
+let mediaDir: string;
+let files: FileServer;
+
+beforeAll(async () => {
+  mediaDir = await mkdtemp(join(tmpdir(), 'mf-media-'));
+  await makeTestVideo(join(mediaDir, 'clip.mp4'), { seconds: 4, width: 320, height: 240 });
+  await makeTestVideo(join(mediaDir, 'silent.mp4'), { seconds: 2, audio: false });
+  await makeTestVideo(join(mediaDir, 'long.mp4'), { seconds: 12, width: 640, height: 480 });
+  files = await startFileServer(mediaDir);
+});
+afterAll(async () => {
+  await files?.close();
+  await rm(mediaDir, { recursive: true, force: true });
+});
+
+/** Writes bytes to a temp file and probes them. */
+async function probeBytes(bytes: Buffer, name: string) {
+  const path = join(mediaDir, `probe-${Date.now()}-${name}`);
+  await writeFile(path, bytes);
+  return ffprobe(path);
+}
+
+const SPEC_METADATA_KEYS = ['audio_codec', 'bitrate', 'duration', 'format', 'fps', 'height', 'size_bytes', 'video_codec', 'width'];
+
+describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => {
+  let stack: Stack;
+  let s3: TestS3 | undefined;
+  let client: TestClient;
+
+  /** What is left in storage under jobs/ (must be nothing once results are delivered). */
+  async function storedKeys(): Promise<string[]> {
+    if (s3) {
+      const storage = new S3Storage({ bucket: s3.bucket, region: 'us-east-1', endpoint: s3.endpoint, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
+      return (await storage.list('jobs/')).map((o) => o.key);
+    }
+    const dir = join(stack.storageDir, 'jobs');
+    return (await readdir(dir, { recursive: true }).catch(() => [])).filter((p) => /\.[a-z0-9]+$/.test(String(p))).map(String);
+  }
+
+  beforeAll(async () => {
+    if (driver === 's3') s3 = await startTestS3();
+    stack = await startStack({ env: s3?.env ?? {} });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await s3?.close();
+  });
+  beforeEach(async () => {
+    client = await TestClient.connect(stack.wsUrl);
+  });
+  afterEach(async () => {
+    await client.close();
+  });
+
+  it('runs the spec\'s speed example from a URL: ack, progress, completed, then the file', async () => {
+    client.send({
+      type: 'start_job',
+      job_id: 'job-001',
+      operation: 'speed',
+      input: { source: 'url', url: files.url('clip.mp4') },
+      options: { speed_factor: 2.0, maintain_pitch: false },
+    });
+    const { items, files: out, final } = await client.result('job-001');
+    const kinds = items.map((r) => (r.kind === 'json' ? r.data.type : 'binary'));
+    expect(kinds[0]).toBe('ack');
+    expect(kinds.indexOf('completed')).toBeLessThan(kinds.indexOf('binary'));
+    expect(kinds.at(-1)).toBe('binary');
+    expect(final.type).toBe('completed');
+    expect(Object.keys(final.output_metadata as object).sort()).toEqual(SPEC_METADATA_KEYS);
+    expect(final).toMatchObject({
+      delivery_method: 'binary',
+      message: 'Job completed successfully',
+      output_metadata: { format: 'mp4', video_codec: 'h264', audio_codec: 'aac', width: 320, height: 240 },
+      outputs: [{ filename: 'output.mp4', content_type: 'video/mp4' }],
+    });
+    const video = out.get('output.mp4')!;
+    expect(video.length).toBe((final.outputs as { size_bytes: number }[])[0]!.size_bytes);
+    const probed = await probeBytes(video, 'speed.mp4');
+    expect(Math.abs(probed.duration - 2)).toBeLessThan(0.2);
+    expect(probed.video?.codec_name).toBe('h264');
+    expect(probed.audio?.codec_name).toBe('aac');
+
+    const progress = items.flatMap((r) => (r.kind === 'json' && r.data.type === 'progress' ? [r.data] : []));
+    expect(progress.length).toBeGreaterThan(0);
+    const percentages = progress.map((p) => p.percentage as number);
+    expect(percentages).toEqual([...percentages].sort((a, b) => a - b));
+    expect(percentages.at(-1)).toBe(100);
+    await waitFor(async () => (await storedKeys()).length === 0);
+  });
+
+  it('generates a job_id when the client sends none', async () => {
+    client.send({ type: 'start_job', operation: 'thumbnail', input: { source: 'url', url: files.url('clip.mp4') }, options: { timestamp: 1 } });
+    const ack = await client.next((m) => m.type === 'ack');
+    expect(ack.job_id).toMatch(/^[0-9a-f-]{36}$/);
+    const { final, files: out } = await client.result(String(ack.job_id));
+    expect(final.type).toBe('completed');
+    expect(out.get('thumbnail.png')?.subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('takes an upload, then returns one file per thumbnail', async () => {
+    client.send({ type: 'start_job', job_id: 'thumbs', operation: 'thumbnail', input: { source: 'upload' }, options: { count: 3, format: 'jpeg', width: 160 } });
+    await client.next((m) => m.type === 'ack' && m.job_id === 'thumbs');
+    client.upload('thumbs', 'my clip.mp4', await readFile(join(mediaDir, 'clip.mp4')));
+    const { final, files: out } = await client.result('thumbs');
+    expect(final.type).toBe('completed');
+    expect([...out.keys()]).toEqual(['thumbnail_001.jpeg', 'thumbnail_002.jpeg', 'thumbnail_003.jpeg']);
+    for (const [name, bytes] of out) {
+      const probed = await probeBytes(bytes, name);
+      expect(probed.video).toMatchObject({ codec_name: 'mjpeg', width: 160, height: 120 });
+    }
+    await waitFor(async () => (await storedKeys()).length === 0);
+  });
+
+  it('extracts audio with the requested codec and sample rate', async () => {
+    client.send({
+      type: 'start_job',
+      job_id: 'job-003',
+      operation: 'extract_audio',
+      input: { source: 'url', url: files.url('clip.mp4') },
+      options: { format: 'mp3', bitrate_kbps: 128, sample_rate: 22050 },
+    });
+    const { final, files: out } = await client.result('job-003');
+    expect(final).toMatchObject({ type: 'completed', output_metadata: { format: 'mp3', audio_codec: 'mp3', video_codec: null } });
+    const probed = await probeBytes(out.get('output.mp3')!, 'a.mp3');
+    expect(probed.audio).toMatchObject({ codec_name: 'mp3', sample_rate: '22050' });
+    expect(probed.video).toBeUndefined();
+    expect(Math.abs(probed.duration - 4)).toBeLessThan(0.2);
+  });
+
+  it('fails clearly when the input has no audio to extract', async () => {
+    client.send({ type: 'start_job', job_id: 'mute', operation: 'extract_audio', input: { source: 'url', url: files.url('silent.mp4') }, options: {} });
+    const { final } = await client.result('mute');
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input has no audio stream' });
+  });
+
+  it('fails clearly when the URL does not exist or the upload is not media', async () => {
+    client.send({ type: 'start_job', job_id: 'nf', operation: 'speed', input: { source: 'url', url: files.url('missing.mp4') }, options: { speed_factor: 2 } });
+    const missing = await client.result('nf');
+    expect(missing.final).toMatchObject({ code: 'JOB_FAILED' });
+    expect(missing.final.details).toContain('404');
+
+    client.send({ type: 'start_job', job_id: 'junk', operation: 'thumbnail', input: { source: 'upload' }, options: {} });
+    await client.next((m) => m.type === 'ack' && m.job_id === 'junk');
+    client.upload('junk', 'notes.mp4', Buffer.from('this is not a video, just text\n'.repeat(100)));
+    const junk = await client.result('junk');
+    expect(junk.final).toMatchObject({ code: 'JOB_FAILED', message: 'Input is not a readable media file' });
+    await waitFor(async () => (await storedKeys()).length === 0);
+  });
+
+  if (driver === 'fs') {
+    it('throttles progress to about 4 messages a second', async () => {
+      client.send({ type: 'start_job', job_id: 'slow', operation: 'speed', input: { source: 'url', url: files.url('long.mp4') }, options: { speed_factor: 0.5 } });
+      const started = Date.now();
+      const { final } = await client.result('slow', 120_000);
+      const elapsed = Date.now() - started;
+      expect(final.type).toBe('completed');
+      const processing = client.messages('slow').filter((m) => m.type === 'progress' && m.stage === 'processing');
+      // stage changes pass at once; within a stage at most one update per 250 ms
+      expect(processing.length).toBeLessThanOrEqual(Math.ceil(elapsed / 250) + 2);
+      expect(processing.length).toBeGreaterThan(1);
+      expect(processing.some((m) => typeof m.ffmpeg_log === 'string' && /time=\d\d:\d\d/.test(m.ffmpeg_log))).toBe(true);
+    });
+
+    it('creates the reply queue on the first job, not on connect, and deletes it on close', async () => {
+      const other = await TestClient.connect(stack.wsUrl);
+      const before = await listQueues(`${stack.prefix}.reply.`);
+      other.send({ type: 'start_job', job_id: 'q1', operation: 'thumbnail', input: { source: 'url', url: files.url('clip.mp4') }, options: {} });
+      await other.result('q1');
+      const during = await listQueues(`${stack.prefix}.reply.`);
+      expect(during.length).toBe(before.length + 1);
+      await other.close();
+      await waitFor(async () => (await listQueues(`${stack.prefix}.reply.`)).length === before.length);
+    });
+  }
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
