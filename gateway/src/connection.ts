@@ -83,7 +83,7 @@ export class ClientConnection {
         this.cancel(message.job_id);
         return;
       case 'start_job':
-        this.startJob(message).catch((err: unknown) => this.failJob(message.job_id ?? null, err));
+        void this.startJob(message);
         return;
     }
   }
@@ -118,7 +118,7 @@ export class ClientConnection {
       return;
     }
     job.state = 'staging';
-    this.stageAndSubmit(job, header.filename, payload).catch((err: unknown) => this.failJob(job.clientId, err));
+    this.stageAndSubmit(job, header.filename, payload).catch((err: unknown) => this.failJob(job, err));
   }
 
   /** The socket closed: drop pending uploads and the reply queue (jobs in flight finish; their results are swept). */
@@ -151,7 +151,13 @@ export class ClientConnection {
       this.send({ type: 'ack', job_id: clientId, message: 'Job accepted; send the input file as a binary frame' });
       return;
     }
-    await this.submit(job, { source: 'url', url: message.input.url });
+    try {
+      await this.submit(job, { source: 'url', url: message.input.url });
+    } catch (err) {
+      this.failJob(job, err);
+      return;
+    }
+    if (this.jobs.get(clientId) !== job) return; // cancelled meanwhile
     this.send({ type: 'ack', job_id: clientId, message: 'Job accepted and queued' });
     this.releaseHeld(job);
   }
@@ -171,6 +177,7 @@ export class ClientConnection {
     }
     job.state = 'submitting';
     await this.submit(job, { source: 'storage', key, filename });
+    if (this.jobs.get(job.clientId) !== job) return; // cancelled meanwhile
     this.send({ type: 'progress', job_id: job.clientId, percentage: 0, stage: 'queued' });
     this.releaseHeld(job);
   }
@@ -269,18 +276,37 @@ export class ClientConnection {
     job.log.info({ outputs: reply.outputs.length }, 'job delivered');
   }
 
+  /**
+   * Cancels one of this connection's jobs. Before submission it is simply
+   * dropped; after, a marker in storage stops it from ever starting and a
+   * broadcast stops it on whichever worker is running it.
+   */
   private cancel(clientId: string): void {
     const job = this.jobs.get(clientId);
-    if (!job) {
-      this.sendError(clientId, errors.cancelFailed(`no job with job_id ${JSON.stringify(clientId)} is in progress on this connection`));
+    if (!job || job.state === 'delivering') {
+      const why = job ? 'the job has completed; its results are being sent' : 'no job with this job_id is in progress on this connection';
+      this.sendError(clientId, errors.cancelFailed(why));
       return;
     }
-    if (job.state === 'awaiting_upload') {
+    if (job.state === 'awaiting_upload' || job.state === 'staging') {
       this.forget(job);
-      this.sendError(clientId, errors.jobCancelled('cancelled before its upload arrived'));
+      this.sendError(clientId, errors.jobCancelled('cancelled before the job was submitted'));
       return;
     }
-    this.sendError(clientId, errors.cancelFailed('the job has already been submitted to a worker; it cannot be cancelled'));
+    this.cancelSubmitted(job).catch((err: unknown) => {
+      job.log.warn({ err }, 'cancellation failed');
+      if (this.jobs.get(clientId) === job) this.sendError(clientId, errors.cancelFailed(`could not reach the workers: ${(err as Error).message}`));
+    });
+  }
+
+  private async cancelSubmitted(job: ClientJob): Promise<void> {
+    await this.ctx.storage.put(storageKeys.cancelled(job.internalId), new Uint8Array(0));
+    await this.ctx.publisher.broadcast({ type: 'cancel', job_id: job.internalId });
+    // The result may have arrived meanwhile: then the client already has it.
+    if (this.jobs.get(job.clientId) !== job || job.state === 'delivering') return;
+    this.forget(job);
+    job.log.info('job cancelled');
+    this.sendError(job.clientId, errors.jobCancelled());
   }
 
   private track(job: ClientJob): void {
@@ -302,12 +328,14 @@ export class ClientConnection {
       .catch((err: unknown) => job.log.warn({ err }, 'could not delete staged files'));
   }
 
-  private failJob(clientId: string | null, err: unknown): void {
-    const job = clientId === null ? undefined : this.jobs.get(clientId);
-    if (job) this.forget(job);
+  /** Submission failed: the client hears why, unless it cancelled the job meanwhile. */
+  private failJob(job: ClientJob, err: unknown): void {
     const e = AppError.from(err);
-    (job?.log ?? this.log).warn({ code: e.code, details: e.details, err: e.cause }, 'job not submitted');
-    this.sendError(clientId, e);
+    job.log.warn({ code: e.code, details: e.details, err: e.cause }, 'job not submitted');
+    if (this.jobs.get(job.clientId) !== job) return;
+    this.forget(job);
+    this.removeStored(job);
+    this.sendError(job.clientId, e);
   }
 
   private sendError(jobId: string | null, err: unknown): void {

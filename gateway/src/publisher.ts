@@ -1,4 +1,4 @@
-import type { Config, JobMessage, Topology } from '@media-foundry/shared';
+import type { Config, ControlMessage, JobMessage, Topology } from '@media-foundry/shared';
 import { type Broker, type ChannelWrapper, declareJobTopology } from '@media-foundry/shared/node';
 
 /** Publishes jobs to the durable jobs queue; a publish resolves only on the broker's confirm. */
@@ -27,6 +27,13 @@ export class JobPublisher {
       messageId: job.job_id,
       replyTo,
       timestamp: Math.floor(Date.now() / 1000),
+    });
+  }
+
+  /** Broadcasts a control message (e.g. a cancellation) to every worker. */
+  async broadcast(message: ControlMessage): Promise<void> {
+    await this.channel.publish(this.topology.controlExchange, '', Buffer.from(JSON.stringify(message)), {
+      contentType: 'application/json',
     });
   }
 

@@ -52,9 +52,21 @@ export type ProgressReply = z.infer<typeof progressReply>;
 export type CompletedReply = z.infer<typeof completedReply>;
 export type ErrorReply = z.infer<typeof errorReply>;
 
+/** Broadcast on the control exchange to every worker. */
+export const controlMessage = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('cancel'), job_id: jobId }),
+]);
+export type ControlMessage = z.infer<typeof controlMessage>;
+
 /** Where a job's files live in storage; everything under `jobPrefix` is removed with the job. */
 export const storageKeys = {
   jobPrefix: (id: string) => `jobs/${id}/`,
   input: (id: string, filename: string) => `jobs/${id}/input/${filename}`,
   output: (id: string, filename: string) => `jobs/${id}/output/${filename}`,
+  /**
+   * Left by the gateway when a job is cancelled; a worker checks it before
+   * starting a job, so a cancelled job never starts even on a worker that was
+   * not running when the cancellation was broadcast.
+   */
+  cancelled: (id: string) => `jobs/${id}/cancelled`,
 };

@@ -9,6 +9,8 @@ export interface Topology {
   /** Where jobs go after JOB_DELIVERY_LIMIT failed deliveries (workers that died on them). */
   deadLetterExchange: string;
   deadLetterQueue: string;
+  /** Fanout exchange every worker binds a private queue to: cancellations reach whichever worker holds a job. */
+  controlExchange: string;
   /** A connection's reply queue, created on its first job and deleted when it closes. */
   replyQueue(gatewayId: string, connectionId: string): string;
 }
@@ -18,6 +20,7 @@ export function topology(prefix: string): Topology {
     jobsQueue: `${prefix}.jobs`,
     deadLetterExchange: `${prefix}.jobs.dlx`,
     deadLetterQueue: `${prefix}.jobs.dead`,
+    controlExchange: `${prefix}.control`,
     replyQueue: (gatewayId, connectionId) => `${prefix}.reply.${gatewayId}.${connectionId}`,
   };
 }

@@ -1,14 +1,25 @@
 import {
   AppError,
   type Config,
+  controlMessage,
+  ErrorCode,
   errors,
   formatIssues,
   jobMessage,
   type JobMessage,
   type JobReply,
+  storageKeys,
   type Topology,
 } from '@media-foundry/shared';
-import { type Broker, type ChannelWrapper, type ConsumeMessage, declareJobTopology, type Logger, type Storage } from '@media-foundry/shared/node';
+import {
+  type Broker,
+  type Channel,
+  type ChannelWrapper,
+  type ConsumeMessage,
+  declareJobTopology,
+  type Logger,
+  type Storage,
+} from '@media-foundry/shared/node';
 import { ProgressThrottle } from './ffmpeg/progress.js';
 import { runJob, type JobRunnerDeps, type ProgressUpdate } from './job-runner.js';
 import { ReplyPublisher } from './replies.js';
@@ -24,6 +35,9 @@ export interface ConsumerDeps {
   logger: Logger;
 }
 
+/** Why a running job's AbortController fired. */
+type AbortReason = 'cancel' | 'shutdown';
+
 interface ActiveJob {
   job: JobMessage;
   controller: AbortController;
@@ -36,6 +50,7 @@ interface ActiveJob {
  */
 export class JobConsumer {
   private readonly channel: ChannelWrapper;
+  private readonly control: ChannelWrapper;
   private readonly replies: ReplyPublisher;
   private readonly active = new Map<string, ActiveJob>();
   private readonly runnerDeps: JobRunnerDeps;
@@ -53,6 +68,34 @@ export class JobConsumer {
       setup: (ch: Parameters<typeof declareJobTopology>[0]) => declareJobTopology(ch, topology, config.JOB_DELIVERY_LIMIT),
     });
     this.channel.on('connect', () => (this.generation += 1));
+    // A private, auto-deleted queue on the control fanout: every worker hears every cancellation.
+    this.control = broker.connection.createChannel({
+      name: 'control',
+      confirm: false,
+      setup: async (ch: Channel) => {
+        await ch.assertExchange(topology.controlExchange, 'fanout', { durable: true });
+        const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+        await ch.bindQueue(queue, topology.controlExchange, '');
+        await ch.consume(queue, (msg) => msg && this.onControl(msg), { noAck: true });
+      },
+    });
+  }
+
+  private onControl(msg: ConsumeMessage): void {
+    let parsed;
+    try {
+      parsed = controlMessage.safeParse(JSON.parse(msg.content.toString('utf8')));
+    } catch {
+      parsed = null;
+    }
+    if (!parsed?.success) {
+      this.deps.logger.warn('ignored an invalid control message');
+      return;
+    }
+    const active = this.active.get(parsed.data.job_id);
+    if (!active) return; // not ours; if it is still queued, the storage marker stops it
+    this.deps.logger.info({ job_id: parsed.data.job_id }, 'cancelling running job');
+    active.controller.abort('cancel' satisfies AbortReason);
   }
 
   /** Starts consuming; the consumer is re-created after every reconnect. */
@@ -113,16 +156,20 @@ export class JobConsumer {
     try {
       let final: JobReply;
       try {
+        if (await this.isCancelled(job.job_id)) throw errors.jobCancelled('cancelled before it started');
         final = await runJob(job, this.runnerDeps, report, controller.signal);
         log.info({ ms: Date.now() - started, outputs: final.outputs.length }, 'job completed');
       } catch (err) {
-        if (this.stopping && controller.signal.aborted) {
+        if (controller.signal.reason === ('shutdown' satisfies AbortReason)) {
           log.warn('job interrupted by shutdown; handing it back to the queue');
           this.settle(msg, generation, 'requeue');
           return;
         }
         const e = AppError.from(err);
-        log.warn({ code: e.code, details: e.details, err: e.cause ?? e }, 'job failed');
+        if (e.code === ErrorCode.JOB_CANCELLED) {
+          log.info({ details: e.details }, 'job cancelled');
+          await this.deps.storage.deletePrefix(storageKeys.jobPrefix(job.job_id)).catch(() => {});
+        } else log.warn({ code: e.code, details: e.details, err: e.cause ?? e }, 'job failed');
         final = { type: 'error', job_id: job.job_id, code: e.code, message: e.message, details: e.details };
       }
       if (replyTo) await this.reply(replyTo, final);
@@ -134,6 +181,11 @@ export class JobConsumer {
       this.active.delete(job.job_id);
       finish();
     }
+  }
+
+  /** The gateway's cancellation marker; a storage hiccup must not lose the job, so errors count as "not cancelled". */
+  private isCancelled(jobId: string): Promise<boolean> {
+    return this.deps.storage.exists(storageKeys.cancelled(jobId)).catch(() => false);
   }
 
   private parse(msg: ConsumeMessage): JobMessage | AppError {
@@ -172,11 +224,12 @@ export class JobConsumer {
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
       const all = Promise.all(running.map((j) => j.done));
       if ((await Promise.race([all, timer])) === 'timeout') {
-        for (const j of this.active.values()) j.controller.abort();
+        for (const j of this.active.values()) j.controller.abort('shutdown' satisfies AbortReason);
         await all;
       }
     }
     await this.replies.close().catch(() => {});
+    await this.control.close().catch(() => {});
     await this.channel.close().catch(() => {});
   }
 }

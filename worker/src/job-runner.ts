@@ -47,6 +47,7 @@ export async function runJob(
       timeoutMs: config.URL_FETCH_TIMEOUT_SECONDS * 1000,
     }, signal);
 
+    if (signal.aborted) throw errors.jobCancelled();
     report({ stage: 'probing', percentage: 0 });
     const info = await probe(config.FFPROBE_PATH, inputPath);
     const outputDir = join(dir, 'out');
@@ -55,6 +56,7 @@ export async function runJob(
 
     const deadline = Date.now() + config.FFMPEG_TIMEOUT_SECONDS * 1000;
     for (const [i, args] of plan.runs.entries()) {
+      if (signal.aborted) throw errors.jobCancelled();
       report({ stage: 'processing', percentage: planPercentage(i, plan.runs.length, 0) });
       await runFfmpeg(args, {
         ffmpegPath: config.FFMPEG_PATH,
@@ -71,6 +73,7 @@ export async function runJob(
         },
       });
     }
+    if (signal.aborted) throw errors.jobCancelled();
     report({ stage: 'uploading', percentage: 100 });
 
     const outputs = [];

@@ -47,4 +47,5 @@ export async function declareJobTopology(channel: Channel, t: Topology, delivery
   await channel.assertQueue(t.deadLetterQueue, { durable: true });
   await channel.bindQueue(t.deadLetterQueue, t.deadLetterExchange, t.deadLetterQueue);
   await channel.assertQueue(t.jobsQueue, { durable: true, arguments: jobsQueueArguments(t, deliveryLimit) });
+  await channel.assertExchange(t.controlExchange, 'fanout', { durable: true });
 }

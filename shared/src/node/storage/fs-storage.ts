@@ -54,6 +54,13 @@ export class FsStorage implements Storage {
     return (await stat(this.path(key))).size;
   }
 
+  async exists(key: string): Promise<boolean> {
+    return stat(this.path(key)).then(
+      () => true,
+      () => false,
+    );
+  }
+
   async delete(key: string): Promise<void> {
     await rm(this.path(key), { force: true });
   }

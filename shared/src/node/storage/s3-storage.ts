@@ -77,6 +77,16 @@ export class S3Storage implements Storage {
     return res.ContentLength ?? 0;
   }
 
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.size(key);
+      return true;
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+      throw err;
+    }
+  }
+
   async delete(key: string): Promise<void> {
     assertSafeKey(key);
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));

@@ -24,6 +24,8 @@ export interface Storage {
   getFile(key: string, path: string): Promise<void>;
   /** Byte size of the object; rejects if it does not exist. */
   size(key: string): Promise<number>;
+  /** Whether the object exists. */
+  exists(key: string): Promise<boolean>;
   /** Removes one object; no error if it is already gone. */
   delete(key: string): Promise<void>;
   /** Removes every object whose key starts with `prefix`. */
