@@ -60,9 +60,11 @@ export function formatProgressLine(b: ProgressBlock): string {
 }
 
 function formatClock(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
+  // truncate to centiseconds once, as ffmpeg's own stats line does (never "00:00:60.00")
+  const cs = Math.floor(seconds * 100 + 1e-6);
+  const h = Math.floor(cs / 360_000);
+  const m = Math.floor((cs % 360_000) / 6000);
+  const s = (cs % 6000) / 100;
   return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${s.toFixed(2).padStart(5, '0')}`;
 }
 

@@ -26,7 +26,9 @@ export function buildThumbnail(options: ThumbnailOptions, info: MediaInfo, ctx: 
         'Thumbnail timestamp is past the end of the input',
         `timestamp ${options.timestamp}s, input duration ${fmt(info.duration)}s`,
       );
-    timestamps = [options.timestamp];
+    // a timestamp inside the last frame would seek past every frame: take the last frame instead
+    const lastFrame = info.duration !== null && info.video.fps ? info.duration - 1 / info.video.fps : null;
+    timestamps = [lastFrame !== null ? Math.max(0, Math.min(options.timestamp, lastFrame)) : options.timestamp];
   } else {
     if (info.duration === null)
       throw errors.jobFailed('Input duration is unknown', 'evenly spaced thumbnails need a duration; pass `timestamp` instead');

@@ -1,0 +1,135 @@
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config.js';
+
+/** Runs `fn`, asserts it throws a ConfigError, and returns it. */
+function configError(fn: () => unknown): ConfigError {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(ConfigError);
+  return thrown as ConfigError;
+}
+
+/** The variable names the problems are about (`NAME: message`). */
+function problemVariables(e: ConfigError): string[] {
+  return e.problems.map((p) => p.slice(0, p.indexOf(':')));
+}
+
+describe('loadConfig', () => {
+  it('fills the spec defaults from an empty environment', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      WS_HOST: '0.0.0.0',
+      WS_PORT: 8080,
+      HEALTH_PORT: 8081,
+      MAX_CONCURRENT_JOBS: 4,
+      FFMPEG_TIMEOUT_SECONDS: 600,
+      FFMPEG_THREADS: 0,
+      TEMP_DIR: '/tmp/ffmpeg-jobs',
+      MAX_FILE_SIZE_MB: 500,
+      WS_MAX_SIZE: 524_288_000,
+      LOG_LEVEL: 'info',
+      STORAGE_DRIVER: 'fs',
+      S3_FORCE_PATH_STYLE: true,
+    });
+    expect(c.S3_BUCKET).toBeUndefined();
+  });
+
+  it('coerces numbers from strings and lower-cases the spec-style LOG_LEVEL', () => {
+    const c = loadConfig({ WS_PORT: '9000', MAX_CONCURRENT_JOBS: '2', LOG_LEVEL: 'INFO', TEMP_DIR: '/var/tmp/jobs' });
+    expect(c.WS_PORT).toBe(9000);
+    expect(c.MAX_CONCURRENT_JOBS).toBe(2);
+    expect(c.LOG_LEVEL).toBe('info');
+    expect(c.TEMP_DIR).toBe('/var/tmp/jobs');
+  });
+
+  it.each([
+    ['DEBUG', 'debug'],
+    ['WARNING', 'warn'],
+    ['CRITICAL', 'fatal'],
+    ['error', 'error'],
+  ])('maps LOG_LEVEL=%s to %s', (input, level) => {
+    expect(loadConfig({ LOG_LEVEL: input }).LOG_LEVEL).toBe(level);
+  });
+
+  it('treats empty strings as unset', () => {
+    const c = loadConfig({ WS_PORT: '', LOG_LEVEL: '', MAX_CONCURRENT_JOBS: '', S3_BUCKET: '', S3_ENDPOINT: '', TEMP_DIR: '' });
+    expect(c.WS_PORT).toBe(8080);
+    expect(c.LOG_LEVEL).toBe('info');
+    expect(c.MAX_CONCURRENT_JOBS).toBe(4);
+    expect(c.TEMP_DIR).toBe('/tmp/ffmpeg-jobs');
+    expect(c.S3_BUCKET).toBeUndefined();
+    expect(c.S3_ENDPOINT).toBeUndefined();
+  });
+
+  it('ignores variables it does not know (the real process.env is full of them)', () => {
+    const c = loadConfig({ PATH: '/usr/bin', HOME: '/root', WS_PORT: '1234' });
+    expect(c.WS_PORT).toBe(1234);
+    expect(c).not.toHaveProperty('PATH');
+  });
+
+  it.each([
+    ['false', false],
+    ['true', true],
+    ['0', false],
+    ['1', true],
+  ])('parses S3_FORCE_PATH_STYLE=%s as %s', (input, expected) => {
+    expect(loadConfig({ S3_FORCE_PATH_STYLE: input }).S3_FORCE_PATH_STYLE).toBe(expected);
+  });
+
+  it('reports several bad values in one ConfigError naming each variable', () => {
+    const e = configError(() =>
+      loadConfig({
+        WS_PORT: 'abc',
+        HEALTH_PORT: '70000',
+        MAX_CONCURRENT_JOBS: '0',
+        FFMPEG_TIMEOUT_SECONDS: '1.5',
+        LOG_LEVEL: 'loud',
+        AMQP_URL: 'http://rabbit:5672',
+        STORAGE_DRIVER: 'gcs',
+        S3_FORCE_PATH_STYLE: 'maybe',
+      }),
+    );
+    expect(problemVariables(e).sort()).toEqual(
+      [
+        'AMQP_URL',
+        'FFMPEG_TIMEOUT_SECONDS',
+        'HEALTH_PORT',
+        'LOG_LEVEL',
+        'MAX_CONCURRENT_JOBS',
+        'S3_FORCE_PATH_STYLE',
+        'STORAGE_DRIVER',
+        'WS_PORT',
+      ].sort(),
+    );
+    expect(e.name).toBe('ConfigError');
+    for (const p of e.problems) expect(e.message).toContain(p);
+    expect(e.message.startsWith('Invalid configuration:\n')).toBe(true);
+  });
+
+  it('requires S3_BUCKET when STORAGE_DRIVER=s3', () => {
+    const e = configError(() => loadConfig({ STORAGE_DRIVER: 's3' }));
+    expect(e.problems).toEqual(['S3_BUCKET: is required when STORAGE_DRIVER=s3']);
+  });
+
+  it('accepts STORAGE_DRIVER=s3 with a bucket', () => {
+    const c = loadConfig({ STORAGE_DRIVER: 's3', S3_BUCKET: 'media', S3_ENDPOINT: 'http://minio:9000' });
+    expect(c).toMatchObject({ STORAGE_DRIVER: 's3', S3_BUCKET: 'media', S3_ENDPOINT: 'http://minio:9000', S3_REGION: 'us-east-1' });
+  });
+
+  it('names a missing S3_BUCKET together with the other bad variables ("every bad variable at once")', () => {
+    const e = configError(() => loadConfig({ STORAGE_DRIVER: 's3', WS_PORT: 'abc' }));
+    expect(problemVariables(e).sort()).toEqual(['S3_BUCKET', 'WS_PORT']);
+  });
+});
+
+describe('CONFIG_VARIABLES', () => {
+  it('lists every variable the schema knows', () => {
+    expect(CONFIG_VARIABLES).toEqual(expect.arrayContaining(['WS_PORT', 'HEALTH_PORT', 'TEMP_DIR', 'LOG_LEVEL', 'S3_BUCKET']));
+    expect(Object.keys(loadConfig({ STORAGE_DRIVER: 's3', S3_BUCKET: 'b', S3_ENDPOINT: 'http://x', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's' })).sort()).toEqual(
+      [...CONFIG_VARIABLES].sort(),
+    );
+  });
+});

@@ -1,0 +1,92 @@
+import { AppError, AUDIO_FORMATS, ErrorCode, type ExtractAudioOptions } from '@media-foundry/shared';
+import type { MediaInfo } from '../media-info.js';
+import type { BuildContext } from '../plan.js';
+import { AUDIO_TARGETS, buildExtractAudio } from './extract-audio.js';
+
+const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+
+/** A probed 10-second MP4 with video at index 0 and 44.1 kHz AAC at index 1; override any part. */
+function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
+  return {
+    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+    duration: 10,
+    sizeBytes: 2_000_000,
+    bitrate: 1_600_000,
+    video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
+    audio: { index: 1, codec: 'aac', sampleRate: 44100, channels: 2 },
+    ...overrides,
+  };
+}
+
+const COMMON = ['-i', '/job/input.mp4', '-map', '0:1', '-vn', '-sn', '-dn'];
+
+describe('buildExtractAudio', () => {
+  it.each<[ExtractAudioOptions['format'], string[], string, string]>([
+    ['mp3', ['-c:a', 'libmp3lame', '-b:a', '192k', '/job/out/output.mp3'], 'output.mp3', 'audio/mpeg'],
+    ['aac', ['-c:a', 'aac', '-b:a', '192k', '-f', 'adts', '/job/out/output.aac'], 'output.aac', 'audio/aac'],
+    ['wav', ['-c:a', 'pcm_s16le', '/job/out/output.wav'], 'output.wav', 'audio/wav'],
+    ['opus', ['-c:a', 'libopus', '-b:a', '128k', '-f', 'ogg', '/job/out/output.opus'], 'output.opus', 'audio/ogg'],
+    [
+      'm4a',
+      ['-c:a', 'aac', '-b:a', '192k', '-movflags', '+faststart', '-f', 'ipod', '/job/out/output.m4a'],
+      'output.m4a',
+      'audio/mp4',
+    ],
+    ['flac', ['-c:a', 'flac', '/job/out/output.flac'], 'output.flac', 'audio/flac'],
+    ['ogg', ['-c:a', 'libvorbis', '-b:a', '192k', '/job/out/output.ogg'], 'output.ogg', 'audio/ogg'],
+  ])('format %s: full arguments, file name and content type', (format, tail, filename, contentType) => {
+    const plan = buildExtractAudio({ format }, mediaInfo(), ctx);
+    expect(plan.runs).toEqual([[...COMMON, ...tail]]);
+    expect(plan.outputs).toEqual([{ filename, contentType, format }]);
+    expect(plan.expectedSeconds).toBe(10);
+  });
+
+  it('covers every format of the schema', () => {
+    expect(Object.keys(AUDIO_TARGETS).sort()).toEqual([...AUDIO_FORMATS].sort());
+  });
+
+  it('applies bitrate_kbps and sample_rate', () => {
+    const plan = buildExtractAudio({ format: 'mp3', bitrate_kbps: 320, sample_rate: 48000 }, mediaInfo(), ctx);
+    expect(plan.runs).toEqual([[...COMMON, '-c:a', 'libmp3lame', '-b:a', '320k', '-ar', '48000', '/job/out/output.mp3']]);
+  });
+
+  it('sets no -b:a for lossless formats, even when a bitrate is asked for', () => {
+    for (const format of ['wav', 'flac'] as const) {
+      const args = buildExtractAudio({ format, bitrate_kbps: 256, sample_rate: 16000 }, mediaInfo(), ctx).runs[0]!;
+      expect(args).not.toContain('-b:a');
+      expect(args.slice(-3)).toEqual(['-ar', '16000', `/job/out/output.${format}`]);
+    }
+  });
+
+  it('places -threads N after the codec options and before the muxer', () => {
+    const args = buildExtractAudio({ format: 'm4a' }, mediaInfo(), { ...ctx, threads: 2 }).runs[0]!;
+    expect(args).toEqual([
+      ...COMMON,
+      '-c:a', 'aac', '-b:a', '192k', '-movflags', '+faststart', '-threads', '2', '-f', 'ipod', '/job/out/output.m4a',
+    ]);
+  });
+
+  it('maps the probed audio stream index and works on audio-only inputs', () => {
+    const info = mediaInfo({ formatName: 'wav', video: null, audio: { index: 0, codec: 'pcm_s16le', sampleRate: 48000, channels: 1 } });
+    const args = buildExtractAudio({ format: 'flac' }, info, ctx).runs[0]!;
+    expect(args.slice(0, 4)).toEqual(['-i', '/job/input.mp4', '-map', '0:0']);
+  });
+
+  it('has expectedSeconds null when the duration is unknown', () => {
+    expect(buildExtractAudio({ format: 'mp3' }, mediaInfo({ duration: null }), ctx).expectedSeconds).toBeNull();
+  });
+
+  it('fails with JOB_FAILED naming the format when the input has no audio', () => {
+    let thrown: unknown;
+    try {
+      buildExtractAudio({ format: 'mp3' }, mediaInfo({ formatName: 'matroska,webm', audio: null }), ctx);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(AppError);
+    const e = thrown as AppError;
+    expect(e.code).toBe(ErrorCode.JOB_FAILED);
+    expect(e.message).toBe('Input has no audio stream');
+    expect(e.details).toBe('ffprobe found no audio in the matroska,webm input');
+  });
+});

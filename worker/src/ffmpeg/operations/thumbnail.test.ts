@@ -1,0 +1,155 @@
+import { AppError, ErrorCode, type ThumbnailOptions } from '@media-foundry/shared';
+import type { MediaInfo } from '../media-info.js';
+import type { BuildContext } from '../plan.js';
+import { buildThumbnail, evenlySpacedTimestamps, scaleFilter } from './thumbnail.js';
+
+const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+
+/** A probed 12-second 1920x1080 MP4 with video at index 0 and audio at index 1; override any part. */
+function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
+  return {
+    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+    duration: 12,
+    sizeBytes: 5_000_000,
+    bitrate: 3_333_333,
+    video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 30 },
+    audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
+    ...overrides,
+  };
+}
+
+function opts(o: Partial<ThumbnailOptions> = {}): ThumbnailOptions {
+  return { format: 'png', ...o };
+}
+
+function thrownBy(fn: () => unknown): AppError {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(AppError);
+  return thrown as AppError;
+}
+
+describe('evenlySpacedTimestamps', () => {
+  it('takes the middles of equal slices', () => {
+    expect(evenlySpacedTimestamps(10, 1)).toEqual([5]);
+    expect(evenlySpacedTimestamps(12, 3)).toEqual([2, 6, 10]);
+    expect(evenlySpacedTimestamps(8, 4)).toEqual([1, 3, 5, 7]);
+  });
+});
+
+describe('scaleFilter', () => {
+  it('keeps the aspect ratio with -2 for the missing side', () => {
+    expect(scaleFilter(320, undefined)).toBe('scale=320:-2');
+    expect(scaleFilter(undefined, 240)).toBe('scale=-2:240');
+    expect(scaleFilter(320, 240)).toBe('scale=320:240');
+    expect(scaleFilter(undefined, undefined)).toBeNull();
+  });
+});
+
+describe('buildThumbnail', () => {
+  it('builds one PNG at a timestamp, seeking on the input (-ss before -i)', () => {
+    const plan = buildThumbnail(opts({ timestamp: 2.5 }), mediaInfo(), ctx);
+    expect(plan.runs).toEqual([
+      ['-ss', '2.5', '-i', '/job/input.mp4', '-map', '0:0', '-frames:v', '1', '-update', '1', '/job/out/thumbnail.png'],
+    ]);
+    expect(plan.outputs).toEqual([{ filename: 'thumbnail.png', contentType: 'image/png', format: 'png' }]);
+    expect(plan.expectedSeconds).toBeNull();
+    const args = plan.runs[0]!;
+    expect(args.indexOf('-ss')).toBeLessThan(args.indexOf('-i'));
+  });
+
+  it('takes the middle of the input when neither timestamp nor count is given', () => {
+    expect(buildThumbnail(opts(), mediaInfo(), ctx).runs).toEqual([
+      ['-ss', '6', '-i', '/job/input.mp4', '-map', '0:0', '-frames:v', '1', '-update', '1', '/job/out/thumbnail.png'],
+    ]);
+  });
+
+  it('makes count=3 runs at d/6, d/2, 5d/6 named thumbnail_001..003', () => {
+    const plan = buildThumbnail(opts({ count: 3 }), mediaInfo({ duration: 10 }), ctx);
+    expect(plan.runs).toEqual(
+      [
+        ['1.666667', 'thumbnail_001.png'],
+        ['5', 'thumbnail_002.png'],
+        ['8.333333', 'thumbnail_003.png'],
+      ].map(([ss, name]) => ['-ss', ss, '-i', '/job/input.mp4', '-map', '0:0', '-frames:v', '1', '-update', '1', `/job/out/${name}`]),
+    );
+    expect(plan.outputs).toEqual([
+      { filename: 'thumbnail_001.png', contentType: 'image/png', format: 'png' },
+      { filename: 'thumbnail_002.png', contentType: 'image/png', format: 'png' },
+      { filename: 'thumbnail_003.png', contentType: 'image/png', format: 'png' },
+    ]);
+    for (const run of plan.runs) expect(run.indexOf('-ss')).toBeLessThan(run.indexOf('-i'));
+  });
+
+  it('names a single counted thumbnail thumbnail.<ext>', () => {
+    expect(buildThumbnail(opts({ count: 1 }), mediaInfo(), ctx).outputs.map((o) => o.filename)).toEqual(['thumbnail.png']);
+  });
+
+  it('numbers 20 thumbnails with three digits', () => {
+    const names = buildThumbnail(opts({ count: 20, format: 'jpg' }), mediaInfo(), ctx).outputs.map((o) => o.filename);
+    expect(names).toHaveLength(20);
+    expect(names[0]).toBe('thumbnail_001.jpg');
+    expect(names[19]).toBe('thumbnail_020.jpg');
+  });
+
+  it('encodes JPEG with -q:v 2 and reports image/jpeg for both jpeg and jpg', () => {
+    const jpeg = buildThumbnail(opts({ timestamp: 1, format: 'jpeg' }), mediaInfo(), ctx);
+    expect(jpeg.runs).toEqual([
+      ['-ss', '1', '-i', '/job/input.mp4', '-map', '0:0', '-frames:v', '1', '-q:v', '2', '-update', '1', '/job/out/thumbnail.jpeg'],
+    ]);
+    expect(jpeg.outputs).toEqual([{ filename: 'thumbnail.jpeg', contentType: 'image/jpeg', format: 'jpeg' }]);
+    const jpg = buildThumbnail(opts({ timestamp: 1, format: 'jpg' }), mediaInfo(), ctx);
+    expect(jpg.outputs).toEqual([{ filename: 'thumbnail.jpg', contentType: 'image/jpeg', format: 'jpeg' }]);
+  });
+
+  it('scales to the width keeping the aspect ratio (scale=W:-2)', () => {
+    expect(buildThumbnail(opts({ timestamp: 3, width: 320 }), mediaInfo(), ctx).runs).toEqual([
+      ['-ss', '3', '-i', '/job/input.mp4', '-map', '0:0', '-frames:v', '1', '-vf', 'scale=320:-2', '-update', '1', '/job/out/thumbnail.png'],
+    ]);
+  });
+
+  it('scales to both sides when both are given', () => {
+    const args = buildThumbnail(opts({ timestamp: 3, width: 320, height: 200 }), mediaInfo(), ctx).runs[0]!;
+    expect(args[args.indexOf('-vf') + 1]).toBe('scale=320:200');
+  });
+
+  it('adds -threads N when threads > 0', () => {
+    expect(buildThumbnail(opts({ timestamp: 0 }), mediaInfo(), { ...ctx, threads: 4 }).runs).toEqual([
+      ['-ss', '0', '-i', '/job/input.mp4', '-map', '0:0', '-frames:v', '1', '-threads', '4', '-update', '1', '/job/out/thumbnail.png'],
+    ]);
+  });
+
+  it('maps the probed video stream index', () => {
+    const info = mediaInfo({ video: { index: 3, codec: 'vp9', width: 640, height: 360, fps: 25 } });
+    const args = buildThumbnail(opts({ timestamp: 1 }), info, ctx).runs[0]!;
+    expect(args[args.indexOf('-map') + 1]).toBe('0:3');
+  });
+
+  it.each([12, 12.5])('fails with JOB_FAILED naming the duration when timestamp %p >= duration', (timestamp) => {
+    const e = thrownBy(() => buildThumbnail(opts({ timestamp }), mediaInfo({ duration: 12 }), ctx));
+    expect(e.code).toBe(ErrorCode.JOB_FAILED);
+    expect(e.message).toBe('Thumbnail timestamp is past the end of the input');
+    expect(e.details).toBe(`timestamp ${timestamp}s, input duration 12s`);
+  });
+
+  it('allows any timestamp when the duration is unknown', () => {
+    expect(buildThumbnail(opts({ timestamp: 99 }), mediaInfo({ duration: null }), ctx).runs[0]!.slice(0, 2)).toEqual(['-ss', '99']);
+  });
+
+  it('fails with JOB_FAILED when evenly spaced thumbnails need an unknown duration', () => {
+    const e = thrownBy(() => buildThumbnail(opts({ count: 3 }), mediaInfo({ duration: null }), ctx));
+    expect(e.code).toBe(ErrorCode.JOB_FAILED);
+    expect(e.message).toBe('Input duration is unknown');
+  });
+
+  it('fails with JOB_FAILED when the input has no video', () => {
+    const e = thrownBy(() => buildThumbnail(opts({ timestamp: 1 }), mediaInfo({ formatName: 'mp3', video: null }), ctx));
+    expect(e.code).toBe(ErrorCode.JOB_FAILED);
+    expect(e.message).toBe('Input has no video stream');
+    expect(e.details).toBe('ffprobe found no video in the mp3 input');
+  });
+});
