@@ -33,7 +33,17 @@ export interface GatewayContext {
   stats: { activeJobs: number };
 }
 
-type JobState = 'awaiting_upload' | 'staging' | 'submitting' | 'submitted' | 'delivering';
+type JobState = 'awaiting_upload' | 'submitting' | 'submitted' | 'delivering';
+
+/** The binary frames an upload job waits for. */
+interface PendingUploads {
+  /** The names `input.filenames` listed (in job order), or null: one frame, any name. */
+  expected: string[] | null;
+  /** Staged so far: file name → storage key. */
+  staged: Map<string, string>;
+  /** Names whose frames arrived and are being written to storage. */
+  staging: Set<string>;
+}
 
 /** A job as one connection sees it: the client's id outside, a unique internal id towards workers and storage. */
 interface ClientJob {
@@ -43,6 +53,7 @@ interface ClientJob {
   state: JobState;
   /** Replies that arrived before the client was told the job was accepted; relayed right after. */
   held: JobReply[];
+  uploads: PendingUploads | null;
   log: Logger;
 }
 
@@ -99,31 +110,41 @@ export class ClientConnection {
     }
     const { header, payload } = decoded;
     const job = this.jobs.get(header.job_id);
-    if (!job || job.state !== 'awaiting_upload') {
+    const uploads = job?.state === 'awaiting_upload' ? job.uploads : null;
+    if (!job || !uploads) {
       this.sendError(
         header.job_id,
         errors.binaryError(`no job with job_id ${JSON.stringify(header.job_id)} is waiting for an upload on this connection`),
       );
       return;
     }
+    const name = header.filename;
+    const unexpected =
+      uploads.expected === null
+        ? uploads.staging.size + uploads.staged.size > 0 && 'this job takes one file and it has arrived'
+        : !uploads.expected.includes(name)
+          ? `expected one of input.filenames: ${uploads.expected.join(', ')}`
+          : (uploads.staged.has(name) || uploads.staging.has(name)) && 'this file has arrived already';
+    if (unexpected) {
+      this.sendError(job.clientId, errors.binaryError(`unexpected upload ${JSON.stringify(name)}: ${unexpected}`));
+      return;
+    }
     const maxBytes = this.ctx.config.MAX_FILE_SIZE_MB * 1024 * 1024;
-    if (payload.length > maxBytes) {
-      this.forget(job);
-      this.sendError(job.clientId, errors.binaryError(`upload is ${payload.length} bytes; MAX_FILE_SIZE_MB allows ${maxBytes}`));
+    const tooBig = payload.length > maxBytes && `upload is ${payload.length} bytes; MAX_FILE_SIZE_MB allows ${maxBytes}`;
+    if (tooBig || payload.length === 0) {
+      this.failJob(job, errors.binaryError(tooBig || `upload ${JSON.stringify(name)} is empty`));
       return;
     }
-    if (payload.length === 0) {
-      this.forget(job);
-      this.sendError(job.clientId, errors.binaryError('upload is empty'));
-      return;
-    }
-    job.state = 'staging';
-    this.stageAndSubmit(job, header.filename, payload).catch((err: unknown) => this.failJob(job, err));
+    uploads.staging.add(name);
+    this.stage(job, uploads, name, payload).catch((err: unknown) => this.failJob(job, err));
   }
 
   /** The socket closed: drop pending uploads and the reply queue (jobs in flight finish; their results are swept). */
   onClose(): void {
-    for (const job of this.jobs.values()) this.forget(job);
+    for (const job of this.jobs.values()) {
+      if (job.state === 'awaiting_upload') this.removeStored(job);
+      this.forget(job);
+    }
     const queue = this.replyQueue;
     this.replyQueue = null;
     queue
@@ -143,16 +164,25 @@ export class ClientConnection {
       request: message,
       state: message.input.source === 'upload' ? 'awaiting_upload' : 'submitting',
       held: [],
+      uploads:
+        message.input.source === 'upload'
+          ? { expected: message.input.filenames ?? null, staged: new Map(), staging: new Set() }
+          : null,
       log: this.log.child({ job_id: clientId }),
     };
     this.track(job);
     job.log.info({ operation: message.operation, source: message.input.source, internal_id: job.internalId }, 'job received');
     if (message.input.source === 'upload') {
-      this.send({ type: 'ack', job_id: clientId, message: 'Job accepted; send the input file as a binary frame' });
+      const what = message.input.filenames ? `${message.input.filenames.length} input files, one binary frame each` : 'the input file as a binary frame';
+      this.send({ type: 'ack', job_id: clientId, message: `Job accepted; send ${what}` });
       return;
     }
+    const urls = message.input.urls ?? [message.input.url!];
     try {
-      await this.submit(job, { source: 'url', url: message.input.url });
+      await this.submit(
+        job,
+        urls.map((url) => ({ source: 'url', url })),
+      );
     } catch (err) {
       this.failJob(job, err);
       return;
@@ -162,7 +192,8 @@ export class ClientConnection {
     this.releaseHeld(job);
   }
 
-  private async stageAndSubmit(job: ClientJob, filename: string, payload: Uint8Array): Promise<void> {
+  /** Stages one uploaded file; once every expected file is staged, submits the job. */
+  private async stage(job: ClientJob, uploads: PendingUploads, filename: string, payload: Uint8Array): Promise<void> {
     const key = storageKeys.input(job.internalId, filename);
     try {
       await this.ctx.storage.put(key, payload);
@@ -170,20 +201,27 @@ export class ClientConnection {
       throw errors.submitFailed(`could not stage the upload: ${(err as Error).message}`, err);
     }
     job.log.info({ bytes: payload.length, key }, 'upload staged');
-    if (!this.jobs.has(job.clientId)) {
+    if (this.jobs.get(job.clientId) !== job) {
       // the client went away or cancelled while we staged
-      await this.ctx.storage.deletePrefix(storageKeys.jobPrefix(job.internalId)).catch(() => {});
+      this.removeStored(job);
       return;
     }
+    uploads.staging.delete(filename);
+    uploads.staged.set(filename, key);
+    const names = uploads.expected ?? [filename];
+    if (uploads.staging.size > 0 || names.some((n) => !uploads.staged.has(n))) return;
     job.state = 'submitting';
-    await this.submit(job, { source: 'storage', key, filename });
+    await this.submit(
+      job,
+      names.map((name) => ({ source: 'storage', key: uploads.staged.get(name)!, filename: name })),
+    );
     if (this.jobs.get(job.clientId) !== job) return; // cancelled meanwhile
     this.send({ type: 'progress', job_id: job.clientId, percentage: 0, stage: 'queued' });
     this.releaseHeld(job);
   }
 
   /** Publishes the job (creating this connection's reply queue on its first job). */
-  private async submit(job: ClientJob, input: JobMessage['input']): Promise<void> {
+  private async submit(job: ClientJob, inputs: JobMessage['inputs']): Promise<void> {
     const replyQueue = this.ctx.replyQueueName(this.socket.id);
     try {
       this.replyQueue ??= this.ctx.replyQueues.open(replyQueue, (msg) => this.onReply(msg));
@@ -197,7 +235,7 @@ export class ClientConnection {
       job_id: job.internalId,
       operation: request.operation,
       options: request.options,
-      input,
+      inputs,
       delivery_method: request.delivery_method,
       submitted_at: new Date().toISOString(),
     } as JobMessage;
@@ -288,8 +326,9 @@ export class ClientConnection {
       this.sendError(clientId, errors.cancelFailed(why));
       return;
     }
-    if (job.state === 'awaiting_upload' || job.state === 'staging') {
+    if (job.state === 'awaiting_upload') {
       this.forget(job);
+      this.removeStored(job);
       this.sendError(clientId, errors.jobCancelled('cancelled before the job was submitted'));
       return;
     }

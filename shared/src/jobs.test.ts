@@ -17,7 +17,7 @@ describe('jobMessage', () => {
   it('accepts a storage input and fills defaults', () => {
     const r = jobMessage.safeParse({
       job_id: 'job-1',
-      input: { source: 'storage', key: 'jobs/job-1/input/a.mp4', filename: 'a.mp4' },
+      inputs: [{ source: 'storage', key: 'jobs/job-1/input/a.mp4', filename: 'a.mp4' }],
       operation: 'speed',
       options: { speed_factor: 2 },
       submitted_at: '2024-05-01T12:00:00.000Z',
@@ -25,7 +25,7 @@ describe('jobMessage', () => {
     expect(r.success).toBe(true);
     expect(r.data).toEqual({
       job_id: 'job-1',
-      input: { source: 'storage', key: 'jobs/job-1/input/a.mp4', filename: 'a.mp4' },
+      inputs: [{ source: 'storage', key: 'jobs/job-1/input/a.mp4', filename: 'a.mp4' }],
       operation: 'speed',
       options: { speed_factor: 2, maintain_pitch: true },
       delivery_method: 'binary',
@@ -36,18 +36,18 @@ describe('jobMessage', () => {
   it('accepts a url input', () => {
     const r = jobMessage.safeParse({
       job_id: 'job-2',
-      input: { source: 'url', url: 'http://example.com/a.mkv' },
+      inputs: [{ source: 'url', url: 'http://example.com/a.mkv' }],
       operation: 'extract_audio',
       options: { format: 'opus' },
     });
     expect(r.success).toBe(true);
-    expect(r.data).toMatchObject({ input: { source: 'url', url: 'http://example.com/a.mkv' }, options: { format: 'opus' } });
+    expect(r.data).toMatchObject({ inputs: [{ source: 'url', url: 'http://example.com/a.mkv' }], options: { format: 'opus' } });
   });
 
   it('rejects an unknown operation, naming operation', () => {
     const r = jobMessage.safeParse({
       job_id: 'job-3',
-      input: { source: 'url', url: 'http://example.com/a.mkv' },
+      inputs: [{ source: 'url', url: 'http://example.com/a.mkv' }],
       operation: 'transcode',
       options: {},
     });
@@ -56,17 +56,26 @@ describe('jobMessage', () => {
   });
 
   it.each([
-    ['an upload input (only the gateway knows uploads)', { source: 'upload' }, /^input\.source: /],
-    ['a storage input without filename', { source: 'storage', key: 'k' }, /^input\.filename: /],
-    ['a storage input with an empty key', { source: 'storage', key: '', filename: 'a' }, /^input\.key: /],
+    ['an upload input (only the gateway knows uploads)', { source: 'upload' }, /^inputs\.0\.source: /],
+    ['a storage input without filename', { source: 'storage', key: 'k' }, /^inputs\.0\.filename: /],
+    ['a storage input with an empty key', { source: 'storage', key: '', filename: 'a' }, /^inputs\.0\.key: /],
   ])('rejects %s', (_label, input, pattern) => {
-    const r = jobMessage.safeParse({ job_id: 'j', input, operation: 'thumbnail' });
+    const r = jobMessage.safeParse({ job_id: 'j', inputs: [input], operation: 'thumbnail' });
     expect(r.success).toBe(false);
     expect(formatIssues(r.error!)).toMatch(pattern);
   });
 
+  it('checks the number of inputs against the operation', () => {
+    const url = { source: 'url', url: 'https://e.com/a.mp4' };
+    const one = jobMessage.safeParse({ job_id: 'j', inputs: [url], operation: 'concat' });
+    expect(formatIssues(one.error!)).toBe('inputs: concat takes 2 to 20 input files; got 1');
+    const two = jobMessage.safeParse({ job_id: 'j', inputs: [url, url], operation: 'thumbnail' });
+    expect(formatIssues(two.error!)).toBe('inputs: thumbnail takes exactly 1 input file; got 2');
+    expect(jobMessage.safeParse({ job_id: 'j', inputs: [url, url, url], operation: 'concat' }).success).toBe(true);
+  });
+
   it('requires a job_id and a valid submitted_at', () => {
-    const base = { input: { source: 'url', url: 'https://e.com/a' }, operation: 'thumbnail' };
+    const base = { inputs: [{ source: 'url', url: 'https://e.com/a' }], operation: 'thumbnail' };
     expect(formatIssues(jobMessage.safeParse(base).error!)).toMatch(/^job_id: /);
     expect(formatIssues(jobMessage.safeParse({ ...base, job_id: 'j', submitted_at: 'yesterday' }).error!)).toMatch(/^submitted_at: /);
   });
@@ -93,8 +102,13 @@ describe('jobReply', () => {
     expect(jobReply.parse(reply)).toEqual(reply);
   });
 
-  it('rejects a completed reply with zero outputs, naming outputs', () => {
+  it('accepts a completed reply with zero outputs (probe)', () => {
     const r = jobReply.safeParse({ type: 'completed', job_id: 'j', output_metadata: metadata, outputs: [] });
+    expect(r.success).toBe(true);
+  });
+
+  it('rejects a completed reply without outputs, naming outputs', () => {
+    const r = jobReply.safeParse({ type: 'completed', job_id: 'j', output_metadata: metadata });
     expect(r.success).toBe(false);
     expect(formatIssues(r.error!)).toMatch(/^outputs: /);
   });

@@ -6,13 +6,14 @@
  * progress / completed / error replies there. See docs/AMQP.md.
  */
 import { z } from 'zod';
-import { withOperation } from './operations/index.js';
+import { inputCountProblem, withOperation } from './operations/index.js';
 import {
   completedMessage,
   deliveryMethod,
   errorMessage,
   fileName,
   jobId,
+  MAX_INPUTS,
   outputFile,
   progressMessage,
   urlInput,
@@ -27,12 +28,16 @@ export type JobMessageInput = z.infer<typeof jobMessageInput>;
 export const jobMessage = withOperation(
   z.strictObject({
     job_id: jobId,
-    input: jobMessageInput,
+    /** The input files, in order (several only for concat, and subtitles with an external subtitle file). */
+    inputs: z.array(jobMessageInput).min(1).max(MAX_INPUTS),
     delivery_method: deliveryMethod.default('binary'),
     /** ISO-8601 time the job was submitted (for queue-wait measurements). */
     submitted_at: z.iso.datetime().optional(),
   }),
-);
+).superRefine((m, ctx) => {
+  const problem = inputCountProblem(m.operation, m.inputs.length);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['inputs'], message: problem });
+});
 export type JobMessage = z.infer<typeof jobMessage>;
 
 /** An output the worker left in storage under `key`. */
@@ -42,7 +47,8 @@ export type StoredOutput = z.infer<typeof storedOutput>;
 export const progressReply = progressMessage;
 export const completedReply = completedMessage
   .omit({ delivery_method: true, message: true })
-  .extend({ outputs: z.array(storedOutput).min(1) });
+  // empty only for `probe`, whose result is the metadata itself
+  .extend({ outputs: z.array(storedOutput) });
 export const errorReply = errorMessage.extend({ job_id: z.string() });
 
 /** The body of a message on a reply queue. */

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
-import { withOperation } from './operations/index.js';
+import { inputCountProblem, withOperation } from './operations/index.js';
 
 /** Client-chosen job ids are safe as path segments and log fields. */
 export const jobId = z
@@ -20,14 +20,46 @@ export const fileName = z
 
 export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
+/** Most operations take one input; concat takes up to this many. */
+export const MAX_INPUTS = 20;
+
+/** One file fetched by the worker. */
 export const urlInput = z.strictObject({ source: z.literal('url'), url: httpUrl });
-export const uploadInput = z.strictObject({
-  source: z.literal('upload'),
-  /** Optional: the name the upload frame will carry (only informational). */
-  filename: fileName.optional(),
-});
-export const jobInput = z.discriminatedUnion('source', [urlInput, uploadInput]);
+
+/** `url` for one input, or `urls` for several (concat, subtitles with an external subtitle file). */
+export const clientUrlInput = z
+  .strictObject({
+    source: z.literal('url'),
+    url: httpUrl.optional(),
+    urls: z.array(httpUrl).min(1).max(MAX_INPUTS).optional(),
+  })
+  .refine((i) => (i.url === undefined) !== (i.urls === undefined), {
+    message: 'give either `url` or `urls`',
+    path: ['url'],
+  });
+
+/**
+ * Files the client sends as binary frames after `ack`: one frame with any
+ * file name, or with `filenames`, one frame per listed name (any order).
+ */
+export const uploadInput = z
+  .strictObject({
+    source: z.literal('upload'),
+    /** Informational for a single upload. */
+    filename: fileName.optional(),
+    filenames: z.array(fileName).min(1).max(MAX_INPUTS).optional(),
+  })
+  .refine((i) => !i.filenames || new Set(i.filenames).size === i.filenames.length, {
+    message: 'file names must be distinct',
+    path: ['filenames'],
+  });
+export const jobInput = z.discriminatedUnion('source', [clientUrlInput, uploadInput]);
 export type JobInput = z.infer<typeof jobInput>;
+
+/** How many input files a request names. */
+export function inputCount(input: JobInput): number {
+  return input.source === 'url' ? (input.urls?.length ?? 1) : (input.filenames?.length ?? 1);
+}
 
 export const DELIVERY_METHODS = ['binary'] as const;
 export const deliveryMethod = z.enum(DELIVERY_METHODS);
@@ -42,7 +74,10 @@ export const startJobMessage = withOperation(
     input: jobInput,
     delivery_method: deliveryMethod.default('binary'),
   }),
-);
+).superRefine((m, ctx) => {
+  const problem = inputCountProblem(m.operation, inputCount(m.input));
+  if (problem) ctx.addIssue({ code: 'custom', path: ['input'], message: problem });
+});
 export type StartJobMessage = z.infer<typeof startJobMessage>;
 
 export const cancelJobMessage = z.strictObject({ type: z.literal('cancel_job'), job_id: jobId });

@@ -11,9 +11,9 @@ export interface InputLimits {
 }
 
 /** A safe local extension from a URL path or file name (ffmpeg probes the content anyway). */
-export function localInputName(nameOrPath: string): string {
+export function localInputName(nameOrPath: string, base = 'input'): string {
   const ext = /\.([A-Za-z0-9]{1,10})$/.exec(nameOrPath)?.[1]?.toLowerCase();
-  return `input.${ext ?? 'bin'}`;
+  return `${base}.${ext ?? 'bin'}`;
 }
 
 /** Counts bytes going through and fails once they pass the limit. */
@@ -30,18 +30,19 @@ function byteLimit(maxBytes: number): Transform {
 }
 
 /**
- * Brings the job's input into `dir` and returns its path. The worker fetches
- * URLs itself, so ffmpeg only ever opens local files.
+ * Brings one of the job's inputs into `dir` as `<base>.<ext>` and returns its
+ * path. The worker fetches URLs itself, so ffmpeg only ever opens local files.
  */
 export async function fetchInput(
   input: JobMessageInput,
   dir: string,
+  base: string,
   storage: Storage,
   limits: InputLimits,
   signal: AbortSignal,
 ): Promise<string> {
   if (input.source === 'storage') {
-    const path = join(dir, localInputName(input.filename));
+    const path = join(dir, localInputName(input.filename, base));
     try {
       await storage.getFile(input.key, path);
     } catch (err) {
@@ -49,7 +50,7 @@ export async function fetchInput(
     }
     return path;
   }
-  const path = join(dir, localInputName(new URL(input.url).pathname));
+  const path = join(dir, localInputName(new URL(input.url).pathname, base));
   const timeout = AbortSignal.timeout(limits.timeoutMs);
   let res: Response;
   try {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type CompletedReply,
@@ -15,6 +15,16 @@ import { probe } from './ffmpeg/probe.js';
 import { formatProgressLine, planPercentage } from './ffmpeg/progress.js';
 import { runFfmpeg } from './ffmpeg/run.js';
 import { fetchInput } from './inputs.js';
+
+/**
+ * A short container name from ffprobe's list ("mov,mp4,m4a,3gp,3g2,mj2"):
+ * the file's extension when the list names it, else the first entry.
+ */
+export function containerName(formatName: string, path: string): string {
+  const names = formatName.split(',');
+  const ext = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase();
+  return ext && names.includes(ext) ? ext : (names[0] ?? formatName);
+}
 
 export type ProgressUpdate = Omit<ProgressReply, 'type' | 'job_id'>;
 
@@ -42,17 +52,25 @@ export async function runJob(
   const dir = await mkdtemp(join(config.TEMP_DIR, `${job.job_id}-`));
   try {
     report({ stage: 'downloading', percentage: 0 });
-    const inputPath = await fetchInput(job.input, dir, storage, {
-      maxBytes: config.MAX_FILE_SIZE_MB * 1024 * 1024,
-      timeoutMs: config.URL_FETCH_TIMEOUT_SECONDS * 1000,
-    }, signal);
+    const limits = { maxBytes: config.MAX_FILE_SIZE_MB * 1024 * 1024, timeoutMs: config.URL_FETCH_TIMEOUT_SECONDS * 1000 };
+    const single = job.inputs.length === 1;
+    const inputPaths = await Promise.all(
+      job.inputs.map((input, i) => fetchInput(input, dir, single ? 'input' : `input_${i}`, storage, limits, signal)),
+    );
 
     if (signal.aborted) throw errors.jobCancelled();
     report({ stage: 'probing', percentage: 0 });
-    const info = await probe(config.FFPROBE_PATH, inputPath);
+    const infos = await Promise.all(inputPaths.map((path) => probe(config.FFPROBE_PATH, path)));
     const outputDir = join(dir, 'out');
     await mkdir(outputDir);
-    const plan = buildPlan(job, info, { inputPath, outputDir, threads: config.FFMPEG_THREADS });
+    const plan = buildPlan(job, infos, {
+      inputPath: inputPaths[0]!,
+      inputPaths,
+      workDir: dir,
+      outputDir,
+      threads: config.FFMPEG_THREADS,
+    });
+    for (const file of plan.files ?? []) await writeFile(file.path, file.content);
 
     const deadline = Date.now() + config.FFMPEG_TIMEOUT_SECONDS * 1000;
     for (const [i, args] of plan.runs.entries()) {
@@ -85,14 +103,12 @@ export async function runJob(
       await storage.putFile(key, path, planned.contentType);
       outputs.push({ filename: planned.filename, size_bytes: size, content_type: planned.contentType, key });
     }
-    const first = plan.outputs[0]!;
-    const firstInfo = await probe(config.FFPROBE_PATH, join(outputDir, first.filename));
-    return {
-      type: 'completed',
-      job_id: job.job_id,
-      output_metadata: toOutputMetadata(firstInfo, first.format, outputs[0]!.size_bytes),
-      outputs,
-    };
+    const first = plan.outputs[0];
+    // `output_metadata` describes the first output; with none (probe), the input itself
+    const metadata = first
+      ? toOutputMetadata(await probe(config.FFPROBE_PATH, join(outputDir, first.filename)), first.format, outputs[0]!.size_bytes)
+      : toOutputMetadata(infos[0]!, containerName(infos[0]!.formatName, inputPaths[0]!), (await stat(inputPaths[0]!)).size);
+    return { type: 'completed', job_id: job.job_id, output_metadata: metadata, outputs };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,11 +1,17 @@
 import { z } from 'zod';
+import { concatOptions } from './concat.js';
 import { extractAudioOptions } from './extract-audio.js';
+import { probeOptions } from './probe.js';
 import { speedOptions } from './speed.js';
+import { subtitlesOptions } from './subtitles.js';
 import { thumbnailOptions } from './thumbnail.js';
 
 export * from './common.js';
+export * from './concat.js';
 export * from './extract-audio.js';
+export * from './probe.js';
 export * from './speed.js';
+export * from './subtitles.js';
 export * from './thumbnail.js';
 
 /** Every operation's options schema, keyed by the operation's wire name. */
@@ -13,6 +19,9 @@ export const operationOptions = {
   speed: speedOptions,
   extract_audio: extractAudioOptions,
   thumbnail: thumbnailOptions,
+  concat: concatOptions,
+  subtitles: subtitlesOptions,
+  probe: probeOptions,
 } as const;
 
 export type OperationName = keyof typeof operationOptions;
@@ -22,6 +31,23 @@ export const OPERATION_NAMES = Object.keys(operationOptions) as OperationName[];
 export type OperationRequest = {
   [K in OperationName]: { operation: K; options: z.output<(typeof operationOptions)[K]> };
 }[OperationName];
+
+/** How many input files each operation takes (`[min, max]`); one unless listed. */
+const INPUT_COUNTS: Partial<Record<OperationName, readonly [number, number]>> = {
+  concat: [2, 20],
+  subtitles: [1, 2],
+};
+export function inputRange(operation: OperationName): readonly [number, number] {
+  return INPUT_COUNTS[operation] ?? [1, 1];
+}
+
+/** The problem with giving `count` inputs to `operation`, or null when fine. */
+export function inputCountProblem(operation: OperationName, count: number): string | null {
+  const [min, max] = inputRange(operation);
+  if (count >= min && count <= max) return null;
+  const wanted = min === max ? `exactly ${min}` : `${min} to ${max}`;
+  return `${operation} takes ${wanted} input file${max === 1 ? '' : 's'}; got ${count}`;
+}
 
 /**
  * Builds `z.discriminatedUnion('operation', …)` of `base` extended with each

@@ -92,6 +92,7 @@ describe('toMediaInfo', () => {
       bitrate: 5001476,
       video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 29.97 },
       audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
+      subtitles: [],
     });
   });
 
@@ -103,6 +104,7 @@ describe('toMediaInfo', () => {
       bitrate: 69112,
       video: null,
       audio: { index: 0, codec: 'mp3', sampleRate: 44100, channels: 1 },
+      subtitles: [],
     });
   });
 
@@ -129,6 +131,7 @@ describe('toMediaInfo', () => {
       bitrate: 256140,
       video: null,
       audio: { index: 0, codec: 'pcm_s16le', sampleRate: 16000, channels: 1 },
+      subtitles: [],
     });
   });
 
@@ -166,6 +169,7 @@ describe('toMediaInfo', () => {
       bitrate: null,
       video: null,
       audio: null,
+      subtitles: [],
     });
   });
 });
@@ -195,6 +199,7 @@ describe('toOutputMetadata', () => {
     bitrate: 800000,
     video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 29.97 },
     audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
+    subtitles: [],
   };
 
   it('has the spec output_metadata shape, with our container name and the file size', () => {

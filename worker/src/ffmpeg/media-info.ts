@@ -41,6 +41,10 @@ export interface VideoStreamInfo {
   height: number;
   fps: number | null;
 }
+export interface SubtitleStreamInfo {
+  index: number;
+  codec: string | null;
+}
 export interface AudioStreamInfo {
   index: number;
   codec: string | null;
@@ -57,6 +61,8 @@ export interface MediaInfo {
   bitrate: number | null;
   video: VideoStreamInfo | null;
   audio: AudioStreamInfo | null;
+  /** Every subtitle stream, in file order. */
+  subtitles: SubtitleStreamInfo[];
 }
 
 /** `"30000/1001"` → 29.97; `"0/0"` → null. */
@@ -96,6 +102,9 @@ export function toMediaInfo(probe: FfprobeOutput): MediaInfo {
     audio: a
       ? { index: a.index, codec: a.codec_name ?? null, sampleRate: a.sample_rate ?? null, channels: a.channels ?? null }
       : null,
+    subtitles: probe.streams
+      .filter((s) => s.codec_type === 'subtitle')
+      .map((s) => ({ index: s.index, codec: s.codec_name ?? null })),
   };
 }
 

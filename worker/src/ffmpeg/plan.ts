@@ -10,6 +10,8 @@ export interface PlannedOutput {
 export interface FfmpegPlan {
   /** One argument list per ffmpeg run (without the binary and the global flags run.ts adds). */
   runs: string[][];
+  /** Files the runs read that the builder generated (e.g. a concat list), written before the first run. */
+  files?: { path: string; content: string }[];
   outputs: PlannedOutput[];
   /** Media seconds each run writes; progress is `out_time / expectedSeconds`. Null: unknown. */
   expectedSeconds: number | null;
@@ -17,10 +19,19 @@ export interface FfmpegPlan {
 
 /** Paths and settings a builder places in the arguments; builders stay pure. */
 export interface BuildContext {
+  /** The first (usually only) input. */
   inputPath: string;
   outputDir: string;
   /** FFMPEG_THREADS (0 = let ffmpeg decide: no flag). */
   threads: number;
+}
+
+/** What builders of several-input operations (concat, subtitles) get on top. */
+export interface MultiInputContext extends BuildContext {
+  /** Every input, in job order (the first is `inputPath`). */
+  inputPaths: string[];
+  /** The job's working directory: generated files (a concat list) go here. */
+  workDir: string;
 }
 
 export function outputPath(ctx: BuildContext, filename: string): string {

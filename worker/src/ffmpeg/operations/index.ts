@@ -1,12 +1,19 @@
 import type { OperationRequest } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import type { BuildContext, FfmpegPlan } from '../plan.js';
+import type { FfmpegPlan, MultiInputContext } from '../plan.js';
+import { buildConcat } from './concat.js';
 import { buildExtractAudio } from './extract-audio.js';
+import { buildProbe } from './probe.js';
 import { buildSpeed } from './speed.js';
+import { buildSubtitles } from './subtitles.js';
 import { buildThumbnail } from './thumbnail.js';
 
-/** The ffmpeg plan for a validated operation request: the one place operations are dispatched. */
-export function buildPlan(request: OperationRequest, info: MediaInfo, ctx: BuildContext): FfmpegPlan {
+/**
+ * The ffmpeg plan for a validated operation request and its probed inputs
+ * (one per input file): the one place operations are dispatched.
+ */
+export function buildPlan(request: OperationRequest, infos: MediaInfo[], ctx: MultiInputContext): FfmpegPlan {
+  const info = infos[0]!;
   switch (request.operation) {
     case 'speed':
       return buildSpeed(request.options, info, ctx);
@@ -14,5 +21,11 @@ export function buildPlan(request: OperationRequest, info: MediaInfo, ctx: Build
       return buildExtractAudio(request.options, info, ctx);
     case 'thumbnail':
       return buildThumbnail(request.options, info, ctx);
+    case 'concat':
+      return buildConcat(request.options, infos, ctx);
+    case 'subtitles':
+      return buildSubtitles(request.options, infos, ctx);
+    case 'probe':
+      return buildProbe();
   }
 }

@@ -14,6 +14,7 @@ function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
     bitrate: 1_600_000,
     video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 30 },
     audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
+    subtitles: [],
     ...overrides,
   };
 }

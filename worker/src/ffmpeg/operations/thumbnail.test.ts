@@ -14,6 +14,7 @@ function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
     bitrate: 3_333_333,
     video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 30 },
     audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
+    subtitles: [],
     ...overrides,
   };
 }

@@ -1,0 +1,118 @@
+import { type ConcatOptions, errors } from '@media-foundry/shared';
+import type { MediaInfo } from '../media-info.js';
+import { AAC_ARGS, FASTSTART_ARGS, fmt, H264_ARGS, type FfmpegPlan, type MultiInputContext, outputPath, threadArgs } from '../plan.js';
+
+/** Codecs an MP4 file can carry when streams are copied. */
+const MP4_VIDEO = ['h264', 'hevc', 'mpeg4', 'av1'];
+const MP4_AUDIO = ['aac', 'mp3', 'opus', 'ac3'];
+
+const basename = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+/**
+ * Whether the inputs can be joined by copying streams: same codecs, frame size
+ * and frame rate, and the same audio layout (the concat demuxer does not
+ * re-encode, so any difference would make a broken file).
+ */
+export function canJoinWithoutReencoding(infos: MediaInfo[]): boolean {
+  const [first, ...rest] = infos;
+  if (!first) return false;
+  return rest.every((i) => {
+    const v1 = first.video;
+    const v2 = i.video;
+    const sameVideo =
+      (!v1 && !v2) ||
+      (!!v1 && !!v2 && v1.codec === v2.codec && v1.width === v2.width && v1.height === v2.height && Math.abs((v1.fps ?? 0) - (v2.fps ?? 0)) < 0.01);
+    const a1 = first.audio;
+    const a2 = i.audio;
+    const sameAudio = (!a1 && !a2) || (!!a1 && !!a2 && a1.codec === a2.codec && a1.sampleRate === a2.sampleRate && a1.channels === a2.channels);
+    return sameVideo && sameAudio;
+  });
+}
+
+/** The concat demuxer's list; with `safe` on, entries must be plain relative names (ours are input_0.mp4 …). */
+export function concatList(inputPaths: string[]): string {
+  return inputPaths.map((p) => `file '${basename(p)}'\n`).join('');
+}
+
+/** `concat`: the stream-copy fast path when the inputs match, otherwise one normalising filter graph. */
+export function buildConcat(options: ConcatOptions, infos: MediaInfo[], ctx: MultiInputContext): FfmpegPlan {
+  const withVideo = infos.filter((i) => i.video).length;
+  if (withVideo !== 0 && withVideo !== infos.length)
+    throw errors.jobFailed('Cannot concatenate audio-only inputs with video inputs', `${withVideo} of ${infos.length} inputs have video`);
+  if (infos.every((i) => !i.video && !i.audio)) throw errors.jobFailed('Inputs have neither video nor audio');
+  const durations = infos.map((i) => i.duration);
+  const expectedSeconds = durations.every((d) => d !== null) ? durations.reduce((a, b) => a! + b!, 0) : null;
+  const audioOnly = withVideo === 0;
+  const ext = audioOnly ? 'm4a' : options.target_format;
+  const filename = `output.${ext}`;
+  const output = {
+    filename,
+    contentType: audioOnly ? 'audio/mp4' : ext === 'mkv' ? 'video/x-matroska' : 'video/mp4',
+    format: ext,
+  };
+  const mp4Family = ext !== 'mkv';
+  const fitsContainer =
+    !mp4Family ||
+    infos.every((i) => (!i.video || MP4_VIDEO.includes(i.video.codec ?? '')) && (!i.audio || MP4_AUDIO.includes(i.audio.codec ?? '')));
+
+  if (!options.reencode && canJoinWithoutReencoding(infos) && fitsContainer) {
+    const list = `${ctx.workDir}/concat.txt`;
+    return {
+      files: [{ path: list, content: concatList(ctx.inputPaths) }],
+      runs: [
+        [
+          '-f', 'concat', '-safe', '1', '-i', list,
+          '-map', '0:v?', '-map', '0:a?', '-c', 'copy',
+          ...(mp4Family ? FASTSTART_ARGS : []),
+          outputPath(ctx, filename),
+        ],
+      ],
+      outputs: [output],
+      expectedSeconds,
+    };
+  }
+
+  const first = infos[0]!;
+  const width = first.video ? first.video.width - (first.video.width % 2) : 0;
+  const height = first.video ? first.video.height - (first.video.height % 2) : 0;
+  const fps = first.video?.fps ?? 30;
+  const anyAudio = infos.some((i) => i.audio);
+  const chains: string[] = [];
+  const pads: string[] = [];
+  infos.forEach((info, i) => {
+    if (info.video) {
+      chains.push(
+        `[${i}:${info.video.index}]scale=${width}:${height}:force_original_aspect_ratio=decrease,` +
+          `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=${fmt(fps)},format=yuv420p[v${i}]`,
+      );
+      pads.push(`[v${i}]`);
+    }
+    if (anyAudio) {
+      if (info.audio) chains.push(`[${i}:${info.audio.index}]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo[a${i}]`);
+      else {
+        // a silent track as long as this input keeps audio and video aligned
+        if (info.duration === null) throw errors.jobFailed('Input duration is unknown', `input ${i + 1} has no audio and no known duration`);
+        chains.push(`anullsrc=r=48000:cl=stereo,atrim=duration=${fmt(info.duration)}[a${i}]`);
+      }
+      pads.push(`[a${i}]`);
+    }
+  });
+  const v = audioOnly ? 0 : 1;
+  const a = anyAudio ? 1 : 0;
+  const graph = `${chains.join(';')};${pads.join('')}concat=n=${infos.length}:v=${v}:a=${a}${v ? '[v]' : ''}${a ? '[a]' : ''}`;
+  return {
+    runs: [
+      [
+        ...ctx.inputPaths.flatMap((p) => ['-i', p]),
+        '-filter_complex', graph,
+        ...(v ? ['-map', '[v]', ...H264_ARGS] : []),
+        ...(a ? ['-map', '[a]', ...AAC_ARGS] : []),
+        ...threadArgs(ctx),
+        ...(mp4Family ? FASTSTART_ARGS : []),
+        outputPath(ctx, filename),
+      ],
+    ],
+    outputs: [output],
+    expectedSeconds,
+  };
+}
