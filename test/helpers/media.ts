@@ -48,3 +48,23 @@ export async function ffprobe(path: string): Promise<Probed & { duration: number
     audio: probed.streams.find((s) => s.codec_type === 'audio'),
   };
 }
+
+/** A video with an embedded SRT subtitle stream (Matroska), built from `video` and the cues given. */
+export async function muxSubtitles(video: string, srtPath: string, out: string): Promise<void> {
+  await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', video, '-i', srtPath, '-map', '0', '-map', '1', '-c', 'copy', '-c:s', 'srt', out]);
+}
+
+/** One frame at `seconds` as raw 8-bit grey pixels (for comparing pictures). */
+export async function grayFrame(path: string, seconds: number): Promise<Buffer> {
+  const { stdout } = await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-ss', String(seconds), '-i', path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], {
+    encoding: 'buffer',
+  });
+  return Buffer.from(stdout);
+}
+
+/** How many pixels of two equally sized grey frames differ by more than `threshold`. */
+export function differingPixels(a: Buffer, b: Buffer, threshold = 64): number {
+  let n = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (Math.abs(a[i]! - b[i]!) > threshold) n++;
+  return n;
+}

@@ -83,12 +83,20 @@ export class TestClient {
    * Waits for a job's end: `error`, or `completed` plus one binary frame per
    * listed output. Returns everything received for it, in order.
    */
-  async result(jobId: string, timeoutMs = 90_000): Promise<{ items: Received[]; files: Map<string, Buffer>; final: Record<string, unknown> }> {
+  async result(
+    jobId: string,
+    timeoutMs = 90_000,
+    /** Error codes that do not end the job (e.g. BINARY_ERROR for one bad frame). */
+    nonFinalCodes: string[] = [],
+  ): Promise<{ items: Received[]; files: Map<string, Buffer>; final: Record<string, unknown> }> {
     const forJob = () =>
       this.received.filter((r) => (r.kind === 'json' ? r.data.job_id === jobId : r.header.job_id === jobId));
+    const isFinal = (r: Received) =>
+      r.kind === 'json' &&
+      (r.data.type === 'completed' || (r.data.type === 'error' && !nonFinalCodes.includes(String(r.data.code))));
     await this.until(() => {
       const items = forJob();
-      const final = items.find((r) => r.kind === 'json' && (r.data.type === 'error' || r.data.type === 'completed'));
+      const final = items.find(isFinal);
       if (!final || final.kind !== 'json') return false;
       if (final.data.type === 'error') return true;
       const outputs = final.data.outputs as unknown[];
@@ -97,7 +105,7 @@ export class TestClient {
     const items = forJob();
     const files = new Map<string, Buffer>();
     for (const r of items) if (r.kind === 'binary') files.set(String(r.header.filename), r.payload);
-    const final = items.find((r) => r.kind === 'json' && (r.data.type === 'error' || r.data.type === 'completed'));
+    const final = items.find(isFinal);
     return { items, files, final: (final as { data: Record<string, unknown> }).data };
   }
 

@@ -157,7 +157,7 @@ export class JobConsumer {
       let final: JobReply;
       try {
         if (await this.isCancelled(job.job_id)) throw errors.jobCancelled('cancelled before it started');
-        final = await runJob(job, this.runnerDeps, report, controller.signal);
+        final = await runJob(job, this.runnerDeps, report, controller.signal, log);
         log.info({ ms: Date.now() - started, outputs: final.outputs.length }, 'job completed');
       } catch (err) {
         if (controller.signal.reason === ('shutdown' satisfies AbortReason)) {

@@ -8,7 +8,7 @@ import {
   type ProgressReply,
   storageKeys,
 } from '@media-foundry/shared';
-import type { Storage } from '@media-foundry/shared/node';
+import type { Logger, Storage } from '@media-foundry/shared/node';
 import { toOutputMetadata } from './ffmpeg/media-info.js';
 import { buildPlan } from './ffmpeg/operations/index.js';
 import { probe } from './ffmpeg/probe.js';
@@ -46,6 +46,7 @@ export async function runJob(
   deps: JobRunnerDeps,
   report: (update: ProgressUpdate) => void,
   signal: AbortSignal,
+  log: Logger,
 ): Promise<CompletedReply> {
   const { config, storage } = deps;
   await mkdir(config.TEMP_DIR, { recursive: true });
@@ -76,6 +77,7 @@ export async function runJob(
     for (const [i, args] of plan.runs.entries()) {
       if (signal.aborted) throw errors.jobCancelled();
       report({ stage: 'processing', percentage: planPercentage(i, plan.runs.length, 0) });
+      log.debug({ args }, 'running ffmpeg');
       await runFfmpeg(args, {
         ffmpegPath: config.FFMPEG_PATH,
         timeoutMs: Math.max(1, deadline - Date.now()),

@@ -1,0 +1,74 @@
+import { AppError } from '@media-foundry/shared';
+import type { MediaInfo } from '../media-info.js';
+import type { MultiInputContext } from '../plan.js';
+import { buildConcat, canJoinWithoutReencoding, concatList } from './concat.js';
+
+const ctx: MultiInputContext = {
+  inputPath: '/job/input_0.mp4',
+  inputPaths: ['/job/input_0.mp4', '/job/input_1.mp4'],
+  workDir: '/job',
+  outputDir: '/job/out',
+  threads: 0,
+};
+
+function clip(overrides: Partial<MediaInfo> = {}): MediaInfo {
+  return {
+    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+    duration: 3,
+    sizeBytes: 1000,
+    bitrate: 1000,
+    video: { index: 0, codec: 'h264', width: 320, height: 240, fps: 25 },
+    audio: { index: 1, codec: 'aac', sampleRate: 44100, channels: 2 },
+    subtitles: [],
+    ...overrides,
+  };
+}
+
+describe('buildConcat', () => {
+  it('copies streams through the concat demuxer (safe on) when the inputs match', () => {
+    const plan = buildConcat({ target_format: 'mp4', reencode: false }, [clip(), clip({ duration: 2 })], ctx);
+    expect(plan.files).toEqual([{ path: '/job/concat.txt', content: "file 'input_0.mp4'\nfile 'input_1.mp4'\n" }]);
+    expect(plan.runs).toEqual([
+      ['-f', 'concat', '-safe', '1', '-i', '/job/concat.txt', '-map', '0:v?', '-map', '0:a?', '-c', 'copy', '-movflags', '+faststart', '/job/out/output.mp4'],
+    ]);
+    expect(plan.expectedSeconds).toBe(5);
+  });
+
+  it('normalises differing inputs to the first one in one filter graph, with silence for a missing track', () => {
+    const wide = clip({ video: { index: 0, codec: 'h264', width: 640, height: 360, fps: 30 }, audio: null, duration: 2 });
+    const plan = buildConcat({ target_format: 'mp4', reencode: false }, [clip(), wide], ctx);
+    expect(plan.files).toBeUndefined();
+    const args = plan.runs[0]!;
+    expect(args.slice(0, 4)).toEqual(['-i', '/job/input_0.mp4', '-i', '/job/input_1.mp4']);
+    expect(args[args.indexOf('-filter_complex') + 1]).toBe(
+      '[0:0]scale=320:240:force_original_aspect_ratio=decrease,pad=320:240:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,format=yuv420p[v0];' +
+        '[0:1]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo[a0];' +
+        '[1:0]scale=320:240:force_original_aspect_ratio=decrease,pad=320:240:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,format=yuv420p[v1];' +
+        'anullsrc=r=48000:cl=stereo,atrim=duration=2[a1];' +
+        '[v0][a0][v1][a1]concat=n=2:v=1:a=1[v][a]',
+    );
+    expect(args).toEqual(expect.arrayContaining(['-map', '[v]', '-map', '[a]']));
+  });
+
+  it('re-encodes when asked to, and when mp4 cannot hold the codecs', () => {
+    expect(buildConcat({ target_format: 'mp4', reencode: true }, [clip(), clip()], ctx).files).toBeUndefined();
+    const vp9 = clip({ video: { index: 0, codec: 'vp9', width: 320, height: 240, fps: 25 } });
+    expect(buildConcat({ target_format: 'mp4', reencode: false }, [vp9, vp9], ctx).files).toBeUndefined();
+    expect(buildConcat({ target_format: 'mkv', reencode: false }, [vp9, vp9], ctx).files).toHaveLength(1);
+  });
+
+  it('joins audio-only inputs into m4a and refuses to mix them with video', () => {
+    const song = clip({ video: null });
+    const plan = buildConcat({ target_format: 'mp4', reencode: true }, [song, song], ctx);
+    expect(plan.outputs).toEqual([{ filename: 'output.m4a', contentType: 'audio/mp4', format: 'm4a' }]);
+    expect(plan.runs[0]!.join(' ')).toContain('concat=n=2:v=0:a=1[a]');
+    expect(() => buildConcat({ target_format: 'mp4', reencode: false }, [clip(), song], ctx)).toThrow(AppError);
+  });
+
+  it('knows when streams can be copied', () => {
+    expect(canJoinWithoutReencoding([clip(), clip()])).toBe(true);
+    expect(canJoinWithoutReencoding([clip(), clip({ audio: null })])).toBe(false);
+    expect(canJoinWithoutReencoding([clip(), clip({ video: { index: 0, codec: 'h264', width: 320, height: 240, fps: 30 } })])).toBe(false);
+    expect(concatList(['/a/input_0.mkv'])).toBe("file 'input_0.mkv'\n");
+  });
+});
