@@ -40,6 +40,15 @@ export const configSchema = z
     TEMP_DIR: z.string().min(1).default('/tmp/ffmpeg-jobs'),
     /** Largest upload or URL download, in MiB. */
     MAX_FILE_SIZE_MB: positiveInt.default(500),
+    /**
+     * Hosts and networks URL inputs may reach although they are private or
+     * loopback (comma-separated host names, IPs or CIDRs). Empty: public addresses only.
+     */
+    URL_ALLOWLIST: z
+      .string()
+      .default('')
+      .transform((s) => s.split(',').map((e) => e.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^[A-Za-z0-9.:_\-[\]]+(\/\d{1,3})?$/, 'must be host names, IPs or CIDRs, comma-separated'))),
     /** A URL input must download within this many seconds. */
     URL_FETCH_TIMEOUT_SECONDS: positiveInt.default(300),
     /** How often stale temp dirs and staged objects are swept, in seconds. */

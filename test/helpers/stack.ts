@@ -114,6 +114,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     STORAGE_DIR: storageDir,
     TEMP_DIR: tempDir,
     LOG_LEVEL: 'debug',
+    // the tests' media server runs on loopback, which URL inputs may not reach otherwise
+    URL_ALLOWLIST: '127.0.0.1',
     ...options.env,
   };
   const gateway = spawnService('gateway', env);

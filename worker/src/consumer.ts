@@ -23,6 +23,7 @@ import {
 import { ProgressThrottle } from './ffmpeg/progress.js';
 import { runJob, type JobRunnerDeps, type ProgressUpdate } from './job-runner.js';
 import { ReplyPublisher } from './replies.js';
+import { parseAllowlist } from './url-guard.js';
 
 /** Progress replies per job are throttled to this interval (≤ 4 a second). */
 const PROGRESS_INTERVAL_MS = 250;
@@ -60,7 +61,7 @@ export class JobConsumer {
 
   constructor(private readonly deps: ConsumerDeps) {
     const { config, topology, broker } = deps;
-    this.runnerDeps = { config, storage: deps.storage };
+    this.runnerDeps = { config, storage: deps.storage, allowlist: parseAllowlist(config.URL_ALLOWLIST) };
     this.replies = new ReplyPublisher(broker, config.PUBLISH_TIMEOUT_SECONDS * 1000);
     this.channel = broker.connection.createChannel({
       name: 'jobs',

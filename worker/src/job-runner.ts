@@ -15,6 +15,7 @@ import { probe } from './ffmpeg/probe.js';
 import { formatProgressLine, planPercentage } from './ffmpeg/progress.js';
 import { runFfmpeg } from './ffmpeg/run.js';
 import { fetchInput } from './inputs.js';
+import type { UrlAllowlist } from './url-guard.js';
 
 /**
  * A short container name from ffprobe's list ("mov,mp4,m4a,3gp,3g2,mj2"):
@@ -34,6 +35,8 @@ export interface JobRunnerDeps {
     'TEMP_DIR' | 'FFMPEG_PATH' | 'FFPROBE_PATH' | 'FFMPEG_THREADS' | 'FFMPEG_TIMEOUT_SECONDS' | 'MAX_FILE_SIZE_MB' | 'URL_FETCH_TIMEOUT_SECONDS'
   >;
   storage: Storage;
+  /** URL_ALLOWLIST, parsed once. */
+  allowlist: UrlAllowlist;
 }
 
 /**
@@ -53,7 +56,11 @@ export async function runJob(
   const dir = await mkdtemp(join(config.TEMP_DIR, `${job.job_id}-`));
   try {
     report({ stage: 'downloading', percentage: 0 });
-    const limits = { maxBytes: config.MAX_FILE_SIZE_MB * 1024 * 1024, timeoutMs: config.URL_FETCH_TIMEOUT_SECONDS * 1000 };
+    const limits = {
+      maxBytes: config.MAX_FILE_SIZE_MB * 1024 * 1024,
+      timeoutMs: config.URL_FETCH_TIMEOUT_SECONDS * 1000,
+      allowlist: deps.allowlist,
+    };
     const single = job.inputs.length === 1;
     const inputPaths = await Promise.all(
       job.inputs.map((input, i) => fetchInput(input, dir, single ? 'input' : `input_${i}`, storage, limits, signal)),

@@ -1,12 +1,13 @@
 import { execa } from 'execa';
 import { errors } from '@media-foundry/shared';
+import { inputGuards } from './hardening.js';
 import { ffprobeOutput, toMediaInfo, type MediaInfo } from './media-info.js';
 
 /** Runs ffprobe on a local file; unreadable or non-media input is a JOB_FAILED with ffprobe's words. */
 export async function probe(ffprobePath: string, path: string, timeoutMs = 60_000): Promise<MediaInfo> {
   const result = await execa(
     ffprobePath,
-    ['-v', 'error', '-protocol_whitelist', 'file', '-print_format', 'json', '-show_format', '-show_streams', path],
+    ['-v', 'error', ...inputGuards(undefined), '-print_format', 'json', '-show_format', '-show_streams', path],
     { reject: false, timeout: timeoutMs, stdin: 'ignore', maxBuffer: 16 * 1024 * 1024 },
   );
   if (result.timedOut) throw errors.jobFailed('Probing the input timed out', `ffprobe ran longer than ${timeoutMs / 1000}s`);

@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import { errors } from '@media-foundry/shared';
+import { guardInputs } from './hardening.js';
 import { lastLines } from './probe.js';
 import { ProgressParser, type ProgressBlock } from './progress.js';
 
@@ -31,7 +32,7 @@ class TailBuffer {
 export async function runFfmpeg(args: string[], options: RunOptions): Promise<void> {
   const stderr = new TailBuffer(8192);
   const parser = new ProgressParser();
-  const subprocess = execa(options.ffmpegPath, [...GLOBAL_ARGS, ...args], {
+  const subprocess = execa(options.ffmpegPath, [...GLOBAL_ARGS, ...guardInputs(args)], {
     reject: false,
     stdin: 'ignore',
     buffer: false,

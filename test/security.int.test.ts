@@ -1,0 +1,112 @@
+/**
+ * Hostile inputs against real processes: URL inputs that aim at internal
+ * addresses, and an HLS playlist disguised as an .mp4 upload that points at a
+ * loopback URL and at /etc/passwd.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFileServer, type FileServer } from './helpers/file-server.js';
+import { makeTestVideo } from './helpers/media.js';
+import { startStack, type Stack } from './helpers/stack.js';
+import { TestClient } from './helpers/ws-client.js';
+
+let dir: string;
+let files: FileServer;
+let redirector: Server;
+let redirectorPort: number;
+let stack: Stack;
+let client: TestClient;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mf-sec-'));
+  await makeTestVideo(join(dir, 'clip.mp4'), { seconds: 2 });
+  files = await startFileServer(dir);
+  // answers every request with a redirect to the (loopback) file server
+  redirector = createServer((req, res) => {
+    res.writeHead(302, { location: files.url('clip.mp4') });
+    res.end();
+  });
+  await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
+  redirectorPort = (redirector.address() as AddressInfo).port;
+  // "localhost" (a host name) is allowed; the addresses behind it are not
+  stack = await startStack({ env: { URL_ALLOWLIST: 'localhost' } });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await files?.close();
+  await new Promise((r) => redirector?.close(r));
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  client = await TestClient.connect(stack.wsUrl);
+  files.requests.length = 0;
+});
+afterEach(async () => {
+  await client.close();
+});
+
+describe('URL inputs (SSRF)', () => {
+  const port = () => new URL(files.url('x')).port;
+
+  it.each([
+    ['a loopback address', () => files.url('clip.mp4')],
+    ['a decimal spelling of 127.0.0.1', () => `http://2130706433:${port()}/clip.mp4`],
+    ['a hex spelling of 127.0.0.1', () => `http://0x7f.0.0.1:${port()}/clip.mp4`],
+    ['an IPv4-mapped IPv6 loopback', () => `http://[::ffff:127.0.0.1]:${port()}/clip.mp4`],
+  ])('refuses %s without fetching it', async (_what, url) => {
+    client.send({ type: 'start_job', job_id: 'ssrf', operation: 'probe', input: { source: 'url', url: url() } });
+    const { final } = await client.result('ssrf');
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input URL is not allowed' });
+    expect(final.details).toMatch(/private or reserved address/);
+    expect(files.requests).toEqual([]);
+  });
+
+  it('re-checks every redirect hop', async () => {
+    client.send({ type: 'start_job', job_id: 'hop', operation: 'probe', input: { source: 'url', url: `http://localhost:${redirectorPort}/go` } });
+    const { final } = await client.result('hop');
+    expect(final).toMatchObject({ code: 'JOB_FAILED', message: 'Input URL is not allowed' });
+    expect(files.requests).toEqual([]);
+  });
+
+  it('fetches an allow-listed host', async () => {
+    client.send({ type: 'start_job', job_id: 'ok', operation: 'probe', input: { source: 'url', url: `http://localhost:${port()}/clip.mp4` } });
+    expect((await client.result('ok')).final.type).toBe('completed');
+    expect(files.requests).toEqual(['/clip.mp4']);
+  });
+});
+
+describe('a playlist disguised as media', () => {
+  it('fails the job without fetching anything or reading local files', async () => {
+    const playlist = [
+      '#EXTM3U',
+      '#EXT-X-VERSION:3',
+      '#EXT-X-TARGETDURATION:2',
+      '#EXT-X-MEDIA-SEQUENCE:0',
+      '#EXTINF:2.0,',
+      files.url('segment0.ts'),
+      '#EXTINF:2.0,',
+      'file:///etc/passwd',
+      '#EXT-X-ENDLIST',
+      '',
+    ].join('\n');
+    const passwd = await readFile('/etc/passwd');
+    for (const [jobId, operation, options] of [
+      ['hls-thumb', 'thumbnail', {}],
+      ['hls-convert', 'speed', { speed_factor: 1 }],
+      ['hls-probe', 'probe', {}],
+    ] as const) {
+      client.send({ type: 'start_job', job_id: jobId, operation, input: { source: 'upload' }, options });
+      await client.next((m) => m.type === 'ack' && m.job_id === jobId);
+      client.upload(jobId, 'holiday.mp4', Buffer.from(playlist));
+      const { final, files: out } = await client.result(jobId);
+      expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input is not a readable media file' });
+      expect(String(final.details)).toMatch(/not on whitelist/);
+      for (const bytes of out.values()) expect(bytes.includes(passwd.subarray(0, 32))).toBe(false);
+    }
+    expect(files.requests).toEqual([]);
+    expect(JSON.stringify(client.messages())).not.toContain('root:x:0:0');
+  });
+});
