@@ -126,6 +126,12 @@ describe('binary frames', () => {
   });
 });
 
+describe('auth off', () => {
+  it('warns at start-up that the WebSocket is open', () => {
+    expect(stack.gateway.logs.some((l) => l.level === 40 && String(l.msg).includes('open to anyone'))).toBe(true);
+  });
+});
+
 describe('health', () => {
   it('reports broker state, connections, active jobs and queue depth', async () => {
     const res = await fetch(stack.healthUrl);

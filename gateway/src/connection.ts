@@ -8,7 +8,6 @@ import {
   errors,
   formatIssues,
   jobReply,
-  MAX_TEXT_MESSAGE_BYTES,
   type JobMessage,
   type JobReply,
   parseClientMessage,
@@ -17,6 +16,7 @@ import {
   storageKeys,
 } from '@media-foundry/shared';
 import type { ConsumeMessage, Logger, Storage } from '@media-foundry/shared/node';
+import type { Authenticator, Principal } from './auth.js';
 import type { ClientSocket } from './client-socket.js';
 import type { JobPublisher } from './publisher.js';
 import type { ReplyQueues } from './reply-queues.js';
@@ -30,6 +30,9 @@ export interface GatewayContext {
   publisher: JobPublisher;
   replyQueues: ReplyQueues;
   replyQueueName(connectionId: string): string;
+  authenticator: Authenticator;
+  /** Jobs in progress per client (principal id), across its connections. */
+  jobsPerClient: Map<string, number>;
   stats: { activeJobs: number };
 }
 
@@ -70,14 +73,21 @@ export class ClientConnection {
   constructor(
     private readonly socket: ClientSocket,
     private readonly ctx: GatewayContext,
+    private readonly principal: Principal,
   ) {
-    this.log = ctx.logger.child({ conn_id: socket.id });
+    this.log = ctx.logger.child({ conn_id: socket.id, client: principal.id });
+  }
+
+  /** The message that was just dropped exceeded WS_MAX_MESSAGES_PER_SECOND. */
+  sendRateLimited(perSecond: number): void {
+    this.sendError(null, errors.rateLimited(`more than ${perSecond} messages a second (WS_MAX_MESSAGES_PER_SECOND); messages are being dropped`));
   }
 
   /** A text frame (its bytes are only valid during this call). */
   onText(bytes: Uint8Array): void {
-    if (bytes.length > MAX_TEXT_MESSAGE_BYTES) {
-      this.sendError(null, errors.validation(`text messages may be at most ${MAX_TEXT_MESSAGE_BYTES} bytes; this one has ${bytes.length}`));
+    const max = this.ctx.config.WS_MAX_TEXT_SIZE;
+    if (bytes.length > max) {
+      this.sendError(null, errors.validation(`text messages may be at most ${max} bytes (WS_MAX_TEXT_SIZE); this one has ${bytes.length}`));
       return;
     }
     const parsed = parseClientMessage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
@@ -156,6 +166,11 @@ export class ClientConnection {
     const clientId = message.job_id ?? randomUUID();
     if (this.jobs.has(clientId)) {
       this.sendError(clientId, errors.validation(`job_id: ${clientId} is already in progress on this connection`));
+      return;
+    }
+    const running = this.ctx.jobsPerClient.get(this.principal.id) ?? 0;
+    if (running >= this.ctx.config.MAX_JOBS_PER_CLIENT) {
+      this.sendError(clientId, errors.rateLimited(`${running} jobs in progress; MAX_JOBS_PER_CLIENT allows ${this.ctx.config.MAX_JOBS_PER_CLIENT} at once`));
       return;
     }
     const job: ClientJob = {
@@ -352,6 +367,7 @@ export class ClientConnection {
     this.jobs.set(job.clientId, job);
     this.byInternalId.set(job.internalId, job);
     this.ctx.stats.activeJobs += 1;
+    this.ctx.jobsPerClient.set(this.principal.id, (this.ctx.jobsPerClient.get(this.principal.id) ?? 0) + 1);
   }
 
   private forget(job: ClientJob): void {
@@ -359,6 +375,9 @@ export class ClientConnection {
     this.jobs.delete(job.clientId);
     this.byInternalId.delete(job.internalId);
     this.ctx.stats.activeJobs -= 1;
+    const left = (this.ctx.jobsPerClient.get(this.principal.id) ?? 1) - 1;
+    if (left > 0) this.ctx.jobsPerClient.set(this.principal.id, left);
+    else this.ctx.jobsPerClient.delete(this.principal.id);
   }
 
   private removeStored(job: ClientJob): void {

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, topology } from '@media-foundry/shared';
 import { connectBroker, createLogger, createStorage, startHttpServer } from '@media-foundry/shared/node';
+import { createAuthenticator } from './auth.js';
 import type { GatewayContext } from './connection.js';
 import { JobPublisher } from './publisher.js';
 import { ReplyQueues } from './reply-queues.js';
@@ -31,6 +32,9 @@ async function main(): Promise<void> {
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const gatewayId = randomBytes(4).toString('hex');
   const t = topology(config.QUEUE_PREFIX);
+  const authenticator = createAuthenticator({ apiKeys: config.API_KEYS, jwtSecret: config.JWT_SECRET });
+  if (!authenticator.enabled)
+    logger.warn('no API_KEYS or JWT_SECRET configured: the WebSocket is open to anyone who can reach it');
   const storage = createStorage(config);
   await storage.check();
   const broker = connectBroker(config.AMQP_URL, logger, `gateway-${gatewayId}`);
@@ -44,6 +48,8 @@ async function main(): Promise<void> {
     publisher,
     replyQueues,
     replyQueueName: (connectionId) => t.replyQueue(gatewayId, connectionId),
+    authenticator,
+    jobsPerClient: new Map(),
     stats: { activeJobs: 0 },
   };
   const server = await startGatewayServer(uws, ctx);

@@ -1,14 +1,23 @@
 /** uWebSockets.js wiring only: sockets in, ClientConnection out. */
 import { randomBytes } from 'node:crypto';
 import { errors } from '@media-foundry/shared';
+import { originAllowed, presentedToken, type Principal } from './auth.js';
 import type { ClientSocket } from './client-socket.js';
 import { ClientConnection, type GatewayContext } from './connection.js';
+import { RateLimiter } from './rate-limiter.js';
 import type { TemplatedApp, Uws, WebSocket, us_listen_socket } from './uws.js';
 
 interface SocketData {
+  principal: Principal;
   connection?: ClientConnection;
   socket?: UwsClientSocket;
+  limiter?: RateLimiter;
+  /** When the client was last told it is rate limited (tell at most once a second). */
+  limitedNoticeAt?: number;
 }
+
+/** Close code for a client that keeps flooding after being told to slow down (RFC 6455 policy violation). */
+const CLOSE_POLICY_VIOLATION = 1008;
 
 /** Binary frames wait until the send buffer is below this before going out. */
 const SEND_HIGH_WATER_BYTES = 1024 * 1024;
@@ -70,17 +79,68 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
     idleTimeout: config.WS_PING_INTERVAL === 0 ? 0 : Math.max(8, config.WS_PING_INTERVAL + config.WS_PING_TIMEOUT),
     sendPingsAutomatically: config.WS_PING_INTERVAL > 0,
     compression: uws.DISABLED,
+    upgrade: (res, req, context) => {
+      // uWS invalidates `req` after this callback returns: copy what we need first
+      const secKey = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const origin = req.getHeader('origin');
+      const token = presentedToken(req.getHeader('authorization'), req.getQuery() ?? '');
+      let aborted = false;
+      res.onAborted(() => (aborted = true));
+      const refuse = (status: string, why: string) =>
+        res.cork(() => res.writeStatus(status).writeHeader('content-type', 'text/plain').end(why));
+      if (!originAllowed(origin, config.ALLOWED_ORIGINS)) {
+        refuse('403 Forbidden', 'origin not allowed');
+        return;
+      }
+      ctx.authenticator
+        .authenticate(token)
+        .then((principal) => {
+          if (aborted) return;
+          if (!principal) {
+            logger.info({ origin }, 'refused an unauthenticated WebSocket upgrade');
+            res.cork(() =>
+              res.writeStatus('401 Unauthorized').writeHeader('www-authenticate', 'Bearer').end('missing or invalid API key or token'),
+            );
+            return;
+          }
+          res.cork(() => res.upgrade<SocketData>({ principal }, secKey, protocol, extensions, context));
+        })
+        .catch((err: unknown) => {
+          logger.error({ err }, 'authentication failed unexpectedly');
+          if (!aborted) refuse('500 Internal Server Error', 'authentication error');
+        });
+    },
     open: (ws) => {
       const socket = new UwsClientSocket(randomBytes(6).toString('hex'), ws);
       const data = ws.getUserData();
+      // with auth off every connection is its own client
+      const principal = data.principal.kind === 'anonymous' ? { id: `conn:${socket.id}`, kind: 'anonymous' as const } : data.principal;
       data.socket = socket;
-      data.connection = new ClientConnection(socket, ctx);
+      data.limiter = new RateLimiter(config.WS_MAX_MESSAGES_PER_SECOND);
+      data.connection = new ClientConnection(socket, ctx, principal);
       open.add(ws);
-      logger.debug({ conn_id: socket.id }, 'client connected');
+      logger.debug({ conn_id: socket.id, client: principal.id }, 'client connected');
     },
     message: (ws, message, isBinary) => {
-      const { connection } = ws.getUserData();
-      if (!connection) return;
+      const data = ws.getUserData();
+      const { connection, limiter } = data;
+      if (!connection || !limiter) return;
+      const decision = limiter.take();
+      if (decision === 'abusive') {
+        logger.warn({ conn_id: data.socket?.id }, 'closing a connection that keeps exceeding the message rate');
+        ws.end(CLOSE_POLICY_VIOLATION, 'rate limit exceeded');
+        return;
+      }
+      if (decision === 'limited') {
+        const now = Date.now();
+        if (now - (data.limitedNoticeAt ?? 0) >= 1000) {
+          data.limitedNoticeAt = now;
+          connection.sendRateLimited(config.WS_MAX_MESSAGES_PER_SECOND);
+        }
+        return;
+      }
       try {
         // uWS reuses `message` after this callback returns: decode or copy it now.
         if (isBinary) connection.onBinary(Buffer.copyBytesFrom(new Uint8Array(message)));

@@ -4,6 +4,7 @@
  * is listed in .env.example and README.md.
  */
 import { z } from 'zod';
+import { MAX_TEXT_MESSAGE_BYTES } from './protocol.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -69,6 +70,28 @@ export const configSchema = z
     WS_PING_INTERVAL: nonNegativeInt.default(30),
     /** Seconds a client has to answer a ping before it is disconnected. */
     WS_PING_TIMEOUT: positiveInt.default(10),
+
+    /** Largest text (JSON) message, in bytes. */
+    WS_MAX_TEXT_SIZE: positiveInt.default(MAX_TEXT_MESSAGE_BYTES),
+    /** Messages (text or binary) a connection may send per second; bursts up to the same number. */
+    WS_MAX_MESSAGES_PER_SECOND: positiveInt.default(50),
+    /** Jobs one client (API key, JWT subject, or connection when auth is off) may have in progress at once. */
+    MAX_JOBS_PER_CLIENT: positiveInt.default(16),
+
+    // Authentication (gateway)
+    /** Comma-separated API keys; a client presents one as `Authorization: Bearer <key>` or `?token=<key>`. */
+    API_KEYS: z
+      .string()
+      .default('')
+      .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean))
+      .pipe(z.array(z.string().min(16, 'each API key must be at least 16 characters'))),
+    /** HS256 secret for JWT bearer tokens (the subject `sub` identifies the client). */
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** Comma-separated Origin values browsers may connect from (empty: any origin). */
+    ALLOWED_ORIGINS: z
+      .string()
+      .default('')
+      .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
 
     // RabbitMQ
     AMQP_URL: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL').default('amqp://guest:guest@127.0.0.1:5672'),

@@ -14,6 +14,8 @@ export const ErrorCode = {
   BINARY_ERROR: 'BINARY_ERROR',
   OUTPUT_SEND_FAILED: 'OUTPUT_SEND_FAILED',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
+  /** Too many messages, or too many jobs at once (a limit of ours, not in the original spec). */
+  RATE_LIMITED: 'RATE_LIMITED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -67,6 +69,7 @@ export const errors = {
   jobCancelled: (details = 'cancelled at the client\'s request') =>
     new AppError(ErrorCode.JOB_CANCELLED, 'Job cancelled', { details }),
   cancelFailed: (details: string) => new AppError(ErrorCode.CANCEL_FAILED, 'Job not found or already completed', { details }),
+  rateLimited: (details: string) => new AppError(ErrorCode.RATE_LIMITED, 'Rate limit exceeded', { details }),
   invalidBinary: (details: string) => new AppError(ErrorCode.INVALID_BINARY, 'Invalid binary message format', { details }),
   binaryError: (details: string, cause?: unknown) =>
     new AppError(ErrorCode.BINARY_ERROR, 'Binary message processing error', { details, cause }),

@@ -165,7 +165,7 @@ export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMes
 export const binaryHeader = z.object({ job_id: jobId, filename: fileName });
 export type BinaryHeader = z.infer<typeof binaryHeader>;
 
-/** Largest text (JSON) message the gateway parses; control messages are small. */
+/** Default largest text (JSON) message the gateway parses (WS_MAX_TEXT_SIZE); control messages are small. */
 export const MAX_TEXT_MESSAGE_BYTES = 64 * 1024;
 
 /** Headers larger than this are refused before parsing. */

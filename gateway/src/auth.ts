@@ -1,0 +1,60 @@
+/**
+ * Who a WebSocket client is, decided once on the HTTP upgrade. With API_KEYS
+ * or JWT_SECRET configured, a client must present a key or token as
+ * `Authorization: Bearer …` or `?token=…` (browsers cannot set headers on a
+ * WebSocket); otherwise the gateway runs open.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { jwtVerify } from 'jose';
+
+/** The identity jobs belong to; with auth off, each connection is its own client. */
+export interface Principal {
+  id: string;
+  kind: 'api_key' | 'jwt' | 'anonymous';
+}
+
+export interface Authenticator {
+  readonly enabled: boolean;
+  /** The principal for a presented token, or null when it is not valid. */
+  authenticate(token: string | null): Promise<Principal | null>;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+/** The token from `Authorization: Bearer <t>`, else from the `token` query parameter. */
+export function presentedToken(authorization: string, query: string): string | null {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+  if (bearer) return bearer;
+  return new URLSearchParams(query).get('token');
+}
+
+export function createAuthenticator(options: { apiKeys: readonly string[]; jwtSecret?: string | undefined }): Authenticator {
+  // compare digests: equal length, and timingSafeEqual does not leak where a guess diverges
+  const keys = options.apiKeys.map((k) => ({ digest: sha256(k), id: `key:${sha256(k).toString('hex').slice(0, 12)}` }));
+  const jwtKey = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : null;
+  return {
+    enabled: keys.length > 0 || jwtKey !== null,
+    async authenticate(token) {
+      if (keys.length === 0 && !jwtKey) return { id: 'anonymous', kind: 'anonymous' };
+      if (!token) return null;
+      const digest = sha256(token);
+      let match: string | null = null;
+      for (const key of keys) if (timingSafeEqual(digest, key.digest)) match = key.id; // no early exit
+      if (match) return { id: match, kind: 'api_key' };
+      if (jwtKey && token.split('.').length === 3) {
+        try {
+          const { payload } = await jwtVerify(token, jwtKey, { algorithms: ['HS256'] });
+          if (typeof payload.sub === 'string' && payload.sub) return { id: `jwt:${payload.sub}`, kind: 'jwt' };
+        } catch {
+          return null;
+        }
+      }
+      return null;
+    },
+  };
+}
+
+/** Whether a browser's Origin may connect (no list: any; no Origin header: not a browser, allowed). */
+export function originAllowed(origin: string, allowed: readonly string[]): boolean {
+  return allowed.length === 0 || origin === '' || allowed.includes(origin);
+}
