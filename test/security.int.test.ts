@@ -78,6 +78,54 @@ describe('URL inputs (SSRF)', () => {
   });
 });
 
+describe('broken uploads', () => {
+  it.each([
+    ['zero bytes', async () => Buffer.alloc(0), 'Input is empty'],
+    ['a truncated mp4', async () => (await readFile(join(dir, 'clip.mp4'))).subarray(0, 4000), 'Input is not a readable media file'],
+    ['random bytes', async () => Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 251)), 'Input is not a readable media file'],
+  ])('%s end in JOB_FAILED with details, and the worker stays healthy', async (_what, bytes, message) => {
+    client.send({ type: 'start_job', job_id: 'broken', operation: 'thumbnail', input: { source: 'upload' } });
+    await client.next((m) => m.type === 'ack');
+    client.upload('broken', 'in.mp4', await bytes());
+    const { final } = await client.result('broken');
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message });
+    expect(String(final.details).length).toBeGreaterThan(0);
+    client.received.length = 0;
+    client.send({ type: 'start_job', job_id: 'after', operation: 'probe', input: { source: 'url', url: `http://localhost:${new URL(files.url('x')).port}/clip.mp4` } });
+    expect((await client.result('after')).final.type).toBe('completed');
+  });
+});
+
+describe('resource ceilings', () => {
+  let limited: Stack;
+  beforeAll(async () => {
+    limited = await startStack({ env: { URL_ALLOWLIST: '127.0.0.1', MAX_INPUT_DURATION_SECONDS: '1' } });
+  });
+  afterAll(async () => {
+    await limited?.stop();
+  });
+
+  it('refuses inputs longer than MAX_INPUT_DURATION_SECONDS before running ffmpeg', async () => {
+    const c = await TestClient.connect(limited.wsUrl);
+    c.send({ type: 'start_job', job_id: 'long', operation: 'thumbnail', input: { source: 'url', url: files.url('clip.mp4') } });
+    const { final } = await c.result('long');
+    expect(final).toMatchObject({ code: 'JOB_FAILED', message: 'Input is too long' });
+    expect(limited.workers[0]!.logs.some((l) => l.msg === 'running ffmpeg')).toBe(false);
+    await c.close();
+  });
+
+  it('kills an ffmpeg that needs more memory than FFMPEG_MAX_MEMORY_MB', async () => {
+    const starved = await limited.addWorker({ FFMPEG_MAX_MEMORY_MB: '16', MAX_INPUT_DURATION_SECONDS: '60' });
+    await limited.workers[0]!.stop(); // only the starved worker takes jobs now
+    const c = await TestClient.connect(limited.wsUrl);
+    c.send({ type: 'start_job', job_id: 'hungry', operation: 'speed', input: { source: 'url', url: files.url('clip.mp4') }, options: { speed_factor: 2 } });
+    const { final } = await c.result('hungry');
+    expect(final).toMatchObject({ code: 'JOB_FAILED', message: 'FFmpeg process failed' });
+    expect(starved.logs.some((l) => l.msg === 'running ffmpeg' && String(l.args).length > 0)).toBe(true);
+    await c.close();
+  });
+});
+
 describe('a playlist disguised as media', () => {
   it('fails the job without fetching anything or reading local files', async () => {
     const playlist = [

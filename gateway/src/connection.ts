@@ -141,8 +141,12 @@ export class ClientConnection {
     }
     const maxBytes = this.ctx.config.MAX_FILE_SIZE_MB * 1024 * 1024;
     const tooBig = payload.length > maxBytes && `upload is ${payload.length} bytes; MAX_FILE_SIZE_MB allows ${maxBytes}`;
-    if (tooBig || payload.length === 0) {
-      this.failJob(job, errors.binaryError(tooBig || `upload ${JSON.stringify(name)} is empty`));
+    if (tooBig) {
+      this.failJob(job, errors.binaryError(tooBig));
+      return;
+    }
+    if (payload.length === 0) {
+      this.failJob(job, errors.jobFailed('Input is empty', `upload ${JSON.stringify(name)} has no bytes`));
       return;
     }
     uploads.staging.add(name);

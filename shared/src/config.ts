@@ -33,6 +33,12 @@ export const configSchema = z
     FFMPEG_TIMEOUT_SECONDS: positiveInt.default(600),
     /** `-threads` for ffmpeg; 0 lets ffmpeg choose. */
     FFMPEG_THREADS: nonNegativeInt.default(0),
+    /** Address-space ceiling of each ffmpeg process, in MiB (prlimit --as); 0: none. */
+    FFMPEG_MAX_MEMORY_MB: nonNegativeInt.default(4096),
+    /** Inputs longer than this many seconds are refused. */
+    MAX_INPUT_DURATION_SECONDS: positiveInt.default(4 * 3600),
+    /** Inputs with frames larger than this many pixels (width × height) are refused. */
+    MAX_INPUT_PIXELS: positiveInt.default(7680 * 4320),
     FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
     FFPROBE_PATH: z.string().min(1).default('ffprobe'),
 

@@ -9,7 +9,7 @@ import {
   storageKeys,
 } from '@media-foundry/shared';
 import type { Logger, Storage } from '@media-foundry/shared/node';
-import { toOutputMetadata } from './ffmpeg/media-info.js';
+import { type MediaInfo, toOutputMetadata } from './ffmpeg/media-info.js';
 import { buildPlan } from './ffmpeg/operations/index.js';
 import { probe } from './ffmpeg/probe.js';
 import { formatProgressLine, planPercentage } from './ffmpeg/progress.js';
@@ -27,12 +27,30 @@ export function containerName(formatName: string, path: string): string {
   return ext && names.includes(ext) ? ext : (names[0] ?? formatName);
 }
 
+/** Refuses inputs beyond MAX_INPUT_DURATION_SECONDS / MAX_INPUT_PIXELS before any ffmpeg runs. */
+export function checkInputLimits(info: MediaInfo, limits: Pick<Config, 'MAX_INPUT_DURATION_SECONDS' | 'MAX_INPUT_PIXELS'>, which: string): void {
+  if (info.duration !== null && info.duration > limits.MAX_INPUT_DURATION_SECONDS)
+    throw errors.jobFailed('Input is too long', `${which} lasts ${Math.round(info.duration)}s; MAX_INPUT_DURATION_SECONDS allows ${limits.MAX_INPUT_DURATION_SECONDS}`);
+  const pixels = info.video ? info.video.width * info.video.height : 0;
+  if (pixels > limits.MAX_INPUT_PIXELS)
+    throw errors.jobFailed('Input resolution is too large', `${which} is ${info.video!.width}x${info.video!.height}; MAX_INPUT_PIXELS allows ${limits.MAX_INPUT_PIXELS} pixels`);
+}
+
 export type ProgressUpdate = Omit<ProgressReply, 'type' | 'job_id'>;
 
 export interface JobRunnerDeps {
   config: Pick<
     Config,
-    'TEMP_DIR' | 'FFMPEG_PATH' | 'FFPROBE_PATH' | 'FFMPEG_THREADS' | 'FFMPEG_TIMEOUT_SECONDS' | 'MAX_FILE_SIZE_MB' | 'URL_FETCH_TIMEOUT_SECONDS'
+    | 'TEMP_DIR'
+    | 'FFMPEG_PATH'
+    | 'FFPROBE_PATH'
+    | 'FFMPEG_THREADS'
+    | 'FFMPEG_TIMEOUT_SECONDS'
+    | 'FFMPEG_MAX_MEMORY_MB'
+    | 'MAX_FILE_SIZE_MB'
+    | 'URL_FETCH_TIMEOUT_SECONDS'
+    | 'MAX_INPUT_DURATION_SECONDS'
+    | 'MAX_INPUT_PIXELS'
   >;
   storage: Storage;
   /** URL_ALLOWLIST, parsed once. */
@@ -69,6 +87,7 @@ export async function runJob(
     if (signal.aborted) throw errors.jobCancelled();
     report({ stage: 'probing', percentage: 0 });
     const infos = await Promise.all(inputPaths.map((path) => probe(config.FFPROBE_PATH, path)));
+    infos.forEach((info, i) => checkInputLimits(info, config, job.inputs.length > 1 ? `input ${i + 1}` : 'the input'));
     const outputDir = join(dir, 'out');
     await mkdir(outputDir);
     const plan = buildPlan(job, infos, {
@@ -87,6 +106,7 @@ export async function runJob(
       log.debug({ args }, 'running ffmpeg');
       await runFfmpeg(args, {
         ffmpegPath: config.FFMPEG_PATH,
+        maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB,
         timeoutMs: Math.max(1, deadline - Date.now()),
         signal,
         onProgress: (block) => {

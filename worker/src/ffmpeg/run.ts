@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { execa } from 'execa';
 import { errors } from '@media-foundry/shared';
 import { guardInputs } from './hardening.js';
@@ -9,6 +10,8 @@ export const GLOBAL_ARGS = ['-hide_banner', '-nostdin', '-nostats', '-loglevel',
 
 export interface RunOptions {
   ffmpegPath: string;
+  /** Address-space ceiling in MiB, enforced with prlimit; 0 or absent: none. */
+  maxMemoryMb?: number;
   timeoutMs: number;
   /** Aborting kills ffmpeg (SIGTERM, then SIGKILL after `killGraceMs`). */
   signal?: AbortSignal;
@@ -28,11 +31,23 @@ class TailBuffer {
   }
 }
 
+/**
+ * The command line with resource ceilings: prlimit caps the address space
+ * (a decoder bomb fails instead of eating the node) and CPU seconds (the
+ * wall-clock timeout × cores bounds a runaway even if the timer failed).
+ */
+export function limitedCommand(ffmpegPath: string, argv: string[], options: Pick<RunOptions, 'maxMemoryMb' | 'timeoutMs'>): [string, string[]] {
+  if (!options.maxMemoryMb) return [ffmpegPath, argv];
+  const cpuSeconds = Math.ceil(options.timeoutMs / 1000) * availableParallelism();
+  return ['prlimit', [`--as=${options.maxMemoryMb * 1024 * 1024}`, `--cpu=${cpuSeconds}`, '--', ffmpegPath, ...argv]];
+}
+
 /** Runs ffmpeg once; resolves on success, throws JOB_FAILED (or JOB_CANCELLED) with stderr's tail otherwise. */
 export async function runFfmpeg(args: string[], options: RunOptions): Promise<void> {
   const stderr = new TailBuffer(8192);
   const parser = new ProgressParser();
-  const subprocess = execa(options.ffmpegPath, [...GLOBAL_ARGS, ...guardInputs(args)], {
+  const [file, argv] = limitedCommand(options.ffmpegPath, [...GLOBAL_ARGS, ...guardInputs(args)], options);
+  const subprocess = execa(file, argv, {
     reject: false,
     stdin: 'ignore',
     buffer: false,
