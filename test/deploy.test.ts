@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_VARIABLES, configSchema, type Config } from '@media-foundry/shared';
+import { CONFIG_VARIABLES, configSchema, topology, type Config } from '@media-foundry/shared';
 
 /** The compiled file runs from test/dist/. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -250,6 +250,7 @@ interface Container {
 }
 interface Deployment extends K8sObject {
   spec: {
+    replicas?: number;
     selector: { matchLabels: Record<string, string> };
     template: {
       metadata: { labels: Record<string, string> };
@@ -398,5 +399,102 @@ describe('k8s/', () => {
       expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }),
     );
     expect(c.resources?.limits).toEqual(expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }));
+  });
+});
+
+// ---------------------------------------------------------------- k8s/: availability and autoscaling
+
+interface ScaleTargetRef {
+  apiVersion?: string;
+  kind?: string;
+  name: string;
+}
+interface PodDisruptionBudget extends K8sObject {
+  spec: { minAvailable?: number | string; maxUnavailable?: number | string; selector: { matchLabels: Record<string, string> } };
+}
+interface ScaledObject extends K8sObject {
+  spec: {
+    scaleTargetRef: ScaleTargetRef;
+    minReplicaCount?: number;
+    maxReplicaCount?: number;
+    triggers: { type: string; metadata: Record<string, string>; authenticationRef?: { name: string; kind?: string } }[];
+  };
+}
+interface TriggerAuthentication extends K8sObject {
+  spec: { secretTargetRef?: { parameter: string; name: string; key: string }[] };
+}
+interface HorizontalPodAutoscaler extends K8sObject {
+  spec: { scaleTargetRef: ScaleTargetRef; minReplicas?: number; maxReplicas: number };
+}
+
+const HPA_FALLBACK = 'worker-hpa-fallback.yaml';
+
+describe('k8s/ availability and autoscaling', () => {
+  const workerDeployment = () => k8s<Deployment>('Deployment', 'worker');
+  const scaledObject = () => {
+    const found = k8sObjects.filter((o): o is ScaledObject => o.kind === 'ScaledObject');
+    expect(found).toHaveLength(1);
+    return found[0]!;
+  };
+
+  it('gateway: the PodDisruptionBudget selects the gateway pods, and only them, and lets a drain proceed', () => {
+    const pdbs = k8sObjects.filter((o): o is PodDisruptionBudget => o.kind === 'PodDisruptionBudget');
+    const gatewayLabels = k8s<Deployment>('Deployment', 'gateway').spec.template.metadata.labels;
+    const pdb = pdbs.find((p) => Object.entries(p.spec.selector.matchLabels).every(([k, v]) => gatewayLabels[k] === v));
+    expect(pdb).toBeDefined();
+    expect(Object.keys(pdb?.spec.selector.matchLabels ?? {}).length).toBeGreaterThan(0);
+    expect(workerDeployment().spec.template.metadata.labels).not.toMatchObject(pdb?.spec.selector.matchLabels ?? {});
+    expect(pdb?.spec.minAvailable).toBe(1);
+    // minAvailable equal to the replicas would block every node drain.
+    expect(k8s<Deployment>('Deployment', 'gateway').spec.replicas ?? 1).toBeGreaterThan(1);
+  });
+
+  it('worker: the ScaledObject targets the worker Deployment by name', () => {
+    const ref = scaledObject().spec.scaleTargetRef;
+    expect(ref.name).toBe(workerDeployment().metadata.name);
+    expect(ref.kind ?? 'Deployment').toBe('Deployment');
+    expect(ref.apiVersion ?? 'apps/v1').toBe('apps/v1');
+    expect(scaledObject().spec).toMatchObject({ minReplicaCount: 1, maxReplicaCount: 20 });
+  });
+
+  it("worker: the ScaledObject watches the jobs queue of the worker's QUEUE_PREFIX", () => {
+    const config = parseConfig(containerEnv(container('worker')), 'Deployment worker');
+    const configMapPrefix = configMaps.map((cm) => cm.data?.QUEUE_PREFIX).find((p) => p !== undefined);
+    expect(configMapPrefix).toBe(config.QUEUE_PREFIX);
+    const triggers = scaledObject().spec.triggers;
+    expect(triggers.map((t) => t.type)).toEqual(['rabbitmq']);
+    expect(triggers[0]?.metadata).toMatchObject({
+      queueName: topology(config.QUEUE_PREFIX).jobsQueue,
+      mode: 'QueueLength',
+      value: expect.stringMatching(/^\d+$/),
+    });
+  });
+
+  it("worker: the ScaledObject reaches RabbitMQ with the Secret's AMQP_URL", () => {
+    const trigger = scaledObject().spec.triggers[0];
+    expect(trigger?.metadata.host).toBeUndefined(); // no credentials in the manifest
+    const auth = k8s<TriggerAuthentication>('TriggerAuthentication', trigger?.authenticationRef?.name ?? '(none)');
+    const workerSecret = container('worker').envFrom?.find((f) => f.secretRef)?.secretRef?.name;
+    expect(auth.spec.secretTargetRef).toEqual([{ parameter: 'host', name: workerSecret, key: 'AMQP_URL' }]);
+    expect(exampleSecret?.stringData).toHaveProperty('AMQP_URL');
+  });
+
+  it(`worker: ${HPA_FALLBACK} is an alternative that targets the worker, kept out of the kustomization`, () => {
+    expect(existsSync(join(ROOT, 'k8s', HPA_FALLBACK))).toBe(true);
+    expect(resources).not.toContain(HPA_FALLBACK);
+    const hpas = loadDocs(`k8s/${HPA_FALLBACK}`).filter((o): o is HorizontalPodAutoscaler => o.kind === 'HorizontalPodAutoscaler');
+    expect(hpas).toHaveLength(1);
+    const hpa = hpas[0]!;
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: workerDeployment().metadata.name });
+    // Applied by hand or from an overlay, so it names the base's namespace itself.
+    expect((hpa.metadata as { namespace?: string }).namespace).toBe(
+      loadDocs('k8s/namespace.yaml').find((o) => o.kind === 'Namespace')?.metadata.name,
+    );
+    expect({ min: hpa.spec.minReplicas, max: hpa.spec.maxReplicas }).toEqual({
+      min: scaledObject().spec.minReplicaCount,
+      max: scaledObject().spec.maxReplicaCount,
+    });
+    // Two autoscalers on one Deployment fight over its replicas.
+    expect(k8sObjects.filter((o) => o.kind === 'HorizontalPodAutoscaler')).toEqual([]);
   });
 });

@@ -1,0 +1,630 @@
+/**
+ * Builds the AsyncAPI 3.0 description of media-foundry (docs/asyncapi.yaml)
+ * from the zod schemas in `@media-foundry/shared`, so the document cannot
+ * drift from the code: `npm run asyncapi` writes it (asyncapi-cli.ts), and
+ * test/asyncapi.test.ts fails when the committed file differs.
+ *
+ * Two faces, each from the service's point of view (AsyncAPI 3 `send` /
+ * `receive` are what media-foundry does; a client does the opposite):
+ * - the WebSocket server: client messages are received, server messages sent;
+ * - RabbitMQ: workers receive jobs and control messages and send replies.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import {
+  ackMessage,
+  binaryHeader,
+  clientMessages,
+  completedMessage,
+  configSchema,
+  controlMessage,
+  errorMessage,
+  jobMessage,
+  jobReply,
+  jobsQueueArguments,
+  MAX_BINARY_HEADER_BYTES,
+  MAX_TEXT_MESSAGE_BYTES,
+  pongMessage,
+  progressMessage,
+  REPLY_QUEUE_EXPIRES_MS,
+  topology,
+  type ClientMessageType,
+  type ServerMessage,
+} from '@media-foundry/shared';
+import { ROOT } from './paths.js';
+
+/** Where the generated document lives. */
+export const ASYNCAPI_FILE = join(ROOT, 'docs', 'asyncapi.yaml');
+
+/** JSON Schema as the document embeds it (AsyncAPI Schema is a superset of draft-07). */
+export type JsonSchema = Record<string, unknown>;
+type Ref = { $ref: string };
+
+export interface AsyncApiMessage {
+  name: string;
+  title: string;
+  summary: string;
+  description?: string;
+  contentType: string;
+  payload: Ref | JsonSchema;
+  headers?: Ref | JsonSchema;
+  correlationId?: { description: string; location: string };
+  bindings?: Record<string, unknown>;
+  examples?: { name: string; summary?: string; headers?: Record<string, unknown>; payload: unknown }[];
+}
+
+export interface AsyncApiDocument {
+  asyncapi: '3.0.0';
+  info: { title: string; version: string; description: string; license: { name: string } };
+  defaultContentType: string;
+  servers: Record<string, Record<string, unknown>>;
+  channels: Record<
+    string,
+    {
+      address: string | null;
+      title: string;
+      description: string;
+      servers: Ref[];
+      parameters?: Record<string, { description: string; default?: string; examples?: string[] }>;
+      messages: Record<string, Ref>;
+      bindings?: Record<string, unknown>;
+    }
+  >;
+  operations: Record<
+    string,
+    {
+      action: 'send' | 'receive';
+      channel: Ref;
+      title: string;
+      summary: string;
+      description?: string;
+      messages: Ref[];
+      bindings?: Record<string, unknown>;
+      reply?: { address: { description: string; location: string }; channel: Ref; messages: Ref[] };
+    }
+  >;
+  components: {
+    schemas: Record<string, JsonSchema>;
+    messages: Record<string, AsyncApiMessage>;
+    securitySchemes: Record<string, Record<string, unknown>>;
+  };
+}
+
+/** The defaults of the config schema: default port numbers, queue prefix and delivery limit. */
+const DEFAULTS = configSchema.parse({});
+const PREFIX_PARAMETER = '{prefix}';
+/** Names with the default prefix (bindings and examples)… */
+const NAMES = topology(DEFAULTS.QUEUE_PREFIX);
+/** …and with the prefix as a parameter (channel addresses). */
+const ADDRESSES = topology(PREFIX_PARAMETER);
+
+const AMQP_BINDING_VERSION = '0.3.0';
+const WS_BINDING_VERSION = '0.1.0';
+
+/**
+ * One zod schema as JSON Schema. Cross-field refinements (`superRefine`,
+ * `refine`) cannot be expressed and are left out by zod; `unrepresentable:
+ * 'any'` turns anything else it cannot express into `{}` rather than throwing
+ * (the test checks nothing in the document degraded that way).
+ */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output', description?: string): JsonSchema {
+  const generated: JsonSchema = z.toJSONSchema(schema, { io, target: 'draft-7', unrepresentable: 'any' });
+  // The dialect is the document's (AsyncAPI Schema, a draft-07 superset), not stated per schema.
+  delete generated.$schema;
+  return description === undefined ? generated : { description, ...generated };
+}
+
+const ref = (path: string): Ref => ({ $ref: path });
+const schemaRef = (name: string) => ref(`#/components/schemas/${name}`);
+const messageRef = (name: string) => ref(`#/components/messages/${name}`);
+/** `start_job` → `StartJob`. */
+const pascal = (type: string) => type.replace(/(?:^|_)([a-z])/g, (_, c: string) => c.toUpperCase());
+
+// ---------------------------------------------------------------- WebSocket face
+
+const CLIENT_DESCRIPTIONS: Record<ClientMessageType, { summary: string; description: string; example: unknown }> = {
+  start_job: {
+    summary: 'Submit a job.',
+    description: [
+      'Answered by `ack` (with the job id, generated when absent), then `progress`, and finally `completed`',
+      '(followed by the output files as binary frames) or `error`.',
+      'With `input.source: upload`, send the file(s) as binary frames after `ack`.',
+      '',
+      'Cross-field rules the schema below cannot express, checked by the gateway:',
+      '`url` xor `urls`; the number of inputs each operation takes (concat 2-20, subtitles 1-2, others 1);',
+      'distinct `filenames`; file names without path separators or control characters.',
+    ].join('\n'),
+    example: {
+      type: 'start_job',
+      job_id: 'clip-42',
+      operation: 'thumbnail',
+      input: { source: 'url', url: 'https://media.example.com/in.mp4' },
+      options: { count: 3, format: 'jpeg', width: 320 },
+    },
+  },
+  cancel_job: {
+    summary: "Cancel one of this connection's jobs.",
+    description:
+      'Answered by `error` with `JOB_CANCELLED` once the job is stopped (before submission, while queued or while running), or `CANCEL_FAILED` when there is no such job or its results are already being sent.',
+    example: { type: 'cancel_job', job_id: 'clip-42' },
+  },
+  ping: {
+    summary: 'Application-level keep-alive.',
+    description: 'Answered by `pong`. (The server also sends WebSocket ping frames to idle clients.)',
+    example: { type: 'ping' },
+  },
+};
+
+const SERVER_MESSAGES = {
+  ack: ackMessage,
+  progress: progressMessage,
+  completed: completedMessage,
+  error: errorMessage,
+  pong: pongMessage,
+} as const satisfies Record<ServerMessage['type'], z.ZodType>;
+
+const SERVER_DESCRIPTIONS: Record<ServerMessage['type'], { summary: string; description: string; example: unknown }> = {
+  ack: {
+    summary: 'The job was accepted.',
+    description:
+      'For URL inputs the job is already queued; for uploads the gateway now waits for the binary frame(s). `job_id` is the id the client gave, or the one the gateway generated.',
+    example: { type: 'ack', job_id: 'clip-42', message: 'Job accepted and queued' },
+  },
+  progress: {
+    summary: 'How far a job is.',
+    description:
+      '`percentage` never decreases; at most about 4 a second per job. `stage` is `queued` (upload staged), `downloading`, `probing`, `processing`, `uploading`.',
+    example: { type: 'progress', job_id: 'clip-42', percentage: 42.5, stage: 'processing', ffmpeg_log: 'frame=120 fps=60 time=00:00:04.80 speed=2.4x' },
+  },
+  completed: {
+    summary: 'The job finished; its files follow.',
+    description:
+      'Always sent before the files: each entry of `outputs` then arrives as one binary output frame, in this order. `output_metadata` describes the first output (`null` where a field does not apply).',
+    example: {
+      type: 'completed',
+      job_id: 'clip-42',
+      output_metadata: {
+        format: 'image2',
+        duration: null,
+        size_bytes: 10423,
+        video_codec: 'mjpeg',
+        audio_codec: null,
+        width: 320,
+        height: 180,
+        bitrate: null,
+        fps: null,
+      },
+      outputs: [{ filename: 'thumbnail_001.jpeg', size_bytes: 10423, content_type: 'image/jpeg' }],
+      delivery_method: 'binary',
+      message: 'Job completed successfully',
+    },
+  },
+  error: {
+    summary: 'A message or a job failed.',
+    description:
+      '`job_id` is null when the offending message had none (e.g. `INVALID_JSON`). A job error ends the job. `details` names each bad field for `VALIDATION_ERROR`.',
+    example: {
+      type: 'error',
+      job_id: 'clip-42',
+      code: 'VALIDATION_ERROR',
+      message: 'Message validation failed',
+      details: 'options.count: Too big: expected number to be <=20',
+    },
+  },
+  pong: { summary: 'Answer to `ping`.', description: 'Carries nothing else.', example: { type: 'pong' } },
+};
+
+const BINARY_LAYOUT = [
+  'One WebSocket binary message: `[u32 BE header length][header JSON][bytes]` —',
+  'a 4-byte big-endian unsigned length, that many bytes of UTF-8 JSON header',
+  `(at most ${MAX_BINARY_HEADER_BYTES} bytes; schema \`BinaryHeader\`, documented here as the message headers),`,
+  'then the file bytes up to the end of the message.',
+].join('\n');
+
+function webSocketMessages(): { client: Record<string, AsyncApiMessage>; server: Record<string, AsyncApiMessage> } {
+  const client: Record<string, AsyncApiMessage> = {};
+  for (const type of Object.keys(clientMessages) as ClientMessageType[]) {
+    const d = CLIENT_DESCRIPTIONS[type];
+    client[type] = {
+      name: type,
+      title: pascal(type),
+      summary: d.summary,
+      description: `${d.description}\n\nA JSON text frame of at most WS_MAX_TEXT_SIZE bytes (default ${MAX_TEXT_MESSAGE_BYTES}).`,
+      contentType: 'application/json',
+      payload: schemaRef(pascal(type)),
+      examples: [{ name: type, payload: d.example }],
+    };
+  }
+  client.upload_frame = {
+    name: 'upload_frame',
+    title: 'Upload (binary frame)',
+    summary: 'An input file for a job with `input.source: upload`.',
+    description: [
+      BINARY_LAYOUT,
+      '',
+      'Sent after `ack`: one frame for a single upload (any `filename`), or one frame per name of',
+      '`input.filenames`, in any order. The whole frame is at most `WS_MAX_SIZE` bytes and the file at',
+      'most `MAX_FILE_SIZE_MB` MiB. A bad frame is answered with `error` `INVALID_BINARY` or `BINARY_ERROR`.',
+    ].join('\n'),
+    contentType: 'application/octet-stream',
+    headers: schemaRef('BinaryHeader'),
+    payload: { type: 'string', format: 'binary', description: 'The whole frame: header length, header JSON, file bytes.' },
+  };
+
+  const server: Record<string, AsyncApiMessage> = {};
+  for (const type of Object.keys(SERVER_MESSAGES) as ServerMessage['type'][]) {
+    const d = SERVER_DESCRIPTIONS[type];
+    server[type] = {
+      name: type,
+      title: pascal(type),
+      summary: d.summary,
+      description: d.description,
+      contentType: 'application/json',
+      payload: schemaRef(pascal(type)),
+      ...(type === 'pong'
+        ? {}
+        : { correlationId: { description: 'The job the message is about.', location: '$message.payload#/job_id' } }),
+      examples: [{ name: type, payload: d.example }],
+    };
+  }
+  server.output_frame = {
+    name: 'output_frame',
+    title: 'Output file (binary frame)',
+    summary: 'One output file of a completed job.',
+    description: [
+      BINARY_LAYOUT,
+      '',
+      'Sent after `completed`, one frame per entry of its `outputs`, in that order; `job_id` is the',
+      "client's job id and `filename` the entry's name.",
+    ].join('\n'),
+    contentType: 'application/octet-stream',
+    headers: schemaRef('BinaryHeader'),
+    payload: { type: 'string', format: 'binary', description: 'The whole frame: header length, header JSON, file bytes.' },
+  };
+  return { client, server };
+}
+
+// ---------------------------------------------------------------- AMQP face
+
+/** AMQP basic properties a job is published with (not application headers: AMQP 0-9-1 properties). */
+const JOB_PROPERTIES: JsonSchema = {
+  type: 'object',
+  description:
+    'AMQP 0-9-1 message properties (not entries of the `headers` table) the publisher sets. The worker replies to `reply_to`; without it the job still runs but nobody hears about it.',
+  properties: {
+    reply_to: { type: 'string', description: 'Queue the worker publishes every reply to (a queue of the publisher).' },
+    correlation_id: { type: 'string', description: 'The job_id; replies carry it too.' },
+    content_type: { type: 'string', const: 'application/json' },
+    delivery_mode: { type: 'integer', const: 2, description: 'Persistent.' },
+  },
+  required: ['correlation_id', 'content_type'],
+};
+
+const REPLY_PROPERTIES: JsonSchema = {
+  type: 'object',
+  description: 'AMQP 0-9-1 message properties of a reply.',
+  properties: {
+    correlation_id: { type: 'string', description: "The job's job_id." },
+    content_type: { type: 'string', const: 'application/json' },
+  },
+  required: ['correlation_id', 'content_type'],
+};
+
+function amqpMessages(): Record<string, AsyncApiMessage> {
+  return {
+    job: {
+      name: 'job',
+      title: 'Job',
+      summary: 'A job for the workers.',
+      description: [
+        'Published to the default exchange with routing key = the jobs queue name. `job_id` must be unique',
+        'across all publishers; outputs are stored under `jobs/<job_id>/`. Not shown by the schema: the number',
+        'of `inputs` each operation takes (concat 2-20, subtitles 1-2, others 1). A body that does not validate',
+        'is answered (if it has `reply_to`) with an `error` reply `VALIDATION_ERROR` and dropped.',
+      ].join('\n'),
+      contentType: 'application/json',
+      headers: JOB_PROPERTIES,
+      payload: schemaRef('JobMessage'),
+      correlationId: { description: 'Equals the job_id.', location: '$message.header#/correlation_id' },
+      bindings: { amqp: { messageType: 'job', bindingVersion: AMQP_BINDING_VERSION } },
+      examples: [
+        {
+          name: 'thumbnail',
+          headers: { reply_to: 'backend.replies', correlation_id: 'backend-7f3c1e', content_type: 'application/json', delivery_mode: 2 },
+          payload: {
+            job_id: 'backend-7f3c1e',
+            operation: 'thumbnail',
+            options: { count: 3, format: 'jpeg', width: 320 },
+            inputs: [{ source: 'url', url: 'https://media.example.com/in.mp4' }],
+            delivery_method: 'binary',
+            submitted_at: '2026-11-25T12:00:00Z',
+          },
+        },
+      ],
+    },
+    job_reply: {
+      name: 'job_reply',
+      title: 'Job reply',
+      summary: 'Progress of a job, and finally its result.',
+      description: [
+        'Any number of `progress` replies (`stage` downloading → probing → processing → uploading, never',
+        'going backwards, at most 4 a second), then exactly one `completed` or `error`. The worker acks the job',
+        'only after the final reply is confirmed, so a job whose worker died is redelivered and its progress',
+        'may restart. Outputs wait in storage under each `key`; delete `jobs/<job_id>/` once you have them.',
+      ].join('\n'),
+      contentType: 'application/json',
+      headers: REPLY_PROPERTIES,
+      payload: schemaRef('JobReply'),
+      correlationId: { description: 'Equals the job_id.', location: '$message.header#/correlation_id' },
+      bindings: { amqp: { messageType: 'job_reply', bindingVersion: AMQP_BINDING_VERSION } },
+      examples: [
+        {
+          name: 'progress',
+          payload: { type: 'progress', job_id: 'backend-7f3c1e', percentage: 42.5, stage: 'processing' },
+        },
+        {
+          name: 'error',
+          payload: { type: 'error', job_id: 'backend-7f3c1e', code: 'JOB_FAILED', message: 'Input has no audio stream' },
+        },
+      ],
+    },
+    control: {
+      name: 'control',
+      title: 'Control',
+      summary: 'A broadcast to every worker.',
+      description:
+        '`cancel`: whichever worker runs the job stops it and replies `error` `JOB_CANCELLED`. The gateway also leaves a marker in storage (`jobs/<job_id>/cancelled`) so a job still queued never starts; a backend cancelling its own job should do both.',
+      contentType: 'application/json',
+      payload: schemaRef('ControlMessage'),
+      bindings: { amqp: { messageType: 'control', bindingVersion: AMQP_BINDING_VERSION } },
+      examples: [{ name: 'cancel', payload: { type: 'cancel', job_id: 'backend-7f3c1e' } }],
+    },
+  };
+}
+
+// ---------------------------------------------------------------- the document
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The AsyncAPI 3.0 document, built from the zod schemas. */
+export function buildAsyncApi(): AsyncApiDocument {
+  const ws = webSocketMessages();
+  const amqp = amqpMessages();
+
+  const schemas: Record<string, JsonSchema> = {};
+  for (const [type, schema] of Object.entries(clientMessages) as [string, z.ZodType][])
+    schemas[pascal(type)] = jsonSchema(schema, 'input');
+  for (const [type, schema] of Object.entries(SERVER_MESSAGES) as [string, z.ZodType][])
+    schemas[pascal(type)] = jsonSchema(schema, 'output');
+  schemas.BinaryHeader = jsonSchema(binaryHeader, 'input', 'The JSON header inside a binary frame (both directions).');
+  // A publisher's view of the job: what the worker accepts (defaults optional).
+  schemas.JobMessage = jsonSchema(jobMessage, 'input');
+  schemas.JobReply = jsonSchema(jobReply, 'output');
+  schemas.ControlMessage = jsonSchema(controlMessage, 'input');
+
+  const wsChannelMessages = (names: string[]) => Object.fromEntries(names.map((n) => [n, messageRef(n)]));
+  const inChannel = (channel: string, names: string[]) => names.map((n) => ref(`#/channels/${channel}/messages/${n}`));
+  const prefixParameter = {
+    prefix: {
+      description: 'QUEUE_PREFIX: the prefix of every exchange and queue name.',
+      default: DEFAULTS.QUEUE_PREFIX,
+      examples: [DEFAULTS.QUEUE_PREFIX],
+    },
+  };
+  const jobsArguments = jobsQueueArguments(NAMES, DEFAULTS.JOB_DELIVERY_LIMIT);
+
+  return {
+    asyncapi: '3.0.0',
+    info: {
+      title: 'media-foundry',
+      version: packageVersion(),
+      description: [
+        'WebSocket media processing: clients send jobs to the gateway over a WebSocket; FFmpeg workers take',
+        'them from RabbitMQ; results come back as binary frames on the same socket. Backends may also publish',
+        'jobs straight to RabbitMQ (docs/AMQP.md).',
+        '',
+        'Actions are from the point of view of media-foundry: it `receive`s what clients send and `send`s',
+        'what they receive.',
+        '',
+        'GENERATED from the zod schemas in shared/src by test/helpers/asyncapi.ts: run `npm run asyncapi`.',
+      ].join('\n'),
+      license: { name: 'MIT' },
+    },
+    defaultContentType: 'application/json',
+    servers: {
+      websocket: {
+        host: `{host}:${DEFAULTS.WS_PORT}`,
+        protocol: 'ws',
+        title: 'Gateway WebSocket server',
+        description: [
+          `The gateway (WS_PORT, default ${DEFAULTS.WS_PORT}). Plain ws: terminate TLS (wss) in front of it (docs/DEPLOYMENT.md).`,
+          'With API_KEYS or JWT_SECRET set, the upgrade request must present a key or token (else HTTP 401);',
+          'with neither, the gateway is open. With ALLOWED_ORIGINS set, browsers from other origins get HTTP 403.',
+        ].join('\n'),
+        variables: { host: { default: 'localhost', description: 'Host name of the gateway (or of the proxy in front of it).' } },
+        security: [ref('#/components/securitySchemes/bearerToken'), ref('#/components/securitySchemes/queryToken')],
+      },
+      rabbitmq: {
+        host: '{host}:5672',
+        protocol: 'amqp',
+        protocolVersion: '0.9.1',
+        title: 'RabbitMQ',
+        description: 'The broker of AMQP_URL (amqp:// or amqps://). The jobs queue is a quorum queue: RabbitMQ 3.8 or later.',
+        variables: { host: { default: 'localhost', description: 'Host name of the broker.' } },
+        security: [ref('#/components/securitySchemes/amqpCredentials')],
+      },
+    },
+    channels: {
+      websocket: {
+        address: '/',
+        title: 'Client connection',
+        description: [
+          'One WebSocket connection (any path). Text frames carry JSON messages discriminated by `type`;',
+          'binary frames carry files. A connection may run many jobs at once; each is identified by `job_id`.',
+          `Idle connections are pinged after WS_PING_INTERVAL seconds and closed after WS_PING_INTERVAL +`,
+          'WS_PING_TIMEOUT seconds of silence. On shutdown the gateway closes sockets with code 1001.',
+          'Messages beyond WS_MAX_MESSAGES_PER_SECOND are dropped and answered with `error` `RATE_LIMITED`;',
+          'a client that keeps flooding is closed with code 1008.',
+        ].join('\n'),
+        servers: [ref('#/servers/websocket')],
+        messages: wsChannelMessages([...Object.keys(ws.client), ...Object.keys(ws.server)]),
+        bindings: { ws: { method: 'GET', bindingVersion: WS_BINDING_VERSION } },
+      },
+      jobs: {
+        address: ADDRESSES.jobsQueue,
+        title: 'Jobs queue',
+        description: [
+          `Durable quorum queue every worker consumes (each takes at most MAX_CONCURRENT_JOBS at once).`,
+          `Arguments (\`x-arguments\` below, JOB_DELIVERY_LIMIT defaults to ${DEFAULTS.JOB_DELIVERY_LIMIT}): declare it with exactly`,
+          'these or not at all (the services declare it at start-up); a different declaration fails with',
+          `PRECONDITION_FAILED. After too many deliveries a job is dead-lettered to \`${ADDRESSES.deadLetterQueue}\`.`,
+        ].join('\n'),
+        servers: [ref('#/servers/rabbitmq')],
+        parameters: prefixParameter,
+        messages: { job: messageRef('job') },
+        bindings: {
+          amqp: {
+            is: 'queue',
+            queue: { name: NAMES.jobsQueue, durable: true, exclusive: false, autoDelete: false, vhost: '/' },
+            'x-arguments': jobsArguments,
+            bindingVersion: AMQP_BINDING_VERSION,
+          },
+        },
+      },
+      replies: {
+        address: null,
+        title: 'Reply queue',
+        description: [
+          "The queue a job's `reply_to` names: chosen by the publisher. The gateway uses one transient queue per",
+          `connection, \`${ADDRESSES.replyQueue('{gateway}', '{connection}')}\`, created on its first job, deleted when it closes,`,
+          `and expiring ${REPLY_QUEUE_EXPIRES_MS / 60_000} minutes after its last use should the gateway die (\`x-expires\`).`,
+        ].join('\n'),
+        servers: [ref('#/servers/rabbitmq')],
+        messages: { job_reply: messageRef('job_reply') },
+        bindings: {
+          amqp: {
+            is: 'queue',
+            queue: {
+              name: NAMES.replyQueue('{gateway}', '{connection}'),
+              durable: false,
+              exclusive: false,
+              autoDelete: false,
+              vhost: '/',
+            },
+            'x-arguments': { 'x-expires': REPLY_QUEUE_EXPIRES_MS },
+            bindingVersion: AMQP_BINDING_VERSION,
+          },
+        },
+      },
+      control: {
+        address: ADDRESSES.controlExchange,
+        title: 'Control exchange',
+        description:
+          'Durable fanout exchange. Every worker binds a private, exclusive, auto-deleted queue to it, so every worker hears every message.',
+        servers: [ref('#/servers/rabbitmq')],
+        parameters: prefixParameter,
+        messages: { control: messageRef('control') },
+        bindings: {
+          amqp: {
+            is: 'routingKey',
+            exchange: { name: NAMES.controlExchange, type: 'fanout', durable: true, autoDelete: false, vhost: '/' },
+            bindingVersion: AMQP_BINDING_VERSION,
+          },
+        },
+      },
+      deadJobs: {
+        address: ADDRESSES.deadLetterQueue,
+        title: 'Dead-lettered jobs',
+        description: `Durable queue bound to the direct exchange \`${ADDRESSES.deadLetterExchange}\`: jobs that used up JOB_DELIVERY_LIMIT deliveries without an ack (workers that died on them or were stopped mid-job), kept for inspection. Nothing consumes it.`,
+        servers: [ref('#/servers/rabbitmq')],
+        parameters: prefixParameter,
+        messages: { job: messageRef('job') },
+        bindings: {
+          amqp: {
+            is: 'queue',
+            queue: { name: NAMES.deadLetterQueue, durable: true, exclusive: false, autoDelete: false, vhost: '/' },
+            bindingVersion: AMQP_BINDING_VERSION,
+          },
+        },
+      },
+    },
+    operations: {
+      receiveClientMessages: {
+        action: 'receive',
+        channel: ref('#/channels/websocket'),
+        title: 'Receive client messages',
+        summary: 'What a client sends: JSON control messages and upload frames.',
+        messages: inChannel('websocket', Object.keys(ws.client)),
+      },
+      sendServerMessages: {
+        action: 'send',
+        channel: ref('#/channels/websocket'),
+        title: 'Send server messages',
+        summary: 'What a client receives: acks, progress, results and their files, errors, pongs.',
+        messages: inChannel('websocket', Object.keys(ws.server)),
+      },
+      receiveJob: {
+        action: 'receive',
+        channel: ref('#/channels/jobs'),
+        title: 'Run a job',
+        summary: 'A worker takes a job, runs it and replies to its `reply_to`.',
+        description:
+          'The gateway publishes here too (persistent, publisher-confirmed) for WebSocket jobs. Acked only after the final reply is confirmed; requeued when the worker shuts down mid-job.',
+        messages: inChannel('jobs', ['job']),
+        bindings: { amqp: { ack: true, bindingVersion: AMQP_BINDING_VERSION } },
+        reply: {
+          address: { description: "The job's `reply_to` property.", location: '$message.header#/reply_to' },
+          channel: ref('#/channels/replies'),
+          messages: inChannel('replies', ['job_reply']),
+        },
+      },
+      sendReply: {
+        action: 'send',
+        channel: ref('#/channels/replies'),
+        title: 'Reply',
+        summary: 'A worker reports progress and the result of a job (publisher-confirmed).',
+        messages: inChannel('replies', ['job_reply']),
+      },
+      receiveControl: {
+        action: 'receive',
+        channel: ref('#/channels/control'),
+        title: 'Receive control messages',
+        summary: 'Every worker hears cancellations; the gateway publishes them when a client sends `cancel_job`.',
+        messages: inChannel('control', ['control']),
+        bindings: { amqp: { ack: false, bindingVersion: AMQP_BINDING_VERSION } },
+      },
+    },
+    components: {
+      schemas,
+      messages: { ...ws.client, ...ws.server, ...amqp },
+      securitySchemes: {
+        bearerToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API key of API_KEYS, or an HS256 JWT signed with JWT_SECRET (its `sub` identifies the client), as `Authorization: Bearer <token>` on the upgrade request.',
+        },
+        queryToken: {
+          type: 'httpApiKey',
+          name: 'token',
+          in: 'query',
+          description: 'The same key or token as `?token=<token>`, for browsers (which cannot set headers on a WebSocket).',
+        },
+        amqpCredentials: { type: 'userPassword', description: 'User name and password of AMQP_URL.' },
+      },
+    },
+  };
+}
+
+/** The document as written to docs/asyncapi.yaml. */
+export function renderAsyncApi(doc: AsyncApiDocument = buildAsyncApi()): string {
+  const header = [
+    '# GENERATED by test/helpers/asyncapi.ts from the zod schemas in shared/src. Do not edit:',
+    '# change the schemas (or the generator), then run `npm run asyncapi`.',
+  ].join('\n');
+  return `${header}\n${stringify(doc, { aliasDuplicateObjects: false, lineWidth: 0 })}`;
+}
