@@ -15,9 +15,10 @@ import {
   type StartJobMessage,
   storageKeys,
 } from '@media-foundry/shared';
-import type { ConsumeMessage, Logger, Storage } from '@media-foundry/shared/node';
+import { childTrace, type ConsumeMessage, formatTraceparent, type Logger, type Storage, type TraceContext } from '@media-foundry/shared/node';
 import type { Authenticator, Principal } from './auth.js';
 import type { ClientSocket } from './client-socket.js';
+import type { GatewayMetrics } from './metrics.js';
 import type { JobPublisher } from './publisher.js';
 import type { ReplyQueues } from './reply-queues.js';
 
@@ -31,6 +32,7 @@ export interface GatewayContext {
   replyQueues: ReplyQueues;
   replyQueueName(connectionId: string): string;
   authenticator: Authenticator;
+  metrics: GatewayMetrics;
   /** Jobs in progress per client (principal id), across its connections. */
   jobsPerClient: Map<string, number>;
   stats: { activeJobs: number };
@@ -57,6 +59,9 @@ interface ClientJob {
   /** Replies that arrived before the client was told the job was accepted; relayed right after. */
   held: JobReply[];
   uploads: PendingUploads | null;
+  receivedAt: number;
+  /** W3C traceparent this job's AMQP message carries (its trace id is in every log line). */
+  traceparent: string;
   log: Logger;
 }
 
@@ -74,6 +79,8 @@ export class ClientConnection {
     private readonly socket: ClientSocket,
     private readonly ctx: GatewayContext,
     private readonly principal: Principal,
+    /** The `traceparent` the client sent on the upgrade, if any: its jobs join that trace. */
+    private readonly parentTrace: TraceContext | null = null,
   ) {
     this.log = ctx.logger.child({ conn_id: socket.id, client: principal.id });
   }
@@ -157,7 +164,7 @@ export class ClientConnection {
   onClose(): void {
     for (const job of this.jobs.values()) {
       if (job.state === 'awaiting_upload') this.removeStored(job);
-      this.forget(job);
+      this.forget(job, 'abandoned');
     }
     const queue = this.replyQueue;
     this.replyQueue = null;
@@ -168,6 +175,7 @@ export class ClientConnection {
 
   private async startJob(message: StartJobMessage): Promise<void> {
     const clientId = message.job_id ?? randomUUID();
+    const trace = childTrace(this.parentTrace);
     if (this.jobs.has(clientId)) {
       this.sendError(clientId, errors.validation(`job_id: ${clientId} is already in progress on this connection`));
       return;
@@ -183,11 +191,13 @@ export class ClientConnection {
       request: message,
       state: message.input.source === 'upload' ? 'awaiting_upload' : 'submitting',
       held: [],
+      receivedAt: Date.now(),
+      traceparent: formatTraceparent(trace),
       uploads:
         message.input.source === 'upload'
           ? { expected: message.input.filenames ?? null, staged: new Map(), staging: new Set() }
           : null,
-      log: this.log.child({ job_id: clientId }),
+      log: this.log.child({ job_id: clientId, trace_id: trace.traceId }),
     };
     this.track(job);
     job.log.info({ operation: message.operation, source: message.input.source, internal_id: job.internalId }, 'job received');
@@ -220,6 +230,7 @@ export class ClientConnection {
       throw errors.submitFailed(`could not stage the upload: ${(err as Error).message}`, err);
     }
     job.log.info({ bytes: payload.length, key }, 'upload staged');
+    this.ctx.metrics.bytesIn.inc(payload.length);
     if (this.jobs.get(job.clientId) !== job) {
       // the client went away or cancelled while we staged
       this.removeStored(job);
@@ -259,10 +270,11 @@ export class ClientConnection {
       submitted_at: new Date().toISOString(),
     } as JobMessage;
     try {
-      await this.ctx.publisher.publish(message, replyQueue);
+      await this.ctx.publisher.publish(message, replyQueue, job.traceparent);
     } catch (err) {
       throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);
     }
+    this.ctx.metrics.jobsSubmitted.inc({ operation: request.operation });
     job.log.info('job published');
   }
 
@@ -297,19 +309,20 @@ export class ClientConnection {
         return;
       case 'error':
         job.log.info({ code: reply.code }, 'job failed');
-        this.forget(job);
+        this.forget(job, reply.code === 'JOB_CANCELLED' ? 'cancelled' : 'failed');
         this.send({ ...reply, job_id: job.clientId });
         this.removeStored(job);
         return;
       case 'completed':
         job.state = 'delivering';
         this.deliver(job, reply)
+          .then(() => this.forget(job, 'completed'))
           .catch((err: unknown) => {
             job.log.warn({ err }, 'output not delivered');
             this.sendError(job.clientId, err instanceof AppError ? err : errors.outputSendFailed((err as Error).message, err));
+            this.forget(job, 'failed');
           })
           .finally(() => {
-            this.forget(job);
             this.removeStored(job);
           });
         return;
@@ -329,6 +342,7 @@ export class ClientConnection {
     for (const output of reply.outputs) {
       const body = Buffer.concat(await (await this.ctx.storage.get(output.key)).toArray());
       await this.socket.sendBinary(encodeBinaryFrame({ job_id: job.clientId, filename: output.filename }, body));
+      this.ctx.metrics.bytesOut.inc(body.length);
     }
     job.log.info({ outputs: reply.outputs.length }, 'job delivered');
   }
@@ -346,7 +360,7 @@ export class ClientConnection {
       return;
     }
     if (job.state === 'awaiting_upload') {
-      this.forget(job);
+      this.forget(job, 'cancelled');
       this.removeStored(job);
       this.sendError(clientId, errors.jobCancelled('cancelled before the job was submitted'));
       return;
@@ -362,7 +376,7 @@ export class ClientConnection {
     await this.ctx.publisher.broadcast({ type: 'cancel', job_id: job.internalId });
     // The result may have arrived meanwhile: then the client already has it.
     if (this.jobs.get(job.clientId) !== job || job.state === 'delivering') return;
-    this.forget(job);
+    this.forget(job, 'cancelled');
     job.log.info('job cancelled');
     this.sendError(job.clientId, errors.jobCancelled());
   }
@@ -374,8 +388,11 @@ export class ClientConnection {
     this.ctx.jobsPerClient.set(this.principal.id, (this.ctx.jobsPerClient.get(this.principal.id) ?? 0) + 1);
   }
 
-  private forget(job: ClientJob): void {
+  private forget(job: ClientJob, outcome: 'completed' | 'failed' | 'cancelled' | 'abandoned'): void {
     if (this.jobs.get(job.clientId) !== job) return;
+    const operation = job.request.operation;
+    this.ctx.metrics.jobsFinished.inc({ operation, outcome });
+    this.ctx.metrics.jobSeconds.observe({ operation }, (Date.now() - job.receivedAt) / 1000);
     this.jobs.delete(job.clientId);
     this.byInternalId.delete(job.internalId);
     this.ctx.stats.activeJobs -= 1;
@@ -395,7 +412,7 @@ export class ClientConnection {
     const e = AppError.from(err);
     job.log.warn({ code: e.code, details: e.details, err: e.cause }, 'job not submitted');
     if (this.jobs.get(job.clientId) !== job) return;
-    this.forget(job);
+    this.forget(job, 'failed');
     this.removeStored(job);
     this.sendError(job.clientId, e);
   }

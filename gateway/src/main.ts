@@ -1,9 +1,18 @@
 /** Gateway entry point: the only place that reads the environment, handles signals and exits. */
 import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, topology } from '@media-foundry/shared';
-import { connectBroker, createLogger, createStorage, startHttpServer } from '@media-foundry/shared/node';
+import {
+  connectBroker,
+  createLogger,
+  createRegistry,
+  createStorage,
+  dependencyProblems,
+  serviceRoutes,
+  startHttpServer,
+} from '@media-foundry/shared/node';
 import { createAuthenticator } from './auth.js';
 import type { GatewayContext } from './connection.js';
+import { createGatewayMetrics } from './metrics.js';
 import { JobPublisher } from './publisher.js';
 import { ReplyQueues } from './reply-queues.js';
 import { startGatewayServer } from './server.js';
@@ -40,6 +49,16 @@ async function main(): Promise<void> {
   const broker = connectBroker(config.AMQP_URL, logger, `gateway-${gatewayId}`);
   const publisher = new JobPublisher(broker, t, config);
   const replyQueues = new ReplyQueues(broker);
+  const registry = createRegistry('gateway');
+  const stats = { activeJobs: 0 };
+  let connections = () => 0;
+  const metrics = createGatewayMetrics(registry, {
+    connections: () => connections(),
+    activeJobs: () => stats.activeJobs,
+    queueDepth: () => publisher.queueDepth(),
+    brokerConnected: () => broker.state() === 'connected',
+    brokerReconnects: () => broker.reconnects(),
+  });
   const ctx: GatewayContext = {
     config,
     gatewayId,
@@ -50,25 +69,34 @@ async function main(): Promise<void> {
     replyQueueName: (connectionId) => t.replyQueue(gatewayId, connectionId),
     authenticator,
     jobsPerClient: new Map(),
-    stats: { activeJobs: 0 },
+    metrics,
+    stats,
   };
   const server = await startGatewayServer(uws, ctx);
+  connections = () => server.connections();
 
-  const health = await startHttpServer(config.WS_HOST, config.HEALTH_PORT, {
-    '/health': async () => ({
-      status: 200,
-      body: {
-        status: 'ok',
+  let accepting = true;
+  const health = await startHttpServer(
+    config.WS_HOST,
+    config.HEALTH_PORT,
+    serviceRoutes({
+      health: async () => ({
         service: 'gateway',
         gateway_id: gatewayId,
         broker: broker.state(),
+        broker_reconnects: broker.reconnects(),
         connections: server.connections(),
-        active_jobs: ctx.stats.activeJobs,
+        active_jobs: stats.activeJobs,
         queue_depth: await publisher.queueDepth(),
         storage: storage.driver,
-      },
+      }),
+      notReady: async () => [
+        ...(accepting ? [] : ['shutting down']),
+        ...(await dependencyProblems(broker.state() === 'connected', () => storage.check())),
+      ],
+      metrics: registry,
     }),
-  });
+  );
 
   const sweeper = setInterval(() => {
     sweepStorage(storage, config.STORAGE_TTL_SECONDS * 1000)
@@ -86,6 +114,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    accepting = false;
     logger.info({ signal }, 'shutting down');
     clearInterval(sweeper);
     server.stopListening();

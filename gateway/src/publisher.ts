@@ -19,7 +19,7 @@ export class JobPublisher {
     });
   }
 
-  async publish(job: JobMessage, replyTo: string): Promise<void> {
+  async publish(job: JobMessage, replyTo: string, traceparent?: string): Promise<void> {
     await this.channel.sendToQueue(this.topology.jobsQueue, Buffer.from(JSON.stringify(job)), {
       persistent: true,
       contentType: 'application/json',
@@ -27,6 +27,7 @@ export class JobPublisher {
       messageId: job.job_id,
       replyTo,
       timestamp: Math.floor(Date.now() / 1000),
+      headers: traceparent ? { traceparent } : {},
     });
   }
 

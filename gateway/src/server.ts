@@ -1,6 +1,7 @@
 /** uWebSockets.js wiring only: sockets in, ClientConnection out. */
 import { randomBytes } from 'node:crypto';
 import { errors } from '@media-foundry/shared';
+import { parseTraceparent } from '@media-foundry/shared/node';
 import { originAllowed, presentedToken, type Principal } from './auth.js';
 import type { ClientSocket } from './client-socket.js';
 import { ClientConnection, type GatewayContext } from './connection.js';
@@ -9,6 +10,7 @@ import type { TemplatedApp, Uws, WebSocket, us_listen_socket } from './uws.js';
 
 interface SocketData {
   principal: Principal;
+  traceparent: string;
   connection?: ClientConnection;
   socket?: UwsClientSocket;
   limiter?: RateLimiter;
@@ -85,6 +87,7 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
       const origin = req.getHeader('origin');
+      const traceparent = req.getHeader('traceparent');
       const token = presentedToken(req.getHeader('authorization'), req.getQuery() ?? '');
       let aborted = false;
       res.onAborted(() => (aborted = true));
@@ -105,7 +108,7 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
             );
             return;
           }
-          res.cork(() => res.upgrade<SocketData>({ principal }, secKey, protocol, extensions, context));
+          res.cork(() => res.upgrade<SocketData>({ principal, traceparent }, secKey, protocol, extensions, context));
         })
         .catch((err: unknown) => {
           logger.error({ err }, 'authentication failed unexpectedly');
@@ -119,7 +122,7 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
       const principal = data.principal.kind === 'anonymous' ? { id: `conn:${socket.id}`, kind: 'anonymous' as const } : data.principal;
       data.socket = socket;
       data.limiter = new RateLimiter(config.WS_MAX_MESSAGES_PER_SECOND);
-      data.connection = new ClientConnection(socket, ctx, principal);
+      data.connection = new ClientConnection(socket, ctx, principal, parseTraceparent(data.traceparent));
       open.add(ws);
       logger.debug({ conn_id: socket.id, client: principal.id }, 'client connected');
     },

@@ -18,10 +18,12 @@ import {
   type ConsumeMessage,
   declareJobTopology,
   type Logger,
+  parseTraceparent,
   type Storage,
 } from '@media-foundry/shared/node';
 import { ProgressThrottle } from './ffmpeg/progress.js';
 import { runJob, type JobRunnerDeps, type ProgressUpdate } from './job-runner.js';
+import type { WorkerMetrics } from './metrics.js';
 import { ReplyPublisher } from './replies.js';
 import { parseAllowlist } from './url-guard.js';
 
@@ -29,6 +31,7 @@ import { parseAllowlist } from './url-guard.js';
 const PROGRESS_INTERVAL_MS = 250;
 
 export interface ConsumerDeps {
+  metrics: WorkerMetrics;
   config: Config;
   topology: Topology;
   broker: Broker;
@@ -140,12 +143,16 @@ export class JobConsumer {
       this.settle(msg, generation, 'ack');
       return;
     }
-    const log = logger.child({ job_id: job.job_id, operation: job.operation });
+    const trace = parseTraceparent(String(msg.properties.headers?.traceparent ?? ''));
+    const log = logger.child({ job_id: job.job_id, operation: job.operation, ...(trace ? { trace_id: trace.traceId } : {}) });
+    const { metrics } = this.deps;
+    const operation = job.operation;
     const controller = new AbortController();
     let finish!: () => void;
     this.active.set(job.job_id, { job, controller, done: new Promise((r) => (finish = r)) });
     const started = Date.now();
     log.info({ redelivered: msg.fields.redelivered }, 'job started');
+    if (job.submitted_at) metrics.queueWaitSeconds.observe({ operation }, Math.max(0, started - Date.parse(job.submitted_at)) / 1000);
     const throttle = new ProgressThrottle<ProgressUpdate>(PROGRESS_INTERVAL_MS);
     const report = (update: ProgressUpdate) => {
       const next = throttle.offer(update);
@@ -158,15 +165,21 @@ export class JobConsumer {
       let final: JobReply;
       try {
         if (await this.isCancelled(job.job_id)) throw errors.jobCancelled('cancelled before it started');
-        final = await runJob(job, this.runnerDeps, report, controller.signal, log);
+        final = await runJob(job, this.runnerDeps, report, controller.signal, log, (speed) =>
+          metrics.encodeSpeed.observe({ operation }, speed),
+        );
         log.info({ ms: Date.now() - started, outputs: final.outputs.length }, 'job completed');
+        metrics.jobs.inc({ operation, outcome: 'completed' });
+        metrics.jobSeconds.observe({ operation }, (Date.now() - started) / 1000);
       } catch (err) {
         if (controller.signal.reason === ('shutdown' satisfies AbortReason)) {
           log.warn('job interrupted by shutdown; handing it back to the queue');
+          metrics.jobs.inc({ operation, outcome: 'requeued' });
           this.settle(msg, generation, 'requeue');
           return;
         }
         const e = AppError.from(err);
+        metrics.jobs.inc({ operation, outcome: e.code === ErrorCode.JOB_CANCELLED ? 'cancelled' : 'failed' });
         if (e.code === ErrorCode.JOB_CANCELLED) {
           log.info({ details: e.details }, 'job cancelled');
           await this.deps.storage.deletePrefix(storageKeys.jobPrefix(job.job_id)).catch(() => {});

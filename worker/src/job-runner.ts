@@ -68,6 +68,8 @@ export async function runJob(
   report: (update: ProgressUpdate) => void,
   signal: AbortSignal,
   log: Logger,
+  /** ffmpeg's final speed of each run (for the encode-speed metric). */
+  onRunSpeed: (speed: number) => void = () => {},
 ): Promise<CompletedReply> {
   const { config, storage } = deps;
   await mkdir(config.TEMP_DIR, { recursive: true });
@@ -110,6 +112,7 @@ export async function runJob(
         timeoutMs: Math.max(1, deadline - Date.now()),
         signal,
         onProgress: (block) => {
+          if (block.end && block.speed !== null) onRunSpeed(block.speed);
           const fraction =
             plan.expectedSeconds && block.outTimeSeconds !== null ? block.outTimeSeconds / plan.expectedSeconds : 0;
           report({

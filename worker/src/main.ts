@@ -1,8 +1,17 @@
 /** Worker entry point: the only place that reads the environment, handles signals and exits. */
 import { ConfigError, loadConfig, topology } from '@media-foundry/shared';
-import { connectBroker, createLogger, createStorage, startHttpServer } from '@media-foundry/shared/node';
+import {
+  connectBroker,
+  createLogger,
+  createRegistry,
+  createStorage,
+  dependencyProblems,
+  serviceRoutes,
+  startHttpServer,
+} from '@media-foundry/shared/node';
 import { randomBytes } from 'node:crypto';
 import { JobConsumer } from './consumer.js';
+import { createWorkerMetrics } from './metrics.js';
 import { sweepTempDir } from './temp-sweeper.js';
 
 async function main(): Promise<void> {
@@ -21,28 +30,44 @@ async function main(): Promise<void> {
   const storage = createStorage(config);
   await storage.check();
   const broker = connectBroker(config.AMQP_URL, logger, workerId);
-  const consumer = new JobConsumer({ config, topology: topology(config.QUEUE_PREFIX), broker, storage, logger });
-  await consumer.start();
+  const registry = createRegistry('worker');
+  let consumer: JobConsumer | null = null;
+  const metrics = createWorkerMetrics(registry, {
+    activeJobs: () => consumer?.activeJobs ?? 0,
+    queueDepth: async () => (await consumer?.queueDepth()) ?? null,
+    brokerConnected: () => broker.state() === 'connected',
+    brokerReconnects: () => broker.reconnects(),
+  });
+  const jobs = new JobConsumer({ config, topology: topology(config.QUEUE_PREFIX), broker, storage, logger, metrics });
+  consumer = jobs;
+  await jobs.start();
 
-  const health = await startHttpServer(config.WS_HOST, config.HEALTH_PORT, {
-    '/health': async () => ({
-      status: 200,
-      body: {
-        status: 'ok',
+  let accepting = true;
+  const health = await startHttpServer(
+    config.WS_HOST,
+    config.HEALTH_PORT,
+    serviceRoutes({
+      health: async () => ({
         service: 'worker',
         worker_id: workerId,
         broker: broker.state(),
-        active_jobs: consumer.activeJobs,
+        broker_reconnects: broker.reconnects(),
+        active_jobs: jobs.activeJobs,
         max_concurrent_jobs: config.MAX_CONCURRENT_JOBS,
-        queue_depth: await consumer.queueDepth(),
-      },
+        queue_depth: await jobs.queueDepth(),
+      }),
+      notReady: async () => [
+        ...(accepting ? [] : ['shutting down']),
+        ...(await dependencyProblems(broker.state() === 'connected', () => storage.check())),
+      ],
+      metrics: registry,
     }),
-  });
+  );
 
   // A dir untouched for longer than a job may run belongs to no live job.
   const staleMs = (config.FFMPEG_TIMEOUT_SECONDS + config.URL_FETCH_TIMEOUT_SECONDS + 60) * 1000;
   const sweeper = setInterval(() => {
-    sweepTempDir(config.TEMP_DIR, staleMs, (id) => consumer.isActive(id))
+    sweepTempDir(config.TEMP_DIR, staleMs, (id) => jobs.isActive(id))
       .then((removed) => removed.length > 0 && logger.info({ removed }, 'removed stale temp dirs'))
       .catch((err: unknown) => logger.warn({ err }, 'temp sweep failed'));
   }, config.CLEANUP_INTERVAL_SECONDS * 1000);
@@ -55,7 +80,8 @@ async function main(): Promise<void> {
     stopping ??= (async () => {
       logger.info({ signal }, 'shutting down');
       clearInterval(sweeper);
-      await consumer.stop(config.SHUTDOWN_GRACE_SECONDS * 1000);
+      accepting = false;
+      await jobs.stop(config.SHUTDOWN_GRACE_SECONDS * 1000);
       await broker.close().catch(() => {});
       health.server.close();
       logger.info('stopped');

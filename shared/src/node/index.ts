@@ -2,4 +2,6 @@
 export * from './broker.js';
 export * from './http-server.js';
 export * from './logger.js';
+export * from './metrics.js';
 export * from './storage/index.js';
+export * from './trace.js';

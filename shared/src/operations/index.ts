@@ -1,25 +1,43 @@
 import { z } from 'zod';
+import { compressOptions } from './compress.js';
 import { concatOptions } from './concat.js';
+import { convertOptions } from './convert.js';
 import { extractAudioOptions } from './extract-audio.js';
+import { filterOptions } from './filter.js';
+import { gifOptions } from './gif.js';
 import { probeOptions } from './probe.js';
+import { removeAudioOptions } from './remove-audio.js';
 import { speedOptions } from './speed.js';
 import { subtitlesOptions } from './subtitles.js';
 import { thumbnailOptions } from './thumbnail.js';
+import { trimOptions } from './trim.js';
 
 export * from './common.js';
+export * from './compress.js';
 export * from './concat.js';
+export * from './convert.js';
 export * from './extract-audio.js';
+export * from './filter.js';
+export * from './gif.js';
 export * from './probe.js';
+export * from './remove-audio.js';
 export * from './speed.js';
 export * from './subtitles.js';
 export * from './thumbnail.js';
+export * from './trim.js';
 
 /** Every operation's options schema, keyed by the operation's wire name. */
 export const operationOptions = {
   speed: speedOptions,
+  compress: compressOptions,
   extract_audio: extractAudioOptions,
+  remove_audio: removeAudioOptions,
+  convert: convertOptions,
   thumbnail: thumbnailOptions,
+  trim: trimOptions,
   concat: concatOptions,
+  gif: gifOptions,
+  filter: filterOptions,
   subtitles: subtitlesOptions,
   probe: probeOptions,
 } as const;

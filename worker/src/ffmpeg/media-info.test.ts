@@ -90,7 +90,8 @@ describe('toMediaInfo', () => {
       duration: 12.096,
       sizeBytes: 7562231,
       bitrate: 5001476,
-      video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 29.97 },
+      // the phone's display matrix turns the picture (ffmpeg autorotates it on decoding)
+      video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 29.97, rotation: -90 },
       audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
       subtitles: [],
     });

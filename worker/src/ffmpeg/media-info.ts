@@ -37,9 +37,12 @@ export type FfprobeOutput = z.infer<typeof ffprobeOutput>;
 export interface VideoStreamInfo {
   index: number;
   codec: string | null;
+  /** Coded size, before the display rotation ffmpeg applies on decoding (see `rotation`). */
   width: number;
   height: number;
   fps: number | null;
+  /** Display rotation in degrees from the stream's side data (phones: 90, -90, 180), null when none. */
+  rotation?: number | null;
 }
 export interface SubtitleStreamInfo {
   index: number;
@@ -80,6 +83,12 @@ function isAttachedPicture(s: z.infer<typeof ffprobeStream>): boolean {
   return disposition?.attached_pic === 1;
 }
 
+/** `{rotation}` when the stream's display matrix turns it, else nothing. */
+function rotationOf(s: z.infer<typeof ffprobeStream>): { rotation?: number } {
+  const rotation = s.side_data_list?.find((d) => d.rotation !== undefined)?.rotation;
+  return rotation ? { rotation } : {};
+}
+
 export function toMediaInfo(probe: FfprobeOutput): MediaInfo {
   const v = probe.streams.find((s) => s.codec_type === 'video' && !isAttachedPicture(s));
   const a = probe.streams.find((s) => s.codec_type === 'audio');
@@ -97,6 +106,7 @@ export function toMediaInfo(probe: FfprobeOutput): MediaInfo {
             width: v.width,
             height: v.height,
             fps: parseFrameRate(v.avg_frame_rate) ?? parseFrameRate(v.r_frame_rate),
+            ...rotationOf(v),
           }
         : null,
     audio: a

@@ -1,12 +1,18 @@
 import type { OperationRequest } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import type { FfmpegPlan, MultiInputContext } from '../plan.js';
+import { buildCompress } from './compress.js';
 import { buildConcat } from './concat.js';
+import { buildConvert } from './convert.js';
 import { buildExtractAudio } from './extract-audio.js';
+import { buildFilter } from './filter.js';
+import { buildGif } from './gif.js';
 import { buildProbe } from './probe.js';
+import { buildRemoveAudio } from './remove-audio.js';
 import { buildSpeed } from './speed.js';
 import { buildSubtitles } from './subtitles.js';
 import { buildThumbnail } from './thumbnail.js';
+import { buildTrim } from './trim.js';
 
 /**
  * The ffmpeg plan for a validated operation request and its probed inputs
@@ -17,8 +23,20 @@ export function buildPlan(request: OperationRequest, infos: MediaInfo[], ctx: Mu
   switch (request.operation) {
     case 'speed':
       return buildSpeed(request.options, info, ctx);
+    case 'compress':
+      return buildCompress(request.options, info, ctx);
     case 'extract_audio':
       return buildExtractAudio(request.options, info, ctx);
+    case 'remove_audio':
+      return buildRemoveAudio(request.options, info, ctx);
+    case 'convert':
+      return buildConvert(request.options, info, ctx);
+    case 'trim':
+      return buildTrim(request.options, info, ctx);
+    case 'gif':
+      return buildGif(request.options, info, ctx);
+    case 'filter':
+      return buildFilter(request.options, info, ctx);
     case 'thumbnail':
       return buildThumbnail(request.options, info, ctx);
     case 'concat':

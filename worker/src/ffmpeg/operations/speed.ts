@@ -1,5 +1,6 @@
 import { errors, type SpeedOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
+import { EVEN_SIZE_FILTER } from './compress.js';
 import { AAC_ARGS, FASTSTART_ARGS, fmt, H264_ARGS, outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
 
 /**
@@ -32,7 +33,11 @@ export function buildSpeed(options: SpeedOptions, info: MediaInfo, ctx: BuildCon
   const f = options.speed_factor;
   if (!info.video && !info.audio) throw errors.jobFailed('Input has neither video nor audio', `format: ${info.formatName}`);
   const args = ['-i', ctx.inputPath];
-  if (info.video) args.push('-map', `0:${info.video.index}`, '-filter:v', `setpts=PTS/${fmt(f)}`, ...H264_ARGS);
+  if (info.video) {
+    // 4:2:0 H.264 needs even sides
+    const even = info.video.width % 2 !== 0 || info.video.height % 2 !== 0 ? `,${EVEN_SIZE_FILTER}` : '';
+    args.push('-map', `0:${info.video.index}`, '-filter:v', `setpts=PTS/${fmt(f)}${even}`, ...H264_ARGS);
+  }
   else args.push('-vn');
   if (info.audio)
     args.push(

@@ -1,0 +1,130 @@
+import {
+  CONTAINER_CODECS,
+  errors,
+  type ConvertAudioCodec,
+  type ConvertFormat,
+  type ConvertOptions,
+  type ConvertVideoCodec,
+} from '@media-foundry/shared';
+import type { MediaInfo } from '../media-info.js';
+import { AAC_ARGS, FASTSTART_ARGS, H264_ARGS, outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
+import { evenSizeArgs } from './compress.js';
+
+export interface Container {
+  ext: string;
+  contentType: string;
+  /** Muxer, when the extension alone would not pick the right one. */
+  muxer?: string;
+  /** MP4-family: move the index to the front so playback starts before the download ends. */
+  faststart?: boolean;
+}
+
+/** How each container is written; also used by the operations that pick a container themselves. */
+export const CONTAINERS: Record<ConvertFormat, Container> = {
+  mp4: { ext: 'mp4', contentType: 'video/mp4', faststart: true },
+  mkv: { ext: 'mkv', contentType: 'video/x-matroska' },
+  webm: { ext: 'webm', contentType: 'video/webm' },
+  mov: { ext: 'mov', contentType: 'video/quicktime', faststart: true },
+  avi: { ext: 'avi', contentType: 'video/x-msvideo' },
+  ts: { ext: 'ts', contentType: 'video/mp2t', muxer: 'mpegts' },
+  flv: { ext: 'flv', contentType: 'video/x-flv', muxer: 'flv' },
+};
+
+/** The pair each container gets when the request names no codec. */
+export const CONVERT_DEFAULT_CODECS: Record<ConvertFormat, { video: ConvertVideoCodec; audio: ConvertAudioCodec }> = {
+  mp4: { video: 'h264', audio: 'aac' },
+  mkv: { video: 'h264', audio: 'aac' },
+  webm: { video: 'vp9', audio: 'opus' },
+  mov: { video: 'h264', audio: 'aac' },
+  avi: { video: 'mpeg4', audio: 'mp3' },
+  ts: { video: 'h264', audio: 'aac' },
+  flv: { video: 'h264', audio: 'aac' },
+};
+
+/**
+ * Encoder and settings per codec (encoders of Debian 12's ffmpeg 5.1), tuned
+ * for a service: good quality at a speed that keeps jobs short.
+ */
+export const VIDEO_ENCODER_ARGS: Record<ConvertVideoCodec, readonly string[]> = {
+  h264: H264_ARGS,
+  // x265 logs to stderr on its own; keep stderr for errors
+  hevc: ['-c:v', 'libx265', '-preset', 'veryfast', '-crf', '28', '-pix_fmt', 'yuv420p', '-x265-params', 'log-level=error'],
+  // VP8's CRF is constrained quality: -b:v is the ceiling
+  vp8: ['-c:v', 'libvpx', '-crf', '10', '-b:v', '2M', '-deadline', 'good', '-cpu-used', '4', '-pix_fmt', 'yuv420p'],
+  vp9: ['-c:v', 'libvpx-vp9', '-b:v', '0', '-crf', '31', '-row-mt', '1', '-deadline', 'good', '-cpu-used', '4', '-pix_fmt', 'yuv420p'],
+  av1: ['-c:v', 'libaom-av1', '-b:v', '0', '-crf', '30', '-cpu-used', '8', '-row-mt', '1', '-pix_fmt', 'yuv420p'],
+  mpeg4: ['-c:v', 'mpeg4', '-q:v', '3'],
+  mjpeg: ['-c:v', 'mjpeg', '-q:v', '3'],
+  // ProRes 422 (standard)
+  prores: ['-c:v', 'prores_ks', '-profile:v', '2'],
+  mpeg2video: ['-c:v', 'mpeg2video', '-q:v', '3'],
+};
+
+export const AUDIO_ENCODER_ARGS: Record<ConvertAudioCodec, readonly string[]> = {
+  aac: AAC_ARGS,
+  mp3: ['-c:a', 'libmp3lame', '-b:a', '192k'],
+  opus: ['-c:a', 'libopus', '-b:a', '128k'],
+  vorbis: ['-c:a', 'libvorbis', '-q:a', '5'],
+  flac: ['-c:a', 'flac'],
+  ac3: ['-c:a', 'ac3', '-b:a', '192k'],
+  pcm_s16le: ['-c:a', 'pcm_s16le'],
+};
+
+/** Whether `format` takes a stream of this (ffprobe-named) codec; an unknown codec never fits. */
+export function canHold(format: ConvertFormat, kind: 'video' | 'audio', codec: string | null): boolean {
+  return codec !== null && (CONTAINER_CODECS[format][kind] as readonly string[]).includes(codec);
+}
+
+function describeContainer(format: ConvertFormat): string {
+  const { video, audio } = CONTAINER_CODECS[format];
+  return `${format} takes video ${video.join(', ')} and audio ${audio.join(', ')}`;
+}
+
+/** A stream copy needs a container that can hold every stream as it is. */
+function assertCopyable(format: ConvertFormat, info: MediaInfo): void {
+  for (const kind of ['video', 'audio'] as const) {
+    const stream = info[kind];
+    if (stream && !canHold(format, kind, stream.codec))
+      throw errors.jobFailed(
+        `Cannot stream-copy ${stream.codec ?? 'unknown-codec'} ${kind} into ${format}`,
+        `${describeContainer(format)}; use stream_copy: false to re-encode`,
+      );
+  }
+}
+
+/**
+ * `convert`: the first video and audio streams in `target_format`, re-encoded
+ * (requested or default codecs) or stream-copied after checking the container
+ * can hold them. Subtitle and data streams are dropped.
+ */
+export function buildConvert(options: ConvertOptions, info: MediaInfo, ctx: BuildContext): FfmpegPlan {
+  if (!info.video && !info.audio) throw errors.jobFailed('Input has neither video nor audio', `format: ${info.formatName}`);
+  const format = options.target_format;
+  const container = CONTAINERS[format];
+  const args = ['-i', ctx.inputPath];
+  if (options.stream_copy) {
+    assertCopyable(format, info);
+    if (info.video) args.push('-map', `0:${info.video.index}`);
+    if (info.audio) args.push('-map', `0:${info.audio.index}`);
+    args.push('-c', 'copy');
+  } else {
+    const defaults = CONVERT_DEFAULT_CODECS[format];
+    if (info.video) {
+      const codec = options.video_codec ?? defaults.video;
+      args.push('-map', `0:${info.video.index}`, ...evenSizeArgs(info.video), ...VIDEO_ENCODER_ARGS[codec]);
+      // Apple players only accept HEVC in MP4/MOV tagged hvc1 (ffmpeg's default is hev1)
+      if (codec === 'hevc' && container.faststart) args.push('-tag:v', 'hvc1');
+    } else args.push('-vn');
+    if (info.audio) args.push('-map', `0:${info.audio.index}`, ...AUDIO_ENCODER_ARGS[options.audio_codec ?? defaults.audio]);
+    else args.push('-an');
+  }
+  const filename = `output.${container.ext}`;
+  args.push('-sn', '-dn', ...threadArgs(ctx), ...(container.faststart ? FASTSTART_ARGS : []));
+  if (container.muxer) args.push('-f', container.muxer);
+  args.push(outputPath(ctx, filename));
+  return {
+    runs: [args],
+    outputs: [{ filename, contentType: container.contentType, format }],
+    expectedSeconds: info.duration,
+  };
+}

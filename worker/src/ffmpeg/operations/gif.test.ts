@@ -1,0 +1,124 @@
+import { AppError, ErrorCode, type GifOptions } from '@media-foundry/shared';
+import type { MediaInfo } from '../media-info.js';
+import type { BuildContext } from '../plan.js';
+import { buildGif, GIF_DEFAULT_MAX_WIDTH, gifFilter } from './gif.js';
+
+const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+
+/** A probed 20-second 1920x1080 MP4; override any part. */
+function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
+  return {
+    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+    duration: 20,
+    sizeBytes: 10_000_000,
+    bitrate: 4_000_000,
+    video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 30 },
+    audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
+    subtitles: [],
+    ...overrides,
+  };
+}
+
+function opts(o: Partial<GifOptions> = {}): GifOptions {
+  return { start_time: 0, duration: 5, fps: 10, optimize: true, ...o };
+}
+
+function thrownBy(fn: () => unknown): AppError {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(AppError);
+  return thrown as AppError;
+}
+
+const PALETTE = 'split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5';
+
+describe('gifFilter', () => {
+  it('is fps then lanczos scale keeping the aspect ratio', () => {
+    expect(gifFilter(0, 12, 320, false)).toBe('fps=12,scale=320:-1:flags=lanczos');
+  });
+
+  it('adds the two-pass palette on the probed stream when optimizing', () => {
+    expect(gifFilter(2, 10, 480, true)).toBe(`[0:2]fps=10,scale=480:-1:flags=lanczos,${PALETTE}`);
+  });
+});
+
+describe('buildGif', () => {
+  it('defaults: 5 s from 0 at 10 fps, 480 wide, optimized palette, looping', () => {
+    const plan = buildGif(opts(), mediaInfo(), ctx);
+    expect(plan.runs).toEqual([
+      [
+        '-ss', '0', '-i', '/job/input.mp4', '-t', '5',
+        '-filter_complex', `[0:0]fps=10,scale=480:-1:flags=lanczos,${PALETTE}`,
+        '-an', '-sn', '-dn', '-loop', '0', '/job/out/output.gif',
+      ],
+    ]);
+    expect(plan.outputs).toEqual([{ filename: 'output.gif', contentType: 'image/gif', format: 'gif' }]);
+    expect(plan.expectedSeconds).toBe(5);
+  });
+
+  it('spec example: 10 s from 5 s at 15 fps, 480 wide', () => {
+    const args = buildGif(opts({ start_time: 5, duration: 10, fps: 15, width: 480 }), mediaInfo(), ctx).runs[0]!;
+    expect(args.slice(0, 8)).toEqual([
+      '-ss', '5', '-i', '/job/input.mp4', '-t', '10', '-filter_complex', `[0:0]fps=15,scale=480:-1:flags=lanczos,${PALETTE}`,
+    ]);
+    expect(args.indexOf('-ss')).toBeLessThan(args.indexOf('-i'));
+  });
+
+  it('without optimize: a plain -vf on the mapped video stream', () => {
+    const plan = buildGif(opts({ optimize: false, width: 320, fps: 8, start_time: 2.5, duration: 3 }), mediaInfo(), ctx);
+    expect(plan.runs).toEqual([
+      [
+        '-ss', '2.5', '-i', '/job/input.mp4', '-t', '3',
+        '-map', '0:0', '-vf', 'fps=8,scale=320:-1:flags=lanczos',
+        '-an', '-sn', '-dn', '-loop', '0', '/job/out/output.gif',
+      ],
+    ]);
+  });
+
+  it(`keeps a narrower input's width, and caps a wider one at ${GIF_DEFAULT_MAX_WIDTH}`, () => {
+    const small = mediaInfo({ video: { index: 0, codec: 'h264', width: 320, height: 240, fps: 25 } });
+    expect(buildGif(opts({ optimize: false }), small, ctx).runs[0]).toContain('fps=10,scale=320:-1:flags=lanczos');
+    expect(buildGif(opts({ optimize: false }), mediaInfo(), ctx).runs[0]).toContain('fps=10,scale=480:-1:flags=lanczos');
+  });
+
+  it('uses an explicit width even above the input width', () => {
+    const small = mediaInfo({ video: { index: 0, codec: 'h264', width: 320, height: 240, fps: 25 } });
+    expect(buildGif(opts({ optimize: false, width: 640 }), small, ctx).runs[0]).toContain('fps=10,scale=640:-1:flags=lanczos');
+  });
+
+  it('uses the probed video stream index', () => {
+    const info = mediaInfo({ video: { index: 3, codec: 'h264', width: 640, height: 360, fps: 25 } });
+    expect(buildGif(opts(), info, ctx).runs[0]).toContain(`[0:3]fps=10,scale=480:-1:flags=lanczos,${PALETTE}`);
+    expect(buildGif(opts({ optimize: false }), info, ctx).runs[0]!.slice(6, 8)).toEqual(['-map', '0:3']);
+  });
+
+  it('adds -threads N before -loop', () => {
+    expect(buildGif(opts(), mediaInfo(), { ...ctx, threads: 2 }).runs[0]!.slice(-7)).toEqual([
+      '-sn', '-dn', '-threads', '2', '-loop', '0', '/job/out/output.gif',
+    ]);
+  });
+
+  it('has expectedSeconds = min(duration, what is left of the input)', () => {
+    expect(buildGif(opts({ start_time: 18, duration: 5 }), mediaInfo(), ctx).expectedSeconds).toBe(2);
+    expect(buildGif(opts({ start_time: 2, duration: 5 }), mediaInfo(), ctx).expectedSeconds).toBe(5);
+    expect(buildGif(opts({ start_time: 40, duration: 7 }), mediaInfo({ duration: null }), ctx).expectedSeconds).toBe(7);
+  });
+
+  it.each([20, 25])('fails with JOB_FAILED when start_time %p >= the input duration', (start_time) => {
+    const e = thrownBy(() => buildGif(opts({ start_time }), mediaInfo(), ctx));
+    expect(e.code).toBe(ErrorCode.JOB_FAILED);
+    expect(e.message).toBe('GIF start is past the end of the input');
+    expect(e.details).toBe(`start_time ${start_time}s, input duration 20s`);
+  });
+
+  it('fails with JOB_FAILED when the input has no video', () => {
+    const e = thrownBy(() => buildGif(opts(), mediaInfo({ formatName: 'mp3', video: null }), ctx));
+    expect(e.code).toBe(ErrorCode.JOB_FAILED);
+    expect(e.message).toBe('Input has no video stream');
+    expect(e.details).toBe('ffprobe found no video in the mp3 input');
+  });
+});
