@@ -1,0 +1,306 @@
+/**
+ * Builds docs/OPERATIONS.md from the code, so it cannot drift: each
+ * operation's options table comes from its zod schema (as JSON Schema), and
+ * its ffmpeg command lines from the worker's own argument builders run on a
+ * fixed sample input. `npm run docs:operations` writes the file
+ * (operations-doc-cli.ts); test/operations-doc.test.ts fails when the
+ * committed file differs.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { OPERATION_NAMES, operationOptions, type OperationName, type OperationRequest } from '@media-foundry/shared';
+// The worker has no public entry for its builders; the deep path into its build output is what
+// compiles here (a relative path would differ between test/helpers/ and test/dist/helpers/).
+import { MEDIA_DEMUXERS, guardInputs } from '@media-foundry/worker/dist/ffmpeg/hardening.js';
+import type { MediaInfo } from '@media-foundry/worker/dist/ffmpeg/media-info.js';
+import { buildPlan } from '@media-foundry/worker/dist/ffmpeg/operations/index.js';
+import type { FfmpegPlan, MultiInputContext } from '@media-foundry/worker/dist/ffmpeg/plan.js';
+import { GLOBAL_ARGS } from '@media-foundry/worker/dist/ffmpeg/run.js';
+import { ROOT } from './paths.js';
+
+/** Where the generated document lives. */
+export const OPERATIONS_DOC_FILE = join(ROOT, 'docs', 'OPERATIONS.md');
+
+type JsonSchema = Record<string, unknown>;
+
+/** The sample input every command line is built for: what ffprobe reports, as the worker reduces it. */
+export const SAMPLE_INFO: MediaInfo = {
+  formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+  duration: 10,
+  sizeBytes: 2_500_000,
+  bitrate: 2_000_000,
+  video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
+  audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
+  // MP4 carries text subtitles as mov_text (what a .srt becomes when muxed into MP4)
+  subtitles: [{ index: 2, codec: 'mov_text' }],
+};
+
+/** Paths as the worker lays out a job's temp dir (`input` for one input; `input_0`, `input_1`… for several). */
+const SINGLE_INPUT_CONTEXT: MultiInputContext = {
+  inputPath: '/tmp/job/input.mp4',
+  inputPaths: ['/tmp/job/input.mp4'],
+  workDir: '/tmp/job',
+  outputDir: '/tmp/job/out',
+  threads: 0,
+};
+const CONCAT_INPUTS = ['/tmp/job/input_0.mp4', '/tmp/job/input_1.mp4'];
+const CONCAT_CONTEXT: MultiInputContext = { ...SINGLE_INPUT_CONTEXT, inputPath: CONCAT_INPUTS[0]!, inputPaths: CONCAT_INPUTS };
+
+/** One sample request per operation, as a client sends its `options`. */
+export const SAMPLE_OPTIONS: { [K in OperationName]: z.input<(typeof operationOptions)[K]> } = {
+  speed: { speed_factor: 2, maintain_pitch: false },
+  compress: { preset: 'low', max_width: 640, max_height: 640 },
+  extract_audio: { format: 'mp3', bitrate_kbps: 192, sample_rate: 44100 },
+  remove_audio: { keep_video_quality: true },
+  convert: { target_format: 'webm' },
+  thumbnail: { count: 3, format: 'jpeg', width: 320, height: 180 },
+  trim: { start_time: 2, end_time: 8 },
+  concat: {},
+  gif: { start_time: 1, duration: 3, fps: 15, width: 480, optimize: true },
+  filter: {
+    filters: [
+      { type: 'scale', width: 640 },
+      { type: 'rotate', angle: 90 },
+      { type: 'volume', volume: 1.5 },
+    ],
+  },
+  subtitles: { mode: 'burn' },
+  probe: {},
+};
+
+/** What each operation does, including the cross-field rules JSON Schema cannot show. */
+const SUMMARIES: Record<OperationName, string> = {
+  speed: 'Changes playback speed: the video by `setpts`, the audio by an `atempo` chain (pitch kept) or by resampling like tape (`maintain_pitch: false`). The output lasts input ÷ `speed_factor`; MP4 (H.264/AAC), or M4A for audio-only input.',
+  compress:
+    'Re-encodes smaller: H.264/AAC in mp4 or mkv, VP9/Opus in webm. `preset` sets CRF, encoder speed and audio bitrate (low 32/veryfast/96k, medium 28/medium/128k, high 23/slow/192k, custom 23/medium/128k); an explicit `crf`, `video_bitrate_kbps` or `audio_bitrate_kbps` overrides it (`video_bitrate_kbps` alone targets that bitrate; with `crf` it caps it). `max_width`/`max_height` shrink the frame to fit, keeping the aspect ratio and even sides, never enlarging it.',
+  extract_audio:
+    'The first audio stream alone, re-encoded to `format` (`ogg` is Vorbis, `opus` Opus in Ogg, `m4a` AAC in MP4). `bitrate_kbps` is ignored by the lossless wav and flac. Opus only takes 8000, 16000 or 48000 Hz, MP3 at most 48000. Fails with `JOB_FAILED` when the input has no audio.',
+  remove_audio:
+    'The first video stream alone (no audio, subtitles or data). `keep_video_quality: true` copies it untouched (into MP4, WebM for VP8/VP9, else Matroska); `false` re-encodes it to H.264 MP4.',
+  convert:
+    'Changes the container. Re-encodes to `video_codec`/`audio_codec` or the container\'s usual pair (webm: VP9/Opus, avi: MPEG-4/MP3, the others H.264/AAC); `stream_copy: true` copies the streams instead, which fails with `JOB_FAILED` when the container cannot hold them, and cannot be combined with a codec. A codec the container cannot hold is a `VALIDATION_ERROR`.',
+  thumbnail:
+    'One image at `timestamp`, or `count` evenly spaced images (mutually exclusive; neither: one image from the middle), one ffmpeg run per image. One of `width`/`height` keeps the aspect ratio; both stretch to exactly that size. A `timestamp` past the end of the input is `JOB_FAILED`.',
+  trim: 'The part from `start_time` to `end_time` (default: the end; `end_time` must be after `start_time`, and not past the end of the input). Re-encoded by default, so the cut is frame-accurate; `stream_copy` is fast and lossless but cuts at keyframes.',
+  concat:
+    'The inputs (2 to 20, from `input.urls` or `input.filenames`) one after another. Inputs with the same codecs, size and frame rate are joined without re-encoding (the concat demuxer, shown below); otherwise, or with `reencode: true`, each is scaled and padded to the first one\'s size and frame rate and re-encoded in one filter graph.',
+  gif: '`duration` seconds from `start_time` as a looping animated GIF at `fps`, `width` pixels wide keeping the aspect ratio (default: the input\'s width, at most 480). `optimize` builds a palette from the clip itself (palettegen/paletteuse): better colours, smaller file.',
+  filter:
+    'Up to 20 filters: the video ones (scale, rotate, crop, fps) as one chain re-encoded to H.264, the audio ones (volume, normalize: EBU R128 to -16 LUFS) as another re-encoded to AAC, each in the order given; a stream no filter touches is copied. A crop outside the frame is `JOB_FAILED`.',
+  subtitles:
+    '`extract` returns a text subtitle stream as srt, vtt or ass; `burn` draws one into the video (H.264). `stream_index` counts subtitle streams only. With a second input (a subtitle file), `burn` takes the subtitles from it.',
+  probe: 'The input\'s `output_metadata` and no output file: the cheap way to inspect media.',
+};
+
+// ---------------------------------------------------------------- options tables
+
+/** A JSON Schema of one option as a short phrase: type, range or allowed values. */
+export function describeType(s: JsonSchema): string {
+  if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
+  if (Array.isArray(s.enum)) return `one of ${s.enum.map((v) => `\`${String(v)}\``).join(', ')}`;
+  const alternatives = (s.anyOf ?? s.oneOf) as JsonSchema[] | undefined;
+  if (alternatives) {
+    if (alternatives.every((a) => a.const !== undefined)) return `one of ${alternatives.map((a) => `\`${String(a.const)}\``).join(', ')}`;
+    return alternatives.map(describeType).join(' or ');
+  }
+  if (s.type === 'number' || s.type === 'integer') {
+    const range = rangeText(s.minimum, s.exclusiveMinimum, s.maximum);
+    return range ? `${s.type}, ${range}` : String(s.type);
+  }
+  if (s.type === 'array') {
+    const items = s.items as JsonSchema;
+    const count = s.minItems !== undefined && s.maxItems !== undefined ? `${String(s.minItems)} to ${String(s.maxItems)} ` : '';
+    const what = items.oneOf || items.anyOf ? 'entries (below)' : `× ${describeType(items)}`;
+    return `array of ${count}${what}`;
+  }
+  if (typeof s.type === 'string') return s.type;
+  throw new Error(`cannot describe schema ${JSON.stringify(s)}`);
+}
+
+/** `0.25 to 10`, `≥ 0`, `> 0 and ≤ 30`; a maximum of MAX_SAFE_INTEGER is "no maximum". */
+function rangeText(min: unknown, exclusiveMin: unknown, max: unknown): string {
+  const upper = typeof max === 'number' && max < Number.MAX_SAFE_INTEGER ? max : undefined;
+  if (typeof min === 'number' && upper !== undefined) return `${min} to ${upper}`;
+  const parts: string[] = [];
+  if (typeof min === 'number') parts.push(`≥ ${min}`);
+  if (typeof exclusiveMin === 'number') parts.push(`> ${exclusiveMin}`);
+  if (upper !== undefined) parts.push(`≤ ${upper}`);
+  return parts.join(' and ');
+}
+
+const cell = (text: string) => text.replace(/\|/g, '\\|');
+
+/** The Markdown table of an object schema's properties. */
+function optionsTable(s: JsonSchema): string[] {
+  const properties = (s.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((s.required as string[] | undefined) ?? []);
+  const names = Object.keys(properties);
+  if (names.length === 0) return ['No options.'];
+  return [
+    '| option | type | default | required |',
+    '|---|---|---|---|',
+    ...names.map((name) => {
+      const p = properties[name]!;
+      const def = p.default === undefined ? '—' : `\`${JSON.stringify(p.default)}\``;
+      return `| \`${name}\` | ${cell(describeType(p))} | ${cell(def)} | ${required.has(name) ? 'yes' : 'no'} |`;
+    }),
+  ];
+}
+
+/** A variant of a discriminated union, named by its constant property: `` `type: "scale"` ``. */
+function variantName(variant: JsonSchema): string {
+  const properties = (variant.properties ?? {}) as Record<string, JsonSchema>;
+  const tag = Object.entries(properties).find(([, p]) => p.const !== undefined);
+  if (!tag) throw new Error(`union variant without a constant property: ${JSON.stringify(variant)}`);
+  return `\`${tag[0]}: ${JSON.stringify(tag[1].const)}\``;
+}
+
+function variantTables(variants: JsonSchema[]): string[] {
+  return variants.flatMap((v) => ['', `- ${variantName(v)}`, '', ...optionsTable(v).map((line) => `  ${line}`)]);
+}
+
+/** The options section of one operation: a table, or one per variant of a union. */
+function optionsSection(name: OperationName): string[] {
+  const schema: JsonSchema = z.toJSONSchema(operationOptions[name], { io: 'input', unrepresentable: 'any' });
+  const variants = (schema.oneOf ?? schema.anyOf) as JsonSchema[] | undefined;
+  if (variants) return ['`options` is one of:', ...variantTables(variants)];
+  const lines = optionsTable(schema);
+  for (const [prop, p] of Object.entries((schema.properties ?? {}) as Record<string, JsonSchema>)) {
+    const items = p.items as JsonSchema | undefined;
+    const itemVariants = (items?.oneOf ?? items?.anyOf) as JsonSchema[] | undefined;
+    if (itemVariants) lines.push('', `Each entry of \`${prop}\` is one of:`, ...variantTables(itemVariants));
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------- command lines
+
+/** The `-format_whitelist` value of every input, and what the document prints instead. */
+export const MEDIA = MEDIA_DEMUXERS.join(',');
+export const MEDIA_PLACEHOLDER = '<media demuxers>';
+
+/** A shell word: as it is when it needs no quoting, else in single quotes. */
+export function shellQuote(word: string): string {
+  if (word === MEDIA_PLACEHOLDER || word === `concat,${MEDIA_PLACEHOLDER}`) return word;
+  if (/^[A-Za-z0-9_\-+=.,:/@%^]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * One run as the worker starts it (`ffmpeg`, the global flags, then the
+ * builder's arguments with the input guards before each `-i`), one line per
+ * input, then the output options, then the output file.
+ */
+export function commandLine(args: readonly string[]): string {
+  const guarded = guardInputs(args).map((a) => a.replace(MEDIA, MEDIA_PLACEHOLDER));
+  const lines = [['ffmpeg', ...GLOBAL_ARGS]];
+  let current: string[] = [];
+  for (let i = 0; i < guarded.length; i++) {
+    current.push(guarded[i]!);
+    if (guarded[i] === '-i' && i + 1 < guarded.length) {
+      current.push(guarded[++i]!);
+      lines.push(current);
+      current = [];
+    }
+  }
+  const output = current.pop();
+  if (current.length > 0) lines.push(current);
+  if (output !== undefined) lines.push([output]);
+  return lines.map((words) => words.map(shellQuote).join(' ')).join(' \\\n    ');
+}
+
+function request(name: OperationName): OperationRequest {
+  return { operation: name, options: operationOptions[name].parse(SAMPLE_OPTIONS[name]) } as OperationRequest;
+}
+
+/** The worker's plan for an operation's sample request on the sample input (twice for concat). */
+export function samplePlan(name: OperationName): FfmpegPlan {
+  const concat = name === 'concat';
+  return buildPlan(request(name), concat ? [SAMPLE_INFO, SAMPLE_INFO] : [SAMPLE_INFO], concat ? CONCAT_CONTEXT : SINGLE_INPUT_CONTEXT);
+}
+
+function commandsSection(name: OperationName): string[] {
+  const concat = name === 'concat';
+  const plan = samplePlan(name);
+  const lines = [
+    `Sample request (\`options\`), on the sample input${concat ? ' twice' : ''}: \`${JSON.stringify(SAMPLE_OPTIONS[name])}\``,
+    '',
+  ];
+  if (plan.runs.length === 0) return [...lines, 'Runs no ffmpeg: the result is the input\'s metadata, with no output file.'];
+  for (const file of plan.files ?? []) lines.push(`The worker first writes \`${file.path}\`:`, '', '```text', file.content.trimEnd(), '```', '');
+  lines.push(plan.runs.length === 1 ? 'Runs:' : `Runs, one after another (${plan.runs.length} runs):`, '', '```sh');
+  lines.push(...plan.runs.map(commandLine));
+  lines.push('```', '', 'Output files (in `/tmp/job/out/`, sent in this order):', '');
+  lines.push(...plan.outputs.map((o) => `- \`${o.filename}\` (${o.contentType}; \`output_metadata.format\`: \`${o.format}\`)`));
+  return lines;
+}
+
+// ---------------------------------------------------------------- the document
+
+const INTRO = [
+  '# Operations',
+  '',
+  '<!-- Generated by `npm run docs:operations` (test/helpers/operations-doc.ts) from the zod schemas and the worker\'s argument builders. Do not edit by hand. -->',
+  '',
+  'Every operation a `start_job` can name: its `options` (from the zod schema in `shared/src/operations/`; JSON Schema cannot show',
+  'cross-field rules, so each summary states them) and the exact ffmpeg command line(s) the worker runs for one sample request',
+  '(built by the worker\'s own argument builders in `worker/src/ffmpeg/operations/`). Options left out take their default;',
+  'unknown options are a `VALIDATION_ERROR`.',
+  '',
+  '## The sample input',
+  '',
+  'The command lines are built for a 10 s 1280x720 25 fps H.264 / AAC 48 kHz stereo MP4 with one text subtitle stream,',
+  'as the worker sees it after probing (`MediaInfo`):',
+  '',
+  '```json',
+  JSON.stringify(SAMPLE_INFO, null, 2),
+  '```',
+  '',
+  'The job\'s temp dir is `/tmp/job`: its input is `/tmp/job/input.mp4` (concat: `/tmp/job/input_0.mp4`, `/tmp/job/input_1.mp4`,',
+  'the sample input twice), its outputs go to `/tmp/job/out/`. `FFMPEG_THREADS` is 0, so no `-threads` flag',
+  '(otherwise `-threads N` comes before the output file).',
+  '',
+  '## How ffmpeg is run',
+  '',
+  `Every run starts with the same flags (\`${GLOBAL_ARGS.join(' ')}\`: no prompts, progress as key=value lines on stdout,`,
+  'only errors on stderr), and every input is guarded: `-protocol_whitelist file,pipe` (no network protocols) and',
+  '`-format_whitelist <media demuxers>` (no playlist demuxers such as hls or concat; only the concat list the worker wrote',
+  'itself is opened with `concat` allowed). To keep the lines readable, `<media demuxers>` abbreviates this list:',
+  '',
+  '```text',
+  MEDIA,
+  '```',
+  '',
+  'With `FFMPEG_MAX_MEMORY_MB` set (the default, 4096) the command runs under `prlimit --as=<bytes> --cpu=<seconds> --`,',
+  'and it is killed after `FFMPEG_TIMEOUT_SECONDS`.',
+  '',
+  '| operation | options |',
+  '|---|---|',
+  ...OPERATION_NAMES.map((name) => `| [\`${name}\`](#${name}) | ${cell(optionNames(name))} |`),
+];
+
+function optionNames(name: OperationName): string {
+  const schema: JsonSchema = z.toJSONSchema(operationOptions[name], { io: 'input', unrepresentable: 'any' });
+  const objects = ((schema.oneOf ?? schema.anyOf) as JsonSchema[] | undefined) ?? [schema];
+  const names = [...new Set(objects.flatMap((o) => Object.keys((o.properties ?? {}) as object)))];
+  return names.length === 0 ? '—' : names.map((n) => `\`${n}\``).join(', ');
+}
+
+/** docs/OPERATIONS.md as the code describes it now. */
+export function renderOperationsDoc(): string {
+  const sections = OPERATION_NAMES.flatMap((name) => [
+    '',
+    `## ${name}`,
+    '',
+    SUMMARIES[name],
+    '',
+    '### Options',
+    '',
+    ...optionsSection(name),
+    '',
+    '### Command',
+    '',
+    ...commandsSection(name),
+  ]);
+  return [...INTRO, ...sections, ''].join('\n');
+}

@@ -1,0 +1,316 @@
+/**
+ * The single-input operations not covered elsewhere — compress, remove_audio,
+ * convert, trim, gif, filter — end to end (client → gateway → RabbitMQ →
+ * worker → ffmpeg), each output checked with ffprobe: duration, codecs,
+ * dimensions, number of files. Inputs are tiny lavfi clips so the whole file
+ * runs in well under a minute on two cores (VP9 inputs and outputs tiniest).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { startFileServer, type FileServer } from './helpers/file-server.js';
+import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { startStack, type Stack } from './helpers/stack.js';
+import { TestClient } from './helpers/ws-client.js';
+
+let dir: string;
+let files: FileServer;
+let stack: Stack;
+let client: TestClient;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mf-ops-'));
+  await Promise.all([
+    // 3 s, 320x240, 25 fps, H.264/AAC (one keyframe: x264's default GOP is longer than the clip)
+    makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
+    makeTestVideo(join(dir, 'wide.mp4'), { seconds: 2, width: 640, height: 360 }),
+    makeTestVideo(join(dir, 'tiny.mp4'), { seconds: 1, width: 160, height: 120 }),
+    // a keyframe every second, so a stream-copy trim can cut exactly
+    lavfi(join(dir, 'gop.mp4'), 4, '320x240', ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-c:a', 'aac']),
+    lavfi(join(dir, 'tiny.webm'), 1, '160x120', ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-pix_fmt', 'yuv420p', '-c:a', 'libopus']),
+  ]);
+  files = await startFileServer(dir);
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+  await files?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  client = await TestClient.connect(stack.wsUrl);
+});
+afterEach(async () => {
+  await client.close();
+});
+
+/** A test clip (testsrc2 + a 440 Hz tone) encoded with the given output arguments. */
+async function lavfi(path: string, seconds: number, size: string, codecArgs: string[]): Promise<void> {
+  await execa('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25:duration=${seconds}`,
+    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+    ...codecArgs, '-shortest', path,
+  ]);
+}
+
+interface FullStream {
+  codec_type: string;
+  codec_name: string;
+  width?: number;
+  height?: number;
+  nb_frames?: string;
+  nb_read_frames?: string;
+  r_frame_rate?: string;
+  avg_frame_rate?: string;
+}
+
+/** Writes an output to disk and probes it (streams with every field ffprobe gives). */
+async function probeOut(bytes: Buffer | undefined, name: string) {
+  expect(bytes).toBeDefined();
+  const path = join(dir, `out-${Date.now()}-${name}`);
+  await writeFile(path, bytes!);
+  const probed = await ffprobe(path);
+  return {
+    path,
+    ...probed,
+    video: probed.video as FullStream | undefined,
+    audio: probed.audio as FullStream | undefined,
+  };
+}
+
+/** MD5 of a stream's packets as they are stored: equal only when the stream was copied, not re-encoded. */
+async function packetHash(path: string, stream: 'v' | 'a'): Promise<string> {
+  const { stdout } = await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', path, '-map', `0:${stream}`, '-c', 'copy', '-f', 'streamhash', '-hash', 'md5', '-']);
+  return stdout.trim();
+}
+
+/** The first video stream's frames as decoded (count) — GIFs and re-encodes have no reliable nb_frames. */
+async function countFrames(path: string): Promise<number> {
+  const { stdout } = await execa('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', path]);
+  return Number(stdout.trim());
+}
+
+/** volumedetect's mean volume of the first audio stream, in dB. */
+async function meanVolume(path: string): Promise<number> {
+  const { stderr } = await execa('ffmpeg', ['-hide_banner', '-nostats', '-i', path, '-map', '0:a', '-af', 'volumedetect', '-f', 'null', '-']);
+  const match = /mean_volume: (-?[\d.]+) dB/.exec(stderr);
+  if (!match) throw new Error(`no mean_volume in: ${stderr}`);
+  return Number(match[1]);
+}
+
+/** The ffmpeg argument lists the worker ran for a client's job (the worker logs the gateway's internal id). */
+function ffmpegRuns(clientJobId: string): string[] {
+  const received = stack.gateway.logs.find((l) => l.msg === 'job received' && l.job_id === clientJobId);
+  const internal = received?.internal_id;
+  expect(internal).toBeDefined();
+  return stack.workers
+    .flatMap((w) => w.logs)
+    .filter((l) => l.msg === 'running ffmpeg' && l.job_id === internal)
+    .map((l) => (l.args as string[]).join(' '));
+}
+
+function start(jobId: string, operation: string, input: string, options: Record<string, unknown>): void {
+  client.send({ type: 'start_job', job_id: jobId, operation, input: { source: 'url', url: files.url(input) }, options });
+}
+
+/** A completed job's outputs; fails with the error it got otherwise. */
+async function completed(jobId: string) {
+  const result = await client.result(jobId);
+  expect(result.final).toMatchObject({ type: 'completed' });
+  const outputs = result.final.outputs as { filename: string }[];
+  expect(result.files.size).toBe(outputs.length);
+  return { ...result, outputs };
+}
+
+describe('compress', () => {
+  it('preset low fits a box keeping the aspect ratio and even sides, and never enlarges', async () => {
+    start('c-box', 'compress', 'wide.mp4', { preset: 'low', max_width: 320, max_height: 320 });
+    start('c-odd', 'compress', 'wide.mp4', { preset: 'low', max_width: 201 });
+    start('c-small', 'compress', 'clip.mp4', { preset: 'low', max_width: 640, max_height: 640 });
+
+    const box = await completed('c-box');
+    expect(box.outputs.map((o) => o.filename)).toEqual(['output.mp4']);
+    expect(box.final).toMatchObject({ output_metadata: { format: 'mp4', video_codec: 'h264', audio_codec: 'aac', width: 320, height: 180 } });
+    const boxed = await probeOut(box.files.get('output.mp4'), 'box.mp4');
+    expect(boxed.video).toMatchObject({ codec_name: 'h264', width: 320, height: 180 });
+    expect(boxed.audio?.codec_name).toBe('aac');
+    expect(Math.abs(boxed.duration - 2)).toBeLessThan(0.15);
+    expect(ffmpegRuns('c-box')[0]).toMatch(/-vf scale=320:180 -c:v libx264 -preset veryfast -crf 32 .*-b:a 96k/);
+
+    // 640x360 into 201 wide: 200 (even, inside the box) by 114 (even, 16:9 as near as even sides allow)
+    const odd = await probeOut((await completed('c-odd')).files.get('output.mp4'), 'odd.mp4');
+    expect(odd.video).toMatchObject({ width: 200, height: 114 });
+
+    const small = await completed('c-small');
+    const kept = await probeOut(small.files.get('output.mp4'), 'small.mp4');
+    expect(kept.video).toMatchObject({ codec_name: 'h264', width: 320, height: 240 });
+    expect(Math.abs(kept.duration - 3)).toBeLessThan(0.15);
+    expect(ffmpegRuns('c-small')[0]).not.toContain('scale=');
+  });
+
+  it('target_format webm is VP9/Opus in WebM', async () => {
+    start('c-webm', 'compress', 'tiny.mp4', { preset: 'low', target_format: 'webm' });
+    const { files: out, final, outputs } = await completed('c-webm');
+    expect(outputs).toEqual([expect.objectContaining({ filename: 'output.webm', content_type: 'video/webm' })]);
+    expect(final).toMatchObject({ output_metadata: { format: 'webm', video_codec: 'vp9', audio_codec: 'opus' } });
+    const probed = await probeOut(out.get('output.webm'), 'c.webm');
+    expect(probed.format.format_name).toContain('webm');
+    expect(probed.video).toMatchObject({ codec_name: 'vp9', width: 160, height: 120 });
+    expect(probed.audio?.codec_name).toBe('opus');
+    expect(Math.abs(probed.duration - 1)).toBeLessThan(0.15);
+  });
+});
+
+describe('remove_audio', () => {
+  it('keep_video_quality: true drops the audio and copies the video packets untouched', async () => {
+    start('ra-copy', 'remove_audio', 'clip.mp4', { keep_video_quality: true });
+    const { files: out, outputs, final } = await completed('ra-copy');
+    expect(outputs.map((o) => o.filename)).toEqual(['output.mp4']);
+    expect(final).toMatchObject({ output_metadata: { video_codec: 'h264', audio_codec: null, width: 320, height: 240 } });
+    const probed = await probeOut(out.get('output.mp4'), 'ra-copy.mp4');
+    expect(probed.streams.map((s) => s.codec_type)).toEqual(['video']);
+    expect(probed.video?.codec_name).toBe('h264');
+    expect(probed.video?.nb_frames).toBe('75');
+    expect(await packetHash(probed.path, 'v')).toBe(await packetHash(join(dir, 'clip.mp4'), 'v'));
+    expect(Math.abs(probed.duration - 3)).toBeLessThan(0.1);
+  });
+
+  it('keep_video_quality: false re-encodes the video to H.264 and drops the audio', async () => {
+    start('ra-enc', 'remove_audio', 'clip.mp4', { keep_video_quality: false });
+    const { files: out } = await completed('ra-enc');
+    const probed = await probeOut(out.get('output.mp4'), 'ra-enc.mp4');
+    expect(probed.streams.map((s) => s.codec_type)).toEqual(['video']);
+    expect(probed.video).toMatchObject({ codec_name: 'h264', width: 320, height: 240 });
+    expect(Math.abs(probed.duration - 3)).toBeLessThan(0.1);
+    expect(await packetHash(probed.path, 'v')).not.toBe(await packetHash(join(dir, 'clip.mp4'), 'v'));
+    expect(ffmpegRuns('ra-enc')[0]).toContain('-c:v libx264');
+  });
+});
+
+describe('convert', () => {
+  it('to mkv with stream_copy keeps the codecs and the packets', async () => {
+    start('cv-mkv', 'convert', 'clip.mp4', { target_format: 'mkv', stream_copy: true });
+    const { files: out, outputs, final } = await completed('cv-mkv');
+    expect(outputs).toEqual([expect.objectContaining({ filename: 'output.mkv', content_type: 'video/x-matroska' })]);
+    expect(final).toMatchObject({ output_metadata: { format: 'mkv', video_codec: 'h264', audio_codec: 'aac' } });
+    const probed = await probeOut(out.get('output.mkv'), 'cv.mkv');
+    expect(probed.format.format_name).toContain('matroska');
+    expect(probed.video).toMatchObject({ codec_name: 'h264', width: 320, height: 240 });
+    expect(probed.audio?.codec_name).toBe('aac');
+    expect(Math.abs(probed.duration - 3)).toBeLessThan(0.1);
+    expect(await packetHash(probed.path, 'v')).toBe(await packetHash(join(dir, 'clip.mp4'), 'v'));
+  });
+
+  it('to webm re-encodes to the default VP9/Opus', async () => {
+    start('cv-webm', 'convert', 'tiny.mp4', { target_format: 'webm' });
+    const { files: out, outputs } = await completed('cv-webm');
+    expect(outputs.map((o) => o.filename)).toEqual(['output.webm']);
+    const probed = await probeOut(out.get('output.webm'), 'cv.webm');
+    expect(probed.format.format_name).toContain('webm');
+    expect(probed.video).toMatchObject({ codec_name: 'vp9', width: 160, height: 120 });
+    expect(probed.audio?.codec_name).toBe('opus');
+    expect(Math.abs(probed.duration - 1)).toBeLessThan(0.15);
+  });
+
+  it('fails clearly when the target cannot hold the streams it is to copy', async () => {
+    start('cv-nocopy', 'convert', 'tiny.webm', { target_format: 'mp4', stream_copy: true });
+    const { final } = await client.result('cv-nocopy');
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Cannot stream-copy vp9 video into mp4' });
+    expect(final.details).toContain('use stream_copy: false to re-encode');
+  });
+
+  it('refuses a codec the container cannot hold, naming the field', async () => {
+    start('cv-bad', 'convert', 'clip.mp4', { target_format: 'webm', video_codec: 'h264' });
+    const err = await client.next((m) => m.type === 'error' && m.job_id === 'cv-bad');
+    expect(err).toMatchObject({ code: 'VALIDATION_ERROR' });
+    expect(err.details).toContain('options.video_codec');
+    expect(err.details).toContain('webm cannot hold video codec h264');
+    expect(client.messages('cv-bad').some((m) => m.type === 'ack')).toBe(false);
+  });
+});
+
+describe('trim', () => {
+  it('cuts frame-accurately by re-encoding, and at keyframes with stream_copy', async () => {
+    start('t-exact', 'trim', 'clip.mp4', { start_time: 0.6, end_time: 2.1 });
+    start('t-copy', 'trim', 'gop.mp4', { start_time: 1, end_time: 3, stream_copy: true });
+
+    const exact = await probeOut((await completed('t-exact')).files.get('output.mp4'), 'exact.mp4');
+    expect(Math.abs(exact.duration - 1.5)).toBeLessThan(0.1);
+    expect(exact.video).toMatchObject({ codec_name: 'h264', width: 320, height: 240 });
+    expect(exact.audio?.codec_name).toBe('aac');
+    expect(Number(exact.video?.nb_frames)).toBeGreaterThanOrEqual(37);
+    expect(Number(exact.video?.nb_frames)).toBeLessThanOrEqual(38);
+
+    const { files: out, outputs } = await completed('t-copy');
+    expect(outputs.map((o) => o.filename)).toEqual(['output.mp4']);
+    const copied = await probeOut(out.get('output.mp4'), 'copy.mp4');
+    expect(Math.abs(copied.duration - 2)).toBeLessThan(0.1);
+    expect(copied.video).toMatchObject({ codec_name: 'h264', width: 320, height: 240, nb_frames: '50' });
+    expect(copied.audio?.codec_name).toBe('aac');
+    expect(ffmpegRuns('t-copy')[0]).toContain('-c copy');
+  });
+
+  it('fails clearly when end_time is past the end of the input', async () => {
+    start('t-past', 'trim', 'clip.mp4', { start_time: 1, end_time: 10 });
+    const { final } = await client.result('t-past');
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Trim end is past the end of the input' });
+    expect(final.details).toMatch(/end_time 10s, input duration 3(\.\d+)?s/);
+  });
+});
+
+describe('gif', () => {
+  it('makes an animated GIF of the requested width, length and frame rate, with and without a palette', async () => {
+    start('g-opt', 'gif', 'clip.mp4', { start_time: 0.5, duration: 2, fps: 10, width: 160, optimize: true });
+    start('g-plain', 'gif', 'clip.mp4', { start_time: 0.5, duration: 2, fps: 10, width: 160, optimize: false });
+    for (const [jobId, palette] of [['g-opt', true], ['g-plain', false]] as const) {
+      const { files: out, outputs, final } = await completed(jobId);
+      expect(outputs).toEqual([expect.objectContaining({ filename: 'output.gif', content_type: 'image/gif' })]);
+      expect(final).toMatchObject({ output_metadata: { format: 'gif', video_codec: 'gif', audio_codec: null, width: 160, height: 120 } });
+      const probed = await probeOut(out.get('output.gif'), `${jobId}.gif`);
+      expect(probed.video).toMatchObject({ codec_name: 'gif', width: 160, height: 120 });
+      expect(Math.abs(probed.duration - 2)).toBeLessThan(0.15);
+      const frames = await countFrames(probed.path);
+      expect(Math.abs(frames / probed.duration - 10)).toBeLessThan(0.6);
+      expect(ffmpegRuns(jobId)[0]!.includes('palettegen')).toBe(palette);
+    }
+  });
+});
+
+describe('filter', () => {
+  it('scales, turns a quarter (sides swap) and changes the volume', async () => {
+    start('f-chain', 'filter', 'clip.mp4', {
+      filters: [
+        { type: 'scale', width: 200, height: 120 },
+        { type: 'rotate', angle: 90 },
+        { type: 'volume', volume: 0.5 },
+      ],
+    });
+    const { files: out, outputs } = await completed('f-chain');
+    expect(outputs.map((o) => o.filename)).toEqual(['output.mp4']);
+    const probed = await probeOut(out.get('output.mp4'), 'f.mp4');
+    expect(probed.video).toMatchObject({ codec_name: 'h264', width: 120, height: 200 });
+    expect(probed.audio?.codec_name).toBe('aac');
+    expect(Math.abs(probed.duration - 3)).toBeLessThan(0.1);
+    // half the amplitude is 6 dB quieter
+    const drop = (await meanVolume(join(dir, 'clip.mp4'))) - (await meanVolume(probed.path));
+    expect(Math.abs(drop - 6.02)).toBeLessThan(0.5);
+  });
+
+  it('fails clearly when a crop reaches outside the frame', async () => {
+    start('f-crop', 'filter', 'clip.mp4', { filters: [{ type: 'crop', width: 200, height: 200, x: 200, y: 0 }] });
+    const { final } = await client.result('f-crop');
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Crop area is outside the frame' });
+    expect(final.details).toContain('does not fit the 320x240 frame');
+  });
+});
+
+describe('thumbnail', () => {
+  it('fails clearly when the timestamp is past the end of the input', async () => {
+    start('th-past', 'thumbnail', 'clip.mp4', { timestamp: 5 });
+    const { final, items } = await client.result('th-past');
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Thumbnail timestamp is past the end of the input' });
+    expect(items.some((r) => r.kind === 'binary')).toBe(false);
+  });
+});
