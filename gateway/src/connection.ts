@@ -11,6 +11,7 @@ import {
   type JobMessage,
   type JobReply,
   parseClientMessage,
+  type ResumeJobMessage,
   type ServerMessage,
   type StartJobMessage,
   storageKeys,
@@ -18,6 +19,7 @@ import {
 import { childTrace, type ConsumeMessage, formatTraceparent, type Logger, type Storage, type TraceContext } from '@media-foundry/shared/node';
 import type { Authenticator, Principal } from './auth.js';
 import type { ClientSocket } from './client-socket.js';
+import { type JobOwner, type JobRegistry, newResumeToken, type PendingUploads, type ReplyRoute, type TrackedJob } from './job-registry.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { JobPublisher } from './publisher.js';
 import type { ReplyQueues } from './reply-queues.js';
@@ -33,46 +35,100 @@ export interface GatewayContext {
   replyQueueName(connectionId: string): string;
   authenticator: Authenticator;
   metrics: GatewayMetrics;
+  registry: JobRegistry;
   /** Jobs in progress per client (principal id), across its connections. */
   jobsPerClient: Map<string, number>;
   stats: { activeJobs: number };
 }
 
-type JobState = 'awaiting_upload' | 'submitting' | 'submitted' | 'delivering';
+type Outcome = 'completed' | 'failed' | 'cancelled' | 'abandoned';
 
-/** The binary frames an upload job waits for. */
-interface PendingUploads {
-  /** The names `input.filenames` listed (in job order), or null: one frame, any name. */
-  expected: string[] | null;
-  /** Staged so far: file name → storage key. */
-  staged: Map<string, string>;
-  /** Names whose frames arrived and are being written to storage. */
-  staging: Set<string>;
+/** A job has ended: count it, and release its place in the registry and its reply queue. */
+function finishJob(ctx: GatewayContext, job: TrackedJob, outcome: Outcome): void {
+  if (ctx.registry.get(job.internalId) !== job) return;
+  ctx.registry.delete(job);
+  const operation = job.request.operation;
+  ctx.metrics.jobsFinished.inc({ operation, outcome });
+  ctx.metrics.jobSeconds.observe({ operation }, (Date.now() - job.receivedAt) / 1000);
+  ctx.stats.activeJobs -= 1;
+  const left = (ctx.jobsPerClient.get(job.principalId) ?? 1) - 1;
+  if (left > 0) ctx.jobsPerClient.set(job.principalId, left);
+  else ctx.jobsPerClient.delete(job.principalId);
+  releaseRoute(ctx, job);
 }
 
-/** A job as one connection sees it: the client's id outside, a unique internal id towards workers and storage. */
-interface ClientJob {
-  clientId: string;
-  internalId: string;
-  request: StartJobMessage;
-  state: JobState;
-  /** Replies that arrived before the client was told the job was accepted; relayed right after. */
-  held: JobReply[];
-  uploads: PendingUploads | null;
-  receivedAt: number;
-  /** W3C traceparent this job's AMQP message carries (its trace id is in every log line). */
-  traceparent: string;
-  log: Logger;
+/** The job no longer reports to its reply queue; a closed connection's queue goes with its last job. */
+function releaseRoute(ctx: GatewayContext, job: TrackedJob): void {
+  const route = job.route;
+  job.route = null;
+  if (!route) return;
+  route.jobs.delete(job.internalId);
+  if (route.closed && route.jobs.size === 0)
+    route.remove().catch((err: unknown) => ctx.logger.warn({ err }, 'could not delete reply queue'));
+}
+
+function removeStored(ctx: GatewayContext, job: TrackedJob): void {
+  ctx.storage
+    .deletePrefix(storageKeys.jobPrefix(job.internalId))
+    .catch((err: unknown) => job.log.warn({ err }, 'could not delete staged files'));
+}
+
+/** A finished job nobody is connected to: its result waits in storage for RESUME_TTL_SECONDS. */
+function keepForResume(ctx: GatewayContext, job: TrackedJob, final: JobReply): void {
+  job.final = final;
+  job.state = 'finished';
+  job.owner = null;
+  releaseRoute(ctx, job);
+  if (job.expiry) clearTimeout(job.expiry);
+  job.expiry = setTimeout(() => {
+    job.log.info('result not collected in time; deleted');
+    removeStored(ctx, job);
+    finishJob(ctx, job, 'abandoned');
+  }, ctx.config.RESUME_TTL_SECONDS * 1000);
+  job.expiry.unref();
+}
+
+/** A message on one of this gateway's reply queues: to the job's connection, or kept while it has none. */
+function onReply(ctx: GatewayContext, msg: ConsumeMessage): void {
+  let reply: JobReply;
+  try {
+    const parsed = jobReply.safeParse(JSON.parse(msg.content.toString('utf8')));
+    if (!parsed.success) throw new Error(formatIssues(parsed.error));
+    reply = parsed.data;
+  } catch (err) {
+    ctx.logger.warn({ err: (err as Error).message }, 'ignored an invalid reply');
+    return;
+  }
+  const job = ctx.registry.get(reply.job_id);
+  // Unknown or ended: a duplicate from a redelivered run, or a job whose result was already sent.
+  if (!job) return;
+  if (job.state === 'submitting') job.held.push(reply);
+  else dispatch(ctx, job, reply);
+}
+
+/** A reply for a known job: to the connection holding it, or kept while nobody is connected. */
+function dispatch(ctx: GatewayContext, job: TrackedJob, reply: JobReply): void {
+  if (job.state === 'delivering' || job.state === 'finished') return;
+  if (job.owner) job.owner.relay(job, reply);
+  else if (reply.type === 'progress') job.progress = { percentage: Math.max(reply.percentage, job.progress?.percentage ?? 0), stage: reply.stage };
+  else keepForResume(ctx, job, reply);
+}
+
+/** The job is published and its client told (or gone): replies that came early go through now. */
+function releaseHeld(ctx: GatewayContext, job: TrackedJob): void {
+  if (job.state !== 'submitting') return;
+  job.state = 'submitted';
+  for (const reply of job.held.splice(0)) dispatch(ctx, job, reply);
 }
 
 /**
  * One WebSocket client: parses its messages, submits its jobs, and relays
  * the workers' replies back to it. Nothing a client sends can throw out of here.
  */
-export class ClientConnection {
-  private readonly jobs = new Map<string, ClientJob>();
-  private readonly byInternalId = new Map<string, ClientJob>();
-  private replyQueue: Promise<() => Promise<void>> | null = null;
+export class ClientConnection implements JobOwner {
+  /** The jobs this connection holds, by the client's job_id. */
+  private readonly jobs = new Map<string, TrackedJob>();
+  private route: (ReplyRoute & { ready: Promise<void> }) | null = null;
   private readonly log: Logger;
 
   constructor(
@@ -109,6 +165,9 @@ export class ClientConnection {
         return;
       case 'cancel_job':
         this.cancel(message.job_id);
+        return;
+      case 'resume_job':
+        this.resume(message);
         return;
       case 'start_job':
         void this.startJob(message);
@@ -160,22 +219,76 @@ export class ClientConnection {
     this.stage(job, uploads, name, payload).catch((err: unknown) => this.failJob(job, err));
   }
 
-  /** The socket closed: drop pending uploads and the reply queue (jobs in flight finish; their results are swept). */
+  /**
+   * The socket closed. Jobs still waiting for uploads are dropped; submitted
+   * ones run on, detached, for a later `resume_job`.
+   */
   onClose(): void {
     for (const job of this.jobs.values()) {
-      if (job.state === 'awaiting_upload') this.removeStored(job);
-      this.forget(job, 'abandoned');
+      if (job.state === 'awaiting_upload') {
+        removeStored(this.ctx, job);
+        finishJob(this.ctx, job, 'abandoned');
+      } else {
+        job.owner = null;
+        job.log.info('client disconnected; the job goes on');
+      }
     }
-    const queue = this.replyQueue;
-    this.replyQueue = null;
-    queue
-      ?.then((remove) => remove())
-      .catch((err: unknown) => this.log.warn({ err }, 'could not delete reply queue'));
+    this.jobs.clear();
+    const route = this.route;
+    if (!route) return;
+    route.closed = true;
+    if (route.jobs.size === 0)
+      route.ready
+        .then(() => route.remove())
+        .catch((err: unknown) => this.log.warn({ err }, 'could not delete reply queue'));
+  }
+
+  /** JobOwner: a reply for a job this connection holds. */
+  relay(job: TrackedJob, reply: JobReply): void {
+    switch (reply.type) {
+      case 'progress': {
+        // a redelivered run starts again from 0: the client only ever sees progress go forward
+        if (job.progress && reply.percentage < job.progress.percentage) return;
+        job.progress = { percentage: reply.percentage, stage: reply.stage };
+        this.send({ ...reply, job_id: job.clientId });
+        return;
+      }
+      case 'error':
+        job.log.info({ code: reply.code }, 'job failed');
+        this.drop(job);
+        finishJob(this.ctx, job, reply.code === 'JOB_CANCELLED' ? 'cancelled' : 'failed');
+        this.send({ ...reply, job_id: job.clientId });
+        removeStored(this.ctx, job);
+        return;
+      case 'completed':
+        job.state = 'delivering';
+        releaseRoute(this.ctx, job);
+        this.deliver(job, reply).then(
+          () => {
+            this.drop(job);
+            finishJob(this.ctx, job, 'completed');
+            removeStored(this.ctx, job);
+          },
+          (err: unknown) => {
+            if (this.socket.closed) {
+              // the client left mid-delivery: the result waits for it to resume
+              job.log.info('client disconnected during delivery; keeping the result');
+              keepForResume(this.ctx, job, reply);
+              return;
+            }
+            job.log.warn({ err }, 'output not delivered');
+            this.drop(job);
+            this.sendError(job.clientId, err instanceof AppError ? err : errors.outputSendFailed((err as Error).message, err));
+            finishJob(this.ctx, job, 'failed');
+            removeStored(this.ctx, job);
+          },
+        );
+        return;
+    }
   }
 
   private async startJob(message: StartJobMessage): Promise<void> {
     const clientId = message.job_id ?? randomUUID();
-    const trace = childTrace(this.parentTrace);
     if (this.jobs.has(clientId)) {
       this.sendError(clientId, errors.validation(`job_id: ${clientId} is already in progress on this connection`));
       return;
@@ -185,14 +298,24 @@ export class ClientConnection {
       this.sendError(clientId, errors.rateLimited(`${running} jobs in progress; MAX_JOBS_PER_CLIENT allows ${this.ctx.config.MAX_JOBS_PER_CLIENT} at once`));
       return;
     }
-    const job: ClientJob = {
+    const trace = childTrace(this.parentTrace);
+    const internalId = randomUUID();
+    const resume = newResumeToken(internalId);
+    const job: TrackedJob = {
       clientId,
-      internalId: randomUUID(),
+      internalId,
+      principalId: this.principal.id,
       request: message,
       state: message.input.source === 'upload' ? 'awaiting_upload' : 'submitting',
+      owner: this,
+      route: null,
       held: [],
+      progress: null,
+      final: null,
       receivedAt: Date.now(),
       traceparent: formatTraceparent(trace),
+      resumeDigest: resume.digest,
+      expiry: null,
       uploads:
         message.input.source === 'upload'
           ? { expected: message.input.filenames ?? null, staged: new Map(), staging: new Set() }
@@ -200,10 +323,10 @@ export class ClientConnection {
       log: this.log.child({ job_id: clientId, trace_id: trace.traceId }),
     };
     this.track(job);
-    job.log.info({ operation: message.operation, source: message.input.source, internal_id: job.internalId }, 'job received');
+    job.log.info({ operation: message.operation, source: message.input.source, internal_id: internalId }, 'job received');
     if (message.input.source === 'upload') {
       const what = message.input.filenames ? `${message.input.filenames.length} input files, one binary frame each` : 'the input file as a binary frame';
-      this.send({ type: 'ack', job_id: clientId, message: `Job accepted; send ${what}` });
+      this.send({ type: 'ack', job_id: clientId, message: `Job accepted; send ${what}`, resume_token: resume.token });
       return;
     }
     const urls = message.input.urls ?? [message.input.url!];
@@ -216,13 +339,13 @@ export class ClientConnection {
       this.failJob(job, err);
       return;
     }
-    if (this.jobs.get(clientId) !== job) return; // cancelled meanwhile
-    this.send({ type: 'ack', job_id: clientId, message: 'Job accepted and queued' });
-    this.releaseHeld(job);
+    if (this.ctx.registry.get(internalId) !== job) return; // cancelled meanwhile
+    if (job.owner === this) this.send({ type: 'ack', job_id: clientId, message: 'Job accepted and queued', resume_token: resume.token });
+    releaseHeld(this.ctx, job);
   }
 
   /** Stages one uploaded file; once every expected file is staged, submits the job. */
-  private async stage(job: ClientJob, uploads: PendingUploads, filename: string, payload: Uint8Array): Promise<void> {
+  private async stage(job: TrackedJob, uploads: PendingUploads, filename: string, payload: Uint8Array): Promise<void> {
     const key = storageKeys.input(job.internalId, filename);
     try {
       await this.ctx.storage.put(key, payload);
@@ -231,9 +354,9 @@ export class ClientConnection {
     }
     job.log.info({ bytes: payload.length, key }, 'upload staged');
     this.ctx.metrics.bytesIn.inc(payload.length);
-    if (this.jobs.get(job.clientId) !== job) {
+    if (this.ctx.registry.get(job.internalId) !== job) {
       // the client went away or cancelled while we staged
-      this.removeStored(job);
+      removeStored(this.ctx, job);
       return;
     }
     uploads.staging.delete(filename);
@@ -245,21 +368,36 @@ export class ClientConnection {
       job,
       names.map((name) => ({ source: 'storage', key: uploads.staged.get(name)!, filename: name })),
     );
-    if (this.jobs.get(job.clientId) !== job) return; // cancelled meanwhile
-    this.send({ type: 'progress', job_id: job.clientId, percentage: 0, stage: 'queued' });
-    this.releaseHeld(job);
+    if (this.ctx.registry.get(job.internalId) !== job) return; // cancelled meanwhile
+    if (job.owner === this) this.send({ type: 'progress', job_id: job.clientId, percentage: 0, stage: 'queued' });
+    releaseHeld(this.ctx, job);
+  }
+
+  /** This connection's reply queue, declared on its first job. */
+  private openRoute(): ReplyRoute & { ready: Promise<void> } {
+    if (this.route) return this.route;
+    let remove: () => Promise<void> = async () => {};
+    const ready = this.ctx.replyQueues
+      .open(this.ctx.replyQueueName(this.socket.id), (msg) => onReply(this.ctx, msg))
+      .then((r) => {
+        remove = r;
+      });
+    const route = { jobs: new Set<string>(), closed: false, ready, remove: () => remove() };
+    this.route = route;
+    return route;
   }
 
   /** Publishes the job (creating this connection's reply queue on its first job). */
-  private async submit(job: ClientJob, inputs: JobMessage['inputs']): Promise<void> {
-    const replyQueue = this.ctx.replyQueueName(this.socket.id);
+  private async submit(job: TrackedJob, inputs: JobMessage['inputs']): Promise<void> {
+    const route = this.openRoute();
     try {
-      this.replyQueue ??= this.ctx.replyQueues.open(replyQueue, (msg) => this.onReply(msg));
-      await this.replyQueue;
+      await route.ready;
     } catch (err) {
-      this.replyQueue = null;
+      this.route = null;
       throw errors.submitFailed(`could not create the reply queue: ${(err as Error).message}`, err);
     }
+    route.jobs.add(job.internalId);
+    job.route = route;
     const { request } = job;
     const message = {
       job_id: job.internalId,
@@ -270,7 +408,7 @@ export class ClientConnection {
       submitted_at: new Date().toISOString(),
     } as JobMessage;
     try {
-      await this.ctx.publisher.publish(message, replyQueue, job.traceparent);
+      await this.ctx.publisher.publish(message, this.ctx.replyQueueName(this.socket.id), job.traceparent);
     } catch (err) {
       throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);
     }
@@ -278,59 +416,8 @@ export class ClientConnection {
     job.log.info('job published');
   }
 
-  /** The client knows the job now: relay what the worker already said. */
-  private releaseHeld(job: ClientJob): void {
-    if (job.state !== 'submitting') return;
-    job.state = 'submitted';
-    for (const reply of job.held.splice(0)) this.relay(job, reply);
-  }
-
-  private onReply(msg: ConsumeMessage): void {
-    let reply: JobReply;
-    try {
-      const parsed = jobReply.safeParse(JSON.parse(msg.content.toString('utf8')));
-      if (!parsed.success) throw new Error(formatIssues(parsed.error));
-      reply = parsed.data;
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'ignored an invalid reply');
-      return;
-    }
-    const job = this.byInternalId.get(reply.job_id);
-    // Unknown: a duplicate from a redelivered run, or a job whose result was already sent.
-    if (!job || job.state === 'delivering') return;
-    if (job.state === 'submitting') job.held.push(reply);
-    else this.relay(job, reply);
-  }
-
-  private relay(job: ClientJob, reply: JobReply): void {
-    switch (reply.type) {
-      case 'progress':
-        this.send({ ...reply, job_id: job.clientId });
-        return;
-      case 'error':
-        job.log.info({ code: reply.code }, 'job failed');
-        this.forget(job, reply.code === 'JOB_CANCELLED' ? 'cancelled' : 'failed');
-        this.send({ ...reply, job_id: job.clientId });
-        this.removeStored(job);
-        return;
-      case 'completed':
-        job.state = 'delivering';
-        this.deliver(job, reply)
-          .then(() => this.forget(job, 'completed'))
-          .catch((err: unknown) => {
-            job.log.warn({ err }, 'output not delivered');
-            this.sendError(job.clientId, err instanceof AppError ? err : errors.outputSendFailed((err as Error).message, err));
-            this.forget(job, 'failed');
-          })
-          .finally(() => {
-            this.removeStored(job);
-          });
-        return;
-    }
-  }
-
   /** `completed` first, then each output as one binary frame `{job_id, filename}`. */
-  private async deliver(job: ClientJob, reply: CompletedReply): Promise<void> {
+  private async deliver(job: TrackedJob, reply: CompletedReply): Promise<void> {
     this.send({
       type: 'completed',
       job_id: job.clientId,
@@ -348,20 +435,54 @@ export class ClientConnection {
   }
 
   /**
+   * Takes over a job after a reconnect: the client must present the job's
+   * resume token (and, with auth on, be the same client). It gets the job's
+   * state now, then the rest of its progress and its result.
+   */
+  private resume(message: ResumeJobMessage): void {
+    const job = this.ctx.registry.byToken(message.resume_token);
+    const sameClient = job && (job.principalId.startsWith('conn:') || job.principalId === this.principal.id);
+    if (!job || job.clientId !== message.job_id || !sameClient || job.state === 'awaiting_upload') {
+      this.sendError(message.job_id, errors.resumeFailed('no job with this job_id and resume_token (it may have expired)'));
+      return;
+    }
+    const mine = this.jobs.get(job.clientId);
+    if (mine && mine !== job) {
+      this.sendError(message.job_id, errors.resumeFailed('this connection already has another job with this job_id'));
+      return;
+    }
+    if (job.owner && job.owner !== this) (job.owner as ClientConnection).drop(job);
+    if (job.expiry) clearTimeout(job.expiry);
+    job.expiry = null;
+    job.owner = this;
+    this.jobs.set(job.clientId, job);
+    job.log.info({ conn_id: this.socket.id }, 'job resumed');
+    if (job.final) {
+      const final = job.final;
+      job.state = 'submitted';
+      this.relay(job, final);
+      return;
+    }
+    const { percentage = 0, stage = 'queued' } = job.progress ?? {};
+    this.send({ type: 'progress', job_id: job.clientId, percentage, stage: stage as 'queued' });
+  }
+
+  /**
    * Cancels one of this connection's jobs. Before submission it is simply
    * dropped; after, a marker in storage stops it from ever starting and a
    * broadcast stops it on whichever worker is running it.
    */
   private cancel(clientId: string): void {
     const job = this.jobs.get(clientId);
-    if (!job || job.state === 'delivering') {
+    if (!job || job.state === 'delivering' || job.state === 'finished') {
       const why = job ? 'the job has completed; its results are being sent' : 'no job with this job_id is in progress on this connection';
       this.sendError(clientId, errors.cancelFailed(why));
       return;
     }
     if (job.state === 'awaiting_upload') {
-      this.forget(job, 'cancelled');
-      this.removeStored(job);
+      this.drop(job);
+      finishJob(this.ctx, job, 'cancelled');
+      removeStored(this.ctx, job);
       this.sendError(clientId, errors.jobCancelled('cancelled before the job was submitted'));
       return;
     }
@@ -371,50 +492,40 @@ export class ClientConnection {
     });
   }
 
-  private async cancelSubmitted(job: ClientJob): Promise<void> {
+  private async cancelSubmitted(job: TrackedJob): Promise<void> {
     await this.ctx.storage.put(storageKeys.cancelled(job.internalId), new Uint8Array(0));
     await this.ctx.publisher.broadcast({ type: 'cancel', job_id: job.internalId });
     // The result may have arrived meanwhile: then the client already has it.
-    if (this.jobs.get(job.clientId) !== job || job.state === 'delivering') return;
-    this.forget(job, 'cancelled');
+    if (this.jobs.get(job.clientId) !== job || job.state === 'delivering' || job.state === 'finished') return;
+    this.drop(job);
+    finishJob(this.ctx, job, 'cancelled');
     job.log.info('job cancelled');
     this.sendError(job.clientId, errors.jobCancelled());
   }
 
-  private track(job: ClientJob): void {
+  private track(job: TrackedJob): void {
     this.jobs.set(job.clientId, job);
-    this.byInternalId.set(job.internalId, job);
+    this.ctx.registry.add(job);
     this.ctx.stats.activeJobs += 1;
     this.ctx.jobsPerClient.set(this.principal.id, (this.ctx.jobsPerClient.get(this.principal.id) ?? 0) + 1);
   }
 
-  private forget(job: ClientJob, outcome: 'completed' | 'failed' | 'cancelled' | 'abandoned'): void {
-    if (this.jobs.get(job.clientId) !== job) return;
-    const operation = job.request.operation;
-    this.ctx.metrics.jobsFinished.inc({ operation, outcome });
-    this.ctx.metrics.jobSeconds.observe({ operation }, (Date.now() - job.receivedAt) / 1000);
-    this.jobs.delete(job.clientId);
-    this.byInternalId.delete(job.internalId);
-    this.ctx.stats.activeJobs -= 1;
-    const left = (this.ctx.jobsPerClient.get(this.principal.id) ?? 1) - 1;
-    if (left > 0) this.ctx.jobsPerClient.set(this.principal.id, left);
-    else this.ctx.jobsPerClient.delete(this.principal.id);
-  }
-
-  private removeStored(job: ClientJob): void {
-    this.ctx.storage
-      .deletePrefix(storageKeys.jobPrefix(job.internalId))
-      .catch((err: unknown) => job.log.warn({ err }, 'could not delete staged files'));
+  /** This connection stops holding the job (it ended, or another connection resumed it). */
+  drop(job: TrackedJob): void {
+    if (this.jobs.get(job.clientId) === job) this.jobs.delete(job.clientId);
+    if (job.owner === this) job.owner = null;
   }
 
   /** Submission failed: the client hears why, unless it cancelled the job meanwhile. */
-  private failJob(job: ClientJob, err: unknown): void {
+  private failJob(job: TrackedJob, err: unknown): void {
     const e = AppError.from(err);
     job.log.warn({ code: e.code, details: e.details, err: e.cause }, 'job not submitted');
-    if (this.jobs.get(job.clientId) !== job) return;
-    this.forget(job, 'failed');
-    this.removeStored(job);
-    this.sendError(job.clientId, e);
+    if (this.ctx.registry.get(job.internalId) !== job) return; // cancelled or ended meanwhile
+    const connected = job.owner === this;
+    this.drop(job);
+    finishJob(this.ctx, job, 'failed');
+    removeStored(this.ctx, job);
+    if (connected) this.sendError(job.clientId, e);
   }
 
   private sendError(jobId: string | null, err: unknown): void {

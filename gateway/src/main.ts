@@ -13,6 +13,7 @@ import {
 import { createAuthenticator } from './auth.js';
 import type { GatewayContext } from './connection.js';
 import { createGatewayMetrics } from './metrics.js';
+import { JobRegistry } from './job-registry.js';
 import { JobPublisher } from './publisher.js';
 import { ReplyQueues } from './reply-queues.js';
 import { startGatewayServer } from './server.js';
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
     replyQueueName: (connectionId) => t.replyQueue(gatewayId, connectionId),
     authenticator,
     jobsPerClient: new Map(),
+    registry: new JobRegistry(),
     metrics,
     stats,
   };

@@ -63,6 +63,8 @@ export const configSchema = z
     /** Staged inputs and outputs older than this are swept even if never delivered, in seconds. */
     STORAGE_TTL_SECONDS: positiveInt.default(3600),
 
+    /** How long a finished job's result waits (in storage) for a client to resume it after its connection dropped, in seconds. */
+    RESUME_TTL_SECONDS: positiveInt.default(600),
     /** On SIGTERM a worker finishes running jobs for up to this many seconds, then hands them back to the queue. */
     SHUTDOWN_GRACE_SECONDS: positiveInt.default(30),
 

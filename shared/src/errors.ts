@@ -16,6 +16,8 @@ export const ErrorCode = {
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   /** Too many messages, or too many jobs at once (a limit of ours, not in the original spec). */
   RATE_LIMITED: 'RATE_LIMITED',
+  /** `resume_job` for an unknown or expired job, or with a wrong token. */
+  RESUME_FAILED: 'RESUME_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -70,6 +72,7 @@ export const errors = {
     new AppError(ErrorCode.JOB_CANCELLED, 'Job cancelled', { details }),
   cancelFailed: (details: string) => new AppError(ErrorCode.CANCEL_FAILED, 'Job not found or already completed', { details }),
   rateLimited: (details: string) => new AppError(ErrorCode.RATE_LIMITED, 'Rate limit exceeded', { details }),
+  resumeFailed: (details: string) => new AppError(ErrorCode.RESUME_FAILED, 'Job cannot be resumed', { details }),
   invalidBinary: (details: string) => new AppError(ErrorCode.INVALID_BINARY, 'Invalid binary message format', { details }),
   binaryError: (details: string, cause?: unknown) =>
     new AppError(ErrorCode.BINARY_ERROR, 'Binary message processing error', { details, cause }),

@@ -85,10 +85,19 @@ export type CancelJobMessage = z.infer<typeof cancelJobMessage>;
 
 export const pingMessage = z.object({ type: z.literal('ping') });
 
+/** Re-attaches a job to this connection after a reconnect: its state, the rest of its progress and its result. */
+export const resumeJobMessage = z.strictObject({
+  type: z.literal('resume_job'),
+  job_id: jobId,
+  resume_token: z.string().min(1).max(200),
+});
+export type ResumeJobMessage = z.infer<typeof resumeJobMessage>;
+
 /** Schema per client message type: the gateway reads `type` first, then validates. */
 export const clientMessages = {
   start_job: startJobMessage,
   cancel_job: cancelJobMessage,
+  resume_job: resumeJobMessage,
   ping: pingMessage,
 } as const;
 export type ClientMessageType = keyof typeof clientMessages;
@@ -96,7 +105,13 @@ export type ClientMessage = { [K in ClientMessageType]: z.infer<(typeof clientMe
 
 // ---- server → client ------------------------------------------------------
 
-export const ackMessage = z.object({ type: z.literal('ack'), job_id: z.string(), message: z.string() });
+export const ackMessage = z.object({
+  type: z.literal('ack'),
+  job_id: z.string(),
+  message: z.string(),
+  /** Presented in `resume_job` to pick the job up from another connection (for RESUME_TTL_SECONDS after it ends). */
+  resume_token: z.string().optional(),
+});
 
 export const PROGRESS_STAGES = ['queued', 'downloading', 'probing', 'processing', 'uploading', 'finalizing'] as const;
 export const progressStage = z.enum(PROGRESS_STAGES);

@@ -150,6 +150,12 @@ const CLIENT_DESCRIPTIONS: Record<ClientMessageType, { summary: string; descript
       'Answered by `error` with `JOB_CANCELLED` once the job is stopped (before submission, while queued or while running), or `CANCEL_FAILED` when there is no such job or its results are already being sent.',
     example: { type: 'cancel_job', job_id: 'clip-42' },
   },
+  resume_job: {
+    summary: 'Pick a job up again from a new connection.',
+    description:
+      'After a disconnect, present the `resume_token` from the job\'s `ack` (for RESUME_TTL_SECONDS after the job ended). Answered by a `progress` with the current state, then the rest of the progress and the result (`completed` and files, or `error`); a wrong token, another client\'s job or an expired one is `RESUME_FAILED`.',
+    example: { type: 'resume_job', job_id: 'clip-42', resume_token: '2b7e1516-28ae-4d2a-abf7-158809cf4f3c.Z2FiYmFnZS1mb3ItdGhlLWV4YW1wbGU' },
+  },
   ping: {
     summary: 'Application-level keep-alive.',
     description: 'Answered by `pong`. (The server also sends WebSocket ping frames to idle clients.)',

@@ -162,6 +162,7 @@ export async function deleteTopology(prefix: string): Promise<void> {
     await ch.deleteQueue(`${prefix}.jobs`);
     await ch.deleteQueue(`${prefix}.jobs.dead`);
     await ch.deleteExchange(`${prefix}.jobs.dlx`);
+    await ch.deleteExchange(`${prefix}.control`);
     await ch.close();
   } finally {
     await conn.close();

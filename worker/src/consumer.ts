@@ -55,6 +55,7 @@ interface ActiveJob {
 export class JobConsumer {
   private readonly channel: ChannelWrapper;
   private readonly control: ChannelWrapper;
+  private readonly deadLetters: ChannelWrapper;
   private readonly replies: ReplyPublisher;
   private readonly active = new Map<string, ActiveJob>();
   private readonly runnerDeps: JobRunnerDeps;
@@ -73,6 +74,15 @@ export class JobConsumer {
     });
     this.channel.on('connect', () => (this.generation += 1));
     // A private, auto-deleted queue on the control fanout: every worker hears every cancellation.
+    this.deadLetters = broker.connection.createChannel({
+      name: 'dead-letters',
+      confirm: false,
+      setup: async (ch: Channel) => {
+        await declareJobTopology(ch, topology, config.JOB_DELIVERY_LIMIT);
+        await ch.prefetch(1);
+        await ch.consume(topology.deadLetterQueue, (msg) => msg && void this.onDeadLetter(ch, msg));
+      },
+    });
     this.control = broker.connection.createChannel({
       name: 'control',
       confirm: false,
@@ -83,6 +93,32 @@ export class JobConsumer {
         await ch.consume(queue, (msg) => msg && this.onControl(msg), { noAck: true });
       },
     });
+  }
+
+  /**
+   * A job RabbitMQ dead-lettered after JOB_DELIVERY_LIMIT deliveries — each
+   * one ended with its worker dying or stalling — gets its final answer here,
+   * so the client is not left waiting forever.
+   */
+  private async onDeadLetter(ch: Channel, msg: ConsumeMessage): Promise<void> {
+    const replyTo = msg.properties.replyTo as string | undefined;
+    const jobId = String(msg.properties.correlationId ?? 'unknown');
+    const deliveries = Number(msg.properties.headers?.['x-delivery-count'] ?? this.deps.config.JOB_DELIVERY_LIMIT);
+    this.deps.logger.error({ job_id: jobId, deliveries, body: msg.content.toString('utf8').slice(0, 2000) }, 'job dead-lettered');
+    try {
+      if (replyTo)
+        await this.reply(replyTo, {
+          type: 'error',
+          job_id: jobId,
+          code: ErrorCode.JOB_FAILED,
+          message: 'Job abandoned after repeated worker failures',
+          details: `the job was delivered ${deliveries} times and every worker running it died or stalled; it was dead-lettered (JOB_DELIVERY_LIMIT)`,
+        });
+      ch.ack(msg);
+    } catch (err) {
+      this.deps.logger.warn({ err, job_id: jobId }, 'could not answer a dead-lettered job; will retry');
+      ch.nack(msg, false, true);
+    }
   }
 
   private onControl(msg: ConsumeMessage): void {
@@ -244,6 +280,7 @@ export class JobConsumer {
     }
     await this.replies.close().catch(() => {});
     await this.control.close().catch(() => {});
+    await this.deadLetters.close().catch(() => {});
     await this.channel.close().catch(() => {});
   }
 }

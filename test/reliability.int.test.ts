@@ -1,0 +1,288 @@
+/**
+ * Fault injection with real processes, real RabbitMQ and real ffmpeg: worker
+ * crashes (kill -9), a poison job, SIGTERM on a busy worker, a RabbitMQ
+ * restart, and clients that drop and resume. Every accepted job must end
+ * exactly once; the counts are printed at the end.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFileServer, type FileServer } from './helpers/file-server.js';
+import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { startPrivateRabbit, type PrivateRabbit } from './helpers/rabbitmq.js';
+import { listQueues, startStack, type Stack } from './helpers/stack.js';
+import { TestClient } from './helpers/ws-client.js';
+
+let dir: string;
+let files: FileServer;
+const tally = { submitted: 0, completed: 0, failed: 0, duplicated: 0 };
+
+/** Counts a job's ending; more than one `completed`/`error` for a job is a duplicate. */
+function count(client: TestClient, jobId: string): 'completed' | 'error' {
+  const finals = client.messages(jobId).filter((m) => m.type === 'completed' || m.type === 'error');
+  tally.duplicated += Math.max(0, finals.length - 1);
+  const kind = finals[0]!.type as 'completed' | 'error';
+  if (kind === 'completed') tally.completed++;
+  else tally.failed++;
+  return kind;
+}
+
+const slowSpeed = (jobId: string, file = 'slow.mp4') => ({
+  type: 'start_job',
+  job_id: jobId,
+  operation: 'speed',
+  input: { source: 'url', url: files.url(file) },
+  options: { speed_factor: 0.5 },
+});
+
+/** Sends a job, counting it. */
+function submit(client: TestClient, message: { job_id: string }): void {
+  tally.submitted++;
+  client.send(message);
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 1500));
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mf-rel-'));
+  await Promise.all([
+    makeTestVideo(join(dir, 'slow.mp4'), { seconds: 12, width: 640, height: 360 }),
+    makeTestVideo(join(dir, 'short.mp4'), { seconds: 3, width: 320, height: 240 }),
+  ]);
+  files = await startFileServer(dir);
+});
+afterAll(async () => {
+  await files?.close();
+  await rm(dir, { recursive: true, force: true });
+  // the fault-injection report
+  console.log(`reliability: ${JSON.stringify(tally)}`);
+  expect(tally.duplicated).toBe(0);
+});
+
+describe('resume after reconnect', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ workerEnv: { FFMPEG_THREADS: '1' } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('lets a new connection pick up a running job: its state, the rest of its progress, its result', async () => {
+    const first = await TestClient.connect(stack.wsUrl);
+    submit(first, slowSpeed('trip'));
+    const ack = await first.next((m) => m.type === 'ack');
+    expect(typeof ack.resume_token).toBe('string');
+    const seen = await first.next((m) => m.type === 'progress' && m.stage === 'processing' && (m.percentage as number) > 0, 60_000);
+    await first.close();
+
+    const second = await TestClient.connect(stack.wsUrl);
+    second.send({ type: 'resume_job', job_id: 'trip', resume_token: ack.resume_token });
+    const state = await second.next((m) => m.type === 'progress');
+    expect(state.percentage as number).toBeGreaterThanOrEqual(seen.percentage as number);
+    const { final, files: out } = await second.result('trip', 120_000);
+    expect(count(second, 'trip')).toBe('completed');
+    expect(final.type).toBe('completed');
+    const percentages = second.messages('trip').filter((m) => m.type === 'progress').map((m) => m.percentage as number);
+    expect(percentages).toEqual([...percentages].sort((a, b) => a - b));
+    expect(out.get('output.mp4')!.length).toBe((final.outputs as { size_bytes: number }[])[0]!.size_bytes);
+    await second.close();
+  });
+
+  it('keeps a result that finished while the client was away, in storage, until it resumes', async () => {
+    const first = await TestClient.connect(stack.wsUrl);
+    submit(first, { type: 'start_job', job_id: 'away', operation: 'thumbnail', input: { source: 'url', url: files.url('short.mp4') } } as never);
+    const ack = await first.next((m) => m.type === 'ack');
+    await first.close();
+    await stack.workers[0]!.waitForLog((l) => l.msg === 'job completed' && l.operation === 'thumbnail', 60_000);
+    await settle();
+    const stored = await readdir(join(stack.storageDir, 'jobs'), { recursive: true });
+    expect(stored.some((p) => String(p).endsWith('thumbnail.png'))).toBe(true);
+
+    const second = await TestClient.connect(stack.wsUrl);
+    second.send({ type: 'resume_job', job_id: 'away', resume_token: 'wrong.token' });
+    expect(await second.next((m) => m.type === 'error')).toMatchObject({ code: 'RESUME_FAILED', job_id: 'away' });
+    second.send({ type: 'resume_job', job_id: 'someone-else', resume_token: ack.resume_token });
+    expect(await second.next((m) => m.type === 'error' && m.job_id === 'someone-else')).toMatchObject({ code: 'RESUME_FAILED' });
+    second.received.length = 0;
+    second.send({ type: 'resume_job', job_id: 'away', resume_token: ack.resume_token });
+    const { final, files: out } = await second.result('away');
+    expect(final.type).toBe('completed');
+    expect(count(second, 'away')).toBe('completed');
+    expect(out.get('thumbnail.png')?.subarray(1, 4).toString()).toBe('PNG');
+    await settle();
+    // delivered: the files are gone, and so is the first connection's reply queue
+    const left = await readdir(join(stack.storageDir, 'jobs'), { recursive: true }).catch(() => []);
+    expect(left.filter((p) => /\.[a-z0-9]+$/.test(String(p)))).toEqual([]);
+    second.send({ type: 'resume_job', job_id: 'away', resume_token: ack.resume_token });
+    expect(await second.next((m) => m.type === 'error' && m.code === 'RESUME_FAILED')).toBeTruthy();
+    await second.close();
+    await settle();
+    expect(await listQueues(`${stack.prefix}.reply.`)).toEqual([]);
+  });
+});
+
+describe('worker crashes', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ workers: 2, workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('redelivers the jobs of a worker killed with -9; every job completes exactly once', async () => {
+    const client = await TestClient.connect(stack.wsUrl);
+    const ids = Array.from({ length: 6 }, (_, i) => `crash-${i}`);
+    for (const id of ids) submit(client, slowSpeed(id, 'short.mp4'));
+    const victim = stack.workers[0]!;
+    await victim.waitForLog((l) => l.msg === 'running ffmpeg', 60_000);
+    victim.kill9();
+    await victim.exit();
+    await stack.addWorker(); // the replacement pod
+    for (const id of ids) {
+      const { final, files: out } = await client.result(id, 120_000);
+      expect(final.type).toBe('completed');
+      expect(out.size).toBe(1);
+    }
+    await settle();
+    for (const id of ids) expect(count(client, id)).toBe('completed');
+    const redelivered = stack.workers.flatMap((w) => w.logs).filter((l) => l.msg === 'job started' && l.redelivered === true);
+    expect(redelivered.length).toBeGreaterThan(0);
+    await client.close();
+  });
+});
+
+describe('a poison job', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ workers: 0, env: { JOB_DELIVERY_LIMIT: '2' } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('is dead-lettered after JOB_DELIVERY_LIMIT worker deaths, and the client is told', async () => {
+    const client = await TestClient.connect(stack.wsUrl);
+    submit(client, slowSpeed('poison'));
+    await client.next((m) => m.type === 'ack');
+    let kills = 0;
+    while (!client.messages('poison').some((m) => m.type === 'error') && kills < 6) {
+      const worker = await stack.addWorker({ FFMPEG_THREADS: '1' });
+      const started = await Promise.race([
+        worker.waitForLog((l) => l.msg === 'job started', 30_000).then(() => true, () => false),
+        client
+          .until((r) => r.some((x) => x.kind === 'json' && x.data.job_id === 'poison' && x.data.type === 'error'), 30_000)
+          .then(() => false, () => false),
+      ]);
+      if (started) {
+        // the crash: the job never finishes on this worker
+        worker.kill9();
+        await worker.exit();
+        kills++;
+      }
+    }
+    const { final } = await client.result('poison', 30_000);
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Job abandoned after repeated worker failures' });
+    expect(kills).toBe(3); // the first delivery and JOB_DELIVERY_LIMIT redeliveries
+    expect(count(client, 'poison')).toBe('error');
+    await client.close();
+  });
+});
+
+describe('graceful shutdown', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ workers: 1, workerEnv: { FFMPEG_THREADS: '1', SHUTDOWN_GRACE_SECONDS: '60' } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('lets a SIGTERMed worker finish its running job, and takes no new ones', async () => {
+    const client = await TestClient.connect(stack.wsUrl);
+    submit(client, slowSpeed('draining', 'short.mp4'));
+    const busy = stack.workers[0]!;
+    await busy.waitForLog((l) => l.msg === 'running ffmpeg', 60_000);
+    busy.proc.kill('SIGTERM');
+    submit(client, slowSpeed('after-term', 'short.mp4'));
+    await client.next((m) => m.type === 'ack' && m.job_id === 'after-term');
+    const { final } = await client.result('draining', 60_000);
+    expect(final.type).toBe('completed');
+    expect(await busy.exit()).toBe(0);
+    expect(busy.logs.filter((l) => l.msg === 'job started')).toHaveLength(1);
+    await stack.addWorker();
+    expect((await client.result('after-term', 60_000)).final.type).toBe('completed');
+    expect(count(client, 'draining')).toBe('completed');
+    expect(count(client, 'after-term')).toBe('completed');
+    await client.close();
+  });
+
+  it('hands a job that outlasts the grace period back to the queue, where another worker completes it', async () => {
+    const quick = await stack.addWorker({ SHUTDOWN_GRACE_SECONDS: '1', FFMPEG_THREADS: '1' });
+    for (const w of stack.workers) if (w !== quick) await w.stop();
+    const client = await TestClient.connect(stack.wsUrl);
+    submit(client, slowSpeed('handed-back'));
+    await quick.waitForLog((l) => l.msg === 'running ffmpeg', 60_000);
+    quick.proc.kill('SIGTERM');
+    await quick.waitForLog((l) => String(l.msg).includes('handing it back'), 10_000);
+    expect(await quick.exit()).toBe(0);
+    await stack.addWorker();
+    const { final, files: out } = await client.result('handed-back', 120_000);
+    expect(final.type).toBe('completed');
+    const path = join(dir, 'handed-back.mp4');
+    await import('node:fs/promises').then((fs) => fs.writeFile(path, out.get('output.mp4')!));
+    expect(Math.abs((await ffprobe(path)).duration - 24)).toBeLessThan(0.5);
+    expect(count(client, 'handed-back')).toBe('completed');
+    await client.close();
+  });
+});
+
+describe('a RabbitMQ restart', () => {
+  let rabbit: PrivateRabbit;
+  let stack: Stack;
+  beforeAll(async () => {
+    rabbit = await startPrivateRabbit();
+    stack = await startStack({ env: { AMQP_URL: rabbit.url, PUBLISH_TIMEOUT_SECONDS: '3' }, workerEnv: { MAX_CONCURRENT_JOBS: '1', FFMPEG_THREADS: '1' } });
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await rabbit?.close();
+  });
+
+  it('is survived: both services reconnect, queued jobs are kept, and a submit while it is down fails clearly', async () => {
+    const client = await TestClient.connect(stack.wsUrl);
+    const ids = ['r-0', 'r-1', 'r-2'];
+    for (const id of ids) submit(client, slowSpeed(id, 'short.mp4'));
+    for (const id of ids) await client.next((m) => m.type === 'ack' && m.job_id === id);
+    await stack.workers[0]!.waitForLog((l) => l.msg === 'running ffmpeg', 60_000);
+
+    await rabbit.stopApp();
+    await waitFor(async () => ((await (await fetch(stack.healthUrl)).json()) as { broker: string }).broker === 'disconnected');
+    const ready = await fetch(stack.healthUrl.replace('/health', '/ready'));
+    expect(ready.status).toBe(503);
+    submit(client, slowSpeed('while-down', 'short.mp4'));
+    expect(await client.next((m) => m.job_id === 'while-down' && m.type === 'error', 15_000)).toMatchObject({ code: 'SUBMIT_FAILED' });
+    tally.failed++;
+
+    await rabbit.startApp();
+    await waitFor(async () => ((await (await fetch(stack.healthUrl)).json()) as { broker: string }).broker === 'connected', 30_000);
+    for (const id of ids) {
+      const { final } = await client.result(id, 180_000);
+      expect(final.type).toBe('completed');
+    }
+    await settle();
+    for (const id of ids) expect(count(client, id)).toBe('completed');
+    expect(stack.gateway.logs.some((l) => l.msg === 'connected to RabbitMQ' && (l.connects as number) >= 2)).toBe(true);
+    expect(stack.workers[0]!.logs.some((l) => l.msg === 'connected to RabbitMQ' && (l.connects as number) >= 2)).toBe(true);
+    await client.close();
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
