@@ -4,7 +4,6 @@ import {
   type CompletedReply,
   type Config,
   decodeUploadFrame,
-  encodeBinaryFrame,
   errors,
   formatIssues,
   jobReply,
@@ -19,6 +18,9 @@ import {
 import { childTrace, type ConsumeMessage, formatTraceparent, type Logger, type Storage, type TraceContext } from '@media-foundry/shared/node';
 import type { Authenticator, Principal } from './auth.js';
 import type { ClientSocket } from './client-socket.js';
+import type { DownloadUrls } from './download-urls.js';
+import { sendOutput } from './downloads.js';
+import { ChunkedUpload } from './uploads.js';
 import { type JobOwner, type JobRegistry, newResumeToken, type PendingUploads, type ReplyRoute, type TrackedJob } from './job-registry.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { JobPublisher } from './publisher.js';
@@ -36,6 +38,7 @@ export interface GatewayContext {
   authenticator: Authenticator;
   metrics: GatewayMetrics;
   registry: JobRegistry;
+  urls: DownloadUrls;
   /** Jobs in progress per client (principal id), across its connections. */
   jobsPerClient: Map<string, number>;
   stats: { activeJobs: number };
@@ -68,6 +71,7 @@ function releaseRoute(ctx: GatewayContext, job: TrackedJob): void {
 }
 
 function removeStored(ctx: GatewayContext, job: TrackedJob): void {
+  for (const upload of job.uploads?.chunked.values() ?? []) upload.abort();
   ctx.storage
     .deletePrefix(storageKeys.jobPrefix(job.internalId))
     .catch((err: unknown) => job.log.warn({ err }, 'could not delete staged files'));
@@ -175,14 +179,18 @@ export class ClientConnection implements JobOwner {
     }
   }
 
-  /** A binary frame (already copied out of uWS's buffer): an upload. */
-  onBinary(frame: Uint8Array): void {
+  /**
+   * A binary frame (already copied out of uWS's buffer): an upload. Returns
+   * true for a chunk of an upload in progress, which the upload window (not
+   * the message rate) limits.
+   */
+  onBinary(frame: Uint8Array): boolean {
     let decoded;
     try {
       decoded = decodeUploadFrame(frame);
     } catch (err) {
       this.sendError(null, err);
-      return;
+      return false;
     }
     const { header, payload } = decoded;
     const job = this.jobs.get(header.job_id);
@@ -192,31 +200,77 @@ export class ClientConnection implements JobOwner {
         header.job_id,
         errors.binaryError(`no job with job_id ${JSON.stringify(header.job_id)} is waiting for an upload on this connection`),
       );
-      return;
+      return false;
     }
     const name = header.filename;
-    const unexpected =
-      uploads.expected === null
-        ? uploads.staging.size + uploads.staged.size > 0 && 'this job takes one file and it has arrived'
+    const chunk = header.offset === undefined ? null : { offset: header.offset, final: header.final === true };
+    const inProgress = chunk !== null && uploads.chunked.has(name);
+    const unexpected = inProgress
+      ? false
+      : uploads.expected === null
+        ? uploads.staging.size + uploads.staged.size + uploads.chunked.size > 0 && 'this job takes one file and it has arrived'
         : !uploads.expected.includes(name)
           ? `expected one of input.filenames: ${uploads.expected.join(', ')}`
-          : (uploads.staged.has(name) || uploads.staging.has(name)) && 'this file has arrived already';
+          : (uploads.staged.has(name) || uploads.staging.has(name) || uploads.chunked.has(name)) && 'this file has arrived already';
     if (unexpected) {
       this.sendError(job.clientId, errors.binaryError(`unexpected upload ${JSON.stringify(name)}: ${unexpected}`));
-      return;
+      return false;
     }
     const maxBytes = this.ctx.config.MAX_FILE_SIZE_MB * 1024 * 1024;
-    const tooBig = payload.length > maxBytes && `upload is ${payload.length} bytes; MAX_FILE_SIZE_MB allows ${maxBytes}`;
+    uploads.bytes += payload.length;
+    const declared = job.request.input.source === 'upload' ? job.request.input.size_bytes : undefined;
+    const tooBig =
+      uploads.bytes > maxBytes
+        ? `upload is over ${maxBytes} bytes (MAX_FILE_SIZE_MB)`
+        : declared !== undefined && uploads.bytes > declared && `upload is larger than the declared input.size_bytes (${declared})`;
     if (tooBig) {
       this.failJob(job, errors.binaryError(tooBig));
-      return;
+      return false;
     }
+    if (chunk) return this.takeChunk(job, uploads, name, chunk, payload);
     if (payload.length === 0) {
       this.failJob(job, errors.jobFailed('Input is empty', `upload ${JSON.stringify(name)} has no bytes`));
-      return;
+      return false;
     }
     uploads.staging.add(name);
-    this.stage(job, uploads, name, payload).catch((err: unknown) => this.failJob(job, err));
+    this.stage(job, uploads, name, () => this.ctx.storage.put(storageKeys.input(job.internalId, name), payload), payload.length).catch(
+      (err: unknown) => this.failJob(job, err),
+    );
+    return false;
+  }
+
+  /** One chunk of a chunked upload, streamed on into storage. */
+  private takeChunk(job: TrackedJob, uploads: PendingUploads, name: string, chunk: { offset: number; final: boolean }, payload: Uint8Array): boolean {
+    let upload = uploads.chunked.get(name);
+    if (!upload) {
+      if (chunk.offset !== 0) {
+        this.failJob(job, errors.binaryError(`first chunk of ${JSON.stringify(name)} must have offset 0, not ${chunk.offset}`));
+        return false;
+      }
+      const { config } = this.ctx;
+      upload = new ChunkedUpload(
+        storageKeys.input(job.internalId, name),
+        this.ctx.storage,
+        { maxBytes: config.MAX_FILE_SIZE_MB * 1024 * 1024, windowBytes: config.UPLOAD_WINDOW_BYTES },
+        (received) => this.send({ type: 'upload_ack', job_id: job.clientId, filename: name, received_bytes: received }),
+      );
+      uploads.chunked.set(name, upload);
+    }
+    try {
+      if (!upload.push(chunk.offset, chunk.final, payload)) return true;
+    } catch (err) {
+      this.failJob(job, err);
+      return false;
+    }
+    if (upload.received === 0) {
+      upload.abort();
+      this.failJob(job, errors.jobFailed('Input is empty', `upload ${JSON.stringify(name)} has no bytes`));
+      return false;
+    }
+    const stored = upload;
+    uploads.staging.add(name);
+    this.stage(job, uploads, name, () => stored.stored, stored.received).catch((err: unknown) => this.failJob(job, err));
+    return true;
   }
 
   /**
@@ -250,7 +304,8 @@ export class ClientConnection implements JobOwner {
         // a redelivered run starts again from 0: the client only ever sees progress go forward
         if (job.progress && reply.percentage < job.progress.percentage) return;
         job.progress = { percentage: reply.percentage, stage: reply.stage };
-        this.send({ ...reply, job_id: job.clientId });
+        // to a congested client only the latest progress of a job is worth sending
+        this.socket.sendJson({ ...reply, job_id: job.clientId }, `progress:${job.internalId}`);
         return;
       }
       case 'error':
@@ -264,10 +319,12 @@ export class ClientConnection implements JobOwner {
         job.state = 'delivering';
         releaseRoute(this.ctx, job);
         this.deliver(job, reply).then(
-          () => {
+          (deleteNow) => {
             this.drop(job);
             finishJob(this.ctx, job, 'completed');
-            removeStored(this.ctx, job);
+            if (deleteNow) removeStored(this.ctx, job);
+            // download URLs stay valid for RESULT_URL_TTL_SECONDS; so do the files behind them
+            else setTimeout(() => removeStored(this.ctx, job), this.ctx.config.RESULT_URL_TTL_SECONDS * 1000).unref();
           },
           (err: unknown) => {
             if (this.socket.closed) {
@@ -291,6 +348,11 @@ export class ClientConnection implements JobOwner {
     const clientId = message.job_id ?? randomUUID();
     if (this.jobs.has(clientId)) {
       this.sendError(clientId, errors.validation(`job_id: ${clientId} is already in progress on this connection`));
+      return;
+    }
+    const maxBytes = this.ctx.config.MAX_FILE_SIZE_MB * 1024 * 1024;
+    if (message.input.source === 'upload' && (message.input.size_bytes ?? 0) > maxBytes) {
+      this.sendError(clientId, errors.validation(`input.size_bytes: ${message.input.size_bytes} is over MAX_FILE_SIZE_MB (${maxBytes} bytes)`));
       return;
     }
     const running = this.ctx.jobsPerClient.get(this.principal.id) ?? 0;
@@ -318,7 +380,7 @@ export class ClientConnection implements JobOwner {
       expiry: null,
       uploads:
         message.input.source === 'upload'
-          ? { expected: message.input.filenames ?? null, staged: new Map(), staging: new Set() }
+          ? { expected: message.input.filenames ?? null, staged: new Map(), staging: new Set(), chunked: new Map(), bytes: 0 }
           : null,
       log: this.log.child({ job_id: clientId, trace_id: trace.traceId }),
     };
@@ -344,16 +406,18 @@ export class ClientConnection implements JobOwner {
     releaseHeld(this.ctx, job);
   }
 
-  /** Stages one uploaded file; once every expected file is staged, submits the job. */
-  private async stage(job: TrackedJob, uploads: PendingUploads, filename: string, payload: Uint8Array): Promise<void> {
+  /** Waits for one uploaded file to be in storage; once every expected file is, submits the job. */
+  private async stage(job: TrackedJob, uploads: PendingUploads, filename: string, store: () => Promise<void>, bytes: number): Promise<void> {
     const key = storageKeys.input(job.internalId, filename);
     try {
-      await this.ctx.storage.put(key, payload);
+      await store();
     } catch (err) {
+      if (err instanceof AppError) throw err;
       throw errors.submitFailed(`could not stage the upload: ${(err as Error).message}`, err);
     }
-    job.log.info({ bytes: payload.length, key }, 'upload staged');
-    this.ctx.metrics.bytesIn.inc(payload.length);
+    uploads.chunked.delete(filename);
+    job.log.info({ bytes, key }, 'upload staged');
+    this.ctx.metrics.bytesIn.inc(bytes);
     if (this.ctx.registry.get(job.internalId) !== job) {
       // the client went away or cancelled while we staged
       removeStored(this.ctx, job);
@@ -416,22 +480,39 @@ export class ClientConnection implements JobOwner {
     job.log.info('job published');
   }
 
-  /** `completed` first, then each output as one binary frame `{job_id, filename}`. */
-  private async deliver(job: TrackedJob, reply: CompletedReply): Promise<void> {
+  /**
+   * `completed` first, then each output as binary frames (one per file up to
+   * 16 MiB, chunks beyond); or, with `delivery_method: "url"`, download URLs in
+   * `completed` and no frames. Resolves true when the files may be deleted now.
+   */
+  private async deliver(job: TrackedJob, reply: CompletedReply): Promise<boolean> {
+    const { config, urls, storage } = this.ctx;
+    const byUrl = job.request.delivery_method === 'url';
+    const ttl = config.RESULT_URL_TTL_SECONDS;
+    const outputs = await Promise.all(
+      reply.outputs.map(async ({ filename, size_bytes, content_type, key }) => ({
+        filename,
+        size_bytes,
+        content_type,
+        ...(byUrl ? { url: await urls.urlFor(key, filename, ttl) } : {}),
+      })),
+    );
     this.send({
       type: 'completed',
       job_id: job.clientId,
       output_metadata: reply.output_metadata,
-      outputs: reply.outputs.map(({ filename, size_bytes, content_type }) => ({ filename, size_bytes, content_type })),
+      outputs,
       delivery_method: job.request.delivery_method,
       message: 'Job completed successfully',
     });
-    for (const output of reply.outputs) {
-      const body = Buffer.concat(await (await this.ctx.storage.get(output.key)).toArray());
-      await this.socket.sendBinary(encodeBinaryFrame({ job_id: job.clientId, filename: output.filename }, body));
-      this.ctx.metrics.bytesOut.inc(body.length);
+    if (byUrl) {
+      job.log.info({ outputs: outputs.length, ttl_seconds: ttl }, 'job delivered as URLs');
+      return false;
     }
+    for (const output of reply.outputs)
+      this.ctx.metrics.bytesOut.inc(await sendOutput(this.socket, storage, job.clientId, output, config.DOWNLOAD_CHUNK_BYTES));
     job.log.info({ outputs: reply.outputs.length }, 'job delivered');
+    return true;
   }
 
   /**

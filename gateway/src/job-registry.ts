@@ -9,6 +9,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { JobReply, StartJobMessage } from '@media-foundry/shared';
 import type { Logger } from '@media-foundry/shared/node';
+import type { ChunkedUpload } from './uploads.js';
 
 export type JobState = 'awaiting_upload' | 'submitting' | 'submitted' | 'delivering' | 'finished';
 
@@ -32,6 +33,10 @@ export interface PendingUploads {
   staged: Map<string, string>;
   /** Names whose frames arrived and are being written to storage. */
   staging: Set<string>;
+  /** Files arriving in chunks, by name, until their final chunk is stored. */
+  chunked: Map<string, ChunkedUpload>;
+  /** Bytes received so far, all files (against MAX_FILE_SIZE_MB and the declared size). */
+  bytes: number;
 }
 
 /** A job: the client's id outside, a unique internal id towards workers and storage. */

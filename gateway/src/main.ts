@@ -7,12 +7,14 @@ import {
   createRegistry,
   createStorage,
   dependencyProblems,
+  processMemory,
   serviceRoutes,
   startHttpServer,
 } from '@media-foundry/shared/node';
 import { createAuthenticator } from './auth.js';
 import type { GatewayContext } from './connection.js';
 import { createGatewayMetrics } from './metrics.js';
+import { createDownloadUrls } from './download-urls.js';
 import { JobRegistry } from './job-registry.js';
 import { JobPublisher } from './publisher.js';
 import { ReplyQueues } from './reply-queues.js';
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
   const publisher = new JobPublisher(broker, t, config);
   const replyQueues = new ReplyQueues(broker);
   const registry = createRegistry('gateway');
+  let publicBaseUrl = '';
   const stats = { activeJobs: 0 };
   let connections = () => 0;
   const metrics = createGatewayMetrics(registry, {
@@ -71,11 +74,14 @@ async function main(): Promise<void> {
     authenticator,
     jobsPerClient: new Map(),
     registry: new JobRegistry(),
+    urls: createDownloadUrls(storage, () => publicBaseUrl, config.URL_SIGNING_SECRET),
     metrics,
     stats,
   };
   const server = await startGatewayServer(uws, ctx);
   connections = () => server.connections();
+  const host = config.WS_HOST === '0.0.0.0' || config.WS_HOST === '::' ? 'localhost' : config.WS_HOST;
+  publicBaseUrl = config.PUBLIC_BASE_URL ?? `http://${host}:${server.port}`;
 
   let accepting = true;
   const health = await startHttpServer(
@@ -91,6 +97,7 @@ async function main(): Promise<void> {
         active_jobs: stats.activeJobs,
         queue_depth: await publisher.queueDepth(),
         storage: storage.driver,
+        memory: await processMemory(),
       }),
       notReady: async () => [
         ...(accepting ? [] : ['shutting down']),

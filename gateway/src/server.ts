@@ -5,7 +5,8 @@ import { parseTraceparent } from '@media-foundry/shared/node';
 import { originAllowed, presentedToken, type Principal } from './auth.js';
 import type { ClientSocket } from './client-socket.js';
 import { ClientConnection, type GatewayContext } from './connection.js';
-import { RateLimiter } from './rate-limiter.js';
+import { serveSignedFiles } from './file-route.js';
+import { type RateDecision, RateLimiter } from './rate-limiter.js';
 import type { TemplatedApp, Uws, WebSocket, us_listen_socket } from './uws.js';
 
 interface SocketData {
@@ -23,23 +24,43 @@ const CLOSE_POLICY_VIOLATION = 1008;
 
 /** Binary frames wait until the send buffer is below this before going out. */
 const SEND_HIGH_WATER_BYTES = 1024 * 1024;
+/** Above this much unsent data, progress messages are coalesced (latest per job) instead of queued. */
+const COALESCE_ABOVE_BYTES = 256 * 1024;
 /** Per-client send-buffer ceiling (uWS drops messages above it). */
 export const MAX_BACKPRESSURE_BYTES = 64 * 1024 * 1024;
 
 /** A uWS.WebSocket behind ClientSocket: corked sends, a closed flag, drain waiting. */
-class UwsClientSocket implements ClientSocket {
+export class UwsClientSocket implements ClientSocket {
   closed = false;
   private drainWaiters: (() => void)[] = [];
+  /** Coalesced messages waiting for the client to drain: key → latest text. */
+  private readonly held = new Map<string, string>();
 
   constructor(
     readonly id: string,
     private readonly ws: WebSocket<SocketData>,
   ) {}
 
-  sendJson(message: object): void {
+  sendJson(message: object, coalesceKey?: string): void {
     if (this.closed) return;
     const text = JSON.stringify(message);
+    if (coalesceKey !== undefined) {
+      if (this.held.size > 0 || this.ws.getBufferedAmount() > COALESCE_ABOVE_BYTES) {
+        this.held.delete(coalesceKey); // re-insert: keep the order of the latest updates
+        this.held.set(coalesceKey, text);
+        return;
+      }
+    } else this.flushHeld(); // whatever was held is older than this message
     this.ws.cork(() => this.ws.send(text, false));
+  }
+
+  private flushHeld(): void {
+    if (this.held.size === 0) return;
+    const texts = [...this.held.values()];
+    this.held.clear();
+    this.ws.cork(() => {
+      for (const text of texts) this.ws.send(text, false);
+    });
   }
 
   async sendBinary(frame: Uint8Array): Promise<void> {
@@ -52,6 +73,7 @@ class UwsClientSocket implements ClientSocket {
   }
 
   onDrain(): void {
+    if (!this.closed && this.ws.getBufferedAmount() <= COALESCE_ABOVE_BYTES) this.flushHeld();
     for (const wake of this.drainWaiters.splice(0)) wake();
   }
 
@@ -73,6 +95,7 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
   const { config, logger } = ctx;
   const open = new Set<WebSocket<SocketData>>();
   const app: TemplatedApp = uws.App();
+  serveSignedFiles(app, ctx.storage, ctx.urls, logger);
 
   app.ws<SocketData>('/*', {
     maxPayloadLength: config.WS_MAX_SIZE,
@@ -130,26 +153,28 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
       const data = ws.getUserData();
       const { connection, limiter } = data;
       if (!connection || !limiter) return;
-      const decision = limiter.take();
+      let decision: RateDecision = 'ok';
+      try {
+        // uWS reuses `message` after this callback returns: decode or copy it now
+        if (isBinary) {
+          // chunks of an upload in progress are paced by the upload window; any other frame costs a token
+          if (!connection.onBinary(Buffer.copyBytesFrom(new Uint8Array(message)))) decision = limiter.take();
+        } else {
+          decision = limiter.take();
+          if (decision === 'ok') connection.onText(Buffer.from(message));
+        }
+      } catch (err) {
+        logger.error({ err }, 'unexpected error handling a message');
+      }
       if (decision === 'abusive') {
         logger.warn({ conn_id: data.socket?.id }, 'closing a connection that keeps exceeding the message rate');
         ws.end(CLOSE_POLICY_VIOLATION, 'rate limit exceeded');
-        return;
-      }
-      if (decision === 'limited') {
+      } else if (decision === 'limited') {
         const now = Date.now();
         if (now - (data.limitedNoticeAt ?? 0) >= 1000) {
           data.limitedNoticeAt = now;
           connection.sendRateLimited(config.WS_MAX_MESSAGES_PER_SECOND);
         }
-        return;
-      }
-      try {
-        // uWS reuses `message` after this callback returns: decode or copy it now.
-        if (isBinary) connection.onBinary(Buffer.copyBytesFrom(new Uint8Array(message)));
-        else connection.onText(Buffer.from(message));
-      } catch (err) {
-        logger.error({ err }, 'unexpected error handling a message');
       }
     },
     drain: (ws) => ws.getUserData().socket?.onDrain(),

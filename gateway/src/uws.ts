@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type * as UwsTypes from 'uWebSockets.js';
 
 export type Uws = typeof UwsTypes;
-export type { WebSocket, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+export type { HttpResponse, WebSocket, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 
 /**
  * Loads uWebSockets.js and refuses the slow fallback. The npm build we use

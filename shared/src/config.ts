@@ -101,6 +101,17 @@ export const configSchema = z
       .default('')
       .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
 
+    /** Chunked uploads: bytes a client may send beyond the last `upload_ack`. */
+    UPLOAD_WINDOW_BYTES: positiveInt.default(8 * 1024 * 1024),
+    /** Chunk size of chunked downloads (outputs over 16 MiB). */
+    DOWNLOAD_CHUNK_BYTES: positiveInt.default(1024 * 1024),
+    /** `delivery_method: "url"`: how long download URLs work (and outputs are kept), in seconds. */
+    RESULT_URL_TTL_SECONDS: positiveInt.default(3600),
+    /** Base of the gateway's own download URLs (fs driver), e.g. https://media.example.com; default http://<WS_HOST>:<WS_PORT>. */
+    PUBLIC_BASE_URL: z.url().optional(),
+    /** HMAC key of the gateway's signed download URLs; set the same value on every gateway (default: random per process). */
+    URL_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+
     // RabbitMQ
     AMQP_URL: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL').default('amqp://guest:guest@127.0.0.1:5672'),
     /** Prefix of every exchange and queue name. */

@@ -45,6 +45,8 @@ export const clientUrlInput = z
 export const uploadInput = z
   .strictObject({
     source: z.literal('upload'),
+    /** Total bytes the client will upload (all files): refused at once when over MAX_FILE_SIZE_MB. */
+    size_bytes: z.number().int().positive().optional(),
     /** Informational for a single upload. */
     filename: fileName.optional(),
     filenames: z.array(fileName).min(1).max(MAX_INPUTS).optional(),
@@ -61,7 +63,12 @@ export function inputCount(input: JobInput): number {
   return input.source === 'url' ? (input.urls?.length ?? 1) : (input.filenames?.length ?? 1);
 }
 
-export const DELIVERY_METHODS = ['binary'] as const;
+/**
+ * `binary`: outputs come as binary frames on the socket. `url`: `completed`
+ * carries a download URL per output (presigned S3 GET, or a signed gateway
+ * URL with the fs driver) and no frames are sent.
+ */
+export const DELIVERY_METHODS = ['binary', 'url'] as const;
 export const deliveryMethod = z.enum(DELIVERY_METHODS);
 
 // ---- client → server ------------------------------------------------------
@@ -142,6 +149,8 @@ export const outputFile = z.object({
   filename: z.string(),
   size_bytes: z.number().int().nonnegative(),
   content_type: z.string(),
+  /** With `delivery_method: "url"`: where to download it (expires after RESULT_URL_TTL_SECONDS). */
+  url: z.string().optional(),
 });
 export type OutputFile = z.infer<typeof outputFile>;
 
@@ -164,12 +173,25 @@ export const errorMessage = z.object({
 
 export const pongMessage = z.object({ type: z.literal('pong') });
 
+/**
+ * Flow control for chunked uploads: the bytes of `filename` the gateway has
+ * taken. A client may send at most UPLOAD_WINDOW_BYTES beyond the last
+ * `received_bytes` it was told.
+ */
+export const uploadAckMessage = z.object({
+  type: z.literal('upload_ack'),
+  job_id: z.string(),
+  filename: z.string(),
+  received_bytes: z.number().int().nonnegative(),
+});
+
 export const serverMessage = z.discriminatedUnion('type', [
   ackMessage,
   progressMessage,
   completedMessage,
   errorMessage,
   pongMessage,
+  uploadAckMessage,
 ]);
 export type ServerMessage = z.infer<typeof serverMessage>;
 export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
@@ -177,8 +199,25 @@ export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMes
 // ---- binary frames --------------------------------------------------------
 
 /** Header of a binary frame, both directions: `[u32 BE header length][header JSON][bytes]`. */
-export const binaryHeader = z.object({ job_id: jobId, filename: fileName });
+export const binaryHeader = z
+  .object({
+    job_id: jobId,
+    filename: fileName,
+    /** Chunked transfers: where this chunk starts in the file. Without it, the frame is the whole file. */
+    offset: z.number().int().nonnegative().optional(),
+    /** Chunked transfers: true on the file's last chunk. */
+    final: z.boolean().optional(),
+    /** Chunked downloads: the file's size. */
+    total_size: z.number().int().nonnegative().optional(),
+  })
+  .refine((h) => (h.offset === undefined) === (h.final === undefined), {
+    message: 'a chunk carries both `offset` and `final` (a whole file neither)',
+    path: ['final'],
+  });
 export type BinaryHeader = z.infer<typeof binaryHeader>;
+
+/** Outputs up to this size go as one binary frame; larger ones in chunks (`offset`, `total_size`, `final`). */
+export const SINGLE_FRAME_MAX_BYTES = 16 * 1024 * 1024;
 
 /** Default largest text (JSON) message the gateway parses (WS_MAX_TEXT_SIZE); control messages are small. */
 export const MAX_TEXT_MESSAGE_BYTES = 64 * 1024;

@@ -27,6 +27,7 @@ import {
   MAX_BINARY_HEADER_BYTES,
   MAX_TEXT_MESSAGE_BYTES,
   pongMessage,
+  uploadAckMessage,
   progressMessage,
   REPLY_QUEUE_EXPIRES_MS,
   topology,
@@ -169,6 +170,7 @@ const SERVER_MESSAGES = {
   completed: completedMessage,
   error: errorMessage,
   pong: pongMessage,
+  upload_ack: uploadAckMessage,
 } as const satisfies Record<ServerMessage['type'], z.ZodType>;
 
 const SERVER_DESCRIPTIONS: Record<ServerMessage['type'], { summary: string; description: string; example: unknown }> = {
@@ -220,6 +222,12 @@ const SERVER_DESCRIPTIONS: Record<ServerMessage['type'], { summary: string; desc
     },
   },
   pong: { summary: 'Answer to `ping`.', description: 'Carries nothing else.', example: { type: 'pong' } },
+  upload_ack: {
+    summary: 'Flow control of a chunked upload.',
+    description:
+      'How many bytes of `filename` the gateway has taken. A client sending chunks (`offset`, `final` in the frame header) may be at most UPLOAD_WINDOW_BYTES (default 8 MiB) ahead of the last `received_bytes`; a client that overruns the window gets `BINARY_ERROR` and the upload is aborted.',
+    example: { type: 'upload_ack', job_id: 'clip-42', filename: 'in.mp4', received_bytes: 8388608 },
+  },
 };
 
 const BINARY_LAYOUT = [

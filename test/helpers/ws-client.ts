@@ -99,12 +99,19 @@ export class TestClient {
       const final = items.find(isFinal);
       if (!final || final.kind !== 'json') return false;
       if (final.data.type === 'error') return true;
+      if (final.data.delivery_method === 'url') return true;
       const outputs = final.data.outputs as unknown[];
-      return items.filter((r) => r.kind === 'binary').length >= outputs.length;
+      // a file is complete with its single frame, or with the chunk marked final
+      return items.filter((r) => r.kind === 'binary' && (r.header.offset === undefined || r.header.final === true)).length >= outputs.length;
     }, timeoutMs);
     const items = forJob();
-    const files = new Map<string, Buffer>();
-    for (const r of items) if (r.kind === 'binary') files.set(String(r.header.filename), r.payload);
+    const parts = new Map<string, Buffer[]>();
+    for (const r of items)
+      if (r.kind === 'binary') {
+        const name = String(r.header.filename);
+        parts.set(name, [...(r.header.offset ? (parts.get(name) ?? []) : []), r.payload]);
+      }
+    const files = new Map([...parts].map(([name, chunks]) => [name, Buffer.concat(chunks)] as const));
     const final = items.find(isFinal);
     return { items, files, final: (final as { data: Record<string, unknown> }).data };
   }
@@ -132,4 +139,40 @@ export async function upgradeStatus(url: string, headers: Record<string, string>
     });
     ws.once('error', (err) => reject(err));
   });
+}
+
+/**
+ * Uploads `bytes` as chunked frames `{job_id, filename, offset, final}`,
+ * never more than `windowBytes` beyond the gateway's last `upload_ack`.
+ */
+export async function uploadInChunks(
+  client: TestClient,
+  jobId: string,
+  filename: string,
+  bytes: Uint8Array,
+  chunkBytes = 1024 * 1024,
+  windowBytes = 8 * 1024 * 1024,
+): Promise<void> {
+  const acked = () =>
+    Math.max(
+      0,
+      ...client
+        .messages(jobId)
+        .filter((m) => m.type === 'upload_ack' && m.filename === filename)
+        .map((m) => m.received_bytes as number),
+    );
+  for (let offset = 0; offset < bytes.length || offset === 0; offset += chunkBytes) {
+    const chunk = bytes.subarray(offset, offset + chunkBytes);
+    if (offset + chunk.length - acked() > windowBytes)
+      await client.until(() => offset + chunk.length - acked() <= windowBytes, 60_000);
+    const final = offset + chunk.length >= bytes.length;
+    client.sendRaw(encodeBinaryFrame({ job_id: jobId, filename, offset, final }, chunk));
+    if (final) break;
+  }
+}
+
+/** Reassembles a chunked (or single-frame) download of `filename` from what the client received. */
+export function downloaded(client: TestClient, jobId: string, filename: string): Buffer {
+  const frames = client.received.flatMap((r) => (r.kind === 'binary' && r.header.job_id === jobId && r.header.filename === filename ? [r] : []));
+  return Buffer.concat(frames.map((f) => f.payload));
 }

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -60,4 +61,12 @@ export async function dependencyProblems(brokerConnected: boolean, storageCheck:
     problems.push(`storage is not reachable: ${(err as Error).message}`);
   }
   return problems;
+}
+
+/** Resident memory now and at its peak (VmHWM), in bytes; the peak is what large-transfer tests bound. */
+export async function processMemory(): Promise<{ rss_bytes: number; peak_rss_bytes: number | null }> {
+  const rss = process.memoryUsage.rss();
+  const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
+  const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
+  return { rss_bytes: rss, peak_rss_bytes: hwm ? Number(hwm) * 1024 : null };
 }

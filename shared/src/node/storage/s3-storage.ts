@@ -11,6 +11,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { assertSafeKey, type Storage, type StoredObject } from './storage.js';
 
 export interface S3StorageOptions {
@@ -114,6 +115,17 @@ export class S3Storage implements Storage {
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
     return objects;
+  }
+
+  /** A presigned GET URL, valid for `ttlSeconds`, that downloads the object as `filename`. */
+  presignGet(key: string, ttlSeconds: number, filename: string): Promise<string> {
+    assertSafeKey(key);
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ResponseContentDisposition: `attachment; filename="${filename.replace(/["\\]/g, '_')}"`,
+    });
+    return getSignedUrl(this.client, command, { expiresIn: ttlSeconds });
   }
 
   async check(): Promise<void> {

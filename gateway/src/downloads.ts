@@ -1,0 +1,59 @@
+/**
+ * Output files to a client: up to SINGLE_FRAME_MAX_BYTES as one binary frame
+ * (what the spec's client reads), larger ones as chunks with header
+ * `{job_id, filename, offset, total_size, final}`, read from storage as a
+ * stream and sent only as fast as the client takes them.
+ */
+import { encodeBinaryFrame, type OutputFile, SINGLE_FRAME_MAX_BYTES } from '@media-foundry/shared';
+import type { Storage } from '@media-foundry/shared/node';
+import type { ClientSocket } from './client-socket.js';
+
+/** Yields `size`-byte pieces of a byte stream (the last one shorter). */
+export async function* rechunk(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let length = 0;
+  for await (const piece of source) {
+    let data = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    while (length + data.length >= size) {
+      const take = size - length;
+      parts.push(data.subarray(0, take));
+      yield Buffer.concat(parts);
+      data = data.subarray(take);
+      parts = [];
+      length = 0;
+    }
+    if (data.length > 0) {
+      parts.push(Buffer.from(data)); // copy: the source may reuse its buffer
+      length += data.length;
+    }
+  }
+  if (length > 0) yield Buffer.concat(parts);
+}
+
+/** Sends one output file; resolves when the last frame is handed to the socket. Returns the bytes sent. */
+export async function sendOutput(
+  socket: ClientSocket,
+  storage: Storage,
+  jobId: string,
+  output: OutputFile & { key: string },
+  chunkBytes: number,
+): Promise<number> {
+  const stream = await storage.get(output.key);
+  try {
+    if (output.size_bytes <= SINGLE_FRAME_MAX_BYTES) {
+      const body = Buffer.concat(await stream.toArray());
+      await socket.sendBinary(encodeBinaryFrame({ job_id: jobId, filename: output.filename }, body));
+      return body.length;
+    }
+    let offset = 0;
+    for await (const chunk of rechunk(stream, chunkBytes)) {
+      const final = offset + chunk.length >= output.size_bytes;
+      const header = { job_id: jobId, filename: output.filename, offset, total_size: output.size_bytes, final };
+      await socket.sendBinary(encodeBinaryFrame(header, chunk));
+      offset += chunk.length;
+    }
+    return offset;
+  } finally {
+    stream.destroy();
+  }
+}

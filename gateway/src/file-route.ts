@@ -1,0 +1,79 @@
+/**
+ * `GET /files/<key>?expires=…&sig=…` on the WebSocket port: the fs driver's
+ * download URLs. Streams the file with uWS backpressure (tryEnd/onWritable),
+ * so a slow downloader costs one chunk of memory, not the file.
+ */
+import type { Logger, Storage } from '@media-foundry/shared/node';
+import type { DownloadUrls } from './download-urls.js';
+import type { HttpResponse, TemplatedApp } from './uws.js';
+
+export function serveSignedFiles(app: TemplatedApp, storage: Storage, urls: DownloadUrls, logger: Logger): void {
+  app.get('/files/*', (res, req) => {
+    const path = req.getUrl().slice('/files/'.length);
+    const query = new URLSearchParams(req.getQuery() ?? '');
+    let aborted = false;
+    let stream: NodeJS.ReadableStream & { destroy(): void } | null = null;
+    res.onAborted(() => {
+      aborted = true;
+      stream?.destroy();
+    });
+    let key: string | null;
+    try {
+      key = urls.verify(path.split('/').map(decodeURIComponent).join('/'), query.get('expires') ?? '', query.get('sig') ?? '');
+    } catch {
+      key = null;
+    }
+    if (!key) {
+      res.cork(() => res.writeStatus('403 Forbidden').end('invalid or expired download link'));
+      return;
+    }
+    const granted = key;
+    Promise.all([storage.size(granted), storage.get(granted)])
+      .then(([size, body]) => {
+        stream = body;
+        if (aborted) return body.destroy();
+        const filename = granted.slice(granted.lastIndexOf('/') + 1);
+        res.cork(() => {
+          res.writeStatus('200 OK');
+          res.writeHeader('content-type', 'application/octet-stream');
+          res.writeHeader('content-disposition', `attachment; filename="${filename.replace(/["\\]/g, '_')}"`);
+        });
+        pipeWithBackpressure(res, body, size, () => aborted);
+      })
+      .catch((err: unknown) => {
+        logger.warn({ err, key: granted }, 'download failed');
+        if (!aborted) res.cork(() => res.writeStatus('404 Not Found').end('no such file'));
+      });
+  });
+}
+
+/** The uWS streaming idiom: tryEnd each chunk; when the socket is full, pause the source until onWritable. */
+function pipeWithBackpressure(res: HttpResponse, body: NodeJS.ReadableStream & { destroy(): void }, total: number, aborted: () => boolean): void {
+  if (total === 0) {
+    res.cork(() => res.end());
+    return;
+  }
+  body.on('data', (data: Buffer) => {
+    if (aborted()) return;
+    const chunk = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+    const start = res.getWriteOffset();
+    let ok = false;
+    let done = false;
+    res.cork(() => ([ok, done] = res.tryEnd(chunk, total)));
+    if (done) body.destroy();
+    else if (!ok) {
+      body.pause();
+      res.onWritable((offset) => {
+        let ok2 = false;
+        let done2 = false;
+        res.cork(() => ([ok2, done2] = res.tryEnd(chunk.slice(offset - start), total)));
+        if (done2) body.destroy();
+        else if (ok2) body.resume();
+        return ok2;
+      });
+    }
+  });
+  body.on('error', () => {
+    if (!aborted()) res.close();
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * A file arriving in chunks (`offset`, `final` in the frame header), streamed
+ * straight into storage: S3 multipart via lib-storage, or a file for `fs`.
+ * Nothing holds the whole file. uWebSockets.js cannot pause reading a
+ * socket, so flow control is in the protocol: the gateway answers with
+ * `upload_ack {received_bytes}` once bytes are taken, and a client may be at
+ * most UPLOAD_WINDOW_BYTES ahead of its last ack.
+ */
+import { PassThrough } from 'node:stream';
+import { errors } from '@media-foundry/shared';
+import type { Storage } from '@media-foundry/shared/node';
+
+export interface ChunkLimits {
+  /** Largest file, bytes. */
+  maxBytes: number;
+  /** Bytes a client may send beyond the last ack. */
+  windowBytes: number;
+}
+
+export class ChunkedUpload {
+  /** Bytes written into the storage stream so far (the next expected offset). */
+  received = 0;
+  /** Bytes acknowledged to the client. */
+  private acked = 0;
+  private readonly stream: PassThrough;
+  /** Resolves when storage holds the whole file; rejects when the upload fails or is aborted. */
+  readonly stored: Promise<void>;
+  private failed = false;
+
+  constructor(
+    readonly key: string,
+    storage: Storage,
+    private readonly limits: ChunkLimits,
+    /** Called with `received_bytes` whenever bytes are taken. */
+    private readonly ack: (receivedBytes: number) => void,
+  ) {
+    // a small buffer: the window, not this, bounds what a client may have in flight
+    this.stream = new PassThrough({ highWaterMark: 1024 * 1024 });
+    // an abort can come before the storage driver attaches to the stream; the error surfaces through `stored`
+    this.stream.on('error', () => {});
+    this.stored = storage.put(key, this.stream);
+    this.stored.catch(() => {}); // observed by the caller; never an unhandled rejection
+    this.stream.on('drain', () => this.sendAck());
+  }
+
+  /**
+   * Takes one chunk. Throws BINARY_ERROR (and aborts the upload) for a chunk
+   * out of order, over the size limit, or beyond the flow-control window.
+   * Returns true on the final chunk.
+   */
+  push(offset: number, final: boolean, chunk: Uint8Array): boolean {
+    const problem =
+      offset !== this.received
+        ? `chunk at offset ${offset}, expected ${this.received} (chunks must come in order, each once)`
+        : this.received + chunk.length > this.limits.maxBytes
+          ? `upload grew past MAX_FILE_SIZE_MB (${this.limits.maxBytes} bytes)`
+          : this.received + chunk.length - this.acked > this.limits.windowBytes
+            ? `sent ${this.received + chunk.length - this.acked} bytes beyond the last upload_ack; UPLOAD_WINDOW_BYTES allows ${this.limits.windowBytes}`
+            : null;
+    if (problem) {
+      const err = errors.binaryError(problem);
+      this.abort(err);
+      throw err;
+    }
+    this.received += chunk.length;
+    const flowing = this.stream.write(chunk);
+    if (final) this.stream.end();
+    if (flowing || final) this.sendAck();
+    return final;
+  }
+
+  private sendAck(): void {
+    if (this.failed || this.acked === this.received) return;
+    this.acked = this.received;
+    this.ack(this.received);
+  }
+
+  /** Stops the upload; the storage driver discards what it has (aborts the multipart upload, removes the partial file). */
+  abort(reason: Error = errors.binaryError('upload aborted')): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.stream.destroy(reason);
+  }
+}
