@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_VARIABLES, configSchema, topology, type Config } from '@media-foundry/shared';
+import { CONFIG_VARIABLES, configSchema, topology, type Config, minimumConsumerTimeoutMs, RABBITMQ_DEFAULT_CONSUMER_TIMEOUT_MS } from '@media-foundry/shared';
 
 /** The compiled file runs from test/dist/. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -202,6 +202,13 @@ describe('docker-compose.yml', () => {
     expect(ports).toContain(`${config.HEALTH_PORT}:${config.HEALTH_PORT}`);
   });
 
+  it("sets RabbitMQ's consumer_timeout above the worker's longest job", () => {
+    const config = parseConfig(composeEnv('worker'), 'compose worker');
+    const args = String((compose.services.rabbitmq as { environment?: Record<string, string> }).environment?.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS ?? '');
+    const timeout = Number(/-rabbit consumer_timeout (\d+)/.exec(args)?.[1] ?? RABBITMQ_DEFAULT_CONSUMER_TIMEOUT_MS);
+    expect(timeout).toBeGreaterThan(minimumConsumerTimeoutMs(config));
+  });
+
   it('publishes no worker ports, so it scales', () => {
     expect(composeService('worker').ports ?? []).toEqual([]);
   });
@@ -360,15 +367,13 @@ describe('k8s/', () => {
     expect(d.spec.template.metadata.labels).toMatchObject(d.spec.selector.matchLabels);
   });
 
-  it.each(SERVICES)('%s: probes GET /health on HEALTH_PORT', (service) => {
+  it.each(SERVICES)('%s: probes liveness on GET /health and readiness on GET /ready, at HEALTH_PORT', (service) => {
     const c = container(service);
     const config = parseConfig(containerEnv(c), `Deployment ${service}`);
+    expect(c.livenessProbe?.httpGet?.path).toBe('/health');
+    if (c.readinessProbe) expect(c.readinessProbe.httpGet?.path).toBe('/ready');
     const probes = [c.livenessProbe, c.readinessProbe, c.startupProbe].filter((p) => p !== undefined);
-    expect(c.livenessProbe).toBeDefined();
-    for (const probe of probes) {
-      expect(probe.httpGet?.path).toBe('/health');
-      expect(resolvePort(c, probe.httpGet?.port)).toBe(config.HEALTH_PORT);
-    }
+    for (const probe of probes) expect(resolvePort(c, probe.httpGet?.port)).toBe(config.HEALTH_PORT);
   });
 
   it('gateway: readiness-probed, and its containerPort and Service serve WS_PORT', () => {

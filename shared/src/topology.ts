@@ -35,5 +35,19 @@ export function jobsQueueArguments(t: Topology, deliveryLimit: number): Record<s
   };
 }
 
+/**
+ * The least RabbitMQ `consumer_timeout` (ms) a deployment needs: a worker
+ * holds a job unacked while it downloads (URL_FETCH_TIMEOUT_SECONDS) and runs
+ * it (FFMPEG_TIMEOUT_SECONDS), plus a minute for probing and storing. A
+ * smaller broker setting closes the worker's channel mid-job and the job is
+ * redelivered, over and over.
+ */
+export function minimumConsumerTimeoutMs(config: { FFMPEG_TIMEOUT_SECONDS: number; URL_FETCH_TIMEOUT_SECONDS: number }): number {
+  return (config.FFMPEG_TIMEOUT_SECONDS + config.URL_FETCH_TIMEOUT_SECONDS + 60) * 1000;
+}
+
+/** RabbitMQ's default `consumer_timeout`: 30 minutes. */
+export const RABBITMQ_DEFAULT_CONSUMER_TIMEOUT_MS = 30 * 60 * 1000;
+
 /** Reply queues vanish on their own this long after their gateway stops using them (crash safety net). */
 export const REPLY_QUEUE_EXPIRES_MS = 5 * 60 * 1000;
