@@ -49,6 +49,20 @@ describe('upgrade', () => {
   });
 });
 
+describe('isolation', () => {
+  it("does not let another client resume a job, even with its token", async () => {
+    const owner = await TestClient.connect(stack.wsUrl, { authorization: `Bearer ${KEY}` });
+    owner.send({ type: 'start_job', job_id: 'private', operation: 'probe', input: { source: 'upload' } });
+    const ack = await owner.next((m) => m.type === 'ack');
+    await owner.close();
+    const thief = await TestClient.connect(stack.wsUrl, { authorization: `Bearer ${OTHER_KEY}` });
+    thief.send({ type: 'resume_job', job_id: 'private', resume_token: ack.resume_token });
+    expect(await thief.next((m) => m.type === 'error')).toMatchObject({ code: 'RESUME_FAILED', job_id: 'private' });
+    expect(thief.messages().some((m) => m.type === 'progress' || m.type === 'completed')).toBe(false);
+    await thief.close();
+  });
+});
+
 describe('limits', () => {
   it('answers a burst over WS_MAX_MESSAGES_PER_SECOND with RATE_LIMITED and keeps the connection', async () => {
     const client = await TestClient.connect(stack.wsUrl, { authorization: `Bearer ${KEY}` });

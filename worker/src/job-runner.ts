@@ -110,6 +110,7 @@ export async function runJob(
         ffmpegPath: config.FFMPEG_PATH,
         maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB,
         timeoutMs: Math.max(1, deadline - Date.now()),
+        jobTimeoutSeconds: config.FFMPEG_TIMEOUT_SECONDS,
         signal,
         onProgress: (block) => {
           if (block.end && block.speed !== null) onRunSpeed(block.speed);

@@ -12,7 +12,10 @@ export interface RunOptions {
   ffmpegPath: string;
   /** Address-space ceiling in MiB, enforced with prlimit; 0 or absent: none. */
   maxMemoryMb?: number;
+  /** What is left of the job's time budget for this run. */
   timeoutMs: number;
+  /** FFMPEG_TIMEOUT_SECONDS, for the message when the budget runs out. */
+  jobTimeoutSeconds?: number;
   /** Aborting kills ffmpeg (SIGTERM, then SIGKILL after `killGraceMs`). */
   signal?: AbortSignal;
   killGraceMs?: number;
@@ -69,7 +72,10 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
   const result = await subprocess;
   if (result.isCanceled) throw errors.jobCancelled();
   if (result.timedOut)
-    throw errors.jobFailed('FFmpeg timed out', `the job ran longer than FFMPEG_TIMEOUT_SECONDS (${options.timeoutMs / 1000}s) and was killed`);
+    throw errors.jobFailed(
+      'FFmpeg timed out',
+      `the job ran longer than FFMPEG_TIMEOUT_SECONDS (${options.jobTimeoutSeconds ?? Math.ceil(options.timeoutMs / 1000)}s) and was killed`,
+    );
   if (result.exitCode !== 0)
     throw errors.jobFailed(
       'FFmpeg process failed',
