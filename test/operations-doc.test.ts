@@ -47,12 +47,17 @@ describe('docs/OPERATIONS.md', () => {
   it('has a section with options and a command for every operation', () => {
     for (const name of OPERATION_NAMES) {
       const section = fresh.split(`\n## ${name}\n`)[1]?.split('\n## ')[0] ?? '';
-      expect({ name, options: section.includes('### Options'), command: section.includes('### Command') }).toEqual({ name, options: true, command: true });
+      expect({ name, options: section.includes('### Options'), command: section.includes('### Command') }).toEqual({
+        name,
+        options: true,
+        command: true,
+      });
     }
   });
 
   it('uses sample requests the schemas accept', () => {
-    for (const name of OPERATION_NAMES) expect({ name, ok: operationOptions[name].safeParse(SAMPLE_OPTIONS[name]).success }).toEqual({ name, ok: true });
+    for (const name of OPERATION_NAMES)
+      expect({ name, ok: operationOptions[name].safeParse(SAMPLE_OPTIONS[name]).success }).toEqual({ name, ok: true });
   });
 
   it('prints each run so that a shell splits it into exactly the arguments the worker passes ffmpeg', async () => {

@@ -27,8 +27,34 @@ beforeAll(async () => {
     makeTestVideo(join(dir, 'wide.mp4'), { seconds: 2, width: 640, height: 360 }),
     makeTestVideo(join(dir, 'tiny.mp4'), { seconds: 1, width: 160, height: 120 }),
     // a keyframe every second, so a stream-copy trim can cut exactly
-    lavfi(join(dir, 'gop.mp4'), 4, '320x240', ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-c:a', 'aac']),
-    lavfi(join(dir, 'tiny.webm'), 1, '160x120', ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-pix_fmt', 'yuv420p', '-c:a', 'libopus']),
+    lavfi(join(dir, 'gop.mp4'), 4, '320x240', [
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-g',
+      '25',
+      '-keyint_min',
+      '25',
+      '-sc_threshold',
+      '0',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+    ]),
+    lavfi(join(dir, 'tiny.webm'), 1, '160x120', [
+      '-c:v',
+      'libvpx-vp9',
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'libopus',
+    ]),
   ]);
   files = await startFileServer(dir);
   stack = await startStack();
@@ -48,10 +74,21 @@ afterEach(async () => {
 /** A test clip (testsrc2 + a 440 Hz tone) encoded with the given output arguments. */
 async function lavfi(path: string, seconds: number, size: string, codecArgs: string[]): Promise<void> {
   await execa('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25:duration=${seconds}`,
-    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
-    ...codecArgs, '-shortest', path,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${size}:rate=25:duration=${seconds}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+    ...codecArgs,
+    '-shortest',
+    path,
   ]);
 }
 
@@ -82,19 +119,57 @@ async function probeOut(bytes: Buffer | undefined, name: string) {
 
 /** MD5 of a stream's packets as they are stored: equal only when the stream was copied, not re-encoded. */
 async function packetHash(path: string, stream: 'v' | 'a'): Promise<string> {
-  const { stdout } = await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', path, '-map', `0:${stream}`, '-c', 'copy', '-f', 'streamhash', '-hash', 'md5', '-']);
+  const { stdout } = await execa('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-i',
+    path,
+    '-map',
+    `0:${stream}`,
+    '-c',
+    'copy',
+    '-f',
+    'streamhash',
+    '-hash',
+    'md5',
+    '-',
+  ]);
   return stdout.trim();
 }
 
 /** The first video stream's frames as decoded (count) — GIFs and re-encodes have no reliable nb_frames. */
 async function countFrames(path: string): Promise<number> {
-  const { stdout } = await execa('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', path]);
+  const { stdout } = await execa('ffprobe', [
+    '-v',
+    'error',
+    '-count_frames',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=nb_read_frames',
+    '-of',
+    'csv=p=0',
+    path,
+  ]);
   return Number(stdout.trim());
 }
 
 /** volumedetect's mean volume of the first audio stream, in dB. */
 async function meanVolume(path: string): Promise<number> {
-  const { stderr } = await execa('ffmpeg', ['-hide_banner', '-nostats', '-i', path, '-map', '0:a', '-af', 'volumedetect', '-f', 'null', '-']);
+  const { stderr } = await execa('ffmpeg', [
+    '-hide_banner',
+    '-nostats',
+    '-i',
+    path,
+    '-map',
+    '0:a',
+    '-af',
+    'volumedetect',
+    '-f',
+    'null',
+    '-',
+  ]);
   const match = /mean_volume: (-?[\d.]+) dB/.exec(stderr);
   if (!match) throw new Error(`no mean_volume in: ${stderr}`);
   return Number(match[1]);
@@ -132,7 +207,9 @@ describe('compress', () => {
 
     const box = await completed('c-box');
     expect(box.outputs.map((o) => o.filename)).toEqual(['output.mp4']);
-    expect(box.final).toMatchObject({ output_metadata: { format: 'mp4', video_codec: 'h264', audio_codec: 'aac', width: 320, height: 180 } });
+    expect(box.final).toMatchObject({
+      output_metadata: { format: 'mp4', video_codec: 'h264', audio_codec: 'aac', width: 320, height: 180 },
+    });
     const boxed = await probeOut(box.files.get('output.mp4'), 'box.mp4');
     expect(boxed.video).toMatchObject({ codec_name: 'h264', width: 320, height: 180 });
     expect(boxed.audio?.codec_name).toBe('aac');
@@ -264,7 +341,10 @@ describe('gif', () => {
   it('makes an animated GIF of the requested width, length and frame rate, with and without a palette', async () => {
     start('g-opt', 'gif', 'clip.mp4', { start_time: 0.5, duration: 2, fps: 10, width: 160, optimize: true });
     start('g-plain', 'gif', 'clip.mp4', { start_time: 0.5, duration: 2, fps: 10, width: 160, optimize: false });
-    for (const [jobId, palette] of [['g-opt', true], ['g-plain', false]] as const) {
+    for (const [jobId, palette] of [
+      ['g-opt', true],
+      ['g-plain', false],
+    ] as const) {
       const { files: out, outputs, final } = await completed(jobId);
       expect(outputs).toEqual([expect.objectContaining({ filename: 'output.gif', content_type: 'image/gif' })]);
       expect(final).toMatchObject({ output_metadata: { format: 'gif', video_codec: 'gif', audio_codec: null, width: 160, height: 120 } });

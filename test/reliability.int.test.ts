@@ -83,7 +83,10 @@ describe('resume after reconnect', () => {
     const { final, files: out } = await second.result('trip', 120_000);
     expect(count(second, 'trip')).toBe('completed');
     expect(final.type).toBe('completed');
-    const percentages = second.messages('trip').filter((m) => m.type === 'progress').map((m) => m.percentage as number);
+    const percentages = second
+      .messages('trip')
+      .filter((m) => m.type === 'progress')
+      .map((m) => m.percentage as number);
     expect(percentages).toEqual([...percentages].sort((a, b) => a - b));
     expect(out.get('output.mp4')!.length).toBe((final.outputs as { size_bytes: number }[])[0]!.size_bytes);
     await second.close();
@@ -91,7 +94,12 @@ describe('resume after reconnect', () => {
 
   it('keeps a result that finished while the client was away, in storage, until it resumes', async () => {
     const first = await TestClient.connect(stack.wsUrl);
-    submit(first, { type: 'start_job', job_id: 'away', operation: 'thumbnail', input: { source: 'url', url: files.url('short.mp4') } } as never);
+    submit(first, {
+      type: 'start_job',
+      job_id: 'away',
+      operation: 'thumbnail',
+      input: { source: 'url', url: files.url('short.mp4') },
+    } as never);
     const ack = await first.next((m) => m.type === 'ack');
     await first.close();
     await stack.workers[0]!.waitForLog((l) => l.msg === 'job completed' && l.operation === 'thumbnail', 60_000);
@@ -170,10 +178,18 @@ describe('a poison job', () => {
     while (!client.messages('poison').some((m) => m.type === 'error') && kills < 6) {
       const worker = await stack.addWorker({ FFMPEG_THREADS: '1' });
       const started = await Promise.race([
-        worker.waitForLog((l) => l.msg === 'job started', 30_000).then(() => true, () => false),
+        worker
+          .waitForLog((l) => l.msg === 'job started', 30_000)
+          .then(
+            () => true,
+            () => false,
+          ),
         client
           .until((r) => r.some((x) => x.kind === 'json' && x.data.job_id === 'poison' && x.data.type === 'error'), 30_000)
-          .then(() => false, () => false),
+          .then(
+            () => false,
+            () => false,
+          ),
       ]);
       if (started) {
         // the crash: the job never finishes on this worker
@@ -243,7 +259,10 @@ describe('a RabbitMQ restart', () => {
   let stack: Stack;
   beforeAll(async () => {
     rabbit = await startPrivateRabbit();
-    stack = await startStack({ env: { AMQP_URL: rabbit.url, PUBLISH_TIMEOUT_SECONDS: '3' }, workerEnv: { MAX_CONCURRENT_JOBS: '1', FFMPEG_THREADS: '1' } });
+    stack = await startStack({
+      env: { AMQP_URL: rabbit.url, PUBLISH_TIMEOUT_SECONDS: '3' },
+      workerEnv: { MAX_CONCURRENT_JOBS: '1', FFMPEG_THREADS: '1' },
+    });
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
@@ -258,15 +277,15 @@ describe('a RabbitMQ restart', () => {
     await stack.workers[0]!.waitForLog((l) => l.msg === 'running ffmpeg', 60_000);
 
     await rabbit.stopApp();
-    await waitFor(async () => ((await (await fetch(stack.healthUrl)).json()) as { broker: string }).broker === 'disconnected');
+    await waitFor(async () => ((await (await fetch(stack.healthUrl)).json()) as { broker: string }).broker === 'disconnected', 30_000);
     const ready = await fetch(stack.healthUrl.replace('/health', '/ready'));
     expect(ready.status).toBe(503);
     submit(client, slowSpeed('while-down', 'short.mp4'));
-    expect(await client.next((m) => m.job_id === 'while-down' && m.type === 'error', 15_000)).toMatchObject({ code: 'SUBMIT_FAILED' });
+    expect(await client.next((m) => m.job_id === 'while-down' && m.type === 'error', 30_000)).toMatchObject({ code: 'SUBMIT_FAILED' });
     tally.failed++;
 
     await rabbit.startApp();
-    await waitFor(async () => ((await (await fetch(stack.healthUrl)).json()) as { broker: string }).broker === 'connected', 30_000);
+    await waitFor(async () => ((await (await fetch(stack.healthUrl)).json()) as { broker: string }).broker === 'connected', 60_000);
     for (const id of ids) {
       const { final } = await client.result(id, 180_000);
       expect(final.type).toBe('completed');

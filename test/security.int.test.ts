@@ -65,14 +65,24 @@ describe('URL inputs (SSRF)', () => {
   });
 
   it('re-checks every redirect hop', async () => {
-    client.send({ type: 'start_job', job_id: 'hop', operation: 'probe', input: { source: 'url', url: `http://localhost:${redirectorPort}/go` } });
+    client.send({
+      type: 'start_job',
+      job_id: 'hop',
+      operation: 'probe',
+      input: { source: 'url', url: `http://localhost:${redirectorPort}/go` },
+    });
     const { final } = await client.result('hop');
     expect(final).toMatchObject({ code: 'JOB_FAILED', message: 'Input URL is not allowed' });
     expect(files.requests).toEqual([]);
   });
 
   it('fetches an allow-listed host', async () => {
-    client.send({ type: 'start_job', job_id: 'ok', operation: 'probe', input: { source: 'url', url: `http://localhost:${port()}/clip.mp4` } });
+    client.send({
+      type: 'start_job',
+      job_id: 'ok',
+      operation: 'probe',
+      input: { source: 'url', url: `http://localhost:${port()}/clip.mp4` },
+    });
     expect((await client.result('ok')).final.type).toBe('completed');
     expect(files.requests).toEqual(['/clip.mp4']);
   });
@@ -82,7 +92,11 @@ describe('broken uploads', () => {
   it.each([
     ['zero bytes', async () => Buffer.alloc(0), 'Input is empty'],
     ['a truncated mp4', async () => (await readFile(join(dir, 'clip.mp4'))).subarray(0, 4000), 'Input is not a readable media file'],
-    ['random bytes', async () => Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 251)), 'Input is not a readable media file'],
+    [
+      'random bytes',
+      async () => Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 251)),
+      'Input is not a readable media file',
+    ],
   ])('%s end in JOB_FAILED with details, and the worker stays healthy', async (_what, bytes, message) => {
     client.send({ type: 'start_job', job_id: 'broken', operation: 'thumbnail', input: { source: 'upload' } });
     await client.next((m) => m.type === 'ack');
@@ -91,7 +105,12 @@ describe('broken uploads', () => {
     expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message });
     expect(String(final.details).length).toBeGreaterThan(0);
     client.received.length = 0;
-    client.send({ type: 'start_job', job_id: 'after', operation: 'probe', input: { source: 'url', url: `http://localhost:${new URL(files.url('x')).port}/clip.mp4` } });
+    client.send({
+      type: 'start_job',
+      job_id: 'after',
+      operation: 'probe',
+      input: { source: 'url', url: `http://localhost:${new URL(files.url('x')).port}/clip.mp4` },
+    });
     expect((await client.result('after')).final.type).toBe('completed');
   });
 });
@@ -118,7 +137,13 @@ describe('resource ceilings', () => {
     const starved = await limited.addWorker({ FFMPEG_MAX_MEMORY_MB: '16', MAX_INPUT_DURATION_SECONDS: '60' });
     await limited.workers[0]!.stop(); // only the starved worker takes jobs now
     const c = await TestClient.connect(limited.wsUrl);
-    c.send({ type: 'start_job', job_id: 'hungry', operation: 'speed', input: { source: 'url', url: files.url('clip.mp4') }, options: { speed_factor: 2 } });
+    c.send({
+      type: 'start_job',
+      job_id: 'hungry',
+      operation: 'speed',
+      input: { source: 'url', url: files.url('clip.mp4') },
+      options: { speed_factor: 2 },
+    });
     const { final } = await c.result('hungry');
     expect(final).toMatchObject({ code: 'JOB_FAILED', message: 'FFmpeg process failed' });
     expect(starved.logs.some((l) => l.msg === 'running ffmpeg' && String(l.args).length > 0)).toBe(true);

@@ -104,20 +104,35 @@ type Metadata = Record<string, unknown>;
 /** What each example must produce: its files, and what the first one's metadata and probe say. */
 const EXPECTED: Record<Example['job_id'], { files: string[]; metadata: Metadata; duration?: number }> = {
   // 32 s at 2x
-  'job-001': { files: ['output.mp4'], metadata: { format: 'mp4', video_codec: 'h264', audio_codec: 'aac', width: 320, height: 240 }, duration: 16 },
+  'job-001': {
+    files: ['output.mp4'],
+    metadata: { format: 'mp4', video_codec: 'h264', audio_codec: 'aac', width: 320, height: 240 },
+    duration: 16,
+  },
   // the 1280x720 box is larger than the input: kept at its size
-  'job-002': { files: ['output.mp4'], metadata: { format: 'mp4', video_codec: 'h264', audio_codec: 'aac', width: 320, height: 240 }, duration: 32 },
+  'job-002': {
+    files: ['output.mp4'],
+    metadata: { format: 'mp4', video_codec: 'h264', audio_codec: 'aac', width: 320, height: 240 },
+    duration: 32,
+  },
   'job-003': { files: ['output.mp3'], metadata: { format: 'mp3', video_codec: null, audio_codec: 'mp3' }, duration: 32 },
   'job-004': { files: ['output.mp4'], metadata: { format: 'mp4', video_codec: 'h264', audio_codec: null }, duration: 32 },
   'job-005': { files: ['output.mkv'], metadata: { format: 'mkv', video_codec: 'h264', audio_codec: 'aac' }, duration: 32 },
   // width 640 of a 320x240 input: upscaled to 640x480 (aspect kept)
   'job-006': { files: ['thumbnail.png'], metadata: { video_codec: 'png', width: 640, height: 480 } },
   // both sides given: exactly 320x180
-  'job-007': { files: ['thumbnail_001.jpeg', 'thumbnail_002.jpeg', 'thumbnail_003.jpeg'], metadata: { video_codec: 'mjpeg', width: 320, height: 180 } },
+  'job-007': {
+    files: ['thumbnail_001.jpeg', 'thumbnail_002.jpeg', 'thumbnail_003.jpeg'],
+    metadata: { video_codec: 'mjpeg', width: 320, height: 180 },
+  },
   'job-008': { files: ['output.mp4'], metadata: { format: 'mp4', video_codec: 'h264', audio_codec: 'aac' }, duration: 20 },
   // width 480 of a 320x240 input: upscaled to 480x360
   'job-009': { files: ['output.gif'], metadata: { format: 'gif', video_codec: 'gif', width: 480, height: 360 }, duration: 10 },
-  'job-010': { files: ['output.mp4'], metadata: { format: 'mp4', video_codec: 'h264', audio_codec: 'aac', width: 1280, height: 720, fps: 30 }, duration: 32 },
+  'job-010': {
+    files: ['output.mp4'],
+    metadata: { format: 'mp4', video_codec: 'h264', audio_codec: 'aac', width: 1280, height: 720, fps: 30 },
+    duration: 32,
+  },
 };
 
 /** The JSON request blocks of the spec's "Operation Examples" section, parsed. */

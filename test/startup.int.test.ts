@@ -2,7 +2,7 @@
 import { spawnService, AMQP_URL } from './helpers/stack.js';
 
 describe('start-up', () => {
-  it('refuses to run the gateway on uWebSockets.js\'s slow JavaScript fallback', async () => {
+  it("refuses to run the gateway on uWebSockets.js's slow JavaScript fallback", async () => {
     const gateway = spawnService('gateway', { UWS_USE_FALLBACK: '1', WS_PORT: '0', HEALTH_PORT: '0', AMQP_URL });
     const code = await gateway.exit();
     expect(code).toBe(3);

@@ -43,14 +43,26 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
 
   const storedObjects = async (): Promise<string[]> => {
     if (s3) {
-      const storage = new S3Storage({ bucket: s3.bucket, region: 'us-east-1', endpoint: s3.endpoint, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
+      const storage = new S3Storage({
+        bucket: s3.bucket,
+        region: 'us-east-1',
+        endpoint: s3.endpoint,
+        accessKeyId: 'S3RVER',
+        secretAccessKey: 'S3RVER',
+        forcePathStyle: true,
+      });
       return (await storage.list('jobs/')).map((o) => o.key);
     }
     return (await readdir(join(stack.storageDir, 'jobs'), { recursive: true }).catch(() => [])).map(String).filter((p) => p.includes('.'));
   };
   const openMultipartUploads = async (): Promise<number> => {
     if (!s3) return 0;
-    const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const client = new S3Client({
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     const res = await client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket })).catch(() => ({ Uploads: [] }));
     return res.Uploads?.length ?? 0;
   };
@@ -73,14 +85,43 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
   it('takes a chunked upload within the flow-control window and sends a large output back in chunks', async () => {
     // ~20 MB of uncompressed video: an upload of 40 chunks and an output over 16 MiB
     const big = join(dir, `big-${driver}.mkv`);
-    await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=7', '-f', 'lavfi', '-i', 'sine=duration=7', '-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le', big]);
+    await execa('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=25:duration=7',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=duration=7',
+      '-c:v',
+      'rawvideo',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'pcm_s16le',
+      big,
+    ]);
     const bytes = await readFile(big);
-    client.send({ type: 'start_job', job_id: 'chunky', operation: 'remove_audio', input: { source: 'upload', size_bytes: bytes.length }, options: { keep_video_quality: true } });
+    client.send({
+      type: 'start_job',
+      job_id: 'chunky',
+      operation: 'remove_audio',
+      input: { source: 'upload', size_bytes: bytes.length },
+      options: { keep_video_quality: true },
+    });
     await client.next((m) => m.type === 'ack');
     await uploadInChunks(client, 'chunky', 'big.mkv', bytes, 512 * 1024, 2 * 1024 * 1024);
     const { final } = await client.result('chunky', 120_000);
     expect(final).toMatchObject({ type: 'completed', outputs: [{ filename: 'output.mkv' }] });
-    const acks = client.messages('chunky').filter((m) => m.type === 'upload_ack').map((m) => m.received_bytes as number);
+    const acks = client
+      .messages('chunky')
+      .filter((m) => m.type === 'upload_ack')
+      .map((m) => m.received_bytes as number);
     expect(acks.at(-1)).toBe(bytes.length);
     expect(acks).toEqual([...acks].sort((a, b) => a - b));
     const size = (final.outputs as { size_bytes: number }[])[0]!.size_bytes;
@@ -92,7 +133,9 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
     const out = downloaded(client, 'chunky', 'output.mkv');
     expect(out.length).toBe(size);
     // the video stream was copied, so its packets are byte-for-byte the input's
-    const inVideo = (await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', big, '-map', '0:v', '-c', 'copy', '-f', 'md5', '-'])).stdout;
+    const inVideo = (
+      await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', big, '-map', '0:v', '-c', 'copy', '-f', 'md5', '-'])
+    ).stdout;
     expect(await packetsMd5(await save(out, 'out.mkv'))).toBe(String(inVideo).trim());
     await waitFor(async () => (await storedObjects()).length === 0);
   });
@@ -106,8 +149,22 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
       return Buffer.concat([len, h, data]);
     };
     const cases: [string, (id: string) => void, RegExp][] = [
-      ['gap', (id) => { client.sendRaw(frame(id, 0, false)); client.sendRaw(frame(id, chunk.length * 2, false)); }, /expected 262144/],
-      ['repeat', (id) => { client.sendRaw(frame(id, 0, false)); client.sendRaw(frame(id, 0, false)); }, /expected 262144/],
+      [
+        'gap',
+        (id) => {
+          client.sendRaw(frame(id, 0, false));
+          client.sendRaw(frame(id, chunk.length * 2, false));
+        },
+        /expected 262144/,
+      ],
+      [
+        'repeat',
+        (id) => {
+          client.sendRaw(frame(id, 0, false));
+          client.sendRaw(frame(id, 0, false));
+        },
+        /expected 262144/,
+      ],
       ['window', (id) => client.sendRaw(frame(id, 0, false, Buffer.alloc(3 * 1024 * 1024))), /UPLOAD_WINDOW_BYTES/],
       ['start', (id) => client.sendRaw(frame(id, 5, false)), /must have offset 0/],
     ];
@@ -143,14 +200,23 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
       const len = Buffer.alloc(4);
       len.writeUInt32BE(h.length);
       other.sendRaw(Buffer.concat([len, h, part]));
-      await other.until((r) => r.some((x) => x.kind === 'json' && x.data.type === 'upload_ack' && (x.data.received_bytes as number) >= (i + 1) * part.length));
+      await other.until((r) =>
+        r.some((x) => x.kind === 'json' && x.data.type === 'upload_ack' && (x.data.received_bytes as number) >= (i + 1) * part.length),
+      );
     }
     await other.close();
     await waitFor(async () => (await storedObjects()).length === 0 && (await openMultipartUploads()) === 0, 15_000);
   });
 
   it('delivers outputs as download URLs (several files too) instead of frames', async () => {
-    client.send({ type: 'start_job', job_id: 'links', operation: 'thumbnail', input: { source: 'upload' }, options: { count: 2 }, delivery_method: 'url' });
+    client.send({
+      type: 'start_job',
+      job_id: 'links',
+      operation: 'thumbnail',
+      input: { source: 'upload' },
+      options: { count: 2 },
+      delivery_method: 'url',
+    });
     await client.next((m) => m.type === 'ack');
     client.upload('links', 'clip.mp4', await readFile(join(dir, 'clip.mp4')));
     const { final, items } = await client.result('links');
@@ -184,26 +250,50 @@ describe('a 200 MB round trip', () => {
     await stack?.stop();
   });
 
-  it('moves 200 MB up in 1 MiB chunks and back in chunks with the gateway\'s memory bounded', async () => {
+  it("moves 200 MB up in 1 MiB chunks and back in chunks with the gateway's memory bounded", async () => {
     const big = join(dir, 'huge.mkv');
     // uncompressed video: 60 s of 320x240 yuv420p at 30 fps is ~207 MB, generated in seconds
-    await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30:duration=60', '-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', big]);
+    await execa('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=30:duration=60',
+      '-c:v',
+      'rawvideo',
+      '-pix_fmt',
+      'yuv420p',
+      big,
+    ]);
     const bytes = await readFile(big);
     expect(bytes.length).toBeGreaterThan(200 * 1000 * 1000);
     const before = (await (await fetch(stack.healthUrl)).json()) as { memory: { rss_bytes: number } };
     const client = await TestClient.connect(stack.wsUrl);
-    client.send({ type: 'start_job', job_id: 'big', operation: 'remove_audio', input: { source: 'upload', size_bytes: bytes.length }, options: {} });
+    client.send({
+      type: 'start_job',
+      job_id: 'big',
+      operation: 'remove_audio',
+      input: { source: 'upload', size_bytes: bytes.length },
+      options: {},
+    });
     await client.next((m) => m.type === 'ack');
     await uploadInChunks(client, 'big', 'huge.mkv', bytes, 1024 * 1024);
     const { final } = await client.result('big', 300_000);
     expect(final.type).toBe('completed');
     const out = downloaded(client, 'big', 'output.mkv');
     expect(out.length).toBe((final.outputs as { size_bytes: number }[])[0]!.size_bytes);
-    const inVideo = (await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', big, '-map', '0:v', '-c', 'copy', '-f', 'md5', '-'])).stdout;
+    const inVideo = (
+      await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', big, '-map', '0:v', '-c', 'copy', '-f', 'md5', '-'])
+    ).stdout;
     expect(await packetsMd5(await save(out, 'huge-out.mkv'))).toBe(String(inVideo).trim());
     const health = (await (await fetch(stack.healthUrl)).json()) as { memory: { rss_bytes: number; peak_rss_bytes: number } };
     const peakMb = health.memory.peak_rss_bytes / 1024 / 1024;
-    console.log(`200 MB round trip: input ${(bytes.length / 1e6).toFixed(0)} MB, gateway RSS before ${(before.memory.rss_bytes / 1048576).toFixed(0)} MiB, peak ${peakMb.toFixed(0)} MiB`);
+    console.log(
+      `200 MB round trip: input ${(bytes.length / 1e6).toFixed(0)} MB, gateway RSS before ${(before.memory.rss_bytes / 1048576).toFixed(0)} MiB, peak ${peakMb.toFixed(0)} MiB`,
+    );
     expect(peakMb).toBeLessThan(300);
     await client.close();
     expect((await stat(big)).size).toBe(bytes.length);

@@ -36,9 +36,16 @@ describe('createAuthenticator', () => {
     const secret = new TextEncoder().encode(SECRET);
     const good = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('user-7').setExpirationTime('5m').sign(secret);
     expect(await auth.authenticate(good)).toEqual({ id: 'jwt:user-7', kind: 'jwt' });
-    const expired = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('u').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(secret);
+    const expired = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('u')
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(secret);
     expect(await auth.authenticate(expired)).toBeNull();
-    const foreign = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('u').sign(new TextEncoder().encode('x'.repeat(40)));
+    const foreign = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('u')
+      .sign(new TextEncoder().encode('x'.repeat(40)));
     expect(await auth.authenticate(foreign)).toBeNull();
     const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"u"}').toString('base64url')}.`;
     expect(await auth.authenticate(none)).toBeNull();

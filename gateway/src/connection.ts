@@ -15,7 +15,14 @@ import {
   type StartJobMessage,
   storageKeys,
 } from '@media-foundry/shared';
-import { childTrace, type ConsumeMessage, formatTraceparent, type Logger, type Storage, type TraceContext } from '@media-foundry/shared/node';
+import {
+  childTrace,
+  type ConsumeMessage,
+  formatTraceparent,
+  type Logger,
+  type Storage,
+  type TraceContext,
+} from '@media-foundry/shared/node';
 import type { Authenticator, Principal } from './auth.js';
 import type { ClientSocket } from './client-socket.js';
 import type { DownloadUrls } from './download-urls.js';
@@ -114,7 +121,8 @@ function onReply(ctx: GatewayContext, msg: ConsumeMessage): void {
 function dispatch(ctx: GatewayContext, job: TrackedJob, reply: JobReply): void {
   if (job.state === 'delivering' || job.state === 'finished') return;
   if (job.owner) job.owner.relay(job, reply);
-  else if (reply.type === 'progress') job.progress = { percentage: Math.max(reply.percentage, job.progress?.percentage ?? 0), stage: reply.stage };
+  else if (reply.type === 'progress')
+    job.progress = { percentage: Math.max(reply.percentage, job.progress?.percentage ?? 0), stage: reply.stage };
   else keepForResume(ctx, job, reply);
 }
 
@@ -147,7 +155,10 @@ export class ClientConnection implements JobOwner {
 
   /** The message that was just dropped exceeded WS_MAX_MESSAGES_PER_SECOND. */
   sendRateLimited(perSecond: number): void {
-    this.sendError(null, errors.rateLimited(`more than ${perSecond} messages a second (WS_MAX_MESSAGES_PER_SECOND); messages are being dropped`));
+    this.sendError(
+      null,
+      errors.rateLimited(`more than ${perSecond} messages a second (WS_MAX_MESSAGES_PER_SECOND); messages are being dropped`),
+    );
   }
 
   /** A text frame (its bytes are only valid during this call). */
@@ -240,7 +251,13 @@ export class ClientConnection implements JobOwner {
   }
 
   /** One chunk of a chunked upload, streamed on into storage. */
-  private takeChunk(job: TrackedJob, uploads: PendingUploads, name: string, chunk: { offset: number; final: boolean }, payload: Uint8Array): boolean {
+  private takeChunk(
+    job: TrackedJob,
+    uploads: PendingUploads,
+    name: string,
+    chunk: { offset: number; final: boolean },
+    payload: Uint8Array,
+  ): boolean {
     let upload = uploads.chunked.get(name);
     if (!upload) {
       if (chunk.offset !== 0) {
@@ -292,9 +309,7 @@ export class ClientConnection implements JobOwner {
     if (!route) return;
     route.closed = true;
     if (route.jobs.size === 0)
-      route.ready
-        .then(() => route.remove())
-        .catch((err: unknown) => this.log.warn({ err }, 'could not delete reply queue'));
+      route.ready.then(() => route.remove()).catch((err: unknown) => this.log.warn({ err }, 'could not delete reply queue'));
   }
 
   /** JobOwner: a reply for a job this connection holds. */
@@ -352,12 +367,18 @@ export class ClientConnection implements JobOwner {
     }
     const maxBytes = this.ctx.config.MAX_FILE_SIZE_MB * 1024 * 1024;
     if (message.input.source === 'upload' && (message.input.size_bytes ?? 0) > maxBytes) {
-      this.sendError(clientId, errors.validation(`input.size_bytes: ${message.input.size_bytes} is over MAX_FILE_SIZE_MB (${maxBytes} bytes)`));
+      this.sendError(
+        clientId,
+        errors.validation(`input.size_bytes: ${message.input.size_bytes} is over MAX_FILE_SIZE_MB (${maxBytes} bytes)`),
+      );
       return;
     }
     const running = this.ctx.jobsPerClient.get(this.principal.id) ?? 0;
     if (running >= this.ctx.config.MAX_JOBS_PER_CLIENT) {
-      this.sendError(clientId, errors.rateLimited(`${running} jobs in progress; MAX_JOBS_PER_CLIENT allows ${this.ctx.config.MAX_JOBS_PER_CLIENT} at once`));
+      this.sendError(
+        clientId,
+        errors.rateLimited(`${running} jobs in progress; MAX_JOBS_PER_CLIENT allows ${this.ctx.config.MAX_JOBS_PER_CLIENT} at once`),
+      );
       return;
     }
     const trace = childTrace(this.parentTrace);
@@ -387,7 +408,9 @@ export class ClientConnection implements JobOwner {
     this.track(job);
     job.log.info({ operation: message.operation, source: message.input.source, internal_id: internalId }, 'job received');
     if (message.input.source === 'upload') {
-      const what = message.input.filenames ? `${message.input.filenames.length} input files, one binary frame each` : 'the input file as a binary frame';
+      const what = message.input.filenames
+        ? `${message.input.filenames.length} input files, one binary frame each`
+        : 'the input file as a binary frame';
       this.send({ type: 'ack', job_id: clientId, message: `Job accepted; send ${what}`, resume_token: resume.token });
       return;
     }
@@ -407,7 +430,13 @@ export class ClientConnection implements JobOwner {
   }
 
   /** Waits for one uploaded file to be in storage; once every expected file is, submits the job. */
-  private async stage(job: TrackedJob, uploads: PendingUploads, filename: string, store: () => Promise<void>, bytes: number): Promise<void> {
+  private async stage(
+    job: TrackedJob,
+    uploads: PendingUploads,
+    filename: string,
+    store: () => Promise<void>,
+    bytes: number,
+  ): Promise<void> {
     const key = storageKeys.input(job.internalId, filename);
     try {
       await store();
@@ -569,7 +598,8 @@ export class ClientConnection implements JobOwner {
     }
     this.cancelSubmitted(job).catch((err: unknown) => {
       job.log.warn({ err }, 'cancellation failed');
-      if (this.jobs.get(clientId) === job) this.sendError(clientId, errors.cancelFailed(`could not reach the workers: ${(err as Error).message}`));
+      if (this.jobs.get(clientId) === job)
+        this.sendError(clientId, errors.cancelFailed(`could not reach the workers: ${(err as Error).message}`));
     });
   }
 

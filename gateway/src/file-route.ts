@@ -12,7 +12,7 @@ export function serveSignedFiles(app: TemplatedApp, storage: Storage, urls: Down
     const path = req.getUrl().slice('/files/'.length);
     const query = new URLSearchParams(req.getQuery() ?? '');
     let aborted = false;
-    let stream: NodeJS.ReadableStream & { destroy(): void } | null = null;
+    let stream: (NodeJS.ReadableStream & { destroy(): void }) | null = null;
     res.onAborted(() => {
       aborted = true;
       stream?.destroy();
@@ -48,7 +48,12 @@ export function serveSignedFiles(app: TemplatedApp, storage: Storage, urls: Down
 }
 
 /** The uWS streaming idiom: tryEnd each chunk; when the socket is full, pause the source until onWritable. */
-function pipeWithBackpressure(res: HttpResponse, body: NodeJS.ReadableStream & { destroy(): void }, total: number, aborted: () => boolean): void {
+function pipeWithBackpressure(
+  res: HttpResponse,
+  body: NodeJS.ReadableStream & { destroy(): void },
+  total: number,
+  aborted: () => boolean,
+): void {
   if (total === 0) {
     res.cork(() => res.end());
     return;

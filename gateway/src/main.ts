@@ -45,8 +45,7 @@ async function main(): Promise<void> {
   const gatewayId = randomBytes(4).toString('hex');
   const t = topology(config.QUEUE_PREFIX);
   const authenticator = createAuthenticator({ apiKeys: config.API_KEYS, jwtSecret: config.JWT_SECRET });
-  if (!authenticator.enabled)
-    logger.warn('no API_KEYS or JWT_SECRET configured: the WebSocket is open to anyone who can reach it');
+  if (!authenticator.enabled) logger.warn('no API_KEYS or JWT_SECRET configured: the WebSocket is open to anyone who can reach it');
   const storage = createStorage(config);
   await storage.check();
   const broker = connectBroker(config.AMQP_URL, logger, `gateway-${gatewayId}`);

@@ -158,9 +158,9 @@ describe('decodeUploadFrame', () => {
     expect(invalidBinary(() => decodeUploadFrame(encodeBinaryFrame({ filename: 'a' }, new Uint8Array()))).details).toMatch(
       /^header: job_id: /,
     );
-    expect(
-      invalidBinary(() => decodeUploadFrame(encodeBinaryFrame({ job_id: 'a/b', filename: 'a' }, new Uint8Array()))).details,
-    ).toMatch(/^header: job_id: /);
+    expect(invalidBinary(() => decodeUploadFrame(encodeBinaryFrame({ job_id: 'a/b', filename: 'a' }, new Uint8Array()))).details).toMatch(
+      /^header: job_id: /,
+    );
   });
 
   it.each(['../etc/passwd', 'dir/file.mp4', 'dir\\file.mp4', '..', '.', '', 'a\u0000b', 'line\nbreak'])(
@@ -172,12 +172,8 @@ describe('decodeUploadFrame', () => {
   );
 
   it('accepts file names that merely contain dots', () => {
-    expect(decodeUploadFrame(encodeBinaryFrame({ job_id: 'j', filename: 'a..b.mp4' }, new Uint8Array())).header.filename).toBe(
-      'a..b.mp4',
-    );
-    expect(decodeUploadFrame(encodeBinaryFrame({ job_id: 'j', filename: '.hidden' }, new Uint8Array())).header.filename).toBe(
-      '.hidden',
-    );
+    expect(decodeUploadFrame(encodeBinaryFrame({ job_id: 'j', filename: 'a..b.mp4' }, new Uint8Array())).header.filename).toBe('a..b.mp4');
+    expect(decodeUploadFrame(encodeBinaryFrame({ job_id: 'j', filename: '.hidden' }, new Uint8Array())).header.filename).toBe('.hidden');
   });
 });
 

@@ -35,8 +35,7 @@ export function splitBinaryFrame(frame: Uint8Array): { header: unknown; payload:
   } catch (err) {
     throw errors.invalidBinary(`header is not valid UTF-8 JSON: ${(err as Error).message}`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header))
-    throw errors.invalidBinary('header must be a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw errors.invalidBinary('header must be a JSON object');
   return { header, payload: frame.subarray(4 + headerLength) };
 }
 

@@ -158,7 +158,11 @@ describe('parseClientMessage: start_job', () => {
     ['ftp:// url', { ...startJob('speed', { speed_factor: 2 }), input: { source: 'url', url: 'ftp://example.com/a.mp4' } }, 'input.url'],
     ['not a url', { ...startJob('speed', { speed_factor: 2 }), input: { source: 'url', url: 'a.mp4' } }, 'input.url'],
     ['unknown input source', { ...startJob('speed', { speed_factor: 2 }), input: { source: 'disk' } }, 'input.source'],
-    ['upload filename with a slash', { ...startJob('speed', { speed_factor: 2 }), input: { source: 'upload', filename: '../a.mp4' } }, 'input.filename'],
+    [
+      'upload filename with a slash',
+      { ...startJob('speed', { speed_factor: 2 }), input: { source: 'upload', filename: '../a.mp4' } },
+      'input.filename',
+    ],
     ['job_id with a slash', startJob('speed', { speed_factor: 2 }, { job_id: 'a/b' }), 'job_id'],
     ['job_id starting with a dot', startJob('speed', { speed_factor: 2 }, { job_id: '.hidden' }), 'job_id'],
     ['empty job_id', startJob('speed', { speed_factor: 2 }, { job_id: '' }), 'job_id'],

@@ -22,8 +22,7 @@ export function parseClientMessage(text: string): ParsedClientMessage {
     return { ok: false, error: errors.validation('message must be a JSON object with a "type" field'), jobId: null };
   const { type, job_id } = raw as { type?: unknown; job_id?: unknown };
   const jobId = typeof job_id === 'string' && job_id.length <= 128 ? job_id : null;
-  if (typeof type !== 'string' || !Object.hasOwn(clientMessages, type))
-    return { ok: false, error: errors.unknownType(type), jobId };
+  if (typeof type !== 'string' || !Object.hasOwn(clientMessages, type)) return { ok: false, error: errors.unknownType(type), jobId };
   const parsed = clientMessages[type as ClientMessageType].safeParse(raw);
   if (!parsed.success) return { ok: false, error: errors.validation(formatIssues(parsed.error)), jobId };
   return { ok: true, message: parsed.data as ClientMessage };

@@ -128,8 +128,19 @@ describe('loadConfig', () => {
 describe('CONFIG_VARIABLES', () => {
   it('lists every variable the schema knows', () => {
     expect(CONFIG_VARIABLES).toEqual(expect.arrayContaining(['WS_PORT', 'HEALTH_PORT', 'TEMP_DIR', 'LOG_LEVEL', 'S3_BUCKET']));
-    expect(Object.keys(loadConfig({ STORAGE_DRIVER: 's3', S3_BUCKET: 'b', S3_ENDPOINT: 'http://x', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', JWT_SECRET: 'x'.repeat(32), PUBLIC_BASE_URL: 'https://m.example', URL_SIGNING_SECRET: 'y'.repeat(32) })).sort()).toEqual(
-      [...CONFIG_VARIABLES].sort(),
-    );
+    expect(
+      Object.keys(
+        loadConfig({
+          STORAGE_DRIVER: 's3',
+          S3_BUCKET: 'b',
+          S3_ENDPOINT: 'http://x',
+          S3_ACCESS_KEY_ID: 'k',
+          S3_SECRET_ACCESS_KEY: 's',
+          JWT_SECRET: 'x'.repeat(32),
+          PUBLIC_BASE_URL: 'https://m.example',
+          URL_SIGNING_SECRET: 'y'.repeat(32),
+        }),
+      ).sort(),
+    ).toEqual([...CONFIG_VARIABLES].sort());
   });
 });

@@ -13,7 +13,12 @@ const nonNegativeInt = z.coerce.number().int().nonnegative();
 /** The spec writes levels upper-case (LOG_LEVEL=INFO); pino wants lower-case. */
 const logLevel = z
   .string()
-  .transform((s) => s.toLowerCase().replace(/^warning$/, 'warn').replace(/^critical$/, 'fatal'))
+  .transform((s) =>
+    s
+      .toLowerCase()
+      .replace(/^warning$/, 'warn')
+      .replace(/^critical$/, 'fatal'),
+  )
   .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
 
 export const configSchema = z
@@ -54,7 +59,12 @@ export const configSchema = z
     URL_ALLOWLIST: z
       .string()
       .default('')
-      .transform((s) => s.split(',').map((e) => e.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((e) => e.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.string().regex(/^[A-Za-z0-9.:_\-[\]]+(\/\d{1,3})?$/, 'must be host names, IPs or CIDRs, comma-separated'))),
     /** A URL input must download within this many seconds. */
     URL_FETCH_TIMEOUT_SECONDS: positiveInt.default(300),
@@ -91,7 +101,12 @@ export const configSchema = z
     API_KEYS: z
       .string()
       .default('')
-      .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.string().min(16, 'each API key must be at least 16 characters'))),
     /** HS256 secret for JWT bearer tokens (the subject `sub` identifies the client). */
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -99,7 +114,12 @@ export const configSchema = z
     ALLOWED_ORIGINS: z
       .string()
       .default('')
-      .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+      .transform((s) =>
+        s
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean),
+      ),
 
     /** Chunked uploads: bytes a client may send beyond the last `upload_ack`. */
     UPLOAD_WINDOW_BYTES: positiveInt.default(8 * 1024 * 1024),
@@ -113,9 +133,15 @@ export const configSchema = z
     URL_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 
     // RabbitMQ
-    AMQP_URL: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL').default('amqp://guest:guest@127.0.0.1:5672'),
+    AMQP_URL: z
+      .string()
+      .regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL')
+      .default('amqp://guest:guest@127.0.0.1:5672'),
     /** Prefix of every exchange and queue name. */
-    QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 _ . -').default('media'),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 _ . -')
+      .default('media'),
     /** Deliveries of one job before it is dead-lettered (a job that keeps killing workers). */
     JOB_DELIVERY_LIMIT: positiveInt.default(3),
     /** How long a submit waits for the broker's confirm (also while reconnecting) before SUBMIT_FAILED, in seconds. */
@@ -156,8 +182,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = configSchema.safeParse(present);
-  if (!parsed.success)
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(config)'}: ${i.message}`));
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(config)'}: ${i.message}`));
   return parsed.data;
 }
 

@@ -64,12 +64,9 @@ export const errors = {
     new AppError(ErrorCode.UNKNOWN_MESSAGE_TYPE, 'Unknown message type', {
       details: `type ${JSON.stringify(type) ?? 'undefined'} is not one of the client message types`,
     }),
-  submitFailed: (details: string, cause?: unknown) =>
-    new AppError(ErrorCode.SUBMIT_FAILED, 'Failed to submit job', { details, cause }),
-  jobFailed: (message: string, details?: string, cause?: unknown) =>
-    new AppError(ErrorCode.JOB_FAILED, message, { details, cause }),
-  jobCancelled: (details = 'cancelled at the client\'s request') =>
-    new AppError(ErrorCode.JOB_CANCELLED, 'Job cancelled', { details }),
+  submitFailed: (details: string, cause?: unknown) => new AppError(ErrorCode.SUBMIT_FAILED, 'Failed to submit job', { details, cause }),
+  jobFailed: (message: string, details?: string, cause?: unknown) => new AppError(ErrorCode.JOB_FAILED, message, { details, cause }),
+  jobCancelled: (details = "cancelled at the client's request") => new AppError(ErrorCode.JOB_CANCELLED, 'Job cancelled', { details }),
   cancelFailed: (details: string) => new AppError(ErrorCode.CANCEL_FAILED, 'Job not found or already completed', { details }),
   rateLimited: (details: string) => new AppError(ErrorCode.RATE_LIMITED, 'Rate limit exceeded', { details }),
   resumeFailed: (details: string) => new AppError(ErrorCode.RESUME_FAILED, 'Job cannot be resumed', { details }),

@@ -59,9 +59,7 @@ export type CompletedReply = z.infer<typeof completedReply>;
 export type ErrorReply = z.infer<typeof errorReply>;
 
 /** Broadcast on the control exchange to every worker. */
-export const controlMessage = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('cancel'), job_id: jobId }),
-]);
+export const controlMessage = z.discriminatedUnion('type', [z.strictObject({ type: z.literal('cancel'), job_id: jobId })]);
 export type ControlMessage = z.infer<typeof controlMessage>;
 
 /** Where a job's files live in storage; everything under `jobPrefix` is removed with the job. */

@@ -16,7 +16,10 @@ export const fileName = z
   .string()
   .min(1)
   .max(255)
-  .refine((s) => !/[/\\\u0000-\u001f\u007f]/.test(s) && s !== '.' && s !== '..', 'must be a plain file name without path separators or control characters');
+  .refine(
+    (s) => !/[/\\\u0000-\u001f\u007f]/.test(s) && s !== '.' && s !== '..',
+    'must be a plain file name without path separators or control characters',
+  );
 
 export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 

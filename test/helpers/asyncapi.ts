@@ -154,8 +154,12 @@ const CLIENT_DESCRIPTIONS: Record<ClientMessageType, { summary: string; descript
   resume_job: {
     summary: 'Pick a job up again from a new connection.',
     description:
-      'After a disconnect, present the `resume_token` from the job\'s `ack` (for RESUME_TTL_SECONDS after the job ended). Answered by a `progress` with the current state, then the rest of the progress and the result (`completed` and files, or `error`); a wrong token, another client\'s job or an expired one is `RESUME_FAILED`.',
-    example: { type: 'resume_job', job_id: 'clip-42', resume_token: '2b7e1516-28ae-4d2a-abf7-158809cf4f3c.Z2FiYmFnZS1mb3ItdGhlLWV4YW1wbGU' },
+      "After a disconnect, present the `resume_token` from the job's `ack` (for RESUME_TTL_SECONDS after the job ended). Answered by a `progress` with the current state, then the rest of the progress and the result (`completed` and files, or `error`); a wrong token, another client's job or an expired one is `RESUME_FAILED`.",
+    example: {
+      type: 'resume_job',
+      job_id: 'clip-42',
+      resume_token: '2b7e1516-28ae-4d2a-abf7-158809cf4f3c.Z2FiYmFnZS1mb3ItdGhlLWV4YW1wbGU',
+    },
   },
   ping: {
     summary: 'Application-level keep-alive.',
@@ -184,7 +188,13 @@ const SERVER_DESCRIPTIONS: Record<ServerMessage['type'], { summary: string; desc
     summary: 'How far a job is.',
     description:
       '`percentage` never decreases; at most about 4 a second per job. `stage` is `queued` (upload staged), `downloading`, `probing`, `processing`, `uploading`.',
-    example: { type: 'progress', job_id: 'clip-42', percentage: 42.5, stage: 'processing', ffmpeg_log: 'frame=120 fps=60 time=00:00:04.80 speed=2.4x' },
+    example: {
+      type: 'progress',
+      job_id: 'clip-42',
+      percentage: 42.5,
+      stage: 'processing',
+      ffmpeg_log: 'frame=120 fps=60 time=00:00:04.80 speed=2.4x',
+    },
   },
   completed: {
     summary: 'The job finished; its files follow.',
@@ -277,9 +287,7 @@ function webSocketMessages(): { client: Record<string, AsyncApiMessage>; server:
       description: d.description,
       contentType: 'application/json',
       payload: schemaRef(pascal(type)),
-      ...(type === 'pong'
-        ? {}
-        : { correlationId: { description: 'The job the message is about.', location: '$message.payload#/job_id' } }),
+      ...(type === 'pong' ? {} : { correlationId: { description: 'The job the message is about.', location: '$message.payload#/job_id' } }),
       examples: [{ name: type, payload: d.example }],
     };
   }
@@ -411,8 +419,7 @@ export function buildAsyncApi(): AsyncApiDocument {
   const amqp = amqpMessages();
 
   const schemas: Record<string, JsonSchema> = {};
-  for (const [type, schema] of Object.entries(clientMessages) as [string, z.ZodType][])
-    schemas[pascal(type)] = jsonSchema(schema, 'input');
+  for (const [type, schema] of Object.entries(clientMessages) as [string, z.ZodType][]) schemas[pascal(type)] = jsonSchema(schema, 'input');
   for (const [type, schema] of Object.entries(SERVER_MESSAGES) as [string, z.ZodType][])
     schemas[pascal(type)] = jsonSchema(schema, 'output');
   schemas.BinaryHeader = jsonSchema(binaryHeader, 'input', 'The JSON header inside a binary frame (both directions).');
@@ -620,7 +627,8 @@ export function buildAsyncApi(): AsyncApiDocument {
         bearerToken: {
           type: 'http',
           scheme: 'bearer',
-          description: 'An API key of API_KEYS, or an HS256 JWT signed with JWT_SECRET (its `sub` identifies the client), as `Authorization: Bearer <token>` on the upgrade request.',
+          description:
+            'An API key of API_KEYS, or an HS256 JWT signed with JWT_SECRET (its `sub` identifies the client), as `Authorization: Bearer <token>` on the upgrade request.',
         },
         queryToken: {
           type: 'httpApiKey',

@@ -12,7 +12,16 @@ export interface TestVideoOptions {
 /** Generates a test video with ffmpeg's lavfi sources (nothing is committed). */
 export async function makeTestVideo(path: string, o: TestVideoOptions = {}): Promise<void> {
   const { seconds = 4, width = 320, height = 240, fps = 25, audio = true } = o;
-  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`];
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`,
+  ];
   if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`);
   args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p');
   if (audio) args.push('-c:a', 'aac', '-b:a', '96k');
@@ -51,14 +60,36 @@ export async function ffprobe(path: string): Promise<Probed & { duration: number
 
 /** A video with an embedded SRT subtitle stream (Matroska), built from `video` and the cues given. */
 export async function muxSubtitles(video: string, srtPath: string, out: string): Promise<void> {
-  await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', video, '-i', srtPath, '-map', '0', '-map', '1', '-c', 'copy', '-c:s', 'srt', out]);
+  await execa('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-i',
+    video,
+    '-i',
+    srtPath,
+    '-map',
+    '0',
+    '-map',
+    '1',
+    '-c',
+    'copy',
+    '-c:s',
+    'srt',
+    out,
+  ]);
 }
 
 /** One frame at `seconds` as raw 8-bit grey pixels (for comparing pictures). */
 export async function grayFrame(path: string, seconds: number): Promise<Buffer> {
-  const { stdout } = await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-ss', String(seconds), '-i', path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], {
-    encoding: 'buffer',
-  });
+  const { stdout } = await execa(
+    'ffmpeg',
+    ['-hide_banner', '-loglevel', 'error', '-ss', String(seconds), '-i', path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'],
+    {
+      encoding: 'buffer',
+    },
+  );
   return Buffer.from(stdout);
 }
 

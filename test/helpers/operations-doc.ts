@@ -70,7 +70,8 @@ export const SAMPLE_OPTIONS: { [K in OperationName]: z.input<(typeof operationOp
 
 /** What each operation does, including the cross-field rules JSON Schema cannot show. */
 const SUMMARIES: Record<OperationName, string> = {
-  speed: 'Changes playback speed: the video by `setpts`, the audio by an `atempo` chain (pitch kept) or by resampling like tape (`maintain_pitch: false`). The output lasts input ÷ `speed_factor`; MP4 (H.264/AAC), or M4A for audio-only input.',
+  speed:
+    'Changes playback speed: the video by `setpts`, the audio by an `atempo` chain (pitch kept) or by resampling like tape (`maintain_pitch: false`). The output lasts input ÷ `speed_factor`; MP4 (H.264/AAC), or M4A for audio-only input.',
   compress:
     'Re-encodes smaller: H.264/AAC in mp4 or mkv, VP9/Opus in webm. `preset` sets CRF, encoder speed and audio bitrate (low 32/veryfast/96k, medium 28/medium/128k, high 23/slow/192k, custom 23/medium/128k); an explicit `crf`, `video_bitrate_kbps` or `audio_bitrate_kbps` overrides it (`video_bitrate_kbps` alone targets that bitrate; with `crf` it caps it). `max_width`/`max_height` shrink the frame to fit, keeping the aspect ratio and even sides, never enlarging it.',
   extract_audio:
@@ -78,18 +79,18 @@ const SUMMARIES: Record<OperationName, string> = {
   remove_audio:
     'The first video stream alone (no audio, subtitles or data). `keep_video_quality: true` copies it untouched (into MP4, WebM for VP8/VP9, else Matroska); `false` re-encodes it to H.264 MP4.',
   convert:
-    'Changes the container. Re-encodes to `video_codec`/`audio_codec` or the container\'s usual pair (webm: VP9/Opus, avi: MPEG-4/MP3, the others H.264/AAC); `stream_copy: true` copies the streams instead, which fails with `JOB_FAILED` when the container cannot hold them, and cannot be combined with a codec. A codec the container cannot hold is a `VALIDATION_ERROR`.',
+    "Changes the container. Re-encodes to `video_codec`/`audio_codec` or the container's usual pair (webm: VP9/Opus, avi: MPEG-4/MP3, the others H.264/AAC); `stream_copy: true` copies the streams instead, which fails with `JOB_FAILED` when the container cannot hold them, and cannot be combined with a codec. A codec the container cannot hold is a `VALIDATION_ERROR`.",
   thumbnail:
     'One image at `timestamp`, or `count` evenly spaced images (mutually exclusive; neither: one image from the middle), one ffmpeg run per image. One of `width`/`height` keeps the aspect ratio; both stretch to exactly that size. A `timestamp` past the end of the input is `JOB_FAILED`.',
   trim: 'The part from `start_time` to `end_time` (default: the end; `end_time` must be after `start_time`, and not past the end of the input). Re-encoded by default, so the cut is frame-accurate; `stream_copy` is fast and lossless but cuts at keyframes.',
   concat:
-    'The inputs (2 to 20, from `input.urls` or `input.filenames`) one after another. Inputs with the same codecs, size and frame rate are joined without re-encoding (the concat demuxer, shown below); otherwise, or with `reencode: true`, each is scaled and padded to the first one\'s size and frame rate and re-encoded in one filter graph.',
-  gif: '`duration` seconds from `start_time` as a looping animated GIF at `fps`, `width` pixels wide keeping the aspect ratio (default: the input\'s width, at most 480). `optimize` builds a palette from the clip itself (palettegen/paletteuse): better colours, smaller file.',
+    "The inputs (2 to 20, from `input.urls` or `input.filenames`) one after another. Inputs with the same codecs, size and frame rate are joined without re-encoding (the concat demuxer, shown below); otherwise, or with `reencode: true`, each is scaled and padded to the first one's size and frame rate and re-encoded in one filter graph.",
+  gif: "`duration` seconds from `start_time` as a looping animated GIF at `fps`, `width` pixels wide keeping the aspect ratio (default: the input's width, at most 480). `optimize` builds a palette from the clip itself (palettegen/paletteuse): better colours, smaller file.",
   filter:
     'Up to 20 filters: the video ones (scale, rotate, crop, fps) as one chain re-encoded to H.264, the audio ones (volume, normalize: EBU R128 to -16 LUFS) as another re-encoded to AAC, each in the order given; a stream no filter touches is copied. A crop outside the frame is `JOB_FAILED`.',
   subtitles:
     '`extract` returns a text subtitle stream as srt, vtt or ass; `burn` draws one into the video (H.264). `stream_index` counts subtitle streams only. With a second input (a subtitle file), `burn` takes the subtitles from it.',
-  probe: 'The input\'s `output_metadata` and no output file: the cheap way to inspect media.',
+  probe: "The input's `output_metadata` and no output file: the cheap way to inspect media.",
 };
 
 // ---------------------------------------------------------------- options tables
@@ -226,8 +227,9 @@ function commandsSection(name: OperationName): string[] {
     `Sample request (\`options\`), on the sample input${concat ? ' twice' : ''}: \`${JSON.stringify(SAMPLE_OPTIONS[name])}\``,
     '',
   ];
-  if (plan.runs.length === 0) return [...lines, 'Runs no ffmpeg: the result is the input\'s metadata, with no output file.'];
-  for (const file of plan.files ?? []) lines.push(`The worker first writes \`${file.path}\`:`, '', '```text', file.content.trimEnd(), '```', '');
+  if (plan.runs.length === 0) return [...lines, "Runs no ffmpeg: the result is the input's metadata, with no output file."];
+  for (const file of plan.files ?? [])
+    lines.push(`The worker first writes \`${file.path}\`:`, '', '```text', file.content.trimEnd(), '```', '');
   lines.push(plan.runs.length === 1 ? 'Runs:' : `Runs, one after another (${plan.runs.length} runs):`, '', '```sh');
   lines.push(...plan.runs.map(commandLine));
   lines.push('```', '', 'Output files (in `/tmp/job/out/`, sent in this order):', '');
@@ -240,11 +242,11 @@ function commandsSection(name: OperationName): string[] {
 const INTRO = [
   '# Operations',
   '',
-  '<!-- Generated by `npm run docs:operations` (test/helpers/operations-doc.ts) from the zod schemas and the worker\'s argument builders. Do not edit by hand. -->',
+  "<!-- Generated by `npm run docs:operations` (test/helpers/operations-doc.ts) from the zod schemas and the worker's argument builders. Do not edit by hand. -->",
   '',
   'Every operation a `start_job` can name: its `options` (from the zod schema in `shared/src/operations/`; JSON Schema cannot show',
   'cross-field rules, so each summary states them) and the exact ffmpeg command line(s) the worker runs for one sample request',
-  '(built by the worker\'s own argument builders in `worker/src/ffmpeg/operations/`). Options left out take their default;',
+  "(built by the worker's own argument builders in `worker/src/ffmpeg/operations/`). Options left out take their default;",
   'unknown options are a `VALIDATION_ERROR`.',
   '',
   '## The sample input',
@@ -256,7 +258,7 @@ const INTRO = [
   JSON.stringify(SAMPLE_INFO, null, 2),
   '```',
   '',
-  'The job\'s temp dir is `/tmp/job`: its input is `/tmp/job/input.mp4` (concat: `/tmp/job/input_0.mp4`, `/tmp/job/input_1.mp4`,',
+  "The job's temp dir is `/tmp/job`: its input is `/tmp/job/input.mp4` (concat: `/tmp/job/input_0.mp4`, `/tmp/job/input_1.mp4`,",
   'the sample input twice), its outputs go to `/tmp/job/out/`. `FFMPEG_THREADS` is 0, so no `-threads` flag',
   '(otherwise `-threads N` comes before the output file).',
   '',

@@ -2,8 +2,7 @@ import WebSocket from 'ws';
 import { encodeBinaryFrame, splitBinaryFrame } from '@media-foundry/shared';
 
 export type Received =
-  | { kind: 'json'; data: Record<string, unknown> & { type: string } }
-  | { kind: 'binary'; header: Record<string, unknown>; payload: Buffer };
+  { kind: 'json'; data: Record<string, unknown> & { type: string } } | { kind: 'binary'; header: Record<string, unknown>; payload: Buffer };
 
 /** A test client the way the spec's example uses the protocol: JSON out, JSON and binary frames in. */
 export class TestClient {
@@ -73,7 +72,10 @@ export class TestClient {
   }
 
   /** The next JSON message (after `after` received items) matching `pred`. */
-  async next(pred: (m: Record<string, unknown> & { type: string }) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown> & { type: string }> {
+  async next(
+    pred: (m: Record<string, unknown> & { type: string }) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<Record<string, unknown> & { type: string }> {
     let found: (Record<string, unknown> & { type: string }) | undefined;
     await this.until(() => (found = this.messages().find(pred)) !== undefined, timeoutMs);
     return found!;
@@ -89,11 +91,9 @@ export class TestClient {
     /** Error codes that do not end the job (e.g. BINARY_ERROR for one bad frame). */
     nonFinalCodes: string[] = [],
   ): Promise<{ items: Received[]; files: Map<string, Buffer>; final: Record<string, unknown> }> {
-    const forJob = () =>
-      this.received.filter((r) => (r.kind === 'json' ? r.data.job_id === jobId : r.header.job_id === jobId));
+    const forJob = () => this.received.filter((r) => (r.kind === 'json' ? r.data.job_id === jobId : r.header.job_id === jobId));
     const isFinal = (r: Received) =>
-      r.kind === 'json' &&
-      (r.data.type === 'completed' || (r.data.type === 'error' && !nonFinalCodes.includes(String(r.data.code))));
+      r.kind === 'json' && (r.data.type === 'completed' || (r.data.type === 'error' && !nonFinalCodes.includes(String(r.data.code))));
     await this.until(() => {
       const items = forJob();
       const final = items.find(isFinal);
@@ -102,7 +102,9 @@ export class TestClient {
       if (final.data.delivery_method === 'url') return true;
       const outputs = final.data.outputs as unknown[];
       // a file is complete with its single frame, or with the chunk marked final
-      return items.filter((r) => r.kind === 'binary' && (r.header.offset === undefined || r.header.final === true)).length >= outputs.length;
+      return (
+        items.filter((r) => r.kind === 'binary' && (r.header.offset === undefined || r.header.final === true)).length >= outputs.length
+      );
     }, timeoutMs);
     const items = forJob();
     const parts = new Map<string, Buffer[]>();
@@ -163,8 +165,7 @@ export async function uploadInChunks(
     );
   for (let offset = 0; offset < bytes.length || offset === 0; offset += chunkBytes) {
     const chunk = bytes.subarray(offset, offset + chunkBytes);
-    if (offset + chunk.length - acked() > windowBytes)
-      await client.until(() => offset + chunk.length - acked() <= windowBytes, 60_000);
+    if (offset + chunk.length - acked() > windowBytes) await client.until(() => offset + chunk.length - acked() <= windowBytes, 60_000);
     const final = offset + chunk.length >= bytes.length;
     client.sendRaw(encodeBinaryFrame({ job_id: jobId, filename, offset, final }, chunk));
     if (final) break;
@@ -173,6 +174,8 @@ export async function uploadInChunks(
 
 /** Reassembles a chunked (or single-frame) download of `filename` from what the client received. */
 export function downloaded(client: TestClient, jobId: string, filename: string): Buffer {
-  const frames = client.received.flatMap((r) => (r.kind === 'binary' && r.header.job_id === jobId && r.header.filename === filename ? [r] : []));
+  const frames = client.received.flatMap((r) =>
+    r.kind === 'binary' && r.header.job_id === jobId && r.header.filename === filename ? [r] : [],
+  );
   return Buffer.concat(frames.map((f) => f.payload));
 }

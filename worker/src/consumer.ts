@@ -175,7 +175,10 @@ export class JobConsumer {
     if (job instanceof AppError) {
       const jobId = String(msg.properties.correlationId ?? 'unknown');
       logger.warn({ job_id: jobId, details: job.details }, 'rejected an invalid job message');
-      if (replyTo) await this.reply(replyTo, { type: 'error', job_id: jobId, code: job.code, message: job.message, details: job.details }).catch(() => {});
+      if (replyTo)
+        await this.reply(replyTo, { type: 'error', job_id: jobId, code: job.code, message: job.message, details: job.details }).catch(
+          () => {},
+        );
       this.settle(msg, generation, 'ack');
       return;
     }

@@ -1,13 +1,6 @@
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type CompletedReply,
-  type Config,
-  errors,
-  type JobMessage,
-  type ProgressReply,
-  storageKeys,
-} from '@media-foundry/shared';
+import { type CompletedReply, type Config, errors, type JobMessage, type ProgressReply, storageKeys } from '@media-foundry/shared';
 import type { Logger, Storage } from '@media-foundry/shared/node';
 import { type MediaInfo, toOutputMetadata } from './ffmpeg/media-info.js';
 import { buildPlan } from './ffmpeg/operations/index.js';
@@ -28,12 +21,22 @@ export function containerName(formatName: string, path: string): string {
 }
 
 /** Refuses inputs beyond MAX_INPUT_DURATION_SECONDS / MAX_INPUT_PIXELS before any ffmpeg runs. */
-export function checkInputLimits(info: MediaInfo, limits: Pick<Config, 'MAX_INPUT_DURATION_SECONDS' | 'MAX_INPUT_PIXELS'>, which: string): void {
+export function checkInputLimits(
+  info: MediaInfo,
+  limits: Pick<Config, 'MAX_INPUT_DURATION_SECONDS' | 'MAX_INPUT_PIXELS'>,
+  which: string,
+): void {
   if (info.duration !== null && info.duration > limits.MAX_INPUT_DURATION_SECONDS)
-    throw errors.jobFailed('Input is too long', `${which} lasts ${Math.round(info.duration)}s; MAX_INPUT_DURATION_SECONDS allows ${limits.MAX_INPUT_DURATION_SECONDS}`);
+    throw errors.jobFailed(
+      'Input is too long',
+      `${which} lasts ${Math.round(info.duration)}s; MAX_INPUT_DURATION_SECONDS allows ${limits.MAX_INPUT_DURATION_SECONDS}`,
+    );
   const pixels = info.video ? info.video.width * info.video.height : 0;
   if (pixels > limits.MAX_INPUT_PIXELS)
-    throw errors.jobFailed('Input resolution is too large', `${which} is ${info.video!.width}x${info.video!.height}; MAX_INPUT_PIXELS allows ${limits.MAX_INPUT_PIXELS} pixels`);
+    throw errors.jobFailed(
+      'Input resolution is too large',
+      `${which} is ${info.video!.width}x${info.video!.height}; MAX_INPUT_PIXELS allows ${limits.MAX_INPUT_PIXELS} pixels`,
+    );
 }
 
 export type ProgressUpdate = Omit<ProgressReply, 'type' | 'job_id'>;
@@ -114,8 +117,7 @@ export async function runJob(
         signal,
         onProgress: (block) => {
           if (block.end && block.speed !== null) onRunSpeed(block.speed);
-          const fraction =
-            plan.expectedSeconds && block.outTimeSeconds !== null ? block.outTimeSeconds / plan.expectedSeconds : 0;
+          const fraction = plan.expectedSeconds && block.outTimeSeconds !== null ? block.outTimeSeconds / plan.expectedSeconds : 0;
           report({
             stage: 'processing',
             percentage: planPercentage(i, plan.runs.length, block.end ? 1 : fraction),
@@ -130,7 +132,10 @@ export async function runJob(
     const outputs = [];
     for (const planned of plan.outputs) {
       const path = join(outputDir, planned.filename);
-      const size = await stat(path).then((s) => s.size, () => 0);
+      const size = await stat(path).then(
+        (s) => s.size,
+        () => 0,
+      );
       if (size === 0) throw errors.jobFailed('FFmpeg produced no output', `${planned.filename} is missing or empty`);
       const key = storageKeys.output(job.job_id, planned.filename);
       await storage.putFile(key, path, planned.contentType);

@@ -20,7 +20,14 @@ export interface WorkerGauges {
 
 export function createWorkerMetrics(registry: Registry, gauges: WorkerGauges): WorkerMetrics {
   const r = [registry];
-  new prom.Gauge({ name: 'mf_worker_active_jobs', help: 'Jobs running on this worker', registers: r, collect() { this.set(gauges.activeJobs()); } });
+  new prom.Gauge({
+    name: 'mf_worker_active_jobs',
+    help: 'Jobs running on this worker',
+    registers: r,
+    collect() {
+      this.set(gauges.activeJobs());
+    },
+  });
   new prom.Gauge({
     name: 'mf_queue_depth',
     help: 'Jobs waiting in the jobs queue',
@@ -30,13 +37,44 @@ export function createWorkerMetrics(registry: Registry, gauges: WorkerGauges): W
       if (depth !== null) this.set(depth);
     },
   });
-  new prom.Gauge({ name: 'mf_broker_connected', help: '1 while connected to RabbitMQ', registers: r, collect() { this.set(gauges.brokerConnected() ? 1 : 0); } });
-  new prom.Gauge({ name: 'mf_broker_reconnects', help: 'Reconnects to RabbitMQ since start', registers: r, collect() { this.set(gauges.brokerReconnects()); } });
+  new prom.Gauge({
+    name: 'mf_broker_connected',
+    help: '1 while connected to RabbitMQ',
+    registers: r,
+    collect() {
+      this.set(gauges.brokerConnected() ? 1 : 0);
+    },
+  });
+  new prom.Gauge({
+    name: 'mf_broker_reconnects',
+    help: 'Reconnects to RabbitMQ since start',
+    registers: r,
+    collect() {
+      this.set(gauges.brokerReconnects());
+    },
+  });
   return {
     registry,
-    jobs: new prom.Counter({ name: 'mf_worker_jobs_total', help: 'Jobs this worker ended, by outcome', labelNames: ['operation', 'outcome'], registers: r }),
-    jobSeconds: new prom.Histogram({ name: 'mf_worker_job_duration_seconds', help: 'Time a job ran on this worker', labelNames: ['operation'], buckets: JOB_SECONDS_BUCKETS, registers: r }),
-    queueWaitSeconds: new prom.Histogram({ name: 'mf_worker_queue_wait_seconds', help: 'From submission to the start of work', labelNames: ['operation'], buckets: JOB_SECONDS_BUCKETS, registers: r }),
+    jobs: new prom.Counter({
+      name: 'mf_worker_jobs_total',
+      help: 'Jobs this worker ended, by outcome',
+      labelNames: ['operation', 'outcome'],
+      registers: r,
+    }),
+    jobSeconds: new prom.Histogram({
+      name: 'mf_worker_job_duration_seconds',
+      help: 'Time a job ran on this worker',
+      labelNames: ['operation'],
+      buckets: JOB_SECONDS_BUCKETS,
+      registers: r,
+    }),
+    queueWaitSeconds: new prom.Histogram({
+      name: 'mf_worker_queue_wait_seconds',
+      help: 'From submission to the start of work',
+      labelNames: ['operation'],
+      buckets: JOB_SECONDS_BUCKETS,
+      registers: r,
+    }),
     encodeSpeed: new prom.Histogram({
       name: 'mf_worker_encode_speed_ratio',
       help: 'ffmpeg speed (media seconds per second) at the end of each run',

@@ -49,7 +49,11 @@ function get(url: URL, limits: DownloadLimits, signal: AbortSignal): Promise<Inc
   }
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = client.get(url, { lookup: guardedLookup(url.hostname, limits.allowlist), signal, headers: { 'user-agent': 'media-foundry' } }, resolve);
+    const req = client.get(
+      url,
+      { lookup: guardedLookup(url.hostname, limits.allowlist), signal, headers: { 'user-agent': 'media-foundry' } },
+      resolve,
+    );
     req.on('error', reject);
   });
 }
@@ -60,7 +64,8 @@ function byteLimit(maxBytes: number): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       seen += chunk.length;
-      if (seen > maxBytes) done(errors.jobFailed('Input is too large', `more than MAX_FILE_SIZE_MB (${Math.round(maxBytes / 1048576)} MiB)`));
+      if (seen > maxBytes)
+        done(errors.jobFailed('Input is too large', `more than MAX_FILE_SIZE_MB (${Math.round(maxBytes / 1048576)} MiB)`));
       else done(null, chunk);
     },
   });
@@ -74,7 +79,8 @@ export async function downloadUrl(url: string, path: string, limits: DownloadLim
     if (signal.aborted) throw errors.jobCancelled();
     if (err instanceof AppError) throw err;
     if (err instanceof BlockedAddress) throw errors.jobFailed('Input URL is not allowed', err.message);
-    if (timeout.aborted) throw errors.jobFailed('Could not download the input URL', `download took longer than ${limits.timeoutMs / 1000}s`);
+    if (timeout.aborted)
+      throw errors.jobFailed('Could not download the input URL', `download took longer than ${limits.timeoutMs / 1000}s`);
     const e = err as NodeJS.ErrnoException;
     throw errors.jobFailed('Could not download the input URL', e.code ?? e.message, err);
   };

@@ -15,7 +15,9 @@ export async function startHttpServer(host: string, port: number, routes: HttpRo
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const route = req.method === 'GET' ? routes[path] : undefined;
-    const reply: Promise<HttpReply> = route ? Promise.resolve().then(route) : Promise.resolve({ status: 404, body: { error: 'not found' } });
+    const reply: Promise<HttpReply> = route
+      ? Promise.resolve().then(route)
+      : Promise.resolve({ status: 404, body: { error: 'not found' } });
     reply
       .catch((err: unknown): HttpReply => ({ status: 500, body: { error: err instanceof Error ? err.message : String(err) } }))
       .then(({ status, body, contentType }) => {

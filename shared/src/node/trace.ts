@@ -22,7 +22,11 @@ export function parseTraceparent(header: string | undefined | null): TraceContex
 
 /** A child context: the parent's trace id (or a new one) with a new span id. */
 export function childTrace(parent: TraceContext | null): TraceContext {
-  return { traceId: parent?.traceId ?? randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), flags: parent?.flags ?? '01' };
+  return {
+    traceId: parent?.traceId ?? randomBytes(16).toString('hex'),
+    spanId: randomBytes(8).toString('hex'),
+    flags: parent?.flags ?? '01',
+  };
 }
 
 export function formatTraceparent(t: TraceContext): string {

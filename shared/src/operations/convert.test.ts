@@ -79,7 +79,9 @@ describe('convertOptions', () => {
   });
 
   it('names options.video_codec / options.audio_codec when part of a message', () => {
-    const r = z.object({ options: convertOptions }).safeParse({ options: { target_format: 'avi', video_codec: 'vp9', audio_codec: 'aac' } });
+    const r = z
+      .object({ options: convertOptions })
+      .safeParse({ options: { target_format: 'avi', video_codec: 'vp9', audio_codec: 'aac' } });
     expect(formatIssues(r.error!)).toBe(
       'options.video_codec: avi cannot hold video codec vp9; it takes mpeg4, h264, mjpeg; ' +
         'options.audio_codec: avi cannot hold audio codec aac; it takes mp3, ac3, pcm_s16le',

@@ -31,7 +31,14 @@ describe('filterOptions', () => {
   });
 
   it('rejects an unknown filter type, naming its index', () => {
-    expect(paths({ filters: [{ type: 'fps', fps: 24 }, { type: 'blur', radius: 2 }] })).toEqual(['filters.1.type']);
+    expect(
+      paths({
+        filters: [
+          { type: 'fps', fps: 24 },
+          { type: 'blur', radius: 2 },
+        ],
+      }),
+    ).toEqual(['filters.1.type']);
   });
 
   describe('scale', () => {
@@ -119,7 +126,14 @@ describe('filterOptions', () => {
   });
 
   it('names options.filters.N.field when part of a message', () => {
-    const r = z.object({ options: filterOptions }).safeParse({ options: { filters: [{ type: 'fps', fps: 30 }, { type: 'volume', volume: 11 }] } });
+    const r = z.object({ options: filterOptions }).safeParse({
+      options: {
+        filters: [
+          { type: 'fps', fps: 30 },
+          { type: 'volume', volume: 11 },
+        ],
+      },
+    });
     expect(formatIssues(r.error!)).toMatch(/^options\.filters\.1\.volume: /);
   });
 

@@ -30,15 +30,14 @@ describe('trimOptions', () => {
     expect(trimOptions.parse({ end_time: 0.04 })).toEqual({ start_time: 0, end_time: 0.04, stream_copy: false });
   });
 
-  it.each([
-    [{ start_time: 10, end_time: 10 }],
-    [{ start_time: 10, end_time: 5 }],
-    [{ end_time: 0 }],
-  ])('rejects %p: end_time must be after start_time, reported on end_time', (input) => {
-    const r = trimOptions.safeParse(input);
-    expect(r.success).toBe(false);
-    expect(r.error!.issues).toEqual([expect.objectContaining({ path: ['end_time'], message: '`end_time` must be after `start_time`' })]);
-  });
+  it.each([[{ start_time: 10, end_time: 10 }], [{ start_time: 10, end_time: 5 }], [{ end_time: 0 }]])(
+    'rejects %p: end_time must be after start_time, reported on end_time',
+    (input) => {
+      const r = trimOptions.safeParse(input);
+      expect(r.success).toBe(false);
+      expect(r.error!.issues).toEqual([expect.objectContaining({ path: ['end_time'], message: '`end_time` must be after `start_time`' })]);
+    },
+  );
 
   it('rejects negative and infinite times', () => {
     expect(paths({ start_time: -1 })).toEqual(['start_time']);

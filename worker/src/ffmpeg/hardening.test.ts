@@ -5,7 +5,17 @@ describe('guardInputs', () => {
 
   it('puts the guards before every input, and nowhere else', () => {
     expect(guardInputs(['-ss', '1', '-i', '/a.mp4', '-i', '/b.srt', '-f', 'ogg', '/out.ogg'])).toEqual([
-      '-ss', '1', ...guard, '-i', '/a.mp4', ...guard, '-i', '/b.srt', '-f', 'ogg', '/out.ogg',
+      '-ss',
+      '1',
+      ...guard,
+      '-i',
+      '/a.mp4',
+      ...guard,
+      '-i',
+      '/b.srt',
+      '-f',
+      'ogg',
+      '/out.ogg',
     ]);
   });
 

@@ -138,7 +138,18 @@ describe('toMediaInfo', () => {
 
   it('falls back to stream durations, and to r_frame_rate when avg_frame_rate is 0/0', () => {
     const probe = ffprobeOutput.parse({
-      streams: [{ index: 0, codec_type: 'video', codec_name: 'vp9', width: 640, height: 360, avg_frame_rate: '0/0', r_frame_rate: '25/1', duration: '7.2' }],
+      streams: [
+        {
+          index: 0,
+          codec_type: 'video',
+          codec_name: 'vp9',
+          width: 640,
+          height: 360,
+          avg_frame_rate: '0/0',
+          r_frame_rate: '25/1',
+          duration: '7.2',
+        },
+      ],
       format: { format_name: 'matroska,webm' },
     });
     const info = toMediaInfo(probe);

@@ -5,10 +5,13 @@
 import { z } from 'zod';
 import type { OutputMetadata } from '@media-foundry/shared';
 
-const num = z.union([z.number(), z.string()]).optional().transform((v) => {
-  const n = typeof v === 'string' ? Number(v) : v;
-  return n !== undefined && Number.isFinite(n) ? n : undefined;
-});
+const num = z
+  .union([z.number(), z.string()])
+  .optional()
+  .transform((v) => {
+    const n = typeof v === 'string' ? Number(v) : v;
+    return n !== undefined && Number.isFinite(n) ? n : undefined;
+  });
 
 const ffprobeStream = z.looseObject({
   index: z.number(),
@@ -28,9 +31,7 @@ const ffprobeStream = z.looseObject({
 
 export const ffprobeOutput = z.looseObject({
   streams: z.array(ffprobeStream).default([]),
-  format: z
-    .looseObject({ format_name: z.string().optional(), duration: num, size: num, bit_rate: num })
-    .prefault({}),
+  format: z.looseObject({ format_name: z.string().optional(), duration: num, size: num, bit_rate: num }).prefault({}),
 });
 export type FfprobeOutput = z.infer<typeof ffprobeOutput>;
 
@@ -109,12 +110,8 @@ export function toMediaInfo(probe: FfprobeOutput): MediaInfo {
             ...rotationOf(v),
           }
         : null,
-    audio: a
-      ? { index: a.index, codec: a.codec_name ?? null, sampleRate: a.sample_rate ?? null, channels: a.channels ?? null }
-      : null,
-    subtitles: probe.streams
-      .filter((s) => s.codec_type === 'subtitle')
-      .map((s) => ({ index: s.index, codec: s.codec_name ?? null })),
+    audio: a ? { index: a.index, codec: a.codec_name ?? null, sampleRate: a.sample_rate ?? null, channels: a.channels ?? null } : null,
+    subtitles: probe.streams.filter((s) => s.codec_type === 'subtitle').map((s) => ({ index: s.index, codec: s.codec_name ?? null })),
   };
 }
 

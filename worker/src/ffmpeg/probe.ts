@@ -12,7 +12,10 @@ export async function probe(ffprobePath: string, path: string, timeoutMs = 60_00
   );
   if (result.timedOut) throw errors.jobFailed('Probing the input timed out', `ffprobe ran longer than ${timeoutMs / 1000}s`);
   if (result.exitCode !== 0)
-    throw errors.jobFailed('Input is not a readable media file', lastLines(String(result.stderr)) || `ffprobe exited with ${result.exitCode}`);
+    throw errors.jobFailed(
+      'Input is not a readable media file',
+      lastLines(String(result.stderr)) || `ffprobe exited with ${result.exitCode}`,
+    );
   let json: unknown;
   try {
     json = JSON.parse(String(result.stdout));

@@ -123,9 +123,9 @@ describe('ProgressParser', () => {
 
 describe('formatProgressLine', () => {
   it('formats the spec ffmpeg_log line', () => {
-    expect(
-      formatProgressLine({ frame: 123, fps: 45, totalSizeBytes: 1_048_576, outTimeSeconds: 5, speed: 1.5, end: false }),
-    ).toBe('frame=123 fps=45 size=1024kB time=00:00:05.00 speed=1.5x');
+    expect(formatProgressLine({ frame: 123, fps: 45, totalSizeBytes: 1_048_576, outTimeSeconds: 5, speed: 1.5, end: false })).toBe(
+      'frame=123 fps=45 size=1024kB time=00:00:05.00 speed=1.5x',
+    );
   });
 
   it('formats hours, minutes and hundredths', () => {
@@ -151,7 +151,8 @@ describe('formatProgressLine', () => {
   });
 
   it('truncates to centiseconds like ffmpeg, never printing 60 seconds', () => {
-    const line = (t: number) => formatProgressLine({ frame: null, fps: null, totalSizeBytes: null, outTimeSeconds: t, speed: null, end: false });
+    const line = (t: number) =>
+      formatProgressLine({ frame: null, fps: null, totalSizeBytes: null, outTimeSeconds: t, speed: null, end: false });
     expect(line(59.999)).toBe('time=00:00:59.99');
     expect(line(60)).toBe('time=00:01:00.00');
     expect(line(3599.999)).toBe('time=00:59:59.99');

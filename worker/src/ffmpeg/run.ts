@@ -39,7 +39,11 @@ class TailBuffer {
  * (a decoder bomb fails instead of eating the node) and CPU seconds (the
  * wall-clock timeout × cores bounds a runaway even if the timer failed).
  */
-export function limitedCommand(ffmpegPath: string, argv: string[], options: Pick<RunOptions, 'maxMemoryMb' | 'timeoutMs'>): [string, string[]] {
+export function limitedCommand(
+  ffmpegPath: string,
+  argv: string[],
+  options: Pick<RunOptions, 'maxMemoryMb' | 'timeoutMs'>,
+): [string, string[]] {
   if (!options.maxMemoryMb) return [ffmpegPath, argv];
   const cpuSeconds = Math.ceil(options.timeoutMs / 1000) * availableParallelism();
   return ['prlimit', [`--as=${options.maxMemoryMb * 1024 * 1024}`, `--cpu=${cpuSeconds}`, '--', ffmpegPath, ...argv]];

@@ -38,6 +38,11 @@ export interface Storage {
 
 /** Refuses keys that could escape the store's root (the fs driver maps keys to paths). */
 export function assertSafeKey(key: string): void {
-  if (key.length === 0 || key.startsWith('/') || key.split('/').some((part) => part === '..' || part === '.' || part === '') || key.includes('\0'))
+  if (
+    key.length === 0 ||
+    key.startsWith('/') ||
+    key.split('/').some((part) => part === '..' || part === '.' || part === '') ||
+    key.includes('\0')
+  )
     throw new Error(`unsafe storage key ${JSON.stringify(key)}`);
 }

@@ -132,10 +132,29 @@ describe('buildCompress', () => {
     const plan = buildCompress(opts(), mediaInfo(), ctx);
     expect(plan.runs).toEqual([
       [
-        '-i', '/job/input.mp4',
-        '-map', '0:0', '-c:v', 'libx264', '-preset', 'medium', '-crf', '28', '-pix_fmt', 'yuv420p',
-        '-map', '0:1', '-c:a', 'aac', '-b:a', '128k',
-        '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.mp4',
+        '-i',
+        '/job/input.mp4',
+        '-map',
+        '0:0',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'medium',
+        '-crf',
+        '28',
+        '-pix_fmt',
+        'yuv420p',
+        '-map',
+        '0:1',
+        '-c:a',
+        'aac',
+        '-b:a',
+        '128k',
+        '-sn',
+        '-dn',
+        '-movflags',
+        '+faststart',
+        '/job/out/output.mp4',
       ],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
@@ -145,10 +164,31 @@ describe('buildCompress', () => {
   it('spec example: low preset within 1280x720 scales 1920x1080 down', () => {
     const plan = buildCompress(opts({ preset: 'low', max_width: 1280, max_height: 720 }), mediaInfo(), ctx);
     expect(plan.runs[0]).toEqual([
-      '-i', '/job/input.mp4',
-      '-map', '0:0', '-vf', 'scale=1280:720', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '32', '-pix_fmt', 'yuv420p',
-      '-map', '0:1', '-c:a', 'aac', '-b:a', '96k',
-      '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.mp4',
+      '-i',
+      '/job/input.mp4',
+      '-map',
+      '0:0',
+      '-vf',
+      'scale=1280:720',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '32',
+      '-pix_fmt',
+      'yuv420p',
+      '-map',
+      '0:1',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '96k',
+      '-sn',
+      '-dn',
+      '-movflags',
+      '+faststart',
+      '/job/out/output.mp4',
     ]);
   });
 
@@ -167,10 +207,29 @@ describe('buildCompress', () => {
   it('lets an explicit crf and audio bitrate override the preset', () => {
     const args = buildCompress(opts({ preset: 'low', crf: 18, audio_bitrate_kbps: 256 }), mediaInfo(), ctx).runs[0]!;
     expect(args).toEqual([
-      '-i', '/job/input.mp4',
-      '-map', '0:0', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p',
-      '-map', '0:1', '-c:a', 'aac', '-b:a', '256k',
-      '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.mp4',
+      '-i',
+      '/job/input.mp4',
+      '-map',
+      '0:0',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '18',
+      '-pix_fmt',
+      'yuv420p',
+      '-map',
+      '0:1',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '256k',
+      '-sn',
+      '-dn',
+      '-movflags',
+      '+faststart',
+      '/job/out/output.mp4',
     ]);
   });
 
@@ -183,7 +242,18 @@ describe('buildCompress', () => {
   it('caps the CRF encode at video_bitrate_kbps when both are given', () => {
     const args = buildCompress(opts({ preset: 'high', crf: 20, video_bitrate_kbps: 800 }), mediaInfo(), ctx).runs[0]!;
     expect(args.slice(4, 16)).toEqual([
-      '-c:v', 'libx264', '-preset', 'slow', '-crf', '20', '-maxrate', '800k', '-bufsize', '1600k', '-pix_fmt', 'yuv420p',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'slow',
+      '-crf',
+      '20',
+      '-maxrate',
+      '800k',
+      '-bufsize',
+      '1600k',
+      '-pix_fmt',
+      'yuv420p',
     ]);
   });
 
@@ -198,10 +268,26 @@ describe('buildCompress', () => {
     const plan = buildCompress(opts({ target_format: 'webm' }), mediaInfo(), ctx);
     expect(plan.runs).toEqual([
       [
-        '-i', '/job/input.mp4',
-        '-map', '0:0', '-c:v', 'libvpx-vp9', '-b:v', '0', '-crf', '35', ...VP9_SPEED,
-        '-map', '0:1', '-c:a', 'libopus', '-b:a', '128k',
-        '-sn', '-dn', '/job/out/output.webm',
+        '-i',
+        '/job/input.mp4',
+        '-map',
+        '0:0',
+        '-c:v',
+        'libvpx-vp9',
+        '-b:v',
+        '0',
+        '-crf',
+        '35',
+        ...VP9_SPEED,
+        '-map',
+        '0:1',
+        '-c:a',
+        'libopus',
+        '-b:a',
+        '128k',
+        '-sn',
+        '-dn',
+        '/job/out/output.webm',
       ],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.webm', contentType: 'video/webm', format: 'webm' }]);
@@ -246,10 +332,24 @@ describe('buildCompress', () => {
   it('drops audio with -an when the input has none', () => {
     const plan = buildCompress(opts(), mediaInfo({ audio: null }), ctx);
     expect(plan.runs[0]).toEqual([
-      '-i', '/job/input.mp4',
-      '-map', '0:0', '-c:v', 'libx264', '-preset', 'medium', '-crf', '28', '-pix_fmt', 'yuv420p',
+      '-i',
+      '/job/input.mp4',
+      '-map',
+      '0:0',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'medium',
+      '-crf',
+      '28',
+      '-pix_fmt',
+      'yuv420p',
       '-an',
-      '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.mp4',
+      '-sn',
+      '-dn',
+      '-movflags',
+      '+faststart',
+      '/job/out/output.mp4',
     ]);
   });
 

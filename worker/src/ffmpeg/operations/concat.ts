@@ -21,10 +21,16 @@ export function canJoinWithoutReencoding(infos: MediaInfo[]): boolean {
     const v2 = i.video;
     const sameVideo =
       (!v1 && !v2) ||
-      (!!v1 && !!v2 && v1.codec === v2.codec && v1.width === v2.width && v1.height === v2.height && Math.abs((v1.fps ?? 0) - (v2.fps ?? 0)) < 0.01);
+      (!!v1 &&
+        !!v2 &&
+        v1.codec === v2.codec &&
+        v1.width === v2.width &&
+        v1.height === v2.height &&
+        Math.abs((v1.fps ?? 0) - (v2.fps ?? 0)) < 0.01);
     const a1 = first.audio;
     const a2 = i.audio;
-    const sameAudio = (!a1 && !a2) || (!!a1 && !!a2 && a1.codec === a2.codec && a1.sampleRate === a2.sampleRate && a1.channels === a2.channels);
+    const sameAudio =
+      (!a1 && !a2) || (!!a1 && !!a2 && a1.codec === a2.codec && a1.sampleRate === a2.sampleRate && a1.channels === a2.channels);
     return sameVideo && sameAudio;
   });
 }
@@ -61,8 +67,18 @@ export function buildConcat(options: ConcatOptions, infos: MediaInfo[], ctx: Mul
       files: [{ path: list, content: concatList(ctx.inputPaths) }],
       runs: [
         [
-          '-f', 'concat', '-safe', '1', '-i', list,
-          '-map', '0:v?', '-map', '0:a?', '-c', 'copy',
+          '-f',
+          'concat',
+          '-safe',
+          '1',
+          '-i',
+          list,
+          '-map',
+          '0:v?',
+          '-map',
+          '0:a?',
+          '-c',
+          'copy',
           ...(mp4Family ? FASTSTART_ARGS : []),
           outputPath(ctx, filename),
         ],
@@ -91,7 +107,8 @@ export function buildConcat(options: ConcatOptions, infos: MediaInfo[], ctx: Mul
       if (info.audio) chains.push(`[${i}:${info.audio.index}]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo[a${i}]`);
       else {
         // a silent track as long as this input keeps audio and video aligned
-        if (info.duration === null) throw errors.jobFailed('Input duration is unknown', `input ${i + 1} has no audio and no known duration`);
+        if (info.duration === null)
+          throw errors.jobFailed('Input duration is unknown', `input ${i + 1} has no audio and no known duration`);
         chains.push(`anullsrc=r=48000:cl=stereo,atrim=duration=${fmt(info.duration)}[a${i}]`);
       }
       pads.push(`[a${i}]`);
@@ -104,7 +121,8 @@ export function buildConcat(options: ConcatOptions, infos: MediaInfo[], ctx: Mul
     runs: [
       [
         ...ctx.inputPaths.flatMap((p) => ['-i', p]),
-        '-filter_complex', graph,
+        '-filter_complex',
+        graph,
         ...(v ? ['-map', '[v]', ...H264_ARGS] : []),
         ...(a ? ['-map', '[a]', ...AAC_ARGS] : []),
         ...threadArgs(ctx),

@@ -59,8 +59,29 @@ describe('buildConvert: re-encoding', () => {
     [
       'webm',
       [
-        '-c:v', 'libvpx-vp9', '-b:v', '0', '-crf', '31', '-row-mt', '1', '-deadline', 'good', '-cpu-used', '4', '-pix_fmt', 'yuv420p',
-        '-map', '0:1', '-c:a', 'libopus', '-b:a', '128k', '-sn', '-dn', '/job/out/output.webm',
+        '-c:v',
+        'libvpx-vp9',
+        '-b:v',
+        '0',
+        '-crf',
+        '31',
+        '-row-mt',
+        '1',
+        '-deadline',
+        'good',
+        '-cpu-used',
+        '4',
+        '-pix_fmt',
+        'yuv420p',
+        '-map',
+        '0:1',
+        '-c:a',
+        'libopus',
+        '-b:a',
+        '128k',
+        '-sn',
+        '-dn',
+        '/job/out/output.webm',
       ],
       'video/webm',
     ],
@@ -82,12 +103,33 @@ describe('buildConvert: re-encoding', () => {
   it('uses the requested codecs (HEVC tagged hvc1 in MP4, MP3)', () => {
     const plan = buildConvert(opts({ target_format: 'mp4', video_codec: 'hevc', audio_codec: 'mp3' }), mediaInfo(), ctx);
     expect(plan.runs[0]).toEqual([
-      '-i', '/job/input.mp4',
-      '-map', '0:0',
-      '-c:v', 'libx265', '-preset', 'veryfast', '-crf', '28', '-pix_fmt', 'yuv420p', '-x265-params', 'log-level=error',
-      '-tag:v', 'hvc1',
-      '-map', '0:1', '-c:a', 'libmp3lame', '-b:a', '192k',
-      '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.mp4',
+      '-i',
+      '/job/input.mp4',
+      '-map',
+      '0:0',
+      '-c:v',
+      'libx265',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '28',
+      '-pix_fmt',
+      'yuv420p',
+      '-x265-params',
+      'log-level=error',
+      '-tag:v',
+      'hvc1',
+      '-map',
+      '0:1',
+      '-c:a',
+      'libmp3lame',
+      '-b:a',
+      '192k',
+      '-sn',
+      '-dn',
+      '-movflags',
+      '+faststart',
+      '/job/out/output.mp4',
     ]);
   });
 
@@ -128,11 +170,27 @@ describe('buildConvert: re-encoding', () => {
 
   it('writes -an for a video-only input and -vn for an audio-only one', () => {
     expect(buildConvert(opts({ target_format: 'mkv' }), mediaInfo({ audio: null }), ctx).runs[0]).toEqual([
-      '-i', '/job/input.mp4', '-map', '0:0', ...H264, '-an', '-sn', '-dn', '/job/out/output.mkv',
+      '-i',
+      '/job/input.mp4',
+      '-map',
+      '0:0',
+      ...H264,
+      '-an',
+      '-sn',
+      '-dn',
+      '/job/out/output.mkv',
     ]);
     const audioOnly = mediaInfo({ formatName: 'mp3', video: null, audio: { index: 0, codec: 'mp3', sampleRate: 44100, channels: 2 } });
     expect(buildConvert(opts({ target_format: 'mkv' }), audioOnly, ctx).runs[0]).toEqual([
-      '-i', '/job/input.mp4', '-vn', '-map', '0:0', ...AAC, '-sn', '-dn', '/job/out/output.mkv',
+      '-i',
+      '/job/input.mp4',
+      '-vn',
+      '-map',
+      '0:0',
+      ...AAC,
+      '-sn',
+      '-dn',
+      '/job/out/output.mkv',
     ]);
   });
 
@@ -156,10 +214,34 @@ describe('buildConvert: stream copy', () => {
 
   it('keeps the muxer and faststart flags when copying', () => {
     expect(buildConvert(opts({ target_format: 'ts', stream_copy: true }), mediaInfo(), ctx).runs[0]).toEqual([
-      '-i', '/job/input.mp4', '-map', '0:0', '-map', '0:1', '-c', 'copy', '-sn', '-dn', '-f', 'mpegts', '/job/out/output.ts',
+      '-i',
+      '/job/input.mp4',
+      '-map',
+      '0:0',
+      '-map',
+      '0:1',
+      '-c',
+      'copy',
+      '-sn',
+      '-dn',
+      '-f',
+      'mpegts',
+      '/job/out/output.ts',
     ]);
     expect(buildConvert(opts({ target_format: 'mov', stream_copy: true }), mediaInfo(), ctx).runs[0]).toEqual([
-      '-i', '/job/input.mp4', '-map', '0:0', '-map', '0:1', '-c', 'copy', '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.mov',
+      '-i',
+      '/job/input.mp4',
+      '-map',
+      '0:0',
+      '-map',
+      '0:1',
+      '-c',
+      'copy',
+      '-sn',
+      '-dn',
+      '-movflags',
+      '+faststart',
+      '/job/out/output.mov',
     ]);
   });
 
@@ -170,7 +252,17 @@ describe('buildConvert: stream copy', () => {
 
   it('maps only the streams that exist', () => {
     expect(buildConvert(opts({ target_format: 'flv', stream_copy: true }), mediaInfo({ audio: null }), ctx).runs[0]).toEqual([
-      '-i', '/job/input.mp4', '-map', '0:0', '-c', 'copy', '-sn', '-dn', '-f', 'flv', '/job/out/output.flv',
+      '-i',
+      '/job/input.mp4',
+      '-map',
+      '0:0',
+      '-c',
+      'copy',
+      '-sn',
+      '-dn',
+      '-f',
+      'flv',
+      '/job/out/output.flv',
     ]);
   });
 

@@ -27,12 +27,7 @@ describe('buildExtractAudio', () => {
     ['aac', ['-c:a', 'aac', '-b:a', '192k', '-f', 'adts', '/job/out/output.aac'], 'output.aac', 'audio/aac'],
     ['wav', ['-c:a', 'pcm_s16le', '/job/out/output.wav'], 'output.wav', 'audio/wav'],
     ['opus', ['-c:a', 'libopus', '-b:a', '128k', '-f', 'ogg', '/job/out/output.opus'], 'output.opus', 'audio/ogg'],
-    [
-      'm4a',
-      ['-c:a', 'aac', '-b:a', '192k', '-movflags', '+faststart', '-f', 'ipod', '/job/out/output.m4a'],
-      'output.m4a',
-      'audio/mp4',
-    ],
+    ['m4a', ['-c:a', 'aac', '-b:a', '192k', '-movflags', '+faststart', '-f', 'ipod', '/job/out/output.m4a'], 'output.m4a', 'audio/mp4'],
     ['flac', ['-c:a', 'flac', '/job/out/output.flac'], 'output.flac', 'audio/flac'],
     ['ogg', ['-c:a', 'libvorbis', '-b:a', '192k', '/job/out/output.ogg'], 'output.ogg', 'audio/ogg'],
   ])('format %s: full arguments, file name and content type', (format, tail, filename, contentType) => {
@@ -63,7 +58,17 @@ describe('buildExtractAudio', () => {
     const args = buildExtractAudio({ format: 'm4a' }, mediaInfo(), { ...ctx, threads: 2 }).runs[0]!;
     expect(args).toEqual([
       ...COMMON,
-      '-c:a', 'aac', '-b:a', '192k', '-movflags', '+faststart', '-threads', '2', '-f', 'ipod', '/job/out/output.m4a',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '192k',
+      '-movflags',
+      '+faststart',
+      '-threads',
+      '2',
+      '-f',
+      'ipod',
+      '/job/out/output.m4a',
     ]);
   });
 

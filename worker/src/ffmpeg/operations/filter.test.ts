@@ -61,8 +61,14 @@ describe('videoStepFilters', () => {
   });
 
   it('scale with one side keeps the aspect ratio (-2) and computes the other, even, like ffmpeg', () => {
-    expect(videoStepFilters({ type: 'scale', width: 640 }, HD, 0)).toEqual({ filters: ['scale=640:-2'], size: { width: 640, height: 360 } });
-    expect(videoStepFilters({ type: 'scale', height: 480 }, HD, 0)).toEqual({ filters: ['scale=-2:480'], size: { width: 854, height: 480 } });
+    expect(videoStepFilters({ type: 'scale', width: 640 }, HD, 0)).toEqual({
+      filters: ['scale=640:-2'],
+      size: { width: 640, height: 360 },
+    });
+    expect(videoStepFilters({ type: 'scale', height: 480 }, HD, 0)).toEqual({
+      filters: ['scale=-2:480'],
+      size: { width: 854, height: 480 },
+    });
     // 500 * 720 / 1280 = 281.25 → 282 (nearest even)
     expect(videoStepFilters({ type: 'scale', width: 500 }, HD, 0).size).toEqual({ width: 500, height: 282 });
     // 301 * 1469 / 1264 = 349.8 → 350
@@ -185,7 +191,15 @@ describe('videoChain', () => {
   });
 
   it('is empty when no step touches the video', () => {
-    expect(videoChain([{ type: 'volume', volume: 2 }, { type: 'rotate', angle: 0 }], { width: 321, height: 241 })).toEqual({
+    expect(
+      videoChain(
+        [
+          { type: 'volume', volume: 2 },
+          { type: 'rotate', angle: 0 },
+        ],
+        { width: 321, height: 241 },
+      ),
+    ).toEqual({
       filters: [],
       size: { width: 321, height: 241 },
     });
@@ -194,10 +208,16 @@ describe('videoChain', () => {
 
 describe('audioChain', () => {
   it('chains volume steps in order', () => {
-    expect(audioChain([{ type: 'volume', volume: 1.5 }, { type: 'fps', fps: 30 }, { type: 'volume', volume: 0.1 + 0.2 }], 48000)).toEqual([
-      'volume=1.5',
-      'volume=0.3',
-    ]);
+    expect(
+      audioChain(
+        [
+          { type: 'volume', volume: 1.5 },
+          { type: 'fps', fps: 30 },
+          { type: 'volume', volume: 0.1 + 0.2 },
+        ],
+        48000,
+      ),
+    ).toEqual(['volume=1.5', 'volume=0.3']);
   });
 
   it('normalizes with loudnorm and converts back to the input rate at the end', () => {
@@ -226,17 +246,18 @@ describe('isAudioStep', () => {
 describe('buildFilter', () => {
   it('spec example: video and audio chains, both re-encoded', () => {
     const plan = buildFilter(
-      { filters: [{ type: 'scale', width: 1280, height: 720 }, { type: 'volume', volume: 1.5 }, { type: 'fps', fps: 30 }] },
+      {
+        filters: [
+          { type: 'scale', width: 1280, height: 720 },
+          { type: 'volume', volume: 1.5 },
+          { type: 'fps', fps: 30 },
+        ],
+      },
       mediaInfo({ video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 60 } }),
       ctx,
     );
     expect(plan.runs).toEqual([
-      [
-        '-i', '/job/input.mp4',
-        '-map', '0:0', '-vf', 'scale=1280:720,fps=30', ...H264,
-        '-map', '0:1', '-af', 'volume=1.5', ...AAC,
-        ...TAIL,
-      ],
+      ['-i', '/job/input.mp4', '-map', '0:0', '-vf', 'scale=1280:720,fps=30', ...H264, '-map', '0:1', '-af', 'volume=1.5', ...AAC, ...TAIL],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
     expect(plan.expectedSeconds).toBe(10);
@@ -244,22 +265,51 @@ describe('buildFilter', () => {
 
   it('copies the audio when only video filters are given and MP4 can hold it', () => {
     expect(buildFilter({ filters: [{ type: 'rotate', angle: 90 }] }, mediaInfo(), ctx).runs[0]).toEqual([
-      '-i', '/job/input.mp4', '-map', '0:0', '-vf', 'transpose=1', ...H264, '-map', '0:1', '-c:a', 'copy', ...TAIL,
+      '-i',
+      '/job/input.mp4',
+      '-map',
+      '0:0',
+      '-vf',
+      'transpose=1',
+      ...H264,
+      '-map',
+      '0:1',
+      '-c:a',
+      'copy',
+      ...TAIL,
     ]);
   });
 
   it('re-encodes unfiltered audio MP4 cannot hold (Vorbis)', () => {
     const info = mediaInfo({ audio: { index: 1, codec: 'vorbis', sampleRate: 48000, channels: 2 } });
     expect(buildFilter({ filters: [{ type: 'fps', fps: 24 }] }, info, ctx).runs[0]).toEqual([
-      '-i', '/job/input.mp4', '-map', '0:0', '-vf', 'fps=24', ...H264, '-map', '0:1', ...AAC, ...TAIL,
+      '-i',
+      '/job/input.mp4',
+      '-map',
+      '0:0',
+      '-vf',
+      'fps=24',
+      ...H264,
+      '-map',
+      '0:1',
+      ...AAC,
+      ...TAIL,
     ]);
   });
 
   it('copies the video when only audio filters are given and MP4 can hold it', () => {
     expect(buildFilter({ filters: [{ type: 'normalize' }] }, mediaInfo(), ctx).runs[0]).toEqual([
-      '-i', '/job/input.mp4',
-      '-map', '0:0', '-c:v', 'copy',
-      '-map', '0:1', '-af', 'loudnorm=I=-16:TP=-1.5:LRA=11,aformat=sample_rates=48000', ...AAC,
+      '-i',
+      '/job/input.mp4',
+      '-map',
+      '0:0',
+      '-c:v',
+      'copy',
+      '-map',
+      '0:1',
+      '-af',
+      'loudnorm=I=-16:TP=-1.5:LRA=11,aformat=sample_rates=48000',
+      ...AAC,
       ...TAIL,
     ]);
   });
@@ -267,11 +317,17 @@ describe('buildFilter', () => {
   it('re-encodes unfiltered video MP4 cannot hold (VP9), rounding an odd size to even', () => {
     const vp9 = mediaInfo({ video: { index: 0, codec: 'vp9', width: 1280, height: 720, fps: 30 } });
     expect(buildFilter({ filters: [{ type: 'volume', volume: 2 }] }, vp9, ctx).runs[0]!.slice(2, 4 + H264.length)).toEqual([
-      '-map', '0:0', ...H264,
+      '-map',
+      '0:0',
+      ...H264,
     ]);
     const odd = mediaInfo({ video: { index: 0, codec: 'ffv1', width: 321, height: 241, fps: 30 } });
     expect(buildFilter({ filters: [{ type: 'volume', volume: 2 }] }, odd, ctx).runs[0]!.slice(2, 6 + H264.length)).toEqual([
-      '-map', '0:0', '-vf', EVEN, ...H264,
+      '-map',
+      '0:0',
+      '-vf',
+      EVEN,
+      ...H264,
     ]);
   });
 
@@ -281,18 +337,28 @@ describe('buildFilter', () => {
   });
 
   it('writes -an for a video without audio', () => {
-    expect(buildFilter({ filters: [{ type: 'crop', width: 640, height: 360, x: 0, y: 0 }] }, mediaInfo({ audio: null }), ctx).runs[0]).toEqual([
-      '-i', '/job/input.mp4', '-map', '0:0', '-vf', 'crop=640:360:0:0', ...H264, '-an', ...TAIL,
-    ]);
+    expect(
+      buildFilter({ filters: [{ type: 'crop', width: 640, height: 360, x: 0, y: 0 }] }, mediaInfo({ audio: null }), ctx).runs[0],
+    ).toEqual(['-i', '/job/input.mp4', '-map', '0:0', '-vf', 'crop=640:360:0:0', ...H264, '-an', ...TAIL]);
   });
 
   it('writes M4A with -vn for an audio-only input with audio filters', () => {
     const plan = buildFilter({ filters: [{ type: 'normalize' }, { type: 'volume', volume: 2 }] }, mp3Only, ctx);
     expect(plan.runs).toEqual([
       [
-        '-i', '/job/input.mp4', '-vn',
-        '-map', '0:0', '-af', 'loudnorm=I=-16:TP=-1.5:LRA=11,volume=2,aformat=sample_rates=44100', ...AAC,
-        '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.m4a',
+        '-i',
+        '/job/input.mp4',
+        '-vn',
+        '-map',
+        '0:0',
+        '-af',
+        'loudnorm=I=-16:TP=-1.5:LRA=11,volume=2,aformat=sample_rates=44100',
+        ...AAC,
+        '-sn',
+        '-dn',
+        '-movflags',
+        '+faststart',
+        '/job/out/output.m4a',
       ],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.m4a', contentType: 'audio/mp4', format: 'm4a' }]);
@@ -342,7 +408,16 @@ describe('buildFilter', () => {
 
   it('fails with JOB_FAILED when a crop does not fit the tracked size', () => {
     const e = thrownBy(() =>
-      buildFilter({ filters: [{ type: 'scale', width: 640 }, { type: 'crop', width: 640, height: 400, x: 0, y: 0 }] }, mediaInfo(), ctx),
+      buildFilter(
+        {
+          filters: [
+            { type: 'scale', width: 640 },
+            { type: 'crop', width: 640, height: 400, x: 0, y: 0 },
+          ],
+        },
+        mediaInfo(),
+        ctx,
+      ),
     );
     expect(e.code).toBe(ErrorCode.JOB_FAILED);
     expect(e.details).toBe('filters[1]: crop 640x400 at (0,0) does not fit the 640x360 frame it receives');

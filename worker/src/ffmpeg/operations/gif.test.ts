@@ -51,9 +51,20 @@ describe('buildGif', () => {
     const plan = buildGif(opts(), mediaInfo(), ctx);
     expect(plan.runs).toEqual([
       [
-        '-ss', '0', '-i', '/job/input.mp4', '-t', '5',
-        '-filter_complex', `[0:0]fps=10,scale=480:-1:flags=lanczos,${PALETTE}`,
-        '-an', '-sn', '-dn', '-loop', '0', '/job/out/output.gif',
+        '-ss',
+        '0',
+        '-i',
+        '/job/input.mp4',
+        '-t',
+        '5',
+        '-filter_complex',
+        `[0:0]fps=10,scale=480:-1:flags=lanczos,${PALETTE}`,
+        '-an',
+        '-sn',
+        '-dn',
+        '-loop',
+        '0',
+        '/job/out/output.gif',
       ],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.gif', contentType: 'image/gif', format: 'gif' }]);
@@ -63,7 +74,14 @@ describe('buildGif', () => {
   it('spec example: 10 s from 5 s at 15 fps, 480 wide', () => {
     const args = buildGif(opts({ start_time: 5, duration: 10, fps: 15, width: 480 }), mediaInfo(), ctx).runs[0]!;
     expect(args.slice(0, 8)).toEqual([
-      '-ss', '5', '-i', '/job/input.mp4', '-t', '10', '-filter_complex', `[0:0]fps=15,scale=480:-1:flags=lanczos,${PALETTE}`,
+      '-ss',
+      '5',
+      '-i',
+      '/job/input.mp4',
+      '-t',
+      '10',
+      '-filter_complex',
+      `[0:0]fps=15,scale=480:-1:flags=lanczos,${PALETTE}`,
     ]);
     expect(args.indexOf('-ss')).toBeLessThan(args.indexOf('-i'));
   });
@@ -72,9 +90,22 @@ describe('buildGif', () => {
     const plan = buildGif(opts({ optimize: false, width: 320, fps: 8, start_time: 2.5, duration: 3 }), mediaInfo(), ctx);
     expect(plan.runs).toEqual([
       [
-        '-ss', '2.5', '-i', '/job/input.mp4', '-t', '3',
-        '-map', '0:0', '-vf', 'fps=8,scale=320:-1:flags=lanczos',
-        '-an', '-sn', '-dn', '-loop', '0', '/job/out/output.gif',
+        '-ss',
+        '2.5',
+        '-i',
+        '/job/input.mp4',
+        '-t',
+        '3',
+        '-map',
+        '0:0',
+        '-vf',
+        'fps=8,scale=320:-1:flags=lanczos',
+        '-an',
+        '-sn',
+        '-dn',
+        '-loop',
+        '0',
+        '/job/out/output.gif',
       ],
     ]);
   });
@@ -98,7 +129,13 @@ describe('buildGif', () => {
 
   it('adds -threads N before -loop', () => {
     expect(buildGif(opts(), mediaInfo(), { ...ctx, threads: 2 }).runs[0]!.slice(-7)).toEqual([
-      '-sn', '-dn', '-threads', '2', '-loop', '0', '/job/out/output.gif',
+      '-sn',
+      '-dn',
+      '-threads',
+      '2',
+      '-loop',
+      '0',
+      '/job/out/output.gif',
     ]);
   });
 

@@ -65,9 +65,24 @@ describe('buildRemoveAudio', () => {
     const plan = buildRemoveAudio({ keep_video_quality: false }, mediaInfo({ video: video('vp9') }), ctx);
     expect(plan.runs).toEqual([
       [
-        '-i', '/job/input.mp4', '-map', '0:0',
-        '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p',
-        '-an', '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.mp4',
+        '-i',
+        '/job/input.mp4',
+        '-map',
+        '0:0',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '23',
+        '-pix_fmt',
+        'yuv420p',
+        '-an',
+        '-sn',
+        '-dn',
+        '-movflags',
+        '+faststart',
+        '/job/out/output.mp4',
       ],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
@@ -76,7 +91,10 @@ describe('buildRemoveAudio', () => {
   it('rounds an odd size to even when re-encoding, not when copying', () => {
     const odd = mediaInfo({ video: video('ffv1', { width: 321, height: 241 }) });
     expect(buildRemoveAudio({ keep_video_quality: false }, odd, ctx).runs[0]!.slice(2, 6)).toEqual([
-      '-map', '0:0', '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2',
+      '-map',
+      '0:0',
+      '-vf',
+      'scale=trunc(iw/2)*2:trunc(ih/2)*2',
     ]);
     expect(buildRemoveAudio({ keep_video_quality: true }, odd, ctx).runs[0]).not.toContain('-vf');
   });
@@ -84,7 +102,20 @@ describe('buildRemoveAudio', () => {
   it('maps the probed video index and adds -threads N', () => {
     const info = mediaInfo({ video: video('h264', { index: 3 }) });
     expect(buildRemoveAudio({ keep_video_quality: true }, info, { ...ctx, threads: 2 }).runs[0]).toEqual([
-      '-i', '/job/input.mp4', '-map', '0:3', '-c:v', 'copy', '-an', '-sn', '-dn', '-threads', '2', '-movflags', '+faststart', '/job/out/output.mp4',
+      '-i',
+      '/job/input.mp4',
+      '-map',
+      '0:3',
+      '-c:v',
+      'copy',
+      '-an',
+      '-sn',
+      '-dn',
+      '-threads',
+      '2',
+      '-movflags',
+      '+faststart',
+      '/job/out/output.mp4',
     ]);
   });
 

@@ -64,11 +64,22 @@ describe('buildSpeed', () => {
     const plan = buildSpeed({ speed_factor: 2, maintain_pitch: true }, mediaInfo(), ctx);
     expect(plan.runs).toEqual([
       [
-        '-i', '/job/input.mp4',
-        '-map', '0:0', '-filter:v', 'setpts=PTS/2', ...VIDEO_ENCODE,
-        '-map', '0:1', '-filter:a', 'atempo=2', ...AUDIO_ENCODE,
-        '-sn', '-dn',
-        '-movflags', '+faststart',
+        '-i',
+        '/job/input.mp4',
+        '-map',
+        '0:0',
+        '-filter:v',
+        'setpts=PTS/2',
+        ...VIDEO_ENCODE,
+        '-map',
+        '0:1',
+        '-filter:a',
+        'atempo=2',
+        ...AUDIO_ENCODE,
+        '-sn',
+        '-dn',
+        '-movflags',
+        '+faststart',
         '/job/out/output.mp4',
       ],
     ]);
@@ -79,10 +90,23 @@ describe('buildSpeed', () => {
   it('slows down to 0.25x with a two-step atempo chain', () => {
     const plan = buildSpeed({ speed_factor: 0.25, maintain_pitch: true }, mediaInfo(), ctx);
     expect(plan.runs[0]).toEqual([
-      '-i', '/job/input.mp4',
-      '-map', '0:0', '-filter:v', 'setpts=PTS/0.25', ...VIDEO_ENCODE,
-      '-map', '0:1', '-filter:a', 'atempo=0.5,atempo=0.5', ...AUDIO_ENCODE,
-      '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.mp4',
+      '-i',
+      '/job/input.mp4',
+      '-map',
+      '0:0',
+      '-filter:v',
+      'setpts=PTS/0.25',
+      ...VIDEO_ENCODE,
+      '-map',
+      '0:1',
+      '-filter:a',
+      'atempo=0.5,atempo=0.5',
+      ...AUDIO_ENCODE,
+      '-sn',
+      '-dn',
+      '-movflags',
+      '+faststart',
+      '/job/out/output.mp4',
     ]);
     expect(plan.expectedSeconds).toBe(40);
   });
@@ -105,10 +129,19 @@ describe('buildSpeed', () => {
     const plan = buildSpeed({ speed_factor: 3, maintain_pitch: true }, mediaInfo({ audio: null }), ctx);
     expect(plan.runs).toEqual([
       [
-        '-i', '/job/input.mp4',
-        '-map', '0:0', '-filter:v', 'setpts=PTS/3', ...VIDEO_ENCODE,
+        '-i',
+        '/job/input.mp4',
+        '-map',
+        '0:0',
+        '-filter:v',
+        'setpts=PTS/3',
+        ...VIDEO_ENCODE,
         '-an',
-        '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.mp4',
+        '-sn',
+        '-dn',
+        '-movflags',
+        '+faststart',
+        '/job/out/output.mp4',
       ],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
@@ -119,10 +152,19 @@ describe('buildSpeed', () => {
     const plan = buildSpeed({ speed_factor: 1.25, maintain_pitch: true }, info, ctx);
     expect(plan.runs).toEqual([
       [
-        '-i', '/job/input.mp4',
+        '-i',
+        '/job/input.mp4',
         '-vn',
-        '-map', '0:0', '-filter:a', 'atempo=1.25', ...AUDIO_ENCODE,
-        '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.m4a',
+        '-map',
+        '0:0',
+        '-filter:a',
+        'atempo=1.25',
+        ...AUDIO_ENCODE,
+        '-sn',
+        '-dn',
+        '-movflags',
+        '+faststart',
+        '/job/out/output.m4a',
       ],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.m4a', contentType: 'audio/mp4', format: 'm4a' }]);

@@ -24,7 +24,10 @@ export function atempoChain(factor: number): number[] {
 
 /** The audio filter: tempo change keeping pitch, or a tape-style resample shifting it. */
 export function speedAudioFilter(factor: number, maintainPitch: boolean, sampleRate: number): string {
-  if (maintainPitch) return atempoChain(factor).map((s) => `atempo=${fmt(s)}`).join(',');
+  if (maintainPitch)
+    return atempoChain(factor)
+      .map((s) => `atempo=${fmt(s)}`)
+      .join(',');
   return `asetrate=${Math.round(sampleRate * factor)},aresample=${sampleRate}`;
 }
 
@@ -37,8 +40,7 @@ export function buildSpeed(options: SpeedOptions, info: MediaInfo, ctx: BuildCon
     // 4:2:0 H.264 needs even sides
     const even = info.video.width % 2 !== 0 || info.video.height % 2 !== 0 ? `,${EVEN_SIZE_FILTER}` : '';
     args.push('-map', `0:${info.video.index}`, '-filter:v', `setpts=PTS/${fmt(f)}${even}`, ...H264_ARGS);
-  }
-  else args.push('-vn');
+  } else args.push('-vn');
   if (info.audio)
     args.push(
       '-map',

@@ -3,7 +3,13 @@ import type { MediaInfo } from '../media-info.js';
 import type { MultiInputContext } from '../plan.js';
 import { buildSubtitles, escapeFilterPath } from './subtitles.js';
 
-const ctx: MultiInputContext = { inputPath: '/job/input.mkv', inputPaths: ['/job/input.mkv'], workDir: '/job', outputDir: '/job/out', threads: 0 };
+const ctx: MultiInputContext = {
+  inputPath: '/job/input.mkv',
+  inputPaths: ['/job/input.mkv'],
+  workDir: '/job',
+  outputDir: '/job/out',
+  threads: 0,
+};
 
 function movie(overrides: Partial<MediaInfo> = {}): MediaInfo {
   return {
@@ -38,9 +44,9 @@ describe('buildSubtitles extract', () => {
   });
 
   it('fails clearly without subtitles, out of range, and for picture-based subtitles', () => {
-    expect(failure(() => buildSubtitles({ mode: 'extract', format: 'srt', stream_index: 0 }, [movie({ subtitles: [] })], ctx)).message).toBe(
-      'Input has no subtitle streams',
-    );
+    expect(
+      failure(() => buildSubtitles({ mode: 'extract', format: 'srt', stream_index: 0 }, [movie({ subtitles: [] })], ctx)).message,
+    ).toBe('Input has no subtitle streams');
     expect(failure(() => buildSubtitles({ mode: 'extract', format: 'srt', stream_index: 5 }, [movie()], ctx)).details).toBe(
       'stream_index 5, but the input has 2 subtitle stream(s)',
     );

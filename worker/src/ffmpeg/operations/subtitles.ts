@@ -24,7 +24,10 @@ function pickStream(streams: SubtitleStreamInfo[], index: number, where: string)
   if (streams.length === 0) throw errors.jobFailed('Input has no subtitle streams', `ffprobe found none in ${where}`);
   const stream = streams[index];
   if (!stream)
-    throw errors.jobFailed('Subtitle stream_index out of range', `stream_index ${index}, but ${where} has ${streams.length} subtitle stream(s)`);
+    throw errors.jobFailed(
+      'Subtitle stream_index out of range',
+      `stream_index ${index}, but ${where} has ${streams.length} subtitle stream(s)`,
+    );
   return stream;
 }
 

@@ -109,7 +109,21 @@ describe('buildThumbnail', () => {
 
   it('scales to the width keeping the aspect ratio (scale=W:-2)', () => {
     expect(buildThumbnail(opts({ timestamp: 3, width: 320 }), mediaInfo(), ctx).runs).toEqual([
-      ['-ss', '3', '-i', '/job/input.mp4', '-map', '0:0', '-frames:v', '1', '-vf', 'scale=320:-2', '-update', '1', '/job/out/thumbnail.png'],
+      [
+        '-ss',
+        '3',
+        '-i',
+        '/job/input.mp4',
+        '-map',
+        '0:0',
+        '-frames:v',
+        '1',
+        '-vf',
+        'scale=320:-2',
+        '-update',
+        '1',
+        '/job/out/thumbnail.png',
+      ],
     ]);
   });
 

@@ -38,9 +38,7 @@ export function buildThumbnail(options: ThumbnailOptions, info: MediaInfo, ctx: 
   const contentType = ext === 'png' ? 'image/png' : 'image/jpeg';
   const scale = scaleFilter(options.width, options.height);
   const names =
-    timestamps.length === 1
-      ? [`thumbnail.${ext}`]
-      : timestamps.map((_, i) => `thumbnail_${String(i + 1).padStart(3, '0')}.${ext}`);
+    timestamps.length === 1 ? [`thumbnail.${ext}`] : timestamps.map((_, i) => `thumbnail_${String(i + 1).padStart(3, '0')}.${ext}`);
   const runs = timestamps.map((t, i) => [
     '-ss',
     fmt(t),

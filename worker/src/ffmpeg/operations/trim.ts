@@ -1,6 +1,16 @@
 import { errors, type TrimOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import { AAC_ARGS, FASTSTART_ARGS, fmt, H264_ARGS, outputPath, threadArgs, type BuildContext, type FfmpegPlan, type PlannedOutput } from '../plan.js';
+import {
+  AAC_ARGS,
+  FASTSTART_ARGS,
+  fmt,
+  H264_ARGS,
+  outputPath,
+  threadArgs,
+  type BuildContext,
+  type FfmpegPlan,
+  type PlannedOutput,
+} from '../plan.js';
 import { evenSizeArgs } from './compress.js';
 import { canHold } from './convert.js';
 
@@ -38,16 +48,10 @@ export function buildTrim(options: TrimOptions, info: MediaInfo, ctx: BuildConte
   let end = options.end_time;
   if (info.duration !== null) {
     if (start >= info.duration)
-      throw errors.jobFailed(
-        'Trim start is past the end of the input',
-        `start_time ${start}s, input duration ${fmt(info.duration)}s`,
-      );
+      throw errors.jobFailed('Trim start is past the end of the input', `start_time ${start}s, input duration ${fmt(info.duration)}s`);
     if (end !== undefined && end > info.duration) {
       if (end > info.duration + TRIM_END_TOLERANCE_SECONDS)
-        throw errors.jobFailed(
-          'Trim end is past the end of the input',
-          `end_time ${end}s, input duration ${fmt(info.duration)}s`,
-        );
+        throw errors.jobFailed('Trim end is past the end of the input', `end_time ${end}s, input duration ${fmt(info.duration)}s`);
       end = info.duration;
     }
   }
