@@ -1,4 +1,11 @@
-import { JOB_SECONDS_BUCKETS, prom, type Registry } from '@media-foundry/shared/node';
+import {
+  type CommonGauges,
+  JOB_SECONDS_BUCKETS,
+  prom,
+  registerCommonGauges,
+  type Registry,
+  scrapedGauge,
+} from '@media-foundry/shared/node';
 
 /** What the gateway counts; /metrics on HEALTH_PORT serves it. */
 export interface GatewayMetrics {
@@ -11,57 +18,16 @@ export interface GatewayMetrics {
   bytesOut: prom.Counter;
 }
 
-export interface GatewayGauges {
+export interface GatewayGauges extends CommonGauges {
   connections: () => number;
   activeJobs: () => number;
-  queueDepth: () => Promise<number | null>;
-  brokerConnected: () => boolean;
-  brokerReconnects: () => number;
 }
 
 export function createGatewayMetrics(registry: Registry, gauges: GatewayGauges): GatewayMetrics {
   const r = [registry];
-  new prom.Gauge({
-    name: 'mf_ws_connections',
-    help: 'Open WebSocket connections',
-    registers: r,
-    collect() {
-      this.set(gauges.connections());
-    },
-  });
-  new prom.Gauge({
-    name: 'mf_gateway_active_jobs',
-    help: 'Jobs in progress on this gateway',
-    registers: r,
-    collect() {
-      this.set(gauges.activeJobs());
-    },
-  });
-  new prom.Gauge({
-    name: 'mf_queue_depth',
-    help: 'Jobs waiting in the jobs queue',
-    registers: r,
-    async collect() {
-      const depth = await gauges.queueDepth();
-      if (depth !== null) this.set(depth);
-    },
-  });
-  new prom.Gauge({
-    name: 'mf_broker_connected',
-    help: '1 while connected to RabbitMQ',
-    registers: r,
-    collect() {
-      this.set(gauges.brokerConnected() ? 1 : 0);
-    },
-  });
-  new prom.Gauge({
-    name: 'mf_broker_reconnects',
-    help: 'Reconnects to RabbitMQ since start',
-    registers: r,
-    collect() {
-      this.set(gauges.brokerReconnects());
-    },
-  });
+  registerCommonGauges(registry, gauges);
+  scrapedGauge(registry, 'mf_ws_connections', 'Open WebSocket connections', gauges.connections);
+  scrapedGauge(registry, 'mf_gateway_active_jobs', 'Jobs in progress on this gateway', gauges.activeJobs);
   return {
     registry,
     jobsSubmitted: new prom.Counter({

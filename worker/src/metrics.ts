@@ -1,4 +1,11 @@
-import { JOB_SECONDS_BUCKETS, prom, type Registry } from '@media-foundry/shared/node';
+import {
+  type CommonGauges,
+  JOB_SECONDS_BUCKETS,
+  prom,
+  registerCommonGauges,
+  type Registry,
+  scrapedGauge,
+} from '@media-foundry/shared/node';
 
 /** What a worker counts; /metrics on its HEALTH_PORT serves it. */
 export interface WorkerMetrics {
@@ -11,48 +18,14 @@ export interface WorkerMetrics {
   encodeSpeed: prom.Histogram<'operation'>;
 }
 
-export interface WorkerGauges {
+export interface WorkerGauges extends CommonGauges {
   activeJobs: () => number;
-  queueDepth: () => Promise<number | null>;
-  brokerConnected: () => boolean;
-  brokerReconnects: () => number;
 }
 
 export function createWorkerMetrics(registry: Registry, gauges: WorkerGauges): WorkerMetrics {
   const r = [registry];
-  new prom.Gauge({
-    name: 'mf_worker_active_jobs',
-    help: 'Jobs running on this worker',
-    registers: r,
-    collect() {
-      this.set(gauges.activeJobs());
-    },
-  });
-  new prom.Gauge({
-    name: 'mf_queue_depth',
-    help: 'Jobs waiting in the jobs queue',
-    registers: r,
-    async collect() {
-      const depth = await gauges.queueDepth();
-      if (depth !== null) this.set(depth);
-    },
-  });
-  new prom.Gauge({
-    name: 'mf_broker_connected',
-    help: '1 while connected to RabbitMQ',
-    registers: r,
-    collect() {
-      this.set(gauges.brokerConnected() ? 1 : 0);
-    },
-  });
-  new prom.Gauge({
-    name: 'mf_broker_reconnects',
-    help: 'Reconnects to RabbitMQ since start',
-    registers: r,
-    collect() {
-      this.set(gauges.brokerReconnects());
-    },
-  });
+  registerCommonGauges(registry, gauges);
+  scrapedGauge(registry, 'mf_worker_active_jobs', 'Jobs running on this worker', gauges.activeJobs);
   return {
     registry,
     jobs: new prom.Counter({

@@ -17,3 +17,35 @@ export function createRegistry(service: string): client.Registry {
 
 /** Buckets for job durations: 100 ms to an hour. */
 export const JOB_SECONDS_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+
+/** Gauges every service has: a number read when Prometheus scrapes. */
+export interface CommonGauges {
+  queueDepth: () => Promise<number | null>;
+  brokerConnected: () => boolean;
+  brokerReconnects: () => number;
+}
+
+/** A gauge whose value is read at scrape time (null: leave the last value). */
+export function scrapedGauge(
+  registry: client.Registry,
+  name: string,
+  help: string,
+  read: () => number | null | Promise<number | null>,
+): void {
+  new client.Gauge({
+    name,
+    help,
+    registers: [registry],
+    async collect() {
+      const value = await read();
+      if (value !== null) this.set(value);
+    },
+  });
+}
+
+/** `mf_queue_depth`, `mf_broker_connected`, `mf_broker_reconnects`: the broker as both services see it. */
+export function registerCommonGauges(registry: client.Registry, gauges: CommonGauges): void {
+  scrapedGauge(registry, 'mf_queue_depth', 'Jobs waiting in the jobs queue', gauges.queueDepth);
+  scrapedGauge(registry, 'mf_broker_connected', '1 while connected to RabbitMQ', () => (gauges.brokerConnected() ? 1 : 0));
+  scrapedGauge(registry, 'mf_broker_reconnects', 'Reconnects to RabbitMQ since start', gauges.brokerReconnects);
+}
