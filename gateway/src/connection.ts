@@ -561,7 +561,7 @@ export class ClientConnection implements JobOwner {
       this.sendError(message.job_id, errors.resumeFailed('this connection already has another job with this job_id'));
       return;
     }
-    if (job.owner && job.owner !== this) (job.owner as ClientConnection).drop(job);
+    if (job.owner && job.owner !== this) job.owner.drop(job);
     if (job.expiry) clearTimeout(job.expiry);
     job.expiry = null;
     job.owner = this;

@@ -16,6 +16,8 @@ export type JobState = 'awaiting_upload' | 'submitting' | 'submitted' | 'deliver
 /** Receives a job's replies: the connection that currently holds the job. */
 export interface JobOwner {
   relay(job: TrackedJob, reply: JobReply): void;
+  /** Stops holding the job (another connection resumed it). */
+  drop(job: TrackedJob): void;
 }
 
 /** A connection's reply queue: deleted once the connection is gone and none of its jobs still reports there. */
