@@ -82,7 +82,7 @@ export async function downloadUrl(url: string, path: string, limits: DownloadLim
     if (timeout.aborted)
       throw errors.jobFailed('Could not download the input URL', `download took longer than ${limits.timeoutMs / 1000}s`);
     const e = err as NodeJS.ErrnoException;
-    throw errors.jobFailed('Could not download the input URL', e.code ?? e.message, err);
+    throw errors.jobFailed('Could not download the input URL', e.message || e.code || String(err), err);
   };
   let current = new URL(url);
   for (let hop = 0; ; hop++) {
