@@ -193,6 +193,34 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
   });
 
   if (driver === 'fs') {
+    it('changes the speed of an input without audio', async () => {
+      client.send({
+        type: 'start_job',
+        job_id: 'mute-speed',
+        operation: 'speed',
+        input: { source: 'url', url: files.url('silent.mp4') },
+        options: { speed_factor: 2 },
+      });
+      const { final, files: out } = await client.result('mute-speed');
+      expect(final).toMatchObject({ type: 'completed', output_metadata: { video_codec: 'h264', audio_codec: null } });
+      const probed = await probeBytes(out.get('output.mp4')!, 'mute-speed.mp4');
+      expect(probed.audio).toBeUndefined();
+      expect(Math.abs(probed.duration - 1)).toBeLessThan(0.15);
+    });
+
+    it('keeps two clients that use the same job_id apart', async () => {
+      const other = await TestClient.connect(stack.wsUrl);
+      client.send({ type: 'start_job', job_id: 'same', operation: 'thumbnail', input: { source: 'url', url: files.url('clip.mp4') } });
+      other.send({ type: 'start_job', job_id: 'same', operation: 'probe', input: { source: 'url', url: files.url('silent.mp4') } });
+      const mine = await client.result('same');
+      const theirs = await other.result('same');
+      expect(mine.final).toMatchObject({ type: 'completed', outputs: [{ filename: 'thumbnail.png' }], output_metadata: { width: 320 } });
+      expect(theirs.final).toMatchObject({ type: 'completed', outputs: [], output_metadata: { audio_codec: null } });
+      expect(theirs.items.some((r) => r.kind === 'binary')).toBe(false);
+      expect(client.messages('same').filter((m) => m.type === 'completed')).toHaveLength(1);
+      await other.close();
+    });
+
     it('throttles progress to about 4 messages a second', async () => {
       client.send({
         type: 'start_job',
