@@ -52,3 +52,16 @@ export function fmt(n: number): string {
 export const H264_ARGS = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p'];
 export const AAC_ARGS = ['-c:a', 'aac', '-b:a', '128k'];
 export const FASTSTART_ARGS = ['-movflags', '+faststart'];
+
+/** Rounds each side down to even: H.264/HEVC in 4:2:0 refuse odd sizes. */
+export const EVEN_SIZE_FILTER = 'scale=trunc(iw/2)*2:trunc(ih/2)*2';
+
+/** Whether a frame has an odd side (autorotation swaps the sides, which keeps this test valid). */
+export function isOddSized(video: { width: number; height: number }): boolean {
+  return video.width % 2 !== 0 || video.height % 2 !== 0;
+}
+
+/** `-vf` rounding an odd-sized input down to even sides, for re-encodes with no other video filter. */
+export function evenSizeArgs(video: { width: number; height: number }): string[] {
+  return isOddSized(video) ? ['-vf', EVEN_SIZE_FILTER] : [];
+}

@@ -1,7 +1,8 @@
 import { AppError, COMPRESS_PRESETS, ErrorCode, type CompressOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import type { BuildContext } from '../plan.js';
-import { buildCompress, EVEN_SIZE_FILTER, evenSizeArgs, fitWithin, frameSize, opusKbps, vp9Crf } from './compress.js';
+import { EVEN_SIZE_FILTER, evenSizeArgs } from '../plan.js';
+import { buildCompress, fitWithin, frameSize, opusKbps, vp9Crf } from './compress.js';
 
 const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
 

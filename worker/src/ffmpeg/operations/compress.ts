@@ -18,18 +18,6 @@ export function frameSize(video: VideoStreamInfo & { rotation?: number | null })
   return quarterTurn ? { width: video.height, height: video.width } : { width: video.width, height: video.height };
 }
 
-/** Rounds each side down to even: H.264/HEVC in 4:2:0 refuse odd sizes. */
-export const EVEN_SIZE_FILTER = 'scale=trunc(iw/2)*2:trunc(ih/2)*2';
-
-/**
- * `-vf` rounding an odd-sized input down to even sides, for re-encodes that
- * have no other video filter; nothing for even sizes (autorotation swaps the
- * sides, which keeps this test valid).
- */
-export function evenSizeArgs(video: VideoStreamInfo): string[] {
-  return video.width % 2 !== 0 || video.height % 2 !== 0 ? ['-vf', EVEN_SIZE_FILTER] : [];
-}
-
 /** The largest even number ≤ n, at least 2. */
 function evenAtMost(n: number): number {
   return Math.max(2, Math.floor(n / 2) * 2);

@@ -7,8 +7,7 @@ import {
   type ConvertVideoCodec,
 } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import { AAC_ARGS, FASTSTART_ARGS, H264_ARGS, outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
-import { evenSizeArgs } from './compress.js';
+import { AAC_ARGS, FASTSTART_ARGS, H264_ARGS, outputPath, threadArgs, type BuildContext, type FfmpegPlan, evenSizeArgs } from '../plan.js';
 
 export interface Container {
   ext: string;

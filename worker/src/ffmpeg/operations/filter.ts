@@ -1,7 +1,18 @@
 import { AUDIO_FILTER_TYPES, errors, type FilterOptions, type FilterStep } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import { AAC_ARGS, FASTSTART_ARGS, fmt, H264_ARGS, outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
-import { EVEN_SIZE_FILTER, evenSizeArgs, frameSize, type Size } from './compress.js';
+import {
+  AAC_ARGS,
+  EVEN_SIZE_FILTER,
+  evenSizeArgs,
+  FASTSTART_ARGS,
+  fmt,
+  H264_ARGS,
+  outputPath,
+  threadArgs,
+  type BuildContext,
+  type FfmpegPlan,
+} from '../plan.js';
+import { frameSize, type Size } from './compress.js';
 import { canHold } from './convert.js';
 
 /** `normalize`: EBU R128 to -16 LUFS integrated, -1.5 dBTP peak, 11 LU range. */

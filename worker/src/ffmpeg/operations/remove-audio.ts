@@ -1,7 +1,6 @@
 import { errors, type RemoveAudioOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import { FASTSTART_ARGS, H264_ARGS, outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
-import { evenSizeArgs } from './compress.js';
+import { FASTSTART_ARGS, H264_ARGS, outputPath, threadArgs, type BuildContext, type FfmpegPlan, evenSizeArgs } from '../plan.js';
 import { canHold, CONTAINERS } from './convert.js';
 
 /** Where a copied video codec goes: MP4 when it can (h264, hevc, mpeg4, av1), WebM for VP8/VP9, else Matroska. */

@@ -1,7 +1,17 @@
 import { errors, type SpeedOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import { EVEN_SIZE_FILTER } from './compress.js';
-import { AAC_ARGS, FASTSTART_ARGS, fmt, H264_ARGS, outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
+import {
+  AAC_ARGS,
+  FASTSTART_ARGS,
+  fmt,
+  H264_ARGS,
+  outputPath,
+  threadArgs,
+  type BuildContext,
+  type FfmpegPlan,
+  EVEN_SIZE_FILTER,
+  isOddSized,
+} from '../plan.js';
 
 /**
  * Splits a tempo factor into `atempo` steps each within 0.5–2.0 (the range
@@ -38,7 +48,7 @@ export function buildSpeed(options: SpeedOptions, info: MediaInfo, ctx: BuildCon
   const args = ['-i', ctx.inputPath];
   if (info.video) {
     // 4:2:0 H.264 needs even sides
-    const even = info.video.width % 2 !== 0 || info.video.height % 2 !== 0 ? `,${EVEN_SIZE_FILTER}` : '';
+    const even = isOddSized(info.video) ? `,${EVEN_SIZE_FILTER}` : '';
     args.push('-map', `0:${info.video.index}`, '-filter:v', `setpts=PTS/${fmt(f)}${even}`, ...H264_ARGS);
   } else args.push('-vn');
   if (info.audio)

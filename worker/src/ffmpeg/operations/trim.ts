@@ -10,8 +10,8 @@ import {
   type BuildContext,
   type FfmpegPlan,
   type PlannedOutput,
+  evenSizeArgs,
 } from '../plan.js';
-import { evenSizeArgs } from './compress.js';
 import { canHold } from './convert.js';
 
 /** An `end_time` this far past the probed duration is rounding (containers disagree by a frame or so): clamp it. */
