@@ -86,7 +86,9 @@ it('cancels a queued job so that it never starts', async () => {
     (l) => l.job_id === dropped.job_id && (l.msg === 'job completed' || l.msg === 'job failed'),
   );
   expect(ranSecond).toEqual([]);
-  expect(client.messages('second').map((m) => m.type)).toEqual(['ack', 'error']);
+  // it was queued (with its place in line), then cancelled: nothing else
+  expect(client.messages('second').map((m) => m.type)).toEqual(['ack', 'progress', 'error']);
+  expect(client.messages('second')[1]).toMatchObject({ stage: 'queued', queue_position: 1 });
   await client.close();
 });
 

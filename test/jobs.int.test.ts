@@ -240,21 +240,25 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
       expect(processing.some((m) => typeof m.ffmpeg_log === 'string' && /time=\d\d:\d\d/.test(m.ffmpeg_log))).toBe(true);
     });
 
-    it('creates the reply queue on the first job, not on connect, and deletes it on close', async () => {
-      const other = await TestClient.connect(stack.wsUrl);
-      const before = await listQueues(`${stack.prefix}.reply.`);
-      other.send({
-        type: 'start_job',
-        job_id: 'q1',
-        operation: 'thumbnail',
-        input: { source: 'url', url: files.url('clip.mp4') },
-        options: {},
-      });
-      await other.result('q1');
-      const during = await listQueues(`${stack.prefix}.reply.`);
-      expect(during.length).toBe(before.length + 1);
-      await other.close();
-      await waitFor(async () => (await listQueues(`${stack.prefix}.reply.`)).length === before.length);
+    it('receives replies on one queue per gateway, whatever the number of connections and jobs', async () => {
+      const clients = await Promise.all([TestClient.connect(stack.wsUrl), TestClient.connect(stack.wsUrl)]);
+      const gatewayQueues = await listQueues(`${stack.prefix}.gateway.`);
+      expect(gatewayQueues).toHaveLength(1);
+      clients.forEach((c, i) =>
+        c.send({
+          type: 'start_job',
+          job_id: `q${i}`,
+          operation: 'thumbnail',
+          input: { source: 'url', url: files.url('clip.mp4') },
+          options: {},
+        }),
+      );
+      await Promise.all(clients.map((c, i) => c.result(`q${i}`)));
+      expect(await listQueues(`${stack.prefix}.gateway.`)).toEqual(gatewayQueues);
+      // no per-connection or per-job queues: only the gateway's, the intake, the dead letters and the tenants'
+      const all = await listQueues(`${stack.prefix}.`);
+      expect(all.filter((q) => !/\.(gateway\.[0-9a-f]+|jobs|jobs\.dead|tenant\.[0-9a-f]{16})$/.test(q))).toEqual([]);
+      await Promise.all(clients.map((c) => c.close()));
     });
   }
 });

@@ -1,10 +1,10 @@
 /**
- * Download URLs for `delivery_method: "url"`: a presigned GET with the s3
- * driver; with fs, a URL of the gateway itself (`/files/<key>`) signed with
+ * Download URLs for `delivery_method: "url"`: a URL the store signs itself
+ * where it can (a presigned S3 GET); with fs, a URL of the gateway itself (`/files/<key>`) signed with
  * HMAC-SHA256 over the key and its expiry, served by file-route.ts.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { S3Storage, type Storage } from '@media-foundry/shared/node';
+import type { Storage } from '@media-foundry/shared/node';
 
 export interface DownloadUrls {
   /** A URL for the object under `key`, valid for `ttlSeconds`. */
@@ -22,7 +22,7 @@ export function createDownloadUrls(
   const sign = (key: string, expires: number) => createHmac('sha256', secret).update(`${key}\n${expires}`).digest('base64url');
   return {
     async urlFor(key, filename, ttlSeconds) {
-      if (storage instanceof S3Storage) return storage.presignGet(key, ttlSeconds, filename);
+      if (storage.presign) return storage.presign(key, ttlSeconds, filename);
       const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
       const path = key.split('/').map(encodeURIComponent).join('/');
       return `${baseUrl().replace(/\/+$/, '')}/files/${path}?expires=${expires}&sig=${sign(key, expires)}`;

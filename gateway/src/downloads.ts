@@ -30,29 +30,39 @@ export async function* rechunk(source: AsyncIterable<Uint8Array>, size: number):
   if (length > 0) yield Buffer.concat(parts);
 }
 
-/** Sends one output file; resolves when the last frame is handed to the socket. Returns the bytes sent. */
+/**
+ * Sends one output file from byte `from` (0 for all of it; a chunked file
+ * resumes where an earlier attempt stopped). `onSent` hears every byte
+ * handed to the socket, so a caller that retries after a storage failure
+ * knows where to resume. Resolves when the last frame is handed over.
+ */
 export async function sendOutput(
   socket: ClientSocket,
   storage: Storage,
   jobId: string,
   output: OutputFile & { key: string },
   chunkBytes: number,
-): Promise<number> {
-  const stream = await storage.get(output.key);
+  from = 0,
+  onSent: (bytes: number) => void = () => {},
+): Promise<void> {
+  const single = output.size_bytes <= SINGLE_FRAME_MAX_BYTES;
+  // a single frame is all or nothing: read it whole again
+  const stream = await storage.get(output.key, single ? 0 : from);
   try {
-    if (output.size_bytes <= SINGLE_FRAME_MAX_BYTES) {
+    if (single) {
       const body = Buffer.concat(await stream.toArray());
       await socket.sendBinary(encodeBinaryFrame({ job_id: jobId, filename: output.filename }, body));
-      return body.length;
+      onSent(body.length);
+      return;
     }
-    let offset = 0;
+    let offset = from;
     for await (const chunk of rechunk(stream, chunkBytes)) {
       const final = offset + chunk.length >= output.size_bytes;
       const header = { job_id: jobId, filename: output.filename, offset, total_size: output.size_bytes, final };
       await socket.sendBinary(encodeBinaryFrame(header, chunk));
       offset += chunk.length;
+      onSent(chunk.length);
     }
-    return offset;
   } finally {
     stream.destroy();
   }

@@ -7,18 +7,22 @@ import {
   createRegistry,
   createStorage,
   dependencyProblems,
+  JobStore,
+  PolledValue,
   processMemory,
   serviceRoutes,
   startHttpServer,
+  TenantQueues,
 } from '@media-foundry/shared/node';
 import { createAuthenticator } from './auth.js';
 import type { GatewayContext } from './connection.js';
-import { createGatewayMetrics } from './metrics.js';
 import { createDownloadUrls } from './download-urls.js';
-import { JobRegistry } from './job-registry.js';
+import { JobLifecycle } from './jobs/lifecycle.js';
+import { ReplyRouter } from './jobs/reply-router.js';
+import { createGatewayMetrics } from './metrics.js';
 import { JobPublisher } from './publisher.js';
-import { ReplyQueues } from './reply-queues.js';
 import { startGatewayServer } from './server.js';
+import { GatewayShutdown } from './shutdown.js';
 import { sweepStorage } from './storage-sweeper.js';
 import { loadUws } from './uws.js';
 
@@ -48,95 +52,125 @@ async function main(): Promise<void> {
   if (!authenticator.enabled) logger.warn('no API_KEYS or JWT_SECRET configured: the WebSocket is open to anyone who can reach it');
   const storage = createStorage(config);
   await storage.check();
+  const store = new JobStore(storage);
   const broker = connectBroker(config.AMQP_URL, logger, `gateway-${gatewayId}`);
   const publisher = new JobPublisher(broker, t, config);
-  const replyQueues = new ReplyQueues(broker);
+  const tenants = new TenantQueues(broker, t, store, {
+    deliveryLimit: config.JOB_DELIVERY_LIMIT,
+    idleMs: config.TENANT_QUEUE_IDLE_SECONDS * 1000,
+    timeoutMs: config.PUBLISH_TIMEOUT_SECONDS * 1000,
+  });
+  // liveness never waits on the broker: the intake depth is read in the background
+  const intakeDepth = new PolledValue(() => tenants.intakeDepth());
   const registry = createRegistry('gateway');
   let publicBaseUrl = '';
-  const stats = { activeJobs: 0 };
   let connections = () => 0;
+  let jobs: JobLifecycle | null = null;
   const metrics = createGatewayMetrics(registry, {
     connections: () => connections(),
-    activeJobs: () => stats.activeJobs,
-    queueDepth: () => publisher.queueDepth(),
+    activeJobs: () => jobs?.size ?? 0,
+    queueDepth: () => Promise.resolve(intakeDepth.current()),
     brokerConnected: () => broker.state() === 'connected',
     brokerReconnects: () => broker.reconnects(),
   });
-  const ctx: GatewayContext = {
-    config,
+  const urls = createDownloadUrls(storage, () => publicBaseUrl, config.URL_SIGNING_SECRET);
+  const router: ReplyRouter = new ReplyRouter(
+    broker,
+    t,
     gatewayId,
+    { onMessage: (m) => lifecycle.onMessage(m), onResubscribed: () => lifecycle.onResubscribed() },
     logger,
+  );
+  const lifecycle: JobLifecycle = new JobLifecycle({
+    config,
+    topology: t,
+    gatewayId,
     storage,
+    store,
+    tenants,
     publisher,
-    replyQueues,
-    replyQueueName: (connectionId) => t.replyQueue(gatewayId, connectionId),
-    authenticator,
-    jobsPerClient: new Map(),
-    registry: new JobRegistry(),
-    urls: createDownloadUrls(storage, () => publicBaseUrl, config.URL_SIGNING_SECRET),
+    router,
+    urls,
     metrics,
-    stats,
-  };
+    logger,
+  });
+  jobs = lifecycle;
+  const ctx: GatewayContext = { config, logger, storage, urls, authenticator, jobs: lifecycle };
   const server = await startGatewayServer(uws, ctx);
   connections = () => server.connections();
   const host = config.WS_HOST === '0.0.0.0' || config.WS_HOST === '::' ? 'localhost' : config.WS_HOST;
   publicBaseUrl = config.PUBLIC_BASE_URL ?? `http://${host}:${server.port}`;
+  intakeDepth.start();
 
-  let accepting = true;
-  const health = await startHttpServer(
+  const sweeper = setInterval(() => {
+    sweepStorage(storage, store, {
+      storageTtlMs: config.STORAGE_TTL_SECONDS * 1000,
+      resumeTtlMs: config.RESUME_TTL_SECONDS * 1000,
+      urlTtlMs: config.RESULT_URL_TTL_SECONDS * 1000,
+    })
+      .then((removed) => removed.length > 0 && logger.info({ removed: removed.length }, 'swept expired job files'))
+      .catch((err: unknown) => logger.warn({ err }, 'storage sweep failed'));
+  }, config.CLEANUP_INTERVAL_SECONDS * 1000);
+  sweeper.unref();
+
+  let health: Awaited<ReturnType<typeof startHttpServer>> | null = null;
+  const shutdown = new GatewayShutdown({
+    leadMs: config.SHUTDOWN_LEAD_SECONDS * 1000,
+    logger,
+    drain: () => {
+      clearInterval(sweeper);
+      server.refuseUpgrades();
+    },
+    closeClients: (code, reason) => {
+      lifecycle.shutdown();
+      server.stopListening();
+      server.closeAll(code, reason);
+    },
+    release: async () => {
+      intakeDepth.stop();
+      await Promise.allSettled([publisher.close(), router.close(), tenants.close()]);
+      await broker.close();
+    },
+  });
+
+  health = await startHttpServer(
     config.WS_HOST,
     config.HEALTH_PORT,
     serviceRoutes({
       health: async () => ({
         service: 'gateway',
         gateway_id: gatewayId,
+        state: shutdown.state,
         broker: broker.state(),
         broker_reconnects: broker.reconnects(),
         connections: server.connections(),
-        active_jobs: stats.activeJobs,
-        queue_depth: await publisher.queueDepth(),
+        active_jobs: lifecycle.size,
+        followed_routes: router.size,
+        queue_depth: intakeDepth.current(),
         storage: storage.driver,
         memory: await processMemory(),
       }),
       notReady: async () => [
-        ...(accepting ? [] : ['shutting down']),
+        ...(shutdown.state === 'running' ? [] : ['shutting down']),
         ...(await dependencyProblems(broker.state() === 'connected', () => storage.check())),
       ],
       metrics: registry,
     }),
   );
 
-  const sweeper = setInterval(() => {
-    sweepStorage(storage, config.STORAGE_TTL_SECONDS * 1000)
-      .then((removed) => removed.length > 0 && logger.info({ removed: removed.length }, 'swept expired job files'))
-      .catch((err: unknown) => logger.warn({ err }, 'storage sweep failed'));
-  }, config.CLEANUP_INTERVAL_SECONDS * 1000);
-  sweeper.unref();
-
   logger.info(
     { gateway_id: gatewayId, ws: `ws://${config.WS_HOST}:${server.port}`, health_port: health.port, storage: storage.driver },
     'gateway ready',
   );
 
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    accepting = false;
-    logger.info({ signal }, 'shutting down');
-    clearInterval(sweeper);
-    server.stopListening();
-    server.closeAll(1001, 'server shutting down');
-    void Promise.allSettled([publisher.close(), replyQueues.close()])
-      .then(() => broker.close())
-      .finally(() => {
-        health.server.close();
-        logger.info('stopped');
-        process.exit(0);
-      });
+  const stop = (signal: string) => {
+    void shutdown.run(signal).finally(() => {
+      health?.server.close();
+      process.exit(0);
+    });
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((err: unknown) => fail(`failed to start: ${err instanceof Error ? err.stack : String(err)}`, 1));

@@ -1,7 +1,12 @@
-import type { Config, ControlMessage, JobMessage, Topology } from '@media-foundry/shared';
+import type { Config, ControlMessage, JobMessage, ReplyExchangeMessage, Topology } from '@media-foundry/shared';
 import { type Broker, type ChannelWrapper, declareJobTopology } from '@media-foundry/shared/node';
 
-/** Publishes jobs to the durable jobs queue; a publish resolves only on the broker's confirm. */
+/**
+ * The gateway's publishing channel, with publisher confirms: jobs into their
+ * tenant's queue (a publish resolves only on the broker's confirm), control
+ * broadcasts to the workers, and notices to other gateways on the reply
+ * exchange.
+ */
 export class JobPublisher {
   private readonly channel: ChannelWrapper;
 
@@ -10,7 +15,7 @@ export class JobPublisher {
     private readonly topology: Topology,
     config: Pick<Config, 'JOB_DELIVERY_LIMIT' | 'PUBLISH_TIMEOUT_SECONDS'>,
   ) {
-    this.channel = broker.connection.createChannel({
+    this.channel = broker.channel({
       name: 'jobs-publisher',
       confirm: true,
       // While RabbitMQ is away publishes wait this long, then reject: the client gets SUBMIT_FAILED.
@@ -19,32 +24,30 @@ export class JobPublisher {
     });
   }
 
-  async publish(job: JobMessage, replyTo: string, traceparent?: string): Promise<void> {
-    await this.channel.sendToQueue(this.topology.jobsQueue, Buffer.from(JSON.stringify(job)), {
+  /** Publishes a job into `queue` (its tenant's), persistent; resolves on the broker's confirm. */
+  async publish(queue: string, job: JobMessage, traceparent?: string): Promise<void> {
+    await this.channel.sendToQueue(queue, Buffer.from(JSON.stringify(job)), {
       persistent: true,
       contentType: 'application/json',
       correlationId: job.job_id,
       messageId: job.job_id,
-      replyTo,
       timestamp: Math.floor(Date.now() / 1000),
       headers: traceparent ? { traceparent } : {},
     });
   }
 
-  /** Broadcasts a control message (e.g. a cancellation) to every worker. */
+  /** Broadcasts a control message (a cancellation, "this tenant has work") to every worker. */
   async broadcast(message: ControlMessage): Promise<void> {
     await this.channel.publish(this.topology.controlExchange, '', Buffer.from(JSON.stringify(message)), {
       contentType: 'application/json',
     });
   }
 
-  /** Jobs waiting in the queue; null while the broker is unreachable. */
-  async queueDepth(): Promise<number | null> {
-    try {
-      return (await this.channel.checkQueue(this.topology.jobsQueue)).messageCount;
-    } catch {
-      return null;
-    }
+  /** A notice to the gateways following `routingKey` on the reply exchange. */
+  async notify(routingKey: string, message: ReplyExchangeMessage): Promise<void> {
+    await this.channel.publish(this.topology.replyExchange, routingKey, Buffer.from(JSON.stringify(message)), {
+      contentType: 'application/json',
+    });
   }
 
   close(): Promise<void> {

@@ -1,6 +1,6 @@
 /** uWebSockets.js wiring only: sockets in, ClientConnection out. */
 import { randomBytes } from 'node:crypto';
-import { errors } from '@media-foundry/shared';
+import { CloseCode, errors } from '@media-foundry/shared';
 import { parseTraceparent } from '@media-foundry/shared/node';
 import { originAllowed, presentedToken, type Principal } from './auth.js';
 import type { ClientSocket } from './client-socket.js';
@@ -18,9 +18,6 @@ interface SocketData {
   /** When the client was last told it is rate limited (tell at most once a second). */
   limitedNoticeAt?: number;
 }
-
-/** Close code for a client that keeps flooding after being told to slow down (RFC 6455 policy violation). */
-const CLOSE_POLICY_VIOLATION = 1008;
 
 /** Binary frames wait until the send buffer is below this before going out. */
 const SEND_HIGH_WATER_BYTES = 1024 * 1024;
@@ -86,6 +83,8 @@ export class UwsClientSocket implements ClientSocket {
 export interface GatewayServer {
   port: number;
   connections(): number;
+  /** New upgrades get 503 (shutting down); open sockets stay. */
+  refuseUpgrades(): void;
   /** Stops listening; open sockets stay until closeAll. */
   stopListening(): void;
   closeAll(code: number, reason: string): void;
@@ -94,6 +93,7 @@ export interface GatewayServer {
 export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise<GatewayServer> {
   const { config, logger } = ctx;
   const open = new Set<WebSocket<SocketData>>();
+  let refusing = false;
   const app: TemplatedApp = uws.App();
   serveSignedFiles(app, ctx.storage, ctx.urls, logger);
 
@@ -116,6 +116,17 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
       res.onAborted(() => (aborted = true));
       const refuse = (status: string, why: string) =>
         res.cork(() => res.writeStatus(status).writeHeader('content-type', 'text/plain').end(why));
+      if (refusing) {
+        // the load balancer has not noticed /ready yet: send the client to another gateway
+        res.cork(() =>
+          res
+            .writeStatus('503 Service Unavailable')
+            .writeHeader('retry-after', '1')
+            .writeHeader('content-type', 'text/plain')
+            .end('shutting down'),
+        );
+        return;
+      }
       if (!originAllowed(origin, config.ALLOWED_ORIGINS)) {
         refuse('403 Forbidden', 'origin not allowed');
         return;
@@ -168,7 +179,7 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
       }
       if (decision === 'abusive') {
         logger.warn({ conn_id: data.socket?.id }, 'closing a connection that keeps exceeding the message rate');
-        ws.end(CLOSE_POLICY_VIOLATION, 'rate limit exceeded');
+        ws.end(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
       } else if (decision === 'limited') {
         const now = Date.now();
         if (now - (data.limitedNoticeAt ?? 0) >= 1000) {
@@ -196,6 +207,9 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
   return {
     port: uws.us_socket_local_port(listenSocket),
     connections: () => open.size,
+    refuseUpgrades: () => {
+      refusing = true;
+    },
     stopListening: () => {
       if (listening) uws.us_listen_socket_close(listening);
       listening = null;

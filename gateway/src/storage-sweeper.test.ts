@@ -1,19 +1,24 @@
 import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FsStorage } from '@media-foundry/shared/node';
+import { type JobRecord, storageKeys } from '@media-foundry/shared';
+import { FsStorage, JobStore } from '@media-foundry/shared/node';
 import { sweepStorage } from './storage-sweeper.js';
 
-const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 const NOW = Date.parse('2030-01-01T12:00:00Z');
+const policy = { storageTtlMs: 24 * HOUR, resumeTtlMs: 10 * MINUTE, urlTtlMs: HOUR };
 
 describe('sweepStorage', () => {
   let root: string;
   let storage: FsStorage;
+  let store: JobStore;
 
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'storage-sweeper-test-'));
     storage = new FsStorage(root);
+    store = new JobStore(storage);
   });
 
   afterEach(async () => {
@@ -21,37 +26,61 @@ describe('sweepStorage', () => {
   });
 
   /** Stores an object and sets its modification time to `NOW - ageMs`. */
-  async function putAged(key: string, ageMs: number): Promise<void> {
-    await storage.put(key, Buffer.from(key));
+  async function putAged(key: string, ageMs: number, body: string = key): Promise<void> {
+    await storage.put(key, Buffer.from(body));
     const t = new Date(NOW - ageMs);
     await utimes(join(root, ...key.split('/')), t, t);
   }
 
-  it('deletes job objects older than the TTL and keeps newer ones', async () => {
-    await putAged('jobs/old/input/a.mp4', 2 * HOUR);
-    await putAged('jobs/old/output/out.mp4', HOUR + 1000);
-    await putAged('jobs/new/input/b.mp4', HOUR - 1000);
-    await putAged('jobs/new/output/out.mp4', 0);
+  const record = (id: string, delivery: 'binary' | 'url'): string =>
+    JSON.stringify({
+      version: 1,
+      job_id: id,
+      client_job_id: id,
+      owner: 'key:abc',
+      tenant: 'key:abc',
+      resume_digest: '0'.repeat(64),
+      operation: 'thumbnail',
+      delivery_method: delivery,
+      created_at: new Date(NOW - 2 * HOUR).toISOString(),
+    } satisfies JobRecord);
 
-    const removed = await sweepStorage(storage, HOUR, NOW);
+  const jobsLeft = async () => [...new Set((await storage.list('jobs/')).map((o) => o.key.split('/')[1]))].sort();
 
-    expect(removed.sort()).toEqual(['jobs/old/input/a.mp4', 'jobs/old/output/out.mp4']);
-    expect((await storage.list('jobs/')).map((o) => o.key).sort()).toEqual(['jobs/new/input/b.mp4', 'jobs/new/output/out.mp4']);
+  it('removes a finished job once nobody may resume it, and keeps one that may still be resumed', async () => {
+    await putAged(storageKeys.output('done', 'out.mp4'), 11 * MINUTE);
+    await putAged(storageKeys.result('done'), 11 * MINUTE);
+    await putAged(storageKeys.output('fresh', 'out.mp4'), 9 * MINUTE);
+    await putAged(storageKeys.result('fresh'), 9 * MINUTE);
+    expect(await sweepStorage(storage, store, policy, NOW)).toEqual(['done']);
+    expect(await jobsLeft()).toEqual(['fresh']);
   });
 
-  it('keeps an object exactly TTL old (only older ones go)', async () => {
-    await putAged('jobs/edge/input/a', HOUR);
-    expect(await sweepStorage(storage, HOUR, NOW)).toEqual([]);
+  it('keeps results delivered as URLs until the URLs expire', async () => {
+    await putAged(storageKeys.record('linked'), 2 * HOUR, record('linked', 'url'));
+    await putAged(storageKeys.result('linked'), 30 * MINUTE);
+    await putAged(storageKeys.record('expired'), 2 * HOUR, record('expired', 'url'));
+    await putAged(storageKeys.result('expired'), HOUR + MINUTE);
+    expect(await sweepStorage(storage, store, policy, NOW)).toEqual(['expired']);
+    expect(await jobsLeft()).toEqual(['linked']);
+  });
+
+  it('keeps an unfinished job (queued a long time) until nothing of it changed for the storage TTL', async () => {
+    await putAged(storageKeys.record('queued'), 23 * HOUR);
+    await putAged(storageKeys.input('queued', 'in.mp4'), 23 * HOUR);
+    await putAged(storageKeys.input('stale', 'in.mp4'), 25 * HOUR);
+    expect(await sweepStorage(storage, store, policy, NOW)).toEqual(['stale']);
+    expect(await jobsLeft()).toEqual(['queued']);
   });
 
   it('only sweeps under jobs/', async () => {
-    await putAged('other/ancient', 100 * HOUR);
+    await putAged('scheduler/tenants/00ff00ff00ff00ff.json', 100 * HOUR);
     await putAged('jobs/j/input/x', 100 * HOUR);
-    expect(await sweepStorage(storage, HOUR, NOW)).toEqual(['jobs/j/input/x']);
-    expect((await storage.list('')).map((o) => o.key)).toEqual(['other/ancient']);
+    expect(await sweepStorage(storage, store, policy, NOW)).toEqual(['j']);
+    expect((await storage.list('')).map((o) => o.key)).toEqual(['scheduler/tenants/00ff00ff00ff00ff.json']);
   });
 
   it('returns [] for an empty store', async () => {
-    expect(await sweepStorage(storage, HOUR, NOW)).toEqual([]);
+    expect(await sweepStorage(storage, store, policy, NOW)).toEqual([]);
   });
 });

@@ -1,11 +1,48 @@
-import type { Storage } from '@media-foundry/shared/node';
+import { storageKeys } from '@media-foundry/shared';
+import { type JobStore, type Storage, type StoredObject } from '@media-foundry/shared/node';
+
+export interface SweepPolicy {
+  /** A job that never finished (an upload that stopped, a job lost on the way) goes this long after its last change. */
+  storageTtlMs: number;
+  /** A finished job's result waits this long for a client to resume it (RESUME_TTL_SECONDS). */
+  resumeTtlMs: number;
+  /** Results delivered as URLs stay this long (RESULT_URL_TTL_SECONDS). */
+  urlTtlMs: number;
+}
 
 /**
- * Deletes job objects (staged inputs, outputs) older than `ttlMs`: results
- * nobody collected, because their client went away. Returns the keys removed.
+ * Deletes the files of jobs nobody will collect, a job at a time: a finished
+ * job (its result stored) once nobody may resume it any more — or, when its
+ * client got download URLs, once those expired; any other job once nothing
+ * of it changed for `storageTtlMs`. Every gateway sweeps; deletes are
+ * idempotent. Returns the job ids removed.
  */
-export async function sweepStorage(storage: Storage, ttlMs: number, now = Date.now()): Promise<string[]> {
-  const stale = (await storage.list('jobs/')).filter((o) => now - o.lastModified.getTime() > ttlMs);
-  for (const o of stale) await storage.delete(o.key);
-  return stale.map((o) => o.key);
+export async function sweepStorage(
+  storage: Storage,
+  store: Pick<JobStore, 'readRecord' | 'remove'>,
+  policy: SweepPolicy,
+  now = Date.now(),
+): Promise<string[]> {
+  const byJob = new Map<string, StoredObject[]>();
+  for (const o of await storage.list('jobs/')) {
+    const id = o.key.split('/')[1];
+    if (!id) continue;
+    byJob.set(id, [...(byJob.get(id) ?? []), o]);
+  }
+  const removed: string[] = [];
+  for (const [id, objects] of byJob) {
+    const result = objects.find((o) => o.key === storageKeys.result(id));
+    const newest = Math.max(...objects.map((o) => o.lastModified.getTime()));
+    let expired: boolean;
+    if (result) {
+      const age = now - result.lastModified.getTime();
+      if (age > Math.max(policy.resumeTtlMs, policy.urlTtlMs)) expired = true;
+      else if (age <= policy.resumeTtlMs) expired = false;
+      else expired = (await store.readRecord(id).catch(() => null))?.delivery_method !== 'url';
+    } else expired = now - newest > policy.storageTtlMs;
+    if (!expired) continue;
+    await store.remove(id);
+    removed.push(id);
+  }
+  return removed;
 }

@@ -1,5 +1,5 @@
-import { type AppError, errors } from './errors.js';
-import { clientMessages, type ClientMessage, type ClientMessageType } from './protocol.js';
+import { AppError, errors } from './errors.js';
+import { clientMessages, type ClientMessage, type ClientMessageType, type ServerMessageOf } from './protocol.js';
 import { formatIssues } from './validation.js';
 
 export type ParsedClientMessage =
@@ -26,4 +26,10 @@ export function parseClientMessage(text: string): ParsedClientMessage {
   const parsed = clientMessages[type as ClientMessageType].safeParse(raw);
   if (!parsed.success) return { ok: false, error: errors.validation(formatIssues(parsed.error)), jobId };
   return { ok: true, message: parsed.data as ClientMessage };
+}
+
+/** The `error` message a client gets for a failure (anything not an AppError is an INTERNAL_ERROR). */
+export function errorMessageFor(jobId: string | null, err: unknown): ServerMessageOf<'error'> {
+  const e = AppError.from(err);
+  return { type: 'error', job_id: jobId, code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) };
 }

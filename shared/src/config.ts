@@ -36,6 +36,8 @@ export const configSchema = z
     MAX_CONCURRENT_JOBS: positiveInt.default(4),
     /** A job's ffmpeg is killed after this many seconds. */
     FFMPEG_TIMEOUT_SECONDS: positiveInt.default(600),
+    /** A job whose ffmpeg, or input download, makes no progress for this many seconds is stopped and fails as stalled. */
+    FFMPEG_STALL_SECONDS: positiveInt.default(120),
     /** `-threads` for ffmpeg; 0 lets ffmpeg choose. */
     FFMPEG_THREADS: nonNegativeInt.default(0),
     /** Address-space ceiling of each ffmpeg process, in MiB (prlimit --as); 0: none. */
@@ -68,15 +70,28 @@ export const configSchema = z
       .pipe(z.array(z.string().regex(/^[A-Za-z0-9.:_\-[\]]+(\/\d{1,3})?$/, 'must be host names, IPs or CIDRs, comma-separated'))),
     /** A URL input must download within this many seconds. */
     URL_FETCH_TIMEOUT_SECONDS: positiveInt.default(300),
+    /** A URL input's server must accept the connection and answer with headers within this many seconds. */
+    URL_CONNECT_TIMEOUT_SECONDS: positiveInt.default(15),
+    /**
+     * Transient failures (storage unreachable or 5xx, an origin's 5xx/429,
+     * DNS, a broker confirm timeout) are retried with backoff for up to this
+     * many seconds per step; then the job is handed to another worker.
+     */
+    TRANSIENT_RETRY_SECONDS: nonNegativeInt.default(60),
     /** How often stale temp dirs and staged objects are swept, in seconds. */
     CLEANUP_INTERVAL_SECONDS: positiveInt.default(60),
-    /** Staged inputs and outputs older than this are swept even if never delivered, in seconds. */
-    STORAGE_TTL_SECONDS: positiveInt.default(3600),
+    /** A job's stored files (record, staged inputs) are swept this many seconds after their last change if it never finished. */
+    STORAGE_TTL_SECONDS: positiveInt.default(86_400),
 
     /** How long a finished job's result waits (in storage) for a client to resume it after its connection dropped, in seconds. */
     RESUME_TTL_SECONDS: positiveInt.default(600),
     /** On SIGTERM a worker finishes running jobs for up to this many seconds, then hands them back to the queue. */
     SHUTDOWN_GRACE_SECONDS: positiveInt.default(30),
+    /**
+     * On SIGTERM a gateway reports not-ready and refuses new upgrades for this
+     * many seconds (for the load balancer to notice) before it closes its sockets with 1001.
+     */
+    SHUTDOWN_LEAD_SECONDS: nonNegativeInt.default(5),
 
     // Logging
     LOG_LEVEL: logLevel.default('info'),
@@ -93,8 +108,37 @@ export const configSchema = z
     WS_MAX_TEXT_SIZE: positiveInt.default(MAX_TEXT_MESSAGE_BYTES),
     /** Messages (text or binary) a connection may send per second; bursts up to the same number. */
     WS_MAX_MESSAGES_PER_SECOND: positiveInt.default(50),
-    /** Jobs one client (API key, JWT subject, or connection when auth is off) may have in progress at once. */
+    /**
+     * Jobs of one client (API key, JWT subject, connection when auth is off, or
+     * an AMQP publisher's `tenant`) that run at once across all workers; the
+     * rest wait their turn. Also the uploads one connection may have in flight.
+     */
     MAX_JOBS_PER_CLIENT: positiveInt.default(16),
+    /** Jobs of one client that may wait in its queue; more are refused with RATE_LIMITED. */
+    MAX_QUEUED_JOBS_PER_CLIENT: positiveInt.default(1000),
+    /**
+     * Fair-share weights, `tenant=weight` comma-separated (e.g. `key:3f2a9c0d11e7=3,jwt:acme=2`);
+     * a tenant of weight 3 gets three jobs started for every one of a weight-1 tenant while both wait. Unlisted: 1.
+     */
+    TENANT_WEIGHTS: z
+      .string()
+      .default('')
+      .transform((s, ctx) => {
+        const weights: Record<string, number> = {};
+        for (const entry of s
+          .split(',')
+          .map((e) => e.trim())
+          .filter(Boolean)) {
+          const eq = entry.lastIndexOf('=');
+          const weight = Number(entry.slice(eq + 1));
+          if (eq <= 0 || !Number.isInteger(weight) || weight < 1 || weight > 100)
+            ctx.addIssue({ code: 'custom', message: `"${entry}" is not tenant=weight with a whole weight of 1-100` });
+          else weights[entry.slice(0, eq)] = weight;
+        }
+        return weights;
+      }),
+    /** A tenant's queue that nobody used for this many seconds is deleted by RabbitMQ (workers keep queues with waiting jobs in use). */
+    TENANT_QUEUE_IDLE_SECONDS: z.coerce.number().int().min(60).default(3600),
 
     // Authentication (gateway)
     /** Comma-separated API keys; a client presents one as `Authorization: Bearer <key>` or `?token=<key>`. */
@@ -158,6 +202,10 @@ export const configSchema = z
     S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
     /** Path-style URLs (http://host/bucket/key): what MinIO and most S3-compatible servers need. */
     S3_FORCE_PATH_STYLE: z.stringbool().default(true),
+    /** Seconds to establish a connection to the S3 endpoint before the attempt fails (and is retried). */
+    S3_CONNECT_TIMEOUT_SECONDS: positiveInt.default(5),
+    /** Seconds an S3 request may wait without receiving a byte before the attempt fails (and is retried). */
+    S3_REQUEST_TIMEOUT_SECONDS: positiveInt.default(30),
   })
   .refine((c) => c.STORAGE_DRIVER !== 's3' || Boolean(c.S3_BUCKET), {
     path: ['S3_BUCKET'],

@@ -21,10 +21,22 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * What a failure says about trying again, decided where the error is raised
+ * (never by reading messages later):
+ * - `terminal`: the request itself cannot succeed (bad media, unsupported
+ *   codec, validation, an origin's 404); the client hears at once;
+ * - `transient`: infrastructure that may answer seconds later (storage 5xx,
+ *   refused or timed-out connections, DNS, an origin's 5xx/429, a broker
+ *   confirm timeout); retried with backoff, then handed to another worker;
+ * - `internal`: our own bug; not retried.
+ */
+export type FailureKind = 'terminal' | 'transient' | 'internal';
+
 export interface AppErrorOptions {
   details?: string | undefined;
-  /** Whether running the same job again could succeed (decides requeue vs. final failure). */
-  retryable?: boolean;
+  /** Defaults to `internal` for INTERNAL_ERROR and `terminal` for every other code. */
+  kind?: FailureKind;
   cause?: unknown;
 }
 
@@ -35,14 +47,19 @@ export interface AppErrorOptions {
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly details: string | undefined;
-  readonly retryable: boolean;
+  readonly kind: FailureKind;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.details = options.details;
-    this.retryable = options.retryable ?? false;
+    this.kind = options.kind ?? (code === ErrorCode.INTERNAL_ERROR ? 'internal' : 'terminal');
+  }
+
+  /** Whether the same step may succeed if tried again later (a `transient` failure). */
+  get retryable(): boolean {
+    return this.kind === 'transient';
   }
 
   /** Wraps anything thrown into an AppError; unknown failures become INTERNAL_ERROR. */
@@ -56,6 +73,13 @@ export class AppError extends Error {
   }
 }
 
+const STALLED_MESSAGE = 'Job stalled';
+
+/** Whether the failure is a stall (no progress for FFMPEG_STALL_SECONDS). */
+export function isStalled(err: unknown): boolean {
+  return err instanceof AppError && err.message === STALLED_MESSAGE;
+}
+
 /** Shorthands, so the places that create errors read as what went wrong. */
 export const errors = {
   invalidJson: (details: string) => new AppError(ErrorCode.INVALID_JSON, 'Message is not valid JSON', { details }),
@@ -66,6 +90,11 @@ export const errors = {
     }),
   submitFailed: (details: string, cause?: unknown) => new AppError(ErrorCode.SUBMIT_FAILED, 'Failed to submit job', { details, cause }),
   jobFailed: (message: string, details?: string, cause?: unknown) => new AppError(ErrorCode.JOB_FAILED, message, { details, cause }),
+  /** Infrastructure that may answer again soon (storage, an origin's 5xx, DNS, the broker): worth retrying. */
+  transient: (message: string, details?: string, cause?: unknown) =>
+    new AppError(ErrorCode.JOB_FAILED, message, { details, cause, kind: 'transient' }),
+  /** A step that stopped making progress (no bytes, no ffmpeg output) for too long. */
+  stalled: (details: string) => new AppError(ErrorCode.JOB_FAILED, STALLED_MESSAGE, { details }),
   jobCancelled: (details = "cancelled at the client's request") => new AppError(ErrorCode.JOB_CANCELLED, 'Job cancelled', { details }),
   cancelFailed: (details: string) => new AppError(ErrorCode.CANCEL_FAILED, 'Job not found or already completed', { details }),
   rateLimited: (details: string) => new AppError(ErrorCode.RATE_LIMITED, 'Rate limit exceeded', { details }),

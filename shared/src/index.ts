@@ -10,5 +10,6 @@ export * from './errors.js';
 export * from './jobs.js';
 export * from './operations/index.js';
 export * from './protocol.js';
+export * from './retry.js';
 export * from './topology.js';
 export * from './validation.js';

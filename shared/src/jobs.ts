@@ -16,6 +16,7 @@ import {
   MAX_INPUTS,
   outputFile,
   progressMessage,
+  progressStage,
   urlInput,
 } from './protocol.js';
 
@@ -24,10 +25,23 @@ export const storageInput = z.strictObject({ source: z.literal('storage'), key: 
 export const jobMessageInput = z.discriminatedUnion('source', [urlInput, storageInput]);
 export type JobMessageInput = z.infer<typeof jobMessageInput>;
 
+/**
+ * Whose fair share a job counts against: the API key, JWT subject or (auth
+ * off) connection for WebSocket jobs; for AMQP publishers the `tenant` they
+ * set, else DEFAULT_TENANT.
+ */
+export const tenantName = z.string().min(1).max(200);
+export const DEFAULT_TENANT = 'shared';
+
+/** A tenant's queue name component: hex of a hash of the tenant (shared/node `tenantKey`). */
+export const tenantKeySchema = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 hex digits');
+
 /** The body of a message on the jobs queue. `job_id` must be unique across all submitters. */
 export const jobMessage = withOperation(
   z.strictObject({
     job_id: jobId,
+    /** Fair scheduling: jobs of different tenants are started in turn (default DEFAULT_TENANT). */
+    tenant: tenantName.optional(),
     /** The input files, in order (several only for concat, and subtitles with an external subtitle file). */
     inputs: z.array(jobMessageInput).min(1).max(MAX_INPUTS),
     delivery_method: deliveryMethod.default('binary'),
@@ -54,13 +68,100 @@ export const errorReply = errorMessage.extend({ job_id: z.string() });
 /** The body of a message on a reply queue. */
 export const jobReply = z.discriminatedUnion('type', [progressReply, completedReply, errorReply]);
 export type JobReply = z.infer<typeof jobReply>;
+/** The reply that ends a job: exactly one per job reaches a WebSocket client. */
+export const finalReply = z.discriminatedUnion('type', [completedReply, errorReply]);
+export type FinalReply = z.infer<typeof finalReply>;
 export type ProgressReply = z.infer<typeof progressReply>;
 export type CompletedReply = z.infer<typeof completedReply>;
 export type ErrorReply = z.infer<typeof errorReply>;
 
 /** Broadcast on the control exchange to every worker. */
-export const controlMessage = z.discriminatedUnion('type', [z.strictObject({ type: z.literal('cancel'), job_id: jobId })]);
+export const controlMessage = z.discriminatedUnion('type', [
+  /** Stop this job wherever it runs. */
+  z.strictObject({ type: z.literal('cancel'), job_id: jobId }),
+  /** A job was just added to this tenant's queue: idle workers look there. */
+  z.strictObject({ type: z.literal('tenant_ready'), tenant_key: tenantKeySchema }),
+  /**
+   * What a worker runs now, sent on every change and every few seconds: the
+   * other workers count each tenant's running jobs (MAX_JOBS_PER_CLIENT) and
+   * know which jobs live workers hold. `stopping`: the worker is going away.
+   */
+  z.strictObject({
+    type: z.literal('worker_state'),
+    worker_id: z.string().min(1).max(100),
+    running: z.array(z.strictObject({ job_id: jobId, tenant_key: tenantKeySchema })).max(10_000),
+    stopping: z.boolean(),
+  }),
+]);
 export type ControlMessage = z.infer<typeof controlMessage>;
+
+/**
+ * Gateway-to-gateway notices on the reply exchange, routed like replies:
+ * `claimed` (job id as key) tells every gateway following a job that a
+ * connection elsewhere resumed it; `dequeued` (a tenant's events key) that
+ * one of the tenant's jobs left its queue, so waiting jobs move up.
+ */
+export const jobClaimedEvent = z.strictObject({
+  type: z.literal('claimed'),
+  job_id: jobId,
+  gateway_id: z.string(),
+  connection_id: z.string(),
+});
+export const tenantDequeuedEvent = z.strictObject({
+  type: z.literal('dequeued'),
+  tenant_key: tenantKeySchema,
+  job_id: jobId,
+});
+/** Anything on the reply exchange: a job's reply or a gateway notice. */
+export const replyExchangeMessage = z.discriminatedUnion('type', [
+  progressReply,
+  completedReply,
+  errorReply,
+  jobClaimedEvent,
+  tenantDequeuedEvent,
+]);
+export type ReplyExchangeMessage = z.infer<typeof replyExchangeMessage>;
+
+/**
+ * The durable facts of a job a gateway accepted (`jobs/<id>/job.json`),
+ * written before the job is published: any gateway can resume it from these.
+ */
+export const jobRecord = z.object({
+  version: z.literal(1),
+  /** The internal id (workers, storage, the reply exchange). */
+  job_id: jobId,
+  /** The id the client knows the job by. */
+  client_job_id: jobId,
+  /** The principal that submitted it (API key id, JWT subject, or connection). */
+  owner: z.string().min(1),
+  tenant: tenantName,
+  /** Hex SHA-256 of the secret half of the resume token. */
+  resume_digest: z.string().regex(/^[0-9a-f]{64}$/),
+  operation: z.string(),
+  delivery_method: deliveryMethod,
+  created_at: z.iso.datetime(),
+});
+export type JobRecord = z.infer<typeof jobRecord>;
+
+/** Where a running job stands (`jobs/<id>/state.json`), written by its worker at most every few seconds. */
+export const jobState = z.object({
+  stage: progressStage,
+  percentage: z.number().min(0).max(100),
+  message: z.string().optional(),
+  updated_at: z.iso.datetime(),
+});
+export type JobState = z.infer<typeof jobState>;
+
+/** A job's final reply (`jobs/<id>/result.json`), stored by the worker before it publishes it. */
+export const jobResult = z.object({
+  reply: finalReply,
+  finished_at: z.iso.datetime(),
+});
+export type JobResult = z.infer<typeof jobResult>;
+
+/** An entry of the tenant index (`scheduler/tenants/<key>.json`): a queue workers must know about after a restart. */
+export const tenantIndexEntry = z.object({ tenant: tenantName, tenant_key: tenantKeySchema });
+export type TenantIndexEntry = z.infer<typeof tenantIndexEntry>;
 
 /** Where a job's files live in storage; everything under `jobPrefix` is removed with the job. */
 export const storageKeys = {
@@ -73,4 +174,13 @@ export const storageKeys = {
    * not running when the cancellation was broadcast.
    */
   cancelled: (id: string) => `jobs/${id}/cancelled`,
+  /** The gateway's JobRecord. */
+  record: (id: string) => `jobs/${id}/job.json`,
+  /** The worker's JobState. */
+  state: (id: string) => `jobs/${id}/state.json`,
+  /** The worker's JobResult. */
+  result: (id: string) => `jobs/${id}/result.json`,
+  /** Every tenant queue ever declared, so a worker that starts finds waiting jobs (entries of TenantIndexEntry). */
+  tenantIndexPrefix: 'scheduler/tenants/',
+  tenantIndex: (tenantKey: string) => `scheduler/tenants/${tenantKey}.json`,
 };

@@ -73,6 +73,7 @@ export function inputCount(input: JobInput): number {
  */
 export const DELIVERY_METHODS = ['binary', 'url'] as const;
 export const deliveryMethod = z.enum(DELIVERY_METHODS);
+export type DeliveryMethod = z.infer<typeof deliveryMethod>;
 
 // ---- client → server ------------------------------------------------------
 
@@ -123,8 +124,13 @@ export const ackMessage = z.object({
   resume_token: z.string().optional(),
 });
 
-export const PROGRESS_STAGES = ['queued', 'downloading', 'probing', 'processing', 'uploading', 'finalizing'] as const;
+/**
+ * `retrying`: a step failed for a reason that may pass (storage or an origin
+ * unreachable) and is being tried again; `message` says why.
+ */
+export const PROGRESS_STAGES = ['queued', 'downloading', 'probing', 'processing', 'uploading', 'finalizing', 'retrying'] as const;
 export const progressStage = z.enum(PROGRESS_STAGES);
+export type ProgressStage = z.infer<typeof progressStage>;
 
 export const progressMessage = z.object({
   type: z.literal('progress'),
@@ -132,6 +138,10 @@ export const progressMessage = z.object({
   percentage: z.number().min(0).max(100),
   stage: progressStage,
   ffmpeg_log: z.string().optional(),
+  /** In words, what is happening (why a step is retried, where a queued job stands). */
+  message: z.string().optional(),
+  /** With stage `queued`: the job's place among its client's waiting jobs (1: it starts next when a worker is free for this client). */
+  queue_position: z.number().int().positive().optional(),
 });
 
 /** What ffprobe tells about an output, in the spec's shape. */
@@ -198,6 +208,18 @@ export const serverMessage = z.discriminatedUnion('type', [
 ]);
 export type ServerMessage = z.infer<typeof serverMessage>;
 export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
+
+/** WebSocket close codes the gateway sends. */
+export const CloseCode = {
+  /** The gateway is shutting down (a rolling update): reconnect, and `resume_job` each job with its token. */
+  GOING_AWAY: 1001,
+  /** The client kept flooding after RATE_LIMITED. */
+  POLICY_VIOLATION: 1008,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** The close reason with GOING_AWAY: what a client should do. */
+export const GOING_AWAY_REASON = 'server shutting down; reconnect and resume_job your jobs';
 
 // ---- binary frames --------------------------------------------------------
 

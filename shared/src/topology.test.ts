@@ -1,16 +1,44 @@
 import { loadConfig } from './config.js';
-import { jobsQueueArguments, minimumConsumerTimeoutMs, RABBITMQ_DEFAULT_CONSUMER_TIMEOUT_MS, topology } from './topology.js';
+import { jobId } from './protocol.js';
+import {
+  jobsQueueArguments,
+  minimumConsumerTimeoutMs,
+  RABBITMQ_DEFAULT_CONSUMER_TIMEOUT_MS,
+  tenantQueueArguments,
+  topology,
+} from './topology.js';
 
 describe('topology', () => {
   it('prefixes every name', () => {
     const t = topology('acme');
-    expect([t.jobsQueue, t.deadLetterExchange, t.deadLetterQueue, t.controlExchange, t.replyQueue('g1', 'c1')]).toEqual([
+    expect([
+      t.jobsQueue,
+      t.tenantQueue('00ff00ff00ff00ff'),
+      t.deadLetterExchange,
+      t.deadLetterQueue,
+      t.controlExchange,
+      t.replyExchange,
+      t.gatewayReplyQueue('g1'),
+    ]).toEqual([
       'acme.jobs',
+      'acme.tenant.00ff00ff00ff00ff',
       'acme.jobs.dlx',
       'acme.jobs.dead',
       'acme.control',
-      'acme.reply.g1.c1',
+      'acme.replies',
+      'acme.gateway.g1',
     ]);
+    expect(t.tenantQueue('abc').startsWith(t.tenantQueuePrefix)).toBe(true);
+  });
+
+  it('routes tenant events under keys no job id can take', () => {
+    const key = topology('media').tenantEventsKey('00ff00ff00ff00ff');
+    expect(jobId.safeParse(key).success).toBe(false);
+  });
+
+  it("gives tenant queues the jobs queue's arguments plus an idle expiry", () => {
+    const t = topology('media');
+    expect(tenantQueueArguments(t, 3, 60_000)).toEqual({ ...jobsQueueArguments(t, 3), 'x-expires': 60_000 });
   });
 
   it('declares the jobs queue as a quorum queue that dead-letters after the delivery limit', () => {
@@ -25,8 +53,10 @@ describe('topology', () => {
 });
 
 describe('consumer timeout', () => {
-  it('must outlast the longest job: download plus ffmpeg plus a margin', () => {
-    expect(minimumConsumerTimeoutMs({ FFMPEG_TIMEOUT_SECONDS: 600, URL_FETCH_TIMEOUT_SECONDS: 300 })).toBe(960_000);
+  it('must outlast the longest job: download, ffmpeg, four steps of retries, and a margin', () => {
+    expect(minimumConsumerTimeoutMs({ FFMPEG_TIMEOUT_SECONDS: 600, URL_FETCH_TIMEOUT_SECONDS: 300, TRANSIENT_RETRY_SECONDS: 60 })).toBe(
+      1_200_000,
+    );
   });
 
   it("fits within RabbitMQ's default with the default configuration", () => {

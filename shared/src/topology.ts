@@ -1,27 +1,49 @@
+import type { Config } from './config.js';
+
 /**
  * RabbitMQ names and queue arguments. Every name starts with QUEUE_PREFIX; the
  * gateway and the worker both declare the jobs queue, so its arguments live
  * here, once (a mismatch would be a PRECONDITION_FAILED at start-up).
  */
 export interface Topology {
-  /** Durable quorum queue every worker consumes. */
+  /**
+   * The intake: a durable quorum queue backends publish jobs to. Workers
+   * move each job on to its tenant's queue (gateways publish there directly).
+   */
   jobsQueue: string;
+  /** A tenant's waiting jobs (quorum, deleted by RabbitMQ when unused); workers take from the tenants' queues in turn. */
+  tenantQueue(tenantKey: string): string;
+  /** What every tenant queue's name starts with (autoscalers sum the queues matching it). */
+  tenantQueuePrefix: string;
   /** Where jobs go after JOB_DELIVERY_LIMIT failed deliveries (workers that died on them). */
   deadLetterExchange: string;
   deadLetterQueue: string;
-  /** Fanout exchange every worker binds a private queue to: cancellations reach whichever worker holds a job. */
+  /**
+   * Fanout exchange every worker binds a private queue to: cancellations
+   * reach whichever worker holds a job, "a tenant has work" wakes idle
+   * workers, and workers tell each other what they run.
+   */
   controlExchange: string;
-  /** A connection's reply queue, created on its first job and deleted when it closes. */
-  replyQueue(gatewayId: string, connectionId: string): string;
+  /** Direct exchange every reply is published to, with the job id as routing key. */
+  replyExchange: string;
+  /** Routing key, on the reply exchange, of a tenant's queue events (a job of its left the queue). */
+  tenantEventsKey(tenantKey: string): string;
+  /** A gateway's own reply queue (exclusive): bound to the ids of the jobs its connections follow. */
+  gatewayReplyQueue(gatewayId: string): string;
 }
 
 export function topology(prefix: string): Topology {
   return {
     jobsQueue: `${prefix}.jobs`,
+    tenantQueue: (tenantKey) => `${prefix}.tenant.${tenantKey}`,
+    tenantQueuePrefix: `${prefix}.tenant.`,
     deadLetterExchange: `${prefix}.jobs.dlx`,
     deadLetterQueue: `${prefix}.jobs.dead`,
     controlExchange: `${prefix}.control`,
-    replyQueue: (gatewayId, connectionId) => `${prefix}.reply.${gatewayId}.${connectionId}`,
+    replyExchange: `${prefix}.replies`,
+    // `@` cannot start a job id, so these keys never meet a job's replies
+    tenantEventsKey: (tenantKey) => `@tenant.${tenantKey}`,
+    gatewayReplyQueue: (gatewayId) => `${prefix}.gateway.${gatewayId}`,
   };
 }
 
@@ -36,18 +58,29 @@ export function jobsQueueArguments(t: Topology, deliveryLimit: number): Record<s
 }
 
 /**
- * The least RabbitMQ `consumer_timeout` (ms) a deployment needs: a worker
- * holds a job unacked while it downloads (URL_FETCH_TIMEOUT_SECONDS) and runs
- * it (FFMPEG_TIMEOUT_SECONDS), plus a minute for probing and storing. A
- * smaller broker setting closes the worker's channel mid-job and the job is
- * redelivered, over and over.
+ * Arguments of a tenant's queue: the jobs queue's (quorum, delivery limit,
+ * dead-lettering) plus `x-expires`, so the queues of tenants that went away
+ * do not pile up. Unused means no consumer, no get and no declare (passive
+ * included) for `idleMs`: workers touch every queue they know holds jobs
+ * far more often than that.
  */
-export function minimumConsumerTimeoutMs(config: { FFMPEG_TIMEOUT_SECONDS: number; URL_FETCH_TIMEOUT_SECONDS: number }): number {
-  return (config.FFMPEG_TIMEOUT_SECONDS + config.URL_FETCH_TIMEOUT_SECONDS + 60) * 1000;
+export function tenantQueueArguments(t: Topology, deliveryLimit: number, idleMs: number): Record<string, unknown> {
+  return { ...jobsQueueArguments(t, deliveryLimit), 'x-expires': idleMs };
+}
+
+/**
+ * The least RabbitMQ `consumer_timeout` (ms) a deployment needs: a worker
+ * holds a job unacked while it downloads (URL_FETCH_TIMEOUT_SECONDS), runs it
+ * (FFMPEG_TIMEOUT_SECONDS) and retries transient failures of its four
+ * storage and broker steps (TRANSIENT_RETRY_SECONDS each), plus a minute for
+ * probing and storing. A smaller broker setting closes the worker's channel
+ * mid-job and the job is redelivered, over and over.
+ */
+export function minimumConsumerTimeoutMs(
+  config: Pick<Config, 'FFMPEG_TIMEOUT_SECONDS' | 'URL_FETCH_TIMEOUT_SECONDS' | 'TRANSIENT_RETRY_SECONDS'>,
+): number {
+  return (config.FFMPEG_TIMEOUT_SECONDS + config.URL_FETCH_TIMEOUT_SECONDS + 4 * config.TRANSIENT_RETRY_SECONDS + 60) * 1000;
 }
 
 /** RabbitMQ's default `consumer_timeout`: 30 minutes. */
 export const RABBITMQ_DEFAULT_CONSUMER_TIMEOUT_MS = 30 * 60 * 1000;
-
-/** Reply queues vanish on their own this long after their gateway stops using them (crash safety net). */
-export const REPLY_QUEUE_EXPIRES_MS = 5 * 60 * 1000;

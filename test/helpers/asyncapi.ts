@@ -29,7 +29,6 @@ import {
   pongMessage,
   uploadAckMessage,
   progressMessage,
-  REPLY_QUEUE_EXPIRES_MS,
   topology,
   type ClientMessageType,
   type ServerMessage,
@@ -521,26 +520,12 @@ export function buildAsyncApi(): AsyncApiDocument {
         address: null,
         title: 'Reply queue',
         description: [
-          "The queue a job's `reply_to` names: chosen by the publisher. The gateway uses one transient queue per",
-          `connection, \`${ADDRESSES.replyQueue('{gateway}', '{connection}')}\`, created on its first job, deleted when it closes,`,
-          `and expiring ${REPLY_QUEUE_EXPIRES_MS / 60_000} minutes after its last use should the gateway die (\`x-expires\`).`,
+          "The queue a job's `reply_to` names, chosen by the publisher (optional). Every reply is also published to the",
+          `direct exchange \`${ADDRESSES.replyExchange}\` with the job id as routing key: bind a queue of your own with your job ids to`,
+          `receive them there. Gateways do: one exclusive queue each, \`${ADDRESSES.gatewayReplyQueue('{gateway}')}\`, bound to the ids of the jobs their clients follow.`,
         ].join('\n'),
         servers: [ref('#/servers/rabbitmq')],
         messages: { job_reply: messageRef('job_reply') },
-        bindings: {
-          amqp: {
-            is: 'queue',
-            queue: {
-              name: NAMES.replyQueue('{gateway}', '{connection}'),
-              durable: false,
-              exclusive: false,
-              autoDelete: false,
-              vhost: '/',
-            },
-            'x-arguments': { 'x-expires': REPLY_QUEUE_EXPIRES_MS },
-            bindingVersion: AMQP_BINDING_VERSION,
-          },
-        },
       },
       control: {
         address: ADDRESSES.controlExchange,

@@ -154,15 +154,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 }
 
-/** Removes a test prefix's queues and exchanges from RabbitMQ. */
+/** Removes a test prefix's queues (intake, tenants, gateways, dead letters) and exchanges from RabbitMQ. */
 export async function deleteTopology(prefix: string): Promise<void> {
+  const queues = await listQueues(`${prefix}.`).catch(() => [`${prefix}.jobs`, `${prefix}.jobs.dead`]);
   const conn = await amqplib.connect(AMQP_URL);
   try {
     const ch = await conn.createChannel();
-    await ch.deleteQueue(`${prefix}.jobs`);
-    await ch.deleteQueue(`${prefix}.jobs.dead`);
-    await ch.deleteExchange(`${prefix}.jobs.dlx`);
-    await ch.deleteExchange(`${prefix}.control`);
+    for (const q of queues) await ch.deleteQueue(q);
+    for (const e of ['jobs.dlx', 'control', 'replies']) await ch.deleteExchange(`${prefix}.${e}`);
     await ch.close();
   } finally {
     await conn.close();

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { errors, type JobMessageInput } from '@media-foundry/shared';
-import type { Storage } from '@media-foundry/shared/node';
+import { errors, failureKind, type JobMessageInput } from '@media-foundry/shared';
+import { isNotFound, type Storage } from '@media-foundry/shared/node';
 import { type DownloadLimits, downloadUrl } from './url-fetch.js';
 
 export type InputLimits = DownloadLimits;
@@ -11,9 +11,18 @@ export function localInputName(nameOrPath: string, base = 'input'): string {
   return `${base}.${ext ?? 'bin'}`;
 }
 
+/** A storage failure as the job sees it: gone for good, worth retrying, or ours. */
+export function storageFailure(what: string, err: unknown) {
+  const details = `${what}: ${(err as Error).message}`;
+  if (isNotFound(err)) return errors.jobFailed('Staged input is missing', details, err);
+  if (failureKind(err) === 'transient') return errors.transient('Storage is unavailable', details, err);
+  return errors.jobFailed('Storage failed', details, err);
+}
+
 /**
  * Brings one of the job's inputs into `dir` as `<base>.<ext>` and returns its
  * path. The worker fetches URLs itself, so ffmpeg only ever opens local files.
+ * Failures are classified (see url-fetch.ts and storageFailure); the caller retries.
  */
 export async function fetchInput(
   input: JobMessageInput,
@@ -28,7 +37,7 @@ export async function fetchInput(
     try {
       await storage.getFile(input.key, path);
     } catch (err) {
-      throw errors.jobFailed('Staged input is missing', `storage key ${input.key}: ${(err as Error).message}`, err);
+      throw storageFailure(`storage key ${input.key}`, err);
     }
     return path;
   }

@@ -1,13 +1,22 @@
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type CompletedReply, type Config, errors, type JobMessage, type ProgressReply, storageKeys } from '@media-foundry/shared';
+import {
+  AppError,
+  type CompletedReply,
+  type Config,
+  errors,
+  type JobMessage,
+  type ProgressReply,
+  retryTransient,
+  storageKeys,
+} from '@media-foundry/shared';
 import type { Logger, Storage } from '@media-foundry/shared/node';
 import { type MediaInfo, toOutputMetadata } from './ffmpeg/media-info.js';
 import { buildPlan } from './ffmpeg/operations/index.js';
 import { probe } from './ffmpeg/probe.js';
 import { formatProgressLine, planPercentage } from './ffmpeg/progress.js';
 import { runFfmpeg } from './ffmpeg/run.js';
-import { fetchInput } from './inputs.js';
+import { fetchInput, storageFailure } from './inputs.js';
 import type { UrlAllowlist } from './url-guard.js';
 
 /**
@@ -50,8 +59,11 @@ export interface JobRunnerDeps {
     | 'FFMPEG_THREADS'
     | 'FFMPEG_TIMEOUT_SECONDS'
     | 'FFMPEG_MAX_MEMORY_MB'
+    | 'FFMPEG_STALL_SECONDS'
     | 'MAX_FILE_SIZE_MB'
     | 'URL_FETCH_TIMEOUT_SECONDS'
+    | 'URL_CONNECT_TIMEOUT_SECONDS'
+    | 'TRANSIENT_RETRY_SECONDS'
     | 'MAX_INPUT_DURATION_SECONDS'
     | 'MAX_INPUT_PIXELS'
   >;
@@ -60,10 +72,20 @@ export interface JobRunnerDeps {
   allowlist: UrlAllowlist;
 }
 
+/** What a retried step tells the client and the logs: `stage: retrying`, and why. */
+export function retryMessage(what: string, err: unknown, retry: number, delayMs: number): string {
+  const e = AppError.from(err);
+  const why = e.details ? `${e.message}: ${e.details}` : e.message;
+  return `${what} failed (${why}); retry ${retry} in ${(delayMs / 1000).toFixed(1)}s`;
+}
+
 /**
  * Runs one job: input into a private temp dir, probe, ffmpeg, outputs into
- * storage. Returns the completed reply; throws AppError. The temp dir is
- * always removed.
+ * storage. Returns the completed reply; throws AppError. Each step that
+ * talks to the network (fetching inputs, storing outputs) retries transient
+ * failures with backoff for TRANSIENT_RETRY_SECONDS, reporting `retrying`;
+ * what still fails is thrown with its kind for the consumer to decide. The
+ * temp dir is always removed.
  */
 export async function runJob(
   job: JobMessage,
@@ -75,6 +97,16 @@ export async function runJob(
   onRunSpeed: (speed: number) => void = () => {},
 ): Promise<CompletedReply> {
   const { config, storage } = deps;
+  const retrying = <T>(what: string, step: () => Promise<T>): Promise<T> =>
+    retryTransient(step, {
+      budgetMs: config.TRANSIENT_RETRY_SECONDS * 1000,
+      signal,
+      onRetry: (err, retry, delayMs) => {
+        const message = retryMessage(what, err, retry, delayMs);
+        log.warn({ err: AppError.from(err).cause ?? err, retry, delay_ms: delayMs }, message);
+        report({ stage: 'retrying', percentage: 0, message });
+      },
+    });
   await mkdir(config.TEMP_DIR, { recursive: true });
   const dir = await mkdtemp(join(config.TEMP_DIR, `${job.job_id}-`));
   try {
@@ -82,12 +114,28 @@ export async function runJob(
     const limits = {
       maxBytes: config.MAX_FILE_SIZE_MB * 1024 * 1024,
       timeoutMs: config.URL_FETCH_TIMEOUT_SECONDS * 1000,
+      connectTimeoutMs: config.URL_CONNECT_TIMEOUT_SECONDS * 1000,
+      stallMs: config.FFMPEG_STALL_SECONDS * 1000,
       allowlist: deps.allowlist,
     };
     const single = job.inputs.length === 1;
-    const inputPaths = await Promise.all(
-      job.inputs.map((input, i) => fetchInput(input, dir, single ? 'input' : `input_${i}`, storage, limits, signal)),
+    // one failed input stops the others' downloads, and all have stopped before the temp dir goes
+    const siblings = new AbortController();
+    const inputSignal = AbortSignal.any([signal, siblings.signal]);
+    let firstFailure: unknown = null;
+    const fetched = await Promise.allSettled(
+      job.inputs.map((input, i) =>
+        retrying(`fetching input ${i + 1}`, () =>
+          fetchInput(input, dir, single ? 'input' : `input_${i}`, storage, limits, inputSignal),
+        ).catch((err: unknown) => {
+          firstFailure ??= err;
+          siblings.abort();
+          throw err;
+        }),
+      ),
     );
+    if (firstFailure !== null) throw firstFailure;
+    const inputPaths = fetched.map((r) => (r as PromiseFulfilledResult<string>).value);
 
     if (signal.aborted) throw errors.jobCancelled();
     report({ stage: 'probing', percentage: 0 });
@@ -114,6 +162,7 @@ export async function runJob(
         maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB,
         timeoutMs: Math.max(1, deadline - Date.now()),
         jobTimeoutSeconds: config.FFMPEG_TIMEOUT_SECONDS,
+        stallMs: config.FFMPEG_STALL_SECONDS * 1000,
         signal,
         onProgress: (block) => {
           if (block.end && block.speed !== null) onRunSpeed(block.speed);
@@ -138,7 +187,11 @@ export async function runJob(
       );
       if (size === 0) throw errors.jobFailed('FFmpeg produced no output', `${planned.filename} is missing or empty`);
       const key = storageKeys.output(job.job_id, planned.filename);
-      await storage.putFile(key, path, planned.contentType);
+      await retrying(`storing ${planned.filename}`, () =>
+        storage.putFile(key, path, planned.contentType).catch((err: unknown) => {
+          throw storageFailure(`storing ${key}`, err);
+        }),
+      );
       outputs.push({ filename: planned.filename, size_bytes: size, content_type: planned.contentType, key });
     }
     const first = plan.outputs[0];

@@ -1,18 +1,32 @@
 /** Worker entry point: the only place that reads the environment, handles signals and exits. */
-import { ConfigError, loadConfig, topology } from '@media-foundry/shared';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, jobId as jobIdSchema, loadConfig, topology } from '@media-foundry/shared';
 import {
   connectBroker,
   createLogger,
   createRegistry,
   createStorage,
   dependencyProblems,
+  JobStore,
   serviceRoutes,
   startHttpServer,
+  tenantKey,
+  TenantQueues,
 } from '@media-foundry/shared/node';
-import { randomBytes } from 'node:crypto';
-import { JobConsumer } from './consumer.js';
+import { BacklogProbe } from './backlog.js';
+import { ControlChannel, PEER_EXPIRY_MS } from './control.js';
+import { DeadLetters } from './dead-letters.js';
+import { JobHandler } from './job-handler.js';
 import { createWorkerMetrics } from './metrics.js';
+import { ReplyPublisher } from './replies.js';
+import { ClusterView } from './scheduler/cluster-view.js';
+import { IntakeRouter } from './scheduler/intake-router.js';
+import { JobPuller } from './scheduler/job-puller.js';
+import { TenantDirectory } from './scheduler/tenant-directory.js';
+import { TenantRotation } from './scheduler/tenant-rotation.js';
+import { TenantScanner } from './scheduler/tenant-scanner.js';
 import { sweepTempDir } from './temp-sweeper.js';
+import { parseAllowlist } from './url-guard.js';
 
 async function main(): Promise<void> {
   let config;
@@ -27,35 +41,112 @@ async function main(): Promise<void> {
   }
   const logger = createLogger('worker', config.LOG_LEVEL);
   const workerId = `worker-${randomBytes(4).toString('hex')}`;
+  const t = topology(config.QUEUE_PREFIX);
+  const idleMs = config.TENANT_QUEUE_IDLE_SECONDS * 1000;
   const storage = createStorage(config);
   await storage.check();
+  const store = new JobStore(storage);
   const broker = connectBroker(config.AMQP_URL, logger, workerId);
+  const tenants = new TenantQueues(broker, t, store, {
+    deliveryLimit: config.JOB_DELIVERY_LIMIT,
+    idleMs,
+    timeoutMs: config.PUBLISH_TIMEOUT_SECONDS * 1000,
+  });
+  const replies = new ReplyPublisher(broker, t, config.PUBLISH_TIMEOUT_SECONDS * 1000);
+  const view = new ClusterView(workerId, PEER_EXPIRY_MS);
+  const directory = new TenantDirectory();
+  const weights = new Map(Object.entries(config.TENANT_WEIGHTS).map(([tenant, weight]) => [tenantKey(tenant), weight]));
+  const rotation = new TenantRotation((key) => weights.get(key) ?? 1);
+  const backlog = new BacklogProbe(tenants, directory, logger);
   const registry = createRegistry('worker');
-  let consumer: JobConsumer | null = null;
+  let handler: JobHandler | null = null;
   const metrics = createWorkerMetrics(registry, {
-    activeJobs: () => consumer?.activeJobs ?? 0,
-    queueDepth: async () => (await consumer?.queueDepth()) ?? null,
+    activeJobs: () => handler?.activeJobs ?? 0,
+    queueDepth: () => Promise.resolve(backlog.total()),
     brokerConnected: () => broker.state() === 'connected',
     brokerReconnects: () => broker.reconnects(),
+    tenantDepths: () => directory.all().flatMap((d) => (d.depth === null ? [] : [{ tenant: d.name ?? d.key, depth: d.depth }])),
   });
-  const jobs = new JobConsumer({ config, topology: topology(config.QUEUE_PREFIX), broker, storage, logger, metrics });
-  consumer = jobs;
-  await jobs.start();
+  const jobs = new JobHandler({
+    config,
+    storage,
+    store,
+    replies,
+    view,
+    metrics,
+    logger,
+    runner: { config, storage, allowlist: parseAllowlist(config.URL_ALLOWLIST) },
+  });
+  handler = jobs;
+  const control = new ControlChannel(
+    broker,
+    t,
+    workerId,
+    {
+      cancel: (id) => jobs.cancel(id),
+      tenantReady: (key) => directory.markReady(key),
+      workerState: (state) => view.update(state) && directory.changed(),
+    },
+    logger,
+  );
+  const puller = new JobPuller({
+    broker,
+    topology: t,
+    directory,
+    view,
+    rotation,
+    config,
+    logger,
+    handle: (delivery) => jobs.handle(delivery),
+    onTaken: (key, id) => {
+      if (!jobIdSchema.safeParse(id).success) return;
+      replies
+        .notify(t.tenantEventsKey(key), { type: 'dequeued', tenant_key: key, job_id: id })
+        .catch((err: unknown) => logger.debug({ err }, 'dequeue notice not sent'));
+    },
+    onRunningChanged: (running) => {
+      view.setOwn(running);
+      control.setRunning(running);
+    },
+  });
+  const router = new IntakeRouter({
+    broker,
+    topology: t,
+    tenants,
+    replies,
+    config,
+    logger,
+    announce: (key) => {
+      directory.markReady(key);
+      control.announce(key);
+    },
+  });
+  const deadLetters = new DeadLetters(broker, t, config, replies, store, logger);
+  const scanner = new TenantScanner({ store, tenants, directory, rotation, idleMs, logger });
+  control.start();
+  router.start();
+  puller.start();
+  // often enough that a queue of waiting jobs is touched several times per idle period
+  scanner.start(Math.min(15_000, idleMs / 4));
+  backlog.start();
 
   let accepting = true;
   const health = await startHttpServer(
     config.WS_HOST,
     config.HEALTH_PORT,
     serviceRoutes({
-      health: async () => ({
-        service: 'worker',
-        worker_id: workerId,
-        broker: broker.state(),
-        broker_reconnects: broker.reconnects(),
-        active_jobs: jobs.activeJobs,
-        max_concurrent_jobs: config.MAX_CONCURRENT_JOBS,
-        queue_depth: await jobs.queueDepth(),
-      }),
+      // liveness never waits on the broker: the backlog is the last value the probe read
+      health: () =>
+        Promise.resolve({
+          service: 'worker',
+          worker_id: workerId,
+          broker: broker.state(),
+          broker_reconnects: broker.reconnects(),
+          active_jobs: jobs.activeJobs,
+          max_concurrent_jobs: config.MAX_CONCURRENT_JOBS,
+          queue_depth: backlog.total(),
+          peers: view.peers(),
+        }),
       notReady: async () => [
         ...(accepting ? [] : ['shutting down']),
         ...(await dependencyProblems(broker.state() === 'connected', () => storage.check())),
@@ -75,13 +166,21 @@ async function main(): Promise<void> {
 
   logger.info({ worker_id: workerId, health_port: health.port, concurrency: config.MAX_CONCURRENT_JOBS }, 'worker ready');
 
+  // running → stopping (no new jobs) → draining (running ones finish within the grace, the rest requeued) → stopped
   let stopping: Promise<void> | null = null;
   const shutdown = (signal: string) => {
     stopping ??= (async () => {
       logger.info({ signal }, 'shutting down');
-      clearInterval(sweeper);
       accepting = false;
+      clearInterval(sweeper);
+      backlog.stop();
+      const slotsIdle = puller.stop();
+      await router.stop();
       await jobs.stop(config.SHUTDOWN_GRACE_SECONDS * 1000);
+      await slotsIdle;
+      await scanner.stop();
+      await control.stop();
+      await Promise.allSettled([deadLetters.close(), replies.close(), tenants.close()]);
       await broker.close().catch(() => {});
       health.server.close();
       logger.info('stopped');

@@ -16,16 +16,30 @@ export interface WorkerMetrics {
   queueWaitSeconds: prom.Histogram<'operation'>;
   /** ffmpeg's own speed (media seconds per wall second) at the end of each run. */
   encodeSpeed: prom.Histogram<'operation'>;
+  /** Jobs stopped because ffmpeg or the input download made no progress for FFMPEG_STALL_SECONDS. */
+  stalled: prom.Counter<'operation'>;
 }
 
 export interface WorkerGauges extends CommonGauges {
   activeJobs: () => number;
+  /** Jobs waiting per tenant queue, as last seen (label: the tenant's name, or its key until the name is known). */
+  tenantDepths: () => { tenant: string; depth: number }[];
 }
 
 export function createWorkerMetrics(registry: Registry, gauges: WorkerGauges): WorkerMetrics {
   const r = [registry];
   registerCommonGauges(registry, gauges);
   scrapedGauge(registry, 'mf_worker_active_jobs', 'Jobs running on this worker', gauges.activeJobs);
+  new prom.Gauge({
+    name: 'mf_tenant_queue_depth',
+    help: "Jobs waiting in each tenant's queue, as this worker last saw it",
+    labelNames: ['tenant'],
+    registers: r,
+    collect() {
+      this.reset();
+      for (const { tenant, depth } of gauges.tenantDepths()) this.set({ tenant }, depth);
+    },
+  });
   return {
     registry,
     jobs: new prom.Counter({
@@ -53,6 +67,12 @@ export function createWorkerMetrics(registry: Registry, gauges: WorkerGauges): W
       help: 'ffmpeg speed (media seconds per second) at the end of each run',
       labelNames: ['operation'],
       buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64],
+      registers: r,
+    }),
+    stalled: new prom.Counter({
+      name: 'mf_jobs_stalled_total',
+      help: 'Jobs stopped for making no progress for FFMPEG_STALL_SECONDS',
+      labelNames: ['operation'],
       registers: r,
     }),
   };

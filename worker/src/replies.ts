@@ -1,20 +1,55 @@
-import type { JobReply } from '@media-foundry/shared';
+import { errors, type JobReply, type ReplyExchangeMessage, type Topology } from '@media-foundry/shared';
 import type { Broker, ChannelWrapper } from '@media-foundry/shared/node';
 
-/** Publishes replies to the queue a job named in `reply_to`, with publisher confirms. */
+/** Where a job's replies go: always the reply exchange (job id as key); also `reply_to` when the publisher named one. */
+export interface ReplyRoute {
+  jobId: string;
+  replyTo?: string | undefined;
+}
+
+/**
+ * Publishes replies with publisher confirms: to the reply exchange, where
+ * whichever gateway follows the job has bound its queue, and to the queue a
+ * backend named in `reply_to`. A reply the broker does not confirm in time is
+ * a transient failure (the caller retries).
+ */
 export class ReplyPublisher {
   private readonly channel: ChannelWrapper;
 
-  constructor(broker: Broker, publishTimeoutMs: number) {
-    this.channel = broker.connection.createChannel({ name: 'replies', confirm: true, publishTimeout: publishTimeoutMs });
+  constructor(
+    broker: Broker,
+    private readonly topology: Topology,
+    publishTimeoutMs: number,
+  ) {
+    this.channel = broker.channel({
+      name: 'replies',
+      confirm: true,
+      publishTimeout: publishTimeoutMs,
+      setup: async (ch: Parameters<NonNullable<Parameters<Broker['channel']>[0]['setup']>>[0]) => {
+        await ch.assertExchange(topology.replyExchange, 'direct', { durable: true });
+      },
+    });
   }
 
-  /** Resolves once the broker confirmed the reply. */
-  async send(replyTo: string, reply: JobReply): Promise<void> {
-    await this.channel.sendToQueue(replyTo, Buffer.from(JSON.stringify(reply)), {
-      correlationId: reply.job_id,
-      contentType: 'application/json',
-    });
+  /** Resolves once the broker confirmed the reply everywhere it goes. */
+  async send(route: ReplyRoute, reply: JobReply): Promise<void> {
+    const body = Buffer.from(JSON.stringify(reply));
+    const properties = { correlationId: reply.job_id, contentType: 'application/json' };
+    try {
+      await Promise.all([
+        this.channel.publish(this.topology.replyExchange, route.jobId, body, properties),
+        ...(route.replyTo ? [this.channel.sendToQueue(route.replyTo, body, properties)] : []),
+      ]);
+    } catch (err) {
+      throw errors.transient('Could not publish the reply', `RabbitMQ did not confirm it: ${(err as Error).message}`, err);
+    }
+  }
+
+  /** A notice for gateways on the reply exchange (best effort: not confirmed). */
+  notify(routingKey: string, message: ReplyExchangeMessage): Promise<void> {
+    return this.channel
+      .publish(this.topology.replyExchange, routingKey, Buffer.from(JSON.stringify(message)), { contentType: 'application/json' })
+      .then(() => undefined);
   }
 
   close(): Promise<void> {

@@ -2,7 +2,10 @@
  * Downloads a client's URL to a file: http/https only, every address the
  * name resolves to checked (url-guard.ts) on the very connection that is made
  * (so DNS cannot be rebound between check and use), redirects followed and
- * re-checked hop by hop, size- and time-limited.
+ * re-checked hop by hop, size- and time-limited: a connect-and-headers
+ * timeout, a stall timeout (no bytes) and a total one. Failures say whether a
+ * retry may help (`transient`: the origin's 5xx/429, refused or reset
+ * connections, DNS trouble) or not (404, a blocked address, a stall).
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { createWriteStream } from 'node:fs';
@@ -17,10 +20,32 @@ import { addressProblem, type UrlAllowlist } from './url-guard.js';
 
 export interface DownloadLimits {
   maxBytes: number;
+  /** The whole download, ms. */
   timeoutMs: number;
+  /** Until the response headers arrive (per hop), ms. */
+  connectTimeoutMs: number;
+  /** No byte for this long mid-body is a stall, ms. */
+  stallMs: number;
   allowlist: UrlAllowlist;
   maxRedirects?: number;
+  /** Told about received bytes (progress). */
+  onBytes?: (total: number, expected: number | null) => void;
 }
+
+/** Network errors a moment later may cure. (ENOTFOUND is not one: the name does not exist.) */
+const TRANSIENT_NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+]);
+/** HTTP statuses that say "not now" rather than "no". */
+const TRANSIENT_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 class BlockedAddress extends Error {}
 
@@ -40,6 +65,8 @@ function guardedLookup(hostname: string, allow: UrlAllowlist): LookupFunction {
   };
 }
 
+class ConnectTimeout extends Error {}
+
 function get(url: URL, limits: DownloadLimits, signal: AbortSignal): Promise<IncomingMessage> {
   // a literal IP skips DNS, so check it here
   const literal = url.hostname.replace(/^\[|\]$/g, '');
@@ -52,10 +79,53 @@ function get(url: URL, limits: DownloadLimits, signal: AbortSignal): Promise<Inc
     const req = client.get(
       url,
       { lookup: guardedLookup(url.hostname, limits.allowlist), signal, headers: { 'user-agent': 'media-foundry' } },
-      resolve,
+      (res) => {
+        clearTimeout(timer);
+        resolve(res);
+      },
     );
-    req.on('error', reject);
+    const timer = setTimeout(() => req.destroy(new ConnectTimeout()), limits.connectTimeoutMs);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
+}
+
+/** Fails with a stall when no chunk passes for `stallMs`; reports the bytes that do. */
+function stallGuard(stallMs: number, expected: number | null, onBytes?: DownloadLimits['onBytes']): Transform {
+  let seen = 0;
+  let timer: NodeJS.Timeout;
+  const guard: Transform = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      arm();
+      onBytes?.(seen, expected);
+      done(null, chunk);
+    },
+    flush(done) {
+      clearTimeout(timer);
+      done();
+    },
+    destroy(err, done) {
+      clearTimeout(timer);
+      done(err);
+    },
+  });
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(
+      () =>
+        guard.destroy(
+          errors.stalled(
+            `the input download received no data for ${Math.round(stallMs / 1000)}s (FFMPEG_STALL_SECONDS) after ${seen} bytes`,
+          ),
+        ),
+      stallMs,
+    );
+  };
+  arm();
+  return guard;
 }
 
 /** Fails once more than `maxBytes` went through. */
@@ -71,7 +141,7 @@ function byteLimit(maxBytes: number): Transform {
   });
 }
 
-/** Downloads `url` to `path`; throws JOB_FAILED (or JOB_CANCELLED when `signal` aborts). */
+/** Downloads `url` to `path`; throws JOB_FAILED (transient or not; see above) or JOB_CANCELLED when `signal` aborts. */
 export async function downloadUrl(url: string, path: string, limits: DownloadLimits, signal: AbortSignal): Promise<void> {
   const timeout = AbortSignal.timeout(limits.timeoutMs);
   const both = AbortSignal.any([signal, timeout]);
@@ -81,8 +151,14 @@ export async function downloadUrl(url: string, path: string, limits: DownloadLim
     if (err instanceof BlockedAddress) throw errors.jobFailed('Input URL is not allowed', err.message);
     if (timeout.aborted)
       throw errors.jobFailed('Could not download the input URL', `download took longer than ${limits.timeoutMs / 1000}s`);
+    if (err instanceof ConnectTimeout)
+      throw errors.transient('Could not download the input URL', `no answer within ${limits.connectTimeoutMs / 1000}s`, err);
     const e = err as NodeJS.ErrnoException;
-    throw errors.jobFailed('Could not download the input URL', e.message || e.code || String(err), err);
+    const why = e.message || e.code || String(err);
+    if (e.code === 'ENOTFOUND') throw errors.jobFailed('Could not download the input URL', why, err);
+    if (TRANSIENT_NET_CODES.has(e.code ?? '') || /socket hang up|aborted/i.test(e.message ?? ''))
+      throw errors.transient('Could not download the input URL', why, err);
+    throw errors.jobFailed('Could not download the input URL', why, err);
   };
   let current = new URL(url);
   for (let hop = 0; ; hop++) {
@@ -98,14 +174,19 @@ export async function downloadUrl(url: string, path: string, limits: DownloadLim
     }
     if (status < 200 || status >= 300) {
       res.resume();
-      throw errors.jobFailed('Could not download the input URL', `HTTP ${status} ${res.statusMessage ?? ''}`.trim());
+      const why = `HTTP ${status} ${res.statusMessage ?? ''}`.trim();
+      if (TRANSIENT_STATUSES.has(status)) throw errors.transient('Could not download the input URL', why);
+      throw errors.jobFailed('Could not download the input URL', why);
     }
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > limits.maxBytes) {
       res.destroy();
       throw errors.jobFailed('Input is too large', `Content-Length ${declared} exceeds MAX_FILE_SIZE_MB`);
     }
-    await pipeline(res, byteLimit(limits.maxBytes), createWriteStream(path), { signal: both }).catch(fail);
+    const expected = Number.isFinite(declared) && declared > 0 ? declared : null;
+    await pipeline(res, stallGuard(limits.stallMs, expected, limits.onBytes), byteLimit(limits.maxBytes), createWriteStream(path), {
+      signal: both,
+    }).catch(fail);
     return;
   }
 }

@@ -5,3 +5,6 @@ export * from './logger.js';
 export * from './metrics.js';
 export * from './storage/index.js';
 export * from './trace.js';
+export * from './job-store.js';
+export * from './tenant-queues.js';
+export * from './polled-value.js';

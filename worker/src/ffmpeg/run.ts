@@ -18,6 +18,8 @@ export interface RunOptions {
   jobTimeoutSeconds?: number;
   /** Aborting kills ffmpeg (SIGTERM, then SIGKILL after `killGraceMs`). */
   signal?: AbortSignal;
+  /** ffmpeg is killed when its progress does not advance for this long, ms (FFMPEG_STALL_SECONDS). */
+  stallMs?: number;
   killGraceMs?: number;
   onProgress?: (block: ProgressBlock) => void;
 }
@@ -49,17 +51,49 @@ export function limitedCommand(
   return ['prlimit', [`--as=${options.maxMemoryMb * 1024 * 1024}`, `--cpu=${cpuSeconds}`, '--', ffmpegPath, ...argv]];
 }
 
+/**
+ * Notices a run that stopped moving: ffmpeg writes a progress block every
+ * half second, and a block that reports no new output time, frame or byte is
+ * no progress. (A hung decoder or a blocked read prints nothing at all.)
+ */
+export class StallWatch {
+  private last = '';
+  private lastMoved: number;
+
+  constructor(private readonly now: () => number = Date.now) {
+    this.lastMoved = now();
+  }
+
+  /** Feeds a progress block. */
+  observe(block: ProgressBlock): void {
+    const position = `${block.outTimeSeconds}|${block.frame}|${block.totalSizeBytes}|${block.end}`;
+    if (position !== this.last) {
+      this.last = position;
+      this.lastMoved = this.now();
+    }
+  }
+
+  /** How long since the run last moved, ms. */
+  stillFor(): number {
+    return this.now() - this.lastMoved;
+  }
+}
+
 /** Runs ffmpeg once; resolves on success, throws JOB_FAILED (or JOB_CANCELLED) with stderr's tail otherwise. */
 export async function runFfmpeg(args: string[], options: RunOptions): Promise<void> {
   const stderr = new TailBuffer(8192);
   const parser = new ProgressParser();
   const [file, argv] = limitedCommand(options.ffmpegPath, [...GLOBAL_ARGS, ...guardInputs(args)], options);
+  const stall = new AbortController();
+  const watch = new StallWatch();
+  const stallMs = options.stallMs ?? Infinity;
+  const watchdog = setInterval(() => watch.stillFor() > stallMs && stall.abort(), Math.min(1000, stallMs / 4));
   const subprocess = execa(file, argv, {
     reject: false,
     stdin: 'ignore',
     buffer: false,
     timeout: options.timeoutMs,
-    cancelSignal: options.signal,
+    cancelSignal: options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal,
     forceKillAfterDelay: options.killGraceMs ?? 3000,
   });
   subprocess.stderr?.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
@@ -70,10 +104,14 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
     while ((nl = pending.indexOf('\n')) >= 0) {
       const block = parser.push(pending.slice(0, nl));
       pending = pending.slice(nl + 1);
-      if (block) options.onProgress?.(block);
+      if (!block) continue;
+      watch.observe(block);
+      options.onProgress?.(block);
     }
   });
-  const result = await subprocess;
+  const result = await subprocess.finally(() => clearInterval(watchdog));
+  if (result.isCanceled && stall.signal.aborted && !options.signal?.aborted)
+    throw errors.stalled(`FFmpeg made no progress for ${Math.round(stallMs / 1000)}s (FFMPEG_STALL_SECONDS) and was stopped`);
   if (result.isCanceled) throw errors.jobCancelled();
   if (result.timedOut)
     throw errors.jobFailed(

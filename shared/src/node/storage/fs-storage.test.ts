@@ -119,9 +119,13 @@ describe('FsStorage', () => {
   });
 
   it('rejects get and size of a missing key', async () => {
-    await expect(storage.get('jobs/nope')).rejects.toMatchObject({ code: 'ENOENT' });
-    await expect(storage.size('jobs/nope')).rejects.toMatchObject({ code: 'ENOENT' });
-    await expect(storage.getFile('jobs/nope', join(root, 'x'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(storage.get('jobs/nope')).rejects.toMatchObject({ name: 'StorageError', notFound: true, kind: 'terminal' });
+    await expect(storage.size('jobs/nope')).rejects.toMatchObject({ name: 'StorageError', notFound: true, kind: 'terminal' });
+    await expect(storage.getFile('jobs/nope', join(root, 'x'))).rejects.toMatchObject({
+      name: 'StorageError',
+      notFound: true,
+      kind: 'terminal',
+    });
   });
 
   it.each(['../x', '/abs', 'a//b', 'a/../../b', './a', 'a/', '', 'a\u0000b'])('rejects the unsafe key %j everywhere', async (key) => {
@@ -147,7 +151,7 @@ describe('FsStorage', () => {
     });
     await expect(storage.put('jobs/j1/input/broken', failing)).rejects.toThrow('client went away');
     expect(await storage.list('jobs/')).toEqual([]);
-    await expect(storage.size('jobs/j1/input/broken')).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(storage.size('jobs/j1/input/broken')).rejects.toMatchObject({ name: 'StorageError', notFound: true, kind: 'terminal' });
   });
 
   it('check() creates the root', async () => {

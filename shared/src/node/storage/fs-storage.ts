@@ -4,17 +4,39 @@ import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertSafeKey, type Storage, type StoredObject } from './storage.js';
+import { assertSafeKey, type Storage, StorageError, type StoredObject } from './storage.js';
+
+/** Errors a local disk may get over (space freed, descriptors closed); the rest are not worth retrying. */
+const TRANSIENT_FS_CODES = new Set(['ENOSPC', 'EMFILE', 'ENFILE', 'EIO', 'EAGAIN', 'EBUSY']);
+
+/** A filesystem error as a StorageError. */
+function fsError(op: string, key: string, err: unknown): StorageError {
+  if (err instanceof StorageError) return err;
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const message = `storage (fs) ${op} ${key}: ${(err as Error).message}`;
+  if (code === 'ENOENT') return new StorageError(message, { kind: 'terminal', notFound: true, cause: err });
+  return new StorageError(message, { kind: TRANSIENT_FS_CODES.has(code) ? 'transient' : 'internal', cause: err });
+}
 
 /** Objects as files under one directory, shared by gateway and worker on one machine. */
 export class FsStorage implements Storage {
   readonly driver = 'fs' as const;
+  /** A local disk has no blips to wait out: the same object. */
+  readonly quick: Storage = this;
 
   constructor(private readonly root: string) {}
 
   private path(key: string): string {
     assertSafeKey(key);
     return join(this.root, ...key.split('/'));
+  }
+
+  private async run<T>(op: string, key: string, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (err) {
+      throw fsError(op, key, err);
+    }
   }
 
   /** Writes beside the target and renames, so readers never see half a file. */
@@ -31,66 +53,75 @@ export class FsStorage implements Storage {
     }
   }
 
-  async put(key: string, body: Readable | Uint8Array): Promise<void> {
+  /** `options` size multipart parts: nothing to do on a disk. */
+  put(key: string, body: Readable | Uint8Array): Promise<void> {
     const source = body instanceof Readable ? body : Readable.from([body]);
-    await this.writeAtomically(key, (tmp) => pipeline(source, createWriteStream(tmp)));
+    return this.run('put', key, () => this.writeAtomically(key, (tmp) => pipeline(source, createWriteStream(tmp))));
   }
 
-  async putFile(key: string, path: string): Promise<void> {
-    await this.writeAtomically(key, (tmp) => copyFile(path, tmp));
+  putFile(key: string, path: string): Promise<void> {
+    return this.run('put', key, () => this.writeAtomically(key, (tmp) => copyFile(path, tmp)));
   }
 
-  async get(key: string): Promise<Readable> {
-    const path = this.path(key);
-    await stat(path); // reject now, not on first read, when the object is missing
-    return createReadStream(path);
+  get(key: string, start = 0): Promise<Readable> {
+    return this.run('get', key, async () => {
+      const path = this.path(key);
+      await stat(path); // reject now, not on first read, when the object is missing
+      return createReadStream(path, { start });
+    });
   }
 
-  async getFile(key: string, path: string): Promise<void> {
-    await copyFile(this.path(key), path);
+  getFile(key: string, path: string): Promise<void> {
+    return this.run('get', key, () => copyFile(this.path(key), path));
   }
 
-  async size(key: string): Promise<number> {
-    return (await stat(this.path(key))).size;
+  size(key: string): Promise<number> {
+    return this.run('size', key, async () => (await stat(this.path(key))).size);
   }
 
   async exists(key: string): Promise<boolean> {
-    return stat(this.path(key)).then(
+    const path = this.path(key);
+    return stat(path).then(
       () => true,
-      () => false,
+      (err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw fsError('exists', key, err);
+      },
     );
   }
 
-  async delete(key: string): Promise<void> {
-    await rm(this.path(key), { force: true });
+  delete(key: string): Promise<void> {
+    return this.run('delete', key, () => rm(this.path(key), { force: true }));
   }
 
-  async deletePrefix(prefix: string): Promise<void> {
+  deletePrefix(prefix: string): Promise<void> {
     const trimmed = prefix.replace(/\/+$/, '');
-    await rm(this.path(trimmed), { recursive: true, force: true });
+    return this.run('delete', prefix, () => rm(this.path(trimmed), { recursive: true, force: true }));
   }
 
-  async list(prefix: string): Promise<StoredObject[]> {
-    const trimmed = prefix.replace(/\/+$/, '');
-    const base = trimmed ? this.path(trimmed) : this.root;
-    let entries;
-    try {
-      entries = await readdir(base, { recursive: true, withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    const objects: StoredObject[] = [];
-    for (const entry of entries) {
-      if (!entry.isFile() || entry.name.endsWith('.partial')) continue;
-      const full = join(entry.parentPath, entry.name);
-      const info = await stat(full).catch(() => null);
-      if (info) objects.push({ key: relative(this.root, full).split(sep).join('/'), size: info.size, lastModified: info.mtime });
-    }
-    return objects;
+  list(prefix: string): Promise<StoredObject[]> {
+    return this.run('list', prefix, async () => {
+      const trimmed = prefix.replace(/\/+$/, '');
+      const base = trimmed ? this.path(trimmed) : this.root;
+      let entries;
+      try {
+        entries = await readdir(base, { recursive: true, withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw err;
+      }
+      const objects: StoredObject[] = [];
+      for (const entry of entries) {
+        if (!entry.isFile() || entry.name.endsWith('.partial')) continue;
+        const full = join(entry.parentPath, entry.name);
+        const info = await stat(full).catch(() => null);
+        if (info) objects.push({ key: relative(this.root, full).split(sep).join('/'), size: info.size, lastModified: info.mtime });
+      }
+      return objects;
+    });
   }
 
-  async check(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
+  check(): Promise<void> {
+    return this.run('check', '.', () => mkdir(this.root, { recursive: true }).then(() => undefined));
   }
 }

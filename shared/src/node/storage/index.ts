@@ -4,6 +4,7 @@ import { S3Storage } from './s3-storage.js';
 import type { Storage } from './storage.js';
 
 export * from './fs-storage.js';
+export * from './retry-strategy.js';
 export * from './s3-storage.js';
 export * from './storage.js';
 
@@ -17,5 +18,10 @@ export function createStorage(config: Config): Storage {
     accessKeyId: config.S3_ACCESS_KEY_ID,
     secretAccessKey: config.S3_SECRET_ACCESS_KEY,
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    connectTimeoutMs: config.S3_CONNECT_TIMEOUT_SECONDS * 1000,
+    idleTimeoutMs: config.S3_REQUEST_TIMEOUT_SECONDS * 1000,
+    retryBudgetMs: config.TRANSIENT_RETRY_SECONDS * 1000,
+    // outputs may outgrow inputs (a slowed-down video): room for 8 times the largest input
+    maxObjectBytes: config.MAX_FILE_SIZE_MB * 1024 * 1024 * 8,
   });
 }

@@ -1,5 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { stat } from 'node:fs/promises';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   DeleteObjectCommand,
@@ -12,7 +13,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { assertSafeKey, type Storage, type StoredObject } from './storage.js';
+import { BudgetRetryStrategy } from './retry-strategy.js';
+import { assertSafeKey, type PutOptions, type Storage, StorageError, type StoredObject } from './storage.js';
 
 export interface S3StorageOptions {
   bucket: string;
@@ -21,16 +23,93 @@ export interface S3StorageOptions {
   accessKeyId?: string | undefined;
   secretAccessKey?: string | undefined;
   forcePathStyle: boolean;
+  /** A connection must be made within this, ms (default 5 s). */
+  connectTimeoutMs?: number;
+  /** A request whose socket stays silent this long fails, ms (default 30 s). */
+  idleTimeoutMs?: number;
+  /** Transient failures of a request are retried for this long, ms (default 60 s; 0: not at all). */
+  retryBudgetMs?: number;
+  /** Largest object a stream of unknown length may become (sizes multipart parts), bytes (default 5 GiB). */
+  maxObjectBytes?: number;
 }
 
-/** Objects in an S3-compatible bucket; large bodies go up as multipart uploads. */
+const MiB = 1024 * 1024;
+/** S3 (and MinIO) refuse parts under 5 MiB other than the last, and more than 10,000 parts. */
+export const S3_MIN_PART_BYTES = 5 * MiB;
+export const S3_MAX_PARTS = 10_000;
+/** Parts of 8 MiB: few requests for common sizes, little memory (lib-storage holds `queueSize` parts). */
+const DEFAULT_PART_BYTES = 8 * MiB;
+
+/** The multipart part size for an object of up to `maxBytes`: 8 MiB, or larger so it fits in 10,000 parts. */
+export function partSizeFor(maxBytes: number): number {
+  const needed = Math.ceil(maxBytes / S3_MAX_PARTS / MiB) * MiB;
+  return Math.max(DEFAULT_PART_BYTES, needed);
+}
+
+interface SdkError {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+}
+
+const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'SlowDown', 'ServiceUnavailable']);
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** An S3 SDK failure as a StorageError: missing objects, transient trouble, or a problem of ours (credentials, bucket). */
+export function classifyS3Error(op: string, key: string, err: unknown): StorageError {
+  if (err instanceof StorageError) return err;
+  const e = (err ?? {}) as SdkError;
+  const status = e.$metadata?.httpStatusCode;
+  const what = `${e.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(err)}`;
+  const message = `storage (S3) ${op} ${key}: ${what}`;
+  if (status === 404 || e.name === 'NoSuchKey' || e.name === 'NotFound')
+    return new StorageError(message, { kind: 'terminal', notFound: true, cause: err });
+  const transient =
+    (status !== undefined && (status >= 500 || status === 429 || status === 408)) ||
+    TRANSIENT_NAMES.has(e.name ?? '') ||
+    TRANSIENT_CODES.has(e.code ?? '') ||
+    e.$retryable !== undefined ||
+    // lib-storage and the SDK wrap socket errors; the cause holds the code
+    (err instanceof Error && err.cause !== undefined && classifyS3Error(op, key, err.cause).kind === 'transient');
+  return new StorageError(message, { kind: transient ? 'transient' : 'internal', cause: err });
+}
+
+/** The body of a GET, whose mid-stream failures (a reset, an idle timeout) arrive classified too. */
+function classifiedStream(body: Readable, key: string): Readable {
+  const out = new PassThrough();
+  body.on('error', (err) => out.destroy(classifyS3Error('GetObject', key, err)));
+  out.on('close', () => body.destroy()); // the reader went away: stop downloading
+  body.pipe(out);
+  return out;
+}
+
+/**
+ * Objects in an S3-compatible bucket; large bodies go up as multipart
+ * uploads sized to S3's rules. Every request has connect and idle timeouts
+ * and is retried on transient failures for the retry budget.
+ */
 export class S3Storage implements Storage {
   readonly driver = 's3' as const;
   readonly client: S3Client;
+  readonly quick: Storage;
   private readonly bucket: string;
+  private readonly maxObjectBytes: number;
 
   constructor(options: S3StorageOptions) {
+    const retryBudgetMs = options.retryBudgetMs ?? 60_000;
     this.bucket = options.bucket;
+    this.maxObjectBytes = options.maxObjectBytes ?? 5 * 1024 * MiB;
     this.client = new S3Client({
       region: options.region,
       endpoint: options.endpoint,
@@ -42,39 +121,68 @@ export class S3Storage implements Storage {
       // S3-compatible servers (MinIO, s3rver) reject the SDK's default CRC checksums.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: {
+        connectionTimeout: options.connectTimeoutMs ?? 5000,
+        // an idle timeout, not a total one: large bodies may take as long as they flow
+        socketTimeout: options.idleTimeoutMs ?? 30_000,
+      },
+      retryStrategy: new BudgetRetryStrategy(retryBudgetMs),
     });
+    // the same bucket, giving up after a second or so (0 budget still lets the SDK's first attempt through)
+    this.quick = retryBudgetMs <= 1000 ? this : new S3Storage({ ...options, retryBudgetMs: 1000 });
   }
 
-  async put(key: string, body: Readable | Uint8Array, contentType?: string): Promise<void> {
+  private async run<T>(op: string, key: string, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (err) {
+      throw classifyS3Error(op, key, err);
+    }
+  }
+
+  async put(key: string, body: Readable | Uint8Array, options: PutOptions = {}): Promise<void> {
     assertSafeKey(key);
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
-      queueSize: 2,
-      partSize: 8 * 1024 * 1024,
-      leavePartsOnError: false,
+    const size = body instanceof Readable ? (options.maxBytes ?? this.maxObjectBytes) : body.length;
+    await this.run('PutObject', key, async () => {
+      const upload = new Upload({
+        client: this.client,
+        params: { Bucket: this.bucket, Key: key, Body: body, ContentType: options.contentType },
+        queueSize: 2,
+        partSize: partSizeFor(size),
+        leavePartsOnError: false,
+      });
+      await upload.done();
     });
-    await upload.done();
   }
 
   async putFile(key: string, path: string, contentType?: string): Promise<void> {
-    await this.put(key, createReadStream(path), contentType);
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => this.maxObjectBytes,
+    );
+    // a fresh stream per call: the caller may retry the whole put
+    await this.put(key, createReadStream(path), { contentType, maxBytes: size });
   }
 
-  async get(key: string): Promise<Readable> {
+  async get(key: string, start = 0): Promise<Readable> {
     assertSafeKey(key);
-    const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    if (!(res.Body instanceof Readable)) throw new Error(`S3 returned no body for ${key}`);
-    return res.Body;
+    return this.run('GetObject', key, async () => {
+      const res = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(start > 0 ? { Range: `bytes=${start}-` } : {}) }),
+      );
+      if (!(res.Body instanceof Readable)) throw new StorageError(`S3 returned no body for ${key}`, { kind: 'transient' });
+      return classifiedStream(res.Body, key);
+    });
   }
 
   async getFile(key: string, path: string): Promise<void> {
-    await pipeline(await this.get(key), createWriteStream(path));
+    const body = await this.get(key);
+    await this.run('GetObject', key, () => pipeline(body, createWriteStream(path)));
   }
 
   async size(key: string): Promise<number> {
     assertSafeKey(key);
-    const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+    const res = await this.run('HeadObject', key, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
     return res.ContentLength ?? 0;
   }
 
@@ -83,22 +191,24 @@ export class S3Storage implements Storage {
       await this.size(key);
       return true;
     } catch (err) {
-      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+      if (err instanceof StorageError && err.notFound) return false;
       throw err;
     }
   }
 
   async delete(key: string): Promise<void> {
     assertSafeKey(key);
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    await this.run('DeleteObject', key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
   }
 
   async deletePrefix(prefix: string): Promise<void> {
     const keys = (await this.list(prefix)).map((o) => o.key);
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
-      await this.client.send(
-        new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+      await this.run('DeleteObjects', prefix, () =>
+        this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+        ),
       );
     }
   }
@@ -107,7 +217,9 @@ export class S3Storage implements Storage {
     const objects: StoredObject[] = [];
     let token: string | undefined;
     do {
-      const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      const res = await this.run('ListObjectsV2', prefix, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
+      );
       for (const o of res.Contents ?? [])
         if (o.Key) objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
@@ -116,7 +228,7 @@ export class S3Storage implements Storage {
   }
 
   /** A presigned GET URL, valid for `ttlSeconds`, that downloads the object as `filename`. */
-  presignGet(key: string, ttlSeconds: number, filename: string): Promise<string> {
+  presign(key: string, ttlSeconds: number, filename: string): Promise<string> {
     assertSafeKey(key);
     const command = new GetObjectCommand({
       Bucket: this.bucket,
@@ -127,6 +239,7 @@ export class S3Storage implements Storage {
   }
 
   async check(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    const client = this.quick instanceof S3Storage ? this.quick.client : this.client;
+    await this.run('HeadBucket', this.bucket, () => client.send(new HeadBucketCommand({ Bucket: this.bucket })));
   }
 }

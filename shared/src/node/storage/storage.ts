@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { FailureKind } from '../../errors.js';
 
 /** One stored object, as listings report it. */
 export interface StoredObject {
@@ -8,18 +9,50 @@ export interface StoredObject {
 }
 
 /**
+ * A storage operation that failed, classified where it failed: `notFound`
+ * for a missing object; `kind` says whether trying again later may help
+ * (an unreachable or overloaded store is `transient`).
+ */
+export class StorageError extends Error {
+  readonly kind: FailureKind;
+  readonly notFound: boolean;
+
+  constructor(message: string, options: { kind: FailureKind; notFound?: boolean; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StorageError';
+    this.kind = options.kind;
+    this.notFound = options.notFound ?? false;
+  }
+}
+
+/** Whether `err` says the object does not exist. */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof StorageError && err.notFound;
+}
+
+export interface PutOptions {
+  contentType?: string | undefined;
+  /** The largest the body may become, bytes (sizes multipart parts for streams of unknown length). */
+  maxBytes?: number | undefined;
+}
+
+/**
  * Where staged inputs and job outputs live between gateway and worker. Keys
  * are `/`-separated relative paths (see `storageKeys`). Two drivers: `fs`
- * (one machine) and `s3` (any S3-compatible server).
+ * (one machine) and `s3` (any S3-compatible server). Failures are
+ * StorageErrors; transient ones have been retried for the driver's retry
+ * budget already.
  */
 export interface Storage {
   readonly driver: 'fs' | 's3';
+  /** The same store without long retries: for best-effort calls (markers, state, cleanup, probes). */
+  readonly quick: Storage;
   /** Stores a stream or bytes under `key`, replacing any object there. */
-  put(key: string, body: Readable | Uint8Array, contentType?: string): Promise<void>;
+  put(key: string, body: Readable | Uint8Array, options?: PutOptions): Promise<void>;
   /** Stores a local file under `key`. */
   putFile(key: string, path: string, contentType?: string): Promise<void>;
-  /** Opens the object for reading; rejects if it does not exist. */
-  get(key: string): Promise<Readable>;
+  /** Opens the object for reading, from byte `start` (default 0); rejects if it does not exist. */
+  get(key: string, start?: number): Promise<Readable>;
   /** Copies the object to a local file. */
   getFile(key: string, path: string): Promise<void>;
   /** Byte size of the object; rejects if it does not exist. */
@@ -32,6 +65,8 @@ export interface Storage {
   deletePrefix(prefix: string): Promise<void>;
   /** Every object under `prefix`. */
   list(prefix: string): Promise<StoredObject[]>;
+  /** A URL that downloads the object as `filename` for `ttlSeconds`, where the store can make one itself (S3). */
+  presign?(key: string, ttlSeconds: number, filename: string): Promise<string>;
   /** Rejects when the store is unreachable (readiness). */
   check(): Promise<void>;
 }
@@ -44,5 +79,27 @@ export function assertSafeKey(key: string): void {
     key.split('/').some((part) => part === '..' || part === '.' || part === '') ||
     key.includes('\0')
   )
-    throw new Error(`unsafe storage key ${JSON.stringify(key)}`);
+    throw new StorageError(`unsafe storage key ${JSON.stringify(key)}`, { kind: 'internal' });
+}
+
+/** Reads a small JSON object (records, states, results); null when it does not exist. */
+export async function readJson(storage: Storage, key: string): Promise<unknown> {
+  let stream: Readable;
+  try {
+    stream = await storage.get(key);
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+  const text = Buffer.concat(await stream.toArray()).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new StorageError(`${key} is not valid JSON`, { kind: 'internal' });
+  }
+}
+
+/** Stores a small JSON object. */
+export async function writeJson(storage: Storage, key: string, value: unknown): Promise<void> {
+  await storage.put(key, Buffer.from(JSON.stringify(value)), { contentType: 'application/json' });
 }

@@ -38,7 +38,7 @@ export class ChunkedUpload {
     this.stream = new PassThrough({ highWaterMark: 1024 * 1024 });
     // an abort can come before the storage driver attaches to the stream; the error surfaces through `stored`
     this.stream.on('error', () => {});
-    this.stored = storage.put(key, this.stream);
+    this.stored = storage.put(key, this.stream, { maxBytes: limits.maxBytes });
     this.stored.catch(() => {}); // observed by the caller; never an unhandled rejection
     this.stream.on('drain', () => this.sendAck());
   }

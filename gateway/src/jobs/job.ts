@@ -1,0 +1,66 @@
+/**
+ * A job as one gateway follows it for one connection. The job itself lives
+ * in RabbitMQ (its message) and storage (its record, state and result); a
+ * gateway only follows it while a connection holds it, from `start_job` or
+ * `resume_job` until its result is delivered or the connection goes.
+ *
+ *   uploading ──files staged──▶ submitting ──published──▶ waiting ──final reply──▶ delivering ──▶ ended
+ *   resuming ──record, result, state read──▶ waiting (or delivering, when the result is stored)
+ *   any phase ──cancel, close, failure, resumed elsewhere──▶ ended
+ */
+import type { DeliveryMethod, ProgressStage, ReplyExchangeMessage } from '@media-foundry/shared';
+import type { Logger } from '@media-foundry/shared/node';
+import type { Principal } from '../auth.js';
+import type { ClientSocket } from '../client-socket.js';
+import type { UploadStaging } from './upload-staging.js';
+
+export type JobPhase = 'uploading' | 'submitting' | 'resuming' | 'waiting' | 'delivering' | 'ended';
+
+/**
+ * Why a gateway stopped following a job. The first three end the job for
+ * its client (counted in metrics); the others only end this gateway's part:
+ * `abandoned` an upload never finished, `detached` the connection closed,
+ * `taken` a connection elsewhere resumed it, `refused` a resume that failed.
+ */
+export type Outcome = 'completed' | 'failed' | 'cancelled' | 'abandoned' | 'detached' | 'taken' | 'refused';
+
+/** The connection holding a job now. */
+export interface JobHolder {
+  readonly id: string;
+  readonly principal: Principal;
+  readonly socket: ClientSocket;
+  readonly log: Logger;
+}
+
+export interface GatewayJob {
+  /** The internal id: workers, storage and the reply exchange know the job by it. */
+  readonly id: string;
+  /** The id the client knows the job by. */
+  readonly clientId: string;
+  holder: JobHolder;
+  phase: JobPhase;
+  /** Who submitted it (API key id, JWT subject, or connection). */
+  owner: string;
+  tenant: string;
+  tenantKey: string;
+  operation: string;
+  deliveryMethod: DeliveryMethod;
+  /** Hex SHA-256 of the resume token's secret. */
+  resumeDigest: string;
+  /** The last progress relayed: the client only ever sees it go forward. */
+  progress: { percentage: number; stage: ProgressStage } | null;
+  /** Place among its client's waiting jobs, while it waits (null once it started, or when unknown). */
+  queuePosition: number | null;
+  /** Replies that came while the job was being submitted or resumed: relayed once that is done. */
+  held: ReplyExchangeMessage[];
+  /** The client cancelled while the job was being submitted or resumed: cancel once that is done. */
+  cancelRequested: boolean;
+  /** The connection closed while the job was being submitted: stop following once it is published. */
+  detached: boolean;
+  /** Whether this gateway receives the tenant's queue events for it (queue positions). */
+  followsTenant: boolean;
+  staging: UploadStaging | null;
+  startedAt: number;
+  traceparent: string;
+  log: Logger;
+}

@@ -1,0 +1,667 @@
+/**
+ * Every job this gateway follows, and the one place each of them ends. A
+ * job's phases are in job.ts; `end(job, outcome)` is the only way out of
+ * them: it releases the job's place, its reply bindings and its upload, counts
+ * it, tells the client when there is something to tell, and removes the
+ * job's files when nobody will need them again.
+ *
+ * Nothing here is the job's only copy: the record, state and result are in
+ * storage, the job in RabbitMQ. A gateway that stops (or dies) loses nothing
+ * another gateway cannot read back when the client resumes there.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  AppError,
+  type Config,
+  decodeUploadFrame,
+  errorMessageFor,
+  errors,
+  type FinalReply,
+  type JobMessage,
+  type JobRecord,
+  type ReplyExchangeMessage,
+  type ResumeJobMessage,
+  type ServerMessage,
+  type StartJobMessage,
+  type Topology,
+} from '@media-foundry/shared';
+import {
+  childTrace,
+  formatTraceparent,
+  type JobStore,
+  type Logger,
+  type Storage,
+  tenantKey,
+  type TenantQueues,
+  type TraceContext,
+} from '@media-foundry/shared/node';
+import type { DownloadUrls } from '../download-urls.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { JobPublisher } from '../publisher.js';
+import { deliverResult } from './delivery.js';
+import type { GatewayJob, JobHolder, Outcome } from './job.js';
+import type { ReplyFollower } from './reply-router.js';
+import { newResumeToken, tokenJobId, tokenMatches } from './resume-token.js';
+import { type StagedInput, UploadStaging } from './upload-staging.js';
+
+export interface LifecycleDeps {
+  config: Config;
+  topology: Topology;
+  gatewayId: string;
+  storage: Storage;
+  store: JobStore;
+  tenants: Pick<TenantQueues, 'prepare'>;
+  publisher: Pick<JobPublisher, 'publish' | 'broadcast' | 'notify'>;
+  router: ReplyFollower;
+  urls: DownloadUrls;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+/** How long a resume waits for a running job's live progress before it answers with the stored state. */
+const LIVE_PROGRESS_WAIT_MS = 1000;
+
+/** The same answer for every resume that fails, so that it tells nothing about which jobs exist. */
+const RESUME_REFUSED = 'no job with this job_id and resume_token (it may have expired)';
+
+type WaitingOrigin = 'submitted' | 'resumed';
+
+/** Whether `holder` may take a job submitted by `owner` (with auth off, whoever has the token). */
+function sameOwner(owner: string, holder: JobHolder): boolean {
+  return owner.startsWith('conn:') || owner === holder.principal.id;
+}
+
+export class JobLifecycle {
+  /** By internal id. */
+  private readonly jobs = new Map<string, GatewayJob>();
+  /** By connection, then by the client's job id. */
+  private readonly byHolder = new Map<string, Map<string, GatewayJob>>();
+
+  constructor(private readonly deps: LifecycleDeps) {}
+
+  /** Jobs this gateway follows now. */
+  get size(): number {
+    return this.jobs.size;
+  }
+
+  // ---- what clients ask -----------------------------------------------------
+
+  /** `start_job`: accepts the job; publishes it now (URL inputs) or once its files are staged (uploads). */
+  start(holder: JobHolder, message: StartJobMessage, parentTrace: TraceContext | null): void {
+    const { config } = this.deps;
+    const clientId = message.job_id ?? randomUUID();
+    const mine = this.byHolder.get(holder.id);
+    if (mine?.has(clientId)) {
+      this.send(holder, errorMessageFor(clientId, errors.validation(`job_id: ${clientId} is already in progress on this connection`)));
+      return;
+    }
+    const maxBytes = config.MAX_FILE_SIZE_MB * 1024 * 1024;
+    const input = message.input;
+    if (input.source === 'upload' && (input.size_bytes ?? 0) > maxBytes) {
+      this.send(
+        holder,
+        errorMessageFor(clientId, errors.validation(`input.size_bytes: ${input.size_bytes} is over MAX_FILE_SIZE_MB (${maxBytes} bytes)`)),
+      );
+      return;
+    }
+    const uploading = [...(mine?.values() ?? [])].filter((j) => j.phase === 'uploading').length;
+    if (input.source === 'upload' && uploading >= config.MAX_JOBS_PER_CLIENT) {
+      this.send(
+        holder,
+        errorMessageFor(
+          clientId,
+          errors.rateLimited(
+            `${uploading} uploads in progress on this connection; MAX_JOBS_PER_CLIENT allows ${config.MAX_JOBS_PER_CLIENT}`,
+          ),
+        ),
+      );
+      return;
+    }
+    const trace = childTrace(parentTrace);
+    const id = randomUUID();
+    const resume = newResumeToken(id);
+    const tenant = holder.principal.id;
+    const job: GatewayJob = {
+      id,
+      clientId,
+      holder,
+      phase: input.source === 'upload' ? 'uploading' : 'submitting',
+      owner: holder.principal.id,
+      tenant,
+      tenantKey: tenantKey(tenant),
+      operation: message.operation,
+      deliveryMethod: message.delivery_method,
+      resumeDigest: resume.digest,
+      progress: null,
+      queuePosition: null,
+      held: [],
+      cancelRequested: false,
+      detached: false,
+      followsTenant: false,
+      staging: null,
+      startedAt: Date.now(),
+      traceparent: formatTraceparent(trace),
+      log: holder.log.child({ job_id: clientId, internal_id: id, trace_id: trace.traceId }),
+    };
+    this.track(job);
+    job.log.info({ operation: message.operation, source: input.source }, 'job received');
+    const request = { operation: message.operation, options: message.options } as Pick<JobMessage, 'operation' | 'options'>;
+    if (input.source === 'url') {
+      const urls = input.urls ?? (input.url ? [input.url] : []);
+      void this.submit(
+        job,
+        request,
+        urls.map((url) => ({ source: 'url' as const, url })),
+        resume.token,
+      );
+      return;
+    }
+    job.staging = new UploadStaging(
+      id,
+      input.filenames ?? null,
+      input.size_bytes,
+      this.deps.storage,
+      { maxBytes, windowBytes: config.UPLOAD_WINDOW_BYTES },
+      {
+        complete: (inputs) => void this.submit(job, request, inputs, null),
+        fail: (err) => this.fail(job, err),
+        ack: (filename, received) => this.send(job.holder, { type: 'upload_ack', job_id: clientId, filename, received_bytes: received }),
+        stored: (bytes) => this.deps.metrics.bytesIn.inc(bytes),
+      },
+      job.log,
+    );
+    const what = input.filenames ? `${input.filenames.length} input files, one binary frame each` : 'the input file as a binary frame';
+    this.send(holder, { type: 'ack', job_id: clientId, message: `Job accepted; send ${what}`, resume_token: resume.token });
+  }
+
+  /** A binary frame: a file (or chunk) of an upload job. True for a chunk of an upload in progress (paced by the upload window). */
+  upload(holder: JobHolder, frame: Uint8Array): boolean {
+    let decoded;
+    try {
+      decoded = decodeUploadFrame(frame);
+    } catch (err) {
+      this.send(holder, errorMessageFor(null, err));
+      return false;
+    }
+    const { header, payload } = decoded;
+    const job = this.byHolder.get(holder.id)?.get(header.job_id);
+    if (!job?.staging || job.phase !== 'uploading') {
+      this.send(
+        holder,
+        errorMessageFor(
+          header.job_id,
+          errors.binaryError(`no job with job_id ${JSON.stringify(header.job_id)} is waiting for an upload on this connection`),
+        ),
+      );
+      return false;
+    }
+    const { chunk, rejected } = job.staging.take(header, payload);
+    if (rejected) this.send(holder, errorMessageFor(job.clientId, rejected));
+    return chunk;
+  }
+
+  /**
+   * `resume_job`: takes the job over on this connection — from another
+   * connection here, or from storage when this gateway never saw it. The
+   * client gets the job's state, the rest of its progress, and its result.
+   */
+  resume(holder: JobHolder, message: ResumeJobMessage): void {
+    const refuse = () => this.send(holder, errorMessageFor(message.job_id, errors.resumeFailed(RESUME_REFUSED)));
+    const id = tokenJobId(message.resume_token);
+    if (!id) return refuse();
+    const mine = this.byHolder.get(holder.id)?.get(message.job_id);
+    const local = this.jobs.get(id);
+    if (local) {
+      const allowed =
+        tokenMatches(message.resume_token, local.resumeDigest) && local.clientId === message.job_id && sameOwner(local.owner, holder);
+      if (!allowed || local.phase === 'uploading' || local.phase === 'submitting' || local.phase === 'delivering') return refuse();
+      if (local.holder === holder) return this.sendState(local);
+      if (mine)
+        return this.send(
+          holder,
+          errorMessageFor(message.job_id, errors.resumeFailed('this connection already has another job with this job_id')),
+        );
+      const previous = this.byHolder.get(local.holder.id);
+      previous?.delete(local.clientId);
+      if (previous?.size === 0) this.byHolder.delete(local.holder.id);
+      local.holder = holder;
+      this.holderJobs(holder).set(local.clientId, local);
+      local.log.info({ conn_id: holder.id }, 'job resumed on another connection');
+      this.claim(local);
+      if (local.phase === 'waiting') this.sendState(local);
+      return;
+    }
+    if (mine)
+      return this.send(
+        holder,
+        errorMessageFor(message.job_id, errors.resumeFailed('this connection already has another job with this job_id')),
+      );
+    const job: GatewayJob = {
+      id,
+      clientId: message.job_id,
+      holder,
+      phase: 'resuming',
+      owner: '',
+      tenant: '',
+      tenantKey: '',
+      operation: 'unknown',
+      deliveryMethod: 'binary',
+      resumeDigest: '',
+      progress: null,
+      queuePosition: null,
+      held: [],
+      cancelRequested: false,
+      detached: false,
+      followsTenant: false,
+      staging: null,
+      startedAt: Date.now(),
+      traceparent: '',
+      log: holder.log.child({ job_id: message.job_id, internal_id: id }),
+    };
+    this.track(job);
+    void this.resumeFromStorage(job, message.resume_token);
+  }
+
+  /** `cancel_job`: drops an upload, or stops the job wherever it is queued or running. */
+  cancel(holder: JobHolder, clientId: string): void {
+    const job = this.byHolder.get(holder.id)?.get(clientId);
+    if (!job || job.phase === 'delivering' || job.phase === 'ended') {
+      const why = job ? 'the job has completed; its results are being sent' : 'no job with this job_id is in progress on this connection';
+      this.send(holder, errorMessageFor(clientId, errors.cancelFailed(why)));
+      return;
+    }
+    if (job.phase === 'uploading') {
+      this.end(job, 'cancelled', {
+        notice: errorMessageFor(clientId, errors.jobCancelled('cancelled before the job was submitted')),
+        removeFiles: true,
+      });
+      return;
+    }
+    if (job.phase === 'submitting' || job.phase === 'resuming') {
+      job.cancelRequested = true; // applied as soon as the job is published or resumed
+      return;
+    }
+    void this.cancelWaiting(job);
+  }
+
+  /** The connection closed: uploads are dropped; every other job runs on without this gateway, for a later `resume_job`. */
+  detach(holder: JobHolder): void {
+    const mine = this.byHolder.get(holder.id);
+    if (!mine) return;
+    for (const job of [...mine.values()]) {
+      if (job.phase === 'uploading') this.end(job, 'abandoned', { removeFiles: true });
+      else if (job.phase === 'submitting') job.detached = true;
+      else if (job.phase !== 'delivering') this.end(job, 'detached');
+      // a delivery in progress fails on the closed socket and ends there, keeping the result
+    }
+  }
+
+  /** The gateway is stopping: uploads in flight are aborted and their staged files removed; nothing else is touched. */
+  shutdown(): void {
+    for (const job of [...this.jobs.values()]) if (job.phase === 'uploading') this.end(job, 'abandoned', { removeFiles: true });
+  }
+
+  // ---- what the reply exchange brings --------------------------------------
+
+  onMessage(message: ReplyExchangeMessage): void {
+    if (message.type === 'dequeued') return this.moveUp(message.tenant_key, message.job_id);
+    const job = this.jobs.get(message.job_id);
+    if (!job) return; // not followed here (any more): a duplicate, or a job whose result was sent
+    if (message.type === 'claimed') {
+      if (message.gateway_id === this.deps.gatewayId && message.connection_id === job.holder.id) return;
+      if (job.phase === 'delivering') return; // too late: this connection is getting the result
+      job.log.info({ by_gateway: message.gateway_id }, 'job resumed elsewhere; no longer followed here');
+      this.end(job, 'taken');
+      return;
+    }
+    if (job.phase === 'submitting' || job.phase === 'resuming') job.held.push(message);
+    else if (job.phase === 'waiting') this.relay(job, message);
+  }
+
+  /** The reply bindings are back after a broker reconnect: finals published meanwhile are in storage. */
+  onResubscribed(): void {
+    for (const job of this.jobs.values()) {
+      if (job.phase !== 'waiting') continue;
+      this.deps.store.readResult(job.id).then(
+        (result) => {
+          if (result && this.jobs.get(job.id) === job && job.phase === 'waiting') this.relay(job, result.reply);
+        },
+        (err: unknown) => job.log.warn({ err }, 'could not look up the result after a reconnect'),
+      );
+    }
+  }
+
+  // ---- phases ---------------------------------------------------------------
+
+  /** Record, tenant queue, publish; then the client hears `ack` (URL inputs) and where the job waits. */
+  private async submit(
+    job: GatewayJob,
+    request: Pick<JobMessage, 'operation' | 'options'>,
+    inputs: JobMessage['inputs'] | StagedInput[],
+    ackToken: string | null,
+  ): Promise<void> {
+    const { config, store, tenants, publisher, router, metrics } = this.deps;
+    job.phase = 'submitting';
+    let depth: number;
+    try {
+      // bound first: a reply can come the moment the job is published
+      await router.follow(job.id);
+      const record: JobRecord = {
+        version: 1,
+        job_id: job.id,
+        client_job_id: job.clientId,
+        owner: job.owner,
+        tenant: job.tenant,
+        resume_digest: job.resumeDigest,
+        operation: job.operation,
+        delivery_method: job.deliveryMethod,
+        created_at: new Date(job.startedAt).toISOString(),
+      };
+      await store.writeRecord(record).catch((err: unknown) => {
+        throw errors.submitFailed(`could not store the job's record: ${(err as Error).message}`, err);
+      });
+      const queue = await tenants.prepare(job.tenant).catch((err: unknown) => {
+        throw errors.submitFailed(`could not reach RabbitMQ: ${(err as Error).message}`, err);
+      });
+      depth = queue.depth;
+      if (depth >= config.MAX_QUEUED_JOBS_PER_CLIENT)
+        throw errors.rateLimited(
+          `${depth} of this client's jobs are waiting; MAX_QUEUED_JOBS_PER_CLIENT allows ${config.MAX_QUEUED_JOBS_PER_CLIENT}`,
+        );
+      const message = {
+        job_id: job.id,
+        tenant: job.tenant,
+        operation: request.operation,
+        options: request.options,
+        inputs,
+        delivery_method: job.deliveryMethod,
+        submitted_at: new Date().toISOString(),
+      } as JobMessage;
+      await publisher.publish(queue.queue, message, job.traceparent).catch((err: unknown) => {
+        throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);
+      });
+    } catch (err) {
+      this.fail(job, err);
+      return;
+    }
+    publisher
+      .broadcast({ type: 'tenant_ready', tenant_key: job.tenantKey })
+      .catch((err: unknown) => job.log.debug({ err }, 'tenant announcement not sent'));
+    metrics.jobsSubmitted.inc({ operation: job.operation });
+    job.log.info({ queued_ahead: depth }, 'job published');
+    if (this.jobs.get(job.id) !== job) return; // ended meanwhile (the connection closed and it was an upload)
+    if (job.detached) {
+      this.end(job, 'detached');
+      return;
+    }
+    if (ackToken) this.send(job.holder, { type: 'ack', job_id: job.clientId, message: 'Job accepted and queued', resume_token: ackToken });
+    job.queuePosition = depth + 1;
+    job.followsTenant = true;
+    router.follow(this.deps.topology.tenantEventsKey(job.tenantKey)).catch((err: unknown) => job.log.debug({ err }, 'no queue positions'));
+    this.enterWaiting(job, 'submitted');
+  }
+
+  /** A resume this gateway knows nothing of: bind, then read the record, the result and the state. */
+  private async resumeFromStorage(job: GatewayJob, token: string): Promise<void> {
+    const { store, router, config } = this.deps;
+    const refuse = () => this.end(job, 'refused', { notice: errorMessageFor(job.clientId, errors.resumeFailed(RESUME_REFUSED)) });
+    try {
+      // bound before reading: a final published from now on arrives here, one published before is in storage
+      await router.follow(job.id);
+      this.claim(job);
+      const record = await store.readRecord(job.id);
+      if (
+        !record ||
+        !tokenMatches(token, record.resume_digest) ||
+        record.client_job_id !== job.clientId ||
+        !sameOwner(record.owner, job.holder)
+      ) {
+        job.log.info('resume refused');
+        return refuse();
+      }
+      Object.assign(job, {
+        owner: record.owner,
+        tenant: record.tenant,
+        tenantKey: tenantKey(record.tenant),
+        operation: record.operation,
+        deliveryMethod: record.delivery_method,
+        resumeDigest: record.resume_digest,
+      });
+      const result = await store.readResult(job.id);
+      if (result) {
+        if (Date.parse(result.finished_at) + config.RESUME_TTL_SECONDS * 1000 < Date.now()) return refuse();
+        job.held = []; // the stored result is the final word; replies held meanwhile are copies of it or older
+        job.phase = 'waiting';
+        job.log.info('job resumed after it finished');
+        this.relay(job, result.reply);
+        return;
+      }
+      if (await store.isCancelled(job.id).catch(() => false)) {
+        this.end(job, 'cancelled', { notice: errorMessageFor(job.clientId, errors.jobCancelled()) });
+        return;
+      }
+      const state = await store.readState(job.id);
+      job.progress = state ? { percentage: state.percentage, stage: state.stage } : null;
+      // the stored state is coarse (written every few seconds): a running job's next live progress is moments away
+      if (state && state.stage !== 'queued') await this.liveProgress(job, LIVE_PROGRESS_WAIT_MS);
+      job.log.info({ state: job.progress?.stage ?? 'queued' }, 'job resumed');
+    } catch (err) {
+      job.log.warn({ err }, 'could not resume from storage');
+      if (this.jobs.get(job.id) === job)
+        this.end(job, 'refused', {
+          notice: errorMessageFor(job.clientId, errors.resumeFailed(`the job's state could not be read (storage unavailable); try again`)),
+        });
+      return;
+    }
+    if (this.jobs.get(job.id) !== job) return;
+    this.sendState(job);
+    this.enterWaiting(job, 'resumed');
+  }
+
+  /** Waits up to `ms` for a live progress reply of a resuming job, and takes it as its state if it is further. */
+  private async liveProgress(job: GatewayJob, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && this.jobs.get(job.id) === job && job.held.length === 0) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    for (const m of job.held)
+      if (m.type === 'progress' && m.percentage >= (job.progress?.percentage ?? 0))
+        job.progress = { percentage: m.percentage, stage: m.stage };
+  }
+
+  /** Submitted or resumed: relay what came meanwhile, then apply a cancel that came meanwhile. */
+  private enterWaiting(job: GatewayJob, origin: WaitingOrigin): void {
+    job.phase = 'waiting';
+    if (origin === 'submitted') this.sendQueued(job);
+    for (const reply of job.held.splice(0)) if (job.phase === 'waiting') this.relay(job, reply);
+    if (job.cancelRequested && job.phase === 'waiting') void this.cancelWaiting(job);
+  }
+
+  /** A reply for a job that waits: progress on, a final one ends it. */
+  private relay(job: GatewayJob, reply: ReplyExchangeMessage): void {
+    switch (reply.type) {
+      case 'progress': {
+        const previous = job.progress?.percentage ?? 0;
+        // a redelivered run starts again from 0: the client only ever sees progress go forward
+        if (reply.percentage < previous && reply.stage !== 'retrying') return;
+        job.progress = { percentage: Math.max(previous, reply.percentage), stage: reply.stage };
+        if (reply.stage !== 'queued') this.started(job);
+        job.holder.socket.sendJson({ ...reply, job_id: job.clientId, percentage: job.progress.percentage }, `progress:${job.id}`);
+        return;
+      }
+      case 'error':
+        job.log.info({ code: reply.code }, 'job failed');
+        this.end(job, reply.code === 'JOB_CANCELLED' ? 'cancelled' : 'failed', {
+          notice: { ...reply, job_id: job.clientId },
+          removeFiles: true,
+        });
+        return;
+      case 'completed':
+        void this.deliver(job, reply);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async deliver(job: GatewayJob, reply: Extract<FinalReply, { type: 'completed' }>): Promise<void> {
+    const { config, storage, urls, metrics } = this.deps;
+    job.phase = 'delivering';
+    this.started(job);
+    try {
+      const how = await deliverResult(
+        job.holder.socket,
+        job.clientId,
+        job.deliveryMethod,
+        reply,
+        { config, storage, urls, onBytes: (n) => metrics.bytesOut.inc(n) },
+        job.log,
+      );
+      // download URLs stay valid for RESULT_URL_TTL_SECONDS; so do the files behind them (the sweeper removes them)
+      this.end(job, 'completed', { removeFiles: how === 'sent' });
+    } catch (err) {
+      if (job.holder.socket.closed) {
+        job.log.info('client disconnected during delivery; the result waits in storage for a resume');
+        this.end(job, 'detached');
+        return;
+      }
+      job.log.warn({ err }, 'output not delivered');
+      this.end(job, 'failed', {
+        notice: errorMessageFor(job.clientId, err instanceof AppError ? err : errors.outputSendFailed((err as Error).message, err)),
+        removeFiles: true,
+      });
+    }
+  }
+
+  private async cancelWaiting(job: GatewayJob): Promise<void> {
+    try {
+      await this.deps.store.markCancelled(job.id);
+      await this.deps.publisher.broadcast({ type: 'cancel', job_id: job.id });
+    } catch (err) {
+      job.log.warn({ err }, 'cancellation failed');
+      if (this.jobs.get(job.id) === job && job.phase === 'waiting')
+        this.send(job.holder, errorMessageFor(job.clientId, errors.cancelFailed(`could not reach the workers: ${(err as Error).message}`)));
+      return;
+    }
+    // the result may have come meanwhile: then the client has it already
+    if (this.jobs.get(job.id) !== job || job.phase !== 'waiting') return;
+    job.log.info('job cancelled');
+    // the marker stays: a worker that takes the queued job later skips it, then removes the job's files
+    this.end(job, 'cancelled', { notice: errorMessageFor(job.clientId, errors.jobCancelled()) });
+  }
+
+  /** Submission failed: the client hears why, unless it cancelled or left meanwhile. */
+  private fail(job: GatewayJob, err: unknown): void {
+    const e = AppError.from(err, 'SUBMIT_FAILED');
+    job.log.warn({ code: e.code, details: e.details, err: e.cause }, 'job not submitted');
+    if (this.jobs.get(job.id) !== job) return;
+    this.end(job, 'failed', { notice: job.detached ? undefined : errorMessageFor(job.clientId, e), removeFiles: true });
+  }
+
+  // ---- the one way out -----------------------------------------------------
+
+  /**
+   * Ends this gateway's part in the job: forgets it, stops its reply routes,
+   * aborts its upload, counts it, tells the client `notice`, and removes its
+   * files when `removeFiles` (the result was delivered, or the job never got
+   * to run). Ending twice is a no-op.
+   */
+  private end(job: GatewayJob, outcome: Outcome, options: { notice?: ServerMessage | undefined; removeFiles?: boolean } = {}): void {
+    if (this.jobs.get(job.id) !== job) return;
+    const phase = job.phase;
+    job.phase = 'ended';
+    this.jobs.delete(job.id);
+    const mine = this.byHolder.get(job.holder.id);
+    if (mine?.get(job.clientId) === job) mine.delete(job.clientId);
+    if (mine?.size === 0) this.byHolder.delete(job.holder.id);
+    if (phase !== 'uploading') this.deps.router.unfollow(job.id);
+    this.started(job);
+    job.staging?.abort();
+    if (outcome === 'completed' || outcome === 'failed' || outcome === 'cancelled') {
+      const { metrics } = this.deps;
+      metrics.jobsFinished.inc({ operation: job.operation, outcome });
+      metrics.jobSeconds.observe({ operation: job.operation }, (Date.now() - job.startedAt) / 1000);
+    }
+    if (options.notice) this.send(job.holder, options.notice);
+    if (options.removeFiles)
+      this.deps.store.remove(job.id).catch((err: unknown) => job.log.warn({ err }, 'could not delete the job files'));
+    job.log.debug({ outcome }, 'job no longer followed');
+  }
+
+  // ---- queue positions -----------------------------------------------------
+
+  /** One of the tenant's jobs left its queue: every job of it waiting behind moves up. */
+  private moveUp(tenant: string, startedJobId: string): void {
+    for (const job of this.jobs.values()) {
+      if (job.tenantKey !== tenant || job.queuePosition === null) continue;
+      if (job.id === startedJobId) this.started(job);
+      else if (job.queuePosition > 1) {
+        job.queuePosition -= 1;
+        if (job.phase === 'waiting') this.sendQueued(job);
+      }
+    }
+  }
+
+  /** The job left its queue: no more positions for it. */
+  private started(job: GatewayJob): void {
+    job.queuePosition = null;
+    if (!job.followsTenant) return;
+    job.followsTenant = false;
+    this.deps.router.unfollow(this.deps.topology.tenantEventsKey(job.tenantKey));
+  }
+
+  private sendQueued(job: GatewayJob): void {
+    const position = job.queuePosition;
+    job.holder.socket.sendJson(
+      {
+        type: 'progress',
+        job_id: job.clientId,
+        percentage: job.progress?.percentage ?? 0,
+        stage: 'queued',
+        ...(position !== null
+          ? {
+              queue_position: position,
+              message: position === 1 ? 'next of your jobs to start' : `${position - 1} of your jobs will start before this one`,
+            }
+          : {}),
+      },
+      `progress:${job.id}`,
+    );
+  }
+
+  /** The job's state now, for a connection that (re)took it. */
+  private sendState(job: GatewayJob): void {
+    if (!job.progress || job.progress.stage === 'queued') {
+      this.sendQueued(job);
+      return;
+    }
+    job.holder.socket.sendJson({ type: 'progress', job_id: job.clientId, ...job.progress }, `progress:${job.id}`);
+  }
+
+  /** Tells every gateway following the job that this connection holds it now. */
+  private claim(job: GatewayJob): void {
+    this.deps.publisher
+      .notify(job.id, { type: 'claimed', job_id: job.id, gateway_id: this.deps.gatewayId, connection_id: job.holder.id })
+      .catch((err: unknown) => job.log.debug({ err }, 'claim notice not sent'));
+  }
+
+  // ---- bookkeeping ---------------------------------------------------------
+
+  private track(job: GatewayJob): void {
+    this.jobs.set(job.id, job);
+    this.holderJobs(job.holder).set(job.clientId, job);
+  }
+
+  private holderJobs(holder: JobHolder): Map<string, GatewayJob> {
+    let mine = this.byHolder.get(holder.id);
+    if (!mine) {
+      mine = new Map();
+      this.byHolder.set(holder.id, mine);
+    }
+    return mine;
+  }
+
+  private send(holder: JobHolder, message: ServerMessage): void {
+    holder.socket.sendJson(message);
+  }
+}

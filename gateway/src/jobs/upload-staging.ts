@@ -1,0 +1,155 @@
+/**
+ * The binary frames an upload job waits for, into storage: one frame per
+ * file (any name, or each of `input.filenames`), or a file in chunks
+ * streamed on as it arrives (ChunkedUpload). When every file is stored the
+ * job can be published; until then nothing is.
+ */
+import { AppError, type BinaryHeader, errors, storageKeys } from '@media-foundry/shared';
+import type { Logger, Storage } from '@media-foundry/shared/node';
+import { ChunkedUpload } from '../chunked-upload.js';
+
+export interface StagedInput {
+  source: 'storage';
+  key: string;
+  filename: string;
+}
+
+export interface StagingLimits {
+  /** MAX_FILE_SIZE_MB in bytes: all files of the job together. */
+  maxBytes: number;
+  /** UPLOAD_WINDOW_BYTES. */
+  windowBytes: number;
+}
+
+export interface StagingEvents {
+  /** Every expected file is in storage, in job order. */
+  complete(inputs: StagedInput[]): void;
+  /** The upload cannot go on (the job fails with this). */
+  fail(err: unknown): void;
+  /** Flow control for chunked uploads: bytes of `filename` taken so far. */
+  ack(filename: string, receivedBytes: number): void;
+  /** Bytes stored (metrics). */
+  stored(bytes: number): void;
+}
+
+export class UploadStaging {
+  private readonly staged = new Map<string, string>();
+  private readonly staging = new Set<string>();
+  private readonly chunked = new Map<string, ChunkedUpload>();
+  private bytes = 0;
+  private over = false;
+
+  constructor(
+    private readonly jobId: string,
+    /** The names `input.filenames` listed (in job order), or null: one frame, any name. */
+    private readonly expected: string[] | null,
+    /** `input.size_bytes`, when the client declared it. */
+    private readonly declaredBytes: number | undefined,
+    private readonly storage: Storage,
+    private readonly limits: StagingLimits,
+    private readonly events: StagingEvents,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * One binary frame of this job. Returns `{chunk}`: true for a chunk of an
+   * upload in progress (paced by the upload window, not the message rate);
+   * and `rejected`, a problem with this frame alone that the client should
+   * hear about while the job waits on (a file it did not announce).
+   */
+  take(header: BinaryHeader, payload: Uint8Array): { chunk: boolean; rejected?: AppError } {
+    if (this.over) return { chunk: false };
+    const name = header.filename;
+    const chunk = header.offset === undefined ? null : { offset: header.offset, final: header.final === true };
+    const inProgress = chunk !== null && this.chunked.has(name);
+    const unexpected = inProgress
+      ? false
+      : this.expected === null
+        ? this.staging.size + this.staged.size + this.chunked.size > 0 && 'this job takes one file and it has arrived'
+        : !this.expected.includes(name)
+          ? `expected one of input.filenames: ${this.expected.join(', ')}`
+          : (this.staged.has(name) || this.staging.has(name) || this.chunked.has(name)) && 'this file has arrived already';
+    if (unexpected) return { chunk: false, rejected: errors.binaryError(`unexpected upload ${JSON.stringify(name)}: ${unexpected}`) };
+    this.bytes += payload.length;
+    const { maxBytes } = this.limits;
+    const tooBig =
+      this.bytes > maxBytes
+        ? `upload is over ${maxBytes} bytes (MAX_FILE_SIZE_MB)`
+        : this.declaredBytes !== undefined &&
+          this.bytes > this.declaredBytes &&
+          `upload is larger than the declared input.size_bytes (${this.declaredBytes})`;
+    if (tooBig) {
+      this.fail(errors.binaryError(tooBig));
+      return { chunk: false };
+    }
+    if (chunk) return { chunk: this.takeChunk(name, chunk, payload) };
+    if (payload.length === 0) {
+      this.fail(errors.jobFailed('Input is empty', `upload ${JSON.stringify(name)} has no bytes`));
+      return { chunk: false };
+    }
+    this.stage(name, () => this.storage.put(storageKeys.input(this.jobId, name), payload), payload.length);
+    return { chunk: false };
+  }
+
+  private takeChunk(name: string, chunk: { offset: number; final: boolean }, payload: Uint8Array): boolean {
+    let upload = this.chunked.get(name);
+    if (!upload) {
+      if (chunk.offset !== 0) {
+        this.fail(errors.binaryError(`first chunk of ${JSON.stringify(name)} must have offset 0, not ${chunk.offset}`));
+        return false;
+      }
+      upload = new ChunkedUpload(storageKeys.input(this.jobId, name), this.storage, this.limits, (received) =>
+        this.events.ack(name, received),
+      );
+      this.chunked.set(name, upload);
+    }
+    try {
+      if (!upload.push(chunk.offset, chunk.final, payload)) return true;
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+    if (upload.received === 0) {
+      this.fail(errors.jobFailed('Input is empty', `upload ${JSON.stringify(name)} has no bytes`));
+      return false;
+    }
+    const stored = upload;
+    this.stage(name, () => stored.stored, stored.received);
+    return true;
+  }
+
+  /** Waits for one file to be in storage; when every expected file is, the job is complete. */
+  private stage(name: string, store: () => Promise<void>, bytes: number): void {
+    this.staging.add(name);
+    store().then(
+      () => {
+        if (this.over) return;
+        this.chunked.delete(name);
+        this.staging.delete(name);
+        const key = storageKeys.input(this.jobId, name);
+        this.staged.set(name, key);
+        this.log.info({ bytes, key }, 'upload staged');
+        this.events.stored(bytes);
+        const names = this.expected ?? [name];
+        if (this.staging.size > 0 || names.some((n) => !this.staged.has(n))) return;
+        this.over = true;
+        this.events.complete(names.map((n) => ({ source: 'storage', key: this.staged.get(n)!, filename: n })));
+      },
+      (err: unknown) =>
+        this.fail(err instanceof AppError ? err : errors.submitFailed(`could not stage the upload: ${(err as Error).message}`, err)),
+    );
+  }
+
+  private fail(err: unknown): void {
+    if (this.over) return;
+    this.abort();
+    this.events.fail(err);
+  }
+
+  /** Stops every upload in progress (multipart uploads are aborted; nothing is published). */
+  abort(): void {
+    this.over = true;
+    for (const upload of this.chunked.values()) upload.abort();
+    this.chunked.clear();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * A job's durable facts in the shared storage, so that no gateway or worker
+ * has to remember them: the gateway's record (owner, resume digest), the
+ * worker's coarse state and final result, and the cancellation marker. Any
+ * gateway answers `resume_job` from these. Layout: `storageKeys` in jobs.ts.
+ */
+import { createHash } from 'node:crypto';
+import type { z } from 'zod';
+import {
+  type FinalReply,
+  type JobRecord,
+  jobRecord,
+  type JobResult,
+  jobResult,
+  type JobState,
+  jobState,
+  storageKeys,
+  type TenantIndexEntry,
+  tenantIndexEntry,
+} from '../jobs.js';
+import { readJson, type Storage, StorageError, writeJson } from './storage/storage.js';
+
+/** A tenant's queue-name key: 16 hex digits of its SHA-256 (any string is a tenant; names stay short and safe). */
+export function tenantKey(tenant: string): string {
+  return createHash('sha256').update(tenant).digest('hex').slice(0, 16);
+}
+
+/** Hex SHA-256 (the digest kept of a resume token's secret). */
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+async function readParsed<T>(storage: Storage, key: string, schema: z.ZodType<T>): Promise<T | null> {
+  const raw = await readJson(storage, key);
+  if (raw === null) return null;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new StorageError(`${key} does not hold what it should: ${parsed.error.message}`, { kind: 'internal' });
+  return parsed.data;
+}
+
+export class JobStore {
+  constructor(readonly storage: Storage) {}
+
+  writeRecord(record: JobRecord): Promise<void> {
+    return writeJson(this.storage, storageKeys.record(record.job_id), record);
+  }
+
+  readRecord(jobId: string): Promise<JobRecord | null> {
+    return readParsed(this.storage, storageKeys.record(jobId), jobRecord);
+  }
+
+  /** Best effort (state is a courtesy for resuming clients): no long retries. */
+  writeState(jobId: string, state: Omit<JobState, 'updated_at'>): Promise<void> {
+    return writeJson(this.storage.quick, storageKeys.state(jobId), { ...state, updated_at: new Date().toISOString() });
+  }
+
+  readState(jobId: string): Promise<JobState | null> {
+    return readParsed(this.storage, storageKeys.state(jobId), jobState);
+  }
+
+  /** Stored before the final reply is published, so a gateway that missed the reply still finds it. */
+  writeResult(reply: FinalReply, storage: Storage = this.storage): Promise<void> {
+    const result: JobResult = { reply, finished_at: new Date().toISOString() };
+    return writeJson(storage, storageKeys.result(reply.job_id), result);
+  }
+
+  readResult(jobId: string, storage: Storage = this.storage): Promise<JobResult | null> {
+    return readParsed(storage, storageKeys.result(jobId), jobResult);
+  }
+
+  markCancelled(jobId: string): Promise<void> {
+    return this.storage.put(storageKeys.cancelled(jobId), new Uint8Array(0));
+  }
+
+  isCancelled(jobId: string): Promise<boolean> {
+    return this.storage.quick.exists(storageKeys.cancelled(jobId));
+  }
+
+  /** Removes everything of the job (inputs, outputs, record, result). */
+  remove(jobId: string): Promise<void> {
+    return this.storage.deletePrefix(storageKeys.jobPrefix(jobId));
+  }
+
+  /** Records that a tenant's queue exists, for workers that start later. */
+  registerTenant(entry: TenantIndexEntry): Promise<void> {
+    return writeJson(this.storage, storageKeys.tenantIndex(entry.tenant_key), entry);
+  }
+
+  /** Every registered tenant queue (from the listing alone: names are read on demand), with when it was last registered. */
+  async tenantIndex(): Promise<{ key: string; registeredAt: Date }[]> {
+    const objects = await this.storage.list(storageKeys.tenantIndexPrefix);
+    return objects.flatMap((o) => {
+      const key = /([0-9a-f]{16})\.json$/.exec(o.key)?.[1];
+      return key ? [{ key, registeredAt: o.lastModified }] : [];
+    });
+  }
+
+  /** The tenant a registered key stands for; null when it is not registered. */
+  async tenantName(key: string): Promise<string | null> {
+    return (await readParsed(this.storage, storageKeys.tenantIndex(key), tenantIndexEntry))?.tenant ?? null;
+  }
+
+  forgetTenant(key: string): Promise<void> {
+    return this.storage.delete(storageKeys.tenantIndex(key));
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The per-tenant job queues, as publishers and workers use them. A tenant's
+ * queue is created on demand (passively checked first, so a queue declared
+ * with older arguments keeps working), registered once in the tenant index
+ * in storage (a worker that starts later finds it there), and expires by
+ * itself when unused.
+ */
+import { tenantQueueArguments, type Topology } from '../topology.js';
+import type { Broker, Channel } from './broker.js';
+import { type JobStore, tenantKey } from './job-store.js';
+
+/** amqplib's error for a queue that does not exist (the broker closes the channel with it). */
+export function isQueueMissing(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 404;
+}
+
+/**
+ * One raw channel for operations that may close it (a passive check of a
+ * missing queue answers 404 by closing the channel). Operations run one at
+ * a time, so a 404 only ever ends its own operation; the channel is reopened
+ * on demand.
+ */
+export class SpareChannel {
+  private current: Promise<Channel> | null = null;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly broker: Broker,
+    /** An operation (waiting for a connection included) that takes longer fails, ms. */
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  private channel(): Promise<Channel> {
+    if (!this.current) {
+      const opening = this.broker.rawChannel();
+      this.current = opening;
+      const forget = () => {
+        if (this.current === opening) this.current = null;
+      };
+      opening.then((ch) => ch.once('close', forget), forget);
+    }
+    return this.current;
+  }
+
+  run<T>(op: (ch: Channel) => Promise<T>): Promise<T> {
+    const result = this.tail.then(() => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`RabbitMQ did not answer within ${this.timeoutMs / 1000}s`)), this.timeoutMs);
+      });
+      return Promise.race([this.attempt(op), timeout]).finally(() => clearTimeout(timer));
+    });
+    this.tail = result.catch(() => {});
+    return result;
+  }
+
+  private async attempt<T>(op: (ch: Channel) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const opening = this.channel();
+      const ch = await opening;
+      try {
+        return await op(ch);
+      } catch (err) {
+        // whatever failed, this channel may be closed now: the next operation opens a fresh one
+        if (this.current === opening) this.current = null;
+        ch.close().catch(() => {});
+        if (isQueueMissing(err) || attempt >= 2) throw err;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.tail;
+    const current = this.current;
+    this.current = null;
+    if (current) await current.then((ch) => ch.close()).catch(() => {});
+  }
+}
+
+export interface TenantQueueOptions {
+  deliveryLimit: number;
+  /** x-expires of tenant queues, ms. */
+  idleMs: number;
+  /** A broker call (a declare or a check) that takes longer fails, ms (PUBLISH_TIMEOUT_SECONDS). */
+  timeoutMs?: number;
+}
+
+export class TenantQueues {
+  private readonly spare: SpareChannel;
+  /** When this process last registered each tenant in the index. */
+  private readonly registered = new Map<string, number>();
+
+  constructor(
+    broker: Broker,
+    private readonly topology: Topology,
+    private readonly store: JobStore,
+    private readonly options: TenantQueueOptions,
+  ) {
+    this.spare = new SpareChannel(broker, options.timeoutMs);
+  }
+
+  /**
+   * Makes sure the tenant's queue exists and is registered; returns its key,
+   * name and how many jobs wait in it now. The queue's idle clock restarts.
+   */
+  async prepare(tenant: string): Promise<{ key: string; queue: string; depth: number }> {
+    const key = tenantKey(tenant);
+    const queue = this.topology.tenantQueue(key);
+    let depth = await this.depth(key);
+    if (depth === null) {
+      const args = tenantQueueArguments(this.topology, this.options.deliveryLimit, this.options.idleMs);
+      depth = (await this.spare.run((ch) => ch.assertQueue(queue, { durable: true, arguments: args }))).messageCount;
+    }
+    // re-registered a few times per idle period, so the index never loses a queue that is in use
+    const at = this.registered.get(key) ?? 0;
+    if (Date.now() - at > this.options.idleMs / 4) {
+      await this.store.registerTenant({ tenant, tenant_key: key });
+      this.registered.set(key, Date.now());
+    }
+    return { key, queue, depth };
+  }
+
+  /** Jobs waiting in the tenant's queue; null when it does not exist. Counts as a use (restarts its idle clock). */
+  async depth(key: string): Promise<number | null> {
+    try {
+      return (await this.spare.run((ch) => ch.checkQueue(this.topology.tenantQueue(key)))).messageCount;
+    } catch (err) {
+      if (isQueueMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Jobs waiting in the intake queue; null when it does not exist (yet). */
+  async intakeDepth(): Promise<number | null> {
+    try {
+      return (await this.spare.run((ch) => ch.checkQueue(this.topology.jobsQueue))).messageCount;
+    } catch (err) {
+      if (isQueueMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.spare.close();
+  }
+}

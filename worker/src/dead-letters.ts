@@ -1,0 +1,78 @@
+/**
+ * Jobs RabbitMQ dead-lettered after JOB_DELIVERY_LIMIT deliveries — each one
+ * ended with its worker dying or stalling — get their final answer here, so
+ * the client is not left waiting forever: a JOB_FAILED reply, stored as the
+ * job's result too (a client that resumes later finds it).
+ */
+import { type Config, ErrorCode, jobId as jobIdSchema, type Topology } from '@media-foundry/shared';
+import {
+  type Broker,
+  type Channel,
+  type ChannelWrapper,
+  type ConsumeMessage,
+  declareJobTopology,
+  type JobStore,
+  type Logger,
+} from '@media-foundry/shared/node';
+import type { ReplyPublisher } from './replies.js';
+
+export class DeadLetters {
+  private readonly channel: ChannelWrapper;
+
+  constructor(
+    broker: Broker,
+    topology: Topology,
+    config: Pick<Config, 'JOB_DELIVERY_LIMIT'>,
+    private readonly replies: ReplyPublisher,
+    private readonly store: JobStore,
+    private readonly logger: Logger,
+  ) {
+    this.channel = broker.channel({
+      name: 'dead-letters',
+      confirm: false,
+      setup: async (ch: Channel) => {
+        await declareJobTopology(ch, topology, config.JOB_DELIVERY_LIMIT);
+        await ch.prefetch(1);
+        await ch.consume(topology.deadLetterQueue, (msg) => msg && void this.answer(ch, msg));
+      },
+    });
+  }
+
+  private async answer(ch: Channel, msg: ConsumeMessage): Promise<void> {
+    const replyTo = msg.properties.replyTo as string | undefined;
+    const jobId = String(msg.properties.correlationId ?? msg.properties.messageId ?? 'unknown');
+    const death = (msg.properties.headers?.['x-death'] as { count?: number; queue?: string }[] | undefined)?.[0];
+    this.logger.error({ job_id: jobId, queue: death?.queue, body: msg.content.toString('utf8').slice(0, 2000) }, 'job dead-lettered');
+    const reply = {
+      type: 'error' as const,
+      job_id: jobId,
+      code: ErrorCode.JOB_FAILED,
+      message: 'Job abandoned after repeated worker failures',
+      details:
+        'every worker that took the job died, stalled or was stopped before finishing it, as many times as JOB_DELIVERY_LIMIT allows; it was dead-lettered',
+    };
+    try {
+      if (jobIdSchema.safeParse(jobId).success) {
+        // a run that finished but could not be acked has its result stored already: that is the answer
+        const stored = await this.store.readResult(jobId).catch(() => null);
+        if (!stored)
+          await this.store.writeResult(reply).catch((err: unknown) => this.logger.warn({ err, job_id: jobId }, 'result not stored'));
+        await this.replies.send({ jobId, replyTo }, stored?.reply ?? reply);
+      }
+      ch.ack(msg);
+    } catch (err) {
+      this.logger.warn({ err, job_id: jobId }, 'could not answer a dead-lettered job; will retry');
+      setTimeout(() => {
+        try {
+          ch.nack(msg, false, true);
+        } catch {
+          // channel gone: redelivered anyway
+        }
+      }, 1000).unref();
+    }
+  }
+
+  close(): Promise<void> {
+    return this.channel.close();
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * One job taken from a tenant's queue, from its message to its settlement:
+ * skip it if it already ended (or another live worker runs it), stop if it
+ * was cancelled, run it, and end it with exactly one final reply, stored
+ * before it is published and published before the job is acked.
+ *
+ * Outcomes: success and terminal failures are final (stored, published,
+ * acked). A transient failure that outlived the in-job retries goes back to
+ * the queue for another worker while deliveries are left
+ * (JOB_DELIVERY_LIMIT), and is final only on the last one. Shutdown hands
+ * running jobs back to the queue.
+ */
+import {
+  AppError,
+  type Config,
+  ErrorCode,
+  errors,
+  type FinalReply,
+  formatIssues,
+  isStalled,
+  jobMessage,
+  type JobMessage,
+  retryTransient,
+  sleep,
+  storageKeys,
+} from '@media-foundry/shared';
+import { type JobStore, type Logger, parseTraceparent, type Storage } from '@media-foundry/shared/node';
+import { ProgressThrottle } from './ffmpeg/progress.js';
+import { runJob, type JobRunnerDeps, type ProgressUpdate } from './job-runner.js';
+import type { WorkerMetrics } from './metrics.js';
+import type { ReplyPublisher, ReplyRoute } from './replies.js';
+import type { ClusterView } from './scheduler/cluster-view.js';
+import type { Delivery } from './scheduler/job-puller.js';
+
+/** Progress replies per job are throttled to this interval (≤ 4 a second). */
+const PROGRESS_INTERVAL_MS = 250;
+/** The job's state in storage is written at most this often: coarse, for clients that resume elsewhere. */
+const STATE_INTERVAL_MS = 5000;
+
+export interface HandlerDeps {
+  config: Config;
+  storage: Storage;
+  store: JobStore;
+  replies: ReplyPublisher;
+  view: ClusterView;
+  metrics: WorkerMetrics;
+  logger: Logger;
+  runner: JobRunnerDeps;
+}
+
+/** Why a running job's AbortController fired. */
+type AbortReason = 'cancel' | 'shutdown';
+
+/** Parses a job message: the job, or the error to answer it with. */
+export function parseJob(content: Buffer): JobMessage | AppError {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(content.toString('utf8'));
+  } catch (err) {
+    return errors.invalidJson(`job message body: ${(err as Error).message}`);
+  }
+  const parsed = jobMessage.safeParse(raw);
+  return parsed.success ? parsed.data : errors.validation(formatIssues(parsed.error));
+}
+
+/** The error reply for a failure. */
+function errorReply(jobId: string, e: AppError): FinalReply {
+  return { type: 'error', job_id: jobId, code: e.code, message: e.message, details: e.details };
+}
+
+/** Progress to the client (throttled) and, coarser, to storage for whoever resumes the job. */
+class ProgressReporter {
+  private readonly throttle = new ProgressThrottle<ProgressUpdate>(PROGRESS_INTERVAL_MS);
+  /** The first update is stored at once: a resume anywhere knows the job is running. */
+  private stateWrittenAt = -Infinity;
+
+  constructor(
+    private readonly route: ReplyRoute,
+    private readonly deps: Pick<HandlerDeps, 'replies' | 'store'>,
+    private readonly log: Logger,
+  ) {}
+
+  report(update: ProgressUpdate): void {
+    const next = this.throttle.offer(update);
+    if (!next) return;
+    const jobId = this.route.jobId;
+    this.deps.replies
+      .send(this.route, { type: 'progress', job_id: jobId, ...next })
+      .catch((err: unknown) => this.log.debug({ err }, 'progress reply not published'));
+    if (Date.now() - this.stateWrittenAt < STATE_INTERVAL_MS) return;
+    this.stateWrittenAt = Date.now();
+    const { stage, percentage, message } = next;
+    this.deps.store
+      .writeState(jobId, { stage, percentage, ...(message ? { message } : {}) })
+      .catch((err: unknown) => this.log.debug({ err }, 'job state not stored'));
+  }
+}
+
+export class JobHandler {
+  private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+
+  constructor(private readonly deps: HandlerDeps) {}
+
+  get activeJobs(): number {
+    return this.active.size;
+  }
+
+  isActive(jobId: string): boolean {
+    return this.active.has(jobId);
+  }
+
+  /** A cancellation for a job this worker runs (others ignore it; the storage marker stops queued copies). */
+  cancel(jobId: string): void {
+    const active = this.active.get(jobId);
+    if (!active) return;
+    this.deps.logger.info({ job_id: jobId }, 'cancelling running job');
+    active.controller.abort('cancel' satisfies AbortReason);
+  }
+
+  async handle(delivery: Delivery): Promise<void> {
+    const { logger, store, storage, view } = this.deps;
+    const message = delivery.message;
+    const replyTo = message.properties.replyTo as string | undefined;
+    const job = parseJob(message.content);
+    if (job instanceof AppError) {
+      const jobId = String(message.properties.correlationId ?? message.properties.messageId ?? 'unknown');
+      logger.warn({ job_id: jobId, details: job.details }, 'rejected an invalid job message');
+      await this.deps.replies
+        .send({ jobId, replyTo }, errorReply(jobId, job))
+        .catch((err: unknown) => logger.warn({ err, job_id: jobId }, 'could not answer an invalid job'));
+      delivery.ack();
+      return;
+    }
+    const route: ReplyRoute = { jobId: job.job_id, replyTo };
+    const trace = parseTraceparent(String(message.properties.headers?.traceparent ?? ''));
+    const log = logger.child({ job_id: job.job_id, operation: job.operation, ...(trace ? { trace_id: trace.traceId } : {}) });
+    const controller = new AbortController();
+    let finish!: () => void;
+    this.active.set(job.job_id, { controller, done: new Promise((r) => (finish = r)) });
+    try {
+      // Another live worker runs this very job (a copy delivered again): wait for that run, then use its result.
+      if (view.runningElsewhere(job.job_id)) {
+        log.info('another worker runs this job; waiting for it to end');
+        while (view.runningElsewhere(job.job_id) && !controller.signal.aborted) await sleep(1000, controller.signal);
+        if (controller.signal.reason === ('shutdown' satisfies AbortReason)) return delivery.requeue();
+      }
+      // A job that already ended (its ack was lost, or it was routed twice): answer with its result, do not run it again.
+      const stored = await store.readResult(job.job_id, storage.quick).catch(() => null);
+      if (stored) {
+        log.info('job already finished; publishing its stored result again');
+        await this.end(delivery, route, stored.reply, log, false);
+        return;
+      }
+      if (controller.signal.aborted || (await store.isCancelled(job.job_id).catch(() => false))) {
+        log.info({ details: 'cancelled before it started' }, 'job cancelled');
+        await storage.quick.deletePrefix(storageKeys.jobPrefix(job.job_id)).catch(() => {});
+        await this.end(delivery, route, errorReply(job.job_id, errors.jobCancelled('cancelled before it started')), log, false);
+        return;
+      }
+      await this.run(delivery, job, route, controller, log);
+    } finally {
+      this.active.delete(job.job_id);
+      finish();
+    }
+  }
+
+  private async run(delivery: Delivery, job: JobMessage, route: ReplyRoute, controller: AbortController, log: Logger): Promise<void> {
+    const { metrics, config, storage } = this.deps;
+    const operation = job.operation;
+    const started = Date.now();
+    log.info(
+      { redelivered: delivery.deliveryCount > 0, deliveries: delivery.deliveryCount + 1, tenant: delivery.tenantKey },
+      'job started',
+    );
+    if (job.submitted_at) metrics.queueWaitSeconds.observe({ operation }, Math.max(0, started - Date.parse(job.submitted_at)) / 1000);
+    const progress = new ProgressReporter(route, this.deps, log);
+    let final: FinalReply;
+    try {
+      final = await runJob(
+        job,
+        this.deps.runner,
+        (u) => progress.report(u),
+        controller.signal,
+        log,
+        (speed) => metrics.encodeSpeed.observe({ operation }, speed),
+      );
+      log.info({ ms: Date.now() - started, outputs: final.outputs.length }, 'job completed');
+      metrics.jobs.inc({ operation, outcome: 'completed' });
+      metrics.jobSeconds.observe({ operation }, (Date.now() - started) / 1000);
+    } catch (err) {
+      if (controller.signal.reason === ('shutdown' satisfies AbortReason)) {
+        log.warn('job interrupted by shutdown; handing it back to the queue');
+        metrics.jobs.inc({ operation, outcome: 'requeued' });
+        delivery.requeue();
+        return;
+      }
+      const e = AppError.from(err);
+      if (e.code === ErrorCode.JOB_CANCELLED) {
+        log.info({ details: e.details }, 'job cancelled');
+        metrics.jobs.inc({ operation, outcome: 'cancelled' });
+        await storage.quick.deletePrefix(storageKeys.jobPrefix(job.job_id)).catch(() => {});
+        await this.end(delivery, route, errorReply(job.job_id, e), log, false);
+        return;
+      }
+      if (isStalled(e)) metrics.stalled.inc({ operation });
+      // deliveries so far: this one plus delivery.deliveryCount earlier ones; RabbitMQ allows JOB_DELIVERY_LIMIT more returns
+      if (e.retryable && delivery.deliveryCount < config.JOB_DELIVERY_LIMIT) {
+        const why = e.details ? `${e.message}: ${e.details}` : e.message;
+        log.warn({ err: e.cause ?? e, deliveries: delivery.deliveryCount + 1 }, 'transient failure outlasted the retries; requeueing');
+        progress.report({ stage: 'retrying', percentage: 0, message: `${why}; handing the job to another worker` });
+        metrics.jobs.inc({ operation, outcome: 'requeued' });
+        delivery.requeue();
+        return;
+      }
+      log.warn({ code: e.code, details: e.details, err: e.cause ?? e }, 'job failed');
+      metrics.jobs.inc({ operation, outcome: 'failed' });
+      final = errorReply(job.job_id, e);
+    }
+    await this.end(delivery, route, final, log, true);
+  }
+
+  /**
+   * The job's last word: its result stored (so any gateway finds it), then
+   * published, then the job acked. A reply the broker will not confirm
+   * within the retry budget leaves the job to be delivered again, and the
+   * next worker publishes the stored result.
+   */
+  private async end(delivery: Delivery, route: ReplyRoute, final: FinalReply, log: Logger, storeIt: boolean): Promise<void> {
+    const { store, config } = this.deps;
+    if (storeIt)
+      await store.writeResult(final).catch((err: unknown) => log.warn({ err }, 'result not stored; resuming elsewhere will not find it'));
+    try {
+      await retryTransient(() => this.deps.replies.send(route, final), { budgetMs: config.TRANSIENT_RETRY_SECONDS * 1000 });
+    } catch (err) {
+      log.error({ err }, 'final reply not published; the job goes back to the queue');
+      delivery.requeue();
+      return;
+    }
+    delivery.ack();
+  }
+
+  /**
+   * Lets running jobs finish for up to `graceMs`, then aborts the rest (they
+   * go back to the queue).
+   */
+  async stop(graceMs: number): Promise<void> {
+    const running = [...this.active.values()];
+    if (running.length === 0) return;
+    this.deps.logger.info({ running: running.length, grace_ms: graceMs }, 'waiting for running jobs');
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+    const all = Promise.all(running.map((j) => j.done));
+    if ((await Promise.race([all, timer])) === 'timeout') {
+      for (const j of this.active.values()) j.controller.abort('shutdown' satisfies AbortReason);
+      await all;
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * What every worker runs, as the workers tell each other on the control
+ * exchange (`worker_state`: on every change and every few seconds). From it
+ * a worker knows each tenant's running jobs across the cluster
+ * (MAX_JOBS_PER_CLIENT) and whether a live worker already holds a job that
+ * was delivered again. A worker not heard from for `expiryMs` is gone. Pure:
+ * the clock is passed in.
+ */
+import type { ControlMessage } from '@media-foundry/shared';
+
+type WorkerState = Extract<ControlMessage, { type: 'worker_state' }>;
+export interface RunningJob {
+  job_id: string;
+  tenant_key: string;
+}
+
+export class ClusterView {
+  private readonly others = new Map<string, { running: RunningJob[]; heardAt: number }>();
+  private own: RunningJob[] = [];
+
+  constructor(
+    readonly workerId: string,
+    private readonly expiryMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Another worker's report (our own echo is ignored). Returns true when it changed what we know. */
+  update(state: WorkerState): boolean {
+    if (state.worker_id === this.workerId) return false;
+    const before = this.others.get(state.worker_id);
+    if (state.stopping && state.running.length === 0) {
+      this.others.delete(state.worker_id);
+      return before !== undefined;
+    }
+    this.others.set(state.worker_id, { running: state.running, heardAt: this.now() });
+    return JSON.stringify(before?.running ?? []) !== JSON.stringify(state.running);
+  }
+
+  /** What this worker runs now. */
+  setOwn(running: RunningJob[]): void {
+    this.own = running;
+  }
+
+  private live(): RunningJob[][] {
+    const cutoff = this.now() - this.expiryMs;
+    const lists = [this.own];
+    for (const [id, w] of this.others) {
+      if (w.heardAt < cutoff) this.others.delete(id);
+      else lists.push(w.running);
+    }
+    return lists;
+  }
+
+  /** Jobs of the tenant running now on all live workers, this one included. */
+  runningFor(tenantKey: string): number {
+    let n = 0;
+    for (const list of this.live()) for (const j of list) if (j.tenant_key === tenantKey) n += 1;
+    return n;
+  }
+
+  /** Whether another live worker reports running this job. */
+  runningElsewhere(jobId: string): boolean {
+    return this.live()
+      .slice(1)
+      .some((list) => list.some((j) => j.job_id === jobId));
+  }
+
+  /** Live workers besides this one. */
+  peers(): number {
+    return this.live().length - 1;
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Moves jobs that backends published to the intake queue (`<prefix>.jobs`,
+ * the documented AMQP contract) on to their tenant's queue, by the message's
+ * `tenant` field (DEFAULT_TENANT when absent). Every worker runs one; each
+ * message is published to the tenant queue with a confirm and only then
+ * acked, so a router that dies hands it back. (Dying between the two leaves a
+ * second copy; the worker that takes it finds the first one's run or result
+ * and does not run it again.) Messages are routed one at a time, so a
+ * tenant's jobs keep their order.
+ */
+import { type Config, DEFAULT_TENANT, errors, tenantName, type Topology } from '@media-foundry/shared';
+import {
+  type Broker,
+  type ChannelWrapper,
+  type ConfirmChannel,
+  type ConsumeMessage,
+  declareJobTopology,
+  type Logger,
+  type TenantQueues,
+} from '@media-foundry/shared/node';
+import type { ReplyPublisher } from '../replies.js';
+
+export interface RouterDeps {
+  broker: Broker;
+  topology: Topology;
+  tenants: TenantQueues;
+  replies: ReplyPublisher;
+  config: Pick<Config, 'JOB_DELIVERY_LIMIT' | 'MAX_QUEUED_JOBS_PER_CLIENT' | 'PUBLISH_TIMEOUT_SECONDS'>;
+  logger: Logger;
+  /** A job was added to the tenant's queue. */
+  announce(tenantKey: string): void;
+}
+
+/** Intake messages a router holds at once (routing is quick; this only hides round trips). */
+const INTAKE_PREFETCH = 16;
+
+/** Headers RabbitMQ itself adds; a routed copy starts afresh. */
+const BROKER_HEADERS = /^x-(delivery-count|death|first-death-|last-death-)/;
+
+/** The tenant a raw job message names, or the default; the full message is validated by the worker that runs it. */
+export function intakeTenant(content: Buffer): string {
+  try {
+    const tenant = (JSON.parse(content.toString('utf8')) as { tenant?: unknown }).tenant;
+    if (tenantName.safeParse(tenant).success) return tenant as string;
+  } catch {
+    // not JSON: routed to the default tenant, where the worker answers VALIDATION_ERROR
+  }
+  return DEFAULT_TENANT;
+}
+
+export class IntakeRouter {
+  private channel: ChannelWrapper | null = null;
+  /** The consumer on the current channel (the wrapper re-creates it after reconnects). */
+  private consumer: { ch: ConfirmChannel; tag: string } | null = null;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: RouterDeps) {}
+
+  start(): void {
+    const { broker, topology, config } = this.deps;
+    this.channel = broker.channel({
+      name: 'intake',
+      confirm: true,
+      setup: async (ch: ConfirmChannel) => {
+        await declareJobTopology(ch, topology, config.JOB_DELIVERY_LIMIT);
+        await ch.prefetch(INTAKE_PREFETCH);
+        const { consumerTag } = await ch.consume(topology.jobsQueue, (msg) => {
+          if (msg) this.chain = this.chain.then(() => this.route(ch, msg));
+        });
+        this.consumer = { ch, tag: consumerTag };
+      },
+    });
+  }
+
+  private async route(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+    const { tenants, config, logger } = this.deps;
+    const tenant = intakeTenant(msg.content);
+    const jobId = String(msg.properties.correlationId ?? msg.properties.messageId ?? 'unknown');
+    try {
+      const { key, queue, depth } = await tenants.prepare(tenant);
+      if (depth >= config.MAX_QUEUED_JOBS_PER_CLIENT) {
+        const e = errors.rateLimited(
+          `${depth} jobs of tenant ${JSON.stringify(tenant)} are waiting; MAX_QUEUED_JOBS_PER_CLIENT allows ${config.MAX_QUEUED_JOBS_PER_CLIENT}`,
+        );
+        logger.warn({ job_id: jobId, tenant }, 'refused a job: its tenant has too many waiting');
+        await this.deps.replies
+          .send(
+            { jobId, replyTo: msg.properties.replyTo as string | undefined },
+            { type: 'error', job_id: jobId, code: e.code, message: e.message, details: e.details },
+          )
+          .catch((err: unknown) => logger.warn({ err }, 'could not answer a refused job'));
+        ch.ack(msg);
+        return;
+      }
+      const headers = Object.fromEntries(Object.entries(msg.properties.headers ?? {}).filter(([h]) => !BROKER_HEADERS.test(h)));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no confirm in time')), config.PUBLISH_TIMEOUT_SECONDS * 1000);
+        ch.sendToQueue(
+          queue,
+          msg.content,
+          {
+            persistent: true,
+            contentType: msg.properties.contentType as string | undefined,
+            correlationId: msg.properties.correlationId as string | undefined,
+            messageId: msg.properties.messageId as string | undefined,
+            replyTo: msg.properties.replyTo as string | undefined,
+            timestamp: msg.properties.timestamp as number | undefined,
+            headers,
+          },
+          (err) => {
+            clearTimeout(timer);
+            if (err) reject(err instanceof Error ? err : new Error(String(err)));
+            else resolve();
+          },
+        );
+      });
+      this.deps.announce(key);
+      ch.ack(msg);
+      logger.debug({ job_id: jobId, tenant, queue }, 'routed a job to its tenant queue');
+    } catch (err) {
+      logger.warn({ err, job_id: jobId }, 'could not route a job; it goes back to the intake queue');
+      await new Promise((r) => setTimeout(r, 1000));
+      try {
+        ch.nack(msg, false, true);
+      } catch {
+        // the channel is gone: the broker has requeued it already
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = null;
+    await consumer?.ch.cancel(consumer.tag).catch(() => {});
+    await this.chain;
+    await this.channel?.close().catch(() => {});
+  }
+}

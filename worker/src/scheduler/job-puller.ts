@@ -1,0 +1,202 @@
+/**
+ * Fair scheduling, worker side. Each of a worker's MAX_CONCURRENT_JOBS slots
+ * owns a channel; when a slot is free it asks for the next tenant in turn
+ * (TenantRotation over the tenants with waiting jobs that are under
+ * MAX_JOBS_PER_CLIENT across the cluster) and takes one job from that
+ * tenant's queue with basic.get. The job stays unacked on the slot's channel
+ * while it runs: a worker that dies hands it back to its tenant's queue.
+ * Picks are made one at a time per worker, so the turn order holds.
+ */
+import { type Config, jobId as jobIdSchema, type Topology } from '@media-foundry/shared';
+import { type Broker, type Channel, type GetMessage, isQueueMissing, type Logger } from '@media-foundry/shared/node';
+import type { ClusterView, RunningJob } from './cluster-view.js';
+import type { TenantDirectory } from './tenant-directory.js';
+import type { TenantRotation } from './tenant-rotation.js';
+
+/** One job taken from a tenant's queue, until it is settled. */
+export interface Delivery {
+  message: GetMessage;
+  tenantKey: string;
+  /** Deliveries of this job before this one (RabbitMQ's x-delivery-count). */
+  deliveryCount: number;
+  /** Done with it: removed from the queue. */
+  ack(): void;
+  /** Back to its queue, for this or another worker (counts against the delivery limit). */
+  requeue(): void;
+  /** Whether its channel is still open (when not, the broker has requeued it already). */
+  readonly live: boolean;
+}
+
+export interface PullerDeps {
+  broker: Broker;
+  topology: Topology;
+  directory: TenantDirectory;
+  view: ClusterView;
+  rotation: TenantRotation;
+  config: Pick<Config, 'MAX_CONCURRENT_JOBS' | 'MAX_JOBS_PER_CLIENT'>;
+  logger: Logger;
+  /** Runs the job and settles it; resolves when it has. */
+  handle(delivery: Delivery): Promise<void>;
+  /** A job left its tenant's queue (waiting clients move up). */
+  onTaken(tenantKey: string, jobId: string): void;
+  /** What this worker runs changed (told to the other workers). */
+  onRunningChanged(running: RunningJob[]): void;
+}
+
+/** A job id for bookkeeping from a message that may not even parse (the handler reports that). */
+export function deliveredJobId(message: GetMessage): string {
+  try {
+    const id = (JSON.parse(message.content.toString('utf8')) as { job_id?: unknown }).job_id;
+    if (jobIdSchema.safeParse(id).success) return id as string;
+  } catch {
+    // not JSON: the handler answers it
+  }
+  return `unparsed-${message.fields.deliveryTag}`;
+}
+
+/** A one-at-a-time lock. */
+class Mutex {
+  private tail = Promise.resolve();
+  async lock(): Promise<() => void> {
+    let release!: () => void;
+    const previous = this.tail;
+    this.tail = new Promise((r) => (release = r));
+    await previous;
+    return release;
+  }
+}
+
+export class JobPuller {
+  private stopping = false;
+  private readonly picking = new Mutex();
+  private readonly running = new Map<Delivery, RunningJob>();
+  private loops: Promise<void>[] = [];
+
+  constructor(private readonly deps: PullerDeps) {}
+
+  /** Starts the slots. */
+  start(): void {
+    for (let slot = 0; slot < this.deps.config.MAX_CONCURRENT_JOBS; slot++) this.loops.push(this.slot(slot));
+  }
+
+  /** Takes no more jobs; resolves when every slot has finished its current job. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.deps.directory.changed();
+    await Promise.all(this.loops);
+  }
+
+  /** Jobs of this worker, running now. */
+  runningJobs(): RunningJob[] {
+    return [...this.running.values()];
+  }
+
+  private async slot(slot: number): Promise<void> {
+    let channel: { ch: Channel; open: boolean } | null = null;
+    while (!this.stopping) {
+      if (!channel?.open) {
+        let ch: Channel;
+        try {
+          ch = await this.deps.broker.rawChannel();
+        } catch {
+          return; // the broker connection was closed: we are stopping
+        }
+        const opened = { ch, open: true };
+        ch.once('close', () => (opened.open = false));
+        channel = opened;
+      }
+      let delivery: Delivery | null;
+      try {
+        delivery = await this.pick(channel);
+      } catch (err) {
+        this.deps.logger.warn({ err, slot }, 'taking a job failed');
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      if (!delivery) continue;
+      try {
+        await this.deps.handle(delivery);
+      } catch (err) {
+        this.deps.logger.error({ err, slot }, 'job handler failed unexpectedly');
+        delivery.requeue();
+      } finally {
+        this.running.delete(delivery);
+        this.deps.onRunningChanged(this.runningJobs());
+        this.deps.directory.changed(); // a slot and maybe a tenant's share came free
+      }
+    }
+    if (channel?.open) await channel.ch.close().catch(() => {});
+  }
+
+  /** Tenants with waiting jobs whose running jobs, cluster-wide, are under the limit. */
+  private eligible(): string[] {
+    const cap = this.deps.config.MAX_JOBS_PER_CLIENT;
+    return this.deps.directory.waiting().filter((key) => this.deps.view.runningFor(key) < cap);
+  }
+
+  /** The next job by the turn order, or null when stopping or the channel closed. */
+  private async pick(channel: { ch: Channel; open: boolean }): Promise<Delivery | null> {
+    const release = await this.picking.lock();
+    try {
+      const { directory, rotation, topology } = this.deps;
+      for (;;) {
+        if (this.stopping || !channel.open) return null;
+        const key = rotation.next(this.eligible());
+        if (key === null) {
+          await directory.changes(2000);
+          continue;
+        }
+        const version = directory.version(key);
+        let message: GetMessage | false;
+        try {
+          message = await channel.ch.get(topology.tenantQueue(key), { noAck: false });
+        } catch (err) {
+          if (isQueueMissing(err)) {
+            // expired or deleted: forget it until someone announces it again
+            directory.forget(key);
+            rotation.forget(key);
+          }
+          return null; // the channel is closed either way
+        }
+        if (!message) {
+          directory.markEmpty(key, version);
+          continue;
+        }
+        directory.setDepth(key, message.fields.messageCount);
+        if (message.fields.messageCount === 0) directory.markEmpty(key, version);
+        return this.take(channel, key, message);
+      }
+    } finally {
+      release();
+    }
+  }
+
+  private take(channel: { ch: Channel; open: boolean }, tenantKey: string, message: GetMessage): Delivery {
+    let settled = false;
+    const settle = (how: (ch: Channel) => void) => {
+      if (settled || !channel.open) return;
+      settled = true;
+      try {
+        how(channel.ch);
+      } catch (err) {
+        this.deps.logger.warn({ err }, 'could not settle a job (its channel closed)');
+      }
+    };
+    const delivery: Delivery = {
+      message,
+      tenantKey,
+      deliveryCount: Number(message.properties.headers?.['x-delivery-count'] ?? 0),
+      ack: () => settle((ch) => ch.ack(message)),
+      requeue: () => settle((ch) => ch.nack(message, false, true)),
+      get live() {
+        return channel.open;
+      },
+    };
+    // counted at once, before the next pick looks at this tenant's share
+    const jobId = deliveredJobId(message);
+    this.running.set(delivery, { job_id: jobId, tenant_key: tenantKey });
+    this.deps.onRunningChanged(this.runningJobs());
+    this.deps.onTaken(tenantKey, jobId);
+    return delivery;
+  }
+}
