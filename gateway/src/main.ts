@@ -52,13 +52,14 @@ async function main(): Promise<void> {
   if (!authenticator.enabled) logger.warn('no API_KEYS or JWT_SECRET configured: the WebSocket is open to anyone who can reach it');
   const storage = createStorage(config);
   await storage.check();
-  const store = new JobStore(storage);
+  const store = new JobStore(storage, config.TRANSIENT_RETRY_SECONDS * 1000);
   const broker = connectBroker(config.AMQP_URL, logger, `gateway-${gatewayId}`);
   const publisher = new JobPublisher(broker, t, config);
   const tenants = new TenantQueues(broker, t, store, {
     deliveryLimit: config.JOB_DELIVERY_LIMIT,
     idleMs: config.TENANT_QUEUE_IDLE_SECONDS * 1000,
     timeoutMs: config.PUBLISH_TIMEOUT_SECONDS * 1000,
+    logger,
   });
   // liveness never waits on the broker: the intake depth is read in the background
   const intakeDepth = new PolledValue(() => tenants.intakeDepth());

@@ -144,3 +144,64 @@ describe('CONFIG_VARIABLES', () => {
     ).toEqual([...CONFIG_VARIABLES].sort());
   });
 });
+
+describe('TENANT_WEIGHTS', () => {
+  it('is empty (every tenant weighs 1) when unset', () => {
+    expect(loadConfig({}).TENANT_WEIGHTS).toEqual({});
+    expect(loadConfig({ TENANT_WEIGHTS: ' , ' }).TENANT_WEIGHTS).toEqual({});
+  });
+
+  it('parses comma-separated tenant=weight pairs', () => {
+    expect(loadConfig({ TENANT_WEIGHTS: 'key:abc=3,jwt:acme=2' }).TENANT_WEIGHTS).toEqual({ 'key:abc': 3, 'jwt:acme': 2 });
+  });
+
+  it('ignores spaces around entries and empty entries', () => {
+    expect(loadConfig({ TENANT_WEIGHTS: ' key:abc=3 , ,jwt:acme=2, ' }).TENANT_WEIGHTS).toEqual({ 'key:abc': 3, 'jwt:acme': 2 });
+  });
+
+  it('splits a tenant name that contains "=" at the last "="', () => {
+    expect(loadConfig({ TENANT_WEIGHTS: 'jwt:a=b=4,x==2' }).TENANT_WEIGHTS).toEqual({ 'jwt:a=b': 4, 'x=': 2 });
+  });
+
+  it('accepts whole weights from 1 to 100', () => {
+    expect(loadConfig({ TENANT_WEIGHTS: 'a=1,b=100' }).TENANT_WEIGHTS).toEqual({ a: 1, b: 100 });
+  });
+
+  it.each(['x=0', 'x=1.5', 'x', '=3', 'x=', 'x=-2', 'x=101', 'x=three'])('reports %s as a config error', (entry) => {
+    const e = configError(() => loadConfig({ TENANT_WEIGHTS: `ok=2,${entry}` }));
+    expect(e.problems).toEqual([`TENANT_WEIGHTS: "${entry}" is not tenant=weight with a whole weight of 1-100`]);
+  });
+
+  it('reports every bad entry at once, together with other bad variables', () => {
+    const e = configError(() => loadConfig({ TENANT_WEIGHTS: 'x=0,y=2,=3', WS_PORT: 'abc' }));
+    expect(problemVariables(e).sort()).toEqual(['TENANT_WEIGHTS', 'TENANT_WEIGHTS', 'WS_PORT']);
+    expect(e.message).toContain('"x=0"');
+    expect(e.message).toContain('"=3"');
+    expect(e.message).not.toContain('"y=2"');
+  });
+
+  it.each(['a=1e1', 'b=0x10', 'c=+3', 'd= 3'])('takes only plain digits as a weight, not %s', (entry) => {
+    expect(() => loadConfig({ TENANT_WEIGHTS: entry })).toThrow('is not tenant=weight');
+  });
+
+  it('refuses a tenant listed twice rather than keeping one weight silently', () => {
+    const e = configError(() => loadConfig({ TENANT_WEIGHTS: 'c=3,c=5' }));
+    expect(e.problems).toEqual(['TENANT_WEIGHTS: tenant "c" is listed twice']);
+  });
+});
+
+describe('TENANT_QUEUE_IDLE_SECONDS', () => {
+  it('defaults to an hour', () => {
+    expect(loadConfig({}).TENANT_QUEUE_IDLE_SECONDS).toBe(3600);
+  });
+
+  it('accepts 60 seconds and more', () => {
+    expect(loadConfig({ TENANT_QUEUE_IDLE_SECONDS: '60' }).TENANT_QUEUE_IDLE_SECONDS).toBe(60);
+    expect(loadConfig({ TENANT_QUEUE_IDLE_SECONDS: '86400' }).TENANT_QUEUE_IDLE_SECONDS).toBe(86_400);
+  });
+
+  it.each(['59', '0', '-60', '90.5', 'hour'])('reports %s as a config error', (value) => {
+    const e = configError(() => loadConfig({ TENANT_QUEUE_IDLE_SECONDS: value }));
+    expect(problemVariables(e)).toEqual(['TENANT_QUEUE_IDLE_SECONDS']);
+  });
+});

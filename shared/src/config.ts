@@ -130,10 +130,13 @@ export const configSchema = z
           .map((e) => e.trim())
           .filter(Boolean)) {
           const eq = entry.lastIndexOf('=');
-          const weight = Number(entry.slice(eq + 1));
-          if (eq <= 0 || !Number.isInteger(weight) || weight < 1 || weight > 100)
+          const tenant = entry.slice(0, eq);
+          const digits = entry.slice(eq + 1);
+          const weight = Number(digits);
+          if (eq <= 0 || !/^\d{1,3}$/.test(digits) || weight < 1 || weight > 100)
             ctx.addIssue({ code: 'custom', message: `"${entry}" is not tenant=weight with a whole weight of 1-100` });
-          else weights[entry.slice(0, eq)] = weight;
+          else if (Object.hasOwn(weights, tenant)) ctx.addIssue({ code: 'custom', message: `tenant "${tenant}" is listed twice` });
+          else weights[tenant] = weight;
         }
         return weights;
       }),

@@ -1,44 +1,101 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 
-/** An S3-compatible server (s3rver) on a free loopback port, with one bucket. */
+/** One request the services sent to S3, as the recording proxy saw it. */
+export interface RecordedRequest {
+  method: string;
+  /** Path and query. */
+  url: string;
+  /** The Content-Length header, when there was one. */
+  contentLength: number | null;
+  /** Bytes of body that actually arrived. */
+  bodyBytes: number;
+}
+
+/** An S3-compatible server (s3rver) on a free loopback port, with one bucket, behind a recording proxy. */
 export interface TestS3 {
   endpoint: string;
   /**
-   * `METHOD path?query` of every request the services sent (through a
-   * recording proxy in front of s3rver): s3rver implements neither
-   * ListMultipartUploads nor AbortMultipartUpload, so tests check that an
-   * abort was requested rather than that the upload is gone.
+   * `METHOD path?query` of every request the services sent (through the
+   * proxy): s3rver implements neither ListMultipartUploads nor
+   * AbortMultipartUpload, so tests check that an abort was requested rather
+   * than that the upload is gone.
    */
   requests: string[];
+  /** The same requests with their sizes (S3's multipart rules are checked on these). */
+  recorded: RecordedRequest[];
   bucket: string;
   env: Record<string, string>;
+  /** The store goes away: s3rver and the proxy stop, and the port refuses connections. */
+  stop(): Promise<void>;
+  /** …and comes back on the same port, with the same objects. */
+  start(): Promise<void>;
+  /** The store accepts connections and reads requests, but never answers (true), or answers again (false). */
+  blackhole(on: boolean): void;
   close(): Promise<void>;
 }
 
 export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
   const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket }] });
-  const { port } = await server.run();
+  let backendPort = 0;
+  let backend: S3rver | null = null;
+  const runBackend = async () => {
+    backend = new S3rver({ address: '127.0.0.1', port: backendPort, silent: true, directory, configureBuckets: [{ name: bucket }] });
+    backendPort = (await backend.run()).port;
+  };
+  await runBackend();
   const requests: string[] = [];
-  const proxy = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    const upstream = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
+  const recorded: RecordedRequest[] = [];
+  let holding = false;
+  const held = new Set<Socket>();
+  const sockets = new Set<Socket>();
+  const makeProxy = (): Server => {
+    const proxy = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      const length = req.headers['content-length'];
+      const entry: RecordedRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        contentLength: length === undefined ? null : Number(length),
+        bodyBytes: 0,
+      };
+      recorded.push(entry);
+      req.on('data', (chunk: Buffer) => (entry.bodyBytes += chunk.length));
+      if (holding) {
+        // read the request, never answer: a store that hangs
+        held.add(req.socket);
+        req.resume();
+        return;
+      }
+      const upstream = request({ host: '127.0.0.1', port: backendPort, method: req.method, path: req.url, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
     });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
+    proxy.on('connection', (s: Socket) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    return proxy;
+  };
+  let proxy = makeProxy();
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const proxyPort = (proxy.address() as AddressInfo).port;
+  const endpoint = `http://127.0.0.1:${proxyPort}`;
+  const stopProxy = async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => proxy.close(resolve));
+  };
   return {
     endpoint,
     requests,
+    recorded,
     bucket,
     env: {
       STORAGE_DRIVER: 's3',
@@ -50,10 +107,25 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
       S3_SECRET_ACCESS_KEY: 'S3RVER',
       S3_FORCE_PATH_STYLE: 'true',
     },
+    stop: async () => {
+      await stopProxy();
+      await backend?.close();
+      backend = null;
+    },
+    start: async () => {
+      await runBackend();
+      proxy = makeProxy();
+      await new Promise<void>((resolve) => proxy.listen(proxyPort, '127.0.0.1', resolve));
+    },
+    blackhole: (on) => {
+      holding = on;
+      if (!on) for (const s of held) s.destroy();
+      if (!on) held.clear();
+    },
     close: async () => {
-      proxy.closeAllConnections();
-      await new Promise((resolve) => proxy.close(resolve));
-      await server.close();
+      holding = false;
+      await stopProxy().catch(() => {});
+      await backend?.close();
       await rm(directory, { recursive: true, force: true });
     },
   };

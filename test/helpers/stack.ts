@@ -81,22 +81,35 @@ export function spawnService(service: 'gateway' | 'worker', env: Record<string, 
 
 export interface StackOptions {
   workers?: number;
+  /** Gateways to start (default 1); more share the queue prefix and storage, as pods behind one Service. */
+  gateways?: number;
   /** Extra environment for both services (e.g. S3 settings). */
   env?: Record<string, string>;
   workerEnv?: Record<string, string>;
+  gatewayEnv?: Record<string, string>;
 }
 
-/** A gateway and N workers on a private queue prefix and private directories. */
-export interface Stack {
-  prefix: string;
+/** A running gateway and where to reach it. */
+export interface GatewayHandle {
+  process: ServiceProcess;
   wsUrl: string;
   healthUrl: string;
+}
+
+/** Gateways and N workers on a private queue prefix and private directories. */
+export interface Stack {
+  prefix: string;
+  /** The first gateway's addresses and process. */
+  wsUrl: string;
+  healthUrl: string;
+  gateway: ServiceProcess;
+  gateways: GatewayHandle[];
   storageDir: string;
   tempDir: string;
-  gateway: ServiceProcess;
   workers: ServiceProcess[];
   env: Record<string, string>;
   addWorker(extraEnv?: Record<string, string>): Promise<ServiceProcess>;
+  addGateway(extraEnv?: Record<string, string>): Promise<GatewayHandle>;
   stop(): Promise<void>;
 }
 
@@ -116,9 +129,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     LOG_LEVEL: 'debug',
     // the tests' media server runs on loopback, which URL inputs may not reach otherwise
     URL_ALLOWLIST: '127.0.0.1',
+    // tests stop gateways often; production keeps a lead time for its load balancer
+    SHUTDOWN_LEAD_SECONDS: '0',
     ...options.env,
   };
-  const gateway = spawnService('gateway', env);
+  const gateways: GatewayHandle[] = [];
   const workers: ServiceProcess[] = [];
   const addWorker = async (extraEnv: Record<string, string> = {}) => {
     const w = spawnService('worker', { ...env, ...options.workerEnv, ...extraEnv });
@@ -126,29 +141,41 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await w.waitForLog((l) => l.msg === 'connected to RabbitMQ');
     return w;
   };
+  const addGateway = async (extraEnv: Record<string, string> = {}) => {
+    const g = spawnService('gateway', { ...env, ...options.gatewayEnv, ...extraEnv });
+    const handle = { process: g, wsUrl: '', healthUrl: '' };
+    gateways.push(handle);
+    const ready = await g.waitForLog((l) => l.msg === 'gateway ready');
+    await g.waitForLog((l) => l.msg === 'connected to RabbitMQ');
+    handle.wsUrl = `ws://127.0.0.1:${Number(String(ready.ws).split(':').pop())}`;
+    handle.healthUrl = `http://127.0.0.1:${String(ready.health_port)}/health`;
+    return handle;
+  };
+  const stopAll = () => Promise.all([...gateways.map((g) => g.process.stop()), ...workers.map((w) => w.stop())]);
   try {
-    const ready = await gateway.waitForLog((l) => l.msg === 'gateway ready');
-    await gateway.waitForLog((l) => l.msg === 'connected to RabbitMQ');
+    for (let i = 0; i < (options.gateways ?? 1); i++) await addGateway();
     for (let i = 0; i < (options.workers ?? 1); i++) await addWorker();
-    const wsPort = Number(String(ready.ws).split(':').pop());
+    const first = gateways[0]!;
     return {
       prefix,
-      wsUrl: `ws://127.0.0.1:${wsPort}`,
-      healthUrl: `http://127.0.0.1:${String(ready.health_port)}/health`,
+      wsUrl: first.wsUrl,
+      healthUrl: first.healthUrl,
+      gateway: first.process,
+      gateways,
       storageDir,
       tempDir,
-      gateway,
       workers,
       env,
       addWorker,
+      addGateway,
       stop: async () => {
-        await Promise.all([gateway.stop(), ...workers.map((w) => w.stop())]);
+        await stopAll();
         await deleteTopology(prefix);
         await rm(dir, { recursive: true, force: true });
       },
     };
   } catch (err) {
-    await Promise.all([gateway.stop(), ...workers.map((w) => w.stop())]);
+    await stopAll();
     await deleteTopology(prefix);
     throw err;
   }

@@ -81,7 +81,8 @@ class ProgressReporter {
   ) {}
 
   report(update: ProgressUpdate): void {
-    const next = this.throttle.offer(update);
+    // every retry is news: never throttled away
+    const next = this.throttle.offer(update, update.stage === 'retrying');
     if (!next) return;
     const jobId = this.route.jobId;
     this.deps.replies
@@ -118,7 +119,7 @@ export class JobHandler {
   }
 
   async handle(delivery: Delivery): Promise<void> {
-    const { logger, store, storage, view } = this.deps;
+    const { logger, store, view } = this.deps;
     const message = delivery.message;
     const replyTo = message.properties.replyTo as string | undefined;
     const job = parseJob(message.content);
@@ -145,7 +146,7 @@ export class JobHandler {
         if (controller.signal.reason === ('shutdown' satisfies AbortReason)) return delivery.requeue();
       }
       // A job that already ended (its ack was lost, or it was routed twice): answer with its result, do not run it again.
-      const stored = await store.readResult(job.job_id, storage.quick).catch(() => null);
+      const stored = await store.readResult(job.job_id, { patient: false }).catch(() => null);
       if (stored) {
         log.info('job already finished; publishing its stored result again');
         await this.end(delivery, route, stored.reply, log, false);
@@ -153,7 +154,7 @@ export class JobHandler {
       }
       if (controller.signal.aborted || (await store.isCancelled(job.job_id).catch(() => false))) {
         log.info({ details: 'cancelled before it started' }, 'job cancelled');
-        await storage.quick.deletePrefix(storageKeys.jobPrefix(job.job_id)).catch(() => {});
+        await store.remove(job.job_id).catch(() => {});
         await this.end(delivery, route, errorReply(job.job_id, errors.jobCancelled('cancelled before it started')), log, false);
         return;
       }
@@ -165,7 +166,7 @@ export class JobHandler {
   }
 
   private async run(delivery: Delivery, job: JobMessage, route: ReplyRoute, controller: AbortController, log: Logger): Promise<void> {
-    const { metrics, config, storage } = this.deps;
+    const { metrics, config, store } = this.deps;
     const operation = job.operation;
     const started = Date.now();
     log.info(
@@ -198,7 +199,7 @@ export class JobHandler {
       if (e.code === ErrorCode.JOB_CANCELLED) {
         log.info({ details: e.details }, 'job cancelled');
         metrics.jobs.inc({ operation, outcome: 'cancelled' });
-        await storage.quick.deletePrefix(storageKeys.jobPrefix(job.job_id)).catch(() => {});
+        await store.remove(job.job_id).catch(() => {});
         await this.end(delivery, route, errorReply(job.job_id, e), log, false);
         return;
       }

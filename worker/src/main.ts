@@ -45,16 +45,20 @@ async function main(): Promise<void> {
   const idleMs = config.TENANT_QUEUE_IDLE_SECONDS * 1000;
   const storage = createStorage(config);
   await storage.check();
-  const store = new JobStore(storage);
+  const store = new JobStore(storage, config.TRANSIENT_RETRY_SECONDS * 1000);
   const broker = connectBroker(config.AMQP_URL, logger, workerId);
   const tenants = new TenantQueues(broker, t, store, {
     deliveryLimit: config.JOB_DELIVERY_LIMIT,
     idleMs,
     timeoutMs: config.PUBLISH_TIMEOUT_SECONDS * 1000,
+    logger,
   });
   const replies = new ReplyPublisher(broker, t, config.PUBLISH_TIMEOUT_SECONDS * 1000);
-  const view = new ClusterView(workerId, PEER_EXPIRY_MS);
   const directory = new TenantDirectory();
+  // a job that leaves a peer (ended, handed back, or its worker went silent) may be waiting in its tenant's queue again
+  const view = new ClusterView(workerId, PEER_EXPIRY_MS, Date.now, (released) => {
+    for (const job of released) directory.markReady(job.tenant_key);
+  });
   const weights = new Map(Object.entries(config.TENANT_WEIGHTS).map(([tenant, weight]) => [tenantKey(tenant), weight]));
   const rotation = new TenantRotation((key) => weights.get(key) ?? 1);
   const backlog = new BacklogProbe(tenants, directory, logger);
@@ -108,6 +112,7 @@ async function main(): Promise<void> {
       view.setOwn(running);
       control.setRunning(running);
     },
+    onRequeued: (key) => control.announce(key),
   });
   const router = new IntakeRouter({
     broker,
@@ -124,6 +129,9 @@ async function main(): Promise<void> {
   const deadLetters = new DeadLetters(broker, t, config, replies, store, logger);
   const scanner = new TenantScanner({ store, tenants, directory, rotation, idleMs, logger });
   control.start();
+  // notices peers that went silent (their jobs are back in their queues)
+  const peerWatch = setInterval(() => view.peers(), PEER_EXPIRY_MS / 3);
+  peerWatch.unref();
   router.start();
   puller.start();
   // often enough that a queue of waiting jobs is touched several times per idle period
@@ -173,6 +181,7 @@ async function main(): Promise<void> {
       logger.info({ signal }, 'shutting down');
       accepting = false;
       clearInterval(sweeper);
+      clearInterval(peerWatch);
       backlog.stop();
       const slotsIdle = puller.stop();
       await router.stop();

@@ -161,7 +161,7 @@ export class JobLifecycle {
       input.filenames ?? null,
       input.size_bytes,
       this.deps.storage,
-      { maxBytes, windowBytes: config.UPLOAD_WINDOW_BYTES },
+      { maxBytes, windowBytes: config.UPLOAD_WINDOW_BYTES, retryBudgetMs: config.TRANSIENT_RETRY_SECONDS * 1000 },
       {
         complete: (inputs) => void this.submit(job, request, inputs, null),
         fail: (err) => this.fail(job, err),
@@ -408,7 +408,6 @@ export class JobLifecycle {
     try {
       // bound before reading: a final published from now on arrives here, one published before is in storage
       await router.follow(job.id);
-      this.claim(job);
       const record = await store.readRecord(job.id);
       if (
         !record ||
@@ -419,6 +418,8 @@ export class JobLifecycle {
         job.log.info('resume refused');
         return refuse();
       }
+      // only a rightful resume takes the job from the connection that had it
+      this.claim(job);
       Object.assign(job, {
         owner: record.owner,
         tenant: record.tenant,

@@ -4,7 +4,7 @@
  * streamed on as it arrives (ChunkedUpload). When every file is stored the
  * job can be published; until then nothing is.
  */
-import { AppError, type BinaryHeader, errors, storageKeys } from '@media-foundry/shared';
+import { AppError, type BinaryHeader, errors, retryTransient, storageKeys } from '@media-foundry/shared';
 import type { Logger, Storage } from '@media-foundry/shared/node';
 import { ChunkedUpload } from '../chunked-upload.js';
 
@@ -19,6 +19,8 @@ export interface StagingLimits {
   maxBytes: number;
   /** UPLOAD_WINDOW_BYTES. */
   windowBytes: number;
+  /** TRANSIENT_RETRY_SECONDS, ms: a file that came in one frame is stored again after a transient failure. */
+  retryBudgetMs: number;
 }
 
 export interface StagingEvents {
@@ -87,7 +89,8 @@ export class UploadStaging {
       this.fail(errors.jobFailed('Input is empty', `upload ${JSON.stringify(name)} has no bytes`));
       return { chunk: false };
     }
-    this.stage(name, () => this.storage.put(storageKeys.input(this.jobId, name), payload), payload.length);
+    const key = storageKeys.input(this.jobId, name);
+    this.stage(name, () => retryTransient(() => this.storage.put(key, payload), { budgetMs: this.limits.retryBudgetMs }), payload.length);
     return { chunk: false };
   }
 

@@ -18,6 +18,7 @@ import {
   type TenantIndexEntry,
   tenantIndexEntry,
 } from '../jobs.js';
+import { retryTransient } from '../retry.js';
 import { readJson, type Storage, StorageError, writeJson } from './storage/storage.js';
 
 /** A tenant's queue-name key: 16 hex digits of its SHA-256 (any string is a tenant; names stay short and safe). */
@@ -38,20 +39,33 @@ async function readParsed<T>(storage: Storage, key: string, schema: z.ZodType<T>
   return parsed.data;
 }
 
+/**
+ * The record and result are retried on transient failures for the retry
+ * budget (a gateway cannot accept a job, nor a worker end one, without
+ * them); the state and the markers are best effort, one attempt.
+ */
 export class JobStore {
-  constructor(readonly storage: Storage) {}
+  constructor(
+    readonly storage: Storage,
+    /** TRANSIENT_RETRY_SECONDS, ms. */
+    private readonly retryBudgetMs = 0,
+  ) {}
+
+  private patiently<T>(step: () => Promise<T>): Promise<T> {
+    return retryTransient(step, { budgetMs: this.retryBudgetMs });
+  }
 
   writeRecord(record: JobRecord): Promise<void> {
-    return writeJson(this.storage, storageKeys.record(record.job_id), record);
+    return this.patiently(() => writeJson(this.storage, storageKeys.record(record.job_id), record));
   }
 
   readRecord(jobId: string): Promise<JobRecord | null> {
-    return readParsed(this.storage, storageKeys.record(jobId), jobRecord);
+    return this.patiently(() => readParsed(this.storage, storageKeys.record(jobId), jobRecord));
   }
 
-  /** Best effort (state is a courtesy for resuming clients): no long retries. */
+  /** Best effort (state is a courtesy for resuming clients). */
   writeState(jobId: string, state: Omit<JobState, 'updated_at'>): Promise<void> {
-    return writeJson(this.storage.quick, storageKeys.state(jobId), { ...state, updated_at: new Date().toISOString() });
+    return writeJson(this.storage, storageKeys.state(jobId), { ...state, updated_at: new Date().toISOString() });
   }
 
   readState(jobId: string): Promise<JobState | null> {
@@ -59,21 +73,24 @@ export class JobStore {
   }
 
   /** Stored before the final reply is published, so a gateway that missed the reply still finds it. */
-  writeResult(reply: FinalReply, storage: Storage = this.storage): Promise<void> {
+  writeResult(reply: FinalReply): Promise<void> {
     const result: JobResult = { reply, finished_at: new Date().toISOString() };
-    return writeJson(storage, storageKeys.result(reply.job_id), result);
+    return this.patiently(() => writeJson(this.storage, storageKeys.result(reply.job_id), result));
   }
 
-  readResult(jobId: string, storage: Storage = this.storage): Promise<JobResult | null> {
-    return readParsed(storage, storageKeys.result(jobId), jobResult);
+  /** The stored result; `patient: false` for a look that must not hold anything up (one attempt). */
+  readResult(jobId: string, { patient = true } = {}): Promise<JobResult | null> {
+    const read = () => readParsed(this.storage, storageKeys.result(jobId), jobResult);
+    return patient ? this.patiently(read) : read();
   }
 
   markCancelled(jobId: string): Promise<void> {
-    return this.storage.put(storageKeys.cancelled(jobId), new Uint8Array(0));
+    return this.patiently(() => this.storage.put(storageKeys.cancelled(jobId), new Uint8Array(0)));
   }
 
+  /** One attempt: a store that cannot answer counts as "not cancelled" for the caller to decide. */
   isCancelled(jobId: string): Promise<boolean> {
-    return this.storage.quick.exists(storageKeys.cancelled(jobId));
+    return this.storage.exists(storageKeys.cancelled(jobId));
   }
 
   /** Removes everything of the job (inputs, outputs, record, result). */

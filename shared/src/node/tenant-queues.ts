@@ -7,6 +7,7 @@
  */
 import { tenantQueueArguments, type Topology } from '../topology.js';
 import type { Broker, Channel } from './broker.js';
+import type { Logger } from './logger.js';
 import { type JobStore, tenantKey } from './job-store.js';
 
 /** amqplib's error for a queue that does not exist (the broker closes the channel with it). */
@@ -83,6 +84,7 @@ export interface TenantQueueOptions {
   idleMs: number;
   /** A broker call (a declare or a check) that takes longer fails, ms (PUBLISH_TIMEOUT_SECONDS). */
   timeoutMs?: number;
+  logger?: Logger;
 }
 
 export class TenantQueues {
@@ -114,8 +116,11 @@ export class TenantQueues {
     // re-registered a few times per idle period, so the index never loses a queue that is in use
     const at = this.registered.get(key) ?? 0;
     if (Date.now() - at > this.options.idleMs / 4) {
-      await this.store.registerTenant({ tenant, tenant_key: key });
-      this.registered.set(key, Date.now());
+      // the index only helps workers that start later: a store that cannot take it now must not stop the job
+      await this.store.registerTenant({ tenant, tenant_key: key }).then(
+        () => this.registered.set(key, Date.now()),
+        (err: unknown) => this.options.logger?.warn({ err, tenant_key: key }, 'tenant not registered in the index; will try again'),
+      );
     }
     return { key, queue, depth };
   }

@@ -92,10 +92,10 @@ export class ProgressThrottle<T extends { percentage: number; stage: string }> {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The update to send (percentage made monotonic), or null to drop it. */
-  offer(update: T): T | null {
+  /** The update to send (percentage made monotonic), or null to drop it. `always`: an event worth sending whatever the interval. */
+  offer(update: T, always = false): T | null {
     const t = this.now();
-    if (update.stage === this.lastStage && t - this.lastSent < this.intervalMs) return null;
+    if (!always && update.stage === this.lastStage && t - this.lastSent < this.intervalMs) return null;
     this.highest = Math.max(update.percentage, this.highest);
     this.lastSent = t;
     this.lastStage = update.stage;

@@ -3,8 +3,10 @@
  * exchange (`worker_state`: on every change and every few seconds). From it
  * a worker knows each tenant's running jobs across the cluster
  * (MAX_JOBS_PER_CLIENT) and whether a live worker already holds a job that
- * was delivered again. A worker not heard from for `expiryMs` is gone. Pure:
- * the clock is passed in.
+ * was delivered again. A worker not heard from for `expiryMs` is gone. Jobs
+ * that leave a peer's list — ended, handed back to their queue, or held by a
+ * peer that went silent — are told to `onReleased`: their tenants' queues may
+ * hold work again. Pure: the clock is passed in.
  */
 import type { ControlMessage } from '@media-foundry/shared';
 
@@ -22,12 +24,15 @@ export class ClusterView {
     readonly workerId: string,
     private readonly expiryMs: number,
     private readonly now: () => number = Date.now,
+    private readonly onReleased: (jobs: RunningJob[]) => void = () => {},
   ) {}
 
   /** Another worker's report (our own echo is ignored). Returns true when it changed what we know. */
   update(state: WorkerState): boolean {
     if (state.worker_id === this.workerId) return false;
     const before = this.others.get(state.worker_id);
+    const released = (before?.running ?? []).filter((j) => !state.running.some((r) => r.job_id === j.job_id));
+    if (released.length > 0) this.onReleased(released);
     if (state.stopping && state.running.length === 0) {
       this.others.delete(state.worker_id);
       return before !== undefined;
@@ -45,8 +50,11 @@ export class ClusterView {
     const cutoff = this.now() - this.expiryMs;
     const lists = [this.own];
     for (const [id, w] of this.others) {
-      if (w.heardAt < cutoff) this.others.delete(id);
-      else lists.push(w.running);
+      if (w.heardAt >= cutoff) lists.push(w.running);
+      else {
+        this.others.delete(id);
+        if (w.running.length > 0) this.onReleased(w.running);
+      }
     }
     return lists;
   }

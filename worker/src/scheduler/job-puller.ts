@@ -41,6 +41,8 @@ export interface PullerDeps {
   onTaken(tenantKey: string, jobId: string): void;
   /** What this worker runs changed (told to the other workers). */
   onRunningChanged(running: RunningJob[]): void;
+  /** A job went back to its tenant's queue (told to the other workers, which may have thought it empty). */
+  onRequeued(tenantKey: string): void;
 }
 
 /** A job id for bookkeeping from a message that may not even parse (the handler reports that). */
@@ -173,21 +175,32 @@ export class JobPuller {
 
   private take(channel: { ch: Channel; open: boolean }, tenantKey: string, message: GetMessage): Delivery {
     let settled = false;
-    const settle = (how: (ch: Channel) => void) => {
+    const backInQueue = () => {
+      this.deps.directory.markReady(tenantKey);
+      this.deps.onRequeued(tenantKey);
+    };
+    // a channel that closes with the job unsettled hands it back to its queue (the broker does)
+    const onClose = () => {
+      if (!settled) backInQueue();
+    };
+    channel.ch.once('close', onClose);
+    const settle = (how: (ch: Channel) => void, requeued: boolean) => {
       if (settled || !channel.open) return;
       settled = true;
+      channel.ch.removeListener('close', onClose);
       try {
         how(channel.ch);
       } catch (err) {
         this.deps.logger.warn({ err }, 'could not settle a job (its channel closed)');
       }
+      if (requeued) backInQueue();
     };
     const delivery: Delivery = {
       message,
       tenantKey,
       deliveryCount: Number(message.properties.headers?.['x-delivery-count'] ?? 0),
-      ack: () => settle((ch) => ch.ack(message)),
-      requeue: () => settle((ch) => ch.nack(message, false, true)),
+      ack: () => settle((ch) => ch.ack(message), false),
+      requeue: () => settle((ch) => ch.nack(message, false, true), true),
       get live() {
         return channel.open;
       },

@@ -19,6 +19,8 @@ export interface TenantInfo {
 
 export class TenantDirectory {
   private readonly tenants = new Map<string, TenantInfo>();
+  /** One counter for every tenant, so a version is never reused (not even after a tenant is forgotten and comes back). */
+  private clock = 0;
   private waiters: (() => void)[] = [];
 
   private entry(key: string): TenantInfo {
@@ -33,7 +35,7 @@ export class TenantDirectory {
   /** The queue has (or may have) jobs: from an announcement, a get, or a check. */
   markReady(key: string, depth: number | null = null): void {
     const info = this.entry(key);
-    info.version += 1;
+    info.version = ++this.clock;
     if (depth !== null) info.depth = depth;
     if (!info.waiting) {
       info.waiting = true;

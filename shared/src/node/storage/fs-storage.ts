@@ -21,8 +21,6 @@ function fsError(op: string, key: string, err: unknown): StorageError {
 /** Objects as files under one directory, shared by gateway and worker on one machine. */
 export class FsStorage implements Storage {
   readonly driver = 'fs' as const;
-  /** A local disk has no blips to wait out: the same object. */
-  readonly quick: Storage = this;
 
   constructor(private readonly root: string) {}
 

@@ -27,7 +27,12 @@ export interface S3StorageOptions {
   connectTimeoutMs?: number;
   /** A request whose socket stays silent this long fails, ms (default 30 s). */
   idleTimeoutMs?: number;
-  /** Transient failures of a request are retried for this long, ms (default 60 s; 0: not at all). */
+  /**
+   * Streamed uploads (which cannot be replayed by the caller) retry each
+   * part's transient failures for this long, ms (default 60 s). Every other
+   * request retries only for REQUEST_RETRY_MS: callers retry longer outages
+   * themselves, where they can tell the client.
+   */
   retryBudgetMs?: number;
   /** Largest object a stream of unknown length may become (sizes multipart parts), bytes (default 5 GiB). */
   maxObjectBytes?: number;
@@ -37,6 +42,8 @@ const MiB = 1024 * 1024;
 /** S3 (and MinIO) refuse parts under 5 MiB other than the last, and more than 10,000 parts. */
 export const S3_MIN_PART_BYTES = 5 * MiB;
 export const S3_MAX_PARTS = 10_000;
+/** How long the driver itself retries one request: a blip, not an outage. */
+export const REQUEST_RETRY_MS = 1500;
 /** Parts of 8 MiB: few requests for common sizes, little memory (lib-storage holds `queueSize` parts). */
 const DEFAULT_PART_BYTES = 8 * MiB;
 
@@ -67,12 +74,14 @@ const TRANSIENT_CODES = new Set([
 ]);
 
 /** An S3 SDK failure as a StorageError: missing objects, transient trouble, or a problem of ours (credentials, bucket). */
-export function classifyS3Error(op: string, key: string, err: unknown): StorageError {
+export function classifyS3Error(op: string, key: string, err: unknown, depth = 0): StorageError {
   if (err instanceof StorageError) return err;
   const e = (err ?? {}) as SdkError;
   const status = e.$metadata?.httpStatusCode;
   const what = `${e.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(err)}`;
   const message = `storage (S3) ${op} ${key}: ${what}`;
+  // a missing bucket is our configuration, not a missing object
+  if (e.name === 'NoSuchBucket') return new StorageError(message, { kind: 'internal', cause: err });
   if (status === 404 || e.name === 'NoSuchKey' || e.name === 'NotFound')
     return new StorageError(message, { kind: 'terminal', notFound: true, cause: err });
   const transient =
@@ -81,7 +90,7 @@ export function classifyS3Error(op: string, key: string, err: unknown): StorageE
     TRANSIENT_CODES.has(e.code ?? '') ||
     e.$retryable !== undefined ||
     // lib-storage and the SDK wrap socket errors; the cause holds the code
-    (err instanceof Error && err.cause !== undefined && classifyS3Error(op, key, err.cause).kind === 'transient');
+    (err instanceof Error && err.cause !== undefined && depth < 5 && classifyS3Error(op, key, err.cause, depth + 1).kind === 'transient');
   return new StorageError(message, { kind: transient ? 'transient' : 'internal', cause: err });
 }
 
@@ -101,35 +110,37 @@ function classifiedStream(body: Readable, key: string): Readable {
  */
 export class S3Storage implements Storage {
   readonly driver = 's3' as const;
+  /** Retries a request for REQUEST_RETRY_MS. */
   readonly client: S3Client;
-  readonly quick: Storage;
+  /** Retries each part of a streamed upload for the whole retry budget. */
+  private readonly streamClient: S3Client;
   private readonly bucket: string;
   private readonly maxObjectBytes: number;
 
   constructor(options: S3StorageOptions) {
-    const retryBudgetMs = options.retryBudgetMs ?? 60_000;
     this.bucket = options.bucket;
     this.maxObjectBytes = options.maxObjectBytes ?? 5 * 1024 * MiB;
-    this.client = new S3Client({
-      region: options.region,
-      endpoint: options.endpoint,
-      forcePathStyle: options.forcePathStyle,
-      credentials:
-        options.accessKeyId && options.secretAccessKey
-          ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
-          : undefined,
-      // S3-compatible servers (MinIO, s3rver) reject the SDK's default CRC checksums.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: {
-        connectionTimeout: options.connectTimeoutMs ?? 5000,
-        // an idle timeout, not a total one: large bodies may take as long as they flow
-        socketTimeout: options.idleTimeoutMs ?? 30_000,
-      },
-      retryStrategy: new BudgetRetryStrategy(retryBudgetMs),
-    });
-    // the same bucket, giving up after a second or so (0 budget still lets the SDK's first attempt through)
-    this.quick = retryBudgetMs <= 1000 ? this : new S3Storage({ ...options, retryBudgetMs: 1000 });
+    const client = (retryBudgetMs: number) =>
+      new S3Client({
+        region: options.region,
+        endpoint: options.endpoint,
+        forcePathStyle: options.forcePathStyle,
+        credentials:
+          options.accessKeyId && options.secretAccessKey
+            ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
+            : undefined,
+        // S3-compatible servers (MinIO, s3rver) reject the SDK's default CRC checksums.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        requestHandler: {
+          connectionTimeout: options.connectTimeoutMs ?? 5000,
+          // an idle timeout, not a total one: large bodies may take as long as they flow
+          socketTimeout: options.idleTimeoutMs ?? 30_000,
+        },
+        retryStrategy: new BudgetRetryStrategy(retryBudgetMs),
+      });
+    this.client = client(REQUEST_RETRY_MS);
+    this.streamClient = client(Math.max(REQUEST_RETRY_MS, options.retryBudgetMs ?? 60_000));
   }
 
   private async run<T>(op: string, key: string, action: () => Promise<T>): Promise<T> {
@@ -141,18 +152,8 @@ export class S3Storage implements Storage {
   }
 
   async put(key: string, body: Readable | Uint8Array, options: PutOptions = {}): Promise<void> {
-    assertSafeKey(key);
-    const size = body instanceof Readable ? (options.maxBytes ?? this.maxObjectBytes) : body.length;
-    await this.run('PutObject', key, async () => {
-      const upload = new Upload({
-        client: this.client,
-        params: { Bucket: this.bucket, Key: key, Body: body, ContentType: options.contentType },
-        queueSize: 2,
-        partSize: partSizeFor(size),
-        leavePartsOnError: false,
-      });
-      await upload.done();
-    });
+    const streamed = body instanceof Readable;
+    await this.upload(key, body, options.contentType, streamed ? (options.maxBytes ?? this.maxObjectBytes) : body.length, streamed);
   }
 
   async putFile(key: string, path: string, contentType?: string): Promise<void> {
@@ -160,8 +161,23 @@ export class S3Storage implements Storage {
       (s) => s.size,
       () => this.maxObjectBytes,
     );
-    // a fresh stream per call: the caller may retry the whole put
-    await this.put(key, createReadStream(path), { contentType, maxBytes: size });
+    // a fresh stream per call: a caller that retries reads the file again
+    await this.upload(key, createReadStream(path), contentType, size, false);
+  }
+
+  /** One upload, multipart when large, with parts sized to S3's rules for `maxBytes`. */
+  private async upload(key: string, body: Readable | Uint8Array, contentType: string | undefined, maxBytes: number, patient: boolean) {
+    assertSafeKey(key);
+    await this.run('PutObject', key, async () => {
+      const upload = new Upload({
+        client: patient ? this.streamClient : this.client,
+        params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
+        queueSize: 2,
+        partSize: partSizeFor(maxBytes),
+        leavePartsOnError: false,
+      });
+      await upload.done();
+    });
   }
 
   async get(key: string, start = 0): Promise<Readable> {
@@ -239,7 +255,6 @@ export class S3Storage implements Storage {
   }
 
   async check(): Promise<void> {
-    const client = this.quick instanceof S3Storage ? this.quick.client : this.client;
-    await this.run('HeadBucket', this.bucket, () => client.send(new HeadBucketCommand({ Bucket: this.bucket })));
+    await this.run('HeadBucket', this.bucket, () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })));
   }
 }

@@ -40,14 +40,14 @@ export interface PutOptions {
  * Where staged inputs and job outputs live between gateway and worker. Keys
  * are `/`-separated relative paths (see `storageKeys`). Two drivers: `fs`
  * (one machine) and `s3` (any S3-compatible server). Failures are
- * StorageErrors; transient ones have been retried for the driver's retry
- * budget already.
+ * StorageErrors. A driver retries a request only briefly (a blip of a second
+ * or so); longer outages are the caller's to retry, step by step and where
+ * the client can be told (retryTransient) — except a streamed `put`, which
+ * cannot be replayed and so is retried by the driver for the whole budget.
  */
 export interface Storage {
   readonly driver: 'fs' | 's3';
-  /** The same store without long retries: for best-effort calls (markers, state, cleanup, probes). */
-  readonly quick: Storage;
-  /** Stores a stream or bytes under `key`, replacing any object there. */
+  /** Stores a stream or bytes under `key`, replacing any object there (a stream is retried by the driver: it cannot be replayed). */
   put(key: string, body: Readable | Uint8Array, options?: PutOptions): Promise<void>;
   /** Stores a local file under `key`. */
   putFile(key: string, path: string, contentType?: string): Promise<void>;

@@ -1,0 +1,454 @@
+/**
+ * The job lifecycle against fakes of everything around it — a recording
+ * socket, publisher and reply router, a real JobStore on a temp directory —
+ * for the races a real stack hits only by chance: a resume while the final
+ * reply arrives, a cancel while resuming, two connections resuming one job,
+ * another gateway claiming a job, a connection that leaves mid-submission.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type CompletedReply,
+  decodeUploadFrame,
+  encodeBinaryFrame,
+  type JobMessage,
+  loadConfig,
+  type ReplyExchangeMessage,
+  storageKeys,
+  topology,
+} from '@media-foundry/shared';
+import { createLogger, createRegistry, FsStorage, JobStore, sha256Hex, tenantKey } from '@media-foundry/shared/node';
+import type { ClientSocket } from '../client-socket.js';
+import { createDownloadUrls } from '../download-urls.js';
+import { createGatewayMetrics } from '../metrics.js';
+import type { JobHolder } from './job.js';
+import { JobLifecycle } from './lifecycle.js';
+import type { ReplyFollower } from './reply-router.js';
+
+const logger = createLogger('test', 'silent');
+const t = topology('test');
+
+/** A client socket that records what it is sent. */
+class FakeSocket implements ClientSocket {
+  closed = false;
+  readonly json: (Record<string, unknown> & { type: string })[] = [];
+  readonly files: { header: Record<string, unknown>; bytes: number }[] = [];
+  constructor(readonly id: string) {}
+  sendJson(message: object): void {
+    if (!this.closed) this.json.push(message as Record<string, unknown> & { type: string });
+  }
+  sendBinary(frame: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('closed'));
+    const { header, payload } = decodeUploadFrame(frame);
+    this.files.push({ header: header as unknown as Record<string, unknown>, bytes: payload.length });
+    return Promise.resolve();
+  }
+  of(jobId: string, type?: string) {
+    return this.json.filter((m) => m.job_id === jobId && (type === undefined || m.type === type));
+  }
+}
+
+function holder(id: string, principal = 'key:owner'): JobHolder & { socket: FakeSocket } {
+  return { id, principal: { id: principal, kind: 'api_key' }, socket: new FakeSocket(id), log: logger };
+}
+
+/** A deferred promise the test settles. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return { opened, open };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 10));
+async function until(check: () => boolean, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await tick();
+  }
+}
+
+describe('JobLifecycle', () => {
+  let dir: string;
+  let store: JobStore;
+  let storage: FsStorage;
+  let published: { queue: string; job: JobMessage }[];
+  let broadcasts: unknown[];
+  let notices: { key: string; message: ReplyExchangeMessage }[];
+  let followed: Map<string, number>;
+  let followGate: Promise<void> | null;
+  let queueDepth: number;
+  let gatewayCount = 0;
+
+  function lifecycle(config = {}) {
+    gatewayCount += 1;
+    const router: ReplyFollower = {
+      follow: async (key) => {
+        followed.set(key, (followed.get(key) ?? 0) + 1);
+        if (followGate) await followGate;
+      },
+      unfollow: (key) => {
+        const n = (followed.get(key) ?? 0) - 1;
+        if (n > 0) followed.set(key, n);
+        else followed.delete(key);
+      },
+    };
+    return new JobLifecycle({
+      config: loadConfig({ RESUME_TTL_SECONDS: '600', MAX_QUEUED_JOBS_PER_CLIENT: '3', ...config }),
+      topology: t,
+      gatewayId: `gw${gatewayCount}`,
+      storage,
+      store,
+      tenants: {
+        prepare: (tenant) => Promise.resolve({ key: tenantKey(tenant), queue: t.tenantQueue(tenantKey(tenant)), depth: queueDepth }),
+      },
+      publisher: {
+        publish: (queue, job) => {
+          published.push({ queue, job });
+          return Promise.resolve();
+        },
+        broadcast: (m) => {
+          broadcasts.push(m);
+          return Promise.resolve();
+        },
+        notify: (key, message) => {
+          notices.push({ key, message });
+          return Promise.resolve();
+        },
+      },
+      router,
+      urls: createDownloadUrls(storage, () => 'http://gw'),
+      metrics: createGatewayMetrics(createRegistry('gateway'), {
+        connections: () => 0,
+        activeJobs: () => 0,
+        queueDepth: () => Promise.resolve(0),
+        brokerConnected: () => true,
+        brokerReconnects: () => 0,
+      }),
+      logger,
+    });
+  }
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lifecycle-test-'));
+    storage = new FsStorage(dir);
+    store = new JobStore(storage);
+    published = [];
+    broadcasts = [];
+    notices = [];
+    followed = new Map();
+    followGate = null;
+    queueDepth = 0;
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Submits a URL job on `gw` and returns its internal id and resume token. */
+  async function submitted(gw: JobLifecycle, h: ReturnType<typeof holder>, clientId: string) {
+    gw.start(
+      h,
+      {
+        type: 'start_job',
+        job_id: clientId,
+        operation: 'probe',
+        input: { source: 'url', url: 'https://example.com/a.mp4' },
+        options: {},
+        delivery_method: 'binary',
+      } as never,
+      null,
+    );
+    await until(() => h.socket.of(clientId, 'ack').length === 1);
+    const id = published.at(-1)!.job.job_id;
+    return { id, token: String(h.socket.of(clientId, 'ack')[0]!.resume_token) };
+  }
+
+  /** What a worker leaves when it finishes: an output and the stored result. */
+  async function finished(id: string): Promise<CompletedReply> {
+    await storage.put(storageKeys.output(id, 'out.txt'), Buffer.from('result!'));
+    const reply: CompletedReply = {
+      type: 'completed',
+      job_id: id,
+      output_metadata: {
+        format: 'txt',
+        duration: null,
+        size_bytes: 7,
+        video_codec: null,
+        audio_codec: null,
+        width: null,
+        height: null,
+        bitrate: null,
+        fps: null,
+      },
+      outputs: [{ filename: 'out.txt', size_bytes: 7, content_type: 'text/plain', key: storageKeys.output(id, 'out.txt') }],
+    };
+    await store.writeResult(reply);
+    return reply;
+  }
+
+  it('publishes a URL job into its tenant queue, with a record any gateway can resume from', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    queueDepth = 2;
+    const { id, token } = await submitted(gw, a, 'j1');
+    expect(published[0]!.queue).toBe(t.tenantQueue(tenantKey('key:owner')));
+    expect(published[0]!.job).toMatchObject({ job_id: id, tenant: 'key:owner', operation: 'probe' });
+    const record = await store.readRecord(id);
+    expect(record).toMatchObject({ job_id: id, client_job_id: 'j1', owner: 'key:owner', tenant: 'key:owner' });
+    expect(record!.resume_digest).toBe(sha256Hex(token.slice(token.indexOf('.') + 1)));
+    expect(followed.has(id)).toBe(true);
+    // two of this client's jobs wait already: this one is third in line
+    expect(a.socket.of('j1').map((m) => m.type)).toEqual(['ack', 'progress']);
+    expect(a.socket.of('j1', 'progress')[0]).toMatchObject({ stage: 'queued', queue_position: 3 });
+    expect(broadcasts).toContainEqual({ type: 'tenant_ready', tenant_key: tenantKey('key:owner') });
+  });
+
+  it('moves a waiting job up as jobs of its tenant leave the queue', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    queueDepth = 2;
+    const { id } = await submitted(gw, a, 'j1');
+    const key = tenantKey('key:owner');
+    expect(followed.has(t.tenantEventsKey(key))).toBe(true);
+    gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: 'someone-elses' });
+    gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: 'another' });
+    expect(a.socket.of('j1', 'progress').map((m) => m.queue_position)).toEqual([3, 2, 1]);
+    gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: id });
+    gw.onMessage({ type: 'progress', job_id: id, percentage: 0, stage: 'downloading' });
+    expect(followed.has(t.tenantEventsKey(key))).toBe(false);
+    expect(a.socket.of('j1', 'progress').at(-1)).toMatchObject({ stage: 'downloading' });
+  });
+
+  it('refuses a job when its client already has MAX_QUEUED_JOBS_PER_CLIENT waiting, and leaves nothing behind', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    queueDepth = 3;
+    gw.start(
+      a,
+      {
+        type: 'start_job',
+        job_id: 'j1',
+        operation: 'probe',
+        input: { source: 'url', url: 'https://e.com/a' },
+        options: {},
+        delivery_method: 'binary',
+      } as never,
+      null,
+    );
+    await until(() => a.socket.of('j1').length > 0);
+    expect(a.socket.of('j1')).toEqual([expect.objectContaining({ type: 'error', code: 'RATE_LIMITED' })]);
+    expect(published).toEqual([]);
+    await until(() => gw.size === 0);
+    expect(await storage.list('jobs/')).toEqual([]);
+    expect(followed.size).toBe(0);
+  });
+
+  it('relays progress only forwards, then the result once, and removes the files after delivering them', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    const { id } = await submitted(gw, a, 'j1');
+    gw.onMessage({ type: 'progress', job_id: id, percentage: 40, stage: 'processing' });
+    gw.onMessage({ type: 'progress', job_id: id, percentage: 10, stage: 'processing' }); // a redelivered run
+    gw.onMessage({ type: 'progress', job_id: id, percentage: 0, stage: 'retrying', message: 'storage is away' });
+    const reply = await finished(id);
+    gw.onMessage(reply);
+    gw.onMessage(reply); // a duplicate from a second run
+    await until(() => a.socket.files.length === 1);
+    await until(() => gw.size === 0);
+    const progress = a.socket.of('j1', 'progress').slice(1);
+    expect(progress.map((m) => [m.stage, m.percentage])).toEqual([
+      ['processing', 40],
+      ['retrying', 40],
+    ]);
+    expect(a.socket.of('j1', 'completed')).toHaveLength(1);
+    await until(() => followed.size === 0);
+    expect(await storage.list(storageKeys.jobPrefix(id))).toEqual([]);
+  });
+
+  it('resumes on a gateway that never saw the job: state first, then the rest, for the right token only', async () => {
+    const gwA = lifecycle();
+    const gwB = lifecycle();
+    const a = holder('c1');
+    const { id, token } = await submitted(gwA, a, 'j1');
+    await store.writeState(id, { stage: 'processing', percentage: 55 });
+    gwA.detach(a);
+    expect(gwA.size).toBe(0);
+
+    const b = holder('c2');
+    gwB.resume(b, { type: 'resume_job', job_id: 'j1', resume_token: `${id}.wrong` });
+    gwB.resume(b, { type: 'resume_job', job_id: 'other', resume_token: token });
+    const stranger = holder('c3', 'key:stranger');
+    gwB.resume(stranger, { type: 'resume_job', job_id: 'j1', resume_token: token });
+    await until(() => b.socket.json.length === 2 && stranger.socket.json.length === 1);
+    const refusals = [...b.socket.json, ...stranger.socket.json];
+    expect(new Set(refusals.map((m) => `${m.code}|${m.message}|${m.details}`)).size).toBe(1);
+    expect(refusals[0]).toMatchObject({ type: 'error', code: 'RESUME_FAILED' });
+    // a refused resume takes the job from nobody
+    expect(notices.filter((n) => n.message.type === 'claimed')).toEqual([]);
+
+    b.socket.json.length = 0;
+    gwB.resume(b, { type: 'resume_job', job_id: 'j1', resume_token: token });
+    await until(() => b.socket.json.length === 1, 4000);
+    expect(b.socket.json[0]).toMatchObject({ type: 'progress', job_id: 'j1', stage: 'processing', percentage: 55 });
+    expect(notices).toContainEqual({
+      key: id,
+      message: { type: 'claimed', job_id: id, gateway_id: `gw${gatewayCount}`, connection_id: 'c2' },
+    });
+    gwB.onMessage(await finished(id));
+    await until(() => b.socket.files.length === 1);
+    expect(b.socket.of('j1', 'completed')).toHaveLength(1);
+  });
+
+  it('delivers exactly one result when the final reply arrives while a resume reads storage', async () => {
+    const gwA = lifecycle();
+    const a = holder('c1');
+    const { id, token } = await submitted(gwA, a, 'j1');
+    gwA.detach(a);
+    const reply = await finished(id);
+
+    const gwB = lifecycle();
+    const b = holder('c2');
+    const bound = gate();
+    followGate = bound.opened;
+    gwB.resume(b, { type: 'resume_job', job_id: 'j1', resume_token: token });
+    await tick();
+    gwB.onMessage(reply); // the worker's reply, through the new binding, before storage was read
+    followGate = null;
+    bound.open();
+    await until(() => b.socket.files.length >= 1);
+    await until(() => gwB.size === 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(b.socket.of('j1', 'completed')).toHaveLength(1);
+    expect(b.socket.files).toHaveLength(1);
+    expect(b.socket.of('j1', 'error')).toEqual([]);
+  });
+
+  it('applies a cancel that comes while the job is being resumed, once it is', async () => {
+    const gwA = lifecycle();
+    const a = holder('c1');
+    const { id, token } = await submitted(gwA, a, 'j1');
+    gwA.detach(a);
+
+    const gwB = lifecycle();
+    const b = holder('c2');
+    const bound = gate();
+    followGate = bound.opened;
+    gwB.resume(b, { type: 'resume_job', job_id: 'j1', resume_token: token });
+    await tick();
+    gwB.cancel(b, 'j1');
+    expect(b.socket.json).toEqual([]); // nothing yet: the resume is not settled
+    followGate = null;
+    bound.open();
+    await until(() => b.socket.of('j1', 'error').length === 1);
+    expect(b.socket.of('j1', 'error')[0]).toMatchObject({ code: 'JOB_CANCELLED' });
+    expect(await store.isCancelled(id)).toBe(true);
+    expect(broadcasts).toContainEqual({ type: 'cancel', job_id: id });
+    await until(() => gwB.size === 0);
+  });
+
+  it('hands a job to the last of two connections that resume it, and tells the other nothing more', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    const { id, token } = await submitted(gw, a, 'j1');
+    const b = holder('c2');
+    const c = holder('c3');
+    gw.resume(b, { type: 'resume_job', job_id: 'j1', resume_token: token });
+    gw.resume(c, { type: 'resume_job', job_id: 'j1', resume_token: token });
+    const before = { a: a.socket.json.length, b: b.socket.json.length };
+    gw.onMessage({ type: 'progress', job_id: id, percentage: 50, stage: 'processing' });
+    gw.onMessage(await finished(id));
+    await until(() => c.socket.files.length === 1);
+    expect(c.socket.of('j1', 'completed')).toHaveLength(1);
+    expect(a.socket.json.length).toBe(before.a);
+    expect(b.socket.json.length).toBe(before.b);
+    expect(a.socket.files.length + b.socket.files.length).toBe(0);
+  });
+
+  it('stops following a job another gateway resumed', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    const { id } = await submitted(gw, a, 'j1');
+    gw.onMessage({ type: 'claimed', job_id: id, gateway_id: 'elsewhere', connection_id: 'x' });
+    expect(gw.size).toBe(0);
+    expect(followed.has(id)).toBe(false);
+    gw.onMessage(await finished(id));
+    await tick();
+    expect(a.socket.of('j1', 'completed')).toEqual([]);
+    // its own claim (echoed back by the exchange) changes nothing
+    const b = holder('c2');
+    const again = await submitted(gw, b, 'j2');
+    gw.onMessage({ type: 'claimed', job_id: again.id, gateway_id: `gw${gatewayCount}`, connection_id: 'c2' });
+    expect(gw.size).toBe(1);
+  });
+
+  it('refuses a result that finished longer ago than RESUME_TTL_SECONDS', async () => {
+    const gwA = lifecycle();
+    const a = holder('c1');
+    const { id, token } = await submitted(gwA, a, 'j1');
+    gwA.detach(a);
+    const reply = await finished(id);
+    await storage.put(
+      storageKeys.result(id),
+      Buffer.from(JSON.stringify({ reply, finished_at: new Date(Date.now() - 601_000).toISOString() })),
+    );
+    const gwB = lifecycle();
+    const b = holder('c2');
+    gwB.resume(b, { type: 'resume_job', job_id: 'j1', resume_token: token });
+    await until(() => b.socket.json.length === 1);
+    expect(b.socket.json[0]).toMatchObject({ type: 'error', code: 'RESUME_FAILED' });
+    expect(b.socket.files).toEqual([]);
+  });
+
+  it('keeps a job that was being submitted when its connection closed: published, then no longer followed', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    const bound = gate();
+    followGate = bound.opened;
+    gw.start(
+      a,
+      {
+        type: 'start_job',
+        job_id: 'j1',
+        operation: 'probe',
+        input: { source: 'url', url: 'https://e.com/a' },
+        options: {},
+        delivery_method: 'binary',
+      } as never,
+      null,
+    );
+    await tick();
+    a.socket.closed = true;
+    gw.detach(a);
+    followGate = null;
+    bound.open();
+    await until(() => published.length === 1);
+    await until(() => gw.size === 0);
+    expect(await store.readRecord(published[0]!.job.job_id)).not.toBeNull();
+  });
+
+  it('drops an upload whose connection closes, with its staged file, and publishes nothing', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    gw.start(
+      a,
+      {
+        type: 'start_job',
+        job_id: 'up',
+        operation: 'probe',
+        input: { source: 'upload', filenames: ['a.mp4', 'b.mp4'] },
+        options: {},
+        delivery_method: 'binary',
+      } as never,
+      null,
+    );
+    await until(() => a.socket.of('up', 'ack').length === 1);
+    gw.upload(a, encodeBinaryFrame({ job_id: 'up', filename: 'a.mp4' }, Buffer.from('one')));
+    await tick();
+    gw.detach(a);
+    await until(() => gw.size === 0);
+    await tick();
+    expect(published).toEqual([]);
+    expect(await storage.list('jobs/')).toEqual([]);
+  });
+});

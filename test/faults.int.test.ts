@@ -1,0 +1,237 @@
+/**
+ * Faults a production deployment meets, injected with real processes: an S3
+ * store that goes away and comes back, one that hangs, URL origins that
+ * answer 503 for a while, 404, or stop halfway; and a gateway and a worker
+ * started on a brand-new topology while their /health is hammered. Each
+ * shows what the user sees (docs/RELIABILITY.md lists them).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { failFirst, halfThenStall, type Origin, serveFile, startOrigin, status } from './helpers/origin.js';
+import { startTestS3, type TestS3 } from './helpers/s3.js';
+import { deleteTopology, spawnService, startStack, type Stack } from './helpers/stack.js';
+import { TestClient } from './helpers/ws-client.js';
+
+let dir: string;
+let origin: Origin;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mf-faults-'));
+  await Promise.all([
+    makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
+    makeTestVideo(join(dir, 'big.mp4'), { seconds: 20, width: 640, height: 360 }),
+  ]);
+  origin = await startOrigin({
+    '/clip.mp4': serveFile(join(dir, 'clip.mp4')),
+    '/flaky.mp4': failFirst(2, 503, serveFile(join(dir, 'clip.mp4'))),
+    '/missing.mp4': status(404),
+    '/stalls.mp4': halfThenStall(join(dir, 'big.mp4')),
+  });
+});
+afterAll(async () => {
+  await origin?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const job = (jobId: string, path: string, operation = 'speed', options: object = { speed_factor: 2 }) => ({
+  type: 'start_job',
+  job_id: jobId,
+  operation,
+  input: { source: 'url', url: origin.url(path) },
+  options,
+});
+
+/** Writes a delivered file and probes it. */
+async function probed(name: string, bytes: Buffer | undefined) {
+  expect(bytes?.length).toBeGreaterThan(0);
+  const path = join(dir, name);
+  await writeFile(path, bytes!);
+  return ffprobe(path);
+}
+
+describe('storage', () => {
+  let s3: TestS3;
+  let stack: Stack;
+  beforeEach(async () => {
+    s3 = await startTestS3();
+  });
+  afterEach(async () => {
+    await stack?.stop();
+    await s3?.close();
+  });
+
+  it('survives an S3 store that is stopped for 8 s mid-job: both jobs complete, and the clients saw the retries', async () => {
+    stack = await startStack({ env: { ...s3.env }, workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' } });
+    const client = await TestClient.connect(stack.wsUrl);
+    client.send(job('s1', '/clip.mp4', 'speed', { speed_factor: 0.5 }));
+    client.send(job('s2', '/clip.mp4', 'speed', { speed_factor: 0.5 }));
+    for (const id of ['s1', 's2']) await client.next((m) => m.job_id === id && m.type === 'progress' && m.stage === 'processing', 60_000);
+    await s3.stop(); // the outputs are stored while the store is away
+    await new Promise((r) => setTimeout(r, 8000));
+    await s3.start();
+    for (const id of ['s1', 's2']) {
+      const { final, files } = await client.result(id, 120_000);
+      expect(final.type).toBe('completed');
+      const out = await probed(`${id}.mp4`, files.get('output.mp4'));
+      expect(Math.abs(out.duration - 6)).toBeLessThan(0.3);
+    }
+    const retrying = client.messages().filter((m) => m.type === 'progress' && m.stage === 'retrying');
+    expect(retrying.length).toBeGreaterThan(0);
+    expect(String(retrying[0]!.message)).toMatch(/storing output\.mp4 failed .*storage.*; retry \d+ in/i);
+    await client.close();
+  });
+
+  it('fails a job, naming storage, when S3 accepts connections but never answers — nothing hangs', async () => {
+    stack = await startStack({
+      env: { ...s3.env, TRANSIENT_RETRY_SECONDS: '3', S3_REQUEST_TIMEOUT_SECONDS: '1', JOB_DELIVERY_LIMIT: '1' },
+      workerEnv: { FFMPEG_THREADS: '1' },
+    });
+    const client = await TestClient.connect(stack.wsUrl);
+    client.send(job('hang', '/clip.mp4', 'speed', { speed_factor: 0.5 }));
+    await client.next((m) => m.job_id === 'hang' && m.type === 'progress' && m.stage === 'processing', 60_000);
+    s3.blackhole(true);
+    const { final } = await client.result('hang', 90_000);
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Storage is unavailable' });
+    expect(String(final.details)).toMatch(/storage \(S3\) PutObject .*TimeoutError/);
+    // the first delivery gave up after its retries and went back to the queue; the last one answered
+    const started = stack.workers[0]!.logs.filter((l) => l.msg === 'job started');
+    expect(started.map((l) => l.deliveries)).toEqual([1, 2]);
+    s3.blackhole(false);
+    await client.close();
+  });
+
+  it('stores multipart uploads by S3 rules: parts of 5 MiB or more but the last, a Content-Length on every part, at most 10,000 parts', async () => {
+    // the largest file this configuration allows, in small client chunks
+    stack = await startStack({ env: { ...s3.env, MAX_FILE_SIZE_MB: '24' }, workers: 0 });
+    const { uploadInChunks } = await import('./helpers/ws-client.js');
+    const client = await TestClient.connect(stack.wsUrl);
+    const bytes = Buffer.alloc(24 * 1024 * 1024, 7);
+    client.send({ type: 'start_job', job_id: 'big', operation: 'probe', input: { source: 'upload' }, options: {} });
+    await client.next((m) => m.type === 'ack');
+    await uploadInChunks(client, 'big', 'big.bin', bytes, 64 * 1024);
+    await client.next((m) => m.job_id === 'big' && m.type === 'progress' && m.stage === 'queued', 60_000);
+    const parts = s3.recorded.filter((r) => r.method === 'PUT' && /[?&]partNumber=\d+/.test(r.url) && r.url.includes('/input/big.bin'));
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.length).toBeLessThanOrEqual(10_000);
+    for (const part of parts) {
+      expect(part.contentLength).toBe(part.bodyBytes);
+      expect(part.contentLength).not.toBeNull();
+    }
+    const sizes = parts.map((p) => p.bodyBytes);
+    for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThanOrEqual(5 * 1024 * 1024);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(bytes.length);
+    // every other body went up with its length declared too
+    for (const r of s3.recorded.filter((q) => q.method === 'PUT')) expect(r.contentLength).toBe(r.bodyBytes);
+    await client.close();
+  });
+});
+
+describe('URL inputs', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ workerEnv: { FFMPEG_STALL_SECONDS: '3', FFMPEG_THREADS: '1' } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('retries an origin that answers 503 twice, then completes', async () => {
+    const client = await TestClient.connect(stack.wsUrl);
+    client.send(job('flaky', '/flaky.mp4'));
+    const { final, files } = await client.result('flaky', 60_000);
+    expect(final.type).toBe('completed');
+    expect(origin.hits('/flaky.mp4')).toBe(3);
+    const retries = client.messages('flaky').filter((m) => m.type === 'progress' && m.stage === 'retrying');
+    expect(retries).toHaveLength(2);
+    expect(String(retries[0]!.message)).toContain('HTTP 503');
+    expect(Math.abs((await probed('flaky.mp4', files.get('output.mp4'))).duration - 1.5)).toBeLessThan(0.3);
+    await client.close();
+  });
+
+  it('fails at once, without retrying, when the origin answers 404', async () => {
+    const client = await TestClient.connect(stack.wsUrl);
+    client.send(job('gone', '/missing.mp4'));
+    const { final } = await client.result('gone', 30_000);
+    expect(final).toMatchObject({
+      type: 'error',
+      code: 'JOB_FAILED',
+      message: 'Could not download the input URL',
+      details: 'HTTP 404 Not Found',
+    });
+    expect(origin.hits('/missing.mp4')).toBe(1);
+    expect(client.messages('gone').filter((m) => m.stage === 'retrying')).toEqual([]);
+    await client.close();
+  });
+
+  it('stops a download that stalls halfway after FFMPEG_STALL_SECONDS, saying it stalled', async () => {
+    const client = await TestClient.connect(stack.wsUrl);
+    client.send(job('stall', '/stalls.mp4'));
+    await client.next((m) => m.job_id === 'stall' && m.stage === 'downloading', 30_000);
+    const since = Date.now();
+    const { final } = await client.result('stall', 60_000);
+    const took = Date.now() - since;
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Job stalled' });
+    expect(String(final.details)).toMatch(/received no data for 3s/);
+    // within the stall time plus a margin, not the 300 s download timeout
+    expect(took).toBeLessThan(15_000);
+    expect(stack.workers[0]!.logs.some((l) => l.msg === 'job failed')).toBe(true);
+    const port = stack.workers[0]!.logs.find((l) => l.msg === 'worker ready')!.health_port as number;
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/mf_jobs_stalled_total\{[^}]*operation="speed"[^}]*\} 1/);
+    await client.close();
+  });
+});
+
+describe('/health during start-up on a brand-new topology', () => {
+  async function freePort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    await new Promise((r) => server.close(r));
+    return port;
+  }
+
+  it('never takes a gateway or a worker down, however often it is probed', async () => {
+    for (let round = 0; round < 5; round++) {
+      const prefix = `storm-${round}-${Date.now().toString(36)}`;
+      const [gwHealth, wkHealth] = [await freePort(), await freePort()];
+      const base = {
+        AMQP_URL: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+        QUEUE_PREFIX: prefix,
+        WS_HOST: '127.0.0.1',
+        WS_PORT: '0',
+        STORAGE_DIR: join(dir, `storm-${round}`),
+        TEMP_DIR: join(dir, `storm-tmp-${round}`),
+        LOG_LEVEL: 'warn',
+        SHUTDOWN_LEAD_SECONDS: '0',
+      };
+      const gateway = spawnService('gateway', { ...base, HEALTH_PORT: String(gwHealth) });
+      const worker = spawnService('worker', { ...base, HEALTH_PORT: String(wkHealth) });
+      let answered = 0;
+      const hammer = async (port: number, until: number) => {
+        for (let i = 0; Date.now() < until; i++) {
+          // /metrics and /ready read the broker's numbers too
+          await fetch(`http://127.0.0.1:${port}/${['health', 'metrics', 'ready', 'health'][i % 4]}`)
+            .then((r) => r.status < 500 && answered++)
+            .catch(() => undefined);
+          await new Promise((r) => setTimeout(r, 3));
+        }
+      };
+      const until = Date.now() + 3000;
+      await Promise.all([hammer(gwHealth, until), hammer(wkHealth, until), hammer(gwHealth, until), hammer(wkHealth, until)]);
+      try {
+        expect(gateway.proc.exitCode).toBeNull();
+        expect(worker.proc.exitCode).toBeNull();
+        expect(answered).toBeGreaterThan(100);
+        for (const port of [gwHealth, wkHealth]) expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+        expect(`${gateway.stderr}${worker.stderr}`).not.toMatch(/Unhandled|Channel ended/);
+      } finally {
+        await Promise.all([gateway.stop(), worker.stop()]);
+        await deleteTopology(prefix);
+      }
+    }
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * An HTTP origin on 127.0.0.1 whose every path answers by a script: the
+ * faults a media service meets at its inputs (a 503 that passes, a 404 that
+ * does not, a body that stops halfway and never ends).
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** How a path answers its `hit`-th request (1 for the first). */
+export type Behaviour = (req: IncomingMessage, res: ServerResponse, hit: number) => void | Promise<void>;
+
+export interface Origin {
+  url(path: string): string;
+  /** Requests a path got so far. */
+  hits(path: string): number;
+  close(): Promise<void>;
+}
+
+export async function startOrigin(routes: Record<string, Behaviour>): Promise<Origin> {
+  const hits = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const hit = (hits.get(path) ?? 0) + 1;
+    hits.set(path, hit);
+    const behaviour = routes[path];
+    if (!behaviour) {
+      res.writeHead(404).end('no such path');
+      return;
+    }
+    Promise.resolve(behaviour(req, res, hit)).catch(() => res.destroy());
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    hits: (path) => hits.get(path) ?? 0,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Serves a file. */
+export const serveFile =
+  (file: string): Behaviour =>
+  async (_req, res) => {
+    const body = await readFile(file);
+    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': body.length }).end(body);
+  };
+
+/** Answers `status` for the first `times` requests, then behaves as `then`. */
+export const failFirst =
+  (times: number, status: number, then: Behaviour): Behaviour =>
+  (req, res, hit) => {
+    if (hit > times) return then(req, res, hit - times);
+    res.writeHead(status).end(`status ${status}`);
+  };
+
+/** Answers with a status, always. */
+export const status =
+  (code: number): Behaviour =>
+  (_req, res) => {
+    res.writeHead(code).end(`status ${code}`);
+  };
+
+/** Declares the whole file, sends its first half, and then nothing, ever (the connection stays open). */
+export const halfThenStall =
+  (file: string): Behaviour =>
+  async (_req, res) => {
+    const body = await readFile(file);
+    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': body.length });
+    res.write(body.subarray(0, Math.floor(body.length / 2)));
+  };

@@ -1,0 +1,147 @@
+import { ClusterView, type RunningJob } from './cluster-view.js';
+
+const T1 = '00000000000000a1';
+const T2 = '00000000000000b2';
+
+/** A clock the test moves by hand. */
+function manualClock(start = 1_000_000) {
+  const clock = { t: start, now: () => clock.t };
+  return clock;
+}
+
+function job(job_id: string, tenant_key: string): RunningJob {
+  return { job_id, tenant_key };
+}
+
+function state(worker_id: string, running: RunningJob[], stopping = false) {
+  return { type: 'worker_state' as const, worker_id, running, stopping };
+}
+
+describe('ClusterView', () => {
+  it('counts a tenant’s jobs on this worker and on every live peer', () => {
+    const view = new ClusterView('w1', 10_000, manualClock().now);
+    view.setOwn([job('j1', T1), job('j2', T2)]);
+    view.update(state('w2', [job('j3', T1), job('j4', T1)]));
+    view.update(state('w3', [job('j5', T1), job('j6', T2)]));
+    expect(view.runningFor(T1)).toBe(4);
+    expect(view.runningFor(T2)).toBe(2);
+    expect(view.runningFor('00000000000000c3')).toBe(0);
+    expect(view.peers()).toBe(2);
+  });
+
+  it('counts only its own jobs before hearing from anyone', () => {
+    const view = new ClusterView('w1', 10_000, manualClock().now);
+    expect(view.runningFor(T1)).toBe(0);
+    view.setOwn([job('j1', T1)]);
+    expect(view.runningFor(T1)).toBe(1);
+    expect(view.peers()).toBe(0);
+  });
+
+  it('replaces what it knows of itself and of a peer with each new report', () => {
+    const view = new ClusterView('w1', 10_000, manualClock().now);
+    view.setOwn([job('j1', T1), job('j2', T1)]);
+    view.update(state('w2', [job('j3', T1), job('j4', T1)]));
+    view.setOwn([job('j2', T1)]);
+    view.update(state('w2', [job('j4', T1)]));
+    expect(view.runningFor(T1)).toBe(2);
+  });
+
+  it('forgets a peer not heard from for longer than the expiry', () => {
+    const clock = manualClock();
+    const view = new ClusterView('w1', 10_000, clock.now);
+    view.update(state('w2', [job('j3', T1)]));
+    clock.t += 10_000;
+    expect(view.runningFor(T1)).toBe(1); // exactly the expiry: still live
+    expect(view.peers()).toBe(1);
+    clock.t += 1;
+    expect(view.runningFor(T1)).toBe(0);
+    expect(view.peers()).toBe(0);
+    expect(view.runningElsewhere('j3')).toBe(false);
+  });
+
+  it('keeps a peer alive with every report, even one that changes nothing', () => {
+    const clock = manualClock();
+    const view = new ClusterView('w1', 10_000, clock.now);
+    view.update(state('w2', [job('j3', T1)]));
+    clock.t += 8000;
+    expect(view.update(state('w2', [job('j3', T1)]))).toBe(false);
+    clock.t += 8000;
+    expect(view.runningFor(T1)).toBe(1);
+  });
+
+  it('counts a peer again when it is heard from after expiring', () => {
+    const clock = manualClock();
+    const view = new ClusterView('w1', 1000, clock.now);
+    view.update(state('w2', [job('j3', T1)]));
+    clock.t += 5000;
+    expect(view.peers()).toBe(0);
+    expect(view.update(state('w2', [job('j3', T1)]))).toBe(true);
+    expect(view.runningFor(T1)).toBe(1);
+  });
+
+  it('ignores its own reports echoed back by the exchange', () => {
+    const view = new ClusterView('w1', 10_000, manualClock().now);
+    view.setOwn([job('j1', T1)]);
+    expect(view.update(state('w1', [job('j1', T1), job('j9', T1)]))).toBe(false);
+    expect(view.runningFor(T1)).toBe(1);
+    expect(view.peers()).toBe(0);
+    expect(view.runningElsewhere('j1')).toBe(false);
+  });
+
+  it('says whether a report changed what it knows', () => {
+    const view = new ClusterView('w1', 10_000, manualClock().now);
+    expect(view.update(state('w2', []))).toBe(false); // a new idle peer: no running jobs to count
+    expect(view.update(state('w2', [job('j3', T1)]))).toBe(true);
+    expect(view.update(state('w2', [job('j3', T1)]))).toBe(false);
+    expect(view.update(state('w2', [job('j3', T1), job('j4', T2)]))).toBe(true);
+    expect(view.update(state('w3', [job('j5', T1)]))).toBe(true);
+    expect(view.update(state('w2', []))).toBe(true);
+  });
+
+  it('drops a stopping peer that runs nothing any more', () => {
+    const view = new ClusterView('w1', 10_000, manualClock().now);
+    view.update(state('w2', [job('j3', T1)]));
+    expect(view.update(state('w2', [], true))).toBe(true);
+    expect(view.peers()).toBe(0);
+    expect(view.runningFor(T1)).toBe(0);
+  });
+
+  it('reports no change when an unknown peer says it is stopping with nothing running', () => {
+    const view = new ClusterView('w1', 10_000, manualClock().now);
+    expect(view.update(state('w2', [], true))).toBe(false);
+    expect(view.peers()).toBe(0);
+  });
+
+  it('keeps counting a stopping peer while it still drains jobs', () => {
+    const view = new ClusterView('w1', 10_000, manualClock().now);
+    view.update(state('w2', [job('j3', T1)]));
+    view.update(state('w2', [job('j3', T1)], true));
+    expect(view.peers()).toBe(1);
+    expect(view.runningFor(T1)).toBe(1);
+    expect(view.runningElsewhere('j3')).toBe(true);
+  });
+
+  it('knows whether another live worker already runs a job', () => {
+    const clock = manualClock();
+    const view = new ClusterView('w1', 10_000, clock.now);
+    view.setOwn([job('mine', T1)]);
+    view.update(state('w2', [job('theirs', T1)]));
+    expect(view.runningElsewhere('theirs')).toBe(true);
+    expect(view.runningElsewhere('mine')).toBe(false); // our own job is not "elsewhere"
+    expect(view.runningElsewhere('nobody')).toBe(false);
+    clock.t += 10_001;
+    expect(view.runningElsewhere('theirs')).toBe(false);
+  });
+
+  it('finds a job run elsewhere even when this worker runs one of the same id', () => {
+    const view = new ClusterView('w1', 10_000, manualClock().now);
+    view.setOwn([job('dup', T1)]);
+    view.update(state('w2', [job('dup', T1)]));
+    expect(view.runningElsewhere('dup')).toBe(true);
+    expect(view.runningFor(T1)).toBe(2);
+  });
+
+  it('keeps the worker id it was given', () => {
+    expect(new ClusterView('worker-7', 1000).workerId).toBe('worker-7');
+  });
+});
