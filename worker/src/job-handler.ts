@@ -22,7 +22,6 @@ import {
   type JobMessage,
   retryTransient,
   sleep,
-  storageKeys,
 } from '@media-foundry/shared';
 import { type JobStore, type Logger, parseTraceparent, type Storage } from '@media-foundry/shared/node';
 import { ProgressThrottle } from './ffmpeg/progress.js';
