@@ -7,7 +7,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'yaml';
 import type { z } from 'zod';
-import { clientMessages, configSchema, controlMessage, jobMessage, jobReply, serverMessage, topology } from '@media-foundry/shared';
+import {
+  clientMessages,
+  configSchema,
+  controlMessage,
+  jobMessage,
+  jobReply,
+  replyExchangeMessage,
+  serverMessage,
+  topology,
+} from '@media-foundry/shared';
 import { ASYNCAPI_FILE, renderAsyncApi, type AsyncApiDocument, type JsonSchema } from './helpers/asyncapi.js';
 
 const REGENERATE = 'run `npm run asyncapi` and commit docs/asyncapi.yaml';
@@ -130,6 +139,7 @@ describe('docs/asyncapi.yaml', () => {
       job: jobMessage,
       job_reply: jobReply,
       control: controlMessage,
+      gateway_notice: replyExchangeMessage,
     };
     let checked = 0;
     for (const [name, message] of Object.entries(fresh.components.messages)) {

@@ -89,7 +89,18 @@ export const controlMessage = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('worker_state'),
     worker_id: z.string().min(1).max(100),
-    running: z.array(z.strictObject({ job_id: jobId, tenant_key: tenantKeySchema })).max(10_000),
+    running: z
+      .array(
+        z.strictObject({
+          job_id: jobId,
+          tenant_key: tenantKeySchema,
+          /** When the worker took it (ms since the epoch): the order held jobs are admitted in. */
+          since: z.number().int().nonnegative().optional(),
+          /** Taken, but waiting for its client's share (MAX_JOBS_PER_CLIENT) before it runs. */
+          held: z.boolean().optional(),
+        }),
+      )
+      .max(10_000),
     stopping: z.boolean(),
   }),
 ]);

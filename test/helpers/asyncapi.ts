@@ -23,7 +23,10 @@ import {
   errorMessage,
   jobMessage,
   jobReply,
+  jobClaimedEvent,
   jobsQueueArguments,
+  tenantDequeuedEvent,
+  tenantQueueArguments,
   MAX_BINARY_HEADER_BYTES,
   MAX_TEXT_MESSAGE_BYTES,
   pongMessage,
@@ -185,8 +188,12 @@ const SERVER_DESCRIPTIONS: Record<ServerMessage['type'], { summary: string; desc
   },
   progress: {
     summary: 'How far a job is.',
-    description:
-      '`percentage` never decreases; at most about 4 a second per job. `stage` is `queued` (upload staged), `downloading`, `probing`, `processing`, `uploading`.',
+    description: [
+      '`percentage` never decreases; at most about 4 a second per job. `stage` is `queued` (published, waiting for a worker:',
+      "`queue_position` is its place among its client's waiting jobs, 1 = next), `downloading`, `probing`, `processing`,",
+      '`uploading`, or `retrying` (a step failed for a reason that may pass — storage or an origin unreachable — and is',
+      'being tried again; `message` says why). Every retry is sent, whatever the rate.',
+    ].join('\n'),
     example: {
       type: 'progress',
       job_id: 'clip-42',
@@ -340,7 +347,8 @@ function amqpMessages(): Record<string, AsyncApiMessage> {
       title: 'Job',
       summary: 'A job for the workers.',
       description: [
-        'Published to the default exchange with routing key = the jobs queue name. `job_id` must be unique',
+        'Published to the default exchange with routing key = the jobs (intake) queue name; a worker moves it on to',
+        "its tenant's queue (`tenant`, default `shared`): tenants' jobs are started in turn. `job_id` must be unique",
         'across all publishers; outputs are stored under `jobs/<job_id>/`. Not shown by the schema: the number',
         'of `inputs` each operation takes (concat 2-20, subtitles 1-2, others 1). A body that does not validate',
         'is answered (if it has `reply_to`) with an `error` reply `VALIDATION_ERROR` and dropped.',
@@ -356,6 +364,7 @@ function amqpMessages(): Record<string, AsyncApiMessage> {
           headers: { reply_to: 'backend.replies', correlation_id: 'backend-7f3c1e', content_type: 'application/json', delivery_mode: 2 },
           payload: {
             job_id: 'backend-7f3c1e',
+            tenant: 'acme',
             operation: 'thumbnail',
             options: { count: 3, format: 'jpeg', width: 320 },
             inputs: [{ source: 'url', url: 'https://media.example.com/in.mp4' }],
@@ -374,6 +383,8 @@ function amqpMessages(): Record<string, AsyncApiMessage> {
         'going backwards, at most 4 a second), then exactly one `completed` or `error`. The worker acks the job',
         'only after the final reply is confirmed, so a job whose worker died is redelivered and its progress',
         'may restart. Outputs wait in storage under each `key`; delete `jobs/<job_id>/` once you have them.',
+        'The final reply is also stored (`jobs/<job_id>/result.json`) before it is published; a final reply may',
+        'arrive twice if a worker died between publishing it and acking the job: key on `job_id`.',
       ].join('\n'),
       contentType: 'application/json',
       headers: REPLY_PROPERTIES,
@@ -395,12 +406,46 @@ function amqpMessages(): Record<string, AsyncApiMessage> {
       name: 'control',
       title: 'Control',
       summary: 'A broadcast to every worker.',
-      description:
-        '`cancel`: whichever worker runs the job stops it and replies `error` `JOB_CANCELLED`. The gateway also leaves a marker in storage (`jobs/<job_id>/cancelled`) so a job still queued never starts; a backend cancelling its own job should do both.',
+      description: [
+        '`cancel`: whichever worker runs the job stops it and replies `error` `JOB_CANCELLED`. The gateway also leaves a',
+        'marker in storage (`jobs/<job_id>/cancelled`) so a job still queued never starts; a backend cancelling its own',
+        'job should do both. `tenant_ready` (gateways and workers, after publishing into a tenant queue) wakes idle',
+        'workers. `worker_state` (workers, on every change and every 5 s) tells the others what a worker has taken:',
+        "they count each client's jobs against MAX_JOBS_PER_CLIENT and admit held ones in the same order.",
+      ].join('\n'),
       contentType: 'application/json',
       payload: schemaRef('ControlMessage'),
       bindings: { amqp: { messageType: 'control', bindingVersion: AMQP_BINDING_VERSION } },
-      examples: [{ name: 'cancel', payload: { type: 'cancel', job_id: 'backend-7f3c1e' } }],
+      examples: [
+        { name: 'cancel', payload: { type: 'cancel', job_id: 'backend-7f3c1e' } },
+        { name: 'tenant_ready', payload: { type: 'tenant_ready', tenant_key: '9f86d081884c7d65' } },
+        {
+          name: 'worker_state',
+          payload: {
+            type: 'worker_state',
+            worker_id: 'worker-1a2b3c4d',
+            running: [{ job_id: 'backend-7f3c1e', tenant_key: '9f86d081884c7d65', since: 1795660000000, held: false }],
+            stopping: false,
+          },
+        },
+      ],
+    },
+    gateway_notice: {
+      name: 'gateway_notice',
+      title: 'Gateway notice',
+      summary: 'Between gateways, on the reply exchange.',
+      description: [
+        '`claimed` (routing key: the job id): a connection on `gateway_id` resumed the job; other gateways following it',
+        "stop. `dequeued` (routing key: `@tenant.<tenant_key>`): one of the tenant's jobs left its queue, so its waiting",
+        'jobs move up one place.',
+      ].join('\n'),
+      contentType: 'application/json',
+      payload: schemaRef('GatewayNotice'),
+      bindings: { amqp: { messageType: 'gateway_notice', bindingVersion: AMQP_BINDING_VERSION } },
+      examples: [
+        { name: 'claimed', payload: { type: 'claimed', job_id: 'backend-7f3c1e', gateway_id: '5e2a91c0', connection_id: '0c1d2e3f4a5b' } },
+        { name: 'dequeued', payload: { type: 'dequeued', tenant_key: '9f86d081884c7d65', job_id: 'backend-7f3c1e' } },
+      ],
     },
   };
 }
@@ -426,6 +471,7 @@ export function buildAsyncApi(): AsyncApiDocument {
   schemas.JobMessage = jsonSchema(jobMessage, 'input');
   schemas.JobReply = jsonSchema(jobReply, 'output');
   schemas.ControlMessage = jsonSchema(controlMessage, 'input');
+  schemas.GatewayNotice = jsonSchema(z.discriminatedUnion('type', [jobClaimedEvent, tenantDequeuedEvent]), 'input');
 
   const wsChannelMessages = (names: string[]) => Object.fromEntries(names.map((n) => [n, messageRef(n)]));
   const inChannel = (channel: string, names: string[]) => names.map((n) => ref(`#/channels/${channel}/messages/${n}`));
@@ -437,6 +483,7 @@ export function buildAsyncApi(): AsyncApiDocument {
     },
   };
   const jobsArguments = jobsQueueArguments(NAMES, DEFAULTS.JOB_DELIVERY_LIMIT);
+  const tenantArguments = tenantQueueArguments(NAMES, DEFAULTS.JOB_DELIVERY_LIMIT, DEFAULTS.TENANT_QUEUE_IDLE_SECONDS * 1000);
 
   return {
     asyncapi: '3.0.0',
@@ -497,9 +544,10 @@ export function buildAsyncApi(): AsyncApiDocument {
       },
       jobs: {
         address: ADDRESSES.jobsQueue,
-        title: 'Jobs queue',
+        title: 'Jobs queue (intake)',
         description: [
-          `Durable quorum queue every worker consumes (each takes at most MAX_CONCURRENT_JOBS at once).`,
+          "Durable quorum queue backends publish to. Every worker consumes it and moves each job on to its tenant's queue",
+          '(publisher-confirmed, then acked); the gateway publishes WebSocket jobs straight to the tenant queues.',
           `Arguments (\`x-arguments\` below, JOB_DELIVERY_LIMIT defaults to ${DEFAULTS.JOB_DELIVERY_LIMIT}): declare it with exactly`,
           'these or not at all (the services declare it at start-up); a different declaration fails with',
           `PRECONDITION_FAILED. After too many deliveries a job is dead-lettered to \`${ADDRESSES.deadLetterQueue}\`.`,
@@ -512,6 +560,51 @@ export function buildAsyncApi(): AsyncApiDocument {
             is: 'queue',
             queue: { name: NAMES.jobsQueue, durable: true, exclusive: false, autoDelete: false, vhost: '/' },
             'x-arguments': jobsArguments,
+            bindingVersion: AMQP_BINDING_VERSION,
+          },
+        },
+      },
+      tenantJobs: {
+        address: ADDRESSES.tenantQueue('{tenantKey}'),
+        title: "A tenant's queue",
+        description: [
+          "One durable quorum queue per tenant (16 hex digits of the SHA-256 of the tenant's name), created on demand and",
+          'removed by RabbitMQ after TENANT_QUEUE_IDLE_SECONDS unused (`x-expires`; workers keep queues with waiting jobs in use).',
+          'Workers take jobs from the tenants with waiting jobs in turn (basic.get, one job per free slot, weighted by',
+          'TENANT_WEIGHTS), each running at most MAX_JOBS_PER_CLIENT jobs of one tenant across all workers.',
+          `Dead-lettered to \`${ADDRESSES.deadLetterQueue}\` after JOB_DELIVERY_LIMIT returns. Sum these queues and the intake for the backlog.`,
+        ].join('\n'),
+        servers: [ref('#/servers/rabbitmq')],
+        parameters: {
+          ...prefixParameter,
+          tenantKey: { description: "16 hex digits of the SHA-256 of the tenant's name.", examples: ['9f86d081884c7d65'] },
+        },
+        messages: { job: messageRef('job') },
+        bindings: {
+          amqp: {
+            is: 'queue',
+            queue: { name: NAMES.tenantQueue('{tenantKey}'), durable: true, exclusive: false, autoDelete: false, vhost: '/' },
+            'x-arguments': tenantArguments,
+            bindingVersion: AMQP_BINDING_VERSION,
+          },
+        },
+      },
+      replyExchange: {
+        address: ADDRESSES.replyExchange,
+        title: 'Reply exchange',
+        description: [
+          'Durable direct exchange. Workers publish every reply here with the job id as routing key (as well as to',
+          '`reply_to`, when the job named one). Gateways bind their exclusive queue with the ids of the jobs their clients',
+          'follow — whichever gateway a client is connected to receives its replies — and exchange notices here too.',
+          'A backend may bind a queue of its own with its job ids instead of setting `reply_to`.',
+        ].join('\n'),
+        servers: [ref('#/servers/rabbitmq')],
+        parameters: prefixParameter,
+        messages: { job_reply: messageRef('job_reply'), gateway_notice: messageRef('gateway_notice') },
+        bindings: {
+          amqp: {
+            is: 'routingKey',
+            exchange: { name: NAMES.replyExchange, type: 'direct', durable: true, autoDelete: false, vhost: '/' },
             bindingVersion: AMQP_BINDING_VERSION,
           },
         },
@@ -574,20 +667,35 @@ export function buildAsyncApi(): AsyncApiDocument {
         summary: 'What a client receives: acks, progress, results and their files, errors, pongs.',
         messages: inChannel('websocket', Object.keys(ws.server)),
       },
-      receiveJob: {
+      routeJob: {
         action: 'receive',
         channel: ref('#/channels/jobs'),
-        title: 'Run a job',
-        summary: 'A worker takes a job, runs it and replies to its `reply_to`.',
-        description:
-          'The gateway publishes here too (persistent, publisher-confirmed) for WebSocket jobs. Acked only after the final reply is confirmed; requeued when the worker shuts down mid-job.',
+        title: 'Route a job',
+        summary: "A worker moves a job from the intake queue to its tenant's queue.",
         messages: inChannel('jobs', ['job']),
+        bindings: { amqp: { ack: true, bindingVersion: AMQP_BINDING_VERSION } },
+      },
+      receiveJob: {
+        action: 'receive',
+        channel: ref('#/channels/tenantJobs'),
+        title: 'Run a job',
+        summary: "A worker takes the next tenant's next job, runs it and replies.",
+        description:
+          'The gateway publishes here (persistent, publisher-confirmed) for WebSocket jobs. Acked only after the final reply is stored and confirmed; requeued when the worker shuts down mid-job or a transient failure outlasts the retries.',
+        messages: inChannel('tenantJobs', ['job']),
         bindings: { amqp: { ack: true, bindingVersion: AMQP_BINDING_VERSION } },
         reply: {
           address: { description: "The job's `reply_to` property.", location: '$message.header#/reply_to' },
           channel: ref('#/channels/replies'),
           messages: inChannel('replies', ['job_reply']),
         },
+      },
+      publishReply: {
+        action: 'send',
+        channel: ref('#/channels/replyExchange'),
+        title: 'Reply to whoever follows the job',
+        summary: "Every reply, keyed by job id; and the gateways' notices.",
+        messages: inChannel('replyExchange', ['job_reply', 'gateway_notice']),
       },
       sendReply: {
         action: 'send',
@@ -600,7 +708,7 @@ export function buildAsyncApi(): AsyncApiDocument {
         action: 'receive',
         channel: ref('#/channels/control'),
         title: 'Receive control messages',
-        summary: 'Every worker hears cancellations; the gateway publishes them when a client sends `cancel_job`.',
+        summary: "Every worker hears cancellations, announcements of waiting jobs and the other workers' states.",
         messages: inChannel('control', ['control']),
         bindings: { amqp: { ack: false, bindingVersion: AMQP_BINDING_VERSION } },
       },

@@ -62,6 +62,16 @@ async function main(): Promise<void> {
   const weights = new Map(Object.entries(config.TENANT_WEIGHTS).map(([tenant, weight]) => [tenantKey(tenant), weight]));
   const rotation = new TenantRotation((key) => weights.get(key) ?? 1);
   const backlog = new BacklogProbe(tenants, directory, logger);
+  /** A tenant's name for the metrics, read from the index the first time its key shows up. */
+  const naming = new Set<string>();
+  const learnName = (key: string) => {
+    if (naming.has(key)) return;
+    naming.add(key);
+    store
+      .tenantName(key)
+      .then((name) => (name ? directory.setName(key, name) : naming.delete(key)))
+      .catch(() => naming.delete(key));
+  };
   const registry = createRegistry('worker');
   let handler: JobHandler | null = null;
   const metrics = createWorkerMetrics(registry, {
@@ -88,8 +98,16 @@ async function main(): Promise<void> {
     workerId,
     {
       cancel: (id) => jobs.cancel(id),
-      tenantReady: (key) => directory.markReady(key),
-      workerState: (state) => view.update(state) && directory.changed(),
+      tenantReady: (key) => {
+        directory.markReady(key);
+        learnName(key);
+      },
+      workerState: (state) => {
+        // a worker we did not know yet (one that just started) learns at once what we run
+        if (!state.stopping && !view.knows(state.worker_id) && state.worker_id !== workerId) control.setRunning(puller.runningJobs());
+        if (view.update(state)) directory.changed();
+        logger.trace({ peer: state.worker_id, running: state.running.length }, 'peer state');
+      },
     },
     logger,
   );
@@ -123,6 +141,7 @@ async function main(): Promise<void> {
     logger,
     announce: (key) => {
       directory.markReady(key);
+      learnName(key);
       control.announce(key);
     },
   });

@@ -145,3 +145,42 @@ describe('ClusterView', () => {
     expect(new ClusterView('worker-7', 1000).workerId).toBe('worker-7');
   });
 });
+
+describe('ClusterView.mayRun: admitting held jobs in one order everywhere', () => {
+  const held = (job_id: string, since: number) => ({ job_id, tenant_key: T1, since, held: true });
+  const running = (job_id: string) => ({ job_id, tenant_key: T1, since: 1, held: false });
+
+  it('admits a held job while the running jobs and the held ones ahead of it leave room', () => {
+    const view = new ClusterView('w1', 10_000, manualClock().now);
+    view.setOwn([held('mine', 100)]);
+    view.update(state('w2', [running('r1')]));
+    expect(view.mayRun('mine', T1, 2)).toBe(true);
+    expect(view.mayRun('mine', T1, 1)).toBe(false);
+  });
+
+  it('lets two workers that took jobs at once agree which one runs: the earlier taken, then the lower worker id', () => {
+    const clock = manualClock();
+    const w1 = new ClusterView('w1', 10_000, clock.now);
+    const w2 = new ClusterView('w2', 10_000, clock.now);
+    // one job of the tenant runs on w1; both took one more at the same moment; the limit is 2
+    w1.setOwn([running('r1'), held('a', 500)]);
+    w2.setOwn([held('b', 500)]);
+    w1.update(state('w2', [held('b', 500)]));
+    w2.update(state('w1', [running('r1'), held('a', 500)]));
+    expect([w1.mayRun('a', T1, 2), w2.mayRun('b', T1, 2)]).toEqual([true, false]);
+    // once r1 ends, b may run too
+    w2.update(state('w1', [{ ...held('a', 500), held: false }]));
+    expect(w2.mayRun('b', T1, 2)).toBe(true);
+  });
+
+  it('never admits more than the limit however many workers hold jobs, and always admits the first in line', () => {
+    const views = ['w1', 'w2', 'w3'].map((id) => new ClusterView(id, 10_000, manualClock().now));
+    const taken = { w1: [held('x1', 10)], w2: [held('x2', 10)], w3: [held('x3', 9)] } as Record<string, RunningJob[]>;
+    views.forEach((v) => {
+      v.setOwn(taken[v.workerId]!);
+      for (const [id, list] of Object.entries(taken)) if (id !== v.workerId) v.update(state(id, list));
+    });
+    const admitted = views.filter((v) => v.mayRun(taken[v.workerId]![0]!.job_id, T1, 1)).map((v) => v.workerId);
+    expect(admitted).toEqual(['w3']);
+  });
+});

@@ -14,6 +14,19 @@ type WorkerState = Extract<ControlMessage, { type: 'worker_state' }>;
 export interface RunningJob {
   job_id: string;
   tenant_key: string;
+  /** When its worker took it (ms since the epoch). */
+  since?: number;
+  /** Taken but not yet admitted: waiting for its client's share. */
+  held?: boolean;
+}
+
+/** The order held jobs are admitted in, the same on every worker: earliest taken first, then by worker and job id. */
+function before(a: RunningJob & { worker: string }, b: RunningJob & { worker: string }): boolean {
+  const sa = a.since ?? 0;
+  const sb = b.since ?? 0;
+  if (sa !== sb) return sa < sb;
+  if (a.worker !== b.worker) return a.worker < b.worker;
+  return a.job_id < b.job_id;
 }
 
 export class ClusterView {
@@ -66,11 +79,37 @@ export class ClusterView {
     return n;
   }
 
+  /**
+   * Whether a job this worker took for `tenantKey` may run now: the jobs of
+   * the tenant running anywhere, plus the held ones ahead of it in the
+   * common order, leave room under `cap`. Every worker decides the same way
+   * from the same reports, so a burst taken by several workers at once is
+   * admitted in one order and never runs more than `cap` at a time.
+   */
+  mayRun(jobId: string, tenantKey: string, cap: number): boolean {
+    this.live(); // forgets silent peers first
+    const all: (RunningJob & { worker: string })[] = [];
+    const add = (worker: string, list: RunningJob[]) => {
+      for (const j of list) if (j.tenant_key === tenantKey) all.push({ ...j, worker });
+    };
+    add(this.workerId, this.own);
+    for (const [id, w] of this.others) add(id, w.running);
+    const mine = all.find((j) => j.job_id === jobId && j.worker === this.workerId);
+    if (!mine) return true;
+    const ahead = all.filter((j) => j !== mine && (!j.held || before(j, mine))).length;
+    return ahead < cap;
+  }
+
   /** Whether another live worker reports running this job. */
   runningElsewhere(jobId: string): boolean {
     return this.live()
       .slice(1)
       .some((list) => list.some((j) => j.job_id === jobId));
+  }
+
+  /** Whether a worker has been heard from (and not forgotten). */
+  knows(workerId: string): boolean {
+    return this.others.has(workerId);
   }
 
   /** Live workers besides this one. */

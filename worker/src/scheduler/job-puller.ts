@@ -56,6 +56,14 @@ export function deliveredJobId(message: GetMessage): string {
   return `unparsed-${message.fields.deliveryTag}`;
 }
 
+/**
+ * A job taken while its client's share may be nearly used up waits this
+ * long before it asks to be admitted: time for the reports of jobs other
+ * workers took at the same moment to arrive, so every worker decides from
+ * the same picture.
+ */
+export const SETTLE_MS = 40;
+
 /** A one-at-a-time lock. */
 class Mutex {
   private tail = Promise.resolve();
@@ -117,7 +125,8 @@ export class JobPuller {
       }
       if (!delivery) continue;
       try {
-        await this.deps.handle(delivery);
+        if (await this.admit(delivery, this.running.get(delivery)!)) await this.deps.handle(delivery);
+        else delivery.requeue(); // stopping, or the channel went (then the broker has it back already)
       } catch (err) {
         this.deps.logger.error({ err, slot }, 'job handler failed unexpectedly');
         delivery.requeue();
@@ -130,10 +139,32 @@ export class JobPuller {
     if (channel?.open) await channel.ch.close().catch(() => {});
   }
 
-  /** Tenants with waiting jobs whose running jobs, cluster-wide, are under the limit. */
+  /** Tenants with waiting jobs whose jobs, cluster-wide, are under the limit. */
   private eligible(): string[] {
     const cap = this.deps.config.MAX_JOBS_PER_CLIENT;
     return this.deps.directory.waiting().filter((key) => this.deps.view.runningFor(key) < cap);
+  }
+
+  /**
+   * Holds a job just taken until its client's share lets it run. Several
+   * workers may take the same client's jobs at the very same moment, each
+   * from a picture that does not yet show the others'; when that can matter
+   * (the jobs taken, plus one per other worker, exceed the limit) the job
+   * waits until every worker's reports agree who goes first (ClusterView.mayRun).
+   */
+  private async admit(delivery: Delivery, entry: RunningJob): Promise<boolean> {
+    const { view, directory, config } = this.deps;
+    const cap = config.MAX_JOBS_PER_CLIENT;
+    if (view.runningFor(delivery.tenantKey) + view.peers() > cap) {
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      while (!view.mayRun(entry.job_id, delivery.tenantKey, cap)) {
+        if (this.stopping || !delivery.live) return false;
+        await directory.changes(1000);
+      }
+    }
+    entry.held = false;
+    this.deps.onRunningChanged(this.runningJobs());
+    return true;
   }
 
   /** The next job by the turn order, or null when stopping or the channel closed. */
@@ -207,7 +238,7 @@ export class JobPuller {
     };
     // counted at once, before the next pick looks at this tenant's share
     const jobId = deliveredJobId(message);
-    this.running.set(delivery, { job_id: jobId, tenant_key: tenantKey });
+    this.running.set(delivery, { job_id: jobId, tenant_key: tenantKey, since: Date.now(), held: true });
     this.deps.onRunningChanged(this.runningJobs());
     this.deps.onTaken(tenantKey, jobId);
     return delivery;

@@ -1,0 +1,307 @@
+/**
+ * Fair scheduling on the real stack: one client's burst never starves the
+ * others, whether they submit over the WebSocket or publish straight to
+ * RabbitMQ; bursts wait instead of being refused, up to
+ * MAX_QUEUED_JOBS_PER_CLIENT; MAX_JOBS_PER_CLIENT bounds what one client
+ * runs at once across workers; and a worker killed mid-burst loses nothing
+ * and runs nothing twice.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import amqplib from 'amqplib';
+import { startFileServer, type FileServer } from './helpers/file-server.js';
+import { makeTestVideo } from './helpers/media.js';
+import { AMQP_URL, type ServiceProcess, startStack, type Stack } from './helpers/stack.js';
+import { TestClient } from './helpers/ws-client.js';
+
+const KEYS = { A: 'fairness-key-aaaaaaaa', B: 'fairness-key-bbbbbbbb', C: 'fairness-key-cccccccc' };
+/** The tenant (principal id) the gateway makes of an API key. */
+const tenantOf = (key: string) => `key:${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+/** The queue-name key workers log for a tenant. */
+const tenantKey = (tenant: string) => createHash('sha256').update(tenant).digest('hex').slice(0, 16);
+
+let dir: string;
+let files: FileServer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mf-fair-'));
+  await Promise.all([
+    makeTestVideo(join(dir, 'short.mp4'), { seconds: 2, width: 320, height: 240 }),
+    makeTestVideo(join(dir, 'slow.mp4'), { seconds: 4, width: 640, height: 360 }),
+  ]);
+  files = await startFileServer(dir);
+});
+afterAll(async () => {
+  await files?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const thumbnail = (jobId: string) => ({
+  type: 'start_job',
+  job_id: jobId,
+  operation: 'thumbnail',
+  input: { source: 'url', url: files.url('short.mp4') },
+  options: { timestamp: 1 },
+});
+
+/** The tenant keys of the jobs a worker started, in the order it started them. */
+const startOrder = (workers: ServiceProcess[]) =>
+  workers
+    .flatMap((w) => w.logs)
+    .filter((l) => l.msg === 'job started')
+    .sort((x, y) => Date.parse(String(x.time)) - Date.parse(String(y.time)))
+    .map((l) => ({ tenant: String(l.tenant), job: String(l.job_id), at: Date.parse(String(l.time)) }));
+
+/** Sends `count` jobs on a connection and waits for their acks; returns the internal ids (from the resume tokens). */
+async function burst(client: TestClient, prefix: string, count: number): Promise<string[]> {
+  for (let i = 0; i < count; i++) client.send(thumbnail(`${prefix}-${i}`));
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const ack = await client.next((m) => m.type === 'ack' && m.job_id === `${prefix}-${i}`, 30_000);
+    ids.push(String(ack.resume_token).split('.')[0]!);
+  }
+  return ids;
+}
+
+/** Waits for every job of the burst to complete, exactly once each. */
+async function allCompleted(client: TestClient, prefix: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const { final } = await client.result(`${prefix}-${i}`, 120_000);
+    expect(final.type).toBe('completed');
+  }
+  for (let i = 0; i < count; i++) expect(client.messages(`${prefix}-${i}`).filter((m) => m.type === 'completed')).toHaveLength(1);
+}
+
+/** True when no tenant started all `n` of its jobs before some other tenant had started two. */
+function interleaved(order: { tenant: string }[], tenants: string[], n: number): boolean {
+  const started = new Map(tenants.map((t) => [t, 0]));
+  for (const { tenant } of order) {
+    if (!started.has(tenant)) continue;
+    started.set(tenant, started.get(tenant)! + 1);
+    if (started.get(tenant) === n && [...started.entries()].some(([t, k]) => t !== tenant && k < 2)) return false;
+  }
+  return true;
+}
+
+describe('one worker, one slot', () => {
+  let stack: Stack;
+  const clients: Record<string, TestClient> = {};
+  beforeAll(async () => {
+    stack = await startStack({
+      env: { API_KEYS: Object.values(KEYS).join(',') },
+      workerEnv: { MAX_CONCURRENT_JOBS: '1', FFMPEG_THREADS: '1' },
+    });
+    for (const [name, key] of Object.entries(KEYS))
+      clients[name] = await TestClient.connect(stack.wsUrl, { authorization: `Bearer ${key}` });
+  });
+  afterAll(async () => {
+    await Promise.all(Object.values(clients).map((c) => c.close()));
+    await stack?.stop();
+  });
+
+  it("serves a client that submits one job after another client's twelve within two of the twelve", async () => {
+    const a = tenantKey(tenantOf(KEYS.A));
+    const b = tenantKey(tenantOf(KEYS.B));
+    await burst(clients.A!, 'a12', 12);
+    await stack.workers[0]!.waitForLog((l) => l.msg === 'job started' && l.tenant === a, 30_000);
+    // A's backlog is visible per tenant in the worker's metrics
+    const port = stack.workers[0]!.logs.find((l) => l.msg === 'worker ready')!.health_port as number;
+    const depthLine = new RegExp(`mf_tenant_queue_depth\\{[^}]*tenant="${tenantOf(KEYS.A)}"[^}]*\\} \\d+`);
+    const deadline = Date.now() + 10_000;
+    let metrics = '';
+    while (!depthLine.test(metrics) && Date.now() < deadline) {
+      metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(metrics).toMatch(depthLine);
+    const submittedAt = Date.now();
+    const [bJob] = await burst(clients.B!, 'b1', 1);
+    await allCompleted(clients.B!, 'b1', 1);
+    await allCompleted(clients.A!, 'a12', 12);
+    const order = startOrder(stack.workers);
+    const bAt = order.findIndex((s) => s.job === bJob);
+    const aBetween = order.slice(0, bAt).filter((s) => s.tenant === a && s.at >= submittedAt);
+    expect(aBetween.length).toBeLessThanOrEqual(2);
+    expect(order[bAt]!.tenant).toBe(b);
+    // and A, alone again, got the worker for the rest
+    expect(order.slice(bAt + 1).every((s) => s.tenant === a)).toBe(true);
+  });
+
+  it('interleaves three clients that submit six jobs each at once', async () => {
+    const before = startOrder(stack.workers).length;
+    await Promise.all(['A', 'B', 'C'].map((name) => burst(clients[name]!, `six-${name}`, 6)));
+    await Promise.all(['A', 'B', 'C'].map((name) => allCompleted(clients[name]!, `six-${name}`, 6)));
+    const order = startOrder(stack.workers).slice(before);
+    const tenants = Object.values(KEYS).map((k) => tenantKey(tenantOf(k)));
+    expect(order).toHaveLength(18);
+    expect(interleaved(order, tenants, 6)).toBe(true);
+  });
+
+  it('interleaves a backend publishing over AMQP with a WebSocket client', async () => {
+    const conn = await amqplib.connect(AMQP_URL);
+    const ch = await conn.createConfirmChannel();
+    const { queue: replyQueue } = await ch.assertQueue('', { exclusive: true });
+    const replies: Record<string, unknown>[] = [];
+    await ch.consume(replyQueue, (m) => m && replies.push(JSON.parse(m.content.toString()) as Record<string, unknown>), { noAck: true });
+    const before = startOrder(stack.workers).length;
+    const backendIds = Array.from({ length: 6 }, () => `backend-${randomUUID()}`);
+    for (const id of backendIds) {
+      const job = {
+        job_id: id,
+        tenant: 'backend-a',
+        operation: 'thumbnail',
+        options: {},
+        inputs: [{ source: 'url', url: files.url('short.mp4') }],
+      };
+      ch.sendToQueue(`${stack.prefix}.jobs`, Buffer.from(JSON.stringify(job)), {
+        persistent: true,
+        replyTo: replyQueue,
+        correlationId: id,
+        contentType: 'application/json',
+      });
+    }
+    await ch.waitForConfirms();
+    await burst(clients.B!, 'ws6', 6);
+    await allCompleted(clients.B!, 'ws6', 6);
+    const deadline = Date.now() + 60_000;
+    while (backendIds.some((id) => !replies.some((r) => r.job_id === id && r.type === 'completed')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
+    for (const id of backendIds) expect(replies.filter((r) => r.job_id === id && r.type === 'completed')).toHaveLength(1);
+    const order = startOrder(stack.workers).slice(before);
+    expect(interleaved(order, [tenantKey('backend-a'), tenantKey(tenantOf(KEYS.B))], 6)).toBe(true);
+    await conn.close();
+  });
+});
+
+describe('limits', () => {
+  let stack: Stack | undefined;
+  afterEach(async () => {
+    await stack?.stop();
+    stack = undefined;
+  });
+
+  it('queues bursts up to MAX_QUEUED_JOBS_PER_CLIENT, then refuses with RATE_LIMITED', async () => {
+    stack = await startStack({ workers: 0, env: { API_KEYS: KEYS.A, MAX_QUEUED_JOBS_PER_CLIENT: '5' } });
+    const client = await TestClient.connect(stack.wsUrl, { authorization: `Bearer ${KEYS.A}` });
+    for (let i = 0; i < 5; i++) {
+      client.send(thumbnail(`q-${i}`));
+      await client.next((m) => m.type === 'ack' && m.job_id === `q-${i}`);
+    }
+    // each waits with its place in line
+    expect(
+      client
+        .messages()
+        .filter((m) => m.type === 'progress')
+        .map((m) => m.queue_position),
+    ).toEqual([1, 2, 3, 4, 5]);
+    client.send(thumbnail('q-5'));
+    expect(await client.next((m) => m.job_id === 'q-5')).toMatchObject({ type: 'error', code: 'RATE_LIMITED' });
+    await client.close();
+  });
+
+  it("bounds a client's running jobs by MAX_JOBS_PER_CLIENT across workers, and gives the free slots to others", async () => {
+    stack = await startStack({
+      workers: 2,
+      env: { API_KEYS: `${KEYS.A},${KEYS.B}`, MAX_JOBS_PER_CLIENT: '2' },
+      workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' },
+    });
+    const a = await TestClient.connect(stack.wsUrl, { authorization: `Bearer ${KEYS.A}` });
+    const b = await TestClient.connect(stack.wsUrl, { authorization: `Bearer ${KEYS.B}` });
+    const slow = (jobId: string) => ({
+      ...thumbnail(jobId),
+      operation: 'speed',
+      input: { source: 'url', url: files.url('slow.mp4') },
+      options: { speed_factor: 0.5 },
+    });
+    for (let i = 0; i < 6; i++) a.send(slow(`lim-a-${i}`));
+    await a.next((m) => m.job_id === 'lim-a-0' && m.stage === 'processing', 60_000);
+    for (let i = 0; i < 2; i++) b.send(slow(`lim-b-${i}`));
+    for (let i = 0; i < 6; i++) expect((await a.result(`lim-a-${i}`, 180_000)).final.type).toBe('completed');
+    for (let i = 0; i < 2; i++) expect((await b.result(`lim-b-${i}`, 180_000)).final.type).toBe('completed');
+    // what ran at once, from the workers' own logs
+    const events = stack.workers
+      .flatMap((w) => w.logs)
+      .filter((l) => l.msg === 'job started' || l.msg === 'job completed')
+      .map((l) => ({
+        at: Date.parse(String(l.time)),
+        job: String(l.job_id),
+        start: l.msg === 'job started',
+        tenant: String(l.tenant ?? ''),
+      }));
+    const tenantOfJob = new Map(events.filter((e) => e.start).map((e) => [e.job, e.tenant]));
+    let running = 0;
+    let most = 0;
+    const aKey = tenantKey(tenantOf(KEYS.A));
+    for (const e of events.sort((x, y) => x.at - y.at || (x.start ? 1 : -1))) {
+      if (tenantOfJob.get(e.job) !== aKey) continue;
+      running += e.start ? 1 : -1;
+      most = Math.max(most, running);
+    }
+    expect(most).toBe(2);
+    // B did not wait for A's six: its jobs started while A still had jobs waiting
+    const lastAStart = Math.max(...events.filter((e) => e.start && e.tenant === aKey).map((e) => e.at));
+    const firstBStart = Math.min(...events.filter((e) => e.start && e.tenant === tenantKey(tenantOf(KEYS.B))).map((e) => e.at));
+    expect(firstBStart).toBeLessThan(lastAStart);
+    await Promise.all([a.close(), b.close()]);
+  });
+});
+
+describe('a worker killed mid-burst', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ workers: 2, env: { API_KEYS: KEYS.B }, workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('loses no job and runs none to completion twice', async () => {
+    const conn = await amqplib.connect(AMQP_URL);
+    const ch = await conn.createConfirmChannel();
+    const { queue: replyQueue } = await ch.assertQueue('', { exclusive: true });
+    const replies: Record<string, unknown>[] = [];
+    await ch.consume(replyQueue, (m) => m && replies.push(JSON.parse(m.content.toString()) as Record<string, unknown>), { noAck: true });
+    const ids = Array.from({ length: 16 }, (_, i) => `crash-${i}-${randomUUID()}`);
+    ids.forEach((id, i) => {
+      const job = {
+        job_id: id,
+        tenant: i % 2 ? 'tenant-x' : 'tenant-y',
+        operation: 'thumbnail',
+        options: {},
+        inputs: [{ source: 'url', url: files.url('short.mp4') }],
+      };
+      ch.sendToQueue(`${stack.prefix}.jobs`, Buffer.from(JSON.stringify(job)), {
+        persistent: true,
+        replyTo: replyQueue,
+        correlationId: id,
+      });
+    });
+    await ch.waitForConfirms();
+    const ws = await TestClient.connect(stack.wsUrl, { authorization: `Bearer ${KEYS.B}` });
+    await burst(ws, 'crash-ws', 6);
+    // mid-burst: the first worker dies (it routes the intake and takes jobs), a replacement starts
+    const victim = stack.workers[0]!;
+    await victim.waitForLog((l) => l.msg === 'job completed', 60_000);
+    victim.logs.length = 0;
+    await victim.waitForLog((l) => l.msg === 'running ffmpeg', 60_000);
+    victim.kill9();
+    await victim.exit();
+    await stack.addWorker();
+    await allCompleted(ws, 'crash-ws', 6);
+    const deadline = Date.now() + 90_000;
+    while (ids.some((id) => !replies.some((r) => r.job_id === id && r.type === 'completed')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
+    for (const id of ids) expect(replies.some((r) => r.job_id === id && r.type === 'completed')).toBe(true);
+    // at most one run of each job got to the end (a copy delivered again republishes the stored result)
+    const completedRuns = stack.workers
+      .flatMap((w) => w.logs)
+      .filter((l) => l.msg === 'job completed')
+      .map((l) => String(l.job_id));
+    expect(completedRuns.length).toBe(new Set(completedRuns).size);
+    expect(replies.filter((r) => r.type === 'error')).toEqual([]);
+    await conn.close();
+    await ws.close();
+  });
+});
