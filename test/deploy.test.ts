@@ -221,6 +221,11 @@ describe('docker-compose.yml', () => {
     expect(composeService('worker').ports ?? []).toEqual([]);
   });
 
+  it('gives the gateway longer than SHUTDOWN_LEAD_SECONDS to stop', () => {
+    const config = parseConfig(composeEnv('gateway'), 'compose gateway');
+    expect(durationSeconds(composeService('gateway').stop_grace_period ?? '10s')).toBeGreaterThan(config.SHUTDOWN_LEAD_SECONDS + 5);
+  });
+
   it('gives the worker longer than SHUTDOWN_GRACE_SECONDS to stop', () => {
     const config = parseConfig(composeEnv('worker'), 'compose worker');
     expect(durationSeconds(composeService('worker').stop_grace_period ?? '10s')).toBeGreaterThan(config.SHUTDOWN_GRACE_SECONDS);
@@ -463,26 +468,48 @@ describe('k8s/ availability and autoscaling', () => {
     expect(scaledObject().spec).toMatchObject({ minReplicaCount: 1, maxReplicaCount: 20 });
   });
 
-  it("worker: the ScaledObject watches the jobs queue of the worker's QUEUE_PREFIX", () => {
+  it("worker: the ScaledObject sums the intake and every tenant queue of the worker's QUEUE_PREFIX, running jobs included", () => {
     const config = parseConfig(containerEnv(container('worker')), 'Deployment worker');
     const configMapPrefix = configMaps.map((cm) => cm.data?.QUEUE_PREFIX).find((p) => p !== undefined);
     expect(configMapPrefix).toBe(config.QUEUE_PREFIX);
     const triggers = scaledObject().spec.triggers;
     expect(triggers.map((t) => t.type)).toEqual(['rabbitmq']);
-    expect(triggers[0]?.metadata).toMatchObject({
-      queueName: topology(config.QUEUE_PREFIX).jobsQueue,
-      mode: 'QueueLength',
-      value: expect.stringMatching(/^\d+$/),
-    });
+    const metadata = triggers[0]!.metadata;
+    // only the management API counts unacked (running) jobs and matches queues by regex
+    expect(metadata).toMatchObject({ protocol: 'http', mode: 'QueueLength', useRegex: 'true', operation: 'sum' });
+    expect(metadata.excludeUnacknowledged ?? 'false').toBe('false');
+    const t = topology(config.QUEUE_PREFIX);
+    const pattern = new RegExp(metadata.queueName!);
+    for (const queue of [t.jobsQueue, t.tenantQueue('9f86d081884c7d65'), t.tenantQueue('0000000000000000')]) expect(queue).toMatch(pattern);
+    for (const queue of [t.deadLetterQueue, t.gatewayReplyQueue('5e2a91c0'), `other.${t.jobsQueue}`, `${t.jobsQueue}.x`])
+      expect(queue).not.toMatch(pattern);
+    // a worker's share of the backlog is what it runs at once
+    expect(Number(metadata.value)).toBe(config.MAX_CONCURRENT_JOBS);
   });
 
-  it("worker: the ScaledObject reaches RabbitMQ with the Secret's AMQP_URL", () => {
+  it('worker: the ScaledObject reads the management API from a Secret of its own, kept out of the services', () => {
     const trigger = scaledObject().spec.triggers[0];
     expect(trigger?.metadata.host).toBeUndefined(); // no credentials in the manifest
     const auth = k8s<TriggerAuthentication>('TriggerAuthentication', trigger?.authenticationRef?.name ?? '(none)');
-    const workerSecret = container('worker').envFrom?.find((f) => f.secretRef)?.secretRef?.name;
-    expect(auth.spec.secretTargetRef).toEqual([{ parameter: 'host', name: workerSecret, key: 'AMQP_URL' }]);
-    expect(exampleSecret?.stringData).toHaveProperty('AMQP_URL');
+    const [ref] = auth.spec.secretTargetRef ?? [];
+    expect(ref?.parameter).toBe('host');
+    const kedaSecret = loadDocs('k8s/secret.example.yaml').find((o): o is Secret => o.kind === 'Secret' && o.metadata.name === ref?.name);
+    expect(kedaSecret?.stringData?.[ref!.key]).toMatch(/^http:\/\/[^@]+@[^/]+:15672\//);
+    for (const service of SERVICES)
+      expect(container(service).envFrom?.map((f) => f.secretRef?.name)).not.toContain(kedaSecret?.metadata.name);
+  });
+
+  it('gateway: a rolling update starts a new pod before it stops one, and the grace period covers the lead time', () => {
+    const d = k8s<Deployment & { spec: { strategy?: { type?: string; rollingUpdate?: { maxUnavailable?: number; maxSurge?: number } } } }>(
+      'Deployment',
+      'gateway',
+    );
+    expect(d.spec.strategy).toMatchObject({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0 } });
+    expect(d.spec.strategy?.rollingUpdate?.maxSurge).toBeGreaterThanOrEqual(1);
+    const config = parseConfig(containerEnv(container('gateway')), 'Deployment gateway');
+    // the lead time, then closing sockets and channels: seconds
+    expect(d.spec.template.spec.terminationGracePeriodSeconds ?? 30).toBeGreaterThanOrEqual(config.SHUTDOWN_LEAD_SECONDS + 10);
+    expect(config.SHUTDOWN_LEAD_SECONDS).toBeGreaterThan(0);
   });
 
   it(`worker: ${HPA_FALLBACK} is an alternative that targets the worker, kept out of the kustomization`, () => {
