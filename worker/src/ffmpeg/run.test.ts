@@ -1,0 +1,56 @@
+/**
+ * runFfmpeg against a stand-in ffmpeg (a shell script) that reports progress
+ * for a moment and then hangs, as a decoder stuck on bad input does: the
+ * stall watchdog must stop it and say so, long before FFMPEG_TIMEOUT_SECONDS.
+ */
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runFfmpeg } from './run.js';
+
+describe('runFfmpeg stall detection', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stall-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function fakeFfmpeg(name: string, script: string): Promise<string> {
+    const path = join(dir, name);
+    await writeFile(path, `#!/bin/sh\n${script}\n`);
+    await chmod(path, 0o755);
+    return path;
+  }
+
+  it('stops an ffmpeg whose progress stops moving, and says it stalled', async () => {
+    // two blocks that advance, then the same block again and again, then nothing
+    const ffmpeg = await fakeFfmpeg(
+      'stuck',
+      [
+        'printf "out_time_us=500000\\nframe=12\\ntotal_size=1000\\nprogress=continue\\n"',
+        'printf "out_time_us=1000000\\nframe=25\\ntotal_size=2000\\nprogress=continue\\n"',
+        'i=0; while [ $i -lt 3 ]; do printf "out_time_us=1000000\\nframe=25\\ntotal_size=2000\\nprogress=continue\\n"; sleep 0.3; i=$((i+1)); done',
+        'exec sleep 60',
+      ].join('\n'),
+    );
+    const started = Date.now();
+    await expect(
+      runFfmpeg(['-i', 'x', 'y'], { ffmpegPath: ffmpeg, timeoutMs: 60_000, stallMs: 1000, killGraceMs: 200 }),
+    ).rejects.toMatchObject({
+      code: 'JOB_FAILED',
+      message: 'Job stalled',
+      details: expect.stringContaining('no progress for 1s'),
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('lets a run that keeps moving finish, however long each block takes to come', async () => {
+    const ffmpeg = await fakeFfmpeg(
+      'slow',
+      'i=1; while [ $i -le 6 ]; do printf "out_time_us=${i}000000\\nframe=$i\\nprogress=continue\\n"; sleep 0.3; i=$((i+1)); done; printf "progress=end\\n"',
+    );
+    await expect(runFfmpeg(['-i', 'x', 'y'], { ffmpegPath: ffmpeg, timeoutMs: 60_000, stallMs: 1000 })).resolves.toBeUndefined();
+  });
+});
