@@ -111,6 +111,11 @@ async function main(): Promise<void> {
     })
       .then((removed) => removed.length > 0 && logger.info({ removed: removed.length }, 'swept expired job files'))
       .catch((err: unknown) => logger.warn({ err }, 'storage sweep failed'));
+    // uploads cut off by a gateway that died mid-way (a live one finishes or aborts its own within minutes)
+    storage
+      .sweepIncomplete('jobs/', new Date(Date.now() - config.STORAGE_TTL_SECONDS * 1000))
+      .then((removed) => removed > 0 && logger.info({ removed }, 'removed incomplete uploads'))
+      .catch((err: unknown) => logger.debug({ err }, 'incomplete uploads not swept (the store may not list them)'));
   }, config.CLEANUP_INTERVAL_SECONDS * 1000);
   sweeper.unref();
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -157,5 +157,17 @@ describe('FsStorage', () => {
   it('check() creates the root', async () => {
     await storage.check();
     expect((await stat(join(root, 'store'))).isDirectory()).toBe(true);
+  });
+
+  it('sweeps the .partial files of writes a killed process left behind, old ones only', async () => {
+    const dir = join(root, 'store', 'jobs', 'j1', 'input');
+    await storage.put('jobs/j1/input/done.mp4', Buffer.from('whole'));
+    await writeFile(join(dir, 'a.mp4.1111.partial'), 'half');
+    await writeFile(join(dir, 'b.mp4.2222.partial'), 'half');
+    const old = new Date(Date.now() - 3_600_000);
+    await utimes(join(dir, 'a.mp4.1111.partial'), old, old);
+    expect(await storage.sweepIncomplete('jobs/', new Date(Date.now() - 60_000))).toBe(1);
+    expect((await readdir(dir)).sort()).toEqual(['b.mp4.2222.partial', 'done.mp4']);
+    expect(await storage.sweepIncomplete('jobs/missing/', new Date())).toBe(0);
   });
 });

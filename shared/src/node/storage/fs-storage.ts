@@ -119,6 +119,24 @@ export class FsStorage implements Storage {
     });
   }
 
+  sweepIncomplete(prefix: string, before: Date): Promise<number> {
+    return this.run('sweep', prefix, async () => {
+      const trimmed = prefix.replace(/\/+$/, '');
+      const base = trimmed ? this.path(trimmed) : this.root;
+      const entries = await readdir(base, { recursive: true, withFileTypes: true }).catch(() => []);
+      let removed = 0;
+      for (const entry of entries) {
+        if (!entry.isFile() || !entry.name.endsWith('.partial')) continue;
+        const full = join(entry.parentPath, entry.name);
+        const info = await stat(full).catch(() => null);
+        if (!info || info.mtime >= before) continue;
+        await rm(full, { force: true });
+        removed += 1;
+      }
+      return removed;
+    });
+  }
+
   check(): Promise<void> {
     return this.run('check', '.', () => mkdir(this.root, { recursive: true }).then(() => undefined));
   }

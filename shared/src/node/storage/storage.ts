@@ -67,6 +67,12 @@ export interface Storage {
   list(prefix: string): Promise<StoredObject[]>;
   /** A URL that downloads the object as `filename` for `ttlSeconds`, where the store can make one itself (S3). */
   presign?(key: string, ttlSeconds: number, filename: string): Promise<string>;
+  /**
+   * Removes writes under `prefix` that were started before `before` and never
+   * completed (a process killed mid-upload: S3 multipart uploads, the fs
+   * driver's `.partial` files). Returns how many.
+   */
+  sweepIncomplete(prefix: string, before: Date): Promise<number>;
   /** Rejects when the store is unreachable (readiness). */
   check(): Promise<void>;
 }
