@@ -3,7 +3,8 @@
 // start:worker); this is the laptop way. Ctrl-C stops both.
 import { spawn } from 'node:child_process';
 
-const env = { STORAGE_DRIVER: 'fs', ...process.env };
+// no load balancer to wait for on a laptop: Ctrl-C closes at once
+const env = { STORAGE_DRIVER: 'fs', SHUTDOWN_LEAD_SECONDS: '0', ...process.env };
 const gatewayHealth = Number(env.HEALTH_PORT ?? 8081);
 const services = [
   ['gateway', env],
