@@ -191,17 +191,26 @@ describe('TENANT_WEIGHTS', () => {
 });
 
 describe('TENANT_QUEUE_IDLE_SECONDS', () => {
-  it('defaults to an hour', () => {
-    expect(loadConfig({}).TENANT_QUEUE_IDLE_SECONDS).toBe(3600);
+  it('defaults to a day', () => {
+    expect(loadConfig({}).TENANT_QUEUE_IDLE_SECONDS).toBe(86_400);
   });
 
-  it('accepts 60 seconds and more', () => {
-    expect(loadConfig({ TENANT_QUEUE_IDLE_SECONDS: '60' }).TENANT_QUEUE_IDLE_SECONDS).toBe(60);
-    expect(loadConfig({ TENANT_QUEUE_IDLE_SECONDS: '86400' }).TENANT_QUEUE_IDLE_SECONDS).toBe(86_400);
+  it('accepts two minutes when the longest job is shorter than that', () => {
+    // 30 + 20 + 4 × 0 + 60 = 110 s
+    const short = { FFMPEG_TIMEOUT_SECONDS: '30', URL_FETCH_TIMEOUT_SECONDS: '20', TRANSIENT_RETRY_SECONDS: '0' };
+    expect(loadConfig({ ...short, TENANT_QUEUE_IDLE_SECONDS: '120' }).TENANT_QUEUE_IDLE_SECONDS).toBe(120);
   });
 
-  it.each(['59', '0', '-60', '90.5', 'hour'])('reports %s as a config error', (value) => {
+  it.each(['59', '0', '-60', '90.5', 'hour'])('reports %s as a config error, once', (value) => {
     const e = configError(() => loadConfig({ TENANT_QUEUE_IDLE_SECONDS: value }));
     expect(problemVariables(e)).toEqual(['TENANT_QUEUE_IDLE_SECONDS']);
+    expect(e.problems).toHaveLength(1);
+  });
+
+  it('refuses an idle time a job can outlast: the queue would be deleted with the jobs behind it', () => {
+    // 600 + 300 + 4 × 60 + 60 = 1200 s is the longest a job may hold its slot by default
+    const e = configError(() => loadConfig({ TENANT_QUEUE_IDLE_SECONDS: '1200' }));
+    expect(e.problems).toEqual([expect.stringMatching(/^TENANT_QUEUE_IDLE_SECONDS: must outlast the longest job/)]);
+    expect(loadConfig({ TENANT_QUEUE_IDLE_SECONDS: '1201' }).TENANT_QUEUE_IDLE_SECONDS).toBe(1201);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { MAX_TEXT_MESSAGE_BYTES } from './protocol.js';
+import { minimumConsumerTimeoutMs } from './topology.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -140,8 +141,13 @@ export const configSchema = z
         }
         return weights;
       }),
-    /** A tenant's queue that nobody used for this many seconds is deleted by RabbitMQ (workers keep queues with waiting jobs in use). */
-    TENANT_QUEUE_IDLE_SECONDS: z.coerce.number().int().min(60).default(3600),
+    /**
+     * A tenant's queue nobody took a job from for this many seconds is deleted
+     * by RabbitMQ, with any jobs in it. Workers take from a queue with waiting
+     * jobs on its turn, and at the latest when one of its jobs ends: keep it
+     * above the longest job (checked) and the longest time without any worker.
+     */
+    TENANT_QUEUE_IDLE_SECONDS: z.coerce.number().int().min(60).default(86_400),
 
     // Authentication (gateway)
     /** Comma-separated API keys; a client presents one as `Authorization: Bearer <key>` or `?token=<key>`. */
@@ -215,7 +221,22 @@ export const configSchema = z
     message: 'is required when STORAGE_DRIVER=s3',
     // also check when other variables are bad, so one start-up reports every problem
     when: () => true,
-  });
+  })
+  .refine(
+    (c) =>
+      // a variable already reported as bad is not compared as well
+      ![c.TENANT_QUEUE_IDLE_SECONDS, c.FFMPEG_TIMEOUT_SECONDS, c.URL_FETCH_TIMEOUT_SECONDS, c.TRANSIENT_RETRY_SECONDS].every(
+        (v) => Number.isInteger(v) && v >= 0,
+      ) ||
+      c.TENANT_QUEUE_IDLE_SECONDS < 60 ||
+      c.TENANT_QUEUE_IDLE_SECONDS * 1000 > minimumConsumerTimeoutMs(c),
+    {
+      path: ['TENANT_QUEUE_IDLE_SECONDS'],
+      message:
+        'must outlast the longest job (FFMPEG_TIMEOUT_SECONDS + URL_FETCH_TIMEOUT_SECONDS + 4 × TRANSIENT_RETRY_SECONDS + 60): a queue nobody takes from for that long is deleted with its jobs',
+      when: () => true,
+    },
+  );
 
 export type Config = z.infer<typeof configSchema>;
 

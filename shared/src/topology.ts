@@ -1,5 +1,3 @@
-import type { Config } from './config.js';
-
 /**
  * RabbitMQ names and queue arguments. Every name starts with QUEUE_PREFIX; the
  * gateway and the worker both declare the jobs queue, so its arguments live
@@ -60,9 +58,13 @@ export function jobsQueueArguments(t: Topology, deliveryLimit: number): Record<s
 /**
  * Arguments of a tenant's queue: the jobs queue's (quorum, delivery limit,
  * dead-lettering) plus `x-expires`, so the queues of tenants that went away
- * do not pile up. Unused means no consumer, no get and no declare (passive
- * included) for `idleMs`: workers touch every queue they know holds jobs
- * far more often than that.
+ * do not pile up. On RabbitMQ 3.10 a quorum queue counts as used only while
+ * it has a consumer or is read with basic.get — not by a declare, a passive
+ * check or a publish (test/tenant-queues.int.test.ts) — and it is deleted,
+ * with whatever it holds, `idleMs` after its last use. Workers take from a
+ * tenant's queue whenever it is that tenant's turn, and at the latest when
+ * one of its jobs ends: so `idleMs` must outlast the longest job
+ * (the config checks it) and any time the service runs without workers.
  */
 export function tenantQueueArguments(t: Topology, deliveryLimit: number, idleMs: number): Record<string, unknown> {
   return { ...jobsQueueArguments(t, deliveryLimit), 'x-expires': idleMs };
@@ -76,9 +78,11 @@ export function tenantQueueArguments(t: Topology, deliveryLimit: number, idleMs:
  * probing and storing. A smaller broker setting closes the worker's channel
  * mid-job and the job is redelivered, over and over.
  */
-export function minimumConsumerTimeoutMs(
-  config: Pick<Config, 'FFMPEG_TIMEOUT_SECONDS' | 'URL_FETCH_TIMEOUT_SECONDS' | 'TRANSIENT_RETRY_SECONDS'>,
-): number {
+export function minimumConsumerTimeoutMs(config: {
+  FFMPEG_TIMEOUT_SECONDS: number;
+  URL_FETCH_TIMEOUT_SECONDS: number;
+  TRANSIENT_RETRY_SECONDS: number;
+}): number {
   return (config.FFMPEG_TIMEOUT_SECONDS + config.URL_FETCH_TIMEOUT_SECONDS + 4 * config.TRANSIENT_RETRY_SECONDS + 60) * 1000;
 }
 

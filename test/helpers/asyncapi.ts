@@ -569,7 +569,7 @@ export function buildAsyncApi(): AsyncApiDocument {
         title: "A tenant's queue",
         description: [
           "One durable quorum queue per tenant (16 hex digits of the SHA-256 of the tenant's name), created on demand and",
-          'removed by RabbitMQ after TENANT_QUEUE_IDLE_SECONDS unused (`x-expires`; workers keep queues with waiting jobs in use).',
+          'removed by RabbitMQ after TENANT_QUEUE_IDLE_SECONDS without a worker taking from it (`x-expires`; workers take from it at every turn of its tenant).',
           'Workers take jobs from the tenants with waiting jobs in turn (basic.get, one job per free slot, weighted by',
           'TENANT_WEIGHTS), each running at most MAX_JOBS_PER_CLIENT jobs of one tenant across all workers.',
           `Dead-lettered to \`${ADDRESSES.deadLetterQueue}\` after JOB_DELIVERY_LIMIT returns. Sum these queues and the intake for the backlog.`,

@@ -15,6 +15,11 @@ export function isQueueMissing(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === 404;
 }
 
+/** amqplib's error for a declare whose arguments differ from the existing queue's. */
+export function isPreconditionFailed(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 406;
+}
+
 /**
  * One raw channel for operations that may close it (a passive check of a
  * missing queue answers 404 by closing the channel). Operations run one at
@@ -65,7 +70,7 @@ export class SpareChannel {
         // whatever failed, this channel may be closed now: the next operation opens a fresh one
         if (this.current === opening) this.current = null;
         ch.close().catch(() => {});
-        if (isQueueMissing(err) || attempt >= 2) throw err;
+        if (isQueueMissing(err) || isPreconditionFailed(err) || attempt >= 2) throw err;
       }
     }
   }
@@ -102,17 +107,31 @@ export class TenantQueues {
   }
 
   /**
+   * Declares the queue, creating it when it does not exist. A queue declared
+   * earlier with other arguments (a changed TENANT_QUEUE_IDLE_SECONDS) is
+   * refused with PRECONDITION_FAILED: then it is only checked, and keeps its
+   * own arguments until it expires.
+   */
+  private async declare(key: string): Promise<number> {
+    const queue = this.topology.tenantQueue(key);
+    const args = tenantQueueArguments(this.topology, this.options.deliveryLimit, this.options.idleMs);
+    try {
+      return (await this.spare.run((ch) => ch.assertQueue(queue, { durable: true, arguments: args }))).messageCount;
+    } catch (err) {
+      if (!isPreconditionFailed(err)) throw err;
+      this.options.logger?.warn({ queue }, 'tenant queue was declared with other arguments; it keeps them until it expires');
+      return (await this.spare.run((ch) => ch.checkQueue(queue))).messageCount;
+    }
+  }
+
+  /**
    * Makes sure the tenant's queue exists and is registered; returns its key,
-   * name and how many jobs wait in it now. The queue's idle clock restarts.
+   * name and how many jobs wait in it now.
    */
   async prepare(tenant: string): Promise<{ key: string; queue: string; depth: number }> {
     const key = tenantKey(tenant);
     const queue = this.topology.tenantQueue(key);
-    let depth = await this.depth(key);
-    if (depth === null) {
-      const args = tenantQueueArguments(this.topology, this.options.deliveryLimit, this.options.idleMs);
-      depth = (await this.spare.run((ch) => ch.assertQueue(queue, { durable: true, arguments: args }))).messageCount;
-    }
+    const depth = await this.declare(key);
     // re-registered a few times per idle period, so the index never loses a queue that is in use
     const at = this.registered.get(key) ?? 0;
     if (Date.now() - at > this.options.idleMs / 4) {
@@ -125,7 +144,7 @@ export class TenantQueues {
     return { key, queue, depth };
   }
 
-  /** Jobs waiting in the tenant's queue; null when it does not exist. Counts as a use (restarts its idle clock). */
+  /** Jobs waiting in the tenant's queue; null when it does not exist (a passive check: it is not created). */
   async depth(key: string): Promise<number | null> {
     try {
       return (await this.spare.run((ch) => ch.checkQueue(this.topology.tenantQueue(key)))).messageCount;

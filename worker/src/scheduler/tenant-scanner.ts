@@ -3,8 +3,7 @@
  * announcements: on start every queue in the tenant index is checked (a
  * worker that starts after a restart finds the jobs that wait), and then
  * every `intervalMs` the queues believed to hold jobs plus those registered
- * lately. A passive check counts as a use, so the queues of waiting jobs
- * never expire while a worker runs, even when every slot is busy elsewhere.
+ * lately.
  * Index entries of queues that are gone and were not registered for an idle
  * period are removed.
  */
