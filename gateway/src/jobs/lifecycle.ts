@@ -71,11 +71,39 @@ function sameOwner(owner: string, holder: JobHolder): boolean {
   return owner.startsWith('conn:') || owner === holder.principal.id;
 }
 
+/** A job as this gateway starts following it: nothing relayed, held or requested yet. */
+function newJob(
+  id: string,
+  clientId: string,
+  holder: JobHolder,
+  facts: Pick<
+    GatewayJob,
+    'phase' | 'owner' | 'tenant' | 'tenantKey' | 'operation' | 'deliveryMethod' | 'resumeDigest' | 'traceparent' | 'log'
+  >,
+): GatewayJob {
+  return {
+    id,
+    clientId,
+    holder,
+    ...facts,
+    progress: null,
+    queuePosition: null,
+    held: [],
+    cancelRequested: false,
+    detached: false,
+    followsTenant: false,
+    staging: null,
+    startedAt: Date.now(),
+  };
+}
+
 export class JobLifecycle {
   /** By internal id. */
   private readonly jobs = new Map<string, GatewayJob>();
   /** By connection, then by the client's job id. */
   private readonly byHolder = new Map<string, Map<string, GatewayJob>>();
+  /** Jobs waiting with a queue position, by tenant key (each `dequeued` notice moves them up). */
+  private readonly waitingByTenant = new Map<string, Set<GatewayJob>>();
 
   constructor(private readonly deps: LifecycleDeps) {}
 
@@ -121,10 +149,7 @@ export class JobLifecycle {
     const id = randomUUID();
     const resume = newResumeToken(id);
     const tenant = holder.principal.id;
-    const job: GatewayJob = {
-      id,
-      clientId,
-      holder,
+    const job = newJob(id, clientId, holder, {
       phase: input.source === 'upload' ? 'uploading' : 'submitting',
       owner: holder.principal.id,
       tenant,
@@ -132,17 +157,9 @@ export class JobLifecycle {
       operation: message.operation,
       deliveryMethod: message.delivery_method,
       resumeDigest: resume.digest,
-      progress: null,
-      queuePosition: null,
-      held: [],
-      cancelRequested: false,
-      detached: false,
-      followsTenant: false,
-      staging: null,
-      startedAt: Date.now(),
       traceparent: formatTraceparent(trace),
       log: holder.log.child({ job_id: clientId, internal_id: id, trace_id: trace.traceId }),
-    };
+    });
     this.track(job);
     job.log.info({ operation: message.operation, source: input.source }, 'job received');
     const request = { operation: message.operation, options: message.options } as Pick<JobMessage, 'operation' | 'options'>;
@@ -236,10 +253,8 @@ export class JobLifecycle {
         holder,
         errorMessageFor(message.job_id, errors.resumeFailed('this connection already has another job with this job_id')),
       );
-    const job: GatewayJob = {
-      id,
-      clientId: message.job_id,
-      holder,
+    // the rest comes from the job's record, once the token checks out
+    const job = newJob(id, message.job_id, holder, {
       phase: 'resuming',
       owner: '',
       tenant: '',
@@ -247,17 +262,9 @@ export class JobLifecycle {
       operation: 'unknown',
       deliveryMethod: 'binary',
       resumeDigest: '',
-      progress: null,
-      queuePosition: null,
-      held: [],
-      cancelRequested: false,
-      detached: false,
-      followsTenant: false,
-      staging: null,
-      startedAt: Date.now(),
       traceparent: '',
       log: holder.log.child({ job_id: message.job_id, internal_id: id }),
-    };
+    });
     this.track(job);
     void this.resumeFromStorage(job, message.resume_token);
   }
@@ -397,6 +404,9 @@ export class JobLifecycle {
     if (ackToken) this.send(job.holder, { type: 'ack', job_id: job.clientId, message: 'Job accepted and queued', resume_token: ackToken });
     job.queuePosition = depth + 1;
     job.followsTenant = true;
+    let waiting = this.waitingByTenant.get(job.tenantKey);
+    if (!waiting) this.waitingByTenant.set(job.tenantKey, (waiting = new Set()));
+    waiting.add(job);
     router.follow(this.deps.topology.tenantEventsKey(job.tenantKey)).catch((err: unknown) => job.log.debug({ err }, 'no queue positions'));
     this.enterWaiting(job, 'submitted');
   }
@@ -405,10 +415,14 @@ export class JobLifecycle {
   private async resumeFromStorage(job: GatewayJob, token: string): Promise<void> {
     const { store, router, config } = this.deps;
     const refuse = () => this.end(job, 'refused', { notice: errorMessageFor(job.clientId, errors.resumeFailed(RESUME_REFUSED)) });
+    // after every wait: the connection may have closed, or another one taken the job, meanwhile
+    const abandoned = () => this.jobs.get(job.id) !== job || job.phase !== 'resuming';
     try {
       // bound before reading: a final published from now on arrives here, one published before is in storage
       await router.follow(job.id);
+      if (abandoned()) return;
       const record = await store.readRecord(job.id);
+      if (abandoned()) return;
       if (
         !record ||
         !tokenMatches(token, record.resume_digest) ||
@@ -429,6 +443,7 @@ export class JobLifecycle {
         resumeDigest: record.resume_digest,
       });
       const result = await store.readResult(job.id);
+      if (abandoned()) return;
       if (result) {
         if (Date.parse(result.finished_at) + config.RESUME_TTL_SECONDS * 1000 < Date.now()) return refuse();
         job.held = []; // the stored result is the final word; replies held meanwhile are copies of it or older
@@ -437,11 +452,14 @@ export class JobLifecycle {
         this.relay(job, result.reply);
         return;
       }
-      if (await store.isCancelled(job.id).catch(() => false)) {
+      const cancelled = await store.isCancelled(job.id);
+      if (abandoned()) return;
+      if (cancelled) {
         this.end(job, 'cancelled', { notice: errorMessageFor(job.clientId, errors.jobCancelled()) });
         return;
       }
       const state = await store.readState(job.id);
+      if (abandoned()) return;
       job.progress = state ? { percentage: state.percentage, stage: state.stage } : null;
       // the stored state is coarse (written every few seconds): a running job's next live progress is moments away
       if (state && state.stage !== 'queued') await this.liveProgress(job, LIVE_PROGRESS_WAIT_MS);
@@ -454,7 +472,7 @@ export class JobLifecycle {
         });
       return;
     }
-    if (this.jobs.get(job.id) !== job) return;
+    if (abandoned()) return;
     this.sendState(job);
     this.enterWaiting(job, 'resumed');
   }
@@ -593,8 +611,8 @@ export class JobLifecycle {
 
   /** One of the tenant's jobs left its queue: every job of it waiting behind moves up. */
   private moveUp(tenant: string, startedJobId: string): void {
-    for (const job of this.jobs.values()) {
-      if (job.tenantKey !== tenant || job.queuePosition === null) continue;
+    for (const job of [...(this.waitingByTenant.get(tenant) ?? [])]) {
+      if (job.queuePosition === null) continue;
       if (job.id === startedJobId) this.started(job);
       else if (job.queuePosition > 1) {
         job.queuePosition -= 1;
@@ -608,6 +626,9 @@ export class JobLifecycle {
     job.queuePosition = null;
     if (!job.followsTenant) return;
     job.followsTenant = false;
+    const waiting = this.waitingByTenant.get(job.tenantKey);
+    waiting?.delete(job);
+    if (waiting?.size === 0) this.waitingByTenant.delete(job.tenantKey);
     this.deps.router.unfollow(this.deps.topology.tenantEventsKey(job.tenantKey));
   }
 

@@ -79,6 +79,8 @@ export class ReplyRouter implements ReplyFollower {
    * the owner re-reads storage then).
    */
   async follow(key: string): Promise<void> {
+    // AMQP routing keys are short strings: a longer one would break the channel for every job
+    if (Buffer.byteLength(key) > 255) throw new Error(`routing key of ${Buffer.byteLength(key)} bytes`);
     const count = this.keys.get(key) ?? 0;
     this.keys.set(key, count + 1);
     if (count > 0 || this.broker.state() !== 'connected') return;

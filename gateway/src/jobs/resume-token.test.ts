@@ -24,6 +24,13 @@ describe('resume tokens', () => {
     for (const t of ['', '.', 'abc', '.secret', 'id.']) expect(tokenJobId(t)).toBeNull();
   });
 
+  it('name only ids the gateway could have made: never a long or odd routing key', () => {
+    expect(tokenJobId(`${'€'.repeat(190)}.secret`)).toBeNull();
+    expect(tokenJobId('@tenant.0011223344556677.x')).toBeNull();
+    expect(tokenJobId('1B4E28BA-2FA1-11D2-883F-0016D3CCA427.secret')).toBeNull();
+    expect(tokenJobId(`${id}.secret`)).toBe(id);
+  });
+
   it('give every job a different secret', () => {
     const a = newResumeToken('j');
     const b = newResumeToken('j');

@@ -12,10 +12,19 @@ export function newResumeToken(internalId: string): { token: string; digest: str
   return { token: `${internalId}.${secret}`, digest: sha256Hex(secret) };
 }
 
-/** The internal job id a token names (not yet checked); null when it is not a token at all. */
+/** Internal job ids are the UUIDs the gateway makes (randomUUID). */
+const INTERNAL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The internal job id a token names (not yet checked); null when it is not a
+ * token at all. Only a UUID passes: the id becomes a routing key and a storage
+ * key before the token is checked, so nothing else a client sends may.
+ */
 export function tokenJobId(token: string): string | null {
   const dot = token.indexOf('.');
-  return dot > 0 && dot < token.length - 1 ? token.slice(0, dot) : null;
+  if (dot <= 0 || dot >= token.length - 1) return null;
+  const id = token.slice(0, dot);
+  return INTERNAL_ID.test(id) ? id : null;
 }
 
 /** Whether `token` is the one whose secret's digest is `digest`. */
