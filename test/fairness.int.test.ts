@@ -3,17 +3,17 @@
  * others, whether they submit over the WebSocket or publish straight to
  * RabbitMQ; bursts wait instead of being refused, up to
  * MAX_QUEUED_JOBS_PER_CLIENT; MAX_JOBS_PER_CLIENT bounds what one client
- * runs at once across workers; and a worker killed mid-burst loses nothing
- * and runs nothing twice.
+ * runs at once across workers; a job delivered twice runs once; and a worker
+ * killed mid-burst loses nothing and runs nothing twice.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import amqplib from 'amqplib';
 import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { makeTestVideo } from './helpers/media.js';
-import { AMQP_URL, type ServiceProcess, startStack, type Stack } from './helpers/stack.js';
+import { connectBackend } from './helpers/backend.js';
+import { type ServiceProcess, startStack, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
 
 const KEYS = { A: 'fairness-key-aaaaaaaa', B: 'fairness-key-bbbbbbbb', C: 'fairness-key-cccccccc' };
@@ -140,38 +140,25 @@ describe('one worker, one slot', () => {
   });
 
   it('interleaves a backend publishing over AMQP with a WebSocket client', async () => {
-    const conn = await amqplib.connect(AMQP_URL);
-    const ch = await conn.createConfirmChannel();
-    const { queue: replyQueue } = await ch.assertQueue('', { exclusive: true });
-    const replies: Record<string, unknown>[] = [];
-    await ch.consume(replyQueue, (m) => m && replies.push(JSON.parse(m.content.toString()) as Record<string, unknown>), { noAck: true });
+    const backend = await connectBackend(stack.prefix);
     const before = startOrder(stack.workers).length;
     const backendIds = Array.from({ length: 6 }, () => `backend-${randomUUID()}`);
-    for (const id of backendIds) {
-      const job = {
+    for (const id of backendIds)
+      backend.publish({
         job_id: id,
         tenant: 'backend-a',
         operation: 'thumbnail',
         options: {},
         inputs: [{ source: 'url', url: files.url('short.mp4') }],
-      };
-      ch.sendToQueue(`${stack.prefix}.jobs`, Buffer.from(JSON.stringify(job)), {
-        persistent: true,
-        replyTo: replyQueue,
-        correlationId: id,
-        contentType: 'application/json',
       });
-    }
-    await ch.waitForConfirms();
+    await backend.confirmed();
     await burst(clients.B!, 'ws6', 6);
     await allCompleted(clients.B!, 'ws6', 6);
-    const deadline = Date.now() + 60_000;
-    while (backendIds.some((id) => !replies.some((r) => r.job_id === id && r.type === 'completed')) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 200));
-    for (const id of backendIds) expect(replies.filter((r) => r.job_id === id && r.type === 'completed')).toHaveLength(1);
+    await backend.completed(backendIds);
+    for (const id of backendIds) expect(backend.replies.filter((r) => r.job_id === id && r.type === 'completed')).toHaveLength(1);
     const order = startOrder(stack.workers).slice(before);
     expect(interleaved(order, [tenantKey('backend-a'), tenantKey(tenantOf(KEYS.B))], 6)).toBe(true);
-    await conn.close();
+    await backend.close();
   });
 });
 
@@ -187,7 +174,7 @@ describe('limits', () => {
     const client = await TestClient.connect(stack.wsUrl, { authorization: `Bearer ${KEYS.A}` });
     for (let i = 0; i < 5; i++) {
       client.send(thumbnail(`q-${i}`));
-      await client.next((m) => m.type === 'ack' && m.job_id === `q-${i}`);
+      await client.next((m) => m.type === 'progress' && m.job_id === `q-${i}`);
     }
     // each waits with its place in line
     expect(
@@ -248,7 +235,7 @@ describe('limits', () => {
   });
 });
 
-describe('a worker killed mid-burst', () => {
+describe('two workers: copies of a job, and a worker killed mid-burst', () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({ workers: 2, env: { API_KEYS: KEYS.B }, workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' } });
@@ -257,28 +244,43 @@ describe('a worker killed mid-burst', () => {
     await stack?.stop();
   });
 
+  it('runs a job published twice once: the copy waits for the run that took the job first, then answers with its result', async () => {
+    const backend = await connectBackend(stack.prefix);
+    const job = {
+      job_id: `twice-${randomUUID()}`,
+      tenant: 'tenant-twice',
+      operation: 'compress',
+      options: { preset: 'high' },
+      inputs: [{ source: 'url', url: files.url('slow.mp4') }],
+    };
+    backend.publish(job);
+    backend.publish(job);
+    await backend.confirmed();
+    const finals = () => backend.replies.filter((r) => r.job_id === job.job_id && (r.type === 'completed' || r.type === 'error'));
+    for (const end = Date.now() + 90_000; finals().length < 2 && Date.now() < end;) await new Promise((r) => setTimeout(r, 200));
+    const logs = stack.workers.flatMap((w) => w.logs).filter((l) => l.job_id === job.job_id);
+    // both copies were answered, alike, from one ffmpeg run
+    expect(finals().map((r) => r.type)).toEqual(['completed', 'completed']);
+    expect(finals()[1]!.outputs).toEqual(finals()[0]!.outputs);
+    expect(logs.filter((l) => l.msg === 'job started')).toHaveLength(1);
+    expect(logs.filter((l) => l.msg === 'job completed')).toHaveLength(1);
+    expect(logs.some((l) => String(l.msg).startsWith('job already finished') || String(l.msg).includes('waiting for'))).toBe(true);
+    await backend.close();
+  });
+
   it('loses no job and runs none to completion twice', async () => {
-    const conn = await amqplib.connect(AMQP_URL);
-    const ch = await conn.createConfirmChannel();
-    const { queue: replyQueue } = await ch.assertQueue('', { exclusive: true });
-    const replies: Record<string, unknown>[] = [];
-    await ch.consume(replyQueue, (m) => m && replies.push(JSON.parse(m.content.toString()) as Record<string, unknown>), { noAck: true });
+    const backend = await connectBackend(stack.prefix);
     const ids = Array.from({ length: 16 }, (_, i) => `crash-${i}-${randomUUID()}`);
-    ids.forEach((id, i) => {
-      const job = {
+    ids.forEach((id, i) =>
+      backend.publish({
         job_id: id,
         tenant: i % 2 ? 'tenant-x' : 'tenant-y',
         operation: 'thumbnail',
         options: {},
         inputs: [{ source: 'url', url: files.url('short.mp4') }],
-      };
-      ch.sendToQueue(`${stack.prefix}.jobs`, Buffer.from(JSON.stringify(job)), {
-        persistent: true,
-        replyTo: replyQueue,
-        correlationId: id,
-      });
-    });
-    await ch.waitForConfirms();
+      }),
+    );
+    await backend.confirmed();
     const ws = await TestClient.connect(stack.wsUrl, { authorization: `Bearer ${KEYS.B}` });
     await burst(ws, 'crash-ws', 6);
     // mid-burst: the first worker dies (it routes the intake and takes jobs), a replacement starts
@@ -290,18 +292,18 @@ describe('a worker killed mid-burst', () => {
     await victim.exit();
     await stack.addWorker();
     await allCompleted(ws, 'crash-ws', 6);
-    const deadline = Date.now() + 90_000;
-    while (ids.some((id) => !replies.some((r) => r.job_id === id && r.type === 'completed')) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 200));
-    for (const id of ids) expect(replies.some((r) => r.job_id === id && r.type === 'completed')).toBe(true);
-    // at most one run of each job got to the end (a copy delivered again republishes the stored result)
+    await backend.completed(ids);
+    for (const id of ids) expect(backend.replies.some((r) => r.job_id === id && r.type === 'completed')).toBe(true);
+    // the survivors ran no job to the end twice (a copy delivered again republishes the stored result instead);
+    // the victim's unfinished jobs ran again elsewhere, once
     const completedRuns = stack.workers
+      .filter((w) => w !== victim)
       .flatMap((w) => w.logs)
       .filter((l) => l.msg === 'job completed')
       .map((l) => String(l.job_id));
     expect(completedRuns.length).toBe(new Set(completedRuns).size);
-    expect(replies.filter((r) => r.type === 'error')).toEqual([]);
-    await conn.close();
+    expect(backend.replies.filter((r) => r.type === 'error')).toEqual([]);
+    await backend.close();
     await ws.close();
   });
 });

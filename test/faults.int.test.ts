@@ -6,11 +6,11 @@
  * shows what the user sees (docs/RELIABILITY.md lists them).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { failFirst, halfThenStall, type Origin, serveFile, startOrigin, status } from './helpers/origin.js';
+import { freePort } from './helpers/rabbitmq.js';
 import { startTestS3, type TestS3 } from './helpers/s3.js';
 import { deleteTopology, spawnService, startStack, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
@@ -95,10 +95,13 @@ describe('storage', () => {
     s3.blackhole(true);
     const { final } = await client.result('hang', 90_000);
     expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Storage is unavailable' });
-    expect(String(final.details)).toMatch(/storage \(S3\) PutObject .*TimeoutError/);
-    // the first delivery gave up after its retries and went back to the queue; the last one answered
-    const started = stack.workers[0]!.logs.filter((l) => l.msg === 'job started');
-    expect(started.map((l) => l.deliveries)).toEqual([1, 2]);
+    // the first delivery gave up storing its output after its retries and went back to the queue; the
+    // last one answered — storage still hung, it could not even look the job up
+    expect(String(final.details)).toMatch(/^looking up the job in storage: storage \(S3\) GetObject .*TimeoutError/);
+    const logs = stack.workers[0]!.logs;
+    expect(logs.filter((l) => l.msg === 'job started').map((l) => l.deliveries)).toEqual([1]);
+    const requeued = logs.filter((l) => l.msg === 'transient failure outlasted the retries; requeueing');
+    expect(requeued.map((l) => [l.deliveries, (l.err as { message?: string }).message])).toEqual([[1, expect.stringMatching(/PutObject/)]]);
     s3.blackhole(false);
     await client.close();
   });
@@ -186,14 +189,6 @@ describe('URL inputs', () => {
 });
 
 describe('/health during start-up on a brand-new topology', () => {
-  async function freePort(): Promise<number> {
-    const server = createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as { port: number };
-    await new Promise((r) => server.close(r));
-    return port;
-  }
-
   it('never takes a gateway or a worker down, however often it is probed', async () => {
     for (let round = 0; round < 5; round++) {
       const prefix = `storm-${round}-${Date.now().toString(36)}`;

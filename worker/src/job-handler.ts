@@ -25,6 +25,7 @@ import {
 } from '@media-foundry/shared';
 import { type JobStore, type Logger, parseTraceparent, type Storage } from '@media-foundry/shared/node';
 import { ProgressThrottle } from './ffmpeg/progress.js';
+import { storageFailure } from './inputs.js';
 import { runJob, type JobRunnerDeps, type ProgressUpdate } from './job-runner.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { ReplyPublisher, ReplyRoute } from './replies.js';
@@ -134,38 +135,56 @@ export class JobHandler {
     const route: ReplyRoute = { jobId: job.job_id, replyTo };
     const trace = parseTraceparent(String(message.properties.headers?.traceparent ?? ''));
     const log = logger.child({ job_id: job.job_id, operation: job.operation, ...(trace ? { trace_id: trace.traceId } : {}) });
+    // A copy of a job this very worker runs (its channel went with a reconnect and the broker gave the job
+    // back): wait for that run to end; its stored result answers this copy.
+    const earlier = this.active.get(job.job_id);
+    if (earlier) {
+      log.info('this worker runs this job already; waiting for that run to end');
+      await earlier.done;
+    }
     const controller = new AbortController();
     let finish!: () => void;
-    this.active.set(job.job_id, { controller, done: new Promise((r) => (finish = r)) });
+    const entry = { controller, done: new Promise<void>((r) => (finish = r)) };
+    this.active.set(job.job_id, entry);
     try {
-      // Another live worker runs this very job (a copy delivered again): wait for that run, then use its result.
-      if (view.runningElsewhere(job.job_id)) {
+      // Another live worker that took this very job earlier runs it (a copy routed twice or delivered
+      // again): wait for that run, then use its result.
+      if (view.heldEarlierElsewhere(job.job_id)) {
         log.info('another worker runs this job; waiting for it to end');
-        while (view.runningElsewhere(job.job_id) && !controller.signal.aborted) await sleep(1000, controller.signal);
+        while (view.heldEarlierElsewhere(job.job_id) && !controller.signal.aborted) await sleep(1000, controller.signal);
         if (controller.signal.reason === ('shutdown' satisfies AbortReason)) return delivery.requeue();
       }
-      // A job that already ended (its ack was lost, or it was routed twice): answer with its result, do not run it again.
-      const stored = await store.readResult(job.job_id, { patient: false }).catch(() => null);
+      // A job that already ended (its ack was lost, or it was routed twice): answer with its result, do not
+      // run it again. A store that cannot say is a transient failure like any other.
+      let stored, cancelled;
+      try {
+        stored = await store.readResult(job.job_id);
+        cancelled = controller.signal.aborted || (!stored && (await store.isCancelled(job.job_id)));
+      } catch (err) {
+        await this.fail(delivery, job, route, storageFailure('looking up the job in storage', err), log);
+        return;
+      }
       if (stored) {
         log.info('job already finished; publishing its stored result again');
         await this.end(delivery, route, stored.reply, log, false);
         return;
       }
-      if (controller.signal.aborted || (await store.isCancelled(job.job_id).catch(() => false))) {
+      if (cancelled) {
         log.info({ details: 'cancelled before it started' }, 'job cancelled');
-        await store.remove(job.job_id).catch(() => {});
         await this.end(delivery, route, errorReply(job.job_id, errors.jobCancelled('cancelled before it started')), log, false);
+        // only once it is acked: a copy delivered after a crash in between still finds the marker
+        await store.remove(job.job_id).catch((err: unknown) => log.warn({ err }, 'could not remove the files of a cancelled job'));
         return;
       }
       await this.run(delivery, job, route, controller, log);
     } finally {
-      this.active.delete(job.job_id);
+      if (this.active.get(job.job_id) === entry) this.active.delete(job.job_id);
       finish();
     }
   }
 
   private async run(delivery: Delivery, job: JobMessage, route: ReplyRoute, controller: AbortController, log: Logger): Promise<void> {
-    const { metrics, config, store } = this.deps;
+    const { metrics, store } = this.deps;
     const operation = job.operation;
     const started = Date.now();
     log.info(
@@ -198,25 +217,41 @@ export class JobHandler {
       if (e.code === ErrorCode.JOB_CANCELLED) {
         log.info({ details: e.details }, 'job cancelled');
         metrics.jobs.inc({ operation, outcome: 'cancelled' });
-        await store.remove(job.job_id).catch(() => {});
         await this.end(delivery, route, errorReply(job.job_id, e), log, false);
+        await store.remove(job.job_id).catch((err: unknown) => log.warn({ err }, 'could not remove the files of a cancelled job'));
         return;
       }
       if (isStalled(e)) metrics.stalled.inc({ operation });
-      // deliveries so far: this one plus delivery.deliveryCount earlier ones; RabbitMQ allows JOB_DELIVERY_LIMIT more returns
-      if (e.retryable && delivery.deliveryCount < config.JOB_DELIVERY_LIMIT) {
-        const why = e.details ? `${e.message}: ${e.details}` : e.message;
-        log.warn({ err: e.cause ?? e, deliveries: delivery.deliveryCount + 1 }, 'transient failure outlasted the retries; requeueing');
-        progress.report({ stage: 'retrying', percentage: 0, message: `${why}; handing the job to another worker` });
-        metrics.jobs.inc({ operation, outcome: 'requeued' });
-        delivery.requeue();
-        return;
-      }
-      log.warn({ code: e.code, details: e.details, err: e.cause ?? e }, 'job failed');
-      metrics.jobs.inc({ operation, outcome: 'failed' });
-      final = errorReply(job.job_id, e);
+      await this.fail(delivery, job, route, e, log, progress);
+      return;
     }
     await this.end(delivery, route, final, log, true);
+  }
+
+  /**
+   * A failure: a transient one goes back to the queue for another worker
+   * while deliveries are left (this one plus `deliveryCount` earlier ones;
+   * RabbitMQ allows JOB_DELIVERY_LIMIT returns), anything else — or the last
+   * delivery — is the job's final answer.
+   */
+  private async fail(delivery: Delivery, job: JobMessage, route: ReplyRoute, e: AppError, log: Logger, progress?: ProgressReporter) {
+    const { metrics, config } = this.deps;
+    const operation = job.operation;
+    if (e.retryable && delivery.deliveryCount < config.JOB_DELIVERY_LIMIT) {
+      const why = e.details ? `${e.message}: ${e.details}` : e.message;
+      log.warn({ err: e.cause ?? e, deliveries: delivery.deliveryCount + 1 }, 'transient failure outlasted the retries; requeueing');
+      (progress ?? new ProgressReporter(route, this.deps, log)).report({
+        stage: 'retrying',
+        percentage: 0,
+        message: `${why}; handing the job to another worker`,
+      });
+      metrics.jobs.inc({ operation, outcome: 'requeued' });
+      delivery.requeue();
+      return;
+    }
+    log.warn({ code: e.code, details: e.details, err: e.cause ?? e }, 'job failed');
+    metrics.jobs.inc({ operation, outcome: 'failed' });
+    await this.end(delivery, route, errorReply(job.job_id, e), log, true);
   }
 
   /**

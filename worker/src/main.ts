@@ -47,6 +47,9 @@ async function main(): Promise<void> {
   await storage.check();
   const store = new JobStore(storage, config.TRANSIENT_RETRY_SECONDS * 1000);
   const broker = connectBroker(config.AMQP_URL, logger, workerId);
+  // the jobs this worker runs are held on a connection of their own: a reconnect forced to restore some
+  // other channel (broker.ts) must not hand them back to their queues
+  const slotsBroker = connectBroker(config.AMQP_URL, logger.child({ connection: 'slots' }), `${workerId}-slots`);
   const tenants = new TenantQueues(broker, t, store, {
     deliveryLimit: config.JOB_DELIVERY_LIMIT,
     idleMs,
@@ -77,7 +80,7 @@ async function main(): Promise<void> {
   const metrics = createWorkerMetrics(registry, {
     activeJobs: () => handler?.activeJobs ?? 0,
     queueDepth: () => Promise.resolve(backlog.total()),
-    brokerConnected: () => broker.state() === 'connected',
+    brokerConnected: () => broker.state() === 'connected' && slotsBroker.state() === 'connected',
     brokerReconnects: () => broker.reconnects(),
     tenantDepths: () => directory.all().flatMap((d) => (d.depth === null ? [] : [{ tenant: d.name ?? d.key, depth: d.depth }])),
   });
@@ -112,7 +115,7 @@ async function main(): Promise<void> {
     logger,
   );
   const puller = new JobPuller({
-    broker,
+    broker: slotsBroker,
     topology: t,
     directory,
     view,
@@ -153,8 +156,8 @@ async function main(): Promise<void> {
   peerWatch.unref();
   router.start();
   puller.start();
-  // often enough that a queue of waiting jobs is touched several times per idle period
-  scanner.start(Math.min(15_000, idleMs / 4));
+  // a safety net for missed announcements: a job waits at most this long unnoticed
+  scanner.start(15_000);
   backlog.start();
 
   let accepting = true;
@@ -176,7 +179,7 @@ async function main(): Promise<void> {
         }),
       notReady: async () => [
         ...(accepting ? [] : ['shutting down']),
-        ...(await dependencyProblems(broker.state() === 'connected', () => storage.check())),
+        ...(await dependencyProblems(broker.state() === 'connected' && slotsBroker.state() === 'connected', () => storage.check())),
       ],
       metrics: registry,
     }),
@@ -209,7 +212,7 @@ async function main(): Promise<void> {
       await scanner.stop();
       await control.stop();
       await Promise.allSettled([deadLetters.close(), replies.close(), tenants.close()]);
-      await broker.close().catch(() => {});
+      await Promise.allSettled([broker.close(), slotsBroker.close()]);
       health.server.close();
       logger.info('stopped');
       process.exit(0);

@@ -16,6 +16,7 @@ import { isIP } from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, errors } from '@media-foundry/shared';
+import { TRANSIENT_NETWORK_CODES } from '@media-foundry/shared/node';
 import { addressProblem, type UrlAllowlist } from './url-guard.js';
 
 export interface DownloadLimits {
@@ -32,18 +33,6 @@ export interface DownloadLimits {
   onBytes?: (total: number, expected: number | null) => void;
 }
 
-/** Network errors a moment later may cure. (ENOTFOUND is not one: the name does not exist.) */
-const TRANSIENT_NET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'UND_ERR_SOCKET',
-]);
 /** HTTP statuses that say "not now" rather than "no". */
 const TRANSIENT_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
 
@@ -156,7 +145,7 @@ export async function downloadUrl(url: string, path: string, limits: DownloadLim
     const e = err as NodeJS.ErrnoException;
     const why = e.message || e.code || String(err);
     if (e.code === 'ENOTFOUND') throw errors.jobFailed('Could not download the input URL', why, err);
-    if (TRANSIENT_NET_CODES.has(e.code ?? '') || /socket hang up|aborted/i.test(e.message ?? ''))
+    if (TRANSIENT_NETWORK_CODES.has(e.code ?? '') || /socket hang up|aborted/i.test(e.message ?? ''))
       throw errors.transient('Could not download the input URL', why, err);
     throw errors.jobFailed('Could not download the input URL', why, err);
   };

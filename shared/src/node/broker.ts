@@ -31,8 +31,13 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-/** How soon after one forced reconnect another may happen (a channel error that repeats must not spin). */
-const FORCED_RECONNECT_INTERVAL_MS = 5000;
+/**
+ * How soon after a forced reconnect another may happen: the wait doubles with
+ * each one (a channel error that repeats, like a declare the broker refuses,
+ * must not spin) up to the cap, and starts over after a quiet hour.
+ */
+const FORCED_RECONNECT_MIN_MS = 5000;
+const FORCED_RECONNECT_MAX_MS = 5 * 60_000;
 
 /**
  * Connects to RabbitMQ and keeps reconnecting (amqplib itself never does);
@@ -47,6 +52,7 @@ export function connectBroker(url: string, logger: Logger, name: string): Broker
   let connects = 0;
   let closed = false;
   let lastForced = 0;
+  let forcedWait = FORCED_RECONNECT_MIN_MS;
   connection.on('connect', () => {
     connects += 1;
     logger.info({ connects }, 'connected to RabbitMQ');
@@ -62,8 +68,10 @@ export function connectBroker(url: string, logger: Logger, name: string): Broker
    * the connection lives. Reconnecting brings every channel back.
    */
   const recover = (channelName: string) => {
-    const wait = Math.max(0, lastForced + FORCED_RECONNECT_INTERVAL_MS - Date.now());
+    if (Date.now() - lastForced > 3_600_000) forcedWait = FORCED_RECONNECT_MIN_MS;
+    const wait = Math.max(0, lastForced + forcedWait - Date.now());
     lastForced = Date.now() + wait;
+    forcedWait = Math.min(forcedWait * 2, FORCED_RECONNECT_MAX_MS);
     logger.warn({ channel: channelName, reconnect_in_ms: wait }, 'RabbitMQ closed a channel; reconnecting to restore it');
     setTimeout(() => {
       if (!closed && connection.isConnected()) connection.reconnect();
@@ -97,6 +105,8 @@ export function connectBroker(url: string, logger: Logger, name: string): Broker
       const wrapper = connection.createChannel({
         ...options,
         setup: async (ch: Channel) => {
+          // without a listener, amqplib turns a channel's error into one of the whole connection
+          ch.on('error', (err: Error) => logger.warn({ err: err.message, channel: options.name }, 'RabbitMQ closed a channel'));
           const on = connection.connection;
           ch.on('close', () => {
             // Closed by us, or with its connection (the manager reconnects then): nothing to restore.

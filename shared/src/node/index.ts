@@ -8,3 +8,4 @@ export * from './trace.js';
 export * from './job-store.js';
 export * from './tenant-queues.js';
 export * from './polled-value.js';
+export * from './network-errors.js';

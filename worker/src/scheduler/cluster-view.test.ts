@@ -56,7 +56,7 @@ describe('ClusterView', () => {
     clock.t += 1;
     expect(view.runningFor(T1)).toBe(0);
     expect(view.peers()).toBe(0);
-    expect(view.runningElsewhere('j3')).toBe(false);
+    expect(view.heldEarlierElsewhere('j3')).toBe(false);
   });
 
   it('keeps a peer alive with every report, even one that changes nothing', () => {
@@ -85,7 +85,7 @@ describe('ClusterView', () => {
     expect(view.update(state('w1', [job('j1', T1), job('j9', T1)]))).toBe(false);
     expect(view.runningFor(T1)).toBe(1);
     expect(view.peers()).toBe(0);
-    expect(view.runningElsewhere('j1')).toBe(false);
+    expect(view.heldEarlierElsewhere('j1')).toBe(false);
   });
 
   it('says whether a report changed what it knows', () => {
@@ -118,7 +118,7 @@ describe('ClusterView', () => {
     view.update(state('w2', [job('j3', T1)], true));
     expect(view.peers()).toBe(1);
     expect(view.runningFor(T1)).toBe(1);
-    expect(view.runningElsewhere('j3')).toBe(true);
+    expect(view.heldEarlierElsewhere('j3')).toBe(true);
   });
 
   it('knows whether another live worker already runs a job', () => {
@@ -126,19 +126,28 @@ describe('ClusterView', () => {
     const view = new ClusterView('w1', 10_000, clock.now);
     view.setOwn([job('mine', T1)]);
     view.update(state('w2', [job('theirs', T1)]));
-    expect(view.runningElsewhere('theirs')).toBe(true);
-    expect(view.runningElsewhere('mine')).toBe(false); // our own job is not "elsewhere"
-    expect(view.runningElsewhere('nobody')).toBe(false);
+    expect(view.heldEarlierElsewhere('theirs')).toBe(true);
+    expect(view.heldEarlierElsewhere('mine')).toBe(false); // our own job is not "elsewhere"
+    expect(view.heldEarlierElsewhere('nobody')).toBe(false);
     clock.t += 10_001;
-    expect(view.runningElsewhere('theirs')).toBe(false);
+    expect(view.heldEarlierElsewhere('theirs')).toBe(false);
   });
 
-  it('finds a job run elsewhere even when this worker runs one of the same id', () => {
-    const view = new ClusterView('w1', 10_000, manualClock().now);
-    view.setOwn([job('dup', T1)]);
-    view.update(state('w2', [job('dup', T1)]));
-    expect(view.runningElsewhere('dup')).toBe(true);
-    expect(view.runningFor(T1)).toBe(2);
+  it('lets exactly one of two workers holding copies of one job go first: the earlier taken, then the lower worker id', () => {
+    const clock = manualClock();
+    const w1 = new ClusterView('w1', 10_000, clock.now);
+    const w2 = new ClusterView('w2', 10_000, clock.now);
+    const copy = (since: number) => ({ job_id: 'dup', tenant_key: T1, since });
+    w1.setOwn([copy(500)]);
+    w2.setOwn([copy(500)]);
+    w1.update(state('w2', [copy(500)]));
+    w2.update(state('w1', [copy(500)]));
+    expect([w1.heldEarlierElsewhere('dup'), w2.heldEarlierElsewhere('dup')]).toEqual([false, true]);
+    expect(w1.runningFor(T1)).toBe(2);
+    // taken earlier wins over the worker id
+    w1.setOwn([copy(501)]);
+    w2.update(state('w1', [copy(501)]));
+    expect([w1.heldEarlierElsewhere('dup'), w2.heldEarlierElsewhere('dup')]).toEqual([true, false]);
   });
 
   it('keeps the worker id it was given', () => {

@@ -100,11 +100,18 @@ export class ClusterView {
     return ahead < cap;
   }
 
-  /** Whether another live worker reports running this job. */
-  runningElsewhere(jobId: string): boolean {
-    return this.live()
-      .slice(1)
-      .some((list) => list.some((j) => j.job_id === jobId));
+  /**
+   * Whether another live worker took this very job before this one did (two
+   * copies of one job: routed twice, or delivered again). Only the later
+   * copy waits — the same answer on both workers, so they never wait for each other.
+   */
+  heldEarlierElsewhere(jobId: string): boolean {
+    this.live();
+    const mine = this.own.find((j) => j.job_id === jobId);
+    const me = mine ? { ...mine, worker: this.workerId } : null;
+    for (const [id, w] of this.others)
+      for (const j of w.running) if (j.job_id === jobId && (!me || before({ ...j, worker: id }, me))) return true;
+    return false;
   }
 
   /** Whether a worker has been heard from (and not forgotten). */

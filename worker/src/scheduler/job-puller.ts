@@ -8,7 +8,7 @@
  * Picks are made one at a time per worker, so the turn order holds.
  */
 import { type Config, jobId as jobIdSchema, type Topology } from '@media-foundry/shared';
-import { type Broker, type Channel, type GetMessage, isQueueMissing, type Logger } from '@media-foundry/shared/node';
+import { type Broker, type Channel, type ConsumeMessage, type GetMessage, isQueueMissing, type Logger } from '@media-foundry/shared/node';
 import type { ClusterView, RunningJob } from './cluster-view.js';
 import type { TenantDirectory } from './tenant-directory.js';
 import type { TenantRotation } from './tenant-rotation.js';
@@ -46,7 +46,7 @@ export interface PullerDeps {
 }
 
 /** A job id for bookkeeping from a message that may not even parse (the handler reports that). */
-export function deliveredJobId(message: GetMessage): string {
+export function deliveredJobId(message: Pick<GetMessage, 'content' | 'fields'> | Pick<ConsumeMessage, 'content' | 'fields'>): string {
   try {
     const id = (JSON.parse(message.content.toString('utf8')) as { job_id?: unknown }).job_id;
     if (jobIdSchema.safeParse(id).success) return id as string;
@@ -63,6 +63,13 @@ export function deliveredJobId(message: GetMessage): string {
  * the same picture.
  */
 export const SETTLE_MS = 40;
+
+/**
+ * Picks that could pass a client's limit together with other workers' are
+ * spread over this long, at random: the first picker's report reaches the
+ * others before they pick, so holding (which keeps a slot busy) stays rare.
+ */
+export const CONTENDED_JITTER_MS = 100;
 
 /** A one-at-a-time lock. */
 class Mutex {
@@ -145,6 +152,13 @@ export class JobPuller {
     return this.deps.directory.waiting().filter((key) => this.deps.view.runningFor(key) < cap);
   }
 
+  /** Whether picking `tenantKey` now could, together with other workers picking it at the same moment, pass its limit. */
+  private contended(tenantKey: string): boolean {
+    const { view, config } = this.deps;
+    const peers = view.peers();
+    return peers > 0 && view.runningFor(tenantKey) + 1 + peers > config.MAX_JOBS_PER_CLIENT;
+  }
+
   /**
    * Holds a job just taken until its client's share lets it run. Several
    * workers may take the same client's jobs at the very same moment, each
@@ -155,7 +169,7 @@ export class JobPuller {
   private async admit(delivery: Delivery, entry: RunningJob): Promise<boolean> {
     const { view, directory, config } = this.deps;
     const cap = config.MAX_JOBS_PER_CLIENT;
-    if (view.runningFor(delivery.tenantKey) + view.peers() > cap) {
+    if (view.peers() > 0 && view.runningFor(delivery.tenantKey) + view.peers() > cap) {
       await new Promise((r) => setTimeout(r, SETTLE_MS));
       while (!view.mayRun(entry.job_id, delivery.tenantKey, cap)) {
         if (this.stopping || !delivery.live) return false;
@@ -178,6 +192,12 @@ export class JobPuller {
         if (key === null) {
           await directory.changes(2000);
           continue;
+        }
+        if (this.contended(key)) {
+          // near the client's limit, with other workers that may be picking it right now: a random pause
+          // lets the first of us take it and tell the others before they look again
+          await new Promise((r) => setTimeout(r, Math.random() * CONTENDED_JITTER_MS));
+          if (!this.eligible().includes(key)) continue;
         }
         const version = directory.version(key);
         let message: GetMessage | false;

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { TRANSIENT_NETWORK_CODES } from '../network-errors.js';
 import { BudgetRetryStrategy } from './retry-strategy.js';
 import { assertSafeKey, type PutOptions, type Storage, StorageError, type StoredObject } from './storage.js';
 
@@ -64,16 +65,8 @@ interface SdkError {
 }
 
 const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'SlowDown', 'ServiceUnavailable']);
-const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
+/** Our own endpoint not resolving is an outage (DNS, a restarting service), not a missing object. */
+const TRANSIENT_CODES = new Set([...TRANSIENT_NETWORK_CODES, 'ENOTFOUND']);
 
 /** An S3 SDK failure as a StorageError: missing objects, transient trouble, or a problem of ours (credentials, bucket). */
 export function classifyS3Error(op: string, key: string, err: unknown, depth = 0): StorageError {
