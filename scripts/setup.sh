@@ -17,6 +17,8 @@ fi
 missing=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
 command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
+# the hostile-load tests measure ffprobe's and ffmpeg's peak memory with GNU time
+[ -x /usr/bin/time ] || missing+=(time)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from the distribution's packages"
   as_root apt-get update -qq

@@ -1,3 +1,4 @@
+import { crc32, deflateSync } from 'node:zlib';
 import { execa } from 'execa';
 
 export interface TestVideoOptions {
@@ -98,4 +99,37 @@ export function differingPixels(a: Buffer, b: Buffer, threshold = 64): number {
   let n = 0;
   for (let i = 0; i < Math.min(a.length, b.length); i++) if (Math.abs(a[i]! - b[i]!) > threshold) n++;
   return n;
+}
+
+/**
+ * A PNG declaring `width`×`height` 16-bit RGBA (8 bytes a pixel) with only its
+ * first rows of image data: a decoder allocates the whole frame from the
+ * header before it inflates a byte, so this few-KB file costs as much to
+ * decode as a complete 2 MB one (16000×16000: 2 GB).
+ */
+export function pngBomb(width: number, height: number, rows = 16): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([16, 6, 0, 0, 0], 8); // 16-bit, RGBA, deflate, no filter method, not interlaced
+  const idat = deflateSync(Buffer.alloc(rows * (1 + width * 8)));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', idat),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A tiny SVG declaring `width`×`height` (librsvg renders the whole canvas). */
+export function svgBomb(width: number, height: number): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="${width}" height="${height}" fill="red"/></svg>`;
 }

@@ -14,6 +14,8 @@ export interface Origin {
   url(path: string): string;
   /** Requests a path got so far. */
   hits(path: string): number;
+  /** Connections open right now (a client that stopped downloading closes its own). */
+  openSockets(): number;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function startOrigin(routes: Record<string, Behaviour>): Promise<Or
   return {
     url: (path) => `http://127.0.0.1:${port}${path}`,
     hits: (path) => hits.get(path) ?? 0,
+    openSockets: () => sockets.size,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => server.close(resolve));
@@ -77,4 +80,28 @@ export const halfThenStall =
     const body = await readFile(file);
     res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': body.length });
     res.write(body.subarray(0, Math.floor(body.length / 2)));
+  };
+
+/** Sends `chunkBytes` of zeros every `everyMs`, never ending (waiting for the client to drain), until the client goes away. */
+export const endless =
+  (chunkBytes = 64 * 1024, everyMs = 5): Behaviour =>
+  async (_req, res) => {
+    res.writeHead(200, { 'content-type': 'video/mp4' });
+    const chunk = Buffer.alloc(chunkBytes);
+    while (!res.destroyed) {
+      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  };
+
+/** Declares `totalBytes` and sends one byte every `everyMs` (an origin that trickles to hold a worker). */
+export const trickle =
+  (totalBytes: number, everyMs: number): Behaviour =>
+  async (_req, res) => {
+    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': totalBytes });
+    for (let sent = 0; sent < totalBytes && !res.destroyed; sent++) {
+      res.write(Buffer.alloc(1));
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+    res.end();
   };

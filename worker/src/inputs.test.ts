@@ -1,4 +1,10 @@
-import { localInputName } from './inputs.js';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FsStorage } from '@media-foundry/shared/node';
+import { InputBudget } from './input-budget.js';
+import { fetchInput, localInputName } from './inputs.js';
+import { parseAllowlist } from './url-guard.js';
 
 describe('localInputName', () => {
   it.each([
@@ -26,5 +32,41 @@ describe('localInputName', () => {
     for (const name of ['../../x.mp4', '/abs/path/.hidden', 'a\u0000b.mov', 'x.MOV\n', '....']) {
       expect(localInputName(name)).toMatch(/^input\.[a-z0-9]{1,10}$/);
     }
+  });
+});
+
+describe('fetchInput of staged uploads', () => {
+  let root: string;
+  let storage: FsStorage;
+  const limits = {
+    maxBytes: 1 << 20,
+    timeoutMs: 1000,
+    connectTimeoutMs: 1000,
+    stallMs: 1000,
+    minBytesPerSecond: 0,
+    rateWindowMs: 1000,
+    allowlist: parseAllowlist([]),
+  };
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'inputs-'));
+    storage = new FsStorage(join(root, 'storage'));
+    await storage.put('jobs/j/input/a.mp4', Buffer.alloc(600));
+    await storage.put('jobs/j/input/b.mp4', Buffer.alloc(600));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("counts each staged file against the job's budget before copying it", async () => {
+    const dir = await mkdtemp(join(root, 'job-'));
+    const budget = new InputBudget(1000);
+    const signal = new AbortController().signal;
+    const input = (name: string) => ({ source: 'storage' as const, key: `jobs/j/input/${name}`, filename: name });
+    await expect(fetchInput(input('a.mp4'), dir, 'input_0', storage, limits, signal, budget)).resolves.toBe(join(dir, 'input_0.mp4'));
+    await expect(fetchInput(input('b.mp4'), dir, 'input_1', storage, limits, signal, budget)).rejects.toMatchObject({
+      code: 'JOB_FAILED',
+      message: 'Inputs are too large',
+    });
+    expect(await readdir(dir)).toEqual(['input_0.mp4']);
   });
 });

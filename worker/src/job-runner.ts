@@ -11,12 +11,15 @@ import {
   storageKeys,
 } from '@media-foundry/shared';
 import type { Logger, Storage } from '@media-foundry/shared/node';
+import { resolutionTooLarge } from './ffmpeg/hardening.js';
 import { type MediaInfo, toOutputMetadata } from './ffmpeg/media-info.js';
 import { buildPlan } from './ffmpeg/operations/index.js';
 import { probe } from './ffmpeg/probe.js';
 import { formatProgressLine, planPercentage } from './ffmpeg/progress.js';
 import { runFfmpeg } from './ffmpeg/run.js';
+import { InputBudget } from './input-budget.js';
 import { fetchInput, storageFailure } from './inputs.js';
+import { jobScrubber, publicError } from './public-errors.js';
 import type { UrlAllowlist } from './url-guard.js';
 
 /**
@@ -40,12 +43,9 @@ export function checkInputLimits(
       'Input is too long',
       `${which} lasts ${Math.round(info.duration)}s; MAX_INPUT_DURATION_SECONDS allows ${limits.MAX_INPUT_DURATION_SECONDS}`,
     );
-  const pixels = info.video ? info.video.width * info.video.height : 0;
-  if (pixels > limits.MAX_INPUT_PIXELS)
-    throw errors.jobFailed(
-      'Input resolution is too large',
-      `${which} is ${info.video!.width}x${info.video!.height}; MAX_INPUT_PIXELS allows ${limits.MAX_INPUT_PIXELS} pixels`,
-    );
+  const video = info.video;
+  if (video && video.width * video.height > limits.MAX_INPUT_PIXELS)
+    throw resolutionTooLarge(which, video.width, video.height, limits.MAX_INPUT_PIXELS);
 }
 
 export type ProgressUpdate = Omit<ProgressReply, 'type' | 'job_id'>;
@@ -63,6 +63,9 @@ export interface JobRunnerDeps {
     | 'MAX_FILE_SIZE_MB'
     | 'URL_FETCH_TIMEOUT_SECONDS'
     | 'URL_CONNECT_TIMEOUT_SECONDS'
+    | 'URL_MIN_BYTES_PER_SECOND'
+    | 'URL_MIN_RATE_WINDOW_SECONDS'
+    | 'MAX_JOB_INPUT_MB'
     | 'TRANSIENT_RETRY_SECONDS'
     | 'MAX_INPUT_DURATION_SECONDS'
     | 'MAX_INPUT_PIXELS'
@@ -84,8 +87,9 @@ export function retryMessage(what: string, err: unknown, retry: number, delayMs:
  * storage. Returns the completed reply; throws AppError. Each step that
  * talks to the network (fetching inputs, storing outputs) retries transient
  * failures with backoff for TRANSIENT_RETRY_SECONDS, reporting `retrying`;
- * what still fails is thrown with its kind for the consumer to decide. The
- * temp dir is always removed.
+ * what still fails is thrown with its kind for the consumer to decide, its
+ * server paths and internal ids scrubbed (public-errors.ts). The temp dir is
+ * always removed, after every download and process of the job has ended.
  */
 export async function runJob(
   job: JobMessage,
@@ -97,18 +101,19 @@ export async function runJob(
   onRunSpeed: (speed: number) => void = () => {},
 ): Promise<CompletedReply> {
   const { config, storage } = deps;
-  const retrying = <T>(what: string, step: () => Promise<T>): Promise<T> =>
+  await mkdir(config.TEMP_DIR, { recursive: true });
+  const dir = await mkdtemp(join(config.TEMP_DIR, `${job.job_id}-`));
+  const scrub = jobScrubber(job, dir);
+  const retrying = <T>(what: string, step: () => Promise<T>, stepSignal = signal): Promise<T> =>
     retryTransient(step, {
       budgetMs: config.TRANSIENT_RETRY_SECONDS * 1000,
-      signal,
+      signal: stepSignal,
       onRetry: (err, retry, delayMs) => {
-        const message = retryMessage(what, err, retry, delayMs);
+        const message = retryMessage(what, publicError(err, scrub), retry, delayMs);
         log.warn({ err: AppError.from(err).cause ?? err, retry, delay_ms: delayMs }, message);
         report({ stage: 'retrying', percentage: 0, message });
       },
     });
-  await mkdir(config.TEMP_DIR, { recursive: true });
-  const dir = await mkdtemp(join(config.TEMP_DIR, `${job.job_id}-`));
   try {
     report({ stage: 'downloading', percentage: 0 });
     const limits = {
@@ -116,17 +121,23 @@ export async function runJob(
       timeoutMs: config.URL_FETCH_TIMEOUT_SECONDS * 1000,
       connectTimeoutMs: config.URL_CONNECT_TIMEOUT_SECONDS * 1000,
       stallMs: config.FFMPEG_STALL_SECONDS * 1000,
+      minBytesPerSecond: config.URL_MIN_BYTES_PER_SECOND,
+      rateWindowMs: config.URL_MIN_RATE_WINDOW_SECONDS * 1000,
       allowlist: deps.allowlist,
     };
+    const budget = new InputBudget(config.MAX_JOB_INPUT_MB * 1024 * 1024);
     const single = job.inputs.length === 1;
-    // one failed input stops the others' downloads, and all have stopped before the temp dir goes
+    // one failed input stops the others' downloads (a wait between retries
+    // included), and all have settled before the temp dir goes
     const siblings = new AbortController();
     const inputSignal = AbortSignal.any([signal, siblings.signal]);
     let firstFailure: unknown = null;
     const fetched = await Promise.allSettled(
       job.inputs.map((input, i) =>
-        retrying(`fetching input ${i + 1}`, () =>
-          fetchInput(input, dir, single ? 'input' : `input_${i}`, storage, limits, inputSignal),
+        retrying(
+          `fetching input ${i + 1}`,
+          () => fetchInput(input, dir, single ? 'input' : `input_${i}`, storage, limits, inputSignal, budget),
+          inputSignal,
         ).catch((err: unknown) => {
           firstFailure ??= err;
           siblings.abort();
@@ -134,13 +145,26 @@ export async function runJob(
         }),
       ),
     );
+    // a cancel ends downloads with whatever error they were at: the cancel is the cause
+    if (signal.aborted) throw errors.jobCancelled();
     if (firstFailure !== null) throw firstFailure;
     const inputPaths = fetched.map((r) => (r as PromiseFulfilledResult<string>).value);
 
-    if (signal.aborted) throw errors.jobCancelled();
     report({ stage: 'probing', percentage: 0 });
-    const infos = await Promise.all(inputPaths.map((path) => probe(config.FFPROBE_PATH, path)));
-    infos.forEach((info, i) => checkInputLimits(info, config, job.inputs.length > 1 ? `input ${i + 1}` : 'the input'));
+    // one input at a time, each checked before the next is probed: a job of
+    // bombs costs at most one bounded ffprobe at once, and stops at the first
+    const infos: MediaInfo[] = [];
+    for (const [i, path] of inputPaths.entries()) {
+      const which = single ? 'the input' : `input ${i + 1}`;
+      const info = await probe(config.FFPROBE_PATH, path, {
+        maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB,
+        maxPixels: config.MAX_INPUT_PIXELS,
+        signal,
+        which,
+      });
+      checkInputLimits(info, config, which);
+      infos.push(info);
+    }
     const outputDir = join(dir, 'out');
     await mkdir(outputDir);
     const plan = buildPlan(job, infos, {
@@ -163,6 +187,7 @@ export async function runJob(
         timeoutMs: Math.max(1, deadline - Date.now()),
         jobTimeoutSeconds: config.FFMPEG_TIMEOUT_SECONDS,
         stallMs: config.FFMPEG_STALL_SECONDS * 1000,
+        maxPixels: config.MAX_INPUT_PIXELS,
         signal,
         onProgress: (block) => {
           if (block.end && block.speed !== null) onRunSpeed(block.speed);
@@ -197,10 +222,20 @@ export async function runJob(
     const first = plan.outputs[0];
     // `output_metadata` describes the first output; with none (probe), the input itself
     const metadata = first
-      ? toOutputMetadata(await probe(config.FFPROBE_PATH, join(outputDir, first.filename)), first.format, outputs[0]!.size_bytes)
+      ? toOutputMetadata(
+          await probe(config.FFPROBE_PATH, join(outputDir, first.filename), { maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB, signal }),
+          first.format,
+          outputs[0]!.size_bytes,
+        )
       : toOutputMetadata(infos[0]!, containerName(infos[0]!.formatName, inputPaths[0]!), (await stat(inputPaths[0]!)).size);
     return { type: 'completed', job_id: job.job_id, output_metadata: metadata, outputs };
+  } catch (err) {
+    throw publicError(err, scrub);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    // every download, probe and ffmpeg of the job has settled by now; a removal
+    // that still fails is logged (the temp sweeper retries), never the job's answer
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch((err: unknown) =>
+      log.warn({ err, dir }, 'could not remove the job temp dir'),
+    );
   }
 }

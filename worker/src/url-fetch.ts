@@ -3,11 +3,13 @@
  * name resolves to checked (url-guard.ts) on the very connection that is made
  * (so DNS cannot be rebound between check and use), redirects followed and
  * re-checked hop by hop, size- and time-limited: a connect-and-headers
- * timeout, a stall timeout (no bytes) and a total one. Failures say whether a
+ * timeout, a stall timeout (no bytes), a minimum rate and a total timeout;
+ * the file's size and the job's inputs together (MAX_JOB_INPUT_MB). Failures say whether a
  * retry may help (`transient`: the origin's 5xx/429, refused or reset
  * connections, DNS trouble) or not (404, a blocked address, a stall).
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
@@ -27,6 +29,9 @@ export interface DownloadLimits {
   connectTimeoutMs: number;
   /** No byte for this long mid-body is a stall, ms. */
   stallMs: number;
+  /** The body must average at least this many bytes a second over each `rateWindowMs` (URL_MIN_BYTES_PER_SECOND); 0: no minimum. */
+  minBytesPerSecond: number;
+  rateWindowMs: number;
   allowlist: UrlAllowlist;
   maxRedirects?: number;
   /** Told about received bytes (progress). */
@@ -117,21 +122,78 @@ function stallGuard(stallMs: number, expected: number | null, onBytes?: Download
   return guard;
 }
 
-/** Fails once more than `maxBytes` went through. */
-function byteLimit(maxBytes: number): Transform {
+/**
+ * Fails when a window of `windowMs` passes with fewer than `minBytesPerSecond`
+ * × the window's seconds received: an origin that trickles (a byte every few
+ * seconds never trips the stall guard) fails within one window, not after
+ * URL_FETCH_TIMEOUT_SECONDS. Not transient: retrying a deliberately slow
+ * origin would hold the worker slot again for every retry and redelivery.
+ */
+function rateGuard(minBytesPerSecond: number, windowMs: number): Transform {
+  const floor = Math.ceil((minBytesPerSecond * windowMs) / 1000);
+  let inWindow = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const guard: Transform = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      inWindow += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      clearInterval(timer);
+      done();
+    },
+    destroy(err, done) {
+      clearInterval(timer);
+      done(err);
+    },
+  });
+  if (minBytesPerSecond > 0)
+    timer = setInterval(() => {
+      if (inWindow < floor)
+        guard.destroy(
+          errors.jobFailed(
+            'Input download is too slow',
+            `the input URL sent ${inWindow} bytes in ${windowMs / 1000}s; URL_MIN_BYTES_PER_SECOND asks for at least ${minBytesPerSecond} bytes a second`,
+          ),
+        );
+      inWindow = 0;
+    }, windowMs);
+  return guard;
+}
+
+/** Counts a job's input bytes: one attempt at one input's share of MAX_JOB_INPUT_MB. */
+export interface ByteBudget {
+  /** False once the job's inputs are over their budget. */
+  take(bytes: number): boolean;
+  exceeded(): AppError;
+}
+
+/** Fails once more than `maxBytes` went through, or the job's inputs together are over `budget`. */
+function byteLimit(maxBytes: number, budget: ByteBudget | undefined): Transform {
   let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       seen += chunk.length;
       if (seen > maxBytes)
         done(errors.jobFailed('Input is too large', `more than MAX_FILE_SIZE_MB (${Math.round(maxBytes / 1048576)} MiB)`));
+      else if (budget && !budget.take(chunk.length)) done(budget.exceeded());
       else done(null, chunk);
     },
   });
 }
 
-/** Downloads `url` to `path`; throws JOB_FAILED (transient or not; see above) or JOB_CANCELLED when `signal` aborts. */
-export async function downloadUrl(url: string, path: string, limits: DownloadLimits, signal: AbortSignal): Promise<void> {
+/**
+ * Downloads `url` to `path`; throws JOB_FAILED (transient or not; see above)
+ * or JOB_CANCELLED when `signal` aborts. `budget` counts the bytes against
+ * the job's MAX_JOB_INPUT_MB.
+ */
+export async function downloadUrl(
+  url: string,
+  path: string,
+  limits: DownloadLimits,
+  signal: AbortSignal,
+  budget?: ByteBudget,
+): Promise<void> {
   const timeout = AbortSignal.timeout(limits.timeoutMs);
   const both = AbortSignal.any([signal, timeout]);
   const fail = (err: unknown): never => {
@@ -173,9 +235,21 @@ export async function downloadUrl(url: string, path: string, limits: DownloadLim
       throw errors.jobFailed('Input is too large', `Content-Length ${declared} exceeds MAX_FILE_SIZE_MB`);
     }
     const expected = Number.isFinite(declared) && declared > 0 ? declared : null;
-    await pipeline(res, stallGuard(limits.stallMs, expected, limits.onBytes), byteLimit(limits.maxBytes), createWriteStream(path), {
-      signal: both,
-    }).catch(fail);
+    const file = createWriteStream(path);
+    try {
+      await pipeline(
+        res,
+        stallGuard(limits.stallMs, expected, limits.onBytes),
+        rateGuard(limits.minBytesPerSecond, limits.rateWindowMs),
+        byteLimit(limits.maxBytes, budget),
+        file,
+        { signal: both },
+      ).catch(fail);
+    } finally {
+      // an abort can fail the pipeline while the file is still being opened: the
+      // download is over only once it is closed (else it appears after the temp dir's removal began)
+      if (!file.closed) await once(file, 'close');
+    }
     return;
   }
 }

@@ -1,4 +1,4 @@
-import { addressProblem, embeddedIPv4, parseAllowlist } from './url-guard.js';
+import { addressProblem, embeddedIPv4, embeddedIPv4s, parseAllowlist } from './url-guard.js';
 
 const none = parseAllowlist([]);
 
@@ -26,11 +26,37 @@ describe('addressProblem', () => {
     '::ffff:10.0.0.1',
     '64:ff9b::a9fe:a9fe',
     '2002:7f00:1::1',
+    // IPv4-translated (::ffff:0:0/96)
+    '::ffff:0:127.0.0.1',
+    '::ffff:0:7f00:1',
+    '::ffff:0:a9fe:a9fe',
+    '::ffff:0:192.168.1.1',
+    // NAT64, well-known prefix (64:ff9b::/96)
+    '64:ff9b::127.0.0.1',
+    '64:ff9b::10.0.0.1',
+    '64:ff9b::c0a8:101',
+    // NAT64, local-use prefix (64:ff9b:1::/48) with a /96 prefix …
+    '64:ff9b:1::127.0.0.1',
+    '64:ff9b:1:abcd:0:1:a9fe:a9fe',
+    '64:ff9b:1::10.1.2.3',
+    // … and with a /48 (127.0.0.1 around the u octet) and a /64 (169.254.169.254) one
+    '64:ff9b:1:7f00:0:100::',
+    '64:ff9b:1:0:a9:fea9:fe00:0',
   ])('refuses %s', (address) => {
     expect(addressProblem(address, 'evil.example', none)).toMatch(/private or reserved/);
   });
 
-  it.each(['93.184.216.34', '1.1.1.1', '172.32.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8'])('allows public %s', (address) => {
+  it.each([
+    '93.184.216.34',
+    '1.1.1.1',
+    '172.32.0.1',
+    '2606:4700:4700::1111',
+    '::ffff:8.8.8.8',
+    '::ffff:0:8.8.8.8',
+    '64:ff9b::8.8.8.8',
+    '64:ff9b:1::8.8.8.8',
+    '64:ff9b:1:abcd:0:1:808:808',
+  ])('allows public %s', (address) => {
     expect(addressProblem(address, 'example.com', none)).toBeNull();
   });
 
@@ -60,13 +86,28 @@ describe('embeddedIPv4', () => {
   });
 });
 
+describe('embeddedIPv4s', () => {
+  it('reads every layout of the local-use NAT64 prefix whose unused bits are zero', () => {
+    expect(embeddedIPv4s('64:ff9b:1::8.8.8.8')).toEqual(['8.8.8.8']);
+    expect(embeddedIPv4s('64:ff9b:1:7f00:0:100::')).toEqual(['127.0.0.1', '0.0.1.0', '0.1.0.0', '0.0.0.0']);
+    expect(embeddedIPv4s('::ffff:0:10.0.0.1')).toEqual(['10.0.0.1']);
+    expect(embeddedIPv4s('2606:4700::1111')).toEqual([]);
+  });
+});
+
 describe('URL spellings', () => {
   // the WHATWG URL parser (used on every URL input) normalises these to dotted quads before the check
-  it.each(['http://2130706433/', 'http://0x7f000001/', 'http://0177.0.0.1/', 'http://127.1/', 'http://[::ffff:127.0.0.1]/'])(
-    '%s names a loopback address',
-    (url) => {
-      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-      expect(addressProblem(host, host, none)).not.toBeNull();
-    },
-  );
+  it.each([
+    'http://2130706433/',
+    'http://0x7f000001/',
+    'http://0177.0.0.1/',
+    'http://127.1/',
+    'http://[::ffff:127.0.0.1]/',
+    'http://[::ffff:0:127.0.0.1]/',
+    'http://[64:ff9b::127.0.0.1]/',
+    'http://[64:ff9b:1::169.254.169.254]/',
+  ])('%s names a loopback address', (url) => {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    expect(addressProblem(host, host, none)).not.toBeNull();
+  });
 });

@@ -39,19 +39,43 @@ for (const [net, prefix] of BLOCKED_V4) blocked.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of BLOCKED_V6) blocked.addSubnet(net, prefix, 'ipv6');
 
 /**
- * The IPv4 address an IPv6 address carries, for the forms that route to it:
- * IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96) and 6to4 (2002::/16).
+ * The IPv4 addresses an IPv6 address may carry, for the forms that route to
+ * one: IPv4-mapped (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d, SIIT),
+ * IPv4-compatible (::a.b.c.d), NAT64 with the well-known prefix
+ * (64:ff9b::/96), 6to4 (2002::/16), and NAT64 with the local-use prefix
+ * (64:ff9b:1::/48), where the operator picks how long its prefix is and so
+ * where the IPv4 address sits (RFC 6052 §2.2: after a /48, /56, /64 or /96
+ * prefix): every layout whose unused bits are zero is a candidate, and a
+ * forbidden candidate refuses the address.
  */
-export function embeddedIPv4(address: string): string | null {
-  if (isIP(address) !== 6) return null;
+export function embeddedIPv4s(address: string): string[] {
+  if (isIP(address) !== 6) return [];
   const words = expandIPv6(address);
   const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
   const zeros = (from: number, to: number) => words.slice(from, to).every((w) => w === 0);
-  if (zeros(0, 5) && words[5] === 0xffff) return v4(words[6]!, words[7]!);
-  if (zeros(0, 6) && (words[6] !== 0 || words[7]! > 1)) return v4(words[6]!, words[7]!);
-  if (words[0] === 0x64 && words[1] === 0xff9b && zeros(2, 6)) return v4(words[6]!, words[7]!);
-  if (words[0] === 0x2002) return v4(words[1]!, words[2]!);
-  return null;
+  if (zeros(0, 5) && words[5] === 0xffff) return [v4(words[6]!, words[7]!)];
+  if (zeros(0, 4) && words[4] === 0xffff && words[5] === 0) return [v4(words[6]!, words[7]!)];
+  if (zeros(0, 6) && (words[6] !== 0 || words[7]! > 1)) return [v4(words[6]!, words[7]!)];
+  if (words[0] === 0x64 && words[1] === 0xff9b && zeros(2, 6)) return [v4(words[6]!, words[7]!)];
+  if (words[0] === 0x2002) return [v4(words[1]!, words[2]!)];
+  if (words[0] === 0x64 && words[1] === 0xff9b && words[2] === 1) {
+    const b = words.flatMap((w) => [w >> 8, w & 255]);
+    const zero = (from: number, to = 16) => b.slice(from, to).every((x) => x === 0);
+    const dotted = (bytes: number[]) => bytes.join('.');
+    const candidates: string[] = [];
+    // bits 64-71 (byte 8) are zero in every layout but /96
+    if (zero(8, 9) && zero(11)) candidates.push(dotted([b[6]!, b[7]!, b[9]!, b[10]!])); // /48
+    if (zero(8, 9) && zero(12)) candidates.push(dotted([b[7]!, b[9]!, b[10]!, b[11]!])); // /56
+    if (zero(8, 9) && zero(13)) candidates.push(dotted([b[9]!, b[10]!, b[11]!, b[12]!])); // /64
+    candidates.push(dotted(b.slice(12, 16))); // /96
+    return candidates;
+  }
+  return [];
+}
+
+/** The IPv4 address an IPv6 address carries (the first candidate of `embeddedIPv4s`), or null. */
+export function embeddedIPv4(address: string): string | null {
+  return embeddedIPv4s(address)[0] ?? null;
 }
 
 /** Eight 16-bit words of an IPv6 address (handles `::` and a dotted IPv4 tail). */
@@ -99,10 +123,10 @@ function inNetworks(list: BlockList, address: string): boolean {
 /** Why `address` (reached for `hostname`) is refused, or null when it may be fetched. */
 export function addressProblem(address: string, hostname: string, allow: UrlAllowlist): string | null {
   if (allow.hosts.has(hostname.toLowerCase()) || inNetworks(allow.networks, address)) return null;
-  const v4 = embeddedIPv4(address);
-  if (v4 !== null) {
-    if (inNetworks(allow.networks, v4)) return null;
-    return inNetworks(blocked, v4) ? `${hostname} resolves to ${address} (${v4}), a private or reserved address` : null;
+  const v4s = embeddedIPv4s(address);
+  if (v4s.length > 0) {
+    const forbidden = v4s.find((v4) => !inNetworks(allow.networks, v4) && inNetworks(blocked, v4));
+    return forbidden === undefined ? null : `${hostname} resolves to ${address} (${forbidden}), a private or reserved address`;
   }
   return inNetworks(blocked, address) ? `${hostname} resolves to ${address}, a private or reserved address` : null;
 }

@@ -1,4 +1,4 @@
-import { guardInputs, inputGuards, MEDIA_DEMUXERS } from './hardening.js';
+import { guardInputs, inputGuards, MEDIA_DEMUXERS, oversizePicture } from './hardening.js';
 
 describe('guardInputs', () => {
   const guard = ['-protocol_whitelist', 'file,pipe', '-format_whitelist', MEDIA_DEMUXERS.join(',')];
@@ -23,5 +23,21 @@ describe('guardInputs', () => {
     const args = guardInputs(['-f', 'concat', '-safe', '1', '-i', '/job/concat.txt', '-c', 'copy', '/out.mp4']);
     expect(args.slice(4, 8)).toEqual(['-protocol_whitelist', 'file,pipe', '-format_whitelist', `concat,${MEDIA_DEMUXERS.join(',')}`]);
     expect(inputGuards(undefined)[3]).not.toMatch(/\b(concat|hls|dash)\b/);
+  });
+});
+
+describe('pixel ceiling', () => {
+  it('adds -max_pixels to every input when given, capped at what libavcodec takes', () => {
+    expect(inputGuards(undefined, 33177600).slice(-2)).toEqual(['-max_pixels', '33177600']);
+    expect(inputGuards(undefined, 5e9).slice(-2)).toEqual(['-max_pixels', '2147483647']);
+    expect(guardInputs(['-i', '/a.png', '-i', '/b.png', '/out.mp4'], 100).filter((a) => a === '-max_pixels')).toHaveLength(2);
+    expect(inputGuards(undefined)).not.toContain('-max_pixels');
+  });
+
+  it("reads the refused size from libavutil's message", () => {
+    const stderr =
+      '[png @ 0x55] [IMGUTILS @ 0x7ff] Picture size 16000x16000 exceeds specified max pixel count 33177600, see the documentation if you wish to increase it\n';
+    expect(oversizePicture(stderr)).toEqual({ width: 16000, height: 16000, maxPixels: 33177600 });
+    expect(oversizePicture('Invalid data found when processing input')).toBeNull();
   });
 });

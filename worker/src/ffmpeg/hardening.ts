@@ -7,7 +7,15 @@
  * - `-format_whitelist <media demuxers>`: playlist demuxers (hls, dash,
  *   concat, …) are refused at probe time, so such an upload fails cleanly.
  * The concat demuxer is allowed only for the list the worker wrote itself.
+ *
+ * With a pixel ceiling, every input also gets `-max_pixels N`, libavcodec's
+ * own check: a decoder refuses a picture larger than N pixels when it reads
+ * the dimensions from the headers, before it allocates the frame. A 2 MB PNG
+ * or a 122-byte SVG declaring 16000×16000 is refused by ffprobe in
+ * milliseconds instead of taking 1–2 GB to decode.
  */
+
+import { type AppError, errors } from '@media-foundry/shared';
 
 /** Demuxers for real media files: containers, elementary streams, still images and subtitle files. */
 export const MEDIA_DEMUXERS = [
@@ -86,21 +94,47 @@ export const MEDIA_DEMUXERS = [
 
 const MEDIA = MEDIA_DEMUXERS.join(',');
 
-/** The options placed before an input: local files only, media demuxers only (plus concat for our own list). */
-export function inputGuards(forcedFormat: string | undefined): string[] {
+/** The largest value libavcodec's `max_pixels` takes (an `int`). */
+const MAX_PIXELS_OPTION = 2_147_483_647;
+
+/**
+ * The options placed before an input: local files only, media demuxers only
+ * (plus concat for our own list), and decoders refusing pictures over
+ * `maxPixels` (MAX_INPUT_PIXELS) when given.
+ */
+export function inputGuards(forcedFormat: string | undefined, maxPixels?: number): string[] {
   const formats = forcedFormat === 'concat' ? `concat,${MEDIA}` : MEDIA;
-  return ['-protocol_whitelist', 'file,pipe', '-format_whitelist', formats];
+  const pixels = maxPixels ? ['-max_pixels', String(Math.min(maxPixels, MAX_PIXELS_OPTION))] : [];
+  return ['-protocol_whitelist', 'file,pipe', '-format_whitelist', formats, ...pixels];
+}
+
+/** What libavutil prints when a decoder meets a picture over `max_pixels`. */
+const OVER_MAX_PIXELS = /Picture size (\d+)x(\d+) exceeds specified max pixel count (\d+)/;
+
+/**
+ * The declared size of a picture a decoder refused for `-max_pixels`, read
+ * from ffmpeg's or ffprobe's stderr; null when there was none. (ffprobe still
+ * exits 0 then, reporting the stream with width 0: the refusal is only in its log.)
+ */
+export function oversizePicture(stderr: string): { width: number; height: number; maxPixels: number } | null {
+  const m = OVER_MAX_PIXELS.exec(stderr);
+  return m ? { width: Number(m[1]), height: Number(m[2]), maxPixels: Number(m[3]) } : null;
+}
+
+/** JOB_FAILED for an input whose pictures are larger than MAX_INPUT_PIXELS; `which` names the input ("input 2"). */
+export function resolutionTooLarge(which: string, width: number, height: number, maxPixels: number): AppError {
+  return errors.jobFailed('Input resolution is too large', `${which} is ${width}x${height}; MAX_INPUT_PIXELS allows ${maxPixels} pixels`);
 }
 
 /** Inserts the input guards before every `-i` of an ffmpeg argument list. */
-export function guardInputs(args: readonly string[]): string[] {
+export function guardInputs(args: readonly string[], maxPixels?: number): string[] {
   const out: string[] = [];
   // the `-f` given since the previous input forces this input's demuxer
   let forced: string | undefined;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '-f') forced = args[i + 1];
     if (args[i] === '-i') {
-      out.push(...inputGuards(forced));
+      out.push(...inputGuards(forced, maxPixels));
       forced = undefined;
     }
     out.push(args[i]!);

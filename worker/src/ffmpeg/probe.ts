@@ -1,21 +1,50 @@
 import { execa } from 'execa';
 import { errors } from '@media-foundry/shared';
-import { inputGuards } from './hardening.js';
+import { inputGuards, oversizePicture, resolutionTooLarge } from './hardening.js';
 import { ffprobeOutput, toMediaInfo, type MediaInfo } from './media-info.js';
+import { lastLines, limitedCommand } from './run.js';
 
-/** Runs ffprobe on a local file; unreadable or non-media input is a JOB_FAILED with ffprobe's words. */
-export async function probe(ffprobePath: string, path: string, timeoutMs = 60_000): Promise<MediaInfo> {
-  const result = await execa(
+export interface ProbeOptions {
+  /** ffprobe is killed after this long, ms. */
+  timeoutMs?: number;
+  /** Address-space ceiling in MiB (prlimit, as for ffmpeg: FFMPEG_MAX_MEMORY_MB); 0 or absent: none. */
+  maxMemoryMb?: number;
+  /** Decoders refuse larger pictures before allocating them (MAX_INPUT_PIXELS); absent: no ceiling. */
+  maxPixels?: number;
+  /** Aborting kills ffprobe (a cancelled job). */
+  signal?: AbortSignal;
+  /** How messages name the file ("input 2"). */
+  which?: string;
+}
+
+/**
+ * Runs ffprobe on a local file, under the same ceilings as ffmpeg: prlimit
+ * (memory, CPU seconds) and `-max_pixels`, so a decompression bomb is refused
+ * from its headers instead of being decoded. Unreadable or non-media input is
+ * a JOB_FAILED with ffprobe's words; a picture over `maxPixels` is a JOB_FAILED
+ * naming MAX_INPUT_PIXELS.
+ */
+export async function probe(ffprobePath: string, path: string, options: ProbeOptions = {}): Promise<MediaInfo> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const [file, argv] = limitedCommand(
     ffprobePath,
-    ['-v', 'error', ...inputGuards(undefined), '-print_format', 'json', '-show_format', '-show_streams', path],
-    { reject: false, timeout: timeoutMs, stdin: 'ignore', maxBuffer: 16 * 1024 * 1024 },
+    ['-v', 'error', ...inputGuards(undefined, options.maxPixels), '-print_format', 'json', '-show_format', '-show_streams', path],
+    { maxMemoryMb: options.maxMemoryMb, timeoutMs },
   );
+  const result = await execa(file, argv, {
+    reject: false,
+    timeout: timeoutMs,
+    stdin: 'ignore',
+    maxBuffer: 16 * 1024 * 1024,
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
+  });
+  if (result.isCanceled) throw errors.jobCancelled();
   if (result.timedOut) throw errors.jobFailed('Probing the input timed out', `ffprobe ran longer than ${timeoutMs / 1000}s`);
+  const stderr = String(result.stderr);
+  const oversize = oversizePicture(stderr);
+  if (oversize) throw resolutionTooLarge(options.which ?? 'the input', oversize.width, oversize.height, oversize.maxPixels);
   if (result.exitCode !== 0)
-    throw errors.jobFailed(
-      'Input is not a readable media file',
-      lastLines(String(result.stderr)) || `ffprobe exited with ${result.exitCode}`,
-    );
+    throw errors.jobFailed('Input is not a readable media file', lastLines(stderr) || `ffprobe exited with ${result.exitCode}`);
   let json: unknown;
   try {
     json = JSON.parse(String(result.stdout));
@@ -25,10 +54,4 @@ export async function probe(ffprobePath: string, path: string, timeoutMs = 60_00
   const parsed = ffprobeOutput.safeParse(json);
   if (!parsed.success) throw errors.jobFailed('Input is not a readable media file', 'unexpected ffprobe output');
   return toMediaInfo(parsed.data);
-}
-
-/** The last few lines of a tool's stderr: what the client gets as `details`. */
-export function lastLines(text: string, lines = 5, maxChars = 2000): string {
-  const tail = text.trim().split('\n').slice(-lines).join('\n');
-  return tail.length > maxChars ? tail.slice(-maxChars) : tail;
 }

@@ -2,10 +2,12 @@
  * runFfmpeg against a stand-in ffmpeg (a shell script) that reports progress
  * for a moment and then hangs, as a decoder stuck on bad input does: the
  * stall watchdog must stop it and say so, long before FFMPEG_TIMEOUT_SECONDS.
+ * Then the real ffmpeg under its ceilings: prlimit and `-max_pixels`.
  */
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { runFfmpeg } from './run.js';
 
 describe('runFfmpeg stall detection', () => {
@@ -52,5 +54,37 @@ describe('runFfmpeg stall detection', () => {
       'i=1; while [ $i -le 6 ]; do printf "out_time_us=${i}000000\\nframe=$i\\nprogress=continue\\n"; sleep 0.3; i=$((i+1)); done; printf "progress=end\\n"',
     );
     await expect(runFfmpeg(['-i', 'x', 'y'], { ffmpegPath: ffmpeg, timeoutMs: 60_000, stallMs: 1000 })).resolves.toBeUndefined();
+  });
+});
+
+describe('runFfmpeg ceilings (the real ffmpeg)', () => {
+  let dir: string;
+  let frame: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ceilings-'));
+    frame = join(dir, 'frame.png');
+    await execa('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240', '-frames:v', '1', frame]);
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs ffmpeg under prlimit: too little address space fails the run', async () => {
+    const args = ['-i', frame, '-f', 'null', '-'];
+    await expect(runFfmpeg(args, { ffmpegPath: 'ffmpeg', timeoutMs: 30_000, maxMemoryMb: 16 })).rejects.toMatchObject({
+      code: 'JOB_FAILED',
+      message: 'FFmpeg process failed',
+    });
+    await expect(runFfmpeg(args, { ffmpegPath: 'ffmpeg', timeoutMs: 30_000, maxMemoryMb: 4096 })).resolves.toBeUndefined();
+  });
+
+  it('refuses an input over maxPixels, naming MAX_INPUT_PIXELS', async () => {
+    await expect(
+      runFfmpeg(['-i', frame, '-f', 'null', '-'], { ffmpegPath: 'ffmpeg', timeoutMs: 30_000, maxPixels: 320 * 239 }),
+    ).rejects.toMatchObject({
+      code: 'JOB_FAILED',
+      message: 'Input resolution is too large',
+      details: `an input is 320x240; MAX_INPUT_PIXELS allows ${320 * 239} pixels`,
+    });
   });
 });

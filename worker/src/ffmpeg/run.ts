@@ -1,8 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { execa } from 'execa';
 import { errors } from '@media-foundry/shared';
-import { guardInputs } from './hardening.js';
-import { lastLines } from './probe.js';
+import { guardInputs, oversizePicture, resolutionTooLarge } from './hardening.js';
 import { ProgressParser, type ProgressBlock } from './progress.js';
 
 /** Flags every run gets: no prompts, machine-readable progress on stdout, only errors on stderr. */
@@ -11,7 +10,9 @@ export const GLOBAL_ARGS = ['-hide_banner', '-nostdin', '-nostats', '-loglevel',
 export interface RunOptions {
   ffmpegPath: string;
   /** Address-space ceiling in MiB, enforced with prlimit; 0 or absent: none. */
-  maxMemoryMb?: number;
+  maxMemoryMb?: number | undefined;
+  /** Decoders of every input refuse pictures larger than this (`-max_pixels`, MAX_INPUT_PIXELS); absent: none. */
+  maxPixels?: number;
   /** What is left of the job's time budget for this run. */
   timeoutMs: number;
   /** FFMPEG_TIMEOUT_SECONDS, for the message when the budget runs out. */
@@ -22,6 +23,12 @@ export interface RunOptions {
   stallMs?: number;
   killGraceMs?: number;
   onProgress?: (block: ProgressBlock) => void;
+}
+
+/** The last few lines of a tool's stderr: what the client gets as `details`. */
+export function lastLines(text: string, lines = 5, maxChars = 2000): string {
+  const tail = text.trim().split('\n').slice(-lines).join('\n');
+  return tail.length > maxChars ? tail.slice(-maxChars) : tail;
 }
 
 /** Keeps only the last `max` characters of a stream (ffmpeg can print without end on broken input). */
@@ -83,7 +90,7 @@ export class StallWatch {
 export async function runFfmpeg(args: string[], options: RunOptions): Promise<void> {
   const stderr = new TailBuffer(8192);
   const parser = new ProgressParser();
-  const [file, argv] = limitedCommand(options.ffmpegPath, [...GLOBAL_ARGS, ...guardInputs(args)], options);
+  const [file, argv] = limitedCommand(options.ffmpegPath, [...GLOBAL_ARGS, ...guardInputs(args, options.maxPixels)], options);
   const stall = new AbortController();
   const watch = new StallWatch();
   const stallMs = options.stallMs ?? Infinity;
@@ -118,6 +125,9 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
       'FFmpeg timed out',
       `the job ran longer than FFMPEG_TIMEOUT_SECONDS (${options.jobTimeoutSeconds ?? Math.ceil(options.timeoutMs / 1000)}s) and was killed`,
     );
+  const oversize = result.exitCode !== 0 ? oversizePicture(stderr.toString()) : null;
+  // a picture larger than the headers ffprobe saw (a stream that changes size midway)
+  if (oversize) throw resolutionTooLarge('an input', oversize.width, oversize.height, oversize.maxPixels);
   if (result.exitCode !== 0)
     throw errors.jobFailed(
       'FFmpeg process failed',

@@ -1,0 +1,40 @@
+/** probe() against the real ffprobe: the pixel ceiling refuses a bomb from its header. */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { probe } from './probe.js';
+
+describe('probe', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'probe-'));
+    const svg = (w: number, h: number) =>
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="${w}" height="${h}"/></svg>`;
+    await writeFile(join(dir, 'big.svg'), svg(16000, 16000));
+    await writeFile(join(dir, 'small.svg'), svg(64, 48));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a picture over maxPixels, naming the input and MAX_INPUT_PIXELS', async () => {
+    await expect(
+      probe('ffprobe', join(dir, 'big.svg'), { maxPixels: 1_000_000, maxMemoryMb: 1024, which: 'input 2' }),
+    ).rejects.toMatchObject({
+      code: 'JOB_FAILED',
+      message: 'Input resolution is too large',
+      details: 'input 2 is 16000x16000; MAX_INPUT_PIXELS allows 1000000 pixels',
+    });
+  });
+
+  it('reads a picture within maxPixels, under prlimit', async () => {
+    const info = await probe('ffprobe', join(dir, 'small.svg'), { maxPixels: 1_000_000, maxMemoryMb: 1024 });
+    expect(info.video).toMatchObject({ width: 64, height: 48 });
+  });
+
+  it('is killed when the job is cancelled', async () => {
+    await expect(probe('ffprobe', join(dir, 'small.svg'), { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'JOB_CANCELLED',
+    });
+  });
+});
