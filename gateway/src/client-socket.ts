@@ -17,4 +17,13 @@ export interface ClientSocket {
    * high-water mark; rejects when the socket closes first.
    */
   sendBinary(frame: Uint8Array): Promise<void>;
+  /**
+   * Like sendBinary, but the frame is made only once the socket can take it,
+   * and one at a time per socket: a delivery waiting for a slow client holds
+   * nothing, and a client's several deliveries hold at most one frame between
+   * them. Rejects like sendBinary, or with what `make` threw.
+   */
+  sendBinaryWhenWritable(make: () => Promise<Uint8Array>): Promise<void>;
+  /** Closes the connection with a WebSocket close code, after what was sent before. */
+  close(code: number, reason: string): void;
 }

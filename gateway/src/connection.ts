@@ -3,13 +3,22 @@
  * job lifecycle (jobs/lifecycle.ts), which owns everything a job is. Nothing
  * a client sends can throw out of here.
  */
-import { type Config, errorMessageFor, errors, parseClientMessage, type ServerMessage } from '@media-foundry/shared';
+import {
+  CloseCode,
+  type Config,
+  decodeUploadFrame,
+  errorMessageFor,
+  errors,
+  parseClientMessage,
+  type ServerMessage,
+} from '@media-foundry/shared';
 import type { Logger, Storage, TraceContext } from '@media-foundry/shared/node';
 import type { Authenticator, Principal } from './auth.js';
 import type { ClientSocket } from './client-socket.js';
 import type { DownloadUrls } from './download-urls.js';
 import type { JobHolder } from './jobs/job.js';
 import type { JobLifecycle } from './jobs/lifecycle.js';
+import { CHUNK_COST, type RateDecision } from './rate-limiter.js';
 
 /** What every connection shares: built once in main.ts. */
 export interface GatewayContext {
@@ -48,7 +57,13 @@ export class ClientConnection implements JobHolder {
     );
   }
 
-  /** A text frame (its bytes are only valid during this call). */
+  /**
+   * A text frame (its bytes are only valid during this call). One over
+   * WS_MAX_TEXT_SIZE closes the connection (1009) after a VALIDATION_ERROR:
+   * uWebSockets.js has one payload limit for all frames, so it was buffered
+   * up to WS_MAX_SIZE before it got here, and a client sending such frames
+   * is not speaking the protocol.
+   */
   onText(bytes: Uint8Array): void {
     const max = this.ctx.config.WS_MAX_TEXT_SIZE;
     if (bytes.length > max) {
@@ -58,6 +73,8 @@ export class ClientConnection implements JobHolder {
           errors.validation(`text messages may be at most ${max} bytes (WS_MAX_TEXT_SIZE); this one has ${bytes.length}`),
         ),
       );
+      this.log.warn({ bytes: bytes.length, limit: max }, 'closing a connection that sent a text message over WS_MAX_TEXT_SIZE');
+      this.socket.close(CloseCode.MESSAGE_TOO_BIG, 'text message over WS_MAX_TEXT_SIZE');
       return;
     }
     const parsed = parseClientMessage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
@@ -83,12 +100,27 @@ export class ClientConnection implements JobHolder {
   }
 
   /**
-   * A binary frame (already copied out of uWS's buffer): an upload. Returns
-   * true for a chunk of an upload in progress, which the upload window (not
-   * the message rate) limits.
+   * A binary frame (its bytes are only valid during this call): an upload.
+   * Every frame costs rate-limit budget before anything else is done with it;
+   * `take` charges it and says whether it may go on. A non-empty chunk of an
+   * upload in progress costs CHUNK_COST (the upload window paces its bytes);
+   * a frame refused here is dropped, and an upload that loses a chunk fails
+   * at the next one (out of order).
    */
-  onBinary(frame: Uint8Array): boolean {
-    return this.ctx.jobs.upload(this, frame);
+  onBinary(bytes: Uint8Array, take: (cost: number) => RateDecision): RateDecision {
+    let decoded;
+    try {
+      decoded = decodeUploadFrame(bytes);
+    } catch (err) {
+      const decision = take(1);
+      if (decision === 'ok') this.send(errorMessageFor(null, err));
+      return decision;
+    }
+    const { header, payload } = decoded;
+    const decision = take(payload.length > 0 && this.ctx.jobs.chunkInProgress(this, header) ? CHUNK_COST : 1);
+    // copied now: uWS reuses the frame's memory after the callback returns, and staging may keep the payload
+    if (decision === 'ok') this.ctx.jobs.upload(this, header, Buffer.copyBytesFrom(payload));
+    return decision;
   }
 
   /** The socket closed: uploads are dropped, submitted jobs run on for a later `resume_job`. */

@@ -2,7 +2,9 @@
  * Output files to a client: up to SINGLE_FRAME_MAX_BYTES as one binary frame
  * (what the spec's client reads), larger ones as chunks with header
  * `{job_id, filename, offset, total_size, final}`, read from storage as a
- * stream and sent only as fast as the client takes them.
+ * stream and sent only as fast as the client takes them. A delivery waiting
+ * for a slow client holds at most one chunk; a single frame is read only once
+ * the client can take it, one per connection at a time.
  */
 import { encodeBinaryFrame, type OutputFile, SINGLE_FRAME_MAX_BYTES } from '@media-foundry/shared';
 import type { Storage } from '@media-foundry/shared/node';
@@ -45,16 +47,25 @@ export async function sendOutput(
   from = 0,
   onSent: (bytes: number) => void = () => {},
 ): Promise<void> {
-  const single = output.size_bytes <= SINGLE_FRAME_MAX_BYTES;
-  // a single frame is all or nothing: read it whole again
-  const stream = await storage.get(output.key, single ? 0 : from);
+  if (output.size_bytes <= SINGLE_FRAME_MAX_BYTES) {
+    // all or nothing (a retry reads it whole again), and read only when the client can take it
+    let sent = 0;
+    await socket.sendBinaryWhenWritable(async () => {
+      const stream = await storage.get(output.key);
+      try {
+        const body = Buffer.concat(await stream.toArray());
+        sent = body.length;
+        return encodeBinaryFrame({ job_id: jobId, filename: output.filename }, body);
+      } finally {
+        stream.destroy();
+      }
+    });
+    onSent(sent);
+    return;
+  }
+  // one chunk at a time: the next is read while the previous waits for the socket
+  const stream = await storage.get(output.key, from);
   try {
-    if (single) {
-      const body = Buffer.concat(await stream.toArray());
-      await socket.sendBinary(encodeBinaryFrame({ job_id: jobId, filename: output.filename }, body));
-      onSent(body.length);
-      return;
-    }
     let offset = from;
     for await (const chunk of rechunk(stream, chunkBytes)) {
       const final = offset + chunk.length >= output.size_bytes;

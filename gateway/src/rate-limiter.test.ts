@@ -1,4 +1,4 @@
-import { RateLimiter } from './rate-limiter.js';
+import { CHUNK_COST, RateLimiter } from './rate-limiter.js';
 
 describe('RateLimiter', () => {
   it('allows a burst of perSecond, then refills at perSecond', () => {
@@ -22,5 +22,22 @@ describe('RateLimiter', () => {
     expect(limiter.take()).toBe('ok');
     expect(limiter.take()).toBe('ok');
     expect(limiter.take()).toBe('limited');
+  });
+
+  it('charges cheap frames a fraction of a token: 16 chunks for one message', () => {
+    let now = 0;
+    const limiter = new RateLimiter(2, 5, () => now);
+    const chunks = Array.from({ length: 33 }, () => limiter.take(CHUNK_COST));
+    expect(chunks.slice(0, 32)).toEqual(Array(32).fill('ok'));
+    expect(chunks[32]).toBe('limited');
+    now += 500; // one token back: a whole message, or 16 chunks
+    expect(limiter.take()).toBe('ok');
+    expect(limiter.take(CHUNK_COST)).toBe('limited');
+  });
+
+  it('calls a flood of cheap frames abusive like any other', () => {
+    const limiter = new RateLimiter(2, 3, () => 0);
+    const decisions = Array.from({ length: 2 / CHUNK_COST + 2 * 3 + 1 }, () => limiter.take(CHUNK_COST));
+    expect(decisions.at(-1)).toBe('abusive');
   });
 });

@@ -1,10 +1,20 @@
 /**
- * Per-connection message rate: a token bucket (`perSecond` messages a
- * second, bursts of the same size). Excess messages are refused; a client
- * that keeps sending while refused for `abuseSeconds` worth of messages is
- * abusive and gets disconnected.
+ * Per-connection message rate: a token bucket (`perSecond` tokens a second,
+ * bursts of the same size). Every frame a client sends costs tokens (most
+ * one; see `CHUNK_COST`). Excess frames are refused; a client that keeps
+ * sending while refused for `abuseSeconds` worth of messages is abusive and
+ * gets disconnected.
  */
 export type RateDecision = 'ok' | 'limited' | 'abusive';
+
+/**
+ * What a non-empty chunk of an upload in progress costs: a sixteenth of a
+ * message, so an upload may send up to 16 × WS_MAX_MESSAGES_PER_SECOND chunks
+ * a second (the upload window, not this, bounds its bytes), while a flood of
+ * tiny chunks still runs out of budget. The first chunk of a file, an empty
+ * one and every other frame cost a whole token.
+ */
+export const CHUNK_COST = 1 / 16;
 
 export class RateLimiter {
   private tokens: number;
@@ -21,12 +31,13 @@ export class RateLimiter {
     this.last = now();
   }
 
-  take(): RateDecision {
+  /** Charges one frame of `cost` tokens (1 for a message, CHUNK_COST for a chunk). */
+  take(cost = 1): RateDecision {
     const t = this.now();
     this.tokens = Math.min(this.perSecond, this.tokens + ((t - this.last) / 1000) * this.perSecond);
     this.last = t;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
+    if (this.tokens >= cost) {
+      this.tokens -= cost;
       this.strikes = 0;
       return 'ok';
     }

@@ -56,4 +56,39 @@ describe('UwsClientSocket', () => {
     socket.onClose();
     await expect(socket.sendBinary(new Uint8Array(1))).rejects.toMatchObject({ code: 'OUTPUT_SEND_FAILED' });
   });
+
+  it('makes a frame only once the socket can take it, one at a time, each after the previous one went out', async () => {
+    const { ws, socket, sent } = fakeWs();
+    ws.buffered = 5 * 1024 * 1024;
+    const made: string[] = [];
+    const frame = (name: string, bytes: number) => async () => {
+      made.push(name);
+      await new Promise((r) => setTimeout(r, 5)); // a storage read
+      return new Uint8Array(bytes);
+    };
+    const first = socket.sendBinaryWhenWritable(frame('a', 3));
+    const second = socket.sendBinaryWhenWritable(frame('b', 4));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(made).toEqual([]); // nothing read while the client is congested
+    ws.buffered = 0;
+    socket.onDrain();
+    await first;
+    await second;
+    expect(made).toEqual(['a', 'b']);
+    expect(sent).toEqual(['<3 bytes>', '<4 bytes>']);
+    // a failed read passes its error on and frees the turn
+    await expect(socket.sendBinaryWhenWritable(() => Promise.reject(new Error('storage down')))).rejects.toThrow('storage down');
+    await socket.sendBinaryWhenWritable(frame('c', 5));
+    expect(sent.at(-1)).toBe('<5 bytes>');
+  });
+
+  it('closes with a code and reason once, and not after the socket closed', () => {
+    const ends: [number, string][] = [];
+    const { ws, socket } = fakeWs();
+    Object.assign(ws, { end: (code: number, reason: string) => ends.push([code, reason]) });
+    socket.close(1009, 'too big');
+    socket.onClose();
+    socket.close(1009, 'again');
+    expect(ends).toEqual([[1009, 'too big']]);
+  });
 });

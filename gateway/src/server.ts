@@ -4,6 +4,7 @@ import { CloseCode, errors } from '@media-foundry/shared';
 import { parseTraceparent } from '@media-foundry/shared/node';
 import { originAllowed, presentedToken, type Principal } from './auth.js';
 import type { ClientSocket } from './client-socket.js';
+import { ClientConnections } from './client-connections.js';
 import { ClientConnection, type GatewayContext } from './connection.js';
 import { serveSignedFiles } from './file-route.js';
 import { type RateDecision, RateLimiter } from './rate-limiter.js';
@@ -17,7 +18,12 @@ interface SocketData {
   limiter?: RateLimiter;
   /** When the client was last told it is rate limited (tell at most once a second). */
   limitedNoticeAt?: number;
+  /** The client this socket counts against in MAX_CONNECTIONS_PER_CLIENT, once admitted. */
+  countedAs?: string;
 }
+
+/** The close reason when a key has MAX_CONNECTIONS_PER_CLIENT open already (at most 123 bytes). */
+export const TOO_MANY_CONNECTIONS_REASON = 'too many connections for this API key or token (MAX_CONNECTIONS_PER_CLIENT)';
 
 /** Binary frames wait until the send buffer is below this before going out. */
 const SEND_HIGH_WATER_BYTES = 1024 * 1024;
@@ -30,6 +36,8 @@ export const MAX_BACKPRESSURE_BYTES = 64 * 1024 * 1024;
 export class UwsClientSocket implements ClientSocket {
   closed = false;
   private drainWaiters: (() => void)[] = [];
+  /** Settles when the last frame queued by sendBinaryWhenWritable went out (or failed). */
+  private turn: Promise<void> = Promise.resolve();
   /** Coalesced messages waiting for the client to drain: key → latest text. */
   private readonly held = new Map<string, string>();
 
@@ -61,12 +69,34 @@ export class UwsClientSocket implements ClientSocket {
   }
 
   async sendBinary(frame: Uint8Array): Promise<void> {
-    while (!this.closed && this.ws.getBufferedAmount() > SEND_HIGH_WATER_BYTES)
-      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
-    if (this.closed) throw errors.outputSendFailed('the connection closed');
+    await this.writable();
     let status = 0;
     this.ws.cork(() => (status = this.ws.send(frame, true)));
     if (status === 2) throw errors.outputSendFailed('the client is not reading (send buffer full)');
+  }
+
+  close(code: number, reason: string): void {
+    if (!this.closed) this.ws.end(code, reason);
+  }
+
+  async sendBinaryWhenWritable(make: () => Promise<Uint8Array>): Promise<void> {
+    const previous = this.turn;
+    let done!: () => void;
+    this.turn = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await previous;
+      await this.writable();
+      await this.sendBinary(await make());
+    } finally {
+      done();
+    }
+  }
+
+  /** Resolves once the send buffer is below its high-water mark; rejects when the socket closes first. */
+  private async writable(): Promise<void> {
+    while (!this.closed && this.ws.getBufferedAmount() > SEND_HIGH_WATER_BYTES)
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (this.closed) throw errors.outputSendFailed('the connection closed');
   }
 
   onDrain(): void {
@@ -93,6 +123,7 @@ export interface GatewayServer {
 export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise<GatewayServer> {
   const { config, logger } = ctx;
   const open = new Set<WebSocket<SocketData>>();
+  const perClient = new ClientConnections(config.MAX_CONNECTIONS_PER_CLIENT);
   let refusing = false;
   const app: TemplatedApp = uws.App();
   serveSignedFiles(app, ctx.storage, ctx.urls, logger);
@@ -154,6 +185,19 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
       const data = ws.getUserData();
       // with auth off every connection is its own client
       const principal = data.principal.kind === 'anonymous' ? { id: `conn:${socket.id}`, kind: 'anonymous' as const } : data.principal;
+      // counted here, not on the upgrade: authentication is async, and only an open socket holds anything.
+      // A close code and reason reach a browser; the HTTP status of a refused upgrade does not.
+      if (principal.kind !== 'anonymous') {
+        if (!perClient.admit(principal.id)) {
+          logger.warn(
+            { client: principal.id, limit: config.MAX_CONNECTIONS_PER_CLIENT },
+            'refused a connection over MAX_CONNECTIONS_PER_CLIENT',
+          );
+          ws.end(CloseCode.POLICY_VIOLATION, TOO_MANY_CONNECTIONS_REASON);
+          return;
+        }
+        data.countedAs = principal.id;
+      }
       data.socket = socket;
       data.limiter = new RateLimiter(config.WS_MAX_MESSAGES_PER_SECOND);
       data.connection = new ClientConnection(socket, ctx, principal, parseTraceparent(data.traceparent));
@@ -166,11 +210,10 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
       if (!connection || !limiter) return;
       let decision: RateDecision = 'ok';
       try {
-        // uWS reuses `message` after this callback returns: decode or copy it now
-        if (isBinary) {
-          // chunks of an upload in progress are paced by the upload window; any other frame costs a token
-          if (!connection.onBinary(Buffer.copyBytesFrom(new Uint8Array(message)))) decision = limiter.take();
-        } else {
+        // uWS reuses `message` after this callback returns: decode or copy it now.
+        // Every frame costs budget (a chunk of an upload in progress a fraction), charged before it is handled.
+        if (isBinary) decision = connection.onBinary(new Uint8Array(message), (cost) => limiter.take(cost));
+        else {
           decision = limiter.take();
           if (decision === 'ok') connection.onText(Buffer.from(message));
         }
@@ -191,7 +234,8 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
     drain: (ws) => ws.getUserData().socket?.onDrain(),
     close: (ws, code) => {
       open.delete(ws);
-      const { socket, connection } = ws.getUserData();
+      const { socket, connection, countedAs } = ws.getUserData();
+      if (countedAs !== undefined) perClient.release(countedAs);
       socket?.onClose();
       connection?.onClose();
       logger.debug({ conn_id: socket?.id, code }, 'client disconnected');

@@ -1,6 +1,6 @@
 import { decodeUploadFrame, encodeBinaryFrame, splitBinaryFrame } from './binary-frame.js';
 import { AppError, ErrorCode } from './errors.js';
-import { MAX_BINARY_HEADER_BYTES } from './protocol.js';
+import { MAX_BINARY_HEADER_BYTES, MAX_FILE_NAME_BYTES } from './protocol.js';
 
 const utf8 = new TextEncoder();
 
@@ -53,6 +53,16 @@ describe('encodeBinaryFrame', () => {
 });
 
 describe('decodeUploadFrame', () => {
+  it('refuses a file name over MAX_FILE_NAME_BYTES UTF-8 bytes with INVALID_BINARY, before any payload is looked at', () => {
+    expect(MAX_FILE_NAME_BYTES).toBe(200);
+    for (const filename of ['é'.repeat(101), '文'.repeat(67), 'a'.repeat(211), 'b'.repeat(255)]) {
+      const e = invalidBinary(() => decodeUploadFrame(encodeBinaryFrame({ job_id: 'j', filename }, new Uint8Array([1]))));
+      expect(e.details).toMatch(/^header: filename: .*200/);
+    }
+    for (const filename of ['é'.repeat(100), '文'.repeat(66), 'a'.repeat(200)])
+      expect(decodeUploadFrame(encodeBinaryFrame({ job_id: 'j', filename }, new Uint8Array([1]))).header.filename).toBe(filename);
+  });
+
   it('round-trips a header and payload', () => {
     const payload = new Uint8Array(1000).map((_, i) => i % 256);
     const { header, payload: out } = decodeUploadFrame(encodeBinaryFrame({ job_id: 'job-7', filename: 'clip.mp4' }, payload));

@@ -192,6 +192,17 @@ describe('parseClientMessage: start_job', () => {
     expect(r.error.details).toContain('count');
   });
 
+  it('measures upload file names in UTF-8 bytes: 200 at most, however few characters', () => {
+    const withNames = (filenames: string[]) => send(startJob('concat', {}, { input: { source: 'upload', filenames } }));
+    expect(ok(withNames(['a'.repeat(200), 'é'.repeat(100), '🎬'.repeat(50)])).type).toBe('start_job');
+    for (const name of ['a'.repeat(201), 'é'.repeat(101), '🎬'.repeat(51), 'x'.repeat(255)]) {
+      const r = failed(withNames(['ok.mp4', name]));
+      expect(r.error.code).toBe(ErrorCode.VALIDATION_ERROR);
+      expect(r.error.details).toMatch(/input\.filenames\.1: .*200 (bytes|characters)/);
+    }
+    expect(failed(withNames(['a\ud800.mp4'])).error.details).toMatch(/unpaired surrogates/);
+  });
+
   it('rejects an unknown top-level key', () => {
     const r = failed(send(startJob('speed', { speed_factor: 2 }, { priority: 'high' })));
     expect(r.error.code).toBe(ErrorCode.VALIDATION_ERROR);

@@ -29,7 +29,7 @@ describe('loadConfig', () => {
       FFMPEG_THREADS: 0,
       TEMP_DIR: '/tmp/ffmpeg-jobs',
       MAX_FILE_SIZE_MB: 500,
-      WS_MAX_SIZE: 524_288_000,
+      WS_MAX_SIZE: 67_108_864,
       LOG_LEVEL: 'info',
       STORAGE_DRIVER: 'fs',
       S3_FORCE_PATH_STYLE: true,
@@ -212,5 +212,18 @@ describe('TENANT_QUEUE_IDLE_SECONDS', () => {
     const e = configError(() => loadConfig({ TENANT_QUEUE_IDLE_SECONDS: '1200' }));
     expect(e.problems).toEqual([expect.stringMatching(/^TENANT_QUEUE_IDLE_SECONDS: must outlast the longest job/)]);
     expect(loadConfig({ TENANT_QUEUE_IDLE_SECONDS: '1201' }).TENANT_QUEUE_IDLE_SECONDS).toBe(1201);
+  });
+});
+
+describe('worker input limits', () => {
+  it('default to a 1000 MiB job budget and 32 KiB/s over 10 s', () => {
+    expect(loadConfig({})).toMatchObject({ MAX_JOB_INPUT_MB: 1000, URL_MIN_BYTES_PER_SECOND: 32768, URL_MIN_RATE_WINDOW_SECONDS: 10 });
+    expect(loadConfig({ URL_MIN_BYTES_PER_SECOND: '0' }).URL_MIN_BYTES_PER_SECOND).toBe(0);
+  });
+
+  it('refuses a job budget smaller than one largest input', () => {
+    const e = configError(() => loadConfig({ MAX_FILE_SIZE_MB: '2000' }));
+    expect(e.problems).toEqual([expect.stringMatching(/^MAX_JOB_INPUT_MB: must be at least MAX_FILE_SIZE_MB/)]);
+    expect(loadConfig({ MAX_FILE_SIZE_MB: '2000', MAX_JOB_INPUT_MB: '2000' }).MAX_JOB_INPUT_MB).toBe(2000);
   });
 });

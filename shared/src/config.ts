@@ -56,6 +56,11 @@ export const configSchema = z
     /** Largest upload or URL download, in MiB. */
     MAX_FILE_SIZE_MB: positiveInt.default(500),
     /**
+     * Largest sum of one job's inputs (URL downloads and staged uploads, as
+     * they arrive in the worker's temp dir), in MiB; at least MAX_FILE_SIZE_MB.
+     */
+    MAX_JOB_INPUT_MB: positiveInt.default(1000),
+    /**
      * Hosts and networks URL inputs may reach although they are private or
      * loopback (comma-separated host names, IPs or CIDRs). Empty: public addresses only.
      */
@@ -73,6 +78,13 @@ export const configSchema = z
     URL_FETCH_TIMEOUT_SECONDS: positiveInt.default(300),
     /** A URL input's server must accept the connection and answer with headers within this many seconds. */
     URL_CONNECT_TIMEOUT_SECONDS: positiveInt.default(15),
+    /**
+     * A URL input's body must arrive at least this fast, in bytes per second
+     * averaged over each URL_MIN_RATE_WINDOW_SECONDS; slower fails the job (0: no minimum).
+     */
+    URL_MIN_BYTES_PER_SECOND: nonNegativeInt.default(32_768),
+    /** The window URL_MIN_BYTES_PER_SECOND is measured over, in seconds. */
+    URL_MIN_RATE_WINDOW_SECONDS: positiveInt.default(10),
     /**
      * Transient failures (storage unreachable or 5xx, an origin's 5xx/429,
      * DNS, a broker confirm timeout) are retried with backoff for up to this
@@ -98,8 +110,13 @@ export const configSchema = z
     LOG_LEVEL: logLevel.default('info'),
 
     // WebSocket
-    /** Largest WebSocket message in bytes (binary upload frames). */
-    WS_MAX_SIZE: positiveInt.default(524_288_000),
+    /**
+     * Largest WebSocket message in bytes, any kind: uWebSockets.js buffers a
+     * message up to this before the gateway sees it (text ones too), so it
+     * bounds memory per connection. Single-frame uploads are held whole;
+     * larger files go in chunks (each frame within this).
+     */
+    WS_MAX_SIZE: positiveInt.default(64 * 1024 * 1024),
     /** Seconds of silence before the server pings a client (0 disables pings). */
     WS_PING_INTERVAL: nonNegativeInt.default(30),
     /** Seconds a client has to answer a ping before it is disconnected. */
@@ -109,6 +126,12 @@ export const configSchema = z
     WS_MAX_TEXT_SIZE: positiveInt.default(MAX_TEXT_MESSAGE_BYTES),
     /** Messages (text or binary) a connection may send per second; bursts up to the same number. */
     WS_MAX_MESSAGES_PER_SECOND: positiveInt.default(50),
+    /**
+     * Open WebSocket connections of one API key or JWT subject, counted per
+     * gateway process; more are closed with 1008 as soon as they open. Not
+     * applied with auth off (every connection is its own client then).
+     */
+    MAX_CONNECTIONS_PER_CLIENT: positiveInt.default(100),
     /**
      * Jobs of one client (API key, JWT subject, connection when auth is off, or
      * an AMQP publisher's `tenant`) that run at once across all workers; the
@@ -176,6 +199,12 @@ export const configSchema = z
 
     /** Chunked uploads: bytes a client may send beyond the last `upload_ack`. */
     UPLOAD_WINDOW_BYTES: positiveInt.default(8 * 1024 * 1024),
+    /**
+     * A job waiting for its upload fails (JOB_FAILED) after this many seconds
+     * without a byte of it, and what was staged is removed: a socket kept
+     * alive by pings alone holds nothing for longer.
+     */
+    UPLOAD_IDLE_TIMEOUT_SECONDS: positiveInt.default(60),
     /** Chunk size of chunked downloads (outputs over 16 MiB). */
     DOWNLOAD_CHUNK_BYTES: positiveInt.default(1024 * 1024),
     /** `delivery_method: "url"`: how long download URLs work (and outputs are kept), in seconds. */
@@ -220,6 +249,11 @@ export const configSchema = z
     path: ['S3_BUCKET'],
     message: 'is required when STORAGE_DRIVER=s3',
     // also check when other variables are bad, so one start-up reports every problem
+    when: () => true,
+  })
+  .refine((c) => !(c.MAX_JOB_INPUT_MB < c.MAX_FILE_SIZE_MB), {
+    path: ['MAX_JOB_INPUT_MB'],
+    message: 'must be at least MAX_FILE_SIZE_MB (a job of one largest input must fit)',
     when: () => true,
   })
   .refine(

@@ -11,14 +11,31 @@ export const jobId = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : - (starting with a letter or digit)');
 
-/** A file name without any path: no separators, no control characters, not "." or "..". */
+/**
+ * Longest file name, in UTF-8 bytes. A name becomes the last component of a
+ * storage path, which filesystems allow 255 bytes, less the 45 the fs driver
+ * adds while it writes (`<name>.<uuid>.partial`); as an S3 key
+ * (`jobs/<uuid>/input/<name>`, 48 bytes more) it is far under S3's 1024.
+ */
+export const MAX_FILE_NAME_BYTES = 200;
+
+const utf8 = new TextEncoder();
+
+/** A file name without any path: no separators, no control characters, not "." or "..", at most MAX_FILE_NAME_BYTES. */
 export const fileName = z
   .string()
   .min(1)
-  .max(255)
+  // characters never outnumber bytes: a cheap first bound, and the maxLength of the generated schema
+  .max(MAX_FILE_NAME_BYTES)
   .refine(
     (s) => !/[/\\\u0000-\u001f\u007f]/.test(s) && s !== '.' && s !== '..',
     'must be a plain file name without path separators or control characters',
+  )
+  // a lone surrogate (JSON allows "\ud800") would be written as U+FFFD: another name than the one asked for
+  .refine((s) => !/\p{Cs}/u.test(s), 'must be valid Unicode (no unpaired surrogates)')
+  .refine(
+    (s) => utf8.encode(s).length <= MAX_FILE_NAME_BYTES,
+    `must be at most ${MAX_FILE_NAME_BYTES} bytes in UTF-8 (a multibyte character counts 2-4)`,
   );
 
 export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
@@ -213,8 +230,10 @@ export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMes
 export const CloseCode = {
   /** The gateway is shutting down (a rolling update): reconnect, and `resume_job` each job with its token. */
   GOING_AWAY: 1001,
-  /** The client kept flooding after RATE_LIMITED. */
+  /** The client kept flooding after RATE_LIMITED, or its key has MAX_CONNECTIONS_PER_CLIENT connections open already. */
   POLICY_VIOLATION: 1008,
+  /** A text message over WS_MAX_TEXT_SIZE (a larger frame of any kind, over WS_MAX_SIZE, is closed by uWebSockets.js itself). */
+  MESSAGE_TOO_BIG: 1009,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -5,13 +5,12 @@
  * reply arrives, a cancel while resuming, two connections resuming one job,
  * another gateway claiming a job, a connection that leaves mid-submission.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type CompletedReply,
   decodeUploadFrame,
-  encodeBinaryFrame,
   type JobMessage,
   loadConfig,
   type ReplyExchangeMessage,
@@ -44,6 +43,12 @@ class FakeSocket implements ClientSocket {
     this.files.push({ header: header as unknown as Record<string, unknown>, bytes: payload.length });
     return Promise.resolve();
   }
+  close(): void {
+    this.closed = true;
+  }
+  async sendBinaryWhenWritable(make: () => Promise<Uint8Array>): Promise<void> {
+    return this.sendBinary(await make());
+  }
   of(jobId: string, type?: string) {
     return this.json.filter((m) => m.job_id === jobId && (type === undefined || m.type === type));
   }
@@ -68,6 +73,21 @@ async function emptied(storage: FsStorage, prefix: string, ms = 3000): Promise<v
     if (Date.now() > deadline) throw new Error(`${prefix} still holds ${JSON.stringify(await storage.list(prefix))}`);
     await tick();
   }
+}
+/**
+ * The files `files` lists once the background writes and removals have
+ * settled: an aborted write may create its .partial file after a look that
+ * found nothing, and removes it when it fails, so "nothing" must hold for a while.
+ */
+async function filesLeft<T>(files: () => Promise<T[]>, ms = 10_000): Promise<T[]> {
+  const deadline = Date.now() + ms;
+  let emptySince: number | null = null;
+  while (Date.now() < deadline) {
+    if ((await files()).length > 0) emptySince = null;
+    else if (Date.now() - (emptySince ??= Date.now()) > 500) break;
+    await tick();
+  }
+  return files();
 }
 async function until(check: () => boolean, ms = 3000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -451,11 +471,104 @@ describe('JobLifecycle', () => {
       null,
     );
     await until(() => a.socket.of('up', 'ack').length === 1);
-    gw.upload(a, encodeBinaryFrame({ job_id: 'up', filename: 'a.mp4' }, Buffer.from('one')));
+    gw.upload(a, { job_id: 'up', filename: 'a.mp4' }, Buffer.from('one'));
     await tick();
     gw.detach(a);
     await until(() => gw.size === 0);
     expect(published).toEqual([]);
     await emptied(storage, 'jobs/');
+  });
+
+  it('refuses an empty chunk with BINARY_ERROR, ends the upload and removes what was staged', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    const start = (jobId: string) =>
+      gw.start(
+        a,
+        {
+          type: 'start_job',
+          job_id: jobId,
+          operation: 'probe',
+          input: { source: 'upload' },
+          options: {},
+          delivery_method: 'binary',
+        } as never,
+        null,
+      );
+    start('mid');
+    const first = { job_id: 'mid', filename: 'a.mp4', offset: 0, final: false };
+    expect(gw.chunkInProgress(a, first)).toBe(false); // the first chunk of a file costs a whole message
+    gw.upload(a, first, Buffer.from('some bytes'));
+    const next = { job_id: 'mid', filename: 'a.mp4', offset: 10, final: false };
+    expect(gw.chunkInProgress(a, next)).toBe(true);
+    gw.upload(a, next, Buffer.alloc(0));
+    expect(a.socket.of('mid', 'error')).toEqual([
+      expect.objectContaining({ code: 'BINARY_ERROR', details: expect.stringMatching(/empty/) }),
+    ]);
+    expect(gw.chunkInProgress(a, next)).toBe(false);
+    start('first');
+    gw.upload(a, { job_id: 'first', filename: 'a.mp4', offset: 0, final: true }, Buffer.alloc(0));
+    expect(a.socket.of('first', 'error')).toEqual([expect.objectContaining({ code: 'BINARY_ERROR' })]);
+    await until(() => gw.size === 0);
+    expect(published).toEqual([]);
+    // on disk, not only listed: the aborted chunked write's .partial file goes too
+    const files = async () => (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    expect(await filesLeft(files)).toEqual([]);
+  });
+
+  it('fails a job whose upload sends nothing for UPLOAD_IDLE_TIMEOUT_SECONDS, and removes what was staged', async () => {
+    const gw = lifecycle({ UPLOAD_IDLE_TIMEOUT_SECONDS: '1' });
+    const a = holder('c1');
+    const start = (jobId: string, input: object) =>
+      gw.start(a, { type: 'start_job', job_id: jobId, operation: 'probe', input, options: {}, delivery_method: 'binary' } as never, null);
+    start('stalled', { source: 'upload' });
+    gw.upload(a, { job_id: 'stalled', filename: 'a.mp4', offset: 0, final: false }, Buffer.from('half a file'));
+    start('silent', { source: 'upload' });
+    start('done', { source: 'upload', filenames: ['a.mp4', 'b.mp4'] });
+    gw.upload(a, { job_id: 'done', filename: 'a.mp4' }, Buffer.from('one'));
+    gw.upload(a, { job_id: 'done', filename: 'b.mp4' }, Buffer.from('two'));
+    await until(() => published.length === 1);
+    await until(() => a.socket.of('stalled', 'error').length === 1 && a.socket.of('silent', 'error').length === 1, 5000);
+    for (const jobId of ['stalled', 'silent'])
+      expect(a.socket.of(jobId, 'error')).toEqual([
+        expect.objectContaining({
+          code: 'JOB_FAILED',
+          message: 'Upload timed out',
+          details: expect.stringMatching(/UPLOAD_IDLE_TIMEOUT_SECONDS/),
+        }),
+      ]);
+    // the job whose files all came is not touched by the timer
+    await new Promise((r) => setTimeout(r, 300));
+    expect(a.socket.of('done', 'error')).toEqual([]);
+    expect(gw.size).toBe(1);
+    const files = async () =>
+      (await readdir(dir, { recursive: true, withFileTypes: true })).filter(
+        (e) => e.isFile() && !e.parentPath.includes(published[0]!.job.job_id),
+      );
+    expect(await filesLeft(files)).toEqual([]);
+  });
+
+  it('stores an upload whose name has the most UTF-8 bytes allowed, chunked (with the .partial suffix) or whole', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    const names = ['é'.repeat(100), '🎬'.repeat(50)]; // 200 bytes each: MAX_FILE_NAME_BYTES
+    gw.start(
+      a,
+      {
+        type: 'start_job',
+        job_id: 'long',
+        operation: 'concat',
+        input: { source: 'upload', filenames: names },
+        options: {},
+        delivery_method: 'binary',
+      } as never,
+      null,
+    );
+    gw.upload(a, { job_id: 'long', filename: names[0]!, offset: 0, final: true }, Buffer.from('chunked'));
+    gw.upload(a, { job_id: 'long', filename: names[1]! }, Buffer.from('whole'));
+    await until(() => published.length === 1);
+    expect(a.socket.of('long', 'error')).toEqual([]);
+    const inputs = published[0]!.job.inputs as { key: string }[];
+    expect(await Promise.all(inputs.map((i) => storage.size(i.key)))).toEqual([7, 5]);
   });
 });

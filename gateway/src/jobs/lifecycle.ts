@@ -12,8 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   AppError,
+  type BinaryHeader,
   type Config,
-  decodeUploadFrame,
   errorMessageFor,
   errors,
   type FinalReply,
@@ -178,7 +178,12 @@ export class JobLifecycle {
       input.filenames ?? null,
       input.size_bytes,
       this.deps.storage,
-      { maxBytes, windowBytes: config.UPLOAD_WINDOW_BYTES, retryBudgetMs: config.TRANSIENT_RETRY_SECONDS * 1000 },
+      {
+        maxBytes,
+        windowBytes: config.UPLOAD_WINDOW_BYTES,
+        retryBudgetMs: config.TRANSIENT_RETRY_SECONDS * 1000,
+        idleMs: config.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000,
+      },
       {
         complete: (inputs) => void this.submit(job, request, inputs, null),
         fail: (err) => this.fail(job, err),
@@ -191,16 +196,16 @@ export class JobLifecycle {
     this.send(holder, { type: 'ack', job_id: clientId, message: `Job accepted; send ${what}`, resume_token: resume.token });
   }
 
-  /** A binary frame: a file (or chunk) of an upload job. True for a chunk of an upload in progress (paced by the upload window). */
-  upload(holder: JobHolder, frame: Uint8Array): boolean {
-    let decoded;
-    try {
-      decoded = decodeUploadFrame(frame);
-    } catch (err) {
-      this.send(holder, errorMessageFor(null, err));
-      return false;
-    }
-    const { header, payload } = decoded;
+  /** Whether `header` continues a chunked upload of one of `holder`'s jobs (its first chunk has come): such chunks are cheap. */
+  chunkInProgress(holder: JobHolder, header: BinaryHeader): boolean {
+    const job = this.byHolder.get(holder.id)?.get(header.job_id);
+    return (
+      header.offset !== undefined && job?.phase === 'uploading' && job.staging !== null && job.staging.chunkInProgress(header.filename)
+    );
+  }
+
+  /** A binary frame (header already decoded): a file, or a chunk of one, of an upload job. */
+  upload(holder: JobHolder, header: BinaryHeader, payload: Uint8Array): void {
     const job = this.byHolder.get(holder.id)?.get(header.job_id);
     if (!job?.staging || job.phase !== 'uploading') {
       this.send(
@@ -210,11 +215,10 @@ export class JobLifecycle {
           errors.binaryError(`no job with job_id ${JSON.stringify(header.job_id)} is waiting for an upload on this connection`),
         ),
       );
-      return false;
+      return;
     }
-    const { chunk, rejected } = job.staging.take(header, payload);
+    const { rejected } = job.staging.take(header, payload);
     if (rejected) this.send(holder, errorMessageFor(job.clientId, rejected));
-    return chunk;
   }
 
   /**

@@ -21,6 +21,8 @@ export interface StagingLimits {
   windowBytes: number;
   /** TRANSIENT_RETRY_SECONDS, ms: a file that came in one frame is stored again after a transient failure. */
   retryBudgetMs: number;
+  /** UPLOAD_IDLE_TIMEOUT_SECONDS, ms: the upload fails after this long without a byte from the client. */
+  idleMs: number;
 }
 
 export interface StagingEvents {
@@ -40,6 +42,8 @@ export class UploadStaging {
   private readonly chunked = new Map<string, ChunkedUpload>();
   private bytes = 0;
   private over = false;
+  /** Fails the upload when the client sends nothing for `idleMs`; stopped once every file has come. */
+  private idle: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly jobId: string,
@@ -51,16 +55,51 @@ export class UploadStaging {
     private readonly limits: StagingLimits,
     private readonly events: StagingEvents,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.waitForBytes();
+  }
+
+  /** (Re)starts the idle timer: the client owes bytes, and has `idleMs` to send the next ones. */
+  private waitForBytes(): void {
+    if (this.idle) clearTimeout(this.idle);
+    const { idleMs } = this.limits;
+    this.idle = setTimeout(() => {
+      this.idle = null;
+      this.log.info({ idle_ms: idleMs }, 'upload idle; dropping the job');
+      this.fail(
+        errors.jobFailed(
+          'Upload timed out',
+          `no upload bytes for ${idleMs / 1000} s (UPLOAD_IDLE_TIMEOUT_SECONDS); the job was dropped and what was uploaded removed`,
+        ),
+      );
+    }, idleMs);
+    // the job's end clears it; it must not keep a stopping process alive meanwhile
+    this.idle.unref();
+  }
+
+  /** Whether every file the job expects has come whole (storing it may still be under way). */
+  private everyFileCame(): boolean {
+    const names = this.expected ?? [...this.staging, ...this.staged.keys()];
+    return names.length > 0 && names.every((n) => this.staging.has(n) || this.staged.has(n));
+  }
+
+  private stopWaiting(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = null;
+  }
+
+  /** Whether a chunked upload of `name` is in progress (its first chunk came, its last not yet). */
+  chunkInProgress(name: string): boolean {
+    return !this.over && this.chunked.has(name);
+  }
 
   /**
-   * One binary frame of this job. Returns `{chunk}`: true for a chunk of an
-   * upload in progress (paced by the upload window, not the message rate);
-   * and `rejected`, a problem with this frame alone that the client should
-   * hear about while the job waits on (a file it did not announce).
+   * One binary frame of this job. Returns `rejected`, a problem with this
+   * frame alone that the client should hear about while the job waits on (a
+   * file it did not announce); other problems fail the upload.
    */
-  take(header: BinaryHeader, payload: Uint8Array): { chunk: boolean; rejected?: AppError } {
-    if (this.over) return { chunk: false };
+  take(header: BinaryHeader, payload: Uint8Array): { rejected?: AppError } {
+    if (this.over) return {};
     const name = header.filename;
     const chunk = header.offset === undefined ? null : { offset: header.offset, final: header.final === true };
     const inProgress = chunk !== null && this.chunked.has(name);
@@ -71,7 +110,8 @@ export class UploadStaging {
         : !this.expected.includes(name)
           ? `expected one of input.filenames: ${this.expected.join(', ')}`
           : (this.staged.has(name) || this.staging.has(name) || this.chunked.has(name)) && 'this file has arrived already';
-    if (unexpected) return { chunk: false, rejected: errors.binaryError(`unexpected upload ${JSON.stringify(name)}: ${unexpected}`) };
+    if (unexpected) return { rejected: errors.binaryError(`unexpected upload ${JSON.stringify(name)}: ${unexpected}`) };
+    if (payload.length > 0) this.waitForBytes();
     this.bytes += payload.length;
     const { maxBytes } = this.limits;
     const tooBig =
@@ -82,48 +122,52 @@ export class UploadStaging {
           `upload is larger than the declared input.size_bytes (${this.declaredBytes})`;
     if (tooBig) {
       this.fail(errors.binaryError(tooBig));
-      return { chunk: false };
+      return {};
     }
-    if (chunk) return { chunk: this.takeChunk(name, chunk, payload) };
+    if (chunk) {
+      // an empty chunk carries nothing and only costs: a flood of them was the cheapest way to pin a core
+      if (payload.length === 0) this.fail(errors.binaryError(`chunk at offset ${chunk.offset} of ${JSON.stringify(name)} is empty`));
+      else this.takeChunk(name, chunk, payload);
+      return {};
+    }
     if (payload.length === 0) {
       this.fail(errors.jobFailed('Input is empty', `upload ${JSON.stringify(name)} has no bytes`));
-      return { chunk: false };
+      return {};
     }
     const key = storageKeys.input(this.jobId, name);
     this.stage(name, () => retryTransient(() => this.storage.put(key, payload), { budgetMs: this.limits.retryBudgetMs }), payload.length);
-    return { chunk: false };
+    return {};
   }
 
-  private takeChunk(name: string, chunk: { offset: number; final: boolean }, payload: Uint8Array): boolean {
+  private takeChunk(name: string, chunk: { offset: number; final: boolean }, payload: Uint8Array): void {
     let upload = this.chunked.get(name);
     if (!upload) {
       if (chunk.offset !== 0) {
         this.fail(errors.binaryError(`first chunk of ${JSON.stringify(name)} must have offset 0, not ${chunk.offset}`));
-        return false;
+        return;
       }
-      upload = new ChunkedUpload(storageKeys.input(this.jobId, name), this.storage, this.limits, (received) =>
-        this.events.ack(name, received),
-      );
+      upload = new ChunkedUpload(storageKeys.input(this.jobId, name), this.storage, this.limits, (received) => {
+        // the client may have been waiting for this ack (the window was full): its idle time starts now
+        if (!this.over && !this.everyFileCame()) this.waitForBytes();
+        this.events.ack(name, received);
+      });
       this.chunked.set(name, upload);
     }
     try {
-      if (!upload.push(chunk.offset, chunk.final, payload)) return true;
+      if (!upload.push(chunk.offset, chunk.final, payload)) return;
     } catch (err) {
       this.fail(err);
-      return false;
-    }
-    if (upload.received === 0) {
-      this.fail(errors.jobFailed('Input is empty', `upload ${JSON.stringify(name)} has no bytes`));
-      return false;
+      return;
     }
     const stored = upload;
     this.stage(name, () => stored.stored, stored.received);
-    return true;
   }
 
   /** Waits for one file to be in storage; when every expected file is, the job is complete. */
   private stage(name: string, store: () => Promise<void>, bytes: number): void {
     this.staging.add(name);
+    // every file has come: what is left is storage's part, which retries and fails on its own
+    if (this.everyFileCame()) this.stopWaiting();
     store().then(
       () => {
         if (this.over) return;
@@ -152,6 +196,7 @@ export class UploadStaging {
   /** Stops every upload in progress (multipart uploads are aborted; nothing is published). */
   abort(): void {
     this.over = true;
+    this.stopWaiting();
     for (const upload of this.chunked.values()) upload.abort();
     this.chunked.clear();
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -54,7 +55,17 @@ export class FsStorage implements Storage {
   /** `options` size multipart parts: nothing to do on a disk. */
   put(key: string, body: Readable | Uint8Array): Promise<void> {
     const source = body instanceof Readable ? body : Readable.from([body]);
-    return this.run('put', key, () => this.writeAtomically(key, (tmp) => pipeline(source, createWriteStream(tmp))));
+    return this.run('put', key, () =>
+      this.writeAtomically(key, async (tmp) => {
+        const file = createWriteStream(tmp);
+        try {
+          await pipeline(source, file);
+        } finally {
+          // a source that fails early fails the pipeline before the file is even open: removing it then would race the open
+          if (!file.closed) await once(file, 'close');
+        }
+      }),
+    );
   }
 
   putFile(key: string, path: string): Promise<void> {
