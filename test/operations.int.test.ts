@@ -26,6 +26,8 @@ beforeAll(async () => {
     makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
     makeTestVideo(join(dir, 'wide.mp4'), { seconds: 2, width: 640, height: 360 }),
     makeTestVideo(join(dir, 'tiny.mp4'), { seconds: 1, width: 160, height: 120 }),
+    // 20 frames: the most thumbnails one may ask for, one per frame
+    makeTestVideo(join(dir, 'five-fps.mp4'), { seconds: 4, width: 160, height: 120, fps: 5 }),
     // a keyframe every second, so a stream-copy trim can cut exactly
     lavfi(join(dir, 'gop.mp4'), 4, '320x240', [
       '-c:v',
@@ -387,6 +389,14 @@ describe('filter', () => {
 });
 
 describe('thumbnail', () => {
+  it('makes as many evenly spaced thumbnails as the input has frames, the last one included', async () => {
+    start('th-every', 'thumbnail', 'five-fps.mp4', { count: 20 });
+    const { final, files } = await client.result('th-every');
+    expect(final.type).toBe('completed');
+    expect(files.size).toBe(20);
+    for (const bytes of files.values()) expect(bytes.length).toBeGreaterThan(0);
+  });
+
   it('fails clearly when the timestamp is past the end of the input', async () => {
     start('th-past', 'thumbnail', 'clip.mp4', { timestamp: 5 });
     const { final, items } = await client.result('th-past');

@@ -90,6 +90,18 @@ describe('buildThumbnail', () => {
     expect(buildThumbnail(opts({ count: 1 }), mediaInfo(), ctx).outputs.map((o) => o.filename)).toEqual(['thumbnail.png']);
   });
 
+  it('takes the last frame for an evenly spaced timestamp inside it, as for a given one', () => {
+    // 6 s at 5 fps: frames start at 0, 0.2 … 5.8; the 20th slice's middle, 5.85, is inside the last frame
+    const plan = buildThumbnail(opts({ count: 20 }), mediaInfo({ duration: 6, video: { ...mediaInfo().video!, fps: 5 } }), ctx);
+    const seeks = plan.runs.map((args) => Number(args[args.indexOf('-ss') + 1]));
+    expect(seeks[19]).toBeCloseTo(5.8, 6);
+    expect(seeks.slice(0, 19)).toEqual(
+      evenlySpacedTimestamps(6, 20)
+        .slice(0, 19)
+        .map((t) => Math.round(t * 1e6) / 1e6),
+    );
+  });
+
   it('numbers 20 thumbnails with three digits', () => {
     const names = buildThumbnail(opts({ count: 20, format: 'jpg' }), mediaInfo(), ctx).outputs.map((o) => o.filename);
     expect(names).toHaveLength(20);

@@ -26,14 +26,15 @@ export function buildThumbnail(options: ThumbnailOptions, info: MediaInfo, ctx: 
         'Thumbnail timestamp is past the end of the input',
         `timestamp ${options.timestamp}s, input duration ${fmt(info.duration)}s`,
       );
-    // a timestamp inside the last frame would seek past every frame: take the last frame instead
-    const lastFrame = info.duration !== null && info.video.fps ? info.duration - 1 / info.video.fps : null;
-    timestamps = [lastFrame !== null ? Math.max(0, Math.min(options.timestamp, lastFrame)) : options.timestamp];
+    timestamps = [options.timestamp];
   } else {
     if (info.duration === null)
       throw errors.jobFailed('Input duration is unknown', 'evenly spaced thumbnails need a duration; pass `timestamp` instead');
     timestamps = evenlySpacedTimestamps(info.duration, options.count ?? 1);
   }
+  // a timestamp inside the last frame would seek past every frame (no image at all): take the last frame instead
+  const lastFrame = info.duration !== null && info.video.fps ? info.duration - 1 / info.video.fps : null;
+  if (lastFrame !== null) timestamps = timestamps.map((t) => Math.max(0, Math.min(t, lastFrame)));
   const ext = options.format;
   const contentType = ext === 'png' ? 'image/png' : 'image/jpeg';
   const scale = scaleFilter(options.width, options.height);
