@@ -331,3 +331,72 @@ describe('deliveries', () => {
     expect(took).toBeLessThan(10_000);
   });
 });
+
+describe("the gateway's byte budget (GATEWAY_BUFFER_BUDGET_MB)", () => {
+  const MiB = 1024 * 1024;
+  /** The gateway's mf_gateway_buffered_bytes now. */
+  const buffered = async () => {
+    const text = await (await fetch(stack!.healthUrl.replace(/\/health$/, '/metrics'))).text();
+    return Number(/^mf_gateway_buffered_bytes(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1] ?? NaN);
+  };
+  const queued = (client: TestClient, jobId: string) =>
+    client.next((m) => m.job_id === jobId && m.type === 'progress' && m.stage === 'queued', 20_000);
+
+  it("refuses a second client's upload with RATE_LIMITED while a first client's chunked upload holds the budget, and takes it after", async () => {
+    stack = await startStack({ workers: 0, env: { GATEWAY_BUFFER_BUDGET_MB: '10' } });
+    const first = await connect();
+    const second = await connect();
+    await uploadJob(first, 'first');
+    first.sendRaw(chunk('first', 0, false, Buffer.alloc(MiB, 1)));
+    await first.next((m) => m.type === 'upload_ack' && m.job_id === 'first');
+    // the first upload holds its window (8 MiB) and stream buffer (1 MiB) of the 10 MiB
+    expect(await buffered()).toBe(9 * MiB);
+    await uploadJob(second, 'second');
+    second.sendRaw(encodeBinaryFrame({ job_id: 'second', filename: 'in.bin' }, Buffer.alloc(2 * MiB, 2)));
+    const refused = await second.next((m) => m.type === 'error' && m.job_id === 'second');
+    expect(refused).toMatchObject({
+      code: 'RATE_LIMITED',
+      message: expect.stringMatching(/busy/i),
+      details: expect.stringMatching(/GATEWAY_BUFFER_BUDGET_MB/),
+    });
+    expect(JSON.stringify(refused)).not.toMatch(/\/tmp|storage|jobs\//);
+    // the first goes on undisturbed, and its end frees the budget
+    first.sendRaw(chunk('first', MiB, true, Buffer.alloc(MiB, 1)));
+    await queued(first, 'first');
+    expect(first.messages('first').filter((m) => m.type === 'error')).toEqual([]);
+    expect(await buffered()).toBe(0);
+    await uploadJob(second, 'again');
+    second.sendRaw(encodeBinaryFrame({ job_id: 'again', filename: 'in.bin' }, Buffer.alloc(2 * MiB, 2)));
+    await queued(second, 'again');
+    expect(second.messages('again').filter((m) => m.type === 'error')).toEqual([]);
+    expect(await buffered()).toBe(0);
+  });
+
+  it('delivers an output many times larger than the budget, whole, and holds nothing after', async () => {
+    stack = await startStack({ workers: 1, env: { GATEWAY_BUFFER_BUDGET_MB: '1', MAX_FILE_SIZE_MB: '100', LOG_LEVEL: 'info' } });
+    const dir = await mkdtemp(join(tmpdir(), 'hostile-budget-'));
+    try {
+      // ~23 MB of uncompressed video: a chunked output of ~22 one-MiB chunks through a 1 MiB budget
+      const big = join(dir, 'big.mkv');
+      await execa('ffmpeg', [
+        ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=8'],
+        ...['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', big],
+      ]);
+      const bytes = await readFile(big);
+      const client = await connect();
+      client.send({ type: 'start_job', job_id: 'big', operation: 'remove_audio', input: { source: 'upload' }, options: {} });
+      await client.next((m) => m.type === 'ack');
+      // its 9 MiB window is more than the whole budget: it goes alone
+      await uploadInChunks(client, 'big', 'big.mkv', bytes);
+      const { final } = await client.result('big', 120_000);
+      expect(final.type).toBe('completed');
+      const size = (final.outputs as { size_bytes: number }[])[0]!.size_bytes;
+      expect(size).toBeGreaterThan(16 * MiB);
+      const out = Buffer.concat(client.received.flatMap((r) => (r.kind === 'binary' && r.header.job_id === 'big' ? [r.payload] : [])));
+      expect(out.length).toBe(size);
+      expect(await buffered()).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -17,6 +17,9 @@ export interface ChunkLimits {
   windowBytes: number;
 }
 
+/** What the storage stream buffers ahead of storage, per upload (the window bounds what the client has in flight). */
+export const STREAM_BUFFER_BYTES = 1024 * 1024;
+
 export class ChunkedUpload {
   /** Bytes written into the storage stream so far (the next expected offset). */
   received = 0;
@@ -33,13 +36,16 @@ export class ChunkedUpload {
     private readonly limits: ChunkLimits,
     /** Called with `received_bytes` whenever bytes are taken. */
     private readonly ack: (receivedBytes: number) => void,
+    /** Called (perhaps more than once) when the upload holds no more bytes: stored, failed or aborted. */
+    private readonly ended: () => void = () => {},
   ) {
     // a small buffer: the window, not this, bounds what a client may have in flight
-    this.stream = new PassThrough({ highWaterMark: 1024 * 1024 });
+    this.stream = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
     // an abort can come before the storage driver attaches to the stream; the error surfaces through `stored`
     this.stream.on('error', () => {});
     this.stored = storage.put(key, this.stream, { maxBytes: limits.maxBytes });
-    this.stored.catch(() => {}); // observed by the caller; never an unhandled rejection
+    // observed by the caller, never an unhandled rejection; either way the upload holds nothing more
+    this.stored.then(ended, ended);
     this.stream.on('drain', () => this.sendAck());
   }
 
@@ -80,5 +86,7 @@ export class ChunkedUpload {
     if (this.failed) return;
     this.failed = true;
     this.stream.destroy(reason);
+    // the destroyed stream drops what it buffered now; storage may take a while longer to clean up
+    this.ended();
   }
 }

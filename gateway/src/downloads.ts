@@ -5,9 +5,16 @@
  * stream and sent only as fast as the client takes them. A delivery waiting
  * for a slow client holds at most one chunk; a single frame is read only once
  * the client can take it, one per connection at a time.
+ *
+ * Each frame or chunk is reserved in the gateway's byte budget before it is
+ * read and released once the socket has it. A delivery waits for room there
+ * and never fails for want of it: the job has run, and its result must
+ * arrive. One larger than the whole budget goes when nothing else is held
+ * (ByteBudget's rule), so no output is too large to deliver.
  */
-import { encodeBinaryFrame, type OutputFile, SINGLE_FRAME_MAX_BYTES } from '@media-foundry/shared';
+import { encodeBinaryFrame, errors, type OutputFile, SINGLE_FRAME_MAX_BYTES } from '@media-foundry/shared';
 import type { Storage } from '@media-foundry/shared/node';
+import type { ByteBudget, Release } from './byte-budget.js';
 import type { ClientSocket } from './client-socket.js';
 
 /** Yields `size`-byte pieces of a byte stream (the last one shorter). */
@@ -41,6 +48,7 @@ export async function* rechunk(source: AsyncIterable<Uint8Array>, size: number):
 export async function sendOutput(
   socket: ClientSocket,
   storage: Storage,
+  budget: Pick<ByteBudget, 'acquire'>,
   jobId: string,
   output: OutputFile & { key: string },
   chunkBytes: number,
@@ -50,31 +58,51 @@ export async function sendOutput(
   if (output.size_bytes <= SINGLE_FRAME_MAX_BYTES) {
     // all or nothing (a retry reads it whole again), and read only when the client can take it
     let sent = 0;
-    await socket.sendBinaryWhenWritable(async () => {
-      const stream = await storage.get(output.key);
-      try {
-        const body = Buffer.concat(await stream.toArray());
-        sent = body.length;
-        return encodeBinaryFrame({ job_id: jobId, filename: output.filename }, body);
-      } finally {
-        stream.destroy();
-      }
-    });
+    let release: Release = () => {};
+    try {
+      await socket.sendBinaryWhenWritable(async () => {
+        // reserved once the socket can take it: a delivery waiting for a slow client holds nothing, here either
+        release = await budget.acquire(output.size_bytes);
+        // the wait may have outlasted the client: read nothing for a closed socket
+        if (socket.closed) throw errors.outputSendFailed('the connection closed');
+        const stream = await storage.get(output.key);
+        try {
+          const body = Buffer.concat(await stream.toArray());
+          sent = body.length;
+          return encodeBinaryFrame({ job_id: jobId, filename: output.filename }, body);
+        } finally {
+          stream.destroy();
+        }
+      });
+    } finally {
+      release();
+    }
     onSent(sent);
     return;
   }
-  // one chunk at a time: the next is read while the previous waits for the socket
+  // one chunk at a time, each reserved before it is read and held until the socket has it
   const stream = await storage.get(output.key, from);
+  const chunks = rechunk(stream, chunkBytes);
   try {
     let offset = from;
-    for await (const chunk of rechunk(stream, chunkBytes)) {
-      const final = offset + chunk.length >= output.size_bytes;
-      const header = { job_id: jobId, filename: output.filename, offset, total_size: output.size_bytes, final };
-      await socket.sendBinary(encodeBinaryFrame(header, chunk));
-      offset += chunk.length;
-      onSent(chunk.length);
+    for (;;) {
+      const release = await budget.acquire(Math.min(chunkBytes, Math.max(0, output.size_bytes - offset)));
+      try {
+        if (socket.closed) throw errors.outputSendFailed('the connection closed');
+        const next = await chunks.next();
+        if (next.done) break;
+        const chunk = next.value;
+        const final = offset + chunk.length >= output.size_bytes;
+        const header = { job_id: jobId, filename: output.filename, offset, total_size: output.size_bytes, final };
+        await socket.sendBinary(encodeBinaryFrame(header, chunk));
+        offset += chunk.length;
+        onSent(chunk.length);
+      } finally {
+        release();
+      }
     }
   } finally {
+    await chunks.return(undefined);
     stream.destroy();
   }
 }

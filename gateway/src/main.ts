@@ -15,6 +15,7 @@ import {
   TenantQueues,
 } from '@media-foundry/shared/node';
 import { createAuthenticator } from './auth.js';
+import { ByteBudget } from './byte-budget.js';
 import type { GatewayContext } from './connection.js';
 import { createDownloadUrls } from './download-urls.js';
 import { JobLifecycle } from './jobs/lifecycle.js';
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
   });
   // liveness never waits on the broker: the intake depth is read in the background
   const intakeDepth = new PolledValue(() => tenants.intakeDepth());
+  const budget = new ByteBudget(config.GATEWAY_BUFFER_BUDGET_MB * 1024 * 1024);
   const registry = createRegistry('gateway');
   let publicBaseUrl = '';
   let connections = () => 0;
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
   const metrics = createGatewayMetrics(registry, {
     connections: () => connections(),
     activeJobs: () => jobs?.size ?? 0,
+    bufferedBytes: () => budget.used(),
     queueDepth: () => Promise.resolve(intakeDepth.current()),
     brokerConnected: () => broker.state() === 'connected',
     brokerReconnects: () => broker.reconnects(),
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
     publisher,
     router,
     urls,
+    budget,
     metrics,
     logger,
   });

@@ -21,6 +21,8 @@ export interface GatewayMetrics {
 export interface GatewayGauges extends CommonGauges {
   connections: () => number;
   activeJobs: () => number;
+  /** Bytes held for uploads and deliveries, counted against GATEWAY_BUFFER_BUDGET_MB. */
+  bufferedBytes: () => number;
 }
 
 export function createGatewayMetrics(registry: Registry, gauges: GatewayGauges): GatewayMetrics {
@@ -28,6 +30,12 @@ export function createGatewayMetrics(registry: Registry, gauges: GatewayGauges):
   registerCommonGauges(registry, gauges);
   scrapedGauge(registry, 'mf_ws_connections', 'Open WebSocket connections', gauges.connections);
   scrapedGauge(registry, 'mf_gateway_active_jobs', 'Jobs in progress on this gateway', gauges.activeJobs);
+  scrapedGauge(
+    registry,
+    'mf_gateway_buffered_bytes',
+    "Bytes held for clients' uploads and deliveries, of GATEWAY_BUFFER_BUDGET_MB",
+    gauges.bufferedBytes,
+  );
   return {
     registry,
     jobsSubmitted: new prom.Counter({

@@ -207,6 +207,15 @@ export const configSchema = z
     UPLOAD_IDLE_TIMEOUT_SECONDS: positiveInt.default(60),
     /** Chunk size of chunked downloads (outputs over 16 MiB). */
     DOWNLOAD_CHUNK_BYTES: positiveInt.default(1024 * 1024),
+    /**
+     * MiB one gateway process may hold for all its clients' uploads and
+     * deliveries together: a chunked upload counts its window plus a 1 MiB
+     * stream buffer, a single-frame upload its size until stored, a delivery
+     * the frame or chunk it is sending. An upload that does not fit is refused
+     * with RATE_LIMITED; a delivery waits for room. What uWebSockets.js
+     * buffers in its sockets is not counted (WS_MAX_SIZE bounds it per message).
+     */
+    GATEWAY_BUFFER_BUDGET_MB: positiveInt.default(1024),
     /** `delivery_method: "url"`: how long download URLs work (and outputs are kept), in seconds. */
     RESULT_URL_TTL_SECONDS: positiveInt.default(3600),
     /** Base of the gateway's own download URLs (fs driver), e.g. https://media.example.com; default http://<WS_HOST>:<WS_PORT>. */

@@ -98,6 +98,8 @@ export const errors = {
   jobCancelled: (details = "cancelled at the client's request") => new AppError(ErrorCode.JOB_CANCELLED, 'Job cancelled', { details }),
   cancelFailed: (details: string) => new AppError(ErrorCode.CANCEL_FAILED, 'Job not found or already completed', { details }),
   rateLimited: (details: string) => new AppError(ErrorCode.RATE_LIMITED, 'Rate limit exceeded', { details }),
+  /** The gateway holds as many bytes for its clients as GATEWAY_BUFFER_BUDGET_MB allows: new work waits for another try. */
+  gatewayBusy: (details: string) => new AppError(ErrorCode.RATE_LIMITED, 'Gateway busy; try again shortly', { details }),
   resumeFailed: (details: string) => new AppError(ErrorCode.RESUME_FAILED, 'Job cannot be resumed', { details }),
   invalidBinary: (details: string) => new AppError(ErrorCode.INVALID_BINARY, 'Invalid binary message format', { details }),
   binaryError: (details: string, cause?: unknown) =>

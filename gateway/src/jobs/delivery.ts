@@ -16,6 +16,7 @@ import {
   retryTransient,
 } from '@media-foundry/shared';
 import { isNotFound, type Logger, type Storage } from '@media-foundry/shared/node';
+import type { ByteBudget } from '../byte-budget.js';
 import type { ClientSocket } from '../client-socket.js';
 import type { DownloadUrls } from '../download-urls.js';
 import { sendOutput } from '../downloads.js';
@@ -24,6 +25,8 @@ export interface DeliveryDeps {
   config: Pick<Config, 'DOWNLOAD_CHUNK_BYTES' | 'RESULT_URL_TTL_SECONDS' | 'TRANSIENT_RETRY_SECONDS'>;
   storage: Storage;
   urls: DownloadUrls;
+  /** GATEWAY_BUFFER_BUDGET_MB: each frame or chunk waits for room in it before it is read. */
+  budget: Pick<ByteBudget, 'acquire'>;
   /** Output bytes sent (metrics). */
   onBytes(bytes: number): void;
 }
@@ -69,7 +72,7 @@ export async function deliverResult(
     try {
       await retryTransient(
         () =>
-          sendOutput(socket, storage, clientJobId, output, config.DOWNLOAD_CHUNK_BYTES, sent, (bytes) => {
+          sendOutput(socket, storage, deps.budget, clientJobId, output, config.DOWNLOAD_CHUNK_BYTES, sent, (bytes) => {
             sent += bytes;
             deps.onBytes(bytes);
           }),

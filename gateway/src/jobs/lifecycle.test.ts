@@ -18,6 +18,7 @@ import {
   topology,
 } from '@media-foundry/shared';
 import { createLogger, createRegistry, FsStorage, JobStore, sha256Hex, tenantKey } from '@media-foundry/shared/node';
+import { ByteBudget } from '../byte-budget.js';
 import type { ClientSocket } from '../client-socket.js';
 import { createDownloadUrls } from '../download-urls.js';
 import { createGatewayMetrics } from '../metrics.js';
@@ -108,9 +109,14 @@ describe('JobLifecycle', () => {
   let followGate: Promise<void> | null;
   let queueDepth: number;
   let gatewayCount = 0;
+  /** The last lifecycle's GATEWAY_BUFFER_BUDGET_MB. */
+  let budget: ByteBudget;
 
-  function lifecycle(config = {}) {
+  /** A lifecycle on `config`; `budgetBytes` replaces GATEWAY_BUFFER_BUDGET_MB with a budget finer than whole MiB. */
+  function lifecycle(config = {}, budgetBytes?: number) {
     gatewayCount += 1;
+    const parsed = loadConfig({ RESUME_TTL_SECONDS: '600', MAX_QUEUED_JOBS_PER_CLIENT: '3', ...config });
+    budget = new ByteBudget(budgetBytes ?? parsed.GATEWAY_BUFFER_BUDGET_MB * 1024 * 1024);
     const router: ReplyFollower = {
       follow: async (key) => {
         followed.set(key, (followed.get(key) ?? 0) + 1);
@@ -123,7 +129,7 @@ describe('JobLifecycle', () => {
       },
     };
     return new JobLifecycle({
-      config: loadConfig({ RESUME_TTL_SECONDS: '600', MAX_QUEUED_JOBS_PER_CLIENT: '3', ...config }),
+      config: parsed,
       topology: t,
       gatewayId: `gw${gatewayCount}`,
       storage,
@@ -147,9 +153,11 @@ describe('JobLifecycle', () => {
       },
       router,
       urls: createDownloadUrls(storage, () => 'http://gw'),
+      budget,
       metrics: createGatewayMetrics(createRegistry('gateway'), {
         connections: () => 0,
         activeJobs: () => 0,
+        bufferedBytes: () => budget.used(),
         queueDepth: () => Promise.resolve(0),
         brokerConnected: () => true,
         brokerReconnects: () => 0,
@@ -570,5 +578,110 @@ describe('JobLifecycle', () => {
     expect(a.socket.of('long', 'error')).toEqual([]);
     const inputs = published[0]!.job.inputs as { key: string }[];
     expect(await Promise.all(inputs.map((i) => storage.size(i.key)))).toEqual([7, 5]);
+  });
+
+  describe('GATEWAY_BUFFER_BUDGET_MB', () => {
+    const MiB = 1024 * 1024;
+    /** A 3 MiB budget and a 1 MiB window: a chunked upload holds 2 MiB (window and stream buffer) of it. */
+    const small = () => lifecycle({ UPLOAD_WINDOW_BYTES: String(MiB) }, 3 * MiB);
+    const startUpload = (gw: JobLifecycle, h: ReturnType<typeof holder>, jobId: string, input: object = { source: 'upload' }) =>
+      gw.start(h, { type: 'start_job', job_id: jobId, operation: 'probe', input, options: {}, delivery_method: 'binary' } as never, null);
+    const busy = expect.objectContaining({
+      type: 'error',
+      code: 'RATE_LIMITED',
+      message: expect.stringMatching(/busy/i),
+      details: expect.stringMatching(/GATEWAY_BUFFER_BUDGET_MB/),
+    });
+
+    it('refuses a second upload with RATE_LIMITED while a first holds the budget, removes what it staged, and takes it once the first ends', async () => {
+      const gw = small();
+      const a = holder('c1');
+      const b = holder('c2');
+      startUpload(gw, a, 'first');
+      gw.upload(a, { job_id: 'first', filename: 'a.mp4', offset: 0, final: false }, Buffer.from('half a file'));
+      expect(budget.used()).toBe(2 * MiB);
+      // a single frame that does not fit: refused, its job ended
+      startUpload(gw, b, 'whole');
+      expect(b.socket.of('whole', 'ack')).toHaveLength(1);
+      gw.upload(b, { job_id: 'whole', filename: 'b.mp4' }, Buffer.alloc(1.5 * MiB, 1));
+      expect(b.socket.of('whole', 'error')).toEqual([busy]);
+      // a chunked one: its window does not fit
+      startUpload(gw, b, 'chunked');
+      gw.upload(b, { job_id: 'chunked', filename: 'b.mp4', offset: 0, final: false }, Buffer.from('x'));
+      expect(b.socket.of('chunked', 'error')).toEqual([busy]);
+      // a two-file job whose first file fits and is staged, and whose second does not: the first is removed
+      startUpload(gw, b, 'two', { source: 'upload', filenames: ['1.mp4', '2.mp4'] });
+      gw.upload(b, { job_id: 'two', filename: '1.mp4' }, Buffer.from('one'));
+      await until(() => budget.used() === 2 * MiB); // staged, and let go
+      gw.upload(b, { job_id: 'two', filename: '2.mp4' }, Buffer.alloc(1.5 * MiB, 2));
+      expect(b.socket.of('two', 'error')).toEqual([busy]);
+      await until(() => gw.size === 1);
+      expect(budget.used()).toBe(2 * MiB);
+      // a spent budget refuses start_job itself, before the client sends a byte
+      const rest = budget.reserve(budget.limit - budget.used())!;
+      startUpload(gw, b, 'early');
+      expect(b.socket.of('early')).toEqual([busy]);
+      expect(gw.size).toBe(1);
+      rest();
+      // the first ends (stored): the budget is free again, and the same upload is taken
+      gw.upload(a, { job_id: 'first', filename: 'a.mp4', offset: 11, final: true }, Buffer.from(' and the rest'));
+      await until(() => published.length === 1);
+      expect(budget.used()).toBe(0);
+      startUpload(gw, b, 'again');
+      gw.upload(b, { job_id: 'again', filename: 'b.mp4' }, Buffer.alloc(1.5 * MiB, 1));
+      await until(() => published.length === 2);
+      expect(b.socket.of('again', 'error')).toEqual([]);
+      expect(budget.used()).toBe(0);
+      const staged = published.flatMap((p) => p.job.job_id);
+      const files = async () =>
+        (await readdir(dir, { recursive: true, withFileTypes: true })).filter(
+          (e) => e.isFile() && !staged.some((id) => e.parentPath.includes(id)),
+        );
+      expect(await filesLeft(files)).toEqual([]);
+    });
+
+    it("gives an upload's bytes back however it ends: stored, failed, cancelled, timed out, disconnected, shut down", async () => {
+      const gw = lifecycle({ UPLOAD_WINDOW_BYTES: String(MiB), UPLOAD_IDLE_TIMEOUT_SECONDS: '1' }, 3 * MiB);
+      const a = holder('c1');
+      const holding = async (jobId: string, end: () => void) => {
+        startUpload(gw, a, jobId);
+        gw.upload(a, { job_id: jobId, filename: 'a.mp4', offset: 0, final: false }, Buffer.from('some bytes'));
+        expect(budget.used()).toBe(2 * MiB);
+        end();
+        await until(() => budget.used() === 0, 5000);
+      };
+      await holding('stored', () => gw.upload(a, { job_id: 'stored', filename: 'a.mp4', offset: 10, final: true }, Buffer.from('!')));
+      await holding('failed', () => gw.upload(a, { job_id: 'failed', filename: 'a.mp4', offset: 99, final: false }, Buffer.from('!')));
+      await holding('cancelled', () => gw.cancel(a, 'cancelled'));
+      await holding('idle', () => {});
+      await holding('detached', () => gw.detach(a));
+      await holding('shutdown', () => gw.shutdown());
+      // and a single frame, once stored
+      startUpload(gw, a, 'whole');
+      gw.upload(a, { job_id: 'whole', filename: 'a.mp4' }, Buffer.alloc(MiB, 1));
+      expect(budget.used()).toBe(MiB);
+      await until(() => budget.used() === 0);
+      expect(a.socket.of('failed', 'error')).toEqual([expect.objectContaining({ code: 'BINARY_ERROR' })]);
+      expect(a.socket.of('idle', 'error')).toEqual([expect.objectContaining({ message: 'Upload timed out' })]);
+      await until(() => published.length === 2);
+    });
+
+    it('makes a delivery wait for room, not fail, and sends an output larger than the whole budget alone', async () => {
+      const gw = lifecycle({}, 4); // 4 bytes: less than the 7-byte output
+      const a = holder('c1');
+      const { id } = await submitted(gw, a, 'j1');
+      const other = budget.reserve(1)!; // another client's bytes
+      gw.onMessage(await finished(id));
+      await until(() => a.socket.of('j1', 'completed').length === 1);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(a.socket.files).toEqual([]);
+      expect(budget.waiting()).toBe(1);
+      other();
+      await until(() => a.socket.files.length === 1);
+      expect(a.socket.files[0]!.bytes).toBe(7);
+      await until(() => gw.size === 0);
+      expect(budget.used()).toBe(0);
+      expect(a.socket.of('j1', 'error')).toEqual([]);
+    });
   });
 });

@@ -35,6 +35,7 @@ import {
   type TenantQueues,
   type TraceContext,
 } from '@media-foundry/shared/node';
+import type { ByteBudget } from '../byte-budget.js';
 import type { DownloadUrls } from '../download-urls.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { JobPublisher } from '../publisher.js';
@@ -42,7 +43,7 @@ import { deliverResult } from './delivery.js';
 import type { GatewayJob, JobHolder, Outcome } from './job.js';
 import type { ReplyFollower } from './reply-router.js';
 import { newResumeToken, tokenJobId, tokenMatches } from './resume-token.js';
-import { type StagedInput, UploadStaging } from './upload-staging.js';
+import { budgetRefusal, type StagedInput, UploadStaging } from './upload-staging.js';
 
 export interface LifecycleDeps {
   config: Config;
@@ -54,6 +55,8 @@ export interface LifecycleDeps {
   publisher: Pick<JobPublisher, 'publish' | 'broadcast' | 'notify'>;
   router: ReplyFollower;
   urls: DownloadUrls;
+  /** GATEWAY_BUFFER_BUDGET_MB: uploads reserve in it or are refused, deliveries wait for room in it. */
+  budget: ByteBudget;
   metrics: GatewayMetrics;
   logger: Logger;
 }
@@ -145,6 +148,11 @@ export class JobLifecycle {
       );
       return;
     }
+    // nothing could be taken now: say so before the client sends a byte (an upload is checked again as it comes)
+    if (input.source === 'upload' && this.deps.budget.full()) {
+      this.send(holder, errorMessageFor(clientId, budgetRefusal(this.deps.budget)));
+      return;
+    }
     const trace = childTrace(parentTrace);
     const id = randomUUID();
     const resume = newResumeToken(id);
@@ -178,6 +186,7 @@ export class JobLifecycle {
       input.filenames ?? null,
       input.size_bytes,
       this.deps.storage,
+      this.deps.budget,
       {
         maxBytes,
         windowBytes: config.UPLOAD_WINDOW_BYTES,
@@ -528,7 +537,7 @@ export class JobLifecycle {
   }
 
   private async deliver(job: GatewayJob, reply: Extract<FinalReply, { type: 'completed' }>): Promise<void> {
-    const { config, storage, urls, metrics } = this.deps;
+    const { config, storage, urls, budget, metrics } = this.deps;
     job.phase = 'delivering';
     this.started(job);
     try {
@@ -537,7 +546,7 @@ export class JobLifecycle {
         job.clientId,
         job.deliveryMethod,
         reply,
-        { config, storage, urls, onBytes: (n) => metrics.bytesOut.inc(n) },
+        { config, storage, urls, budget, onBytes: (n) => metrics.bytesOut.inc(n) },
         job.log,
       );
       // download URLs stay valid for RESULT_URL_TTL_SECONDS; so do the files behind them (the sweeper removes them)

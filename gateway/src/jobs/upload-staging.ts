@@ -6,7 +6,17 @@
  */
 import { AppError, type BinaryHeader, errors, retryTransient, storageKeys } from '@media-foundry/shared';
 import type { Logger, Storage } from '@media-foundry/shared/node';
-import { ChunkedUpload } from '../chunked-upload.js';
+import type { ByteBudget } from '../byte-budget.js';
+import { ChunkedUpload, STREAM_BUFFER_BYTES } from '../chunked-upload.js';
+
+/** RATE_LIMITED for an upload that does not fit in the gateway's GATEWAY_BUFFER_BUDGET_MB. */
+export function budgetRefusal(budget: ByteBudget, bytes?: number): AppError {
+  // the limit, not how much is held: what other clients are doing is not this one's business
+  const asked = bytes === undefined ? '' : ` (this upload needs ${bytes} of them)`;
+  return errors.gatewayBusy(
+    `the gateway holds as many bytes for its clients' uploads and deliveries as GATEWAY_BUFFER_BUDGET_MB allows (${budget.limit})${asked}; start the job again shortly`,
+  );
+}
 
 export interface StagedInput {
   source: 'storage';
@@ -52,6 +62,8 @@ export class UploadStaging {
     /** `input.size_bytes`, when the client declared it. */
     private readonly declaredBytes: number | undefined,
     private readonly storage: Storage,
+    /** The gateway's: each file in progress holds its bytes (a chunked one its window) in it until stored. */
+    private readonly budget: ByteBudget,
     private readonly limits: StagingLimits,
     private readonly events: StagingEvents,
     private readonly log: Logger,
@@ -134,8 +146,18 @@ export class UploadStaging {
       this.fail(errors.jobFailed('Input is empty', `upload ${JSON.stringify(name)} has no bytes`));
       return {};
     }
+    // uWS has read the frame already: refusing it bounds what we keep (for the retries of storing it), not what came
+    const release = this.budget.reserve(payload.length);
+    if (!release) {
+      this.fail(budgetRefusal(this.budget, payload.length));
+      return {};
+    }
     const key = storageKeys.input(this.jobId, name);
-    this.stage(name, () => retryTransient(() => this.storage.put(key, payload), { budgetMs: this.limits.retryBudgetMs }), payload.length);
+    this.stage(
+      name,
+      () => retryTransient(() => this.storage.put(key, payload), { budgetMs: this.limits.retryBudgetMs }).finally(release),
+      payload.length,
+    );
     return {};
   }
 
@@ -146,11 +168,27 @@ export class UploadStaging {
         this.fail(errors.binaryError(`first chunk of ${JSON.stringify(name)} must have offset 0, not ${chunk.offset}`));
         return;
       }
-      upload = new ChunkedUpload(storageKeys.input(this.jobId, name), this.storage, this.limits, (received) => {
-        // the client may have been waiting for this ack (the window was full): its idle time starts now
-        if (!this.over && !this.everyFileCame()) this.waitForBytes();
-        this.events.ack(name, received);
-      });
+      // what it may hold at once: the window and the stream's buffer, or less when the file is known to be smaller
+      const { windowBytes, maxBytes } = this.limits;
+      const holds = chunk.final
+        ? payload.length
+        : Math.min(windowBytes + STREAM_BUFFER_BYTES, maxBytes, this.declaredBytes ?? Number.POSITIVE_INFINITY);
+      const release = this.budget.reserve(holds);
+      if (!release) {
+        this.fail(budgetRefusal(this.budget, holds));
+        return;
+      }
+      upload = new ChunkedUpload(
+        storageKeys.input(this.jobId, name),
+        this.storage,
+        this.limits,
+        (received) => {
+          // the client may have been waiting for this ack (the window was full): its idle time starts now
+          if (!this.over && !this.everyFileCame()) this.waitForBytes();
+          this.events.ack(name, received);
+        },
+        release,
+      );
       this.chunked.set(name, upload);
     }
     try {
