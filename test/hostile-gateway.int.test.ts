@@ -9,8 +9,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { encodeBinaryFrame } from '@media-foundry/shared';
+import { renderLavfi } from './helpers/media.js';
 import { cpuSeconds, rssBytes } from './helpers/proc.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { TestClient, uploadInChunks } from './helpers/ws-client.js';
@@ -263,10 +263,7 @@ describe('deliveries', () => {
     stack = await startStack({ workers: 1, env: { MAX_FILE_SIZE_MB: '100', LOG_LEVEL: 'info' } });
     // ~43 MB of uncompressed video: an output of ~40 one-MiB chunks, far more than the socket buffers hold
     const big = join(dir, 'big.mkv');
-    await execa('ffmpeg', [
-      ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=15'],
-      ...['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', big],
-    ]);
+    await renderLavfi(big, 'testsrc2=size=320x240:rate=25:duration=15', ['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p']);
     const bytes = await readFile(big);
     const client = await connect();
     client.send({ type: 'start_job', job_id: 'slow', operation: 'remove_audio', input: { source: 'upload' }, options: {} });
@@ -297,18 +294,11 @@ describe('deliveries', () => {
     // noise does not compress: twenty 1280x720 PNG thumbnails of it are ~1.3 MB each, single frames (under 16 MiB),
     // 25 MB in all: more than the socket buffers and the gateway's 1 MiB send high-water mark hold
     const noise = join(dir, 'noise.mkv');
-    await execa('ffmpeg', [
-      ...[
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        "nullsrc=s=1280x720:r=10:d=4,geq=lum='random(1)*255':cb=128:cr=128",
-      ],
-      ...['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', noise],
+    await renderLavfi(noise, "nullsrc=s=1280x720:r=10:d=4,geq=lum='random(1)*255':cb=128:cr=128", [
+      '-c:v',
+      'rawvideo',
+      '-pix_fmt',
+      'yuv420p',
     ]);
     const client = await connect();
     client.send({ type: 'start_job', job_id: 'thumbs', operation: 'thumbnail', input: { source: 'upload' }, options: { count: 20 } });
@@ -378,10 +368,7 @@ describe("the gateway's byte budget (GATEWAY_BUFFER_BUDGET_MB)", () => {
     try {
       // ~23 MB of uncompressed video: a chunked output of ~22 one-MiB chunks through a 1 MiB budget
       const big = join(dir, 'big.mkv');
-      await execa('ffmpeg', [
-        ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=8'],
-        ...['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', big],
-      ]);
+      await renderLavfi(big, 'testsrc2=size=320x240:rate=25:duration=8', ['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p']);
       const bytes = await readFile(big);
       const client = await connect();
       client.send({ type: 'start_job', job_id: 'big', operation: 'remove_audio', input: { source: 'upload' }, options: {} });

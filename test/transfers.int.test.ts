@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { S3Storage } from '@media-foundry/shared/node';
-import { makeTestVideo } from './helpers/media.js';
+import { makeTestVideo, renderLavfi } from './helpers/media.js';
 import { startTestS3, type TestS3 } from './helpers/s3.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { downloaded, TestClient, uploadInChunks } from './helpers/ws-client.js';
@@ -249,21 +249,7 @@ describe('a 200 MB round trip', () => {
   it("moves 200 MB up in 1 MiB chunks and back in chunks with the gateway's memory bounded", async () => {
     const big = join(dir, 'huge.mkv');
     // uncompressed video: 60 s of 320x240 yuv420p at 30 fps is ~207 MB, generated in seconds
-    await execa('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=320x240:rate=30:duration=60',
-      '-c:v',
-      'rawvideo',
-      '-pix_fmt',
-      'yuv420p',
-      big,
-    ]);
+    await renderLavfi(big, 'testsrc2=size=320x240:rate=30:duration=60', ['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p']);
     const bytes = await readFile(big);
     expect(bytes.length).toBeGreaterThan(200 * 1000 * 1000);
     const before = (await (await fetch(stack.healthUrl)).json()) as { memory: { rss_bytes: number } };

@@ -30,6 +30,11 @@ export async function makeTestVideo(path: string, o: TestVideoOptions = {}): Pro
   await execa('ffmpeg', args);
 }
 
+/** Renders one lavfi source graph (`testsrc2=…`, `nullsrc=…,geq=…`) to `path` with `outputArgs` (codec, pixel format). */
+export async function renderLavfi(path: string, source: string, outputArgs: string[]): Promise<void> {
+  await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', source, ...outputArgs, path]);
+}
+
 /** Generates a tone-only audio file. */
 export async function makeTestAudio(path: string, seconds = 3): Promise<void> {
   await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=660:duration=${seconds}`, path]);
