@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
-import { failFirst, halfThenStall, type Origin, serveFile, startOrigin, status } from './helpers/origin.js';
+import { cutFirst, failFirst, halfThenStall, type Origin, serveFile, startOrigin, status } from './helpers/origin.js';
 import { freePort } from './helpers/rabbitmq.js';
 import { startTestS3, type TestS3 } from './helpers/s3.js';
 import { deleteTopology, spawnService, startStack, type Stack } from './helpers/stack.js';
@@ -27,6 +27,7 @@ beforeAll(async () => {
   origin = await startOrigin({
     '/clip.mp4': serveFile(join(dir, 'clip.mp4')),
     '/flaky.mp4': failFirst(2, 503, serveFile(join(dir, 'clip.mp4'))),
+    '/cut.mp4': cutFirst(join(dir, 'clip.mp4'), serveFile(join(dir, 'clip.mp4'))),
     '/missing.mp4': status(404),
     '/stalls.mp4': halfThenStall(join(dir, 'big.mp4')),
   });
@@ -151,6 +152,17 @@ describe('URL inputs', () => {
     expect(retries).toHaveLength(2);
     expect(String(retries[0]!.message)).toContain('HTTP 503');
     expect(Math.abs((await probed('flaky.mp4', files.get('output.mp4'))).duration - 1.5)).toBeLessThan(0.3);
+    await client.close();
+  });
+
+  it('retries an origin that cuts the connection mid-body, then completes', async () => {
+    const client = await TestClient.connect(stack.wsUrl);
+    client.send(job('cut', '/cut.mp4'));
+    const { final } = await client.result('cut', 60_000);
+    expect(final.type).toBe('completed');
+    expect(origin.hits('/cut.mp4')).toBe(2);
+    const retries = client.messages('cut').filter((m) => m.type === 'progress' && m.stage === 'retrying');
+    expect(retries).toHaveLength(1);
     await client.close();
   });
 

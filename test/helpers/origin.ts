@@ -82,6 +82,16 @@ export const halfThenStall =
     res.write(body.subarray(0, Math.floor(body.length / 2)));
   };
 
+/** Declares the whole file, sends its first half, and cuts the connection (a reset mid-body); later requests behave as `then`. */
+export const cutFirst =
+  (file: string, then: Behaviour): Behaviour =>
+  async (req, res, hit) => {
+    if (hit > 1) return then(req, res, hit - 1);
+    const body = await readFile(file);
+    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': body.length });
+    res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => res.socket?.resetAndDestroy(), 50));
+  };
+
 /** Sends `chunkBytes` of zeros every `everyMs`, never ending (waiting for the client to drain), until the client goes away. */
 export const endless =
   (chunkBytes = 64 * 1024, everyMs = 5): Behaviour =>

@@ -9,7 +9,6 @@
  * connections, DNS trouble) or not (404, a blocked address, a stall).
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
@@ -18,7 +17,7 @@ import { isIP } from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, errors } from '@media-foundry/shared';
-import { TRANSIENT_NETWORK_CODES } from '@media-foundry/shared/node';
+import { fileClosed, TRANSIENT_NETWORK_CODES } from '@media-foundry/shared/node';
 import { addressProblem, type UrlAllowlist } from './url-guard.js';
 
 export interface DownloadLimits {
@@ -248,7 +247,7 @@ export async function downloadUrl(
     } finally {
       // an abort can fail the pipeline while the file is still being opened: the
       // download is over only once it is closed (else it appears after the temp dir's removal began)
-      if (!file.closed) await once(file, 'close');
+      await fileClosed(file);
     }
     return;
   }

@@ -9,3 +9,4 @@ export * from './job-store.js';
 export * from './tenant-queues.js';
 export * from './polled-value.js';
 export * from './network-errors.js';
+export * from './file-closed.js';

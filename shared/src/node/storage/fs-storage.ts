@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fileClosed } from '../file-closed.js';
 import { assertSafeKey, type Storage, StorageError, type StoredObject } from './storage.js';
 
 /** Errors a local disk may get over (space freed, descriptors closed); the rest are not worth retrying. */
@@ -62,7 +62,7 @@ export class FsStorage implements Storage {
           await pipeline(source, file);
         } finally {
           // a source that fails early fails the pipeline before the file is even open: removing it then would race the open
-          if (!file.closed) await once(file, 'close');
+          await fileClosed(file);
         }
       }),
     );

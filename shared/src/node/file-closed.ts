@@ -1,0 +1,13 @@
+import type { WriteStream } from 'node:fs';
+
+/**
+ * Resolves once a file stream is closed, whatever ended it. A pipeline that
+ * failed may leave its file still opening (it appears after the caller
+ * removed it) or about to emit `error` before `close`: waiting with
+ * `events.once(file, 'close')` would reject with that error and hide the
+ * pipeline's own, classified one.
+ */
+export function fileClosed(file: WriteStream): Promise<void> {
+  if (file.closed) return Promise.resolve();
+  return new Promise((resolve) => file.once('close', () => resolve()));
+}
