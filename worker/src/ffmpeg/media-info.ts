@@ -79,7 +79,7 @@ export function parseFrameRate(rate: string | undefined): number | null {
 }
 
 /** Cover art is an attached picture, not a video track. */
-function isAttachedPicture(s: z.infer<typeof ffprobeStream>): boolean {
+export function isAttachedPicture(s: z.infer<typeof ffprobeStream>): boolean {
   const disposition = (s as { disposition?: { attached_pic?: number } }).disposition;
   return disposition?.attached_pic === 1;
 }

@@ -2,6 +2,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { probe } from './probe.js';
 
 describe('probe', () => {
@@ -12,6 +13,11 @@ describe('probe', () => {
       `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="${w}" height="${h}"/></svg>`;
     await writeFile(join(dir, 'big.svg'), svg(16000, 16000));
     await writeFile(join(dir, 'small.svg'), svg(64, 48));
+    // an MP3 whose cover art (a 1200x1200 JPEG) is over the ceilings below: cover art is not a video track
+    await execa('ffmpeg', [
+      ...['-v', 'error', '-f', 'lavfi', '-i', 'sine=duration=1', '-f', 'lavfi', '-i', 'color=c=red:s=1200x1200:d=1'],
+      ...['-map', '0', '-map', '1', '-frames:v', '1', '-c:v', 'mjpeg', '-disposition:v', 'attached_pic', join(dir, 'cover.mp3')],
+    ]);
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -30,6 +36,12 @@ describe('probe', () => {
   it('reads a picture within maxPixels, under prlimit', async () => {
     const info = await probe('ffprobe', join(dir, 'small.svg'), { maxPixels: 1_000_000, maxMemoryMb: 1024 });
     expect(info.video).toMatchObject({ width: 64, height: 48 });
+  });
+
+  it('reads an audio file whose cover art is over maxPixels: only a video track is refused', async () => {
+    const info = await probe('ffprobe', join(dir, 'cover.mp3'), { maxPixels: 1_000_000, maxMemoryMb: 1024 });
+    expect(info.video).toBeNull();
+    expect(info.audio).not.toBeNull();
   });
 
   it('is killed when the job is cancelled', async () => {

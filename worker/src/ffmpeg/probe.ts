@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { errors } from '@media-foundry/shared';
 import { inputGuards, oversizePicture, resolutionTooLarge } from './hardening.js';
-import { ffprobeOutput, toMediaInfo, type MediaInfo } from './media-info.js';
+import { ffprobeOutput, isAttachedPicture, toMediaInfo, type MediaInfo } from './media-info.js';
 import { lastLines, limitedCommand } from './run.js';
 
 export interface ProbeOptions {
@@ -42,16 +42,20 @@ export async function probe(ffprobePath: string, path: string, options: ProbeOpt
   if (result.timedOut) throw errors.jobFailed('Probing the input timed out', `ffprobe ran longer than ${timeoutMs / 1000}s`);
   const stderr = String(result.stderr);
   const oversize = oversizePicture(stderr);
-  if (oversize) throw resolutionTooLarge(options.which ?? 'the input', oversize.width, oversize.height, oversize.maxPixels);
+  const tooLarge = () => resolutionTooLarge(options.which ?? 'the input', oversize!.width, oversize!.height, oversize!.maxPixels);
+  if (oversize && result.exitCode !== 0) throw tooLarge();
   if (result.exitCode !== 0)
     throw errors.jobFailed('Input is not a readable media file', lastLines(stderr) || `ffprobe exited with ${result.exitCode}`);
   let json: unknown;
   try {
     json = JSON.parse(String(result.stdout));
   } catch {
-    throw errors.jobFailed('Input is not a readable media file', 'ffprobe printed no JSON');
+    throw oversize ? tooLarge() : errors.jobFailed('Input is not a readable media file', 'ffprobe printed no JSON');
   }
   const parsed = ffprobeOutput.safeParse(json);
-  if (!parsed.success) throw errors.jobFailed('Input is not a readable media file', 'unexpected ffprobe output');
+  if (!parsed.success) throw oversize ? tooLarge() : errors.jobFailed('Input is not a readable media file', 'unexpected ffprobe output');
+  // the refused picture may be cover art, which no operation decodes as video: only a video track's refusal counts
+  if (oversize && parsed.data.streams.some((s) => s.codec_type === 'video' && !isAttachedPicture(s) && !(s.width && s.height)))
+    throw tooLarge();
   return toMediaInfo(parsed.data);
 }
