@@ -48,6 +48,9 @@ export function checkInputLimits(
     throw resolutionTooLarge(which, video.width, video.height, limits.MAX_INPUT_PIXELS);
 }
 
+/** How long probing a job's inputs may take in all, ms. */
+const PROBING_MS = 60_000;
+
 export type ProgressUpdate = Omit<ProgressReply, 'type' | 'job_id'>;
 
 export interface JobRunnerDeps {
@@ -153,10 +156,13 @@ export async function runJob(
     report({ stage: 'probing', percentage: 0 });
     // one input at a time, each checked before the next is probed: a job of
     // bombs costs at most one bounded ffprobe at once, and stops at the first
+    // — within one minute for all of them, the probing share of the consumer timeout (topology.ts)
     const infos: MediaInfo[] = [];
+    const probingEnds = Date.now() + PROBING_MS;
     for (const [i, path] of inputPaths.entries()) {
       const which = single ? 'the input' : `input ${i + 1}`;
       const info = await probe(config.FFPROBE_PATH, path, {
+        timeoutMs: Math.max(1, probingEnds - Date.now()),
         maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB,
         maxPixels: config.MAX_INPUT_PIXELS,
         signal,
