@@ -227,3 +227,13 @@ describe('worker input limits', () => {
     expect(loadConfig({ MAX_FILE_SIZE_MB: '2000', MAX_JOB_INPUT_MB: '2000' }).MAX_JOB_INPUT_MB).toBe(2000);
   });
 });
+
+describe('timer variables', () => {
+  it.each(['UPLOAD_IDLE_TIMEOUT_SECONDS', 'URL_MIN_RATE_WINDOW_SECONDS'])(
+    'refuses %s past what a Node timer can wait (it would fire at once)',
+    (name) => {
+      expect(problemVariables(configError(() => loadConfig({ [name]: '2147484' })))).toEqual([name]);
+      expect(loadConfig({ [name]: '2147483' })[name as 'UPLOAD_IDLE_TIMEOUT_SECONDS']).toBe(2_147_483);
+    },
+  );
+});

@@ -10,6 +10,8 @@ import { minimumConsumerTimeoutMs } from './topology.js';
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().nonnegative();
+/** Seconds a Node timer waits: more than 2^31-1 ms overflows and fires at once. */
+const timerSeconds = positiveInt.max(2_147_483);
 
 /** The spec writes levels upper-case (LOG_LEVEL=INFO); pino wants lower-case. */
 const logLevel = z
@@ -84,7 +86,7 @@ export const configSchema = z
      */
     URL_MIN_BYTES_PER_SECOND: nonNegativeInt.default(32_768),
     /** The window URL_MIN_BYTES_PER_SECOND is measured over, in seconds. */
-    URL_MIN_RATE_WINDOW_SECONDS: positiveInt.default(10),
+    URL_MIN_RATE_WINDOW_SECONDS: timerSeconds.default(10),
     /**
      * Transient failures (storage unreachable or 5xx, an origin's 5xx/429,
      * DNS, a broker confirm timeout) are retried with backoff for up to this
@@ -204,7 +206,7 @@ export const configSchema = z
      * without a byte of it, and what was staged is removed: a socket kept
      * alive by pings alone holds nothing for longer.
      */
-    UPLOAD_IDLE_TIMEOUT_SECONDS: positiveInt.default(60),
+    UPLOAD_IDLE_TIMEOUT_SECONDS: timerSeconds.default(60),
     /** Chunk size of chunked downloads (outputs over 16 MiB). */
     DOWNLOAD_CHUNK_BYTES: positiveInt.default(1024 * 1024),
     /**
