@@ -18,7 +18,7 @@ import type { ClientSocket } from './client-socket.js';
 import type { DownloadUrls } from './download-urls.js';
 import type { JobHolder } from './jobs/job.js';
 import type { JobLifecycle } from './jobs/lifecycle.js';
-import { CHUNK_COST, type RateDecision } from './rate-limiter.js';
+import { chunkCost, type RateDecision } from './rate-limiter.js';
 
 /** What every connection shares: built once in main.ts. */
 export interface GatewayContext {
@@ -103,7 +103,7 @@ export class ClientConnection implements JobHolder {
    * A binary frame (its bytes are only valid during this call): an upload.
    * Every frame costs rate-limit budget before anything else is done with it;
    * `take` charges it and says whether it may go on. A non-empty chunk of an
-   * upload in progress costs CHUNK_COST (the upload window paces its bytes);
+   * upload in progress costs chunkCost (the upload window paces its bytes);
    * a frame refused here is dropped, and an upload that loses a chunk fails
    * at the next one (out of order).
    */
@@ -117,7 +117,7 @@ export class ClientConnection implements JobHolder {
       return decision;
     }
     const { header, payload } = decoded;
-    const decision = take(payload.length > 0 && this.ctx.jobs.chunkInProgress(this, header) ? CHUNK_COST : 1);
+    const decision = take(payload.length > 0 && this.ctx.jobs.chunkInProgress(this, header) ? chunkCost(payload.length) : 1);
     // copied now: uWS reuses the frame's memory after the callback returns, and staging may keep the payload
     if (decision === 'ok') this.ctx.jobs.upload(this, header, Buffer.copyBytesFrom(payload));
     return decision;

@@ -1,4 +1,4 @@
-import { CHUNK_COST, RateLimiter } from './rate-limiter.js';
+import { CHUNK_COST, chunkCost, RateLimiter } from './rate-limiter.js';
 
 describe('RateLimiter', () => {
   it('allows a burst of perSecond, then refills at perSecond', () => {
@@ -33,6 +33,13 @@ describe('RateLimiter', () => {
     now += 500; // one token back: a whole message, or 16 chunks
     expect(limiter.take()).toBe('ok');
     expect(limiter.take(CHUNK_COST)).toBe('limited');
+  });
+
+  it('charges a large chunk less than a small one, a tiny one no more than CHUNK_COST', () => {
+    expect(chunkCost(1)).toBe(CHUNK_COST);
+    expect(chunkCost(16 * 1024)).toBe(CHUNK_COST);
+    expect(chunkCost(64 * 1024)).toBe(1 / 64);
+    expect(chunkCost(1024 * 1024)).toBe(1 / 1024);
   });
 
   it('calls a flood of cheap frames abusive like any other', () => {

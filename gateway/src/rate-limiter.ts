@@ -8,13 +8,18 @@
 export type RateDecision = 'ok' | 'limited' | 'abusive';
 
 /**
- * What a non-empty chunk of an upload in progress costs: a sixteenth of a
- * message, so an upload may send up to 16 × WS_MAX_MESSAGES_PER_SECOND chunks
+ * What a non-empty chunk of an upload in progress costs: at most a sixteenth
+ * of a message, so an upload may send 16 × WS_MAX_MESSAGES_PER_SECOND chunks
  * a second (the upload window, not this, bounds its bytes), while a flood of
  * tiny chunks still runs out of budget. The first chunk of a file, an empty
  * one and every other frame cost a whole token.
  */
 export const CHUNK_COST = 1 / 16;
+
+/** A chunk costs no more than CHUNK_COST, and less when large: a token per 1 KiB × 16, so big chunks never cap an upload's speed. */
+export function chunkCost(bytes: number): number {
+  return Math.min(CHUNK_COST, 1024 / bytes);
+}
 
 export class RateLimiter {
   private tokens: number;
