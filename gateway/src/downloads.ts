@@ -80,26 +80,31 @@ export async function sendOutput(
     onSent(sent);
     return;
   }
-  // one chunk at a time, each reserved before it is read and held until the socket has it
+  // one chunk at a time, reserved and read only once the socket can take it, held until the socket has it:
+  // a client that stops reading pins no chunk
   const stream = await storage.get(output.key, from);
   const chunks = rechunk(stream, chunkBytes);
   try {
     let offset = from;
-    for (;;) {
-      const release = await budget.acquire(Math.min(chunkBytes, Math.max(0, output.size_bytes - offset)));
+    while (offset < output.size_bytes) {
+      let release: Release = () => {};
+      let sent = 0;
       try {
-        if (socket.closed) throw errors.outputSendFailed('the connection closed');
-        const next = await chunks.next();
-        if (next.done) break;
-        const chunk = next.value;
-        const final = offset + chunk.length >= output.size_bytes;
-        const header = { job_id: jobId, filename: output.filename, offset, total_size: output.size_bytes, final };
-        await socket.sendBinary(encodeBinaryFrame(header, chunk));
-        offset += chunk.length;
-        onSent(chunk.length);
+        await socket.sendBinaryWhenWritable(async () => {
+          release = await budget.acquire(Math.min(chunkBytes, output.size_bytes - offset));
+          if (socket.closed) throw errors.outputSendFailed('the connection closed');
+          const next = await chunks.next();
+          if (next.done) throw errors.outputSendFailed(`storage ended the output at byte ${offset} of ${output.size_bytes}`);
+          const chunk = next.value;
+          sent = chunk.length;
+          const final = offset + chunk.length >= output.size_bytes;
+          return encodeBinaryFrame({ job_id: jobId, filename: output.filename, offset, total_size: output.size_bytes, final }, chunk);
+        });
       } finally {
         release();
       }
+      offset += sent;
+      onSent(sent);
     }
   } finally {
     await chunks.return(undefined);
