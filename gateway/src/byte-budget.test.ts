@@ -67,3 +67,27 @@ describe('ByteBudget', () => {
     expect(budget.used()).toBe(1);
   });
 });
+
+describe("a client's share", () => {
+  it('lets one client hold at most CLIENT_SHARE of the budget beyond its first reservation; others still fit', () => {
+    const budget = new ByteBudget(100);
+    const first = budget.reserve(20, 'a')!;
+    expect(budget.reserve(10, 'a')).toBeNull(); // 30 > 25
+    expect(budget.overShare('a', 10)).toBe(true);
+    const small = budget.reserve(5, 'a')!; // 25: at its share
+    expect(budget.reserve(1, 'a')).toBeNull();
+    expect(budget.reserve(60, 'b')).not.toBeNull(); // another client is not held back
+    expect(budget.heldBy('a')).toBe(25);
+    first();
+    first(); // twice: nothing more
+    expect(budget.heldBy('a')).toBe(5);
+    small();
+    expect(budget.heldBy('a')).toBe(0);
+  });
+
+  it('grants a client its first reservation even when it is larger than the share alone', () => {
+    const budget = new ByteBudget(100);
+    expect(budget.reserve(40, 'a')).not.toBeNull();
+    expect(budget.reserve(1, 'a')).toBeNull();
+  });
+});

@@ -11,7 +11,13 @@
  *   output frame slows the gateway down to one at a time, never to none.
  * - Waiters are served first come, first served, and `reserve` refuses while
  *   anyone waits: new uploads cannot keep a waiting delivery from its turn.
+ * - One client (API key, JWT subject) may `reserve` at most CLIENT_SHARE of
+ *   the budget beyond its first reservation: one key with many connections
+ *   cannot fill it and turn every other client away.
  */
+
+/** The part of the budget one client's uploads may hold. */
+export const CLIENT_SHARE = 0.25;
 
 /** Gives a reservation back; calling it again does nothing. */
 export type Release = () => void;
@@ -20,6 +26,8 @@ const NOTHING: Release = () => {};
 
 export class ByteBudget {
   private held = 0;
+  /** Bytes each client holds through `reserve`. */
+  private readonly byClient = new Map<string, number>();
   private readonly waiters: { bytes: number; grant: (release: Release) => void }[] = [];
 
   constructor(
@@ -42,11 +50,34 @@ export class ByteBudget {
     return this.waiters.length > 0 || this.held >= this.limit;
   }
 
-  /** Reserves `bytes` if they fit now (and nobody waits), else null. */
-  reserve(bytes: number): Release | null {
+  /** Bytes `client` holds now through `reserve`. */
+  heldBy(client: string): number {
+    return this.byClient.get(client) ?? 0;
+  }
+
+  /** Whether `client` may not reserve `bytes` more, being at its share (CLIENT_SHARE) of the budget. */
+  overShare(client: string, bytes: number): boolean {
+    const mine = this.heldBy(client);
+    return mine > 0 && mine + bytes > this.limit * CLIENT_SHARE;
+  }
+
+  /** Reserves `bytes` for `client` if they fit now (and nobody waits, and the client is within its share), else null. */
+  reserve(bytes: number, client?: string): Release | null {
     if (bytes <= 0) return NOTHING;
     if (this.waiters.length > 0 || !this.fits(bytes)) return null;
-    return this.take(bytes);
+    if (client !== undefined && this.overShare(client, bytes)) return null;
+    const release = this.take(bytes);
+    if (client === undefined) return release;
+    this.byClient.set(client, this.heldBy(client) + bytes);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = this.heldBy(client) - bytes;
+      if (left > 0) this.byClient.set(client, left);
+      else this.byClient.delete(client);
+      release();
+    };
   }
 
   /** Reserves `bytes` once they fit, after those who asked before. */

@@ -596,7 +596,7 @@ describe('JobLifecycle', () => {
     it('refuses a second upload with RATE_LIMITED while a first holds the budget, removes what it staged, and takes it once the first ends', async () => {
       const gw = small();
       const a = holder('c1');
-      const b = holder('c2');
+      const b = holder('c2', 'key:other');
       startUpload(gw, a, 'first');
       gw.upload(a, { job_id: 'first', filename: 'a.mp4', offset: 0, final: false }, Buffer.from('half a file'));
       expect(budget.used()).toBe(2 * MiB);
@@ -638,6 +638,27 @@ describe('JobLifecycle', () => {
           (e) => e.isFile() && !staged.some((id) => e.parentPath.includes(id)),
         );
       expect(await filesLeft(files)).toEqual([]);
+    });
+
+    it("refuses a client's upload beyond its share of the budget, while another client's fits", async () => {
+      const gw = lifecycle({ UPLOAD_WINDOW_BYTES: String(MiB) }, 16 * MiB);
+      const a = holder('c1');
+      const b = holder('c2', 'key:other');
+      // 2 MiB each (window + stream buffer): the first two of one client fit its 4 MiB share, the third does not
+      for (const id of ['a1', 'a2', 'a3']) {
+        startUpload(gw, a, id);
+        gw.upload(a, { job_id: id, filename: 'a.mp4', offset: 0, final: false }, Buffer.from('part'));
+      }
+      expect(a.socket.of('a3', 'error')).toEqual([
+        expect.objectContaining({ code: 'RATE_LIMITED', details: expect.stringMatching(/its share \(25%\) of GATEWAY_BUFFER_BUDGET_MB/) }),
+      ]);
+      expect(a.socket.of('a1', 'error')).toEqual([]);
+      startUpload(gw, b, 'b1');
+      gw.upload(b, { job_id: 'b1', filename: 'b.mp4', offset: 0, final: false }, Buffer.from('part'));
+      expect(b.socket.of('b1', 'error')).toEqual([]);
+      expect(budget.heldBy('key:owner')).toBe(4 * MiB);
+      gw.shutdown();
+      await until(() => budget.used() === 0);
     });
 
     it("gives an upload's bytes back however it ends: stored, failed, cancelled, timed out, disconnected, shut down", async () => {

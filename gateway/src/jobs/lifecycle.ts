@@ -187,6 +187,7 @@ export class JobLifecycle {
       input.size_bytes,
       this.deps.storage,
       this.deps.budget,
+      tenant,
       {
         maxBytes,
         windowBytes: config.UPLOAD_WINDOW_BYTES,

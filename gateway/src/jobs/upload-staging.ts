@@ -6,13 +6,18 @@
  */
 import { AppError, type BinaryHeader, errors, retryTransient, storageKeys } from '@media-foundry/shared';
 import type { Logger, Storage } from '@media-foundry/shared/node';
-import type { ByteBudget } from '../byte-budget.js';
+import { type ByteBudget, CLIENT_SHARE } from '../byte-budget.js';
 import { ChunkedUpload, STREAM_BUFFER_BYTES } from '../chunked-upload.js';
 
-/** RATE_LIMITED for an upload that does not fit in the gateway's GATEWAY_BUFFER_BUDGET_MB. */
-export function budgetRefusal(budget: ByteBudget, bytes?: number): AppError {
+/** RATE_LIMITED for an upload that does not fit in the gateway's GATEWAY_BUFFER_BUDGET_MB, or in `client`'s share of it. */
+export function budgetRefusal(budget: ByteBudget, bytes?: number, client?: string): AppError {
   // the limit, not how much is held: what other clients are doing is not this one's business
   const asked = bytes === undefined ? '' : ` (this upload needs ${bytes} of them)`;
+  const fitsTheGateway = bytes !== undefined && !budget.full() && budget.used() + bytes <= budget.limit;
+  if (fitsTheGateway && client !== undefined && budget.overShare(client, bytes))
+    return errors.rateLimited(
+      `this client's uploads in progress hold ${budget.heldBy(client)} bytes, its share (${CLIENT_SHARE * 100}%) of GATEWAY_BUFFER_BUDGET_MB (${budget.limit})${asked}; send it once one of them is stored`,
+    );
   return errors.gatewayBusy(
     `the gateway holds as many bytes for its clients' uploads and deliveries as GATEWAY_BUFFER_BUDGET_MB allows (${budget.limit})${asked}; start the job again shortly`,
   );
@@ -64,6 +69,8 @@ export class UploadStaging {
     private readonly storage: Storage,
     /** The gateway's: each file in progress holds its bytes (a chunked one its window) in it until stored. */
     private readonly budget: ByteBudget,
+    /** Whose upload it is (the tenant): its share of the budget is bounded. */
+    private readonly client: string,
     private readonly limits: StagingLimits,
     private readonly events: StagingEvents,
     private readonly log: Logger,
@@ -147,9 +154,9 @@ export class UploadStaging {
       return {};
     }
     // uWS has read the frame already: refusing it bounds what we keep (for the retries of storing it), not what came
-    const release = this.budget.reserve(payload.length);
+    const release = this.budget.reserve(payload.length, this.client);
     if (!release) {
-      this.fail(budgetRefusal(this.budget, payload.length));
+      this.fail(budgetRefusal(this.budget, payload.length, this.client));
       return {};
     }
     const key = storageKeys.input(this.jobId, name);
@@ -173,9 +180,9 @@ export class UploadStaging {
       const holds = chunk.final
         ? payload.length
         : Math.min(windowBytes + STREAM_BUFFER_BYTES, maxBytes, this.declaredBytes ?? Number.POSITIVE_INFINITY);
-      const release = this.budget.reserve(holds);
+      const release = this.budget.reserve(holds, this.client);
       if (!release) {
-        this.fail(budgetRefusal(this.budget, holds));
+        this.fail(budgetRefusal(this.budget, holds, this.client));
         return;
       }
       upload = new ChunkedUpload(
