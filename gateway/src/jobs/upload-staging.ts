@@ -175,11 +175,16 @@ export class UploadStaging {
         this.fail(errors.binaryError(`first chunk of ${JSON.stringify(name)} must have offset 0, not ${chunk.offset}`));
         return;
       }
-      // what it may hold at once: the window and the stream's buffer, or less when the file is known to be smaller
+      // what it may hold at once: the window, the stream's buffer and what the storage driver buffers
+      // (S3's parts), or less when the file is known to be smaller
       const { windowBytes, maxBytes } = this.limits;
       const holds = chunk.final
         ? payload.length
-        : Math.min(windowBytes + STREAM_BUFFER_BYTES, maxBytes, this.declaredBytes ?? Number.POSITIVE_INFINITY);
+        : Math.min(
+            windowBytes + STREAM_BUFFER_BYTES + this.storage.streamedPutBytes(maxBytes),
+            maxBytes,
+            this.declaredBytes ?? Number.POSITIVE_INFINITY,
+          );
       const release = this.budget.reserve(holds, this.client);
       if (!release) {
         this.fail(budgetRefusal(this.budget, holds, this.client));

@@ -52,6 +52,11 @@ export class FsStorage implements Storage {
     }
   }
 
+  /** A file is written as the stream comes: nothing beyond the stream's buffer. */
+  streamedPutBytes(): number {
+    return 0;
+  }
+
   /** `options` size multipart parts: nothing to do on a disk. */
   put(key: string, body: Readable | Uint8Array): Promise<void> {
     const source = body instanceof Readable ? body : Readable.from([body]);

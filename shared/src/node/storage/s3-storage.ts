@@ -50,6 +50,9 @@ export const REQUEST_RETRY_MS = 1500;
 /** Parts of 8 MiB: few requests for common sizes, little memory (lib-storage holds `queueSize` parts). */
 const DEFAULT_PART_BYTES = 8 * MiB;
 
+/** Multipart parts a put sends at once. */
+const UPLOAD_QUEUE_SIZE = 2;
+
 /** The multipart part size for an object of up to `maxBytes`: 8 MiB, or larger so it fits in 10,000 parts. */
 export function partSizeFor(maxBytes: number): number {
   const needed = Math.ceil(maxBytes / S3_MAX_PARTS / MiB) * MiB;
@@ -160,6 +163,11 @@ export class S3Storage implements Storage {
     await this.upload(key, createReadStream(path), contentType, size, false);
   }
 
+  /** The parts in flight (UPLOAD_QUEUE_SIZE) and the one being filled. */
+  streamedPutBytes(maxBytes: number): number {
+    return partSizeFor(maxBytes) * (UPLOAD_QUEUE_SIZE + 1);
+  }
+
   /** One upload, multipart when large, with parts sized to S3's rules for `maxBytes`. */
   private async upload(key: string, body: Readable | Uint8Array, contentType: string | undefined, maxBytes: number, patient: boolean) {
     assertSafeKey(key);
@@ -167,7 +175,7 @@ export class S3Storage implements Storage {
       const upload = new Upload({
         client: patient ? this.streamClient : this.client,
         params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
-        queueSize: 2,
+        queueSize: UPLOAD_QUEUE_SIZE,
         partSize: partSizeFor(maxBytes),
         leavePartsOnError: false,
       });

@@ -49,6 +49,12 @@ export interface Storage {
   readonly driver: 'fs' | 's3';
   /** Stores a stream or bytes under `key`, replacing any object there (a stream is retried by the driver: it cannot be replayed). */
   put(key: string, body: Readable | Uint8Array, options?: PutOptions): Promise<void>;
+  /**
+   * Bytes a streamed `put` of at most `maxBytes` holds in memory at once
+   * beyond the stream's own buffer (S3: the multipart parts being filled and
+   * sent), for callers that budget memory.
+   */
+  streamedPutBytes(maxBytes: number): number;
   /** Stores a local file under `key`. */
   putFile(key: string, path: string, contentType?: string): Promise<void>;
   /** Opens the object for reading, from byte `start` (default 0); rejects if it does not exist. */
