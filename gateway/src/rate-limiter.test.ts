@@ -10,7 +10,7 @@ describe('RateLimiter', () => {
     expect([limiter.take(), limiter.take(), limiter.take()]).toEqual(['ok', 'ok', 'limited']);
   });
 
-  it('calls a client abusive only after abuseSeconds worth of refused messages in a row', () => {
+  it('calls a client abusive after abuseSeconds worth of refused messages; the rate lets them leak away', () => {
     let now = 0;
     const limiter = new RateLimiter(2, 3, () => now);
     limiter.take();
@@ -18,10 +18,36 @@ describe('RateLimiter', () => {
     const refused = Array.from({ length: 6 }, () => limiter.take());
     expect(refused).toEqual(Array(6).fill('limited'));
     expect(limiter.take()).toBe('abusive');
-    now += 1000; // an accepted message forgives
+    now += 5000; // quiet for a while: refusals forgotten, tokens back
     expect(limiter.take()).toBe('ok');
     expect(limiter.take()).toBe('ok');
     expect(limiter.take()).toBe('limited');
+  });
+
+  it('calls a steady flood abusive although some of its messages get through', () => {
+    let now = 0;
+    const limiter = new RateLimiter(50, 5, () => now);
+    const decisions: string[] = [];
+    // 10,000 messages a second for 2 s: 50 a second are accepted, the rest refused
+    for (let i = 0; i < 20_000; i++) {
+      now += 0.1;
+      decisions.push(limiter.take());
+    }
+    expect(decisions.filter((d) => d === 'ok').length).toBeGreaterThan(0);
+    expect(decisions).toContain('abusive');
+  });
+
+  it('only limits a client that sends a little over its rate', () => {
+    let now = 0;
+    const limiter = new RateLimiter(50, 5, () => now);
+    const decisions: string[] = [];
+    // 1.5× the rate for 20 s
+    for (let i = 0; i < 1500; i++) {
+      now += 1000 / 75;
+      decisions.push(limiter.take());
+    }
+    expect(decisions).toContain('limited');
+    expect(decisions).not.toContain('abusive');
   });
 
   it('charges cheap frames a fraction of a token: 16 chunks for one message', () => {

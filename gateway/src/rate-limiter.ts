@@ -2,8 +2,8 @@
  * Per-connection message rate: a token bucket (`perSecond` tokens a second,
  * bursts of the same size). Every frame a client sends costs tokens (most
  * one; see `CHUNK_COST`). Excess frames are refused; a client that keeps
- * sending while refused for `abuseSeconds` worth of messages is abusive and
- * gets disconnected.
+ * keeps sending far over its rate (`abuseSeconds` worth of refused messages
+ * more than the rate lets leak away) is abusive and gets disconnected.
  */
 export type RateDecision = 'ok' | 'limited' | 'abusive';
 
@@ -24,7 +24,11 @@ export function chunkCost(bytes: number): number {
 export class RateLimiter {
   private tokens: number;
   private last: number;
-  /** Refused messages since the last accepted one. */
+  /**
+   * Refused messages, leaking away at `perSecond` a second: a client that
+   * sends a little over its rate stays merely limited, one that keeps
+   * sending far more is abusive — even if some of its messages get through.
+   */
   private strikes = 0;
 
   constructor(
@@ -39,11 +43,12 @@ export class RateLimiter {
   /** Charges one frame of `cost` tokens (1 for a message, CHUNK_COST for a chunk). */
   take(cost = 1): RateDecision {
     const t = this.now();
-    this.tokens = Math.min(this.perSecond, this.tokens + ((t - this.last) / 1000) * this.perSecond);
+    const refill = ((t - this.last) / 1000) * this.perSecond;
+    this.tokens = Math.min(this.perSecond, this.tokens + refill);
+    this.strikes = Math.max(0, this.strikes - refill);
     this.last = t;
     if (this.tokens >= cost) {
       this.tokens -= cost;
-      this.strikes = 0;
       return 'ok';
     }
     this.strikes += 1;
