@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { makeTestVideo } from './helpers/media.js';
 import { startStack, type Stack } from './helpers/stack.js';
+import { waitFor } from './helpers/wait.js';
 import { TestClient } from './helpers/ws-client.js';
 
 let mediaDir: string;
@@ -104,11 +105,3 @@ it('lets only the submitting connection cancel a job', async () => {
   await owner.next((m) => m.type === 'error' && m.job_id === 'mine');
   await Promise.all([owner.close(), stranger.close()]);
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

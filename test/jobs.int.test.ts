@@ -11,6 +11,7 @@ import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { startTestS3, type TestS3 } from './helpers/s3.js';
 import { listQueues, startStack, type Stack } from './helpers/stack.js';
+import { waitFor } from './helpers/wait.js';
 import { TestClient } from './helpers/ws-client.js';
 
 let mediaDir: string;
@@ -262,11 +263,3 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
     });
   }
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -11,6 +11,7 @@ import { S3Storage } from '@media-foundry/shared/node';
 import { makeTestVideo, renderLavfi } from './helpers/media.js';
 import { startTestS3, type TestS3 } from './helpers/s3.js';
 import { startStack, type Stack } from './helpers/stack.js';
+import { waitFor } from './helpers/wait.js';
 import { downloaded, TestClient, uploadInChunks } from './helpers/ws-client.js';
 
 let dir: string;
@@ -281,11 +282,3 @@ describe('a 200 MB round trip', () => {
     expect((await stat(big)).size).toBe(bytes.length);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
