@@ -61,11 +61,18 @@ export class ByteBudget {
     return mine > 0 && mine + bytes > this.limit * CLIENT_SHARE;
   }
 
+  /** Why `reserve(bytes, client)` would be refused now: the gateway is full, or the client is at its share; null if it would not. */
+  refusal(bytes: number, client?: string): 'full' | 'share' | null {
+    if (bytes <= 0) return null;
+    if (this.waiters.length > 0 || !this.fits(bytes)) return 'full';
+    if (client !== undefined && this.overShare(client, bytes)) return 'share';
+    return null;
+  }
+
   /** Reserves `bytes` for `client` if they fit now (and nobody waits, and the client is within its share), else null. */
   reserve(bytes: number, client?: string): Release | null {
     if (bytes <= 0) return NOTHING;
-    if (this.waiters.length > 0 || !this.fits(bytes)) return null;
-    if (client !== undefined && this.overShare(client, bytes)) return null;
+    if (this.refusal(bytes, client)) return null;
     const release = this.take(bytes);
     if (client === undefined) return release;
     this.byClient.set(client, this.heldBy(client) + bytes);

@@ -55,54 +55,57 @@ export async function sendOutput(
   from = 0,
   onSent: (bytes: number) => void = () => {},
 ): Promise<void> {
-  if (output.size_bytes <= SINGLE_FRAME_MAX_BYTES) {
-    // all or nothing (a retry reads it whole again), and read only when the client can take it
-    let sent = 0;
+  /**
+   * Sends one frame: once the socket can take it, `bytes` are reserved (a
+   * delivery waiting for a slow client holds nothing), then `read` makes the
+   * frame — nothing is read for a client that went away during the wait —
+   * and the reservation is held until the socket has it. Returns the payload bytes sent.
+   */
+  const sendReserved = async (bytes: number, read: () => Promise<{ frame: Uint8Array; sent: number }>): Promise<number> => {
     let release: Release = () => {};
+    let sent = 0;
     try {
       await socket.sendBinaryWhenWritable(async () => {
-        // reserved once the socket can take it: a delivery waiting for a slow client holds nothing, here either
-        release = await budget.acquire(output.size_bytes);
-        // the wait may have outlasted the client: read nothing for a closed socket
+        release = await budget.acquire(bytes);
         if (socket.closed) throw errors.outputSendFailed('the connection closed');
-        const stream = await storage.get(output.key);
-        try {
-          const body = Buffer.concat(await stream.toArray());
-          sent = body.length;
-          return encodeBinaryFrame({ job_id: jobId, filename: output.filename }, body);
-        } finally {
-          stream.destroy();
-        }
+        const made = await read();
+        sent = made.sent;
+        return made.frame;
       });
     } finally {
       release();
     }
+    return sent;
+  };
+
+  if (output.size_bytes <= SINGLE_FRAME_MAX_BYTES) {
+    // all or nothing (a retry reads it whole again)
+    const sent = await sendReserved(output.size_bytes, async () => {
+      const stream = await storage.get(output.key);
+      try {
+        const body = Buffer.concat(await stream.toArray());
+        return { frame: encodeBinaryFrame({ job_id: jobId, filename: output.filename }, body), sent: body.length };
+      } finally {
+        stream.destroy();
+      }
+    });
     onSent(sent);
     return;
   }
-  // one chunk at a time, reserved and read only once the socket can take it, held until the socket has it:
-  // a client that stops reading pins no chunk
+  // one chunk at a time: a client that stops reading pins no chunk
   const stream = await storage.get(output.key, from);
   const chunks = rechunk(stream, chunkBytes);
   try {
     let offset = from;
     while (offset < output.size_bytes) {
-      let release: Release = () => {};
-      let sent = 0;
-      try {
-        await socket.sendBinaryWhenWritable(async () => {
-          release = await budget.acquire(Math.min(chunkBytes, output.size_bytes - offset));
-          if (socket.closed) throw errors.outputSendFailed('the connection closed');
-          const next = await chunks.next();
-          if (next.done) throw errors.outputSendFailed(`storage ended the output at byte ${offset} of ${output.size_bytes}`);
-          const chunk = next.value;
-          sent = chunk.length;
-          const final = offset + chunk.length >= output.size_bytes;
-          return encodeBinaryFrame({ job_id: jobId, filename: output.filename, offset, total_size: output.size_bytes, final }, chunk);
-        });
-      } finally {
-        release();
-      }
+      const sent = await sendReserved(Math.min(chunkBytes, output.size_bytes - offset), async () => {
+        const next = await chunks.next();
+        if (next.done) throw errors.outputSendFailed(`storage ended the output at byte ${offset} of ${output.size_bytes}`);
+        const chunk = next.value;
+        const final = offset + chunk.length >= output.size_bytes;
+        const header = { job_id: jobId, filename: output.filename, offset, total_size: output.size_bytes, final };
+        return { frame: encodeBinaryFrame(header, chunk), sent: chunk.length };
+      });
       offset += sent;
       onSent(sent);
     }

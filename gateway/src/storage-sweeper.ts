@@ -27,7 +27,9 @@ export async function sweepStorage(
   for (const o of await storage.list('jobs/')) {
     const id = o.key.split('/')[1];
     if (!id) continue;
-    byJob.set(id, [...(byJob.get(id) ?? []), o]);
+    const objects = byJob.get(id);
+    if (objects) objects.push(o);
+    else byJob.set(id, [o]);
   }
   const removed: string[] = [];
   for (const [id, objects] of byJob) {

@@ -18,6 +18,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, errors } from '@media-foundry/shared';
 import { fileClosed, TRANSIENT_NETWORK_CODES } from '@media-foundry/shared/node';
+import type { BudgetAttempt } from './input-budget.js';
 import { addressProblem, type UrlAllowlist } from './url-guard.js';
 
 export interface DownloadLimits {
@@ -160,12 +161,8 @@ function rateGuard(minBytesPerSecond: number, windowMs: number): Transform {
   return guard;
 }
 
-/** Counts a job's input bytes: one attempt at one input's share of MAX_JOB_INPUT_MB. */
-export interface ByteBudget {
-  /** False once the job's inputs are over their budget. */
-  take(bytes: number): boolean;
-  exceeded(): AppError;
-}
+/** What a download needs of one attempt at the job's MAX_JOB_INPUT_MB. */
+type ByteBudget = Pick<BudgetAttempt, 'take' | 'exceeded'>;
 
 /** Fails once more than `maxBytes` went through, or the job's inputs together are over `budget`. */
 function byteLimit(maxBytes: number, budget: ByteBudget | undefined): Transform {

@@ -57,8 +57,6 @@ export interface GatewayJob {
   cancelRequested: boolean;
   /** The connection closed while the job was being submitted: stop following once it is published. */
   detached: boolean;
-  /** Whether this gateway receives the tenant's queue events for it (queue positions). */
-  followsTenant: boolean;
   staging: UploadStaging | null;
   startedAt: number;
   traceparent: string;

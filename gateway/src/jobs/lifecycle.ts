@@ -94,7 +94,6 @@ function newJob(
     held: [],
     cancelRequested: false,
     detached: false,
-    followsTenant: false,
     staging: null,
     startedAt: Date.now(),
   };
@@ -417,7 +416,6 @@ export class JobLifecycle {
     }
     if (ackToken) this.send(job.holder, { type: 'ack', job_id: job.clientId, message: 'Job accepted and queued', resume_token: ackToken });
     job.queuePosition = depth + 1;
-    job.followsTenant = true;
     let waiting = this.waitingByTenant.get(job.tenantKey);
     if (!waiting) this.waitingByTenant.set(job.tenantKey, (waiting = new Set()));
     waiting.add(job);
@@ -638,11 +636,10 @@ export class JobLifecycle {
   /** The job left its queue: no more positions for it. */
   private started(job: GatewayJob): void {
     job.queuePosition = null;
-    if (!job.followsTenant) return;
-    job.followsTenant = false;
+    // only a job in the tenant's waiting set follows the tenant's queue events
     const waiting = this.waitingByTenant.get(job.tenantKey);
-    waiting?.delete(job);
-    if (waiting?.size === 0) this.waitingByTenant.delete(job.tenantKey);
+    if (!waiting?.delete(job)) return;
+    if (waiting.size === 0) this.waitingByTenant.delete(job.tenantKey);
     this.deps.router.unfollow(this.deps.topology.tenantEventsKey(job.tenantKey));
   }
 

@@ -13,8 +13,7 @@ import { ChunkedUpload, STREAM_BUFFER_BYTES } from '../chunked-upload.js';
 export function budgetRefusal(budget: ByteBudget, bytes?: number, client?: string): AppError {
   // the limit, not how much is held: what other clients are doing is not this one's business
   const asked = bytes === undefined ? '' : ` (this upload needs ${bytes} of them)`;
-  const fitsTheGateway = bytes !== undefined && !budget.full() && budget.used() + bytes <= budget.limit;
-  if (fitsTheGateway && client !== undefined && budget.overShare(client, bytes))
+  if (bytes !== undefined && client !== undefined && budget.refusal(bytes, client) === 'share')
     return errors.rateLimited(
       `this client's uploads in progress hold ${budget.heldBy(client)} bytes, its share (${CLIENT_SHARE * 100}%) of GATEWAY_BUFFER_BUDGET_MB (${budget.limit})${asked}; send it once one of them is stored`,
     );
@@ -80,7 +79,11 @@ export class UploadStaging {
 
   /** (Re)starts the idle timer: the client owes bytes, and has `idleMs` to send the next ones. */
   private waitForBytes(): void {
-    if (this.idle) clearTimeout(this.idle);
+    // called per chunk: restarting the one timer is cheaper than a new one each time
+    if (this.idle) {
+      this.idle.refresh();
+      return;
+    }
     const { idleMs } = this.limits;
     this.idle = setTimeout(() => {
       this.idle = null;

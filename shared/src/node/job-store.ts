@@ -23,7 +23,7 @@ import { readJson, type Storage, StorageError, writeJson } from './storage/stora
 
 /** A tenant's queue-name key: 16 hex digits of its SHA-256 (any string is a tenant; names stay short and safe). */
 export function tenantKey(tenant: string): string {
-  return createHash('sha256').update(tenant).digest('hex').slice(0, 16);
+  return sha256Hex(tenant).slice(0, 16);
 }
 
 /** Hex SHA-256 (the digest kept of a resume token's secret). */

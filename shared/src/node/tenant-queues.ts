@@ -145,19 +145,18 @@ export class TenantQueues {
   }
 
   /** Jobs waiting in the tenant's queue; null when it does not exist (a passive check: it is not created). */
-  async depth(key: string): Promise<number | null> {
-    try {
-      return (await this.spare.run((ch) => ch.checkQueue(this.topology.tenantQueue(key)))).messageCount;
-    } catch (err) {
-      if (isQueueMissing(err)) return null;
-      throw err;
-    }
+  depth(key: string): Promise<number | null> {
+    return this.checkDepth(this.topology.tenantQueue(key));
   }
 
   /** Jobs waiting in the intake queue; null when it does not exist (yet). */
-  async intakeDepth(): Promise<number | null> {
+  intakeDepth(): Promise<number | null> {
+    return this.checkDepth(this.topology.jobsQueue);
+  }
+
+  private async checkDepth(queue: string): Promise<number | null> {
     try {
-      return (await this.spare.run((ch) => ch.checkQueue(this.topology.jobsQueue))).messageCount;
+      return (await this.spare.run((ch) => ch.checkQueue(queue))).messageCount;
     } catch (err) {
       if (isQueueMissing(err)) return null;
       throw err;
