@@ -171,9 +171,7 @@ export class JobHandler {
       }
       if (cancelled) {
         log.info({ details: 'cancelled before it started' }, 'job cancelled');
-        await this.end(delivery, route, errorReply(job.job_id, errors.jobCancelled('cancelled before it started')), log, false);
-        // only once it is acked: a copy delivered after a crash in between still finds the marker
-        await store.remove(job.job_id).catch((err: unknown) => log.warn({ err }, 'could not remove the files of a cancelled job'));
+        await this.endCancelled(delivery, job, route, errors.jobCancelled('cancelled before it started'), log);
         return;
       }
       await this.run(delivery, job, route, controller, log);
@@ -184,7 +182,7 @@ export class JobHandler {
   }
 
   private async run(delivery: Delivery, job: JobMessage, route: ReplyRoute, controller: AbortController, log: Logger): Promise<void> {
-    const { metrics, store } = this.deps;
+    const { metrics } = this.deps;
     const operation = job.operation;
     const started = Date.now();
     log.info(
@@ -217,8 +215,7 @@ export class JobHandler {
       if (e.code === ErrorCode.JOB_CANCELLED) {
         log.info({ details: e.details }, 'job cancelled');
         metrics.jobs.inc({ operation, outcome: 'cancelled' });
-        await this.end(delivery, route, errorReply(job.job_id, e), log, false);
-        await store.remove(job.job_id).catch((err: unknown) => log.warn({ err }, 'could not remove the files of a cancelled job'));
+        await this.endCancelled(delivery, job, route, e, log);
         return;
       }
       if (isStalled(e)) metrics.stalled.inc({ operation });
@@ -226,6 +223,12 @@ export class JobHandler {
       return;
     }
     await this.end(delivery, route, final, log, true);
+  }
+
+  /** A cancelled job's answer; its files are removed only once it is acked, so a copy delivered after a crash in between still finds the marker. */
+  private async endCancelled(delivery: Delivery, job: JobMessage, route: ReplyRoute, e: AppError, log: Logger): Promise<void> {
+    await this.end(delivery, route, errorReply(job.job_id, e), log, false);
+    await this.deps.store.remove(job.job_id).catch((err: unknown) => log.warn({ err }, 'could not remove the files of a cancelled job'));
   }
 
   /**

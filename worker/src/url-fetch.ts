@@ -34,8 +34,6 @@ export interface DownloadLimits {
   rateWindowMs: number;
   allowlist: UrlAllowlist;
   maxRedirects?: number;
-  /** Told about received bytes (progress). */
-  onBytes?: (total: number, expected: number | null) => void;
 }
 
 /** HTTP statuses that say "not now" rather than "no". */
@@ -86,15 +84,14 @@ function get(url: URL, limits: DownloadLimits, signal: AbortSignal): Promise<Inc
   });
 }
 
-/** Fails with a stall when no chunk passes for `stallMs`; reports the bytes that do. */
-function stallGuard(stallMs: number, expected: number | null, onBytes?: DownloadLimits['onBytes']): Transform {
+/** Fails with a stall when no chunk passes for `stallMs`. */
+function stallGuard(stallMs: number): Transform {
   let seen = 0;
   let timer: NodeJS.Timeout;
   const guard: Transform = new Transform({
     transform(chunk: Buffer, _enc, done) {
       seen += chunk.length;
       arm();
-      onBytes?.(seen, expected);
       done(null, chunk);
     },
     flush(done) {
@@ -161,18 +158,15 @@ function rateGuard(minBytesPerSecond: number, windowMs: number): Transform {
   return guard;
 }
 
-/** What a download needs of one attempt at the job's MAX_JOB_INPUT_MB. */
-type ByteBudget = Pick<BudgetAttempt, 'take' | 'exceeded'>;
-
 /** Fails once more than `maxBytes` went through, or the job's inputs together are over `budget`. */
-function byteLimit(maxBytes: number, budget: ByteBudget | undefined): Transform {
+function byteLimit(maxBytes: number, budget: BudgetAttempt): Transform {
   let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       seen += chunk.length;
       if (seen > maxBytes)
         done(errors.jobFailed('Input is too large', `more than MAX_FILE_SIZE_MB (${Math.round(maxBytes / 1048576)} MiB)`));
-      else if (budget && !budget.take(chunk.length)) done(budget.exceeded());
+      else if (!budget.take(chunk.length)) done(budget.exceeded());
       else done(null, chunk);
     },
   });
@@ -188,7 +182,7 @@ export async function downloadUrl(
   path: string,
   limits: DownloadLimits,
   signal: AbortSignal,
-  budget?: ByteBudget,
+  budget: BudgetAttempt,
 ): Promise<void> {
   const timeout = AbortSignal.timeout(limits.timeoutMs);
   const both = AbortSignal.any([signal, timeout]);
@@ -230,12 +224,11 @@ export async function downloadUrl(
       res.destroy();
       throw errors.jobFailed('Input is too large', `Content-Length ${declared} exceeds MAX_FILE_SIZE_MB`);
     }
-    const expected = Number.isFinite(declared) && declared > 0 ? declared : null;
     const file = createWriteStream(path);
     try {
       await pipeline(
         res,
-        stallGuard(limits.stallMs, expected, limits.onBytes),
+        stallGuard(limits.stallMs),
         rateGuard(limits.minBytesPerSecond, limits.rateWindowMs),
         byteLimit(limits.maxBytes, budget),
         file,

@@ -43,17 +43,17 @@ export async function probe(ffprobePath: string, path: string, options: ProbeOpt
   const stderr = String(result.stderr);
   const oversize = oversizePicture(stderr);
   const tooLarge = () => resolutionTooLarge(options.which ?? 'the input', oversize!.width, oversize!.height, oversize!.maxPixels);
-  if (oversize && result.exitCode !== 0) throw tooLarge();
-  if (result.exitCode !== 0)
-    throw errors.jobFailed('Input is not a readable media file', lastLines(stderr) || `ffprobe exited with ${result.exitCode}`);
+  // output ffprobe could not give is the refused picture's doing when there was one
+  const unreadable = (why: string) => (oversize ? tooLarge() : errors.jobFailed('Input is not a readable media file', why));
+  if (result.exitCode !== 0) throw unreadable(lastLines(stderr) || `ffprobe exited with ${result.exitCode}`);
   let json: unknown;
   try {
     json = JSON.parse(String(result.stdout));
   } catch {
-    throw oversize ? tooLarge() : errors.jobFailed('Input is not a readable media file', 'ffprobe printed no JSON');
+    throw unreadable('ffprobe printed no JSON');
   }
   const parsed = ffprobeOutput.safeParse(json);
-  if (!parsed.success) throw oversize ? tooLarge() : errors.jobFailed('Input is not a readable media file', 'unexpected ffprobe output');
+  if (!parsed.success) throw unreadable('unexpected ffprobe output');
   // the refused picture may be cover art, which no operation decodes as video: only a video track's refusal counts
   if (oversize && parsed.data.streams.some((s) => s.codec_type === 'video' && !isAttachedPicture(s) && !(s.width && s.height)))
     throw tooLarge();

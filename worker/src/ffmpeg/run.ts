@@ -94,7 +94,10 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
   const stall = new AbortController();
   const watch = new StallWatch();
   const stallMs = options.stallMs ?? Infinity;
-  const watchdog = setInterval(() => watch.stillFor() > stallMs && stall.abort(), Math.min(1000, stallMs / 4));
+  // no stall limit, no watchdog
+  const watchdog = Number.isFinite(stallMs)
+    ? setInterval(() => watch.stillFor() > stallMs && stall.abort(), Math.min(1000, stallMs / 4))
+    : undefined;
   const subprocess = execa(file, argv, {
     reject: false,
     stdin: 'ignore',

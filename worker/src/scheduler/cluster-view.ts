@@ -11,14 +11,8 @@
 import type { ControlMessage } from '@media-foundry/shared';
 
 type WorkerState = Extract<ControlMessage, { type: 'worker_state' }>;
-export interface RunningJob {
-  job_id: string;
-  tenant_key: string;
-  /** When its worker took it (ms since the epoch). */
-  since?: number;
-  /** Taken but not yet admitted: waiting for its client's share. */
-  held?: boolean;
-}
+/** A job a worker took: when (`since`), and whether it is `held` for its client's share (shared/src/jobs.ts). */
+export type RunningJob = WorkerState['running'][number];
 
 /** The order held jobs are admitted in, the same on every worker: earliest taken first, then by worker and job id. */
 function before(a: RunningJob & { worker: string }, b: RunningJob & { worker: string }): boolean {
