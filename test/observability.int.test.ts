@@ -59,7 +59,11 @@ it('serves Prometheus metrics on both services', async () => {
   expect(gateway).toContain('mf_process_resident_memory_bytes');
   const worker = await (await fetch(await workerUrl('/metrics'))).text();
   expect(worker).toMatch(/^mf_worker_jobs_total\{operation="thumbnail",outcome="completed",service="worker"\} [1-9]/m);
-  expect(worker).toMatch(/^mf_worker_queue_wait_seconds_count\{service="worker",operation="thumbnail"\} [1-9]/m);
+  // every stage of a thumbnail job was timed (input_fetch, probe and ffmpeg always run; output_probe: it has an output)
+  for (const stage of ['queue_wait', 'input_fetch', 'probe', 'ffmpeg', 'output_probe', 'store', 'reply'])
+    expect(worker).toMatch(
+      new RegExp(`^mf_worker_stage_seconds_count\\{service="worker",operation="thumbnail",stage="${stage}"\\} [1-9]`, 'm'),
+    );
   expect(worker).toMatch(/^mf_worker_active_jobs\{service="worker"\} 0$/m);
 });
 

@@ -7,6 +7,8 @@ export interface TestVideoOptions {
   height?: number;
   fps?: number;
   audio?: boolean;
+  /** More encoder options, e.g. a keyframe interval (`-g 25`), a bitrate, `-movflags +faststart`. */
+  outputArgs?: string[];
   /** Container by extension: .mp4, .mkv, .webm … */
 }
 
@@ -26,7 +28,7 @@ export async function makeTestVideo(path: string, o: TestVideoOptions = {}): Pro
   if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`);
   args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p');
   if (audio) args.push('-c:a', 'aac', '-b:a', '96k');
-  args.push('-shortest', path);
+  args.push(...(o.outputArgs ?? []), '-shortest', path);
   await execa('ffmpeg', args);
 }
 

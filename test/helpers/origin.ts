@@ -115,3 +115,66 @@ export const trickle =
     }
     res.end();
   };
+
+/** What a range-serving origin sent: each request's `Range` header and the body bytes written. */
+export interface RangeLog {
+  requests: (string | null)[];
+  bytes: number;
+}
+
+/** The bytes a range answer declares; an origin under test may declare other ones than asked (a lie). */
+export type RangeAnswer = (
+  asked: { start: number; end: number },
+  size: number,
+  hit: number,
+) => { start: number; end: number; total: number };
+
+/**
+ * Serves a file as a range-capable origin does (a CDN, S3): `Range: bytes=a-b`
+ * or `bytes=a-` answered 206 with Content-Range, no Range answered 200, the
+ * bytes sent counted in `log`. `answer` makes it lie: declare (and send)
+ * other bytes, or another total, than asked.
+ */
+export const serveRanges =
+  (file: string, log: RangeLog = { requests: [], bytes: 0 }, answer?: RangeAnswer): Behaviour =>
+  async (req, res, hit) => {
+    const body = await readFile(file);
+    const header = req.headers.range ?? null;
+    log.requests.push(header);
+    const m = header ? /^bytes=(\d+)-(\d*)$/.exec(header) : null;
+    if (!m) {
+      log.bytes += body.length;
+      res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': body.length, 'accept-ranges': 'bytes' }).end(body);
+      return;
+    }
+    const asked = { start: Number(m[1]), end: m[2] ? Math.min(Number(m[2]), body.length - 1) : body.length - 1 };
+    const given = answer?.(asked, body.length, hit) ?? { ...asked, total: body.length };
+    const slice = body.subarray(given.start, given.end + 1);
+    log.bytes += slice.length;
+    res
+      .writeHead(206, {
+        'content-type': 'video/mp4',
+        'content-length': slice.length,
+        'content-range': `bytes ${given.start}-${given.end}/${given.total}`,
+        'accept-ranges': 'bytes',
+      })
+      .end(slice);
+  };
+
+/** Serves ranges for the first `times` requests, then redirects every request to `location`. */
+export const rangesThenRedirect =
+  (file: string, times: number, location: string): Behaviour =>
+  (req, res, hit) => {
+    if (hit <= times) return serveRanges(file)(req, res, hit);
+    res.writeHead(302, { location }).end();
+  };
+
+/** Serves a file without a length, chunked, and ignores `Range` (an origin nobody can seek in). */
+export const serveChunked =
+  (file: string): Behaviour =>
+  async (_req, res) => {
+    const body = await readFile(file);
+    res.writeHead(200, { 'content-type': 'video/mp4' });
+    for (let at = 0; at < body.length; at += 64 * 1024) res.write(body.subarray(at, at + 64 * 1024));
+    res.end();
+  };

@@ -14,6 +14,8 @@ export interface RecordedRequest {
   contentLength: number | null;
   /** Bytes of body that actually arrived. */
   bodyBytes: number;
+  /** The Range header (a ranged GetObject), when there was one. */
+  range: string | null;
 }
 
 /** An S3-compatible server (s3rver) on a free loopback port, with one bucket, behind a recording proxy. */
@@ -62,6 +64,7 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
         url: req.url ?? '',
         contentLength: length === undefined ? null : Number(length),
         bodyBytes: 0,
+        range: req.headers.range ?? null,
       };
       recorded.push(entry);
       req.on('data', (chunk: Buffer) => (entry.bodyBytes += chunk.length));

@@ -28,6 +28,7 @@ import { ProgressThrottle } from './ffmpeg/progress.js';
 import { storageFailure } from './inputs.js';
 import { runJob, type JobRunnerDeps, type ProgressUpdate } from './job-runner.js';
 import type { WorkerMetrics } from './metrics.js';
+import { StageClock } from './stage-clock.js';
 import type { ReplyPublisher, ReplyRoute } from './replies.js';
 import type { ClusterView } from './scheduler/cluster-view.js';
 import type { Delivery } from './scheduler/job-puller.js';
@@ -189,7 +190,8 @@ export class JobHandler {
       { redelivered: delivery.deliveryCount > 0, deliveries: delivery.deliveryCount + 1, tenant: delivery.tenantKey },
       'job started',
     );
-    if (job.submitted_at) metrics.queueWaitSeconds.observe({ operation }, Math.max(0, started - Date.parse(job.submitted_at)) / 1000);
+    const clock = new StageClock();
+    if (job.submitted_at) clock.add('queue_wait', started - Date.parse(job.submitted_at));
     const progress = new ProgressReporter(route, this.deps, log);
     let final: FinalReply;
     try {
@@ -199,11 +201,9 @@ export class JobHandler {
         (u) => progress.report(u),
         controller.signal,
         log,
+        clock,
         (speed) => metrics.encodeSpeed.observe({ operation }, speed),
       );
-      log.info({ ms: Date.now() - started, outputs: final.outputs.length }, 'job completed');
-      metrics.jobs.inc({ operation, outcome: 'completed' });
-      metrics.jobSeconds.observe({ operation }, (Date.now() - started) / 1000);
     } catch (err) {
       if (controller.signal.reason === ('shutdown' satisfies AbortReason)) {
         log.warn('job interrupted by shutdown; handing it back to the queue');
@@ -222,7 +222,11 @@ export class JobHandler {
       await this.fail(delivery, job, route, e, log, progress);
       return;
     }
-    await this.end(delivery, route, final, log, true);
+    await clock.time('reply', () => this.end(delivery, route, final, log, true));
+    log.info({ ms: Date.now() - started, outputs: final.outputs.length, stages_ms: clock.summary() }, 'job completed');
+    metrics.jobs.inc({ operation, outcome: 'completed' });
+    metrics.jobSeconds.observe({ operation }, (Date.now() - started) / 1000);
+    for (const [stage, seconds] of clock.entries()) metrics.stageSeconds.observe({ operation, stage }, seconds);
   }
 
   /** A cancelled job's answer; its files are removed only once it is acked, so a copy delivered after a crash in between still finds the marker. */

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AppError,
@@ -6,19 +6,23 @@ import {
   type Config,
   errors,
   type JobMessage,
+  type OutputMetadata,
   type ProgressReply,
   retryTransient,
   storageKeys,
 } from '@media-foundry/shared';
 import type { Logger, Storage } from '@media-foundry/shared/node';
 import { resolutionTooLarge } from './ffmpeg/hardening.js';
+import { stillImageInfo } from './ffmpeg/image-info.js';
 import { type MediaInfo, toOutputMetadata } from './ffmpeg/media-info.js';
 import { buildPlan } from './ffmpeg/operations/index.js';
 import { probe } from './ffmpeg/probe.js';
 import { formatProgressLine, planPercentage } from './ffmpeg/progress.js';
 import { runFfmpeg } from './ffmpeg/run.js';
 import { InputBudget } from './input-budget.js';
-import { fetchInput, storageFailure } from './inputs.js';
+import { StageClock } from './stage-clock.js';
+import type { InputServer, ServedInput } from './input-server.js';
+import { fetchInput, type InputLimits, openRangedInput, PARTIAL_READ_OPERATIONS, storageFailure } from './inputs.js';
 import { jobScrubber, publicError } from './public-errors.js';
 import type { UrlAllowlist } from './url-guard.js';
 
@@ -46,6 +50,17 @@ export function checkInputLimits(
   const video = info.video;
   if (video && video.width * video.height > limits.MAX_INPUT_PIXELS)
     throw resolutionTooLarge(which, video.width, video.height, limits.MAX_INPUT_PIXELS);
+}
+
+/** The first `bytes` of a file (fewer when it is shorter). */
+async function readHead(path: string, bytes: number): Promise<Buffer> {
+  const file = await open(path);
+  try {
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(bytes), 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
 }
 
 /** How long probing a job's inputs may take in all, ms. */
@@ -76,6 +91,8 @@ export interface JobRunnerDeps {
   storage: Storage;
   /** URL_ALLOWLIST, parsed once. */
   allowlist: UrlAllowlist;
+  /** Serves inputs to ffmpeg by range (input-server.ts); absent: every input is downloaded. */
+  inputServer?: InputServer;
 }
 
 /** What a retried step tells the client and the logs: `stage: retrying`, and why. */
@@ -100,6 +117,8 @@ export async function runJob(
   report: (update: ProgressUpdate) => void,
   signal: AbortSignal,
   log: Logger,
+  /** Where the job's time goes, stage by stage. */
+  clock: StageClock = new StageClock(),
   /** ffmpeg's final speed of each run (for the encode-speed metric). */
   onRunSpeed: (speed: number) => void = () => {},
 ): Promise<CompletedReply> {
@@ -107,6 +126,7 @@ export async function runJob(
   await mkdir(config.TEMP_DIR, { recursive: true });
   const dir = await mkdtemp(join(config.TEMP_DIR, `${job.job_id}-`));
   const scrub = jobScrubber(job, dir);
+  let ranged: ServedInput | null = null;
   const retrying = <T>(what: string, step: () => Promise<T>, stepSignal = signal): Promise<T> =>
     retryTransient(step, {
       budgetMs: config.TRANSIENT_RETRY_SECONDS * 1000,
@@ -117,6 +137,16 @@ export async function runJob(
         report({ stage: 'retrying', percentage: 0, message });
       },
     });
+  /** A still image is described from its header; anything else by ffprobe. */
+  const describeOutput = async (path: string, format: string, size: number): Promise<OutputMetadata> => {
+    const still = stillImageInfo(await readHead(path, 64 * 1024));
+    // a still has no duration, bitrate or frame rate (ffprobe would report image2's made-up 25 fps)
+    if (still) {
+      const { codec, width, height } = still;
+      return { format, duration: null, size_bytes: size, video_codec: codec, audio_codec: null, width, height, bitrate: null, fps: null };
+    }
+    return toOutputMetadata(await probe(config.FFPROBE_PATH, path, { maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB, signal }), format, size);
+  };
   try {
     report({ stage: 'downloading', percentage: 0 });
     const limits = {
@@ -130,28 +160,24 @@ export async function runJob(
     };
     const budget = new InputBudget(config.MAX_JOB_INPUT_MB * 1024 * 1024);
     const single = job.inputs.length === 1;
-    // one failed input stops the others' downloads (a wait between retries
-    // included), and all have settled before the temp dir goes
-    const siblings = new AbortController();
-    const inputSignal = AbortSignal.any([signal, siblings.signal]);
-    let firstFailure: unknown = null;
-    const fetched = await Promise.allSettled(
-      job.inputs.map((input, i) =>
-        retrying(
-          `fetching input ${i + 1}`,
-          () => fetchInput(input, dir, single ? 'input' : `input_${i}`, storage, limits, inputSignal, budget),
-          inputSignal,
-        ).catch((err: unknown) => {
-          firstFailure ??= err;
-          siblings.abort();
-          throw err;
-        }),
-      ),
-    );
-    // a cancel ends downloads with whatever error they were at: the cancel is the cause
-    if (signal.aborted) throw errors.jobCancelled();
-    if (firstFailure !== null) throw firstFailure;
-    const inputPaths = fetched.map((r) => (r as PromiseFulfilledResult<string>).value);
+    // a single input of an operation that reads only part of it is read by range where it is, when it can be
+    if (deps.inputServer && single && PARTIAL_READ_OPERATIONS.has(job.operation)) {
+      const server = deps.inputServer;
+      const attempt = budget.attempt();
+      ranged = await clock.time('input_fetch', () =>
+        retrying('opening the input', () => openRangedInput(job.inputs[0]!, server, storage, limits, signal, attempt, retrying)),
+      );
+      if (ranged) log.debug({ size: ranged.reader.size }, 'reading the input by range');
+      else attempt.release();
+    }
+    const inputPaths = ranged
+      ? [ranged.url]
+      : await clock.time('input_fetch', () => fetchInputs(job, dir, storage, limits, budget, signal, retrying));
+    // a read that failed under ffprobe or ffmpeg is the cause, whatever they made of the cut-short input
+    const readFailed = () => {
+      const failure = ranged?.failure();
+      if (failure) throw failure;
+    };
 
     report({ stage: 'probing', percentage: 0 });
     // one input at a time, each checked before the next is probed: a job of
@@ -161,13 +187,16 @@ export async function runJob(
     const probingEnds = Date.now() + PROBING_MS;
     for (const [i, path] of inputPaths.entries()) {
       const which = single ? 'the input' : `input ${i + 1}`;
-      const info = await probe(config.FFPROBE_PATH, path, {
-        timeoutMs: Math.max(1, probingEnds - Date.now()),
-        maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB,
-        maxPixels: config.MAX_INPUT_PIXELS,
-        signal,
-        which,
-      });
+      const info = await clock.time('probe', () =>
+        probe(config.FFPROBE_PATH, path, {
+          timeoutMs: Math.max(1, probingEnds - Date.now()),
+          maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB,
+          maxPixels: config.MAX_INPUT_PIXELS,
+          signal,
+          which,
+        }),
+      );
+      readFailed();
       checkInputLimits(info, config, which);
       infos.push(info);
     }
@@ -187,29 +216,33 @@ export async function runJob(
       if (signal.aborted) throw errors.jobCancelled();
       report({ stage: 'processing', percentage: planPercentage(i, plan.runs.length, 0) });
       log.debug({ args }, 'running ffmpeg');
-      await runFfmpeg(args, {
-        ffmpegPath: config.FFMPEG_PATH,
-        maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB,
-        timeoutMs: Math.max(1, deadline - Date.now()),
-        jobTimeoutSeconds: config.FFMPEG_TIMEOUT_SECONDS,
-        stallMs: config.FFMPEG_STALL_SECONDS * 1000,
-        maxPixels: config.MAX_INPUT_PIXELS,
-        signal,
-        onProgress: (block) => {
-          if (block.end && block.speed !== null) onRunSpeed(block.speed);
-          const fraction = plan.expectedSeconds && block.outTimeSeconds !== null ? block.outTimeSeconds / plan.expectedSeconds : 0;
-          report({
-            stage: 'processing',
-            percentage: planPercentage(i, plan.runs.length, block.end ? 1 : fraction),
-            ffmpeg_log: formatProgressLine(block),
-          });
-        },
-      });
+      await clock.time('ffmpeg', () =>
+        runFfmpeg(args, {
+          ffmpegPath: config.FFMPEG_PATH,
+          maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB,
+          timeoutMs: Math.max(1, deadline - Date.now()),
+          jobTimeoutSeconds: config.FFMPEG_TIMEOUT_SECONDS,
+          stallMs: config.FFMPEG_STALL_SECONDS * 1000,
+          maxPixels: config.MAX_INPUT_PIXELS,
+          signal,
+          onProgress: (block) => {
+            if (block.end && block.speed !== null) onRunSpeed(block.speed);
+            const fraction = plan.expectedSeconds && block.outTimeSeconds !== null ? block.outTimeSeconds / plan.expectedSeconds : 0;
+            report({
+              stage: 'processing',
+              percentage: planPercentage(i, plan.runs.length, block.end ? 1 : fraction),
+              ffmpeg_log: formatProgressLine(block),
+            });
+          },
+        }),
+      );
     }
     if (signal.aborted) throw errors.jobCancelled();
+    readFailed();
+    if (ranged) log.debug({ fetched_bytes: ranged.reader.fetchedBytes, size: ranged.reader.size }, 'input read by range');
     report({ stage: 'uploading', percentage: 100 });
 
-    const outputs = [];
+    const outputs: CompletedReply['outputs'] = [];
     for (const planned of plan.outputs) {
       const path = join(outputDir, planned.filename);
       const size = await stat(path).then(
@@ -218,30 +251,70 @@ export async function runJob(
       );
       if (size === 0) throw errors.jobFailed('FFmpeg produced no output', `${planned.filename} is missing or empty`);
       const key = storageKeys.output(job.job_id, planned.filename);
-      await retrying(`storing ${planned.filename}`, () =>
-        storage.putFile(key, path, planned.contentType).catch((err: unknown) => {
-          throw storageFailure(`storing ${key}`, err);
-        }),
+      await clock.time('store', () =>
+        retrying(`storing ${planned.filename}`, () =>
+          storage.putFile(key, path, planned.contentType).catch((err: unknown) => {
+            throw storageFailure(`storing ${key}`, err);
+          }),
+        ),
       );
       outputs.push({ filename: planned.filename, size_bytes: size, content_type: planned.contentType, key });
     }
     const first = plan.outputs[0];
     // `output_metadata` describes the first output; with none (probe), the input itself
     const metadata = first
-      ? toOutputMetadata(
-          await probe(config.FFPROBE_PATH, join(outputDir, first.filename), { maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB, signal }),
-          first.format,
-          outputs[0]!.size_bytes,
-        )
-      : toOutputMetadata(infos[0]!, containerName(infos[0]!.formatName, inputPaths[0]!), (await stat(inputPaths[0]!)).size);
+      ? await clock.time('output_probe', () => describeOutput(join(outputDir, first.filename), first.format, outputs[0]!.size_bytes))
+      : toOutputMetadata(
+          infos[0]!,
+          containerName(infos[0]!.formatName, inputPaths[0]!),
+          ranged ? ranged.reader.size : (await stat(inputPaths[0]!)).size,
+        );
     return { type: 'completed', job_id: job.job_id, output_metadata: metadata, outputs };
   } catch (err) {
-    throw publicError(err, scrub);
+    throw publicError((signal.aborted ? null : ranged?.failure()) ?? err, scrub);
   } finally {
+    ranged?.close();
     // every download, probe and ffmpeg of the job has settled by now; a removal
     // that still fails is logged (the temp sweeper retries), never the job's answer
     await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch((err: unknown) =>
       log.warn({ err, dir }, 'could not remove the job temp dir'),
     );
   }
+}
+
+/**
+ * Downloads every input of the job into `dir` at once; one failure stops the
+ * others (a wait between retries included), and all have settled before it
+ * is thrown, so the temp dir can go.
+ */
+async function fetchInputs(
+  job: JobMessage,
+  dir: string,
+  storage: Storage,
+  limits: InputLimits,
+  budget: InputBudget,
+  signal: AbortSignal,
+  retrying: <T>(what: string, step: () => Promise<T>, stepSignal?: AbortSignal) => Promise<T>,
+): Promise<string[]> {
+  const single = job.inputs.length === 1;
+  const siblings = new AbortController();
+  const inputSignal = AbortSignal.any([signal, siblings.signal]);
+  let firstFailure: unknown = null;
+  const fetched = await Promise.allSettled(
+    job.inputs.map((input, i) =>
+      retrying(
+        `fetching input ${i + 1}`,
+        () => fetchInput(input, dir, single ? 'input' : `input_${i}`, storage, limits, inputSignal, budget),
+        inputSignal,
+      ).catch((err: unknown) => {
+        firstFailure ??= err;
+        siblings.abort();
+        throw err;
+      }),
+    ),
+  );
+  // a cancel ends downloads with whatever error they were at: the cancel is the cause
+  if (signal.aborted) throw errors.jobCancelled();
+  if (firstFailure !== null) throw firstFailure;
+  return fetched.map((r) => (r as PromiseFulfilledResult<string>).value);
 }

@@ -16,6 +16,7 @@ import {
 import { BacklogProbe } from './backlog.js';
 import { ControlChannel, PEER_EXPIRY_MS } from './control.js';
 import { DeadLetters } from './dead-letters.js';
+import { InputServer } from './input-server.js';
 import { JobHandler } from './job-handler.js';
 import { createWorkerMetrics } from './metrics.js';
 import { ReplyPublisher } from './replies.js';
@@ -84,6 +85,8 @@ async function main(): Promise<void> {
     brokerReconnects: () => broker.reconnects(),
     tenantDepths: () => directory.all().flatMap((d) => (d.depth === null ? [] : [{ tenant: d.name ?? d.key, depth: d.depth }])),
   });
+  // ffmpeg reads seekable inputs by range through this loopback server (input-server.ts)
+  const inputServer = await InputServer.start();
   const jobs = new JobHandler({
     config,
     storage,
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
     view,
     metrics,
     logger,
-    runner: { config, storage, allowlist: parseAllowlist(config.URL_ALLOWLIST) },
+    runner: { config, storage, allowlist: parseAllowlist(config.URL_ALLOWLIST), inputServer },
   });
   handler = jobs;
   const control = new ControlChannel(
@@ -208,6 +211,7 @@ async function main(): Promise<void> {
       const slotsIdle = puller.stop();
       await router.stop();
       await jobs.stop(config.SHUTDOWN_GRACE_SECONDS * 1000);
+      await inputServer.close();
       await slotsIdle;
       await scanner.stop();
       await control.stop();

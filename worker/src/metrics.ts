@@ -13,7 +13,8 @@ export interface WorkerMetrics {
   /** outcome: completed | failed | cancelled | requeued */
   jobs: prom.Counter<'operation' | 'outcome'>;
   jobSeconds: prom.Histogram<'operation'>;
-  queueWaitSeconds: prom.Histogram<'operation'>;
+  /** Wall time per stage of a job (stage-clock.ts): queue_wait, input_fetch, probe, ffmpeg, output_probe, store, reply. */
+  stageSeconds: prom.Histogram<'operation' | 'stage'>;
   /** ffmpeg's own speed (media seconds per wall second) at the end of each run. */
   encodeSpeed: prom.Histogram<'operation'>;
   /** Jobs stopped because ffmpeg or the input download made no progress for FFMPEG_STALL_SECONDS. */
@@ -55,11 +56,11 @@ export function createWorkerMetrics(registry: Registry, gauges: WorkerGauges): W
       buckets: JOB_SECONDS_BUCKETS,
       registers: r,
     }),
-    queueWaitSeconds: new prom.Histogram({
-      name: 'mf_worker_queue_wait_seconds',
-      help: 'From submission to the start of work',
-      labelNames: ['operation'],
-      buckets: JOB_SECONDS_BUCKETS,
+    stageSeconds: new prom.Histogram({
+      name: 'mf_worker_stage_seconds',
+      help: 'Time a job spent in each stage (queue_wait: from submission to the start of work)',
+      labelNames: ['operation', 'stage'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
       registers: r,
     }),
     encodeSpeed: new prom.Histogram({

@@ -45,6 +45,13 @@ describe('jobScrubber', () => {
       'the input: bad',
     );
   });
+
+  it('names an input read by range "the input", hiding the input server\'s port and path', () => {
+    const served = 'http://127.0.0.1:41233/0123456789abcdef0123456789abcdef/input.mp4';
+    expect(jobScrubber({ job_id: id, inputs: [{ source: 'url', url: 'https://x/y' }] }, dir)(`${served}: Invalid data found`)).toBe(
+      'the input: Invalid data found',
+    );
+  });
 });
 
 describe('publicError', () => {

@@ -17,6 +17,9 @@ const TOKEN = `[^\\s'"\`,;()<>]`;
 /** An absolute path of two or more segments not inside a word or a URL (`http://host/a/b` stays). */
 const ABSOLUTE_PATH = new RegExp(`(?<![\\w:/.~-])(?:/${TOKEN}+){2,}/?`, 'g');
 
+/** An input served to ffmpeg by the worker's input server (input-server.ts): its port and per-job path are ours. */
+const SERVED_INPUT = /http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}\/[\w.%-]*/g;
+
 /** ffmpeg's log prefix `[png @ 0x55d0c3a1b2c0]`: a heap address, no business of the client's (nor ASLR's). */
 const LOG_CONTEXT_POINTER = / @ 0x[0-9a-f]+\]/g;
 
@@ -25,7 +28,8 @@ export type Scrubber = (text: string) => string;
 
 /**
  * The scrubber of one job: its temp dir `dir` (where the worker writes
- * `input.<ext>` or `input_<i>.<ext>`, and outputs under `out/`), its staged
+ * `input.<ext>` or `input_<i>.<ext>`, and outputs under `out/`), the URL of
+ * an input read by range through the input server, its staged
  * inputs' storage keys, and its internal id; then any absolute path left.
  */
 export function jobScrubber(job: Pick<JobMessage, 'job_id' | 'inputs'>, dir: string): Scrubber {
@@ -39,7 +43,9 @@ export function jobScrubber(job: Pick<JobMessage, 'job_id' | 'inputs'>, dir: str
   const tempInput = new RegExp(`${escape(dir)}/input(?:_(\\d+))?\\.[A-Za-z0-9]+`, 'g');
   const jobFiles = new RegExp(`${anyPrefix}${escape(storageKeys.jobPrefix(job.job_id))}(?:[a-z]+/)?`, 'g');
   return (text) => {
-    let out = text.replace(tempInput, (_m, i: string | undefined) => inputName(i === undefined ? 0 : Number(i)));
+    let out = text
+      .replace(tempInput, (_m, i: string | undefined) => inputName(i === undefined ? 0 : Number(i)))
+      .replace(SERVED_INPUT, inputName(0)); // only single-input jobs are served by range
     for (const [pattern, name] of keys) out = out.replace(pattern, name);
     return out
       .replaceAll(`${dir}/out/`, '')

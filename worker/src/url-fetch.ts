@@ -39,7 +39,7 @@ export interface DownloadLimits {
 /** HTTP statuses that say "not now" rather than "no". */
 const TRANSIENT_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
 
-class BlockedAddress extends Error {}
+export class BlockedAddress extends Error {}
 
 /** A `lookup` for http.request that refuses forbidden addresses. */
 function guardedLookup(hostname: string, allow: UrlAllowlist): LookupFunction {
@@ -57,25 +57,43 @@ function guardedLookup(hostname: string, allow: UrlAllowlist): LookupFunction {
   };
 }
 
-class ConnectTimeout extends Error {}
+export class ConnectTimeout extends Error {}
 
-function get(url: URL, limits: DownloadLimits, signal: AbortSignal): Promise<IncomingMessage> {
+/** A `lookup` that answers one address already checked (a range read goes back to the very address the first request reached). */
+function pinnedLookup(address: string): LookupFunction {
+  const family = isIP(address);
+  return (_host, options, callback) => {
+    if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, [{ address, family }]);
+    else callback(null, address, family);
+  };
+}
+
+export interface OriginRequest {
+  /** Extra request headers (a `range`). */
+  headers?: Record<string, string>;
+  /** Connect to this address instead of resolving the name again (it was checked when first reached). */
+  pinnedAddress?: string;
+}
+
+/**
+ * One GET of `url` (no redirects followed: the caller decides), on an
+ * address the guard allows; rejects with ConnectTimeout when no response
+ * head arrives within `connectTimeoutMs`.
+ */
+export function originGet(url: URL, limits: DownloadLimits, signal: AbortSignal, request: OriginRequest = {}): Promise<IncomingMessage> {
   // a literal IP skips DNS, so check it here
   const literal = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(literal)) {
     const problem = addressProblem(literal, literal, limits.allowlist);
     if (problem) return Promise.reject(new BlockedAddress(problem));
   }
+  const lookup = request.pinnedAddress ? pinnedLookup(request.pinnedAddress) : guardedLookup(url.hostname, limits.allowlist);
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = client.get(
-      url,
-      { lookup: guardedLookup(url.hostname, limits.allowlist), signal, headers: { 'user-agent': 'media-foundry' } },
-      (res) => {
-        clearTimeout(timer);
-        resolve(res);
-      },
-    );
+    const req = client.get(url, { lookup, signal, headers: { 'user-agent': 'media-foundry', ...request.headers } }, (res) => {
+      clearTimeout(timer);
+      resolve(res);
+    });
     const timer = setTimeout(() => req.destroy(new ConnectTimeout()), limits.connectTimeoutMs);
     req.on('error', (err) => {
       clearTimeout(timer);
@@ -85,7 +103,7 @@ function get(url: URL, limits: DownloadLimits, signal: AbortSignal): Promise<Inc
 }
 
 /** Fails with a stall when no chunk passes for `stallMs`. */
-function stallGuard(stallMs: number): Transform {
+export function stallGuard(stallMs: number): Transform {
   let seen = 0;
   let timer: NodeJS.Timeout;
   const guard: Transform = new Transform({
@@ -173,6 +191,48 @@ function byteLimit(maxBytes: number, budget: BudgetAttempt): Transform {
 }
 
 /**
+ * A failed request or body as the job sees it: cancelled, not allowed,
+ * worth retrying (no answer in time, a refused or reset connection) or final.
+ */
+export function fetchFailure(err: unknown, signal: AbortSignal, limits: Pick<DownloadLimits, 'connectTimeoutMs'>): AppError {
+  if (signal.aborted) return errors.jobCancelled();
+  if (err instanceof AppError) return err;
+  if (err instanceof BlockedAddress) return errors.jobFailed('Input URL is not allowed', err.message);
+  if (err instanceof ConnectTimeout)
+    return errors.transient('Could not download the input URL', `no answer within ${limits.connectTimeoutMs / 1000}s`, err);
+  const e = err as NodeJS.ErrnoException;
+  const why = e.message || e.code || String(err);
+  if (e.code === 'ENOTFOUND') return errors.jobFailed('Could not download the input URL', why, err);
+  if (TRANSIENT_NETWORK_CODES.has(e.code ?? '') || /socket hang up|aborted/i.test(e.message ?? ''))
+    return errors.transient('Could not download the input URL', why, err);
+  return errors.jobFailed('Could not download the input URL', why, err);
+}
+
+/** An origin's answer that is not a success: transient for "not now" statuses, final otherwise. */
+export function statusFailure(res: IncomingMessage): AppError {
+  const status = res.statusCode ?? 0;
+  const why = `HTTP ${status} ${res.statusMessage ?? ''}`.trim();
+  return TRANSIENT_STATUSES.has(status)
+    ? errors.transient('Could not download the input URL', why)
+    : errors.jobFailed('Could not download the input URL', why);
+}
+
+/** The next URL of a redirect chain, refused when it leaves http(s) or the chain is too long. */
+export function redirectTarget(res: IncomingMessage, from: URL, hop: number, limits: Pick<DownloadLimits, 'maxRedirects'>): URL {
+  if (hop >= (limits.maxRedirects ?? 5)) throw errors.jobFailed('Could not download the input URL', 'too many redirects');
+  const next = new URL(res.headers.location!, from);
+  if (next.protocol !== 'http:' && next.protocol !== 'https:')
+    throw errors.jobFailed('Input URL is not allowed', `${next.protocol} URLs are not fetched (redirect to ${next.href})`);
+  return next;
+}
+
+/** Whether a response is a redirect the fetcher follows. */
+export function isRedirect(res: IncomingMessage): boolean {
+  const status = res.statusCode ?? 0;
+  return status >= 300 && status < 400 && !!res.headers.location;
+}
+
+/**
  * Downloads `url` to `path`; throws JOB_FAILED (transient or not; see above)
  * or JOB_CANCELLED when `signal` aborts. `budget` counts the bytes against
  * the job's MAX_JOB_INPUT_MB.
@@ -187,37 +247,24 @@ export async function downloadUrl(
   const timeout = AbortSignal.timeout(limits.timeoutMs);
   const both = AbortSignal.any([signal, timeout]);
   const fail = (err: unknown): never => {
-    if (signal.aborted) throw errors.jobCancelled();
-    if (err instanceof AppError) throw err;
-    if (err instanceof BlockedAddress) throw errors.jobFailed('Input URL is not allowed', err.message);
-    if (timeout.aborted)
+    if (timeout.aborted && !signal.aborted && !(err instanceof AppError) && !(err instanceof BlockedAddress))
       throw errors.jobFailed('Could not download the input URL', `download took longer than ${limits.timeoutMs / 1000}s`);
-    if (err instanceof ConnectTimeout)
-      throw errors.transient('Could not download the input URL', `no answer within ${limits.connectTimeoutMs / 1000}s`, err);
-    const e = err as NodeJS.ErrnoException;
-    const why = e.message || e.code || String(err);
-    if (e.code === 'ENOTFOUND') throw errors.jobFailed('Could not download the input URL', why, err);
-    if (TRANSIENT_NETWORK_CODES.has(e.code ?? '') || /socket hang up|aborted/i.test(e.message ?? ''))
-      throw errors.transient('Could not download the input URL', why, err);
-    throw errors.jobFailed('Could not download the input URL', why, err);
+    throw fetchFailure(err, signal, limits);
   };
   let current = new URL(url);
+  if (current.protocol !== 'http:' && current.protocol !== 'https:')
+    throw errors.jobFailed('Input URL is not allowed', `${current.protocol} URLs are not fetched`);
   for (let hop = 0; ; hop++) {
-    if (current.protocol !== 'http:' && current.protocol !== 'https:')
-      throw errors.jobFailed('Input URL is not allowed', `${current.protocol} URLs are not fetched (redirect to ${current.href})`);
-    const res = await get(current, limits, both).catch(fail);
-    const status = res.statusCode ?? 0;
-    if (status >= 300 && status < 400 && res.headers.location) {
+    const res = await originGet(current, limits, both).catch(fail);
+    if (isRedirect(res)) {
       res.resume();
-      if (hop >= (limits.maxRedirects ?? 5)) throw errors.jobFailed('Could not download the input URL', 'too many redirects');
-      current = new URL(res.headers.location, current);
+      current = redirectTarget(res, current, hop, limits);
       continue;
     }
+    const status = res.statusCode ?? 0;
     if (status < 200 || status >= 300) {
       res.resume();
-      const why = `HTTP ${status} ${res.statusMessage ?? ''}`.trim();
-      if (TRANSIENT_STATUSES.has(status)) throw errors.transient('Could not download the input URL', why);
-      throw errors.jobFailed('Could not download the input URL', why);
+      throw statusFailure(res);
     }
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > limits.maxBytes) {

@@ -24,6 +24,21 @@ describe('guardInputs', () => {
     expect(args.slice(4, 8)).toEqual(['-protocol_whitelist', 'file,pipe', '-format_whitelist', `concat,${MEDIA_DEMUXERS.join(',')}`]);
     expect(inputGuards(undefined)[3]).not.toMatch(/\b(concat|hls|dash)\b/);
   });
+
+  it('opens http only for an input the worker serves itself, and only for that input', () => {
+    const served = 'http://127.0.0.1:40111/0123456789abcdef0123456789abcdef/input.mp4';
+    const args = guardInputs(['-ss', '5', '-i', served, '-i', '/job/logo.png', '/out.png']);
+    expect(args.slice(2, 4)).toEqual(['-protocol_whitelist', 'http,tcp']);
+    expect(args.slice(6, 8)).toEqual(['-reconnect', '1']);
+    expect(args.slice(10, 12)).toEqual(['-protocol_whitelist', 'file,pipe']);
+    // a client's URL, or a look-alike of the input server's, never gets a network protocol
+    for (const other of [
+      'https://example.com/a.mp4',
+      'http://127.0.0.1:40111/a.mp4',
+      'http://10.0.0.1:40111/0123456789abcdef0123456789abcdef/x',
+    ])
+      expect(inputGuards(undefined, undefined, other).slice(0, 2)).toEqual(['-protocol_whitelist', 'file,pipe']);
+  });
 });
 
 describe('pixel ceiling', () => {

@@ -3,7 +3,9 @@
  * files: a "video" can be an HLS or concat playlist that makes ffmpeg fetch
  * URLs or read local files (the HLS attacks behind CVE-2016-1897/1898 and
  * CVE-2017-9993). Every input therefore gets
- * - `-protocol_whitelist file,pipe`: no network protocols at all, and
+ * - `-protocol_whitelist file,pipe`: no network protocols at all (an input
+ *   read by range gets `http,tcp`: its URL is the worker's loopback input
+ *   server, never the client's), and
  * - `-format_whitelist <media demuxers>`: playlist demuxers (hls, dash,
  *   concat, …) are refused at probe time, so such an upload fails cleanly.
  * The concat demuxer is allowed only for the list the worker wrote itself.
@@ -16,6 +18,7 @@
  */
 
 import { type AppError, errors } from '@media-foundry/shared';
+import { isServedInputUrl } from '../input-server.js';
 
 /** Demuxers for real media files: containers, elementary streams, still images and subtitle files. */
 export const MEDIA_DEMUXERS = [
@@ -98,14 +101,18 @@ const MEDIA = MEDIA_DEMUXERS.join(',');
 const MAX_PIXELS_OPTION = 2_147_483_647;
 
 /**
- * The options placed before an input: local files only, media demuxers only
- * (plus concat for our own list), and decoders refusing pictures over
- * `maxPixels` (MAX_INPUT_PIXELS) when given.
+ * The options placed before an input: local files only — or, for an input
+ * the worker's own input server serves by range (input-server.ts), http to
+ * that server — media demuxers only (plus concat for our own list), and
+ * decoders refusing pictures over `maxPixels` (MAX_INPUT_PIXELS) when given.
  */
-export function inputGuards(forcedFormat: string | undefined, maxPixels?: number): string[] {
+export function inputGuards(forcedFormat: string | undefined, maxPixels?: number, input?: string): string[] {
   const formats = forcedFormat === 'concat' ? `concat,${MEDIA}` : MEDIA;
   const pixels = maxPixels ? ['-max_pixels', String(Math.min(maxPixels, MAX_PIXELS_OPTION))] : [];
-  return ['-protocol_whitelist', 'file,pipe', '-format_whitelist', formats, ...pixels];
+  const served = input !== undefined && isServedInputUrl(input);
+  // the input server answers in windows; ffmpeg asks for the next one at once (input-server.ts)
+  const network = served ? ['-reconnect', '1'] : [];
+  return ['-protocol_whitelist', served ? 'http,tcp' : 'file,pipe', '-format_whitelist', formats, ...network, ...pixels];
 }
 
 /** What libavutil prints when a decoder meets a picture over `max_pixels`. */
@@ -134,7 +141,7 @@ export function guardInputs(args: readonly string[], maxPixels?: number): string
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '-f') forced = args[i + 1];
     if (args[i] === '-i') {
-      out.push(...inputGuards(forced, maxPixels));
+      out.push(...inputGuards(forced, maxPixels, args[i + 1]));
       forced = undefined;
     }
     out.push(args[i]!);

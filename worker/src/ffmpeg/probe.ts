@@ -28,7 +28,7 @@ export async function probe(ffprobePath: string, path: string, options: ProbeOpt
   const timeoutMs = options.timeoutMs ?? 60_000;
   const [file, argv] = limitedCommand(
     ffprobePath,
-    ['-v', 'error', ...inputGuards(undefined, options.maxPixels), '-print_format', 'json', '-show_format', '-show_streams', path],
+    ['-v', 'error', ...inputGuards(undefined, options.maxPixels, path), '-print_format', 'json', '-show_format', '-show_streams', path],
     { maxMemoryMb: options.maxMemoryMb, timeoutMs },
   );
   const result = await execa(file, argv, {

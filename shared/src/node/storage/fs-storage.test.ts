@@ -28,6 +28,8 @@ describe('FsStorage', () => {
     expect(await text(await storage.get('jobs/j1/input/a.mp4'))).toBe('hello bytes');
     expect(await readFile(join(root, 'store', 'jobs', 'j1', 'input', 'a.mp4'), 'utf8')).toBe('hello bytes');
     expect(await storage.size('jobs/j1/input/a.mp4')).toBe(11);
+    expect(await text(await storage.get('jobs/j1/input/a.mp4', 6))).toBe('bytes');
+    expect(await text(await storage.get('jobs/j1/input/a.mp4', 2, 6))).toBe('llo b');
   });
 
   it('puts from a Readable stream', async () => {

@@ -77,11 +77,11 @@ export class FsStorage implements Storage {
     return this.run('put', key, () => this.writeAtomically(key, (tmp) => copyFile(path, tmp)));
   }
 
-  get(key: string, start = 0): Promise<Readable> {
+  get(key: string, start = 0, end?: number): Promise<Readable> {
     return this.run('get', key, async () => {
       const path = this.path(key);
       await stat(path); // reject now, not on first read, when the object is missing
-      return createReadStream(path, { start });
+      return createReadStream(path, { start, ...(end === undefined ? {} : { end }) });
     });
   }
 

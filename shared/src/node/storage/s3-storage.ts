@@ -183,12 +183,11 @@ export class S3Storage implements Storage {
     });
   }
 
-  async get(key: string, start = 0): Promise<Readable> {
+  async get(key: string, start = 0, end?: number): Promise<Readable> {
     assertSafeKey(key);
+    const range = end !== undefined ? `bytes=${start}-${end}` : start > 0 ? `bytes=${start}-` : undefined;
     return this.run('GetObject', key, async () => {
-      const res = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(start > 0 ? { Range: `bytes=${start}-` } : {}) }),
-      );
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(range ? { Range: range } : {}) }));
       if (!(res.Body instanceof Readable)) throw new StorageError(`S3 returned no body for ${key}`, { kind: 'transient' });
       return classifiedStream(res.Body, key);
     });

@@ -57,8 +57,8 @@ export interface Storage {
   streamedPutBytes(maxBytes: number): number;
   /** Stores a local file under `key`. */
   putFile(key: string, path: string, contentType?: string): Promise<void>;
-  /** Opens the object for reading, from byte `start` (default 0); rejects if it does not exist. */
-  get(key: string, start?: number): Promise<Readable>;
+  /** Opens the object for reading, from byte `start` (default 0) to byte `end` (included; default: the last); rejects if it does not exist. */
+  get(key: string, start?: number, end?: number): Promise<Readable>;
   /** Copies the object to a local file. */
   getFile(key: string, path: string): Promise<void>;
   /** Byte size of the object; rejects if it does not exist. */

@@ -1,0 +1,187 @@
+/**
+ * Inputs read by range (issue #12): a thumbnail, probe or trim reads the
+ * headers and the part it needs of a URL or a staged upload instead of
+ * downloading it whole — through the worker's loopback input server, so
+ * ffmpeg still opens no client URL itself. Each way an origin can abuse the
+ * range path is refused: a redirect to a loopback address mid-read, an
+ * answer larger than asked, a size that changes, an HLS playlist dressed
+ * as an .mp4; and an origin that cannot seek is downloaded as before.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { type Origin, type RangeLog, rangesThenRedirect, serveChunked, serveFile, serveRanges, startOrigin } from './helpers/origin.js';
+import { startTestS3, type TestS3 } from './helpers/s3.js';
+import { startStack, type Stack } from './helpers/stack.js';
+import { TestClient, uploadInChunks } from './helpers/ws-client.js';
+
+let dir: string;
+let origin: Origin;
+let secret: Origin;
+let size: number;
+const logs: Record<string, RangeLog> = {};
+const log = (name: string) => (logs[name] = { requests: [], bytes: 0 });
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mf-range-'));
+  // 20 s at ~3 Mbit/s with a keyframe every second: a seek to 0:05 needs about one second of it
+  const keyframes = ['-g', '25', '-b:v', '3M', '-maxrate', '3M', '-bufsize', '1M'];
+  await Promise.all([
+    makeTestVideo(join(dir, 'clip.mp4'), { seconds: 20, width: 640, height: 360, outputArgs: [...keyframes, '-movflags', '+faststart'] }),
+    // the index (moov) at the end, as most cameras and encoders leave it
+    makeTestVideo(join(dir, 'moov-last.mp4'), { seconds: 20, width: 640, height: 360, outputArgs: keyframes }),
+  ]);
+  size = (await readFile(join(dir, 'clip.mp4'))).length;
+  secret = await startOrigin({ '/secret': (_req, res) => void res.writeHead(200).end('internal') });
+  const clip = join(dir, 'clip.mp4');
+  await writeFile(join(dir, 'playlist.mp4'), '');
+  origin = await startOrigin({
+    '/clip.mp4': serveRanges(clip, log('clip')),
+    '/moov-last.mp4': serveRanges(join(dir, 'moov-last.mp4'), log('moov-last')),
+    '/redirects.mp4': rangesThenRedirect(clip, 1, secret.url('/secret')),
+    '/larger.mp4': serveRanges(clip, log('larger'), (asked, total, hit) =>
+      hit === 1 ? { ...asked, total } : { start: asked.start, end: total - 1, total },
+    ),
+    '/resized.mp4': serveRanges(clip, log('resized'), (asked, total, hit) => ({ ...asked, total: hit === 1 ? total : total * 2 })),
+    '/playlist.mp4': serveRanges(join(dir, 'playlist.mp4'), log('playlist')),
+    '/no-ranges.mp4': serveFile(clip),
+    '/chunked.mp4': serveChunked(clip),
+  });
+  // an HLS playlist served as video/mp4 whose segment is on the origin: ffmpeg must never ask for it
+  await writeFile(
+    join(dir, 'playlist.mp4'),
+    `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n${origin.url('/segment.ts').replace('127.0.0.1', 'localhost')}\n#EXT-X-ENDLIST\n`,
+  );
+});
+afterAll(async () => {
+  await origin?.close();
+  await secret?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The origin by host name: URL_ALLOWLIST names `localhost`, so 127.0.0.1 itself stays a forbidden address. */
+const url = (path: string) => origin.url(path).replace('127.0.0.1', 'localhost');
+
+const thumbnailAt5 = (jobId: string, path: string) => ({
+  type: 'start_job',
+  job_id: jobId,
+  operation: 'thumbnail',
+  input: { source: 'url', url: url(path) },
+  options: { timestamp: 5, format: 'png' },
+});
+
+describe('URL inputs', () => {
+  let stack: Stack;
+  let client: TestClient;
+  beforeAll(async () => {
+    stack = await startStack({ env: { URL_ALLOWLIST: 'localhost' } });
+    client = await TestClient.connect(stack.wsUrl);
+  });
+  afterAll(async () => {
+    await client?.close();
+    await stack?.stop();
+  });
+
+  it('reads a thumbnail at 0:05 by range: a fraction of the file moves, every request asks a range, the image is right', async () => {
+    client.send(thumbnailAt5('thumb', '/clip.mp4'));
+    const { final, files } = await client.result('thumb', 60_000);
+    expect(final.type).toBe('completed');
+    expect(final.output_metadata).toMatchObject({ width: 640, height: 360 });
+    expect(files.get('thumbnail.png')?.subarray(1, 4).toString()).toBe('PNG');
+    expect(logs.clip!.requests.every((r) => r !== null && /^bytes=\d+-\d+$/.test(r))).toBe(true);
+    // the header's block and the one or two around 0:05 (the input server answers ffmpeg in 512 KiB windows after a seek)
+    expect(logs.clip!.bytes).toBeLessThanOrEqual(4 * 512 * 1024);
+    expect(logs.clip!.bytes).toBeLessThan(size * 0.35);
+  });
+
+  it('probes by range even with the index at the end of the file', async () => {
+    const file = await readFile(join(dir, 'moov-last.mp4'));
+    client.send({ type: 'start_job', job_id: 'probe', operation: 'probe', input: { source: 'url', url: url('/moov-last.mp4') } });
+    const { final } = await client.result('probe', 60_000);
+    expect(final.type).toBe('completed');
+    expect(final.output_metadata).toMatchObject({ width: 640, height: 360, size_bytes: file.length });
+    expect(Math.abs((final.output_metadata as { duration: number }).duration - 20)).toBeLessThan(0.5);
+    expect(logs['moov-last']!.bytes).toBeLessThan(file.length * 0.25);
+  });
+
+  it('refuses a redirect to a loopback address in the middle of the read, and never asks there', async () => {
+    client.send(thumbnailAt5('redirect', '/redirects.mp4'));
+    const { final } = await client.result('redirect', 60_000);
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input URL is not allowed' });
+    expect(final.details).toMatch(/redirected a range request/);
+    expect(final.details).not.toMatch(/127\.0\.0\.1:\d+\/[0-9a-f]{32}/); // the input server's address stays private
+    expect(secret.hits('/secret')).toBe(0);
+  });
+
+  it('refuses a range answer larger than asked', async () => {
+    client.send(thumbnailAt5('larger', '/larger.mp4'));
+    const { final } = await client.result('larger', 60_000);
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input changed while being read' });
+    expect(final.details).toMatch(/answered bytes \d+-\d+ to a request for bytes \d+-\d+/);
+  });
+
+  it('refuses an origin that declares another size part way through', async () => {
+    client.send(thumbnailAt5('resized', '/resized.mp4'));
+    const { final } = await client.result('resized', 60_000);
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input changed while being read' });
+    expect(final.details).toContain(`first declared ${size} bytes, then ${size * 2}`);
+  });
+
+  it('refuses an HLS playlist dressed as an .mp4, and its segment is never fetched', async () => {
+    client.send(thumbnailAt5('hls', '/playlist.mp4'));
+    const { final } = await client.result('hls', 60_000);
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED' });
+    expect(logs.playlist!.requests.length).toBeGreaterThan(0); // it was read by range…
+    expect(origin.hits('/segment.ts')).toBe(0); // …and went no further
+  });
+
+  it.each([
+    ['without ranges', '/no-ranges.mp4'],
+    ['chunked, without a length', '/chunked.mp4'],
+  ])('downloads an origin that cannot seek (%s) and still completes the seek', async (_what, path) => {
+    const jobId = `whole-${path.slice(1, 4)}`;
+    client.send(thumbnailAt5(jobId, path));
+    const { final, files } = await client.result(jobId, 60_000);
+    expect(final.type).toBe('completed');
+    const png = join(dir, `${jobId}.png`);
+    await writeFile(png, files.get('thumbnail.png')!);
+    expect((await ffprobe(png)).video).toMatchObject({ width: 640, height: 360 });
+  });
+});
+
+describe('staged uploads in S3', () => {
+  let s3: TestS3;
+  let stack: Stack;
+  beforeAll(async () => {
+    s3 = await startTestS3();
+    stack = await startStack({ env: s3.env });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await s3?.close();
+  });
+
+  it('trims an upload read by ranged GetObject, not copied whole', async () => {
+    const client = await TestClient.connect(stack.wsUrl);
+    const bytes = await readFile(join(dir, 'clip.mp4'));
+    client.send({
+      type: 'start_job',
+      job_id: 'trim',
+      operation: 'trim',
+      input: { source: 'upload' },
+      options: { start_time: 4, end_time: 6 },
+    });
+    await client.next((m) => m.type === 'ack');
+    await uploadInChunks(client, 'trim', 'clip.mp4', bytes);
+    const { final, files } = await client.result('trim', 60_000);
+    expect(final.type).toBe('completed');
+    const out = join(dir, 'trim.mp4');
+    await writeFile(out, files.get('output.mp4')!);
+    expect(Math.abs((await ffprobe(out)).duration - 2)).toBeLessThan(0.3);
+    const reads = s3.recorded.filter((r) => r.method === 'GET' && r.url.includes('/input/clip.mp4'));
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.every((r) => r.range !== null)).toBe(true);
+    await client.close();
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * A client's URL read by range. The first request follows redirects hop by
+ * hop through the URL guard (as a download does) and asks for the first
+ * block; a `206` with a complete `Content-Range` proves the origin serves
+ * ranges and tells the input's size. Every later read goes to the URL the
+ * chain ended at, on the very address that first answered (no new DNS
+ * answer can point it elsewhere), follows no redirect, and must answer
+ * exactly the bytes asked of a resource of the same size: anything else is
+ * refused (http-range.ts). An origin that does not answer ranges is
+ * downloaded whole instead (inputs.ts).
+ */
+import type { IncomingMessage } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { errors } from '@media-foundry/shared';
+import { type ByteRange, parseContentRange, rangeAnswerProblem } from './http-range.js';
+import { readExactly, type RangeSource } from './range-source.js';
+import { type DownloadLimits, fetchFailure, isRedirect, originGet, redirectTarget, stallGuard, statusFailure } from './url-fetch.js';
+
+/** The origin serves ranges: its size, the first block it sent, and the source for the rest. */
+export interface OpenedOrigin {
+  source: RangeSource;
+  first: Buffer;
+}
+
+const rangeHeader = (range: ByteRange) => ({ range: `bytes=${range.start}-${range.end}` });
+
+/**
+ * How long one block may take: the connect timeout for the answer's head,
+ * then the body at URL_MIN_BYTES_PER_SECOND (with one rate window of grace).
+ */
+function readDeadlineMs(limits: DownloadLimits, bytes: number): number {
+  const body = limits.minBytesPerSecond > 0 ? (bytes / limits.minBytesPerSecond) * 1000 + limits.rateWindowMs : limits.timeoutMs;
+  return Math.ceil(limits.connectTimeoutMs + Math.min(body, limits.timeoutMs));
+}
+
+/** The body of a range answer, exactly `expected` bytes, with the stall and rate limits of a download. */
+async function readBody(res: IncomingMessage, expected: number, what: string, limits: DownloadLimits, signal: AbortSignal) {
+  let body!: Buffer;
+  await pipeline(
+    res,
+    stallGuard(limits.stallMs),
+    async (source: AsyncIterable<Buffer>) => {
+      body = await readExactly(source, expected, what);
+    },
+    { signal },
+  );
+  return body;
+}
+
+/** Runs one request-and-body step with its deadline, failures classified as a download's are. */
+async function withDeadline<T>(
+  ms: number,
+  signal: AbortSignal,
+  limits: DownloadLimits,
+  bytes: number,
+  step: (both: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const deadline = AbortSignal.timeout(ms);
+  try {
+    return await step(AbortSignal.any([signal, deadline]));
+  } catch (err) {
+    if (deadline.aborted && !signal.aborted)
+      throw errors.jobFailed(
+        'Input download is too slow',
+        `the input URL did not send ${bytes} bytes within ${Math.round(ms / 1000)}s; URL_MIN_BYTES_PER_SECOND asks for at least ${limits.minBytesPerSecond} bytes a second`,
+      );
+    throw fetchFailure(err, signal, limits);
+  }
+}
+
+/**
+ * Opens `url` for range reads, asking for its first `blockBytes`; null when
+ * the origin does not serve ranges (the caller downloads instead).
+ */
+export async function openOrigin(
+  url: string,
+  limits: DownloadLimits,
+  signal: AbortSignal,
+  blockBytes: number,
+): Promise<OpenedOrigin | null> {
+  let current = new URL(url);
+  if (current.protocol !== 'http:' && current.protocol !== 'https:')
+    throw errors.jobFailed('Input URL is not allowed', `${current.protocol} URLs are not fetched`);
+  const asked = { start: 0, end: blockBytes - 1 };
+  return withDeadline(readDeadlineMs(limits, blockBytes), signal, limits, blockBytes, async (both) => {
+    for (let hop = 0; ; hop++) {
+      const res = await originGet(current, limits, both, { headers: rangeHeader(asked) });
+      if (isRedirect(res)) {
+        res.resume();
+        current = redirectTarget(res, current, hop, limits);
+        continue;
+      }
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        res.resume();
+        throw statusFailure(res);
+      }
+      const declared = parseContentRange(res.headers['content-range']);
+      if (status !== 206 || !declared || declared.start !== 0 || declared.end !== Math.min(asked.end, declared.total - 1)) {
+        res.destroy(); // no ranges (or none we can trust): the caller downloads the whole file
+        return null;
+      }
+      if (declared.total > limits.maxBytes) {
+        res.destroy();
+        throw errors.jobFailed('Input is too large', `the input URL declares ${declared.total} bytes, more than MAX_FILE_SIZE_MB`);
+      }
+      const address = res.socket.remoteAddress;
+      if (!address) {
+        res.destroy();
+        return null;
+      }
+      const first = await readBody(res, declared.end + 1, 'the input URL', limits, both);
+      return { first, source: originRangeSource(current, address, declared.total, limits) };
+    }
+  });
+}
+
+function originRangeSource(url: URL, address: string, size: number, limits: DownloadLimits): RangeSource {
+  return {
+    size,
+    read(range, signal) {
+      const bytes = range.end - range.start + 1;
+      return withDeadline(readDeadlineMs(limits, bytes), signal, limits, bytes, async (both) => {
+        const res = await originGet(url, limits, both, { headers: rangeHeader(range), pinnedAddress: address });
+        const status = res.statusCode ?? 0;
+        if (isRedirect(res)) {
+          res.resume();
+          throw errors.jobFailed(
+            'Input URL is not allowed',
+            `the origin redirected a range request to ${res.headers.location}; reads after the first follow no redirects`,
+          );
+        }
+        if (status !== 206) {
+          res.resume();
+          if (status >= 200 && status < 300)
+            throw errors.jobFailed('Input changed while being read', `the origin answered a range request with HTTP ${status}`);
+          throw statusFailure(res);
+        }
+        const problem = rangeAnswerProblem(res.headers['content-range'], range, size);
+        if (problem) {
+          res.destroy();
+          throw errors.jobFailed('Input changed while being read', problem);
+        }
+        return readBody(res, bytes, `bytes ${range.start}-${range.end} of the input URL`, limits, both);
+      });
+    },
+  };
+}

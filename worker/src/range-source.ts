@@ -1,0 +1,104 @@
+/**
+ * An input read where it is, a block at a time, instead of being copied
+ * whole before ffmpeg starts: the storage object or the origin's URL behind a
+ * RangeSource, and a BlockReader in front that fetches fixed-size blocks,
+ * keeps the last few (ffprobe and then ffmpeg read the same header), counts
+ * every fetched byte against the job's input budget and retries transient
+ * failures block by block.
+ */
+import { errors } from '@media-foundry/shared';
+import type { ByteRange } from './http-range.js';
+import type { BudgetAttempt } from './input-budget.js';
+
+/** Something that reads byte ranges of one resource of a known size. */
+export interface RangeSource {
+  readonly size: number;
+  /** Exactly the bytes of `range` (end included); throws AppError (transient or not). */
+  read(range: ByteRange, signal: AbortSignal): Promise<Buffer>;
+}
+
+/** Reads a whole stream into one buffer, refusing more than `expected` bytes and failing (transient) on fewer. */
+export async function readExactly(stream: AsyncIterable<Buffer>, expected: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let got = 0;
+  for await (const chunk of stream) {
+    got += chunk.length;
+    if (got > expected) throw errors.jobFailed('Input changed while being read', `${what}: more than the ${expected} bytes asked for`);
+    chunks.push(chunk);
+  }
+  if (got < expected) throw errors.transient('Input read was cut short', `${what}: ${got} of ${expected} bytes`);
+  return Buffer.concat(chunks, got);
+}
+
+export interface BlockReaderOptions {
+  /** Bytes per block fetched. */
+  blockBytes: number;
+  /** Blocks kept after use (least recently used go first). */
+  cacheBlocks: number;
+  /** The job's input budget: every fetched byte counts, refetches included. */
+  budget: BudgetAttempt;
+  /** Wraps each block's fetch (the job's transient-retry policy). */
+  retrying: <T>(what: string, step: () => Promise<T>) => Promise<T>;
+}
+
+export class BlockReader {
+  private readonly cache = new Map<number, Buffer>();
+  private readonly pending = new Map<number, Promise<Buffer>>();
+  /** Bytes fetched from the source so far (what range reads cost the origin). */
+  fetchedBytes = 0;
+
+  constructor(
+    readonly source: RangeSource,
+    private readonly options: BlockReaderOptions,
+  ) {}
+
+  get size(): number {
+    return this.source.size;
+  }
+
+  get blockBytes(): number {
+    return this.options.blockBytes;
+  }
+
+  /** Block `index` of the resource (the last one may be shorter). */
+  block(index: number, signal: AbortSignal): Promise<Buffer> {
+    const cached = this.cache.get(index);
+    if (cached) {
+      this.cache.delete(index); // most recently used goes last
+      this.cache.set(index, cached);
+      return Promise.resolve(cached);
+    }
+    const inFlight = this.pending.get(index);
+    if (inFlight) return inFlight;
+    const fetching = this.fetch(index, signal).finally(() => this.pending.delete(index));
+    this.pending.set(index, fetching);
+    return fetching;
+  }
+
+  /** Keeps a block the caller already has (the first one, read while checking that the origin serves ranges). */
+  seed(index: number, bytes: Buffer): void {
+    this.keep(index, bytes);
+  }
+
+  private async fetch(index: number, signal: AbortSignal): Promise<Buffer> {
+    const { blockBytes, budget, retrying } = this.options;
+    const start = index * blockBytes;
+    if (start >= this.size) throw new RangeError(`block ${index} is past the end of a ${this.size}-byte input`);
+    const range = { start, end: Math.min(start + blockBytes, this.size) - 1 };
+    const bytes = await retrying(`reading input bytes ${range.start}-${range.end}`, async () => {
+      if (!budget.take(range.end - range.start + 1)) throw budget.exceeded();
+      return this.source.read(range, signal);
+    });
+    this.fetchedBytes += bytes.length;
+    this.keep(index, bytes);
+    return bytes;
+  }
+
+  private keep(index: number, bytes: Buffer): void {
+    this.cache.set(index, bytes);
+    for (const oldest of this.cache.keys()) {
+      if (this.cache.size <= this.options.cacheBlocks) break;
+      this.cache.delete(oldest);
+    }
+  }
+}
