@@ -92,23 +92,28 @@ export const RANGE_BLOCK_BYTES = 512 * 1024;
 /** Blocks kept per input (8 MiB): the headers ffprobe read are still there when ffmpeg opens the input. */
 const RANGE_CACHE_BLOCKS = 16;
 
+/** How an input read by range arrived: served to ffmpeg, or downloaded after all (the origin answered with the whole file). */
+export type RangedInput = { served: ServedInput } | { path: string };
+
 /**
- * Serves one of the job's inputs to ffmpeg by range through `server`, or
- * returns null when it cannot be read that way (an origin that does not
- * answer ranges, an empty object): the caller downloads it then. A staged
- * upload is read from storage by range; a URL from the origin it resolved
- * to (origin-range-source.ts). Every byte read counts against the job's
- * input budget.
+ * Serves one of the job's inputs to ffmpeg by range through `server`. An
+ * origin that answers the first range request with the whole file is
+ * downloaded into `dir` from that answer (one request either way); null when
+ * the input cannot be read by range otherwise (an empty object): the caller
+ * downloads it. A staged upload is read from storage by range; a URL from
+ * the origin it resolved to (origin-range-source.ts). Every byte read counts
+ * against the job's input budget.
  */
 export async function openRangedInput(
   input: JobMessageInput,
+  dir: string,
   server: InputServer,
   storage: Storage,
   limits: InputLimits,
   signal: AbortSignal,
   budget: BudgetAttempt,
   retrying: <T>(what: string, step: () => Promise<T>) => Promise<T>,
-): Promise<ServedInput | null> {
+): Promise<RangedInput | null> {
   let source: RangeSource;
   let first: Buffer | undefined;
   let name: string;
@@ -120,13 +125,17 @@ export async function openRangedInput(
     source = storageRangeSource(storage, input.key, size);
     name = localInputName(input.filename);
   } else {
+    name = localInputName(new URL(input.url).pathname);
     const opened = await openOrigin(input.url, limits, signal, RANGE_BLOCK_BYTES);
-    if (!opened) return null;
+    if (!opened.ranges) {
+      const path = join(dir, name);
+      await opened.save(path, budget);
+      return { path };
+    }
     if (!budget.take(opened.first.length)) throw budget.exceeded();
     ({ source, first } = opened);
-    name = localInputName(new URL(input.url).pathname);
   }
   const reader = new BlockReader(source, { blockBytes: RANGE_BLOCK_BYTES, cacheBlocks: RANGE_CACHE_BLOCKS, budget, retrying });
   if (first) reader.seed(0, first);
-  return server.serve(reader, name, signal);
+  return { served: server.serve(reader, name, signal) };
 }

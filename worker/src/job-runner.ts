@@ -22,7 +22,7 @@ import { runFfmpeg } from './ffmpeg/run.js';
 import { InputBudget } from './input-budget.js';
 import { StageClock } from './stage-clock.js';
 import type { InputServer, ServedInput } from './input-server.js';
-import { fetchInput, type InputLimits, openRangedInput, PARTIAL_READ_OPERATIONS, storageFailure } from './inputs.js';
+import { fetchInput, type InputLimits, openRangedInput, PARTIAL_READ_OPERATIONS, type RangedInput, storageFailure } from './inputs.js';
 import { jobScrubber, publicError } from './public-errors.js';
 import type { UrlAllowlist } from './url-guard.js';
 
@@ -161,18 +161,31 @@ export async function runJob(
     const budget = new InputBudget(config.MAX_JOB_INPUT_MB * 1024 * 1024);
     const single = job.inputs.length === 1;
     // a single input of an operation that reads only part of it is read by range where it is, when it can be
+    let opened: RangedInput | null = null;
     if (deps.inputServer && single && PARTIAL_READ_OPERATIONS.has(job.operation)) {
       const server = deps.inputServer;
-      const attempt = budget.attempt();
-      ranged = await clock.time('input_fetch', () =>
-        retrying('opening the input', () => openRangedInput(job.inputs[0]!, server, storage, limits, signal, attempt, retrying)),
+      opened = await clock.time('input_fetch', () =>
+        retrying('fetching the input', async () => {
+          const attempt = budget.attempt();
+          const result = await openRangedInput(job.inputs[0]!, dir, server, storage, limits, signal, attempt, retrying).catch(
+            (err: unknown) => {
+              attempt.release();
+              throw err;
+            },
+          );
+          if (!result) attempt.release();
+          return result;
+        }),
       );
-      if (ranged) log.debug({ size: ranged.reader.size }, 'reading the input by range');
-      else attempt.release();
     }
-    const inputPaths = ranged
-      ? [ranged.url]
-      : await clock.time('input_fetch', () => fetchInputs(job, dir, storage, limits, budget, signal, retrying));
+    let inputPaths: string[];
+    if (opened && 'served' in opened) {
+      ranged = opened.served;
+      inputPaths = [ranged.url];
+      log.debug({ size: ranged.reader.size }, 'reading the input by range');
+    } else if (opened)
+      inputPaths = [opened.path]; // the origin answered with the whole file: downloaded
+    else inputPaths = await clock.time('input_fetch', () => fetchInputs(job, dir, storage, limits, budget, signal, retrying));
     // a read that failed under ffprobe or ffmpeg is the cause, whatever they made of the cut-short input
     const readFailed = () => {
       const failure = ranged?.failure();

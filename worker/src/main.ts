@@ -6,8 +6,9 @@ import {
   createLogger,
   createRegistry,
   createStorage,
-  dependencyProblems,
+  DependencyCheck,
   JobStore,
+  readinessProblems,
   serviceRoutes,
   startHttpServer,
   tenantKey,
@@ -162,6 +163,12 @@ async function main(): Promise<void> {
   // a safety net for missed announcements: a job waits at most this long unnoticed
   scanner.start(15_000);
   backlog.start();
+  // /ready never waits on the broker or storage: they are checked in the background
+  const checks = [
+    new DependencyCheck('RabbitMQ did not answer', () => tenants.intakeDepth()),
+    new DependencyCheck('storage is not reachable', () => storage.check()),
+  ];
+  for (const check of checks) check.start();
 
   let accepting = true;
   const health = await startHttpServer(
@@ -169,21 +176,17 @@ async function main(): Promise<void> {
     config.HEALTH_PORT,
     serviceRoutes({
       // liveness never waits on the broker: the backlog is the last value the probe read
-      health: () =>
-        Promise.resolve({
-          service: 'worker',
-          worker_id: workerId,
-          broker: broker.state(),
-          broker_reconnects: broker.reconnects(),
-          active_jobs: jobs.activeJobs,
-          max_concurrent_jobs: config.MAX_CONCURRENT_JOBS,
-          queue_depth: backlog.total(),
-          peers: view.peers(),
-        }),
-      notReady: async () => [
-        ...(accepting ? [] : ['shutting down']),
-        ...(await dependencyProblems(broker.state() === 'connected' && slotsBroker.state() === 'connected', () => storage.check())),
-      ],
+      health: () => ({
+        service: 'worker',
+        worker_id: workerId,
+        broker: broker.state(),
+        broker_reconnects: broker.reconnects(),
+        active_jobs: jobs.activeJobs,
+        max_concurrent_jobs: config.MAX_CONCURRENT_JOBS,
+        queue_depth: backlog.total(),
+        peers: view.peers(),
+      }),
+      notReady: () => readinessProblems({ stopping: !accepting, brokers: [broker, slotsBroker], checks }),
       metrics: registry,
     }),
   );
@@ -208,6 +211,7 @@ async function main(): Promise<void> {
       clearInterval(sweeper);
       clearInterval(peerWatch);
       backlog.stop();
+      for (const check of checks) check.stop();
       const slotsIdle = puller.stop();
       await router.stop();
       await jobs.stop(config.SHUTDOWN_GRACE_SECONDS * 1000);

@@ -7,20 +7,33 @@
  * answer can point it elsewhere), follows no redirect, and must answer
  * exactly the bytes asked of a resource of the same size: anything else is
  * refused (http-range.ts). An origin that does not answer ranges is
- * downloaded whole instead (inputs.ts).
+ * downloaded from its answer to that first request.
  */
 import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { errors } from '@media-foundry/shared';
 import { type ByteRange, parseContentRange, rangeAnswerProblem } from './http-range.js';
 import { readExactly, type RangeSource } from './range-source.js';
-import { type DownloadLimits, fetchFailure, isRedirect, originGet, redirectTarget, stallGuard, statusFailure } from './url-fetch.js';
+import type { BudgetAttempt } from './input-budget.js';
+import {
+  type DownloadLimits,
+  downloadDeadline,
+  fetchFailure,
+  isRedirect,
+  openUrl,
+  originGet,
+  saveBody,
+  stallGuard,
+  statusFailure,
+} from './url-fetch.js';
 
-/** The origin serves ranges: its size, the first block it sent, and the source for the rest. */
-export interface OpenedOrigin {
-  source: RangeSource;
-  first: Buffer;
-}
+/**
+ * The origin serves ranges: the first block it sent and the source for the
+ * rest. Or it does not: its answer is the whole file, to be saved (one
+ * request either way).
+ */
+export type OpenedOrigin =
+  { ranges: true; source: RangeSource; first: Buffer } | { ranges: false; save(path: string, budget: BudgetAttempt): Promise<void> };
 
 const rangeHeader = (range: ByteRange) => ({ range: `bytes=${range.start}-${range.end}` });
 
@@ -47,17 +60,21 @@ async function readBody(res: IncomingMessage, expected: number, what: string, li
   return body;
 }
 
-/** Runs one request-and-body step with its deadline, failures classified as a download's are. */
+/**
+ * Runs one request-and-body step with its deadline (on top of `base`, the
+ * job's `signal` unless given), failures classified as a download's are.
+ */
 async function withDeadline<T>(
   ms: number,
   signal: AbortSignal,
   limits: DownloadLimits,
   bytes: number,
   step: (both: AbortSignal) => Promise<T>,
+  base: AbortSignal = signal,
 ): Promise<T> {
   const deadline = AbortSignal.timeout(ms);
   try {
-    return await step(AbortSignal.any([signal, deadline]));
+    return await step(AbortSignal.any([base, deadline]));
   } catch (err) {
     if (deadline.aborted && !signal.aborted)
       throw errors.jobFailed(
@@ -69,50 +86,33 @@ async function withDeadline<T>(
 }
 
 /**
- * Opens `url` for range reads, asking for its first `blockBytes`; null when
- * the origin does not serve ranges (the caller downloads instead).
+ * Opens `url` asking for its first `blockBytes`: an origin that answers the
+ * range is read by range from then on; one that answers with the whole file
+ * is downloaded from that very answer.
  */
-export async function openOrigin(
-  url: string,
-  limits: DownloadLimits,
-  signal: AbortSignal,
-  blockBytes: number,
-): Promise<OpenedOrigin | null> {
-  let current = new URL(url);
-  if (current.protocol !== 'http:' && current.protocol !== 'https:')
-    throw errors.jobFailed('Input URL is not allowed', `${current.protocol} URLs are not fetched`);
+export async function openOrigin(url: string, limits: DownloadLimits, signal: AbortSignal, blockBytes: number): Promise<OpenedOrigin> {
   const asked = { start: 0, end: blockBytes - 1 };
-  return withDeadline(readDeadlineMs(limits, blockBytes), signal, limits, blockBytes, async (both) => {
-    for (let hop = 0; ; hop++) {
-      const res = await originGet(current, limits, both, { headers: rangeHeader(asked) });
-      if (isRedirect(res)) {
-        res.resume();
-        current = redirectTarget(res, current, hop, limits);
-        continue;
-      }
-      const status = res.statusCode ?? 0;
-      if (status < 200 || status >= 300) {
-        res.resume();
-        throw statusFailure(res);
-      }
-      const declared = parseContentRange(res.headers['content-range']);
-      if (status !== 206 || !declared || declared.start !== 0 || declared.end !== Math.min(asked.end, declared.total - 1)) {
-        res.destroy(); // no ranges (or none we can trust): the caller downloads the whole file
-        return null;
-      }
-      if (declared.total > limits.maxBytes) {
-        res.destroy();
-        throw errors.jobFailed('Input is too large', `the input URL declares ${declared.total} bytes, more than MAX_FILE_SIZE_MB`);
-      }
-      const address = res.socket.remoteAddress;
-      if (!address) {
-        res.destroy();
-        return null;
-      }
-      const first = await readBody(res, declared.end + 1, 'the input URL', limits, both);
-      return { first, source: originRangeSource(current, address, declared.total, limits) };
-    }
-  });
+  // the first answer may turn out to be the whole download: it runs under the download's deadline
+  const download = downloadDeadline(limits, signal);
+  const { res, url: final } = await openUrl(url, limits, download.signal, rangeHeader(asked)).catch(download.fail);
+  const declared = parseContentRange(res.headers['content-range']);
+  const address = res.socket.remoteAddress;
+  if (res.statusCode !== 206 || !declared || declared.start !== 0 || declared.end !== Math.min(asked.end, declared.total - 1) || !address)
+    return { ranges: false, save: (path, budget) => saveBody(res, path, limits, download.signal, budget).catch(download.fail) };
+  if (declared.total > limits.maxBytes) {
+    res.destroy();
+    throw errors.jobFailed('Input is too large', `the input URL declares ${declared.total} bytes, more than MAX_FILE_SIZE_MB`);
+  }
+  const bytes = declared.end + 1;
+  const first = await withDeadline(
+    readDeadlineMs(limits, bytes),
+    signal,
+    limits,
+    bytes,
+    (both) => readBody(res, bytes, 'the input URL', limits, both),
+    download.signal,
+  );
+  return { ranges: true, first, source: originRangeSource(final, address, declared.total, limits) };
 }
 
 function originRangeSource(url: URL, address: string, size: number, limits: DownloadLimits): RangeSource {

@@ -233,6 +233,78 @@ export function isRedirect(res: IncomingMessage): boolean {
 }
 
 /**
+ * Requests `url` (with `headers`), following redirects hop by hop through
+ * the guard; returns the first answer that is not a redirect, when it is a
+ * success (its body unread), with the URL it came from. Throws as a
+ * download fails (fetchFailure, statusFailure).
+ */
+export async function openUrl(
+  url: string,
+  limits: DownloadLimits,
+  signal: AbortSignal,
+  headers?: Record<string, string>,
+): Promise<{ res: IncomingMessage; url: URL }> {
+  let current = new URL(url);
+  if (current.protocol !== 'http:' && current.protocol !== 'https:')
+    throw errors.jobFailed('Input URL is not allowed', `${current.protocol} URLs are not fetched`);
+  for (let hop = 0; ; hop++) {
+    const res = await originGet(current, limits, signal, headers ? { headers } : {});
+    if (isRedirect(res)) {
+      res.resume();
+      current = redirectTarget(res, current, hop, limits);
+      continue;
+    }
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      res.resume();
+      throw statusFailure(res);
+    }
+    return { res, url: current };
+  }
+}
+
+/**
+ * Writes a successful answer's body to `path`, under the download's limits:
+ * MAX_FILE_SIZE_MB (declared or counted), the job's input budget, the stall
+ * and minimum-rate guards. Resolves once the file is closed.
+ */
+export async function saveBody(res: IncomingMessage, path: string, limits: DownloadLimits, signal: AbortSignal, budget: BudgetAttempt) {
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limits.maxBytes) {
+    res.destroy();
+    throw errors.jobFailed('Input is too large', `Content-Length ${declared} exceeds MAX_FILE_SIZE_MB`);
+  }
+  const file = createWriteStream(path);
+  try {
+    await pipeline(
+      res,
+      stallGuard(limits.stallMs),
+      rateGuard(limits.minBytesPerSecond, limits.rateWindowMs),
+      byteLimit(limits.maxBytes, budget),
+      file,
+      { signal },
+    );
+  } finally {
+    // an abort can fail the pipeline while the file is still being opened: the
+    // download is over only once it is closed (else it appears after the temp dir's removal began)
+    await fileClosed(file);
+  }
+}
+
+/** The download's whole-time limit (URL_FETCH_TIMEOUT_SECONDS) with `signal`, and how failures read under it. */
+export function downloadDeadline(limits: DownloadLimits, signal: AbortSignal) {
+  const timeout = AbortSignal.timeout(limits.timeoutMs);
+  return {
+    signal: AbortSignal.any([signal, timeout]),
+    fail: (err: unknown): never => {
+      if (timeout.aborted && !signal.aborted && !(err instanceof AppError) && !(err instanceof BlockedAddress))
+        throw errors.jobFailed('Could not download the input URL', `download took longer than ${limits.timeoutMs / 1000}s`);
+      throw fetchFailure(err, signal, limits);
+    },
+  };
+}
+
+/**
  * Downloads `url` to `path`; throws JOB_FAILED (transient or not; see above)
  * or JOB_CANCELLED when `signal` aborts. `budget` counts the bytes against
  * the job's MAX_JOB_INPUT_MB.
@@ -244,48 +316,7 @@ export async function downloadUrl(
   signal: AbortSignal,
   budget: BudgetAttempt,
 ): Promise<void> {
-  const timeout = AbortSignal.timeout(limits.timeoutMs);
-  const both = AbortSignal.any([signal, timeout]);
-  const fail = (err: unknown): never => {
-    if (timeout.aborted && !signal.aborted && !(err instanceof AppError) && !(err instanceof BlockedAddress))
-      throw errors.jobFailed('Could not download the input URL', `download took longer than ${limits.timeoutMs / 1000}s`);
-    throw fetchFailure(err, signal, limits);
-  };
-  let current = new URL(url);
-  if (current.protocol !== 'http:' && current.protocol !== 'https:')
-    throw errors.jobFailed('Input URL is not allowed', `${current.protocol} URLs are not fetched`);
-  for (let hop = 0; ; hop++) {
-    const res = await originGet(current, limits, both).catch(fail);
-    if (isRedirect(res)) {
-      res.resume();
-      current = redirectTarget(res, current, hop, limits);
-      continue;
-    }
-    const status = res.statusCode ?? 0;
-    if (status < 200 || status >= 300) {
-      res.resume();
-      throw statusFailure(res);
-    }
-    const declared = Number(res.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limits.maxBytes) {
-      res.destroy();
-      throw errors.jobFailed('Input is too large', `Content-Length ${declared} exceeds MAX_FILE_SIZE_MB`);
-    }
-    const file = createWriteStream(path);
-    try {
-      await pipeline(
-        res,
-        stallGuard(limits.stallMs),
-        rateGuard(limits.minBytesPerSecond, limits.rateWindowMs),
-        byteLimit(limits.maxBytes, budget),
-        file,
-        { signal: both },
-      ).catch(fail);
-    } finally {
-      // an abort can fail the pipeline while the file is still being opened: the
-      // download is over only once it is closed (else it appears after the temp dir's removal began)
-      await fileClosed(file);
-    }
-    return;
-  }
+  const deadline = downloadDeadline(limits, signal);
+  const { res } = await openUrl(url, limits, deadline.signal).catch(deadline.fail);
+  await saveBody(res, path, limits, deadline.signal, budget).catch(deadline.fail);
 }
