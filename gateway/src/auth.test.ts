@@ -31,6 +31,13 @@ describe('createAuthenticator', () => {
     expect(await auth.authenticate(`${KEY}x`)).toBeNull();
   });
 
+  it('answers every connection of a key (or with auth off) with the same principal, not a new one each', async () => {
+    const auth = createAuthenticator({ apiKeys: [KEY] });
+    expect(await auth.authenticate(KEY)).toBe(await auth.authenticate(KEY));
+    const open = createAuthenticator({ apiKeys: [] });
+    expect(await open.authenticate(null)).toBe(await open.authenticate(null));
+  });
+
   it('accepts an HS256 JWT with a subject, and refuses expired, unsigned or foreign ones', async () => {
     const auth = createAuthenticator({ apiKeys: [], jwtSecret: SECRET });
     const secret = new TextEncoder().encode(SECRET);

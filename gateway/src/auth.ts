@@ -9,9 +9,12 @@ import { jwtVerify } from 'jose';
 
 /** The identity jobs belong to; with auth off, each connection is its own client. */
 export interface Principal {
-  id: string;
-  kind: 'api_key' | 'jwt' | 'anonymous';
+  readonly id: string;
+  readonly kind: 'api_key' | 'jwt' | 'anonymous';
 }
+
+/** What `authenticate` answers with auth off (server.ts gives each connection its own id). */
+const ANONYMOUS: Principal = Object.freeze({ id: 'anonymous', kind: 'anonymous' });
 
 export interface Authenticator {
   readonly enabled: boolean;
@@ -29,18 +32,22 @@ export function presentedToken(authorization: string, query: string): string | n
 }
 
 export function createAuthenticator(options: { apiKeys: readonly string[]; jwtSecret?: string | undefined }): Authenticator {
-  // compare digests: equal length, and timingSafeEqual does not leak where a guess diverges
-  const keys = options.apiKeys.map((k) => ({ digest: sha256(k), id: `key:${sha256(k).toString('hex').slice(0, 12)}` }));
+  // compare digests: equal length, and timingSafeEqual does not leak where a guess diverges.
+  // One principal per key, shared by all its connections: an open socket keeps its principal.
+  const keys = options.apiKeys.map((k) => ({
+    digest: sha256(k),
+    principal: Object.freeze({ id: `key:${sha256(k).toString('hex').slice(0, 12)}`, kind: 'api_key' }) satisfies Principal,
+  }));
   const jwtKey = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : null;
   return {
     enabled: keys.length > 0 || jwtKey !== null,
     async authenticate(token) {
-      if (keys.length === 0 && !jwtKey) return { id: 'anonymous', kind: 'anonymous' };
+      if (keys.length === 0 && !jwtKey) return ANONYMOUS;
       if (!token) return null;
       const digest = sha256(token);
-      let match: string | null = null;
-      for (const key of keys) if (timingSafeEqual(digest, key.digest)) match = key.id; // no early exit
-      if (match) return { id: match, kind: 'api_key' };
+      let match: Principal | null = null;
+      for (const key of keys) if (timingSafeEqual(digest, key.digest)) match = key.principal; // no early exit
+      if (match) return match;
       if (jwtKey && token.split('.').length === 3) {
         try {
           const { payload } = await jwtVerify(token, jwtKey, { algorithms: ['HS256'] });

@@ -31,7 +31,7 @@ export interface GatewayContext {
 }
 
 export class ClientConnection implements JobHolder {
-  readonly log: Logger;
+  private logger: Logger | null = null;
 
   constructor(
     readonly socket: ClientSocket,
@@ -39,12 +39,15 @@ export class ClientConnection implements JobHolder {
     readonly principal: Principal,
     /** The `traceparent` the client sent on the upgrade, if any: its jobs join that trace. */
     private readonly parentTrace: TraceContext | null = null,
-  ) {
-    this.log = ctx.logger.child({ conn_id: socket.id, client: principal.id });
-  }
+  ) {}
 
   get id(): string {
     return this.socket.id;
+  }
+
+  /** The connection's logger, made when something is first logged for it (most pings and idle connections never are). */
+  get log(): Logger {
+    return (this.logger ??= this.ctx.logger.child({ conn_id: this.socket.id, client: this.principal.id }));
   }
 
   /** The message that was just dropped exceeded WS_MAX_MESSAGES_PER_SECOND. */

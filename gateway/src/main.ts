@@ -6,13 +6,15 @@ import {
   createLogger,
   createRegistry,
   createStorage,
-  dependencyProblems,
+  DependencyCheck,
   JobStore,
   PolledValue,
   processMemory,
+  readinessProblems,
   serviceRoutes,
   startHttpServer,
   TenantQueues,
+  whenConnected,
 } from '@media-foundry/shared/node';
 import { createAuthenticator } from './auth.js';
 import { ByteBudget } from './byte-budget.js';
@@ -62,8 +64,15 @@ async function main(): Promise<void> {
     timeoutMs: config.PUBLISH_TIMEOUT_SECONDS * 1000,
     logger,
   });
-  // liveness never waits on the broker: the intake depth is read in the background
+  // probes never wait on the broker or storage: the intake depth and the checks behind /ready run in the background
   const intakeDepth = new PolledValue(() => tenants.intakeDepth());
+  const checks = [
+    new DependencyCheck(
+      'RabbitMQ did not answer',
+      whenConnected(broker, () => tenants.intakeDepth()),
+    ),
+    new DependencyCheck('storage is not reachable', () => storage.check()),
+  ];
   const budget = new ByteBudget(config.GATEWAY_BUFFER_BUDGET_MB * 1024 * 1024);
   const registry = createRegistry('gateway');
   let publicBaseUrl = '';
@@ -106,6 +115,7 @@ async function main(): Promise<void> {
   const host = config.WS_HOST === '0.0.0.0' || config.WS_HOST === '::' ? 'localhost' : config.WS_HOST;
   publicBaseUrl = config.PUBLIC_BASE_URL ?? `http://${host}:${server.port}`;
   intakeDepth.start();
+  for (const check of checks) check.start();
 
   const sweeper = setInterval(() => {
     sweepStorage(storage, store, {
@@ -138,6 +148,7 @@ async function main(): Promise<void> {
     },
     release: async () => {
       intakeDepth.stop();
+      for (const check of checks) check.stop();
       await Promise.allSettled([publisher.close(), router.close(), tenants.close()]);
       await broker.close();
     },
@@ -147,23 +158,21 @@ async function main(): Promise<void> {
     config.WS_HOST,
     config.HEALTH_PORT,
     serviceRoutes({
-      health: async () => ({
+      health: () => ({
         service: 'gateway',
         gateway_id: gatewayId,
         state: shutdown.state,
         broker: broker.state(),
+        broker_blocked: broker.blocked(),
         broker_reconnects: broker.reconnects(),
         connections: server.connections(),
         active_jobs: lifecycle.size,
         followed_routes: router.size,
         queue_depth: intakeDepth.current(),
         storage: storage.driver,
-        memory: await processMemory(),
+        memory: processMemory(),
       }),
-      notReady: async () => [
-        ...(shutdown.state === 'running' ? [] : ['shutting down']),
-        ...(await dependencyProblems(broker.state() === 'connected', () => storage.check())),
-      ],
+      notReady: () => readinessProblems({ stopping: shutdown.state !== 'running', brokers: [broker], checks }),
       metrics: registry,
     }),
   );

@@ -1,9 +1,15 @@
-import { CHUNK_COST, chunkCost, RateLimiter } from './rate-limiter.js';
+import { CHUNK_COST, chunkCost, type RateBucket, type RateDecision, RateLimit } from './rate-limiter.js';
 
-describe('RateLimiter', () => {
+/** One connection's limiter: a RateLimit and the bucket of its first frame. */
+function limiterOf(limit: RateLimit) {
+  const bucket = limit.bucket();
+  return { bucket, take: (cost?: number): RateDecision => limit.take(bucket, cost) };
+}
+
+describe('RateLimit', () => {
   it('allows a burst of perSecond, then refills at perSecond', () => {
     let now = 0;
-    const limiter = new RateLimiter(5, 5, () => now);
+    const limiter = limiterOf(new RateLimit(5, 5, () => now));
     const burst = Array.from({ length: 7 }, () => limiter.take());
     expect(burst).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'limited', 'limited']);
     now += 400; // two tokens back
@@ -12,7 +18,7 @@ describe('RateLimiter', () => {
 
   it('calls a client abusive after abuseSeconds worth of refused messages; the rate lets them leak away', () => {
     let now = 0;
-    const limiter = new RateLimiter(2, 3, () => now);
+    const limiter = limiterOf(new RateLimit(2, 3, () => now));
     limiter.take();
     limiter.take();
     const refused = Array.from({ length: 6 }, () => limiter.take());
@@ -26,7 +32,7 @@ describe('RateLimiter', () => {
 
   it('calls a steady flood abusive although some of its messages get through', () => {
     let now = 0;
-    const limiter = new RateLimiter(50, 5, () => now);
+    const limiter = limiterOf(new RateLimit(50, 5, () => now));
     const decisions: string[] = [];
     // 10,000 messages a second for 2 s: 50 a second are accepted, the rest refused
     for (let i = 0; i < 20_000; i++) {
@@ -39,7 +45,7 @@ describe('RateLimiter', () => {
 
   it('only limits a client that sends a little over its rate', () => {
     let now = 0;
-    const limiter = new RateLimiter(50, 5, () => now);
+    const limiter = limiterOf(new RateLimit(50, 5, () => now));
     const decisions: string[] = [];
     // 1.5× the rate for 20 s
     for (let i = 0; i < 1500; i++) {
@@ -52,7 +58,7 @@ describe('RateLimiter', () => {
 
   it('charges cheap frames a fraction of a token: 16 chunks for one message', () => {
     let now = 0;
-    const limiter = new RateLimiter(2, 5, () => now);
+    const limiter = limiterOf(new RateLimit(2, 5, () => now));
     const chunks = Array.from({ length: 33 }, () => limiter.take(CHUNK_COST));
     expect(chunks.slice(0, 32)).toEqual(Array(32).fill('ok'));
     expect(chunks[32]).toBe('limited');
@@ -69,8 +75,19 @@ describe('RateLimiter', () => {
   });
 
   it('calls a flood of cheap frames abusive like any other', () => {
-    const limiter = new RateLimiter(2, 3, () => 0);
+    const limiter = limiterOf(new RateLimit(2, 3, () => 0));
     const decisions = Array.from({ length: 2 / CHUNK_COST + 2 * 3 + 1 }, () => limiter.take(CHUNK_COST));
     expect(decisions.at(-1)).toBe('abusive');
+  });
+
+  it('charges a first frame the same whether the bucket was made at open or on that frame', () => {
+    let now = 0;
+    const limit = new RateLimit(2, 3, () => now);
+    const atOpen = limit.bucket();
+    now += 60_000; // idle for a minute, then a burst
+    const onFirstFrame = limit.bucket();
+    const burst = (bucket: RateBucket) => Array.from({ length: 10 }, () => limit.take(bucket));
+    expect(burst(onFirstFrame)).toEqual(burst(atOpen));
+    expect(onFirstFrame).toEqual(atOpen);
   });
 });

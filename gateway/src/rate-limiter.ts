@@ -1,7 +1,7 @@
 /**
  * Per-connection message rate: a token bucket (`perSecond` tokens a second,
  * bursts of the same size). Every frame a client sends costs tokens (most
- * one; see `CHUNK_COST`). Excess frames are refused; a client that keeps
+ * one; see `CHUNK_COST`). Excess frames are refused; a client that
  * keeps sending far over its rate (`abuseSeconds` worth of refused messages
  * more than the rate lets leak away) is abusive and gets disconnected.
  */
@@ -21,37 +21,52 @@ export function chunkCost(bytes: number): number {
   return Math.min(CHUNK_COST, 1024 / bytes);
 }
 
-export class RateLimiter {
-  private tokens: number;
-  private last: number;
+/**
+ * A connection's budget: three numbers, made on its first frame (see
+ * `RateLimit.bucket`), so that an idle connection holds none.
+ */
+export interface RateBucket {
+  tokens: number;
+  /** When it was last charged, ms. */
+  last: number;
   /**
    * Refused messages, leaking away at `perSecond` a second: a client that
    * sends a little over its rate stays merely limited, one that keeps
    * sending far more is abusive — even if some of its messages get through.
    */
-  private strikes = 0;
+  strikes: number;
+}
 
+/** The rate every connection is held to (one per gateway); each connection's state is a RateBucket. */
+export class RateLimit {
   constructor(
     private readonly perSecond: number,
     private readonly abuseSeconds = 5,
     private readonly now: () => number = Date.now,
-  ) {
-    this.tokens = perSecond;
-    this.last = now();
+  ) {}
+
+  /**
+   * A full budget, for a connection's first frame. Made then rather than
+   * when the socket opens, it charges that frame exactly as one made at
+   * open would: a bucket left untouched refills to full, and its strikes
+   * leak to nothing.
+   */
+  bucket(): RateBucket {
+    return { tokens: this.perSecond, last: this.now(), strikes: 0 };
   }
 
-  /** Charges one frame of `cost` tokens (1 for a message, CHUNK_COST for a chunk). */
-  take(cost = 1): RateDecision {
+  /** Charges one frame of `cost` tokens (1 for a message, CHUNK_COST for a chunk) to `bucket`. */
+  take(bucket: RateBucket, cost = 1): RateDecision {
     const t = this.now();
-    const refill = ((t - this.last) / 1000) * this.perSecond;
-    this.tokens = Math.min(this.perSecond, this.tokens + refill);
-    this.strikes = Math.max(0, this.strikes - refill);
-    this.last = t;
-    if (this.tokens >= cost) {
-      this.tokens -= cost;
+    const refill = ((t - bucket.last) / 1000) * this.perSecond;
+    bucket.tokens = Math.min(this.perSecond, bucket.tokens + refill);
+    bucket.strikes = Math.max(0, bucket.strikes - refill);
+    bucket.last = t;
+    if (bucket.tokens >= cost) {
+      bucket.tokens -= cost;
       return 'ok';
     }
-    this.strikes += 1;
-    return this.strikes > this.perSecond * this.abuseSeconds ? 'abusive' : 'limited';
+    bucket.strikes += 1;
+    return bucket.strikes > this.perSecond * this.abuseSeconds ? 'abusive' : 'limited';
   }
 }

@@ -1,5 +1,14 @@
-import type { WebSocket } from 'uWebSockets.js';
-import { UwsClientSocket } from './server.js';
+import { jest } from '@jest/globals';
+import { loadConfig } from '@media-foundry/shared';
+import { createLogger, type Storage } from '@media-foundry/shared/node';
+import type { HttpRequest, HttpResponse, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
+import { createAuthenticator } from './auth.js';
+import type { GatewayContext } from './connection.js';
+import type { DownloadUrls } from './download-urls.js';
+import type { JobHolder } from './jobs/job.js';
+import type { JobLifecycle } from './jobs/lifecycle.js';
+import { startGatewayServer, TOO_MANY_CONNECTIONS_REASON, UwsClientSocket } from './server.js';
+import type { Uws } from './uws.js';
 
 /** A stand-in for uWS.WebSocket: a send buffer the test fills and drains. */
 function fakeWs() {
@@ -90,5 +99,138 @@ describe('UwsClientSocket', () => {
     socket.onClose();
     socket.close(1009, 'again');
     expect(ends).toEqual([[1009, 'too big']]);
+  });
+});
+
+const KEY = 'k3y-0123456789abcdef';
+
+/**
+ * startGatewayServer on a stand-in for uWebSockets.js that does what uWS
+ * does with a socket: the upgrade's user data copied onto the WebSocket
+ * object (which is what getUserData returns), `end` calling the close
+ * handler at once.
+ */
+async function fakeGateway(env: Record<string, string> = {}, logLevel = 'silent') {
+  let behavior!: WebSocketBehavior<object>;
+  const app = {
+    ws: (_pattern: string, b: WebSocketBehavior<object>) => ((behavior = b), app),
+    get: () => app,
+    listen: (_host: string, _port: number, listening: (token: object) => void) => (listening({}), app),
+  };
+  const uws = { App: () => app, DISABLED: 0, us_socket_local_port: () => 1, us_listen_socket_close: () => {} } as unknown as Uws;
+  const logger = createLogger('test', logLevel);
+  const children = jest.spyOn(logger, 'child');
+  const started: JobHolder[] = [];
+  const detached: JobHolder[] = [];
+  // the parts of the lifecycle a connection calls; a real start logs for the job
+  const jobs = {
+    start: (holder: JobHolder) => {
+      started.push(holder);
+      holder.log.info('job received');
+    },
+    detach: (holder: JobHolder) => detached.push(holder),
+  } as unknown as JobLifecycle;
+  const ctx: GatewayContext = {
+    config: loadConfig({ API_KEYS: KEY, ...env }),
+    logger,
+    storage: {} as Storage,
+    urls: {} as DownloadUrls,
+    authenticator: createAuthenticator({ apiKeys: [KEY] }),
+    jobs,
+  };
+  const server = await startGatewayServer(uws, ctx);
+
+  /** A client's socket once upgraded and opened, with what it was sent and how it was closed. */
+  const connect = async () => {
+    const upgraded: Record<string, unknown>[] = [];
+    const headers: Record<string, string> = { authorization: `Bearer ${KEY}` };
+    const req = { getHeader: (name: string) => headers[name] ?? '', getQuery: () => '' } as unknown as HttpRequest;
+    const res = {
+      onAborted: () => res,
+      cork: (fn: () => void) => (fn(), res),
+      upgrade: (data: Record<string, unknown>) => upgraded.push(data),
+    } as unknown as HttpResponse;
+    void behavior.upgrade!(res, req, {} as never);
+    await new Promise((r) => setImmediate(r)); // authentication is async
+    if (upgraded.length !== 1) throw new Error('not upgraded');
+    const sent: Record<string, unknown>[] = [];
+    const ws = Object.assign(upgraded[0]!, {
+      closed: null as [number, string] | null,
+      getUserData: () => ws,
+      getBufferedAmount: () => 0,
+      cork: (fn: () => void) => fn(),
+      send: (text: string) => (sent.push(JSON.parse(text) as Record<string, unknown>), 1),
+      end: (code: number, reason: string) => {
+        ws.closed = [code, reason];
+        behavior.close!(ws as unknown as WebSocket<object>, code, new ArrayBuffer(0));
+      },
+    });
+    const socket = ws as unknown as WebSocket<object>;
+    void behavior.open!(socket);
+    return {
+      ws,
+      sent,
+      text: (message: object) =>
+        void behavior.message!(socket, new TextEncoder().encode(JSON.stringify(message)).buffer as ArrayBuffer, false),
+      close: () => behavior.close!(socket, 1000, new ArrayBuffer(0)),
+    };
+  };
+  return { server, connect, logger, children, started, detached };
+}
+
+describe('startGatewayServer', () => {
+  it('holds no connection, logger or rate budget for a socket until it sends a frame', async () => {
+    const { server, connect, children } = await fakeGateway();
+    const clients = [await connect(), await connect(), await connect()];
+    expect(server.connections()).toBe(3);
+    expect(server.liveConnections()).toBe(0);
+    expect(children).not.toHaveBeenCalled();
+    // what an idle socket keeps: a principal shared by every connection of its key, the traceparent, nothing else yet
+    expect(clients[0]!.ws.getUserData().principal).toBe(clients[1]!.ws.getUserData().principal);
+  });
+
+  it('makes the connection on the first frame, and its logger only when something is logged for it', async () => {
+    const { server, connect, children, started, detached } = await fakeGateway();
+    const client = await connect();
+    client.text({ type: 'ping' });
+    expect(client.sent).toEqual([{ type: 'pong' }]);
+    expect(server.liveConnections()).toBe(1);
+    expect(children).not.toHaveBeenCalled();
+    client.text({ type: 'start_job', job_id: 'a', operation: 'remove_audio', input: { source: 'url', url: 'https://example.com/a.mp4' } });
+    expect(started).toHaveLength(1);
+    expect(children).toHaveBeenCalledTimes(1);
+    expect(children).toHaveBeenCalledWith({ conn_id: started[0]!.id, client: started[0]!.principal.id });
+    client.close();
+    expect(detached).toEqual(started);
+    expect([server.connections(), server.liveConnections()]).toEqual([0, 0]);
+  });
+
+  it('makes the connection on open when debug logging wants its id from the start', async () => {
+    const { server, connect, logger } = await fakeGateway({}, 'debug');
+    const debug = jest.spyOn(logger, 'debug').mockImplementation(() => {});
+    await connect();
+    expect(debug).toHaveBeenCalledWith(expect.objectContaining({ conn_id: expect.stringMatching(/^[0-9a-f]{12}$/) }), 'client connected');
+    expect(server.liveConnections()).toBe(1);
+  });
+
+  it('charges the first frame like every other: a burst over the rate is limited from the first', async () => {
+    const { connect } = await fakeGateway({ WS_MAX_MESSAGES_PER_SECOND: '2' });
+    const client = await connect();
+    for (let i = 0; i < 3; i++) client.text({ type: 'ping' });
+    expect(client.sent.map((m) => m.code ?? m.type)).toEqual(['pong', 'pong', 'RATE_LIMITED']);
+  });
+
+  it('refuses a connection over MAX_CONNECTIONS_PER_CLIENT, ignores its frames, and counts a closed one no more', async () => {
+    const { server, connect } = await fakeGateway({ MAX_CONNECTIONS_PER_CLIENT: '1' });
+    const first = await connect();
+    const refused = await connect();
+    expect(refused.ws.closed).toEqual([1008, TOO_MANY_CONNECTIONS_REASON]);
+    refused.text({ type: 'ping' });
+    expect(refused.sent).toEqual([]);
+    expect([server.connections(), server.liveConnections()]).toEqual([1, 0]);
+    first.close();
+    const next = await connect();
+    expect(next.ws.closed).toBeNull();
+    expect(server.connections()).toBe(1);
   });
 });

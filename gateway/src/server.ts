@@ -1,4 +1,8 @@
-/** uWebSockets.js wiring only: sockets in, ClientConnection out. */
+/**
+ * uWebSockets.js wiring only: sockets in, ClientConnection out. An idle
+ * socket costs little more than uWS's own: a ClientConnection, its socket
+ * adapter, id, logger and rate-limit budget are made on its first frame.
+ */
 import { randomBytes } from 'node:crypto';
 import { CloseCode, errors } from '@media-foundry/shared';
 import { parseTraceparent } from '@media-foundry/shared/node';
@@ -7,19 +11,34 @@ import type { ClientSocket } from './client-socket.js';
 import { ClientConnections } from './client-connections.js';
 import { ClientConnection, type GatewayContext } from './connection.js';
 import { serveSignedFiles } from './file-route.js';
-import { type RateDecision, RateLimiter } from './rate-limiter.js';
+import { type RateBucket, type RateDecision, RateLimit } from './rate-limiter.js';
 import type { TemplatedApp, Uws, WebSocket, us_listen_socket } from './uws.js';
 
+/**
+ * What uWS keeps for each socket (it copies these onto the uWS.WebSocket
+ * object, each a slot there). Kept to three, set on the upgrade, so that
+ * every socket has one shape and an idle one holds three references: V8
+ * adds slots three at a time. Whether a socket was admitted is whether it
+ * is in the server's `open` set.
+ */
 interface SocketData {
+  /** Shared by all connections of a key (see auth.ts). */
   principal: Principal;
+  /** The `traceparent` header as sent ('' without one); parsed on the first frame. */
   traceparent: string;
-  connection?: ClientConnection;
-  socket?: UwsClientSocket;
-  limiter?: RateLimiter;
-  /** When the client was last told it is rate limited (tell at most once a second). */
-  limitedNoticeAt?: number;
-  /** The client this socket counts against in MAX_CONNECTIONS_PER_CLIENT, once admitted. */
-  countedAs?: string;
+  /** Made on the first frame (see `activate`). */
+  live: LiveSocket | null;
+}
+
+/** What a socket holds once its client has sent a frame. */
+interface LiveSocket {
+  /** Its id is the connection's. */
+  readonly socket: UwsClientSocket;
+  readonly connection: ClientConnection;
+  /** Its share of WS_MAX_MESSAGES_PER_SECOND. */
+  readonly rate: RateBucket;
+  /** When the client was last told it is rate limited (tell at most once a second); 0: never. */
+  limitedNoticeAt: number;
 }
 
 /** The close reason when a key has MAX_CONNECTIONS_PER_CLIENT open already (at most 123 bytes). */
@@ -32,14 +51,17 @@ const COALESCE_ABOVE_BYTES = 256 * 1024;
 /** Per-client send-buffer ceiling (uWS drops messages above it). */
 export const MAX_BACKPRESSURE_BYTES = 64 * 1024 * 1024;
 
-/** A uWS.WebSocket behind ClientSocket: corked sends, a closed flag, drain waiting. */
+/**
+ * A uWS.WebSocket behind ClientSocket: corked sends, a closed flag, drain
+ * waiting. Its queues are made when first needed: most sockets never wait.
+ */
 export class UwsClientSocket implements ClientSocket {
   closed = false;
-  private drainWaiters: (() => void)[] = [];
-  /** Settles when the last frame queued by sendBinaryWhenWritable went out (or failed). */
-  private turn: Promise<void> = Promise.resolve();
+  private drainWaiters: (() => void)[] | null = null;
+  /** Settles when the last frame queued by sendBinaryWhenWritable went out (or failed); null when none is queued. */
+  private turn: Promise<void> | null = null;
   /** Coalesced messages waiting for the client to drain: key → latest text. */
-  private readonly held = new Map<string, string>();
+  private held: Map<string, string> | null = null;
 
   constructor(
     readonly id: string,
@@ -50,7 +72,8 @@ export class UwsClientSocket implements ClientSocket {
     if (this.closed) return;
     const text = JSON.stringify(message);
     if (coalesceKey !== undefined) {
-      if (this.held.size > 0 || this.ws.getBufferedAmount() > COALESCE_ABOVE_BYTES) {
+      if ((this.held !== null && this.held.size > 0) || this.ws.getBufferedAmount() > COALESCE_ABOVE_BYTES) {
+        this.held ??= new Map();
         this.held.delete(coalesceKey); // re-insert: keep the order of the latest updates
         this.held.set(coalesceKey, text);
         return;
@@ -60,7 +83,7 @@ export class UwsClientSocket implements ClientSocket {
   }
 
   private flushHeld(): void {
-    if (this.held.size === 0) return;
+    if (this.held === null || this.held.size === 0) return;
     const texts = [...this.held.values()];
     this.held.clear();
     this.ws.cork(() => {
@@ -82,26 +105,30 @@ export class UwsClientSocket implements ClientSocket {
   async sendBinaryWhenWritable(make: () => Promise<Uint8Array>): Promise<void> {
     const previous = this.turn;
     let done!: () => void;
-    this.turn = new Promise<void>((resolve) => (done = resolve));
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    this.turn = mine;
     try {
       await previous;
       await this.writable();
       await this.sendBinary(await make());
     } finally {
       done();
+      if (this.turn === mine) this.turn = null; // the last one queued: nothing left to wait for
     }
   }
 
   /** Resolves once the send buffer is below its high-water mark; rejects when the socket closes first. */
   private async writable(): Promise<void> {
     while (!this.closed && this.ws.getBufferedAmount() > SEND_HIGH_WATER_BYTES)
-      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+      await new Promise<void>((resolve) => (this.drainWaiters ??= []).push(resolve));
     if (this.closed) throw errors.outputSendFailed('the connection closed');
   }
 
   onDrain(): void {
     if (!this.closed && this.ws.getBufferedAmount() <= COALESCE_ABOVE_BYTES) this.flushHeld();
-    for (const wake of this.drainWaiters.splice(0)) wake();
+    const waiters = this.drainWaiters;
+    this.drainWaiters = null;
+    for (const wake of waiters ?? []) wake();
   }
 
   onClose(): void {
@@ -113,6 +140,11 @@ export class UwsClientSocket implements ClientSocket {
 export interface GatewayServer {
   port: number;
   connections(): number;
+  /**
+   * Open connections that hold a ClientConnection and rate budget: those
+   * that have sent a frame (with debug logging, every one from its open).
+   */
+  liveConnections(): number;
   /** New upgrades get 503 (shutting down); open sockets stay. */
   refuseUpgrades(): void;
   /** Stops listening; open sockets stay until closeAll. */
@@ -124,9 +156,21 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
   const { config, logger } = ctx;
   const open = new Set<WebSocket<SocketData>>();
   const perClient = new ClientConnections(config.MAX_CONNECTIONS_PER_CLIENT);
+  const rateLimit = new RateLimit(config.WS_MAX_MESSAGES_PER_SECOND);
+  let live = 0;
   let refusing = false;
   const app: TemplatedApp = uws.App();
   serveSignedFiles(app, ctx.storage, ctx.urls, logger);
+
+  /** A socket's first frame: everything a connection holds beyond uWS's own is made now. */
+  function activate(ws: WebSocket<SocketData>, data: SocketData): LiveSocket {
+    const socket = new UwsClientSocket(randomBytes(6).toString('hex'), ws);
+    // with auth off every connection is its own client
+    const principal = data.principal.kind === 'anonymous' ? { id: `conn:${socket.id}`, kind: 'anonymous' as const } : data.principal;
+    const connection = new ClientConnection(socket, ctx, principal, parseTraceparent(data.traceparent));
+    live++;
+    return (data.live = { socket, connection, rate: rateLimit.bucket(), limitedNoticeAt: 0 });
+  }
 
   app.ws<SocketData>('/*', {
     maxPayloadLength: config.WS_MAX_SIZE,
@@ -173,7 +217,8 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
             );
             return;
           }
-          res.cork(() => res.upgrade<SocketData>({ principal, traceparent }, secKey, protocol, extensions, context));
+          const data: SocketData = { principal, traceparent, live: null };
+          res.cork(() => res.upgrade<SocketData>(data, secKey, protocol, extensions, context));
         })
         .catch((err: unknown) => {
           logger.error({ err }, 'authentication failed unexpectedly');
@@ -181,64 +226,62 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
         });
     },
     open: (ws) => {
-      const socket = new UwsClientSocket(randomBytes(6).toString('hex'), ws);
       const data = ws.getUserData();
-      // with auth off every connection is its own client
-      const principal = data.principal.kind === 'anonymous' ? { id: `conn:${socket.id}`, kind: 'anonymous' as const } : data.principal;
       // counted here, not on the upgrade: authentication is async, and only an open socket holds anything.
       // A close code and reason reach a browser; the HTTP status of a refused upgrade does not.
-      if (principal.kind !== 'anonymous') {
-        if (!perClient.admit(principal.id)) {
-          logger.warn(
-            { client: principal.id, limit: config.MAX_CONNECTIONS_PER_CLIENT },
-            'refused a connection over MAX_CONNECTIONS_PER_CLIENT',
-          );
-          ws.end(CloseCode.POLICY_VIOLATION, TOO_MANY_CONNECTIONS_REASON);
-          return;
-        }
-        data.countedAs = principal.id;
+      if (data.principal.kind !== 'anonymous' && !perClient.admit(data.principal.id)) {
+        logger.warn(
+          { client: data.principal.id, limit: config.MAX_CONNECTIONS_PER_CLIENT },
+          'refused a connection over MAX_CONNECTIONS_PER_CLIENT',
+        );
+        ws.end(CloseCode.POLICY_VIOLATION, TOO_MANY_CONNECTIONS_REASON);
+        return;
       }
-      data.socket = socket;
-      data.limiter = new RateLimiter(config.WS_MAX_MESSAGES_PER_SECOND);
-      data.connection = new ClientConnection(socket, ctx, principal, parseTraceparent(data.traceparent));
       open.add(ws);
-      logger.debug({ conn_id: socket.id, client: principal.id }, 'client connected');
+      if (logger.isLevelEnabled('debug')) {
+        // the debug log names the connection from the start: it is made now, not on its first frame
+        const { connection } = activate(ws, data);
+        logger.debug({ conn_id: connection.id, client: connection.principal.id }, 'client connected');
+      }
     },
     message: (ws, message, isBinary) => {
+      if (!open.has(ws)) return; // refused (MAX_CONNECTIONS_PER_CLIENT)
       const data = ws.getUserData();
-      const { connection, limiter } = data;
-      if (!connection || !limiter) return;
+      const state = data.live ?? activate(ws, data);
+      const { connection, rate } = state;
       let decision: RateDecision = 'ok';
       try {
         // uWS reuses `message` after this callback returns: decode or copy it now.
         // Every frame costs budget (a chunk of an upload in progress a fraction), charged before it is handled.
-        if (isBinary) decision = connection.onBinary(new Uint8Array(message), (cost) => limiter.take(cost));
+        if (isBinary) decision = connection.onBinary(new Uint8Array(message), (cost) => rateLimit.take(rate, cost));
         else {
-          decision = limiter.take();
+          decision = rateLimit.take(rate);
           if (decision === 'ok') connection.onText(Buffer.from(message));
         }
       } catch (err) {
         logger.error({ err }, 'unexpected error handling a message');
       }
       if (decision === 'abusive') {
-        logger.warn({ conn_id: data.socket?.id }, 'closing a connection that keeps exceeding the message rate');
+        logger.warn({ conn_id: connection.id }, 'closing a connection that keeps exceeding the message rate');
         ws.end(CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
       } else if (decision === 'limited') {
         const now = Date.now();
-        if (now - (data.limitedNoticeAt ?? 0) >= 1000) {
-          data.limitedNoticeAt = now;
+        if (now - state.limitedNoticeAt >= 1000) {
+          state.limitedNoticeAt = now;
           connection.sendRateLimited(config.WS_MAX_MESSAGES_PER_SECOND);
         }
       }
     },
-    drain: (ws) => ws.getUserData().socket?.onDrain(),
+    drain: (ws) => ws.getUserData().live?.socket.onDrain(),
     close: (ws, code) => {
-      open.delete(ws);
-      const { socket, connection, countedAs } = ws.getUserData();
-      if (countedAs !== undefined) perClient.release(countedAs);
-      socket?.onClose();
-      connection?.onClose();
-      logger.debug({ conn_id: socket?.id, code }, 'client disconnected');
+      const data = ws.getUserData();
+      if (open.delete(ws) && data.principal.kind !== 'anonymous') perClient.release(data.principal.id);
+      if (data.live) {
+        live--;
+        data.live.socket.onClose();
+        data.live.connection.onClose();
+      }
+      logger.debug({ conn_id: data.live?.socket.id, code }, 'client disconnected');
     },
   });
 
@@ -251,6 +294,7 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
   return {
     port: uws.us_socket_local_port(listenSocket),
     connections: () => open.size,
+    liveConnections: () => live,
     refuseUpgrades: () => {
       refusing = true;
     },
