@@ -11,7 +11,6 @@
  * build (`tsc -b bench` builds the gateway and the test helpers it uses).
  * A benchmark, not a test: it prints figures and asserts no targets.
  */
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -19,20 +18,20 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3Storage } from '@media-foundry/shared/node';
-import type * as S3Helpers from '../test/helpers/s3.js';
 import type * as StackHelpers from '../test/helpers/stack.js';
 import type * as WsHelpers from '../test/helpers/ws-client.js';
+import { Cleanup } from './lib/cleanup.js';
+import { startS3rverProcess } from './lib/s3rver-process.js';
+import { median } from './lib/stats.js';
 
 // The test helpers are compiled to test/dist/helpers; this file runs from
 // bench/dist, so they are loaded by URL (typed by the type-only imports above).
 const helpers = new URL('../../test/dist/helpers/', import.meta.url);
 const loadHelpers = async () => ({
-  s3: (await import(new URL('s3.js', helpers).href)) as typeof S3Helpers,
   stack: (await import(new URL('stack.js', helpers).href)) as typeof StackHelpers,
   ws: (await import(new URL('ws-client.js', helpers).href)) as typeof WsHelpers,
 });
@@ -43,7 +42,6 @@ const PART_SIZE = 8 * MiB;
 const QUEUE_SIZE = 2;
 /** Untimed run per side before the measured ones: process start-up, JIT and connection set-up out of the figures. */
 const WARM_UP_BYTES = 16 * MiB;
-const S3RVER_CHILD_FLAG = '--s3rver-child';
 
 interface BenchOptions {
   /** File size, bytes. */
@@ -51,12 +49,6 @@ interface BenchOptions {
   chunkBytes: number;
   windowBytes: number;
   runs: number;
-}
-
-interface S3Endpoint {
-  endpoint: string;
-  bucket: string;
-  env: Record<string, string>;
 }
 
 /** Command line first, then BENCH_* variables, then defaults. */
@@ -86,93 +78,12 @@ function parseOptions(argv: string[]): BenchOptions {
   return options;
 }
 
-/** Steps run once, last registered first, on success, failure or Ctrl-C alike; a failing step does not stop the others. */
-class Cleanup {
-  private readonly steps: { name: string; run: () => Promise<unknown> }[] = [];
-  private done: Promise<void> | null = null;
-
-  add(name: string, run: () => Promise<unknown>): void {
-    this.steps.push({ name, run });
-  }
-
-  run(): Promise<void> {
-    this.done ??= (async () => {
-      for (const step of this.steps.reverse()) {
-        try {
-          await step.run();
-        } catch (err) {
-          console.error(`cleanup: ${step.name} failed: ${(err as Error).message}`);
-        }
-      }
-    })();
-    return this.done;
-  }
-}
-
 /** Random (incompressible) bytes into a file, written in pieces so no buffer holds the whole file. */
 async function writeRandomFile(path: string, sizeBytes: number): Promise<void> {
   async function* pieces() {
     for (let left = sizeBytes; left > 0; left -= 8 * MiB) yield randomBytes(Math.min(8 * MiB, left));
   }
   await pipeline(Readable.from(pieces()), createWriteStream(path));
-}
-
-/**
- * s3rver in its own process, so that it is the same server process for both
- * sides and does not share this process's event loop with the uploaders (in
- * this process it would serve the direct upload on the uploader's own
- * thread, but the gateway's from another process).
- */
-async function startS3rverProcess(): Promise<{ s3: S3Endpoint; pid: number; stop: () => Promise<void> }> {
-  const child = fork(fileURLToPath(import.meta.url), [S3RVER_CHILD_FLAG], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  try {
-    const s3 = await new Promise<S3Endpoint>((resolve, reject) => {
-      child.once('message', (m) => resolve(m as S3Endpoint));
-      child.once('error', reject);
-      void exited.then(() =>
-        reject(new Error(`s3rver process exited (${String(child.exitCode ?? child.signalCode)}) before it was ready`)),
-      );
-    });
-    return { s3, pid: child.pid!, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-}
-
-/** The child side of startS3rverProcess: serves until told to stop or the parent goes away, then removes its directory. */
-async function runS3rverChild(): Promise<void> {
-  const { s3: s3Helpers } = await loadHelpers();
-  const s3 = await s3Helpers.startTestS3('bench');
-  let closing: Promise<void> | null = null;
-  const close = () => {
-    closing ??= s3.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(`s3rver: close failed: ${(err as Error).message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', close);
-  process.on('SIGINT', close);
-  process.on('disconnect', close);
-  const ready: S3Endpoint = { endpoint: s3.endpoint, bucket: s3.bucket, env: s3.env };
-  process.send!(ready);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**
@@ -394,14 +305,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv.includes(S3RVER_CHILD_FLAG)) {
-  runS3rverChild().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-} else {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,32 @@
+/**
+ * The compiled test helpers (test/dist/helpers) and the worker's pure
+ * argument builder and probe (worker/dist), loaded by URL: this code runs
+ * from bench/dist/lib, and the type-only imports keep it typed.
+ */
+import type * as MediaHelpers from '../../test/helpers/media.js';
+import type * as S3Helpers from '../../test/helpers/s3.js';
+import type * as StackHelpers from '../../test/helpers/stack.js';
+import type * as WsHelpers from '../../test/helpers/ws-client.js';
+import type * as Operations from '../../worker/src/ffmpeg/operations/index.js';
+import type * as Probe from '../../worker/src/ffmpeg/probe.js';
+
+/** The repository root (this file runs from bench/dist/lib/). */
+export const ROOT = new URL('../../../', import.meta.url);
+
+const load = async <T>(path: string): Promise<T> => (await import(new URL(path, ROOT).href)) as T;
+
+export const loadTestHelpers = async () => ({
+  media: await load<typeof MediaHelpers>('test/dist/helpers/media.js'),
+  s3: await load<typeof S3Helpers>('test/dist/helpers/s3.js'),
+  stack: await load<typeof StackHelpers>('test/dist/helpers/stack.js'),
+  ws: await load<typeof WsHelpers>('test/dist/helpers/ws-client.js'),
+});
+
+/** The worker's own `buildPlan` and `probe`: the reference runs the arguments the worker would. */
+export const loadWorkerBuilders = async () => ({
+  operations: await load<typeof Operations>('worker/dist/ffmpeg/operations/index.js'),
+  probe: await load<typeof Probe>('worker/dist/ffmpeg/probe.js'),
+});
+
+export type TestClient = WsHelpers.TestClient;
+export type Stack = StackHelpers.Stack;

@@ -1,0 +1,113 @@
+/**
+ * A static HTTP origin for URL inputs, on 127.0.0.1: GET and HEAD with
+ * single byte ranges (206, `Content-Range`, 416 past the end, `If-Range`),
+ * counting the body bytes it hands to each response. Both sides of a
+ * comparison read their input from it, so the count says how much of a
+ * file the service fetched against how much raw ffmpeg did.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** What the server did for one file since the last reset. */
+export interface ServedStats {
+  /** Body bytes read from disk and written to responses (a client that hangs up early may not have read the last socket buffer's worth). */
+  bytes: number;
+  requests: number;
+  /** `GET bytes=a-b` / `HEAD` / `GET` per request, in order. */
+  log: string[];
+}
+
+export interface MediaServer {
+  url(name: string): string;
+  served(name: string): ServedStats;
+  /** Forgets what was served (before each timed run). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** A requested range, resolved against the file size; null: the whole file. */
+type Range = { start: number; end: number } | 'unsatisfiable' | null;
+
+/** RFC 9110 single `bytes=` ranges (`a-b`, `a-`, `-n`); several ranges or a bad header: the whole file, as the RFC allows. */
+export function parseRange(header: string | undefined, size: number): Range {
+  const m = header === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  if (start >= size) return 'unsatisfiable';
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  return end < start ? null : { start, end };
+}
+
+/** Serves `files` (URL name → path on disk). */
+export async function startMediaServer(files: Record<string, string>): Promise<MediaServer> {
+  const stats = new Map<string, ServedStats>();
+  const statsOf = (name: string) => {
+    let s = stats.get(name);
+    if (!s) stats.set(name, (s = { bytes: 0, requests: 0, log: [] }));
+    return s;
+  };
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const name = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\//, ''));
+    const path = Object.hasOwn(files, name) ? files[name] : undefined;
+    if (path === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(path === undefined ? 404 : 405).end();
+      return;
+    }
+    const info = await stat(path);
+    const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+    const ifRange = req.headers['if-range'];
+    // a validator that does not match asks for the whole (changed) file
+    const range = ifRange === undefined || ifRange === etag ? parseRange(req.headers.range, info.size) : null;
+    const s = statsOf(name);
+    s.requests++;
+    s.log.push(`${req.method}${req.headers.range === undefined ? '' : ` ${req.headers.range}`}`);
+    const common = {
+      'accept-ranges': 'bytes',
+      'content-type': 'video/mp4',
+      etag,
+      'last-modified': info.mtime.toUTCString(),
+    };
+    if (range === 'unsatisfiable') {
+      res.writeHead(416, { ...common, 'content-range': `bytes */${info.size}` }).end();
+      return;
+    }
+    const { start, end } = range ?? { start: 0, end: info.size - 1 };
+    const headers = { ...common, 'content-length': String(end - start + 1) };
+    if (range) res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${info.size}` });
+    else res.writeHead(200, headers);
+    if (req.method === 'HEAD' || info.size === 0) {
+      res.end();
+      return;
+    }
+    const body = createReadStream(path, { start, end });
+    body.on('data', (chunk) => (s.bytes += chunk.length));
+    // a client that stops reading (ffmpeg has its frame) closes the connection: stop reading the file too
+    res.on('close', () => body.destroy());
+    body.on('error', () => res.destroy());
+    body.pipe(res);
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (name) => `http://127.0.0.1:${port}/${encodeURIComponent(name)}`,
+    served: (name) => {
+      const s = statsOf(name);
+      return { bytes: s.bytes, requests: s.requests, log: [...s.log] };
+    },
+    reset: () => stats.clear(),
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

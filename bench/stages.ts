@@ -1,0 +1,140 @@
+/**
+ * Measure 6, where a tiny job's time goes: the worker's
+ * `mf_worker_stage_seconds{operation,stage}` histogram (on its /metrics,
+ * HEALTH_PORT) scraped before and after N tiny jobs (measure 1's), each
+ * stage's mean = Δsum ÷ Δcount; next to the end-to-end time the client saw,
+ * and the remainder (gateway, RabbitMQ and WebSocket transport, and worker
+ * time outside the stages). A stage the worker does not report is "n/a".
+ *
+ *   tsc -b bench && node bench/dist/stages.js [--runs N] [--quick] [--storage s3|fs] [--json]
+ */
+import { parseOptions, runsFor } from './lib/cli.js';
+import { runMain } from './lib/cleanup.js';
+import { processCpu } from './lib/cpu.js';
+import { clip } from './lib/fixtures.js';
+import { startMediaServer } from './lib/media-server.js';
+import { formatValue, ratioOf, reportResult } from './lib/result.js';
+import { runJob, startService, type JobRequest } from './lib/service.js';
+import { mean } from './lib/stats.js';
+
+const METRIC = 'mf_worker_stage_seconds';
+/** The stages the worker reports, in the order a job goes through them. */
+const STAGES = ['queue_wait', 'input_fetch', 'probe', 'ffmpeg', 'output_probe', 'store', 'reply'] as const;
+
+type Totals = Map<string, { sum: number; count: number }>;
+
+/**
+ * `_sum` and `_count` of a histogram from Prometheus text, for one
+ * operation, keyed by the value of label `by` ('' without one).
+ */
+export function histogramTotals(text: string, metric: string, operation: string, by?: string): Totals {
+  const totals: Totals = new Map();
+  const line = new RegExp(`^${metric}_(sum|count)\\{([^}]*)\\}\\s+(\\S+)`);
+  for (const row of text.split('\n')) {
+    const m = line.exec(row);
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]));
+    if (labels.operation !== operation) continue;
+    const key = by === undefined ? '' : labels[by];
+    if (key === undefined) continue;
+    const t = totals.get(key) ?? { sum: 0, count: 0 };
+    t[m[1] as 'sum' | 'count'] = Number(m[3]);
+    totals.set(key, t);
+  }
+  return totals;
+}
+
+/** Mean per key between two scrapes (Δsum ÷ Δcount); null where nothing was observed. */
+function means(before: Totals, after: Totals, keys: Iterable<string>): Map<string, number | null> {
+  const out = new Map<string, number | null>();
+  for (const key of keys) {
+    const a = after.get(key);
+    const b = before.get(key) ?? { sum: 0, count: 0 };
+    const count = a ? a.count - b.count : 0;
+    out.set(key, a && count > 0 ? (a.sum - b.sum) / count : null);
+  }
+  return out;
+}
+
+runMain(async (cleanup) => {
+  const { common } = parseOptions(process.argv.slice(2));
+  const jobs = runsFor(common, 20, 5);
+  const input = await clip({ seconds: 10, width: 640, height: 360 });
+  const origin = await startMediaServer({ 'tiny.mp4': input });
+  cleanup.add('stop the media server', () => origin.close());
+  const url = origin.url('tiny.mp4');
+  const service = await startService(cleanup, { storage: common.storage });
+  const client = await service.connect();
+  const request: JobRequest = { operation: 'thumbnail', options: { timestamp: 1, format: 'png' } };
+  const scrape = async () => {
+    const text = await (await fetch(service.workerMetricsUrl)).text();
+    return {
+      stages: histogramTotals(text, METRIC, request.operation, 'stage'),
+      // the worker's whole time for a job, also there before the stage metric
+      job: histogramTotals(text, 'mf_worker_job_duration_seconds', request.operation),
+    };
+  };
+  console.log(`stages: ${jobs} tiny jobs (PNG thumbnail at 1 s of a 10 s 640x360 clip at ${url}), one at a time`);
+  console.log(`service: ${service.description}; worker metrics ${service.workerMetricsUrl}`);
+
+  await runJob(client, request, url);
+  console.log('warm-up: one job, not counted');
+  // CPU per job and process: which of them the fixed cost is spent in
+  const { gateway, worker, s3rver } = service.processes;
+  const roles = { gateway, worker, s3rver, bench: 'self' as const };
+  const cpuNow = async () => {
+    const out: Record<string, number> = {};
+    for (const [role, pid] of Object.entries(roles)) {
+      if (pid === null) continue;
+      const { own, children } = await processCpu(pid);
+      out[role] = own;
+      // the worker's ended children are its ffmpeg and ffprobe runs
+      if (role === 'worker') out['ffmpeg+ffprobe'] = children;
+    }
+    return out;
+  };
+  const before = await scrape();
+  const cpuBefore = await cpuNow();
+  const endToEnd: number[] = [];
+  for (let i = 0; i < jobs; i++) endToEnd.push((await runJob(client, request, url)).seconds);
+  const cpuAfter = await cpuNow();
+  const after = await scrape();
+  const cpuPerJob = Object.fromEntries(Object.entries(cpuAfter).map(([role, s]) => [role, (s - (cpuBefore[role] ?? 0)) / jobs]));
+
+  const stages = Object.fromEntries(means(before.stages, after.stages, new Set([...STAGES, ...after.stages.keys()])));
+  const workerJob = means(before.job, after.job, ['']).get('') ?? null;
+  const reported = Object.values(stages).filter((s): s is number => s !== null);
+  const e2e = mean(endToEnd);
+  const workerTotal = reported.length > 0 ? reported.reduce((x, y) => x + y, 0) : null;
+  const rest = workerTotal === null ? null : e2e - workerTotal;
+  const ms = (s: number | null) => (s === null ? 'n/a' : `${(s * 1000).toFixed(1)} ms`);
+  console.log('stage             mean');
+  for (const [stage, seconds] of Object.entries(stages)) console.log(`${stage.padEnd(16)}  ${ms(seconds)}`);
+  console.log(`${'worker, sum'.padEnd(16)}  ${ms(workerTotal)}`);
+  console.log(`${'worker job time'.padEnd(16)}  ${ms(workerJob)}  (mf_worker_job_duration_seconds: start of work → reply sent)`);
+  console.log(`${'rest'.padEnd(16)}  ${ms(rest)}  (end to end − worker stages: gateway, transport, worker outside the stages)`);
+  console.log(`${'end to end'.padEnd(16)}  ${ms(e2e)}  (client: start_job → completed + PNG)`);
+  const cpuLine = Object.entries(cpuPerJob)
+    .map(([role, s]) => `${role} ${ms(s)}`)
+    .join(', ');
+  console.log(`CPU per job: ${cpuLine} (bench: the WebSocket client and the media server)`);
+  const ffmpeg = stages.ffmpeg ?? null;
+  reportResult(
+    {
+      name: 'stages',
+      service: e2e,
+      reference: ffmpeg,
+      ratio: ratioOf(e2e, ffmpeg),
+      unit: 's',
+      target: '—',
+      notes:
+        `${jobs} tiny jobs one at a time, after a warm-up: service = mean end to end the client saw, reference = mean of the worker's ffmpeg stage; ` +
+        (workerTotal === null
+          ? `${METRIC} absent from the worker's /metrics: no breakdown`
+          : `worker stages sum to ${formatValue(workerTotal, 's')}, rest (gateway + transport + untracked worker time) ${formatValue(rest, 's')}`) +
+        `; the worker's job time (mf_worker_job_duration_seconds) ${formatValue(workerJob, 's')}; CPU per job: ${cpuLine}`,
+      stages: { ...stages, worker_total: workerTotal, worker_job: workerJob, end_to_end: e2e, rest },
+    },
+    common.json,
+  );
+});
