@@ -6,8 +6,14 @@
 # Final images hold package.json files, production node_modules and compiled
 # dist/ only: no sources, no dev dependencies, no compiler.
 
+# The runtime of every stage, in one place. Node 20 on Debian 12 because the
+# gateway's uWebSockets.js build has no binary for a later Node, and the build
+# that has one needs glibc 2.38 (Debian 13): docs/DEPLOYMENT.md, "Runtime",
+# has the move to node:24-trixie-slim step by step.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
 # ---- manifests: the only inputs of `npm ci`, so dependency layers stay cached
-FROM node:20-bookworm-slim AS manifests
+FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
@@ -35,7 +41,7 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund 
  && mkdir -p shared/node_modules gateway/node_modules worker/node_modules
 
 # ---- gateway
-FROM node:20-bookworm-slim AS gateway
+FROM ${NODE_IMAGE} AS gateway
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json ./
@@ -49,13 +55,15 @@ COPY --from=build /app/gateway/dist gateway/dist/
 USER node
 # WS_PORT, HEALTH_PORT (the config defaults)
 EXPOSE 8080 8081
-# Slim images have no curl; Node 20 has fetch.
+# Liveness only: /health answers from in-process state, never waiting on
+# RabbitMQ or storage (a broker alarm must not mark the container unhealthy).
+# Slim images have no curl; Node has fetch.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HEALTH_PORT||8081)+'/health',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "gateway/dist/main.js"]
 
 # ---- worker
-FROM node:20-bookworm-slim AS worker
+FROM ${NODE_IMAGE} AS worker
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg \
  && rm -rf /var/lib/apt/lists/*
@@ -72,6 +80,7 @@ COPY --from=build /app/worker/dist worker/dist/
 USER node
 # HEALTH_PORT (the config default); the worker takes no inbound traffic otherwise.
 EXPOSE 8081
+# Liveness only, as for the gateway.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HEALTH_PORT||8081)+'/health',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "worker/dist/main.js"]

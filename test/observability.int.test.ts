@@ -7,6 +7,7 @@ import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { makeTestVideo } from './helpers/media.js';
 import { startTestS3, type TestS3 } from './helpers/s3.js';
 import { startStack, type Stack } from './helpers/stack.js';
+import { waitFor } from './helpers/wait.js';
 import { TestClient } from './helpers/ws-client.js';
 
 let dir: string;
@@ -69,12 +70,16 @@ it('serves Prometheus metrics on both services', async () => {
 
 it('is ready while RabbitMQ and storage answer, and says why not when storage goes away', async () => {
   for (const url of [gatewayUrl('/ready'), await workerUrl('/ready')]) {
+    // the checks behind /ready run in the background: the first ones may predate the broker connection
+    await waitFor(async () => (await fetch(url)).status === 200, 10_000, `${url} ready`);
     const res = await fetch(url);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ready: true });
   }
   await s3.close();
   for (const url of [gatewayUrl('/ready'), await workerUrl('/ready')]) {
+    // storage is checked in the background (every 5 s): /ready answers from the last check, never waiting on S3
+    await waitFor(async () => (await fetch(url)).status === 503, 10_000, `${url} not ready`);
     const res = await fetch(url);
     expect(res.status).toBe(503);
     const body = (await res.json()) as { ready: boolean; problems: string[] };

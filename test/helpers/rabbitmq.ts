@@ -14,6 +14,10 @@ import { execa } from 'execa';
 export interface PrivateRabbit {
   url: string;
   node: string;
+  /** The management API's base URL with credentials (http://guest:guest@127.0.0.1:<port>), when started with `management`. */
+  managementUrl: string | null;
+  /** Runs `rabbitmqctl -n <node> ...args` on this node (never the shared one) and returns its output. */
+  ctl(...args: string[]): Promise<string>;
   stopApp(): Promise<void>;
   startApp(): Promise<void>;
   close(): Promise<void>;
@@ -42,14 +46,29 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-export async function startPrivateRabbit(): Promise<PrivateRabbit> {
+export interface PrivateRabbitOptions {
+  /**
+   * Enables the management plugin on a free port, its statistics refreshed
+   * every second (5 s by default), for tests of what KEDA reads from it.
+   */
+  management?: boolean;
+}
+
+export async function startPrivateRabbit(options: PrivateRabbitOptions = {}): Promise<PrivateRabbit> {
   const dir = await mkdtemp(join(tmpdir(), 'mf-rabbit-'));
   await mkdir(join(dir, 'log'));
-  await writeFile(join(dir, 'enabled_plugins'), '[].');
+  const managementPort = options.management ? await freePort() : null;
+  await writeFile(join(dir, 'enabled_plugins'), managementPort ? '[rabbitmq_management].' : '[].');
+  await writeFile(
+    join(dir, 'rabbitmq.conf'),
+    managementPort ? `management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = ${managementPort}\ncollect_statistics_interval = 1000\n` : '',
+  );
   // the Debian wrapper runs the broker as the rabbitmq user
   const { stdout: ids } = await execa('id', ['-u', 'rabbitmq'], { reject: false });
   const { stdout: gids } = await execa('id', ['-g', 'rabbitmq'], { reject: false });
-  if (ids && gids) for (const p of [dir, join(dir, 'log'), join(dir, 'enabled_plugins')]) await chown(p, Number(ids), Number(gids));
+  if (ids && gids)
+    for (const p of [dir, join(dir, 'log'), join(dir, 'enabled_plugins'), join(dir, 'rabbitmq.conf')])
+      await chown(p, Number(ids), Number(gids));
   const [port, distPort] = [await freePort(), await freePort()];
   const node = `mftest-${randomBytes(3).toString('hex')}@localhost`;
   const env = {
@@ -66,15 +85,24 @@ export async function startPrivateRabbit(): Promise<PrivateRabbit> {
   };
   const proc = spawn('rabbitmq-server', [], { env, stdio: 'ignore', detached: true });
   await waitForPort(port, 60_000);
-  const ctl = (...args: string[]) => execa('rabbitmqctl', ['-n', node, ...args]).then(() => undefined);
+  const ctl = (...args: string[]) => execa('rabbitmqctl', ['-n', node, ...args]).then((r) => r.stdout);
   await ctl('await_startup');
   return {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
     node,
-    stopApp: () => ctl('stop_app'),
-    startApp: () => ctl('start_app'),
+    managementUrl: managementPort ? `http://guest:guest@127.0.0.1:${managementPort}` : null,
+    ctl,
+    stopApp: () => ctl('stop_app').then(() => undefined),
+    startApp: () => ctl('start_app').then(() => undefined),
     close: async () => {
-      await ctl('stop').catch(() => proc.kill('SIGKILL'));
+      const exited = new Promise((resolve) => (proc.exitCode !== null ? resolve(null) : proc.once('exit', resolve)));
+      // The node and its data are thrown away: halting the VM takes a second where a graceful `stop` takes
+      // several (with the management plugin). rabbitmqctl reports the node gone mid-call, which is the point.
+      await execa('rabbitmqctl', ['-n', node, 'eval', 'erlang:halt().'], { reject: false });
+      // wait for the server's own process too, so no test run ends with it alive
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(killer);
       await rm(dir, { recursive: true, force: true });
     },
   };

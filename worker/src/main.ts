@@ -13,6 +13,7 @@ import {
   startHttpServer,
   tenantKey,
   TenantQueues,
+  whenConnected,
 } from '@media-foundry/shared/node';
 import { BacklogProbe } from './backlog.js';
 import { ControlChannel, PEER_EXPIRY_MS } from './control.js';
@@ -165,7 +166,10 @@ async function main(): Promise<void> {
   backlog.start();
   // /ready never waits on the broker or storage: they are checked in the background
   const checks = [
-    new DependencyCheck('RabbitMQ did not answer', () => tenants.intakeDepth()),
+    new DependencyCheck(
+      'RabbitMQ did not answer',
+      whenConnected(broker, () => tenants.intakeDepth()),
+    ),
     new DependencyCheck('storage is not reachable', () => storage.check()),
   ];
   for (const check of checks) check.start();
@@ -180,6 +184,7 @@ async function main(): Promise<void> {
         service: 'worker',
         worker_id: workerId,
         broker: broker.state(),
+        broker_blocked: broker.blocked(),
         broker_reconnects: broker.reconnects(),
         active_jobs: jobs.activeJobs,
         max_concurrent_jobs: config.MAX_CONCURRENT_JOBS,

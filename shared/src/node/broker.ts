@@ -14,6 +14,11 @@ export interface Broker {
   /** Successful connects after the first one. */
   reconnects(): number;
   /**
+   * Why RabbitMQ holds this connection blocked (a memory or disk alarm:
+   * publishes, and any call behind them, wait until it lifts); null when it does not.
+   */
+  blocked(): string | null;
+  /**
    * A channel that re-runs `setup` on every reconnect and never takes the
    * process down: its errors are logged, and should the broker close it
    * while the connection stays up (a channel-level error), the connection is
@@ -53,14 +58,22 @@ export function connectBroker(url: string, logger: Logger, name: string): Broker
   let closed = false;
   let lastForced = 0;
   let forcedWait = FORCED_RECONNECT_MIN_MS;
+  let blockedFor: string | null = null;
   connection.on('connect', () => {
     connects += 1;
+    blockedFor = null;
     logger.info({ connects }, 'connected to RabbitMQ');
   });
   connection.on('disconnect', ({ err }: { err?: Error }) => logger.warn({ err: err?.message }, 'disconnected from RabbitMQ'));
   connection.on('connectFailed', ({ err }: { err?: Error }) => logger.warn({ err: err?.message }, 'cannot reach RabbitMQ; retrying'));
-  connection.on('blocked', ({ reason }: { reason: string }) => logger.warn({ reason }, 'RabbitMQ blocked the connection'));
-  connection.on('unblocked', () => logger.info('RabbitMQ unblocked the connection'));
+  connection.on('blocked', ({ reason }: { reason: string }) => {
+    blockedFor = reason || 'blocked';
+    logger.warn({ reason }, 'RabbitMQ blocked the connection');
+  });
+  connection.on('unblocked', () => {
+    blockedFor = null;
+    logger.info('RabbitMQ unblocked the connection');
+  });
 
   /**
    * amqp-connection-manager re-creates a channel only on reconnect: one the
@@ -99,6 +112,7 @@ export function connectBroker(url: string, logger: Logger, name: string): Broker
     connection,
     state: () => (connection.isConnected() ? 'connected' : 'disconnected'),
     reconnects: () => Math.max(0, connects - 1),
+    blocked: () => (connection.isConnected() ? blockedFor : null),
     channel(options) {
       let closing = false;
       const setup = options.setup as ((ch: Channel) => Promise<unknown>) | undefined;

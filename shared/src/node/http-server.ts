@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -34,41 +34,42 @@ export async function startHttpServer(host: string, port: number, routes: HttpRo
 }
 
 export interface ServiceProbes {
-  /** Liveness body: answering at all shows the event loop is responsive. */
-  health: () => Promise<Record<string, unknown>>;
-  /** What keeps the service from doing work (empty: ready). */
-  notReady: () => Promise<string[]>;
+  /**
+   * Liveness body, from in-process state only: answering at all shows the
+   * event loop is responsive. Synchronous, so it cannot wait on the broker or
+   * storage: a liveness probe that times out restarts the pod.
+   */
+  health: () => Record<string, unknown>;
+  /** What keeps the service from doing work (empty: ready), from local state and cached checks (readiness.ts); synchronous too. */
+  notReady: () => string[];
   metrics: { contentType: string; metrics(): Promise<string> };
 }
 
-/** `/health` (liveness), `/ready` (200 only when dependencies answer, 503 with reasons) and `/metrics`. */
+/** `/health` (liveness), `/ready` (200 when the last dependency checks passed, 503 with reasons) and `/metrics`. */
 export function serviceRoutes(probes: ServiceProbes): HttpRoutes {
   return {
-    '/health': async () => ({ status: 200, body: { status: 'ok', ...(await probes.health()) } }),
-    '/ready': async () => {
-      const problems = await probes.notReady();
+    '/health': () => ({ status: 200, body: { status: 'ok', ...probes.health() } }),
+    '/ready': () => {
+      const problems = probes.notReady();
       return problems.length === 0 ? { status: 200, body: { ready: true } } : { status: 503, body: { ready: false, problems } };
     },
     '/metrics': async () => ({ status: 200, body: await probes.metrics.metrics(), contentType: probes.metrics.contentType }),
   };
 }
 
-/** Readiness problems of the two dependencies every service has. */
-export async function dependencyProblems(brokerConnected: boolean, storageCheck: () => Promise<void>): Promise<string[]> {
-  const problems: string[] = [];
-  if (!brokerConnected) problems.push('RabbitMQ is not connected');
-  try {
-    await storageCheck();
-  } catch (err) {
-    problems.push(`storage is not reachable: ${(err as Error).message}`);
-  }
-  return problems;
-}
-
-/** Resident memory now and at its peak (VmHWM), in bytes; the peak is what large-transfer tests bound. */
-export async function processMemory(): Promise<{ rss_bytes: number; peak_rss_bytes: number | null }> {
+/**
+ * Resident memory now and at its peak (VmHWM), in bytes; the peak is what
+ * large-transfer tests bound. /proc is read synchronously: it is the kernel's
+ * memory, not a disk, and /health must not await anything.
+ */
+export function processMemory(): { rss_bytes: number; peak_rss_bytes: number | null } {
   const rss = process.memoryUsage.rss();
-  const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
+  let status = '';
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    // not Linux: no peak to report
+  }
   const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
   return { rss_bytes: rss, peak_rss_bytes: hwm ? Number(hwm) * 1024 : null };
 }

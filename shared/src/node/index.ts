@@ -10,3 +10,5 @@ export * from './tenant-queues.js';
 export * from './polled-value.js';
 export * from './network-errors.js';
 export * from './file-closed.js';
+export * from './background-read.js';
+export * from './readiness.js';

@@ -1,46 +1,33 @@
+import { BackgroundRead } from './background-read.js';
+
 /**
- * A number read in the background and served from memory: /health and
- * /metrics must answer at once even while the broker is slow or blocked (a
- * memory alarm holds every call for as long as it lasts), so they never await
- * the broker themselves.
+ * A number read in the background and served from memory (BackgroundRead):
+ * /health and /metrics must answer at once even while the broker is slow or
+ * blocked, so they never await the broker themselves.
  */
 export class PolledValue {
-  private value: number | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private inFlight = false;
+  private readonly reader: BackgroundRead<number | null>;
 
   constructor(
-    private readonly read: () => Promise<number | null>,
-    private readonly intervalMs = 5000,
+    read: () => Promise<number | null>,
+    intervalMs = 5000,
     /** A read that takes longer counts as failed (the value becomes null). */
-    private readonly timeoutMs = 2000,
-  ) {}
+    timeoutMs = 2000,
+  ) {
+    this.reader = new BackgroundRead(read, { intervalMs, timeoutMs });
+  }
 
   start(): void {
-    void this.poll();
-    this.timer = setInterval(() => void this.poll(), this.intervalMs);
-    this.timer.unref();
+    this.reader.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.reader.stop();
   }
 
   /** The last value read; null before the first read or after a failed one. */
   current(): number | null {
-    return this.value;
-  }
-
-  private async poll(): Promise<void> {
-    if (this.inFlight) return;
-    this.inFlight = true;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.timeoutMs)));
-      this.value = await Promise.race([this.read().catch(() => null), timeout]);
-    } finally {
-      clearTimeout(timer);
-      this.inFlight = false;
-    }
+    const last = this.reader.last();
+    return last?.ok ? last.value : null;
   }
 }
