@@ -9,6 +9,7 @@ import type * as StackHelpers from '../../test/helpers/stack.js';
 import type * as WsHelpers from '../../test/helpers/ws-client.js';
 import type * as Operations from '../../worker/src/ffmpeg/operations/index.js';
 import type * as Probe from '../../worker/src/ffmpeg/probe.js';
+import type * as HttpRange from '../../worker/src/http-range.js';
 
 /** The repository root (this file runs from bench/dist/lib/). */
 export const ROOT = new URL('../../../', import.meta.url);
@@ -27,6 +28,9 @@ export const loadWorkerBuilders = async () => ({
   operations: await load<typeof Operations>('worker/dist/ffmpeg/operations/index.js'),
   probe: await load<typeof Probe>('worker/dist/ffmpeg/probe.js'),
 });
+
+/** The worker's reading of a `Range` header: the bench's origin answers ranges as the worker's input server reads them. */
+export const loadHttpRange = () => load<typeof HttpRange>('worker/dist/http-range.js');
 
 export type TestClient = WsHelpers.TestClient;
 export type Stack = StackHelpers.Stack;

@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadHttpRange } from './helpers.js';
 
 /** What the server did for one file since the last reset. */
 export interface ServedStats {
@@ -27,26 +28,9 @@ export interface MediaServer {
   close(): Promise<void>;
 }
 
-/** A requested range, resolved against the file size; null: the whole file. */
-type Range = { start: number; end: number } | 'unsatisfiable' | null;
-
-/** RFC 9110 single `bytes=` ranges (`a-b`, `a-`, `-n`); several ranges or a bad header: the whole file, as the RFC allows. */
-export function parseRange(header: string | undefined, size: number): Range {
-  const m = header === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return null;
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    if (suffix === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(m[1]);
-  if (start >= size) return 'unsatisfiable';
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  return end < start ? null : { start, end };
-}
-
 /** Serves `files` (URL name → path on disk). */
 export async function startMediaServer(files: Record<string, string>): Promise<MediaServer> {
+  const { requestedRange } = await loadHttpRange();
   const stats = new Map<string, ServedStats>();
   const statsOf = (name: string) => {
     let s = stats.get(name);
@@ -64,7 +48,7 @@ export async function startMediaServer(files: Record<string, string>): Promise<M
     const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
     const ifRange = req.headers['if-range'];
     // a validator that does not match asks for the whole (changed) file
-    const range = ifRange === undefined || ifRange === etag ? parseRange(req.headers.range, info.size) : null;
+    const range = ifRange === undefined || ifRange === etag ? requestedRange(req.headers.range, info.size) : null;
     const s = statsOf(name);
     s.requests++;
     s.log.push(`${req.method}${req.headers.range === undefined ? '' : ` ${req.headers.range}`}`);
