@@ -1,10 +1,9 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FsStorage } from '@media-foundry/shared/node';
+import { FsStorage, parseAllowlist } from '@media-foundry/shared/node';
 import { InputBudget } from './input-budget.js';
 import { fetchInput, localInputName } from './inputs.js';
-import { parseAllowlist } from './url-guard.js';
 
 describe('localInputName', () => {
   it.each([

@@ -11,7 +11,7 @@ import {
   retryTransient,
   storageKeys,
 } from '@media-foundry/shared';
-import type { Logger, Storage } from '@media-foundry/shared/node';
+import type { Logger, Storage, UrlAllowlist } from '@media-foundry/shared/node';
 import { resolutionTooLarge } from './ffmpeg/hardening.js';
 import { stillImageInfo } from './ffmpeg/image-info.js';
 import { type MediaInfo, toOutputMetadata } from './ffmpeg/media-info.js';
@@ -24,7 +24,6 @@ import { StageClock } from './stage-clock.js';
 import type { InputServer, ServedInput } from './input-server.js';
 import { fetchInput, type InputLimits, openRangedInput, PARTIAL_READ_OPERATIONS, type RangedInput, storageFailure } from './inputs.js';
 import { jobScrubber, publicError } from './public-errors.js';
-import type { UrlAllowlist } from './url-guard.js';
 
 /**
  * A short container name from ffprobe's list ("mov,mp4,m4a,3gp,3g2,mj2"):

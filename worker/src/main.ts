@@ -8,6 +8,7 @@ import {
   createStorage,
   DependencyCheck,
   JobStore,
+  parseAllowlist,
   readinessProblems,
   serviceRoutes,
   startHttpServer,
@@ -29,7 +30,6 @@ import { TenantDirectory } from './scheduler/tenant-directory.js';
 import { TenantRotation } from './scheduler/tenant-rotation.js';
 import { TenantScanner } from './scheduler/tenant-scanner.js';
 import { sweepTempDir } from './temp-sweeper.js';
-import { parseAllowlist } from './url-guard.js';
 
 async function main(): Promise<void> {
   let config;

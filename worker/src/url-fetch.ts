@@ -17,9 +17,8 @@ import { isIP } from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, errors } from '@media-foundry/shared';
-import { fileClosed, TRANSIENT_NETWORK_CODES } from '@media-foundry/shared/node';
+import { addressProblem, fileClosed, TRANSIENT_NETWORK_CODES, type UrlAllowlist } from '@media-foundry/shared/node';
 import type { BudgetAttempt } from './input-budget.js';
-import { addressProblem, type UrlAllowlist } from './url-guard.js';
 
 export interface DownloadLimits {
   maxBytes: number;

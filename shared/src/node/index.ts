@@ -12,3 +12,4 @@ export * from './network-errors.js';
 export * from './file-closed.js';
 export * from './background-read.js';
 export * from './readiness.js';
+export * from './url-guard.js';

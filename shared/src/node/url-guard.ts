@@ -130,3 +130,26 @@ export function addressProblem(address: string, hostname: string, allow: UrlAllo
   }
   return inNetworks(blocked, address) ? `${hostname} resolves to ${address}, a private or reserved address` : null;
 }
+
+/**
+ * Why a URL is refused on its face — `localhost` or a literal forbidden IP —
+ * before any name is resolved, or null. Lets a service refuse such a URL when
+ * it is submitted (a VALIDATION_ERROR) instead of when it is fetched; names
+ * that only resolve to forbidden addresses are still caught by
+ * `addressProblem` at connect time.
+ */
+export function literalUrlProblem(url: string, allow: UrlAllowlist): string | null {
+  let hostname: string;
+  try {
+    hostname = new URL(url).hostname.toLowerCase();
+  } catch {
+    return 'is not a URL';
+  }
+  const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  if (isIP(bare)) return addressProblem(bare, hostname, allow);
+  const name = bare.replace(/\.$/, '');
+  if ((name === 'localhost' || name.endsWith('.localhost')) && !allow.hosts.has(name)) {
+    return `${name} is a loopback name`;
+  }
+  return null;
+}

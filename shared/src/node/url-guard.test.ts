@@ -1,4 +1,4 @@
-import { addressProblem, embeddedIPv4, embeddedIPv4s, parseAllowlist } from './url-guard.js';
+import { addressProblem, embeddedIPv4, embeddedIPv4s, literalUrlProblem, parseAllowlist } from './url-guard.js';
 
 const none = parseAllowlist([]);
 
@@ -109,5 +109,32 @@ describe('URL spellings', () => {
   ])('%s names a loopback address', (url) => {
     const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
     expect(addressProblem(host, host, none)).not.toBeNull();
+  });
+});
+
+describe('literalUrlProblem', () => {
+  it.each([
+    'http://127.0.0.1/a.mp4',
+    'http://10.1.2.3:8080/a.mp4',
+    'http://[::1]/a.mp4',
+    'http://[::ffff:169.254.169.254]/latest',
+    'http://[64:ff9b::a00:1]/a.mp4',
+    'http://localhost/a.mp4',
+    'http://LOCALHOST./a.mp4',
+    'http://media.localhost/a.mp4',
+  ])('refuses %s on its face', (url) => {
+    expect(literalUrlProblem(url, none)).toMatch(/private or reserved|loopback name/);
+  });
+
+  it.each(['https://example.com/a.mp4', 'http://93.184.216.34/a.mp4', 'http://[2606:4700::1111]/a.mp4', 'http://localhost.example.com/a'])(
+    'lets %s through to the connect-time check',
+    (url) => {
+      expect(literalUrlProblem(url, none)).toBeNull();
+    },
+  );
+
+  it('lets allow-listed literals and names through', () => {
+    expect(literalUrlProblem('http://127.0.0.1:9000/a.mp4', parseAllowlist(['127.0.0.1']))).toBeNull();
+    expect(literalUrlProblem('http://localhost:9000/a.mp4', parseAllowlist(['localhost']))).toBeNull();
   });
 });
