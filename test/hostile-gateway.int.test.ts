@@ -289,7 +289,7 @@ describe('deliveries', () => {
     expect(out.length).toBe(size);
   });
 
-  it("resumes a paused client's outputs, one frame each, all at once when it reads again", async () => {
+  it("resumes a paused client's outputs, one message each, all at once when it reads again", async () => {
     stack = await startStack({ workers: 1, env: { LOG_LEVEL: 'info' } });
     // noise does not compress: twenty 1280x720 PNG thumbnails of it are ~1.3 MB each, single frames (under 16 MiB),
     // 25 MB in all: more than the socket buffers and the gateway's 1 MiB send high-water mark hold
@@ -312,10 +312,20 @@ describe('deliveries', () => {
     const before = client.received.filter((r) => r.kind === 'binary').length;
     const resumed = Date.now();
     socket.resume();
-    const { final, files } = await client.result('thumbs', 60_000);
+    const { final, files, items } = await client.result('thumbs', 60_000);
     const took = Date.now() - resumed;
     expect(final.type).toBe('completed');
     expect(files.size).toBe(20);
+    // each output (over DOWNLOAD_CHUNK_BYTES, so sent as 1 MiB WebSocket fragments) arrives as one message, whole
+    const messages = items.filter((r) => r.kind === 'binary');
+    expect(messages).toHaveLength(20);
+    for (const [i, output] of (completed.outputs as { filename: string; size_bytes: number }[]).entries()) {
+      expect(output.size_bytes).toBeGreaterThan(1024 * 1024);
+      const file = files.get(output.filename)!;
+      expect(file.length).toBe(output.size_bytes);
+      expect(file.subarray(0, 8).toString('latin1')).toBe('\x89PNG\r\n\x1a\n');
+      expect(messages[i]!.kind === 'binary' && messages[i]!.header).toEqual({ job_id: 'thumbs', filename: output.filename });
+    }
     expect(outputs.length - before).toBeGreaterThan(3);
     // measured ~0.2 s; one output per ping interval (30 s) would be minutes
     expect(took).toBeLessThan(10_000);

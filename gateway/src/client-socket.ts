@@ -24,6 +24,17 @@ export interface ClientSocket {
    * them. Rejects like sendBinary, or with what `make` threw.
    */
   sendBinaryWhenWritable(make: () => Promise<Uint8Array>): Promise<void>;
+  /**
+   * Sends one binary message made of pieces, as WebSocket fragments: the
+   * client receives one message while the gateway holds one piece at a time.
+   * `next` is called each time the socket can take a piece and returns it
+   * (with `last` on the final one); sends queue behind it as for
+   * sendBinaryWhenWritable, and JSON messages sent meanwhile go out after
+   * its last piece (a WebSocket message cannot be interleaved with another).
+   * If `next` throws once the first piece went out, the message can no
+   * longer be finished: the connection is closed (1011) and the error passed on.
+   */
+  sendFragmentsWhenWritable(next: () => Promise<{ piece: Uint8Array; last: boolean }>): Promise<void>;
   /** Closes the connection with a WebSocket close code, after what was sent before. */
   close(code: number, reason: string): void;
 }

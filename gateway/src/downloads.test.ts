@@ -1,4 +1,8 @@
-import { rechunk } from './downloads.js';
+import { Readable } from 'node:stream';
+import { decodeUploadFrame } from '@media-foundry/shared';
+import type { Storage } from '@media-foundry/shared/node';
+import type { ClientSocket } from './client-socket.js';
+import { rechunk, sendOutput } from './downloads.js';
 
 async function collect(pieces: number[], size: number): Promise<number[]> {
   async function* source() {
@@ -20,5 +24,102 @@ describe('rechunk', () => {
     expect(await collect([1, 1, 1, 1, 1], 5)).toEqual([5]);
     expect(await collect([10], 5)).toEqual([5, 5]);
     expect(await collect([], 5)).toEqual([]);
+  });
+});
+
+describe('sendOutput of a single-message output larger than a chunk', () => {
+  const size = 10 * 1024 + 7;
+  const data = Buffer.from(Array.from({ length: size }, (_, i) => (i * 7) % 256));
+
+  /** Storage whose stream of the output fails once, after `failAt` bytes; records where each read began. */
+  function flakyStorage(failAt: number | null) {
+    const starts: number[] = [];
+    let failed = false;
+    const storage = {
+      get: (_key: string, start = 0) => {
+        starts.push(start);
+        const fail = failAt !== null && !failed && start < failAt;
+        failed ||= fail;
+        return Promise.resolve(
+          Readable.from(
+            (async function* () {
+              for (let at = start; at < size; at += 1000) {
+                if (fail && at >= failAt) throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+                yield data.subarray(at, Math.min(size, at + 1000));
+              }
+            })(),
+          ),
+        );
+      },
+    } as unknown as Storage;
+    return { storage, starts };
+  }
+
+  /** A socket that assembles fragments into the message a client would receive. */
+  function fragmentSocket() {
+    const messages: Buffer[] = [];
+    const socket = {
+      closed: false,
+      async sendFragmentsWhenWritable(next: () => Promise<{ piece: Uint8Array; last: boolean }>) {
+        const pieces: Uint8Array[] = [];
+        for (let last = false; !last;) {
+          const made = await next();
+          pieces.push(made.piece);
+          last = made.last;
+        }
+        messages.push(Buffer.concat(pieces));
+      },
+    } as unknown as ClientSocket;
+    return { socket, messages };
+  }
+
+  const output = { filename: 'out.wav', size_bytes: size, content_type: 'audio/wav', key: 'k' };
+
+  it('sends one message in chunk-size pieces, reserving one chunk at a time', async () => {
+    const { storage, starts } = flakyStorage(null);
+    const { socket, messages } = fragmentSocket();
+    const held: number[] = [];
+    let holding = 0;
+    const budget = {
+      acquire: (bytes: number) => {
+        holding += bytes;
+        held.push(holding);
+        return Promise.resolve(() => void (holding -= bytes));
+      },
+    };
+    await sendOutput(socket, storage, budget, 'j', output, 4096);
+    expect(messages).toHaveLength(1);
+    const { header, payload } = decodeUploadFrame(messages[0]!);
+    expect(header).toEqual({ job_id: 'j', filename: 'out.wav' });
+    expect(Buffer.from(payload).equals(data)).toBe(true);
+    expect(held).toEqual([4096, 4096, 10 * 1024 + 7 - 8192]); // never more than one chunk reserved
+    expect(holding).toBe(0);
+    expect(starts).toEqual([0]);
+  });
+
+  it('reopens a read that fails midway where it stopped, within the same message', async () => {
+    const { storage, starts } = flakyStorage(5000);
+    const { socket, messages } = fragmentSocket();
+    const budget = { acquire: () => Promise.resolve(() => {}) };
+    const retry = async <T>(read: () => Promise<T>): Promise<T> => {
+      try {
+        return await read();
+      } catch {
+        return read();
+      }
+    };
+    await sendOutput(socket, storage, budget, 'j', output, 4096, 0, () => {}, retry);
+    expect(starts).toEqual([0, 4096]);
+    expect(Buffer.from(decodeUploadFrame(messages[0]!).payload).equals(data)).toBe(true);
+  });
+
+  it('fails with OUTPUT_SEND_FAILED, not a retryable error, when storage stays down midway', async () => {
+    const { storage } = flakyStorage(5000);
+    const { socket } = fragmentSocket();
+    const budget = { acquire: () => Promise.resolve(() => {}) };
+    await expect(sendOutput(socket, storage, budget, 'j', output, 4096)).rejects.toMatchObject({
+      code: 'OUTPUT_SEND_FAILED',
+      details: expect.stringMatching(/out\.wav could not be read from storage/),
+    });
   });
 });

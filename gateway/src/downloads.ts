@@ -1,10 +1,11 @@
 /**
- * Output files to a client: up to SINGLE_FRAME_MAX_BYTES as one binary frame
+ * Output files to a client: up to SINGLE_FRAME_MAX_BYTES as one binary message
  * (what the spec's client reads), larger ones as chunks with header
  * `{job_id, filename, offset, total_size, final}`, read from storage as a
- * stream and sent only as fast as the client takes them. A delivery waiting
- * for a slow client holds at most one chunk; a single frame is read only once
- * the client can take it, one per connection at a time.
+ * stream and sent only as fast as the client takes them. A delivery holds at
+ * most one chunk (DOWNLOAD_CHUNK_BYTES) in memory: a single message larger
+ * than that goes out as WebSocket fragments of that size, read one at a time
+ * once the client can take each, one message per connection at a time.
  *
  * Each frame or chunk is reserved in the gateway's byte budget before it is
  * read and released once the socket has it. A delivery waits for room there
@@ -12,10 +13,14 @@
  * arrive. One larger than the whole budget goes when nothing else is held
  * (ByteBudget's rule), so no output is too large to deliver.
  */
-import { encodeBinaryFrame, errors, type OutputFile, SINGLE_FRAME_MAX_BYTES } from '@media-foundry/shared';
-import type { Storage } from '@media-foundry/shared/node';
+import type { Readable } from 'node:stream';
+import { AppError, encodeBinaryFrame, errors, failureKind, type OutputFile, SINGLE_FRAME_MAX_BYTES } from '@media-foundry/shared';
+import { isNotFound, type Storage } from '@media-foundry/shared/node';
 import type { ByteBudget, Release } from './byte-budget.js';
 import type { ClientSocket } from './client-socket.js';
+
+/** Runs a storage read again after transient failures (for a while), or passes the failure on. */
+export type Retry = <T>(read: () => Promise<T>) => Promise<T>;
 
 /** Yields `size`-byte pieces of a byte stream (the last one shorter). */
 export async function* rechunk(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
@@ -54,6 +59,7 @@ export async function sendOutput(
   chunkBytes: number,
   from = 0,
   onSent: (bytes: number) => void = () => {},
+  retry: Retry = (read) => read(),
 ): Promise<void> {
   /**
    * Sends one frame: once the socket can take it, `bytes` are reserved (a
@@ -78,7 +84,7 @@ export async function sendOutput(
     return sent;
   };
 
-  if (output.size_bytes <= SINGLE_FRAME_MAX_BYTES) {
+  if (output.size_bytes <= Math.min(chunkBytes, SINGLE_FRAME_MAX_BYTES)) {
     // all or nothing (a retry reads it whole again)
     const sent = await sendReserved(output.size_bytes, async () => {
       const stream = await storage.get(output.key);
@@ -90,6 +96,10 @@ export async function sendOutput(
       }
     });
     onSent(sent);
+    return;
+  }
+  if (output.size_bytes <= SINGLE_FRAME_MAX_BYTES) {
+    await sendFragmented(socket, storage, budget, jobId, output, chunkBytes, retry, onSent);
     return;
   }
   // one chunk at a time: a client that stops reading pins no chunk
@@ -113,4 +123,79 @@ export async function sendOutput(
     await chunks.return(undefined);
     stream.destroy();
   }
+}
+
+/**
+ * An output of up to SINGLE_FRAME_MAX_BYTES as one binary message sent in
+ * `chunkBytes` fragments, so the gateway holds one piece of it at a time
+ * (and the budget one piece's reservation). A read that fails midway is
+ * reopened where it stopped (`retry`): the message cannot be restarted once
+ * its first fragment went out. If storage stays unavailable, the connection
+ * is closed (ClientSocket) and OUTPUT_SEND_FAILED thrown, not retried.
+ */
+async function sendFragmented(
+  socket: ClientSocket,
+  storage: Storage,
+  budget: Pick<ByteBudget, 'acquire'>,
+  jobId: string,
+  output: OutputFile & { key: string },
+  chunkBytes: number,
+  retry: Retry,
+  onSent: (bytes: number) => void,
+): Promise<void> {
+  let offset = 0;
+  let reading: { stream: Readable; pieces: AsyncGenerator<Buffer> } | null = null;
+  const stopReading = async () => {
+    const current = reading;
+    reading = null;
+    if (current === null) return;
+    current.stream.destroy();
+    await current.pieces.return(undefined).catch(() => undefined); // the read failed already; its error was reported
+  };
+  const readPiece = () =>
+    retry(async () => {
+      try {
+        reading ??= await (async () => {
+          const stream = await storage.get(output.key, offset);
+          return { stream, pieces: rechunk(stream, chunkBytes) };
+        })();
+        const next = await reading.pieces.next();
+        if (next.done) throw errors.outputSendFailed(`storage ended ${output.filename} at byte ${offset} of ${output.size_bytes}`);
+        return next.value;
+      } catch (err) {
+        await stopReading(); // the next attempt reopens at `offset`
+        throw err;
+      }
+    });
+  let release: Release = () => {};
+  try {
+    await socket.sendFragmentsWhenWritable(async () => {
+      release(); // the previous piece is in the socket's buffer now
+      release = await budget.acquire(Math.min(chunkBytes, output.size_bytes - offset));
+      if (socket.closed) throw errors.outputSendFailed('the connection closed');
+      let piece: Buffer;
+      try {
+        piece = await readPiece();
+      } catch (err) {
+        if (offset === 0) throw err; // nothing went out: the caller may retry the whole file
+        throw err instanceof AppError ? err : storageReadFailed(output.filename, err);
+      }
+      const first = offset === 0;
+      offset += piece.length;
+      onSent(piece.length);
+      const last = offset >= output.size_bytes;
+      return { piece: first ? encodeBinaryFrame({ job_id: jobId, filename: output.filename }, piece) : piece, last };
+    });
+  } finally {
+    release();
+    await stopReading();
+  }
+}
+
+/** OUTPUT_SEND_FAILED for an output storage could not give back, saying why. */
+export function storageReadFailed(filename: string, err: unknown): AppError {
+  const why = isNotFound(err)
+    ? `${filename} is no longer in storage`
+    : `${filename} could not be read from storage${failureKind(err) === 'transient' ? ' (still unavailable after retries)' : ''}: ${(err as Error).message}`;
+  return errors.outputSendFailed(why, err);
 }

@@ -21,6 +21,10 @@ function fakeWs() {
       sent.push(typeof text === 'string' ? text : `<${text.length} bytes>`);
       return 1;
     },
+    sendFirstFragment: (piece: Uint8Array) => sent.push(`<first ${piece.length}>`) > 0,
+    sendFragment: (piece: Uint8Array) => sent.push(`<fragment ${piece.length}>`) > 0,
+    sendLastFragment: (piece: Uint8Array) => sent.push(`<last ${piece.length}>`) > 0,
+    end: (code: number) => sent.push(`<end ${code}>`),
   };
   return { ws, sent, socket: new UwsClientSocket('c1', ws as unknown as WebSocket<never>) };
 }
@@ -89,6 +93,69 @@ describe('UwsClientSocket', () => {
     await expect(socket.sendBinaryWhenWritable(() => Promise.reject(new Error('storage down')))).rejects.toThrow('storage down');
     await socket.sendBinaryWhenWritable(frame('c', 5));
     expect(sent.at(-1)).toBe('<5 bytes>');
+  });
+
+  it('sends a message in fragments, one piece read per drain, with JSON sent meanwhile after the last piece', async () => {
+    const { ws, socket, sent } = fakeWs();
+    const sizes = [4, 5, 6];
+    let reads = 0;
+    ws.buffered = 5 * 1024 * 1024;
+    const sending = socket.sendFragmentsWhenWritable(async () => {
+      const piece = new Uint8Array(sizes[reads]!);
+      reads++;
+      ws.buffered = 5 * 1024 * 1024; // the client is slow: each piece fills its buffer
+      return { piece, last: reads === sizes.length };
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(reads).toBe(0); // nothing read for a congested client
+    ws.buffered = 0;
+    socket.onDrain();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(reads).toBe(1); // one piece, then it waits for the next drain
+    socket.sendJson({ type: 'progress', p: 1 }, 'progress:b');
+    socket.sendJson({ type: 'error', job_id: 'b' });
+    socket.sendJson({ type: 'progress', p: 2 }, 'progress:c');
+    const next = socket.sendBinaryWhenWritable(() => Promise.resolve(new Uint8Array(7)));
+    for (let i = 0; i < 2; i++) {
+      ws.buffered = 0;
+      socket.onDrain();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await sending;
+    ws.buffered = 0;
+    socket.onDrain();
+    await next;
+    expect(sent).toEqual([
+      '<first 4>',
+      '<fragment 5>',
+      '<last 6>',
+      '{"type":"progress","p":1}',
+      '{"type":"error","job_id":"b"}',
+      '{"type":"progress","p":2}',
+      '<7 bytes>',
+    ]);
+  });
+
+  it('sends a one-piece message as a plain frame', async () => {
+    const { socket, sent } = fakeWs();
+    await socket.sendFragmentsWhenWritable(() => Promise.resolve({ piece: new Uint8Array(3), last: true }));
+    expect(sent).toEqual(['<3 bytes>']);
+  });
+
+  it('closes the connection with 1011 when a piece cannot be made once the message has begun', async () => {
+    const { socket, sent } = fakeWs();
+    let reads = 0;
+    const sending = socket.sendFragmentsWhenWritable(() => {
+      if (reads++ === 1) return Promise.reject(new Error('storage gone'));
+      return Promise.resolve({ piece: new Uint8Array(2), last: false });
+    });
+    await expect(sending).rejects.toThrow('storage gone');
+    expect(sent).toEqual(['<first 2>', '<end 1011>']);
+    // before the first piece, a failure leaves the socket usable
+    const fresh = fakeWs();
+    await expect(fresh.socket.sendFragmentsWhenWritable(() => Promise.reject(new Error('no')))).rejects.toThrow('no');
+    await fresh.socket.sendBinaryWhenWritable(() => Promise.resolve(new Uint8Array(1)));
+    expect(fresh.sent).toEqual(['<1 bytes>']);
   });
 
   it('closes with a code and reason once, and not after the socket closed', () => {

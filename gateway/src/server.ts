@@ -62,6 +62,8 @@ export class UwsClientSocket implements ClientSocket {
   private turn: Promise<void> | null = null;
   /** Coalesced messages waiting for the client to drain: key → latest text. */
   private held: Map<string, string> | null = null;
+  /** While a fragmented message is going out: the JSON texts that wait for its last piece, in order. */
+  private afterFragments: string[] | null = null;
 
   constructor(
     readonly id: string,
@@ -71,8 +73,18 @@ export class UwsClientSocket implements ClientSocket {
   sendJson(message: object, coalesceKey?: string): void {
     if (this.closed) return;
     const text = JSON.stringify(message);
+    if (this.afterFragments !== null && coalesceKey === undefined) {
+      // held progress is older than this message: it keeps its place in line
+      this.afterFragments.push(...(this.held?.values() ?? []), text);
+      this.held?.clear();
+      return;
+    }
     if (coalesceKey !== undefined) {
-      if ((this.held !== null && this.held.size > 0) || this.ws.getBufferedAmount() > COALESCE_ABOVE_BYTES) {
+      if (
+        this.afterFragments !== null ||
+        (this.held !== null && this.held.size > 0) ||
+        this.ws.getBufferedAmount() > COALESCE_ABOVE_BYTES
+      ) {
         this.held ??= new Map();
         this.held.delete(coalesceKey); // re-insert: keep the order of the latest updates
         this.held.set(coalesceKey, text);
@@ -102,15 +114,54 @@ export class UwsClientSocket implements ClientSocket {
     if (!this.closed) this.ws.end(code, reason);
   }
 
-  async sendBinaryWhenWritable(make: () => Promise<Uint8Array>): Promise<void> {
+  sendBinaryWhenWritable(make: () => Promise<Uint8Array>): Promise<void> {
+    return this.inTurn(async () => {
+      await this.writable();
+      await this.sendBinary(await make());
+    });
+  }
+
+  sendFragmentsWhenWritable(next: () => Promise<{ piece: Uint8Array; last: boolean }>): Promise<void> {
+    return this.inTurn(async () => {
+      let started = false;
+      try {
+        for (let last = false; !last;) {
+          await this.writable();
+          const made = await next();
+          if (this.closed) throw errors.outputSendFailed('the connection closed');
+          last = made.last;
+          // below the high-water mark, far below MAX_BACKPRESSURE_BYTES: uWS takes every piece
+          if (!started && last) this.ws.cork(() => this.ws.send(made.piece, true));
+          else if (!started) this.ws.cork(() => this.ws.sendFirstFragment(made.piece, true));
+          else if (last) this.ws.cork(() => this.ws.sendLastFragment(made.piece));
+          else this.ws.cork(() => this.ws.sendFragment(made.piece));
+          if (!started) this.afterFragments = [];
+          started = true;
+        }
+      } catch (err) {
+        if (started && !this.closed) this.ws.end(1011, 'an output could not be sent whole');
+        throw err;
+      } finally {
+        const waiting = this.afterFragments ?? [];
+        this.afterFragments = null;
+        if (!this.closed && waiting.length > 0)
+          this.ws.cork(() => {
+            for (const text of waiting) this.ws.send(text, false);
+          });
+        if (!this.closed && this.ws.getBufferedAmount() <= COALESCE_ABOVE_BYTES) this.flushHeld();
+      }
+    });
+  }
+
+  /** Runs `send` after every send queued before it has settled: binary messages go out one after another. */
+  private async inTurn(send: () => Promise<void>): Promise<void> {
     const previous = this.turn;
     let done!: () => void;
     const mine = new Promise<void>((resolve) => (done = resolve));
     this.turn = mine;
     try {
       await previous;
-      await this.writable();
-      await this.sendBinary(await make());
+      await send();
     } finally {
       done();
       if (this.turn === mine) this.turn = null; // the last one queued: nothing left to wait for
@@ -125,7 +176,7 @@ export class UwsClientSocket implements ClientSocket {
   }
 
   onDrain(): void {
-    if (!this.closed && this.ws.getBufferedAmount() <= COALESCE_ABOVE_BYTES) this.flushHeld();
+    if (!this.closed && this.afterFragments === null && this.ws.getBufferedAmount() <= COALESCE_ABOVE_BYTES) this.flushHeld();
     const waiters = this.drainWaiters;
     this.drainWaiters = null;
     for (const wake of waiters ?? []) wake();

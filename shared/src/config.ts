@@ -207,7 +207,7 @@ export const configSchema = z
      * alive by pings alone holds nothing for longer.
      */
     UPLOAD_IDLE_TIMEOUT_SECONDS: timerSeconds.default(60),
-    /** Chunk size of chunked downloads (outputs over 16 MiB). */
+    /** Chunk size of chunked downloads (outputs over 16 MiB), and the WebSocket fragment size of larger single-frame ones: what one delivery holds. */
     DOWNLOAD_CHUNK_BYTES: positiveInt.default(1024 * 1024),
     /**
      * MiB one gateway process may hold for all its clients' uploads and

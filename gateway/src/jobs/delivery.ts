@@ -6,20 +6,12 @@
  * TRANSIENT_RETRY_SECONDS, resuming a chunked file where it stopped, so a
  * storage blip costs a pause, not OUTPUT_SEND_FAILED.
  */
-import {
-  AppError,
-  type CompletedReply,
-  type Config,
-  type DeliveryMethod,
-  errors,
-  failureKind,
-  retryTransient,
-} from '@media-foundry/shared';
-import { isNotFound, type Logger, type Storage } from '@media-foundry/shared/node';
+import { AppError, type CompletedReply, type Config, type DeliveryMethod, retryTransient } from '@media-foundry/shared';
+import type { Logger, Storage } from '@media-foundry/shared/node';
 import type { ByteBudget } from '../byte-budget.js';
 import type { ClientSocket } from '../client-socket.js';
 import type { DownloadUrls } from '../download-urls.js';
-import { sendOutput } from '../downloads.js';
+import { sendOutput, storageReadFailed } from '../downloads.js';
 
 export interface DeliveryDeps {
   config: Pick<Config, 'DOWNLOAD_CHUNK_BYTES' | 'RESULT_URL_TTL_SECONDS' | 'TRANSIENT_RETRY_SECONDS'>;
@@ -67,27 +59,35 @@ export async function deliverResult(
     log.info({ outputs: outputs.length, ttl_seconds: ttl }, 'job delivered as URLs');
     return 'linked';
   }
+  const retrying = (file: string) => ({
+    budgetMs: config.TRANSIENT_RETRY_SECONDS * 1000,
+    onRetry: (err: unknown, retry: number, delayMs: number) =>
+      log.warn({ err, retry, delay_ms: delayMs, file }, 'reading an output failed; retrying'),
+  });
   for (const output of reply.outputs) {
     let sent = 0;
     try {
       await retryTransient(
         () =>
-          sendOutput(socket, storage, deps.budget, clientJobId, output, config.DOWNLOAD_CHUNK_BYTES, sent, (bytes) => {
-            sent += bytes;
-            deps.onBytes(bytes);
-          }),
-        {
-          budgetMs: config.TRANSIENT_RETRY_SECONDS * 1000,
-          onRetry: (err, retry, delayMs) =>
-            log.warn({ err, retry, delay_ms: delayMs, file: output.filename }, 'reading an output failed; retrying'),
-        },
+          sendOutput(
+            socket,
+            storage,
+            deps.budget,
+            clientJobId,
+            output,
+            config.DOWNLOAD_CHUNK_BYTES,
+            sent,
+            (bytes) => {
+              sent += bytes;
+              deps.onBytes(bytes);
+            },
+            (read) => retryTransient(read, retrying(output.filename)),
+          ),
+        retrying(output.filename),
       );
     } catch (err) {
       if (err instanceof AppError) throw err; // the socket closed, or will not take more
-      const why = isNotFound(err)
-        ? `${output.filename} is no longer in storage`
-        : `${output.filename} could not be read from storage${failureKind(err) === 'transient' ? ' (still unavailable after retries)' : ''}: ${(err as Error).message}`;
-      throw errors.outputSendFailed(why, err);
+      throw storageReadFailed(output.filename, err);
     }
   }
   log.info({ outputs: reply.outputs.length }, 'job delivered');

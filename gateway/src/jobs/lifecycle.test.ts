@@ -50,6 +50,15 @@ class FakeSocket implements ClientSocket {
   async sendBinaryWhenWritable(make: () => Promise<Uint8Array>): Promise<void> {
     return this.sendBinary(await make());
   }
+  async sendFragmentsWhenWritable(next: () => Promise<{ piece: Uint8Array; last: boolean }>): Promise<void> {
+    const pieces: Uint8Array[] = [];
+    for (let last = false; !last;) {
+      const made = await next();
+      pieces.push(made.piece);
+      last = made.last;
+    }
+    return this.sendBinary(Buffer.concat(pieces));
+  }
   of(jobId: string, type?: string) {
     return this.json.filter((m) => m.job_id === jobId && (type === undefined || m.type === type));
   }
