@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { makeTestVideo } from './helpers/media.js';
+import { type Origin, startOrigin, trickle } from './helpers/origin.js';
+import { waitFor } from './helpers/wait.js';
 import { connectBackend } from './helpers/backend.js';
 import { type ServiceProcess, startStack, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
@@ -305,5 +307,49 @@ describe('two workers: copies of a job, and a worker killed mid-burst', () => {
     expect(backend.replies.filter((r) => r.type === 'error')).toEqual([]);
     await backend.close();
     await ws.close();
+  });
+});
+
+describe('slots taken while alone (FAIR_SHARE_GRACE_SECONDS)', () => {
+  let stack: Stack;
+  let origin: Origin;
+  beforeAll(async () => {
+    // an origin that holds a job's slot for minutes without using the CPU: one byte every 0.5 s
+    origin = await startOrigin({ '/trickle.mp4': trickle(1_000_000, 500) });
+    stack = await startStack({
+      workers: 1,
+      env: { MAX_CONCURRENT_JOBS: '2', FAIR_SHARE_GRACE_SECONDS: '2', URL_MIN_BYTES_PER_SECOND: '0', LOG_LEVEL: 'info' },
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await origin?.close();
+  });
+
+  it('gives a waiting client one of the slots another client took while alone, and the yielded job runs again later', async () => {
+    const first = await TestClient.connect(stack.wsUrl);
+    const second = await TestClient.connect(stack.wsUrl);
+    try {
+      for (const id of ['hog-1', 'hog-2'])
+        first.send({ type: 'start_job', job_id: id, operation: 'probe', input: { source: 'url', url: origin.url('/trickle.mp4') } });
+      await waitFor(() => origin.openSockets() === 2, 20_000, 'both slots downloading');
+      second.send(thumbnail('waiting'));
+      const { final } = await second.result('waiting', 60_000);
+      expect(final.type).toBe('completed');
+      // one of the first client's jobs gave its slot, was told so, and went back to its queue; neither ended
+      const worker = stack.workers[0]!;
+      const yields = worker.logs.filter((l) => String(l.msg).startsWith('a tenant over its share of slots yields'));
+      expect(yields).toHaveLength(1);
+      const told = first.messages().filter((m) => m.type === 'progress' && m.stage === 'retrying');
+      expect(told).toEqual([expect.objectContaining({ message: expect.stringMatching(/another client's waiting job/) })]);
+      expect(first.messages().filter((m) => m.type === 'completed' || m.type === 'error')).toEqual([]);
+      // it runs again: both of the first client's jobs hold slots once more
+      await waitFor(() => origin.openSockets() === 2, 30_000, 'the yielded job downloading again');
+      for (const id of ['hog-1', 'hog-2']) first.send({ type: 'cancel_job', job_id: id });
+      for (const id of ['hog-1', 'hog-2']) expect((await first.result(id, 30_000)).final).toMatchObject({ code: 'JOB_CANCELLED' });
+    } finally {
+      await first.close();
+      await second.close();
+    }
   });
 });

@@ -140,6 +140,14 @@ export const configSchema = z
      * rest wait their turn. Also the uploads one connection may have in flight.
      */
     MAX_JOBS_PER_CLIENT: positiveInt.default(16),
+    /**
+     * A client whose jobs wait while another client holds more than its
+     * share of a worker's slots (taken while it was alone) gets one of them
+     * after this many seconds: the other's newest job goes back to its
+     * queue (once per job at most) and restarts later. 0: never; jobs keep
+     * their slots until they end.
+     */
+    FAIR_SHARE_GRACE_SECONDS: nonNegativeInt.max(2_147_483).default(30),
     /** Jobs of one client that may wait in its queue; more are refused with RATE_LIMITED. */
     MAX_QUEUED_JOBS_PER_CLIENT: positiveInt.default(1000),
     /**

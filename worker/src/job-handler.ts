@@ -49,8 +49,8 @@ export interface HandlerDeps {
   runner: JobRunnerDeps;
 }
 
-/** Why a running job's AbortController fired. */
-type AbortReason = 'cancel' | 'shutdown';
+/** Why a running job's AbortController fired: a cancel ends it; a shutdown or a yield (fair share) hands it back to its queue. */
+type AbortReason = 'cancel' | 'shutdown' | 'yield';
 
 /** Parses a job message: the job, or the error to answer it with. */
 export function parseJob(content: Buffer): JobMessage | AppError {
@@ -119,6 +119,13 @@ export class JobHandler {
     active.controller.abort('cancel' satisfies AbortReason);
   }
 
+  /** Stops a running job and hands it back to its queue: its slot goes to a tenant that waits (scheduler/fair-share.ts). */
+  yieldSlot(jobId: string): void {
+    const active = this.active.get(jobId);
+    if (!active || active.controller.signal.aborted) return;
+    active.controller.abort('yield' satisfies AbortReason);
+  }
+
   async handle(delivery: Delivery): Promise<void> {
     const { logger, store, view } = this.deps;
     const message = delivery.message;
@@ -153,7 +160,8 @@ export class JobHandler {
       if (view.heldEarlierElsewhere(job.job_id)) {
         log.info('another worker runs this job; waiting for it to end');
         while (view.heldEarlierElsewhere(job.job_id) && !controller.signal.aborted) await sleep(1000, controller.signal);
-        if (controller.signal.reason === ('shutdown' satisfies AbortReason)) return delivery.requeue();
+        if (controller.signal.reason === ('shutdown' satisfies AbortReason) || controller.signal.reason === ('yield' satisfies AbortReason))
+          return delivery.requeue();
       }
       // A job that already ended (its ack was lost, or it was routed twice): answer with its result, do not
       // run it again. A store that cannot say is a transient failure like any other.
@@ -208,6 +216,17 @@ export class JobHandler {
       if (controller.signal.reason === ('shutdown' satisfies AbortReason)) {
         log.warn('job interrupted by shutdown; handing it back to the queue');
         metrics.jobs.inc({ operation, outcome: 'requeued' });
+        delivery.requeue();
+        return;
+      }
+      if (controller.signal.reason === ('yield' satisfies AbortReason)) {
+        log.info('job yields its slot to a waiting client; handing it back to the queue');
+        progress.report({
+          stage: 'retrying',
+          percentage: 0,
+          message: "paused to give another client's waiting job a slot; it starts again on the next free one",
+        });
+        metrics.jobs.inc({ operation, outcome: 'yielded' });
         delivery.requeue();
         return;
       }

@@ -139,6 +139,7 @@ async function main(): Promise<void> {
       control.setRunning(running);
     },
     onRequeued: (key) => control.announce(key),
+    yieldSlot: (jobId) => jobs.yieldSlot(jobId),
   });
   const router = new IntakeRouter({
     broker,

@@ -10,7 +10,7 @@ import {
 /** What a worker counts; /metrics on its HEALTH_PORT serves it. */
 export interface WorkerMetrics {
   registry: Registry;
-  /** outcome: completed | failed | cancelled | requeued */
+  /** outcome: completed | failed | cancelled | requeued | yielded (handed back for a waiting tenant, FAIR_SHARE_GRACE_SECONDS) */
   jobs: prom.Counter<'operation' | 'outcome'>;
   jobSeconds: prom.Histogram<'operation'>;
   /** Wall time per stage of a job (stage-clock.ts): queue_wait, input_fetch, probe, ffmpeg, output_probe, store, reply. */

@@ -10,6 +10,7 @@
 import { type Config, jobId as jobIdSchema, type Topology } from '@media-foundry/shared';
 import { type Broker, type Channel, type ConsumeMessage, type GetMessage, isQueueMissing, type Logger } from '@media-foundry/shared/node';
 import type { ClusterView, RunningJob } from './cluster-view.js';
+import { type SlotHolder, slotToYield } from './fair-share.js';
 import type { TenantDirectory } from './tenant-directory.js';
 import type { TenantRotation } from './tenant-rotation.js';
 
@@ -33,7 +34,7 @@ export interface PullerDeps {
   directory: TenantDirectory;
   view: ClusterView;
   rotation: TenantRotation;
-  config: Pick<Config, 'MAX_CONCURRENT_JOBS' | 'MAX_JOBS_PER_CLIENT'>;
+  config: Pick<Config, 'MAX_CONCURRENT_JOBS' | 'MAX_JOBS_PER_CLIENT' | 'FAIR_SHARE_GRACE_SECONDS'>;
   logger: Logger;
   /** Runs the job and settles it; resolves when it has. */
   handle(delivery: Delivery): Promise<void>;
@@ -43,6 +44,8 @@ export interface PullerDeps {
   onRunningChanged(running: RunningJob[]): void;
   /** A job went back to its tenant's queue (told to the other workers, which may have thought it empty). */
   onRequeued(tenantKey: string): void;
+  /** Stops a running job and hands it back to its queue, so its slot serves a tenant that starved (fair-share.ts). */
+  yieldSlot(jobId: string): void;
 }
 
 /** A job id for bookkeeping from a message that may not even parse (the handler reports that). */
@@ -88,12 +91,54 @@ export class JobPuller {
   private readonly picking = new Mutex();
   private readonly running = new Map<Delivery, RunningJob>();
   private loops: Promise<void>[] = [];
+  /** Tenants with waiting jobs and none running anywhere, since when (ms). */
+  private readonly starving = new Map<string, number>();
+  /** Jobs asked to yield their slot, not yet gone. */
+  private readonly yielding = new Set<Delivery>();
+  /** Tenants a yielded slot was freed for: the next pick serves them first. */
+  private readonly yieldedFor = new Set<string>();
 
   constructor(private readonly deps: PullerDeps) {}
 
   /** Starts the slots. */
   start(): void {
     for (let slot = 0; slot < this.deps.config.MAX_CONCURRENT_JOBS; slot++) this.loops.push(this.slot(slot));
+    if (this.deps.config.FAIR_SHARE_GRACE_SECONDS > 0) this.loops.push(this.watchFairShare());
+  }
+
+  /** Looks, at every change and at least once a second, whether a tenant starves for a slot a tenant over its share holds. */
+  private async watchFairShare(): Promise<void> {
+    while (!this.stopping) {
+      await this.deps.directory.changes(1000);
+      if (!this.stopping) this.checkFairShare(Date.now());
+    }
+  }
+
+  /** Asks one job to yield when a tenant has starved long enough (fair-share.ts decides which). */
+  checkFairShare(now: number): void {
+    const { view, config, logger } = this.deps;
+    const starvingNow = new Set(this.eligible().filter((key) => view.runningFor(key) === 0));
+    for (const key of this.starving.keys()) if (!starvingNow.has(key)) this.starving.delete(key);
+    for (const key of starvingNow) if (!this.starving.has(key)) this.starving.set(key, now);
+    const holders: (SlotHolder & { delivery: Delivery })[] = [...this.running].map(([delivery, entry]) => ({
+      delivery,
+      jobId: entry.job_id,
+      tenantKey: entry.tenant_key,
+      since: entry.since ?? 0,
+      firstDelivery: delivery.deliveryCount === 0,
+      yielding: this.yielding.has(delivery),
+    }));
+    const starving = [...this.starving].map(([tenantKey, since]) => ({ tenantKey, since }));
+    const decision = slotToYield(holders, starving, config.MAX_CONCURRENT_JOBS, now, config.FAIR_SHARE_GRACE_SECONDS * 1000);
+    if (!decision) return;
+    const holder = holders.find((h) => h.jobId === decision.jobId)!;
+    this.yielding.add(holder.delivery);
+    this.yieldedFor.add(decision.forTenant);
+    logger.info(
+      { job_id: decision.jobId, tenant: holder.tenantKey, for_tenant: decision.forTenant },
+      'a tenant over its share of slots yields one to a tenant that waits (FAIR_SHARE_GRACE_SECONDS)',
+    );
+    this.deps.yieldSlot(decision.jobId);
   }
 
   /** Takes no more jobs; resolves when every slot has finished its current job. */
@@ -139,6 +184,7 @@ export class JobPuller {
         delivery.requeue();
       } finally {
         this.running.delete(delivery);
+        this.yielding.delete(delivery);
         this.deps.onRunningChanged(this.runningJobs());
         this.deps.directory.changed(); // a slot and maybe a tenant's share came free
       }
@@ -188,7 +234,11 @@ export class JobPuller {
       const { directory, rotation, topology } = this.deps;
       for (;;) {
         if (this.stopping || !channel.open) return null;
-        const key = rotation.next(this.eligible());
+        const eligible = this.eligible();
+        // a slot freed by a yield serves the tenant it was freed for, ahead of the turn order
+        const owed = [...this.yieldedFor].find((k) => eligible.includes(k));
+        this.yieldedFor.clear();
+        const key = owed ?? rotation.next(eligible);
         if (key === null) {
           await directory.changes(2000);
           continue;
