@@ -286,7 +286,14 @@ export class JobHandler {
    * next worker publishes the stored result. Only then is the end queued for
    * the job's webhook (a stored result published again is the same event, with the same id).
    */
-  private async end(delivery: Delivery, job: JobMessage, route: ReplyRoute, final: FinalReply, log: Logger, storeIt: boolean): Promise<void> {
+  private async end(
+    delivery: Delivery,
+    job: JobMessage,
+    route: ReplyRoute,
+    final: FinalReply,
+    log: Logger,
+    storeIt: boolean,
+  ): Promise<void> {
     const { store, config } = this.deps;
     if (storeIt)
       await store.writeResult(final).catch((err: unknown) => log.warn({ err }, 'result not stored; resuming elsewhere will not find it'));

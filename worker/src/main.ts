@@ -234,13 +234,13 @@ async function main(): Promise<void> {
       const slotsIdle = puller.stop();
       await router.stop();
       await jobs.stop(config.SHUTDOWN_GRACE_SECONDS * 1000);
-      // the events of the jobs that just ended are queued; attempts under way end within WEBHOOK_TIMEOUT_SECONDS
-      await webhooks.stop();
       await inputServer.close();
       await slotsIdle;
       await scanner.stop();
       await control.stop();
       await Promise.allSettled([deadLetters.close(), replies.close(), tenants.close()]);
+      // after everything that queues webhook events; attempts under way end within WEBHOOK_TIMEOUT_SECONDS, the rest wait in RabbitMQ
+      await webhooks.stop();
       await Promise.allSettled([broker.close(), slotsBroker.close()]);
       health.server.close();
       logger.info('stopped');

@@ -91,7 +91,11 @@ export class WebhookDispatcher {
   private emit(task: WebhookTask | null, log: Logger): void {
     if (!task) return;
     this.publisher
-      .sendToQueue(this.queues.main, Buffer.from(JSON.stringify(task)), { persistent: true, contentType: 'application/json', messageId: task.id })
+      .sendToQueue(this.queues.main, Buffer.from(JSON.stringify(task)), {
+        persistent: true,
+        contentType: 'application/json',
+        messageId: task.id,
+      })
       .then(() => log.debug({ event: task.event, event_id: task.id }, 'webhook event queued'))
       .catch((err: unknown) => {
         log.warn({ err, event: task.event, event_id: task.id }, 'webhook event not queued; it is not sent');

@@ -49,7 +49,14 @@ export function eventId(jobId: string, key: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-function task(webhook: JobWebhook, jobId: string, event: WebhookEvent, key: string, reply: FinalReply | ProgressReply, now: Date): WebhookTask {
+function task(
+  webhook: JobWebhook,
+  jobId: string,
+  event: WebhookEvent,
+  key: string,
+  reply: FinalReply | ProgressReply,
+  now: Date,
+): WebhookTask {
   const publicId = webhook.job_id ?? jobId;
   return {
     id: eventId(jobId, key),

@@ -87,7 +87,10 @@ export function sendWebhook(task: WebhookTask, attempt: number, options: SendOpt
     );
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof BlockedAddress) return resolve({ verdict: 'blocked', error: err.message });
-      const why = err.name === 'AbortError' || err.name === 'TimeoutError' ? `no answer within ${options.timeoutMs / 1000}s` : err.message || err.code;
+      const why =
+        err.name === 'AbortError' || err.name === 'TimeoutError'
+          ? `no answer within ${options.timeoutMs / 1000}s`
+          : err.message || err.code;
       resolve({ verdict: 'retry', error: why ?? String(err) });
     });
     req.end(body);
