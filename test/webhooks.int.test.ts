@@ -278,6 +278,41 @@ describe('webhooks', () => {
     expect(backend.replies.find((r) => r.job_id === refused)).toMatchObject({ type: 'error', code: 'VALIDATION_ERROR' });
   }, 90_000);
 
+  it('posts `cancelled` for a job cancelled while it runs', async () => {
+    // the input is a URL of the receiver that never answers: the job waits in its download until cancelled
+    client.send({
+      type: 'start_job',
+      job_id: 'hook-cancel',
+      operation: 'probe',
+      input: { source: 'url', url: receiver.url('/hang/input') },
+      webhook: { url: receiver.url('/ok/cancel') },
+    });
+    await waitFor(() => receiver.at('/hang/input').length === 1, 30_000, 'the download');
+    client.send({ type: 'cancel_job', job_id: 'hook-cancel' });
+    expect((await client.result('hook-cancel')).final).toMatchObject({ type: 'error', code: 'JOB_CANCELLED' });
+    await waitFor(() => receiver.at('/ok/cancel').length === 1, 30_000, 'the webhook');
+    const hit = receiver.at('/ok/cancel')[0]!;
+    expect(hit.headers['mediafoundry-event']).toBe('cancelled');
+    expect(JSON.parse(hit.body.toString('utf8'))).toMatchObject({ type: 'error', job_id: 'hook-cancel', code: 'JOB_CANCELLED' });
+  }, 60_000);
+
+  it('keeps a pending retry across a worker restart (it waits in RabbitMQ, not in the worker)', async () => {
+    startProbe('hook-restart', { url: receiver.url('/flaky/restart') });
+    expect((await client.result('hook-restart')).final.type).toBe('completed');
+    await waitFor(() => receiver.at('/flaky/restart').length === 1, 30_000, 'the first attempt');
+    // the only worker stops while the retry waits; a new one takes it up
+    const old = stack.workers[0]!;
+    await old.stop();
+    stack.workers.splice(0, 1);
+    const fresh = await stack.addWorker();
+    await waitFor(() => receiver.at('/flaky/restart').length >= 3, 60_000, 'the retries');
+    // the new worker, which never saw the job, made the attempt that got through
+    await fresh.waitForLog((l) => l.msg === 'webhook delivered' && l.job_id === 'hook-restart', 10_000);
+    const hits = receiver.at('/flaky/restart');
+    expect(hits.map((h) => h.headers['mediafoundry-attempt'])).toEqual(['1', '2', '3']);
+    expect(new Set(hits.map((h) => h.headers['mediafoundry-event-id'])).size).toBe(1);
+  }, 90_000);
+
   it("sends the job's own reply although the receiver never answers", async () => {
     startProbe('hook-hang', { url: receiver.url('/hang/1') });
     expect((await client.result('hook-hang')).final.type).toBe('completed');
