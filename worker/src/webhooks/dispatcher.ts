@@ -12,8 +12,7 @@
  * with the same idempotency id. Delivery is at least once.
  */
 import type { Config, FinalReply, JobWebhook, ProgressReply } from '@media-foundry/shared';
-import type { Broker, ChannelWrapper, ConfirmChannel, ConsumeMessage, Logger, UrlAllowlist } from '@media-foundry/shared/node';
-import type { prom } from '@media-foundry/shared/node';
+import type { Broker, ChannelWrapper, ConfirmChannel, ConsumeMessage, Logger, prom, UrlAllowlist } from '@media-foundry/shared/node';
 import { finalTask, stageTask, webhookTask, type WebhookTask } from './events.js';
 import { configuredDelaysMs } from './schedule.js';
 import { sendWebhook, type AttemptResult } from './sender.js';
