@@ -173,8 +173,7 @@ async function main(): Promise<void> {
   peerWatch.unref();
   router.start();
   puller.start();
-  // only with a secret: events are never sent unsigned (a worker without one leaves them to the workers that have it)
-  if (config.WEBHOOK_SECRET) webhooks.start();
+  webhooks.start();
   // a safety net for missed announcements: a job waits at most this long unnoticed
   scanner.start(15_000);
   backlog.start();

@@ -53,7 +53,8 @@ function target(url: string): string {
 export class WebhookDispatcher {
   private readonly queues: WebhookQueues;
   private readonly delays: number[];
-  private readonly publisher: ChannelWrapper;
+  /** Null without WEBHOOK_SECRET: no job can have a webhook then, and the queues are not even declared. */
+  private readonly publisher: ChannelWrapper | null;
   private consumerChannel: ChannelWrapper | null = null;
   private consumer: { ch: ConfirmChannel; tag: string } | null = null;
   private readonly inFlight = new Set<Promise<void>>();
@@ -61,11 +62,13 @@ export class WebhookDispatcher {
   constructor(private readonly deps: DispatcherDeps) {
     this.queues = webhookQueues(deps.prefix);
     this.delays = configuredDelaysMs(deps.config);
-    this.publisher = deps.broker.channel({
-      name: 'webhooks-out',
-      confirm: true,
-      setup: (ch: ConfirmChannel) => this.declare(ch),
-    });
+    this.publisher = deps.config.WEBHOOK_SECRET
+      ? deps.broker.channel({
+          name: 'webhooks-out',
+          confirm: true,
+          setup: (ch: ConfirmChannel) => this.declare(ch),
+        })
+      : null;
   }
 
   private async declare(ch: ConfirmChannel): Promise<void> {
@@ -88,7 +91,7 @@ export class WebhookDispatcher {
   }
 
   private emit(task: WebhookTask | null, log: Logger): void {
-    if (!task) return;
+    if (!task || !this.publisher) return;
     this.publisher
       .sendToQueue(this.queues.main, Buffer.from(JSON.stringify(task)), {
         persistent: true,
@@ -102,8 +105,9 @@ export class WebhookDispatcher {
       });
   }
 
-  /** Starts taking events from the queue. */
+  /** Starts taking events from the queue (only with WEBHOOK_SECRET: events are never sent unsigned). */
   start(): void {
+    if (!this.deps.config.WEBHOOK_SECRET) return;
     this.consumerChannel = this.deps.broker.channel({
       name: 'webhooks-in',
       confirm: true,
@@ -200,6 +204,6 @@ export class WebhookDispatcher {
     this.consumer = null;
     await consumer?.ch.cancel(consumer.tag).catch(() => {});
     await Promise.allSettled([...this.inFlight]);
-    await Promise.allSettled([this.consumerChannel?.close(), this.publisher.close()]);
+    await Promise.allSettled([this.consumerChannel?.close(), this.publisher?.close()]);
   }
 }
