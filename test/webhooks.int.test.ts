@@ -238,6 +238,26 @@ describe('webhooks', () => {
     expect(client.messages(id).map((m) => m.type)).toEqual(['error']);
   });
 
+  it('refuses every webhook at a gateway without WEBHOOK_SECRET (none is ever sent unsigned)', async () => {
+    const unsigned = await stack.addGateway({ WEBHOOK_SECRET: '' });
+    const other = await TestClient.connect(unsigned.wsUrl);
+    try {
+      other.send({
+        type: 'start_job',
+        job_id: 'hook-unsigned',
+        operation: 'probe',
+        input: { source: 'url', url: files.url('clip.mp4') },
+        webhook: { url: receiver.url('/ok/unsigned') },
+      });
+      const reply = await other.next((m) => m.job_id === 'hook-unsigned');
+      expect(reply).toMatchObject({ type: 'error', code: 'VALIDATION_ERROR' });
+      expect(String(reply.details)).toMatch(/WEBHOOK_SECRET/);
+    } finally {
+      await other.close();
+      await unsigned.process.stop();
+    }
+  }, 60_000);
+
   it('posts stage changes too when asked, then the end', async () => {
     startProbe('hook-stages', { url: receiver.url('/ok/stages'), events: ['stage', 'completed'] });
     expect((await client.result('hook-stages')).final.type).toBe('completed');
