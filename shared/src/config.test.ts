@@ -139,6 +139,7 @@ describe('CONFIG_VARIABLES', () => {
           JWT_SECRET: 'x'.repeat(32),
           PUBLIC_BASE_URL: 'https://m.example',
           URL_SIGNING_SECRET: 'y'.repeat(32),
+          WEBHOOK_SECRET: 'w'.repeat(32),
         }),
       ).sort(),
     ).toEqual([...CONFIG_VARIABLES].sort());

@@ -233,6 +233,34 @@ export const configSchema = z
     /** HMAC key of the gateway's signed download URLs; set the same value on every gateway (default: random per process). */
     URL_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 
+    // Webhooks (docs/WEBHOOKS.md)
+    /**
+     * HMAC-SHA256 key of the MediaFoundry-Signature header, the same on every
+     * gateway and worker. Unset: jobs with a webhook are refused (VALIDATION_ERROR),
+     * never sent unsigned.
+     */
+    WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /**
+     * Hosts and networks webhooks may reach although they are private or
+     * loopback (comma-separated host names, IPs or CIDRs, as URL_ALLOWLIST). Empty: public addresses only.
+     */
+    WEBHOOK_ALLOWLIST: z
+      .string()
+      .default('')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((e) => e.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^[A-Za-z0-9.:_\-[\]]+(\/\d{1,3})?$/, 'must be host names, IPs or CIDRs, comma-separated'))),
+    /** One webhook attempt (connect, request, answer) must finish within this many seconds. */
+    WEBHOOK_TIMEOUT_SECONDS: timerSeconds.default(10),
+    /** Attempts per webhook event, the first included, before it is given up (5xx, timeouts and network errors are retried). */
+    WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+    /** Wait before the first retry, in seconds (fractions allowed); each later wait doubles (default 20: 20+40+80+160+320 s, about 10 minutes). */
+    WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().positive().max(86_400).default(20),
+
     // RabbitMQ
     AMQP_URL: z
       .string()

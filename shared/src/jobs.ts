@@ -18,6 +18,7 @@ import {
   progressMessage,
   progressStage,
   urlInput,
+  webhookSpec,
 } from './protocol.js';
 
 /** An input already in the shared storage (a staged upload, or put there by a backend). */
@@ -36,6 +37,13 @@ export const DEFAULT_TENANT = 'shared';
 /** A tenant's queue name component: hex of a hash of the tenant (shared/node `tenantKey`). */
 export const tenantKeySchema = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 hex digits');
 
+/**
+ * A job message's webhook. `job_id`: the id the webhook's payload names the
+ * job by (a gateway sets the id its client chose; default the message's `job_id`).
+ */
+export const jobWebhook = webhookSpec.extend({ job_id: jobId.optional() });
+export type JobWebhook = z.infer<typeof jobWebhook>;
+
 /** The body of a message on the jobs queue. `job_id` must be unique across all submitters. */
 export const jobMessage = withOperation(
   z.strictObject({
@@ -47,6 +55,8 @@ export const jobMessage = withOperation(
     delivery_method: deliveryMethod.default('binary'),
     /** ISO-8601 time the job was submitted (for queue-wait measurements). */
     submitted_at: z.iso.datetime().optional(),
+    /** Where to POST the job's end (docs/WEBHOOKS.md); the worker answers VALIDATION_ERROR for an address refused on its face. */
+    webhook: jobWebhook.optional(),
   }),
 ).superRefine((m, ctx) => {
   const problem = inputCountProblem(m.operation, m.inputs.length);

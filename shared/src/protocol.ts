@@ -92,6 +92,33 @@ export const DELIVERY_METHODS = ['binary', 'url'] as const;
 export const deliveryMethod = z.enum(DELIVERY_METHODS);
 export type DeliveryMethod = z.infer<typeof deliveryMethod>;
 
+/**
+ * What a webhook may be told: the job's end (`completed`; `failed`, an error
+ * reply; `cancelled`, an error reply with JOB_CANCELLED) and, when asked,
+ * each change of its progress stage (`stage`; not every percentage).
+ */
+export const WEBHOOK_EVENTS = ['completed', 'failed', 'cancelled', 'stage'] as const;
+export const webhookEvent = z.enum(WEBHOOK_EVENTS);
+export type WebhookEvent = z.infer<typeof webhookEvent>;
+/** Without `events`: the job's end only. */
+export const DEFAULT_WEBHOOK_EVENTS: readonly WebhookEvent[] = ['completed', 'failed', 'cancelled'];
+
+/**
+ * A signed HTTP POST of the job's replies to `url` (docs/WEBHOOKS.md). A
+ * private, loopback or non-http(s) address is refused at submit unless
+ * WEBHOOK_ALLOWLIST names it.
+ */
+export const webhookSpec = z.strictObject({
+  url: httpUrl.max(2048),
+  events: z
+    .array(webhookEvent)
+    .min(1)
+    .max(WEBHOOK_EVENTS.length)
+    .refine((e) => new Set(e).size === e.length, 'events must be distinct')
+    .optional(),
+});
+export type WebhookSpec = z.infer<typeof webhookSpec>;
+
 // ---- client → server ------------------------------------------------------
 
 export const startJobMessage = withOperation(
@@ -101,6 +128,8 @@ export const startJobMessage = withOperation(
     job_id: jobId.optional(),
     input: jobInput,
     delivery_method: deliveryMethod.default('binary'),
+    /** Where to POST the job's end (and, if asked, its stage changes): docs/WEBHOOKS.md. */
+    webhook: webhookSpec.optional(),
   }),
 ).superRefine((m, ctx) => {
   const problem = inputCountProblem(m.operation, inputCount(m.input));

@@ -16,6 +16,8 @@ import {
 } from '@media-foundry/shared/node';
 import type { ReplyPublisher } from './replies.js';
 import { deliveredJobId } from './scheduler/job-puller.js';
+import type { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { webhookOf } from './webhooks/events.js';
 
 export class DeadLetters {
   private readonly channel: ChannelWrapper;
@@ -27,6 +29,7 @@ export class DeadLetters {
     private readonly replies: ReplyPublisher,
     private readonly store: JobStore,
     private readonly logger: Logger,
+    private readonly webhooks?: Pick<WebhookDispatcher, 'finished'>,
   ) {
     this.channel = broker.channel({
       name: 'dead-letters',
@@ -59,6 +62,7 @@ export class DeadLetters {
         if (!stored)
           await this.store.writeResult(reply).catch((err: unknown) => this.logger.warn({ err, job_id: jobId }, 'result not stored'));
         await this.replies.send({ jobId, replyTo }, stored?.reply ?? reply);
+        this.webhooks?.finished(webhookOf(msg.content), stored?.reply ?? reply, this.logger.child({ job_id: jobId }));
       }
       ch.ack(msg);
     } catch (err) {

@@ -23,7 +23,7 @@ import {
   retryTransient,
   sleep,
 } from '@media-foundry/shared';
-import { type JobStore, type Logger, parseTraceparent, type Storage } from '@media-foundry/shared/node';
+import { type JobStore, type Logger, parseTraceparent, type Storage, type UrlAllowlist, webhookProblem } from '@media-foundry/shared/node';
 import { ProgressThrottle } from './ffmpeg/progress.js';
 import { storageFailure } from './inputs.js';
 import { runJob, type JobRunnerDeps, type ProgressUpdate } from './job-runner.js';
@@ -32,6 +32,7 @@ import { StageClock } from './stage-clock.js';
 import type { ReplyPublisher, ReplyRoute } from './replies.js';
 import type { ClusterView } from './scheduler/cluster-view.js';
 import type { Delivery } from './scheduler/job-puller.js';
+import type { WebhookDispatcher } from './webhooks/dispatcher.js';
 
 /** Progress replies per job are throttled to this interval (≤ 4 a second). */
 const PROGRESS_INTERVAL_MS = 250;
@@ -47,6 +48,10 @@ export interface HandlerDeps {
   metrics: WorkerMetrics;
   logger: Logger;
   runner: JobRunnerDeps;
+  /** Where a job's end (and, when asked, its stage changes) goes to its webhook: queued, never waited for. */
+  webhooks: Pick<WebhookDispatcher, 'finished' | 'stageChanged'>;
+  /** WEBHOOK_ALLOWLIST, parsed: a webhook URL refused on its face is a VALIDATION_ERROR. */
+  webhookAllowlist: UrlAllowlist;
 }
 
 /** Why a running job's AbortController fired: a cancel ends it; a shutdown or a yield (fair share) hands it back to its queue. */
@@ -74,14 +79,23 @@ class ProgressReporter {
   private readonly throttle = new ProgressThrottle<ProgressUpdate>(PROGRESS_INTERVAL_MS);
   /** The first update is stored at once: a resume anywhere knows the job is running. */
   private stateWrittenAt = -Infinity;
+  /** The stage last reported, and how many changes of stage there were (the webhook's `stage` events; never throttled away). */
+  private stage: ProgressUpdate['stage'] | null = null;
+  private stageChanges = 0;
 
   constructor(
     private readonly route: ReplyRoute,
-    private readonly deps: Pick<HandlerDeps, 'replies' | 'store'>,
+    private readonly deps: Pick<HandlerDeps, 'replies' | 'store' | 'webhooks'>,
     private readonly log: Logger,
+    private readonly webhook?: JobMessage['webhook'],
   ) {}
 
   report(update: ProgressUpdate): void {
+    if (update.stage !== this.stage) {
+      this.stage = update.stage;
+      this.stageChanges += 1;
+      this.deps.webhooks.stageChanged(this.webhook, { type: 'progress', job_id: this.route.jobId, ...update }, this.stageChanges, this.log);
+    }
     // every retry is news: never throttled away
     const next = this.throttle.offer(update, update.stage === 'retrying');
     if (!next) return;
@@ -130,7 +144,11 @@ export class JobHandler {
     const { logger, store, view } = this.deps;
     const message = delivery.message;
     const replyTo = message.properties.replyTo as string | undefined;
-    const job = parseJob(message.content);
+    const parsed = parseJob(message.content);
+    const job =
+      parsed instanceof AppError
+        ? parsed
+        : (webhookProblem(parsed.webhook, Boolean(this.deps.config.WEBHOOK_SECRET), this.deps.webhookAllowlist) ?? parsed);
     if (job instanceof AppError) {
       const jobId = String(message.properties.correlationId ?? message.properties.messageId ?? 'unknown');
       logger.warn({ job_id: jobId, details: job.details }, 'rejected an invalid job message');
@@ -175,7 +193,7 @@ export class JobHandler {
       }
       if (stored) {
         log.info('job already finished; publishing its stored result again');
-        await this.end(delivery, route, stored.reply, log, false);
+        await this.end(delivery, job, route, stored.reply, log, false);
         return;
       }
       if (cancelled) {
@@ -200,7 +218,7 @@ export class JobHandler {
     );
     const clock = new StageClock();
     if (job.submitted_at) clock.add('queue_wait', started - Date.parse(job.submitted_at));
-    const progress = new ProgressReporter(route, this.deps, log);
+    const progress = new ProgressReporter(route, this.deps, log, job.webhook);
     let final: FinalReply;
     try {
       final = await runJob(
@@ -241,7 +259,7 @@ export class JobHandler {
       await this.fail(delivery, job, route, e, log, progress);
       return;
     }
-    await clock.time('reply', () => this.end(delivery, route, final, log, true));
+    await clock.time('reply', () => this.end(delivery, job, route, final, log, true));
     log.info({ ms: Date.now() - started, outputs: final.outputs.length, stages_ms: clock.summary() }, 'job completed');
     metrics.jobs.inc({ operation, outcome: 'completed' });
     metrics.jobSeconds.observe({ operation }, (Date.now() - started) / 1000);
@@ -250,7 +268,7 @@ export class JobHandler {
 
   /** A cancelled job's answer; its files are removed only once it is acked, so a copy delivered after a crash in between still finds the marker. */
   private async endCancelled(delivery: Delivery, job: JobMessage, route: ReplyRoute, e: AppError, log: Logger): Promise<void> {
-    await this.end(delivery, route, errorReply(job.job_id, e), log, false);
+    await this.end(delivery, job, route, errorReply(job.job_id, e), log, false);
     await this.deps.store.remove(job.job_id).catch((err: unknown) => log.warn({ err }, 'could not remove the files of a cancelled job'));
   }
 
@@ -266,7 +284,7 @@ export class JobHandler {
     if (e.retryable && delivery.deliveryCount < config.JOB_DELIVERY_LIMIT) {
       const why = e.details ? `${e.message}: ${e.details}` : e.message;
       log.warn({ err: e.cause ?? e, deliveries: delivery.deliveryCount + 1 }, 'transient failure outlasted the retries; requeueing');
-      (progress ?? new ProgressReporter(route, this.deps, log)).report({
+      (progress ?? new ProgressReporter(route, this.deps, log, job.webhook)).report({
         stage: 'retrying',
         percentage: 0,
         message: `${why}; handing the job to another worker`,
@@ -277,16 +295,24 @@ export class JobHandler {
     }
     log.warn({ code: e.code, details: e.details, err: e.cause ?? e }, 'job failed');
     metrics.jobs.inc({ operation, outcome: 'failed' });
-    await this.end(delivery, route, errorReply(job.job_id, e), log, true);
+    await this.end(delivery, job, route, errorReply(job.job_id, e), log, true);
   }
 
   /**
    * The job's last word: its result stored (so any gateway finds it), then
    * published, then the job acked. A reply the broker will not confirm
    * within the retry budget leaves the job to be delivered again, and the
-   * next worker publishes the stored result.
+   * next worker publishes the stored result. Only then is the end queued for
+   * the job's webhook (a stored result published again is the same event, with the same id).
    */
-  private async end(delivery: Delivery, route: ReplyRoute, final: FinalReply, log: Logger, storeIt: boolean): Promise<void> {
+  private async end(
+    delivery: Delivery,
+    job: JobMessage,
+    route: ReplyRoute,
+    final: FinalReply,
+    log: Logger,
+    storeIt: boolean,
+  ): Promise<void> {
     const { store, config } = this.deps;
     if (storeIt)
       await store.writeResult(final).catch((err: unknown) => log.warn({ err }, 'result not stored; resuming elsewhere will not find it'));
@@ -298,6 +324,7 @@ export class JobHandler {
       return;
     }
     delivery.ack();
+    this.deps.webhooks.finished(job.webhook, final, log);
   }
 
   /**

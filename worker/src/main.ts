@@ -30,6 +30,7 @@ import { TenantDirectory } from './scheduler/tenant-directory.js';
 import { TenantRotation } from './scheduler/tenant-rotation.js';
 import { TenantScanner } from './scheduler/tenant-scanner.js';
 import { sweepTempDir } from './temp-sweeper.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
 
 async function main(): Promise<void> {
   let config;
@@ -87,6 +88,15 @@ async function main(): Promise<void> {
     brokerReconnects: () => broker.reconnects(),
     tenantDepths: () => directory.all().flatMap((d) => (d.depth === null ? [] : [{ tenant: d.name ?? d.key, depth: d.depth }])),
   });
+  const webhookAllowlist = parseAllowlist(config.WEBHOOK_ALLOWLIST);
+  const webhooks = new WebhookDispatcher({
+    broker,
+    prefix: config.QUEUE_PREFIX,
+    config,
+    allowlist: webhookAllowlist,
+    deliveries: metrics.webhookDeliveries,
+    logger: logger.child({ component: 'webhooks' }),
+  });
   // ffmpeg reads seekable inputs by range through this loopback server (input-server.ts)
   const inputServer = await InputServer.start();
   const jobs = new JobHandler({
@@ -98,6 +108,8 @@ async function main(): Promise<void> {
     metrics,
     logger,
     runner: { config, storage, allowlist: parseAllowlist(config.URL_ALLOWLIST), inputServer },
+    webhooks,
+    webhookAllowlist,
   });
   handler = jobs;
   const control = new ControlChannel(
@@ -154,7 +166,7 @@ async function main(): Promise<void> {
       control.announce(key);
     },
   });
-  const deadLetters = new DeadLetters(broker, t, config, replies, store, logger);
+  const deadLetters = new DeadLetters(broker, t, config, replies, store, logger, webhooks);
   const scanner = new TenantScanner({ store, tenants, directory, rotation, idleMs, logger });
   control.start();
   // notices peers that went silent (their jobs are back in their queues)
@@ -162,6 +174,7 @@ async function main(): Promise<void> {
   peerWatch.unref();
   router.start();
   puller.start();
+  webhooks.start();
   // a safety net for missed announcements: a job waits at most this long unnoticed
   scanner.start(15_000);
   backlog.start();
@@ -226,6 +239,8 @@ async function main(): Promise<void> {
       await scanner.stop();
       await control.stop();
       await Promise.allSettled([deadLetters.close(), replies.close(), tenants.close()]);
+      // after everything that queues webhook events; attempts under way end within WEBHOOK_TIMEOUT_SECONDS, the rest wait in RabbitMQ
+      await webhooks.stop();
       await Promise.allSettled([broker.close(), slotsBroker.close()]);
       health.server.close();
       logger.info('stopped');

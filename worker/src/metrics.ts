@@ -19,6 +19,8 @@ export interface WorkerMetrics {
   encodeSpeed: prom.Histogram<'operation'>;
   /** Jobs stopped because ffmpeg or the input download made no progress for FFMPEG_STALL_SECONDS. */
   stalled: prom.Counter<'operation'>;
+  /** Webhook events by final outcome: delivered | rejected | blocked | failed | invalid (webhooks/dispatcher.ts). */
+  webhookDeliveries: prom.Counter<'outcome'>;
 }
 
 export interface WorkerGauges extends CommonGauges {
@@ -74,6 +76,12 @@ export function createWorkerMetrics(registry: Registry, gauges: WorkerGauges): W
       name: 'mf_jobs_stalled_total',
       help: 'Jobs stopped for making no progress for FFMPEG_STALL_SECONDS',
       labelNames: ['operation'],
+      registers: r,
+    }),
+    webhookDeliveries: new prom.Counter({
+      name: 'mf_webhook_deliveries_total',
+      help: 'Webhook events by final outcome (delivered, rejected by a 4xx, blocked address, failed after every retry, invalid)',
+      labelNames: ['outcome'],
       registers: r,
     }),
   };

@@ -41,7 +41,7 @@ const TRANSIENT_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
 export class BlockedAddress extends Error {}
 
 /** A `lookup` for http.request that refuses forbidden addresses. */
-function guardedLookup(hostname: string, allow: UrlAllowlist): LookupFunction {
+export function guardedLookup(hostname: string, allow: UrlAllowlist): LookupFunction {
   return (host, options, callback) => {
     dnsLookup(host, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err, '', 0);

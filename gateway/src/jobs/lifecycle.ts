@@ -34,6 +34,9 @@ import {
   tenantKey,
   type TenantQueues,
   type TraceContext,
+  parseAllowlist,
+  type UrlAllowlist,
+  webhookProblem,
 } from '@media-foundry/shared/node';
 import type { ByteBudget } from '../byte-budget.js';
 import type { DownloadUrls } from '../download-urls.js';
@@ -106,8 +109,12 @@ export class JobLifecycle {
   private readonly byHolder = new Map<string, Map<string, GatewayJob>>();
   /** Jobs waiting with a queue position, by tenant key (each `dequeued` notice moves them up). */
   private readonly waitingByTenant = new Map<string, Set<GatewayJob>>();
+  /** WEBHOOK_ALLOWLIST: a webhook URL refused on its face is a VALIDATION_ERROR at submit. */
+  private readonly webhookAllowlist: UrlAllowlist;
 
-  constructor(private readonly deps: LifecycleDeps) {}
+  constructor(private readonly deps: LifecycleDeps) {
+    this.webhookAllowlist = parseAllowlist(deps.config.WEBHOOK_ALLOWLIST);
+  }
 
   /** Jobs this gateway follows now. */
   get size(): number {
@@ -132,6 +139,11 @@ export class JobLifecycle {
         holder,
         errorMessageFor(clientId, errors.validation(`input.size_bytes: ${input.size_bytes} is over MAX_FILE_SIZE_MB (${maxBytes} bytes)`)),
       );
+      return;
+    }
+    const webhookRefusal = webhookProblem(message.webhook, Boolean(config.WEBHOOK_SECRET), this.webhookAllowlist);
+    if (webhookRefusal) {
+      this.send(holder, errorMessageFor(clientId, webhookRefusal));
       return;
     }
     const uploading = [...(mine?.values() ?? [])].filter((j) => j.phase === 'uploading').length;
@@ -169,7 +181,12 @@ export class JobLifecycle {
     });
     this.track(job);
     job.log.info({ operation: message.operation, source: input.source }, 'job received');
-    const request = { operation: message.operation, options: message.options } as Pick<JobMessage, 'operation' | 'options'>;
+    const request = {
+      operation: message.operation,
+      options: message.options,
+      // the worker posts the job under the id this client knows it by
+      ...(message.webhook ? { webhook: { ...message.webhook, job_id: clientId } } : {}),
+    } as Pick<JobMessage, 'operation' | 'options' | 'webhook'>;
     if (input.source === 'url') {
       const urls = input.urls ?? (input.url ? [input.url] : []);
       void this.submit(
@@ -356,7 +373,7 @@ export class JobLifecycle {
   /** Record, tenant queue, publish; then the client hears `ack` (URL inputs) and where the job waits. */
   private async submit(
     job: GatewayJob,
-    request: Pick<JobMessage, 'operation' | 'options'>,
+    request: Pick<JobMessage, 'operation' | 'options' | 'webhook'>,
     inputs: JobMessage['inputs'] | StagedInput[],
     ackToken: string | null,
   ): Promise<void> {
@@ -396,6 +413,7 @@ export class JobLifecycle {
         inputs,
         delivery_method: job.deliveryMethod,
         submitted_at: new Date().toISOString(),
+        ...(request.webhook ? { webhook: request.webhook } : {}),
       } as JobMessage;
       await publisher.publish(queue.queue, message, job.traceparent).catch((err: unknown) => {
         throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);

@@ -13,3 +13,4 @@ export * from './file-closed.js';
 export * from './background-read.js';
 export * from './readiness.js';
 export * from './url-guard.js';
+export * from './webhook-check.js';
