@@ -1,11 +1,12 @@
-import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import {
   AppError,
   type CompletedReply,
   type Config,
   errors,
   type JobMessage,
+  outputFileName,
   type OutputMetadata,
   type ProgressReply,
   retryTransient,
@@ -86,6 +87,7 @@ export interface JobRunnerDeps {
     | 'TRANSIENT_RETRY_SECONDS'
     | 'MAX_INPUT_DURATION_SECONDS'
     | 'MAX_INPUT_PIXELS'
+    | 'WATERMARK_FONT_FILE'
   >;
   storage: Storage;
   /** URL_ALLOWLIST, parsed once. */
@@ -220,6 +222,7 @@ export async function runJob(
       workDir: dir,
       outputDir,
       threads: config.FFMPEG_THREADS,
+      fontFile: config.WATERMARK_FONT_FILE,
     });
     for (const file of plan.files ?? []) await writeFile(file.path, file.content);
 
@@ -254,8 +257,12 @@ export async function runJob(
     if (ranged) log.debug({ fetched_bytes: ranged.reader.fetchedBytes, size: ranged.reader.size }, 'input read by range');
     report({ stage: 'uploading', percentage: 100 });
 
+    const plannedOutputs = plan.collectOutputs ? plan.collectOutputs(await filesUnder(outputDir)) : plan.outputs;
     const outputs: CompletedReply['outputs'] = [];
-    for (const planned of plan.outputs) {
+    for (const planned of plannedOutputs) {
+      // names become storage keys and client paths: only the one safe relative form passes
+      if (!outputFileName.safeParse(planned.filename).success)
+        throw errors.jobFailed('FFmpeg produced an output with an unsafe name', JSON.stringify(planned.filename));
       const path = join(outputDir, planned.filename);
       const size = await stat(path).then(
         (s) => s.size,
@@ -272,9 +279,17 @@ export async function runJob(
       );
       outputs.push({ filename: planned.filename, size_bytes: size, content_type: planned.contentType, key });
     }
-    const first = plan.outputs[0];
-    // `output_metadata` describes the first output; with none (probe), the input itself
-    const metadata = first
+    const first = plannedOutputs[0];
+    const describeAs = plan.describeAs;
+    // `output_metadata` describes the first output (or the one describeAs names); with none (probe), the input itself
+    const metadata = describeAs
+      ? await clock.time('output_probe', async () => ({
+          ...(await describeOutput(join(outputDir, describeAs.filename), describeAs.format, 0)),
+          format: describeAs.format,
+          duration: describeAs.duration,
+          size_bytes: outputs.reduce((sum, o) => sum + o.size_bytes, 0),
+        }))
+      : first
       ? await clock.time('output_probe', () => describeOutput(join(outputDir, first.filename), first.format, outputs[0]!.size_bytes))
       : toOutputMetadata(
           infos[0]!,
@@ -292,6 +307,15 @@ export async function runJob(
       log.warn({ err, dir }, 'could not remove the job temp dir'),
     );
   }
+}
+
+/** The relative paths (`/`-separated) of every file under `dir`, at any depth, sorted. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
+    .sort();
 }
 
 /**
