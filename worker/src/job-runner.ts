@@ -290,12 +290,12 @@ export async function runJob(
           size_bytes: outputs.reduce((sum, o) => sum + o.size_bytes, 0),
         }))
       : first
-      ? await clock.time('output_probe', () => describeOutput(join(outputDir, first.filename), first.format, outputs[0]!.size_bytes))
-      : toOutputMetadata(
-          infos[0]!,
-          containerName(infos[0]!.formatName, inputPaths[0]!),
-          ranged ? ranged.reader.size : (await stat(inputPaths[0]!)).size,
-        );
+        ? await clock.time('output_probe', () => describeOutput(join(outputDir, first.filename), first.format, outputs[0]!.size_bytes))
+        : toOutputMetadata(
+            infos[0]!,
+            containerName(infos[0]!.formatName, inputPaths[0]!),
+            ranged ? ranged.reader.size : (await stat(inputPaths[0]!)).size,
+          );
     return { type: 'completed', job_id: job.job_id, output_metadata: metadata, outputs };
   } catch (err) {
     throw publicError((signal.aborted ? null : ranged?.failure()) ?? err, scrub);

@@ -96,8 +96,7 @@ export function ladderEncodeArgs(rungs: LadderRung[], audioIndex: number | null,
     `-bufsize:v:${i}`,
     `${r.videoKbps * 2}k`,
   ]);
-  const audio =
-    audioIndex === null ? [] : ['-c:a', 'aac', '-ac', '2', ...rungs.flatMap((r, i) => [`-b:a:${i}`, `${r.audioKbps}k`])];
+  const audio = audioIndex === null ? [] : ['-c:a', 'aac', '-ac', '2', ...rungs.flatMap((r, i) => [`-b:a:${i}`, `${r.audioKbps}k`])];
   return [
     ...rungs.map((_, i) => ['-map', `[v${i}]`]).flat(),
     ...(audioIndex === null ? [] : rungs.flatMap(() => ['-map', `0:${audioIndex}`])),

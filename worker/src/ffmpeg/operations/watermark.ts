@@ -1,15 +1,6 @@
 import { DEFAULT_WATERMARK_FONT_FILE, errors, type WatermarkOptions, type WatermarkPosition } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import {
-  AAC_ARGS,
-  FASTSTART_ARGS,
-  fmt,
-  H264_ARGS,
-  type FfmpegPlan,
-  type MultiInputContext,
-  outputPath,
-  threadArgs,
-} from '../plan.js';
+import { AAC_ARGS, FASTSTART_ARGS, fmt, H264_ARGS, type FfmpegPlan, type MultiInputContext, outputPath, threadArgs } from '../plan.js';
 import { frameSize, type Size } from './compress.js';
 import { escapeFilterPath } from './subtitles.js';
 
@@ -76,7 +67,8 @@ export function watermarkFilter(options: WatermarkOptions, frame: Size, refs: Wa
  */
 export function buildWatermark(options: WatermarkOptions, infos: MediaInfo[], ctx: MultiInputContext): FfmpegPlan {
   const main = infos[0]!;
-  if (!main.video) throw errors.jobFailed('Input has no video stream to watermark', `ffprobe found no video in the ${main.formatName} input`);
+  if (!main.video)
+    throw errors.jobFailed('Input has no video stream to watermark', `ffprobe found no video in the ${main.formatName} input`);
   const image = options.type === 'image' ? infos[1] : undefined;
   if (options.type === 'image' && !image?.video)
     throw errors.jobFailed('The watermark image has no picture', 'the second input must be an image (PNG with alpha)');
