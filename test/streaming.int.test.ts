@@ -205,6 +205,36 @@ describe('hls', () => {
     expect(await videoSizes(join(folder, 'master.m3u8'))).toEqual(['320,180']);
   }, 180_000);
 
+  it('encodes hevc (libx265, which this ffmpeg has) in fMP4 segments, keyframes aligned', async () => {
+    client.send({
+      type: 'start_job',
+      job_id: 'hls-hevc',
+      operation: 'hls',
+      input: { source: 'url', url: files.url('short.mp4') },
+      options: { renditions: [{ height: 180 }, { height: 90 }], segment_seconds: 2, codec: 'hevc' },
+    });
+    const { final, files: received } = await client.result('hls-hevc', 120_000);
+    expect(final).toMatchObject({ type: 'completed', output_metadata: { format: 'hls', video_codec: 'hevc', width: 320, height: 180 } });
+    const outputs = final.outputs as Output[];
+    expect(outputs.map((o) => o.filename)).toEqual([
+      'master.m3u8',
+      '180p/index.m3u8',
+      '180p/init_0.mp4',
+      '180p/seg_000.m4s',
+      '180p/seg_001.m4s',
+      '90p/index.m3u8',
+      '90p/init_1.mp4',
+      '90p/seg_000.m4s',
+      '90p/seg_001.m4s',
+    ]);
+    const folder = join(dir, 'hls-hevc-tree');
+    await saveTree(folder, outputs, async (o) => received.get(o.filename)!);
+    expect(await videoSizes(join(folder, 'master.m3u8'))).toEqual(['160,90', '320,180']);
+    const keyframes = await Promise.all(['180p', '90p'].map((v) => keyframeTimes(join(folder, v, 'index.m3u8'))));
+    expect(keyframes[0]!.length).toBeGreaterThanOrEqual(2);
+    expect(keyframes[1]).toEqual(keyframes[0]);
+  }, 180_000);
+
   it('refuses a rendition taller than the input', async () => {
     client.send({
       type: 'start_job',

@@ -39,7 +39,7 @@ const streamingShape = {
 
 /**
  * `hls`: an HLS ladder — `master.m3u8`, then per rendition `<height>p/index.m3u8`
- * and its segments `<height>p/seg_000.ts` (fMP4 `init.mp4` + `seg_000.m4s` with hevc).
+ * and its segments `<height>p/seg_000.ts` (fMP4 `init_<n>.mp4` + `seg_000.m4s` with hevc).
  */
 export const hlsOptions = z.strictObject(streamingShape);
 export type HlsOptions = z.infer<typeof hlsOptions>;

@@ -141,7 +141,8 @@ function planned(filename: string): PlannedOutput {
 
 /**
  * `hls`: one ffmpeg pass writing `master.m3u8`, and per rung `<name>/index.m3u8`
- * with its segments (`seg_000.ts`; hevc: fMP4 `init.mp4` + `seg_000.m4s`).
+ * with its segments (`seg_000.ts`; hevc: fMP4 `init_<n>.mp4` + `seg_000.m4s`, ffmpeg
+ * numbering the init segment by rung).
  * Outputs: the master playlist first, then each variant's playlist followed
  * by its segments.
  */
@@ -191,7 +192,7 @@ export function buildHls(options: HlsOptions, info: MediaInfo, ctx: BuildContext
       // playlists are listed whether written or not: the runner fails the job on a missing one
       return ordered.map(planned);
     },
-    describeAs: { filename: `${rungs[0]!.name}/${fmp4 ? 'init.mp4' : 'seg_000.ts'}`, format: 'hls', duration: info.duration },
+    describeAs: { filename: `${rungs[0]!.name}/${fmp4 ? 'init_0.mp4' : 'seg_000.ts'}`, format: 'hls', duration: info.duration },
   };
 }
 
