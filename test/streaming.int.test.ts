@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { makeTestVideo } from './helpers/media.js';
+import { startTestS3, type TestS3 } from './helpers/s3.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
 
@@ -246,6 +247,47 @@ describe('hls', () => {
     const { final } = await client.result('hls-up');
     expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'A rendition is taller than the input' });
   });
+});
+
+describe('hls with S3 storage', () => {
+  let s3: TestS3;
+  let s3Stack: Stack;
+  beforeAll(async () => {
+    s3 = await startTestS3();
+    s3Stack = await startStack({ env: s3.env });
+  }, 120_000);
+  afterAll(async () => {
+    await s3Stack?.stop();
+    await s3?.close();
+  });
+
+  it('stores each file under its relative path and presigns a URL for each', async () => {
+    const s3Client = await TestClient.connect(s3Stack.wsUrl);
+    try {
+      s3Client.send({
+        type: 'start_job',
+        job_id: 'hls-s3',
+        operation: 'hls',
+        input: { source: 'url', url: files.url('short.mp4') },
+        delivery_method: 'url',
+        options: { segment_seconds: 2 },
+      });
+      const { final } = await s3Client.result('hls-s3', 120_000);
+      const outputs = final.outputs as Output[];
+      expect(outputs.map((o) => o.filename)).toEqual(['master.m3u8', '180p/index.m3u8', '180p/seg_000.ts', '180p/seg_001.ts']);
+      // the segment's key keeps its directory
+      expect(s3.requests.some((r) => r.startsWith('PUT ') && r.includes('/output/180p/seg_001.ts'))).toBe(true);
+      const folder = join(dir, 'hls-s3-tree');
+      await saveTree(folder, outputs, async (o) => {
+        const res = await fetch(o.url!);
+        expect(res.status).toBe(200);
+        return Buffer.from(await res.arrayBuffer());
+      });
+      expect(await videoSizes(join(folder, 'master.m3u8'))).toEqual(['320,180']);
+    } finally {
+      await s3Client.close();
+    }
+  }, 180_000);
 });
 
 describe('dash', () => {
