@@ -65,7 +65,7 @@ CMD ["node", "gateway/dist/main.js"]
 # ---- worker
 FROM ${NODE_IMAGE} AS worker
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg \
+ && apt-get install -y --no-install-recommends ffmpeg fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app

@@ -22,7 +22,8 @@ export function createDownloadUrls(
   const sign = (key: string, expires: number) => createHmac('sha256', secret).update(`${key}\n${expires}`).digest('base64url');
   return {
     async urlFor(key, filename, ttlSeconds) {
-      if (storage.presign) return storage.presign(key, ttlSeconds, filename);
+      // an output path (`720p/seg_003.ts`) downloads as its last part
+      if (storage.presign) return storage.presign(key, ttlSeconds, filename.slice(filename.lastIndexOf('/') + 1));
       const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
       const path = key.split('/').map(encodeURIComponent).join('/');
       return `${baseUrl().replace(/\/+$/, '')}/files/${path}?expires=${expires}&sig=${sign(key, expires)}`;

@@ -4,6 +4,7 @@
  * is listed in .env.example and README.md.
  */
 import { z } from 'zod';
+import { DEFAULT_WATERMARK_FONT_FILE } from './operations/watermark.js';
 import { MAX_TEXT_MESSAGE_BYTES } from './protocol.js';
 import { minimumConsumerTimeoutMs } from './topology.js';
 
@@ -51,6 +52,8 @@ export const configSchema = z
     MAX_INPUT_PIXELS: positiveInt.default(7680 * 4320),
     FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
     FFPROBE_PATH: z.string().min(1).default('ffprobe'),
+    /** The TrueType font of `watermark` texts (Debian: `fonts-dejavu-core`). */
+    WATERMARK_FONT_FILE: z.string().min(1).default(DEFAULT_WATERMARK_FONT_FILE),
 
     // Files
     /** Worker scratch space; one sub-directory per running job. */

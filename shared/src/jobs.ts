@@ -59,7 +59,7 @@ export const jobMessage = withOperation(
     webhook: jobWebhook.optional(),
   }),
 ).superRefine((m, ctx) => {
-  const problem = inputCountProblem(m.operation, m.inputs.length);
+  const problem = inputCountProblem(m.operation, m.inputs.length, m.options);
   if (problem) ctx.addIssue({ code: 'custom', path: ['inputs'], message: problem });
 });
 export type JobMessage = z.infer<typeof jobMessage>;

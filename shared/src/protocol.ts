@@ -38,6 +38,26 @@ export const fileName = z
     `must be at most ${MAX_FILE_NAME_BYTES} bytes in UTF-8 (a multibyte character counts 2-4)`,
   );
 
+/**
+ * An output's name: a plain {@link fileName}, or — for outputs only (an HLS
+ * ladder's `720p/seg_003.ts`) — a relative path of segments of `A-Z a-z 0-9 . _ -`,
+ * none of them `.` or `..` or empty (so no leading `/`), at most MAX_FILE_NAME_BYTES
+ * in all. Uploads and input names stay plain file names.
+ */
+export const outputFileName = z
+  .string()
+  .min(1)
+  .max(MAX_FILE_NAME_BYTES)
+  .refine(
+    (s) => (s.includes('/') ? isSafeRelativePath(s) : fileName.safeParse(s).success),
+    'must be a plain file name, or a relative path of [A-Za-z0-9._-] segments without "." or ".."',
+  );
+
+/** `a/b/c.ts`: segments of `[A-Za-z0-9._-]`, none empty, `.` or `..`. */
+export function isSafeRelativePath(path: string): boolean {
+  return path.split('/').every((part) => /^[A-Za-z0-9._-]+$/.test(part) && part !== '.' && part !== '..');
+}
+
 export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
 /** Most operations take one input; concat takes up to this many. */
@@ -132,7 +152,7 @@ export const startJobMessage = withOperation(
     webhook: webhookSpec.optional(),
   }),
 ).superRefine((m, ctx) => {
-  const problem = inputCountProblem(m.operation, inputCount(m.input));
+  const problem = inputCountProblem(m.operation, inputCount(m.input), m.options);
   if (problem) ctx.addIssue({ code: 'custom', path: ['input'], message: problem });
 });
 export type StartJobMessage = z.infer<typeof startJobMessage>;
@@ -205,7 +225,8 @@ export const outputMetadata = z.object({
 export type OutputMetadata = z.infer<typeof outputMetadata>;
 
 export const outputFile = z.object({
-  filename: z.string(),
+  /** A file name, or (a streaming ladder's files) a relative path such as `720p/seg_003.ts`: rebuild the tree from it. */
+  filename: outputFileName,
   size_bytes: z.number().int().nonnegative(),
   content_type: z.string(),
   /** With `delivery_method: "url"`: where to download it (expires after RESULT_URL_TTL_SECONDS). */

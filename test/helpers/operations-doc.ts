@@ -66,6 +66,12 @@ export const SAMPLE_OPTIONS: { [K in OperationName]: z.input<(typeof operationOp
   },
   subtitles: { mode: 'burn' },
   probe: {},
+  hls: {
+    renditions: [{ height: 720 }, { height: 480 }, { height: 360, video_bitrate_kbps: 600, audio_bitrate_kbps: 96 }],
+    segment_seconds: 4,
+  },
+  dash: { renditions: [{ height: 720 }, { height: 360 }], segment_seconds: 4 },
+  watermark: { type: 'text', text: 'media-foundry', position: 'top_right', opacity: 0.8 },
 };
 
 /** What each operation does, including the cross-field rules JSON Schema cannot show. */
@@ -91,6 +97,10 @@ const SUMMARIES: Record<OperationName, string> = {
   subtitles:
     '`extract` returns a text subtitle stream as srt, vtt or ass; `burn` draws one into the video (H.264). `stream_index` counts subtitle streams only. With a second input (a subtitle file), `burn` takes the subtitles from it.',
   probe: "The input's `output_metadata` and no output file: the cheap way to inspect media.",
+  hls: "An HLS adaptive ladder in one ffmpeg pass: the video is decoded once, `split`, scaled and encoded once per rendition (capped VBR: maxrate 1.07×, buffer 2×), with keyframes forced at every segment boundary and no scene-cut keyframes, so all renditions' segments start at the same instants. `renditions` (each `{height, video_bitrate_kbps?, audio_bitrate_kbps?}`, height 72 to 4320, distinct) default to 1080/720/480/360 up to the input's height (the input's height when it is lower); widths keep the aspect ratio, rounded to even; a rendition taller than the input is `JOB_FAILED`. Default bitrates: 1080p 5000, 720p 2800, 480p 1400, 360p 800 kbps video (others by pixel count), 128 kbps audio. `codec: hevc` (libx265, in Debian's ffmpeg; a build without it fails the job with `JOB_FAILED`) writes fMP4 segments. Outputs: `master.m3u8` first, then per rendition `<height>p/index.m3u8` followed by its segments `<height>p/seg_000.ts` (hevc: `init_<n>.mp4`, `seg_000.m4s`) — relative paths, so a client rebuilds the tree; with `delivery_method: \"url\"` one URL each, the master playlist's first. `output_metadata` describes the top rendition with format `hls`, the input's duration and the total size. More than 4000 segments in all is `JOB_FAILED`.",
+  dash: 'A DASH adaptive ladder, made like `hls` (same `renditions`, `segment_seconds`, `codec`, aligned keyframes, one pass): `manifest.mpd` with one video and one audio adaptation set, then per representation `n` (videos first, highest first, then the audio of each rendition) `init_<n>.m4s` followed by its segments `seg_<n>_001.m4s`. Outputs in that order, the manifest first.',
+  watermark:
+    "Marks the video with an image or a text at `position` (`margin` pixels from the edges), re-encoded to H.264 MP4; the audio is copied (AAC when MP4 cannot hold it). `type: image` takes the picture as the job's second input (`input.urls` / `input.filenames`, a PNG keeps its alpha), `scale` × the video's width wide, its alpha multiplied by `opacity`. `type: text` draws `text` (1 to 200 characters, newlines allowed) in DejaVu Sans (`WATERMARK_FONT_FILE`) with a font size of `scale` × the video's width, in `color` at `opacity`; the text is written to a file that `drawtext` reads with `%{…}` expansion off, so no character of it is filter syntax.",
 };
 
 // ---------------------------------------------------------------- options tables
@@ -232,7 +242,12 @@ function commandsSection(name: OperationName): string[] {
     lines.push(`The worker first writes \`${file.path}\`:`, '', '```text', file.content.trimEnd(), '```', '');
   lines.push(plan.runs.length === 1 ? 'Runs:' : `Runs, one after another (${plan.runs.length} runs):`, '', '```sh');
   lines.push(...plan.runs.map(commandLine));
-  lines.push('```', '', 'Output files (in `/tmp/job/out/`, sent in this order):', '');
+  lines.push('```', '');
+  if (plan.collectOutputs) {
+    lines.push('Output files: every file the run left in `/tmp/job/out/`, found after it, in the order the summary gives.');
+    return lines;
+  }
+  lines.push('Output files (in `/tmp/job/out/`, sent in this order):', '');
   lines.push(...plan.outputs.map((o) => `- \`${o.filename}\` (${o.contentType}; \`output_metadata.format\`: \`${o.format}\`)`));
   return lines;
 }

@@ -1,11 +1,12 @@
-import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import {
   AppError,
   type CompletedReply,
   type Config,
   errors,
   type JobMessage,
+  outputFileName,
   type OutputMetadata,
   type ProgressReply,
   retryTransient,
@@ -20,6 +21,7 @@ import { probe } from './ffmpeg/probe.js';
 import { formatProgressLine, planPercentage } from './ffmpeg/progress.js';
 import { runFfmpeg } from './ffmpeg/run.js';
 import { InputBudget } from './input-budget.js';
+import { mapLimited } from './map-limited.js';
 import { StageClock } from './stage-clock.js';
 import type { InputServer, ServedInput } from './input-server.js';
 import { fetchInput, type InputLimits, openRangedInput, PARTIAL_READ_OPERATIONS, type RangedInput, storageFailure } from './inputs.js';
@@ -62,6 +64,9 @@ async function readHead(path: string, bytes: number): Promise<Buffer> {
   }
 }
 
+/** Outputs of a streaming ladder stored at once. */
+const LADDER_STORE_CONCURRENCY = 8;
+
 /** How long probing a job's inputs may take in all, ms. */
 const PROBING_MS = 60_000;
 
@@ -86,6 +91,7 @@ export interface JobRunnerDeps {
     | 'TRANSIENT_RETRY_SECONDS'
     | 'MAX_INPUT_DURATION_SECONDS'
     | 'MAX_INPUT_PIXELS'
+    | 'WATERMARK_FONT_FILE'
   >;
   storage: Storage;
   /** URL_ALLOWLIST, parsed once. */
@@ -220,6 +226,7 @@ export async function runJob(
       workDir: dir,
       outputDir,
       threads: config.FFMPEG_THREADS,
+      fontFile: config.WATERMARK_FONT_FILE,
     });
     for (const file of plan.files ?? []) await writeFile(file.path, file.content);
 
@@ -254,33 +261,46 @@ export async function runJob(
     if (ranged) log.debug({ fetched_bytes: ranged.reader.fetchedBytes, size: ranged.reader.size }, 'input read by range');
     report({ stage: 'uploading', percentage: 100 });
 
-    const outputs: CompletedReply['outputs'] = [];
-    for (const planned of plan.outputs) {
-      const path = join(outputDir, planned.filename);
-      const size = await stat(path).then(
-        (s) => s.size,
-        () => 0,
-      );
-      if (size === 0) throw errors.jobFailed('FFmpeg produced no output', `${planned.filename} is missing or empty`);
-      const key = storageKeys.output(job.job_id, planned.filename);
-      await clock.time('store', () =>
-        retrying(`storing ${planned.filename}`, () =>
+    const plannedOutputs = plan.collectOutputs ? plan.collectOutputs(await filesUnder(outputDir)) : plan.outputs;
+    // names become storage keys and client paths: only the one safe relative form passes
+    const unsafe = plannedOutputs.find((planned) => !outputFileName.safeParse(planned.filename).success);
+    if (unsafe) throw errors.jobFailed('FFmpeg produced an output with an unsafe name', JSON.stringify(unsafe.filename));
+    // a ladder has hundreds of segments: a few are stored at once, so storage latency is not paid once per
+    // file (other plans, a few files, one at a time as always); timed as one stage: wall time, not a sum of overlaps
+    const outputs: CompletedReply['outputs'] = await clock.time('store', () =>
+      mapLimited(plannedOutputs, plan.collectOutputs ? LADDER_STORE_CONCURRENCY : 1, async (planned) => {
+        const path = join(outputDir, planned.filename);
+        const size = await stat(path).then(
+          (s) => s.size,
+          () => 0,
+        );
+        if (size === 0) throw errors.jobFailed('FFmpeg produced no output', `${planned.filename} is missing or empty`);
+        const key = storageKeys.output(job.job_id, planned.filename);
+        await retrying(`storing ${planned.filename}`, () =>
           storage.putFile(key, path, planned.contentType).catch((err: unknown) => {
             throw storageFailure(`storing ${key}`, err);
           }),
-        ),
-      );
-      outputs.push({ filename: planned.filename, size_bytes: size, content_type: planned.contentType, key });
-    }
-    const first = plan.outputs[0];
-    // `output_metadata` describes the first output; with none (probe), the input itself
-    const metadata = first
-      ? await clock.time('output_probe', () => describeOutput(join(outputDir, first.filename), first.format, outputs[0]!.size_bytes))
-      : toOutputMetadata(
-          infos[0]!,
-          containerName(infos[0]!.formatName, inputPaths[0]!),
-          ranged ? ranged.reader.size : (await stat(inputPaths[0]!)).size,
         );
+        return { filename: planned.filename, size_bytes: size, content_type: planned.contentType, key };
+      }),
+    );
+    const first = plannedOutputs[0];
+    const describeAs = plan.describeAs;
+    // `output_metadata` describes the first output (or the one describeAs names); with none (probe), the input itself
+    const metadata = describeAs
+      ? await clock.time('output_probe', async () => ({
+          ...(await describeOutput(join(outputDir, describeAs.filename), describeAs.format, 0)),
+          format: describeAs.format,
+          duration: describeAs.duration,
+          size_bytes: outputs.reduce((sum, o) => sum + o.size_bytes, 0),
+        }))
+      : first
+        ? await clock.time('output_probe', () => describeOutput(join(outputDir, first.filename), first.format, outputs[0]!.size_bytes))
+        : toOutputMetadata(
+            infos[0]!,
+            containerName(infos[0]!.formatName, inputPaths[0]!),
+            ranged ? ranged.reader.size : (await stat(inputPaths[0]!)).size,
+          );
     return { type: 'completed', job_id: job.job_id, output_metadata: metadata, outputs };
   } catch (err) {
     throw publicError((signal.aborted ? null : ranged?.failure()) ?? err, scrub);
@@ -292,6 +312,15 @@ export async function runJob(
       log.warn({ err, dir }, 'could not remove the job temp dir'),
     );
   }
+}
+
+/** The relative paths (`/`-separated) of every file under `dir`, at any depth, sorted. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
+    .sort();
 }
 
 /**

@@ -8,9 +8,11 @@ import { gifOptions } from './gif.js';
 import { probeOptions } from './probe.js';
 import { removeAudioOptions } from './remove-audio.js';
 import { speedOptions } from './speed.js';
+import { dashOptions, hlsOptions } from './streaming.js';
 import { subtitlesOptions } from './subtitles.js';
 import { thumbnailOptions } from './thumbnail.js';
 import { trimOptions } from './trim.js';
+import { watermarkOptions } from './watermark.js';
 
 export * from './common.js';
 export * from './compress.js';
@@ -22,9 +24,11 @@ export * from './gif.js';
 export * from './probe.js';
 export * from './remove-audio.js';
 export * from './speed.js';
+export * from './streaming.js';
 export * from './subtitles.js';
 export * from './thumbnail.js';
 export * from './trim.js';
+export * from './watermark.js';
 
 /** Every operation's options schema, keyed by the operation's wire name. */
 export const operationOptions = {
@@ -40,6 +44,9 @@ export const operationOptions = {
   filter: filterOptions,
   subtitles: subtitlesOptions,
   probe: probeOptions,
+  hls: hlsOptions,
+  dash: dashOptions,
+  watermark: watermarkOptions,
 } as const;
 
 export type OperationName = keyof typeof operationOptions;
@@ -54,14 +61,19 @@ export type OperationRequest = {
 const INPUT_COUNTS: Partial<Record<OperationName, readonly [number, number]>> = {
   concat: [2, 20],
   subtitles: [1, 2],
+  // an image watermark's picture is the second input
+  watermark: [1, 2],
 };
-export function inputRange(operation: OperationName): readonly [number, number] {
+export function inputRange(operation: OperationName, options?: unknown): readonly [number, number] {
+  // the options say which: an image watermark takes its picture as input 2, a text one none
+  if (operation === 'watermark' && options && typeof options === 'object' && 'type' in options)
+    return options.type === 'image' ? [2, 2] : [1, 1];
   return INPUT_COUNTS[operation] ?? [1, 1];
 }
 
-/** The problem with giving `count` inputs to `operation`, or null when fine. */
-export function inputCountProblem(operation: OperationName, count: number): string | null {
-  const [min, max] = inputRange(operation);
+/** The problem with giving `count` inputs to `operation` (with these parsed `options`), or null when fine. */
+export function inputCountProblem(operation: OperationName, count: number, options?: unknown): string | null {
+  const [min, max] = inputRange(operation, options);
   if (count >= min && count <= max) return null;
   const wanted = min === max ? `exactly ${min}` : `${min} to ${max}`;
   return `${operation} takes ${wanted} input file${max === 1 ? '' : 's'}; got ${count}`;

@@ -15,6 +15,20 @@ export interface FfmpegPlan {
   outputs: PlannedOutput[];
   /** Media seconds each run writes; progress is `out_time / expectedSeconds`. Null: unknown. */
   expectedSeconds: number | null;
+  /**
+   * For plans whose files are known only after the runs (a streaming ladder's
+   * segments): the outputs, in delivery order, from the relative paths of
+   * every file the runs left in the output dir (sorted). `outputs` then lists
+   * none of them.
+   */
+  collectOutputs?: (files: string[]) => PlannedOutput[];
+  /**
+   * `output_metadata` when the first output cannot be probed (a playlist: the
+   * worker's ffprobe opens no playlist): this output is probed instead, and
+   * the format and duration given here replace what it says; `size_bytes`
+   * is then the sum of every output.
+   */
+  describeAs?: { filename: string; format: string; duration: number | null };
 }
 
 /** Paths and settings a builder places in the arguments; builders stay pure. */
@@ -24,6 +38,8 @@ export interface BuildContext {
   outputDir: string;
   /** FFMPEG_THREADS (0 = let ffmpeg decide: no flag). */
   threads: number;
+  /** WATERMARK_FONT_FILE: the font `drawtext` uses (default DEFAULT_WATERMARK_FONT_FILE). */
+  fontFile?: string;
 }
 
 /** What builders of several-input operations (concat, subtitles) get on top. */

@@ -10,9 +10,11 @@ import { buildGif } from './gif.js';
 import { buildProbe } from './probe.js';
 import { buildRemoveAudio } from './remove-audio.js';
 import { buildSpeed } from './speed.js';
+import { buildDash, buildHls } from './streaming.js';
 import { buildSubtitles } from './subtitles.js';
 import { buildThumbnail } from './thumbnail.js';
 import { buildTrim } from './trim.js';
+import { buildWatermark } from './watermark.js';
 
 /**
  * The ffmpeg plan for a validated operation request and its probed inputs
@@ -45,5 +47,11 @@ export function buildPlan(request: OperationRequest, infos: MediaInfo[], ctx: Mu
       return buildSubtitles(request.options, infos, ctx);
     case 'probe':
       return buildProbe();
+    case 'hls':
+      return buildHls(request.options, info, ctx);
+    case 'dash':
+      return buildDash(request.options, info, ctx);
+    case 'watermark':
+      return buildWatermark(request.options, infos, ctx);
   }
 }
