@@ -12,6 +12,7 @@ import {
   serverMessage,
   splitBinaryFrame,
   startJobMessage,
+  type StartJobMessage,
 } from '@media-foundry/shared';
 import type { z } from 'zod';
 import { Emitter } from './emitter.js';
@@ -75,6 +76,36 @@ interface Normalized {
   reconnect: Required<ReconnectOptions> | null;
   chunkBytes: number;
   windowBytes: number;
+}
+
+/** The `input` of start_job for this many files or these URLs (file names are only known once the files are open). */
+function placeholderInput(input: { files: number } | { urls: string[] }): StartJobMessage['input'] {
+  if ('files' in input)
+    return input.files === 1
+      ? { source: 'upload' }
+      : { source: 'upload', filenames: Array.from({ length: input.files }, (_, i) => `input-${i + 1}`) };
+  return input.urls.length === 1 ? { source: 'url', url: input.urls[0] } : { source: 'url', urls: input.urls };
+}
+
+/**
+ * What the server would refuse in this request, in its words
+ * (`options.speed_factor: Too big: …`), or null: checked with the same
+ * start_job schema, before anything is sent.
+ */
+export function requestProblem(
+  operation: string,
+  input: { files: number } | { urls: string[] },
+  options: unknown,
+  delivery: 'binary' | 'url' = 'binary',
+): string | null {
+  const checked = startJobMessage.safeParse({
+    type: 'start_job',
+    operation,
+    input: placeholderInput(input),
+    options,
+    delivery_method: delivery,
+  });
+  return checked.success ? null : formatIssues(checked.error);
 }
 
 function randomId(): string {
@@ -162,24 +193,14 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
     const id = jobOptions.jobId ?? randomId();
     const files = 'file' in input ? [input.file] : 'files' in input ? input.files : null;
     const urls = 'url' in input ? [String(input.url)] : 'urls' in input ? input.urls.map(String) : null;
-    // file names are only known once the files are open; a placeholder name of the right count is checked now
-    const wireInput = files
-      ? files.length === 1
-        ? { source: 'upload' as const }
-        : { source: 'upload' as const, filenames: files.map((_, i) => `input-${i + 1}`) }
-      : urls!.length === 1
-        ? { source: 'url' as const, url: urls![0] }
-        : { source: 'url' as const, urls: urls! };
-    const checked = startJobMessage.safeParse({
-      type: 'start_job',
-      job_id: id,
+    const wireInput = placeholderInput(files ? { files: files.length } : { urls: urls! });
+    const problem = requestProblem(
       operation,
-      input: wireInput,
-      options: options ?? {},
-      delivery_method: jobOptions.delivery ?? 'binary',
-    });
-    if (!checked.success)
-      throw new MediaFoundryError('VALIDATION_ERROR', 'Message validation failed', { jobId: id, details: formatIssues(checked.error) });
+      files ? { files: files.length } : { urls: urls! },
+      options ?? {},
+      jobOptions.delivery ?? 'binary',
+    );
+    if (problem) throw new MediaFoundryError('VALIDATION_ERROR', 'Message validation failed', { jobId: id, details: problem });
     if (this.jobs.has(id))
       throw new MediaFoundryError('VALIDATION_ERROR', 'Message validation failed', {
         jobId: id,
