@@ -19,6 +19,8 @@ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpe
 command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
 # the hostile-load tests measure ffprobe's and ffmpeg's peak memory with GNU time
 [ -x /usr/bin/time ] || missing+=(time)
+# the client page's browser tests drive Debian's chromium with playwright-core (never a downloaded browser)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from the distribution's packages"
   as_root apt-get update -qq
