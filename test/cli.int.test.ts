@@ -12,7 +12,7 @@ import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { ROOT } from './helpers/paths.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
-const BIN = join(ROOT, 'client', 'dist', 'cli', 'main.js');
+const BIN = join(ROOT, 'client', 'bin', 'media-foundry.js');
 let dir: string;
 let stack: Stack;
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `media-foundry <operation> <input…> [--option value …] [-o DIR]`: one job
  * from the terminal. Operations, their flags and their help come from the
@@ -170,6 +169,11 @@ export function buildProgram(onExit: (code: number) => void): Command {
 }
 
 async function main(): Promise<void> {
+  // `media-foundry --help | head`: a reader that goes away is not an error
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const program = buildProgram((code) => (process.exitCode = code));
   try {
     await program.parseAsync(process.argv);
