@@ -149,3 +149,24 @@ describe('with auth on', () => {
     }
   });
 });
+
+describe('with DEMO_PAGE=false', () => {
+  it('serves no page', async () => {
+    const stack = await startStack({ gatewayEnv: { DEMO_PAGE: 'false' }, workers: 0 });
+    try {
+      // no route answers a plain GET of / then: uWS closes the request
+      const answer = await fetch(pageUrl(stack), { signal: AbortSignal.timeout(10_000) }).then(
+        (r) => r.status,
+        () => 'no answer',
+      );
+      expect(answer).not.toBe(200);
+      const script = await fetch(pageUrl(stack) + 'demo/app.js', { signal: AbortSignal.timeout(10_000) }).then(
+        (r) => r.status,
+        () => 'no answer',
+      );
+      expect(script).not.toBe(200);
+    } finally {
+      await stack.stop();
+    }
+  });
+});

@@ -36,6 +36,11 @@ beforeAll(async () => {
       ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=8000:duration=600'],
       ...['-c:a', 'aac', '-b:a', '16k', join(dir, 'tone.m4a')],
     ]),
+    // two minutes: as a 96 kHz WAV, 23 MB (a chunked download)
+    execa('ffmpeg', [
+      ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=8000:duration=120'],
+      ...['-c:a', 'aac', '-b:a', '16k', join(dir, 'tone2.m4a')],
+    ]),
     writeFile(join(dir, 'not-media.mp4'), Buffer.alloc(64 * 1024, 7)),
   ]);
   files = await startFileServer(dir);
@@ -219,6 +224,37 @@ describe('reconnect', () => {
       expect(proxy.connections).toBe(2);
       const percentages = events.flatMap((e) => (e.type === 'progress' ? [e.percentage] : []));
       expect([...percentages].sort((a, b) => a - b)).toEqual(percentages);
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+  });
+
+  it('a delivery cut midway is resumed: the chunked file starts over and arrives whole, once', async () => {
+    const proxy = await startTcpProxy(stack.wsUrl);
+    const client = await MediaFoundry.connect(proxy.url, { reconnect: { minDelayMs: 100, maxDelayMs: 500 } });
+    try {
+      const out = await outDir('cut-delivery');
+      const job = client.extract_audio({ file: join(dir, 'tone2.m4a') }, { format: 'wav', sample_rate: 96000 }, { saveTo: out });
+      let done = 0;
+      let completed = 0;
+      job.on('done', () => done++);
+      job.on('completed', () => completed++);
+      let dropped = false;
+      job.on('download', (d) => {
+        if (!dropped && d.receivedBytes >= 4 * 1024 * 1024) {
+          dropped = true;
+          proxy.dropAll();
+        }
+      });
+      const [output] = await job.result();
+      expect(dropped).toBe(true);
+      const size = (await stat(output!.path!)).size;
+      expect(size).toBeGreaterThan(16 * 1024 * 1024);
+      expect(size).toBe(output!.size);
+      expect((await ffprobe(output!.path!)).duration).toBeCloseTo(120, 0);
+      await new Promise((r) => setTimeout(r, 500));
+      expect([done, completed, proxy.connections]).toEqual([1, 1, 2]);
     } finally {
       await client.close();
       await proxy.close();

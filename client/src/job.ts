@@ -320,7 +320,9 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
     if (this.phase === 'ended' || !this.ready) return;
     // the server dropped the cut upload, or never had the job: there is nothing left to cancel
     if (this.cancelRequested && (this.phase === 'pending' || this.phase === 'uploading')) {
-      this.fail(new MediaFoundryError('JOB_CANCELLED', 'Job cancelled', { jobId: this.id, details: 'cancelled while the connection was down' }));
+      this.fail(
+        new MediaFoundryError('JOB_CANCELLED', 'Job cancelled', { jobId: this.id, details: 'cancelled while the connection was down' }),
+      );
       return;
     }
     switch (this.phase) {
