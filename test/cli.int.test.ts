@@ -84,6 +84,9 @@ it('exits 3 when the job fails, 4 without a server', async () => {
   const failed = await cli(['thumbnail', join(dir, 'not-media.mp4'), '-o', dir]);
   expect(failed.exitCode).toBe(3);
   expect(failed.stderr).toMatch(/JOB_FAILED/);
+  const failedJson = await cli(['thumbnail', join(dir, 'not-media.mp4'), '-o', dir, '--json']);
+  expect(failedJson.exitCode).toBe(3);
+  expect(JSON.parse(failedJson.stdout.split('\n').at(-1)!)).toMatchObject({ type: 'failed', error: { code: 'JOB_FAILED' } });
   const down = await execa(process.execPath, [BIN, 'probe', join(dir, 'clip.mp4'), '--server', 'ws://127.0.0.1:9'], { reject: false });
   expect(down.exitCode).toBe(4);
   expect(down.stderr).toMatch(/CONNECTION_FAILED/);

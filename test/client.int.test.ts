@@ -119,7 +119,8 @@ describe('inputs', () => {
     expect(await job.result()).toEqual([]);
     expect(await job.metadata()).toMatchObject({ width: 320, height: 240, video_codec: 'rawvideo' });
     expect(acks.at(-1)).toBe(size);
-    expect(acks.length).toBeGreaterThan(8);
+    // acknowledged as it went (how often is the gateway's choice), up to the last byte
+    expect(acks.length).toBeGreaterThan(1);
   });
 });
 

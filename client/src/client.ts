@@ -18,7 +18,7 @@ import type { z } from 'zod';
 import { Emitter } from './emitter.js';
 import { ClientErrorCode, MediaFoundryError } from './errors.js';
 import { distinctNames, type FileInput, type JobInputSpec, type SourceOpener, type UploadSource } from './inputs.js';
-import { type FileSaver, Job, type JobHost, type JobOptions } from './job.js';
+import { type FileSaver, Job, type JobHost, type JobOptions, type StartJobExtras } from './job.js';
 import type { SocketLike, SocketOpener, WebSocketConstructor } from './socket.js';
 
 /** What a platform brings: its socket, the inputs it can read, and (Node) saving files. */
@@ -78,6 +78,16 @@ interface Normalized {
   windowBytes: number;
 }
 
+/** The `input` of start_job for open files: their names, and their total size when every size is known (the server refuses an oversized upload at once). */
+function uploadInput(sources: UploadSource[]): StartJobMessage['input'] {
+  const sizes = sources.map((s) => s.size ?? 0);
+  const total = sources.every((s) => s.size !== undefined) ? sizes.reduce((a, b) => a + b, 0) : 0;
+  const size = total > 0 ? { size_bytes: total } : {};
+  return sources.length === 1
+    ? { source: 'upload', filename: sources[0]!.filename, ...size }
+    : { source: 'upload', filenames: sources.map((s) => s.filename), ...size };
+}
+
 /** The `input` of start_job for this many files or these URLs (file names are only known once the files are open). */
 function placeholderInput(input: { files: number } | { urls: string[] }): StartJobMessage['input'] {
   if ('files' in input)
@@ -97,8 +107,10 @@ export function requestProblem(
   input: { files: number } | { urls: string[] },
   options: unknown,
   delivery: 'binary' | 'url' = 'binary',
+  extra: StartJobExtras = {},
 ): string | null {
   const checked = startJobMessage.safeParse({
+    ...extra,
     type: 'start_job',
     operation,
     input: placeholderInput(input),
@@ -199,6 +211,7 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
       files ? { files: files.length } : { urls: urls! },
       options ?? {},
       jobOptions.delivery ?? 'binary',
+      jobOptions.extra,
     );
     if (problem) throw new MediaFoundryError('VALIDATION_ERROR', 'Message validation failed', { jobId: id, details: problem });
     if (this.jobs.has(id))
@@ -207,6 +220,7 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
         details: 'job_id: a job with this id is running',
       });
     const request = {
+      ...jobOptions.extra,
       operation,
       // sent as given, so that the server fills the defaults of its own version
       options: (options ?? {}) as never,
@@ -218,20 +232,7 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
     if (files) {
       void this.openSources(files).then(
         (sources) => {
-          const names = sources.map((s) => s.filename);
-          request.input = (
-            sources.length === 1
-              ? {
-                  source: 'upload',
-                  filename: names[0],
-                  ...(sources[0]!.size !== undefined ? { size_bytes: sources[0]!.size || undefined } : {}),
-                }
-              : {
-                  source: 'upload',
-                  filenames: names,
-                  ...(sources.every((s) => s.size) ? { size_bytes: sources.reduce((n, s) => n + s.size!, 0) } : {}),
-                }
-          ) as never;
+          request.input = uploadInput(sources) as never;
           job.begin(sources);
         },
         (err: unknown) =>

@@ -3,7 +3,7 @@ export type { ClientEvents, ConnectOptions, OperationMethods, OperationOptionsIn
 export { MediaFoundryClient, requestProblem } from './client.js';
 export { ClientErrorCode, MediaFoundryError, type MediaFoundryErrorCode } from './errors.js';
 export type { FileInput, JobInputSpec, NamedData } from './inputs.js';
-export type { JobEvent, JobEvents, JobOptions, JobOutput, ProgressEvent } from './job.js';
+export type { JobEvent, JobEvents, JobOptions, JobOutput, ProgressEvent, StartJobExtras } from './job.js';
 export { Job } from './job.js';
 export { inputRange, OPERATION_NAMES, operationOptions, type OperationName, type OutputMetadata } from '@media-foundry/shared';
 export { describeField, type FieldKind, operationFields, type OptionField, parseFieldValue } from './fields.js';

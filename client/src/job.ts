@@ -87,6 +87,13 @@ export interface JobHost {
   ended(job: Job): void;
 }
 
+/**
+ * Fields of start_job beyond the ones the client sets itself, typed from the
+ * shared schema: a field added there (a webhook, say) can be sent without
+ * an edit here.
+ */
+export type StartJobExtras = Partial<Omit<StartJobMessage, 'type' | 'job_id' | 'operation' | 'options' | 'input' | 'delivery_method'>>;
+
 export interface JobOptions {
   /** The job's id (default: a random one). */
   jobId?: string;
@@ -96,6 +103,8 @@ export interface JobOptions {
   signal?: AbortSignal;
   /** Node: stream outputs to this directory as they arrive (same as calling `saveTo` at once). */
   saveTo?: string;
+  /** More start_job fields, checked against the shared schema like the rest. */
+  extra?: StartJobExtras;
 }
 
 /**

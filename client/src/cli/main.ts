@@ -108,7 +108,7 @@ function fail(err: unknown, reporter: Reporter, json: boolean | undefined): numb
     err instanceof MediaFoundryError
       ? err
       : new MediaFoundryError('INTERNAL_ERROR', 'Unexpected failure', { details: String(err), cause: err });
-  if (json && !(err instanceof MediaFoundryError && error.jobId)) reporter.event({ type: 'failed', error });
+  if (json) reporter.event({ type: 'failed', error });
   process.stderr.write(`media-foundry: ${error.code}: ${error.message}${error.details ? ` (${error.details})` : ''}\n`);
   return exitCodeFor(error);
 }
