@@ -201,7 +201,8 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
   async saveTo(dir: string): Promise<string[]> {
     const saver = this.host.saver;
     if (!saver) throw new MediaFoundryError(ClientErrorCode.OUTPUT_ERROR, 'Saving files is not available on this platform');
-    if (this.saveDir === null && this.incoming.size === 0) this.saveDir = dir;
+    // no byte has arrived yet: every file can still go straight to disk
+    if (this.saveDir === null && [...this.incoming.values()].every((f) => f.received === 0)) this.saveDir = dir;
     const outputs = await this.done;
     const paths: string[] = [];
     for (const output of outputs) {
@@ -218,7 +219,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
   cancel(): void {
     if (this.phase === 'ended' || this.cancelRequested) return;
     this.cancelRequested = true;
-    if (this.phase === 'uploading') this.generation++; // stop sending
+    if (this.phase === 'uploading') this.stopUpload();
     // before the ack the server does not know the job yet: the cancel goes out with the ack
     if (this.phase !== 'pending' || this.resumeToken !== null) this.host.send({ type: 'cancel_job', job_id: this.id });
     else if (!this.ready)
@@ -315,7 +316,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
   /** @internal the socket closed: whatever was being sent stops. */
   onDisconnected(): void {
     this.connected = false;
-    this.generation++;
+    this.stopUpload();
   }
 
   /** @internal */
@@ -349,7 +350,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
   fail(error: MediaFoundryError): void {
     if (this.phase === 'ended') return;
     this.phase = 'ended';
-    this.generation++;
+    this.stopUpload();
     const sinks = [...this.incoming.values()].flatMap((f) => (f.sink ? [f.sink] : []));
     this.writing = this.writing
       .catch(() => undefined)
@@ -363,6 +364,12 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
   }
 
   // ---- internals -----------------------------------------------------------
+
+  /** Makes a running upload loop stale; one waiting for window room wakes to see it, and stops. */
+  private stopUpload(): void {
+    this.generation++;
+    for (const wake of this.ackWaiters.splice(0)) wake();
+  }
 
   private record(event: JobEvent): void {
     this.history.push(event);
