@@ -8,6 +8,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { ROOT } from './helpers/paths.js';
 import { startStack, type Stack } from './helpers/stack.js';
@@ -15,6 +16,7 @@ import { startStack, type Stack } from './helpers/stack.js';
 const BIN = join(ROOT, 'client', 'bin', 'media-foundry.js');
 let dir: string;
 let stack: Stack;
+let files: FileServer;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mf-cli-'));
@@ -23,10 +25,12 @@ beforeAll(async () => {
     makeTestVideo(join(dir, 'long.mp4'), { seconds: 20, width: 320, height: 240 }),
     writeFile(join(dir, 'not-media.mp4'), Buffer.alloc(64 * 1024, 7)),
   ]);
+  files = await startFileServer(dir);
   stack = await startStack();
 });
 afterAll(async () => {
   await stack?.stop();
+  await files?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -61,6 +65,18 @@ it('--json prints one event per line, ending with done', async () => {
   expect(events[0]!.type).toBe('accepted');
   expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['upload', 'progress', 'completed', 'output']));
   expect(events.at(-1)).toMatchObject({ type: 'done', outputs: [{ path: expect.stringMatching(/\.png$/) }] });
+});
+
+it('--url inputs with --links print a download link per output', async () => {
+  const run = await cli(['thumbnail', '--url', files.url('clip.mp4'), '--timestamp', '1', '--links']);
+  expect(run.exitCode).toBe(0);
+  const [link] = run.stdout.split('\n');
+  expect(link).toMatch(/^http:\/\/.*\/files\//);
+  const image = await fetch(link!);
+  expect(image.status).toBe(200);
+  const path = join(dir, 'linked.png');
+  await writeFile(path, Buffer.from(await image.arrayBuffer()));
+  expect((await ffprobe(path)).video).toMatchObject({ codec_name: 'png', width: 320 });
 });
 
 it('probe prints the metadata', async () => {
