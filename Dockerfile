@@ -17,6 +17,7 @@ FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
+COPY client/package.json client/
 COPY gateway/package.json gateway/
 COPY worker/package.json worker/
 
@@ -27,9 +28,11 @@ COPY tsconfig.base.json ./
 COPY shared/ shared/
 COPY gateway/ gateway/
 COPY worker/ worker/
+# the client's sources: the build bundles the demo page from them into gateway/dist/demo-page
+COPY client/ client/
 # `npm run build` is `tsc -b` over the root tsconfig, which also references
-# test/ (not in the build context); name the service projects instead. Compiled
-# unit tests are dropped so they do not ship.
+# test/ (not in the build context); name the service projects instead (its
+# postbuild bundles the page). Compiled unit tests are dropped so they do not ship.
 RUN npm run build -- shared gateway worker \
  && find shared/dist gateway/dist worker/dist -name '*.test.*' -delete
 

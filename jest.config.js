@@ -10,7 +10,7 @@ export default {
       displayName: 'unit',
       testEnvironment: 'node',
       transform: {},
-      roots: ['<rootDir>/shared/dist', '<rootDir>/gateway/dist', '<rootDir>/worker/dist', '<rootDir>/test/dist'],
+      roots: ['<rootDir>/shared/dist', '<rootDir>/client/dist', '<rootDir>/gateway/dist', '<rootDir>/worker/dist', '<rootDir>/test/dist'],
       testMatch: ['**/*.test.js'],
       testPathIgnorePatterns: ['\\.int\\.test\\.js$'],
     },

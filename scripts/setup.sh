@@ -21,6 +21,8 @@ command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
 [ -x /usr/bin/time ] || missing+=(time)
 # the watermark operation draws texts in DejaVu Sans (WATERMARK_FONT_FILE)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+# the client page's browser tests drive Debian's chromium with playwright-core (never a downloaded browser)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from the distribution's packages"
   as_root apt-get update -qq

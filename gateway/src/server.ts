@@ -10,6 +10,7 @@ import { originAllowed, presentedToken, type Principal } from './auth.js';
 import type { ClientSocket } from './client-socket.js';
 import { ClientConnections } from './client-connections.js';
 import { ClientConnection, type GatewayContext } from './connection.js';
+import { serveDemoPage } from './demo-page.js';
 import { serveSignedFiles } from './file-route.js';
 import { type RateBucket, type RateDecision, RateLimit } from './rate-limiter.js';
 import type { TemplatedApp, Uws, WebSocket, us_listen_socket } from './uws.js';
@@ -212,6 +213,7 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
   let refusing = false;
   const app: TemplatedApp = uws.App();
   serveSignedFiles(app, ctx.storage, ctx.urls, logger);
+  if (config.DEMO_PAGE) await serveDemoPage(app, { authRequired: ctx.authenticator.enabled }, logger);
 
   /** A socket's first frame: everything a connection holds beyond uWS's own is made now. */
   function activate(ws: WebSocket<SocketData>, data: SocketData): LiveSocket {

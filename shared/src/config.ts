@@ -199,6 +199,8 @@ export const configSchema = z
       .pipe(z.array(z.string().min(16, 'each API key must be at least 16 characters'))),
     /** HS256 secret for JWT bearer tokens (the subject `sub` identifies the client). */
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** Serve the browser demo page (gateway/dist/demo-page, built from client/) at `/` on the WebSocket port. */
+    DEMO_PAGE: z.stringbool().default(true),
     /** Comma-separated Origin values browsers may connect from (empty: any origin). */
     ALLOWED_ORIGINS: z
       .string()

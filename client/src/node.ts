@@ -1,0 +1,177 @@
+/**
+ * @media-foundry/client for Node 20: the `ws` WebSocket (with an
+ * Authorization header), paths and Readable streams as inputs, outputs
+ * streamed to disk.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import WebSocket from 'ws';
+import { type ConnectOptions, MediaFoundryClient, type Platform } from './client.js';
+import { ClientErrorCode, MediaFoundryError } from './errors.js';
+import { type FileInput, openPortableSource, rechunk, safeFileName, type UploadSource } from './inputs.js';
+import type { FileSaver, FileSink } from './job.js';
+import { type SocketOpener, whatwgOpener } from './socket.js';
+
+/** Frames up to this size are taken (outputs over 16 MiB come in 1 MiB chunks; a whole frame is at most 16 MiB and its header). */
+const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+const openNodeSocket: SocketOpener = (url, apiKey, handlers) =>
+  new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, {
+      maxPayload: MAX_FRAME_BYTES,
+      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+    });
+    let open = false;
+    const failed = (details: string, cause?: unknown) =>
+      reject(new MediaFoundryError(ClientErrorCode.CONNECTION_FAILED, 'Cannot connect', { details, cause }));
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => failed(`${url} answered HTTP ${res.statusCode ?? '?'}${body ? `: ${body}` : ''}`));
+      res.on('error', () => failed(`${url} answered HTTP ${res.statusCode ?? '?'}`));
+    });
+    ws.on('error', (err) => {
+      if (!open) failed(`${url}: ${err.message}`, err);
+    });
+    ws.once('open', () => {
+      open = true;
+      resolve({
+        send: (data) => ws.send(data, { binary: typeof data !== 'string' }),
+        close: (code, reason) => ws.close(code, reason),
+        pause: () => ws.pause(),
+        resume: () => ws.resume(),
+      });
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) =>
+      handlers.message(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString('utf8')),
+    );
+    ws.on('close', (code, reason) => {
+      if (open) handlers.close(code, reason.toString('utf8'));
+    });
+  });
+
+function isReadable(value: unknown): value is Readable {
+  return (
+    value instanceof Readable ||
+    (typeof value === 'object' && value !== null && typeof (value as Readable).pipe === 'function' && Symbol.asyncIterator in value)
+  );
+}
+
+async function openNodeSource(input: FileInput, index: number): Promise<UploadSource> {
+  if (typeof input === 'string') {
+    let size: number;
+    try {
+      const info = await stat(input);
+      if (!info.isFile()) throw new Error('not a regular file');
+      size = info.size;
+    } catch (err) {
+      throw new MediaFoundryError(ClientErrorCode.INPUT_ERROR, 'An input could not be read', {
+        details: `${input}: ${(err as Error).message}`,
+        cause: err,
+      });
+    }
+    return {
+      filename: safeFileName(basename(input), index),
+      size,
+      restartable: true,
+      chunks: (chunkBytes) => rechunk(createReadStream(input, { highWaterMark: chunkBytes }), chunkBytes),
+    };
+  }
+  if (isReadable(input)) {
+    const path = (input as Readable & { path?: unknown }).path;
+    let used = false;
+    return {
+      filename: safeFileName(typeof path === 'string' ? basename(path) : `input-${index + 1}`, index),
+      size: undefined,
+      restartable: false,
+      chunks(chunkBytes) {
+        if (used) throw new MediaFoundryError(ClientErrorCode.INPUT_ERROR, 'A stream input can be read only once');
+        used = true;
+        return rechunk(input as AsyncIterable<Uint8Array>, chunkBytes);
+      },
+    };
+  }
+  return openPortableSource(input, index);
+}
+
+class DiskSink implements FileSink {
+  private constructor(
+    readonly path: string,
+    private readonly stream: Writable,
+  ) {}
+
+  static async open(dir: string, filename: string): Promise<DiskSink> {
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, filename);
+    const stream = createWriteStream(path);
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+    return new DiskSink(path, stream);
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => this.stream.write(chunk, (err) => (err ? reject(err) : resolve())));
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.stream.closed) return resolve();
+      this.stream.end((err?: Error | null) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  async abort(): Promise<void> {
+    this.stream.destroy();
+    await rm(this.path, { force: true });
+  }
+}
+
+const nodeSaver: FileSaver = {
+  openSink: (dir, filename) => DiskSink.open(dir, filename),
+  async writeFile(dir, filename, data) {
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, filename);
+    await writeFile(path, data);
+    return path;
+  },
+  async download(url, dir, filename) {
+    const response = await fetch(url);
+    if (!response.ok || !response.body)
+      throw new MediaFoundryError(ClientErrorCode.OUTPUT_ERROR, 'An output could not be downloaded', {
+        details: `${url} answered HTTP ${response.status}`,
+      });
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, filename);
+    await pipeline(Readable.fromWeb(response.body as never), createWriteStream(path));
+    return path;
+  },
+  async copyFile(from, dir, filename) {
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, filename);
+    await copyFile(from, path);
+    return path;
+  },
+};
+
+const nodePlatform: Platform = {
+  openSocket: openNodeSocket,
+  openSource: openNodeSource,
+  saver: nodeSaver,
+  socketFrom: whatwgOpener,
+};
+
+/** The media-foundry client (Node). */
+export class MediaFoundry extends MediaFoundryClient {
+  /** Connects to a gateway (`ws://` or `wss://`); rejects with CONNECTION_FAILED. */
+  static async connect(url: string, options: ConnectOptions = {}): Promise<MediaFoundry> {
+    return MediaFoundryClient.open(new MediaFoundry(url, nodePlatform, options));
+  }
+}
+
+export * from './exports.js';
