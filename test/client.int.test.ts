@@ -110,6 +110,18 @@ describe('inputs', () => {
     expect((await job.metadata()).duration).toBeCloseTo(5, 0);
   });
 
+  it('saves an hls ladder as its tree of playlists and segments, which ffprobe opens', async () => {
+    const job = mf.hls({ file: join(dir, 'clip.mp4') }, { renditions: [{ height: 240 }, { height: 120 }], segment_seconds: 2 });
+    const out = await outDir('hls');
+    const paths = await job.saveTo(out);
+    const names = (await job.result()).map((o) => o.filename);
+    expect(names[0]).toMatch(/\.m3u8$/);
+    expect(names.some((n) => n.includes('/'))).toBe(true);
+    expect(paths.every((p) => p.startsWith(out + '/'))).toBe(true);
+    const master = await ffprobe(paths[0]!);
+    expect(master.video).toMatchObject({ codec_name: 'h264' });
+  });
+
   it('uploads a file over the window in chunks (probe: metadata, no file)', async () => {
     const size = (await stat(join(dir, 'raw.nut'))).size;
     expect(size).toBeGreaterThan(8 * 1024 * 1024);

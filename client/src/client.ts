@@ -4,7 +4,7 @@
  * file writers (see node.ts and browser.ts).
  */
 import {
-  binaryHeader,
+  outputFrameHeader,
   formatIssues,
   OPERATION_NAMES,
   type OperationName,
@@ -292,7 +292,7 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
       } catch {
         return; // not a frame of ours: nothing can be done with it
       }
-      const header = binaryHeader.safeParse(frame.header);
+      const header = outputFrameHeader.safeParse(frame.header);
       if (!header.success) return;
       this.jobs.get(header.data.job_id)?.onBinary(header.data, frame.payload);
       return;

@@ -17,7 +17,7 @@ import {
 } from '@media-foundry/shared';
 import { Emitter } from './emitter.js';
 import { ClientErrorCode, MediaFoundryError } from './errors.js';
-import { safeFileName, type UploadSource } from './inputs.js';
+import { type UploadSource } from './inputs.js';
 
 /** One output file of a finished job: its bytes (`data`), where it was saved (`path`), or its link (`url`). */
 export interface JobOutput {
@@ -206,7 +206,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
     const outputs = await this.done;
     const paths: string[] = [];
     for (const output of outputs) {
-      const name = safeFileName(output.filename, 0);
+      const name = output.filename; // may be a relative path (an hls ladder); the saver checks it
       if (output.path !== undefined && this.saveDir === dir) paths.push(output.path);
       else if (output.data) paths.push(await saver.writeFile(dir, name, output.data));
       else if (output.url) paths.push(await saver.download(output.url, dir, name));
@@ -512,7 +512,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
     if (this.saveDir !== null && saver) {
       const old = file.sink;
       const dir = this.saveDir;
-      const name = safeFileName(file.output.filename, 0);
+      const name = file.output.filename;
       const opened = this.writing.then(async () => {
         if (old) await (await old).close().catch(() => undefined);
         return saver.openSink(dir, name);

@@ -5,9 +5,10 @@
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { outputFileName } from '@media-foundry/shared';
 import WebSocket from 'ws';
 import { type ConnectOptions, MediaFoundryClient, type Platform } from './client.js';
 import { ClientErrorCode, MediaFoundryError } from './errors.js';
@@ -98,6 +99,20 @@ async function openNodeSource(input: FileInput, index: number): Promise<UploadSo
   return openPortableSource(input, index);
 }
 
+/**
+ * Where an output goes under `dir`: its name may be a relative path (an
+ * `hls` ladder's `720p/seg_003.ts`), whose folders are made. A name the
+ * server's own schema would refuse (`..`, absolute) is refused here too, so
+ * no answer can write outside `dir`.
+ */
+async function outputPath(dir: string, filename: string): Promise<string> {
+  if (!outputFileName.safeParse(filename).success)
+    throw new MediaFoundryError(ClientErrorCode.OUTPUT_ERROR, 'An output has a name that cannot be saved', { details: filename });
+  const path = join(dir, filename);
+  await mkdir(dirname(path), { recursive: true });
+  return path;
+}
+
 class DiskSink implements FileSink {
   private constructor(
     readonly path: string,
@@ -105,8 +120,7 @@ class DiskSink implements FileSink {
   ) {}
 
   static async open(dir: string, filename: string): Promise<DiskSink> {
-    await mkdir(dir, { recursive: true });
-    const path = join(dir, filename);
+    const path = await outputPath(dir, filename);
     const stream = createWriteStream(path);
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());
@@ -135,8 +149,7 @@ class DiskSink implements FileSink {
 const nodeSaver: FileSaver = {
   openSink: (dir, filename) => DiskSink.open(dir, filename),
   async writeFile(dir, filename, data) {
-    await mkdir(dir, { recursive: true });
-    const path = join(dir, filename);
+    const path = await outputPath(dir, filename);
     await writeFile(path, data);
     return path;
   },
@@ -146,14 +159,12 @@ const nodeSaver: FileSaver = {
       throw new MediaFoundryError(ClientErrorCode.OUTPUT_ERROR, 'An output could not be downloaded', {
         details: `${url} answered HTTP ${response.status}`,
       });
-    await mkdir(dir, { recursive: true });
-    const path = join(dir, filename);
+    const path = await outputPath(dir, filename);
     await pipeline(Readable.fromWeb(response.body as never), createWriteStream(path));
     return path;
   },
   async copyFile(from, dir, filename) {
-    await mkdir(dir, { recursive: true });
-    const path = join(dir, filename);
+    const path = await outputPath(dir, filename);
     await copyFile(from, path);
     return path;
   },

@@ -292,22 +292,24 @@ export const GOING_AWAY_REASON = 'server shutting down; reconnect and resume_job
 
 // ---- binary frames --------------------------------------------------------
 
+const frameHeaderFields = {
+  job_id: jobId,
+  /** Chunked transfers: where this chunk starts in the file. Without it, the frame is the whole file. */
+  offset: z.number().int().nonnegative().optional(),
+  /** Chunked transfers: true on the file's last chunk. */
+  final: z.boolean().optional(),
+  /** Chunked downloads: the file's size. */
+  total_size: z.number().int().nonnegative().optional(),
+};
+const chunkFieldsTogether = (h: { offset?: number; final?: boolean }) => (h.offset === undefined) === (h.final === undefined);
+const chunkFieldsMessage = { message: 'a chunk carries both `offset` and `final` (a whole file neither)', path: ['final'] };
+
 /** Header of a binary frame, both directions: `[u32 BE header length][header JSON][bytes]`. */
-export const binaryHeader = z
-  .object({
-    job_id: jobId,
-    filename: fileName,
-    /** Chunked transfers: where this chunk starts in the file. Without it, the frame is the whole file. */
-    offset: z.number().int().nonnegative().optional(),
-    /** Chunked transfers: true on the file's last chunk. */
-    final: z.boolean().optional(),
-    /** Chunked downloads: the file's size. */
-    total_size: z.number().int().nonnegative().optional(),
-  })
-  .refine((h) => (h.offset === undefined) === (h.final === undefined), {
-    message: 'a chunk carries both `offset` and `final` (a whole file neither)',
-    path: ['final'],
-  });
+export const binaryHeader = z.object({ ...frameHeaderFields, filename: fileName }).refine(chunkFieldsTogether, chunkFieldsMessage);
+/** Header of an output frame (server to client): its name may be an output path (an `hls` ladder's `720p/seg_003.ts`). */
+export const outputFrameHeader = z
+  .object({ ...frameHeaderFields, filename: outputFileName })
+  .refine(chunkFieldsTogether, chunkFieldsMessage);
 export type BinaryHeader = z.infer<typeof binaryHeader>;
 
 /** Outputs up to this size go as one binary frame; larger ones in chunks (`offset`, `total_size`, `final`). */
