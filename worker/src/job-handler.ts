@@ -23,7 +23,15 @@ import {
   retryTransient,
   sleep,
 } from '@media-foundry/shared';
-import { type JobStore, type Logger, parseTraceparent, type Storage } from '@media-foundry/shared/node';
+import {
+  type JobStore,
+  literalUrlProblem,
+  type Logger,
+  parseAllowlist,
+  parseTraceparent,
+  type Storage,
+  type UrlAllowlist,
+} from '@media-foundry/shared/node';
 import { ProgressThrottle } from './ffmpeg/progress.js';
 import { storageFailure } from './inputs.js';
 import { runJob, type JobRunnerDeps, type ProgressUpdate } from './job-runner.js';
@@ -52,8 +60,13 @@ export interface HandlerDeps {
 /** Why a running job's AbortController fired. */
 type AbortReason = 'cancel' | 'shutdown';
 
-/** Parses a job message: the job, or the error to answer it with. */
-export function parseJob(content: Buffer): JobMessage | AppError {
+/**
+ * Parses a job message: the job, or the error to answer it with. A URL input
+ * forbidden on its face (localhost, a literal private address) is a
+ * VALIDATION_ERROR here, as at the gateway; names that only resolve to such
+ * addresses are refused when fetched.
+ */
+export function parseJob(content: Buffer, allow: UrlAllowlist = parseAllowlist([])): JobMessage | AppError {
   let raw: unknown;
   try {
     raw = JSON.parse(content.toString('utf8'));
@@ -61,7 +74,12 @@ export function parseJob(content: Buffer): JobMessage | AppError {
     return errors.invalidJson(`job message body: ${(err as Error).message}`);
   }
   const parsed = jobMessage.safeParse(raw);
-  return parsed.success ? parsed.data : errors.validation(formatIssues(parsed.error));
+  if (!parsed.success) return errors.validation(formatIssues(parsed.error));
+  for (const [i, input] of parsed.data.inputs.entries()) {
+    const problem = input.source === 'url' ? literalUrlProblem(input.url, allow) : null;
+    if (problem) return errors.validation(`inputs.${i}.url: ${problem} (URL_ALLOWLIST may allow it)`);
+  }
+  return parsed.data;
 }
 
 /** The error reply for a failure. */
@@ -100,8 +118,11 @@ class ProgressReporter {
 
 export class JobHandler {
   private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly allowlist: UrlAllowlist;
 
-  constructor(private readonly deps: HandlerDeps) {}
+  constructor(private readonly deps: HandlerDeps) {
+    this.allowlist = parseAllowlist(deps.config.URL_ALLOWLIST);
+  }
 
   get activeJobs(): number {
     return this.active.size;
@@ -123,7 +144,7 @@ export class JobHandler {
     const { logger, store, view } = this.deps;
     const message = delivery.message;
     const replyTo = message.properties.replyTo as string | undefined;
-    const job = parseJob(message.content);
+    const job = parseJob(message.content, this.allowlist);
     if (job instanceof AppError) {
       const jobId = String(message.properties.correlationId ?? message.properties.messageId ?? 'unknown');
       logger.warn({ job_id: jobId, details: job.details }, 'rejected an invalid job message');

@@ -29,7 +29,9 @@ import {
   childTrace,
   formatTraceparent,
   type JobStore,
+  literalUrlProblem,
   type Logger,
+  parseAllowlist,
   type Storage,
   tenantKey,
   type TenantQueues,
@@ -99,6 +101,15 @@ function newJob(
   };
 }
 
+/** The first URL input refused on its face (see literalUrlProblem), as a VALIDATION_ERROR detail, or null. */
+function urlInputProblem(urls: readonly string[], allow: ReturnType<typeof parseAllowlist>): string | null {
+  for (const [i, url] of urls.entries()) {
+    const problem = literalUrlProblem(url, allow);
+    if (problem) return `input.${urls.length > 1 ? `urls.${i}` : 'url'}: ${problem} (URL_ALLOWLIST may allow it)`;
+  }
+  return null;
+}
+
 export class JobLifecycle {
   /** By internal id. */
   private readonly jobs = new Map<string, GatewayJob>();
@@ -106,8 +117,12 @@ export class JobLifecycle {
   private readonly byHolder = new Map<string, Map<string, GatewayJob>>();
   /** Jobs waiting with a queue position, by tenant key (each `dequeued` notice moves them up). */
   private readonly waitingByTenant = new Map<string, Set<GatewayJob>>();
+  /** URL_ALLOWLIST, parsed once: URLs forbidden on their face are refused at submit. */
+  private readonly allowlist;
 
-  constructor(private readonly deps: LifecycleDeps) {}
+  constructor(private readonly deps: LifecycleDeps) {
+    this.allowlist = parseAllowlist(deps.config.URL_ALLOWLIST);
+  }
 
   /** Jobs this gateway follows now. */
   get size(): number {
@@ -132,6 +147,12 @@ export class JobLifecycle {
         holder,
         errorMessageFor(clientId, errors.validation(`input.size_bytes: ${input.size_bytes} is over MAX_FILE_SIZE_MB (${maxBytes} bytes)`)),
       );
+      return;
+    }
+    // localhost or a literal private IP fails here, before `ack`; a name that only resolves to one is the worker's to refuse
+    const urlProblem = input.source === 'url' ? urlInputProblem(input.urls ?? (input.url ? [input.url] : []), this.allowlist) : null;
+    if (urlProblem) {
+      this.send(holder, errorMessageFor(clientId, errors.validation(urlProblem)));
       return;
     }
     const uploading = [...(mine?.values() ?? [])].filter((j) => j.phase === 'uploading').length;
