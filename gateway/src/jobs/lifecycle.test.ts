@@ -248,11 +248,7 @@ describe('JobLifecycle', () => {
   ])('refuses %s with VALIDATION_ERROR before ack, publishing nothing', async (_what, input, details) => {
     const gw = lifecycle();
     const a = holder('c1');
-    gw.start(
-      a,
-      { type: 'start_job', job_id: 'j1', operation: 'concat', input: { source: 'url', ...input }, options: {} } as never,
-      null,
-    );
+    gw.start(a, { type: 'start_job', job_id: 'j1', operation: 'concat', input: { source: 'url', ...input }, options: {} } as never, null);
     await until(() => a.socket.of('j1').length > 0);
     expect(a.socket.of('j1')).toEqual([expect.objectContaining({ type: 'error', code: 'VALIDATION_ERROR' })]);
     expect(String(a.socket.of('j1')[0]!.details)).toContain(details);
