@@ -19,6 +19,8 @@ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpe
 command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
 # the hostile-load tests measure ffprobe's and ffmpeg's peak memory with GNU time
 [ -x /usr/bin/time ] || missing+=(time)
+# the Python example of docs/AMQP.md (examples/amqp_publish.py), run by test/amqp.int.test.ts
+/usr/bin/python3 -c 'import pika' 2>/dev/null || missing+=(python3-pika)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from the distribution's packages"
   as_root apt-get update -qq
