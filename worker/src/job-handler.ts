@@ -87,11 +87,20 @@ function errorReply(jobId: string, e: AppError): FinalReply {
   return { type: 'error', job_id: jobId, code: e.code, message: e.message, details: e.details };
 }
 
-/** Progress to the client (throttled) and, coarser, to storage for whoever resumes the job. */
+/**
+ * Progress to the client (throttled) and, coarser, to storage for whoever
+ * resumes the job. An update the throttle drops is held, and the latest one
+ * held is sent once the interval has passed: runs shorter than the interval
+ * (thumbnails, a short GIF) still show their steps instead of a jump from
+ * the first to the last.
+ */
 class ProgressReporter {
   private readonly throttle = new ProgressThrottle<ProgressUpdate>(PROGRESS_INTERVAL_MS);
   /** The first update is stored at once: a resume anywhere knows the job is running. */
   private stateWrittenAt = -Infinity;
+  private held: ProgressUpdate | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(
     private readonly route: ReplyRoute,
@@ -102,7 +111,11 @@ class ProgressReporter {
   report(update: ProgressUpdate): void {
     // every retry is news: never throttled away
     const next = this.throttle.offer(update, update.stage === 'retrying');
-    if (!next) return;
+    if (!next) {
+      this.hold(update);
+      return;
+    }
+    this.held = null;
     const jobId = this.route.jobId;
     this.deps.replies
       .send(this.route, { type: 'progress', job_id: jobId, ...next })
@@ -113,6 +126,26 @@ class ProgressReporter {
     this.deps.store
       .writeState(jobId, { stage, percentage, ...(message ? { message } : {}) })
       .catch((err: unknown) => this.log.debug({ err }, 'job state not stored'));
+  }
+
+  /** Nothing held is sent any more (the run ended: its final reply follows). */
+  close(): void {
+    this.closed = true;
+    this.held = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private hold(update: ProgressUpdate): void {
+    if (this.closed) return;
+    this.held = update;
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      const held = this.held;
+      this.held = null;
+      if (held && !this.closed) this.report(held);
+    }, PROGRESS_INTERVAL_MS);
+    this.timer.unref();
   }
 }
 
@@ -225,7 +258,9 @@ export class JobHandler {
         clock,
         (speed) => metrics.encodeSpeed.observe({ operation }, speed),
       );
+      progress.close();
     } catch (err) {
+      progress.close();
       if (controller.signal.reason === ('shutdown' satisfies AbortReason)) {
         log.warn('job interrupted by shutdown; handing it back to the queue');
         metrics.jobs.inc({ operation, outcome: 'requeued' });
