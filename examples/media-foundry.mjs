@@ -1,5 +1,5 @@
 // The WebSocket protocol of media-foundry in one small module, for the
-// examples beside it (docs/PROTOCOL.md is the full description). Plain
+// examples beside it (the README's protocol section is the full description). Plain
 // JavaScript on Node 20 with the `ws` package (Node 20 has no WebSocket
 // client built in); no build step.
 import { open, mkdir } from 'node:fs/promises';
