@@ -39,7 +39,7 @@ function processing(jobId: string) {
 }
 
 it.each([
-  ['an optimized GIF', 'gif', { start_time: 2, duration: 8, fps: 10, width: 320, optimize: true }],
+  ['an optimized GIF', 'gif', { start_time: 2, duration: 20, fps: 15, width: 480, optimize: true }],
   ['six thumbnails', 'thumbnail', { count: 6, format: 'jpeg' }],
 ])('%s shows steps between 0 and 100 %%', async (_what, operation, options) => {
   const jobId = `short-${operation}`;
