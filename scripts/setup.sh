@@ -23,6 +23,8 @@ command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 # the client page's browser tests drive Debian's chromium with playwright-core (never a downloaded browser)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# the Python example of docs/AMQP.md (examples/amqp_publish.py), run by test/amqp.int.test.ts
+/usr/bin/python3 -c 'import pika' 2>/dev/null || missing+=(python3-pika)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from the distribution's packages"
   as_root apt-get update -qq

@@ -1,7 +1,9 @@
 // `npm start`: the gateway and one worker on this machine, sharing the `fs`
 // storage directory. Production runs them separately (npm run start:gateway /
-// start:worker); this is the laptop way. Ctrl-C stops both.
+// start:worker); this is the laptop way. Ctrl-C stops both. `.env` in the
+// repository root, if present, is read first (scripts/load-env.js).
 import { spawn } from 'node:child_process';
+import './load-env.js';
 
 // no load balancer to wait for on a laptop: Ctrl-C closes at once
 const env = { STORAGE_DRIVER: 'fs', SHUTDOWN_LEAD_SECONDS: '0', ...process.env };

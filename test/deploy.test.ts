@@ -135,9 +135,11 @@ describe('Dockerfile', () => {
     expect(stage(service).base).toMatch(new RegExp(`^node:${major}(\\.\\d+)*-[a-z]+-slim$`));
   });
 
-  it.each(SERVICES)('%s runs its package.json start script, as the node user', (service) => {
+  it.each(SERVICES)('%s runs its package.json start script, as the node user (less the .env preload)', (service) => {
     const cmd = JSON.parse(lastInstruction(stage(service), 'CMD') ?? 'null') as unknown;
-    expect(cmd).toEqual(rootPackage.scripts[`start:${service}`]?.split(' '));
+    // containers get their environment from compose or Kubernetes: the image has no scripts/ and reads no .env
+    const script = rootPackage.scripts[`start:${service}`]?.replace(' --import ./scripts/load-env.js', '');
+    expect(cmd).toEqual(script?.split(' '));
     expect(lastInstruction(stage(service), 'USER')).toBe('node');
     expect(stage(service).instructions).toContain('ENV NODE_ENV=production');
   });
@@ -653,5 +655,124 @@ describe('k8s/ availability and autoscaling', () => {
     });
     // two autoscalers on one Deployment fight over its replicas
     expect(rendered.filter((o) => o.kind === 'HorizontalPodAutoscaler')).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------- examples/k8s-aws (an overlay of k8s/)
+
+describe('examples/k8s-aws', () => {
+  const OVERLAY = 'examples/k8s-aws';
+  const aws = renderKustomization(join(ROOT, OVERLAY));
+  const find = <T>(kind: string, name: string): T => {
+    const found = aws.find((o) => o.kind === kind && o.metadata.name === name);
+    if (!found) throw new Error(`${OVERLAY}: no ${kind} ${name}`);
+    return found as T;
+  };
+  const awsDeployment = (service: Service) => find<IDeployment>('Deployment', service);
+  const awsPod = (service: Service) => awsDeployment(service).spec!.template.spec!;
+  /** The overlay's ConfigMap plus the container's env: what the service parses (the Secret holds only AMQP_URL here). */
+  const awsConfig = (service: Service): Config => {
+    const c = awsPod(service).containers[0]!;
+    const env: Env = {};
+    for (const from of c.envFrom ?? []) {
+      const cm = from.configMapRef && aws.find((o) => o.kind === 'ConfigMap' && o.metadata.name === from.configMapRef?.name);
+      if (cm) Object.assign(env, (cm as K8sObject & IConfigMap).data);
+    }
+    for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+    return parseConfig({ ...env, AMQP_URL: 'amqps://user:secret@mq.example.com:5671' }, `${OVERLAY} ${service}`);
+  };
+  const seconds = (command: string[] | undefined) => (command?.[0] === 'sleep' ? Number(command[1]) : NaN);
+
+  const kubectl = (() => {
+    try {
+      execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  (kubectl ? it : it.skip)('renders as `kubectl kustomize` does', () => {
+    const theirs = parseAllDocuments(execFileSync('kubectl', ['kustomize', join(ROOT, OVERLAY)], { encoding: 'utf8' })).map(
+      (d) => d.toJS() as K8sObject,
+    );
+    const byId = (objects: K8sObject[]) =>
+      Object.fromEntries(objects.map((o) => [`${o.apiVersion} ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`, o]));
+    expect(byId(aws)).toEqual(byId(theirs));
+  });
+
+  it('validates against the Kubernetes and KEDA schemas, all in the namespace of the base', () => {
+    for (const o of aws) expect(() => validateK8sObject(o)).not.toThrow();
+    expect(aws.filter((o) => o.kind !== 'Namespace' && o.metadata.namespace !== 'media-foundry')).toEqual([]);
+  });
+
+  it('runs 3 gateways, rolled one at a time with none missing, and autoscaled workers', () => {
+    expect(awsDeployment('gateway').spec?.replicas).toBe(3);
+    expect(awsDeployment('gateway').spec?.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    const scaled = find<IScaledObject>('ScaledObject', 'worker');
+    expect(scaled.spec.scaleTargetRef.name).toBe('worker');
+    expect(scaled.spec.minReplicaCount).toBe(2);
+    expect(scaled.spec.maxReplicaCount).toBe(20);
+    // KEDA owns the worker's replica count
+    expect(awsDeployment('worker').spec?.replicas).toBeUndefined();
+  });
+
+  it('uses AWS S3: no S3_ENDPOINT, no keys, virtual-hosted style, and both services parse that config', () => {
+    for (const service of SERVICES) {
+      const config = awsConfig(service);
+      expect(config).toMatchObject({ STORAGE_DRIVER: 's3', S3_FORCE_PATH_STYLE: false });
+      expect(config.S3_ENDPOINT).toBeUndefined();
+      expect(config.S3_ACCESS_KEY_ID).toBeUndefined();
+      expect(config.S3_BUCKET).toBeTruthy();
+    }
+  });
+
+  it('gives both services an IRSA ServiceAccount', () => {
+    const sa = find<K8sObject>('ServiceAccount', 'media-foundry');
+    expect((sa.metadata.annotations as Record<string, string>)['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::\d{12}:role\/.+/);
+    for (const service of SERVICES) expect(awsPod(service).serviceAccountName).toBe('media-foundry');
+  });
+
+  it("gateway: preStop, then the gateway's own lead time and close, fit the grace period", () => {
+    const pod = awsPod('gateway');
+    const preStop = seconds(pod.containers[0]!.lifecycle?.preStop?.exec?.command);
+    expect(preStop).toBeGreaterThan(0);
+    const lead = awsConfig('gateway').SHUTDOWN_LEAD_SECONDS;
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(preStop + lead + 10);
+    // the base's probes, ports and limits are kept (the patch merged the container by name)
+    expect(pod.containers).toHaveLength(1);
+    expect(pod.containers[0]!.readinessProbe?.httpGet?.path).toBe('/ready');
+  });
+
+  it('puts the gateways behind an AWS NLB and pulls pinned images from a registry', () => {
+    const svc = find<IService>('Service', 'gateway');
+    expect(svc.spec?.type).toBe('LoadBalancer');
+    expect(svc.metadata?.annotations?.['service.beta.kubernetes.io/aws-load-balancer-type']).toBe('external');
+    for (const service of SERVICES)
+      expect(awsPod(service).containers[0]!.image).toMatch(
+        new RegExp(`^\\d{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com/media-foundry-${service}:\\d+\\.\\d+\\.\\d+$`),
+      );
+  });
+
+  it('documents, in its README, an IAM action for every S3 call the storage driver makes', () => {
+    const readme = read(`${OVERLAY}/README.md`);
+    const driver = read('shared/src/node/storage/s3-storage.ts');
+    // each SDK command the driver sends, and the IAM action that allows it
+    const needs: Record<string, string> = {
+      GetObjectCommand: 's3:GetObject',
+      HeadObjectCommand: 's3:GetObject',
+      PutObjectCommand: 's3:PutObject',
+      DeleteObjectCommand: 's3:DeleteObject',
+      DeleteObjectsCommand: 's3:DeleteObject',
+      ListObjectsV2Command: 's3:ListBucket',
+      HeadBucketCommand: 's3:ListBucket',
+      ListMultipartUploadsCommand: 's3:ListBucketMultipartUploads',
+      AbortMultipartUploadCommand: 's3:AbortMultipartUpload',
+    };
+    const used = [...new Set(driver.match(/\b[A-Z][A-Za-z0-9]+Command\b/g) ?? [])].filter((c) => c !== 'Command');
+    expect(used.filter((c) => !(c in needs))).toEqual([]);
+    for (const c of used) expect(readme).toContain(`"${needs[c]}"`);
+    // multipart uploads (lib-storage's Upload) are s3:PutObject
+    expect(driver).toContain("from '@aws-sdk/lib-storage'");
+    expect(readme).toContain('"s3:PutObject"');
   });
 });

@@ -56,11 +56,13 @@ describe('URL inputs (SSRF)', () => {
     ['a decimal spelling of 127.0.0.1', () => `http://2130706433:${port()}/clip.mp4`],
     ['a hex spelling of 127.0.0.1', () => `http://0x7f.0.0.1:${port()}/clip.mp4`],
     ['an IPv4-mapped IPv6 loopback', () => `http://[::ffff:127.0.0.1]:${port()}/clip.mp4`],
-  ])('refuses %s without fetching it', async (_what, url) => {
+  ])('refuses %s at submit, before ack, without fetching it', async (_what, url) => {
+    // forbidden on its face (a literal address, however spelt): a VALIDATION_ERROR from the gateway, never published
     client.send({ type: 'start_job', job_id: 'ssrf', operation: 'probe', input: { source: 'url', url: url() } });
-    const { final } = await client.result('ssrf');
-    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input URL is not allowed' });
-    expect(final.details).toMatch(/private or reserved address/);
+    const { items, final } = await client.result('ssrf');
+    expect(final).toMatchObject({ type: 'error', code: 'VALIDATION_ERROR' });
+    expect(final.details).toMatch(/^input\.url: .*private or reserved address/);
+    expect(items.some((i) => i.kind === 'json' && i.data.type === 'ack')).toBe(false);
     expect(files.requests).toEqual([]);
   });
 

@@ -224,12 +224,18 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
     for (const o of outputs) {
       const res = await fetch(o.url);
       expect(res.status).toBe(200);
+      // served as what it is, under its own name (the README says so)
+      expect(res.headers.get('content-type')).toBe('image/png');
+      expect(o).toMatchObject({ content_type: 'image/png' });
+      expect(res.headers.get('content-disposition')).toContain(`filename="${o.filename}"`);
       const body = Buffer.from(await res.arrayBuffer());
       expect(body.length).toBe(o.size_bytes);
       expect(body.subarray(1, 4).toString()).toBe('PNG');
     }
     // a tampered gateway link is refused (presigned S3 links are S3's to check; s3rver does not)
     if (driver === 'fs') {
+      // PUBLIC_BASE_URL unset: the documented default, http://<WS_HOST>:<WS_PORT>
+      expect(outputs[0]!.url.startsWith(`${stack.wsUrl.replace(/^ws:/, 'http:')}/files/jobs/`)).toBe(true);
       const forged = outputs[0]!.url.replace(/sig=[^&]+/, 'sig=AAAA');
       expect((await fetch(forged)).status).toBe(403);
       const expired = outputs[0]!.url.replace(/expires=\d+/, 'expires=1000');

@@ -1,5 +1,6 @@
 import { FsStorage } from '@media-foundry/shared/node';
-import { createDownloadUrls } from './download-urls.js';
+import { createDownloadUrls, publicBaseUrl } from './download-urls.js';
+import { contentDisposition } from './file-route.js';
 
 describe('signed gateway download URLs', () => {
   const urls = createDownloadUrls(new FsStorage('/tmp/unused'), () => 'https://media.example.com/', 'k'.repeat(40));
@@ -22,5 +23,36 @@ describe('signed gateway download URLs', () => {
     const url = new URL(await urls.urlFor('jobs/a/output/x.png', 'x.png', 60));
     const other = createDownloadUrls(new FsStorage('/tmp/unused'), () => 'http://x', 'z'.repeat(40));
     expect(other.verify('jobs/a/output/x.png', url.searchParams.get('expires')!, url.searchParams.get('sig')!)).toBeNull();
+  });
+
+  it('sign the content type the file is served as', async () => {
+    const url = new URL(await urls.urlFor('jobs/a/output/x.png', 'x.png', 60, 'image/png'));
+    expect(url.searchParams.get('type')).toBe('image/png');
+    const [expires, sig] = [url.searchParams.get('expires')!, url.searchParams.get('sig')!];
+    expect(urls.verify('jobs/a/output/x.png', expires, sig, Date.now(), 'image/png')).toBe('jobs/a/output/x.png');
+    expect(urls.verify('jobs/a/output/x.png', expires, sig, Date.now(), 'text/html')).toBeNull();
+    expect(urls.verify('jobs/a/output/x.png', expires, sig)).toBeNull();
+  });
+});
+
+describe('contentDisposition', () => {
+  it('names the file, exactly in filename* and in ASCII in filename', () => {
+    expect(contentDisposition('thumbnail_001.png')).toBe(`attachment; filename="thumbnail_001.png"; filename*=UTF-8''thumbnail_001.png`);
+    expect(contentDisposition('my "clip" (1).mp4')).toBe(
+      `attachment; filename="my _clip_ (1).mp4"; filename*=UTF-8''my%20%22clip%22%20%281%29.mp4`,
+    );
+    expect(contentDisposition('été.gif')).toBe(`attachment; filename="_t_.gif"; filename*=UTF-8''%C3%A9t%C3%A9.gif`);
+  });
+});
+
+describe('publicBaseUrl (the documented PUBLIC_BASE_URL default)', () => {
+  it('is PUBLIC_BASE_URL when set', () => {
+    expect(publicBaseUrl({ PUBLIC_BASE_URL: 'https://media.example.com', WS_HOST: '0.0.0.0' }, 8080)).toBe('https://media.example.com');
+  });
+  it('is http://<WS_HOST>:<port> otherwise, with localhost for a wildcard host and brackets round IPv6', () => {
+    expect(publicBaseUrl({ WS_HOST: '10.0.0.5' }, 8080)).toBe('http://10.0.0.5:8080');
+    expect(publicBaseUrl({ WS_HOST: '0.0.0.0' }, 8080)).toBe('http://localhost:8080');
+    expect(publicBaseUrl({ WS_HOST: '::' }, 9000)).toBe('http://localhost:9000');
+    expect(publicBaseUrl({ WS_HOST: '::1' }, 8080)).toBe('http://[::1]:8080');
   });
 });

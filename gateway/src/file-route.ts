@@ -4,7 +4,7 @@
  * so a slow downloader costs one chunk of memory, not the file.
  */
 import type { Logger, Storage } from '@media-foundry/shared/node';
-import type { DownloadUrls } from './download-urls.js';
+import { DEFAULT_CONTENT_TYPE, type DownloadUrls } from './download-urls.js';
 import type { HttpResponse, TemplatedApp } from './uws.js';
 
 export function serveSignedFiles(app: TemplatedApp, storage: Storage, urls: DownloadUrls, logger: Logger): void {
@@ -17,9 +17,17 @@ export function serveSignedFiles(app: TemplatedApp, storage: Storage, urls: Down
       aborted = true;
       stream?.destroy();
     });
+    // the output's own type, signed into the URL with the key (older links have none: a plain download)
+    const contentType = query.get('type') ?? DEFAULT_CONTENT_TYPE;
     let key: string | null;
     try {
-      key = urls.verify(path.split('/').map(decodeURIComponent).join('/'), query.get('expires') ?? '', query.get('sig') ?? '');
+      key = urls.verify(
+        path.split('/').map(decodeURIComponent).join('/'),
+        query.get('expires') ?? '',
+        query.get('sig') ?? '',
+        Date.now(),
+        contentType,
+      );
     } catch {
       key = null;
     }
@@ -35,8 +43,8 @@ export function serveSignedFiles(app: TemplatedApp, storage: Storage, urls: Down
         const filename = granted.slice(granted.lastIndexOf('/') + 1);
         res.cork(() => {
           res.writeStatus('200 OK');
-          res.writeHeader('content-type', 'application/octet-stream');
-          res.writeHeader('content-disposition', `attachment; filename="${filename.replace(/["\\]/g, '_')}"`);
+          res.writeHeader('content-type', contentType);
+          res.writeHeader('content-disposition', contentDisposition(filename));
         });
         pipeWithBackpressure(res, body, size, () => aborted);
       })
@@ -45,6 +53,17 @@ export function serveSignedFiles(app: TemplatedApp, storage: Storage, urls: Down
         if (!aborted) res.cork(() => res.writeStatus('404 Not Found').end('no such file'));
       });
   });
+}
+
+/**
+ * `attachment` with the output's file name: a plain ASCII `filename` for old
+ * clients (quotes, backslashes and anything non-ASCII replaced) and the exact
+ * name as RFC 5987 `filename*`.
+ */
+export function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  const exact = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${exact}`;
 }
 
 /** The uWS streaming idiom: tryEnd each chunk; when the socket is full, pause the source until onWritable. */

@@ -19,7 +19,7 @@ import {
 import { createAuthenticator } from './auth.js';
 import { ByteBudget } from './byte-budget.js';
 import type { GatewayContext } from './connection.js';
-import { createDownloadUrls } from './download-urls.js';
+import { createDownloadUrls, publicBaseUrl } from './download-urls.js';
 import { JobLifecycle } from './jobs/lifecycle.js';
 import { ReplyRouter } from './jobs/reply-router.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   ];
   const budget = new ByteBudget(config.GATEWAY_BUFFER_BUDGET_MB * 1024 * 1024);
   const registry = createRegistry('gateway');
-  let publicBaseUrl = '';
+  let baseUrl = '';
   let connections = () => 0;
   let jobs: JobLifecycle | null = null;
   const metrics = createGatewayMetrics(registry, {
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     brokerConnected: () => broker.state() === 'connected',
     brokerReconnects: () => broker.reconnects(),
   });
-  const urls = createDownloadUrls(storage, () => publicBaseUrl, config.URL_SIGNING_SECRET);
+  const urls = createDownloadUrls(storage, () => baseUrl, config.URL_SIGNING_SECRET);
   const router: ReplyRouter = new ReplyRouter(
     broker,
     t,
@@ -112,8 +112,7 @@ async function main(): Promise<void> {
   const ctx: GatewayContext = { config, logger, storage, urls, authenticator, jobs: lifecycle };
   const server = await startGatewayServer(uws, ctx);
   connections = () => server.connections();
-  const host = config.WS_HOST === '0.0.0.0' || config.WS_HOST === '::' ? 'localhost' : config.WS_HOST;
-  publicBaseUrl = config.PUBLIC_BASE_URL ?? `http://${host}:${server.port}`;
+  baseUrl = publicBaseUrl(config, server.port);
   intakeDepth.start();
   for (const check of checks) check.start();
 

@@ -6,11 +6,14 @@
  * `labels`), so the tests render it themselves and, where a kubectl is
  * installed, compare with `kubectl kustomize` (test/deploy.test.ts).
  *
- * Supported: `resources` (YAML files, several documents each), `namespace`,
+ * Supported: `resources` (YAML files, several documents each, and
+ * directories holding a kustomization: an overlay's base), `namespace`,
  * `labels` (pairs, metadata only: no includeSelectors/includeTemplates),
- * `configMapGenerator` with `envs` (the name gets kustomize's content hash,
- * and every reference from a pod template follows it), `images` (newName,
- * newTag, digest).
+ * `configMapGenerator` with `envs` and `behavior` create/replace/merge (the
+ * name gets kustomize's content hash, and every reference from a pod template
+ * follows it), `patches` (strategic-merge patch files naming their target by
+ * kind and name; lists of named items — containers, env, ports, volumes —
+ * merge by name), `replicas`, `images` (newName, newTag, digest).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
@@ -33,9 +36,29 @@ interface Kustomization {
   labels?: { pairs: Record<string, string>; includeSelectors?: boolean; includeTemplates?: boolean }[];
   configMapGenerator?: { name: string; envs?: string[]; behavior?: string; options?: unknown }[];
   images?: { name: string; newName?: string; newTag?: string; digest?: string }[];
+  patches?: { path?: string; patch?: string; target?: unknown; options?: unknown }[];
+  replicas?: { name: string; count: number }[];
 }
 
-const SUPPORTED = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'labels', 'configMapGenerator', 'images']);
+const SUPPORTED = new Set([
+  'apiVersion',
+  'kind',
+  'namespace',
+  'resources',
+  'labels',
+  'configMapGenerator',
+  'images',
+  'patches',
+  'replicas',
+]);
+
+/** A ConfigMap generator's result before it is named: the name gets the hash of the final data. */
+interface Generated {
+  name: string;
+  data: Record<string, string>;
+  namespace?: string;
+  labels?: Record<string, string>;
+}
 
 /** Kinds that live outside namespaces (of those a base may hold). */
 const CLUSTER_SCOPED = new Set([
@@ -56,27 +79,79 @@ export function loadYamlObjects(path: string): K8sObject[] {
 
 /** Renders the kustomization in `dir`. */
 export function renderKustomization(dir: string): K8sObject[] {
+  const { objects, generated } = build(dir);
+  const renamed = new Map<string, string>();
+  for (const gen of generated) {
+    const name = `${gen.name}-${configMapHash(gen.data)}`;
+    renamed.set(gen.name, name);
+    const metadata: K8sObject['metadata'] = { name };
+    if (gen.labels) metadata.labels = gen.labels;
+    if (gen.namespace) metadata.namespace = gen.namespace;
+    objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata, data: gen.data });
+  }
+  for (const o of objects)
+    for (const podSpec of podSpecs(o)) {
+      for (const c of [...(podSpec.containers ?? []), ...(podSpec.initContainers ?? [])]) {
+        for (const from of c.envFrom ?? [])
+          if (from.configMapRef) from.configMapRef.name = renamed.get(from.configMapRef.name) ?? from.configMapRef.name;
+        for (const e of c.env ?? []) {
+          const ref = e.valueFrom?.configMapKeyRef;
+          if (ref) ref.name = renamed.get(ref.name) ?? ref.name;
+        }
+      }
+      for (const v of podSpec.volumes ?? []) if (v.configMap) v.configMap.name = renamed.get(v.configMap.name) ?? v.configMap.name;
+    }
+  return objects;
+}
+
+/** One kustomization's objects and generated ConfigMaps (not yet named), its bases' included. */
+function build(dir: string): { objects: K8sObject[]; generated: Generated[] } {
   const k = parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as Kustomization;
   const unsupported = Object.keys(k).filter((key) => !SUPPORTED.has(key));
   if (unsupported.length > 0)
     throw new Error(`kustomization.yaml uses ${unsupported.join(', ')}, which test/helpers/kustomize.ts does not render`);
 
   const objects: K8sObject[] = [];
+  const generated: Generated[] = [];
   for (const resource of k.resources ?? []) {
     const path = join(dir, resource);
-    if (statSync(path).isDirectory()) throw new Error(`resource ${resource} is a directory: nested kustomizations are not rendered`);
-    objects.push(...loadYamlObjects(path));
+    if (statSync(path).isDirectory()) {
+      const base = build(path);
+      objects.push(...base.objects);
+      generated.push(...base.generated);
+    } else objects.push(...loadYamlObjects(path));
   }
 
-  const renamed = new Map<string, string>();
+  // generators of this level: new ones take this level's namespace and labels below, with the objects
+  const own: Generated[] = [];
   for (const gen of k.configMapGenerator ?? []) {
-    if (gen.behavior !== undefined || gen.options !== undefined)
-      throw new Error(`configMapGenerator ${gen.name}: behavior/options are not rendered`);
+    if (gen.options !== undefined) throw new Error(`configMapGenerator ${gen.name}: options are not rendered`);
     const data: Record<string, string> = {};
     for (const env of gen.envs ?? []) Object.assign(data, parseEnvFile(readFileSync(join(dir, env), 'utf8'), env));
-    const name = `${gen.name}-${configMapHash(data)}`;
-    renamed.set(gen.name, name);
-    objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
+    const behavior = gen.behavior ?? 'create';
+    const existing = generated.find((g) => g.name === gen.name);
+    if (behavior === 'create') {
+      if (existing) throw new Error(`configMapGenerator ${gen.name} exists in a base: use behavior replace or merge`);
+      own.push({ name: gen.name, data });
+    } else if (behavior === 'replace' || behavior === 'merge') {
+      if (!existing) throw new Error(`configMapGenerator ${gen.name}: behavior ${behavior} needs one in a base`);
+      existing.data = behavior === 'replace' ? data : { ...existing.data, ...data };
+    } else throw new Error(`configMapGenerator ${gen.name}: behavior ${behavior} is not rendered`);
+  }
+
+  for (const patch of k.patches ?? []) {
+    if (!patch.path || patch.patch !== undefined || patch.target !== undefined || patch.options !== undefined)
+      throw new Error('only patches given by `path` (strategic merge, targeting by kind and name) are rendered');
+    for (const p of loadYamlObjects(join(dir, patch.path))) {
+      const target = objects.find((o) => o.kind === p.kind && o.metadata.name === p.metadata.name);
+      if (!target) throw new Error(`patch ${patch.path}: no ${p.kind} ${p.metadata.name} to patch`);
+      Object.assign(target, strategicMerge(target, p));
+    }
+  }
+  for (const r of k.replicas ?? []) {
+    const target = objects.find((o) => ['Deployment', 'StatefulSet', 'ReplicaSet'].includes(o.kind) && o.metadata.name === r.name);
+    if (!target) throw new Error(`replicas: no workload ${r.name}`);
+    (target.spec as { replicas?: number }).replicas = r.count;
   }
 
   for (const o of objects) {
@@ -86,20 +161,44 @@ export function renderKustomization(dir: string): K8sObject[] {
         throw new Error('labels with includeSelectors/includeTemplates are not rendered');
       o.metadata.labels = { ...o.metadata.labels, ...label.pairs };
     }
-    for (const podSpec of podSpecs(o)) {
-      for (const c of [...(podSpec.containers ?? []), ...(podSpec.initContainers ?? [])]) {
-        for (const from of c.envFrom ?? [])
-          if (from.configMapRef) from.configMapRef.name = renamed.get(from.configMapRef.name) ?? from.configMapRef.name;
-        for (const e of c.env ?? []) {
-          const ref = e.valueFrom?.configMapKeyRef;
-          if (ref) ref.name = renamed.get(ref.name) ?? ref.name;
-        }
-        c.image = setImage(c.image, k.images ?? []);
-      }
-      for (const v of podSpec.volumes ?? []) if (v.configMap) v.configMap.name = renamed.get(v.configMap.name) ?? v.configMap.name;
-    }
+    for (const podSpec of podSpecs(o))
+      for (const c of [...(podSpec.containers ?? []), ...(podSpec.initContainers ?? [])]) c.image = setImage(c.image, k.images ?? []);
   }
-  return objects;
+  for (const gen of [...generated, ...own]) {
+    if (k.namespace) gen.namespace = k.namespace;
+    for (const label of k.labels ?? []) gen.labels = { ...gen.labels, ...label.pairs };
+  }
+  return { objects, generated: [...generated, ...own] };
+}
+
+/**
+ * A strategic merge patch, for what overlays patch: maps merge key by key, a
+ * list whose items all have a `name` merges item by item by name (new names
+ * appended), any other value replaces; `null` deletes a key.
+ */
+export function strategicMerge(target: unknown, patch: unknown): unknown {
+  if (patch === null) return undefined;
+  if (Array.isArray(patch) && Array.isArray(target)) {
+    const named = (list: unknown[]) =>
+      list.every((i) => typeof i === 'object' && i !== null && typeof (i as { name?: unknown }).name === 'string');
+    if (!named(patch) || !named(target)) return patch;
+    const merged = target.map((item) => {
+      const over = patch.find((p) => (p as { name: string }).name === (item as { name: string }).name);
+      return over === undefined ? item : strategicMerge(item, over);
+    });
+    for (const p of patch) if (!target.some((t) => (t as { name: string }).name === (p as { name: string }).name)) merged.push(p);
+    return merged;
+  }
+  if (typeof patch === 'object' && !Array.isArray(patch) && typeof target === 'object' && target !== null && !Array.isArray(target)) {
+    const merged: Record<string, unknown> = { ...(target as Record<string, unknown>) };
+    for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+      const next = strategicMerge(merged[key], value);
+      if (next === undefined) delete merged[key];
+      else merged[key] = next;
+    }
+    return merged;
+  }
+  return patch;
 }
 
 interface Container {

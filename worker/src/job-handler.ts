@@ -23,7 +23,16 @@ import {
   retryTransient,
   sleep,
 } from '@media-foundry/shared';
-import { type JobStore, type Logger, parseTraceparent, type Storage, type UrlAllowlist, webhookProblem } from '@media-foundry/shared/node';
+import {
+  type JobStore,
+  literalUrlProblem,
+  type Logger,
+  parseAllowlist,
+  parseTraceparent,
+  type Storage,
+  type UrlAllowlist,
+  webhookProblem,
+} from '@media-foundry/shared/node';
 import { ProgressThrottle } from './ffmpeg/progress.js';
 import { storageFailure } from './inputs.js';
 import { runJob, type JobRunnerDeps, type ProgressUpdate } from './job-runner.js';
@@ -57,8 +66,13 @@ export interface HandlerDeps {
 /** Why a running job's AbortController fired: a cancel ends it; a shutdown or a yield (fair share) hands it back to its queue. */
 type AbortReason = 'cancel' | 'shutdown' | 'yield';
 
-/** Parses a job message: the job, or the error to answer it with. */
-export function parseJob(content: Buffer): JobMessage | AppError {
+/**
+ * Parses a job message: the job, or the error to answer it with. A URL input
+ * forbidden on its face (localhost, a literal private address) is a
+ * VALIDATION_ERROR here, as at the gateway; names that only resolve to such
+ * addresses are refused when fetched.
+ */
+export function parseJob(content: Buffer, allow: UrlAllowlist = parseAllowlist([])): JobMessage | AppError {
   let raw: unknown;
   try {
     raw = JSON.parse(content.toString('utf8'));
@@ -66,7 +80,12 @@ export function parseJob(content: Buffer): JobMessage | AppError {
     return errors.invalidJson(`job message body: ${(err as Error).message}`);
   }
   const parsed = jobMessage.safeParse(raw);
-  return parsed.success ? parsed.data : errors.validation(formatIssues(parsed.error));
+  if (!parsed.success) return errors.validation(formatIssues(parsed.error));
+  for (const [i, input] of parsed.data.inputs.entries()) {
+    const problem = input.source === 'url' ? literalUrlProblem(input.url, allow) : null;
+    if (problem) return errors.validation(`inputs.${i}.url: ${problem} (URL_ALLOWLIST may allow it)`);
+  }
+  return parsed.data;
 }
 
 /** The error reply for a failure. */
@@ -74,7 +93,13 @@ function errorReply(jobId: string, e: AppError): FinalReply {
   return { type: 'error', job_id: jobId, code: e.code, message: e.message, details: e.details };
 }
 
-/** Progress to the client (throttled) and, coarser, to storage for whoever resumes the job. */
+/**
+ * Progress to the client (throttled) and, coarser, to storage for whoever
+ * resumes the job. An update the throttle drops is held, and the latest one
+ * held is sent once the interval has passed: runs shorter than the interval
+ * (thumbnails, a short GIF) still show their steps instead of a jump from
+ * the first to the last.
+ */
 class ProgressReporter {
   private readonly throttle = new ProgressThrottle<ProgressUpdate>(PROGRESS_INTERVAL_MS);
   /** The first update is stored at once: a resume anywhere knows the job is running. */
@@ -82,6 +107,9 @@ class ProgressReporter {
   /** The stage last reported, and how many changes of stage there were (the webhook's `stage` events; never throttled away). */
   private stage: ProgressUpdate['stage'] | null = null;
   private stageChanges = 0;
+  private held: ProgressUpdate | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(
     private readonly route: ReplyRoute,
@@ -98,7 +126,11 @@ class ProgressReporter {
     }
     // every retry is news: never throttled away
     const next = this.throttle.offer(update, update.stage === 'retrying');
-    if (!next) return;
+    if (!next) {
+      this.hold(update);
+      return;
+    }
+    this.held = null;
     const jobId = this.route.jobId;
     this.deps.replies
       .send(this.route, { type: 'progress', job_id: jobId, ...next })
@@ -110,12 +142,35 @@ class ProgressReporter {
       .writeState(jobId, { stage, percentage, ...(message ? { message } : {}) })
       .catch((err: unknown) => this.log.debug({ err }, 'job state not stored'));
   }
+
+  /** Nothing held is sent any more (the run ended: its final reply follows). */
+  close(): void {
+    this.closed = true;
+    this.held = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private hold(update: ProgressUpdate): void {
+    if (this.closed) return;
+    this.held = update;
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      const held = this.held;
+      this.held = null;
+      if (held && !this.closed) this.report(held);
+    }, PROGRESS_INTERVAL_MS);
+    this.timer.unref();
+  }
 }
 
 export class JobHandler {
   private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly allowlist: UrlAllowlist;
 
-  constructor(private readonly deps: HandlerDeps) {}
+  constructor(private readonly deps: HandlerDeps) {
+    this.allowlist = parseAllowlist(deps.config.URL_ALLOWLIST);
+  }
 
   get activeJobs(): number {
     return this.active.size;
@@ -144,7 +199,7 @@ export class JobHandler {
     const { logger, store, view } = this.deps;
     const message = delivery.message;
     const replyTo = message.properties.replyTo as string | undefined;
-    const parsed = parseJob(message.content);
+    const parsed = parseJob(message.content, this.allowlist);
     const job =
       parsed instanceof AppError
         ? parsed
@@ -230,7 +285,9 @@ export class JobHandler {
         clock,
         (speed) => metrics.encodeSpeed.observe({ operation }, speed),
       );
+      progress.close();
     } catch (err) {
+      progress.close();
       if (controller.signal.reason === ('shutdown' satisfies AbortReason)) {
         log.warn('job interrupted by shutdown; handing it back to the queue');
         metrics.jobs.inc({ operation, outcome: 'requeued' });

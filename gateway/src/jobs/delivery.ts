@@ -44,7 +44,7 @@ export async function deliverResult(
       filename,
       size_bytes,
       content_type,
-      ...(byUrl ? { url: await urls.urlFor(key, filename, ttl) } : {}),
+      ...(byUrl ? { url: await urls.urlFor(key, filename, ttl, content_type) } : {}),
     })),
   );
   socket.sendJson({

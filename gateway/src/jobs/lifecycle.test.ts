@@ -249,6 +249,35 @@ describe('JobLifecycle', () => {
     expect(broadcasts).toContainEqual({ type: 'tenant_ready', tenant_key: tenantKey('key:owner') });
   });
 
+  it.each([
+    ['localhost', { url: 'http://localhost:8000/a.mp4' }, 'input.url: localhost is a loopback name'],
+    ['a literal private IP', { url: 'http://10.1.2.3/a.mp4' }, 'input.url: 10.1.2.3 resolves to 10.1.2.3, a private or reserved address'],
+    ['a literal loopback IPv6', { url: 'http://[::1]/a.mp4' }, 'input.url: [::1] resolves to ::1, a private or reserved address'],
+    ['the second of several URLs', { urls: ['https://e.com/a', 'http://127.0.0.1/b'] }, 'input.urls.1: 127.0.0.1 resolves to'],
+  ])('refuses %s with VALIDATION_ERROR before ack, publishing nothing', async (_what, input, details) => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    gw.start(a, { type: 'start_job', job_id: 'j1', operation: 'concat', input: { source: 'url', ...input }, options: {} } as never, null);
+    await until(() => a.socket.of('j1').length > 0);
+    expect(a.socket.of('j1')).toEqual([expect.objectContaining({ type: 'error', code: 'VALIDATION_ERROR' })]);
+    expect(String(a.socket.of('j1')[0]!.details)).toContain(details);
+    expect(published).toEqual([]);
+    expect(gw.size).toBe(0);
+  });
+
+  it('accepts a private URL that URL_ALLOWLIST names (by host, address or network)', async () => {
+    const gw = lifecycle({ URL_ALLOWLIST: 'localhost, 10.0.0.0/8' });
+    const a = holder('c1');
+    for (const [id, url] of [
+      ['j1', 'http://localhost:8000/a.mp4'],
+      ['j2', 'http://10.1.2.3/a.mp4'],
+    ] as const) {
+      gw.start(a, { type: 'start_job', job_id: id, operation: 'probe', input: { source: 'url', url }, options: {} } as never, null);
+      await until(() => a.socket.of(id, 'ack').length === 1);
+    }
+    expect(published).toHaveLength(2);
+  });
+
   it('moves a waiting job up as jobs of its tenant leave the queue', async () => {
     const gw = lifecycle();
     const a = holder('c1');

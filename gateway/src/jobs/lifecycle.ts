@@ -29,12 +29,13 @@ import {
   childTrace,
   formatTraceparent,
   type JobStore,
+  literalUrlProblem,
   type Logger,
+  parseAllowlist,
   type Storage,
   tenantKey,
   type TenantQueues,
   type TraceContext,
-  parseAllowlist,
   type UrlAllowlist,
   webhookProblem,
 } from '@media-foundry/shared/node';
@@ -102,6 +103,15 @@ function newJob(
   };
 }
 
+/** The first URL input refused on its face (see literalUrlProblem), as a VALIDATION_ERROR detail, or null. */
+function urlInputProblem(urls: readonly string[], allow: ReturnType<typeof parseAllowlist>): string | null {
+  for (const [i, url] of urls.entries()) {
+    const problem = literalUrlProblem(url, allow);
+    if (problem) return `input.${urls.length > 1 ? `urls.${i}` : 'url'}: ${problem} (URL_ALLOWLIST may allow it)`;
+  }
+  return null;
+}
+
 export class JobLifecycle {
   /** By internal id. */
   private readonly jobs = new Map<string, GatewayJob>();
@@ -111,9 +121,12 @@ export class JobLifecycle {
   private readonly waitingByTenant = new Map<string, Set<GatewayJob>>();
   /** WEBHOOK_ALLOWLIST: a webhook URL refused on its face is a VALIDATION_ERROR at submit. */
   private readonly webhookAllowlist: UrlAllowlist;
+  /** URL_ALLOWLIST, parsed once: URLs forbidden on their face are refused at submit. */
+  private readonly allowlist: UrlAllowlist;
 
   constructor(private readonly deps: LifecycleDeps) {
     this.webhookAllowlist = parseAllowlist(deps.config.WEBHOOK_ALLOWLIST);
+    this.allowlist = parseAllowlist(deps.config.URL_ALLOWLIST);
   }
 
   /** Jobs this gateway follows now. */
@@ -139,6 +152,12 @@ export class JobLifecycle {
         holder,
         errorMessageFor(clientId, errors.validation(`input.size_bytes: ${input.size_bytes} is over MAX_FILE_SIZE_MB (${maxBytes} bytes)`)),
       );
+      return;
+    }
+    // localhost or a literal private IP fails here, before `ack`; a name that only resolves to one is the worker's to refuse
+    const urlProblem = input.source === 'url' ? urlInputProblem(input.urls ?? (input.url ? [input.url] : []), this.allowlist) : null;
+    if (urlProblem) {
+      this.send(holder, errorMessageFor(clientId, errors.validation(urlProblem)));
       return;
     }
     const webhookRefusal = webhookProblem(message.webhook, Boolean(config.WEBHOOK_SECRET), this.webhookAllowlist);

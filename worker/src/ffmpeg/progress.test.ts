@@ -122,6 +122,12 @@ describe('ProgressParser', () => {
 });
 
 describe('formatProgressLine', () => {
+  it('leaves out rates of 0 (ffmpeg\'s "speed=   0x" before it has measured anything)', () => {
+    const parser = new ProgressParser();
+    for (const line of ['frame=1', 'fps=0.00', 'total_size=N/A', 'out_time_us=0', 'speed=   0x']) parser.push(line);
+    expect(formatProgressLine(parser.push('progress=continue')!)).toBe('frame=1 time=00:00:00.00');
+  });
+
   it('formats the spec ffmpeg_log line', () => {
     expect(formatProgressLine({ frame: 123, fps: 45, totalSizeBytes: 1_048_576, outTimeSeconds: 5, speed: 1.5, end: false })).toBe(
       'frame=123 fps=45 size=1024kB time=00:00:05.00 speed=1.5x',
@@ -137,13 +143,13 @@ describe('formatProgressLine', () => {
   it('leaves out unknown fields', () => {
     expect(formatProgressLine({ frame: null, fps: null, totalSizeBytes: null, outTimeSeconds: null, speed: null, end: true })).toBe('');
     expect(formatProgressLine({ frame: 0, fps: 0, totalSizeBytes: 48, outTimeSeconds: null, speed: null, end: false })).toBe(
-      'frame=0 fps=0 size=0kB',
+      'frame=0 size=0kB',
     );
   });
 
   it('formats the parsed transcript', () => {
     expect(parseAll(TRANSCRIPT).map(formatProgressLine)).toEqual([
-      'frame=0 fps=0 size=0kB',
+      'frame=0 size=0kB',
       'frame=61 fps=60.52 size=49kB time=00:00:02.04 speed=1.5x',
       'frame=120 fps=59.8 size=100kB time=00:00:04.00 speed=1.98x',
       'frame=150 fps=60 size=128kB time=00:00:05.00 speed=2x',

@@ -48,14 +48,18 @@ export class ProgressParser {
   }
 }
 
-/** The spec's `ffmpeg_log` line, e.g. `frame=123 fps=45 size=1024kB time=00:00:05.00 speed=1.5x`. */
+/**
+ * The spec's `ffmpeg_log` line, e.g. `frame=123 fps=45 size=1024kB time=00:00:05.00 speed=1.5x`.
+ * A rate of 0 (`fps=0`, `speed=0x`: what ffmpeg reports before it has
+ * measured anything, and fps always for audio) says nothing and is left out.
+ */
 export function formatProgressLine(b: ProgressBlock): string {
   const parts: string[] = [];
   if (b.frame !== null) parts.push(`frame=${b.frame}`);
-  if (b.fps !== null) parts.push(`fps=${b.fps}`);
+  if (b.fps !== null && b.fps > 0) parts.push(`fps=${b.fps}`);
   if (b.totalSizeBytes !== null) parts.push(`size=${Math.round(b.totalSizeBytes / 1024)}kB`);
   if (b.outTimeSeconds !== null) parts.push(`time=${formatClock(b.outTimeSeconds)}`);
-  if (b.speed !== null) parts.push(`speed=${b.speed}x`);
+  if (b.speed !== null && b.speed > 0) parts.push(`speed=${b.speed}x`);
   return parts.join(' ');
 }
 

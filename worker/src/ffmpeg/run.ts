@@ -4,8 +4,24 @@ import { errors } from '@media-foundry/shared';
 import { guardInputs, oversizePicture, resolutionTooLarge } from './hardening.js';
 import { ProgressParser, type ProgressBlock } from './progress.js';
 
-/** Flags every run gets: no prompts, machine-readable progress on stdout, only errors on stderr. */
-export const GLOBAL_ARGS = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-progress', 'pipe:1', '-y'];
+/**
+ * Flags every run gets: no prompts, machine-readable progress on stdout, only
+ * errors on stderr. A progress block every 0.25 s (ffmpeg's default is 0.5 s)
+ * matches the 4 progress replies a second a client may get, so a run of a
+ * second or two (a GIF, a few thumbnails) still shows steps, not a jump.
+ */
+export const GLOBAL_ARGS = [
+  '-hide_banner',
+  '-nostdin',
+  '-nostats',
+  '-loglevel',
+  'error',
+  '-stats_period',
+  '0.25',
+  '-progress',
+  'pipe:1',
+  '-y',
+];
 
 export interface RunOptions {
   ffmpegPath: string;

@@ -1,5 +1,5 @@
 import { DEFAULT_TENANT } from '@media-foundry/shared';
-import { intakeTenant } from './intake-router.js';
+import { intakeRefusal, intakeTenant } from './intake-router.js';
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
 
@@ -41,7 +41,26 @@ describe('intakeTenant', () => {
     ['a JSON string', Buffer.from('"acme"')],
     ['a JSON number', Buffer.from('7')],
     ['a JSON list', Buffer.from('[{"tenant":"acme"}]')],
-  ])('routes %s to the default tenant (the worker answers VALIDATION_ERROR there)', (_label, content) => {
+  ])('routes %s to the default tenant (the worker answers INVALID_JSON or VALIDATION_ERROR there)', (_label, content) => {
     expect(intakeTenant(content)).toBe(DEFAULT_TENANT);
+  });
+});
+
+describe('intakeRefusal', () => {
+  it('refuses delivery_method "url" with VALIDATION_ERROR: only a gateway makes download links', () => {
+    const e = intakeRefusal(json({ job_id: 'j1', operation: 'probe', delivery_method: 'url' }));
+    expect(e?.code).toBe('VALIDATION_ERROR');
+    expect(e?.details).toMatch(/^delivery_method: "url" is for WebSocket clients/);
+  });
+
+  it.each([
+    ['binary delivery', { job_id: 'j1', delivery_method: 'binary' }],
+    ['no delivery_method', { job_id: 'j1' }],
+  ])('routes a job with %s', (_label, message) => {
+    expect(intakeRefusal(json(message))).toBeNull();
+  });
+
+  it('leaves a body that is not JSON to the worker (INVALID_JSON)', () => {
+    expect(intakeRefusal(Buffer.from('{"delivery_method":'))).toBeNull();
   });
 });

@@ -8,7 +8,7 @@
  * and does not run it again.) Messages are routed one at a time, so a
  * tenant's jobs keep their order.
  */
-import { type Config, DEFAULT_TENANT, errors, tenantName, type Topology } from '@media-foundry/shared';
+import { type AppError, type Config, DEFAULT_TENANT, errors, tenantName, type Topology } from '@media-foundry/shared';
 import {
   type Broker,
   type ChannelWrapper,
@@ -43,9 +43,31 @@ export function intakeTenant(content: Buffer): string {
     const tenant = (JSON.parse(content.toString('utf8')) as { tenant?: unknown }).tenant;
     if (tenantName.safeParse(tenant).success) return tenant as string;
   } catch {
-    // not JSON: routed to the default tenant, where the worker answers VALIDATION_ERROR
+    // not JSON: routed to the default tenant, where the worker answers INVALID_JSON
   }
   return DEFAULT_TENANT;
+}
+
+/**
+ * Why a job published to the intake is refused before it is routed, or null.
+ * `delivery_method: "url"` asks for download links, which only a gateway
+ * makes (signed with its URL_SIGNING_SECRET, or presigned from its store); an
+ * AMQP publisher reads its outputs from storage under `outputs[].key`, so
+ * the field is refused rather than accepted and ignored. Anything else is
+ * validated by the worker that runs the job.
+ */
+export function intakeRefusal(content: Buffer): AppError | null {
+  let body: unknown;
+  try {
+    body = JSON.parse(content.toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof body === 'object' && body !== null && (body as { delivery_method?: unknown }).delivery_method === 'url')
+    return errors.validation(
+      'delivery_method: "url" is for WebSocket clients; over AMQP, outputs stay in storage under completed.outputs[].key (omit it or send "binary")',
+    );
+  return null;
 }
 
 export class IntakeRouter {
@@ -77,18 +99,20 @@ export class IntakeRouter {
     const tenant = intakeTenant(msg.content);
     const jobId = String(msg.properties.correlationId ?? msg.properties.messageId ?? 'unknown');
     try {
+      const refusal = intakeRefusal(msg.content);
+      if (refusal) {
+        logger.warn({ job_id: jobId, details: refusal.details }, 'refused an invalid job message');
+        await this.answer(msg, jobId, refusal);
+        ch.ack(msg);
+        return;
+      }
       const { key, queue, depth } = await tenants.prepare(tenant);
       if (depth >= config.MAX_QUEUED_JOBS_PER_CLIENT) {
         const e = errors.rateLimited(
           `${depth} jobs of tenant ${JSON.stringify(tenant)} are waiting; MAX_QUEUED_JOBS_PER_CLIENT allows ${config.MAX_QUEUED_JOBS_PER_CLIENT}`,
         );
         logger.warn({ job_id: jobId, tenant }, 'refused a job: its tenant has too many waiting');
-        await this.deps.replies
-          .send(
-            { jobId, replyTo: msg.properties.replyTo as string | undefined },
-            { type: 'error', job_id: jobId, code: e.code, message: e.message, details: e.details },
-          )
-          .catch((err: unknown) => logger.warn({ err }, 'could not answer a refused job'));
+        await this.answer(msg, jobId, e);
         ch.ack(msg);
         return;
       }
@@ -126,6 +150,16 @@ export class IntakeRouter {
         // the channel is gone: the broker has requeued it already
       }
     }
+  }
+
+  /** The error reply to a job refused here (it is then acked: not routed, not retried). */
+  private async answer(msg: ConsumeMessage, jobId: string, e: AppError): Promise<void> {
+    await this.deps.replies
+      .send(
+        { jobId, replyTo: msg.properties.replyTo as string | undefined },
+        { type: 'error', job_id: jobId, code: e.code, message: e.message, details: e.details },
+      )
+      .catch((err: unknown) => this.deps.logger.warn({ err, job_id: jobId }, 'could not answer a refused job'));
   }
 
   async stop(): Promise<void> {

@@ -53,10 +53,10 @@ describe('buildGif', () => {
       [
         '-ss',
         '0',
-        '-i',
-        '/job/input.mp4',
         '-t',
         '5',
+        '-i',
+        '/job/input.mp4',
         '-filter_complex',
         `[0:0]fps=10,scale=480:-1:flags=lanczos,${PALETTE}`,
         '-an',
@@ -76,14 +76,16 @@ describe('buildGif', () => {
     expect(args.slice(0, 8)).toEqual([
       '-ss',
       '5',
-      '-i',
-      '/job/input.mp4',
       '-t',
       '10',
+      '-i',
+      '/job/input.mp4',
       '-filter_complex',
       `[0:0]fps=15,scale=480:-1:flags=lanczos,${PALETTE}`,
     ]);
     expect(args.indexOf('-ss')).toBeLessThan(args.indexOf('-i'));
+    // the input ends with the clip: the palette sees only the frames the GIF shows
+    expect(args.indexOf('-t')).toBeLessThan(args.indexOf('-i'));
   });
 
   it('without optimize: a plain -vf on the mapped video stream', () => {
@@ -92,10 +94,10 @@ describe('buildGif', () => {
       [
         '-ss',
         '2.5',
-        '-i',
-        '/job/input.mp4',
         '-t',
         '3',
+        '-i',
+        '/job/input.mp4',
         '-map',
         '0:0',
         '-vf',

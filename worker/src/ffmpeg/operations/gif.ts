@@ -18,7 +18,14 @@ export function gifFilter(streamIndex: number, fps: number, width: number, optim
   return `[0:${streamIndex}]${base},split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5`;
 }
 
-/** `gif`: `duration` seconds from `start_time` (`-ss` before `-i`: seeking costs nothing), looping forever. */
+/**
+ * `gif`: `duration` seconds from `start_time`, looping forever. Both are
+ * input options (before `-i`): seeking costs nothing, and the input ends with
+ * the clip — as an output option `-t` would cut the GIF but let the palette
+ * (which waits for the end of its input) read and decode the whole rest of
+ * the file, building it from frames the GIF never shows, for most of the run
+ * and with no progress to show meanwhile.
+ */
 export function buildGif(options: GifOptions, info: MediaInfo, ctx: BuildContext): FfmpegPlan {
   if (!info.video) throw errors.jobFailed('Input has no video stream', `ffprobe found no video in the ${info.formatName} input`);
   const start = options.start_time;
@@ -29,10 +36,10 @@ export function buildGif(options: GifOptions, info: MediaInfo, ctx: BuildContext
   const args = [
     '-ss',
     fmt(start),
-    '-i',
-    ctx.inputPath,
     '-t',
     fmt(options.duration),
+    '-i',
+    ctx.inputPath,
     ...(options.optimize ? ['-filter_complex', filter] : ['-map', `0:${info.video.index}`, '-vf', filter]),
     '-an',
     '-sn',
