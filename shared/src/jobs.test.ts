@@ -121,7 +121,7 @@ describe('jobReply', () => {
       outputs: [{ filename: 'output.mp4', size_bytes: 1, content_type: 'video/mp4' }],
     });
     expect(r.success).toBe(false);
-    expect(formatIssues(r.error!)).toMatch(/^outputs\.0\.key: /);
+    expect(formatIssues(r.error!)).toMatch(/^outputs\[0\]\.key: /);
   });
 
   it('parses an error reply and requires its job_id', () => {
