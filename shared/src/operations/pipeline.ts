@@ -45,8 +45,16 @@ export type PipelineStep = {
 const stepMembers = PIPELINE_STEP_NAMES.map((name) =>
   z.strictObject({ operation: z.literal(name), options: (PIPELINE_STEP_OPTIONS[name] as z.ZodType).prefault({}) }),
 );
+/** One step as a client writes it (options may be left out: the operation's defaults apply). */
+export type PipelineStepInput = {
+  [K in PipelineStepName]: { operation: K; options?: z.input<(typeof PIPELINE_STEP_OPTIONS)[K]> };
+}[PipelineStepName];
+
 /** `{operation, options}`: options validated by that operation's schema, so errors read `steps[2].options.crf`. */
-export const pipelineStep = z.discriminatedUnion('operation', stepMembers as [(typeof stepMembers)[number], ...(typeof stepMembers)[number][]]);
+export const pipelineStep = z.discriminatedUnion(
+  'operation',
+  stepMembers as [(typeof stepMembers)[number], ...(typeof stepMembers)[number][]],
+) as unknown as z.ZodType<PipelineStep, PipelineStepInput>;
 
 /** Whether a step reads the audio stream (and so cannot follow a step that dropped it). */
 function needsAudio(step: PipelineStep): boolean {
@@ -92,6 +100,6 @@ export const pipelineOptions = z
     steps: z.array(pipelineStep).min(1).max(MAX_PIPELINE_STEPS),
   })
   .superRefine((o, ctx) => {
-    for (const [i, message] of pipelineChainProblems(o.steps as PipelineStep[])) ctx.addIssue({ code: 'custom', path: ['steps', i], message });
+    for (const [i, message] of pipelineChainProblems(o.steps)) ctx.addIssue({ code: 'custom', path: ['steps', i], message });
   });
-export type PipelineOptions = { steps: PipelineStep[] };
+export type PipelineOptions = z.infer<typeof pipelineOptions>;
