@@ -56,9 +56,9 @@ describe('jobMessage', () => {
   });
 
   it.each([
-    ['an upload input (only the gateway knows uploads)', { source: 'upload' }, /^inputs\.0\.source: /],
-    ['a storage input without filename', { source: 'storage', key: 'k' }, /^inputs\.0\.filename: /],
-    ['a storage input with an empty key', { source: 'storage', key: '', filename: 'a' }, /^inputs\.0\.key: /],
+    ['an upload input (only the gateway knows uploads)', { source: 'upload' }, /^inputs\[0\]\.source: /],
+    ['a storage input without filename', { source: 'storage', key: 'k' }, /^inputs\[0\]\.filename: /],
+    ['a storage input with an empty key', { source: 'storage', key: '', filename: 'a' }, /^inputs\[0\]\.key: /],
   ])('rejects %s', (_label, input, pattern) => {
     const r = jobMessage.safeParse({ job_id: 'j', inputs: [input], operation: 'thumbnail' });
     expect(r.success).toBe(false);

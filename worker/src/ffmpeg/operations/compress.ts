@@ -105,7 +105,12 @@ export function compressRuns(
   const target = fitWithin(source.size.width, source.size.height, options.max_width, options.max_height);
   const resized = target.width !== source.size.width || target.height !== source.size.height;
   const videoFilters = [...source.videoFilters, ...(resized ? [`scale=${target.width}:${target.height}`] : [])];
-  const videoIn = [...source.inputArgs, '-map', `0:${source.videoIndex}`, ...(videoFilters.length > 0 ? ['-vf', videoFilters.join(',')] : [])];
+  const videoIn = [
+    ...source.inputArgs,
+    '-map',
+    `0:${source.videoIndex}`,
+    ...(videoFilters.length > 0 ? ['-vf', videoFilters.join(',')] : []),
+  ];
   const container = OUTPUTS[format];
   const filename = `output.${container.ext}`;
   const tail = ['-sn', '-dn', ...threadArgs(ctx), ...(container.faststart ? FASTSTART_ARGS : []), outputPath(ctx, filename)];
@@ -143,7 +148,12 @@ export function compressRuns(
   const kbps = options.video_bitrate_kbps;
   // a bitrate alone sets the rate; otherwise the requested (or the preset's) CRF does
   const crf = options.crf ?? (kbps === undefined ? preset.crf : undefined);
-  const args = [...videoIn, ...videoArgs(webm, preset.x264Preset, crf, kbps), ...audioOut(options.audio_bitrate_kbps ?? preset.audioKbps), ...tail];
+  const args = [
+    ...videoIn,
+    ...videoArgs(webm, preset.x264Preset, crf, kbps),
+    ...audioOut(options.audio_bitrate_kbps ?? preset.audioKbps),
+    ...tail,
+  ];
   return { runs: [args], output };
 }
 

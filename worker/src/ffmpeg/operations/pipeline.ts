@@ -283,7 +283,15 @@ function transformOutput(seg: Segment, last: PipelineStep['operation'], ctx: Mul
     streams = defaultStreamArgs(seg, (kind, codec) => canHold('mp4', kind, codec));
   }
   const faststart = ['mp4', 'm4a', 'mov'].includes(output.format);
-  const args = [...seg.inputArgs(), ...streams, '-sn', '-dn', ...threadArgs(ctx), ...(faststart ? FASTSTART_ARGS : []), outputPath(ctx, output.filename)];
+  const args = [
+    ...seg.inputArgs(),
+    ...streams,
+    '-sn',
+    '-dn',
+    ...threadArgs(ctx),
+    ...(faststart ? FASTSTART_ARGS : []),
+    outputPath(ctx, output.filename),
+  ];
   return { runs: [args], runSeconds: [duration], outputs: [output] };
 }
 

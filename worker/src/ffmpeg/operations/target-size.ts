@@ -66,8 +66,7 @@ export function targetRates(input: TargetSizeInput): TargetRates {
   const overheadKbps = (packetsPerSecond * MUX_BYTES_PER_PACKET * 8) / 1000;
   const totalKbps = (maxBytes * 8 * TARGET_SIZE_AIM) / 1000 / duration - overheadKbps;
   const audioKbps = audio
-    ? (audio.requestedKbps ??
-      Math.min(audio.presetKbps, Math.max(MIN_TARGET_AUDIO_KBPS, Math.floor(totalKbps * MAX_TARGET_AUDIO_SHARE))))
+    ? (audio.requestedKbps ?? Math.min(audio.presetKbps, Math.max(MIN_TARGET_AUDIO_KBPS, Math.floor(totalKbps * MAX_TARGET_AUDIO_SHARE))))
     : null;
   const videoKbps = Math.floor(totalKbps - (audioKbps ?? 0));
   const floor = videoFloorKbps(video);
