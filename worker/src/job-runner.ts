@@ -266,7 +266,10 @@ export async function runJob(
       );
       if (size === 0) throw errors.jobFailed('FFmpeg produced no output', `${planned.filename} is missing or empty`);
       if (planned.maxBytes !== undefined && size > planned.maxBytes)
-        throw errors.jobFailed('Could not reach the target size', `${planned.filename} is ${size} bytes; the target allows ${planned.maxBytes}`);
+        throw errors.jobFailed(
+          'Could not reach the target size',
+          `${planned.filename} is ${size} bytes; the target allows ${planned.maxBytes}`,
+        );
       const key = storageKeys.output(job.job_id, planned.filename);
       await clock.time('store', () =>
         retrying(`storing ${planned.filename}`, () =>
