@@ -1,6 +1,7 @@
 import { AppError, ErrorCode, pipelineOptions, type PipelineStepInput } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import type { MultiInputContext } from '../plan.js';
+import { guardInputs } from '../hardening.js';
 import { buildPipeline } from './pipeline.js';
 
 const ctx: MultiInputContext = {
@@ -455,5 +456,28 @@ describe('buildPipeline', () => {
       '-t',
       '9',
     ]);
+  });
+
+  it('leaves every run, both passes and the runs on temp files included, to the input guards', () => {
+    const built = plan([
+      { operation: 'trim', options: { start_time: 1, stream_copy: true } },
+      { operation: 'speed', options: { speed_factor: 2 } },
+      { operation: 'compress', options: { target_size_mb: 2 } },
+    ]);
+    expect(built.runs).toHaveLength(3);
+    for (const run of built.runs) {
+      const guarded = guardInputs(run, 1_000_000);
+      const input = guarded.indexOf('-i');
+      expect(guarded.slice(input - 6, input)).toEqual([
+        '-protocol_whitelist',
+        'file,pipe',
+        '-format_whitelist',
+        expect.any(String),
+        '-max_pixels',
+        '1000000',
+      ]);
+    }
+    // the pass log and the intermediate stay in the job's temp dir
+    expect(built.runs[1]).toEqual(expect.arrayContaining(['-i', '/job/pipeline-1.mkv', '-passlogfile', '/job/passlog']));
   });
 });
