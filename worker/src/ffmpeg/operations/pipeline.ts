@@ -37,6 +37,20 @@ export function streamsOf(info: MediaInfo): Streams {
   };
 }
 
+/** The streams as a probe would describe a file holding them (for the builders' helpers that take one). */
+function mediaInfoOf(state: Streams): MediaInfo {
+  const { duration, video, audio } = state;
+  return {
+    formatName: 'matroska',
+    duration,
+    sizeBytes: null,
+    bitrate: null,
+    video: video && { index: video.index, codec: video.codec, width: video.size.width, height: video.size.height, fps: video.fps },
+    audio,
+    subtitles: [],
+  };
+}
+
 /**
  * The steps one ffmpeg run does. Trims (and a gif's clip) fold into the
  * input window — `-ss`/`-t` on the input, in input seconds, mapped through
@@ -266,7 +280,7 @@ interface FinalRuns {
 
 /** The output when the last step is a transform: what that operation alone would write. */
 function transformOutput(seg: Segment, last: PipelineStep['operation'], ctx: MultiInputContext): FinalRuns {
-  const { video, audio, duration } = seg.state;
+  const { video, duration } = seg.state;
   let output: PlannedOutput;
   let streams: string[];
   if (!seg.encodes) {
@@ -274,7 +288,7 @@ function transformOutput(seg: Segment, last: PipelineStep['operation'], ctx: Mul
     const format = last === 'remove_audio' ? copyContainer(video?.codec ?? null) : null;
     output = format
       ? { filename: `output.${CONTAINERS[format].ext}`, contentType: CONTAINERS[format].contentType, format }
-      : trimOutput({ formatName: '', duration, sizeBytes: null, bitrate: null, video, audio, subtitles: [] } as unknown as MediaInfo, true);
+      : trimOutput(mediaInfoOf(seg.state), true);
     streams = [...defaultStreamArgs(seg, () => true), ...(seg.windowed ? ['-avoid_negative_ts', 'make_zero'] : [])];
   } else {
     output = video
