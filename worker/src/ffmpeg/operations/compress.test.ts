@@ -385,10 +385,27 @@ describe('buildCompress with target_size_mb', () => {
     const pass = (n: string) => ['-pass', n, '-passlogfile', '/job/passlog', '-pix_fmt', 'yuv420p'];
     const video = ['-i', '/job/input.mp4', '-map', '0:0', '-vf', 'scale=1920:1080'].slice(0, 4);
     expect(plan.runs).toEqual([
-      [...video, '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '909k', ...pass('1'), '-an', '-sn', '-dn', '-f', 'null', '/dev/null'],
       [
         ...video,
-        ...['-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '909k', ...pass('2')],
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-b:v',
+        '909k',
+        '-x264-params',
+        'ratetol=0.2',
+        ...pass('1'),
+        '-an',
+        '-sn',
+        '-dn',
+        '-f',
+        'null',
+        '/dev/null',
+      ],
+      [
+        ...video,
+        ...['-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '909k', '-x264-params', 'ratetol=0.2', ...pass('2')],
         ...['-map', '0:1', '-c:a', 'aac', '-b:a', '96k', '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.mp4'],
       ],
     ]);

@@ -219,8 +219,8 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
       { operation: 'compress', options: { target_size_mb: 2 } },
     ],
     [
-      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset medium -b:v 2905k -pass 1 -passlogfile /job/passlog -pix_fmt yuv420p -an -sn -dn -f null /dev/null',
-      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset medium -b:v 2905k -pass 2 -passlogfile /job/passlog -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset medium -b:v 2905k -x264-params ratetol=0.2 -pass 1 -passlogfile /job/passlog -pix_fmt yuv420p -an -sn -dn -f null /dev/null',
+      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset medium -b:v 2905k -x264-params ratetol=0.2 -pass 2 -passlogfile /job/passlog -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
     ],
     [5, 5],
     ['output.mp4'],

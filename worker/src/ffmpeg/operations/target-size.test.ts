@@ -61,6 +61,8 @@ describe('twoPassVideoArgs', () => {
       'veryfast',
       '-b:v',
       '1000k',
+      '-x264-params',
+      'ratetol=0.2',
       '-pass',
       '1',
       '-passlogfile',
