@@ -135,7 +135,9 @@ function needVideo(state: Streams, step: number, operation: string): NonNullable
 
 /**
  * Adds a transform step to the run, or returns false when it cannot share
- * the run (the caller ends the run there and starts the next one).
+ * the run (the caller ends the run there and starts the next one). A new
+ * transform (e.g. `watermark`) is one more case: its filters appended to
+ * `videoFilters`, `encodeVideo` set, the tracked size updated if it changes.
  */
 function addTransform(seg: Segment, step: PipelineStep, i: number): boolean {
   const { state } = seg;
