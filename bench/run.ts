@@ -37,6 +37,7 @@ const MEASURES: Measure[] = [
   },
   { name: 'throughput', what: '40 thumbnails from 4 clients on 2 slots: service vs 40 ffmpeg, 2 at a time', common: true },
   { name: 'stages', what: "where a tiny job's time goes (worker stage histogram)", common: true },
+  { name: 'pipeline', what: '60 s 720p trim → speed → scale → compress: one pipeline job vs four jobs in a row', common: true },
 ];
 
 /** A measure that ran too long is stopped (SIGTERM: it cleans up), the rest go on. */

@@ -198,7 +198,7 @@ describe('parseClientMessage: start_job', () => {
     for (const name of ['a'.repeat(201), 'é'.repeat(101), '🎬'.repeat(51), 'x'.repeat(255)]) {
       const r = failed(withNames(['ok.mp4', name]));
       expect(r.error.code).toBe(ErrorCode.VALIDATION_ERROR);
-      expect(r.error.details).toMatch(/input\.filenames\.1: .*200 (bytes|characters)/);
+      expect(r.error.details).toMatch(/input\.filenames\[1\]: .*200 (bytes|characters)/);
     }
     expect(failed(withNames(['a\ud800.mp4'])).error.details).toMatch(/unpaired surrogates/);
   });

@@ -56,9 +56,9 @@ describe('jobMessage', () => {
   });
 
   it.each([
-    ['an upload input (only the gateway knows uploads)', { source: 'upload' }, /^inputs\.0\.source: /],
-    ['a storage input without filename', { source: 'storage', key: 'k' }, /^inputs\.0\.filename: /],
-    ['a storage input with an empty key', { source: 'storage', key: '', filename: 'a' }, /^inputs\.0\.key: /],
+    ['an upload input (only the gateway knows uploads)', { source: 'upload' }, /^inputs\[0\]\.source: /],
+    ['a storage input without filename', { source: 'storage', key: 'k' }, /^inputs\[0\]\.filename: /],
+    ['a storage input with an empty key', { source: 'storage', key: '', filename: 'a' }, /^inputs\[0\]\.key: /],
   ])('rejects %s', (_label, input, pattern) => {
     const r = jobMessage.safeParse({ job_id: 'j', inputs: [input], operation: 'thumbnail' });
     expect(r.success).toBe(false);
@@ -121,7 +121,7 @@ describe('jobReply', () => {
       outputs: [{ filename: 'output.mp4', size_bytes: 1, content_type: 'video/mp4' }],
     });
     expect(r.success).toBe(false);
-    expect(formatIssues(r.error!)).toMatch(/^outputs\.0\.key: /);
+    expect(formatIssues(r.error!)).toMatch(/^outputs\[0\]\.key: /);
   });
 
   it('parses an error reply and requires its job_id', () => {

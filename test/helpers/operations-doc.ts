@@ -72,6 +72,14 @@ export const SAMPLE_OPTIONS: { [K in OperationName]: z.input<(typeof operationOp
   },
   dash: { renditions: [{ height: 720 }, { height: 360 }], segment_seconds: 4 },
   watermark: { type: 'text', text: 'media-foundry', position: 'top_right', opacity: 0.8 },
+  pipeline: {
+    steps: [
+      { operation: 'trim', options: { start_time: 2, end_time: 8 } },
+      { operation: 'speed', options: { speed_factor: 1.5 } },
+      { operation: 'filter', options: { filters: [{ type: 'scale', width: 640 }] } },
+      { operation: 'compress', options: { preset: 'medium' } },
+    ],
+  },
 };
 
 /** What each operation does, including the cross-field rules JSON Schema cannot show. */
@@ -79,7 +87,7 @@ const SUMMARIES: Record<OperationName, string> = {
   speed:
     'Changes playback speed: the video by `setpts`, the audio by an `atempo` chain (pitch kept) or by resampling like tape (`maintain_pitch: false`). The output lasts input ÷ `speed_factor`; MP4 (H.264/AAC), or M4A for audio-only input.',
   compress:
-    'Re-encodes smaller: H.264/AAC in mp4 or mkv, VP9/Opus in webm. `preset` sets CRF, encoder speed and audio bitrate (low 32/veryfast/96k, medium 28/medium/128k, high 23/slow/192k, custom 23/medium/128k); an explicit `crf`, `video_bitrate_kbps` or `audio_bitrate_kbps` overrides it (`video_bitrate_kbps` alone targets that bitrate; with `crf` it caps it). `max_width`/`max_height` shrink the frame to fit, keeping the aspect ratio and even sides, never enlarging it.',
+    'Re-encodes smaller: H.264/AAC in mp4 or mkv, VP9/Opus in webm. `preset` sets CRF, encoder speed and audio bitrate (low 32/veryfast/96k, medium 28/medium/128k, high 23/slow/192k, custom 23/medium/128k); an explicit `crf`, `video_bitrate_kbps` or `audio_bitrate_kbps` overrides it (`video_bitrate_kbps` alone targets that bitrate; with `crf` it caps it). `max_width`/`max_height` shrink the frame to fit, keeping the aspect ratio and even sides, never enlarging it. `target_size_mb` (not with `crf` or `video_bitrate_kbps`) asks for a file of at most that many MB (1 MB = 1,000,000 bytes): the video bitrate comes from the output duration, less the audio (lowered to fit, down to 32 kbps, unless `audio_bitrate_kbps` is given) and the muxing overhead, aiming 5 % under the target, in a two-pass encode (x264, VP9 for webm) whose log goes in the job temp dir; a target below the floor (0.003 bits per pixel of video, at least 64 kbps, plus the audio) is `JOB_FAILED` naming the smallest reachable size, and a result over the target fails the job rather than being delivered.',
   extract_audio:
     'The first audio stream alone, re-encoded to `format` (`ogg` is Vorbis, `opus` Opus in Ogg, `m4a` AAC in MP4). `bitrate_kbps` is ignored by the lossless wav and flac. Opus only takes 8000, 16000 or 48000 Hz, MP3 at most 48000. Fails with `JOB_FAILED` when the input has no audio.',
   remove_audio:
@@ -101,6 +109,8 @@ const SUMMARIES: Record<OperationName, string> = {
   dash: 'A DASH adaptive ladder, made like `hls` (same `renditions`, `segment_seconds`, `codec`, aligned keyframes, one pass): `manifest.mpd` with one video and one audio adaptation set, then per representation `n` (videos first, highest first, then the audio of each rendition) `init_<n>.m4s` followed by its segments `seg_<n>_001.m4s`. Outputs in that order, the manifest first.',
   watermark:
     "Marks the video with an image or a text at `position` (`margin` pixels from the edges), re-encoded to H.264 MP4; the audio is copied (AAC when MP4 cannot hold it). `type: image` takes the picture as the job's second input (`input.urls` / `input.filenames`, a PNG keeps its alpha), `scale` × the video's width wide, its alpha multiplied by `opacity`. `type: text` draws `text` (1 to 200 characters, newlines allowed) in DejaVu Sans (`WATERMARK_FONT_FILE`) with a font size of `scale` × the video's width, in `color` at `opacity`; the text is written to a file that `drawtext` reads with `%{…}` expansion off, so no character of it is filter syntax.",
+  pipeline:
+    "Several operations on one input in one job: `steps` is an ordered list (1 to 10) of `{operation, options}` from trim, speed, filter, remove_audio, compress, convert, extract_audio, gif and thumbnail, each step's options checked by that operation's own schema (errors name the step: `options.steps[2].options.crf`). Each step works on what the steps before it leave (a trim after a 2× speed counts in the faster timeline). The last step decides the output: compress, convert, extract_audio, gif and thumbnail may only come last (so nothing follows a thumbnail, and there is never a second output format), and nothing may need the audio after remove_audio; such a chain is a `VALIDATION_ERROR` saying why. Without one of them the output is what the last step alone would write. The worker fuses the steps into one ffmpeg run: trims (and a gif's clip) become input seeking, speed and filters one video and one audio chain, the last step picks the encoders and container; a final compress with `target_size_mb` makes that two passes. A trim after `normalize` (loudnorm adapts over time) and a `stream_copy` trim next to re-encoding steps cannot be fused: the chain then runs as consecutive ffmpeg runs on files in the job's temp dir. Progress is weighted by the seconds each run writes.",
 };
 
 // ---------------------------------------------------------------- options tables
@@ -179,7 +189,14 @@ function optionsSection(name: OperationName): string[] {
   for (const [prop, p] of Object.entries((schema.properties ?? {}) as Record<string, JsonSchema>)) {
     const items = p.items as JsonSchema | undefined;
     const itemVariants = (items?.oneOf ?? items?.anyOf) as JsonSchema[] | undefined;
-    if (itemVariants) lines.push('', `Each entry of \`${prop}\` is one of:`, ...variantTables(itemVariants));
+    // pipeline steps: `{operation, options}` whose options are the named operation's own (documented in its section)
+    const operations = itemVariants?.map((v) => (v.properties as Record<string, JsonSchema> | undefined)?.operation?.const);
+    if (itemVariants && operations?.every((o) => typeof o === 'string'))
+      lines.push(
+        '',
+        `Each entry of \`${prop}\` is \`{operation, options}\`: \`operation\` one of ${operations.map((o) => `[\`${o}\`](#${o})`).join(', ')}; \`options\` exactly as that operation takes them (default \`{}\`).`,
+      );
+    else if (itemVariants) lines.push('', `Each entry of \`${prop}\` is one of:`, ...variantTables(itemVariants));
   }
   return lines;
 }

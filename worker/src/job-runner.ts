@@ -18,7 +18,7 @@ import { stillImageInfo } from './ffmpeg/image-info.js';
 import { type MediaInfo, toOutputMetadata } from './ffmpeg/media-info.js';
 import { buildPlan } from './ffmpeg/operations/index.js';
 import { probe } from './ffmpeg/probe.js';
-import { formatProgressLine, planPercentage } from './ffmpeg/progress.js';
+import { formatProgressLine, planProgress } from './ffmpeg/progress.js';
 import { runFfmpeg } from './ffmpeg/run.js';
 import { InputBudget } from './input-budget.js';
 import { mapLimited } from './map-limited.js';
@@ -231,9 +231,12 @@ export async function runJob(
     for (const file of plan.files ?? []) await writeFile(file.path, file.content);
 
     const deadline = Date.now() + config.FFMPEG_TIMEOUT_SECONDS * 1000;
+    const percentage = planProgress(plan);
     for (const [i, args] of plan.runs.entries()) {
       if (signal.aborted) throw errors.jobCancelled();
-      report({ stage: 'processing', percentage: planPercentage(i, plan.runs.length, 0) });
+      // the media seconds this run writes (a pipeline's runs differ)
+      const expected = plan.runSeconds ? plan.runSeconds[i] : plan.expectedSeconds;
+      report({ stage: 'processing', percentage: percentage(i, 0) });
       log.debug({ args }, 'running ffmpeg');
       await clock.time('ffmpeg', () =>
         runFfmpeg(args, {
@@ -246,10 +249,10 @@ export async function runJob(
           signal,
           onProgress: (block) => {
             if (block.end && block.speed !== null) onRunSpeed(block.speed);
-            const fraction = plan.expectedSeconds && block.outTimeSeconds !== null ? block.outTimeSeconds / plan.expectedSeconds : 0;
+            const fraction = expected && block.outTimeSeconds !== null ? block.outTimeSeconds / expected : 0;
             report({
               stage: 'processing',
-              percentage: planPercentage(i, plan.runs.length, block.end ? 1 : fraction),
+              percentage: percentage(i, block.end ? 1 : fraction),
               ffmpeg_log: formatProgressLine(block),
             });
           },
@@ -275,6 +278,11 @@ export async function runJob(
           () => 0,
         );
         if (size === 0) throw errors.jobFailed('FFmpeg produced no output', `${planned.filename} is missing or empty`);
+        if (planned.maxBytes !== undefined && size > planned.maxBytes)
+          throw errors.jobFailed(
+            'Could not reach the target size',
+            `${planned.filename} is ${size} bytes; the target allows ${planned.maxBytes}`,
+          );
         const key = storageKeys.output(job.job_id, planned.filename);
         await retrying(`storing ${planned.filename}`, () =>
           storage.putFile(key, path, planned.contentType).catch((err: unknown) => {

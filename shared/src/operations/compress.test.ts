@@ -92,3 +92,18 @@ describe('COMPRESS_PRESETS', () => {
     expect(COMPRESS_PRESETS.custom.crf).toBe(23);
   });
 });
+
+describe('compressOptions target_size_mb', () => {
+  it('takes a size instead of a CRF or a bitrate, with a preset and an audio bitrate', () => {
+    expect(compressOptions.parse({ target_size_mb: 7.5, preset: 'low', audio_bitrate_kbps: 64 })).toMatchObject({ target_size_mb: 7.5 });
+  });
+
+  it('refuses it with crf or video_bitrate_kbps, and out of range', () => {
+    expect(issues({ target_size_mb: 8, crf: 20 })).toEqual([
+      { path: 'crf', message: '`crf` cannot be combined with `target_size_mb` (the size decides the bitrate)' },
+    ]);
+    expect(issues({ target_size_mb: 8, video_bitrate_kbps: 900 }).map((i) => i.path)).toEqual(['video_bitrate_kbps']);
+    expect(issues({ target_size_mb: 0.05 }).map((i) => i.path)).toEqual(['target_size_mb']);
+    expect(issues({ target_size_mb: 10_001 }).map((i) => i.path)).toEqual(['target_size_mb']);
+  });
+});

@@ -134,7 +134,7 @@ describe('filterOptions', () => {
         ],
       },
     });
-    expect(formatIssues(r.error!)).toMatch(/^options\.filters\.1\.volume: /);
+    expect(formatIssues(r.error!)).toMatch(/^options\.filters\[1\]\.volume: /);
   });
 
   it('classes volume and normalize as the audio filters', () => {

@@ -5,6 +5,7 @@ import { convertOptions } from './convert.js';
 import { extractAudioOptions } from './extract-audio.js';
 import { filterOptions } from './filter.js';
 import { gifOptions } from './gif.js';
+import { pipelineOptions } from './pipeline.js';
 import { probeOptions } from './probe.js';
 import { removeAudioOptions } from './remove-audio.js';
 import { speedOptions } from './speed.js';
@@ -21,6 +22,7 @@ export * from './convert.js';
 export * from './extract-audio.js';
 export * from './filter.js';
 export * from './gif.js';
+export * from './pipeline.js';
 export * from './probe.js';
 export * from './remove-audio.js';
 export * from './speed.js';
@@ -47,6 +49,7 @@ export const operationOptions = {
   hls: hlsOptions,
   dash: dashOptions,
   watermark: watermarkOptions,
+  pipeline: pipelineOptions,
 } as const;
 
 export type OperationName = keyof typeof operationOptions;

@@ -5,6 +5,8 @@ export interface PlannedOutput {
   contentType: string;
   /** Container name reported as `output_metadata.format`. */
   format: string;
+  /** The most bytes the file may have (a size target); a larger one fails the job. */
+  maxBytes?: number;
 }
 
 export interface FfmpegPlan {
@@ -29,6 +31,13 @@ export interface FfmpegPlan {
    * is then the sum of every output.
    */
   describeAs?: { filename: string; format: string; duration: number | null };
+  /**
+   * Media seconds of each run, when the runs differ (a pipeline's steps, or
+   * its two passes): progress is then weighted by them and each run's
+   * `out_time` is measured against its own. Absent: every run writes
+   * `expectedSeconds` and counts the same.
+   */
+  runSeconds?: (number | null)[];
 }
 
 /** Paths and settings a builder places in the arguments; builders stay pure. */

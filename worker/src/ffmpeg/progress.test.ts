@@ -1,4 +1,12 @@
-import { formatProgressLine, planPercentage, ProgressParser, ProgressThrottle, type ProgressBlock } from './progress.js';
+import {
+  formatProgressLine,
+  planPercentage,
+  planProgress,
+  ProgressParser,
+  ProgressThrottle,
+  weightedPercentage,
+  type ProgressBlock,
+} from './progress.js';
 
 /** What `ffmpeg -progress pipe:1` prints for a short encode (ffmpeg 5/6), including a start-up block full of N/A. */
 const TRANSCRIPT = `frame=0
@@ -249,5 +257,29 @@ describe('ProgressThrottle', () => {
     const update = { job_id: 'j', percentage: 10, stage: 'processing', ffmpeg_log: 'frame=1' };
     expect(t.offer(update)).toEqual({ job_id: 'j', percentage: 60, stage: 'processing', ffmpeg_log: 'frame=1' });
     expect(update.percentage).toBe(10);
+  });
+});
+
+describe('weightedPercentage', () => {
+  it('weights each run by the seconds it writes, never resetting between runs', () => {
+    // a 60 s intermediate, then two passes of 20 s each
+    const seconds = [60, 20, 20];
+    expect(weightedPercentage(seconds, 0, 0.5)).toBe(30);
+    expect(weightedPercentage(seconds, 0, 1)).toBe(60);
+    expect(weightedPercentage(seconds, 1, 0)).toBe(60);
+    expect(weightedPercentage(seconds, 1, 0.5)).toBe(70);
+    expect(weightedPercentage(seconds, 2, 1)).toBe(99.9);
+  });
+
+  it('counts a run of unknown length as the average of the others', () => {
+    expect(weightedPercentage([10, null], 1, 0)).toBe(50);
+    expect(weightedPercentage([null, null], 1, 0)).toBe(50);
+  });
+});
+
+describe('planProgress', () => {
+  it('uses runSeconds when a plan gives them, else equal runs', () => {
+    expect(planProgress({ runs: [[], []], runSeconds: [30, 10] })(1, 0)).toBe(75);
+    expect(planProgress({ runs: [[], []] })(1, 0)).toBe(50);
   });
 });

@@ -83,6 +83,33 @@ export function planPercentage(runIndex: number, runs: number, fraction: number)
 }
 
 /**
+ * Overall percentage of a plan whose runs write `runSeconds` each, run
+ * `runIndex` being `fraction` done: each run counts by the media seconds it
+ * writes (a run of unknown length, such as one thumbnail, counts as the
+ * average of the others, or 1 s when none is known). Stays below 100 until
+ * the job is really finished.
+ */
+export function weightedPercentage(runSeconds: readonly (number | null)[], runIndex: number, fraction: number): number {
+  const known = runSeconds.filter((s): s is number => s !== null && s > 0);
+  const fallback = known.length > 0 ? known.reduce((a, b) => a + b, 0) / known.length : 1;
+  const weights = runSeconds.map((s) => (s !== null && s > 0 ? s : fallback));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const done = weights.slice(0, runIndex).reduce((a, b) => a + b, 0);
+  const clamped = Math.min(Math.max(fraction, 0), 1);
+  const pct = ((done + clamped * (weights[runIndex] ?? 0)) / total) * 100;
+  return Math.min(99.9, Math.round(pct * 10) / 10);
+}
+
+/** The percentage function of a plan: weighted by `runSeconds` when it gives them, else every run alike. */
+export function planProgress(plan: {
+  runs: readonly unknown[];
+  runSeconds?: readonly (number | null)[];
+}): (runIndex: number, fraction: number) => number {
+  const seconds = plan.runSeconds;
+  return seconds ? (i, f) => weightedPercentage(seconds, i, f) : (i, f) => planPercentage(i, plan.runs.length, f);
+}
+
+/**
  * Passes on at most one update per `intervalMs`, keeps the percentage from
  * going backwards, and always passes a stage change at once.
  */

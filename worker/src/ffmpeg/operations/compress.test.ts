@@ -376,3 +376,51 @@ describe('buildCompress', () => {
     expect(e.details).toBe('ffprobe found no video in the mp3 input');
   });
 });
+
+describe('buildCompress with target_size_mb', () => {
+  const multi = { ...ctx, workDir: '/job' };
+
+  it('encodes in two passes at the bitrate the size allows, the log in the job dir', () => {
+    const plan = buildCompress(opts({ preset: 'low', target_size_mb: 8 }), mediaInfo({ duration: 60 }), multi);
+    const pass = (n: string) => ['-pass', n, '-passlogfile', '/job/passlog', '-pix_fmt', 'yuv420p'];
+    const video = ['-i', '/job/input.mp4', '-map', '0:0', '-vf', 'scale=1920:1080'].slice(0, 4);
+    expect(plan.runs).toEqual([
+      [
+        ...video,
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-b:v',
+        '909k',
+        '-x264-params',
+        'ratetol=0.2',
+        ...pass('1'),
+        '-an',
+        '-sn',
+        '-dn',
+        '-f',
+        'null',
+        '/dev/null',
+      ],
+      [
+        ...video,
+        ...['-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '909k', '-x264-params', 'ratetol=0.2', ...pass('2')],
+        ...['-map', '0:1', '-c:a', 'aac', '-b:a', '96k', '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.mp4'],
+      ],
+    ]);
+    expect(plan.outputs[0]).toMatchObject({ filename: 'output.mp4', maxBytes: 8_000_000 });
+  });
+
+  it('shrinks first, so the floor and the bitrate are for the output size; webm is VP9/Opus', () => {
+    const plan = buildCompress(opts({ target_size_mb: 1, max_width: 640, target_format: 'webm' }), mediaInfo(), multi);
+    expect(plan.runs).toHaveLength(2);
+    expect(plan.runs[1]).toEqual(expect.arrayContaining(['-vf', 'scale=640:360', '-c:v', 'libvpx-vp9', '-c:a', 'libopus']));
+  });
+
+  it('needs a duration', () => {
+    expect(thrownBy(() => buildCompress(opts({ target_size_mb: 1 }), mediaInfo({ duration: null }), multi)).message).toBe(
+      'Input duration is unknown',
+    );
+  });
+});

@@ -1,6 +1,7 @@
 import { COMPRESS_PRESETS, errors, type CompressOptions } from '@media-foundry/shared';
 import type { MediaInfo, VideoStreamInfo } from '../media-info.js';
-import { FASTSTART_ARGS, outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
+import { FASTSTART_ARGS, outputPath, threadArgs, type BuildContext, type FfmpegPlan, type PlannedOutput } from '../plan.js';
+import { audioPacketsPerSecond, NULL_OUTPUT, passlogPath, targetRates, twoPassVideoArgs } from './target-size.js';
 
 /** A frame size in pixels. */
 export interface Size {
@@ -72,38 +73,111 @@ function videoArgs(webm: boolean, x264Preset: string, crf: number | undefined, k
   return ['-c:v', 'libx264', '-preset', x264Preset, ...rate, '-pix_fmt', 'yuv420p'];
 }
 
+/** What the compress encode reads: the streams as the steps before it leave them (a pipeline), or the input as it is. */
+export interface CompressSource {
+  /** Everything up to and including `-i <input>` (input seeking included). */
+  inputArgs: string[];
+  videoIndex: number;
+  /** The frame size reaching the encoder before compress's own scaling. */
+  size: Size;
+  fps: number | null;
+  /** Seconds of output; a size target needs it. */
+  duration: number | null;
+  audio: { index: number; channels: number | null; sampleRate: number | null } | null;
+  /** Filters before compress's own (a pipeline's steps). */
+  videoFilters: string[];
+  audioFilters: string[];
+}
+
 /**
- * `compress`: H.264/AAC (mp4, mkv) or VP9/Opus (webm) at the preset's quality,
- * with explicit values overriding the preset, shrunk to fit
- * `max_width`×`max_height` (a `scale` filter only when the size changes).
+ * The runs and the output of a compress encode of `source`: one run at a
+ * CRF or bitrate, or with `target_size_mb` two passes at the bitrate the size
+ * allows (the first writes only its log, into `workDir`).
  */
-export function buildCompress(options: CompressOptions, info: MediaInfo, ctx: BuildContext): FfmpegPlan {
-  if (!info.video) throw errors.jobFailed('Input has no video stream', `ffprobe found no video in the ${info.formatName} input`);
+export function compressRuns(
+  options: CompressOptions,
+  source: CompressSource,
+  ctx: BuildContext & { workDir?: string },
+): { runs: string[][]; output: PlannedOutput } {
   const preset = COMPRESS_PRESETS[options.preset];
   const format = options.target_format;
   const webm = format === 'webm';
+  const target = fitWithin(source.size.width, source.size.height, options.max_width, options.max_height);
+  const resized = target.width !== source.size.width || target.height !== source.size.height;
+  const videoFilters = [...source.videoFilters, ...(resized ? [`scale=${target.width}:${target.height}`] : [])];
+  const videoIn = [
+    ...source.inputArgs,
+    '-map',
+    `0:${source.videoIndex}`,
+    ...(videoFilters.length > 0 ? ['-vf', videoFilters.join(',')] : []),
+  ];
+  const container = OUTPUTS[format];
+  const filename = `output.${container.ext}`;
+  const tail = ['-sn', '-dn', ...threadArgs(ctx), ...(container.faststart ? FASTSTART_ARGS : []), outputPath(ctx, filename)];
+  const output: PlannedOutput = { filename, contentType: container.contentType, format };
+  const audioOut = (kbps: number): string[] => {
+    if (!source.audio) return ['-an'];
+    const filters = source.audioFilters.length > 0 ? ['-af', source.audioFilters.join(',')] : [];
+    const codec = webm ? ['-c:a', 'libopus', '-b:a', `${opusKbps(kbps, source.audio.channels)}k`] : ['-c:a', 'aac', '-b:a', `${kbps}k`];
+    return ['-map', `0:${source.audio.index}`, ...filters, ...codec];
+  };
+
+  if (options.target_size_mb !== undefined) {
+    if (source.duration === null)
+      throw errors.jobFailed('Input duration is unknown', 'target_size_mb needs the duration of the output to choose a bitrate');
+    const rates = targetRates({
+      targetMb: options.target_size_mb,
+      duration: source.duration,
+      video: { size: target, fps: source.fps },
+      audio: source.audio && {
+        requestedKbps: options.audio_bitrate_kbps,
+        presetKbps: preset.audioKbps,
+        packetsPerSecond: audioPacketsPerSecond(webm, source.audio.sampleRate),
+      },
+    });
+    const passlog = passlogPath(ctx.workDir ?? ctx.outputDir);
+    const pass = (n: 1 | 2) => twoPassVideoArgs(webm, preset.x264Preset, rates.videoKbps, n, passlog);
+    return {
+      runs: [
+        [...videoIn, ...pass(1), '-an', '-sn', '-dn', ...threadArgs(ctx), ...NULL_OUTPUT],
+        [...videoIn, ...pass(2), ...audioOut(rates.audioKbps ?? 0), ...tail],
+      ],
+      output: { ...output, maxBytes: rates.maxBytes },
+    };
+  }
   const kbps = options.video_bitrate_kbps;
   // a bitrate alone sets the rate; otherwise the requested (or the preset's) CRF does
   const crf = options.crf ?? (kbps === undefined ? preset.crf : undefined);
-  const source = frameSize(info.video);
-  const target = fitWithin(source.width, source.height, options.max_width, options.max_height);
-  const resized = target.width !== source.width || target.height !== source.height;
+  const args = [
+    ...videoIn,
+    ...videoArgs(webm, preset.x264Preset, crf, kbps),
+    ...audioOut(options.audio_bitrate_kbps ?? preset.audioKbps),
+    ...tail,
+  ];
+  return { runs: [args], output };
+}
 
-  const args = ['-i', ctx.inputPath, '-map', `0:${info.video.index}`];
-  if (resized) args.push('-vf', `scale=${target.width}:${target.height}`);
-  args.push(...videoArgs(webm, preset.x264Preset, crf, kbps));
-  if (info.audio) {
-    const audioKbps = options.audio_bitrate_kbps ?? preset.audioKbps;
-    args.push('-map', `0:${info.audio.index}`);
-    if (webm) args.push('-c:a', 'libopus', '-b:a', `${opusKbps(audioKbps, info.audio.channels)}k`);
-    else args.push('-c:a', 'aac', '-b:a', `${audioKbps}k`);
-  } else args.push('-an');
-  const container = OUTPUTS[format];
-  const filename = `output.${container.ext}`;
-  args.push('-sn', '-dn', ...threadArgs(ctx), ...(container.faststart ? FASTSTART_ARGS : []), outputPath(ctx, filename));
-  return {
-    runs: [args],
-    outputs: [{ filename, contentType: container.contentType, format }],
-    expectedSeconds: info.duration,
-  };
+/**
+ * `compress`: H.264/AAC (mp4, mkv) or VP9/Opus (webm) at the preset's quality,
+ * with explicit values overriding the preset, shrunk to fit
+ * `max_width`×`max_height` (a `scale` filter only when the size changes);
+ * with `target_size_mb`, two passes at the bitrate the size allows.
+ */
+export function buildCompress(options: CompressOptions, info: MediaInfo, ctx: BuildContext & { workDir?: string }): FfmpegPlan {
+  if (!info.video) throw errors.jobFailed('Input has no video stream', `ffprobe found no video in the ${info.formatName} input`);
+  const { runs, output } = compressRuns(
+    options,
+    {
+      inputArgs: ['-i', ctx.inputPath],
+      videoIndex: info.video.index,
+      size: frameSize(info.video),
+      fps: info.video.fps,
+      duration: info.duration,
+      audio: info.audio,
+      videoFilters: [],
+      audioFilters: [],
+    },
+    ctx,
+  );
+  return { runs, outputs: [output], expectedSeconds: info.duration };
 }

@@ -10,10 +10,10 @@ export const GIF_DEFAULT_MAX_WIDTH = 480;
  * The filters: frame rate, then Lanczos scaling keeping the aspect ratio; when
  * optimizing, a palette generated from the clip (`stats_mode=diff` favours
  * what moves) and applied with ordered dithering (compresses better than
- * error diffusion).
+ * error diffusion). `before`: filters the clip goes through first (a pipeline's steps).
  */
-export function gifFilter(streamIndex: number, fps: number, width: number, optimize: boolean): string {
-  const base = `fps=${fps},scale=${width}:-1:flags=lanczos`;
+export function gifFilter(streamIndex: number, fps: number, width: number, optimize: boolean, before: readonly string[] = []): string {
+  const base = [...before, `fps=${fps}`, `scale=${width}:-1:flags=lanczos`].join(',');
   if (!optimize) return base;
   return `[0:${streamIndex}]${base},split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5`;
 }

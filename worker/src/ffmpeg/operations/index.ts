@@ -7,6 +7,7 @@ import { buildConvert } from './convert.js';
 import { buildExtractAudio } from './extract-audio.js';
 import { buildFilter } from './filter.js';
 import { buildGif } from './gif.js';
+import { buildPipeline } from './pipeline.js';
 import { buildProbe } from './probe.js';
 import { buildRemoveAudio } from './remove-audio.js';
 import { buildSpeed } from './speed.js';
@@ -53,5 +54,7 @@ export function buildPlan(request: OperationRequest, infos: MediaInfo[], ctx: Mu
       return buildDash(request.options, info, ctx);
     case 'watermark':
       return buildWatermark(request.options, infos, ctx);
+    case 'pipeline':
+      return buildPipeline(request.options, info, ctx);
   }
 }

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { compressOptions } from './compress.js';
+import { convertOptions } from './convert.js';
+import { extractAudioOptions } from './extract-audio.js';
+import { AUDIO_FILTER_TYPES, filterOptions } from './filter.js';
+import { gifOptions } from './gif.js';
+import { removeAudioOptions } from './remove-audio.js';
+import { speedOptions } from './speed.js';
+import { thumbnailOptions } from './thumbnail.js';
+import { trimOptions } from './trim.js';
+
+/**
+ * The operations a pipeline step may name, each with its own options schema
+ * (the same one a job of that operation is validated with). One line per
+ * operation: a new one that is a transform (it changes the streams and keeps
+ * them, like `watermark`) is added here, and the worker's pipeline builder
+ * learns its filters; an output step also goes into {@link PIPELINE_OUTPUT_STEPS}.
+ */
+export const PIPELINE_STEP_OPTIONS = {
+  trim: trimOptions,
+  speed: speedOptions,
+  filter: filterOptions,
+  remove_audio: removeAudioOptions,
+  compress: compressOptions,
+  convert: convertOptions,
+  extract_audio: extractAudioOptions,
+  gif: gifOptions,
+  thumbnail: thumbnailOptions,
+} as const;
+
+export type PipelineStepName = keyof typeof PIPELINE_STEP_OPTIONS;
+export const PIPELINE_STEP_NAMES = Object.keys(PIPELINE_STEP_OPTIONS) as PipelineStepName[];
+
+/** Steps that decide the output (encoders, container, files): at most one, and last. */
+export const PIPELINE_OUTPUT_STEPS: readonly PipelineStepName[] = ['compress', 'convert', 'extract_audio', 'gif', 'thumbnail'];
+
+/** The most steps one pipeline takes. */
+export const MAX_PIPELINE_STEPS = 10;
+
+/** One step, options parsed (defaults filled). */
+export type PipelineStep = {
+  [K in PipelineStepName]: { operation: K; options: z.output<(typeof PIPELINE_STEP_OPTIONS)[K]> };
+}[PipelineStepName];
+
+const stepMembers = PIPELINE_STEP_NAMES.map((name) =>
+  z.strictObject({ operation: z.literal(name), options: (PIPELINE_STEP_OPTIONS[name] as z.ZodType).prefault({}) }),
+);
+/** One step as a client writes it (options may be left out: the operation's defaults apply). */
+export type PipelineStepInput = {
+  [K in PipelineStepName]: { operation: K; options?: z.input<(typeof PIPELINE_STEP_OPTIONS)[K]> };
+}[PipelineStepName];
+
+/** `{operation, options}`: options validated by that operation's schema, so errors read `steps[2].options.crf`. */
+export const pipelineStep = z.discriminatedUnion(
+  'operation',
+  stepMembers as [(typeof stepMembers)[number], ...(typeof stepMembers)[number][]],
+) as unknown as z.ZodType<PipelineStep, PipelineStepInput>;
+
+/** Whether a step reads the audio stream (and so cannot follow a step that dropped it). */
+function needsAudio(step: PipelineStep): boolean {
+  if (step.operation === 'extract_audio') return true;
+  return step.operation === 'filter' && step.options.filters.some((f) => AUDIO_FILTER_TYPES.includes(f.type));
+}
+
+/**
+ * Why a chain of (individually valid) steps makes no sense, as `[step index,
+ * reason]` pairs; empty when it does. Rules: the step that decides the output
+ * comes last (so nothing follows a thumbnail, and no chain has two output
+ * formats), and nothing reads the audio after `remove_audio` dropped it.
+ */
+export function pipelineChainProblems(steps: readonly PipelineStep[]): [number, string][] {
+  const problems: [number, string][] = [];
+  let output: number | null = null;
+  let audioDroppedAt: number | null = null;
+  steps.forEach((step, i) => {
+    if (output !== null) {
+      const before = steps[output]!.operation;
+      const why = PIPELINE_OUTPUT_STEPS.includes(step.operation)
+        ? `${step.operation} would decide the output a second time after ${before} (steps[${output}]); a pipeline has one output step, the last`
+        : `${step.operation} cannot come after ${before} (steps[${output}]), which decides the output and must be the last step`;
+      problems.push([i, why]);
+    }
+    if (audioDroppedAt !== null && needsAudio(step))
+      problems.push([i, `${step.operation} needs the audio that remove_audio (steps[${audioDroppedAt}]) drops`]);
+    if (PIPELINE_OUTPUT_STEPS.includes(step.operation)) output ??= i;
+    if (step.operation === 'remove_audio') audioDroppedAt ??= i;
+  });
+  return problems;
+}
+
+/**
+ * `pipeline`: `steps` run in order on one input, each as the operation of
+ * that name would run it; the last step decides the output. The worker fuses
+ * the steps into one ffmpeg run where it can (trims become input seeking,
+ * filters one graph, the last step picks the encoders) and otherwise runs
+ * them one after another on its local files.
+ */
+export const pipelineOptions = z
+  .strictObject({
+    steps: z.array(pipelineStep).min(1).max(MAX_PIPELINE_STEPS),
+  })
+  .superRefine((o, ctx) => {
+    for (const [i, message] of pipelineChainProblems(o.steps)) ctx.addIssue({ code: 'custom', path: ['steps', i], message });
+  });
+export type PipelineOptions = z.infer<typeof pipelineOptions>;

@@ -1,0 +1,305 @@
+/**
+ * `pipeline` end to end (client → gateway → RabbitMQ → worker → ffmpeg):
+ * a fused pipeline against the same steps run as separate jobs (duration,
+ * frame size, frame rate, streams and codecs by ffprobe; SSIM against a
+ * lossless rendering of the same steps with ffmpeg's `ssim` filter), chains
+ * that make no sense refused, a chain that cannot be fused, and
+ * `target_size_mb` on a 60 s 720p input. CPU: small clips for the
+ * equivalence checks; the size targets use preset `low` (x264 veryfast).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { TARGET_SIZE_BYTES_PER_MB } from '@media-foundry/shared';
+import { startFileServer, type FileServer } from './helpers/file-server.js';
+import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { startStack, type Stack } from './helpers/stack.js';
+import { TestClient } from './helpers/ws-client.js';
+
+let dir: string;
+let files: FileServer;
+let stack: Stack;
+let client: TestClient;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mf-pipeline-'));
+  await Promise.all([
+    // 6 s 640x360 25 fps H.264/AAC, for the equivalence checks
+    makeTestVideo(join(dir, 'clip.mp4'), { seconds: 6, width: 640, height: 360 }),
+    // the size targets: 60 s of 720p (15 fps keeps the six encoding passes affordable on two cores)
+    makeTestVideo(join(dir, 'long.mp4'), { seconds: 60, width: 1280, height: 720, fps: 15 }),
+  ]);
+  files = await startFileServer(dir);
+  stack = await startStack();
+}, 180_000);
+afterAll(async () => {
+  await stack?.stop();
+  await files?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  client = await TestClient.connect(stack.wsUrl);
+});
+afterEach(async () => {
+  await client.close();
+});
+
+interface Step {
+  operation: string;
+  options: Record<string, unknown>;
+}
+
+let seq = 0;
+/** Runs one job on a file of the test dir and writes its (single) output back there; returns its name. */
+async function runJob(input: string, operation: string, options: Record<string, unknown>, timeoutMs = 300_000): Promise<string> {
+  const jobId = `p-${++seq}`;
+  client.send({ type: 'start_job', job_id: jobId, operation, input: { source: 'url', url: files.url(input) }, options });
+  const result = await client.result(jobId, timeoutMs);
+  expect(result.final).toMatchObject({ type: 'completed' });
+  const [output] = result.final.outputs as { filename: string }[];
+  const name = `${jobId}-${output!.filename}`;
+  await writeFile(join(dir, name), result.files.get(output!.filename)!);
+  return name;
+}
+
+/** The steps as separate jobs, each reading the previous one's output. */
+async function sequential(input: string, steps: Step[]): Promise<string> {
+  let current = input;
+  for (const step of steps) current = await runJob(current, step.operation, step.options);
+  return current;
+}
+
+/** Mean SSIM (ffmpeg's `ssim` filter, "All") of `path` against `reference`, frame by frame. */
+async function ssim(path: string, reference: string): Promise<number> {
+  const { stderr } = await execa('ffmpeg', ['-hide_banner', '-nostats', '-i', path, '-i', reference, '-lavfi', 'ssim', '-f', 'null', '-']);
+  const match = /SSIM .* All:([\d.]+)/.exec(stderr);
+  if (!match) throw new Error(`no SSIM in: ${stderr}`);
+  return Number(match[1]);
+}
+
+/** The same steps rendered from the source without loss (x264 -qp 0): what both results are measured against. */
+async function losslessReference(name: string, inputArgs: string[], videoFilter: string): Promise<string> {
+  const path = join(dir, name);
+  await execa('ffmpeg', [
+    ...['-hide_banner', '-loglevel', 'error', '-y', ...inputArgs],
+    ...['-map', '0:v', '-vf', videoFilter, '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p', '-an', path],
+  ]);
+  return name;
+}
+
+interface Described {
+  duration: number;
+  streams: { type: string; codec: string }[];
+  width?: number;
+  height?: number;
+  fps?: string;
+}
+
+async function describe_(name: string): Promise<Described> {
+  const probed = await ffprobe(join(dir, name));
+  const video = probed.video as (typeof probed.video & { r_frame_rate?: string }) | undefined;
+  return {
+    duration: probed.duration,
+    streams: probed.streams.map((s) => ({ type: s.codec_type, codec: s.codec_name })),
+    width: video?.width,
+    height: video?.height,
+    fps: video?.r_frame_rate,
+  };
+}
+
+/** The fused pipeline's output matches the sequential jobs' and is at least as close to the lossless reference. */
+async function expectEquivalent(fused: string, sequentialOut: string, reference: string): Promise<void> {
+  const [a, b] = await Promise.all([describe_(fused), describe_(sequentialOut)]);
+  expect(Math.abs(a.duration - b.duration)).toBeLessThanOrEqual(0.1);
+  expect({ ...a, duration: 0 }).toEqual({ ...b, duration: 0 });
+  const [fusedSsim, sequentialSsim] = await Promise.all([
+    ssim(join(dir, fused), join(dir, reference)),
+    ssim(join(dir, sequentialOut), join(dir, reference)),
+  ]);
+  expect(fusedSsim).toBeGreaterThanOrEqual(sequentialSsim);
+}
+
+/** The ffmpeg argument lists the worker ran for a client's job. */
+function ffmpegRuns(clientJobId: string): string[] {
+  const received = stack.gateway.logs.find((l) => l.msg === 'job received' && l.job_id === clientJobId);
+  const internal = received?.internal_id;
+  expect(internal).toBeDefined();
+  return stack.workers
+    .flatMap((w) => w.logs)
+    .filter((l) => l.msg === 'running ffmpeg' && l.job_id === internal)
+    .map((l) => (l.args as string[]).join(' '));
+}
+
+describe('pipeline: fused equals sequential', () => {
+  it('3 steps: trim → speed 1.5× → scale, in one ffmpeg run', async () => {
+    const steps: Step[] = [
+      { operation: 'trim', options: { start_time: 1, end_time: 5 } },
+      { operation: 'speed', options: { speed_factor: 1.5 } },
+      { operation: 'filter', options: { filters: [{ type: 'scale', width: 320 }] } },
+    ];
+    const fused = await runJob('clip.mp4', 'pipeline', { steps });
+    const jobId = `p-${seq}`;
+    expect(ffmpegRuns(jobId)).toHaveLength(1);
+    expect(ffmpegRuns(jobId)[0]).toMatch(/-ss 1 -t 4 .*-i \S+ .*-vf setpts=PTS\/1\.5,scale=320:-2 .*-af atempo=1\.5/);
+    const progress = client.messages(jobId).filter((m) => m.type === 'progress' && m.stage === 'processing');
+    const percentages = progress.map((m) => m.percentage as number);
+    expect(percentages).toEqual([...percentages].sort((x, y) => x - y));
+
+    const sequentialOut = await sequential('clip.mp4', steps);
+    const reference = await losslessReference(
+      'ref3.mp4',
+      ['-ss', '1', '-t', '4', '-i', join(dir, 'clip.mp4')],
+      'setpts=PTS/1.5,scale=320:-2',
+    );
+    await expectEquivalent(fused, sequentialOut, reference);
+    const out = await describe_(fused);
+    expect(out).toMatchObject({
+      width: 320,
+      height: 180,
+      streams: [
+        { type: 'video', codec: 'h264' },
+        { type: 'audio', codec: 'aac' },
+      ],
+    });
+    expect(Math.abs(out.duration - 4 / 1.5)).toBeLessThanOrEqual(0.1);
+  }, 600_000);
+
+  it('5 steps: trim → volume → speed 2× → crop and scale → compress (preset low), in one ffmpeg run', async () => {
+    const steps: Step[] = [
+      { operation: 'trim', options: { start_time: 0.5, end_time: 5.5 } },
+      { operation: 'filter', options: { filters: [{ type: 'volume', volume: 0.8 }] } },
+      { operation: 'speed', options: { speed_factor: 2 } },
+      {
+        operation: 'filter',
+        options: {
+          filters: [
+            { type: 'crop', width: 480, height: 360, x: 80 },
+            { type: 'scale', width: 240 },
+          ],
+        },
+      },
+      { operation: 'compress', options: { preset: 'low', crf: 26 } },
+    ];
+    const fused = await runJob('clip.mp4', 'pipeline', { steps });
+    expect(ffmpegRuns(`p-${seq}`)).toHaveLength(1);
+    const sequentialOut = await sequential('clip.mp4', steps);
+    const reference = await losslessReference(
+      'ref5.mp4',
+      ['-ss', '0.5', '-t', '5', '-i', join(dir, 'clip.mp4')],
+      'setpts=PTS/2,crop=480:360:80:0,scale=240:-2',
+    );
+    await expectEquivalent(fused, sequentialOut, reference);
+    const out = await describe_(fused);
+    expect(out).toMatchObject({ width: 240, height: 180 });
+    // MP4 keeps the input's 25 fps: the last frame lasts a little longer (both ways alike, checked above)
+    expect(Math.abs(out.duration - 2.5)).toBeLessThan(0.15);
+  }, 600_000);
+
+  it('a chain that cannot be fused (a trim after normalize) runs as consecutive runs and still matches', async () => {
+    const steps: Step[] = [
+      { operation: 'filter', options: { filters: [{ type: 'normalize' }] } },
+      { operation: 'trim', options: { start_time: 1, end_time: 4 } },
+      { operation: 'extract_audio', options: { format: 'm4a' } },
+    ];
+    const fused = await runJob('clip.mp4', 'pipeline', { steps });
+    const runs = ffmpegRuns(`p-${seq}`);
+    expect(runs).toHaveLength(2);
+    expect(runs[0]).toMatch(/loudnorm.* \S+\/pipeline-1\.mkv$/);
+    expect(runs[1]).toMatch(/-ss 1 -t 3 .*-i \S+\/pipeline-1\.mkv /);
+    const sequentialOut = await sequential('clip.mp4', steps);
+    const [a, b] = await Promise.all([describe_(fused), describe_(sequentialOut)]);
+    expect(Math.abs(a.duration - b.duration)).toBeLessThanOrEqual(0.1);
+    expect(a.streams).toEqual(b.streams);
+    expect(a.streams).toEqual([{ type: 'audio', codec: 'aac' }]);
+  }, 600_000);
+});
+
+describe('pipeline: chains that make no sense', () => {
+  it.each([
+    [
+      [{ operation: 'thumbnail' }, { operation: 'trim', options: { start_time: 1 } }],
+      /options\.steps\[1\]: trim cannot come after thumbnail/,
+    ],
+    [
+      [{ operation: 'compress' }, { operation: 'convert', options: { target_format: 'mkv' } }],
+      /options\.steps\[1\]: convert would decide the output a second time/,
+    ],
+    [
+      [{ operation: 'extract_audio' }, { operation: 'filter', options: { filters: [{ type: 'scale', width: 320 }] } }],
+      /options\.steps\[1\]: filter cannot come after extract_audio/,
+    ],
+    [
+      [{ operation: 'remove_audio' }, { operation: 'extract_audio' }],
+      /options\.steps\[1\]: extract_audio needs the audio that remove_audio/,
+    ],
+    [
+      [{ operation: 'trim' }, { operation: 'speed', options: { speed_factor: 2 } }, { operation: 'compress', options: { crf: 99 } }],
+      /options\.steps\[2\]\.options\.crf: /,
+    ],
+    [[{ operation: 'concat' }], /options\.steps\[0\]\.operation: /],
+    [[{ operation: 'compress', options: { target_size_mb: 5, crf: 20 } }], /options\.steps\[0\]\.options\.crf: .*target_size_mb/],
+  ])('refuses %j', async (steps, details) => {
+    const jobId = `bad-${++seq}`;
+    client.send({
+      type: 'start_job',
+      job_id: jobId,
+      operation: 'pipeline',
+      input: { source: 'url', url: files.url('clip.mp4') },
+      options: { steps },
+    });
+    const error = await client.next((m) => m.type === 'error' && m.job_id === jobId);
+    expect(error).toMatchObject({ code: 'VALIDATION_ERROR' });
+    expect(String(error.details)).toMatch(details);
+  });
+
+  it('a target too small for the output is JOB_FAILED naming the smallest reachable size', async () => {
+    const jobId = `small-${++seq}`;
+    client.send({
+      type: 'start_job',
+      job_id: jobId,
+      operation: 'compress',
+      input: { source: 'url', url: files.url('long.mp4') },
+      options: { target_size_mb: 0.5 },
+    });
+    const result = await client.result(jobId);
+    expect(result.final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Target size is too small' });
+    expect(String(result.final.details)).toMatch(/smallest reachable size is [\d.]+ MB/);
+  });
+});
+
+describe('target_size_mb', () => {
+  it.each([2, 8, 25])(
+    '%i MB from 60 s of 720p lands within [85 %%, 100 %%] of the target',
+    async (mb) => {
+      const name = await runJob('long.mp4', 'compress', { preset: 'low', target_size_mb: mb }, 600_000);
+      const runs = ffmpegRuns(`p-${seq}`);
+      expect(runs).toHaveLength(2);
+      expect(runs[0]).toMatch(/-pass 1 -passlogfile \S+\/passlog .*-f null \/dev\/null$/);
+      expect(runs[1]).toMatch(/-pass 2 -passlogfile \S+\/passlog /);
+      const out = await ffprobe(join(dir, name));
+      const size = Number((out.format as { size?: string }).size);
+      const target = mb * TARGET_SIZE_BYTES_PER_MB;
+      expect(size).toBeLessThanOrEqual(target);
+      expect(size).toBeGreaterThanOrEqual(0.85 * target);
+      expect(Math.abs(out.duration - 60)).toBeLessThanOrEqual(0.1);
+    },
+    900_000,
+  );
+
+  it("a pipeline's final compress takes a size target over the output's duration (two passes of the fused chain)", async () => {
+    const steps: Step[] = [
+      { operation: 'trim', options: { start_time: 0, end_time: 6 } },
+      { operation: 'speed', options: { speed_factor: 1.2 } },
+      { operation: 'compress', options: { preset: 'low', target_size_mb: 0.4 } },
+    ];
+    const name = await runJob('clip.mp4', 'pipeline', { steps });
+    const runs = ffmpegRuns(`p-${seq}`);
+    expect(runs).toHaveLength(2);
+    const out = await ffprobe(join(dir, name));
+    const size = Number((out.format as { size?: string }).size);
+    expect(size).toBeLessThanOrEqual(0.4 * TARGET_SIZE_BYTES_PER_MB);
+    expect(size).toBeGreaterThanOrEqual(0.85 * 0.4 * TARGET_SIZE_BYTES_PER_MB);
+    expect(Math.abs(out.duration - 5)).toBeLessThanOrEqual(0.1);
+  }, 600_000);
+});

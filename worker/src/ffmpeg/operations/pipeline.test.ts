@@ -1,0 +1,483 @@
+import { AppError, ErrorCode, pipelineOptions, type PipelineStepInput } from '@media-foundry/shared';
+import type { MediaInfo } from '../media-info.js';
+import type { MultiInputContext } from '../plan.js';
+import { guardInputs } from '../hardening.js';
+import { buildPipeline } from './pipeline.js';
+
+const ctx: MultiInputContext = {
+  inputPath: '/job/input.mp4',
+  inputPaths: ['/job/input.mp4'],
+  workDir: '/job',
+  outputDir: '/job/out',
+  threads: 0,
+};
+
+/** A probed 10-second 1280x720 25 fps H.264/AAC (48 kHz stereo) MP4; override any part. */
+function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
+  return {
+    formatName: 'mp4',
+    duration: 10,
+    sizeBytes: 1,
+    bitrate: 1,
+    video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
+    audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
+    subtitles: [],
+    ...overrides,
+  };
+}
+
+function plan(steps: PipelineStepInput[], info = mediaInfo()) {
+  return buildPipeline(pipelineOptions.parse({ steps }), info, ctx);
+}
+
+function thrownBy(fn: () => unknown): AppError {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(AppError);
+  return thrown as AppError;
+}
+
+/**
+ * Every pair of step kinds that compose differently: the argument lists
+ * (one string per ffmpeg run), the seconds each run writes, the output files.
+ */
+const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]][] = [
+  [
+    'trim → speed',
+    [
+      { operation: 'trim', options: { start_time: 2, end_time: 8 } },
+      { operation: 'speed', options: { speed_factor: 2 } },
+    ],
+    [
+      '-ss 2 -t 6 -i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [3],
+    ['output.mp4'],
+  ],
+  [
+    'speed → trim',
+    [
+      { operation: 'speed', options: { speed_factor: 2 } },
+      { operation: 'trim', options: { start_time: 1, end_time: 3 } },
+    ],
+    [
+      '-ss 2 -t 4 -i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [2],
+    ['output.mp4'],
+  ],
+  [
+    'trim → filter',
+    [
+      { operation: 'trim', options: { start_time: 1 } },
+      {
+        operation: 'filter',
+        options: {
+          filters: [
+            { type: 'scale', width: 640 },
+            { type: 'volume', volume: 2 },
+          ],
+        },
+      },
+    ],
+    [
+      '-ss 1 -i /job/input.mp4 -map 0:0 -vf scale=640:-2 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -af volume=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [9],
+    ['output.mp4'],
+  ],
+  [
+    'filter → trim',
+    [
+      { operation: 'filter', options: { filters: [{ type: 'crop', width: 640, height: 360 }] } },
+      { operation: 'trim', options: { start_time: 1, end_time: 2 } },
+    ],
+    [
+      '-ss 1 -t 1 -i /job/input.mp4 -map 0:0 -vf crop=640:360:0:0 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [1],
+    ['output.mp4'],
+  ],
+  [
+    'filter normalize → trim',
+    [
+      { operation: 'filter', options: { filters: [{ type: 'normalize' }] } },
+      { operation: 'trim', options: { start_time: 1, end_time: 2 } },
+    ],
+    [
+      '-i /job/input.mp4 -map 0:0 -c:v copy -map 0:1 -af loudnorm=I=-16:TP=-1.5:LRA=11,aformat=sample_rates=48000 -c:a aac -b:a 128k -sn -dn /job/pipeline-1.mkv',
+      '-ss 1 -t 1 -i /job/pipeline-1.mkv -map 0:0 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [10, 1],
+    ['output.mp4'],
+  ],
+  [
+    'speed → filter',
+    [
+      { operation: 'speed', options: { speed_factor: 0.5 } },
+      { operation: 'filter', options: { filters: [{ type: 'rotate', angle: 90 }] } },
+    ],
+    [
+      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/0.5,transpose=1 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -af atempo=0.5 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [20],
+    ['output.mp4'],
+  ],
+  [
+    'filter → speed',
+    [
+      { operation: 'filter', options: { filters: [{ type: 'fps', fps: 10 }] } },
+      { operation: 'speed', options: { speed_factor: 4, maintain_pitch: false } },
+    ],
+    [
+      '-i /job/input.mp4 -map 0:0 -vf fps=10,setpts=PTS/4 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -af asetrate=192000,aresample=48000 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [2.5],
+    ['output.mp4'],
+  ],
+  [
+    'trim → remove_audio',
+    [{ operation: 'trim', options: { start_time: 1 } }, { operation: 'remove_audio' }],
+    [
+      '-ss 1 -i /job/input.mp4 -map 0:0 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -an -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [9],
+    ['output.mp4'],
+  ],
+  [
+    'remove_audio → speed',
+    [{ operation: 'remove_audio' }, { operation: 'speed', options: { speed_factor: 2 } }],
+    [
+      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -an -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [5],
+    ['output.mp4'],
+  ],
+  [
+    'trim copy → speed',
+    [
+      { operation: 'trim', options: { start_time: 1, stream_copy: true } },
+      { operation: 'speed', options: { speed_factor: 2 } },
+    ],
+    [
+      '-ss 1 -i /job/input.mp4 -map 0:0 -c:v copy -map 0:1 -c:a copy -avoid_negative_ts make_zero -sn -dn /job/pipeline-1.mkv',
+      '-i /job/pipeline-1.mkv -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [9, 4.5],
+    ['output.mp4'],
+  ],
+  [
+    'speed → trim copy',
+    [
+      { operation: 'speed', options: { speed_factor: 2 } },
+      { operation: 'trim', options: { start_time: 1, stream_copy: true } },
+    ],
+    [
+      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn /job/pipeline-1.mkv',
+      '-ss 1 -i /job/pipeline-1.mkv -map 0:0 -c:v copy -map 0:1 -c:a copy -avoid_negative_ts make_zero -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [5, 4],
+    ['output.mp4'],
+  ],
+  [
+    'trim copy → remove_audio',
+    [{ operation: 'trim', options: { start_time: 1, end_time: 4, stream_copy: true } }, { operation: 'remove_audio' }],
+    ['-ss 1 -t 3 -i /job/input.mp4 -map 0:0 -c:v copy -an -avoid_negative_ts make_zero -sn -dn -movflags +faststart /job/out/output.mp4'],
+    [3],
+    ['output.mp4'],
+  ],
+  [
+    'trim copy → convert copy',
+    [
+      { operation: 'trim', options: { start_time: 1, stream_copy: true } },
+      { operation: 'convert', options: { target_format: 'mkv', stream_copy: true } },
+    ],
+    ['-ss 1 -i /job/input.mp4 -map 0:0 -c:v copy -map 0:1 -c:a copy -avoid_negative_ts make_zero -sn -dn /job/out/output.mkv'],
+    [9],
+    ['output.mkv'],
+  ],
+  [
+    'trim → compress',
+    [
+      { operation: 'trim', options: { start_time: 1, end_time: 4 } },
+      { operation: 'compress', options: { preset: 'low', max_width: 640 } },
+    ],
+    [
+      '-ss 1 -t 3 -i /job/input.mp4 -map 0:0 -vf scale=640:360 -c:v libx264 -preset veryfast -crf 32 -pix_fmt yuv420p -map 0:1 -c:a aac -b:a 96k -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [3],
+    ['output.mp4'],
+  ],
+  [
+    'speed → compress target',
+    [
+      { operation: 'speed', options: { speed_factor: 2 } },
+      { operation: 'compress', options: { target_size_mb: 2 } },
+    ],
+    [
+      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset medium -b:v 2905k -x264-params ratetol=0.2 -pass 1 -passlogfile /job/passlog -pix_fmt yuv420p -an -sn -dn -f null /dev/null',
+      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset medium -b:v 2905k -x264-params ratetol=0.2 -pass 2 -passlogfile /job/passlog -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [5, 5],
+    ['output.mp4'],
+  ],
+  [
+    'filter → compress webm target',
+    [
+      { operation: 'filter', options: { filters: [{ type: 'scale', width: 640 }] } },
+      { operation: 'compress', options: { target_size_mb: 1, target_format: 'webm' } },
+    ],
+    [
+      '-i /job/input.mp4 -map 0:0 -vf scale=640:-2 -c:v libvpx-vp9 -b:v 624k -row-mt 1 -deadline good -cpu-used 4 -pass 1 -passlogfile /job/passlog -pix_fmt yuv420p -an -sn -dn -f null /dev/null',
+      '-i /job/input.mp4 -map 0:0 -vf scale=640:-2 -c:v libvpx-vp9 -b:v 624k -row-mt 1 -deadline good -cpu-used 4 -pass 2 -passlogfile /job/passlog -pix_fmt yuv420p -map 0:1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
+    ],
+    [10, 10],
+    ['output.webm'],
+  ],
+  [
+    'speed → convert',
+    [
+      { operation: 'speed', options: { speed_factor: 2 } },
+      { operation: 'convert', options: { target_format: 'webm' } },
+    ],
+    [
+      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libvpx-vp9 -b:v 0 -crf 31 -row-mt 1 -deadline good -cpu-used 4 -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
+    ],
+    [5],
+    ['output.webm'],
+  ],
+  [
+    'filter → convert copy',
+    [
+      { operation: 'filter', options: { filters: [{ type: 'volume', volume: 0.5 }] } },
+      { operation: 'convert', options: { target_format: 'mkv', stream_copy: true } },
+    ],
+    ['-i /job/input.mp4 -map 0:0 -c:v copy -map 0:1 -af volume=0.5 -c:a aac -b:a 128k -sn -dn /job/out/output.mkv'],
+    [10],
+    ['output.mkv'],
+  ],
+  [
+    'speed → extract_audio',
+    [
+      { operation: 'speed', options: { speed_factor: 1.5 } },
+      { operation: 'extract_audio', options: { format: 'opus' } },
+    ],
+    ['-i /job/input.mp4 -map 0:1 -vn -sn -dn -af atempo=1.5 -c:a libopus -b:a 128k -f ogg /job/out/output.opus'],
+    [6.666666666666667],
+    ['output.opus'],
+  ],
+  [
+    'trim → gif',
+    [
+      { operation: 'trim', options: { start_time: 2 } },
+      { operation: 'gif', options: { start_time: 1, duration: 3, optimize: false } },
+    ],
+    ['-ss 3 -t 3 -i /job/input.mp4 -map 0:0 -vf fps=10,scale=480:-1:flags=lanczos -an -sn -dn -loop 0 /job/out/output.gif'],
+    [3],
+    ['output.gif'],
+  ],
+  [
+    'speed → gif',
+    [
+      { operation: 'speed', options: { speed_factor: 2 } },
+      { operation: 'gif', options: { duration: 30 } },
+    ],
+    [
+      '-ss 0 -t 10 -i /job/input.mp4 -filter_complex [0:0]setpts=PTS/2,fps=10,scale=480:-1:flags=lanczos,split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5 -an -sn -dn -loop 0 /job/out/output.gif',
+    ],
+    [5],
+    ['output.gif'],
+  ],
+  [
+    'trim → thumbnail',
+    [
+      { operation: 'trim', options: { start_time: 4, end_time: 6 } },
+      { operation: 'thumbnail', options: { timestamp: 1 } },
+    ],
+    ['-ss 5 -i /job/input.mp4 -map 0:0 -frames:v 1 -update 1 /job/out/thumbnail.png'],
+    [null],
+    ['thumbnail.png'],
+  ],
+  [
+    'speed → thumbnail',
+    [
+      { operation: 'speed', options: { speed_factor: 2 } },
+      { operation: 'thumbnail', options: { count: 2, format: 'jpg', width: 320 } },
+    ],
+    [
+      '-ss 2.5 -i /job/input.mp4 -map 0:0 -frames:v 1 -vf setpts=PTS/2,scale=320:-2 -q:v 2 -update 1 /job/out/thumbnail_001.jpg',
+      '-ss 7.5 -i /job/input.mp4 -map 0:0 -frames:v 1 -vf setpts=PTS/2,scale=320:-2 -q:v 2 -update 1 /job/out/thumbnail_002.jpg',
+    ],
+    [null, null],
+    ['thumbnail_001.jpg', 'thumbnail_002.jpg'],
+  ],
+];
+
+describe('buildPipeline, per pair of steps', () => {
+  it.each(PAIRS)('%s', (_name, steps, runs, runSeconds, outputs) => {
+    const built = plan(steps);
+    expect(built.runs.map((r) => r.join(' '))).toEqual(runs);
+    expect(built.runSeconds).toEqual(runSeconds);
+    expect(built.outputs.map((o) => o.filename)).toEqual(outputs);
+    expect(built.expectedSeconds).toEqual(runSeconds[runSeconds.length - 1]);
+  });
+});
+
+describe('buildPipeline', () => {
+  it('fuses the sample of the issue (trim → speed → scale → compress) into one run, encoding once', () => {
+    const built = plan([
+      { operation: 'trim', options: { start_time: 2, end_time: 8 } },
+      { operation: 'speed', options: { speed_factor: 1.5 } },
+      { operation: 'filter', options: { filters: [{ type: 'scale', width: 640 }] } },
+      { operation: 'compress', options: { preset: 'medium' } },
+    ]);
+    expect(built.runs).toEqual([
+      [
+        ...['-ss', '2', '-t', '6', '-i', '/job/input.mp4', '-map', '0:0', '-vf', 'setpts=PTS/1.5,scale=640:-2'],
+        ...['-c:v', 'libx264', '-preset', 'medium', '-crf', '28', '-pix_fmt', 'yuv420p'],
+        ...[
+          '-map',
+          '0:1',
+          '-af',
+          'atempo=1.5',
+          '-c:a',
+          'aac',
+          '-b:a',
+          '128k',
+          '-sn',
+          '-dn',
+          '-movflags',
+          '+faststart',
+          '/job/out/output.mp4',
+        ],
+      ],
+    ]);
+    expect(built.runSeconds).toEqual([4]);
+  });
+
+  it('maps trims through every speed change before them', () => {
+    // 2× then 0.5×: back to real time; the trim at 1–3 s of that is 1–3 s of the input
+    expect(
+      plan([
+        { operation: 'speed', options: { speed_factor: 2 } },
+        { operation: 'speed', options: { speed_factor: 0.5 } },
+        { operation: 'trim', options: { start_time: 1, end_time: 3 } },
+      ]).runs[0]!.slice(0, 4),
+    ).toEqual(['-ss', '1', '-t', '2']);
+    // two trims narrow one window: 2–8, then 1–3 of that → 3–5
+    expect(
+      plan([
+        { operation: 'trim', options: { start_time: 2, end_time: 8 } },
+        { operation: 'trim', options: { start_time: 1, end_time: 3 } },
+      ]).runs[0]!.slice(0, 4),
+    ).toEqual(['-ss', '3', '-t', '2']);
+  });
+
+  it('rounds an odd tracked size to even sides once, after the chain', () => {
+    const built = plan(
+      [{ operation: 'speed', options: { speed_factor: 2 } }],
+      mediaInfo({ video: { index: 0, codec: 'h264', width: 641, height: 361, fps: 25 } }),
+    );
+    expect(built.runs[0]).toContain('setpts=PTS/2,scale=trunc(iw/2)*2:trunc(ih/2)*2');
+  });
+
+  it('without audio, writes video only; with audio only, M4A', () => {
+    expect(plan([{ operation: 'speed', options: { speed_factor: 2 } }], mediaInfo({ audio: null })).runs[0]).toContain('-an');
+    const audioOnly = plan([{ operation: 'speed', options: { speed_factor: 2 } }], mediaInfo({ video: null }));
+    expect(audioOnly.runs[0]).toContain('-vn');
+    expect(audioOnly.outputs[0]!.filename).toBe('output.m4a');
+  });
+
+  it('keeps the size target as the output limit', () => {
+    const built = plan([{ operation: 'compress', options: { target_size_mb: 2 } }]);
+    expect(built.outputs[0]!.maxBytes).toBe(2_000_000);
+  });
+
+  it('names the step in errors about the media', () => {
+    const past = thrownBy(() =>
+      plan([
+        { operation: 'speed', options: { speed_factor: 2 } },
+        { operation: 'trim', options: { start_time: 6 } },
+      ]),
+    );
+    expect(past.code).toBe(ErrorCode.JOB_FAILED);
+    expect(past.details).toBe('steps[1]: start_time 6s, the steps before leave 5s');
+    const end = thrownBy(() =>
+      plan([
+        { operation: 'trim', options: { start_time: 1, end_time: 5 } },
+        { operation: 'trim', options: { start_time: 1, end_time: 6 } },
+      ]),
+    );
+    expect(end.message).toBe('Trim end is past the end of the input');
+    const noAudio = thrownBy(() =>
+      plan(
+        [
+          {
+            operation: 'filter',
+            options: {
+              filters: [
+                { type: 'scale', width: 320 },
+                { type: 'volume', volume: 2 },
+              ],
+            },
+          },
+        ],
+        mediaInfo({ audio: null }),
+      ),
+    );
+    expect(noAudio.details).toMatch(/^steps\[0\]\.options\.filters\[1\] \(volume\): there is no audio/);
+    const noVideo = thrownBy(() => plan([{ operation: 'gif' }], mediaInfo({ video: null })));
+    expect(noVideo.message).toBe('Input has no video stream');
+    const copy = thrownBy(() =>
+      plan([
+        { operation: 'speed', options: { speed_factor: 2 } },
+        { operation: 'convert', options: { target_format: 'webm', stream_copy: true } },
+      ]),
+    );
+    expect(copy.message).toBe('Cannot stream-copy h264 video into webm');
+    const small = thrownBy(() =>
+      plan([
+        { operation: 'speed', options: { speed_factor: 0.5 } },
+        { operation: 'compress', options: { target_size_mb: 0.1 } },
+      ]),
+    );
+    expect(small.message).toBe('Target size is too small');
+    expect(small.details).toMatch(/20s of 1280x720 output; the smallest reachable size is [\d.]+ MB$/);
+  });
+
+  it('clamps a trim end within a frame of the end, as trim does', () => {
+    expect(plan([{ operation: 'trim', options: { start_time: 1, end_time: 10.04 } }]).runs[0]!.slice(0, 4)).toEqual([
+      '-ss',
+      '1',
+      '-t',
+      '9',
+    ]);
+  });
+
+  it('leaves every run, both passes and the runs on temp files included, to the input guards', () => {
+    const built = plan([
+      { operation: 'trim', options: { start_time: 1, stream_copy: true } },
+      { operation: 'speed', options: { speed_factor: 2 } },
+      { operation: 'compress', options: { target_size_mb: 2 } },
+    ]);
+    expect(built.runs).toHaveLength(3);
+    for (const run of built.runs) {
+      const guarded = guardInputs(run, 1_000_000);
+      const input = guarded.indexOf('-i');
+      expect(guarded.slice(input - 6, input)).toEqual([
+        '-protocol_whitelist',
+        'file,pipe',
+        '-format_whitelist',
+        expect.any(String),
+        '-max_pixels',
+        '1000000',
+      ]);
+    }
+    // the pass log and the intermediate stay in the job's temp dir
+    expect(built.runs[1]).toEqual(expect.arrayContaining(['-i', '/job/pipeline-1.mkv', '-passlogfile', '/job/passlog']));
+  });
+});
