@@ -147,7 +147,7 @@ describe('replies to a publisher', () => {
     await publish(job('loopback', { inputs: [{ source: 'url', url: 'http://localhost:9/in.mp4' }] }), 'loopback');
     const reply = await finalReply('loopback');
     expect(reply).toMatchObject({ type: 'error', code: 'VALIDATION_ERROR' });
-    expect(reply.details).toBe('inputs.0.url: localhost is a loopback name (URL_ALLOWLIST may allow it)');
+    expect(reply.details).toBe('inputs[0].url: localhost is a loopback name (URL_ALLOWLIST may allow it)');
   });
 
   it('answers a dead-lettered job with JOB_FAILED on its reply_to and takes it off the dead-letter queue', async () => {

@@ -25,7 +25,7 @@ describe('parseJob', () => {
   ])('refuses a URL input naming %s with VALIDATION_ERROR before anything is fetched', (_what, url, why) => {
     const e = parseJob(body(job(url))) as AppError;
     expect(e.code).toBe('VALIDATION_ERROR');
-    expect(e.details).toMatch(/^inputs\.0\.url: /);
+    expect(e.details).toMatch(/^inputs\[0\]\.url: /);
     expect(e.details).toContain(why);
   });
 

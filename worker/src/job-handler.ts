@@ -83,7 +83,7 @@ export function parseJob(content: Buffer, allow: UrlAllowlist = parseAllowlist([
   if (!parsed.success) return errors.validation(formatIssues(parsed.error));
   for (const [i, input] of parsed.data.inputs.entries()) {
     const problem = input.source === 'url' ? literalUrlProblem(input.url, allow) : null;
-    if (problem) return errors.validation(`inputs.${i}.url: ${problem} (URL_ALLOWLIST may allow it)`);
+    if (problem) return errors.validation(`inputs[${i}].url: ${problem} (URL_ALLOWLIST may allow it)`);
   }
   return parsed.data;
 }

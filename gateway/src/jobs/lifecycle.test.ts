@@ -253,7 +253,7 @@ describe('JobLifecycle', () => {
     ['localhost', { url: 'http://localhost:8000/a.mp4' }, 'input.url: localhost is a loopback name'],
     ['a literal private IP', { url: 'http://10.1.2.3/a.mp4' }, 'input.url: 10.1.2.3 resolves to 10.1.2.3, a private or reserved address'],
     ['a literal loopback IPv6', { url: 'http://[::1]/a.mp4' }, 'input.url: [::1] resolves to ::1, a private or reserved address'],
-    ['the second of several URLs', { urls: ['https://e.com/a', 'http://127.0.0.1/b'] }, 'input.urls.1: 127.0.0.1 resolves to'],
+    ['the second of several URLs', { urls: ['https://e.com/a', 'http://127.0.0.1/b'] }, 'input.urls[1]: 127.0.0.1 resolves to'],
   ])('refuses %s with VALIDATION_ERROR before ack, publishing nothing', async (_what, input, details) => {
     const gw = lifecycle();
     const a = holder('c1');

@@ -107,7 +107,7 @@ function newJob(
 function urlInputProblem(urls: readonly string[], allow: ReturnType<typeof parseAllowlist>): string | null {
   for (const [i, url] of urls.entries()) {
     const problem = literalUrlProblem(url, allow);
-    if (problem) return `input.${urls.length > 1 ? `urls.${i}` : 'url'}: ${problem} (URL_ALLOWLIST may allow it)`;
+    if (problem) return `input.${urls.length > 1 ? `urls[${i}]` : 'url'}: ${problem} (URL_ALLOWLIST may allow it)`;
   }
   return null;
 }
