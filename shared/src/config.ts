@@ -13,6 +13,17 @@ const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().nonnegative();
 /** Seconds a Node timer waits: more than 2^31-1 ms overflows and fires at once. */
 const timerSeconds = positiveInt.max(2_147_483);
+/** Comma-separated host names, IPs or CIDRs (URL_ALLOWLIST, WEBHOOK_ALLOWLIST), as a list. */
+const addressAllowlist = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().regex(/^[A-Za-z0-9.:_\-[\]]+(\/\d{1,3})?$/, 'must be host names, IPs or CIDRs, comma-separated')));
 
 /** The spec writes levels upper-case (LOG_LEVEL=INFO); pino wants lower-case. */
 const logLevel = z
@@ -69,16 +80,7 @@ export const configSchema = z
      * Hosts and networks URL inputs may reach although they are private or
      * loopback (comma-separated host names, IPs or CIDRs). Empty: public addresses only.
      */
-    URL_ALLOWLIST: z
-      .string()
-      .default('')
-      .transform((s) =>
-        s
-          .split(',')
-          .map((e) => e.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(z.string().regex(/^[A-Za-z0-9.:_\-[\]]+(\/\d{1,3})?$/, 'must be host names, IPs or CIDRs, comma-separated'))),
+    URL_ALLOWLIST: addressAllowlist,
     /** A URL input must download within this many seconds. */
     URL_FETCH_TIMEOUT_SECONDS: positiveInt.default(300),
     /** A URL input's server must accept the connection and answer with headers within this many seconds. */
@@ -249,16 +251,7 @@ export const configSchema = z
      * Hosts and networks webhooks may reach although they are private or
      * loopback (comma-separated host names, IPs or CIDRs, as URL_ALLOWLIST). Empty: public addresses only.
      */
-    WEBHOOK_ALLOWLIST: z
-      .string()
-      .default('')
-      .transform((s) =>
-        s
-          .split(',')
-          .map((e) => e.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(z.string().regex(/^[A-Za-z0-9.:_\-[\]]+(\/\d{1,3})?$/, 'must be host names, IPs or CIDRs, comma-separated'))),
+    WEBHOOK_ALLOWLIST: addressAllowlist,
     /** One webhook attempt (connect, request, answer) must finish within this many seconds. */
     WEBHOOK_TIMEOUT_SECONDS: timerSeconds.default(10),
     /** Attempts per webhook event, the first included, before it is given up (5xx, timeouts and network errors are retried). */
