@@ -1,5 +1,6 @@
-// Quick start, part 2: a URL input. The worker downloads the input itself;
-// here the URL points at a small HTTP server this script runs on loopback.
+// Quick start, part 2: a URL input, with the client SDK (@media-foundry/client,
+// the repo's workspace package). The worker downloads the input itself; here
+// the URL points at a small HTTP server this script runs on loopback.
 //
 //   URL_ALLOWLIST=127.0.0.1 npm start          # the service, in another terminal
 //   node examples/url-input.mjs [output-dir] [input-file]
@@ -7,12 +8,15 @@
 // The worker refuses private and loopback addresses (an SSRF guard) unless
 // URL_ALLOWLIST names them: without URL_ALLOWLIST=127.0.0.1 the gateway
 // answers VALIDATION_ERROR "127.0.0.1 resolves to 127.0.0.1, a private or
-// reserved address". Public http(s) URLs need no allowlist.
+// reserved address". Public http(s) URLs need no allowlist. MEDIA_FOUNDRY_URL
+// and MEDIA_FOUNDRY_API_KEY as for examples/upload.mjs.
 import { execFileSync } from 'node:child_process';
 import { createReadStream, mkdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { basename, join, resolve } from 'node:path';
-import { connect, runJobs, SERVICE_URL } from './media-foundry.mjs';
+import { MediaFoundry } from '@media-foundry/client';
+
+const SERVICE_URL = process.env.MEDIA_FOUNDRY_URL ?? 'ws://localhost:8080';
 
 const outDir = resolve(process.argv[2] ?? 'media-foundry-out');
 mkdirSync(outDir, { recursive: true });
@@ -58,20 +62,25 @@ await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${server.address().port}/${basename(input)}`;
 console.log(`serving ${input} at ${url}`);
 
-const ws = await connect();
+const mf = await MediaFoundry.connect(SERVICE_URL, { apiKey: process.env.MEDIA_FOUNDRY_API_KEY });
 console.log(`connected to ${SERVICE_URL}`);
+const thumb = mf.thumbnail({ url }, { timestamp: 2, format: 'png' }, { jobId: 'url-thumb' });
+const probe = mf.probe({ url }, {}, { jobId: 'url-probe' });
+for (const job of [thumb, probe]) {
+  job.on('accepted', () => console.log(`${job.id}: accepted`));
+  job.on('progress', (p) => console.log(`${job.id}: ${p.stage} ${p.percentage.toFixed(0)}%`));
+}
 try {
-  const results = await runJobs(
-    ws,
-    [
-      { job_id: 'url-thumb', operation: 'thumbnail', input: { source: 'url', url }, options: { timestamp: 2, format: 'png' } },
-      { job_id: 'url-probe', operation: 'probe', input: { source: 'url', url }, options: {} },
-    ],
-    outDir,
-  );
-  console.log('probe:', JSON.stringify(results['url-probe'].completed.output_metadata));
-  for (const [id, { files }] of Object.entries(results)) if (files.length) console.log(`${id}: ${files.join(', ')}`);
+  const [paths, metadata] = await Promise.allSettled([thumb.saveTo(join(outDir, thumb.id)), probe.metadata()]);
+  if (paths.status === 'fulfilled') console.log(`${thumb.id}: saved ${paths.value.join(', ')}`);
+  if (metadata.status === 'fulfilled') console.log('probe:', JSON.stringify(metadata.value));
+  for (const failed of [paths, metadata].filter((r) => r.status === 'rejected')) {
+    // a MediaFoundryError: VALIDATION_ERROR here when the service's URL_ALLOWLIST does not name 127.0.0.1
+    const err = failed.reason;
+    console.error(`${err.jobId ?? '(no job)'}: ${err.code}: ${err.message}${err.details ? ` (${err.details})` : ''}`);
+    process.exitCode = 1;
+  }
 } finally {
-  ws.close();
+  await mf.close();
   server.close();
 }

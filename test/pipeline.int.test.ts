@@ -3,7 +3,8 @@
  * a fused pipeline against the same steps run as separate jobs (duration,
  * frame size, frame rate, streams and codecs by ffprobe; SSIM against a
  * lossless rendering of the same steps with ffmpeg's `ssim` filter), chains
- * that make no sense refused, a chain that cannot be fused, and
+ * that make no sense refused, a chain that cannot be fused, a text watermark
+ * step (pixels sampled against the unmarked input), and
  * `target_size_mb` on a 60 s 720p input. CPU: small clips for the
  * equivalence checks; the size targets use preset `low` (x264 veryfast).
  */
@@ -13,9 +14,13 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { TARGET_SIZE_BYTES_PER_MB } from '@media-foundry/shared';
 import { startFileServer, type FileServer } from './helpers/file-server.js';
-import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { differingPixels, ffprobe, grayFrame, makeTestVideo } from './helpers/media.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
+
+/** The grey clip's frame size. */
+const GREY_W = 320;
+const GREY_H = 240;
 
 let dir: string;
 let files: FileServer;
@@ -29,6 +34,14 @@ beforeAll(async () => {
     makeTestVideo(join(dir, 'clip.mp4'), { seconds: 6, width: 640, height: 360 }),
     // the size targets: 60 s of 720p (15 fps keeps the six encoding passes affordable on two cores)
     makeTestVideo(join(dir, 'long.mp4'), { seconds: 60, width: 1280, height: 720, fps: 15 }),
+    // 4 s of flat dark grey with a tone, for the watermark step: a mark shows as many changed pixels, nothing else changes
+    execa('ffmpeg', [
+      ...['-hide_banner', '-loglevel', 'error', '-y'],
+      ...['-f', 'lavfi', '-i', `color=c=0x303030:size=${GREY_W}x${GREY_H}:rate=25:duration=4`],
+      ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100:duration=4'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k', '-shortest'],
+      join(dir, 'grey.mp4'),
+    ]),
   ]);
   files = await startFileServer(dir);
   stack = await startStack();
@@ -215,6 +228,48 @@ describe('pipeline: fused equals sequential', () => {
   }, 600_000);
 });
 
+/** The pixels of a quarter of a grey GREY_W×GREY_H frame, row by row. */
+function quarter(frame: Buffer, corner: 'top_left' | 'bottom_right'): Buffer {
+  const x0 = corner === 'top_left' ? 0 : GREY_W / 2;
+  const y0 = corner === 'top_left' ? 0 : GREY_H / 2;
+  const rows: Buffer[] = [];
+  for (let y = y0; y < y0 + GREY_H / 2; y++) rows.push(frame.subarray(y * GREY_W + x0, y * GREY_W + x0 + GREY_W / 2));
+  return Buffer.concat(rows);
+}
+
+describe('pipeline: watermark step', () => {
+  it('trim → watermark (text) → compress runs in one ffmpeg process: the trimmed duration, the corner marked, as the three jobs in a row', async () => {
+    const steps: Step[] = [
+      { operation: 'trim', options: { start_time: 1, end_time: 3 } },
+      { operation: 'watermark', options: { type: 'text', text: "MF: 100% [ok]; it's", position: 'top_left', scale: 0.08 } },
+      { operation: 'compress', options: { preset: 'low' } },
+    ];
+    const fused = await runJob('grey.mp4', 'pipeline', { steps });
+    const runs = ffmpegRuns(`p-${seq}`);
+    expect(runs).toHaveLength(1);
+    // the trim is input seeking, the text is read from a file (never in the graph), the encode is compress's
+    expect(runs[0]).toMatch(/-ss 1 -t 2 .*-vf drawtext=fontfile=.*:textfile=\S+watermark-step1\.txt:expansion=none:.* -c:v libx264/);
+    expect(runs[0]).not.toContain('100%');
+
+    const out = await ffprobe(join(dir, fused));
+    expect(Math.abs(out.duration - 2)).toBeLessThan(0.15);
+    expect(out.video).toMatchObject({ codec_name: 'h264', width: GREY_W, height: GREY_H });
+    expect(out.audio).toMatchObject({ codec_name: 'aac' });
+    const [plain, marked] = await Promise.all([grayFrame(join(dir, 'grey.mp4'), 2), grayFrame(join(dir, fused), 1)]);
+    const markedPixels = differingPixels(quarter(marked, 'top_left'), quarter(plain, 'top_left'), 40);
+    expect(markedPixels).toBeGreaterThan(100);
+    expect(differingPixels(quarter(marked, 'bottom_right'), quarter(plain, 'bottom_right'), 40)).toBe(0);
+
+    // the same steps as three jobs: the same media, the mark drawn at the same place and size (a few edge pixels differ by encode)
+    const sequentialOut = await sequential('grey.mp4', steps);
+    const [a, b] = await Promise.all([describe_(fused), describe_(sequentialOut)]);
+    expect(Math.abs(a.duration - b.duration)).toBeLessThanOrEqual(0.1);
+    expect({ ...a, duration: 0 }).toEqual({ ...b, duration: 0 });
+    const markedSequential = await grayFrame(join(dir, sequentialOut), 1);
+    expect(differingPixels(marked, markedSequential, 40)).toBeLessThan(markedPixels / 10);
+  }, 300_000);
+});
+
 describe('pipeline: chains that make no sense', () => {
   it.each([
     [
@@ -238,6 +293,10 @@ describe('pipeline: chains that make no sense', () => {
       /options\.steps\[2\]\.options\.crf: /,
     ],
     [[{ operation: 'concat' }], /options\.steps\[0\]\.operation: /],
+    [
+      [{ operation: 'watermark', options: { type: 'image' } }, { operation: 'compress' }],
+      /options\.steps\[0\]: image watermarks are not supported as pipeline steps/,
+    ],
     [[{ operation: 'compress', options: { target_size_mb: 5, crf: 20 } }], /options\.steps\[0\]\.options\.crf: .*target_size_mb/],
   ])('refuses %j', async (steps, details) => {
     const jobId = `bad-${++seq}`;

@@ -35,6 +35,16 @@ describe('pipelineOptions', () => {
     expect(PIPELINE_STEP_NAMES).not.toContain('pipeline');
   });
 
+  it('parses a text watermark step with the watermark operation’s defaults', () => {
+    expect(pipelineOptions.parse({ steps: [{ operation: 'watermark', options: { type: 'text', text: 'hi' } }] }).steps[0]).toEqual({
+      operation: 'watermark',
+      options: { type: 'text', text: 'hi', position: 'bottom_right', margin: 16, opacity: 1, scale: 0.04, color: '#ffffff' },
+    });
+    expect(details({ steps: [{ operation: 'watermark', options: { type: 'text', text: '' } }] })).toMatch(
+      /^options\.steps\[0\]\.options\.text: /,
+    );
+  });
+
   it('names the step and the field of a bad option', () => {
     expect(
       details({
@@ -82,6 +92,10 @@ describe('pipelineOptions', () => {
       [{ operation: 'remove_audio' }, { operation: 'filter', options: { filters: [{ type: 'normalize' }] } }],
       'options.steps[1]: filter needs the audio that remove_audio (steps[0]) drops',
     ],
+    [
+      [{ operation: 'trim' }, { operation: 'watermark', options: { type: 'image' } }, { operation: 'compress' }],
+      'options.steps[1]: image watermarks are not supported as pipeline steps: the image would be a second input and a pipeline has one; use type "text", or a watermark job on the pipeline\'s output',
+    ],
   ])('refuses the chain %j, saying why', (steps, why) => {
     expect(details({ steps })).toBe(why);
   });
@@ -95,6 +109,11 @@ describe('pipelineOptions', () => {
         { operation: 'speed', options: { speed_factor: 0.5 } },
       ],
       [{ operation: 'thumbnail' }],
+      [
+        { operation: 'trim', options: { start_time: 1, end_time: 4 } },
+        { operation: 'watermark', options: { type: 'text', text: '© media-foundry' } },
+        { operation: 'compress' },
+      ],
     ])
       expect(pipelineOptions.safeParse({ steps }).success).toBe(true);
   });

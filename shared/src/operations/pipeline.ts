@@ -8,6 +8,7 @@ import { removeAudioOptions } from './remove-audio.js';
 import { speedOptions } from './speed.js';
 import { thumbnailOptions } from './thumbnail.js';
 import { trimOptions } from './trim.js';
+import { watermarkOptions } from './watermark.js';
 
 /**
  * The operations a pipeline step may name, each with its own options schema
@@ -15,12 +16,15 @@ import { trimOptions } from './trim.js';
  * operation: a new one that is a transform (it changes the streams and keeps
  * them, like `watermark`) is added here, and the worker's pipeline builder
  * learns its filters; an output step also goes into {@link PIPELINE_OUTPUT_STEPS}.
+ * `watermark` is a step with a text only: an image one needs a second input
+ * (see {@link pipelineChainProblems}).
  */
 export const PIPELINE_STEP_OPTIONS = {
   trim: trimOptions,
   speed: speedOptions,
   filter: filterOptions,
   remove_audio: removeAudioOptions,
+  watermark: watermarkOptions,
   compress: compressOptions,
   convert: convertOptions,
   extract_audio: extractAudioOptions,
@@ -66,7 +70,8 @@ function needsAudio(step: PipelineStep): boolean {
  * Why a chain of (individually valid) steps makes no sense, as `[step index,
  * reason]` pairs; empty when it does. Rules: the step that decides the output
  * comes last (so nothing follows a thumbnail, and no chain has two output
- * formats), and nothing reads the audio after `remove_audio` dropped it.
+ * formats), nothing reads the audio after `remove_audio` dropped it, and a
+ * watermark is a text (an image is a second input, and a pipeline has one).
  */
 export function pipelineChainProblems(steps: readonly PipelineStep[]): [number, string][] {
   const problems: [number, string][] = [];
@@ -80,6 +85,11 @@ export function pipelineChainProblems(steps: readonly PipelineStep[]): [number, 
         : `${step.operation} cannot come after ${before} (steps[${output}]), which decides the output and must be the last step`;
       problems.push([i, why]);
     }
+    if (step.operation === 'watermark' && step.options.type === 'image')
+      problems.push([
+        i,
+        'image watermarks are not supported as pipeline steps: the image would be a second input and a pipeline has one; use type "text", or a watermark job on the pipeline\'s output',
+      ]);
     if (audioDroppedAt !== null && needsAudio(step))
       problems.push([i, `${step.operation} needs the audio that remove_audio (steps[${audioDroppedAt}]) drops`]);
     if (PIPELINE_OUTPUT_STEPS.includes(step.operation)) output ??= i;

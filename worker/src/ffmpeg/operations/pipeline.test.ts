@@ -315,6 +315,121 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
     [null, null],
     ['thumbnail_001.jpg', 'thumbnail_002.jpg'],
   ],
+  [
+    'trim → watermark',
+    [
+      { operation: 'trim', options: { start_time: 2, end_time: 8 } },
+      { operation: 'watermark', options: { type: 'text', text: 'hello' } },
+    ],
+    [
+      '-ss 2 -t 6 -i /job/input.mp4 -map 0:0 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step1.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [6],
+    ['output.mp4'],
+  ],
+  [
+    'watermark → trim',
+    [
+      { operation: 'watermark', options: { type: 'text', text: 'hello', position: 'top_left' } },
+      { operation: 'trim', options: { start_time: 2, end_time: 8 } },
+    ],
+    [
+      '-ss 2 -t 6 -i /job/input.mp4 -map 0:0 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step0.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=16:y=16 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [6],
+    ['output.mp4'],
+  ],
+  [
+    'trim copy → watermark',
+    [
+      { operation: 'trim', options: { start_time: 2, end_time: 8, stream_copy: true } },
+      { operation: 'watermark', options: { type: 'text', text: 'hello' } },
+    ],
+    [
+      '-ss 2 -t 6 -i /job/input.mp4 -map 0:0 -c:v copy -map 0:1 -c:a copy -avoid_negative_ts make_zero -sn -dn /job/pipeline-1.mkv',
+      '-i /job/pipeline-1.mkv -map 0:0 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step1.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -c:a copy -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [6, 6],
+    ['output.mp4'],
+  ],
+  [
+    'filter → watermark (the text sized to the scaled frame)',
+    [
+      { operation: 'filter', options: { filters: [{ type: 'scale', width: 640 }] } },
+      { operation: 'watermark', options: { type: 'text', text: 'hello' } },
+    ],
+    [
+      '-i /job/input.mp4 -map 0:0 -vf scale=640:-2,drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step1.txt:expansion=none:fontsize=26:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -c:a copy -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [10],
+    ['output.mp4'],
+  ],
+  [
+    'speed → watermark',
+    [
+      { operation: 'speed', options: { speed_factor: 2 } },
+      { operation: 'watermark', options: { type: 'text', text: 'hello' } },
+    ],
+    [
+      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2,drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step1.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [5],
+    ['output.mp4'],
+  ],
+  [
+    'remove_audio → watermark',
+    [{ operation: 'remove_audio' }, { operation: 'watermark', options: { type: 'text', text: 'hello' } }],
+    [
+      '-i /job/input.mp4 -map 0:0 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step1.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -an -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [10],
+    ['output.mp4'],
+  ],
+  [
+    'watermark → compress',
+    [{ operation: 'watermark', options: { type: 'text', text: 'hello' } }, { operation: 'compress' }],
+    [
+      '-i /job/input.mp4 -map 0:0 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step0.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libx264 -preset medium -crf 28 -pix_fmt yuv420p -map 0:1 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+    ],
+    [10],
+    ['output.mp4'],
+  ],
+  [
+    'watermark → convert',
+    [
+      { operation: 'watermark', options: { type: 'text', text: 'hello' } },
+      { operation: 'convert', options: { target_format: 'webm' } },
+    ],
+    [
+      '-i /job/input.mp4 -map 0:0 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step0.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libvpx-vp9 -b:v 0 -crf 31 -row-mt 1 -deadline good -cpu-used 4 -pix_fmt yuv420p -map 0:1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
+    ],
+    [10],
+    ['output.webm'],
+  ],
+  [
+    'watermark → gif',
+    [
+      { operation: 'watermark', options: { type: 'text', text: 'hello' } },
+      { operation: 'gif', options: { duration: 2 } },
+    ],
+    [
+      '-ss 0 -t 2 -i /job/input.mp4 -filter_complex [0:0]drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step0.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16,fps=10,scale=480:-1:flags=lanczos,split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5 -an -sn -dn -loop 0 /job/out/output.gif',
+    ],
+    [2],
+    ['output.gif'],
+  ],
+  [
+    'watermark → thumbnail',
+    [
+      { operation: 'watermark', options: { type: 'text', text: 'hello' } },
+      { operation: 'thumbnail', options: { timestamp: 3 } },
+    ],
+    [
+      '-ss 3 -i /job/input.mp4 -map 0:0 -frames:v 1 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step0.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -update 1 /job/out/thumbnail.png',
+    ],
+    [null],
+    ['thumbnail.png'],
+  ],
 ];
 
 describe('buildPipeline, per pair of steps', () => {
@@ -479,5 +594,49 @@ describe('buildPipeline', () => {
     }
     // the pass log and the intermediate stay in the job's temp dir
     expect(built.runs[1]).toEqual(expect.arrayContaining(['-i', '/job/pipeline-1.mkv', '-passlogfile', '/job/passlog']));
+  });
+
+  it('writes each text watermark’s text to its own file in the job’s temp dir, never into the graph', () => {
+    const text = "it's 100%: [a] ; b\\c %{pts}";
+    const built = plan([
+      { operation: 'watermark', options: { type: 'text', text, position: 'top_left' } },
+      { operation: 'speed', options: { speed_factor: 2 } },
+      { operation: 'watermark', options: { type: 'text', text: 'second' } },
+    ]);
+    expect(built.files).toEqual([
+      { path: '/job/watermark-step0.txt', content: text },
+      { path: '/job/watermark-step2.txt', content: 'second' },
+    ]);
+    expect(built.runs).toHaveLength(1);
+    const graph = built.runs[0]![built.runs[0]!.indexOf('-vf') + 1]!;
+    expect(graph).toContain('textfile=/job/watermark-step0.txt:expansion=none');
+    expect(graph).toContain('textfile=/job/watermark-step2.txt:expansion=none');
+    expect(graph).not.toContain('100%');
+    // a pipeline without a text watermark writes no file
+    expect(plan([{ operation: 'trim', options: { start_time: 1 } }]).files).toBeUndefined();
+  });
+
+  it('draws with the configured font', () => {
+    const built = buildPipeline(
+      pipelineOptions.parse({ steps: [{ operation: 'watermark', options: { type: 'text', text: 'x' } }] }),
+      mediaInfo(),
+      { ...ctx, fontFile: '/fonts/Mine.ttf' },
+    );
+    expect(built.runs[0]!.join(' ')).toContain('drawtext=fontfile=/fonts/Mine.ttf:');
+  });
+
+  it('refuses an image watermark step (it would need a second input) and a watermark without video', () => {
+    const image = thrownBy(() =>
+      buildPipeline(
+        { steps: [{ operation: 'watermark', options: { type: 'image', position: 'center', margin: 0, opacity: 1, scale: 0.2 } }] },
+        mediaInfo(),
+        ctx,
+      ),
+    );
+    expect(image.code).toBe(ErrorCode.VALIDATION_ERROR);
+    expect(image.details).toMatch(/^steps\[0\]: image watermarks are not supported as pipeline steps/);
+    const noVideo = thrownBy(() => plan([{ operation: 'watermark', options: { type: 'text', text: 'x' } }], mediaInfo({ video: null })));
+    expect(noVideo.code).toBe(ErrorCode.JOB_FAILED);
+    expect(noVideo.details).toBe('steps[0] (watermark): there is no video at that step');
   });
 });

@@ -1,4 +1,4 @@
-import { errors, type PipelineOptions, type PipelineStep } from '@media-foundry/shared';
+import { DEFAULT_WATERMARK_FONT_FILE, errors, type PipelineOptions, type PipelineStep } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import {
   AAC_ARGS,
@@ -21,6 +21,7 @@ import { copyContainer } from './remove-audio.js';
 import { speedAudioFilter } from './speed.js';
 import { evenlySpacedTimestamps, scaleFilter } from './thumbnail.js';
 import { TRIM_END_TOLERANCE_SECONDS, trimOutput } from './trim.js';
+import { textWatermarkFilter } from './watermark.js';
 
 /** The media as the steps so far leave it; times in the timeline of their output. */
 export interface Streams {
@@ -133,13 +134,18 @@ function needVideo(state: Streams, step: number, operation: string): NonNullable
   return state.video;
 }
 
+/** Where a text watermark step's text is written (one file per step, in the job's temp dir). */
+export function watermarkTextPath(ctx: MultiInputContext, step: number): string {
+  return `${ctx.workDir}/watermark-step${step}.txt`;
+}
+
 /**
  * Adds a transform step to the run, or returns false when it cannot share
  * the run (the caller ends the run there and starts the next one). A new
- * transform (e.g. `watermark`) is one more case: its filters appended to
- * `videoFilters`, `encodeVideo` set, the tracked size updated if it changes.
+ * transform is one more case: its filters appended to `videoFilters`,
+ * `encodeVideo` set, the tracked size updated if it changes.
  */
-function addTransform(seg: Segment, step: PipelineStep, i: number): boolean {
+function addTransform(seg: Segment, step: PipelineStep, i: number, ctx: MultiInputContext): boolean {
   const { state } = seg;
   switch (step.operation) {
     case 'trim': {
@@ -211,6 +217,17 @@ function addTransform(seg: Segment, step: PipelineStep, i: number): boolean {
       seg.encodeAudio = false;
       seg.audioFilters.length = 0;
       return true;
+    case 'watermark': {
+      const o = step.options;
+      // the schema refuses it already (pipelineChainProblems): the image would be a second input
+      if (o.type === 'image') throw errors.validation(`steps[${i}]: image watermarks are not supported as pipeline steps`);
+      if (seg.copyTrim) return false;
+      // drawn at the frame size the steps before leave, as a watermark job on their output would
+      const video = needVideo(state, i, 'watermark');
+      seg.videoFilters.push(textWatermarkFilter(o, video.size, watermarkTextPath(ctx, i), ctx.fontFile ?? DEFAULT_WATERMARK_FONT_FILE));
+      seg.encodeVideo = true;
+      return true;
+    }
     default:
       throw new Error(`${step.operation} is an output step`);
   }
@@ -492,14 +509,24 @@ export function buildPipeline(options: PipelineOptions, info: MediaInfo, ctx: Mu
       final = outputRuns(seg, step, i, ctx);
       return;
     }
-    if (!addTransform(seg, step, i)) {
+    if (!addTransform(seg, step, i, ctx)) {
       split();
-      if (!addTransform(seg, step, i)) throw new Error(`steps[${i}] fits no run`);
+      if (!addTransform(seg, step, i, ctx)) throw new Error(`steps[${i}] fits no run`);
     }
     seg.operations.push(step.operation);
   });
   const done: FinalRuns = final ?? transformOutput(seg, steps[last]!.operation, ctx);
   runs.push(...done.runs);
   runSeconds.push(...done.runSeconds);
-  return { runs, outputs: done.outputs, expectedSeconds: runSeconds[runSeconds.length - 1] ?? null, runSeconds };
+  // a text watermark's text never enters the graph: drawtext reads it from this file
+  const files = steps.flatMap((step, i) =>
+    step.operation === 'watermark' && step.options.type === 'text' ? [{ path: watermarkTextPath(ctx, i), content: step.options.text }] : [],
+  );
+  return {
+    runs,
+    outputs: done.outputs,
+    expectedSeconds: runSeconds[runSeconds.length - 1] ?? null,
+    runSeconds,
+    ...(files.length > 0 ? { files } : {}),
+  };
 }

@@ -1,4 +1,10 @@
-import { DEFAULT_WATERMARK_FONT_FILE, errors, type WatermarkOptions, type WatermarkPosition } from '@media-foundry/shared';
+import {
+  DEFAULT_WATERMARK_FONT_FILE,
+  errors,
+  type TextWatermarkOptions,
+  type WatermarkOptions,
+  type WatermarkPosition,
+} from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import { AAC_ARGS, FASTSTART_ARGS, fmt, H264_ARGS, type FfmpegPlan, type MultiInputContext, outputPath, threadArgs } from '../plan.js';
 import { frameSize, type Size } from './compress.js';
@@ -52,11 +58,21 @@ export function watermarkFilter(options: WatermarkOptions, frame: Size, refs: Wa
     );
   }
   if (!refs.textFile) throw new Error('a text watermark needs refs.textFile');
+  return `[${refs.video}]${textWatermarkFilter(options, frame, refs.textFile, refs.fontFile)}[${refs.output}]`;
+}
+
+/**
+ * A text watermark as one filter of a chain (no labels), so it can join
+ * other filters in a `-vf` (a pipeline's): `drawtext` reading `textFile`,
+ * expansion off, as {@link watermarkFilter} draws it.
+ */
+export function textWatermarkFilter(options: TextWatermarkOptions, frame: Size, textFile: string, fontFile: string): string {
   const fontSize = Math.max(4, Math.round(options.scale * frame.width));
   const color = `0x${options.color.slice(1).toLowerCase()}@${fmt(options.opacity)}`;
+  const at = placement(options.position, options.margin, 'w', 'h', 'tw', 'th');
   return (
-    `[${refs.video}]drawtext=fontfile=${escapeFilterPath(refs.fontFile)}:textfile=${escapeFilterPath(refs.textFile)}` +
-    `:expansion=none:fontsize=${fontSize}:fontcolor=${color}:${at('w', 'h', 'tw', 'th')}[${refs.output}]`
+    `drawtext=fontfile=${escapeFilterPath(fontFile)}:textfile=${escapeFilterPath(textFile)}` +
+    `:expansion=none:fontsize=${fontSize}:fontcolor=${color}:${at}`
   );
 }
 
