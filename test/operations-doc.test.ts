@@ -1,6 +1,6 @@
 /**
  * docs/OPERATIONS.md is generated from the zod schemas and the worker's
- * argument builders (test/helpers/operations-doc.ts); this fails when the
+ * argument builders (tools/operations-doc.ts); this fails when the
  * committed file no longer matches them, and checks the printed command
  * lines are exactly what the worker runs.
  */
@@ -17,7 +17,7 @@ import {
   commandLine,
   renderOperationsDoc,
   samplePlan,
-} from './helpers/operations-doc.js';
+} from '#tools/operations-doc.js';
 
 const REGENERATE = 'run `npm run docs:operations` and commit docs/OPERATIONS.md';
 
