@@ -7,8 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { OPERATION_NAMES, operationOptions } from '@media-foundry/shared';
-import { guardInputs } from '@media-foundry/worker/dist/ffmpeg/hardening.js';
-import { GLOBAL_ARGS } from '@media-foundry/worker/dist/ffmpeg/run.js';
+import { GLOBAL_ARGS, guardInputs } from '@media-foundry/worker/lib';
 import {
   MEDIA,
   MEDIA_PLACEHOLDER,

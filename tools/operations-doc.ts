@@ -9,13 +9,15 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { OPERATION_NAMES, operationOptions, type OperationName, type OperationRequest } from '@media-foundry/shared';
-// The worker has no public entry for its builders; the deep path into its build output is what
-// compiles here (a relative path would differ between test/helpers/ and test/dist/helpers/).
-import { MEDIA_DEMUXERS, guardInputs } from '@media-foundry/worker/dist/ffmpeg/hardening.js';
-import type { MediaInfo } from '@media-foundry/worker/dist/ffmpeg/media-info.js';
-import { buildPlan } from '@media-foundry/worker/dist/ffmpeg/operations/index.js';
-import type { FfmpegPlan, MultiInputContext } from '@media-foundry/worker/dist/ffmpeg/plan.js';
-import { GLOBAL_ARGS } from '@media-foundry/worker/dist/ffmpeg/run.js';
+import {
+  GLOBAL_ARGS,
+  MEDIA_DEMUXERS,
+  buildPlan,
+  guardInputs,
+  type FfmpegPlan,
+  type MediaInfo,
+  type MultiInputContext,
+} from '@media-foundry/worker/lib';
 import { ROOT } from './paths.js';
 
 /** Where the generated document lives. */
