@@ -34,7 +34,7 @@ COPY client/ client/
 # test/ and tools/ (not in the build context); name the service projects instead (its
 # postbuild bundles the page). Compiled unit tests are dropped so they do not ship.
 RUN npm run build -- shared gateway worker \
- && find shared/dist gateway/dist worker/dist -name '*.test.*' -delete
+ && find shared/dist gateway/dist worker/dist \( -name '*.test.*' -o -name 'test-fixtures.*' \) -delete
 
 # ---- prod-deps: runtime dependencies only
 FROM manifests AS prod-deps
