@@ -192,6 +192,7 @@ export {
   webhookSpec,
   type WebhookSpec,
 } from './protocol.js';
+export { forwardPercentage } from './progress.js';
 export { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF, failureKind, type RetryOptions, retryTransient, sleep } from './retry.js';
 export {
   jobsQueueArguments,
@@ -201,4 +202,4 @@ export {
   topology,
   type Topology,
 } from './topology.js';
-export { formatIssues, formatPath } from './validation.js';
+export { formatIssues, formatPath, type JsonParseResult, parseJson } from './validation.js';

@@ -42,7 +42,8 @@ export {
   writeJson,
 } from './storage/index.js';
 export { childTrace, formatTraceparent, parseTraceparent, type TraceContext } from './trace.js';
-export { JobStore, sha256Hex, tenantKey } from './job-store.js';
+export { sha256, sha256Hex } from './hash.js';
+export { JobStore, tenantKey } from './job-store.js';
 export { isPreconditionFailed, isQueueMissing, SpareChannel, type TenantQueueOptions, TenantQueues } from './tenant-queues.js';
 export { PolledValue } from './polled-value.js';
 export { TRANSIENT_NETWORK_CODES } from './network-errors.js';
