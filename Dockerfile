@@ -31,10 +31,10 @@ COPY worker/ worker/
 # the client's sources: the build bundles the demo page from them into gateway/dist/demo-page
 COPY client/ client/
 # `npm run build` is `tsc -b` over the root tsconfig, which also references
-# test/ (not in the build context); name the service projects instead (its
+# test/ and tools/ (not in the build context); name the service projects instead (its
 # postbuild bundles the page). Compiled unit tests are dropped so they do not ship.
 RUN npm run build -- shared gateway worker \
- && find shared/dist gateway/dist worker/dist -name '*.test.*' -delete
+ && find shared/dist gateway/dist worker/dist \( -name '*.test.*' -o -name 'test-fixtures.*' \) -delete
 
 # ---- prod-deps: runtime dependencies only
 FROM manifests AS prod-deps

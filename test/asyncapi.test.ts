@@ -1,5 +1,5 @@
 /**
- * docs/asyncapi.yaml is generated from the zod schemas (test/helpers/asyncapi.ts);
+ * docs/asyncapi.yaml is generated from the zod schemas (tools/asyncapi.ts);
  * this fails when the committed file no longer matches them, and checks the
  * document covers every message both ways and is internally consistent.
  */
@@ -17,7 +17,7 @@ import {
   serverMessage,
   topology,
 } from '@media-foundry/shared';
-import { ASYNCAPI_FILE, renderAsyncApi, type AsyncApiDocument, type JsonSchema } from './helpers/asyncapi.js';
+import { ASYNCAPI_FILE, renderAsyncApi, type AsyncApiDocument, type JsonSchema } from '#tools/asyncapi.js';
 
 const REGENERATE = 'run `npm run asyncapi` and commit docs/asyncapi.yaml';
 const DEFAULTS = configSchema.parse({});

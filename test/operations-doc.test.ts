@@ -1,14 +1,13 @@
 /**
  * docs/OPERATIONS.md is generated from the zod schemas and the worker's
- * argument builders (test/helpers/operations-doc.ts); this fails when the
+ * argument builders (tools/operations-doc.ts); this fails when the
  * committed file no longer matches them, and checks the printed command
  * lines are exactly what the worker runs.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { OPERATION_NAMES, operationOptions } from '@media-foundry/shared';
-import { guardInputs } from '@media-foundry/worker/dist/ffmpeg/hardening.js';
-import { GLOBAL_ARGS } from '@media-foundry/worker/dist/ffmpeg/run.js';
+import { GLOBAL_ARGS, guardInputs } from '@media-foundry/worker/lib';
 import {
   MEDIA,
   MEDIA_PLACEHOLDER,
@@ -17,7 +16,7 @@ import {
   commandLine,
   renderOperationsDoc,
   samplePlan,
-} from './helpers/operations-doc.js';
+} from '#tools/operations-doc.js';
 
 const REGENERATE = 'run `npm run docs:operations` and commit docs/OPERATIONS.md';
 

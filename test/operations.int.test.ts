@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { ffmpegRuns, startStack, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
 
 let dir: string;
@@ -177,17 +177,6 @@ async function meanVolume(path: string): Promise<number> {
   return Number(match[1]);
 }
 
-/** The ffmpeg argument lists the worker ran for a client's job (the worker logs the gateway's internal id). */
-function ffmpegRuns(clientJobId: string): string[] {
-  const received = stack.gateway.logs.find((l) => l.msg === 'job received' && l.job_id === clientJobId);
-  const internal = received?.internal_id;
-  expect(internal).toBeDefined();
-  return stack.workers
-    .flatMap((w) => w.logs)
-    .filter((l) => l.msg === 'running ffmpeg' && l.job_id === internal)
-    .map((l) => (l.args as string[]).join(' '));
-}
-
 function start(jobId: string, operation: string, input: string, options: Record<string, unknown>): void {
   client.send({ type: 'start_job', job_id: jobId, operation, input: { source: 'url', url: files.url(input) }, options });
 }
@@ -216,7 +205,7 @@ describe('compress', () => {
     expect(boxed.video).toMatchObject({ codec_name: 'h264', width: 320, height: 180 });
     expect(boxed.audio?.codec_name).toBe('aac');
     expect(Math.abs(boxed.duration - 2)).toBeLessThan(0.15);
-    expect(ffmpegRuns('c-box')[0]).toMatch(/-vf scale=320:180 -c:v libx264 -preset veryfast -crf 32 .*-b:a 96k/);
+    expect(ffmpegRuns(stack, 'c-box')[0]).toMatch(/-vf scale=320:180 -c:v libx264 -preset veryfast -crf 32 .*-b:a 96k/);
 
     // 640x360 into 201 wide: 200 (even, inside the box) by 114 (even, 16:9 as near as even sides allow)
     const odd = await probeOut((await completed('c-odd')).files.get('output.mp4'), 'odd.mp4');
@@ -226,7 +215,7 @@ describe('compress', () => {
     const kept = await probeOut(small.files.get('output.mp4'), 'small.mp4');
     expect(kept.video).toMatchObject({ codec_name: 'h264', width: 320, height: 240 });
     expect(Math.abs(kept.duration - 3)).toBeLessThan(0.15);
-    expect(ffmpegRuns('c-small')[0]).not.toContain('scale=');
+    expect(ffmpegRuns(stack, 'c-small')[0]).not.toContain('scale=');
   });
 
   it('target_format webm is VP9/Opus in WebM', async () => {
@@ -264,7 +253,7 @@ describe('remove_audio', () => {
     expect(probed.video).toMatchObject({ codec_name: 'h264', width: 320, height: 240 });
     expect(Math.abs(probed.duration - 3)).toBeLessThan(0.1);
     expect(await packetHash(probed.path, 'v')).not.toBe(await packetHash(join(dir, 'clip.mp4'), 'v'));
-    expect(ffmpegRuns('ra-enc')[0]).toContain('-c:v libx264');
+    expect(ffmpegRuns(stack, 'ra-enc')[0]).toContain('-c:v libx264');
   });
 });
 
@@ -328,7 +317,7 @@ describe('trim', () => {
     expect(Math.abs(copied.duration - 2)).toBeLessThan(0.1);
     expect(copied.video).toMatchObject({ codec_name: 'h264', width: 320, height: 240, nb_frames: '50' });
     expect(copied.audio?.codec_name).toBe('aac');
-    expect(ffmpegRuns('t-copy')[0]).toContain('-c copy');
+    expect(ffmpegRuns(stack, 't-copy')[0]).toContain('-c copy');
   });
 
   it('fails clearly when end_time is past the end of the input', async () => {
@@ -355,7 +344,7 @@ describe('gif', () => {
       expect(Math.abs(probed.duration - 2)).toBeLessThan(0.15);
       const frames = await countFrames(probed.path);
       expect(Math.abs(frames / probed.duration - 10)).toBeLessThan(0.6);
-      expect(ffmpegRuns(jobId)[0]!.includes('palettegen')).toBe(palette);
+      expect(ffmpegRuns(stack, jobId)[0]!.includes('palettegen')).toBe(palette);
     }
   });
 });

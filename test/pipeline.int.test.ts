@@ -15,7 +15,7 @@ import { execa } from 'execa';
 import { TARGET_SIZE_BYTES_PER_MB } from '@media-foundry/shared';
 import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { differingPixels, ffprobe, grayFrame, makeTestVideo } from './helpers/media.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { ffmpegRuns, startStack, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
 
 /** The grey clip's frame size. */
@@ -133,17 +133,6 @@ async function expectEquivalent(fused: string, sequentialOut: string, reference:
   expect(fusedSsim).toBeGreaterThanOrEqual(sequentialSsim);
 }
 
-/** The ffmpeg argument lists the worker ran for a client's job. */
-function ffmpegRuns(clientJobId: string): string[] {
-  const received = stack.gateway.logs.find((l) => l.msg === 'job received' && l.job_id === clientJobId);
-  const internal = received?.internal_id;
-  expect(internal).toBeDefined();
-  return stack.workers
-    .flatMap((w) => w.logs)
-    .filter((l) => l.msg === 'running ffmpeg' && l.job_id === internal)
-    .map((l) => (l.args as string[]).join(' '));
-}
-
 describe('pipeline: fused equals sequential', () => {
   it('3 steps: trim → speed 1.5× → scale, in one ffmpeg run', async () => {
     const steps: Step[] = [
@@ -153,8 +142,8 @@ describe('pipeline: fused equals sequential', () => {
     ];
     const fused = await runJob('clip.mp4', 'pipeline', { steps });
     const jobId = `p-${seq}`;
-    expect(ffmpegRuns(jobId)).toHaveLength(1);
-    expect(ffmpegRuns(jobId)[0]).toMatch(/-ss 1 -t 4 .*-i \S+ .*-vf setpts=PTS\/1\.5,scale=320:-2 .*-af atempo=1\.5/);
+    expect(ffmpegRuns(stack, jobId)).toHaveLength(1);
+    expect(ffmpegRuns(stack, jobId)[0]).toMatch(/-ss 1 -t 4 .*-i \S+ .*-vf setpts=PTS\/1\.5,scale=320:-2 .*-af atempo=1\.5/);
     const progress = client.messages(jobId).filter((m) => m.type === 'progress' && m.stage === 'processing');
     const percentages = progress.map((m) => m.percentage as number);
     expect(percentages).toEqual([...percentages].sort((x, y) => x - y));
@@ -195,7 +184,7 @@ describe('pipeline: fused equals sequential', () => {
       { operation: 'compress', options: { preset: 'low', crf: 26 } },
     ];
     const fused = await runJob('clip.mp4', 'pipeline', { steps });
-    expect(ffmpegRuns(`p-${seq}`)).toHaveLength(1);
+    expect(ffmpegRuns(stack, `p-${seq}`)).toHaveLength(1);
     const sequentialOut = await sequential('clip.mp4', steps);
     const reference = await losslessReference(
       'ref5.mp4',
@@ -216,7 +205,7 @@ describe('pipeline: fused equals sequential', () => {
       { operation: 'extract_audio', options: { format: 'm4a' } },
     ];
     const fused = await runJob('clip.mp4', 'pipeline', { steps });
-    const runs = ffmpegRuns(`p-${seq}`);
+    const runs = ffmpegRuns(stack, `p-${seq}`);
     expect(runs).toHaveLength(2);
     expect(runs[0]).toMatch(/loudnorm.* \S+\/pipeline-1\.mkv$/);
     expect(runs[1]).toMatch(/-ss 1 -t 3 .*-i \S+\/pipeline-1\.mkv /);
@@ -245,7 +234,7 @@ describe('pipeline: watermark step', () => {
       { operation: 'compress', options: { preset: 'low' } },
     ];
     const fused = await runJob('grey.mp4', 'pipeline', { steps });
-    const runs = ffmpegRuns(`p-${seq}`);
+    const runs = ffmpegRuns(stack, `p-${seq}`);
     expect(runs).toHaveLength(1);
     // the trim is input seeking, the text is read from a file (never in the graph), the encode is compress's
     expect(runs[0]).toMatch(/-ss 1 -t 2 .*-vf drawtext=fontfile=.*:textfile=\S+watermark-step1\.txt:expansion=none:.* -c:v libx264/);
@@ -332,7 +321,7 @@ describe('target_size_mb', () => {
     '%i MB from 60 s of 720p lands within [85 %%, 100 %%] of the target',
     async (mb) => {
       const name = await runJob('long.mp4', 'compress', { preset: 'low', target_size_mb: mb }, 600_000);
-      const runs = ffmpegRuns(`p-${seq}`);
+      const runs = ffmpegRuns(stack, `p-${seq}`);
       expect(runs).toHaveLength(2);
       expect(runs[0]).toMatch(/-pass 1 -passlogfile \S+\/passlog .*-f null \/dev\/null$/);
       expect(runs[1]).toMatch(/-pass 2 -passlogfile \S+\/passlog /);
@@ -353,7 +342,7 @@ describe('target_size_mb', () => {
       { operation: 'compress', options: { preset: 'low', target_size_mb: 0.4 } },
     ];
     const name = await runJob('clip.mp4', 'pipeline', { steps });
-    const runs = ffmpegRuns(`p-${seq}`);
+    const runs = ffmpegRuns(stack, `p-${seq}`);
     expect(runs).toHaveLength(2);
     const out = await ffprobe(join(dir, name));
     const size = Number((out.format as { size?: string }).size);

@@ -11,6 +11,7 @@ import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { startPrivateRabbit, type PrivateRabbit } from './helpers/rabbitmq.js';
 import { listQueues, startStack, type Stack } from './helpers/stack.js';
+import { waitFor } from './helpers/wait.js';
 import { TestClient } from './helpers/ws-client.js';
 
 let dir: string;
@@ -277,7 +278,7 @@ describe('a RabbitMQ restart', () => {
     await stack.workers[0]!.waitForLog((l) => l.msg === 'running ffmpeg', 60_000);
 
     await rabbit.stopApp();
-    await waitFor(async () => ((await (await fetch(stack.healthUrl)).json()) as { broker: string }).broker === 'disconnected', 30_000);
+    await waitFor(() => brokerIs(stack, 'disconnected'), 30_000, 'broker disconnected in /health');
     const ready = await fetch(stack.healthUrl.replace('/health', '/ready'));
     expect(ready.status).toBe(503);
     submit(client, slowSpeed('while-down', 'short.mp4'));
@@ -285,7 +286,7 @@ describe('a RabbitMQ restart', () => {
     tally.failed++;
 
     await rabbit.startApp();
-    await waitFor(async () => ((await (await fetch(stack.healthUrl)).json()) as { broker: string }).broker === 'connected', 60_000);
+    await waitFor(() => brokerIs(stack, 'connected'), 60_000, 'broker connected in /health');
     for (const id of ids) {
       const { final } = await client.result(id, 180_000);
       expect(final.type).toBe('completed');
@@ -298,10 +299,10 @@ describe('a RabbitMQ restart', () => {
   });
 });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** Whether /health reports the broker `state`; false while the gateway cannot be asked. */
+async function brokerIs(stack: Stack, state: string): Promise<boolean> {
+  const health = await fetch(stack.healthUrl)
+    .then((r) => r.json() as Promise<{ broker: string }>)
+    .catch(() => null);
+  return health?.broker === state;
 }

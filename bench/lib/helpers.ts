@@ -1,15 +1,14 @@
 /**
  * The compiled test helpers (test/dist/helpers) and the worker's pure
- * argument builder and probe (worker/dist), loaded by URL: this code runs
- * from bench/dist/lib, and the type-only imports keep it typed.
+ * argument builder and probe (its public `lib` entry, worker/dist/lib.js),
+ * loaded by URL: this code runs from bench/dist/lib, and the type-only
+ * imports keep it typed.
  */
 import type * as MediaHelpers from '../../test/helpers/media.js';
 import type * as S3Helpers from '../../test/helpers/s3.js';
 import type * as StackHelpers from '../../test/helpers/stack.js';
 import type * as WsHelpers from '../../test/helpers/ws-client.js';
-import type * as Operations from '../../worker/src/ffmpeg/operations/index.js';
-import type * as Probe from '../../worker/src/ffmpeg/probe.js';
-import type * as HttpRange from '../../worker/src/http-range.js';
+import type * as WorkerLib from '@media-foundry/worker/lib';
 
 /** The repository root (this file runs from bench/dist/lib/). */
 export const ROOT = new URL('../../../', import.meta.url);
@@ -24,13 +23,13 @@ export const loadTestHelpers = async () => ({
 });
 
 /** The worker's own `buildPlan` and `probe`: the reference runs the arguments the worker would. */
-export const loadWorkerBuilders = async () => ({
-  operations: await load<typeof Operations>('worker/dist/ffmpeg/operations/index.js'),
-  probe: await load<typeof Probe>('worker/dist/ffmpeg/probe.js'),
-});
+export const loadWorkerBuilders = async () => {
+  const lib = await load<typeof WorkerLib>('worker/dist/lib.js');
+  return { operations: { buildPlan: lib.buildPlan }, probe: { probe: lib.probe } };
+};
 
 /** The worker's reading of a `Range` header: the bench's origin answers ranges as the worker's input server reads them. */
-export const loadHttpRange = () => load<typeof HttpRange>('worker/dist/http-range.js');
+export const loadHttpRange = () => load<typeof WorkerLib>('worker/dist/lib.js');
 
 export type TestClient = WsHelpers.TestClient;
 export type Stack = StackHelpers.Stack;

@@ -4,6 +4,7 @@
  * file writers (see node.ts and browser.ts).
  */
 import {
+  CloseCode,
   outputFrameHeader,
   formatIssues,
   OPERATION_NAMES,
@@ -255,7 +256,7 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
     this.closing = true;
     for (const job of [...this.jobs.values()])
       job.fail(new MediaFoundryError(ClientErrorCode.CLIENT_CLOSED, 'The client was closed', { jobId: job.id }));
-    this.socket?.close(1000, 'client closed');
+    this.socket?.close(CloseCode.NORMAL, 'client closed');
     this.socket = null;
   }
 
@@ -344,7 +345,7 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
         continue;
       }
       if (this.closing) {
-        this.socket.close(1000, 'client closed');
+        this.socket.close(CloseCode.NORMAL, 'client closed');
         return;
       }
       this.emit('reconnected', undefined);

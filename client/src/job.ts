@@ -7,6 +7,7 @@
 import {
   type BinaryHeader,
   encodeBinaryFrame,
+  forwardPercentage,
   type OperationName,
   type OutputFile,
   type OutputMetadata,
@@ -468,7 +469,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
   private onProgress(message: ServerMessageOf<'progress'>): void {
     if (this.phase === 'uploading' || this.phase === 'uploaded' || this.phase === 'pending') this.phase = 'submitted';
     // a resumed job repeats its state: progress only ever goes forward for the caller
-    const percentage = Math.max(this.lastPercentage, message.percentage);
+    const percentage = forwardPercentage(this.lastPercentage, message.percentage);
     this.lastPercentage = percentage;
     const event: ProgressEvent = { type: 'progress', percentage, stage: message.stage };
     if (message.message !== undefined) event.message = message.message;

@@ -4,7 +4,8 @@
  * `Authorization: Bearer …` or `?token=…` (browsers cannot set headers on a
  * WebSocket); otherwise the gateway runs open.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256 } from '@media-foundry/shared/node';
 import { jwtVerify } from 'jose';
 
 /** The identity jobs belong to; with auth off, each connection is its own client. */
@@ -21,8 +22,6 @@ export interface Authenticator {
   /** The principal for a presented token, or null when it is not valid. */
   authenticate(token: string | null): Promise<Principal | null>;
 }
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 /** The token from `Authorization: Bearer <t>`, else from the `token` query parameter. */
 export function presentedToken(authorization: string, query: string): string | null {

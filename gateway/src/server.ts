@@ -140,7 +140,7 @@ export class UwsClientSocket implements ClientSocket {
           started = true;
         }
       } catch (err) {
-        if (started && !this.closed) this.ws.end(1011, 'an output could not be sent whole');
+        if (started && !this.closed) this.ws.end(CloseCode.INTERNAL_ERROR, 'an output could not be sent whole');
         throw err;
       } finally {
         const waiting = this.afterFragments ?? [];

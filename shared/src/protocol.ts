@@ -278,12 +278,16 @@ export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMes
 
 /** WebSocket close codes the gateway sends. */
 export const CloseCode = {
+  /** The client closed the connection itself (client/). */
+  NORMAL: 1000,
   /** The gateway is shutting down (a rolling update): reconnect, and `resume_job` each job with its token. */
   GOING_AWAY: 1001,
   /** The client kept flooding after RATE_LIMITED, or its key has MAX_CONNECTIONS_PER_CLIENT connections open already. */
   POLICY_VIOLATION: 1008,
   /** A text message over WS_MAX_TEXT_SIZE (a larger frame of any kind, over WS_MAX_SIZE, is closed by uWebSockets.js itself). */
   MESSAGE_TOO_BIG: 1009,
+  /** A job's output could not be sent whole (the socket failed mid-transfer): the gateway ends the connection. */
+  INTERNAL_ERROR: 1011,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

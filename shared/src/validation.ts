@@ -14,3 +14,18 @@ export function formatIssues(error: z.ZodError): string {
     })
     .join('; ');
 }
+
+/** A JSON text checked against a schema: the data, or one readable error (`json: false` when the text is not JSON at all). */
+export type JsonParseResult<T> = { ok: true; data: T } | { ok: false; json: boolean; error: string };
+
+/** `JSON.parse` then `schema.safeParse`: the parser's message for bad JSON, else `formatIssues` of what the schema refused. */
+export function parseJson<S extends z.ZodType>(schema: S, text: string): JsonParseResult<z.output<S>> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, json: false, error: (err as Error).message };
+  }
+  const parsed = schema.safeParse(raw);
+  return parsed.success ? { ok: true, data: parsed.data } : { ok: false, json: true, error: formatIssues(parsed.error) };
+}

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { execa } from 'execa';
 import amqplib from 'amqplib';
+import { topology } from '@media-foundry/shared';
 import { ROOT } from './paths.js';
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -181,14 +182,27 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 }
 
+/** The ffmpeg command lines the workers ran for the job a client submitted as `clientJobId` (the worker logs the gateway's internal id). */
+export function ffmpegRuns(stack: Stack, clientJobId: string): string[] {
+  const received = stack.gateway.logs.find((l) => l.msg === 'job received' && l.job_id === clientJobId);
+  const internal = received?.internal_id;
+  expect(internal).toBeDefined();
+  return stack.workers
+    .flatMap((w) => w.logs)
+    .filter((l) => l.msg === 'running ffmpeg' && l.job_id === internal)
+    .map((l) => (l.args as string[]).join(' '));
+}
+
 /** Removes a test prefix's queues (intake, tenants, gateways, dead letters) and exchanges from RabbitMQ. */
 export async function deleteTopology(prefix: string): Promise<void> {
-  const queues = await listQueues(`${prefix}.`).catch(() => [`${prefix}.jobs`, `${prefix}.jobs.dead`]);
+  // the names come from topology(), as the services declare them
+  const t = topology(prefix);
+  const queues = await listQueues(`${prefix}.`).catch(() => [t.jobsQueue, t.deadLetterQueue]);
   const conn = await amqplib.connect(AMQP_URL);
   try {
     const ch = await conn.createChannel();
     for (const q of queues) await ch.deleteQueue(q);
-    for (const e of ['jobs.dlx', 'control', 'replies']) await ch.deleteExchange(`${prefix}.${e}`);
+    for (const e of [t.deadLetterExchange, t.controlExchange, t.replyExchange]) await ch.deleteExchange(e);
     await ch.close();
   } finally {
     await conn.close();

@@ -4,7 +4,7 @@
  * workers' running jobs; and it tells them its own, on every change and
  * every HEARTBEAT_MS.
  */
-import { type ControlMessage, controlMessage, type Topology } from '@media-foundry/shared';
+import { type ControlMessage, controlMessage, parseJson, type Topology } from '@media-foundry/shared';
 import type { Broker, Channel, ChannelWrapper, Logger } from '@media-foundry/shared/node';
 import type { RunningJob } from './scheduler/cluster-view.js';
 
@@ -42,13 +42,8 @@ export class ControlChannel {
           queue,
           (msg) => {
             if (!msg) return;
-            let parsed;
-            try {
-              parsed = controlMessage.safeParse(JSON.parse(msg.content.toString('utf8')));
-            } catch {
-              parsed = null;
-            }
-            if (!parsed?.success) {
+            const parsed = parseJson(controlMessage, msg.content.toString('utf8'));
+            if (!parsed.ok) {
               logger.warn('ignored an invalid control message');
               return;
             }

@@ -16,7 +16,7 @@ import {
   ErrorCode,
   errors,
   type FinalReply,
-  formatIssues,
+  parseJson,
   isStalled,
   jobMessage,
   type JobMessage,
@@ -73,14 +73,8 @@ type AbortReason = 'cancel' | 'shutdown' | 'yield';
  * addresses are refused when fetched.
  */
 export function parseJob(content: Buffer, allow: UrlAllowlist = parseAllowlist([])): JobMessage | AppError {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(content.toString('utf8'));
-  } catch (err) {
-    return errors.invalidJson(`job message body: ${(err as Error).message}`);
-  }
-  const parsed = jobMessage.safeParse(raw);
-  if (!parsed.success) return errors.validation(formatIssues(parsed.error));
+  const parsed = parseJson(jobMessage, content.toString('utf8'));
+  if (!parsed.ok) return parsed.json ? errors.validation(parsed.error) : errors.invalidJson(`job message body: ${parsed.error}`);
   for (const [i, input] of parsed.data.inputs.entries()) {
     const problem = input.source === 'url' ? literalUrlProblem(input.url, allow) : null;
     if (problem) return errors.validation(`inputs[${i}].url: ${problem} (URL_ALLOWLIST may allow it)`);

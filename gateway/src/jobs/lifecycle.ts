@@ -17,6 +17,7 @@ import {
   errorMessageFor,
   errors,
   type FinalReply,
+  forwardPercentage,
   type JobMessage,
   type JobRecord,
   type ReplyExchangeMessage,
@@ -552,7 +553,7 @@ export class JobLifecycle {
         const previous = job.progress?.percentage ?? 0;
         // a redelivered run starts again from 0: the client only ever sees progress go forward
         if (reply.percentage < previous && reply.stage !== 'retrying') return;
-        job.progress = { percentage: Math.max(previous, reply.percentage), stage: reply.stage };
+        job.progress = { percentage: forwardPercentage(previous, reply.percentage), stage: reply.stage };
         if (reply.stage !== 'queued') this.started(job);
         job.holder.socket.sendJson({ ...reply, job_id: job.clientId, percentage: job.progress.percentage }, `progress:${job.id}`);
         return;

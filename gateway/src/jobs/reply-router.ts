@@ -12,7 +12,7 @@
  * After a reconnect the queue is declared again with every binding, and the
  * owner is told so it can look up what it may have missed in storage.
  */
-import { formatIssues, replyExchangeMessage, type ReplyExchangeMessage, type Topology } from '@media-foundry/shared';
+import { parseJson, replyExchangeMessage, type ReplyExchangeMessage, type Topology } from '@media-foundry/shared';
 import type { Broker, Channel, ChannelWrapper, Logger } from '@media-foundry/shared/node';
 
 /** Routing keys followed, counted (a key may be followed for several reasons). */
@@ -55,15 +55,10 @@ export class ReplyRouter implements ReplyFollower {
   }
 
   private receive(content: Buffer, onMessage: (message: ReplyExchangeMessage) => void): void {
-    let parsed;
-    try {
-      parsed = replyExchangeMessage.safeParse(JSON.parse(content.toString('utf8')));
-    } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'ignored a reply that is not JSON');
-      return;
-    }
-    if (!parsed.success) {
-      this.logger.warn({ details: formatIssues(parsed.error) }, 'ignored an invalid reply');
+    const parsed = parseJson(replyExchangeMessage, content.toString('utf8'));
+    if (!parsed.ok) {
+      if (parsed.json) this.logger.warn({ details: parsed.error }, 'ignored an invalid reply');
+      else this.logger.warn({ err: parsed.error }, 'ignored a reply that is not JSON');
       return;
     }
     try {

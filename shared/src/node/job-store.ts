@@ -4,7 +4,6 @@
  * worker's coarse state and final result, and the cancellation marker. Any
  * gateway answers `resume_job` from these. Layout: `storageKeys` in jobs.ts.
  */
-import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import {
   type FinalReply,
@@ -19,16 +18,12 @@ import {
   tenantIndexEntry,
 } from '../jobs.js';
 import { retryTransient } from '../retry.js';
+import { sha256Hex } from './hash.js';
 import { readJson, type Storage, StorageError, writeJson } from './storage/storage.js';
 
 /** A tenant's queue-name key: 16 hex digits of its SHA-256 (any string is a tenant; names stay short and safe). */
 export function tenantKey(tenant: string): string {
   return sha256Hex(tenant).slice(0, 16);
-}
-
-/** Hex SHA-256 (the digest kept of a resume token's secret). */
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 async function readParsed<T>(storage: Storage, key: string, schema: z.ZodType<T>): Promise<T | null> {

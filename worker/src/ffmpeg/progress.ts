@@ -2,6 +2,8 @@
  * ffmpeg's `-progress pipe:1` output: blocks of `key=value` lines, each
  * ending with `progress=continue` or `progress=end`. Pure parsing and maths.
  */
+import { forwardPercentage } from '@media-foundry/shared';
+
 export interface ProgressBlock {
   /** Media time written so far, in seconds. */
   outTimeSeconds: number | null;
@@ -127,7 +129,7 @@ export class ProgressThrottle<T extends { percentage: number; stage: string }> {
   offer(update: T, always = false): T | null {
     const t = this.now();
     if (!always && update.stage === this.lastStage && t - this.lastSent < this.intervalMs) return null;
-    this.highest = Math.max(update.percentage, this.highest);
+    this.highest = forwardPercentage(this.highest, update.percentage);
     this.lastSent = t;
     this.lastStage = update.stage;
     return { ...update, percentage: this.highest };

@@ -11,7 +11,7 @@
  * that stops mid-attempt hands the event back and another one tries again,
  * with the same idempotency id. Delivery is at least once.
  */
-import type { Config, FinalReply, JobWebhook, ProgressReply } from '@media-foundry/shared';
+import { type Config, type FinalReply, type JobWebhook, parseJson, type ProgressReply } from '@media-foundry/shared';
 import type { Broker, ChannelWrapper, ConfirmChannel, ConsumeMessage, Logger, prom, UrlAllowlist } from '@media-foundry/shared/node';
 import { finalTask, stageTask, webhookTask, type WebhookTask } from './events.js';
 import { configuredDelaysMs } from './schedule.js';
@@ -127,14 +127,8 @@ export class WebhookDispatcher {
 
   private async attempt(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const { logger, config } = this.deps;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(msg.content.toString('utf8'));
-    } catch {
-      raw = null;
-    }
-    const parsed = webhookTask.safeParse(raw);
-    if (!parsed.success || !config.WEBHOOK_SECRET) {
+    const parsed = parseJson(webhookTask, msg.content.toString('utf8'));
+    if (!parsed.ok || !config.WEBHOOK_SECRET) {
       logger.error({ secret_set: Boolean(config.WEBHOOK_SECRET) }, 'dropped a webhook event this worker cannot send');
       this.deps.deliveries.inc({ outcome: 'invalid' });
       return this.settle(() => ch.ack(msg));

@@ -2,7 +2,6 @@
  * Which replies of a job become webhook events, and the task that carries
  * one through its attempts. Pure: the dispatcher queues and sends them.
  */
-import { createHash } from 'node:crypto';
 import {
   DEFAULT_WEBHOOK_EVENTS,
   ErrorCode,
@@ -14,6 +13,7 @@ import {
   webhookEvent,
   type WebhookEvent,
 } from '@media-foundry/shared';
+import { sha256Hex } from '@media-foundry/shared/node';
 import { z } from 'zod';
 
 /** One event on its way to a receiver: queued as JSON, attempt after attempt. */
@@ -45,7 +45,7 @@ export function finalEvent(reply: FinalReply): WebhookEvent {
  * that remembers ids sees it once.
  */
 export function eventId(jobId: string, key: string): string {
-  const h = createHash('sha256').update(`${jobId}\u0000${key}`).digest('hex');
+  const h = sha256Hex(`${jobId}\u0000${key}`);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 

@@ -1,39 +1,21 @@
-import { AppError, COMPRESS_PRESETS, ErrorCode, type CompressOptions } from '@media-foundry/shared';
-import type { MediaInfo } from '../media-info.js';
+import { COMPRESS_PRESETS, ErrorCode, type CompressOptions } from '@media-foundry/shared';
 import type { BuildContext } from '../plan.js';
 import { EVEN_SIZE_FILTER, evenSizeArgs } from '../plan.js';
 import { buildCompress, fitWithin, frameSize, opusKbps, vp9Crf } from './compress.js';
+import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
 const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
 
 /** A probed 10-second 1920x1080 H.264/AAC (48 kHz stereo) MP4; override any part. */
-function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
-  return {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-    duration: 10,
-    sizeBytes: 8_000_000,
-    bitrate: 6_400_000,
-    video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 30 },
-    audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
-    subtitles: [],
-    ...overrides,
-  };
-}
+const mediaInfo = mediaInfoFixture({
+  sizeBytes: 8_000_000,
+  bitrate: 6_400_000,
+  video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 30 },
+});
 
 /** Options as the schema outputs them (defaults filled). */
 function opts(o: Partial<CompressOptions> = {}): CompressOptions {
   return { preset: 'medium', target_format: 'mp4', ...o };
-}
-
-function thrownBy(fn: () => unknown): AppError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(AppError);
-  return thrown as AppError;
 }
 
 const VP9_SPEED = ['-row-mt', '1', '-deadline', 'good', '-cpu-used', '4', '-pix_fmt', 'yuv420p'];

@@ -1,5 +1,4 @@
 import {
-  AppError,
   CONTAINER_CODECS,
   CONVERT_AUDIO_CODECS,
   CONVERT_FORMATS,
@@ -7,25 +6,14 @@ import {
   ErrorCode,
   type ConvertOptions,
 } from '@media-foundry/shared';
-import type { MediaInfo } from '../media-info.js';
 import type { BuildContext } from '../plan.js';
 import { AUDIO_ENCODER_ARGS, buildConvert, canHold, CONTAINERS, CONVERT_DEFAULT_CODECS, VIDEO_ENCODER_ARGS } from './convert.js';
+import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
 const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
 
 /** A probed 10-second 1280x720 H.264/AAC MP4; override any part. */
-function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
-  return {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-    duration: 10,
-    sizeBytes: 2_000_000,
-    bitrate: 1_600_000,
-    video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 30 },
-    audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
-    subtitles: [],
-    ...overrides,
-  };
-}
+const mediaInfo = mediaInfoFixture();
 
 /** A probed WebM: VP9 video, Opus audio. */
 const webmInfo = mediaInfo({
@@ -36,17 +24,6 @@ const webmInfo = mediaInfo({
 
 function opts(o: Partial<ConvertOptions> & Pick<ConvertOptions, 'target_format'>): ConvertOptions {
   return { stream_copy: false, ...o };
-}
-
-function thrownBy(fn: () => unknown): AppError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(AppError);
-  return thrown as AppError;
 }
 
 const H264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p'];

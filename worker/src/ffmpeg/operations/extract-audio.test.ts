@@ -1,23 +1,15 @@
 import { AppError, AUDIO_FORMATS, ErrorCode, type ExtractAudioOptions } from '@media-foundry/shared';
-import type { MediaInfo } from '../media-info.js';
 import type { BuildContext } from '../plan.js';
 import { AUDIO_TARGETS, buildExtractAudio } from './extract-audio.js';
+import { mediaInfoFixture } from './test-fixtures.js';
 
 const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
 
 /** A probed 10-second MP4 with video at index 0 and 44.1 kHz AAC at index 1; override any part. */
-function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
-  return {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-    duration: 10,
-    sizeBytes: 2_000_000,
-    bitrate: 1_600_000,
-    video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
-    audio: { index: 1, codec: 'aac', sampleRate: 44100, channels: 2 },
-    subtitles: [],
-    ...overrides,
-  };
-}
+const mediaInfo = mediaInfoFixture({
+  video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
+  audio: { index: 1, codec: 'aac', sampleRate: 44100, channels: 2 },
+});
 
 const COMMON = ['-i', '/job/input.mp4', '-map', '0:1', '-vn', '-sn', '-dn'];
 

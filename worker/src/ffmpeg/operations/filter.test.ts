@@ -1,36 +1,14 @@
-import { AppError, ErrorCode, type FilterStep } from '@media-foundry/shared';
-import type { MediaInfo } from '../media-info.js';
+import { ErrorCode, type FilterStep } from '@media-foundry/shared';
 import type { BuildContext } from '../plan.js';
 import { audioChain, buildFilter, isAudioStep, LOUDNORM_FILTER, rotatedSize, videoChain, videoStepFilters } from './filter.js';
+import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
 const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
 
 /** A probed 10-second 1280x720 H.264/AAC (48 kHz stereo) MP4; override any part. */
-function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
-  return {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-    duration: 10,
-    sizeBytes: 2_000_000,
-    bitrate: 1_600_000,
-    video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 30 },
-    audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
-    subtitles: [],
-    ...overrides,
-  };
-}
+const mediaInfo = mediaInfoFixture();
 
 const mp3Only = mediaInfo({ formatName: 'mp3', video: null, audio: { index: 0, codec: 'mp3', sampleRate: 44100, channels: 2 } });
-
-function thrownBy(fn: () => unknown): AppError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(AppError);
-  return thrown as AppError;
-}
 
 const HD = { width: 1280, height: 720 };
 const EVEN = 'scale=trunc(iw/2)*2:trunc(ih/2)*2';

@@ -1,37 +1,20 @@
-import { AppError, ErrorCode, type GifOptions } from '@media-foundry/shared';
-import type { MediaInfo } from '../media-info.js';
+import { ErrorCode, type GifOptions } from '@media-foundry/shared';
 import type { BuildContext } from '../plan.js';
 import { buildGif, GIF_DEFAULT_MAX_WIDTH, gifFilter } from './gif.js';
+import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
 const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
 
 /** A probed 20-second 1920x1080 MP4; override any part. */
-function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
-  return {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-    duration: 20,
-    sizeBytes: 10_000_000,
-    bitrate: 4_000_000,
-    video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 30 },
-    audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
-    subtitles: [],
-    ...overrides,
-  };
-}
+const mediaInfo = mediaInfoFixture({
+  duration: 20,
+  sizeBytes: 10_000_000,
+  bitrate: 4_000_000,
+  video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 30 },
+});
 
 function opts(o: Partial<GifOptions> = {}): GifOptions {
   return { start_time: 0, duration: 5, fps: 10, optimize: true, ...o };
-}
-
-function thrownBy(fn: () => unknown): AppError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(AppError);
-  return thrown as AppError;
 }
 
 const PALETTE = 'split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5';

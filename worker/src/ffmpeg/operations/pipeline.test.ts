@@ -1,7 +1,7 @@
-import { AppError, ErrorCode, pipelineOptions, type PipelineStepInput } from '@media-foundry/shared';
-import type { MediaInfo } from '../media-info.js';
+import { ErrorCode, pipelineOptions, type PipelineStepInput } from '@media-foundry/shared';
 import type { MultiInputContext } from '../plan.js';
 import { guardInputs } from '../hardening.js';
+import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
 import { buildPipeline } from './pipeline.js';
 
 const ctx: MultiInputContext = {
@@ -13,32 +13,15 @@ const ctx: MultiInputContext = {
 };
 
 /** A probed 10-second 1280x720 25 fps H.264/AAC (48 kHz stereo) MP4; override any part. */
-function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
-  return {
-    formatName: 'mp4',
-    duration: 10,
-    sizeBytes: 1,
-    bitrate: 1,
-    video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
-    audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
-    subtitles: [],
-    ...overrides,
-  };
-}
+const mediaInfo = mediaInfoFixture({
+  formatName: 'mp4',
+  sizeBytes: 1,
+  bitrate: 1,
+  video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
+});
 
 function plan(steps: PipelineStepInput[], info = mediaInfo()) {
   return buildPipeline(pipelineOptions.parse({ steps }), info, ctx);
-}
-
-function thrownBy(fn: () => unknown): AppError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(AppError);
-  return thrown as AppError;
 }
 
 /**

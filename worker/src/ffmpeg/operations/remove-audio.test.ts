@@ -1,23 +1,13 @@
 import { AppError, ErrorCode } from '@media-foundry/shared';
-import type { MediaInfo, VideoStreamInfo } from '../media-info.js';
+import type { VideoStreamInfo } from '../media-info.js';
 import type { BuildContext } from '../plan.js';
 import { buildRemoveAudio, copyContainer } from './remove-audio.js';
+import { mediaInfoFixture } from './test-fixtures.js';
 
 const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
 
 /** A probed 10-second 1280x720 H.264/AAC MP4; override any part. */
-function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
-  return {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-    duration: 10,
-    sizeBytes: 2_000_000,
-    bitrate: 1_600_000,
-    video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 30 },
-    audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
-    subtitles: [],
-    ...overrides,
-  };
-}
+const mediaInfo = mediaInfoFixture();
 
 function video(codec: string | null, extra: Partial<VideoStreamInfo> = {}): VideoStreamInfo {
   return { index: 0, codec, width: 1280, height: 720, fps: 30, ...extra };

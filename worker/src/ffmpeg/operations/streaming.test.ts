@@ -1,36 +1,19 @@
-import { AppError, ErrorCode, hlsOptions, type HlsOptions } from '@media-foundry/shared';
-import type { MediaInfo } from '../media-info.js';
+import { ErrorCode, hlsOptions, type HlsOptions } from '@media-foundry/shared';
 import type { BuildContext } from '../plan.js';
 import { buildDash, buildHls, ladder, ladderFilter, MAX_LADDER_SEGMENTS } from './streaming.js';
+import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
 const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
 
 /** A probed 20-second 1280x720 MP4; override any part. */
-function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
-  return {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-    duration: 20,
-    sizeBytes: 5_000_000,
-    bitrate: 2_000_000,
-    video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
-    audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
-    subtitles: [],
-    ...overrides,
-  };
-}
+const mediaInfo = mediaInfoFixture({
+  duration: 20,
+  sizeBytes: 5_000_000,
+  bitrate: 2_000_000,
+  video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
+});
 
 const opts = (o: Partial<HlsOptions> = {}): HlsOptions => hlsOptions.parse(o);
-
-function thrownBy(fn: () => unknown): AppError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(AppError);
-  return thrown as AppError;
-}
 
 describe('ladder', () => {
   it('defaults to 1080/720/480/360 up to the input height, widths even and aspect kept', () => {

@@ -1,37 +1,20 @@
-import { AppError, ErrorCode, type ThumbnailOptions } from '@media-foundry/shared';
-import type { MediaInfo } from '../media-info.js';
+import { ErrorCode, type ThumbnailOptions } from '@media-foundry/shared';
 import type { BuildContext } from '../plan.js';
 import { buildThumbnail, evenlySpacedTimestamps, scaleFilter } from './thumbnail.js';
+import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
 const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
 
 /** A probed 12-second 1920x1080 MP4 with video at index 0 and audio at index 1; override any part. */
-function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
-  return {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-    duration: 12,
-    sizeBytes: 5_000_000,
-    bitrate: 3_333_333,
-    video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 30 },
-    audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
-    subtitles: [],
-    ...overrides,
-  };
-}
+const mediaInfo = mediaInfoFixture({
+  duration: 12,
+  sizeBytes: 5_000_000,
+  bitrate: 3_333_333,
+  video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 30 },
+});
 
 function opts(o: Partial<ThumbnailOptions> = {}): ThumbnailOptions {
   return { format: 'png', ...o };
-}
-
-function thrownBy(fn: () => unknown): AppError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(AppError);
-  return thrown as AppError;
 }
 
 describe('evenlySpacedTimestamps', () => {

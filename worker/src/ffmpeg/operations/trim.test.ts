@@ -1,40 +1,18 @@
-import { AppError, ErrorCode, type TrimOptions } from '@media-foundry/shared';
-import type { MediaInfo } from '../media-info.js';
+import { ErrorCode, type TrimOptions } from '@media-foundry/shared';
 import type { BuildContext } from '../plan.js';
 import { buildTrim, TRIM_END_TOLERANCE_SECONDS, trimOutput } from './trim.js';
+import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
 const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
 
 /** A probed 60-second 1280x720 H.264/AAC MP4; override any part. */
-function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
-  return {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-    duration: 60,
-    sizeBytes: 12_000_000,
-    bitrate: 1_600_000,
-    video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 30 },
-    audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
-    subtitles: [],
-    ...overrides,
-  };
-}
+const mediaInfo = mediaInfoFixture({ duration: 60, sizeBytes: 12_000_000 });
 
 const audioOnly = (codec: string) =>
   mediaInfo({ formatName: codec, video: null, audio: { index: 0, codec, sampleRate: 44100, channels: 2 } });
 
 function opts(o: Partial<TrimOptions> = {}): TrimOptions {
   return { start_time: 0, stream_copy: false, ...o };
-}
-
-function thrownBy(fn: () => unknown): AppError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(AppError);
-  return thrown as AppError;
 }
 
 const H264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p'];

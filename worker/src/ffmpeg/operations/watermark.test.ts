@@ -2,6 +2,7 @@ import { AppError, watermarkOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import type { MultiInputContext } from '../plan.js';
 import { buildWatermark, watermarkFilter } from './watermark.js';
+import { mediaInfoFixture } from './test-fixtures.js';
 
 const ctx: MultiInputContext = {
   inputPath: '/job/input_0.mp4',
@@ -11,18 +12,11 @@ const ctx: MultiInputContext = {
   threads: 0,
 };
 
-function mediaInfo(overrides: Partial<MediaInfo> = {}): MediaInfo {
-  return {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-    duration: 10,
-    sizeBytes: 1_000_000,
-    bitrate: 800_000,
-    video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
-    audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
-    subtitles: [],
-    ...overrides,
-  };
-}
+const mediaInfo = mediaInfoFixture({
+  sizeBytes: 1_000_000,
+  bitrate: 800_000,
+  video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
+});
 const PNG: MediaInfo = {
   formatName: 'png_pipe',
   duration: null,

@@ -1,0 +1,39 @@
+/**
+ * Fixtures of the argument builders' unit tests (`*.test.ts` beside this
+ * file), in one place. Imported only by tests, and left out of the image with
+ * them (Dockerfile).
+ */
+import { AppError } from '@media-foundry/shared';
+import type { MediaInfo } from '../media-info.js';
+
+/** What ffprobe reports, as the worker reduces it, for the tests' sample: a 10-second 1280x720 H.264/AAC MP4. */
+export const SAMPLE_MEDIA_INFO: MediaInfo = {
+  formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+  duration: 10,
+  sizeBytes: 2_000_000,
+  bitrate: 1_600_000,
+  video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 30 },
+  audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
+  subtitles: [],
+};
+
+/**
+ * A test file's `mediaInfo(overrides)`: the sample with that file's own
+ * `base` (its input's length, size, picture…), then each call's overrides.
+ * Every call returns fresh objects, so a test cannot change another's input.
+ */
+export function mediaInfoFixture(base: Partial<MediaInfo> = {}): (overrides?: Partial<MediaInfo>) => MediaInfo {
+  return (overrides = {}) => ({ ...structuredClone({ ...SAMPLE_MEDIA_INFO, ...base }), ...overrides });
+}
+
+/** The AppError `fn` throws; fails the test when it throws nothing or something else. */
+export function thrownBy(fn: () => unknown): AppError {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(AppError);
+  return thrown as AppError;
+}
