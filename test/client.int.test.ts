@@ -190,6 +190,16 @@ describe('cancel and errors', () => {
     expect(() => mf.concat({ file: join(dir, 'clip.mp4') })).toThrow(MediaFoundryError);
   });
 
+  it('an output that cannot be written fails the job with OUTPUT_ERROR, and the process lives on', async () => {
+    const notADir = join(dir, 'plain-file');
+    await writeFile(notADir, 'x');
+    const job = mf.thumbnail({ file: join(dir, 'clip.mp4') }, { count: 2, format: 'jpeg' });
+    await expect(job.saveTo(join(notADir, 'out'))).rejects.toMatchObject({ code: 'OUTPUT_ERROR' });
+    // the connection still serves the next job
+    const next = mf.thumbnail({ file: join(dir, 'clip.mp4') }, { format: 'jpeg' });
+    expect(await next.result()).toHaveLength(1);
+  });
+
   it('a job the server fails rejects with its code, message and details', async () => {
     const error = (await mf
       .thumbnail({ file: join(dir, 'not-media.mp4') })

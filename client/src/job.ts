@@ -295,7 +295,19 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
       this.pendingWriteBytes += payload.length;
       if (this.pendingWriteBytes > PAUSE_ABOVE_BYTES) this.host.pauseReading();
       this.writing = this.writing.then(async () => {
-        await (await sink).write(payload);
+        try {
+          await (await sink).write(payload);
+        } catch (err) {
+          // a full disk, a folder that cannot be made: the job fails now, not at its last byte (and never unhandled)
+          this.fail(
+            new MediaFoundryError(ClientErrorCode.OUTPUT_ERROR, 'An output could not be written', {
+              jobId: this.id,
+              details: (err as Error).message,
+              cause: err,
+            }),
+          );
+          return;
+        }
         this.pendingWriteBytes -= payload.length;
         if (this.pendingWriteBytes < RESUME_BELOW_BYTES) this.host.resumeReading();
       });
@@ -356,7 +368,8 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
     this.writing = this.writing
       .catch(() => undefined)
       .then(async () => {
-        for (const sink of sinks) await (await sink).abort().catch(() => undefined);
+        // a sink that never opened (its folder could not be made) has nothing to abort
+        for (const sink of sinks) await sink.then((opened) => opened.abort()).catch(() => undefined);
       });
     this.host.resumeReading();
     this.rejectDone(error);
@@ -515,7 +528,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
       const dir = this.saveDir;
       const name = file.output.filename;
       const opened = this.writing.then(async () => {
-        if (old) await (await old).close().catch(() => undefined);
+        if (old) await old.then((previous) => previous.close()).catch(() => undefined);
         return saver.openSink(dir, name);
       });
       opened.catch(() => undefined);

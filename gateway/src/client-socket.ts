@@ -35,6 +35,11 @@ export interface ClientSocket {
    * longer be finished: the connection is closed (1011) and the error passed on.
    */
   sendFragmentsWhenWritable(next: () => Promise<{ piece: Uint8Array; last: boolean }>): Promise<void>;
-  /** Closes the connection with a WebSocket close code, after what was sent before. */
+  /**
+   * Closes the connection with a WebSocket close code, after what was sent
+   * before — except JSON waiting for the last piece of a fragmented message:
+   * a client that stops reading must not be able to hold its connection open
+   * by it, so the close comes at once and its code and reason say why.
+   */
   close(code: number, reason: string): void;
 }

@@ -177,7 +177,7 @@ async function sendFragmented(
       try {
         piece = await readPiece();
       } catch (err) {
-        if (offset === 0) throw err; // nothing went out: the caller may retry the whole file
+        // `retry` spent the budget already: the caller must not try the whole file again
         throw err instanceof AppError ? err : storageReadFailed(output.filename, err);
       }
       const first = offset === 0;

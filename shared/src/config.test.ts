@@ -238,3 +238,13 @@ describe('timer variables', () => {
     },
   );
 });
+
+describe('webhook retries', () => {
+  it("refuses a schedule whose last wait is over RabbitMQ's longest message TTL (each wait is a queue with that TTL)", () => {
+    // 20 s × 2^18 ≈ 60 days
+    expect(problemVariables(configError(() => loadConfig({ WEBHOOK_MAX_ATTEMPTS: '20' })))).toEqual(['WEBHOOK_MAX_ATTEMPTS']);
+    // 1 s × 2^18 ≈ 3 days
+    expect(loadConfig({ WEBHOOK_MAX_ATTEMPTS: '20', WEBHOOK_RETRY_BASE_SECONDS: '1' }).WEBHOOK_MAX_ATTEMPTS).toBe(20);
+    expect(loadConfig({}).WEBHOOK_MAX_ATTEMPTS).toBe(6);
+  });
+});

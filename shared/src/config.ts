@@ -13,6 +13,8 @@ const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().nonnegative();
 /** Seconds a Node timer waits: more than 2^31-1 ms overflows and fires at once. */
 const timerSeconds = positiveInt.max(2_147_483);
+/** RabbitMQ's largest `x-message-ttl` (2^32 − 1 ms); a larger one is refused with PRECONDITION_FAILED. */
+const MAX_MESSAGE_TTL_MS = 4_294_967_295;
 /** Comma-separated host names, IPs or CIDRs (URL_ALLOWLIST, WEBHOOK_ALLOWLIST), as a list. */
 const addressAllowlist = z
   .string()
@@ -313,6 +315,17 @@ export const configSchema = z
       path: ['TENANT_QUEUE_IDLE_SECONDS'],
       message:
         'must outlast the longest job (FFMPEG_TIMEOUT_SECONDS + URL_FETCH_TIMEOUT_SECONDS + 4 × TRANSIENT_RETRY_SECONDS + 60): a queue nobody takes from for that long is deleted with its jobs',
+      when: () => true,
+    },
+  )
+  .refine(
+    (c) =>
+      !(c.WEBHOOK_RETRY_BASE_SECONDS > 0 && c.WEBHOOK_MAX_ATTEMPTS >= 2) ||
+      c.WEBHOOK_RETRY_BASE_SECONDS * 1000 * 2 ** (c.WEBHOOK_MAX_ATTEMPTS - 2) <= MAX_MESSAGE_TTL_MS,
+    {
+      path: ['WEBHOOK_MAX_ATTEMPTS'],
+      message:
+        "with WEBHOOK_RETRY_BASE_SECONDS makes a last wait (base × 2^(attempts−2)) over RabbitMQ's longest message TTL (about 49.7 days): each wait is a queue with that TTL",
       when: () => true,
     },
   );

@@ -38,7 +38,7 @@ describe('DeadLetters', () => {
     const store = { readResult: () => Promise.resolve(null), writeResult: () => Promise.resolve() } as unknown as JobStore;
     const finished: { webhook: unknown; reply: FinalReply }[] = [];
     new DeadLetters(broker, topology('t'), { JOB_DELIVERY_LIMIT: 3 }, replies, store, logger, {
-      finished: (webhook, reply) => finished.push({ webhook, reply }),
+      finished: (webhook, reply) => (finished.push({ webhook, reply }), Promise.resolve()),
     });
     await setup!(ch);
     const webhook = { url: 'https://hooks.example.com/a', job_id: 'clip-42' };

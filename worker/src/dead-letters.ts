@@ -62,7 +62,7 @@ export class DeadLetters {
         if (!stored)
           await this.store.writeResult(reply).catch((err: unknown) => this.logger.warn({ err, job_id: jobId }, 'result not stored'));
         await this.replies.send({ jobId, replyTo }, stored?.reply ?? reply);
-        this.webhooks?.finished(webhookOf(msg.content), stored?.reply ?? reply, this.logger.child({ job_id: jobId }));
+        await this.webhooks?.finished(webhookOf(msg.content), stored?.reply ?? reply, this.logger.child({ job_id: jobId }));
       }
       ch.ack(msg);
     } catch (err) {

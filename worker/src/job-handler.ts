@@ -182,11 +182,16 @@ export class JobHandler {
     active.controller.abort('cancel' satisfies AbortReason);
   }
 
-  /** Stops a running job and hands it back to its queue: its slot goes to a tenant that waits (scheduler/fair-share.ts). */
-  yieldSlot(jobId: string): void {
+  /**
+   * Stops a running job and hands it back to its queue: its slot goes to a
+   * tenant that waits (scheduler/fair-share.ts). False when this worker runs
+   * no such job (yet, or any more), or it is stopping already.
+   */
+  yieldSlot(jobId: string): boolean {
     const active = this.active.get(jobId);
-    if (!active || active.controller.signal.aborted) return;
+    if (!active || active.controller.signal.aborted) return false;
     active.controller.abort('yield' satisfies AbortReason);
+    return true;
   }
 
   async handle(delivery: Delivery): Promise<void> {
@@ -235,7 +240,7 @@ export class JobHandler {
       let stored, cancelled;
       try {
         stored = await store.readResult(job.job_id);
-        cancelled = controller.signal.aborted || (!stored && (await store.isCancelled(job.job_id)));
+        cancelled = controller.signal.reason === ('cancel' satisfies AbortReason) || (!stored && (await store.isCancelled(job.job_id)));
       } catch (err) {
         await this.fail(delivery, job, route, storageFailure('looking up the job in storage', err), log);
         return;
@@ -243,6 +248,12 @@ export class JobHandler {
       if (stored) {
         log.info('job already finished; publishing its stored result again');
         await this.end(delivery, job, route, stored.reply, log, false);
+        return;
+      }
+      if (!stored && !cancelled && controller.signal.aborted) {
+        // asked to make room (shutdown, a fair-share yield) before it started: another run will take it
+        log.info({ reason: String(controller.signal.reason) }, 'job handed back to the queue before it started');
+        delivery.requeue();
         return;
       }
       if (cancelled) {
@@ -374,8 +385,13 @@ export class JobHandler {
       delivery.requeue();
       return;
     }
+    // queued before the ack (see WebhookDispatcher.finished), but a broker that will not confirm does not hold the job
+    const queued = new AbortController();
+    await Promise.race([
+      this.deps.webhooks.finished(job.webhook, final, log).finally(() => queued.abort()),
+      sleep(config.TRANSIENT_RETRY_SECONDS * 1000, queued.signal),
+    ]);
     delivery.ack();
-    this.deps.webhooks.finished(job.webhook, final, log);
   }
 
   /**

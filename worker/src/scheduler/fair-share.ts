@@ -5,8 +5,8 @@
  * of such waiting (short jobs end by themselves first), the tenant furthest
  * over its share hands its newest job back to its queue (the least work
  * lost) and the freed slot serves the waiting tenant. A job yields at most
- * once (only on its first delivery), so no job is starved by yielding and
- * none reaches JOB_DELIVERY_LIMIT by it. Pure: no I/O, no clock.
+ * once (only on its first delivery), so no job is starved by yielding; the
+ * yield costs it one of its JOB_DELIVERY_LIMIT deliveries. Pure: no I/O, no clock.
  */
 
 /** A job in one of this worker's slots. */
@@ -21,7 +21,7 @@ export interface SlotHolder {
   yielding: boolean;
 }
 
-/** A tenant with jobs waiting and none running anywhere, since when (ms). */
+/** A tenant with jobs waiting and none running anywhere, since when (ms; each worker's clock starts at a random point of a short span). */
 export interface StarvingTenant {
   tenantKey: string;
   since: number;

@@ -80,19 +80,26 @@ export class WebhookDispatcher {
       });
   }
 
-  /** Queues a job's final reply for its webhook, if it has one that asked for this outcome. Never waits, never throws. */
-  finished(webhook: JobWebhook | undefined, reply: FinalReply, log: Logger): void {
-    this.emit(finalTask(webhook, reply), log);
+  /**
+   * Queues a job's final reply for its webhook, if it has one that asked for
+   * this outcome. Resolves once RabbitMQ confirmed it (or it could not be
+   * queued: logged, counted); never throws. The job is acked after this, so a
+   * worker that dies in between leaves the job to be delivered again, which
+   * queues the event then (same event id).
+   */
+  finished(webhook: JobWebhook | undefined, reply: FinalReply, log: Logger): Promise<void> {
+    return this.emit(finalTask(webhook, reply), log);
   }
 
   /** Queues a change of stage, if the webhook asked for `stage`. */
   stageChanged(webhook: JobWebhook | undefined, reply: ProgressReply, seq: number, log: Logger): void {
-    this.emit(stageTask(webhook, reply, seq), log);
+    void this.emit(stageTask(webhook, reply, seq), log);
   }
 
-  private emit(task: WebhookTask | null, log: Logger): void {
-    if (!task || !this.publisher) return;
-    this.publisher
+  /** Resolves once RabbitMQ confirmed the event, or it could not be queued (logged and counted); never rejects. */
+  private emit(task: WebhookTask | null, log: Logger): Promise<void> {
+    if (!task || !this.publisher) return Promise.resolve();
+    return this.publisher
       .sendToQueue(this.queues.main, Buffer.from(JSON.stringify(task)), {
         persistent: true,
         contentType: 'application/json',
