@@ -11,6 +11,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mapLimited } from '@media-foundry/worker/lib';
 import { parseOptions, runsFor } from './lib/cli.js';
 import { runMain } from './lib/cleanup.js';
 import { clip } from './lib/fixtures.js';
@@ -23,16 +24,6 @@ import { alternate, summarise, timed } from './lib/stats.js';
 const CLIENTS = 4;
 const JOBS_PER_CLIENT = 10;
 const CONCURRENCY = 2;
-
-/** Runs `tasks` at most `limit` at a time. */
-async function pool(limit: number, tasks: (() => Promise<void>)[]): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < tasks.length) await tasks[next++]!();
-    }),
-  );
-}
 
 runMain(async (cleanup) => {
   const { common } = parseOptions(process.argv.slice(2));
@@ -69,13 +60,7 @@ runMain(async (cleanup) => {
     clients.forEach(forget);
     return seconds;
   };
-  const reference = () =>
-    timed(() =>
-      pool(
-        CONCURRENCY,
-        plans.map((plan) => () => runPlan(plan)),
-      ),
-    );
+  const reference = () => timed(() => mapLimited(plans, CONCURRENCY, (plan) => runPlan(plan)));
   await runJob(clients[0]!, requests[0]!, url);
   await runPlan(plans[0]!);
   console.log(`warm-up: one job per side, not counted; ${runs} timed runs per side, alternating`);

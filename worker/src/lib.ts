@@ -12,3 +12,4 @@ export type { FfmpegPlan, MultiInputContext } from './ffmpeg/plan.js';
 export { probe } from './ffmpeg/probe.js';
 export { GLOBAL_ARGS } from './ffmpeg/run.js';
 export { requestedRange, type ByteRange } from './http-range.js';
+export { mapLimited } from './map-limited.js';
