@@ -558,13 +558,16 @@ export class JobLifecycle {
         job.holder.socket.sendJson({ ...reply, job_id: job.clientId, percentage: job.progress.percentage }, `progress:${job.id}`);
         return;
       }
-      case 'error':
-        job.log.info({ code: reply.code }, 'job failed');
-        this.end(job, reply.code === 'JOB_CANCELLED' ? 'cancelled' : 'failed', {
+      case 'error': {
+        // a worker's JOB_CANCELLED can end the job before our own cancel broadcast returns: log it as a cancel either way
+        const cancelled = reply.code === 'JOB_CANCELLED';
+        job.log.info({ code: reply.code }, cancelled ? 'job cancelled' : 'job failed');
+        this.end(job, cancelled ? 'cancelled' : 'failed', {
           notice: { ...reply, job_id: job.clientId },
           removeFiles: true,
         });
         return;
+      }
       case 'completed':
         void this.deliver(job, reply);
         return;
