@@ -182,6 +182,7 @@ async function fakeGateway(env: Record<string, string> = {}, logLevel = 'silent'
   const app = {
     ws: (_pattern: string, b: WebSocketBehavior<object>) => ((behavior = b), app),
     get: () => app,
+    any: () => app,
     listen: (_host: string, _port: number, listening: (token: object) => void) => (listening({}), app),
   };
   const uws = { App: () => app, DISABLED: 0, us_socket_local_port: () => 1, us_listen_socket_close: () => {} } as unknown as Uws;

@@ -337,6 +337,11 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
       logger.debug({ conn_id: data.live?.socket.id, code }, 'client disconnected');
     },
   });
+  // uWS hands a request without a WebSocket upgrade on to the next route: a plain GET (or any other
+  // request) no route serves gets a 404 instead of a closed connection
+  app.any('/*', (res) => {
+    res.cork(() => res.writeStatus('404 Not Found').end('not found'));
+  });
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(config.WS_HOST, config.WS_PORT, (token) =>
