@@ -13,7 +13,7 @@ import {
   serverMessage,
   splitBinaryFrame,
   startJobMessage,
-  type StartJobMessage,
+  type WireJobInput,
 } from '@media-foundry/shared';
 import type { z } from 'zod';
 import { Emitter } from './emitter.js';
@@ -80,7 +80,7 @@ interface Normalized {
 }
 
 /** The `input` of start_job for open files: their names, and their total size when every size is known (the server refuses an oversized upload at once). */
-function uploadInput(sources: UploadSource[]): StartJobMessage['input'] {
+function uploadInput(sources: UploadSource[]): WireJobInput {
   const sizes = sources.map((s) => s.size ?? 0);
   const total = sources.every((s) => s.size !== undefined) ? sizes.reduce((a, b) => a + b, 0) : 0;
   const size = total > 0 ? { size_bytes: total } : {};
@@ -90,7 +90,7 @@ function uploadInput(sources: UploadSource[]): StartJobMessage['input'] {
 }
 
 /** The `input` of start_job for this many files or these URLs (file names are only known once the files are open). */
-function placeholderInput(input: { files: number } | { urls: string[] }): StartJobMessage['input'] {
+function placeholderInput(input: { files: number } | { urls: string[] }): WireJobInput {
   if ('files' in input)
     return input.files === 1
       ? { source: 'upload' }

@@ -15,6 +15,7 @@ import {
   type ServerMessage,
   type ServerMessageOf,
   type StartJobMessage,
+  type WireJobInput,
 } from '@media-foundry/shared';
 import { Emitter } from './emitter.js';
 import { ClientErrorCode, MediaFoundryError } from './errors.js';
@@ -160,7 +161,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
     private readonly host: JobHost,
     operation: Op,
     /** start_job without job_id and input; the input is added once the sources are open. */
-    private readonly request: Omit<StartJobMessage, 'job_id' | 'input' | 'type'> & { input: StartJobMessage['input'] },
+    private readonly request: Omit<StartJobMessage, 'job_id' | 'input' | 'type'> & { input: WireJobInput },
     id: string,
     options: JobOptions,
   ) {
