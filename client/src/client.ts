@@ -10,6 +10,7 @@ import {
   OPERATION_NAMES,
   type OperationName,
   operationOptions,
+  parseJson,
   serverMessage,
   splitBinaryFrame,
   startJobMessage,
@@ -298,14 +299,8 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
       this.jobs.get(header.data.job_id)?.onBinary(header.data, frame.payload);
       return;
     }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(data);
-    } catch {
-      return;
-    }
-    const parsed = serverMessage.safeParse(raw);
-    if (!parsed.success) return; // a message type of a newer server: ignored
+    const parsed = parseJson(serverMessage, data);
+    if (!parsed.ok) return; // not JSON, or a message type of a newer server: ignored
     const message = parsed.data;
     if (message.type === 'pong') return;
     const jobId = 'job_id' in message ? message.job_id : null;

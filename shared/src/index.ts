@@ -204,4 +204,4 @@ export {
   topology,
   type Topology,
 } from './topology.js';
-export { formatIssues, formatPath, type JsonParseResult, parseJson } from './validation.js';
+export { formatIssues, formatPath, jsonField, type JsonParseResult, parseJson } from './validation.js';
