@@ -89,6 +89,15 @@ export interface JobHost {
   ended(job: Job): void;
 }
 
+/** OUTPUT_ERROR: an output that came could not be written (a full disk, a folder that cannot be made). */
+function outputError(jobId: string, err: unknown): MediaFoundryError {
+  return new MediaFoundryError(ClientErrorCode.OUTPUT_ERROR, 'An output could not be written', {
+    jobId,
+    details: (err as Error).message,
+    cause: err,
+  });
+}
+
 /**
  * Fields of start_job beyond the ones the client sets itself, typed from the
  * shared schema: a field added there (a webhook, say) can be sent without
@@ -300,13 +309,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
           await (await sink).write(payload);
         } catch (err) {
           // a full disk, a folder that cannot be made: the job fails now, not at its last byte (and never unhandled)
-          this.fail(
-            new MediaFoundryError(ClientErrorCode.OUTPUT_ERROR, 'An output could not be written', {
-              jobId: this.id,
-              details: (err as Error).message,
-              cause: err,
-            }),
-          );
+          this.fail(outputError(this.id, err));
           return;
         }
         this.pendingWriteBytes -= payload.length;
@@ -556,13 +559,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
       for (const output of outputs) this.record({ type: 'output', output });
       this.finish(outputs);
     } catch (err) {
-      this.fail(
-        new MediaFoundryError(ClientErrorCode.OUTPUT_ERROR, 'An output could not be written', {
-          jobId: this.id,
-          details: (err as Error).message,
-          cause: err,
-        }),
-      );
+      this.fail(outputError(this.id, err));
     }
   }
 
