@@ -10,10 +10,11 @@ import {
   OPERATION_NAMES,
   type OperationName,
   operationOptions,
+  parseJson,
   serverMessage,
   splitBinaryFrame,
   startJobMessage,
-  type StartJobMessage,
+  type WireJobInput,
 } from '@media-foundry/shared';
 import type { z } from 'zod';
 import { Emitter } from './emitter.js';
@@ -80,7 +81,7 @@ interface Normalized {
 }
 
 /** The `input` of start_job for open files: their names, and their total size when every size is known (the server refuses an oversized upload at once). */
-function uploadInput(sources: UploadSource[]): StartJobMessage['input'] {
+function uploadInput(sources: UploadSource[]): WireJobInput {
   const sizes = sources.map((s) => s.size ?? 0);
   const total = sources.every((s) => s.size !== undefined) ? sizes.reduce((a, b) => a + b, 0) : 0;
   const size = total > 0 ? { size_bytes: total } : {};
@@ -90,7 +91,7 @@ function uploadInput(sources: UploadSource[]): StartJobMessage['input'] {
 }
 
 /** The `input` of start_job for this many files or these URLs (file names are only known once the files are open). */
-function placeholderInput(input: { files: number } | { urls: string[] }): StartJobMessage['input'] {
+function placeholderInput(input: { files: number } | { urls: string[] }): WireJobInput {
   if ('files' in input)
     return input.files === 1
       ? { source: 'upload' }
@@ -298,14 +299,8 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
       this.jobs.get(header.data.job_id)?.onBinary(header.data, frame.payload);
       return;
     }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(data);
-    } catch {
-      return;
-    }
-    const parsed = serverMessage.safeParse(raw);
-    if (!parsed.success) return; // a message type of a newer server: ignored
+    const parsed = parseJson(serverMessage, data);
+    if (!parsed.ok) return; // not JSON, or a message type of a newer server: ignored
     const message = parsed.data;
     if (message.type === 'pong') return;
     const jobId = 'job_id' in message ? message.job_id : null;

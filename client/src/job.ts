@@ -15,6 +15,7 @@ import {
   type ServerMessage,
   type ServerMessageOf,
   type StartJobMessage,
+  type WireJobInput,
 } from '@media-foundry/shared';
 import { Emitter } from './emitter.js';
 import { ClientErrorCode, MediaFoundryError } from './errors.js';
@@ -86,6 +87,15 @@ export interface JobHost {
   pauseReading(): void;
   resumeReading(): void;
   ended(job: Job): void;
+}
+
+/** OUTPUT_ERROR: an output that came could not be written (a full disk, a folder that cannot be made). */
+function outputError(jobId: string, err: unknown): MediaFoundryError {
+  return new MediaFoundryError(ClientErrorCode.OUTPUT_ERROR, 'An output could not be written', {
+    jobId,
+    details: (err as Error).message,
+    cause: err,
+  });
 }
 
 /**
@@ -160,7 +170,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
     private readonly host: JobHost,
     operation: Op,
     /** start_job without job_id and input; the input is added once the sources are open. */
-    private readonly request: Omit<StartJobMessage, 'job_id' | 'input' | 'type'> & { input: StartJobMessage['input'] },
+    private readonly request: Omit<StartJobMessage, 'job_id' | 'input' | 'type'> & { input: WireJobInput },
     id: string,
     options: JobOptions,
   ) {
@@ -299,13 +309,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
           await (await sink).write(payload);
         } catch (err) {
           // a full disk, a folder that cannot be made: the job fails now, not at its last byte (and never unhandled)
-          this.fail(
-            new MediaFoundryError(ClientErrorCode.OUTPUT_ERROR, 'An output could not be written', {
-              jobId: this.id,
-              details: (err as Error).message,
-              cause: err,
-            }),
-          );
+          this.fail(outputError(this.id, err));
           return;
         }
         this.pendingWriteBytes -= payload.length;
@@ -555,13 +559,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
       for (const output of outputs) this.record({ type: 'output', output });
       this.finish(outputs);
     } catch (err) {
-      this.fail(
-        new MediaFoundryError(ClientErrorCode.OUTPUT_ERROR, 'An output could not be written', {
-          jobId: this.id,
-          details: (err as Error).message,
-          cause: err,
-        }),
-      );
+      this.fail(outputError(this.id, err));
     }
   }
 

@@ -99,7 +99,7 @@ export async function sendOutput(
     return;
   }
   if (output.size_bytes <= SINGLE_FRAME_MAX_BYTES) {
-    await sendFragmented(socket, storage, budget, jobId, output, chunkBytes, retry, onSent);
+    await sendFragmented({ socket, storage, budget, jobId, output, chunkBytes, retry, onSent });
     return;
   }
   // one chunk at a time: a client that stops reading pins no chunk
@@ -125,6 +125,18 @@ export async function sendOutput(
   }
 }
 
+/** What sendOutput hands its fragmented path: the same socket, storage, budget, output and callbacks. */
+interface OutputTransfer {
+  socket: ClientSocket;
+  storage: Storage;
+  budget: Pick<ByteBudget, 'acquire'>;
+  jobId: string;
+  output: OutputFile & { key: string };
+  chunkBytes: number;
+  retry: Retry;
+  onSent: (bytes: number) => void;
+}
+
 /**
  * An output of up to SINGLE_FRAME_MAX_BYTES as one binary message sent in
  * `chunkBytes` fragments, so the gateway holds one piece of it at a time
@@ -133,16 +145,8 @@ export async function sendOutput(
  * its first fragment went out. If storage stays unavailable, the connection
  * is closed (ClientSocket) and OUTPUT_SEND_FAILED thrown, not retried.
  */
-async function sendFragmented(
-  socket: ClientSocket,
-  storage: Storage,
-  budget: Pick<ByteBudget, 'acquire'>,
-  jobId: string,
-  output: OutputFile & { key: string },
-  chunkBytes: number,
-  retry: Retry,
-  onSent: (bytes: number) => void,
-): Promise<void> {
+async function sendFragmented(transfer: OutputTransfer): Promise<void> {
+  const { socket, storage, budget, jobId, output, chunkBytes, retry, onSent } = transfer;
   let offset = 0;
   let reading: { stream: Readable; pieces: AsyncGenerator<Buffer> } | null = null;
   const stopReading = async () => {

@@ -89,7 +89,8 @@ describe('parseClientMessage: start_job', () => {
     expect(ok(send(startJob('speed', { speed_factor: 2 })))).toEqual({
       type: 'start_job',
       job_id: 'job-1',
-      input: { source: 'upload' },
+      // normalised by the schema: one upload, any name
+      input: { source: 'upload', files: [{ source: 'upload', filename: null }] },
       operation: 'speed',
       options: { speed_factor: 2, maintain_pitch: true },
       delivery_method: 'binary',
@@ -122,7 +123,7 @@ describe('parseClientMessage: start_job', () => {
     const m = ok(send({ type: 'start_job', input: url, operation: 'extract_audio' }));
     expect(m).toEqual({
       type: 'start_job',
-      input: url,
+      input: { source: 'url', files: [url] },
       operation: 'extract_audio',
       options: { format: 'mp3' },
       delivery_method: 'binary',

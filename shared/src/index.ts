@@ -154,7 +154,6 @@ export {
   fileName,
   GOING_AWAY_REASON,
   httpUrl,
-  inputCount,
   isSafeRelativePath,
   jobId,
   jobInput,
@@ -185,12 +184,15 @@ export {
   type StartJobMessage,
   uploadAckMessage,
   uploadInput,
+  type UploadSlot,
   urlInput,
+  type UrlInput,
   WEBHOOK_EVENTS,
   webhookEvent,
   type WebhookEvent,
   webhookSpec,
   type WebhookSpec,
+  type WireJobInput,
 } from './protocol.js';
 export { forwardPercentage } from './progress.js';
 export { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF, failureKind, type RetryOptions, retryTransient, sleep } from './retry.js';
@@ -202,4 +204,4 @@ export {
   topology,
   type Topology,
 } from './topology.js';
-export { formatIssues, formatPath, type JsonParseResult, parseJson } from './validation.js';
+export { formatIssues, formatPath, jsonField, type JsonParseResult, parseJson } from './validation.js';

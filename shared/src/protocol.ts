@@ -95,12 +95,38 @@ export const uploadInput = z
     message: 'file names must be distinct',
     path: ['filenames'],
   });
+/** `input` of start_job as clients send it (the wire format; see {@link normaliseInput} for what the gateway reads). */
 export const jobInput = z.discriminatedUnion('source', [clientUrlInput, uploadInput]);
-export type JobInput = z.infer<typeof jobInput>;
+/** What a client sends as `input`. */
+export type WireJobInput = z.input<typeof jobInput>;
 
-/** How many input files a request names. */
-export function inputCount(input: JobInput): number {
-  return input.source === 'url' ? (input.urls?.length ?? 1) : (input.filenames?.length ?? 1);
+/** One URL input: the AMQP job message's own shape, so URL inputs go into it as they are. */
+export type UrlInput = z.infer<typeof urlInput>;
+/** One file the client will upload: named when the client listed `filenames`, else (one file) null, any name. */
+export interface UploadSlot {
+  source: 'upload';
+  filename: string | null;
+}
+/**
+ * `input` of a validated start_job: every input file once, in job order
+ * (`url` → one, `urls` → one each; an upload without `filenames` → one
+ * unnamed, with them → one named each). Made once, by the start_job schema.
+ */
+export type JobInput = { source: 'url'; files: UrlInput[] } | { source: 'upload'; files: UploadSlot[]; size_bytes?: number };
+
+/**
+ * The one place the wire's `url` / `urls` / `filenames` become a list. It
+ * also counts the inputs of an `input` refused for another reason (neither
+ * `url` nor `urls` counts one), so the count problem reads as it always has.
+ */
+function normaliseInput(input: z.output<typeof jobInput>): JobInput {
+  if (input.source === 'url')
+    // the schema's refine leaves exactly one of `url` / `urls` in a valid input
+    return { source: 'url', files: (input.urls ?? [input.url as string]).map((url) => ({ source: 'url', url })) };
+  const files: UploadSlot[] = input.filenames?.map((filename) => ({ source: 'upload', filename })) ?? [
+    { source: 'upload', filename: null },
+  ];
+  return { source: 'upload', files, ...(input.size_bytes !== undefined ? { size_bytes: input.size_bytes } : {}) };
 }
 
 /**
@@ -151,11 +177,15 @@ export const startJobMessage = withOperation(
     /** Where to POST the job's end (and, if asked, its stage changes): docs/WEBHOOKS.md. */
     webhook: webhookSpec.optional(),
   }),
-).superRefine((m, ctx) => {
-  const problem = inputCountProblem(m.operation, inputCount(m.input), m.options);
-  if (problem) ctx.addIssue({ code: 'custom', path: ['input'], message: problem });
-});
-export type StartJobMessage = z.infer<typeof startJobMessage>;
+)
+  .superRefine((m, ctx) => {
+    const problem = inputCountProblem(m.operation, normaliseInput(m.input).files.length, m.options);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['input'], message: problem });
+  })
+  // runs only on a valid message: downstream reads `input.files`, never `url` / `urls` / `filenames`
+  .transform((m) => ({ ...m, input: normaliseInput(m.input) }));
+/** A validated start_job, its `input` normalised ({@link JobInput}). */
+export type StartJobMessage = z.output<typeof startJobMessage>;
 
 export const cancelJobMessage = z.strictObject({ type: z.literal('cancel_job'), job_id: jobId });
 export type CancelJobMessage = z.infer<typeof cancelJobMessage>;

@@ -29,3 +29,21 @@ export function parseJson<S extends z.ZodType>(schema: S, text: string): JsonPar
   const parsed = schema.safeParse(raw);
   return parsed.success ? { ok: true, data: parsed.data } : { ok: false, json: true, error: formatIssues(parsed.error) };
 }
+
+/**
+ * One field of a JSON object text that may not be valid as a whole (a job
+ * message being routed, counted or dead-lettered before anything parses it
+ * all): the field when it fits `schema`, else undefined — also when the text
+ * is not JSON or not an object.
+ */
+export function jsonField<S extends z.ZodType>(schema: S, text: string, key: string): z.output<S> | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const parsed = schema.safeParse((raw as Record<string, unknown>)[key]);
+  return parsed.success ? parsed.data : undefined;
+}

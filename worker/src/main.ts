@@ -1,6 +1,6 @@
 /** Worker entry point: the only place that reads the environment, handles signals and exits. */
 import { randomBytes } from 'node:crypto';
-import { ConfigError, jobId as jobIdSchema, loadConfig, topology } from '@media-foundry/shared';
+import { ConfigError, jobId as jobIdSchema, loadConfig, minimumConsumerTimeoutMs, topology } from '@media-foundry/shared';
 import {
   connectBroker,
   createLogger,
@@ -210,8 +210,9 @@ async function main(): Promise<void> {
     }),
   );
 
-  // A dir untouched for longer than a job may run belongs to no live job.
-  const staleMs = (config.FFMPEG_TIMEOUT_SECONDS + config.URL_FETCH_TIMEOUT_SECONDS + 60) * 1000;
+  // A dir untouched for longer than a job may run belongs to no live job: the
+  // longest a job runs is the least consumer_timeout, computed in one place (topology.ts).
+  const staleMs = minimumConsumerTimeoutMs(config);
   const sweeper = setInterval(() => {
     sweepTempDir(config.TEMP_DIR, staleMs, (id) => jobs.isActive(id))
       .then((removed) => removed.length > 0 && logger.info({ removed }, 'removed stale temp dirs'))

@@ -11,9 +11,12 @@ import { join } from 'node:path';
 import {
   type CompletedReply,
   decodeUploadFrame,
+  jobMessage,
   type JobMessage,
   loadConfig,
   type ReplyExchangeMessage,
+  startJobMessage,
+  type StartJobMessage,
   storageKeys,
   topology,
 } from '@media-foundry/shared';
@@ -27,6 +30,11 @@ import { JobLifecycle } from './lifecycle.js';
 import type { ReplyFollower } from './reply-router.js';
 
 const logger = createLogger('test', 'silent');
+
+/** start_job as the gateway gets it: checked by the shared schema, its input normalised. */
+function startJob(fields: Record<string, unknown>): StartJobMessage {
+  return startJobMessage.parse({ type: 'start_job', options: {}, ...fields });
+}
 const t = topology('test');
 
 /** A client socket that records what it is sent. */
@@ -194,20 +202,35 @@ describe('JobLifecycle', () => {
   async function submitted(gw: JobLifecycle, h: ReturnType<typeof holder>, clientId: string) {
     gw.start(
       h,
-      {
-        type: 'start_job',
+      startJob({
         job_id: clientId,
         operation: 'probe',
         input: { source: 'url', url: 'https://example.com/a.mp4' },
         options: {},
         delivery_method: 'binary',
-      } as never,
+      }),
       null,
     );
     await until(() => h.socket.of(clientId, 'ack').length === 1);
     const id = published.at(-1)!.job.job_id;
     return { id, token: String(h.socket.of(clientId, 'ack')[0]!.resume_token) };
   }
+
+  it('publishes job messages the workers parse with the shared schema: URL inputs as given, uploads as stored files', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    const urls = ['https://e.com/a.mp4', 'https://e.com/b.mp4'];
+    gw.start(a, startJob({ job_id: 'urls', operation: 'concat', input: { source: 'url', urls } }), null);
+    gw.start(a, startJob({ job_id: 'up', operation: 'probe', input: { source: 'upload' } }), null);
+    gw.upload(a, { job_id: 'up', filename: 'any.mp4' }, Buffer.from('one'));
+    await until(() => published.length === 2);
+    const parsed = published.map(({ job }) => jobMessage.parse(JSON.parse(JSON.stringify(job))));
+    const byOperation = new Map(parsed.map((m) => [m.operation, m]));
+    expect(byOperation.get('concat')!.inputs).toEqual(urls.map((url) => ({ source: 'url', url })));
+    expect(byOperation.get('probe')!.inputs).toEqual([
+      { source: 'storage', key: expect.stringMatching(/\/input\/any\.mp4$/), filename: 'any.mp4' },
+    ]);
+  });
 
   /** What a worker leaves when it finishes: an output and the stored result. */
   async function finished(id: string): Promise<CompletedReply> {
@@ -257,7 +280,7 @@ describe('JobLifecycle', () => {
   ])('refuses %s with VALIDATION_ERROR before ack, publishing nothing', async (_what, input, details) => {
     const gw = lifecycle();
     const a = holder('c1');
-    gw.start(a, { type: 'start_job', job_id: 'j1', operation: 'concat', input: { source: 'url', ...input }, options: {} } as never, null);
+    gw.start(a, startJob({ job_id: 'j1', operation: 'url' in input ? 'probe' : 'concat', input: { source: 'url', ...input } }), null);
     await until(() => a.socket.of('j1').length > 0);
     expect(a.socket.of('j1')).toEqual([expect.objectContaining({ type: 'error', code: 'VALIDATION_ERROR' })]);
     expect(String(a.socket.of('j1')[0]!.details)).toContain(details);
@@ -272,7 +295,7 @@ describe('JobLifecycle', () => {
       ['j1', 'http://localhost:8000/a.mp4'],
       ['j2', 'http://10.1.2.3/a.mp4'],
     ] as const) {
-      gw.start(a, { type: 'start_job', job_id: id, operation: 'probe', input: { source: 'url', url }, options: {} } as never, null);
+      gw.start(a, startJob({ job_id: id, operation: 'probe', input: { source: 'url', url } }), null);
       await until(() => a.socket.of(id, 'ack').length === 1);
     }
     expect(published).toHaveLength(2);
@@ -300,14 +323,13 @@ describe('JobLifecycle', () => {
     queueDepth = 3;
     gw.start(
       a,
-      {
-        type: 'start_job',
+      startJob({
         job_id: 'j1',
         operation: 'probe',
         input: { source: 'url', url: 'https://e.com/a' },
         options: {},
         delivery_method: 'binary',
-      } as never,
+      }),
       null,
     );
     await until(() => a.socket.of('j1').length > 0);
@@ -481,14 +503,13 @@ describe('JobLifecycle', () => {
     followGate = bound.opened;
     gw.start(
       a,
-      {
-        type: 'start_job',
+      startJob({
         job_id: 'j1',
         operation: 'probe',
         input: { source: 'url', url: 'https://e.com/a' },
         options: {},
         delivery_method: 'binary',
-      } as never,
+      }),
       null,
     );
     await tick();
@@ -506,14 +527,13 @@ describe('JobLifecycle', () => {
     const a = holder('c1');
     gw.start(
       a,
-      {
-        type: 'start_job',
+      startJob({
         job_id: 'up',
-        operation: 'probe',
+        operation: 'concat',
         input: { source: 'upload', filenames: ['a.mp4', 'b.mp4'] },
         options: {},
         delivery_method: 'binary',
-      } as never,
+      }),
       null,
     );
     await until(() => a.socket.of('up', 'ack').length === 1);
@@ -531,14 +551,13 @@ describe('JobLifecycle', () => {
     const start = (jobId: string) =>
       gw.start(
         a,
-        {
-          type: 'start_job',
+        startJob({
           job_id: jobId,
           operation: 'probe',
           input: { source: 'upload' },
           options: {},
           delivery_method: 'binary',
-        } as never,
+        }),
         null,
       );
     start('mid');
@@ -565,8 +584,8 @@ describe('JobLifecycle', () => {
   it('fails a job whose upload sends nothing for UPLOAD_IDLE_TIMEOUT_SECONDS, and removes what was staged', async () => {
     const gw = lifecycle({ UPLOAD_IDLE_TIMEOUT_SECONDS: '1' });
     const a = holder('c1');
-    const start = (jobId: string, input: object) =>
-      gw.start(a, { type: 'start_job', job_id: jobId, operation: 'probe', input, options: {}, delivery_method: 'binary' } as never, null);
+    const start = (jobId: string, input: { source: string; filenames?: string[] }) =>
+      gw.start(a, startJob({ job_id: jobId, operation: input.filenames ? 'concat' : 'probe', input }), null);
     start('stalled', { source: 'upload' });
     gw.upload(a, { job_id: 'stalled', filename: 'a.mp4', offset: 0, final: false }, Buffer.from('half a file'));
     start('silent', { source: 'upload' });
@@ -600,14 +619,13 @@ describe('JobLifecycle', () => {
     const names = ['é'.repeat(100), '🎬'.repeat(50)]; // 200 bytes each: MAX_FILE_NAME_BYTES
     gw.start(
       a,
-      {
-        type: 'start_job',
+      startJob({
         job_id: 'long',
         operation: 'concat',
         input: { source: 'upload', filenames: names },
         options: {},
         delivery_method: 'binary',
-      } as never,
+      }),
       null,
     );
     gw.upload(a, { job_id: 'long', filename: names[0]!, offset: 0, final: true }, Buffer.from('chunked'));
@@ -622,8 +640,12 @@ describe('JobLifecycle', () => {
     const MiB = 1024 * 1024;
     /** A 3 MiB budget and a 1 MiB window: a chunked upload holds 2 MiB (window and stream buffer) of it. */
     const small = () => lifecycle({ UPLOAD_WINDOW_BYTES: String(MiB) }, 3 * MiB);
-    const startUpload = (gw: JobLifecycle, h: ReturnType<typeof holder>, jobId: string, input: object = { source: 'upload' }) =>
-      gw.start(h, { type: 'start_job', job_id: jobId, operation: 'probe', input, options: {}, delivery_method: 'binary' } as never, null);
+    const startUpload = (
+      gw: JobLifecycle,
+      h: ReturnType<typeof holder>,
+      jobId: string,
+      input: { source: string; filenames?: string[] } = { source: 'upload' },
+    ) => gw.start(h, startJob({ job_id: jobId, operation: input.filenames ? 'concat' : 'probe', input }), null);
     const busy = expect.objectContaining({
       type: 'error',
       code: 'RATE_LIMITED',

@@ -20,11 +20,13 @@ import {
   forwardPercentage,
   type JobMessage,
   type JobRecord,
+  type OperationRequest,
   type ReplyExchangeMessage,
   type ResumeJobMessage,
   type ServerMessage,
   type StartJobMessage,
   type Topology,
+  type UrlInput,
 } from '@media-foundry/shared';
 import {
   childTrace,
@@ -48,7 +50,7 @@ import { deliverResult } from './delivery.js';
 import type { GatewayJob, JobHolder, Outcome } from './job.js';
 import type { ReplyFollower } from './reply-router.js';
 import { newResumeToken, tokenJobId, tokenMatches } from './resume-token.js';
-import { budgetRefusal, type StagedInput, UploadStaging } from './upload-staging.js';
+import { budgetRefusal, UploadStaging } from './upload-staging.js';
 
 export interface LifecycleDeps {
   config: Config;
@@ -73,6 +75,9 @@ const LIVE_PROGRESS_WAIT_MS = 1000;
 const RESUME_REFUSED = 'no job with this job_id and resume_token (it may have expired)';
 
 type WaitingOrigin = 'submitted' | 'resumed';
+
+/** What a job message takes from start_job as it is: the operation, its options, and the webhook. */
+type JobRequest = OperationRequest & Pick<JobMessage, 'webhook'>;
 
 /** Whether `holder` may take a job submitted by `owner` (with auth off, whoever has the token). */
 function sameOwner(owner: string, holder: JobHolder): boolean {
@@ -105,10 +110,10 @@ function newJob(
 }
 
 /** The first URL input refused on its face (see literalUrlProblem), as a VALIDATION_ERROR detail, or null. */
-function urlInputProblem(urls: readonly string[], allow: ReturnType<typeof parseAllowlist>): string | null {
-  for (const [i, url] of urls.entries()) {
+function urlInputProblem(inputs: readonly UrlInput[], allow: ReturnType<typeof parseAllowlist>): string | null {
+  for (const [i, { url }] of inputs.entries()) {
     const problem = literalUrlProblem(url, allow);
-    if (problem) return `input.${urls.length > 1 ? `urls[${i}]` : 'url'}: ${problem} (URL_ALLOWLIST may allow it)`;
+    if (problem) return `input.${inputs.length > 1 ? `urls[${i}]` : 'url'}: ${problem} (URL_ALLOWLIST may allow it)`;
   }
   return null;
 }
@@ -156,7 +161,7 @@ export class JobLifecycle {
       return;
     }
     // localhost or a literal private IP fails here, before `ack`; a name that only resolves to one is the worker's to refuse
-    const urlProblem = input.source === 'url' ? urlInputProblem(input.urls ?? (input.url ? [input.url] : []), this.allowlist) : null;
+    const urlProblem = input.source === 'url' ? urlInputProblem(input.files, this.allowlist) : null;
     if (urlProblem) {
       this.send(holder, errorMessageFor(clientId, errors.validation(urlProblem)));
       return;
@@ -201,25 +206,20 @@ export class JobLifecycle {
     });
     this.track(job);
     job.log.info({ operation: message.operation, source: input.source }, 'job received');
-    const request = {
-      operation: message.operation,
-      options: message.options,
+    // what is left of start_job once its own fields are taken: the operation and its options
+    const { type: _type, job_id: _clientId, input: _input, delivery_method: _delivery, webhook, ...operation } = message;
+    const request: JobRequest = {
+      ...operation,
       // the worker posts the job under the id this client knows it by
-      ...(message.webhook ? { webhook: { ...message.webhook, job_id: clientId } } : {}),
-    } as Pick<JobMessage, 'operation' | 'options' | 'webhook'>;
+      ...(webhook ? { webhook: { ...webhook, job_id: clientId } } : {}),
+    };
     if (input.source === 'url') {
-      const urls = input.urls ?? (input.url ? [input.url] : []);
-      void this.submit(
-        job,
-        request,
-        urls.map((url) => ({ source: 'url' as const, url })),
-        resume.token,
-      );
+      void this.submit(job, request, input.files, resume.token);
       return;
     }
     job.staging = new UploadStaging(
       id,
-      input.filenames ?? null,
+      input.files,
       input.size_bytes,
       this.deps.storage,
       this.deps.budget,
@@ -238,7 +238,8 @@ export class JobLifecycle {
       },
       job.log,
     );
-    const what = input.filenames ? `${input.filenames.length} input files, one binary frame each` : 'the input file as a binary frame';
+    const named = input.files.every((f) => f.filename !== null);
+    const what = named ? `${input.files.length} input files, one binary frame each` : 'the input file as a binary frame';
     this.send(holder, { type: 'ack', job_id: clientId, message: `Job accepted; send ${what}`, resume_token: resume.token });
   }
 
@@ -391,12 +392,7 @@ export class JobLifecycle {
   // ---- phases ---------------------------------------------------------------
 
   /** Record, tenant queue, publish; then the client hears `ack` (URL inputs) and where the job waits. */
-  private async submit(
-    job: GatewayJob,
-    request: Pick<JobMessage, 'operation' | 'options' | 'webhook'>,
-    inputs: JobMessage['inputs'] | StagedInput[],
-    ackToken: string | null,
-  ): Promise<void> {
+  private async submit(job: GatewayJob, request: JobRequest, inputs: JobMessage['inputs'], ackToken: string | null): Promise<void> {
     const { config, store, tenants, publisher, router, metrics } = this.deps;
     job.phase = 'submitting';
     let depth: number;
@@ -425,16 +421,14 @@ export class JobLifecycle {
         throw errors.rateLimited(
           `${depth} of this client's jobs are waiting; MAX_QUEUED_JOBS_PER_CLIENT allows ${config.MAX_QUEUED_JOBS_PER_CLIENT}`,
         );
-      const message = {
+      const message: JobMessage = {
+        ...request,
         job_id: job.id,
         tenant: job.tenant,
-        operation: request.operation,
-        options: request.options,
         inputs,
         delivery_method: job.deliveryMethod,
         submitted_at: new Date().toISOString(),
-        ...(request.webhook ? { webhook: request.webhook } : {}),
-      } as JobMessage;
+      };
       await publisher.publish(queue.queue, message, job.traceparent).catch((err: unknown) => {
         throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);
       });

@@ -1,10 +1,18 @@
 /**
  * The binary frames an upload job waits for, into storage: one frame per
- * file (any name, or each of `input.filenames`), or a file in chunks
+ * file (any name, or each name the client listed in `input.filenames`), or a file in chunks
  * streamed on as it arrives (ChunkedUpload). When every file is stored the
  * job can be published; until then nothing is.
  */
-import { AppError, type BinaryHeader, errors, retryTransient, storageKeys } from '@media-foundry/shared';
+import {
+  AppError,
+  type BinaryHeader,
+  errors,
+  type JobMessageInput,
+  retryTransient,
+  storageKeys,
+  type UploadSlot,
+} from '@media-foundry/shared';
 import type { Logger, Storage } from '@media-foundry/shared/node';
 import { type ByteBudget, CLIENT_SHARE } from '../byte-budget.js';
 import { ChunkedUpload, STREAM_BUFFER_BYTES } from '../chunked-upload.js';
@@ -22,11 +30,8 @@ export function budgetRefusal(budget: ByteBudget, bytes?: number, client?: strin
   );
 }
 
-export interface StagedInput {
-  source: 'storage';
-  key: string;
-  filename: string;
-}
+/** A stored upload, as the job message names it. */
+export type StagedInput = Extract<JobMessageInput, { source: 'storage' }>;
 
 export interface StagingLimits {
   /** MAX_FILE_SIZE_MB in bytes: all files of the job together. */
@@ -59,10 +64,13 @@ export class UploadStaging {
   /** Fails the upload when the client sends nothing for `idleMs`; stopped once every file has come. */
   private idle: NodeJS.Timeout | null = null;
 
+  /** The names the client listed (in job order), or null: one file, any name. */
+  private readonly expected: string[] | null;
+
   constructor(
     private readonly jobId: string,
-    /** The names `input.filenames` listed (in job order), or null: one frame, any name. */
-    private readonly expected: string[] | null,
+    /** start_job's normalised input files: all named, or one unnamed. */
+    files: readonly UploadSlot[],
     /** `input.size_bytes`, when the client declared it. */
     private readonly declaredBytes: number | undefined,
     private readonly storage: Storage,
@@ -74,6 +82,8 @@ export class UploadStaging {
     private readonly events: StagingEvents,
     private readonly log: Logger,
   ) {
+    const names = files.flatMap((f) => (f.filename === null ? [] : [f.filename]));
+    this.expected = names.length === files.length ? names : null;
     this.waitForBytes();
   }
 

@@ -8,7 +8,16 @@
  * and does not run it again.) Messages are routed one at a time, so a
  * tenant's jobs keep their order.
  */
-import { type AppError, type Config, DEFAULT_TENANT, errors, tenantName, type Topology } from '@media-foundry/shared';
+import {
+  type AppError,
+  type Config,
+  DEFAULT_TENANT,
+  deliveryMethod,
+  errors,
+  jsonField,
+  tenantName,
+  type Topology,
+} from '@media-foundry/shared';
 import {
   type Broker,
   type ChannelWrapper,
@@ -39,13 +48,8 @@ const BROKER_HEADERS = /^x-(delivery-count|death|first-death-|last-death-)/;
 
 /** The tenant a raw job message names, or the default; the full message is validated by the worker that runs it. */
 export function intakeTenant(content: Buffer): string {
-  try {
-    const tenant = (JSON.parse(content.toString('utf8')) as { tenant?: unknown }).tenant;
-    if (tenantName.safeParse(tenant).success) return tenant as string;
-  } catch {
-    // not JSON: routed to the default tenant, where the worker answers INVALID_JSON
-  }
-  return DEFAULT_TENANT;
+  // not JSON: routed to the default tenant, where the worker answers INVALID_JSON
+  return jsonField(tenantName, content.toString('utf8'), 'tenant') ?? DEFAULT_TENANT;
 }
 
 /**
@@ -57,13 +61,7 @@ export function intakeTenant(content: Buffer): string {
  * validated by the worker that runs the job.
  */
 export function intakeRefusal(content: Buffer): AppError | null {
-  let body: unknown;
-  try {
-    body = JSON.parse(content.toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (typeof body === 'object' && body !== null && (body as { delivery_method?: unknown }).delivery_method === 'url')
+  if (jsonField(deliveryMethod, content.toString('utf8'), 'delivery_method') === 'url')
     return errors.validation(
       'delivery_method: "url" is for WebSocket clients; over AMQP, outputs stay in storage under completed.outputs[].key (omit it or send "binary")',
     );

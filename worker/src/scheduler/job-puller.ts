@@ -7,7 +7,7 @@
  * while it runs: a worker that dies hands it back to its tenant's queue.
  * Picks are made one at a time per worker, so the turn order holds.
  */
-import { type Config, jobId as jobIdSchema, type Topology } from '@media-foundry/shared';
+import { type Config, jobId as jobIdSchema, jsonField, type Topology } from '@media-foundry/shared';
 import { type Broker, type Channel, type ConsumeMessage, type GetMessage, isQueueMissing, type Logger } from '@media-foundry/shared/node';
 import type { ClusterView, RunningJob } from './cluster-view.js';
 import { type SlotHolder, slotToYield } from './fair-share.js';
@@ -50,13 +50,8 @@ export interface PullerDeps {
 
 /** A job id for bookkeeping from a message that may not even parse (the handler reports that). */
 export function deliveredJobId(message: Pick<GetMessage, 'content' | 'fields'> | Pick<ConsumeMessage, 'content' | 'fields'>): string {
-  try {
-    const id = (JSON.parse(message.content.toString('utf8')) as { job_id?: unknown }).job_id;
-    if (jobIdSchema.safeParse(id).success) return id as string;
-  } catch {
-    // not JSON: the handler answers it
-  }
-  return `unparsed-${message.fields.deliveryTag}`;
+  // not JSON, or no valid id: the handler answers it
+  return jsonField(jobIdSchema, message.content.toString('utf8'), 'job_id') ?? `unparsed-${message.fields.deliveryTag}`;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   jobId as jobIdSchema,
   jobWebhook,
   type JobWebhook,
+  jsonField,
   type ProgressReply,
   webhookEvent,
   type WebhookEvent,
@@ -89,10 +90,5 @@ export function stageTask(webhook: JobWebhook | undefined, reply: ProgressReply,
 
 /** The webhook of a raw job message that may not parse as a whole (a dead-lettered one), or undefined. */
 export function webhookOf(content: Buffer): JobWebhook | undefined {
-  try {
-    const parsed = jobWebhook.safeParse((JSON.parse(content.toString('utf8')) as { webhook?: unknown }).webhook);
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return jsonField(jobWebhook, content.toString('utf8'), 'webhook');
 }
