@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { describeMp4, describeMp4File, MAX_MOOV_BYTES, readMovieBox } from './mp4-info.js';
+import { countTracks, describeMp4, describeMp4File, MAX_MOOV_BYTES, readMovieBox } from './mp4-info.js';
 import { probe } from './probe.js';
 
 const video = (rate = '25') => ['-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=${rate}:duration=2`];
@@ -146,6 +146,21 @@ describe('describeMp4', () => {
     const moov = Buffer.concat([Buffer.from([0, 0, 0, 40]), Buffer.from('moov'), Buffer.alloc(32, 0xff)]);
     await writeFile(path, Buffer.concat([ftyp, moov]));
     expect(await describeMp4File(path)).toBeNull();
+  });
+
+  it('counts the trak boxes of a moov, and refuses a malformed child', () => {
+    const box = (type: string, body: Buffer = Buffer.alloc(0)) => {
+      const header = Buffer.alloc(8);
+      header.writeUInt32BE(8 + body.length);
+      header.write(type, 4, 'latin1');
+      return Buffer.concat([header, body]);
+    };
+    const moov = box('moov', Buffer.concat([box('mvhd', Buffer.alloc(100)), box('trak', box('tkhd')), box('udta'), box('trak')]));
+    expect(countTracks(moov)).toBe(2);
+    const broken = Buffer.from(moov);
+    broken.writeUInt32BE(4, 8); // mvhd claims 4 bytes
+    expect(countTracks(broken)).toBeNull();
+    expect(countTracks(moov.subarray(0, moov.length - 3))).toBeNull();
   });
 
   it('reads no moov larger than MAX_MOOV_BYTES', async () => {

@@ -201,6 +201,20 @@ export function mediaInfoFromMp4(moov: MovieBox, sizeBytes: number): MediaInfo |
 /** Cover art (`covr`) becomes an attached-picture stream whose place among the streams depends on where udta sits. */
 const hasCoverArt = (moov: Buffer) => moov.includes('covr', 0, 'latin1');
 
+/** How many `trak` boxes the `moov` box holds, by walking its children's headers; null when one is malformed. */
+export function countTracks(moov: Buffer): number | null {
+  let tracks = 0;
+  for (let at = moov.readUInt32BE(0) === 1 ? 16 : 8; at < moov.length;) {
+    if (at + 8 > moov.length) return null;
+    let size = moov.readUInt32BE(at);
+    if (size === 1 && at + 16 <= moov.length) size = Number(moov.readBigUInt64BE(at + 8));
+    if (size < 8 || at + size > moov.length) return null;
+    if (moov.toString('latin1', at + 4, at + 8) === 'trak') tracks++;
+    at += size;
+  }
+  return tracks;
+}
+
 /** The input described from its header boxes; null when it is not ISO-BMFF or anything in it is left to ffprobe. */
 export async function describeMp4(read: ReadBytes, size: number): Promise<MediaInfo | null> {
   const bytes = await readMovieBox(read, size);
@@ -211,7 +225,9 @@ export async function describeMp4(read: ReadBytes, size: number): Promise<MediaI
   } catch {
     return null; // malformed boxes: ffprobe gives the answer (and the words for a failure)
   }
-  return moov ? mediaInfoFromMp4(moov, size) : null;
+  // a trak mp4box could not parse would shift every stream index after it
+  if (!moov || (moov.traks?.length ?? 0) !== countTracks(bytes)) return null;
+  return mediaInfoFromMp4(moov, size);
 }
 
 /** `describeMp4` of a local file. */
