@@ -101,6 +101,22 @@ describe('describeMp4', () => {
     }
   });
 
+  it('takes the movie header duration as ffmpeg does, whether the tracks last longer or shorter', async () => {
+    const path = join(dir, 'mvhd.mp4');
+    await ffmpeg([...video(), ...audio(), ...h264, '-c:a', 'aac', '-movflags', '+faststart', path]);
+    const bytes = await readFile(path);
+    const mvhd = bytes.indexOf('mvhd') - 4;
+    expect(bytes[mvhd + 8]).toBe(0); // version 0: timescale at +20, duration at +24
+    for (const ms of [1000, 5000, 1234]) {
+      bytes.writeUInt32BE(ms * (bytes.readUInt32BE(mvhd + 20) / 1000), mvhd + 24);
+      const patched = join(dir, `mvhd-${ms}.mp4`);
+      await writeFile(patched, bytes);
+      const expected = await probe('ffprobe', patched);
+      expect(expected.duration).toBe(ms / 1000);
+      expect(await describeMp4File(patched)).toEqual(expected);
+    }
+  });
+
   it.each([
     ['a webm', 'file.webm', [...video(), '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8']],
     ['a matroska', 'file.mkv', [...video(), ...h264]],
