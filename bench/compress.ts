@@ -38,7 +38,7 @@ runMain(async (cleanup) => {
   const plan = await referenceRuns(request, info, url, join(dir, 'out'));
   const warmUp: JobRequest = { operation: 'thumbnail', options: { timestamp: 1, format: 'png' } };
   const warmUpPlan = await referenceRuns(warmUp, info, url, join(dir, 'warm-up'));
-  const service = await startService(cleanup, { storage: common.storage });
+  const service = await startService(cleanup, { storage: common.storage, inputProbe: common.inputProbe });
   const client = await service.connect();
   console.log(`compress: {} (preset medium, mp4) of a ${seconds} s 1280x720 clip at ${url}`);
   console.log(`service: ${service.description}; reference: ffmpeg ${plan.map((r) => r.join(' ')).join(' && ')}`);

@@ -36,7 +36,7 @@ runMain(async (cleanup) => {
 
   const request: JobRequest = { operation: 'thumbnail', options: { timestamp: 5, format: 'png' } };
   const plan = await referenceRuns(request, await probeLike(input), url, join(dir, 'out'));
-  const service = await startService(cleanup, { storage: common.storage });
+  const service = await startService(cleanup, { storage: common.storage, inputProbe: common.inputProbe });
   const client = await service.connect();
   console.log(
     `large input: thumbnail {timestamp: 5, format: png} of ${formatValue(size, 'bytes')} (1080p, 60 s, 26 Mbit/s, keyframe every 2 s) at ${url}`,

@@ -41,7 +41,7 @@ runMain(async (cleanup) => {
     { operation: 'compress', options: { preset: 'medium' } },
   ];
   const pipeline: JobRequest = { operation: 'pipeline', options: { steps } };
-  const service = await startService(cleanup, { storage: common.storage });
+  const service = await startService(cleanup, { storage: common.storage, inputProbe: common.inputProbe });
   const client = await service.connect();
   console.log(
     `pipeline: trim ${cut.start_time}-${cut.end_time} s → speed 1.5× → scale 640 wide → compress medium, of a ${seconds} s 1280x720 clip`,

@@ -5,7 +5,7 @@
  * they printed last (BENCH_RESULT). Targets are printed, never asserted:
  * the exit code is 0 whether they are met or not.
  *
- *   npm run bench [-- --quick] [-- --only tiny-job,throughput] [-- --storage fs]
+ *   npm run bench [-- --quick] [-- --only tiny-job,throughput] [-- --storage fs] [-- --input-probe ffprobe]
  */
 import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
@@ -99,6 +99,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       quick: { type: 'boolean', default: false },
       storage: { type: 'string' },
+      'input-probe': { type: 'string' },
       list: { type: 'boolean', default: false },
     },
   });
@@ -110,7 +111,11 @@ async function main(): Promise<void> {
   const unknown = only?.filter((name) => !MEASURES.some((m) => m.name === name)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown measure(s) ${unknown.join(', ')}; known: ${MEASURES.map((m) => m.name).join(', ')}`);
   const selected = MEASURES.filter((m) => only === null || only.includes(m.name));
-  const commonArgs = [...(values.quick ? ['--quick'] : []), ...(values.storage ? ['--storage', values.storage] : [])];
+  const commonArgs = [
+    ...(values.quick ? ['--quick'] : []),
+    ...(values.storage ? ['--storage', values.storage] : []),
+    ...(values['input-probe'] ? ['--input-probe', values['input-probe']] : []),
+  ];
 
   const started = performance.now();
   console.log(

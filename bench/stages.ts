@@ -63,7 +63,7 @@ runMain(async (cleanup) => {
   const origin = await startMediaServer({ 'tiny.mp4': input });
   cleanup.add('stop the media server', () => origin.close());
   const url = origin.url('tiny.mp4');
-  const service = await startService(cleanup, { storage: common.storage });
+  const service = await startService(cleanup, { storage: common.storage, inputProbe: common.inputProbe });
   const client = await service.connect();
   const request: JobRequest = { operation: 'thumbnail', options: { timestamp: 1, format: 'png' } };
   const scrape = async () => {

@@ -43,7 +43,11 @@ runMain(async (cleanup) => {
     options: { timestamp: 1, format: 'png' },
   }));
   const plans = await Promise.all(requests.map((r, i) => referenceRuns(r, info, url, join(dir, `job-${i}`))));
-  const service = await startService(cleanup, { storage: common.storage, workerEnv: { MAX_CONCURRENT_JOBS: String(CONCURRENCY) } });
+  const service = await startService(cleanup, {
+    storage: common.storage,
+    inputProbe: common.inputProbe,
+    workerEnv: { MAX_CONCURRENT_JOBS: String(CONCURRENCY) },
+  });
   const clients = await Promise.all(Array.from({ length: CLIENTS }, () => service.connect()));
   console.log(
     `throughput: ${total} PNG thumbnails at 1 s of a 10 s 640x360 clip at ${url}, ${CLIENTS} clients × ${JOBS_PER_CLIENT} jobs at once`,

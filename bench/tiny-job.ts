@@ -31,7 +31,7 @@ runMain(async (cleanup) => {
 
   const request: JobRequest = { operation: 'thumbnail', options: { timestamp: 1, format: 'png' } };
   const plan = await referenceRuns(request, await probeLike(input), url, join(dir, 'out'));
-  const service = await startService(cleanup, { storage: common.storage });
+  const service = await startService(cleanup, { storage: common.storage, inputProbe: common.inputProbe });
   const client = await service.connect();
   console.log(`tiny job: thumbnail {timestamp: 1, format: png} of a 10 s 640x360 clip at ${url}`);
   console.log(`service: ${service.description}; reference: ffmpeg ${plan.map((r) => r.join(' ')).join(' && ')}`);

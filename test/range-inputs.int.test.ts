@@ -33,12 +33,17 @@ beforeAll(async () => {
     makeTestVideo(join(dir, 'moov-last.mp4'), { seconds: 20, width: 640, height: 360, outputArgs: keyframes }),
   ]);
   size = (await readFile(join(dir, 'clip.mp4'))).length;
+  // cut in its media data: the index at the end is gone
+  const moovLast = await readFile(join(dir, 'moov-last.mp4'));
+  await writeFile(join(dir, 'cut.mp4'), moovLast.subarray(0, Math.floor(moovLast.length / 2)));
   secret = await startOrigin({ '/secret': (_req, res) => void res.writeHead(200).end('internal') });
   const clip = join(dir, 'clip.mp4');
   await writeFile(join(dir, 'playlist.mp4'), '');
   origin = await startOrigin({
     '/clip.mp4': serveRanges(clip, log('clip')),
     '/moov-last.mp4': serveRanges(join(dir, 'moov-last.mp4'), log('moov-last')),
+    '/moov-last-again.mp4': serveRanges(join(dir, 'moov-last.mp4'), log('moov-last-again')),
+    '/cut.mp4': serveRanges(join(dir, 'cut.mp4'), log('cut')),
     '/redirects.mp4': rangesThenRedirect(clip, 1, secret.url('/secret')),
     '/larger.mp4': serveRanges(clip, log('larger'), (asked, total, hit) =>
       hit === 1 ? { ...asked, total } : { start: asked.start, end: total - 1, total },
@@ -103,6 +108,36 @@ describe('URL inputs', () => {
     expect(final.output_metadata).toMatchObject({ width: 640, height: 360, size_bytes: file.length });
     expect(Math.abs((final.output_metadata as { duration: number }).duration - 20)).toBeLessThan(0.5);
     expect(logs['moov-last']!.bytes).toBeLessThan(file.length * 0.25);
+  });
+
+  /** How many jobs so far were planned from an MP4 header read in-process (the worker knows jobs by its own ids, so: a count). */
+  const describedInProcess = () =>
+    stack.workers[0]!.logs.filter((l) => l.msg === 'input described from its MP4 header, without ffprobe').length;
+
+  it('plans a thumbnail of an MP4 with its index at the end from its header boxes, without an ffprobe process', async () => {
+    const file = await readFile(join(dir, 'moov-last.mp4'));
+    const before = describedInProcess();
+    client.send(thumbnailAt5('moov-thumb', '/moov-last-again.mp4'));
+    const { final, files } = await client.result('moov-thumb', 60_000);
+    expect(final.type).toBe('completed');
+    expect(final.output_metadata).toMatchObject({ width: 640, height: 360 });
+    expect(files.get('thumbnail.png')?.subarray(1, 4).toString()).toBe('PNG');
+    expect(describedInProcess()).toBe(before + 1);
+    // the worker's own header reads go through the job's blocks: the first block, the index's at the end and those around 0:05
+    expect(logs['moov-last-again']!.bytes).toBeLessThanOrEqual(5 * 512 * 1024);
+    expect(logs['moov-last-again']!.bytes).toBeLessThan(file.length * 0.35);
+    // the probe operation answers with ffprobe's output, as before
+    client.send({ type: 'start_job', job_id: 'probe-again', operation: 'probe', input: { source: 'url', url: url('/moov-last.mp4') } });
+    expect((await client.result('probe-again', 60_000)).final.type).toBe('completed');
+    expect(describedInProcess()).toBe(before + 1);
+  });
+
+  it('fails an MP4 cut before its index as before: the header reader leaves it to ffprobe', async () => {
+    const before = describedInProcess();
+    client.send(thumbnailAt5('cut', '/cut.mp4'));
+    const { final } = await client.result('cut', 60_000);
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input is not a readable media file' });
+    expect(describedInProcess()).toBe(before);
   });
 
   it('refuses a redirect to a loopback address in the middle of the read, and never asks there', async () => {

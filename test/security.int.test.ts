@@ -136,9 +136,10 @@ describe('resource ceilings', () => {
   });
 
   // ffprobe runs under the same ceiling (issue 19), so at 16 MiB the job fails
-  // while probing and ffmpeg never starts; runFfmpeg's own ceiling: worker/src/ffmpeg/run.test.ts
+  // while probing and ffmpeg never starts; runFfmpeg's own ceiling: worker/src/ffmpeg/run.test.ts.
+  // INPUT_PROBE=ffprobe: by default this MP4 would be described in-process, without an ffprobe to starve
   it('fails a job whose ffprobe needs more memory than FFMPEG_MAX_MEMORY_MB, before ffmpeg runs', async () => {
-    const starved = await limited.addWorker({ FFMPEG_MAX_MEMORY_MB: '16', MAX_INPUT_DURATION_SECONDS: '60' });
+    const starved = await limited.addWorker({ FFMPEG_MAX_MEMORY_MB: '16', MAX_INPUT_DURATION_SECONDS: '60', INPUT_PROBE: 'ffprobe' });
     await limited.workers[0]!.stop(); // only the starved worker takes jobs now
     const c = await TestClient.connect(limited.wsUrl);
     c.send({
@@ -151,6 +152,23 @@ describe('resource ceilings', () => {
     const { final } = await c.result('hungry');
     expect(final).toMatchObject({ code: 'JOB_FAILED', message: 'Input is not a readable media file' });
     expect(starved.logs.some((l) => l.msg === 'running ffmpeg')).toBe(false);
+    await c.close();
+  });
+
+  it('fails that job under the same ceiling when the MP4 is described in-process: ffmpeg runs under it', async () => {
+    const starved = await limited.addWorker({ FFMPEG_MAX_MEMORY_MB: '16', MAX_INPUT_DURATION_SECONDS: '60' });
+    for (const worker of limited.workers) if (worker !== starved) await worker.stop();
+    const c = await TestClient.connect(limited.wsUrl);
+    c.send({
+      type: 'start_job',
+      job_id: 'hungry-ffmpeg',
+      operation: 'speed',
+      input: { source: 'url', url: files.url('clip.mp4') },
+      options: { speed_factor: 2 },
+    });
+    const { final } = await c.result('hungry-ffmpeg');
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED' });
+    expect(starved.logs.some((l) => l.msg === 'input described from its MP4 header, without ffprobe')).toBe(true);
     await c.close();
   });
 });

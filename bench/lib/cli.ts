@@ -10,6 +10,8 @@ export interface CommonOptions {
   runs: number | null;
   /** Where the service keeps inputs and outputs: `s3` (s3rver in its own process, as production uses S3) or `fs`. */
   storage: 's3' | 'fs';
+  /** The worker's INPUT_PROBE: `auto` (MP4 headers read in-process) or `ffprobe` (the path before, for a side-by-side figure). */
+  inputProbe: 'auto' | 'ffprobe';
 }
 
 type ExtraOptions = NonNullable<ParseArgsConfig['options']>;
@@ -29,6 +31,7 @@ export function parseOptions(
       quick: { type: 'boolean', default: false },
       runs: { type: 'string' },
       storage: { type: 'string', default: 's3' },
+      'input-probe': { type: 'string', default: 'auto' },
       ...extra,
     },
   });
@@ -37,8 +40,11 @@ export function parseOptions(
   if (runs !== null && !(Number.isInteger(runs) && runs > 0))
     throw new Error(`--runs must be a positive whole number, not ${String(values.runs)}`);
   if (values.storage !== 's3' && values.storage !== 'fs') throw new Error(`--storage must be s3 or fs, not ${String(values.storage)}`);
+  const inputProbe = values['input-probe'];
+  if (inputProbe !== 'auto' && inputProbe !== 'ffprobe')
+    throw new Error(`--input-probe must be auto or ffprobe, not ${String(inputProbe)}`);
   return {
-    common: { json: values.json === true, quick: values.quick === true, runs, storage: values.storage },
+    common: { json: values.json === true, quick: values.quick === true, runs, storage: values.storage, inputProbe },
     values,
   };
 }

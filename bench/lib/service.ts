@@ -12,6 +12,8 @@ import { startS3rverProcess } from './s3rver-process.js';
 
 export interface ServiceOptions {
   storage: 's3' | 'fs';
+  /** The worker's INPUT_PROBE (default: the worker's own, `auto`). */
+  inputProbe?: 'auto' | 'ffprobe';
   /** Extra environment for the worker (e.g. MAX_CONCURRENT_JOBS). */
   workerEnv?: Record<string, string>;
 }
@@ -49,7 +51,7 @@ export async function startService(cleanup: Cleanup, options: ServiceOptions): P
       // the stack's default is debug; a benchmark measures the production level
       LOG_LEVEL: 'info',
     },
-    workerEnv: options.workerEnv ?? {},
+    workerEnv: { ...(options.inputProbe ? { INPUT_PROBE: options.inputProbe } : {}), ...options.workerEnv },
   });
   cleanup.add('stop the gateway and worker and delete their queues', () => stack.stop());
   const ready = await stack.workers[0]!.waitForLog((l) => l.msg === 'worker ready');
@@ -69,7 +71,8 @@ export async function startService(cleanup: Cleanup, options: ServiceOptions): P
     processes: { gateway: stack.gateway.pid, worker: stack.workers[0]!.pid, s3rver: s3rverPid },
     description:
       `gateway + 1 worker (MAX_CONCURRENT_JOBS ${concurrency}), LOG_LEVEL info, storage ` +
-      (options.storage === 's3' ? 's3 (s3rver, own process)' : 'fs'),
+      (options.storage === 's3' ? 's3 (s3rver, own process)' : 'fs') +
+      `, INPUT_PROBE ${options.inputProbe ?? 'auto'}`,
   };
 }
 

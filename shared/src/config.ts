@@ -65,6 +65,12 @@ export const configSchema = z
     MAX_INPUT_PIXELS: positiveInt.default(7680 * 4320),
     FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
     FFPROBE_PATH: z.string().min(1).default('ffprobe'),
+    /**
+     * How a single-input job's input is described before ffmpeg runs: `auto` reads an MP4/MOV's
+     * header boxes in-process (no ffprobe process) and runs ffprobe for anything else; `ffprobe`
+     * always runs ffprobe. The `probe` operation always answers with ffprobe's output.
+     */
+    INPUT_PROBE: z.enum(['auto', 'ffprobe']).default('auto'),
     /** The TrueType font of `watermark` texts (Debian: `fonts-dejavu-core`). */
     WATERMARK_FONT_FILE: z.string().min(1).default(DEFAULT_WATERMARK_FONT_FILE),
 

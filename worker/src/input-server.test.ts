@@ -96,3 +96,21 @@ describe('InputServer', () => {
     expect(server.serving).toBe(0);
   });
 });
+
+describe('BlockReader.bytes', () => {
+  it('returns exact bytes across blocks, clamped to the size, through the cache', async () => {
+    const { source, reads } = memorySource();
+    const blocks = reader(source);
+    const signal = new AbortController().signal;
+    expect(await blocks.bytes(100, 200, signal)).toEqual(body.subarray(100, 200));
+    expect(await blocks.bytes(BLOCK - 10, 2 * BLOCK + 10, signal)).toEqual(body.subarray(BLOCK - 10, 2 * BLOCK + 10));
+    expect(await blocks.bytes(body.length - 50, body.length + 50, signal)).toEqual(body.subarray(body.length - 50));
+    expect(await blocks.bytes(body.length, body.length + 8, signal)).toHaveLength(0);
+    expect(reads).toEqual([
+      `0-${BLOCK - 1}`,
+      `${BLOCK}-${2 * BLOCK - 1}`,
+      `${2 * BLOCK}-${3 * BLOCK - 1}`,
+      `${10 * BLOCK}-${body.length - 1}`,
+    ]);
+  });
+});

@@ -16,6 +16,7 @@ import type { Logger, Storage, UrlAllowlist } from '@media-foundry/shared/node';
 import { resolutionTooLarge } from './ffmpeg/hardening.js';
 import { stillImageInfo } from './ffmpeg/image-info.js';
 import { type MediaInfo, toOutputMetadata } from './ffmpeg/media-info.js';
+import { describeMp4, describeMp4File } from './ffmpeg/mp4-info.js';
 import { buildPlan } from './ffmpeg/operations/index.js';
 import { probe } from './ffmpeg/probe.js';
 import { formatProgressLine, planProgress } from './ffmpeg/progress.js';
@@ -78,6 +79,7 @@ export interface JobRunnerDeps {
     | 'TEMP_DIR'
     | 'FFMPEG_PATH'
     | 'FFPROBE_PATH'
+    | 'INPUT_PROBE'
     | 'FFMPEG_THREADS'
     | 'FFMPEG_TIMEOUT_SECONDS'
     | 'FFMPEG_MAX_MEMORY_MB'
@@ -203,17 +205,37 @@ export async function runJob(
     // — within one minute for all of them, the probing share of the consumer timeout (topology.ts)
     const infos: MediaInfo[] = [];
     const probingEnds = Date.now() + PROBING_MS;
+    // a single input used for planning (not the `probe` operation, whose answer is ffprobe's) is first
+    // described in-process from its MP4 header boxes (mp4-info.ts): no ffprobe process on the critical path
+    const inProcess = config.INPUT_PROBE === 'auto' && single && job.operation !== 'probe';
+    const describeInProcess = async (path: string): Promise<MediaInfo | null> => {
+      try {
+        return ranged
+          ? await describeMp4((start, end) => ranged!.reader.bytes(start, end, signal), ranged.reader.size)
+          : await describeMp4File(path);
+      } catch (err) {
+        if (signal.aborted) throw errors.jobCancelled();
+        // a read that failed here fails ffprobe's read the same way, which records it as the job's answer
+        log.debug({ err }, 'could not read the input header in-process; running ffprobe');
+        return null;
+      }
+    };
     for (const [i, path] of inputPaths.entries()) {
       const which = single ? 'the input' : `input ${i + 1}`;
-      const info = await clock.time('probe', () =>
-        probe(config.FFPROBE_PATH, path, {
-          timeoutMs: Math.max(1, probingEnds - Date.now()),
-          maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB,
-          maxPixels: config.MAX_INPUT_PIXELS,
-          signal,
-          which,
-        }),
-      );
+      const info = await clock.time('probe', async () => {
+        const described = inProcess ? await describeInProcess(path) : null;
+        if (described) log.debug('input described from its MP4 header, without ffprobe');
+        return (
+          described ??
+          probe(config.FFPROBE_PATH, path, {
+            timeoutMs: Math.max(1, probingEnds - Date.now()),
+            maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB,
+            maxPixels: config.MAX_INPUT_PIXELS,
+            signal,
+            which,
+          })
+        );
+      });
       readFailed();
       checkInputLimits(info, config, which);
       infos.push(info);

@@ -75,6 +75,20 @@ export class BlockReader {
     return fetching;
   }
 
+  /** Bytes `start`..`end` (end excluded, clamped to the size), through the blocks that hold them (the worker's own header reads). */
+  async bytes(start: number, end: number, signal: AbortSignal): Promise<Buffer> {
+    const { blockBytes } = this.options;
+    const last = Math.min(end, this.size);
+    if (start >= last) return Buffer.alloc(0);
+    const parts: Buffer[] = [];
+    for (let index = Math.floor(start / blockBytes); index * blockBytes < last; index++) {
+      const block = await this.block(index, signal);
+      const base = index * blockBytes;
+      parts.push(block.subarray(Math.max(0, start - base), Math.min(block.length, last - base)));
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
   /** Keeps a block the caller already has (the first one, read while checking that the origin serves ranges). */
   seed(index: number, bytes: Buffer): void {
     this.keep(index, bytes);

@@ -1,0 +1,202 @@
+/**
+ * describeMp4 against the real ffprobe: for each ISO-BMFF file ffmpeg makes
+ * here, the in-process MediaInfo equals the one probe() builds from ffprobe's
+ * answer, field by field; what it does not map is left to ffprobe (null).
+ */
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { countTracks, describeMp4, describeMp4File, MAX_MOOV_BYTES, readMovieBox } from './mp4-info.js';
+import { probe } from './probe.js';
+
+const video = (rate = '25') => ['-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=${rate}:duration=2`];
+const audio = (rate = 44100) => ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${rate}:duration=2`];
+const h264 = ['-c:v', 'libx264', '-preset', 'ultrafast'];
+
+/** Whether this ffmpeg has an encoder (libx265 is optional in builds). */
+async function hasEncoder(name: string): Promise<boolean> {
+  const { stdout } = await execa('ffmpeg', ['-hide_banner', '-encoders']);
+  return new RegExp(`^ \\S+ ${name} `, 'm').test(stdout);
+}
+
+describe('describeMp4', () => {
+  let dir: string;
+  const ffmpeg = (args: string[]) => execa('ffmpeg', ['-v', 'error', '-y', ...args]);
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mp4-info-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const cases: [string, () => Promise<string[]>][] = [
+    ['h264 + aac, faststart', async () => [...video(), ...audio(), ...h264, '-c:a', 'aac', '-movflags', '+faststart']],
+    ['h264 + aac, moov at the end', async () => [...video(), ...audio(), ...h264, '-c:a', 'aac']],
+    ['stereo 48 kHz aac', async () => [...video(), ...audio(48000), ...h264, '-c:a', 'aac', '-ac', '2']],
+    ['video only', async () => [...video(), ...h264]],
+    ['29.97 fps', async () => [...video('30000/1001'), ...h264]],
+    ['a mov_text subtitle track', async () => [...video(), ...audio(), ...subtitleInput(), ...h264, '-c:a', 'aac', '-c:s', 'mov_text']],
+  ];
+  /** An SRT file as a third input. */
+  const subtitleInput = () => ['-i', join(dir, 'subs.srt')];
+
+  beforeAll(async () => {
+    await writeFile(join(dir, 'subs.srt'), '1\n00:00:00,000 --> 00:00:01,000\nhello\n\n2\n00:00:01,000 --> 00:00:02,000\nworld\n');
+  });
+
+  it.each(cases)('matches ffprobe for an mp4 with %s', async (_name, args) => {
+    const path = join(dir, `${_name.replace(/\W+/g, '-')}.mp4`);
+    await ffmpeg([...(await args()), path]);
+    const expected = await probe('ffprobe', path);
+    expect(await describeMp4File(path)).toEqual(expected);
+  });
+
+  it.each([
+    ['mov', [...video(), ...h264]],
+    ['m4a', [...audio(), '-c:a', 'aac']],
+    ['3gp', [...video(), ...h264]],
+  ])('matches ffprobe for a .%s', async (ext, args) => {
+    const path = join(dir, `file.${ext}`);
+    await ffmpeg([...args, path]);
+    const expected = await probe('ffprobe', path);
+    expect(expected.formatName).toBe('mov,mp4,m4a,3gp,3g2,mj2');
+    expect(await describeMp4File(path)).toEqual(expected);
+  });
+
+  it('matches ffprobe for a rotated video (the tkhd matrix, as ffmpeg 5.1 writes `rotate` on a stream copy)', async () => {
+    const plain = join(dir, 'plain.mp4');
+    await ffmpeg([...video(), ...audio(), ...h264, '-c:a', 'aac', plain]);
+    for (const degrees of [90, 180, 270]) {
+      const path = join(dir, `rotated-${degrees}.mp4`);
+      await ffmpeg(['-i', plain, '-c', 'copy', '-metadata:s:v:0', `rotate=${degrees}`, path]);
+      const expected = await probe('ffprobe', path);
+      expect(expected.video?.rotation).toEqual(expect.any(Number));
+      expect(await describeMp4File(path)).toEqual(expected);
+    }
+  });
+
+  it('matches ffprobe for hevc (libx265), when this ffmpeg has it', async () => {
+    // libx265 is an optional part of ffmpeg builds: without it there is no hevc file to compare
+    if (!(await hasEncoder('libx265'))) return;
+    for (const tag of ['hev1', 'hvc1']) {
+      const path = join(dir, `hevc-${tag}.mp4`);
+      await ffmpeg([
+        ...video(),
+        ...audio(),
+        '-c:v',
+        'libx265',
+        '-preset',
+        'ultrafast',
+        '-x265-params',
+        'log-level=error',
+        '-tag:v',
+        tag,
+        '-c:a',
+        'aac',
+        path,
+      ]);
+      const expected = await probe('ffprobe', path);
+      expect(await describeMp4File(path)).toEqual(expected);
+    }
+  });
+
+  it('takes the movie header duration as ffmpeg does, whether the tracks last longer or shorter', async () => {
+    const path = join(dir, 'mvhd.mp4');
+    await ffmpeg([...video(), ...audio(), ...h264, '-c:a', 'aac', '-movflags', '+faststart', path]);
+    const bytes = await readFile(path);
+    const mvhd = bytes.indexOf('mvhd') - 4;
+    expect(bytes[mvhd + 8]).toBe(0); // version 0: timescale at +20, duration at +24
+    for (const ms of [1000, 5000, 1234]) {
+      bytes.writeUInt32BE(ms * (bytes.readUInt32BE(mvhd + 20) / 1000), mvhd + 24);
+      const patched = join(dir, `mvhd-${ms}.mp4`);
+      await writeFile(patched, bytes);
+      const expected = await probe('ffprobe', patched);
+      expect(expected.duration).toBe(ms / 1000);
+      expect(await describeMp4File(patched)).toEqual(expected);
+    }
+  });
+
+  it.each([
+    ['a webm', 'file.webm', [...video(), '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8']],
+    ['a matroska', 'file.mkv', [...video(), ...h264]],
+    ['a PNG', 'still.png', [...video(), '-frames:v', '1']],
+    ['a fragmented mp4', 'frag.mp4', [...video(), ...h264, '-movflags', 'frag_keyframe+empty_moov']],
+    ['22.05 kHz aac (the decoder may find implicit SBR)', 'low.m4a', [...audio(22050), '-c:a', 'aac']],
+    ['mp3 in mp4', 'mp3.mp4', [...audio(), '-c:a', 'libmp3lame']],
+    // QuickTime keeps a version-1 sound description's esds in a `wave` box, which mp4box does not parse
+    ['aac in a QuickTime .mov', 'audio.mov', [...video(), ...audio(), ...h264, '-c:a', 'aac']],
+  ])('leaves %s to ffprobe', async (_name, file, args) => {
+    const path = join(dir, file);
+    await ffmpeg([...args, path]);
+    expect(await describeMp4File(path)).toBeNull();
+  });
+
+  it('leaves cover art and chapters to ffprobe', async () => {
+    const plain = join(dir, 'plain-audio.m4a');
+    await ffmpeg([...audio(), '-c:a', 'aac', plain]);
+    const cover = join(dir, 'cover.png');
+    await ffmpeg([...video(), '-frames:v', '1', cover]);
+    const withCover = join(dir, 'cover.m4a');
+    await ffmpeg(['-i', plain, '-i', cover, '-map', '0', '-map', '1', '-c', 'copy', '-disposition:v', 'attached_pic', withCover]);
+    expect(await describeMp4File(withCover)).toBeNull();
+    const meta = join(dir, 'chapters.txt');
+    await writeFile(meta, ';FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=one\n');
+    const withChapters = join(dir, 'chapters.m4a');
+    await ffmpeg(['-i', plain, '-i', meta, '-map_metadata', '1', '-map_chapters', '1', '-c', 'copy', withChapters]);
+    expect(await describeMp4File(withChapters)).toBeNull();
+  });
+
+  it('leaves a truncated mp4 without its moov to ffprobe, which fails it as before', async () => {
+    const path = join(dir, 'cut.mp4');
+    await ffmpeg([...video(), ...audio(), ...h264, '-c:a', 'aac', path]); // moov at the end
+    const { length } = await readFile(path);
+    await truncate(path, Math.floor(length / 2));
+    expect(await describeMp4File(path)).toBeNull();
+    await expect(probe('ffprobe', path)).rejects.toMatchObject({ code: 'JOB_FAILED' });
+  });
+
+  it('leaves garbage after an ftyp box to ffprobe, without throwing', async () => {
+    const path = join(dir, 'garbage.mp4');
+    const ftyp = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypisom'), Buffer.from([0, 0, 2, 0]), Buffer.from('isomiso2')]);
+    const moov = Buffer.concat([Buffer.from([0, 0, 0, 40]), Buffer.from('moov'), Buffer.alloc(32, 0xff)]);
+    await writeFile(path, Buffer.concat([ftyp, moov]));
+    expect(await describeMp4File(path)).toBeNull();
+  });
+
+  it('counts the trak boxes of a moov, and refuses a malformed child', () => {
+    const box = (type: string, body: Buffer = Buffer.alloc(0)) => {
+      const header = Buffer.alloc(8);
+      header.writeUInt32BE(8 + body.length);
+      header.write(type, 4, 'latin1');
+      return Buffer.concat([header, body]);
+    };
+    const moov = box('moov', Buffer.concat([box('mvhd', Buffer.alloc(100)), box('trak', box('tkhd')), box('udta'), box('trak')]));
+    expect(countTracks(moov)).toBe(2);
+    const broken = Buffer.from(moov);
+    broken.writeUInt32BE(4, 8); // mvhd claims 4 bytes
+    expect(countTracks(broken)).toBeNull();
+    expect(countTracks(moov.subarray(0, moov.length - 3))).toBeNull();
+  });
+
+  it('reads no moov larger than MAX_MOOV_BYTES', async () => {
+    const reads: [number, number][] = [];
+    const size = 2 * MAX_MOOV_BYTES;
+    const header = (at: number) => {
+      const b = Buffer.alloc(16);
+      if (at === 0) b.write('\u0000\u0000\u0000\u0010ftypisom', 0, 'latin1');
+      else b.write('\u0000\u0000\u0000\u0000moov', 0, 'latin1'); // size 0: to the end of the file
+      return b;
+    };
+    const read = async (start: number, end: number) => {
+      reads.push([start, end]);
+      return header(start).subarray(0, end - start);
+    };
+    expect(await readMovieBox(read, size)).toBeNull();
+    expect(reads).toEqual([
+      [0, 16],
+      [16, 32],
+    ]);
+    expect(await describeMp4(read, size)).toBeNull();
+  });
+});

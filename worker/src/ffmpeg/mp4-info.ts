@@ -1,0 +1,245 @@
+/**
+ * An ISO-BMFF input (MP4, MOV, M4A, 3GP) described from its `moov` box
+ * in-process, as ffprobe would describe it: an ffprobe process costs ~0.13 s
+ * (most of it process start), a fifth of a tiny job, to read a header the
+ * worker can read itself. The boxes are parsed by mp4box; the mapping to
+ * MediaInfo follows libavformat's mov demuxer (ffmpeg 5.1) field by field,
+ * and gives up (null: the caller runs ffprobe) on anything it cannot match
+ * with certainty — a codec not mapped here, fragments, cover art, chapter
+ * or timecode tracks, an AAC whose decoder could change its rate or layout.
+ *
+ * Only the job's own bytes are read (its RangeSource's blocks or its local
+ * file), at most MAX_MOOV_BYTES of them beyond the box headers; no process is
+ * started and nothing else is opened.
+ */
+import { open } from 'node:fs/promises';
+import { ISOFile, Log, MP4BoxBuffer, MultiBufferStream } from 'mp4box';
+import type { AudioStreamInfo, MediaInfo, SubtitleStreamInfo, VideoStreamInfo } from './media-info.js';
+
+// mp4box prints what it cannot parse (QuickTime's ©-named udta boxes, say) to the console, and its
+// lowest level still prints errors: a box it skips is a fallback or nothing here, not a line on the worker's stderr
+Log.error = () => {};
+
+/** A `moov` larger than this (hours of video) is left to ffprobe: the parsed sample tables would cost memory. */
+export const MAX_MOOV_BYTES = 8 * 1024 * 1024;
+/** Top-level boxes walked before `moov` (ftyp, free, mdat, …; real files have a handful). */
+const MAX_TOP_LEVEL_BOXES = 64;
+
+/** ffprobe's `format_name` for every file its mov demuxer reads. */
+export const MOV_FORMAT_NAME = 'mov,mp4,m4a,3gp,3g2,mj2';
+
+/** Reads bytes `start`..`end` (end excluded) of the input. */
+export type ReadBytes = (start: number, end: number) => Promise<Buffer>;
+
+/** The `moov` box's bytes, or null when the file is not ISO-BMFF with a whole `moov` within MAX_MOOV_BYTES. */
+export async function readMovieBox(read: ReadBytes, size: number): Promise<Buffer | null> {
+  let at = 0;
+  for (let n = 0; n < MAX_TOP_LEVEL_BOXES && at + 8 <= size; n++) {
+    const header = await read(at, Math.min(at + 16, size));
+    let boxSize = header.readUInt32BE(0);
+    const type = header.toString('latin1', 4, 8);
+    // ffprobe also reads files that start with moov/mdat/free; those are rare, and left to it
+    if (n === 0 && type !== 'ftyp') return null;
+    if (boxSize === 1) {
+      if (header.length < 16) return null;
+      boxSize = Number(header.readBigUInt64BE(8));
+    } else if (boxSize === 0) boxSize = size - at; // the last box runs to the end of the file
+    if (boxSize < 8 || at + boxSize > size) return null;
+    if (type === 'moov') return boxSize <= MAX_MOOV_BYTES ? read(at, at + boxSize) : null;
+    if (type === 'moof') return null; // fragmented: ffprobe reads the fragments' durations
+    at += boxSize;
+  }
+  return null;
+}
+
+/** The parsed box tree of a `moov` box's bytes. */
+function parseMovie(moov: Buffer): MovieBox | null {
+  const copy = new ArrayBuffer(moov.length);
+  new Uint8Array(copy).set(moov);
+  const file = new ISOFile(new MultiBufferStream(MP4BoxBuffer.fromArrayBuffer(copy, 0))); // parses the stream it is given
+  return (file.moov as unknown as MovieBox | undefined) ?? null;
+}
+
+// The part of mp4box's box tree read here (its own types are wider and looser).
+type Matrix = ArrayLike<number>;
+interface SampleEntryBox {
+  type: string;
+  width?: number;
+  height?: number;
+  esds?: { esd?: { descs?: { oti?: number; descs?: { tag?: number; data?: Uint8Array }[] }[] } };
+}
+interface TrackBox {
+  tkhd?: { matrix?: Matrix };
+  tref?: unknown;
+  mdia?: {
+    mdhd?: { timescale?: number };
+    hdlr?: { handler?: string };
+    minf?: { stbl?: { stsd?: { entries?: SampleEntryBox[] }; stts?: { sample_counts?: number[]; sample_deltas?: number[] } } };
+  };
+}
+export interface MovieBox {
+  mvhd?: { timescale?: number; duration?: number; matrix?: Matrix };
+  mvex?: unknown;
+  traks?: TrackBox[];
+}
+
+/** ffmpeg's codec names for the video sample entries mapped here. */
+const VIDEO_CODECS: Record<string, string> = { avc1: 'h264', avc3: 'h264', hvc1: 'hevc', hev1: 'hevc', vp09: 'vp9', av01: 'av1' };
+/** The sampling frequencies of an AudioSpecificConfig's 4-bit index (ISO 14496-3, 1.6.3.4). */
+const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+
+const isIdentity = (m: Matrix | undefined) =>
+  !m || (m[0] === 65536 && m[1] === 0 && m[2] === 0 && m[3] === 0 && m[4] === 65536 && m[5] === 0 && m[6] === 0 && m[7] === 0);
+
+/** av_rescale's rounding (to nearest, halves away from zero), exactly, in integers. */
+function rescale(value: number, to: number, from: number): number {
+  const a = BigInt(value) * BigInt(to);
+  const b = BigInt(from);
+  return Number((a + b / 2n) / b);
+}
+
+/**
+ * ffprobe's `rotation` (av_display_rotation_get of the track's matrix,
+ * printed as an integer): 0 for none; null when the matrix has no rotation
+ * (a zero scale), which ffprobe cannot print either.
+ */
+function rotationOf(m: Matrix): number | null {
+  const [a, b, c, d] = [m[0]! / 65536, m[1]! / 65536, m[3]! / 65536, m[4]! / 65536];
+  const scaleX = Math.hypot(a, c);
+  const scaleY = Math.hypot(b, d);
+  if (scaleX === 0 || scaleY === 0) return null;
+  const rotation = Math.trunc(-(Math.atan2(b / scaleY, a / scaleX) * 180) / Math.PI);
+  return rotation === 0 ? 0 : rotation; // no -0
+}
+
+/** An AAC-LC track's rate and channels from its AudioSpecificConfig, where ffmpeg's decoder keeps them as written. */
+function aacLc(entry: SampleEntryBox): { sampleRate: number; channels: number } | null {
+  const config = entry.esds?.esd?.descs?.[0];
+  if (config?.oti !== 0x40) return null; // MPEG-4 audio
+  const asc = config.descs?.find((d) => d.tag === 5)?.data;
+  if (!asc || asc.length < 2) return null;
+  const objectType = asc[0]! >> 3;
+  const rateIndex = ((asc[0]! & 0x07) << 1) | (asc[1]! >> 7);
+  const channelConfig = (asc[1]! >> 3) & 0x0f;
+  if (objectType !== 2) return null; // HE-AAC (5, 29) and the rest: the decoder decides the output
+  const sampleRate = AAC_RATES[rateIndex];
+  // at 24 kHz and below the decoder may find implicit SBR and double the rate; channel config 0 is a PCE's to say
+  if (sampleRate === undefined || sampleRate <= 24000) return null;
+  if (channelConfig < 1 || channelConfig > 7) return null;
+  return { sampleRate, channels: channelConfig === 7 ? 8 : channelConfig };
+}
+
+/** avg_frame_rate as the mov demuxer sets it (timescale × samples / their total duration, from stts), rounded as parseFrameRate does. */
+function frameRate(timescale: number, stts: { sample_counts?: number[]; sample_deltas?: number[] } | undefined): number | null {
+  const counts = stts?.sample_counts ?? [];
+  const deltas = stts?.sample_deltas ?? [];
+  if (counts.length === 0 || counts.length !== deltas.length) return null;
+  let frames = 0;
+  let duration = 0;
+  for (const [i, count] of counts.entries()) {
+    const delta = deltas[i]!;
+    if (delta <= 0 || delta >= 2 ** 31) return null; // ffmpeg rewrites such deltas
+    frames += count;
+    duration += count * delta;
+  }
+  if (frames <= 0 || duration <= 0 || !Number.isSafeInteger(timescale * frames)) return null;
+  const fps = (timescale * frames) / duration;
+  return Number.isFinite(fps) ? Math.round(fps * 1000) / 1000 : null;
+}
+
+/**
+ * MediaInfo from a parsed `moov`, equal to what toMediaInfo makes of
+ * ffprobe's answer for the same file of `sizeBytes`; null when any part of it
+ * could differ.
+ */
+export function mediaInfoFromMp4(moov: MovieBox, sizeBytes: number): MediaInfo | null {
+  const mvhd = moov.mvhd;
+  if (moov.mvex || !mvhd?.timescale || !mvhd.duration || !isIdentity(mvhd.matrix) || !moov.traks?.length) return null;
+  if (!Number.isSafeInteger(mvhd.duration) || sizeBytes <= 0) return null;
+  // the demuxer takes the movie header's duration; ffprobe prints it in µs with 6 decimals
+  const durationUs = rescale(mvhd.duration, 1_000_000, mvhd.timescale);
+  if (durationUs <= 0) return null;
+  let video: VideoStreamInfo | null = null;
+  let audio: AudioStreamInfo | null = null;
+  const subtitles: SubtitleStreamInfo[] = [];
+  // one stream per trak, in file order: the trak's position is ffprobe's stream index
+  for (const [index, trak] of moov.traks.entries()) {
+    if (trak.tref) return null; // chapter, timecode or hint references: ffmpeg turns those tracks into something else
+    const entries = trak.mdia?.minf?.stbl?.stsd?.entries ?? [];
+    const entry = entries[0];
+    if (entries.length !== 1 || !entry) return null;
+    const handler = trak.mdia?.hdlr?.handler;
+    if (handler === 'vide') {
+      const codec = VIDEO_CODECS[entry.type];
+      const timescale = trak.mdia?.mdhd?.timescale;
+      if (!codec || !entry.width || !entry.height || !timescale || !trak.tkhd?.matrix) return null;
+      const fps = frameRate(timescale, trak.mdia?.minf?.stbl?.stts);
+      const rotation = isIdentity(trak.tkhd.matrix) ? 0 : rotationOf(trak.tkhd.matrix);
+      if (fps === null || rotation === null) return null;
+      video ??= { index, codec, width: entry.width, height: entry.height, fps, ...(rotation ? { rotation } : {}) };
+    } else if (handler === 'soun') {
+      const aac = entry.type === 'mp4a' ? aacLc(entry) : null;
+      if (!aac) return null;
+      audio ??= { index, codec: 'aac', ...aac };
+    } else if ((handler === 'sbtl' || handler === 'text' || handler === 'subt') && entry.type === 'tx3g') {
+      subtitles.push({ index, codec: 'mov_text' });
+    } else return null;
+  }
+  const duration = Number((durationUs * 1e-6).toFixed(6));
+  return {
+    formatName: MOV_FORMAT_NAME,
+    duration,
+    sizeBytes,
+    // libavformat: file size × 8 / duration, as a double truncated to an integer
+    bitrate: Math.trunc((sizeBytes * 8 * 1_000_000) / durationUs),
+    video,
+    audio,
+    subtitles,
+  };
+}
+
+/** Cover art (`covr`) becomes an attached-picture stream whose place among the streams depends on where udta sits. */
+const hasCoverArt = (moov: Buffer) => moov.includes('covr', 0, 'latin1');
+
+/** How many `trak` boxes the `moov` box holds, by walking its children's headers; null when one is malformed. */
+export function countTracks(moov: Buffer): number | null {
+  let tracks = 0;
+  for (let at = moov.readUInt32BE(0) === 1 ? 16 : 8; at < moov.length;) {
+    if (at + 8 > moov.length) return null;
+    let size = moov.readUInt32BE(at);
+    if (size === 1 && at + 16 <= moov.length) size = Number(moov.readBigUInt64BE(at + 8));
+    if (size < 8 || at + size > moov.length) return null;
+    if (moov.toString('latin1', at + 4, at + 8) === 'trak') tracks++;
+    at += size;
+  }
+  return tracks;
+}
+
+/** The input described from its header boxes; null when it is not ISO-BMFF or anything in it is left to ffprobe. */
+export async function describeMp4(read: ReadBytes, size: number): Promise<MediaInfo | null> {
+  const bytes = await readMovieBox(read, size);
+  if (!bytes || hasCoverArt(bytes)) return null;
+  let moov: MovieBox | null;
+  try {
+    moov = parseMovie(bytes);
+  } catch {
+    return null; // malformed boxes: ffprobe gives the answer (and the words for a failure)
+  }
+  // a trak mp4box could not parse would shift every stream index after it
+  if (!moov || (moov.traks?.length ?? 0) !== countTracks(bytes)) return null;
+  return mediaInfoFromMp4(moov, size);
+}
+
+/** `describeMp4` of a local file. */
+export async function describeMp4File(path: string): Promise<MediaInfo | null> {
+  const file = await open(path);
+  try {
+    const { size } = await file.stat();
+    return await describeMp4(async (start, end) => {
+      const { buffer, bytesRead } = await file.read(Buffer.alloc(end - start), 0, end - start, start);
+      return buffer.subarray(0, bytesRead);
+    }, size);
+  } finally {
+    await file.close();
+  }
+}
