@@ -132,8 +132,10 @@ export type StorageConfig =
     };
 
 /**
- * The normalised base config. `ctx` reports a union the rules missed (they
- * cannot: withBaseRules checks S3_BUCKET first), so no reader asserts it.
+ * The normalised base config. Storage is a union on `driver`, so a reader of
+ * the s3 variant has its bucket without asserting it. (withBaseRules has
+ * already reported a missing S3_BUCKET, with every other problem; the issue
+ * added here keeps the types honest and is never the only one.)
  */
 export function normaliseBase(env: BaseEnv, ctx: z.RefinementCtx) {
   let storage: StorageConfig;
