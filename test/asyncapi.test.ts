@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import type { z } from 'zod';
 import {
   clientMessages,
-  configSchema,
+  loadGatewayConfig,
   controlMessage,
   jobMessage,
   jobReply,
@@ -20,7 +20,7 @@ import {
 import { ASYNCAPI_FILE, renderAsyncApi, type AsyncApiDocument, type JsonSchema } from '#tools/asyncapi.js';
 
 const REGENERATE = 'run `npm run asyncapi` and commit docs/asyncapi.yaml';
-const DEFAULTS = configSchema.parse({});
+const DEFAULTS = loadGatewayConfig({});
 
 /** Where two parsed documents first differ, as a JSON pointer; null when equal. */
 function firstDifference(a: unknown, b: unknown, path = ''): string | null {
@@ -78,7 +78,7 @@ describe('docs/asyncapi.yaml', () => {
 
   it('is AsyncAPI 3.0.0 with the WebSocket and the RabbitMQ servers', () => {
     expect(fresh.asyncapi).toBe('3.0.0');
-    expect(fresh.servers.websocket).toMatchObject({ protocol: 'ws', host: `{host}:${DEFAULTS.WS_PORT}` });
+    expect(fresh.servers.websocket).toMatchObject({ protocol: 'ws', host: `{host}:${DEFAULTS.wsPort}` });
     expect(fresh.servers.rabbitmq).toMatchObject({ protocol: 'amqp', host: '{host}:5672' });
   });
 
@@ -105,13 +105,13 @@ describe('docs/asyncapi.yaml', () => {
   });
 
   it('declares the jobs queue as the services do', () => {
-    const t = topology(DEFAULTS.QUEUE_PREFIX);
+    const t = topology(DEFAULTS.queuePrefix);
     const jobs = fresh.channels.jobs;
-    expect(jobs?.address?.replace('{prefix}', DEFAULTS.QUEUE_PREFIX)).toBe(t.jobsQueue);
+    expect(jobs?.address?.replace('{prefix}', DEFAULTS.queuePrefix)).toBe(t.jobsQueue);
     expect(jobs?.bindings?.amqp).toMatchObject({
       is: 'queue',
       queue: { name: t.jobsQueue, durable: true },
-      'x-arguments': { 'x-queue-type': 'quorum', 'x-delivery-limit': DEFAULTS.JOB_DELIVERY_LIMIT },
+      'x-arguments': { 'x-queue-type': 'quorum', 'x-delivery-limit': DEFAULTS.jobDeliveryLimit },
     });
     expect(fresh.channels.control?.bindings?.amqp).toMatchObject({ exchange: { name: t.controlExchange, type: 'fanout' } });
     expect(fresh.operations.receiveJob?.reply?.address.location).toBe('$message.header#/reply_to');

@@ -12,10 +12,13 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import {
   CONFIG_VARIABLES,
-  configSchema,
+  gatewayConfigSchema,
+  loadGatewayConfig,
+  type GatewayConfig,
   topology,
-  type Config,
   minimumConsumerTimeoutMs,
+  workerConfigSchema,
+  type WorkerConfig,
   RABBITMQ_DEFAULT_CONSUMER_TIMEOUT_MS,
 } from '@media-foundry/shared';
 import { READINESS_CHECK } from '@media-foundry/shared/node';
@@ -42,15 +45,18 @@ const imageName = (service: Service): string => `media-foundry-${service}`;
 
 type Env = Record<string, unknown>;
 
-/** Parses an environment as loadConfig does (empty strings count as unset); fails the test with the problems. */
-function parseConfig(env: Env, where: string): Config {
+type ServiceConfig<S extends Service> = S extends 'gateway' ? GatewayConfig : WorkerConfig;
+const CONFIG_SCHEMAS = { gateway: gatewayConfigSchema, worker: workerConfigSchema };
+
+/** Parses an environment as the service's main does (empty strings count as unset); fails the test with the problems. */
+function parseConfig<S extends Service>(service: S, env: Env, where: string): ServiceConfig<S> {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = configSchema.safeParse(present);
+  const parsed = CONFIG_SCHEMAS[service].safeParse(present);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`);
-    throw new Error(`${where} does not parse with configSchema:\n  ${problems.join('\n  ')}`);
+    throw new Error(`${where} does not parse with the ${service} config schema:\n  ${problems.join('\n  ')}`);
   }
-  return parsed.data;
+  return parsed.data as ServiceConfig<S>;
 }
 
 /** Names that are not config variables, so the failure message lists them. */
@@ -120,7 +126,7 @@ function lastInstruction(stage: Stage, keyword: string): string | undefined {
 
 const stages = dockerStages(read('Dockerfile'));
 const dockerTargets = new Set(stages.keys());
-const DEFAULTS = configSchema.parse({});
+const DEFAULTS = loadGatewayConfig({});
 
 function stage(name: Service): Stage {
   const s = stages.get(name);
@@ -148,7 +154,7 @@ describe('Dockerfile', () => {
     const check = lastInstruction(stage(service), 'HEALTHCHECK') ?? '';
     expect(check).toContain("/health'");
     expect(check).not.toContain('/ready');
-    expect(check).toContain(`process.env.HEALTH_PORT||${DEFAULTS.HEALTH_PORT}`);
+    expect(check).toContain(`process.env.HEALTH_PORT||${DEFAULTS.healthPort}`);
     const timeout = durationSeconds(/--timeout=(\S+)/.exec(check)?.[1] ?? '30s');
     const abortMs = Number(/AbortSignal\.timeout\((\d+)\)/.exec(check)?.[1]);
     expect(abortMs).toBeLessThan(timeout * 1000);
@@ -223,11 +229,11 @@ describe('docker-compose.yml', () => {
     expect(nonStringValues(env)).toEqual([]);
   });
 
-  it.each(SERVICES)('%s environment parses with configSchema and uses the compose services', (service) => {
-    const config = parseConfig(composeEnv(service), `compose ${service}`);
-    expect(config.STORAGE_DRIVER).toBe('s3');
-    expect(compose.services).toHaveProperty(new URL(config.AMQP_URL).hostname);
-    expect(compose.services).toHaveProperty(new URL(config.S3_ENDPOINT ?? 'http://missing').hostname);
+  it.each(SERVICES)('%s environment parses with its config schema and uses the compose services', (service) => {
+    const { storage, amqpUrl } = parseConfig(service, composeEnv(service), `compose ${service}`);
+    expect(storage.driver).toBe('s3');
+    expect(compose.services).toHaveProperty(new URL(amqpUrl).hostname);
+    expect(compose.services).toHaveProperty(new URL((storage.driver === 's3' && storage.endpoint) || 'http://missing').hostname);
   });
 
   it.each(SERVICES)('%s is built from the Dockerfile target of the same name', (service) => {
@@ -246,14 +252,14 @@ describe('docker-compose.yml', () => {
   });
 
   it('publishes the gateway WS_PORT and HEALTH_PORT on the same host ports', () => {
-    const config = parseConfig(composeEnv('gateway'), 'compose gateway');
+    const config = parseConfig('gateway', composeEnv('gateway'), 'compose gateway');
     const ports = (composeService('gateway').ports ?? []).map(String);
-    expect(ports).toContain(`${config.WS_PORT}:${config.WS_PORT}`);
-    expect(ports).toContain(`${config.HEALTH_PORT}:${config.HEALTH_PORT}`);
+    expect(ports).toContain(`${config.wsPort}:${config.wsPort}`);
+    expect(ports).toContain(`${config.healthPort}:${config.healthPort}`);
   });
 
   it("sets RabbitMQ's consumer_timeout above the worker's longest job", () => {
-    const config = parseConfig(composeEnv('worker'), 'compose worker');
+    const config = parseConfig('worker', composeEnv('worker'), 'compose worker');
     const args = String(
       (compose.services.rabbitmq as { environment?: Record<string, string> }).environment?.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS ?? '',
     );
@@ -266,22 +272,23 @@ describe('docker-compose.yml', () => {
   });
 
   it('gives the gateway longer than SHUTDOWN_LEAD_SECONDS to stop', () => {
-    const config = parseConfig(composeEnv('gateway'), 'compose gateway');
-    expect(durationSeconds(composeService('gateway').stop_grace_period ?? '10s')).toBeGreaterThan(config.SHUTDOWN_LEAD_SECONDS + 5);
+    const config = parseConfig('gateway', composeEnv('gateway'), 'compose gateway');
+    expect(durationSeconds(composeService('gateway').stop_grace_period ?? '10s')).toBeGreaterThan(config.shutdownLeadMs / 1000 + 5);
   });
 
   it('gives the worker longer than SHUTDOWN_GRACE_SECONDS to stop', () => {
-    const config = parseConfig(composeEnv('worker'), 'compose worker');
-    expect(durationSeconds(composeService('worker').stop_grace_period ?? '10s')).toBeGreaterThan(config.SHUTDOWN_GRACE_SECONDS);
+    const config = parseConfig('worker', composeEnv('worker'), 'compose worker');
+    expect(durationSeconds(composeService('worker').stop_grace_period ?? '10s')).toBeGreaterThan(config.shutdownGraceMs / 1000);
   });
 
   it('creates the configured bucket with the configured credentials, idempotently', () => {
-    const config = parseConfig(composeEnv('gateway'), 'compose gateway');
+    const config = parseConfig('gateway', composeEnv('gateway'), 'compose gateway');
     const minioEnv = composeService('minio').environment as Env;
-    expect(config.S3_ACCESS_KEY_ID).toBe(minioEnv.MINIO_ROOT_USER);
-    expect(config.S3_SECRET_ACCESS_KEY).toBe(minioEnv.MINIO_ROOT_PASSWORD);
+    expect(config.storage).toMatchObject({ accessKeyId: minioEnv.MINIO_ROOT_USER, secretAccessKey: minioEnv.MINIO_ROOT_PASSWORD });
     const command = [composeService('minio-init').command].flat().join(' ');
-    expect(command).toMatch(new RegExp(`mc mb --ignore-existing local/${config.S3_BUCKET}(\\s|$)`));
+    expect(command).toMatch(
+      new RegExp(`mc mb --ignore-existing local/${config.storage.driver === 's3' ? config.storage.bucket : 'missing'}(\\s|$)`),
+    );
   });
 
   it('pins every image: a version tag, never latest; MinIO from quay.io at a RELEASE', () => {
@@ -349,7 +356,8 @@ function containerEnv(c: IContainer): Env {
   for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
   return env;
 }
-const serviceConfig = (service: Service): Config => parseConfig(containerEnv(container(service)), `Deployment ${service}`);
+const serviceConfig = <S extends Service>(service: S): ServiceConfig<S> =>
+  parseConfig(service, containerEnv(container(service)), `Deployment ${service}`);
 
 /** A probe or targetPort may name a container port. */
 function resolvePort(c: IContainer, port: number | string | undefined): number | undefined {
@@ -437,8 +445,8 @@ describe('k8s/ base', () => {
     }
   });
 
-  it.each(SERVICES)('%s: its full environment parses with configSchema', (service) => {
-    expect(serviceConfig(service).STORAGE_DRIVER).toBe('s3');
+  it.each(SERVICES)('%s: its full environment parses with its config schema', (service) => {
+    expect(serviceConfig(service).storage.driver).toBe('s3');
   });
 
   it.each(SERVICES)('%s: runs the pinned image of the Dockerfile target and of compose', (service) => {
@@ -460,7 +468,7 @@ describe('k8s/ base', () => {
     expect(probe(c, 'livenessProbe').httpGet?.path).toBe('/health');
     expect(probe(c, 'readinessProbe').httpGet?.path).toBe('/ready');
     for (const p of [c.livenessProbe, c.readinessProbe, c.startupProbe].filter((x) => x !== undefined))
-      expect(resolvePort(c, p.httpGet?.port)).toBe(config.HEALTH_PORT);
+      expect(resolvePort(c, p.httpGet?.port)).toBe(config.healthPort);
   });
 
   it.each(SERVICES)(
@@ -484,14 +492,14 @@ describe('k8s/ base', () => {
   it('gateway: its containerPort and Service serve WS_PORT', () => {
     const c = container('gateway');
     const config = serviceConfig('gateway');
-    expect(c.ports?.map((p) => p.containerPort)).toContain(config.WS_PORT);
+    expect(c.ports?.map((p) => p.containerPort)).toContain(config.wsPort);
     const svc = k8s<IService>('Service', 'gateway');
     expect(deployment('gateway').spec?.template.metadata?.labels).toMatchObject(svc.spec?.selector ?? { missing: true });
     const ws = svc.spec?.ports?.find((p) => p.name === 'ws');
-    expect(ws?.port).toBe(config.WS_PORT);
-    expect(resolvePort(c, ws?.targetPort ?? ws?.port)).toBe(config.WS_PORT);
+    expect(ws?.port).toBe(config.wsPort);
+    expect(resolvePort(c, ws?.targetPort ?? ws?.port)).toBe(config.wsPort);
     const health = svc.spec?.ports?.find((p) => p.name === 'health');
-    expect(resolvePort(c, health?.targetPort ?? health?.port)).toBe(config.HEALTH_PORT);
+    expect(resolvePort(c, health?.targetPort ?? health?.port)).toBe(config.healthPort);
   });
 });
 
@@ -510,18 +518,18 @@ describe('k8s/ limits agree with the config', () => {
   it('worker: every ffmpeg at its FFMPEG_MAX_MEMORY_MB, plus the worker itself, fits the memory limit', () => {
     const config = serviceConfig('worker');
     // 0 means no ceiling: one ffmpeg could then take the whole pod down with both jobs
-    expect(config.FFMPEG_MAX_MEMORY_MB).toBeGreaterThan(0);
+    expect(config.ffmpegMaxMemoryBytes).toBeGreaterThan(0);
     const limitMb = quantity(container('worker').resources?.limits?.memory) / MiB;
-    expect(config.FFMPEG_MAX_MEMORY_MB * config.MAX_CONCURRENT_JOBS + WORKER_HEADROOM_MB).toBeLessThanOrEqual(limitMb);
+    expect((config.ffmpegMaxMemoryBytes / MiB) * config.maxConcurrentJobs + WORKER_HEADROOM_MB).toBeLessThanOrEqual(limitMb);
   });
 
   it('worker: TEMP_DIR is on the emptyDir, and the volume and requests.ephemeral-storage hold every running job at its input budget plus outputs', () => {
     const config = serviceConfig('worker');
     const c = container('worker');
-    const mount = c.volumeMounts?.find((m) => config.TEMP_DIR === m.mountPath || config.TEMP_DIR.startsWith(`${m.mountPath}/`));
+    const mount = c.volumeMounts?.find((m) => config.tempDir === m.mountPath || config.tempDir.startsWith(`${m.mountPath}/`));
     const volume = podSpec('worker').volumes?.find((v) => v.name === mount?.name);
     expect(volume?.emptyDir).toBeDefined();
-    const needMb = config.MAX_CONCURRENT_JOBS * config.MAX_JOB_INPUT_MB * (1 + OUTPUTS_PER_INPUT);
+    const needMb = (config.maxConcurrentJobs * config.maxJobInputBytes * (1 + OUTPUTS_PER_INPUT)) / MiB;
     const sizeLimitMb = quantity(volume?.emptyDir?.sizeLimit) / MiB;
     expect(sizeLimitMb).toBeGreaterThanOrEqual(needMb);
     // the node reserves what the volume may legally hold
@@ -530,15 +538,15 @@ describe('k8s/ limits agree with the config', () => {
 
   it('worker: its jobs x ffmpeg threads fit the CPU limit', () => {
     const config = serviceConfig('worker');
-    expect(config.FFMPEG_THREADS).toBeGreaterThan(0); // 0 lets ffmpeg count the node's cores, not the limit
-    expect(config.MAX_CONCURRENT_JOBS * config.FFMPEG_THREADS).toBeLessThanOrEqual(quantity(container('worker').resources?.limits?.cpu));
+    expect(config.ffmpegThreads).toBeGreaterThan(0); // 0 lets ffmpeg count the node's cores, not the limit
+    expect(config.maxConcurrentJobs * config.ffmpegThreads).toBeLessThanOrEqual(quantity(container('worker').resources?.limits?.cpu));
   });
 
   it('gateway: the memory limit holds GATEWAY_BUFFER_BUDGET_MB, the baseline and the frames the budget does not see', () => {
     const config = serviceConfig('gateway');
     const limitMb = quantity(container('gateway').resources?.limits?.memory) / MiB;
-    const framesMb = (GATEWAY_FRAMES_IN_FLIGHT * config.WS_MAX_SIZE) / MiB;
-    expect(config.GATEWAY_BUFFER_BUDGET_MB + GATEWAY_BASELINE_MB + framesMb).toBeLessThanOrEqual(limitMb);
+    const framesMb = (GATEWAY_FRAMES_IN_FLIGHT * config.wsMaxSizeBytes) / MiB;
+    expect(config.gatewayBufferBudgetBytes / MiB + GATEWAY_BASELINE_MB + framesMb).toBeLessThanOrEqual(limitMb);
   });
 
   it.each(SERVICES)('%s: memory and CPU requested, memory limited', (service) => {
@@ -550,17 +558,19 @@ describe('k8s/ limits agree with the config', () => {
 
   it('worker: a stopping worker finishes the longest job, and the kubelet waits for that plus the lead time', () => {
     const config = serviceConfig('worker');
-    expect(config.SHUTDOWN_GRACE_SECONDS * 1000).toBeGreaterThanOrEqual(minimumConsumerTimeoutMs(config));
+    expect(config.shutdownGraceMs).toBeGreaterThanOrEqual(minimumConsumerTimeoutMs(config));
+    // the lead time the shared ConfigMap sets (a gateway's variable: the worker reads none)
+    const { shutdownLeadMs } = parseConfig('gateway', containerEnv(container('worker')), 'Deployment worker');
     const grace = podSpec('worker').terminationGracePeriodSeconds ?? 30; // the Kubernetes default
     // closing the channels and connections after the jobs: seconds
-    expect(grace).toBeGreaterThanOrEqual(config.SHUTDOWN_GRACE_SECONDS + config.SHUTDOWN_LEAD_SECONDS + 10);
+    expect(grace).toBeGreaterThanOrEqual((config.shutdownGraceMs + shutdownLeadMs) / 1000 + 10);
   });
 
   it('gateway: the grace period covers the lead time (the gateway waits on no job: SHUTDOWN_GRACE_SECONDS is the worker’s)', () => {
     const config = serviceConfig('gateway');
-    expect(config.SHUTDOWN_LEAD_SECONDS).toBeGreaterThan(0);
+    expect(config.shutdownLeadMs).toBeGreaterThan(0);
     // the lead time, then closing sockets and channels: seconds
-    expect(podSpec('gateway').terminationGracePeriodSeconds ?? 30).toBeGreaterThanOrEqual(config.SHUTDOWN_LEAD_SECONDS + 10);
+    expect(podSpec('gateway').terminationGracePeriodSeconds ?? 30).toBeGreaterThanOrEqual(config.shutdownLeadMs / 1000 + 10);
   });
 });
 
@@ -602,20 +612,20 @@ describe('k8s/ availability and autoscaling', () => {
 
   it("worker: the ScaledObject sums waiting and running jobs over the intake and every tenant queue of the worker's QUEUE_PREFIX", () => {
     const config = serviceConfig('worker');
-    expect(configMaps[0]?.data?.QUEUE_PREFIX).toBe(config.QUEUE_PREFIX);
+    expect(configMaps[0]?.data?.QUEUE_PREFIX).toBe(config.queuePrefix);
     const triggers = scaledObject().spec.triggers;
     expect(triggers.map((t) => t.type)).toEqual(['rabbitmq']);
     const metadata = triggers[0]!.metadata as Record<string, string>;
     // only the management API counts unacked (running) jobs and matches queues by regex
     expect(metadata).toMatchObject({ protocol: 'http', mode: 'QueueLength', useRegex: 'true', operation: 'sum' });
     expect(metadata.excludeUnacknowledged ?? 'false').toBe('false');
-    const t = topology(config.QUEUE_PREFIX);
+    const t = topology(config.queuePrefix);
     const pattern = new RegExp(metadata.queueName!);
     for (const queue of [t.jobsQueue, t.tenantQueue('9f86d081884c7d65'), t.tenantQueue('0000000000000000')]) expect(queue).toMatch(pattern);
     for (const queue of [t.deadLetterQueue, t.gatewayReplyQueue('5e2a91c0'), `other.${t.jobsQueue}`, `${t.jobsQueue}.x`])
       expect(queue).not.toMatch(pattern);
     // a worker's share of the backlog is what it runs at once
-    expect(Number(metadata.value)).toBe(config.MAX_CONCURRENT_JOBS);
+    expect(Number(metadata.value)).toBe(config.maxConcurrentJobs);
     // KEDA reads one page of matching queues (100 by default) and fails past it: the largest page RabbitMQ serves
     expect(Number(metadata.pageSize)).toBe(RABBITMQ_MAX_PAGE_SIZE);
   });
@@ -671,7 +681,7 @@ describe('examples/k8s-aws', () => {
   const awsDeployment = (service: Service) => find<IDeployment>('Deployment', service);
   const awsPod = (service: Service) => awsDeployment(service).spec!.template.spec!;
   /** The overlay's ConfigMap plus the container's env: what the service parses (the Secret holds only AMQP_URL here). */
-  const awsConfig = (service: Service): Config => {
+  const awsConfig = <S extends Service>(service: S): ServiceConfig<S> => {
     const c = awsPod(service).containers[0]!;
     const env: Env = {};
     for (const from of c.envFrom ?? []) {
@@ -679,7 +689,7 @@ describe('examples/k8s-aws', () => {
       if (cm) Object.assign(env, (cm as K8sObject & IConfigMap).data);
     }
     for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
-    return parseConfig({ ...env, AMQP_URL: 'amqps://user:secret@mq.example.com:5671' }, `${OVERLAY} ${service}`);
+    return parseConfig(service, { ...env, AMQP_URL: 'amqps://user:secret@mq.example.com:5671' }, `${OVERLAY} ${service}`);
   };
   const seconds = (command: string[] | undefined) => (command?.[0] === 'sleep' ? Number(command[1]) : NaN);
 
@@ -719,10 +729,8 @@ describe('examples/k8s-aws', () => {
   it('uses AWS S3: no S3_ENDPOINT, no keys, virtual-hosted style, and both services parse that config', () => {
     for (const service of SERVICES) {
       const config = awsConfig(service);
-      expect(config).toMatchObject({ STORAGE_DRIVER: 's3', S3_FORCE_PATH_STYLE: false });
-      expect(config.S3_ENDPOINT).toBeUndefined();
-      expect(config.S3_ACCESS_KEY_ID).toBeUndefined();
-      expect(config.S3_BUCKET).toBeTruthy();
+      expect(config.storage).toMatchObject({ driver: 's3', forcePathStyle: false, endpoint: undefined, accessKeyId: undefined });
+      expect(config.storage.driver === 's3' && config.storage.bucket).toBeTruthy();
     }
   });
 
@@ -736,7 +744,7 @@ describe('examples/k8s-aws', () => {
     const pod = awsPod('gateway');
     const preStop = seconds(pod.containers[0]!.lifecycle?.preStop?.exec?.command);
     expect(preStop).toBeGreaterThan(0);
-    const lead = awsConfig('gateway').SHUTDOWN_LEAD_SECONDS;
+    const lead = awsConfig('gateway').shutdownLeadMs / 1000;
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(preStop + lead + 10);
     // the base's probes, ports and limits are kept (the patch merged the container by name)
     expect(pod.containers).toHaveLength(1);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_VARIABLES, loadConfig } from '@media-foundry/shared';
+import { CONFIG_VARIABLES, loadGatewayConfig, loadWorkerConfig } from '@media-foundry/shared';
 import { ROOT } from './helpers/paths.js';
 
 const text = (name: string) => readFileSync(join(ROOT, name), 'utf8');
@@ -18,7 +18,8 @@ describe('.env.example and README', () => {
   });
 
   it('holds values the config schema accepts', () => {
-    expect(() => loadConfig(entries)).not.toThrow();
+    expect(() => loadGatewayConfig(entries)).not.toThrow();
+    expect(() => loadWorkerConfig(entries)).not.toThrow();
   });
 
   it('documents every variable in the README configuration table', () => {

@@ -9,11 +9,22 @@ describe('start-up', () => {
     expect(gateway.stderr).toContain('native binding');
   });
 
-  it.each(['gateway', 'worker'] as const)('%s stops on a bad configuration, naming every bad variable', async (service) => {
-    const proc = spawnService(service, { WS_PORT: 'eighty', MAX_CONCURRENT_JOBS: '0', STORAGE_DRIVER: 's3', AMQP_URL });
+  // each service parses only its own variables and the shared ones: a worker's bad MAX_CONCURRENT_JOBS does not stop a gateway
+  it.each([
+    ['gateway', 'WS_PORT', 'MAX_CONCURRENT_JOBS'],
+    ['worker', 'MAX_CONCURRENT_JOBS', 'WS_PORT'],
+  ] as const)('%s stops on a bad configuration, naming every bad variable', async (service, own, other) => {
+    const proc = spawnService(service, {
+      WS_PORT: 'eighty',
+      MAX_CONCURRENT_JOBS: '0',
+      HEALTH_PORT: '70000',
+      STORAGE_DRIVER: 's3',
+      AMQP_URL,
+    });
     expect(await proc.exit()).toBe(2);
-    expect(proc.stderr).toContain('WS_PORT');
-    expect(proc.stderr).toContain('MAX_CONCURRENT_JOBS');
+    expect(proc.stderr).toContain(own);
+    expect(proc.stderr).toContain('HEALTH_PORT');
     expect(proc.stderr).toContain('S3_BUCKET');
+    expect(proc.stderr).not.toContain(other);
   });
 });

@@ -18,7 +18,7 @@ import {
   binaryHeader,
   clientMessages,
   completedMessage,
-  configSchema,
+  loadGatewayConfig,
   controlMessage,
   errorMessage,
   jobMessage,
@@ -96,10 +96,10 @@ export interface AsyncApiDocument {
 }
 
 /** The defaults of the config schema: default port numbers, queue prefix and delivery limit. */
-const DEFAULTS = configSchema.parse({});
+const DEFAULTS = loadGatewayConfig({});
 const PREFIX_PARAMETER = '{prefix}';
 /** Names with the default prefix (bindings and examples)… */
-const NAMES = topology(DEFAULTS.QUEUE_PREFIX);
+const NAMES = topology(DEFAULTS.queuePrefix);
 /** …and with the prefix as a parameter (channel addresses). */
 const ADDRESSES = topology(PREFIX_PARAMETER);
 
@@ -479,12 +479,12 @@ export function buildAsyncApi(): AsyncApiDocument {
   const prefixParameter = {
     prefix: {
       description: 'QUEUE_PREFIX: the prefix of every exchange and queue name.',
-      default: DEFAULTS.QUEUE_PREFIX,
-      examples: [DEFAULTS.QUEUE_PREFIX],
+      default: DEFAULTS.queuePrefix,
+      examples: [DEFAULTS.queuePrefix],
     },
   };
-  const jobsArguments = jobsQueueArguments(NAMES, DEFAULTS.JOB_DELIVERY_LIMIT);
-  const tenantArguments = tenantQueueArguments(NAMES, DEFAULTS.JOB_DELIVERY_LIMIT, DEFAULTS.TENANT_QUEUE_IDLE_SECONDS * 1000);
+  const jobsArguments = jobsQueueArguments(NAMES, DEFAULTS.jobDeliveryLimit);
+  const tenantArguments = tenantQueueArguments(NAMES, DEFAULTS.jobDeliveryLimit, DEFAULTS.tenantQueueIdleMs);
 
   return {
     asyncapi: '3.0.0',
@@ -506,11 +506,11 @@ export function buildAsyncApi(): AsyncApiDocument {
     defaultContentType: 'application/json',
     servers: {
       websocket: {
-        host: `{host}:${DEFAULTS.WS_PORT}`,
+        host: `{host}:${DEFAULTS.wsPort}`,
         protocol: 'ws',
         title: 'Gateway WebSocket server',
         description: [
-          `The gateway (WS_PORT, default ${DEFAULTS.WS_PORT}). Plain ws: terminate TLS (wss) in front of it (docs/DEPLOYMENT.md).`,
+          `The gateway (WS_PORT, default ${DEFAULTS.wsPort}). Plain ws: terminate TLS (wss) in front of it (docs/DEPLOYMENT.md).`,
           'With API_KEYS or JWT_SECRET set, the upgrade request must present a key or token (else HTTP 401);',
           'with neither, the gateway is open. With ALLOWED_ORIGINS set, browsers from other origins get HTTP 403.',
         ].join('\n'),
@@ -549,7 +549,7 @@ export function buildAsyncApi(): AsyncApiDocument {
         description: [
           "Durable quorum queue backends publish to. Every worker consumes it and moves each job on to its tenant's queue",
           '(publisher-confirmed, then acked); the gateway publishes WebSocket jobs straight to the tenant queues.',
-          `Arguments (\`x-arguments\` below, JOB_DELIVERY_LIMIT defaults to ${DEFAULTS.JOB_DELIVERY_LIMIT}): declare it with exactly`,
+          `Arguments (\`x-arguments\` below, JOB_DELIVERY_LIMIT defaults to ${DEFAULTS.jobDeliveryLimit}): declare it with exactly`,
           'these or not at all (the services declare it at start-up); a different declaration fails with',
           `PRECONDITION_FAILED. After too many deliveries a job is dead-lettered to \`${ADDRESSES.deadLetterQueue}\`.`,
         ].join('\n'),

@@ -7,7 +7,7 @@
  * most UPLOAD_WINDOW_BYTES ahead of its last ack.
  */
 import { PassThrough } from 'node:stream';
-import { errors } from '@media-foundry/shared';
+import { errors, MiB } from '@media-foundry/shared';
 import type { Storage } from '@media-foundry/shared/node';
 
 export interface ChunkLimits {
@@ -18,7 +18,7 @@ export interface ChunkLimits {
 }
 
 /** What the storage stream buffers ahead of storage, per upload (the window bounds what the client has in flight). */
-export const STREAM_BUFFER_BYTES = 1024 * 1024;
+export const STREAM_BUFFER_BYTES = MiB;
 
 export class ChunkedUpload {
   /** Bytes written into the storage stream so far (the next expected offset). */

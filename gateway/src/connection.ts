@@ -5,7 +5,7 @@
  */
 import {
   CloseCode,
-  type Config,
+  type GatewayConfig,
   decodeUploadFrame,
   errorMessageFor,
   errors,
@@ -22,7 +22,7 @@ import { chunkCost, type RateDecision } from './rate-limiter.js';
 
 /** What every connection shares: built once in main.ts. */
 export interface GatewayContext {
-  config: Config;
+  config: GatewayConfig;
   logger: Logger;
   storage: Storage;
   urls: DownloadUrls;
@@ -68,7 +68,7 @@ export class ClientConnection implements JobHolder {
    * is not speaking the protocol.
    */
   onText(bytes: Uint8Array): void {
-    const max = this.ctx.config.WS_MAX_TEXT_SIZE;
+    const max = this.ctx.config.wsMaxTextSizeBytes;
     if (bytes.length > max) {
       this.send(
         errorMessageFor(

@@ -47,12 +47,12 @@ describe('contentDisposition', () => {
 
 describe('publicBaseUrl (the documented PUBLIC_BASE_URL default)', () => {
   it('is PUBLIC_BASE_URL when set', () => {
-    expect(publicBaseUrl({ PUBLIC_BASE_URL: 'https://media.example.com', WS_HOST: '0.0.0.0' }, 8080)).toBe('https://media.example.com');
+    expect(publicBaseUrl({ publicBaseUrl: 'https://media.example.com', wsHost: '0.0.0.0' }, 8080)).toBe('https://media.example.com');
   });
   it('is http://<WS_HOST>:<port> otherwise, with localhost for a wildcard host and brackets round IPv6', () => {
-    expect(publicBaseUrl({ WS_HOST: '10.0.0.5' }, 8080)).toBe('http://10.0.0.5:8080');
-    expect(publicBaseUrl({ WS_HOST: '0.0.0.0' }, 8080)).toBe('http://localhost:8080');
-    expect(publicBaseUrl({ WS_HOST: '::' }, 9000)).toBe('http://localhost:9000');
-    expect(publicBaseUrl({ WS_HOST: '::1' }, 8080)).toBe('http://[::1]:8080');
+    expect(publicBaseUrl({ wsHost: '10.0.0.5' }, 8080)).toBe('http://10.0.0.5:8080');
+    expect(publicBaseUrl({ wsHost: '0.0.0.0' }, 8080)).toBe('http://localhost:8080');
+    expect(publicBaseUrl({ wsHost: '::' }, 9000)).toBe('http://localhost:9000');
+    expect(publicBaseUrl({ wsHost: '::1' }, 8080)).toBe('http://[::1]:8080');
   });
 });

@@ -26,9 +26,9 @@ export interface DownloadUrls {
  * (0.0.0.0, ::), which is no address a client can reach, and brackets round
  * an IPv6 address.
  */
-export function publicBaseUrl(config: { PUBLIC_BASE_URL?: string | undefined; WS_HOST: string }, port: number): string {
-  if (config.PUBLIC_BASE_URL) return config.PUBLIC_BASE_URL;
-  const host = config.WS_HOST === '0.0.0.0' || config.WS_HOST === '::' ? 'localhost' : config.WS_HOST;
+export function publicBaseUrl(config: { publicBaseUrl?: string | undefined; wsHost: string }, port: number): string {
+  if (config.publicBaseUrl) return config.publicBaseUrl;
+  const host = config.wsHost === '0.0.0.0' || config.wsHost === '::' ? 'localhost' : config.wsHost;
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 

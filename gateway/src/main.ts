@@ -1,6 +1,6 @@
 /** Gateway entry point: the only place that reads the environment, handles signals and exits. */
 import { randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig, topology } from '@media-foundry/shared';
+import { ConfigError, loadGatewayConfig, topology } from '@media-foundry/shared';
 import {
   connectBroker,
   createLogger,
@@ -43,25 +43,25 @@ async function main(): Promise<void> {
   }
   let config;
   try {
-    config = loadConfig(process.env);
+    config = loadGatewayConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 2);
     throw err;
   }
-  const logger = createLogger('gateway', config.LOG_LEVEL);
+  const logger = createLogger('gateway', config.logLevel);
   const gatewayId = randomBytes(4).toString('hex');
-  const t = topology(config.QUEUE_PREFIX);
-  const authenticator = createAuthenticator({ apiKeys: config.API_KEYS, jwtSecret: config.JWT_SECRET });
+  const t = topology(config.queuePrefix);
+  const authenticator = createAuthenticator({ apiKeys: config.apiKeys, jwtSecret: config.jwtSecret });
   if (!authenticator.enabled) logger.warn('no API_KEYS or JWT_SECRET configured: the WebSocket is open to anyone who can reach it');
   const storage = createStorage(config);
   await storage.check();
-  const store = new JobStore(storage, config.TRANSIENT_RETRY_SECONDS * 1000);
-  const broker = connectBroker(config.AMQP_URL, logger, `gateway-${gatewayId}`);
+  const store = new JobStore(storage, config.transientRetryMs);
+  const broker = connectBroker(config.amqpUrl, logger, `gateway-${gatewayId}`);
   const publisher = new JobPublisher(broker, t, config);
   const tenants = new TenantQueues(broker, t, store, {
-    deliveryLimit: config.JOB_DELIVERY_LIMIT,
-    idleMs: config.TENANT_QUEUE_IDLE_SECONDS * 1000,
-    timeoutMs: config.PUBLISH_TIMEOUT_SECONDS * 1000,
+    deliveryLimit: config.jobDeliveryLimit,
+    idleMs: config.tenantQueueIdleMs,
+    timeoutMs: config.publishTimeoutMs,
     logger,
   });
   // probes never wait on the broker or storage: the intake depth and the checks behind /ready run in the background
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     ),
     new DependencyCheck('storage is not reachable', () => storage.check()),
   ];
-  const budget = new ByteBudget(config.GATEWAY_BUFFER_BUDGET_MB * 1024 * 1024);
+  const budget = new ByteBudget(config.gatewayBufferBudgetBytes);
   const registry = createRegistry('gateway');
   let baseUrl = '';
   let connections = () => 0;
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     brokerConnected: () => broker.state() === 'connected',
     brokerReconnects: () => broker.reconnects(),
   });
-  const urls = createDownloadUrls(storage, () => baseUrl, config.URL_SIGNING_SECRET);
+  const urls = createDownloadUrls(storage, () => baseUrl, config.urlSigningSecret);
   const router: ReplyRouter = new ReplyRouter(
     broker,
     t,
@@ -118,23 +118,23 @@ async function main(): Promise<void> {
 
   const sweeper = setInterval(() => {
     sweepStorage(storage, store, {
-      storageTtlMs: config.STORAGE_TTL_SECONDS * 1000,
-      resumeTtlMs: config.RESUME_TTL_SECONDS * 1000,
-      urlTtlMs: config.RESULT_URL_TTL_SECONDS * 1000,
+      storageTtlMs: config.storageTtlMs,
+      resumeTtlMs: config.resumeTtlMs,
+      urlTtlMs: config.resultUrlTtlMs,
     })
       .then((removed) => removed.length > 0 && logger.info({ removed: removed.length }, 'swept expired job files'))
       .catch((err: unknown) => logger.warn({ err }, 'storage sweep failed'));
     // uploads cut off by a gateway that died mid-way (a live one finishes or aborts its own within minutes)
     storage
-      .sweepIncomplete('jobs/', new Date(Date.now() - config.STORAGE_TTL_SECONDS * 1000))
+      .sweepIncomplete('jobs/', new Date(Date.now() - config.storageTtlMs))
       .then((removed) => removed > 0 && logger.info({ removed }, 'removed incomplete uploads'))
       .catch((err: unknown) => logger.debug({ err }, 'incomplete uploads not swept (the store may not list them)'));
-  }, config.CLEANUP_INTERVAL_SECONDS * 1000);
+  }, config.cleanupIntervalMs);
   sweeper.unref();
 
   let health: Awaited<ReturnType<typeof startHttpServer>> | null = null;
   const shutdown = new GatewayShutdown({
-    leadMs: config.SHUTDOWN_LEAD_SECONDS * 1000,
+    leadMs: config.shutdownLeadMs,
     logger,
     drain: () => {
       clearInterval(sweeper);
@@ -154,8 +154,8 @@ async function main(): Promise<void> {
   });
 
   health = await startHttpServer(
-    config.WS_HOST,
-    config.HEALTH_PORT,
+    config.wsHost,
+    config.healthPort,
     serviceRoutes({
       health: () => ({
         service: 'gateway',
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
   );
 
   logger.info(
-    { gateway_id: gatewayId, ws: `ws://${config.WS_HOST}:${server.port}`, health_port: health.port, storage: storage.driver },
+    { gateway_id: gatewayId, ws: `ws://${config.wsHost}:${server.port}`, health_port: health.port, storage: storage.driver },
     'gateway ready',
   );
 

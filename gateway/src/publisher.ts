@@ -1,4 +1,4 @@
-import type { Config, ControlMessage, JobMessage, ReplyExchangeMessage, Topology } from '@media-foundry/shared';
+import type { GatewayConfig, ControlMessage, JobMessage, ReplyExchangeMessage, Topology } from '@media-foundry/shared';
 import { type Broker, type ChannelWrapper, declareJobTopology } from '@media-foundry/shared/node';
 
 /**
@@ -13,14 +13,14 @@ export class JobPublisher {
   constructor(
     broker: Broker,
     private readonly topology: Topology,
-    config: Pick<Config, 'JOB_DELIVERY_LIMIT' | 'PUBLISH_TIMEOUT_SECONDS'>,
+    config: Pick<GatewayConfig, 'jobDeliveryLimit' | 'publishTimeoutMs'>,
   ) {
     this.channel = broker.channel({
       name: 'jobs-publisher',
       confirm: true,
       // While RabbitMQ is away publishes wait this long, then reject: the client gets SUBMIT_FAILED.
-      publishTimeout: config.PUBLISH_TIMEOUT_SECONDS * 1000,
-      setup: (ch: Parameters<typeof declareJobTopology>[0]) => declareJobTopology(ch, topology, config.JOB_DELIVERY_LIMIT),
+      publishTimeout: config.publishTimeoutMs,
+      setup: (ch: Parameters<typeof declareJobTopology>[0]) => declareJobTopology(ch, topology, config.jobDeliveryLimit),
     });
   }
 

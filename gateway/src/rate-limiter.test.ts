@@ -1,3 +1,4 @@
+import { MiB } from '@media-foundry/shared';
 import { CHUNK_COST, chunkCost, type RateBucket, type RateDecision, RateLimit } from './rate-limiter.js';
 
 /** One connection's limiter: a RateLimit and the bucket of its first frame. */
@@ -71,7 +72,7 @@ describe('RateLimit', () => {
     expect(chunkCost(1)).toBe(CHUNK_COST);
     expect(chunkCost(16 * 1024)).toBe(CHUNK_COST);
     expect(chunkCost(64 * 1024)).toBe(1 / 64);
-    expect(chunkCost(1024 * 1024)).toBe(1 / 1024);
+    expect(chunkCost(MiB)).toBe(1 / 1024);
   });
 
   it('calls a flood of cheap frames abusive like any other', () => {

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { loadConfig } from '@media-foundry/shared';
+import { loadGatewayConfig, MiB } from '@media-foundry/shared';
 import { createLogger, type Storage } from '@media-foundry/shared/node';
 import type { HttpRequest, HttpResponse, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
 import { createAuthenticator } from './auth.js';
@@ -39,7 +39,7 @@ describe('UwsClientSocket', () => {
 
   it('keeps only the latest progress per job for a congested client, and sends it on drain', () => {
     const { ws, socket, sent } = fakeWs();
-    ws.buffered = 10 * 1024 * 1024;
+    ws.buffered = 10 * MiB;
     for (let p = 1; p <= 50; p++) socket.sendJson({ job: 'a', p }, 'progress:a');
     socket.sendJson({ job: 'b', p: 7 }, 'progress:b');
     expect(sent).toEqual([]);
@@ -50,7 +50,7 @@ describe('UwsClientSocket', () => {
 
   it('sends held progress before a later message, so completed is never followed by stale progress', () => {
     const { ws, socket, sent } = fakeWs();
-    ws.buffered = 10 * 1024 * 1024;
+    ws.buffered = 10 * MiB;
     socket.sendJson({ p: 99 }, 'progress:a');
     socket.sendJson({ type: 'completed' });
     expect(sent).toEqual(['{"p":99}', '{"type":"completed"}']);
@@ -58,7 +58,7 @@ describe('UwsClientSocket', () => {
 
   it('waits for drain before a binary frame when the buffer is high, and fails once closed', async () => {
     const { ws, socket, sent } = fakeWs();
-    ws.buffered = 5 * 1024 * 1024;
+    ws.buffered = 5 * MiB;
     const sending = socket.sendBinary(new Uint8Array(10));
     await new Promise((r) => setTimeout(r, 10));
     expect(sent).toEqual([]);
@@ -72,7 +72,7 @@ describe('UwsClientSocket', () => {
 
   it('makes a frame only once the socket can take it, one at a time, each after the previous one went out', async () => {
     const { ws, socket, sent } = fakeWs();
-    ws.buffered = 5 * 1024 * 1024;
+    ws.buffered = 5 * MiB;
     const made: string[] = [];
     const frame = (name: string, bytes: number) => async () => {
       made.push(name);
@@ -99,11 +99,11 @@ describe('UwsClientSocket', () => {
     const { ws, socket, sent } = fakeWs();
     const sizes = [4, 5, 6];
     let reads = 0;
-    ws.buffered = 5 * 1024 * 1024;
+    ws.buffered = 5 * MiB;
     const sending = socket.sendFragmentsWhenWritable(async () => {
       const piece = new Uint8Array(sizes[reads]!);
       reads++;
-      ws.buffered = 5 * 1024 * 1024; // the client is slow: each piece fills its buffer
+      ws.buffered = 5 * MiB; // the client is slow: each piece fills its buffer
       return { piece, last: reads === sizes.length };
     });
     await new Promise((r) => setTimeout(r, 10));
@@ -199,7 +199,7 @@ async function fakeGateway(env: Record<string, string> = {}, logLevel = 'silent'
     detach: (holder: JobHolder) => detached.push(holder),
   } as unknown as JobLifecycle;
   const ctx: GatewayContext = {
-    config: loadConfig({ API_KEYS: KEY, ...env }),
+    config: loadGatewayConfig({ API_KEYS: KEY, ...env }),
     logger,
     storage: {} as Storage,
     urls: {} as DownloadUrls,

@@ -4,7 +4,7 @@
  * adapter, id, logger and rate-limit budget are made on its first frame.
  */
 import { randomBytes } from 'node:crypto';
-import { CloseCode, errors } from '@media-foundry/shared';
+import { CloseCode, errors, MiB } from '@media-foundry/shared';
 import { parseTraceparent } from '@media-foundry/shared/node';
 import { originAllowed, presentedToken, type Principal } from './auth.js';
 import type { ClientSocket } from './client-socket.js';
@@ -46,11 +46,11 @@ interface LiveSocket {
 export const TOO_MANY_CONNECTIONS_REASON = 'too many connections for this API key or token (MAX_CONNECTIONS_PER_CLIENT)';
 
 /** Binary frames wait until the send buffer is below this before going out. */
-const SEND_HIGH_WATER_BYTES = 1024 * 1024;
+const SEND_HIGH_WATER_BYTES = MiB;
 /** Above this much unsent data, progress messages are coalesced (latest per job) instead of queued. */
 const COALESCE_ABOVE_BYTES = 256 * 1024;
 /** Per-client send-buffer ceiling (uWS drops messages above it). */
-export const MAX_BACKPRESSURE_BYTES = 64 * 1024 * 1024;
+export const MAX_BACKPRESSURE_BYTES = 64 * MiB;
 
 /**
  * A uWS.WebSocket behind ClientSocket: corked sends, a closed flag, drain
@@ -207,13 +207,13 @@ export interface GatewayServer {
 export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise<GatewayServer> {
   const { config, logger } = ctx;
   const open = new Set<WebSocket<SocketData>>();
-  const perClient = new ClientConnections(config.MAX_CONNECTIONS_PER_CLIENT);
-  const rateLimit = new RateLimit(config.WS_MAX_MESSAGES_PER_SECOND);
+  const perClient = new ClientConnections(config.maxConnectionsPerClient);
+  const rateLimit = new RateLimit(config.wsMaxMessagesPerSecond);
   let live = 0;
   let refusing = false;
   const app: TemplatedApp = uws.App();
   serveSignedFiles(app, ctx.storage, ctx.urls, logger);
-  if (config.DEMO_PAGE) await serveDemoPage(app, { authRequired: ctx.authenticator.enabled }, logger);
+  if (config.demoPage) await serveDemoPage(app, { authRequired: ctx.authenticator.enabled }, logger);
 
   /** A socket's first frame: everything a connection holds beyond uWS's own is made now. */
   function activate(ws: WebSocket<SocketData>, data: SocketData): LiveSocket {
@@ -226,11 +226,11 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
   }
 
   app.ws<SocketData>('/*', {
-    maxPayloadLength: config.WS_MAX_SIZE,
+    maxPayloadLength: config.wsMaxSizeBytes,
     maxBackpressure: MAX_BACKPRESSURE_BYTES,
     // uWS pings an idle client itself and closes it when this passes silently (granularity ~4 s, minimum 8).
-    idleTimeout: config.WS_PING_INTERVAL === 0 ? 0 : Math.max(8, config.WS_PING_INTERVAL + config.WS_PING_TIMEOUT),
-    sendPingsAutomatically: config.WS_PING_INTERVAL > 0,
+    idleTimeout: config.wsPingIntervalSeconds === 0 ? 0 : Math.max(8, config.wsPingIntervalSeconds + config.wsPingTimeoutSeconds),
+    sendPingsAutomatically: config.wsPingIntervalSeconds > 0,
     compression: uws.DISABLED,
     upgrade: (res, req, context) => {
       // uWS invalidates `req` after this callback returns: copy what we need first
@@ -255,7 +255,7 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
         );
         return;
       }
-      if (!originAllowed(origin, config.ALLOWED_ORIGINS)) {
+      if (!originAllowed(origin, config.allowedOrigins)) {
         refuse('403 Forbidden', 'origin not allowed');
         return;
       }
@@ -284,7 +284,7 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
       // A close code and reason reach a browser; the HTTP status of a refused upgrade does not.
       if (data.principal.kind !== 'anonymous' && !perClient.admit(data.principal.id)) {
         logger.warn(
-          { client: data.principal.id, limit: config.MAX_CONNECTIONS_PER_CLIENT },
+          { client: data.principal.id, limit: config.maxConnectionsPerClient },
           'refused a connection over MAX_CONNECTIONS_PER_CLIENT',
         );
         ws.end(CloseCode.POLICY_VIOLATION, TOO_MANY_CONNECTIONS_REASON);
@@ -321,7 +321,7 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
         const now = Date.now();
         if (now - state.limitedNoticeAt >= 1000) {
           state.limitedNoticeAt = now;
-          connection.sendRateLimited(config.WS_MAX_MESSAGES_PER_SECOND);
+          connection.sendRateLimited(config.wsMaxMessagesPerSecond);
         }
       }
     },
@@ -344,8 +344,8 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
   });
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-    app.listen(config.WS_HOST, config.WS_PORT, (token) =>
-      token ? resolve(token) : reject(new Error(`cannot listen on ${config.WS_HOST}:${config.WS_PORT}`)),
+    app.listen(config.wsHost, config.wsPort, (token) =>
+      token ? resolve(token) : reject(new Error(`cannot listen on ${config.wsHost}:${config.wsPort}`)),
     );
   });
   let listening: us_listen_socket | null = listenSocket;

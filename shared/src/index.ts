@@ -5,7 +5,11 @@
  */
 export { decodeUploadFrame, encodeBinaryFrame, splitBinaryFrame } from './binary-frame.js';
 export { errorMessageFor, parseClientMessage, type ParsedClientMessage } from './client-message.js';
-export { type Config, CONFIG_VARIABLES, ConfigError, configSchema, loadConfig } from './config.js';
+export { type BaseConfig, ConfigError, type StorageConfig } from './config.js';
+export { type GatewayConfig, gatewayConfigSchema, loadGatewayConfig } from './config/gateway.js';
+export { MiB } from './config/values.js';
+export { CONFIG_VARIABLES, GATEWAY_VARIABLES, WORKER_VARIABLES } from './config/variables.js';
+export { loadWorkerConfig, type WorkerConfig, workerConfigSchema } from './config/worker.js';
 export { AppError, type AppErrorOptions, ErrorCode, errors, type FailureKind, isStalled } from './errors.js';
 export {
   completedReply,

@@ -3,6 +3,7 @@
  * both directions, and the binary frame layout. Browser-safe (zod only).
  */
 import { z } from 'zod';
+import { MiB } from './config/values.js';
 import { ErrorCode } from './errors.js';
 import { inputCountProblem, withOperation } from './operations/index.js';
 
@@ -347,7 +348,7 @@ export const outputFrameHeader = z
 export type BinaryHeader = z.infer<typeof binaryHeader>;
 
 /** Outputs up to this size go as one binary frame; larger ones in chunks (`offset`, `total_size`, `final`). */
-export const SINGLE_FRAME_MAX_BYTES = 16 * 1024 * 1024;
+export const SINGLE_FRAME_MAX_BYTES = 16 * MiB;
 
 /** Default largest text (JSON) message the gateway parses (WS_MAX_TEXT_SIZE); control messages are small. */
 export const MAX_TEXT_MESSAGE_BYTES = 64 * 1024;

@@ -1,4 +1,4 @@
-import { loadConfig } from './config.js';
+import { loadWorkerConfig } from './config/worker.js';
 import { jobId } from './protocol.js';
 import {
   jobsQueueArguments,
@@ -54,14 +54,14 @@ describe('topology', () => {
 
 describe('consumer timeout', () => {
   it('must outlast the longest job: download, ffmpeg, four steps of retries, and a margin', () => {
-    expect(minimumConsumerTimeoutMs({ FFMPEG_TIMEOUT_SECONDS: 600, URL_FETCH_TIMEOUT_SECONDS: 300, TRANSIENT_RETRY_SECONDS: 60 })).toBe(
-      1_200_000,
-    );
+    expect(minimumConsumerTimeoutMs({ ffmpegTimeoutMs: 600_000, urlFetchTimeoutMs: 300_000, transientRetryMs: 60_000 })).toBe(1_200_000);
   });
 
   it("fits within RabbitMQ's default with the default configuration", () => {
     // so a stock broker works out of the box; longer jobs need consumer_timeout raised (docs/DEPLOYMENT.md)
-    expect(minimumConsumerTimeoutMs(loadConfig({}))).toBeLessThan(RABBITMQ_DEFAULT_CONSUMER_TIMEOUT_MS);
-    expect(minimumConsumerTimeoutMs(loadConfig({ FFMPEG_TIMEOUT_SECONDS: '3600' }))).toBeGreaterThan(RABBITMQ_DEFAULT_CONSUMER_TIMEOUT_MS);
+    expect(minimumConsumerTimeoutMs(loadWorkerConfig({}))).toBeLessThan(RABBITMQ_DEFAULT_CONSUMER_TIMEOUT_MS);
+    expect(minimumConsumerTimeoutMs(loadWorkerConfig({ FFMPEG_TIMEOUT_SECONDS: '3600' }))).toBeGreaterThan(
+      RABBITMQ_DEFAULT_CONSUMER_TIMEOUT_MS,
+    );
   });
 });

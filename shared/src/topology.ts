@@ -78,12 +78,8 @@ export function tenantQueueArguments(t: Topology, deliveryLimit: number, idleMs:
  * probing and storing. A smaller broker setting closes the worker's channel
  * mid-job and the job is redelivered, over and over.
  */
-export function minimumConsumerTimeoutMs(config: {
-  FFMPEG_TIMEOUT_SECONDS: number;
-  URL_FETCH_TIMEOUT_SECONDS: number;
-  TRANSIENT_RETRY_SECONDS: number;
-}): number {
-  return (config.FFMPEG_TIMEOUT_SECONDS + config.URL_FETCH_TIMEOUT_SECONDS + 4 * config.TRANSIENT_RETRY_SECONDS + 60) * 1000;
+export function minimumConsumerTimeoutMs(config: { ffmpegTimeoutMs: number; urlFetchTimeoutMs: number; transientRetryMs: number }): number {
+  return config.ffmpegTimeoutMs + config.urlFetchTimeoutMs + 4 * config.transientRetryMs + 60_000;
 }
 
 /** RabbitMQ's default `consumer_timeout`: 30 minutes. */

@@ -1,5 +1,6 @@
 import { parseClientMessage } from './client-message.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError } from './config.js';
+import { loadWorkerConfig } from './config/worker.js';
 import { jobMessage } from './jobs.js';
 
 const start = (webhook: unknown) =>
@@ -46,24 +47,34 @@ describe('webhook in the AMQP job message', () => {
 
 describe('webhook config', () => {
   it('has no secret, no allow-list and 6 attempts from 20 s by default', () => {
-    const c = loadConfig({});
-    expect(c.WEBHOOK_SECRET).toBeUndefined();
-    expect(c.WEBHOOK_ALLOWLIST).toEqual([]);
-    expect([c.WEBHOOK_TIMEOUT_SECONDS, c.WEBHOOK_MAX_ATTEMPTS, c.WEBHOOK_RETRY_BASE_SECONDS]).toEqual([10, 6, 20]);
+    const c = loadWorkerConfig({});
+    expect(c.webhookSecret).toBeUndefined();
+    expect(c.webhookAllowlist).toEqual([]);
+    expect([c.webhookTimeoutMs, c.webhookMaxAttempts, c.webhookRetryBaseMs]).toEqual([10_000, 6, 20_000]);
   });
 
   it('takes fractions of a second for the retry base, and a list of hosts and networks', () => {
-    const c = loadConfig({ WEBHOOK_RETRY_BASE_SECONDS: '0.5', WEBHOOK_ALLOWLIST: '127.0.0.1, hooks.internal,10.0.0.0/8' });
-    expect(c.WEBHOOK_RETRY_BASE_SECONDS).toBe(0.5);
-    expect(c.WEBHOOK_ALLOWLIST).toEqual(['127.0.0.1', 'hooks.internal', '10.0.0.0/8']);
+    const c = loadWorkerConfig({ WEBHOOK_RETRY_BASE_SECONDS: '0.5', WEBHOOK_ALLOWLIST: '127.0.0.1, hooks.internal,10.0.0.0/8' });
+    expect(c.webhookRetryBaseMs).toBe(500);
+    expect(c.webhookAllowlist).toEqual(['127.0.0.1', 'hooks.internal', '10.0.0.0/8']);
   });
 
   it('refuses a short secret and impossible schedules, all at once', () => {
     expect(() =>
-      loadConfig({ WEBHOOK_SECRET: 'short', WEBHOOK_MAX_ATTEMPTS: '0', WEBHOOK_RETRY_BASE_SECONDS: '-1', WEBHOOK_TIMEOUT_SECONDS: '0' }),
+      loadWorkerConfig({
+        WEBHOOK_SECRET: 'short',
+        WEBHOOK_MAX_ATTEMPTS: '0',
+        WEBHOOK_RETRY_BASE_SECONDS: '-1',
+        WEBHOOK_TIMEOUT_SECONDS: '0',
+      }),
     ).toThrow(ConfigError);
     try {
-      loadConfig({ WEBHOOK_SECRET: 'short', WEBHOOK_MAX_ATTEMPTS: '0', WEBHOOK_RETRY_BASE_SECONDS: '-1', WEBHOOK_TIMEOUT_SECONDS: '0' });
+      loadWorkerConfig({
+        WEBHOOK_SECRET: 'short',
+        WEBHOOK_MAX_ATTEMPTS: '0',
+        WEBHOOK_RETRY_BASE_SECONDS: '-1',
+        WEBHOOK_TIMEOUT_SECONDS: '0',
+      });
     } catch (err) {
       expect((err as ConfigError).problems.map((p) => p.split(':')[0])).toEqual(
         expect.arrayContaining(['WEBHOOK_SECRET', 'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_RETRY_BASE_SECONDS', 'WEBHOOK_TIMEOUT_SECONDS']),

@@ -37,7 +37,7 @@ describe('DeadLetters', () => {
     const replies = { send: (_r: unknown, reply: FinalReply) => (sent.push(reply), Promise.resolve()) } as unknown as ReplyPublisher;
     const store = { readResult: () => Promise.resolve(null), writeResult: () => Promise.resolve() } as unknown as JobStore;
     const finished: { webhook: unknown; reply: FinalReply }[] = [];
-    new DeadLetters(broker, topology('t'), { JOB_DELIVERY_LIMIT: 3 }, replies, store, logger, {
+    new DeadLetters(broker, topology('t'), { jobDeliveryLimit: 3 }, replies, store, logger, {
       finished: (webhook, reply) => (finished.push({ webhook, reply }), Promise.resolve()),
     });
     await setup!(ch);

@@ -4,7 +4,7 @@
  * the client is not left waiting forever: a JOB_FAILED reply, stored as the
  * job's result too (a client that resumes later finds it).
  */
-import { type Config, ErrorCode, jobId as jobIdSchema, type Topology } from '@media-foundry/shared';
+import { type WorkerConfig, ErrorCode, jobId as jobIdSchema, type Topology } from '@media-foundry/shared';
 import {
   type Broker,
   type Channel,
@@ -25,7 +25,7 @@ export class DeadLetters {
   constructor(
     broker: Broker,
     topology: Topology,
-    config: Pick<Config, 'JOB_DELIVERY_LIMIT'>,
+    config: Pick<WorkerConfig, 'jobDeliveryLimit'>,
     private readonly replies: ReplyPublisher,
     private readonly store: JobStore,
     private readonly logger: Logger,
@@ -35,7 +35,7 @@ export class DeadLetters {
       name: 'dead-letters',
       confirm: false,
       setup: async (ch: Channel) => {
-        await declareJobTopology(ch, topology, config.JOB_DELIVERY_LIMIT);
+        await declareJobTopology(ch, topology, config.jobDeliveryLimit);
         await ch.prefetch(1);
         await ch.consume(topology.deadLetterQueue, (msg) => msg && void this.answer(ch, msg));
       },

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AppError } from '@media-foundry/shared';
+import { AppError, MiB } from '@media-foundry/shared';
 import { requestedRange } from './http-range.js';
 import type { BlockReader } from './range-source.js';
 
@@ -46,7 +46,7 @@ interface Entry {
  * ffmpeg, told `-reconnect 1` (hardening.ts), asks again at once where it
  * ended. A thumbnail moves a block or two; a long read, 8 MiB a request.
  */
-const MAX_WINDOW_BYTES = 8 * 1024 * 1024;
+const MAX_WINDOW_BYTES = 8 * MiB;
 
 /** Whether an input argument is one this server serves (so it gets the http protocol whitelist). */
 export function isServedInputUrl(input: string): boolean {

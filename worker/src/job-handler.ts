@@ -12,7 +12,7 @@
  */
 import {
   AppError,
-  type Config,
+  type WorkerConfig,
   ErrorCode,
   errors,
   type FinalReply,
@@ -49,7 +49,7 @@ const PROGRESS_INTERVAL_MS = 250;
 const STATE_INTERVAL_MS = 5000;
 
 export interface HandlerDeps {
-  config: Config;
+  config: WorkerConfig;
   storage: Storage;
   store: JobStore;
   replies: ReplyPublisher;
@@ -163,7 +163,7 @@ export class JobHandler {
   private readonly allowlist: UrlAllowlist;
 
   constructor(private readonly deps: HandlerDeps) {
-    this.allowlist = parseAllowlist(deps.config.URL_ALLOWLIST);
+    this.allowlist = parseAllowlist(deps.config.urlAllowlist);
   }
 
   get activeJobs(): number {
@@ -202,7 +202,7 @@ export class JobHandler {
     const job =
       parsed instanceof AppError
         ? parsed
-        : (webhookProblem(parsed.webhook, Boolean(this.deps.config.WEBHOOK_SECRET), this.deps.webhookAllowlist) ?? parsed);
+        : (webhookProblem(parsed.webhook, Boolean(this.deps.config.webhookSecret), this.deps.webhookAllowlist) ?? parsed);
     if (job instanceof AppError) {
       const jobId = String(message.properties.correlationId ?? message.properties.messageId ?? 'unknown');
       logger.warn({ job_id: jobId, details: job.details }, 'rejected an invalid job message');
@@ -343,7 +343,7 @@ export class JobHandler {
   private async fail(delivery: Delivery, job: JobMessage, route: ReplyRoute, e: AppError, log: Logger, progress?: ProgressReporter) {
     const { metrics, config } = this.deps;
     const operation = job.operation;
-    if (e.retryable && delivery.deliveryCount < config.JOB_DELIVERY_LIMIT) {
+    if (e.retryable && delivery.deliveryCount < config.jobDeliveryLimit) {
       const why = e.details ? `${e.message}: ${e.details}` : e.message;
       log.warn({ err: e.cause ?? e, deliveries: delivery.deliveryCount + 1 }, 'transient failure outlasted the retries; requeueing');
       (progress ?? new ProgressReporter(route, this.deps, log, job.webhook)).report({
@@ -379,7 +379,7 @@ export class JobHandler {
     if (storeIt)
       await store.writeResult(final).catch((err: unknown) => log.warn({ err }, 'result not stored; resuming elsewhere will not find it'));
     try {
-      await retryTransient(() => this.deps.replies.send(route, final), { budgetMs: config.TRANSIENT_RETRY_SECONDS * 1000 });
+      await retryTransient(() => this.deps.replies.send(route, final), { budgetMs: config.transientRetryMs });
     } catch (err) {
       log.error({ err }, 'final reply not published; the job goes back to the queue');
       delivery.requeue();
@@ -389,7 +389,7 @@ export class JobHandler {
     const queued = new AbortController();
     await Promise.race([
       this.deps.webhooks.finished(job.webhook, final, log).finally(() => queued.abort()),
-      sleep(config.TRANSIENT_RETRY_SECONDS * 1000, queued.signal),
+      sleep(config.transientRetryMs, queued.signal),
     ]);
     delivery.ack();
   }

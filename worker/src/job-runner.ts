@@ -3,7 +3,7 @@ import { join, relative, sep } from 'node:path';
 import {
   AppError,
   type CompletedReply,
-  type Config,
+  type WorkerConfig,
   errors,
   type JobMessage,
   outputFileName,
@@ -41,17 +41,17 @@ export function containerName(formatName: string, path: string): string {
 /** Refuses inputs beyond MAX_INPUT_DURATION_SECONDS / MAX_INPUT_PIXELS before any ffmpeg runs. */
 export function checkInputLimits(
   info: MediaInfo,
-  limits: Pick<Config, 'MAX_INPUT_DURATION_SECONDS' | 'MAX_INPUT_PIXELS'>,
+  limits: Pick<WorkerConfig, 'maxInputDurationSeconds' | 'maxInputPixels'>,
   which: string,
 ): void {
-  if (info.duration !== null && info.duration > limits.MAX_INPUT_DURATION_SECONDS)
+  if (info.duration !== null && info.duration > limits.maxInputDurationSeconds)
     throw errors.jobFailed(
       'Input is too long',
-      `${which} lasts ${Math.round(info.duration)}s; MAX_INPUT_DURATION_SECONDS allows ${limits.MAX_INPUT_DURATION_SECONDS}`,
+      `${which} lasts ${Math.round(info.duration)}s; MAX_INPUT_DURATION_SECONDS allows ${limits.maxInputDurationSeconds}`,
     );
   const video = info.video;
-  if (video && video.width * video.height > limits.MAX_INPUT_PIXELS)
-    throw resolutionTooLarge(which, video.width, video.height, limits.MAX_INPUT_PIXELS);
+  if (video && video.width * video.height > limits.maxInputPixels)
+    throw resolutionTooLarge(which, video.width, video.height, limits.maxInputPixels);
 }
 
 /** The first `bytes` of a file (fewer when it is shorter). */
@@ -75,25 +75,25 @@ export type ProgressUpdate = Omit<ProgressReply, 'type' | 'job_id'>;
 
 export interface JobRunnerDeps {
   config: Pick<
-    Config,
-    | 'TEMP_DIR'
-    | 'FFMPEG_PATH'
-    | 'FFPROBE_PATH'
-    | 'INPUT_PROBE'
-    | 'FFMPEG_THREADS'
-    | 'FFMPEG_TIMEOUT_SECONDS'
-    | 'FFMPEG_MAX_MEMORY_MB'
-    | 'FFMPEG_STALL_SECONDS'
-    | 'MAX_FILE_SIZE_MB'
-    | 'URL_FETCH_TIMEOUT_SECONDS'
-    | 'URL_CONNECT_TIMEOUT_SECONDS'
-    | 'URL_MIN_BYTES_PER_SECOND'
-    | 'URL_MIN_RATE_WINDOW_SECONDS'
-    | 'MAX_JOB_INPUT_MB'
-    | 'TRANSIENT_RETRY_SECONDS'
-    | 'MAX_INPUT_DURATION_SECONDS'
-    | 'MAX_INPUT_PIXELS'
-    | 'WATERMARK_FONT_FILE'
+    WorkerConfig,
+    | 'tempDir'
+    | 'ffmpegPath'
+    | 'ffprobePath'
+    | 'inputProbe'
+    | 'ffmpegThreads'
+    | 'ffmpegTimeoutMs'
+    | 'ffmpegMaxMemoryBytes'
+    | 'ffmpegStallMs'
+    | 'maxFileSizeBytes'
+    | 'urlFetchTimeoutMs'
+    | 'urlConnectTimeoutMs'
+    | 'urlMinBytesPerSecond'
+    | 'urlMinRateWindowMs'
+    | 'maxJobInputBytes'
+    | 'transientRetryMs'
+    | 'maxInputDurationSeconds'
+    | 'maxInputPixels'
+    | 'watermarkFontFile'
   >;
   storage: Storage;
   /** URL_ALLOWLIST, parsed once. */
@@ -130,13 +130,13 @@ export async function runJob(
   onRunSpeed: (speed: number) => void = () => {},
 ): Promise<CompletedReply> {
   const { config, storage } = deps;
-  await mkdir(config.TEMP_DIR, { recursive: true });
-  const dir = await mkdtemp(join(config.TEMP_DIR, `${job.job_id}-`));
+  await mkdir(config.tempDir, { recursive: true });
+  const dir = await mkdtemp(join(config.tempDir, `${job.job_id}-`));
   const scrub = jobScrubber(job, dir);
   let ranged: ServedInput | null = null;
   const retrying = <T>(what: string, step: () => Promise<T>, stepSignal = signal): Promise<T> =>
     retryTransient(step, {
-      budgetMs: config.TRANSIENT_RETRY_SECONDS * 1000,
+      budgetMs: config.transientRetryMs,
       signal: stepSignal,
       onRetry: (err, retry, delayMs) => {
         const message = retryMessage(what, publicError(err, scrub), retry, delayMs);
@@ -152,20 +152,20 @@ export async function runJob(
       const { codec, width, height } = still;
       return { format, duration: null, size_bytes: size, video_codec: codec, audio_codec: null, width, height, bitrate: null, fps: null };
     }
-    return toOutputMetadata(await probe(config.FFPROBE_PATH, path, { maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB, signal }), format, size);
+    return toOutputMetadata(await probe(config.ffprobePath, path, { maxMemoryBytes: config.ffmpegMaxMemoryBytes, signal }), format, size);
   };
   try {
     report({ stage: 'downloading', percentage: 0 });
     const limits = {
-      maxBytes: config.MAX_FILE_SIZE_MB * 1024 * 1024,
-      timeoutMs: config.URL_FETCH_TIMEOUT_SECONDS * 1000,
-      connectTimeoutMs: config.URL_CONNECT_TIMEOUT_SECONDS * 1000,
-      stallMs: config.FFMPEG_STALL_SECONDS * 1000,
-      minBytesPerSecond: config.URL_MIN_BYTES_PER_SECOND,
-      rateWindowMs: config.URL_MIN_RATE_WINDOW_SECONDS * 1000,
+      maxBytes: config.maxFileSizeBytes,
+      timeoutMs: config.urlFetchTimeoutMs,
+      connectTimeoutMs: config.urlConnectTimeoutMs,
+      stallMs: config.ffmpegStallMs,
+      minBytesPerSecond: config.urlMinBytesPerSecond,
+      rateWindowMs: config.urlMinRateWindowMs,
       allowlist: deps.allowlist,
     };
-    const budget = new InputBudget(config.MAX_JOB_INPUT_MB * 1024 * 1024);
+    const budget = new InputBudget(config.maxJobInputBytes);
     const single = job.inputs.length === 1;
     // a single input of an operation that reads only part of it is read by range where it is, when it can be
     let opened: RangedInput | null = null;
@@ -207,7 +207,7 @@ export async function runJob(
     const probingEnds = Date.now() + PROBING_MS;
     // a single input used for planning (not the `probe` operation, whose answer is ffprobe's) is first
     // described in-process from its MP4 header boxes (mp4-info.ts): no ffprobe process on the critical path
-    const inProcess = config.INPUT_PROBE === 'auto' && single && job.operation !== 'probe';
+    const inProcess = config.inputProbe === 'auto' && single && job.operation !== 'probe';
     const describeInProcess = async (path: string): Promise<MediaInfo | null> => {
       try {
         return ranged
@@ -227,10 +227,10 @@ export async function runJob(
         if (described) log.debug('input described from its MP4 header, without ffprobe');
         return (
           described ??
-          probe(config.FFPROBE_PATH, path, {
+          probe(config.ffprobePath, path, {
             timeoutMs: Math.max(1, probingEnds - Date.now()),
-            maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB,
-            maxPixels: config.MAX_INPUT_PIXELS,
+            maxMemoryBytes: config.ffmpegMaxMemoryBytes,
+            maxPixels: config.maxInputPixels,
             signal,
             which,
           })
@@ -247,12 +247,12 @@ export async function runJob(
       inputPaths,
       workDir: dir,
       outputDir,
-      threads: config.FFMPEG_THREADS,
-      fontFile: config.WATERMARK_FONT_FILE,
+      threads: config.ffmpegThreads,
+      fontFile: config.watermarkFontFile,
     });
     for (const file of plan.files ?? []) await writeFile(file.path, file.content);
 
-    const deadline = Date.now() + config.FFMPEG_TIMEOUT_SECONDS * 1000;
+    const deadline = Date.now() + config.ffmpegTimeoutMs;
     const percentage = planProgress(plan);
     for (const [i, args] of plan.runs.entries()) {
       if (signal.aborted) throw errors.jobCancelled();
@@ -262,12 +262,12 @@ export async function runJob(
       log.debug({ args }, 'running ffmpeg');
       await clock.time('ffmpeg', () =>
         runFfmpeg(args, {
-          ffmpegPath: config.FFMPEG_PATH,
-          maxMemoryMb: config.FFMPEG_MAX_MEMORY_MB,
+          ffmpegPath: config.ffmpegPath,
+          maxMemoryBytes: config.ffmpegMaxMemoryBytes,
           timeoutMs: Math.max(1, deadline - Date.now()),
-          jobTimeoutSeconds: config.FFMPEG_TIMEOUT_SECONDS,
-          stallMs: config.FFMPEG_STALL_SECONDS * 1000,
-          maxPixels: config.MAX_INPUT_PIXELS,
+          jobTimeoutMs: config.ffmpegTimeoutMs,
+          stallMs: config.ffmpegStallMs,
+          maxPixels: config.maxInputPixels,
           signal,
           onProgress: (block) => {
             if (block.end && block.speed !== null) onRunSpeed(block.speed);

@@ -1,6 +1,6 @@
 /** Worker entry point: the only place that reads the environment, handles signals and exits. */
 import { randomBytes } from 'node:crypto';
-import { ConfigError, jobId as jobIdSchema, loadConfig, minimumConsumerTimeoutMs, topology } from '@media-foundry/shared';
+import { ConfigError, jobId as jobIdSchema, loadWorkerConfig, minimumConsumerTimeoutMs, topology } from '@media-foundry/shared';
 import {
   connectBroker,
   createLogger,
@@ -35,7 +35,7 @@ import { WebhookDispatcher } from './webhooks/dispatcher.js';
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig(process.env);
+    config = loadWorkerConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`media-foundry worker: ${err.message}\n`);
@@ -43,30 +43,30 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger('worker', config.LOG_LEVEL);
+  const logger = createLogger('worker', config.logLevel);
   const workerId = `worker-${randomBytes(4).toString('hex')}`;
-  const t = topology(config.QUEUE_PREFIX);
-  const idleMs = config.TENANT_QUEUE_IDLE_SECONDS * 1000;
+  const t = topology(config.queuePrefix);
+  const idleMs = config.tenantQueueIdleMs;
   const storage = createStorage(config);
   await storage.check();
-  const store = new JobStore(storage, config.TRANSIENT_RETRY_SECONDS * 1000);
-  const broker = connectBroker(config.AMQP_URL, logger, workerId);
+  const store = new JobStore(storage, config.transientRetryMs);
+  const broker = connectBroker(config.amqpUrl, logger, workerId);
   // the jobs this worker runs are held on a connection of their own: a reconnect forced to restore some
   // other channel (broker.ts) must not hand them back to their queues
-  const slotsBroker = connectBroker(config.AMQP_URL, logger.child({ connection: 'slots' }), `${workerId}-slots`);
+  const slotsBroker = connectBroker(config.amqpUrl, logger.child({ connection: 'slots' }), `${workerId}-slots`);
   const tenants = new TenantQueues(broker, t, store, {
-    deliveryLimit: config.JOB_DELIVERY_LIMIT,
+    deliveryLimit: config.jobDeliveryLimit,
     idleMs,
-    timeoutMs: config.PUBLISH_TIMEOUT_SECONDS * 1000,
+    timeoutMs: config.publishTimeoutMs,
     logger,
   });
-  const replies = new ReplyPublisher(broker, t, config.PUBLISH_TIMEOUT_SECONDS * 1000);
+  const replies = new ReplyPublisher(broker, t, config.publishTimeoutMs);
   const directory = new TenantDirectory();
   // a job that leaves a peer (ended, handed back, or its worker went silent) may be waiting in its tenant's queue again
   const view = new ClusterView(workerId, PEER_EXPIRY_MS, Date.now, (released) => {
     for (const job of released) directory.markReady(job.tenant_key);
   });
-  const weights = new Map(Object.entries(config.TENANT_WEIGHTS).map(([tenant, weight]) => [tenantKey(tenant), weight]));
+  const weights = new Map(Object.entries(config.tenantWeights).map(([tenant, weight]) => [tenantKey(tenant), weight]));
   const rotation = new TenantRotation((key) => weights.get(key) ?? 1);
   const backlog = new BacklogProbe(tenants, directory, logger);
   /** A tenant's name for the metrics, read from the index the first time its key shows up. */
@@ -88,10 +88,10 @@ async function main(): Promise<void> {
     brokerReconnects: () => broker.reconnects(),
     tenantDepths: () => directory.all().flatMap((d) => (d.depth === null ? [] : [{ tenant: d.name ?? d.key, depth: d.depth }])),
   });
-  const webhookAllowlist = parseAllowlist(config.WEBHOOK_ALLOWLIST);
+  const webhookAllowlist = parseAllowlist(config.webhookAllowlist);
   const webhooks = new WebhookDispatcher({
     broker,
-    prefix: config.QUEUE_PREFIX,
+    prefix: config.queuePrefix,
     config,
     allowlist: webhookAllowlist,
     deliveries: metrics.webhookDeliveries,
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     view,
     metrics,
     logger,
-    runner: { config, storage, allowlist: parseAllowlist(config.URL_ALLOWLIST), inputServer },
+    runner: { config, storage, allowlist: parseAllowlist(config.urlAllowlist), inputServer },
     webhooks,
     webhookAllowlist,
   });
@@ -190,8 +190,8 @@ async function main(): Promise<void> {
 
   let accepting = true;
   const health = await startHttpServer(
-    config.WS_HOST,
-    config.HEALTH_PORT,
+    config.wsHost,
+    config.healthPort,
     serviceRoutes({
       // liveness never waits on the broker: the backlog is the last value the probe read
       health: () => ({
@@ -201,7 +201,7 @@ async function main(): Promise<void> {
         broker_blocked: broker.blocked(),
         broker_reconnects: broker.reconnects(),
         active_jobs: jobs.activeJobs,
-        max_concurrent_jobs: config.MAX_CONCURRENT_JOBS,
+        max_concurrent_jobs: config.maxConcurrentJobs,
         queue_depth: backlog.total(),
         peers: view.peers(),
       }),
@@ -214,13 +214,13 @@ async function main(): Promise<void> {
   // longest a job runs is the least consumer_timeout, computed in one place (topology.ts).
   const staleMs = minimumConsumerTimeoutMs(config);
   const sweeper = setInterval(() => {
-    sweepTempDir(config.TEMP_DIR, staleMs, (id) => jobs.isActive(id))
+    sweepTempDir(config.tempDir, staleMs, (id) => jobs.isActive(id))
       .then((removed) => removed.length > 0 && logger.info({ removed }, 'removed stale temp dirs'))
       .catch((err: unknown) => logger.warn({ err }, 'temp sweep failed'));
-  }, config.CLEANUP_INTERVAL_SECONDS * 1000);
+  }, config.cleanupIntervalMs);
   sweeper.unref();
 
-  logger.info({ worker_id: workerId, health_port: health.port, concurrency: config.MAX_CONCURRENT_JOBS }, 'worker ready');
+  logger.info({ worker_id: workerId, health_port: health.port, concurrency: config.maxConcurrentJobs }, 'worker ready');
 
   // running → stopping (no new jobs) → draining (running ones finish within the grace, the rest requeued) → stopped
   let stopping: Promise<void> | null = null;
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
       for (const check of checks) check.stop();
       const slotsIdle = puller.stop();
       await router.stop();
-      await jobs.stop(config.SHUTDOWN_GRACE_SECONDS * 1000);
+      await jobs.stop(config.shutdownGraceMs);
       await inputServer.close();
       await slotsIdle;
       await scanner.stop();

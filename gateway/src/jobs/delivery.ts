@@ -6,7 +6,7 @@
  * TRANSIENT_RETRY_SECONDS, resuming a chunked file where it stopped, so a
  * storage blip costs a pause, not OUTPUT_SEND_FAILED.
  */
-import { AppError, type CompletedReply, type Config, type DeliveryMethod, retryTransient } from '@media-foundry/shared';
+import { AppError, type CompletedReply, type DeliveryMethod, type GatewayConfig, retryTransient } from '@media-foundry/shared';
 import type { Logger, Storage } from '@media-foundry/shared/node';
 import type { ByteBudget } from '../byte-budget.js';
 import type { ClientSocket } from '../client-socket.js';
@@ -14,7 +14,7 @@ import type { DownloadUrls } from '../download-urls.js';
 import { sendOutput, storageReadFailed } from '../downloads.js';
 
 export interface DeliveryDeps {
-  config: Pick<Config, 'DOWNLOAD_CHUNK_BYTES' | 'RESULT_URL_TTL_SECONDS' | 'TRANSIENT_RETRY_SECONDS'>;
+  config: Pick<GatewayConfig, 'downloadChunkBytes' | 'resultUrlTtlMs' | 'transientRetryMs'>;
   storage: Storage;
   urls: DownloadUrls;
   /** GATEWAY_BUFFER_BUDGET_MB: each frame or chunk waits for room in it before it is read. */
@@ -38,7 +38,8 @@ export async function deliverResult(
 ): Promise<'sent' | 'linked'> {
   const { config, urls, storage } = deps;
   const byUrl = deliveryMethod === 'url';
-  const ttl = config.RESULT_URL_TTL_SECONDS;
+  // URLs expire on whole seconds (S3 presigning, the gateway's `expires`)
+  const ttl = config.resultUrlTtlMs / 1000;
   const outputs = await Promise.all(
     reply.outputs.map(async ({ filename, size_bytes, content_type, key }) => ({
       filename,
@@ -60,7 +61,7 @@ export async function deliverResult(
     return 'linked';
   }
   const retrying = (file: string) => ({
-    budgetMs: config.TRANSIENT_RETRY_SECONDS * 1000,
+    budgetMs: config.transientRetryMs,
     onRetry: (err: unknown, retry: number, delayMs: number) =>
       log.warn({ err, retry, delay_ms: delayMs, file }, 'reading an output failed; retrying'),
   });
@@ -75,7 +76,7 @@ export async function deliverResult(
             deps.budget,
             clientJobId,
             output,
-            config.DOWNLOAD_CHUNK_BYTES,
+            config.downloadChunkBytes,
             sent,
             (bytes) => {
               sent += bytes;

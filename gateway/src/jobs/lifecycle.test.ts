@@ -13,7 +13,8 @@ import {
   decodeUploadFrame,
   jobMessage,
   type JobMessage,
-  loadConfig,
+  loadGatewayConfig,
+  MiB,
   type ReplyExchangeMessage,
   startJobMessage,
   type StartJobMessage,
@@ -132,8 +133,8 @@ describe('JobLifecycle', () => {
   /** A lifecycle on `config`; `budgetBytes` replaces GATEWAY_BUFFER_BUDGET_MB with a budget finer than whole MiB. */
   function lifecycle(config = {}, budgetBytes?: number) {
     gatewayCount += 1;
-    const parsed = loadConfig({ RESUME_TTL_SECONDS: '600', MAX_QUEUED_JOBS_PER_CLIENT: '3', ...config });
-    budget = new ByteBudget(budgetBytes ?? parsed.GATEWAY_BUFFER_BUDGET_MB * 1024 * 1024);
+    const parsed = loadGatewayConfig({ RESUME_TTL_SECONDS: '600', MAX_QUEUED_JOBS_PER_CLIENT: '3', ...config });
+    budget = new ByteBudget(budgetBytes ?? parsed.gatewayBufferBudgetBytes);
     const router: ReplyFollower = {
       follow: async (key) => {
         followed.set(key, (followed.get(key) ?? 0) + 1);
@@ -637,7 +638,6 @@ describe('JobLifecycle', () => {
   });
 
   describe('GATEWAY_BUFFER_BUDGET_MB', () => {
-    const MiB = 1024 * 1024;
     /** A 3 MiB budget and a 1 MiB window: a chunked upload holds 2 MiB (window and stream buffer) of it. */
     const small = () => lifecycle({ UPLOAD_WINDOW_BYTES: String(MiB) }, 3 * MiB);
     const startUpload = (

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import {
   AppError,
   type BinaryHeader,
-  type Config,
+  type GatewayConfig,
   errorMessageFor,
   errors,
   type FinalReply,
@@ -53,7 +53,7 @@ import { newResumeToken, tokenJobId, tokenMatches } from './resume-token.js';
 import { budgetRefusal, UploadStaging } from './upload-staging.js';
 
 export interface LifecycleDeps {
-  config: Config;
+  config: GatewayConfig;
   topology: Topology;
   gatewayId: string;
   storage: Storage;
@@ -131,8 +131,8 @@ export class JobLifecycle {
   private readonly allowlist: UrlAllowlist;
 
   constructor(private readonly deps: LifecycleDeps) {
-    this.webhookAllowlist = parseAllowlist(deps.config.WEBHOOK_ALLOWLIST);
-    this.allowlist = parseAllowlist(deps.config.URL_ALLOWLIST);
+    this.webhookAllowlist = parseAllowlist(deps.config.webhookAllowlist);
+    this.allowlist = parseAllowlist(deps.config.urlAllowlist);
   }
 
   /** Jobs this gateway follows now. */
@@ -151,7 +151,7 @@ export class JobLifecycle {
       this.send(holder, errorMessageFor(clientId, errors.validation(`job_id: ${clientId} is already in progress on this connection`)));
       return;
     }
-    const maxBytes = config.MAX_FILE_SIZE_MB * 1024 * 1024;
+    const maxBytes = config.maxFileSizeBytes;
     const input = message.input;
     if (input.source === 'upload' && (input.size_bytes ?? 0) > maxBytes) {
       this.send(
@@ -166,20 +166,18 @@ export class JobLifecycle {
       this.send(holder, errorMessageFor(clientId, errors.validation(urlProblem)));
       return;
     }
-    const webhookRefusal = webhookProblem(message.webhook, Boolean(config.WEBHOOK_SECRET), this.webhookAllowlist);
+    const webhookRefusal = webhookProblem(message.webhook, Boolean(config.webhookSecret), this.webhookAllowlist);
     if (webhookRefusal) {
       this.send(holder, errorMessageFor(clientId, webhookRefusal));
       return;
     }
     const uploading = [...(mine?.values() ?? [])].filter((j) => j.phase === 'uploading').length;
-    if (input.source === 'upload' && uploading >= config.MAX_JOBS_PER_CLIENT) {
+    if (input.source === 'upload' && uploading >= config.maxJobsPerClient) {
       this.send(
         holder,
         errorMessageFor(
           clientId,
-          errors.rateLimited(
-            `${uploading} uploads in progress on this connection; MAX_JOBS_PER_CLIENT allows ${config.MAX_JOBS_PER_CLIENT}`,
-          ),
+          errors.rateLimited(`${uploading} uploads in progress on this connection; MAX_JOBS_PER_CLIENT allows ${config.maxJobsPerClient}`),
         ),
       );
       return;
@@ -226,9 +224,9 @@ export class JobLifecycle {
       tenant,
       {
         maxBytes,
-        windowBytes: config.UPLOAD_WINDOW_BYTES,
-        retryBudgetMs: config.TRANSIENT_RETRY_SECONDS * 1000,
-        idleMs: config.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000,
+        windowBytes: config.uploadWindowBytes,
+        retryBudgetMs: config.transientRetryMs,
+        idleMs: config.uploadIdleTimeoutMs,
       },
       {
         complete: (inputs) => void this.submit(job, request, inputs, null),
@@ -417,9 +415,9 @@ export class JobLifecycle {
         throw errors.submitFailed(`could not reach RabbitMQ: ${(err as Error).message}`, err);
       });
       depth = queue.depth;
-      if (depth >= config.MAX_QUEUED_JOBS_PER_CLIENT)
+      if (depth >= config.maxQueuedJobsPerClient)
         throw errors.rateLimited(
-          `${depth} of this client's jobs are waiting; MAX_QUEUED_JOBS_PER_CLIENT allows ${config.MAX_QUEUED_JOBS_PER_CLIENT}`,
+          `${depth} of this client's jobs are waiting; MAX_QUEUED_JOBS_PER_CLIENT allows ${config.maxQueuedJobsPerClient}`,
         );
       const message: JobMessage = {
         ...request,
@@ -489,7 +487,7 @@ export class JobLifecycle {
       const result = await store.readResult(job.id);
       if (abandoned()) return;
       if (result) {
-        if (Date.parse(result.finished_at) + config.RESUME_TTL_SECONDS * 1000 < Date.now()) return refuse();
+        if (Date.parse(result.finished_at) + config.resumeTtlMs < Date.now()) return refuse();
         job.held = []; // the stored result is the final word; replies held meanwhile are copies of it or older
         job.phase = 'waiting';
         job.log.info('job resumed after it finished');

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { MiB } from '@media-foundry/shared';
 import { probe } from './probe.js';
 
 describe('probe', () => {
@@ -25,7 +26,7 @@ describe('probe', () => {
 
   it('refuses a picture over maxPixels, naming the input and MAX_INPUT_PIXELS', async () => {
     await expect(
-      probe('ffprobe', join(dir, 'big.svg'), { maxPixels: 1_000_000, maxMemoryMb: 1024, which: 'input 2' }),
+      probe('ffprobe', join(dir, 'big.svg'), { maxPixels: 1_000_000, maxMemoryBytes: 1024 * MiB, which: 'input 2' }),
     ).rejects.toMatchObject({
       code: 'JOB_FAILED',
       message: 'Input resolution is too large',
@@ -34,12 +35,12 @@ describe('probe', () => {
   });
 
   it('reads a picture within maxPixels, under prlimit', async () => {
-    const info = await probe('ffprobe', join(dir, 'small.svg'), { maxPixels: 1_000_000, maxMemoryMb: 1024 });
+    const info = await probe('ffprobe', join(dir, 'small.svg'), { maxPixels: 1_000_000, maxMemoryBytes: 1024 * MiB });
     expect(info.video).toMatchObject({ width: 64, height: 48 });
   });
 
   it('reads an audio file whose cover art is over maxPixels: only a video track is refused', async () => {
-    const info = await probe('ffprobe', join(dir, 'cover.mp3'), { maxPixels: 1_000_000, maxMemoryMb: 1024 });
+    const info = await probe('ffprobe', join(dir, 'cover.mp3'), { maxPixels: 1_000_000, maxMemoryBytes: 1024 * MiB });
     expect(info.video).toBeNull();
     expect(info.audio).not.toBeNull();
   });

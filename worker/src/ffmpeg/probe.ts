@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { errors } from '@media-foundry/shared';
+import { errors, MiB } from '@media-foundry/shared';
 import { inputGuards, oversizePicture, resolutionTooLarge } from './hardening.js';
 import { ffprobeOutput, isAttachedPicture, toMediaInfo, type MediaInfo } from './media-info.js';
 import { lastLines, limitedCommand } from './run.js';
@@ -7,8 +7,8 @@ import { lastLines, limitedCommand } from './run.js';
 export interface ProbeOptions {
   /** ffprobe is killed after this long, ms. */
   timeoutMs?: number;
-  /** Address-space ceiling in MiB (prlimit, as for ffmpeg: FFMPEG_MAX_MEMORY_MB); 0 or absent: none. */
-  maxMemoryMb?: number;
+  /** Address-space ceiling in bytes (prlimit, as for ffmpeg: FFMPEG_MAX_MEMORY_MB); 0 or absent: none. */
+  maxMemoryBytes?: number;
   /** Decoders refuse larger pictures before allocating them (MAX_INPUT_PIXELS); absent: no ceiling. */
   maxPixels?: number;
   /** Aborting kills ffprobe (a cancelled job). */
@@ -29,13 +29,13 @@ export async function probe(ffprobePath: string, path: string, options: ProbeOpt
   const [file, argv] = limitedCommand(
     ffprobePath,
     ['-v', 'error', ...inputGuards(undefined, options.maxPixels, path), '-print_format', 'json', '-show_format', '-show_streams', path],
-    { maxMemoryMb: options.maxMemoryMb, timeoutMs },
+    { maxMemoryBytes: options.maxMemoryBytes, timeoutMs },
   );
   const result = await execa(file, argv, {
     reject: false,
     timeout: timeoutMs,
     stdin: 'ignore',
-    maxBuffer: 16 * 1024 * 1024,
+    maxBuffer: 16 * MiB,
     ...(options.signal ? { cancelSignal: options.signal } : {}),
   });
   if (result.isCanceled) throw errors.jobCancelled();

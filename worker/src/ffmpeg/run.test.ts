@@ -8,6 +8,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { MiB } from '@media-foundry/shared';
 import { runFfmpeg } from './run.js';
 
 describe('runFfmpeg stall detection', () => {
@@ -71,11 +72,11 @@ describe('runFfmpeg ceilings (the real ffmpeg)', () => {
 
   it('runs ffmpeg under prlimit: too little address space fails the run', async () => {
     const args = ['-i', frame, '-f', 'null', '-'];
-    await expect(runFfmpeg(args, { ffmpegPath: 'ffmpeg', timeoutMs: 30_000, maxMemoryMb: 16 })).rejects.toMatchObject({
+    await expect(runFfmpeg(args, { ffmpegPath: 'ffmpeg', timeoutMs: 30_000, maxMemoryBytes: 16 * MiB })).rejects.toMatchObject({
       code: 'JOB_FAILED',
       message: 'FFmpeg process failed',
     });
-    await expect(runFfmpeg(args, { ffmpegPath: 'ffmpeg', timeoutMs: 30_000, maxMemoryMb: 4096 })).resolves.toBeUndefined();
+    await expect(runFfmpeg(args, { ffmpegPath: 'ffmpeg', timeoutMs: 30_000, maxMemoryBytes: 4096 * MiB })).resolves.toBeUndefined();
   });
 
   it('refuses an input over maxPixels, naming MAX_INPUT_PIXELS', async () => {

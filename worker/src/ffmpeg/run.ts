@@ -25,14 +25,14 @@ export const GLOBAL_ARGS = [
 
 export interface RunOptions {
   ffmpegPath: string;
-  /** Address-space ceiling in MiB, enforced with prlimit; 0 or absent: none. */
-  maxMemoryMb?: number | undefined;
+  /** Address-space ceiling in bytes, enforced with prlimit; 0 or absent: none. */
+  maxMemoryBytes?: number | undefined;
   /** Decoders of every input refuse pictures larger than this (`-max_pixels`, MAX_INPUT_PIXELS); absent: none. */
   maxPixels?: number;
   /** What is left of the job's time budget for this run. */
   timeoutMs: number;
-  /** FFMPEG_TIMEOUT_SECONDS, for the message when the budget runs out. */
-  jobTimeoutSeconds?: number;
+  /** FFMPEG_TIMEOUT_SECONDS, ms, for the message when the budget runs out. */
+  jobTimeoutMs?: number;
   /** Aborting kills ffmpeg (SIGTERM, then SIGKILL after `killGraceMs`). */
   signal?: AbortSignal;
   /** ffmpeg is killed when its progress does not advance for this long, ms (FFMPEG_STALL_SECONDS). */
@@ -67,11 +67,11 @@ class TailBuffer {
 export function limitedCommand(
   ffmpegPath: string,
   argv: string[],
-  options: Pick<RunOptions, 'maxMemoryMb' | 'timeoutMs'>,
+  options: Pick<RunOptions, 'maxMemoryBytes' | 'timeoutMs'>,
 ): [string, string[]] {
-  if (!options.maxMemoryMb) return [ffmpegPath, argv];
+  if (!options.maxMemoryBytes) return [ffmpegPath, argv];
   const cpuSeconds = Math.ceil(options.timeoutMs / 1000) * availableParallelism();
-  return ['prlimit', [`--as=${options.maxMemoryMb * 1024 * 1024}`, `--cpu=${cpuSeconds}`, '--', ffmpegPath, ...argv]];
+  return ['prlimit', [`--as=${options.maxMemoryBytes}`, `--cpu=${cpuSeconds}`, '--', ffmpegPath, ...argv]];
 }
 
 /**
@@ -142,7 +142,7 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
   if (result.timedOut)
     throw errors.jobFailed(
       'FFmpeg timed out',
-      `the job ran longer than FFMPEG_TIMEOUT_SECONDS (${options.jobTimeoutSeconds ?? Math.ceil(options.timeoutMs / 1000)}s) and was killed`,
+      `the job ran longer than FFMPEG_TIMEOUT_SECONDS (${Math.ceil((options.jobTimeoutMs ?? options.timeoutMs) / 1000)}s) and was killed`,
     );
   const oversize = result.exitCode !== 0 ? oversizePicture(stderr.toString()) : null;
   // a picture larger than the headers ffprobe saw (a stream that changes size midway)

@@ -10,7 +10,7 @@
  */
 import {
   type AppError,
-  type Config,
+  type WorkerConfig,
   DEFAULT_TENANT,
   deliveryMethod,
   errors,
@@ -34,7 +34,7 @@ export interface RouterDeps {
   topology: Topology;
   tenants: TenantQueues;
   replies: ReplyPublisher;
-  config: Pick<Config, 'JOB_DELIVERY_LIMIT' | 'MAX_QUEUED_JOBS_PER_CLIENT' | 'PUBLISH_TIMEOUT_SECONDS'>;
+  config: Pick<WorkerConfig, 'jobDeliveryLimit' | 'maxQueuedJobsPerClient' | 'publishTimeoutMs'>;
   logger: Logger;
   /** A job was added to the tenant's queue. */
   announce(tenantKey: string): void;
@@ -82,7 +82,7 @@ export class IntakeRouter {
       name: 'intake',
       confirm: true,
       setup: async (ch: ConfirmChannel) => {
-        await declareJobTopology(ch, topology, config.JOB_DELIVERY_LIMIT);
+        await declareJobTopology(ch, topology, config.jobDeliveryLimit);
         await ch.prefetch(INTAKE_PREFETCH);
         const { consumerTag } = await ch.consume(topology.jobsQueue, (msg) => {
           if (msg) this.chain = this.chain.then(() => this.route(ch, msg));
@@ -105,9 +105,9 @@ export class IntakeRouter {
         return;
       }
       const { key, queue, depth } = await tenants.prepare(tenant);
-      if (depth >= config.MAX_QUEUED_JOBS_PER_CLIENT) {
+      if (depth >= config.maxQueuedJobsPerClient) {
         const e = errors.rateLimited(
-          `${depth} jobs of tenant ${JSON.stringify(tenant)} are waiting; MAX_QUEUED_JOBS_PER_CLIENT allows ${config.MAX_QUEUED_JOBS_PER_CLIENT}`,
+          `${depth} jobs of tenant ${JSON.stringify(tenant)} are waiting; MAX_QUEUED_JOBS_PER_CLIENT allows ${config.maxQueuedJobsPerClient}`,
         );
         logger.warn({ job_id: jobId, tenant }, 'refused a job: its tenant has too many waiting');
         await this.answer(msg, jobId, e);
@@ -116,7 +116,7 @@ export class IntakeRouter {
       }
       const headers = Object.fromEntries(Object.entries(msg.properties.headers ?? {}).filter(([h]) => !BROKER_HEADERS.test(h)));
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no confirm in time')), config.PUBLISH_TIMEOUT_SECONDS * 1000);
+        const timer = setTimeout(() => reject(new Error('no confirm in time')), config.publishTimeoutMs);
         ch.sendToQueue(
           queue,
           msg.content,

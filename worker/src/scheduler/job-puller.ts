@@ -7,7 +7,7 @@
  * while it runs: a worker that dies hands it back to its tenant's queue.
  * Picks are made one at a time per worker, so the turn order holds.
  */
-import { type Config, jobId as jobIdSchema, jsonField, type Topology } from '@media-foundry/shared';
+import { type WorkerConfig, jobId as jobIdSchema, jsonField, type Topology } from '@media-foundry/shared';
 import { type Broker, type Channel, type ConsumeMessage, type GetMessage, isQueueMissing, type Logger } from '@media-foundry/shared/node';
 import type { ClusterView, RunningJob } from './cluster-view.js';
 import { type SlotHolder, slotToYield } from './fair-share.js';
@@ -34,7 +34,7 @@ export interface PullerDeps {
   directory: TenantDirectory;
   view: ClusterView;
   rotation: TenantRotation;
-  config: Pick<Config, 'MAX_CONCURRENT_JOBS' | 'MAX_JOBS_PER_CLIENT' | 'FAIR_SHARE_GRACE_SECONDS'>;
+  config: Pick<WorkerConfig, 'maxConcurrentJobs' | 'maxJobsPerClient' | 'fairShareGraceMs'>;
   logger: Logger;
   /** Runs the job and settles it; resolves when it has. */
   handle(delivery: Delivery): Promise<void>;
@@ -97,8 +97,8 @@ export class JobPuller {
 
   /** Starts the slots. */
   start(): void {
-    for (let slot = 0; slot < this.deps.config.MAX_CONCURRENT_JOBS; slot++) this.loops.push(this.slot(slot));
-    if (this.deps.config.FAIR_SHARE_GRACE_SECONDS > 0) this.loops.push(this.watchFairShare());
+    for (let slot = 0; slot < this.deps.config.maxConcurrentJobs; slot++) this.loops.push(this.slot(slot));
+    if (this.deps.config.fairShareGraceMs > 0) this.loops.push(this.watchFairShare());
   }
 
   /** Looks, at every change and at least once a second, whether a tenant starves for a slot a tenant over its share holds. */
@@ -124,7 +124,7 @@ export class JobPuller {
       yielding: this.yielding.has(delivery),
     }));
     const starving = [...this.starving].map(([tenantKey, since]) => ({ tenantKey, since }));
-    const decision = slotToYield(holders, starving, config.MAX_CONCURRENT_JOBS, now, config.FAIR_SHARE_GRACE_SECONDS * 1000);
+    const decision = slotToYield(holders, starving, config.maxConcurrentJobs, now, config.fairShareGraceMs);
     if (!decision) return;
     const holder = holders.find((h) => h.jobId === decision.jobId)!;
     this.yielding.add(holder.delivery);
@@ -189,7 +189,7 @@ export class JobPuller {
 
   /** Tenants with waiting jobs whose jobs, cluster-wide, are under the limit. */
   private eligible(): string[] {
-    const cap = this.deps.config.MAX_JOBS_PER_CLIENT;
+    const cap = this.deps.config.maxJobsPerClient;
     return this.deps.directory.waiting().filter((key) => this.deps.view.runningFor(key) < cap);
   }
 
@@ -197,7 +197,7 @@ export class JobPuller {
   private contended(tenantKey: string): boolean {
     const { view, config } = this.deps;
     const peers = view.peers();
-    return peers > 0 && view.runningFor(tenantKey) + 1 + peers > config.MAX_JOBS_PER_CLIENT;
+    return peers > 0 && view.runningFor(tenantKey) + 1 + peers > config.maxJobsPerClient;
   }
 
   /**
@@ -209,7 +209,7 @@ export class JobPuller {
    */
   private async admit(delivery: Delivery, entry: RunningJob): Promise<boolean> {
     const { view, directory, config } = this.deps;
-    const cap = config.MAX_JOBS_PER_CLIENT;
+    const cap = config.maxJobsPerClient;
     if (view.peers() > 0 && view.runningFor(delivery.tenantKey) + view.peers() > cap) {
       await new Promise((r) => setTimeout(r, SETTLE_MS));
       while (!view.mayRun(entry.job_id, delivery.tenantKey, cap)) {

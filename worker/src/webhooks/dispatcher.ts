@@ -11,7 +11,7 @@
  * that stops mid-attempt hands the event back and another one tries again,
  * with the same idempotency id. Delivery is at least once.
  */
-import { type Config, type FinalReply, type JobWebhook, parseJson, type ProgressReply } from '@media-foundry/shared';
+import { type WorkerConfig, type FinalReply, type JobWebhook, parseJson, type ProgressReply } from '@media-foundry/shared';
 import type { Broker, ChannelWrapper, ConfirmChannel, ConsumeMessage, Logger, prom, UrlAllowlist } from '@media-foundry/shared/node';
 import { finalTask, stageTask, webhookTask, type WebhookTask } from './events.js';
 import { configuredDelaysMs } from './schedule.js';
@@ -35,7 +35,7 @@ export type DeliveryOutcome = 'delivered' | 'rejected' | 'blocked' | 'failed' | 
 export interface DispatcherDeps {
   broker: Broker;
   prefix: string;
-  config: Pick<Config, 'WEBHOOK_SECRET' | 'WEBHOOK_TIMEOUT_SECONDS' | 'WEBHOOK_MAX_ATTEMPTS' | 'WEBHOOK_RETRY_BASE_SECONDS'>;
+  config: Pick<WorkerConfig, 'webhookSecret' | 'webhookTimeoutMs' | 'webhookMaxAttempts' | 'webhookRetryBaseMs'>;
   allowlist: UrlAllowlist;
   deliveries: prom.Counter<'outcome'>;
   logger: Logger;
@@ -62,7 +62,7 @@ export class WebhookDispatcher {
   constructor(private readonly deps: DispatcherDeps) {
     this.queues = webhookQueues(deps.prefix);
     this.delays = configuredDelaysMs(deps.config);
-    this.publisher = deps.config.WEBHOOK_SECRET
+    this.publisher = deps.config.webhookSecret
       ? deps.broker.channel({
           name: 'webhooks-out',
           confirm: true,
@@ -114,7 +114,7 @@ export class WebhookDispatcher {
 
   /** Starts taking events from the queue (only with WEBHOOK_SECRET: events are never sent unsigned). */
   start(): void {
-    if (!this.deps.config.WEBHOOK_SECRET) return;
+    if (!this.deps.config.webhookSecret) return;
     this.consumerChannel = this.deps.broker.channel({
       name: 'webhooks-in',
       confirm: true,
@@ -135,8 +135,8 @@ export class WebhookDispatcher {
   private async attempt(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const { logger, config } = this.deps;
     const parsed = parseJson(webhookTask, msg.content.toString('utf8'));
-    if (!parsed.ok || !config.WEBHOOK_SECRET) {
-      logger.error({ secret_set: Boolean(config.WEBHOOK_SECRET) }, 'dropped a webhook event this worker cannot send');
+    if (!parsed.ok || !config.webhookSecret) {
+      logger.error({ secret_set: Boolean(config.webhookSecret) }, 'dropped a webhook event this worker cannot send');
       this.deps.deliveries.inc({ outcome: 'invalid' });
       return this.settle(() => ch.ack(msg));
     }
@@ -146,8 +146,8 @@ export class WebhookDispatcher {
     let result: AttemptResult;
     try {
       result = await sendWebhook(task, number, {
-        secret: config.WEBHOOK_SECRET,
-        timeoutMs: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
+        secret: config.webhookSecret,
+        timeoutMs: config.webhookTimeoutMs,
         allowlist: this.deps.allowlist,
       });
     } catch (err) {
@@ -157,7 +157,7 @@ export class WebhookDispatcher {
     if (result.verdict === 'delivered') {
       log.info({ status: result.status }, 'webhook delivered');
       this.deps.deliveries.inc({ outcome: 'delivered' });
-    } else if (result.verdict === 'retry' && number < config.WEBHOOK_MAX_ATTEMPTS) {
+    } else if (result.verdict === 'retry' && number < config.webhookMaxAttempts) {
       const delay = this.delays[number - 1]!;
       log.info({ ...why, retry_in_ms: delay }, 'webhook attempt failed; will retry');
       try {

@@ -1,15 +1,15 @@
-import { loadConfig } from '@media-foundry/shared';
+import { loadWorkerConfig } from '@media-foundry/shared';
 import { configuredDelaysMs, retryDelaysMs, statusVerdict } from './schedule.js';
 
 describe('retryDelaysMs', () => {
   it('doubles from the base, one wait per retry', () => {
-    expect(retryDelaysMs(6, 20)).toEqual([20_000, 40_000, 80_000, 160_000, 320_000]);
-    expect(retryDelaysMs(3, 0.5)).toEqual([500, 1000]);
-    expect(retryDelaysMs(1, 20)).toEqual([]);
+    expect(retryDelaysMs(6, 20_000)).toEqual([20_000, 40_000, 80_000, 160_000, 320_000]);
+    expect(retryDelaysMs(3, 500)).toEqual([500, 1000]);
+    expect(retryDelaysMs(1, 20_000)).toEqual([]);
   });
 
   it('by default makes 6 attempts over about 10 minutes', () => {
-    const delays = configuredDelaysMs(loadConfig({}));
+    const delays = configuredDelaysMs(loadWorkerConfig({}));
     expect(delays).toHaveLength(5);
     const total = delays.reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThanOrEqual(9 * 60_000);

@@ -4,16 +4,16 @@
  * waits are fixed (no jitter): each is a RabbitMQ queue whose messages
  * expire after exactly that long (dispatcher.ts).
  */
-import type { Config } from '@media-foundry/shared';
+import type { WorkerConfig } from '@media-foundry/shared';
 
 /** The wait before each retry, ms: `maxAttempts - 1` entries. */
-export function retryDelaysMs(maxAttempts: number, baseSeconds: number): number[] {
-  return Array.from({ length: Math.max(0, maxAttempts - 1) }, (_, i) => Math.round(baseSeconds * 1000 * 2 ** i));
+export function retryDelaysMs(maxAttempts: number, baseMs: number): number[] {
+  return Array.from({ length: Math.max(0, maxAttempts - 1) }, (_, i) => Math.round(baseMs * 2 ** i));
 }
 
 /** The schedule a config asks for. */
-export function configuredDelaysMs(config: Pick<Config, 'WEBHOOK_MAX_ATTEMPTS' | 'WEBHOOK_RETRY_BASE_SECONDS'>): number[] {
-  return retryDelaysMs(config.WEBHOOK_MAX_ATTEMPTS, config.WEBHOOK_RETRY_BASE_SECONDS);
+export function configuredDelaysMs(config: Pick<WorkerConfig, 'webhookMaxAttempts' | 'webhookRetryBaseMs'>): number[] {
+  return retryDelaysMs(config.webhookMaxAttempts, config.webhookRetryBaseMs);
 }
 
 /**

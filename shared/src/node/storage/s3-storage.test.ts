@@ -1,7 +1,6 @@
+import { MiB } from '../../config/values.js';
 import { classifyS3Error, partSizeFor, S3_MAX_PARTS, S3_MIN_PART_BYTES, S3Storage } from './s3-storage.js';
 import { isNotFound, StorageError } from './storage.js';
-
-const MiB = 1024 * 1024;
 
 /** An error shaped like the SDK's service exceptions. */
 function sdkError(name: string, status?: number, extra: Record<string, unknown> = {}): Error {
@@ -153,6 +152,6 @@ describe('streamedPutBytes', () => {
   it('counts the parts in flight and the one being filled: what a streamed put buffers', () => {
     const s3 = new S3Storage({ bucket: 'b', region: 'us-east-1', forcePathStyle: true });
     expect(s3.streamedPutBytes(500 * 1000 * 1000)).toBe(3 * 8 * MiB);
-    expect(s3.streamedPutBytes(5 * 1024 * 1024 * MiB)).toBe(3 * partSizeFor(5 * 1024 * 1024 * MiB));
+    expect(s3.streamedPutBytes(5 * MiB * MiB)).toBe(3 * partSizeFor(5 * MiB * MiB));
   });
 });

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { MiB } from '../../config/values.js';
 import { TRANSIENT_NETWORK_CODES } from '../network-errors.js';
 import { BudgetRetryStrategy } from './retry-strategy.js';
 import { assertSafeKey, type PutOptions, type Storage, StorageError, type StoredObject } from './storage.js';
@@ -41,7 +42,6 @@ export interface S3StorageOptions {
   maxObjectBytes?: number;
 }
 
-const MiB = 1024 * 1024;
 /** S3 (and MinIO) refuse parts under 5 MiB other than the last, and more than 10,000 parts. */
 export const S3_MIN_PART_BYTES = 5 * MiB;
 export const S3_MAX_PARTS = 10_000;
