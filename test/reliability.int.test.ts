@@ -13,6 +13,7 @@ import { startPrivateRabbit, type PrivateRabbit } from './helpers/rabbitmq.js';
 import { listQueues, startStack, type Stack } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
 import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
 let dir: string;
 let files: FileServer;
@@ -61,13 +62,7 @@ afterAll(async () => {
 });
 
 describe('resume after reconnect', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ workerEnv: { FFMPEG_THREADS: '1' } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useSuite({ stack: { workerEnv: { FFMPEG_THREADS: '1' } }, client: false });
 
   it('lets a new connection pick up a running job: its state, the rest of its progress, its result', async () => {
     const first = await TestClient.connect(stack.wsUrl);
@@ -132,13 +127,7 @@ describe('resume after reconnect', () => {
 });
 
 describe('worker crashes', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ workers: 2, workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useSuite({ stack: { workers: 2, workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' } }, client: false });
 
   it('redelivers the jobs of a worker killed with -9; every job completes exactly once', async () => {
     const client = await TestClient.connect(stack.wsUrl);
@@ -163,13 +152,7 @@ describe('worker crashes', () => {
 });
 
 describe('a poison job', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ workers: 0, env: { JOB_DELIVERY_LIMIT: '2' } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useSuite({ stack: { workers: 0, env: { JOB_DELIVERY_LIMIT: '2' } }, client: false });
 
   it('is dead-lettered after JOB_DELIVERY_LIMIT worker deaths, and the client is told', async () => {
     const client = await TestClient.connect(stack.wsUrl);
@@ -208,13 +191,7 @@ describe('a poison job', () => {
 });
 
 describe('graceful shutdown', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ workers: 1, workerEnv: { FFMPEG_THREADS: '1', SHUTDOWN_GRACE_SECONDS: '60' } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useSuite({ stack: { workers: 1, workerEnv: { FFMPEG_THREADS: '1', SHUTDOWN_GRACE_SECONDS: '60' } }, client: false });
 
   it('lets a SIGTERMed worker finish its running job, and takes no new ones', async () => {
     const client = await TestClient.connect(stack.wsUrl);

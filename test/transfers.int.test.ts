@@ -13,6 +13,7 @@ import { startTestS3, type TestS3 } from './helpers/s3.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
 import { downloaded, TestClient, uploadInChunks } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
 let dir: string;
 
@@ -245,13 +246,7 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
 });
 
 describe('a 200 MB round trip', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { MAX_FILE_SIZE_MB: '400', LOG_LEVEL: 'info' } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useSuite({ stack: { env: { MAX_FILE_SIZE_MB: '400', LOG_LEVEL: 'info' } }, client: false });
 
   it("moves 200 MB up in 1 MiB chunks and back in chunks with the gateway's memory bounded", async () => {
     const big = join(dir, 'huge.mkv');

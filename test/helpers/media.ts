@@ -32,6 +32,20 @@ export async function makeTestVideo(path: string, o: TestVideoOptions = {}): Pro
   await execa('ffmpeg', args);
 }
 
+/**
+ * A flat dark-grey H.264 video with a 440 Hz AAC tone: any watermark shows as
+ * many changed pixels, and nothing else changes.
+ */
+export async function makeGreyVideo(path: string, o: { seconds: number; width: number; height: number }): Promise<void> {
+  await execa('ffmpeg', [
+    ...['-hide_banner', '-loglevel', 'error', '-y'],
+    ...['-f', 'lavfi', '-i', `color=c=0x303030:size=${o.width}x${o.height}:rate=25:duration=${o.seconds}`],
+    ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${o.seconds}`],
+    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k', '-shortest'],
+    path,
+  ]);
+}
+
 /** Renders one lavfi source graph (`testsrc2=…`, `nullsrc=…,geq=…`) to `path` with `outputArgs` (codec, pixel format). */
 export async function renderLavfi(path: string, source: string, outputArgs: string[]): Promise<void> {
   await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', source, ...outputArgs, path]);
