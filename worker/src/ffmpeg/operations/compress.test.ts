@@ -1,10 +1,9 @@
 import { COMPRESS_PRESETS, ErrorCode, type CompressOptions } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { EVEN_SIZE_FILTER, evenSizeArgs } from '../plan.js';
 import { buildCompress, fitWithin, frameSize, opusKbps, vp9Crf } from './compress.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 10-second 1920x1080 H.264/AAC (48 kHz stereo) MP4; override any part. */
 const mediaInfo = mediaInfoFixture({

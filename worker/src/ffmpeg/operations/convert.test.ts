@@ -6,11 +6,10 @@ import {
   ErrorCode,
   type ConvertOptions,
 } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { AUDIO_ENCODER_ARGS, buildConvert, canHold, CONTAINERS, CONVERT_DEFAULT_CODECS, VIDEO_ENCODER_ARGS } from './convert.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 10-second 1280x720 H.264/AAC MP4; override any part. */
 const mediaInfo = mediaInfoFixture();

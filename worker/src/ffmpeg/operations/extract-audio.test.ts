@@ -1,9 +1,8 @@
 import { AppError, AUDIO_FORMATS, ErrorCode, type ExtractAudioOptions } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { AUDIO_TARGETS, buildExtractAudio } from './extract-audio.js';
-import { mediaInfoFixture } from './test-fixtures.js';
+import { buildContext, mediaInfoFixture } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 10-second MP4 with video at index 0 and 44.1 kHz AAC at index 1; override any part. */
 const mediaInfo = mediaInfoFixture({

@@ -1,9 +1,8 @@
 import { ErrorCode, type FilterStep } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { audioChain, buildFilter, isAudioStep, LOUDNORM_FILTER, rotatedSize, videoChain, videoStepFilters } from './filter.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 10-second 1280x720 H.264/AAC (48 kHz stereo) MP4; override any part. */
 const mediaInfo = mediaInfoFixture();

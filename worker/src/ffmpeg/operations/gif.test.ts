@@ -1,9 +1,8 @@
 import { ErrorCode, type GifOptions } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { buildGif, GIF_DEFAULT_MAX_WIDTH, gifFilter } from './gif.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 20-second 1920x1080 MP4; override any part. */
 const mediaInfo = mediaInfoFixture({

@@ -1,16 +1,9 @@
 import { ErrorCode, pipelineOptions, type PipelineStepInput } from '@media-foundry/shared';
-import type { MultiInputContext } from '../plan.js';
 import { guardInputs } from '../hardening.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { mediaInfoFixture, multiInputContext, thrownBy } from './test-fixtures.js';
 import { buildPipeline } from './pipeline.js';
 
-const ctx: MultiInputContext = {
-  inputPath: '/job/input.mp4',
-  inputPaths: ['/job/input.mp4'],
-  workDir: '/job',
-  outputDir: '/job/out',
-  threads: 0,
-};
+const ctx = multiInputContext('/job/input.mp4');
 
 /** A probed 10-second 1280x720 25 fps H.264/AAC (48 kHz stereo) MP4; override any part. */
 const mediaInfo = mediaInfoFixture({

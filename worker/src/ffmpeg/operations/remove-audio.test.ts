@@ -1,10 +1,9 @@
 import { AppError, ErrorCode } from '@media-foundry/shared';
 import type { VideoStreamInfo } from '../media-info.js';
-import type { BuildContext } from '../plan.js';
 import { buildRemoveAudio, copyContainer } from './remove-audio.js';
-import { mediaInfoFixture } from './test-fixtures.js';
+import { buildContext, mediaInfoFixture } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 10-second 1280x720 H.264/AAC MP4; override any part. */
 const mediaInfo = mediaInfoFixture();

@@ -1,9 +1,8 @@
 import { AppError, ErrorCode } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { atempoChain, buildSpeed, speedAudioFilter } from './speed.js';
-import { mediaInfoFixture } from './test-fixtures.js';
+import { buildContext, mediaInfoFixture } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 10-second 1280x720 H.264/AAC (48 kHz stereo) MP4; override any part. */
 const mediaInfo = mediaInfoFixture();

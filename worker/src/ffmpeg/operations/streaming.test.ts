@@ -1,9 +1,8 @@
 import { ErrorCode, hlsOptions, type HlsOptions } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { buildDash, buildHls, ladder, ladderFilter, MAX_LADDER_SEGMENTS } from './streaming.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 20-second 1280x720 MP4; override any part. */
 const mediaInfo = mediaInfoFixture({

@@ -1,4 +1,4 @@
-import { AppError, ErrorCode } from '@media-foundry/shared';
+import { ErrorCode } from '@media-foundry/shared';
 import {
   audioPacketsPerSecond,
   MIN_TARGET_AUDIO_KBPS,
@@ -8,6 +8,7 @@ import {
   twoPassVideoArgs,
   videoFloorKbps,
 } from './target-size.js';
+import { thrownBy } from './test-fixtures.js';
 
 const HD = { size: { width: 1280, height: 720 }, fps: 25 };
 const AAC = (requestedKbps?: number) => ({ requestedKbps, presetKbps: 128, packetsPerSecond: audioPacketsPerSecond(false, 48000) });
@@ -32,15 +33,9 @@ describe('targetRates', () => {
   });
 
   it('refuses a target below the floor, naming the smallest reachable size', () => {
-    let thrown: unknown;
-    try {
-      targetRates({ targetMb: 0.5, duration: 60, video: HD, audio: AAC() });
-    } catch (err) {
-      thrown = err;
-    }
-    expect(thrown).toBeInstanceOf(AppError);
-    expect((thrown as AppError).code).toBe(ErrorCode.JOB_FAILED);
-    expect((thrown as AppError).details).toBe('target_size_mb 0.5 for 60s of 1280x720 output; the smallest reachable size is 0.9 MB');
+    const thrown = thrownBy(() => targetRates({ targetMb: 0.5, duration: 60, video: HD, audio: AAC() }));
+    expect(thrown.code).toBe(ErrorCode.JOB_FAILED);
+    expect(thrown.details).toBe('target_size_mb 0.5 for 60s of 1280x720 output; the smallest reachable size is 0.9 MB');
     // and that size itself is accepted
     expect(() => targetRates({ targetMb: 0.9, duration: 60, video: HD, audio: AAC() })).not.toThrow();
   });

@@ -1,9 +1,8 @@
 import { ErrorCode, type ThumbnailOptions } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { buildThumbnail, evenlySpacedTimestamps, scaleFilter } from './thumbnail.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 12-second 1920x1080 MP4 with video at index 0 and audio at index 1; override any part. */
 const mediaInfo = mediaInfoFixture({

@@ -1,9 +1,8 @@
 import { ErrorCode, type TrimOptions } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { buildTrim, TRIM_END_TOLERANCE_SECONDS, trimOutput } from './trim.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 60-second 1280x720 H.264/AAC MP4; override any part. */
 const mediaInfo = mediaInfoFixture({ duration: 60, sizeBytes: 12_000_000 });
