@@ -5,8 +5,7 @@
  * started on a brand-new topology while their /health is hammered. Each
  * shows what the user sees (docs/RELIABILITY.md lists them).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { cutFirst, failFirst, halfThenStall, type Origin, serveFile, startOrigin, status } from './helpers/origin.js';
@@ -16,15 +15,22 @@ import { AMQP_URL, deleteTopology, spawnService, startStack, uniquePrefix, type 
 import { TestClient } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
 
-let dir: string;
 let origin: Origin;
 
+afterAll(async () => {
+  await origin?.close();
+});
+const { dir } = useSuite({
+  name: 'faults',
+  fixtures: (dir) =>
+    Promise.all([
+      makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
+      makeTestVideo(join(dir, 'big.mp4'), { seconds: 20, width: 640, height: 360 }),
+    ]),
+  files: false,
+  stack: false,
+});
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-faults-'));
-  await Promise.all([
-    makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
-    makeTestVideo(join(dir, 'big.mp4'), { seconds: 20, width: 640, height: 360 }),
-  ]);
   origin = await startOrigin({
     '/clip.mp4': serveFile(join(dir, 'clip.mp4')),
     '/flaky.mp4': failFirst(2, 503, serveFile(join(dir, 'clip.mp4'))),
@@ -32,10 +38,6 @@ beforeAll(async () => {
     '/missing.mp4': status(404),
     '/stalls.mp4': halfThenStall(join(dir, 'big.mp4')),
   });
-});
-afterAll(async () => {
-  await origin?.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 const job = (jobId: string, path: string, operation = 'speed', options: object = { speed_factor: 2 }) => ({

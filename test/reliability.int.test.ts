@@ -4,10 +4,8 @@
  * restart, and clients that drop and resume. Every accepted job must end
  * exactly once; the counts are printed at the end.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { startPrivateRabbit, type PrivateRabbit } from './helpers/rabbitmq.js';
 import { listQueues, startStack, type Stack } from './helpers/stack.js';
@@ -15,8 +13,6 @@ import { waitFor } from './helpers/wait.js';
 import { TestClient } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
 
-let dir: string;
-let files: FileServer;
 const tally = { submitted: 0, completed: 0, failed: 0, duplicated: 0 };
 
 /** Counts a job's ending; more than one `completed`/`error` for a job is a duplicate. */
@@ -45,17 +41,16 @@ function submit(client: TestClient, message: { job_id: string }): void {
 
 const settle = () => new Promise((r) => setTimeout(r, 1500));
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-rel-'));
-  await Promise.all([
-    makeTestVideo(join(dir, 'slow.mp4'), { seconds: 12, width: 640, height: 360 }),
-    makeTestVideo(join(dir, 'short.mp4'), { seconds: 3, width: 320, height: 240 }),
-  ]);
-  files = await startFileServer(dir);
+const { dir, files } = useSuite({
+  name: 'rel',
+  fixtures: (dir) =>
+    Promise.all([
+      makeTestVideo(join(dir, 'slow.mp4'), { seconds: 12, width: 640, height: 360 }),
+      makeTestVideo(join(dir, 'short.mp4'), { seconds: 3, width: 320, height: 240 }),
+    ]),
+  stack: false,
 });
-afterAll(async () => {
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
+afterAll(() => {
   // the fault-injection report
   console.log(`reliability: ${JSON.stringify(tally)}`);
   expect(tally.duplicated).toBe(0);
