@@ -1,6 +1,6 @@
 import { AppError } from '@media-foundry/shared';
 import { buildConcat, canJoinWithoutReencoding, concatList } from './concat.js';
-import { mediaInfoFixture, multiInputContext } from './test-fixtures.js';
+import { argv, mediaInfoFixture, multiInputContext } from './test-fixtures.js';
 
 const ctx = multiInputContext('/job/input_0.mp4', '/job/input_1.mp4');
 
@@ -18,23 +18,7 @@ describe('buildConcat', () => {
     const plan = buildConcat({ target_format: 'mp4', reencode: false }, [clip(), clip({ duration: 2 })], ctx);
     expect(plan.files).toEqual([{ path: '/job/concat.txt', content: "file 'input_0.mp4'\nfile 'input_1.mp4'\n" }]);
     expect(plan.runs).toEqual([
-      [
-        '-f',
-        'concat',
-        '-safe',
-        '1',
-        '-i',
-        '/job/concat.txt',
-        '-map',
-        '0:v?',
-        '-map',
-        '0:a?',
-        '-c',
-        'copy',
-        '-movflags',
-        '+faststart',
-        '/job/out/output.mp4',
-      ],
+      argv('-f concat -safe 1 -i /job/concat.txt -map 0:v? -map 0:a? -c copy -movflags +faststart /job/out/output.mp4'),
     ]);
     expect(plan.expectedSeconds).toBe(5);
   });

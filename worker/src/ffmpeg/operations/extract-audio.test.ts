@@ -1,6 +1,6 @@
 import { AppError, AUDIO_FORMATS, ErrorCode, type ExtractAudioOptions } from '@media-foundry/shared';
 import { AUDIO_TARGETS, buildExtractAudio } from './extract-audio.js';
-import { buildContext, mediaInfoFixture } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture } from './test-fixtures.js';
 
 const ctx = buildContext();
 
@@ -47,20 +47,7 @@ describe('buildExtractAudio', () => {
 
   it('places -threads N after the codec options and before the muxer', () => {
     const args = buildExtractAudio({ format: 'm4a' }, mediaInfo(), { ...ctx, threads: 2 }).runs[0]!;
-    expect(args).toEqual([
-      ...COMMON,
-      '-c:a',
-      'aac',
-      '-b:a',
-      '192k',
-      '-movflags',
-      '+faststart',
-      '-threads',
-      '2',
-      '-f',
-      'ipod',
-      '/job/out/output.m4a',
-    ]);
+    expect(args).toEqual([...COMMON, ...argv('-c:a aac -b:a 192k -movflags +faststart -threads 2 -f ipod /job/out/output.m4a')]);
   });
 
   it('maps the probed audio stream index and works on audio-only inputs', () => {

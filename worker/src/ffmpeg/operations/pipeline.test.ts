@@ -1,6 +1,6 @@
 import { ErrorCode, pipelineOptions, type PipelineStepInput } from '@media-foundry/shared';
 import { guardInputs } from '../hardening.js';
-import { mediaInfoFixture, multiInputContext, thrownBy } from './test-fixtures.js';
+import { argv, mediaInfoFixture, multiInputContext, thrownBy } from './test-fixtures.js';
 import { buildPipeline } from './pipeline.js';
 
 const ctx = multiInputContext('/job/input.mp4');
@@ -430,21 +430,7 @@ describe('buildPipeline', () => {
       [
         ...['-ss', '2', '-t', '6', '-i', '/job/input.mp4', '-map', '0:0', '-vf', 'setpts=PTS/1.5,scale=640:-2'],
         ...['-c:v', 'libx264', '-preset', 'medium', '-crf', '28', '-pix_fmt', 'yuv420p'],
-        ...[
-          '-map',
-          '0:1',
-          '-af',
-          'atempo=1.5',
-          '-c:a',
-          'aac',
-          '-b:a',
-          '128k',
-          '-sn',
-          '-dn',
-          '-movflags',
-          '+faststart',
-          '/job/out/output.mp4',
-        ],
+        ...argv('-map 0:1 -af atempo=1.5 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4'),
       ],
     ]);
     expect(built.runSeconds).toEqual([4]);
@@ -541,12 +527,7 @@ describe('buildPipeline', () => {
   });
 
   it('clamps a trim end within a frame of the end, as trim does', () => {
-    expect(plan([{ operation: 'trim', options: { start_time: 1, end_time: 10.04 } }]).runs[0]!.slice(0, 4)).toEqual([
-      '-ss',
-      '1',
-      '-t',
-      '9',
-    ]);
+    expect(plan([{ operation: 'trim', options: { start_time: 1, end_time: 10.04 } }]).runs[0]!.slice(0, 4)).toEqual(argv('-ss 1 -t 9'));
   });
 
   it('leaves every run, both passes and the runs on temp files included, to the input guards', () => {

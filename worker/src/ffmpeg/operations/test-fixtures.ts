@@ -37,6 +37,14 @@ export function multiInputContext(...inputPaths: [string, ...string[]]): MultiIn
   return { inputPath: inputPaths[0], inputPaths, workDir: '/job', outputDir: '/job/out', threads: 0 };
 }
 
+/**
+ * A command line written as ffmpeg reads it, split at spaces: expected
+ * argument lists in one line each (for arguments without spaces).
+ */
+export function argv(line: string): string[] {
+  return line.split(' ');
+}
+
 /** The AppError `fn` throws; fails the test when it throws nothing or something else. */
 export function thrownBy(fn: () => unknown): AppError {
   let thrown: unknown;

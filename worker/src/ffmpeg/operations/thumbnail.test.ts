@@ -1,6 +1,6 @@
 import { ErrorCode, type ThumbnailOptions } from '@media-foundry/shared';
 import { buildThumbnail, evenlySpacedTimestamps, scaleFilter } from './thumbnail.js';
-import { buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
 const ctx = buildContext();
 
@@ -103,21 +103,7 @@ describe('buildThumbnail', () => {
 
   it('scales to the width keeping the aspect ratio (scale=W:-2)', () => {
     expect(buildThumbnail(opts({ timestamp: 3, width: 320 }), mediaInfo(), ctx).runs).toEqual([
-      [
-        '-ss',
-        '3',
-        '-i',
-        '/job/input.mp4',
-        '-map',
-        '0:0',
-        '-frames:v',
-        '1',
-        '-vf',
-        'scale=320:-2',
-        '-update',
-        '1',
-        '/job/out/thumbnail.png',
-      ],
+      argv('-ss 3 -i /job/input.mp4 -map 0:0 -frames:v 1 -vf scale=320:-2 -update 1 /job/out/thumbnail.png'),
     ]);
   });
 
