@@ -23,57 +23,37 @@ const { dir, files, stack, client } = useSuite({
       // 20 frames: the most thumbnails one may ask for, one per frame
       makeTestVideo(join(dir, 'five-fps.mp4'), { seconds: 4, width: 160, height: 120, fps: 5 }),
       // a keyframe every second, so a stream-copy trim can cut exactly
-      lavfi(join(dir, 'gop.mp4'), 4, '320x240', [
-        '-c:v',
-        'libx264',
-        '-preset',
-        'ultrafast',
-        '-g',
-        '25',
-        '-keyint_min',
-        '25',
-        '-sc_threshold',
-        '0',
-        '-pix_fmt',
-        'yuv420p',
-        '-c:a',
-        'aac',
-      ]),
-      lavfi(join(dir, 'tiny.webm'), 1, '160x120', [
-        '-c:v',
-        'libvpx-vp9',
-        '-deadline',
-        'realtime',
-        '-cpu-used',
-        '8',
-        '-pix_fmt',
-        'yuv420p',
-        '-c:a',
-        'libopus',
-      ]),
+      makeTestVideo(join(dir, 'gop.mp4'), {
+        seconds: 4,
+        width: 320,
+        height: 240,
+        sampleRate: 48000,
+        codecArgs: [
+          '-c:v',
+          'libx264',
+          '-preset',
+          'ultrafast',
+          '-g',
+          '25',
+          '-keyint_min',
+          '25',
+          '-sc_threshold',
+          '0',
+          '-pix_fmt',
+          'yuv420p',
+          '-c:a',
+          'aac',
+        ],
+      }),
+      makeTestVideo(join(dir, 'tiny.webm'), {
+        seconds: 1,
+        width: 160,
+        height: 120,
+        sampleRate: 48000,
+        codecArgs: ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-pix_fmt', 'yuv420p', '-c:a', 'libopus'],
+      }),
     ]),
 });
-
-/** A test clip (testsrc2 + a 440 Hz tone) encoded with the given output arguments. */
-async function lavfi(path: string, seconds: number, size: string, codecArgs: string[]): Promise<void> {
-  await execa('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=size=${size}:rate=25:duration=${seconds}`,
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
-    ...codecArgs,
-    '-shortest',
-    path,
-  ]);
-}
 
 interface FullStream {
   codec_type: string;

@@ -54,27 +54,12 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
   it('takes a chunked upload within the flow-control window and sends a large output back in chunks', async () => {
     // ~20 MB of uncompressed video: an upload of 40 chunks and an output over 16 MiB
     const big = join(dir, `big-${driver}.mkv`);
-    await execa('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=320x240:rate=25:duration=7',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=duration=7',
-      '-c:v',
-      'rawvideo',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:a',
-      'pcm_s16le',
-      big,
-    ]);
+    await makeTestVideo(big, {
+      seconds: 7,
+      width: 320,
+      height: 240,
+      codecArgs: ['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le'],
+    });
     const bytes = await readFile(big);
     client.send({
       type: 'start_job',
