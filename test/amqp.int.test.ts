@@ -7,30 +7,20 @@
  * happens to a dead-lettered job are observed on a publisher's own reply queue.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
 import { execa } from 'execa';
 import { ffprobe } from './helpers/media.js';
 import { ROOT } from './helpers/paths.js';
-import { AMQP_URL, startStack, type Stack } from './helpers/stack.js';
+import { AMQP_URL } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
+import { useSuite } from './helpers/suite.js';
 
 /** Debian's python3 (where apt's python3-pika lives) rather than whatever python3 comes first on PATH. */
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
-let stack: Stack;
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'amqp-'));
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const { dir, stack } = useSuite({ name: 'amqp', files: false, client: false });
 
 /** Runs an example as a user would, with the stack's AMQP_URL, QUEUE_PREFIX and STORAGE_DIR. */
 function example(command: string, script: string, out: string, prefix = stack.prefix) {

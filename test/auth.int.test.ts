@@ -1,17 +1,15 @@
 /** Authentication on the upgrade, origins, and per-client limits, against a real gateway. */
 import { SignJWT } from 'jose';
-import { startStack, type Stack } from './helpers/stack.js';
 import { TestClient, upgradeStatus } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
 const KEY = 'test-key-0123456789abcdef';
 const OTHER_KEY = 'other-key-0123456789abcdef';
 const SECRET = 'jwt-secret-'.padEnd(48, 'x');
 const APP = 'https://app.example';
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({
+const { stack } = useSuite({
+  stack: {
     env: {
       API_KEYS: `${KEY},${OTHER_KEY}`,
       JWT_SECRET: SECRET,
@@ -19,10 +17,8 @@ beforeAll(async () => {
       WS_MAX_MESSAGES_PER_SECOND: '10',
       MAX_JOBS_PER_CLIENT: '1',
     },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
+  },
+  client: false,
 });
 
 describe('upgrade', () => {

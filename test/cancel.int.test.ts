@@ -2,31 +2,20 @@
  * cancel_job against real workers: a running job's ffmpeg is killed, a queued
  * job never starts, and only the submitting connection may cancel.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { makeTestVideo } from './helpers/media.js';
-import { startStack, type Stack } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
 import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
-let mediaDir: string;
-let files: FileServer;
-let stack: Stack;
-
-beforeAll(async () => {
-  mediaDir = await mkdtemp(join(tmpdir(), 'mf-cancel-'));
+const { files, stack } = useSuite({
+  name: 'cancel',
   // long enough that a slowed-down 720p re-encode is still running when we cancel it
-  await makeTestVideo(join(mediaDir, 'long.mp4'), { seconds: 30, width: 1280, height: 720 });
-  files = await startFileServer(mediaDir);
-  stack = await startStack({ workerEnv: { MAX_CONCURRENT_JOBS: '1', FFMPEG_THREADS: '1' } });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await files?.close();
-  await rm(mediaDir, { recursive: true, force: true });
+  fixtures: (dir) => makeTestVideo(join(dir, 'long.mp4'), { seconds: 30, width: 1280, height: 720 }),
+  stack: { workerEnv: { MAX_CONCURRENT_JOBS: '1', FFMPEG_THREADS: '1' } },
+  client: false,
 });
 
 /** ffmpeg processes working in this stack's temp dir. */

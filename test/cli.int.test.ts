@@ -4,34 +4,23 @@
  * and a run inside a pseudo-terminal (util-linux `script`) that draws the
  * progress bar.
  */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { ROOT } from './helpers/paths.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { useSuite } from './helpers/suite.js';
 
 const BIN = join(ROOT, 'client', 'bin', 'media-foundry.js');
-let dir: string;
-let stack: Stack;
-let files: FileServer;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-cli-'));
-  await Promise.all([
-    makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
-    makeTestVideo(join(dir, 'long.mp4'), { seconds: 20, width: 320, height: 240 }),
-    writeFile(join(dir, 'not-media.mp4'), Buffer.alloc(64 * 1024, 7)),
-  ]);
-  files = await startFileServer(dir);
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
+const { dir, files, stack } = useSuite({
+  name: 'cli',
+  fixtures: (dir) =>
+    Promise.all([
+      makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
+      makeTestVideo(join(dir, 'long.mp4'), { seconds: 20, width: 320, height: 240 }),
+      writeFile(join(dir, 'not-media.mp4'), Buffer.alloc(64 * 1024, 7)),
+    ]),
+  client: false,
 });
 
 /** The bin with MEDIA_FOUNDRY_URL set (as a user's shell would have it), never failing on a non-zero exit. */

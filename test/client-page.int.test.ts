@@ -15,6 +15,7 @@ import { execa } from 'execa';
 import { makeTestVideo } from './helpers/media.js';
 import { ROOT } from './helpers/paths.js';
 import { startStack, type Stack } from './helpers/stack.js';
+import { useSuite } from './helpers/suite.js';
 import { TestClient } from './helpers/ws-client.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -69,13 +70,7 @@ async function runOnPage(page: Page, file: string, operation: string, options: R
 }
 
 describe('with auth off', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useSuite({ client: false });
 
   it('uploads a file through the page, runs thumbnail and speed, and previews the outputs', async () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 1000 } });
@@ -126,13 +121,7 @@ describe('with auth off', () => {
 });
 
 describe('with auth on', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ gatewayEnv: { API_KEYS: API_KEY } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useSuite({ stack: { gatewayEnv: { API_KEYS: API_KEY } }, client: false });
 
   it('asks for the API key, and shows the error for a wrong one', async () => {
     const page = await browser.newPage();

@@ -5,53 +5,47 @@
  * cut mid-job that the client survives with exactly one result.
  */
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { type JobEvent, MediaFoundry, MediaFoundryError } from '@media-foundry/client';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
-import { startStack, type Stack } from './helpers/stack.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
+import { useSuite } from './helpers/suite.js';
 
-let dir: string;
-let files: FileServer;
-let stack: Stack;
 let mf: MediaFoundry;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-client-'));
-  await Promise.all([
-    makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
-    makeTestVideo(join(dir, 'other.mp4'), { seconds: 2, width: 320, height: 240 }),
-    makeTestVideo(join(dir, 'long.mp4'), { seconds: 10, width: 320, height: 240 }),
-    // uncompressed: 4 s of 320x240 is 11.5 MB, more than the 8 MiB upload window
-    execa('ffmpeg', [
-      ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=4'],
-      ...['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', join(dir, 'raw.nut')],
-    ]),
-    // ten minutes of tone: as a 96 kHz WAV, 115 MB
-    execa('ffmpeg', [
-      ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=8000:duration=600'],
-      ...['-c:a', 'aac', '-b:a', '16k', join(dir, 'tone.m4a')],
-    ]),
-    // two minutes: as a 96 kHz WAV, 23 MB (a chunked download)
-    execa('ffmpeg', [
-      ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=8000:duration=120'],
-      ...['-c:a', 'aac', '-b:a', '16k', join(dir, 'tone2.m4a')],
-    ]),
-    writeFile(join(dir, 'not-media.mp4'), Buffer.alloc(64 * 1024, 7)),
-  ]);
-  files = await startFileServer(dir);
-  stack = await startStack();
-  mf = await MediaFoundry.connect(stack.wsUrl);
-});
 afterAll(async () => {
   await mf?.close();
-  await stack?.stop();
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
+});
+const { dir, files, stack } = useSuite({
+  name: 'client',
+  fixtures: (dir) =>
+    Promise.all([
+      makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
+      makeTestVideo(join(dir, 'other.mp4'), { seconds: 2, width: 320, height: 240 }),
+      makeTestVideo(join(dir, 'long.mp4'), { seconds: 10, width: 320, height: 240 }),
+      // uncompressed: 4 s of 320x240 is 11.5 MB, more than the 8 MiB upload window
+      execa('ffmpeg', [
+        ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=4'],
+        ...['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', join(dir, 'raw.nut')],
+      ]),
+      // ten minutes of tone: as a 96 kHz WAV, 115 MB
+      execa('ffmpeg', [
+        ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=8000:duration=600'],
+        ...['-c:a', 'aac', '-b:a', '16k', join(dir, 'tone.m4a')],
+      ]),
+      // two minutes: as a 96 kHz WAV, 23 MB (a chunked download)
+      execa('ffmpeg', [
+        ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=8000:duration=120'],
+        ...['-c:a', 'aac', '-b:a', '16k', join(dir, 'tone2.m4a')],
+      ]),
+      writeFile(join(dir, 'not-media.mp4'), Buffer.alloc(64 * 1024, 7)),
+    ]),
+  client: false,
+});
+beforeAll(async () => {
+  mf = await MediaFoundry.connect(stack.wsUrl);
 });
 
 async function outDir(name: string): Promise<string> {

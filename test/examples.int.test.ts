@@ -3,26 +3,20 @@
  * `node examples/…` against a real gateway and worker — with their saved
  * outputs checked by ffprobe. What the README promises is what this runs.
  */
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { SINGLE_FRAME_MAX_BYTES } from '@media-foundry/shared';
 import { ffprobe } from './helpers/media.js';
 import { ROOT } from './helpers/paths.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { useSuite } from './helpers/suite.js';
 
-let stack: Stack;
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'examples-'));
+const { dir, stack } = useSuite({
+  name: 'examples',
+  files: false,
   // the URL example serves its file on 127.0.0.1, which the worker reaches only when allow-listed (as its header says)
-  stack = await startStack({ env: { URL_ALLOWLIST: '127.0.0.1' } });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await rm(dir, { recursive: true, force: true });
+  stack: { env: { URL_ALLOWLIST: '127.0.0.1' } },
+  client: false,
 });
 
 /** Runs an example script as a user would, pointed at the test stack. */

@@ -7,16 +7,14 @@
  * killed mid-burst loses nothing and runs nothing twice.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { makeTestVideo } from './helpers/media.js';
 import { type Origin, startOrigin, trickle } from './helpers/origin.js';
 import { waitFor } from './helpers/wait.js';
 import { connectBackend } from './helpers/backend.js';
 import { type ServiceProcess, startStack, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
 const KEYS = { A: 'fairness-key-aaaaaaaa', B: 'fairness-key-bbbbbbbb', C: 'fairness-key-cccccccc' };
 /** The tenant (principal id) the gateway makes of an API key. */
@@ -24,20 +22,14 @@ const tenantOf = (key: string) => `key:${createHash('sha256').update(key).digest
 /** The queue-name key workers log for a tenant. */
 const tenantKey = (tenant: string) => createHash('sha256').update(tenant).digest('hex').slice(0, 16);
 
-let dir: string;
-let files: FileServer;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-fair-'));
-  await Promise.all([
-    makeTestVideo(join(dir, 'short.mp4'), { seconds: 2, width: 320, height: 240 }),
-    makeTestVideo(join(dir, 'slow.mp4'), { seconds: 4, width: 640, height: 360 }),
-  ]);
-  files = await startFileServer(dir);
-});
-afterAll(async () => {
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
+const { files } = useSuite({
+  name: 'fair',
+  fixtures: (dir) =>
+    Promise.all([
+      makeTestVideo(join(dir, 'short.mp4'), { seconds: 2, width: 320, height: 240 }),
+      makeTestVideo(join(dir, 'slow.mp4'), { seconds: 4, width: 640, height: 360 }),
+    ]),
+  stack: false,
 });
 
 const thumbnail = (jobId: string) => ({
@@ -88,19 +80,17 @@ function interleaved(order: { tenant: string }[], tenants: string[], n: number):
 }
 
 describe('one worker, one slot', () => {
-  let stack: Stack;
   const clients: Record<string, TestClient> = {};
-  beforeAll(async () => {
-    stack = await startStack({
-      env: { API_KEYS: Object.values(KEYS).join(',') },
-      workerEnv: { MAX_CONCURRENT_JOBS: '1', FFMPEG_THREADS: '1' },
-    });
-    for (const [name, key] of Object.entries(KEYS))
-      clients[name] = await TestClient.connect(stack.wsUrl, { authorization: `Bearer ${key}` });
-  });
   afterAll(async () => {
     await Promise.all(Object.values(clients).map((c) => c.close()));
-    await stack?.stop();
+  });
+  const { stack } = useSuite({
+    stack: { env: { API_KEYS: Object.values(KEYS).join(',') }, workerEnv: { MAX_CONCURRENT_JOBS: '1', FFMPEG_THREADS: '1' } },
+    client: false,
+  });
+  beforeAll(async () => {
+    for (const [name, key] of Object.entries(KEYS))
+      clients[name] = await TestClient.connect(stack.wsUrl, { authorization: `Bearer ${key}` });
   });
 
   it("serves a client that submits one job after another client's twelve within two of the twelve", async () => {
@@ -238,12 +228,9 @@ describe('limits', () => {
 });
 
 describe('two workers: copies of a job, and a worker killed mid-burst', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ workers: 2, env: { API_KEYS: KEYS.B }, workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
+  const { stack } = useSuite({
+    stack: { workers: 2, env: { API_KEYS: KEYS.B }, workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' } },
+    client: false,
   });
 
   it('runs a job published twice once: the copy waits for the run that took the job first, then answers with its result', async () => {

@@ -5,25 +5,32 @@
  * started on a brand-new topology while their /health is hammered. Each
  * shows what the user sees (docs/RELIABILITY.md lists them).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { cutFirst, failFirst, halfThenStall, type Origin, serveFile, startOrigin, status } from './helpers/origin.js';
 import { freePort } from './helpers/rabbitmq.js';
 import { startTestS3, type TestS3 } from './helpers/s3.js';
-import { deleteTopology, spawnService, startStack, type Stack } from './helpers/stack.js';
+import { AMQP_URL, deleteTopology, spawnService, startStack, uniquePrefix, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
-let dir: string;
 let origin: Origin;
 
+afterAll(async () => {
+  await origin?.close();
+});
+const { dir } = useSuite({
+  name: 'faults',
+  fixtures: (dir) =>
+    Promise.all([
+      makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
+      makeTestVideo(join(dir, 'big.mp4'), { seconds: 20, width: 640, height: 360 }),
+    ]),
+  files: false,
+  stack: false,
+});
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-faults-'));
-  await Promise.all([
-    makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
-    makeTestVideo(join(dir, 'big.mp4'), { seconds: 20, width: 640, height: 360 }),
-  ]);
   origin = await startOrigin({
     '/clip.mp4': serveFile(join(dir, 'clip.mp4')),
     '/flaky.mp4': failFirst(2, 503, serveFile(join(dir, 'clip.mp4'))),
@@ -31,10 +38,6 @@ beforeAll(async () => {
     '/missing.mp4': status(404),
     '/stalls.mp4': halfThenStall(join(dir, 'big.mp4')),
   });
-});
-afterAll(async () => {
-  await origin?.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 const job = (jobId: string, path: string, operation = 'speed', options: object = { speed_factor: 2 }) => ({
@@ -134,13 +137,7 @@ describe('storage', () => {
 });
 
 describe('URL inputs', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ workerEnv: { FFMPEG_STALL_SECONDS: '3', FFMPEG_THREADS: '1' } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useSuite({ stack: { workerEnv: { FFMPEG_STALL_SECONDS: '3', FFMPEG_THREADS: '1' } }, client: false });
 
   it('retries an origin that answers 503 twice, then completes', async () => {
     const client = await TestClient.connect(stack.wsUrl);
@@ -203,10 +200,10 @@ describe('URL inputs', () => {
 describe('/health during start-up on a brand-new topology', () => {
   it('never takes a gateway or a worker down, however often it is probed', async () => {
     for (let round = 0; round < 5; round++) {
-      const prefix = `storm-${round}-${Date.now().toString(36)}`;
+      const prefix = uniquePrefix(`storm-${round}`);
       const [gwHealth, wkHealth] = [await freePort(), await freePort()];
       const base = {
-        AMQP_URL: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+        AMQP_URL,
         QUEUE_PREFIX: prefix,
         WS_HOST: '127.0.0.1',
         WS_PORT: '0',

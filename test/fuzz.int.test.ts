@@ -5,8 +5,8 @@
  * answer, the gateway keeps serving, and corrupt uploads fail cleanly.
  */
 import { randomBytes } from 'node:crypto';
-import { startStack, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
 /** A small seeded PRNG, so a failure can be replayed (the seed is in the test name). */
 function prng(seed: number): () => number {
@@ -137,13 +137,9 @@ function binaryMessage(): Buffer {
   return rand() < 0.2 ? frame.subarray(0, Math.floor(rand() * 4)) : frame;
 }
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({ env: { WS_MAX_MESSAGES_PER_SECOND: '100000', MAX_JOBS_PER_CLIENT: '100000', LOG_LEVEL: 'info' } });
-});
-afterAll(async () => {
-  await stack?.stop();
+const { stack } = useSuite({
+  stack: { env: { WS_MAX_MESSAGES_PER_SECOND: '100000', MAX_JOBS_PER_CLIENT: '100000', LOG_LEVEL: 'info' } },
+  client: false,
 });
 
 it(`answers ${3000} hostile messages one by one and keeps serving (seed ${SEED})`, async () => {

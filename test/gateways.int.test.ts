@@ -5,48 +5,39 @@
  * through another one. Every job is delivered exactly once and ffprobe
  * checks what arrives.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
-import { startTestS3, type TestS3 } from './helpers/s3.js';
-import { type GatewayHandle, startStack, type Stack } from './helpers/stack.js';
+import { type GatewayHandle } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
 const KEY = 'gateway-test-key-0001';
 const OTHER_KEY = 'gateway-test-key-0002';
 const auth = (key = KEY) => ({ authorization: `Bearer ${key}` });
 
-let dir: string;
-let files: FileServer;
-let s3: TestS3;
-let stack: Stack;
 let a: GatewayHandle;
 let b: GatewayHandle;
 let c: GatewayHandle;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-gateways-'));
-  await Promise.all([
-    makeTestVideo(join(dir, 'slow.mp4'), { seconds: 12, width: 640, height: 360 }),
-    makeTestVideo(join(dir, 'short.mp4'), { seconds: 2, width: 320, height: 240 }),
-  ]);
-  files = await startFileServer(dir);
-  s3 = await startTestS3();
-  stack = await startStack({
+const { dir, files, stack } = useSuite({
+  name: 'gateways',
+  fixtures: (dir) =>
+    Promise.all([
+      makeTestVideo(join(dir, 'slow.mp4'), { seconds: 12, width: 640, height: 360 }),
+      makeTestVideo(join(dir, 'short.mp4'), { seconds: 2, width: 320, height: 240 }),
+    ]),
+  s3: true,
+  stack: {
     gateways: 3,
     workers: 2,
-    env: { ...s3.env, API_KEYS: `${KEY},${OTHER_KEY}` },
+    env: { API_KEYS: `${KEY},${OTHER_KEY}` },
     workerEnv: { FFMPEG_THREADS: '1', MAX_CONCURRENT_JOBS: '2' },
-  });
-  [a, b, c] = stack.gateways as [GatewayHandle, GatewayHandle, GatewayHandle];
+  },
+  client: false,
 });
-afterAll(async () => {
-  await stack?.stop();
-  await s3?.close();
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
+beforeAll(() => {
+  [a, b, c] = stack.gateways as [GatewayHandle, GatewayHandle, GatewayHandle];
 });
 
 const slowJob = (jobId: string, file = 'slow.mp4') => ({

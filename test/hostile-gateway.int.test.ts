@@ -14,6 +14,7 @@ import { renderLavfi } from './helpers/media.js';
 import { cpuSeconds, rssBytes } from './helpers/proc.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { TestClient, uploadInChunks } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
 let stack: Stack | undefined;
 const clients: TestClient[] = [];
@@ -251,13 +252,7 @@ describe('upload names', () => {
 });
 
 describe('deliveries', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'hostile-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { dir } = useSuite({ name: 'hostile', files: false, stack: false });
 
   it("resumes a paused client's delivery as soon as it reads again, not at the next ping", async () => {
     stack = await startStack({ workers: 1, env: { MAX_FILE_SIZE_MB: '100', LOG_LEVEL: 'info' } });

@@ -13,30 +13,23 @@
  * - paths in errors: ffprobe's words about a broken input name "the input"
  *   or "input 2", never the worker's temp dir or the job's internal id.
  */
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { makeTestVideo, pngBomb, svgBomb } from './helpers/media.js';
 import { endless, type Origin, serveFile, startOrigin, status, trickle } from './helpers/origin.js';
-import { startStack, type Stack } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
 import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
-let dir: string;
-let files: FileServer;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-hostile-'));
-  await writeFile(join(dir, 'bomb.png'), pngBomb(16000, 16000));
-  await writeFile(join(dir, 'bomb.svg'), svgBomb(16000, 16000));
-  files = await startFileServer(dir);
-});
-afterAll(async () => {
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
+const { dir, files } = useSuite({
+  name: 'hostile',
+  fixtures: async (dir) => {
+    await writeFile(join(dir, 'bomb.png'), pngBomb(16000, 16000));
+    await writeFile(join(dir, 'bomb.svg'), svgBomb(16000, 16000));
+  },
+  stack: false,
 });
 
 /** `ffmpeg`/`ffprobe` wrapped by /usr/bin/time: each run appends "<tool> <peak RSS in KiB>" to `log`. */
@@ -54,24 +47,14 @@ async function runsIn(log: string): Promise<{ tool: string; peakMb: number }[]> 
 }
 
 describe('decompression bombs in probing', () => {
-  let stack: Stack;
-  let client: TestClient;
-  let log: string;
-  beforeAll(async () => {
-    log = join(dir, 'runs.log');
-    stack = await startStack({
-      workerEnv: { FFPROBE_PATH: await measuredTool('ffprobe', log), FFMPEG_PATH: await measuredTool('ffmpeg', log) },
-    });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const log = join(dir, 'runs.log');
   beforeEach(async () => {
     await rm(log, { force: true });
-    client = await TestClient.connect(stack.wsUrl);
   });
-  afterEach(async () => {
-    await client.close();
+  const { client } = useSuite({
+    stack: async () => ({
+      workerEnv: { FFPROBE_PATH: await measuredTool('ffprobe', log), FFMPEG_PATH: await measuredTool('ffmpeg', log) },
+    }),
   });
 
   it('the SVG is a real bomb: ffprobe without a pixel ceiling takes over 500 MB for it', async () => {
@@ -113,8 +96,6 @@ describe('decompression bombs in probing', () => {
 
 describe('downloads', () => {
   let origin: Origin;
-  let stack: Stack;
-  let client: TestClient;
   const WINDOW_SECONDS = 3;
   beforeAll(async () => {
     await makeTestVideo(join(dir, 'clip.mp4'), { seconds: 1, width: 160, height: 120 });
@@ -128,19 +109,12 @@ describe('downloads', () => {
       '/clip.mp4': serveFile(join(dir, 'clip.mp4')),
       '/junk.mp4': serveFile(join(dir, 'junk.mp4')),
     });
-    stack = await startStack({
-      env: { MAX_FILE_SIZE_MB: '4', MAX_JOB_INPUT_MB: '6', URL_MIN_RATE_WINDOW_SECONDS: String(WINDOW_SECONDS) },
-    });
+  });
+  const { stack, client } = useSuite({
+    stack: { env: { MAX_FILE_SIZE_MB: '4', MAX_JOB_INPUT_MB: '6', URL_MIN_RATE_WINDOW_SECONDS: String(WINDOW_SECONDS) } },
   });
   afterAll(async () => {
-    await stack?.stop();
     await origin?.close();
-  });
-  beforeEach(async () => {
-    client = await TestClient.connect(stack.wsUrl);
-  });
-  afterEach(async () => {
-    await client.close();
   });
 
   const tempDirEntries = () => readdir(stack.tempDir).catch(() => [] as string[]);

@@ -2,31 +2,24 @@
  * Jobs end to end — WebSocket client → gateway → RabbitMQ → worker → ffmpeg →
  * storage → client — on both storage drivers, with outputs checked by ffprobe.
  */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { S3Storage } from '@media-foundry/shared/node';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
-import { startTestS3, type TestS3 } from './helpers/s3.js';
-import { listQueues, startStack, type Stack } from './helpers/stack.js';
+import { testS3Storage } from './helpers/s3.js';
+import { listQueues } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
 import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
-let mediaDir: string;
-let files: FileServer;
-
-beforeAll(async () => {
-  mediaDir = await mkdtemp(join(tmpdir(), 'mf-media-'));
-  await makeTestVideo(join(mediaDir, 'clip.mp4'), { seconds: 4, width: 320, height: 240 });
-  await makeTestVideo(join(mediaDir, 'silent.mp4'), { seconds: 2, audio: false });
-  await makeTestVideo(join(mediaDir, 'long.mp4'), { seconds: 12, width: 640, height: 480 });
-  files = await startFileServer(mediaDir);
-});
-afterAll(async () => {
-  await files?.close();
-  await rm(mediaDir, { recursive: true, force: true });
+const { dir: mediaDir, files } = useSuite({
+  name: 'media',
+  fixtures: async (dir) => {
+    await makeTestVideo(join(dir, 'clip.mp4'), { seconds: 4, width: 320, height: 240 });
+    await makeTestVideo(join(dir, 'silent.mp4'), { seconds: 2, audio: false });
+    await makeTestVideo(join(dir, 'long.mp4'), { seconds: 12, width: 640, height: 480 });
+  },
+  stack: false,
 });
 
 /** Writes bytes to a temp file and probes them. */
@@ -39,41 +32,19 @@ async function probeBytes(bytes: Buffer, name: string) {
 const SPEC_METADATA_KEYS = ['audio_codec', 'bitrate', 'duration', 'format', 'fps', 'height', 'size_bytes', 'video_codec', 'width'];
 
 describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => {
-  let stack: Stack;
-  let s3: TestS3 | undefined;
-  let client: TestClient;
+  const suite = useSuite({ s3: driver === 's3' });
+  const { stack, client } = suite;
+  const s3 = driver === 's3' ? suite.s3 : undefined;
 
   /** What is left in storage under jobs/ (must be nothing once results are delivered). */
   async function storedKeys(): Promise<string[]> {
     if (s3) {
-      const storage = new S3Storage({
-        bucket: s3.bucket,
-        region: 'us-east-1',
-        endpoint: s3.endpoint,
-        accessKeyId: 'S3RVER',
-        secretAccessKey: 'S3RVER',
-        forcePathStyle: true,
-      });
+      const storage = testS3Storage(s3);
       return (await storage.list('jobs/')).map((o) => o.key);
     }
     const dir = join(stack.storageDir, 'jobs');
     return (await readdir(dir, { recursive: true }).catch(() => [])).filter((p) => /\.[a-z0-9]+$/.test(String(p))).map(String);
   }
-
-  beforeAll(async () => {
-    if (driver === 's3') s3 = await startTestS3();
-    stack = await startStack({ env: s3?.env ?? {} });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await s3?.close();
-  });
-  beforeEach(async () => {
-    client = await TestClient.connect(stack.wsUrl);
-  });
-  afterEach(async () => {
-    await client.close();
-  });
 
   it("runs the spec's speed example from a URL: ack, progress, completed, then the file", async () => {
     client.send({

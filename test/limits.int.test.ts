@@ -1,26 +1,15 @@
 /** FFMPEG_TIMEOUT_SECONDS and FFMPEG_THREADS are honoured; the gateway shuts down telling clients. */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { makeTestVideo } from './helpers/media.js';
-import { startStack, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
-let dir: string;
-let files: FileServer;
-let stack: Stack;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-limits-'));
-  await makeTestVideo(join(dir, 'long.mp4'), { seconds: 20, width: 1280, height: 720 });
-  files = await startFileServer(dir);
-  stack = await startStack({ workerEnv: { FFMPEG_TIMEOUT_SECONDS: '2', FFMPEG_THREADS: '1' } });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
+const { files, stack } = useSuite({
+  name: 'limits',
+  fixtures: (dir) => makeTestVideo(join(dir, 'long.mp4'), { seconds: 20, width: 1280, height: 720 }),
+  stack: { workerEnv: { FFMPEG_TIMEOUT_SECONDS: '2', FFMPEG_THREADS: '1' } },
+  client: false,
 });
 
 it('kills a job that runs past FFMPEG_TIMEOUT_SECONDS and says so', async () => {

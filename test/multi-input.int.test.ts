@@ -2,13 +2,10 @@
  * Operations with several inputs or no output file — concat, subtitles,
  * probe — end to end, outputs checked with ffprobe.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { differingPixels, ffprobe, grayFrame, makeTestVideo, muxSubtitles } from './helpers/media.js';
-import { startStack, type Stack } from './helpers/stack.js';
-import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
 const SRT = `1
 00:00:00,000 --> 00:00:03,500
@@ -19,34 +16,19 @@ HELLO SUBTITLES
 BYE
 `;
 
-let dir: string;
-let files: FileServer;
-let stack: Stack;
-let client: TestClient;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-multi-'));
-  await Promise.all([
-    makeTestVideo(join(dir, 'a.mp4'), { seconds: 3, width: 320, height: 240 }),
-    makeTestVideo(join(dir, 'b.mp4'), { seconds: 2, width: 320, height: 240 }),
-    makeTestVideo(join(dir, 'wide.mp4'), { seconds: 2, width: 640, height: 360, fps: 30, audio: false }),
-  ]);
-  await writeFile(join(dir, 'subs.srt'), SRT);
-  await muxSubtitles(join(dir, 'a.mp4'), join(dir, 'subs.srt'), join(dir, 'subbed.mkv'));
-  files = await startFileServer(dir);
+const { dir, files, stack, client } = useSuite({
+  name: 'multi',
+  fixtures: async (dir) => {
+    await Promise.all([
+      makeTestVideo(join(dir, 'a.mp4'), { seconds: 3, width: 320, height: 240 }),
+      makeTestVideo(join(dir, 'b.mp4'), { seconds: 2, width: 320, height: 240 }),
+      makeTestVideo(join(dir, 'wide.mp4'), { seconds: 2, width: 640, height: 360, fps: 30, audio: false }),
+    ]);
+    await writeFile(join(dir, 'subs.srt'), SRT);
+    await muxSubtitles(join(dir, 'a.mp4'), join(dir, 'subs.srt'), join(dir, 'subbed.mkv'));
+  },
   // a scratch dir with filter-graph metacharacters in its name proves the subtitles path escaping against ffmpeg
-  stack = await startStack({ workerEnv: { TEMP_DIR: join(dir, "scratch we:ird'[x],y;z") } });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  client = await TestClient.connect(stack.wsUrl);
-});
-afterEach(async () => {
-  await client.close();
+  stack: ({ dir }) => ({ workerEnv: { TEMP_DIR: join(dir, "scratch we:ird'[x],y;z") } }),
 });
 
 async function probeOut(bytes: Buffer, name: string) {

@@ -1,39 +1,23 @@
 /** /health, /ready and /metrics of both services, and a trace id followed from the upgrade into the worker's logs. */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { makeTestVideo } from './helpers/media.js';
-import { startTestS3, type TestS3 } from './helpers/s3.js';
-import { startStack, type Stack } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
 import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
-let dir: string;
-let files: FileServer;
-let s3: TestS3;
-let stack: Stack;
+const { files, s3, stack } = useSuite({
+  name: 'obs',
+  fixtures: (dir) => makeTestVideo(join(dir, 'clip.mp4'), { seconds: 2 }),
+  s3: true,
+  client: false,
+});
 
 const workerUrl = async (path: string) => {
   const ready = await stack.workers[0]!.waitForLog((l) => l.msg === 'worker ready');
   return `http://127.0.0.1:${String(ready.health_port)}${path}`;
 };
 const gatewayUrl = (path: string) => stack.healthUrl.replace('/health', path);
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-obs-'));
-  await makeTestVideo(join(dir, 'clip.mp4'), { seconds: 2 });
-  files = await startFileServer(dir);
-  s3 = await startTestS3();
-  stack = await startStack({ env: s3.env });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await s3?.close().catch(() => {});
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
-});
 
 it('follows one trace id from the WebSocket upgrade through RabbitMQ into the worker', async () => {
   const traceId = randomBytes(16).toString('hex');

@@ -5,94 +5,55 @@
  * dimensions, number of files. Inputs are tiny lavfi clips so the whole file
  * runs in well under a minute on two cores (VP9 inputs and outputs tiniest).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
-import { ffmpegRuns, startStack, type Stack } from './helpers/stack.js';
-import { TestClient } from './helpers/ws-client.js';
+import { ffmpegRuns } from './helpers/stack.js';
+import { useSuite } from './helpers/suite.js';
 
-let dir: string;
-let files: FileServer;
-let stack: Stack;
-let client: TestClient;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-ops-'));
-  await Promise.all([
-    // 3 s, 320x240, 25 fps, H.264/AAC (one keyframe: x264's default GOP is longer than the clip)
-    makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
-    makeTestVideo(join(dir, 'wide.mp4'), { seconds: 2, width: 640, height: 360 }),
-    makeTestVideo(join(dir, 'tiny.mp4'), { seconds: 1, width: 160, height: 120 }),
-    // 20 frames: the most thumbnails one may ask for, one per frame
-    makeTestVideo(join(dir, 'five-fps.mp4'), { seconds: 4, width: 160, height: 120, fps: 5 }),
-    // a keyframe every second, so a stream-copy trim can cut exactly
-    lavfi(join(dir, 'gop.mp4'), 4, '320x240', [
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-g',
-      '25',
-      '-keyint_min',
-      '25',
-      '-sc_threshold',
-      '0',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:a',
-      'aac',
+const { dir, files, stack, client } = useSuite({
+  name: 'ops',
+  fixtures: (dir) =>
+    Promise.all([
+      // 3 s, 320x240, 25 fps, H.264/AAC (one keyframe: x264's default GOP is longer than the clip)
+      makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
+      makeTestVideo(join(dir, 'wide.mp4'), { seconds: 2, width: 640, height: 360 }),
+      makeTestVideo(join(dir, 'tiny.mp4'), { seconds: 1, width: 160, height: 120 }),
+      // 20 frames: the most thumbnails one may ask for, one per frame
+      makeTestVideo(join(dir, 'five-fps.mp4'), { seconds: 4, width: 160, height: 120, fps: 5 }),
+      // a keyframe every second, so a stream-copy trim can cut exactly
+      makeTestVideo(join(dir, 'gop.mp4'), {
+        seconds: 4,
+        width: 320,
+        height: 240,
+        sampleRate: 48000,
+        codecArgs: [
+          '-c:v',
+          'libx264',
+          '-preset',
+          'ultrafast',
+          '-g',
+          '25',
+          '-keyint_min',
+          '25',
+          '-sc_threshold',
+          '0',
+          '-pix_fmt',
+          'yuv420p',
+          '-c:a',
+          'aac',
+        ],
+      }),
+      makeTestVideo(join(dir, 'tiny.webm'), {
+        seconds: 1,
+        width: 160,
+        height: 120,
+        sampleRate: 48000,
+        codecArgs: ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-pix_fmt', 'yuv420p', '-c:a', 'libopus'],
+      }),
     ]),
-    lavfi(join(dir, 'tiny.webm'), 1, '160x120', [
-      '-c:v',
-      'libvpx-vp9',
-      '-deadline',
-      'realtime',
-      '-cpu-used',
-      '8',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:a',
-      'libopus',
-    ]),
-  ]);
-  files = await startFileServer(dir);
-  stack = await startStack();
 });
-afterAll(async () => {
-  await stack?.stop();
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  client = await TestClient.connect(stack.wsUrl);
-});
-afterEach(async () => {
-  await client.close();
-});
-
-/** A test clip (testsrc2 + a 440 Hz tone) encoded with the given output arguments. */
-async function lavfi(path: string, seconds: number, size: string, codecArgs: string[]): Promise<void> {
-  await execa('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=size=${size}:rate=25:duration=${seconds}`,
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
-    ...codecArgs,
-    '-shortest',
-    path,
-  ]);
-}
 
 interface FullStream {
   codec_type: string;

@@ -8,54 +8,30 @@
  * `target_size_mb` on a 60 s 720p input. CPU: small clips for the
  * equivalence checks; the size targets use preset `low` (x264 veryfast).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { TARGET_SIZE_BYTES_PER_MB } from '@media-foundry/shared';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
-import { differingPixels, ffprobe, grayFrame, makeTestVideo } from './helpers/media.js';
-import { ffmpegRuns, startStack, type Stack } from './helpers/stack.js';
-import { TestClient } from './helpers/ws-client.js';
+import { differingPixels, ffprobe, grayFrame, makeGreyVideo, makeTestVideo } from './helpers/media.js';
+import { ffmpegRuns } from './helpers/stack.js';
+import { useSuite } from './helpers/suite.js';
 
 /** The grey clip's frame size. */
 const GREY_W = 320;
 const GREY_H = 240;
 
-let dir: string;
-let files: FileServer;
-let stack: Stack;
-let client: TestClient;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-pipeline-'));
-  await Promise.all([
-    // 6 s 640x360 25 fps H.264/AAC, for the equivalence checks
-    makeTestVideo(join(dir, 'clip.mp4'), { seconds: 6, width: 640, height: 360 }),
-    // the size targets: 60 s of 720p (15 fps keeps the six encoding passes affordable on two cores)
-    makeTestVideo(join(dir, 'long.mp4'), { seconds: 60, width: 1280, height: 720, fps: 15 }),
-    // 4 s of flat dark grey with a tone, for the watermark step: a mark shows as many changed pixels, nothing else changes
-    execa('ffmpeg', [
-      ...['-hide_banner', '-loglevel', 'error', '-y'],
-      ...['-f', 'lavfi', '-i', `color=c=0x303030:size=${GREY_W}x${GREY_H}:rate=25:duration=4`],
-      ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100:duration=4'],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k', '-shortest'],
-      join(dir, 'grey.mp4'),
+const { dir, files, stack, client } = useSuite({
+  name: 'pipeline',
+  fixtures: (dir) =>
+    Promise.all([
+      // 6 s 640x360 25 fps H.264/AAC, for the equivalence checks
+      makeTestVideo(join(dir, 'clip.mp4'), { seconds: 6, width: 640, height: 360 }),
+      // the size targets: 60 s of 720p (15 fps keeps the six encoding passes affordable on two cores)
+      makeTestVideo(join(dir, 'long.mp4'), { seconds: 60, width: 1280, height: 720, fps: 15 }),
+      // 4 s of flat dark grey with a tone, for the watermark step
+      makeGreyVideo(join(dir, 'grey.mp4'), { seconds: 4, width: GREY_W, height: GREY_H }),
     ]),
-  ]);
-  files = await startFileServer(dir);
-  stack = await startStack();
-}, 180_000);
-afterAll(async () => {
-  await stack?.stop();
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  client = await TestClient.connect(stack.wsUrl);
-});
-afterEach(async () => {
-  await client.close();
+  timeoutMs: 180_000,
 });
 
 interface Step {

@@ -5,32 +5,16 @@
  * back is sent when the interval is over), and the `ffmpeg_log` line carries
  * no `speed=0x` / `fps=0` noise.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { makeTestVideo } from './helpers/media.js';
-import { startStack, type Stack } from './helpers/stack.js';
-import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
-let stack: Stack;
-let files: FileServer;
-let dir: string;
-let client: TestClient;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'progress-'));
+const { files, client } = useSuite({
+  name: 'progress',
   // keyframes 10 s apart: each thumbnail's seek decodes up to that many frames, a run of a fraction of a second
-  await makeTestVideo(join(dir, 'clip.mp4'), { seconds: 30, width: 1280, height: 720, audio: false, outputArgs: ['-g', '250'] });
-  files = await startFileServer(dir);
-  stack = await startStack();
-  client = await TestClient.connect(stack.wsUrl);
-});
-afterAll(async () => {
-  await client?.close();
-  await stack?.stop();
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
+  fixtures: (dir) =>
+    makeTestVideo(join(dir, 'clip.mp4'), { seconds: 30, width: 1280, height: 720, audio: false, outputArgs: ['-g', '250'] }),
+  client: 'all',
 });
 
 /** The job's `processing` progress replies. */

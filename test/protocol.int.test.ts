@@ -2,24 +2,9 @@
  * The WebSocket protocol's error handling and control messages, against a
  * real gateway and worker on RabbitMQ.
  */
-import { startStack, type Stack } from './helpers/stack.js';
-import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
-let stack: Stack;
-let client: TestClient;
-
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-});
-beforeEach(async () => {
-  client = await TestClient.connect(stack.wsUrl);
-});
-afterEach(async () => {
-  await client.close();
-});
+const { stack, client } = useSuite();
 
 const lastError = () => client.next((m) => m.type === 'error');
 

@@ -7,16 +7,16 @@
  * answer larger than asked, a size that changes, an HLS playlist dressed
  * as an .mp4; and an origin that cannot seek is downloaded as before.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { type Origin, type RangeLog, rangesThenRedirect, serveChunked, serveFile, serveRanges, startOrigin } from './helpers/origin.js';
 import { startTestS3, type TestS3 } from './helpers/s3.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { TestClient, uploadInChunks } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
-let dir: string;
+const { dir } = useSuite({ name: 'range', files: false, stack: false });
 let origin: Origin;
 let secret: Origin;
 let size: number;
@@ -24,7 +24,6 @@ const logs: Record<string, RangeLog> = {};
 const log = (name: string) => (logs[name] = { requests: [], bytes: 0 });
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-range-'));
   // 20 s at ~3 Mbit/s with a keyframe every second: a seek to 0:05 needs about one second of it
   const keyframes = ['-g', '25', '-b:v', '3M', '-maxrate', '3M', '-bufsize', '1M'];
   await Promise.all([
@@ -62,7 +61,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await origin?.close();
   await secret?.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** The origin by host name: URL_ALLOWLIST names `localhost`, so 127.0.0.1 itself stays a forbidden address. */

@@ -4,18 +4,15 @@
  * restart, and clients that drop and resume. Every accepted job must end
  * exactly once; the counts are printed at the end.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { startPrivateRabbit, type PrivateRabbit } from './helpers/rabbitmq.js';
 import { listQueues, startStack, type Stack } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
 import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
-let dir: string;
-let files: FileServer;
 const tally = { submitted: 0, completed: 0, failed: 0, duplicated: 0 };
 
 /** Counts a job's ending; more than one `completed`/`error` for a job is a duplicate. */
@@ -44,30 +41,23 @@ function submit(client: TestClient, message: { job_id: string }): void {
 
 const settle = () => new Promise((r) => setTimeout(r, 1500));
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-rel-'));
-  await Promise.all([
-    makeTestVideo(join(dir, 'slow.mp4'), { seconds: 12, width: 640, height: 360 }),
-    makeTestVideo(join(dir, 'short.mp4'), { seconds: 3, width: 320, height: 240 }),
-  ]);
-  files = await startFileServer(dir);
+const { dir, files } = useSuite({
+  name: 'rel',
+  fixtures: (dir) =>
+    Promise.all([
+      makeTestVideo(join(dir, 'slow.mp4'), { seconds: 12, width: 640, height: 360 }),
+      makeTestVideo(join(dir, 'short.mp4'), { seconds: 3, width: 320, height: 240 }),
+    ]),
+  stack: false,
 });
-afterAll(async () => {
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
+afterAll(() => {
   // the fault-injection report
   console.log(`reliability: ${JSON.stringify(tally)}`);
   expect(tally.duplicated).toBe(0);
 });
 
 describe('resume after reconnect', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ workerEnv: { FFMPEG_THREADS: '1' } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useSuite({ stack: { workerEnv: { FFMPEG_THREADS: '1' } }, client: false });
 
   it('lets a new connection pick up a running job: its state, the rest of its progress, its result', async () => {
     const first = await TestClient.connect(stack.wsUrl);
@@ -132,13 +122,7 @@ describe('resume after reconnect', () => {
 });
 
 describe('worker crashes', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ workers: 2, workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useSuite({ stack: { workers: 2, workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' } }, client: false });
 
   it('redelivers the jobs of a worker killed with -9; every job completes exactly once', async () => {
     const client = await TestClient.connect(stack.wsUrl);
@@ -163,13 +147,7 @@ describe('worker crashes', () => {
 });
 
 describe('a poison job', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ workers: 0, env: { JOB_DELIVERY_LIMIT: '2' } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useSuite({ stack: { workers: 0, env: { JOB_DELIVERY_LIMIT: '2' } }, client: false });
 
   it('is dead-lettered after JOB_DELIVERY_LIMIT worker deaths, and the client is told', async () => {
     const client = await TestClient.connect(stack.wsUrl);
@@ -208,13 +186,7 @@ describe('a poison job', () => {
 });
 
 describe('graceful shutdown', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ workers: 1, workerEnv: { FFMPEG_THREADS: '1', SHUTDOWN_GRACE_SECONDS: '60' } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useSuite({ stack: { workers: 1, workerEnv: { FFMPEG_THREADS: '1', SHUTDOWN_GRACE_SECONDS: '60' } }, client: false });
 
   it('lets a SIGTERMed worker finish its running job, and takes no new ones', async () => {
     const client = await TestClient.connect(stack.wsUrl);

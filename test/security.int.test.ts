@@ -5,25 +5,22 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { makeTestVideo } from './helpers/media.js';
-import { startStack, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
-let dir: string;
-let files: FileServer;
 let redirector: Server;
 let redirectorPort: number;
-let stack: Stack;
-let client: TestClient;
 
+const { dir, files, client } = useSuite({
+  name: 'sec',
+  fixtures: (dir) => makeTestVideo(join(dir, 'clip.mp4'), { seconds: 2 }),
+  // "localhost" (a host name) is allowed; the addresses behind it are not
+  stack: { env: { URL_ALLOWLIST: 'localhost' } },
+});
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-sec-'));
-  await makeTestVideo(join(dir, 'clip.mp4'), { seconds: 2 });
-  files = await startFileServer(dir);
   // answers every request with a redirect to the (loopback) file server
   redirector = createServer((req, res) => {
     res.writeHead(302, { location: files.url('clip.mp4') });
@@ -31,21 +28,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
   redirectorPort = (redirector.address() as AddressInfo).port;
-  // "localhost" (a host name) is allowed; the addresses behind it are not
-  stack = await startStack({ env: { URL_ALLOWLIST: 'localhost' } });
 });
 afterAll(async () => {
-  await stack?.stop();
-  await files?.close();
   await new Promise((r) => redirector?.close(r));
-  await rm(dir, { recursive: true, force: true });
 });
-beforeEach(async () => {
-  client = await TestClient.connect(stack.wsUrl);
+beforeEach(() => {
   files.requests.length = 0;
-});
-afterEach(async () => {
-  await client.close();
 });
 
 describe('URL inputs (SSRF)', () => {
@@ -118,13 +106,7 @@ describe('broken uploads', () => {
 });
 
 describe('resource ceilings', () => {
-  let limited: Stack;
-  beforeAll(async () => {
-    limited = await startStack({ env: { URL_ALLOWLIST: '127.0.0.1', MAX_INPUT_DURATION_SECONDS: '1' } });
-  });
-  afterAll(async () => {
-    await limited?.stop();
-  });
+  const { stack: limited } = useSuite({ stack: { env: { URL_ALLOWLIST: '127.0.0.1', MAX_INPUT_DURATION_SECONDS: '1' } }, client: false });
 
   it('refuses inputs longer than MAX_INPUT_DURATION_SECONDS before running ffmpeg', async () => {
     const c = await TestClient.connect(limited.wsUrl);

@@ -9,14 +9,11 @@
  * the gif's `width: 480` are then upscales, which the service performs.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { ROOT } from './helpers/paths.js';
-import { startStack, type Stack } from './helpers/stack.js';
-import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
 /** The requests exactly as the spec prints them (checked against the spec below). */
 const SPEC_EXAMPLES = [
@@ -142,27 +139,9 @@ async function specExampleBlocks(): Promise<unknown[]> {
   return [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!) as unknown);
 }
 
-let dir: string;
-let files: FileServer;
-let stack: Stack;
-let client: TestClient;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-spec-'));
-  await makeTestVideo(join(dir, 'video.mp4'), { seconds: 32, width: 320, height: 240 });
-  files = await startFileServer(dir);
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  client = await TestClient.connect(stack.wsUrl);
-});
-afterEach(async () => {
-  await client.close();
+const { dir, files, client } = useSuite({
+  name: 'spec',
+  fixtures: (dir) => makeTestVideo(join(dir, 'video.mp4'), { seconds: 32, width: 320, height: 240 }),
 });
 
 /** The example with only `input.url` changed. */

@@ -4,42 +4,24 @@
  * ffprobe from that folder. Renditions are small and the encoder fast (the
  * builders' veryfast), to keep the CPU cost modest.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { makeTestVideo } from './helpers/media.js';
 import { startTestS3, type TestS3 } from './helpers/s3.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
-let dir: string;
-let files: FileServer;
-let stack: Stack;
-let client: TestClient;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-streaming-'));
-  await Promise.all([
-    makeTestVideo(join(dir, 'hd.mp4'), { seconds: 20, width: 1280, height: 720 }),
-    makeTestVideo(join(dir, 'short.mp4'), { seconds: 4, width: 320, height: 180 }),
-  ]);
-  files = await startFileServer(dir);
-  stack = await startStack();
-}, 120_000);
-afterAll(async () => {
-  await stack?.stop();
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
+const { dir, files, client } = useSuite({
+  name: 'streaming',
+  fixtures: (dir) =>
+    Promise.all([
+      makeTestVideo(join(dir, 'hd.mp4'), { seconds: 20, width: 1280, height: 720 }),
+      makeTestVideo(join(dir, 'short.mp4'), { seconds: 4, width: 320, height: 180 }),
+    ]),
+  timeoutMs: 120_000,
 });
-beforeEach(async () => {
-  client = await TestClient.connect(stack.wsUrl);
-});
-afterEach(async () => {
-  await client.close();
-});
-
 interface Output {
   filename: string;
   size_bytes: number;

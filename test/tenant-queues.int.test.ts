@@ -5,14 +5,13 @@
  * passive checks and declares do not. Short expiries here (the config refuses
  * anything shorter than the longest job) keep the test quick.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
 import { topology } from '@media-foundry/shared';
 import { type Broker, connectBroker, createLogger, FsStorage, JobStore, TenantQueues } from '@media-foundry/shared/node';
-import { AMQP_URL, deleteTopology } from './helpers/stack.js';
+import { AMQP_URL, deleteTopology, uniquePrefix } from './helpers/stack.js';
 
 const IDLE_MS = 3000;
 const logger = createLogger('test', 'silent');
@@ -24,7 +23,7 @@ let prefix: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mf-tenants-'));
-  prefix = `tq-${randomBytes(4).toString('hex')}`;
+  prefix = uniquePrefix('tq');
   broker = connectBroker(AMQP_URL, logger, 'tenant-queues-test');
   tenants = new TenantQueues(broker, topology(prefix), new JobStore(new FsStorage(dir)), {
     deliveryLimit: 3,

@@ -3,25 +3,20 @@
  * control, chunked downloads with backpressure, URL delivery — on both storage
  * drivers — and a 200 MB round trip whose gateway memory is measured.
  */
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { S3Storage } from '@media-foundry/shared/node';
 import { makeTestVideo, renderLavfi } from './helpers/media.js';
-import { startTestS3, type TestS3 } from './helpers/s3.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { testS3Storage } from './helpers/s3.js';
 import { waitFor } from './helpers/wait.js';
 import { downloaded, TestClient, uploadInChunks } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-xfer-'));
-  await makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3 });
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+const { dir } = useSuite({
+  name: 'xfer',
+  fixtures: (dir) => makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3 }),
+  files: false,
+  stack: false,
 });
 
 /** MD5 of the decoded-free stream packets: equal when a remux kept every byte of every stream. */
@@ -37,20 +32,13 @@ async function save(bytes: Buffer, name: string): Promise<string> {
 }
 
 describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s', (driver) => {
-  let stack: Stack;
-  let s3: TestS3 | undefined;
-  let client: TestClient;
+  const suite = useSuite({ s3: driver === 's3', stack: { env: { UPLOAD_WINDOW_BYTES: String(2 * 1024 * 1024), MAX_FILE_SIZE_MB: '40' } } });
+  const { stack, client } = suite;
+  const s3 = driver === 's3' ? suite.s3 : undefined;
 
   const storedObjects = async (): Promise<string[]> => {
     if (s3) {
-      const storage = new S3Storage({
-        bucket: s3.bucket,
-        region: 'us-east-1',
-        endpoint: s3.endpoint,
-        accessKeyId: 'S3RVER',
-        secretAccessKey: 'S3RVER',
-        forcePathStyle: true,
-      });
+      const storage = testS3Storage(s3);
       return (await storage.list('jobs/')).map((o) => o.key);
     }
     return (await readdir(join(stack.storageDir, 'jobs'), { recursive: true }).catch(() => [])).map(String).filter((p) => p.includes('.'));
@@ -63,45 +51,15 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
     return started.filter((path) => !ended.has(path));
   };
 
-  beforeAll(async () => {
-    if (driver === 's3') s3 = await startTestS3();
-    stack = await startStack({ env: { ...(s3?.env ?? {}), UPLOAD_WINDOW_BYTES: String(2 * 1024 * 1024), MAX_FILE_SIZE_MB: '40' } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await s3?.close();
-  });
-  beforeEach(async () => {
-    client = await TestClient.connect(stack.wsUrl);
-  });
-  afterEach(async () => {
-    await client.close();
-  });
-
   it('takes a chunked upload within the flow-control window and sends a large output back in chunks', async () => {
     // ~20 MB of uncompressed video: an upload of 40 chunks and an output over 16 MiB
     const big = join(dir, `big-${driver}.mkv`);
-    await execa('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=320x240:rate=25:duration=7',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=duration=7',
-      '-c:v',
-      'rawvideo',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:a',
-      'pcm_s16le',
-      big,
-    ]);
+    await makeTestVideo(big, {
+      seconds: 7,
+      width: 320,
+      height: 240,
+      codecArgs: ['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le'],
+    });
     const bytes = await readFile(big);
     client.send({
       type: 'start_job',
@@ -245,13 +203,7 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
 });
 
 describe('a 200 MB round trip', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { MAX_FILE_SIZE_MB: '400', LOG_LEVEL: 'info' } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useSuite({ stack: { env: { MAX_FILE_SIZE_MB: '400', LOG_LEVEL: 'info' } }, client: false });
 
   it("moves 200 MB up in 1 MiB chunks and back in chunks with the gateway's memory bounded", async () => {
     const big = join(dir, 'huge.mkv');

@@ -5,56 +5,34 @@
  * does not — and a text full of filter-graph and drawtext syntax drawn
  * literally. Small flat-grey inputs keep it cheap.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
-import { ffprobe, grayFrame, renderLavfi } from './helpers/media.js';
-import { startStack, type Stack } from './helpers/stack.js';
-import { TestClient } from './helpers/ws-client.js';
+import { ffprobe, grayFrame, makeGreyVideo, renderLavfi } from './helpers/media.js';
+import { useSuite } from './helpers/suite.js';
 
 const W = 320;
 const H = 240;
 
-let dir: string;
-let files: FileServer;
-let stack: Stack;
-let client: TestClient;
 /** The input's frame at 1 s, unwatermarked. */
 let plain: Buffer;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-watermark-'));
-  // a flat dark-grey video with a tone: any mark shows as a change of many pixels, and nothing else changes
-  await execa('ffmpeg', [
-    ...['-hide_banner', '-loglevel', 'error', '-y'],
-    ...['-f', 'lavfi', '-i', `color=c=0x303030:size=${W}x${H}:rate=25:duration=2`],
-    ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100:duration=2'],
-    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k', '-shortest'],
-    join(dir, 'grey.mp4'),
-  ]);
-  // a white disc on a transparent square: alpha must survive (the square's corners stay unmarked)
-  await renderLavfi(
-    join(dir, 'logo.png'),
-    "color=c=white:size=64x64,format=rgba,geq=r=255:g=255:b=255:a='if(lt(hypot(X-32,Y-32),28),255,0)'",
-    ['-frames:v', '1'],
-  );
-  plain = await grayFrame(join(dir, 'grey.mp4'), 1);
-  files = await startFileServer(dir);
+const { dir, files, client } = useSuite({
+  name: 'watermark',
+  fixtures: async (dir) => {
+    // a flat dark-grey video with a tone: any mark shows as a change of many pixels, and nothing else changes
+    await makeGreyVideo(join(dir, 'grey.mp4'), { seconds: 2, width: W, height: H });
+    // a white disc on a transparent square: alpha must survive (the square's corners stay unmarked)
+    await renderLavfi(
+      join(dir, 'logo.png'),
+      "color=c=white:size=64x64,format=rgba,geq=r=255:g=255:b=255:a='if(lt(hypot(X-32,Y-32),28),255,0)'",
+      ['-frames:v', '1'],
+    );
+    plain = await grayFrame(join(dir, 'grey.mp4'), 1);
+  },
   // a scratch dir with filter-graph metacharacters in its name: the text file's path in the graph is escaped
-  stack = await startStack({ workerEnv: { TEMP_DIR: join(dir, "scratch we:ird'[x],y;z") } });
-}, 120_000);
-afterAll(async () => {
-  await stack?.stop();
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  client = await TestClient.connect(stack.wsUrl);
-});
-afterEach(async () => {
-  await client.close();
+  stack: ({ dir }) => ({ workerEnv: { TEMP_DIR: join(dir, "scratch we:ird'[x],y;z") } }),
+  timeoutMs: 120_000,
 });
 
 type Position = 'top_left' | 'top_right' | 'bottom_left' | 'bottom_right' | 'center';

@@ -14,12 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { connectBackend, type Backend } from './helpers/backend.js';
-import { startFileServer, type FileServer } from './helpers/file-server.js';
 import { makeTestVideo } from './helpers/media.js';
 import { ROOT } from './helpers/paths.js';
-import { startStack, type Stack } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
 import { TestClient } from './helpers/ws-client.js';
+import { useSuite } from './helpers/suite.js';
 
 const SECRET = 'test-webhook-secret-0123456789abcdef';
 /** WEBHOOK_RETRY_BASE_SECONDS of this stack: retries after 1 s, then 2 s. */
@@ -79,20 +78,17 @@ class Receiver {
   }
 }
 
-let dir: string;
-let files: FileServer;
 let receiver: Receiver;
-let stack: Stack;
-let client: TestClient;
 let backend: Backend;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mf-webhooks-'));
-  await makeTestVideo(join(dir, 'clip.mp4'), { seconds: 1, width: 160, height: 120 });
-  files = await startFileServer(dir);
-  receiver = new Receiver();
-  await receiver.start();
-  stack = await startStack({
+afterAll(async () => {
+  // before the stack stops (after-all hooks run in the order they are declared)
+  await backend?.close();
+});
+const { files, stack, client } = useSuite({
+  name: 'webhooks',
+  fixtures: (dir) => makeTestVideo(join(dir, 'clip.mp4'), { seconds: 1, width: 160, height: 120 }),
+  stack: {
     env: {
       WEBHOOK_SECRET: SECRET,
       WEBHOOK_ALLOWLIST: '127.0.0.1',
@@ -100,21 +96,16 @@ beforeAll(async () => {
       WEBHOOK_MAX_ATTEMPTS: '4',
       WEBHOOK_TIMEOUT_SECONDS: '2',
     },
-  });
+  },
+  timeoutMs: 120_000,
+});
+beforeAll(async () => {
+  receiver = new Receiver();
+  await receiver.start();
   backend = await connectBackend(stack.prefix);
-}, 120_000);
+});
 afterAll(async () => {
-  await backend?.close();
-  await stack?.stop();
   await receiver?.close();
-  await files?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  client = await TestClient.connect(stack.wsUrl);
-});
-afterEach(async () => {
-  await client.close();
 });
 
 function startProbe(jobId: string, webhook: unknown): void {

@@ -227,36 +227,29 @@ describe('retryTransient', () => {
     ]);
   });
 
-  it('still makes a retry that would start exactly when the budget ends', async () => {
+  /** How many times a step that always fails transiently, each attempt taking `attemptMs`, is called before retryTransient gives up. */
+  async function callsUntilGivenUp(o: { attemptMs: number; budgetMs: number }): Promise<number> {
     const clock = manualClock();
     let calls = 0;
-    await expect(
-      retryTransient(
-        () => {
-          calls += 1;
-          clock.t += 8; // attempt 1 ends at 8; retry at 10 = budget; attempt 2 ends at 18
-          return Promise.reject(transient());
-        },
-        { budgetMs: 10, policy, now: clock.now, random: () => 0 },
-      ),
-    ).rejects.toMatchObject({ kind: 'transient' });
-    expect(calls).toBe(2);
+    const step = () => {
+      calls += 1;
+      clock.t += o.attemptMs;
+      return Promise.reject(transient());
+    };
+    await expect(retryTransient(step, { budgetMs: o.budgetMs, policy, now: clock.now, random: () => 0 })).rejects.toMatchObject({
+      kind: 'transient',
+    });
+    return calls;
+  }
+
+  it('still makes a retry that would start exactly when the budget ends', async () => {
+    // attempt 1 ends at 8; retry at 10 = budget; attempt 2 ends at 18
+    expect(await callsUntilGivenUp({ attemptMs: 8, budgetMs: 10 })).toBe(2);
   });
 
   it('measures the budget from the first attempt, including the time the step itself took', async () => {
-    const clock = manualClock();
-    let calls = 0;
-    await expect(
-      retryTransient(
-        () => {
-          calls += 1;
-          clock.t += 100; // one slow attempt already spends the whole budget
-          return Promise.reject(transient());
-        },
-        { budgetMs: 50, policy, now: clock.now, random: () => 0 },
-      ),
-    ).rejects.toMatchObject({ kind: 'transient' });
-    expect(calls).toBe(1);
+    // one slow attempt already spends the whole budget
+    expect(await callsUntilGivenUp({ attemptMs: 100, budgetMs: 50 })).toBe(1);
   });
 
   it('does not retry at all with a zero budget', async () => {

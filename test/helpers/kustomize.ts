@@ -15,6 +15,7 @@
  * kind and name; lists of named items — containers, env, ports, volumes —
  * merge by name), `replicas`, `images` (newName, newTag, digest).
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -266,4 +267,24 @@ export function configMapHash(data: Record<string, string>): string {
   const hex = createHash('sha256').update(json).digest('hex');
   const spelled: Record<string, string> = { '0': 'g', '1': 'h', '3': 'k', a: 'm', e: 't' };
   return [...hex.slice(0, 10)].map((c) => spelled[c] ?? c).join('');
+}
+
+/** Whether a kubectl is installed: where one is, its embedded kustomize is the reference our renderer is checked against. */
+export const HAS_KUBECTL: boolean = (() => {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** What `kubectl kustomize <dir>` renders. */
+export function kubectlKustomize(dir: string): K8sObject[] {
+  return parseAllDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })).map((d) => d.toJS() as K8sObject);
+}
+
+/** Objects by `apiVersion kind namespace/name`, for comparing two renderings whatever their order. */
+export function byId(objects: K8sObject[]): Record<string, K8sObject> {
+  return Object.fromEntries(objects.map((o) => [`${o.apiVersion} ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`, o]));
 }

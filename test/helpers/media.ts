@@ -7,6 +7,10 @@ export interface TestVideoOptions {
   height?: number;
   fps?: number;
   audio?: boolean;
+  /** The tone's sample rate (default 44100). */
+  sampleRate?: number;
+  /** The encoders, instead of x264 ultrafast (yuv420p) and AAC 96k. */
+  codecArgs?: string[];
   /** More encoder options, e.g. a keyframe interval (`-g 25`), a bitrate, `-movflags +faststart`. */
   outputArgs?: string[];
   /** Container by extension: .mp4, .mkv, .webm … */
@@ -14,7 +18,7 @@ export interface TestVideoOptions {
 
 /** Generates a test video with ffmpeg's lavfi sources (nothing is committed). */
 export async function makeTestVideo(path: string, o: TestVideoOptions = {}): Promise<void> {
-  const { seconds = 4, width = 320, height = 240, fps = 25, audio = true } = o;
+  const { seconds = 4, width = 320, height = 240, fps = 25, audio = true, sampleRate = 44100 } = o;
   const args = [
     '-hide_banner',
     '-loglevel',
@@ -25,11 +29,28 @@ export async function makeTestVideo(path: string, o: TestVideoOptions = {}): Pro
     '-i',
     `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`,
   ];
-  if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`);
-  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p');
-  if (audio) args.push('-c:a', 'aac', '-b:a', '96k');
+  if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${sampleRate}:duration=${seconds}`);
+  if (o.codecArgs) args.push(...o.codecArgs);
+  else {
+    args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p');
+    if (audio) args.push('-c:a', 'aac', '-b:a', '96k');
+  }
   args.push(...(o.outputArgs ?? []), '-shortest', path);
   await execa('ffmpeg', args);
+}
+
+/**
+ * A flat dark-grey H.264 video with a 440 Hz AAC tone: any watermark shows as
+ * many changed pixels, and nothing else changes.
+ */
+export async function makeGreyVideo(path: string, o: { seconds: number; width: number; height: number }): Promise<void> {
+  await execa('ffmpeg', [
+    ...['-hide_banner', '-loglevel', 'error', '-y'],
+    ...['-f', 'lavfi', '-i', `color=c=0x303030:size=${o.width}x${o.height}:rate=25:duration=${o.seconds}`],
+    ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${o.seconds}`],
+    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k', '-shortest'],
+    path,
+  ]);
 }
 
 /** Renders one lavfi source graph (`testsrc2=…`, `nullsrc=…,geq=…`) to `path` with `outputArgs` (codec, pixel format). */

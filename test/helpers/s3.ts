@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
+import { S3Storage } from '@media-foundry/shared/node';
 
 /** One request the services sent to S3, as the recording proxy saw it. */
 export interface RecordedRequest {
@@ -132,4 +133,16 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** The services' S3 driver on the test store, for reading what they left in it. */
+export function testS3Storage(s3: TestS3): S3Storage {
+  return new S3Storage({
+    bucket: s3.bucket,
+    region: 'us-east-1',
+    endpoint: s3.endpoint,
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    forcePathStyle: true,
+  });
 }

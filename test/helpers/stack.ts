@@ -114,8 +114,17 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/**
+ * A queue prefix no other suite or test uses (`<label>-<8 hex>`): every stack,
+ * and every test that declares a topology of its own, takes one from here, so
+ * nothing a test leaves in RabbitMQ can reach another.
+ */
+export function uniquePrefix(label = 'test'): string {
+  return `${label}-${randomBytes(4).toString('hex')}`;
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const prefix = `test-${randomBytes(4).toString('hex')}`;
+  const prefix = uniquePrefix();
   const dir = await mkdtemp(join(tmpdir(), 'mf-stack-'));
   const storageDir = join(dir, 'storage');
   const tempDir = join(dir, 'tmp');

@@ -1,8 +1,2 @@
-/** Polls `check` until it holds; throws after `timeoutMs`, saying what was awaited. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The tests' one polling wait lives in shared (its unit tests use it too); the integration tests import it from here. */
+export { waitFor } from '@media-foundry/shared/node';

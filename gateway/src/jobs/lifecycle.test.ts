@@ -21,7 +21,7 @@ import {
   storageKeys,
   topology,
 } from '@media-foundry/shared';
-import { createLogger, createRegistry, FsStorage, JobStore, sha256Hex, tenantKey } from '@media-foundry/shared/node';
+import { createLogger, createRegistry, FsStorage, JobStore, sha256Hex, tenantKey, waitFor } from '@media-foundry/shared/node';
 import { ByteBudget } from '../byte-budget.js';
 import type { ClientSocket } from '../client-socket.js';
 import { createDownloadUrls } from '../download-urls.js';
@@ -108,13 +108,7 @@ async function filesLeft<T>(files: () => Promise<T[]>, ms = 10_000): Promise<T[]
   }
   return files();
 }
-async function until(check: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await tick();
-  }
-}
+const until = (check: () => boolean, ms = 3000) => waitFor(check, ms, 'condition', 10);
 
 describe('JobLifecycle', () => {
   let dir: string;

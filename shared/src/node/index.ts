@@ -52,3 +52,4 @@ export { BackgroundRead, type BackgroundReadTiming, type Reading } from './backg
 export { brokerProblems, DependencyCheck, READINESS_CHECK, readinessProblems, whenConnected } from './readiness.js';
 export { addressProblem, embeddedIPv4, embeddedIPv4s, literalUrlProblem, parseAllowlist, type UrlAllowlist } from './url-guard.js';
 export { webhookProblem } from './webhook-check.js';
+export { waitFor } from './wait.js';

@@ -1,13 +1,7 @@
 import { PolledValue } from './polled-value.js';
+import { waitFor } from './wait.js';
 
-/** Resolves once `check` holds, polling every few ms; fails after `ms`. */
-async function until(check: () => boolean, ms = 800): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+const until = (check: () => boolean, ms = 800) => waitFor(check, ms, 'condition', 2);
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -3,15 +3,9 @@ import { BackgroundRead } from './background-read.js';
 import type { Broker } from './broker.js';
 import { serviceRoutes, startHttpServer } from './http-server.js';
 import { brokerProblems, DependencyCheck, readinessProblems, whenConnected } from './readiness.js';
+import { waitFor } from './wait.js';
 
-/** Resolves once `check` holds, polling every few ms; fails after `ms`. */
-async function until(check: () => boolean, ms = 1000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+const until = (check: () => boolean, ms = 1000) => waitFor(check, ms, 'condition', 2);
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The part of a Broker that readiness reads. */

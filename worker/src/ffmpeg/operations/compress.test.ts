@@ -1,10 +1,9 @@
 import { COMPRESS_PRESETS, ErrorCode, type CompressOptions } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { EVEN_SIZE_FILTER, evenSizeArgs } from '../plan.js';
 import { buildCompress, fitWithin, frameSize, opusKbps, vp9Crf } from './compress.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 10-second 1920x1080 H.264/AAC (48 kHz stereo) MP4; override any part. */
 const mediaInfo = mediaInfoFixture({
@@ -114,31 +113,9 @@ describe('buildCompress', () => {
   it('medium preset to MP4: x264 medium CRF 28, AAC 128k, faststart, no scaling', () => {
     const plan = buildCompress(opts(), mediaInfo(), ctx);
     expect(plan.runs).toEqual([
-      [
-        '-i',
-        '/job/input.mp4',
-        '-map',
-        '0:0',
-        '-c:v',
-        'libx264',
-        '-preset',
-        'medium',
-        '-crf',
-        '28',
-        '-pix_fmt',
-        'yuv420p',
-        '-map',
-        '0:1',
-        '-c:a',
-        'aac',
-        '-b:a',
-        '128k',
-        '-sn',
-        '-dn',
-        '-movflags',
-        '+faststart',
-        '/job/out/output.mp4',
-      ],
+      argv(
+        '-i /job/input.mp4 -map 0:0 -c:v libx264 -preset medium -crf 28 -pix_fmt yuv420p -map 0:1 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+      ),
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
     expect(plan.expectedSeconds).toBe(10);
@@ -146,33 +123,11 @@ describe('buildCompress', () => {
 
   it('spec example: low preset within 1280x720 scales 1920x1080 down', () => {
     const plan = buildCompress(opts({ preset: 'low', max_width: 1280, max_height: 720 }), mediaInfo(), ctx);
-    expect(plan.runs[0]).toEqual([
-      '-i',
-      '/job/input.mp4',
-      '-map',
-      '0:0',
-      '-vf',
-      'scale=1280:720',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-crf',
-      '32',
-      '-pix_fmt',
-      'yuv420p',
-      '-map',
-      '0:1',
-      '-c:a',
-      'aac',
-      '-b:a',
-      '96k',
-      '-sn',
-      '-dn',
-      '-movflags',
-      '+faststart',
-      '/job/out/output.mp4',
-    ]);
+    expect(plan.runs[0]).toEqual(
+      argv(
+        '-i /job/input.mp4 -map 0:0 -vf scale=1280:720 -c:v libx264 -preset veryfast -crf 32 -pix_fmt yuv420p -map 0:1 -c:a aac -b:a 96k -sn -dn -movflags +faststart /job/out/output.mp4',
+      ),
+    );
   });
 
   it.each([
@@ -189,31 +144,11 @@ describe('buildCompress', () => {
 
   it('lets an explicit crf and audio bitrate override the preset', () => {
     const args = buildCompress(opts({ preset: 'low', crf: 18, audio_bitrate_kbps: 256 }), mediaInfo(), ctx).runs[0]!;
-    expect(args).toEqual([
-      '-i',
-      '/job/input.mp4',
-      '-map',
-      '0:0',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-crf',
-      '18',
-      '-pix_fmt',
-      'yuv420p',
-      '-map',
-      '0:1',
-      '-c:a',
-      'aac',
-      '-b:a',
-      '256k',
-      '-sn',
-      '-dn',
-      '-movflags',
-      '+faststart',
-      '/job/out/output.mp4',
-    ]);
+    expect(args).toEqual(
+      argv(
+        '-i /job/input.mp4 -map 0:0 -c:v libx264 -preset veryfast -crf 18 -pix_fmt yuv420p -map 0:1 -c:a aac -b:a 256k -sn -dn -movflags +faststart /job/out/output.mp4',
+      ),
+    );
   });
 
   it('targets video_bitrate_kbps alone as the bitrate (no CRF)', () => {
@@ -224,20 +159,7 @@ describe('buildCompress', () => {
 
   it('caps the CRF encode at video_bitrate_kbps when both are given', () => {
     const args = buildCompress(opts({ preset: 'high', crf: 20, video_bitrate_kbps: 800 }), mediaInfo(), ctx).runs[0]!;
-    expect(args.slice(4, 16)).toEqual([
-      '-c:v',
-      'libx264',
-      '-preset',
-      'slow',
-      '-crf',
-      '20',
-      '-maxrate',
-      '800k',
-      '-bufsize',
-      '1600k',
-      '-pix_fmt',
-      'yuv420p',
-    ]);
+    expect(args.slice(4, 16)).toEqual(argv('-c:v libx264 -preset slow -crf 20 -maxrate 800k -bufsize 1600k -pix_fmt yuv420p'));
   });
 
   it('writes MKV without faststart', () => {
@@ -251,26 +173,9 @@ describe('buildCompress', () => {
     const plan = buildCompress(opts({ target_format: 'webm' }), mediaInfo(), ctx);
     expect(plan.runs).toEqual([
       [
-        '-i',
-        '/job/input.mp4',
-        '-map',
-        '0:0',
-        '-c:v',
-        'libvpx-vp9',
-        '-b:v',
-        '0',
-        '-crf',
-        '35',
+        ...argv('-i /job/input.mp4 -map 0:0 -c:v libvpx-vp9 -b:v 0 -crf 35'),
         ...VP9_SPEED,
-        '-map',
-        '0:1',
-        '-c:a',
-        'libopus',
-        '-b:a',
-        '128k',
-        '-sn',
-        '-dn',
-        '/job/out/output.webm',
+        ...argv('-map 0:1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm'),
       ],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.webm', contentType: 'video/webm', format: 'webm' }]);
@@ -314,26 +219,11 @@ describe('buildCompress', () => {
 
   it('drops audio with -an when the input has none', () => {
     const plan = buildCompress(opts(), mediaInfo({ audio: null }), ctx);
-    expect(plan.runs[0]).toEqual([
-      '-i',
-      '/job/input.mp4',
-      '-map',
-      '0:0',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'medium',
-      '-crf',
-      '28',
-      '-pix_fmt',
-      'yuv420p',
-      '-an',
-      '-sn',
-      '-dn',
-      '-movflags',
-      '+faststart',
-      '/job/out/output.mp4',
-    ]);
+    expect(plan.runs[0]).toEqual(
+      argv(
+        '-i /job/input.mp4 -map 0:0 -c:v libx264 -preset medium -crf 28 -pix_fmt yuv420p -an -sn -dn -movflags +faststart /job/out/output.mp4',
+      ),
+    );
   });
 
   it('maps the probed stream indexes and adds -threads N', () => {
@@ -369,21 +259,9 @@ describe('buildCompress with target_size_mb', () => {
     expect(plan.runs).toEqual([
       [
         ...video,
-        '-c:v',
-        'libx264',
-        '-preset',
-        'veryfast',
-        '-b:v',
-        '909k',
-        '-x264-params',
-        'ratetol=0.2',
+        ...argv('-c:v libx264 -preset veryfast -b:v 909k -x264-params ratetol=0.2'),
         ...pass('1'),
-        '-an',
-        '-sn',
-        '-dn',
-        '-f',
-        'null',
-        '/dev/null',
+        ...argv('-an -sn -dn -f null /dev/null'),
       ],
       [
         ...video,

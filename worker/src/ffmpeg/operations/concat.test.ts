@@ -1,51 +1,24 @@
 import { AppError } from '@media-foundry/shared';
-import type { MediaInfo } from '../media-info.js';
-import type { MultiInputContext } from '../plan.js';
 import { buildConcat, canJoinWithoutReencoding, concatList } from './concat.js';
+import { argv, mediaInfoFixture, multiInputContext } from './test-fixtures.js';
 
-const ctx: MultiInputContext = {
-  inputPath: '/job/input_0.mp4',
-  inputPaths: ['/job/input_0.mp4', '/job/input_1.mp4'],
-  workDir: '/job',
-  outputDir: '/job/out',
-  threads: 0,
-};
+const ctx = multiInputContext('/job/input_0.mp4', '/job/input_1.mp4');
 
-function clip(overrides: Partial<MediaInfo> = {}): MediaInfo {
-  return {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-    duration: 3,
-    sizeBytes: 1000,
-    bitrate: 1000,
-    video: { index: 0, codec: 'h264', width: 320, height: 240, fps: 25 },
-    audio: { index: 1, codec: 'aac', sampleRate: 44100, channels: 2 },
-    subtitles: [],
-    ...overrides,
-  };
-}
+/** A probed 3-second 320x240 H.264/AAC MP4; override any part. */
+const clip = mediaInfoFixture({
+  duration: 3,
+  sizeBytes: 1000,
+  bitrate: 1000,
+  video: { index: 0, codec: 'h264', width: 320, height: 240, fps: 25 },
+  audio: { index: 1, codec: 'aac', sampleRate: 44100, channels: 2 },
+});
 
 describe('buildConcat', () => {
   it('copies streams through the concat demuxer (safe on) when the inputs match', () => {
     const plan = buildConcat({ target_format: 'mp4', reencode: false }, [clip(), clip({ duration: 2 })], ctx);
     expect(plan.files).toEqual([{ path: '/job/concat.txt', content: "file 'input_0.mp4'\nfile 'input_1.mp4'\n" }]);
     expect(plan.runs).toEqual([
-      [
-        '-f',
-        'concat',
-        '-safe',
-        '1',
-        '-i',
-        '/job/concat.txt',
-        '-map',
-        '0:v?',
-        '-map',
-        '0:a?',
-        '-c',
-        'copy',
-        '-movflags',
-        '+faststart',
-        '/job/out/output.mp4',
-      ],
+      argv('-f concat -safe 1 -i /job/concat.txt -map 0:v? -map 0:a? -c copy -movflags +faststart /job/out/output.mp4'),
     ]);
     expect(plan.expectedSeconds).toBe(5);
   });

@@ -6,11 +6,10 @@ import {
   ErrorCode,
   type ConvertOptions,
 } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { AUDIO_ENCODER_ARGS, buildConvert, canHold, CONTAINERS, CONVERT_DEFAULT_CODECS, VIDEO_ENCODER_ARGS } from './convert.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 10-second 1280x720 H.264/AAC MP4; override any part. */
 const mediaInfo = mediaInfoFixture();
@@ -35,31 +34,9 @@ describe('buildConvert: re-encoding', () => {
     ['mkv', [...H264, '-map', '0:1', ...AAC, '-sn', '-dn', '/job/out/output.mkv'], 'video/x-matroska'],
     [
       'webm',
-      [
-        '-c:v',
-        'libvpx-vp9',
-        '-b:v',
-        '0',
-        '-crf',
-        '31',
-        '-row-mt',
-        '1',
-        '-deadline',
-        'good',
-        '-cpu-used',
-        '4',
-        '-pix_fmt',
-        'yuv420p',
-        '-map',
-        '0:1',
-        '-c:a',
-        'libopus',
-        '-b:a',
-        '128k',
-        '-sn',
-        '-dn',
-        '/job/out/output.webm',
-      ],
+      argv(
+        '-c:v libvpx-vp9 -b:v 0 -crf 31 -row-mt 1 -deadline good -cpu-used 4 -pix_fmt yuv420p -map 0:1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
+      ),
       'video/webm',
     ],
     ['mov', [...H264, '-map', '0:1', ...AAC, '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.mov'], 'video/quicktime'],
@@ -79,35 +56,11 @@ describe('buildConvert: re-encoding', () => {
 
   it('uses the requested codecs (HEVC tagged hvc1 in MP4, MP3)', () => {
     const plan = buildConvert(opts({ target_format: 'mp4', video_codec: 'hevc', audio_codec: 'mp3' }), mediaInfo(), ctx);
-    expect(plan.runs[0]).toEqual([
-      '-i',
-      '/job/input.mp4',
-      '-map',
-      '0:0',
-      '-c:v',
-      'libx265',
-      '-preset',
-      'veryfast',
-      '-crf',
-      '28',
-      '-pix_fmt',
-      'yuv420p',
-      '-x265-params',
-      'log-level=error',
-      '-tag:v',
-      'hvc1',
-      '-map',
-      '0:1',
-      '-c:a',
-      'libmp3lame',
-      '-b:a',
-      '192k',
-      '-sn',
-      '-dn',
-      '-movflags',
-      '+faststart',
-      '/job/out/output.mp4',
-    ]);
+    expect(plan.runs[0]).toEqual(
+      argv(
+        '-i /job/input.mp4 -map 0:0 -c:v libx265 -preset veryfast -crf 28 -pix_fmt yuv420p -x265-params log-level=error -tag:v hvc1 -map 0:1 -c:a libmp3lame -b:a 192k -sn -dn -movflags +faststart /job/out/output.mp4',
+      ),
+    );
   });
 
   it('does not tag HEVC hvc1 outside MP4/MOV', () => {
@@ -147,23 +100,13 @@ describe('buildConvert: re-encoding', () => {
 
   it('writes -an for a video-only input and -vn for an audio-only one', () => {
     expect(buildConvert(opts({ target_format: 'mkv' }), mediaInfo({ audio: null }), ctx).runs[0]).toEqual([
-      '-i',
-      '/job/input.mp4',
-      '-map',
-      '0:0',
+      ...argv('-i /job/input.mp4 -map 0:0'),
       ...H264,
-      '-an',
-      '-sn',
-      '-dn',
-      '/job/out/output.mkv',
+      ...argv('-an -sn -dn /job/out/output.mkv'),
     ]);
     const audioOnly = mediaInfo({ formatName: 'mp3', video: null, audio: { index: 0, codec: 'mp3', sampleRate: 44100, channels: 2 } });
     expect(buildConvert(opts({ target_format: 'mkv' }), audioOnly, ctx).runs[0]).toEqual([
-      '-i',
-      '/job/input.mp4',
-      '-vn',
-      '-map',
-      '0:0',
+      ...argv('-i /job/input.mp4 -vn -map 0:0'),
       ...AAC,
       '-sn',
       '-dn',
@@ -190,36 +133,12 @@ describe('buildConvert: stream copy', () => {
   });
 
   it('keeps the muxer and faststart flags when copying', () => {
-    expect(buildConvert(opts({ target_format: 'ts', stream_copy: true }), mediaInfo(), ctx).runs[0]).toEqual([
-      '-i',
-      '/job/input.mp4',
-      '-map',
-      '0:0',
-      '-map',
-      '0:1',
-      '-c',
-      'copy',
-      '-sn',
-      '-dn',
-      '-f',
-      'mpegts',
-      '/job/out/output.ts',
-    ]);
-    expect(buildConvert(opts({ target_format: 'mov', stream_copy: true }), mediaInfo(), ctx).runs[0]).toEqual([
-      '-i',
-      '/job/input.mp4',
-      '-map',
-      '0:0',
-      '-map',
-      '0:1',
-      '-c',
-      'copy',
-      '-sn',
-      '-dn',
-      '-movflags',
-      '+faststart',
-      '/job/out/output.mov',
-    ]);
+    expect(buildConvert(opts({ target_format: 'ts', stream_copy: true }), mediaInfo(), ctx).runs[0]).toEqual(
+      argv('-i /job/input.mp4 -map 0:0 -map 0:1 -c copy -sn -dn -f mpegts /job/out/output.ts'),
+    );
+    expect(buildConvert(opts({ target_format: 'mov', stream_copy: true }), mediaInfo(), ctx).runs[0]).toEqual(
+      argv('-i /job/input.mp4 -map 0:0 -map 0:1 -c copy -sn -dn -movflags +faststart /job/out/output.mov'),
+    );
   });
 
   it('copies VP9/Opus into WebM and MKV', () => {
@@ -228,19 +147,9 @@ describe('buildConvert: stream copy', () => {
   });
 
   it('maps only the streams that exist', () => {
-    expect(buildConvert(opts({ target_format: 'flv', stream_copy: true }), mediaInfo({ audio: null }), ctx).runs[0]).toEqual([
-      '-i',
-      '/job/input.mp4',
-      '-map',
-      '0:0',
-      '-c',
-      'copy',
-      '-sn',
-      '-dn',
-      '-f',
-      'flv',
-      '/job/out/output.flv',
-    ]);
+    expect(buildConvert(opts({ target_format: 'flv', stream_copy: true }), mediaInfo({ audio: null }), ctx).runs[0]).toEqual(
+      argv('-i /job/input.mp4 -map 0:0 -c copy -sn -dn -f flv /job/out/output.flv'),
+    );
   });
 
   it('fails with JOB_FAILED when the container cannot hold the video codec', () => {

@@ -1,9 +1,8 @@
 import { AppError, AUDIO_FORMATS, ErrorCode, type ExtractAudioOptions } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { AUDIO_TARGETS, buildExtractAudio } from './extract-audio.js';
-import { mediaInfoFixture } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 10-second MP4 with video at index 0 and 44.1 kHz AAC at index 1; override any part. */
 const mediaInfo = mediaInfoFixture({
@@ -48,20 +47,7 @@ describe('buildExtractAudio', () => {
 
   it('places -threads N after the codec options and before the muxer', () => {
     const args = buildExtractAudio({ format: 'm4a' }, mediaInfo(), { ...ctx, threads: 2 }).runs[0]!;
-    expect(args).toEqual([
-      ...COMMON,
-      '-c:a',
-      'aac',
-      '-b:a',
-      '192k',
-      '-movflags',
-      '+faststart',
-      '-threads',
-      '2',
-      '-f',
-      'ipod',
-      '/job/out/output.m4a',
-    ]);
+    expect(args).toEqual([...COMMON, ...argv('-c:a aac -b:a 192k -movflags +faststart -threads 2 -f ipod /job/out/output.m4a')]);
   });
 
   it('maps the probed audio stream index and works on audio-only inputs', () => {

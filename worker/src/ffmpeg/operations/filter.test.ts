@@ -1,9 +1,8 @@
 import { ErrorCode, type FilterStep } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { audioChain, buildFilter, isAudioStep, LOUDNORM_FILTER, rotatedSize, videoChain, videoStepFilters } from './filter.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 10-second 1280x720 H.264/AAC (48 kHz stereo) MP4; override any part. */
 const mediaInfo = mediaInfoFixture();
@@ -243,17 +242,9 @@ describe('buildFilter', () => {
 
   it('copies the audio when only video filters are given and MP4 can hold it', () => {
     expect(buildFilter({ filters: [{ type: 'rotate', angle: 90 }] }, mediaInfo(), ctx).runs[0]).toEqual([
-      '-i',
-      '/job/input.mp4',
-      '-map',
-      '0:0',
-      '-vf',
-      'transpose=1',
+      ...argv('-i /job/input.mp4 -map 0:0 -vf transpose=1'),
       ...H264,
-      '-map',
-      '0:1',
-      '-c:a',
-      'copy',
+      ...argv('-map 0:1 -c:a copy'),
       ...TAIL,
     ]);
   });
@@ -261,12 +252,7 @@ describe('buildFilter', () => {
   it('re-encodes unfiltered audio MP4 cannot hold (Vorbis)', () => {
     const info = mediaInfo({ audio: { index: 1, codec: 'vorbis', sampleRate: 48000, channels: 2 } });
     expect(buildFilter({ filters: [{ type: 'fps', fps: 24 }] }, info, ctx).runs[0]).toEqual([
-      '-i',
-      '/job/input.mp4',
-      '-map',
-      '0:0',
-      '-vf',
-      'fps=24',
+      ...argv('-i /job/input.mp4 -map 0:0 -vf fps=24'),
       ...H264,
       '-map',
       '0:1',
@@ -277,16 +263,7 @@ describe('buildFilter', () => {
 
   it('copies the video when only audio filters are given and MP4 can hold it', () => {
     expect(buildFilter({ filters: [{ type: 'normalize' }] }, mediaInfo(), ctx).runs[0]).toEqual([
-      '-i',
-      '/job/input.mp4',
-      '-map',
-      '0:0',
-      '-c:v',
-      'copy',
-      '-map',
-      '0:1',
-      '-af',
-      'loudnorm=I=-16:TP=-1.5:LRA=11,aformat=sample_rates=48000',
+      ...argv('-i /job/input.mp4 -map 0:0 -c:v copy -map 0:1 -af loudnorm=I=-16:TP=-1.5:LRA=11,aformat=sample_rates=48000'),
       ...AAC,
       ...TAIL,
     ]);
@@ -324,19 +301,9 @@ describe('buildFilter', () => {
     const plan = buildFilter({ filters: [{ type: 'normalize' }, { type: 'volume', volume: 2 }] }, mp3Only, ctx);
     expect(plan.runs).toEqual([
       [
-        '-i',
-        '/job/input.mp4',
-        '-vn',
-        '-map',
-        '0:0',
-        '-af',
-        'loudnorm=I=-16:TP=-1.5:LRA=11,volume=2,aformat=sample_rates=44100',
+        ...argv('-i /job/input.mp4 -vn -map 0:0 -af loudnorm=I=-16:TP=-1.5:LRA=11,volume=2,aformat=sample_rates=44100'),
         ...AAC,
-        '-sn',
-        '-dn',
-        '-movflags',
-        '+faststart',
-        '/job/out/output.m4a',
+        ...argv('-sn -dn -movflags +faststart /job/out/output.m4a'),
       ],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.m4a', contentType: 'audio/mp4', format: 'm4a' }]);

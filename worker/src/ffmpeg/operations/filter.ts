@@ -1,17 +1,7 @@
 import { AUDIO_FILTER_TYPES, errors, type FilterOptions, type FilterStep } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import {
-  AAC_ARGS,
-  EVEN_SIZE_FILTER,
-  evenSizeArgs,
-  FASTSTART_ARGS,
-  fmt,
-  H264_ARGS,
-  outputPath,
-  threadArgs,
-  type BuildContext,
-  type FfmpegPlan,
-} from '../plan.js';
+import type { BuildContext, FfmpegPlan } from '../plan.js';
+import { AAC_ARGS, EVEN_SIZE_FILTER, evenSizeArgs, FASTSTART_ARGS, fmt, H264_ARGS, outputPath, threadArgs } from '../plan.js';
 import { frameSize, type Size } from './compress.js';
 import { canHold } from './convert.js';
 

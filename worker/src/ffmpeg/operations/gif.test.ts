@@ -1,9 +1,8 @@
 import { ErrorCode, type GifOptions } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { buildGif, GIF_DEFAULT_MAX_WIDTH, gifFilter } from './gif.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 20-second 1920x1080 MP4; override any part. */
 const mediaInfo = mediaInfoFixture({
@@ -34,20 +33,9 @@ describe('buildGif', () => {
     const plan = buildGif(opts(), mediaInfo(), ctx);
     expect(plan.runs).toEqual([
       [
-        '-ss',
-        '0',
-        '-t',
-        '5',
-        '-i',
-        '/job/input.mp4',
-        '-filter_complex',
+        ...argv('-ss 0 -t 5 -i /job/input.mp4 -filter_complex'),
         `[0:0]fps=10,scale=480:-1:flags=lanczos,${PALETTE}`,
-        '-an',
-        '-sn',
-        '-dn',
-        '-loop',
-        '0',
-        '/job/out/output.gif',
+        ...argv('-an -sn -dn -loop 0 /job/out/output.gif'),
       ],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.gif', contentType: 'image/gif', format: 'gif' }]);
@@ -57,13 +45,7 @@ describe('buildGif', () => {
   it('spec example: 10 s from 5 s at 15 fps, 480 wide', () => {
     const args = buildGif(opts({ start_time: 5, duration: 10, fps: 15, width: 480 }), mediaInfo(), ctx).runs[0]!;
     expect(args.slice(0, 8)).toEqual([
-      '-ss',
-      '5',
-      '-t',
-      '10',
-      '-i',
-      '/job/input.mp4',
-      '-filter_complex',
+      ...argv('-ss 5 -t 10 -i /job/input.mp4 -filter_complex'),
       `[0:0]fps=15,scale=480:-1:flags=lanczos,${PALETTE}`,
     ]);
     expect(args.indexOf('-ss')).toBeLessThan(args.indexOf('-i'));
@@ -74,24 +56,7 @@ describe('buildGif', () => {
   it('without optimize: a plain -vf on the mapped video stream', () => {
     const plan = buildGif(opts({ optimize: false, width: 320, fps: 8, start_time: 2.5, duration: 3 }), mediaInfo(), ctx);
     expect(plan.runs).toEqual([
-      [
-        '-ss',
-        '2.5',
-        '-t',
-        '3',
-        '-i',
-        '/job/input.mp4',
-        '-map',
-        '0:0',
-        '-vf',
-        'fps=8,scale=320:-1:flags=lanczos',
-        '-an',
-        '-sn',
-        '-dn',
-        '-loop',
-        '0',
-        '/job/out/output.gif',
-      ],
+      argv('-ss 2.5 -t 3 -i /job/input.mp4 -map 0:0 -vf fps=8,scale=320:-1:flags=lanczos -an -sn -dn -loop 0 /job/out/output.gif'),
     ]);
   });
 
@@ -113,15 +78,9 @@ describe('buildGif', () => {
   });
 
   it('adds -threads N before -loop', () => {
-    expect(buildGif(opts(), mediaInfo(), { ...ctx, threads: 2 }).runs[0]!.slice(-7)).toEqual([
-      '-sn',
-      '-dn',
-      '-threads',
-      '2',
-      '-loop',
-      '0',
-      '/job/out/output.gif',
-    ]);
+    expect(buildGif(opts(), mediaInfo(), { ...ctx, threads: 2 }).runs[0]!.slice(-7)).toEqual(
+      argv('-sn -dn -threads 2 -loop 0 /job/out/output.gif'),
+    );
   });
 
   it('has expectedSeconds = min(duration, what is left of the input)', () => {

@@ -18,6 +18,17 @@ export function gifFilter(streamIndex: number, fps: number, width: number, optim
   return `[0:${streamIndex}]${base},split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5`;
 }
 
+/** What follows the input of a GIF's run (the `gif` operation's and a pipeline's last step): the picture only, looping forever. */
+export function gifOutputArgs(streamIndex: number, filter: string, optimize: boolean, ctx: BuildContext): string[] {
+  return [
+    ...(optimize ? ['-filter_complex', filter] : ['-map', `0:${streamIndex}`, '-vf', filter]),
+    ...['-an', '-sn', '-dn'],
+    ...threadArgs(ctx),
+    ...['-loop', '0'],
+    outputPath(ctx, 'output.gif'),
+  ];
+}
+
 /**
  * `gif`: `duration` seconds from `start_time`, looping forever. Both are
  * input options (before `-i`): seeking costs nothing, and the input ends with
@@ -40,14 +51,7 @@ export function buildGif(options: GifOptions, info: MediaInfo, ctx: BuildContext
     fmt(options.duration),
     '-i',
     ctx.inputPath,
-    ...(options.optimize ? ['-filter_complex', filter] : ['-map', `0:${info.video.index}`, '-vf', filter]),
-    '-an',
-    '-sn',
-    '-dn',
-    ...threadArgs(ctx),
-    '-loop',
-    '0',
-    outputPath(ctx, 'output.gif'),
+    ...gifOutputArgs(info.video.index, filter, options.optimize, ctx),
   ];
   return {
     runs: [args],

@@ -1,16 +1,9 @@
 import { ErrorCode, pipelineOptions, type PipelineStepInput } from '@media-foundry/shared';
-import type { MultiInputContext } from '../plan.js';
 import { guardInputs } from '../hardening.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, mediaInfoFixture, multiInputContext, thrownBy } from './test-fixtures.js';
 import { buildPipeline } from './pipeline.js';
 
-const ctx: MultiInputContext = {
-  inputPath: '/job/input.mp4',
-  inputPaths: ['/job/input.mp4'],
-  workDir: '/job',
-  outputDir: '/job/out',
-  threads: 0,
-};
+const ctx = multiInputContext('/job/input.mp4');
 
 /** A probed 10-second 1280x720 25 fps H.264/AAC (48 kHz stereo) MP4; override any part. */
 const mediaInfo = mediaInfoFixture({
@@ -437,21 +430,7 @@ describe('buildPipeline', () => {
       [
         ...['-ss', '2', '-t', '6', '-i', '/job/input.mp4', '-map', '0:0', '-vf', 'setpts=PTS/1.5,scale=640:-2'],
         ...['-c:v', 'libx264', '-preset', 'medium', '-crf', '28', '-pix_fmt', 'yuv420p'],
-        ...[
-          '-map',
-          '0:1',
-          '-af',
-          'atempo=1.5',
-          '-c:a',
-          'aac',
-          '-b:a',
-          '128k',
-          '-sn',
-          '-dn',
-          '-movflags',
-          '+faststart',
-          '/job/out/output.mp4',
-        ],
+        ...argv('-map 0:1 -af atempo=1.5 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4'),
       ],
     ]);
     expect(built.runSeconds).toEqual([4]);
@@ -548,12 +527,7 @@ describe('buildPipeline', () => {
   });
 
   it('clamps a trim end within a frame of the end, as trim does', () => {
-    expect(plan([{ operation: 'trim', options: { start_time: 1, end_time: 10.04 } }]).runs[0]!.slice(0, 4)).toEqual([
-      '-ss',
-      '1',
-      '-t',
-      '9',
-    ]);
+    expect(plan([{ operation: 'trim', options: { start_time: 1, end_time: 10.04 } }]).runs[0]!.slice(0, 4)).toEqual(argv('-ss 1 -t 9'));
   });
 
   it('leaves every run, both passes and the runs on temp files included, to the input guards', () => {

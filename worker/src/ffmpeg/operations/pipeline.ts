@@ -16,7 +16,7 @@ import { compressRuns, frameSize, type Size } from './compress.js';
 import { AUDIO_ENCODER_ARGS, canHold, CONTAINERS, CONVERT_DEFAULT_CODECS, VIDEO_ENCODER_ARGS } from './convert.js';
 import { AUDIO_TARGETS } from './extract-audio.js';
 import { audioChain, isAudioStep, videoChain } from './filter.js';
-import { GIF_DEFAULT_MAX_WIDTH, gifFilter } from './gif.js';
+import { GIF_DEFAULT_MAX_WIDTH, gifFilter, gifOutputArgs } from './gif.js';
 import { copyContainer } from './remove-audio.js';
 import { speedAudioFilter } from './speed.js';
 import { evenlySpacedTimestamps, scaleFilter } from './thumbnail.js';
@@ -413,17 +413,7 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
       seg.narrow(o.start_time, o.start_time + o.duration, { step: i, label: 'GIF', clampEnd: true });
       const width = o.width ?? Math.min(video.size.width, GIF_DEFAULT_MAX_WIDTH);
       const filter = gifFilter(video.index, o.fps, width, o.optimize, seg.videoFilters);
-      const args = [
-        ...seg.inputArgs(),
-        ...(o.optimize ? ['-filter_complex', filter] : ['-map', `0:${video.index}`, '-vf', filter]),
-        '-an',
-        '-sn',
-        '-dn',
-        ...threadArgs(ctx),
-        '-loop',
-        '0',
-        outputPath(ctx, 'output.gif'),
-      ];
+      const args = [...seg.inputArgs(), ...gifOutputArgs(video.index, filter, o.optimize, ctx)];
       return { runs: [args], runSeconds: [state.duration], outputs: [{ filename: 'output.gif', contentType: 'image/gif', format: 'gif' }] };
     }
     case 'thumbnail': {

@@ -1,10 +1,9 @@
 import { AppError, ErrorCode } from '@media-foundry/shared';
 import type { VideoStreamInfo } from '../media-info.js';
-import type { BuildContext } from '../plan.js';
 import { buildRemoveAudio, copyContainer } from './remove-audio.js';
-import { mediaInfoFixture } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 10-second 1280x720 H.264/AAC MP4; override any part. */
 const mediaInfo = mediaInfoFixture();
@@ -54,59 +53,26 @@ describe('buildRemoveAudio', () => {
   it('re-encodes to H.264 MP4 when keep_video_quality is false, whatever the codec', () => {
     const plan = buildRemoveAudio({ keep_video_quality: false }, mediaInfo({ video: video('vp9') }), ctx);
     expect(plan.runs).toEqual([
-      [
-        '-i',
-        '/job/input.mp4',
-        '-map',
-        '0:0',
-        '-c:v',
-        'libx264',
-        '-preset',
-        'veryfast',
-        '-crf',
-        '23',
-        '-pix_fmt',
-        'yuv420p',
-        '-an',
-        '-sn',
-        '-dn',
-        '-movflags',
-        '+faststart',
-        '/job/out/output.mp4',
-      ],
+      argv(
+        '-i /job/input.mp4 -map 0:0 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -an -sn -dn -movflags +faststart /job/out/output.mp4',
+      ),
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
   });
 
   it('rounds an odd size to even when re-encoding, not when copying', () => {
     const odd = mediaInfo({ video: video('ffv1', { width: 321, height: 241 }) });
-    expect(buildRemoveAudio({ keep_video_quality: false }, odd, ctx).runs[0]!.slice(2, 6)).toEqual([
-      '-map',
-      '0:0',
-      '-vf',
-      'scale=trunc(iw/2)*2:trunc(ih/2)*2',
-    ]);
+    expect(buildRemoveAudio({ keep_video_quality: false }, odd, ctx).runs[0]!.slice(2, 6)).toEqual(
+      argv('-map 0:0 -vf scale=trunc(iw/2)*2:trunc(ih/2)*2'),
+    );
     expect(buildRemoveAudio({ keep_video_quality: true }, odd, ctx).runs[0]).not.toContain('-vf');
   });
 
   it('maps the probed video index and adds -threads N', () => {
     const info = mediaInfo({ video: video('h264', { index: 3 }) });
-    expect(buildRemoveAudio({ keep_video_quality: true }, info, { ...ctx, threads: 2 }).runs[0]).toEqual([
-      '-i',
-      '/job/input.mp4',
-      '-map',
-      '0:3',
-      '-c:v',
-      'copy',
-      '-an',
-      '-sn',
-      '-dn',
-      '-threads',
-      '2',
-      '-movflags',
-      '+faststart',
-      '/job/out/output.mp4',
-    ]);
+    expect(buildRemoveAudio({ keep_video_quality: true }, info, { ...ctx, threads: 2 }).runs[0]).toEqual(
+      argv('-i /job/input.mp4 -map 0:3 -c:v copy -an -sn -dn -threads 2 -movflags +faststart /job/out/output.mp4'),
+    );
   });
 
   it('works on a video without audio, and has a null expectedSeconds when the duration is unknown', () => {

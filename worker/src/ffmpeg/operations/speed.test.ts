@@ -1,9 +1,8 @@
 import { AppError, ErrorCode } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { atempoChain, buildSpeed, speedAudioFilter } from './speed.js';
-import { mediaInfoFixture } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 10-second 1280x720 H.264/AAC (48 kHz stereo) MP4; override any part. */
 const mediaInfo = mediaInfoFixture();
@@ -53,23 +52,11 @@ describe('buildSpeed', () => {
     const plan = buildSpeed({ speed_factor: 2, maintain_pitch: true }, mediaInfo(), ctx);
     expect(plan.runs).toEqual([
       [
-        '-i',
-        '/job/input.mp4',
-        '-map',
-        '0:0',
-        '-filter:v',
-        'setpts=PTS/2',
+        ...argv('-i /job/input.mp4 -map 0:0 -filter:v setpts=PTS/2'),
         ...VIDEO_ENCODE,
-        '-map',
-        '0:1',
-        '-filter:a',
-        'atempo=2',
+        ...argv('-map 0:1 -filter:a atempo=2'),
         ...AUDIO_ENCODE,
-        '-sn',
-        '-dn',
-        '-movflags',
-        '+faststart',
-        '/job/out/output.mp4',
+        ...argv('-sn -dn -movflags +faststart /job/out/output.mp4'),
       ],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
@@ -79,23 +66,11 @@ describe('buildSpeed', () => {
   it('slows down to 0.25x with a two-step atempo chain', () => {
     const plan = buildSpeed({ speed_factor: 0.25, maintain_pitch: true }, mediaInfo(), ctx);
     expect(plan.runs[0]).toEqual([
-      '-i',
-      '/job/input.mp4',
-      '-map',
-      '0:0',
-      '-filter:v',
-      'setpts=PTS/0.25',
+      ...argv('-i /job/input.mp4 -map 0:0 -filter:v setpts=PTS/0.25'),
       ...VIDEO_ENCODE,
-      '-map',
-      '0:1',
-      '-filter:a',
-      'atempo=0.5,atempo=0.5',
+      ...argv('-map 0:1 -filter:a atempo=0.5,atempo=0.5'),
       ...AUDIO_ENCODE,
-      '-sn',
-      '-dn',
-      '-movflags',
-      '+faststart',
-      '/job/out/output.mp4',
+      ...argv('-sn -dn -movflags +faststart /job/out/output.mp4'),
     ]);
     expect(plan.expectedSeconds).toBe(40);
   });
@@ -118,19 +93,9 @@ describe('buildSpeed', () => {
     const plan = buildSpeed({ speed_factor: 3, maintain_pitch: true }, mediaInfo({ audio: null }), ctx);
     expect(plan.runs).toEqual([
       [
-        '-i',
-        '/job/input.mp4',
-        '-map',
-        '0:0',
-        '-filter:v',
-        'setpts=PTS/3',
+        ...argv('-i /job/input.mp4 -map 0:0 -filter:v setpts=PTS/3'),
         ...VIDEO_ENCODE,
-        '-an',
-        '-sn',
-        '-dn',
-        '-movflags',
-        '+faststart',
-        '/job/out/output.mp4',
+        ...argv('-an -sn -dn -movflags +faststart /job/out/output.mp4'),
       ],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
@@ -141,19 +106,9 @@ describe('buildSpeed', () => {
     const plan = buildSpeed({ speed_factor: 1.25, maintain_pitch: true }, info, ctx);
     expect(plan.runs).toEqual([
       [
-        '-i',
-        '/job/input.mp4',
-        '-vn',
-        '-map',
-        '0:0',
-        '-filter:a',
-        'atempo=1.25',
+        ...argv('-i /job/input.mp4 -vn -map 0:0 -filter:a atempo=1.25'),
         ...AUDIO_ENCODE,
-        '-sn',
-        '-dn',
-        '-movflags',
-        '+faststart',
-        '/job/out/output.m4a',
+        ...argv('-sn -dn -movflags +faststart /job/out/output.m4a'),
       ],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.m4a', contentType: 'audio/mp4', format: 'm4a' }]);

@@ -1,17 +1,7 @@
 import { errors, type SpeedOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import {
-  AAC_ARGS,
-  FASTSTART_ARGS,
-  fmt,
-  H264_ARGS,
-  outputPath,
-  threadArgs,
-  type BuildContext,
-  type FfmpegPlan,
-  EVEN_SIZE_FILTER,
-  isOddSized,
-} from '../plan.js';
+import type { BuildContext, FfmpegPlan } from '../plan.js';
+import { AAC_ARGS, EVEN_SIZE_FILTER, FASTSTART_ARGS, fmt, H264_ARGS, isOddSized, outputPath, threadArgs } from '../plan.js';
 
 /**
  * Splits a tempo factor into `atempo` steps each within 0.5–2.0 (the range

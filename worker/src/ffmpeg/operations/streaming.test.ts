@@ -1,9 +1,8 @@
 import { ErrorCode, hlsOptions, type HlsOptions } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { buildDash, buildHls, ladder, ladderFilter, MAX_LADDER_SEGMENTS } from './streaming.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 20-second 1280x720 MP4; override any part. */
 const mediaInfo = mediaInfoFixture({
@@ -143,14 +142,9 @@ describe('buildDash', () => {
   it('lists the manifest, then per representation its init segment and its segments', () => {
     const plan = buildDash(opts({ renditions: [{ height: 360 }] }), mediaInfo(), ctx);
     const files = ['init_0.m4s', 'init_1.m4s', 'manifest.mpd', 'seg_0_001.m4s', 'seg_0_002.m4s', 'seg_1_001.m4s'];
-    expect(plan.collectOutputs!(files).map((o) => o.filename)).toEqual([
-      'manifest.mpd',
-      'init_0.m4s',
-      'seg_0_001.m4s',
-      'seg_0_002.m4s',
-      'init_1.m4s',
-      'seg_1_001.m4s',
-    ]);
+    expect(plan.collectOutputs!(files).map((o) => o.filename)).toEqual(
+      argv('manifest.mpd init_0.m4s seg_0_001.m4s seg_0_002.m4s init_1.m4s seg_1_001.m4s'),
+    );
     expect(plan.collectOutputs!(files)[0]).toEqual({ filename: 'manifest.mpd', contentType: 'application/dash+xml', format: 'dash' });
   });
 });

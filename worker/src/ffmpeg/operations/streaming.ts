@@ -155,12 +155,7 @@ export function buildHls(options: HlsOptions, info: MediaInfo, ctx: BuildContext
   const segment = fmp4 ? 'seg_%03d.m4s' : 'seg_%03d.ts';
   const streamMap = rungs.map((r, i) => `v:${i}${audioIndex === null ? '' : `,a:${i}`},name:${r.name}`).join(' ');
   const run = [
-    '-i',
-    ctx.inputPath,
-    '-filter_complex',
-    ladderFilter(info.video!.index, rungs),
-    ...ladderEncodeArgs(rungs, audioIndex, options.codec, seconds),
-    ...threadArgs(ctx),
+    ...ladderArgs(options, info, rungs, ctx),
     '-f',
     'hls',
     '-hls_time',
@@ -196,6 +191,17 @@ export function buildHls(options: HlsOptions, info: MediaInfo, ctx: BuildContext
   };
 }
 
+/** The input, the ladder's scaling graph and its encoders: what an HLS and a DASH run share before the muxer. */
+function ladderArgs(options: HlsOptions, info: MediaInfo, rungs: LadderRung[], ctx: BuildContext): string[] {
+  const audioIndex = info.audio?.index ?? null;
+  return [
+    ...['-i', ctx.inputPath],
+    ...['-filter_complex', ladderFilter(info.video!.index, rungs)],
+    ...ladderEncodeArgs(rungs, audioIndex, options.codec, options.segment_seconds),
+    ...threadArgs(ctx),
+  ];
+}
+
 /**
  * `dash`: one ffmpeg pass writing `manifest.mpd` (a video adaptation set of
  * every rung, an audio one of their audio), and per representation `n`
@@ -209,12 +215,7 @@ export function buildDash(options: HlsOptions, info: MediaInfo, ctx: BuildContex
   const representations = audioIndex === null ? rungs.length : rungs.length * 2;
   checkSegmentCount(info, representations, seconds);
   const run = [
-    '-i',
-    ctx.inputPath,
-    '-filter_complex',
-    ladderFilter(info.video!.index, rungs),
-    ...ladderEncodeArgs(rungs, audioIndex, options.codec, seconds),
-    ...threadArgs(ctx),
+    ...ladderArgs(options, info, rungs, ctx),
     '-f',
     'dash',
     '-seg_duration',

@@ -1,40 +1,23 @@
-import { AppError } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import type { MultiInputContext } from '../plan.js';
 import { buildSubtitles, escapeFilterPath } from './subtitles.js';
+import { mediaInfoFixture, multiInputContext, thrownBy } from './test-fixtures.js';
 
-const ctx: MultiInputContext = {
-  inputPath: '/job/input.mkv',
-  inputPaths: ['/job/input.mkv'],
-  workDir: '/job',
-  outputDir: '/job/out',
-  threads: 0,
-};
+const ctx = multiInputContext('/job/input.mkv');
 
-function movie(overrides: Partial<MediaInfo> = {}): MediaInfo {
-  return {
-    formatName: 'matroska,webm',
-    duration: 4,
-    sizeBytes: 1000,
-    bitrate: 1000,
-    video: { index: 0, codec: 'h264', width: 320, height: 240, fps: 25 },
-    audio: { index: 1, codec: 'aac', sampleRate: 44100, channels: 2 },
-    subtitles: [
-      { index: 2, codec: 'subrip' },
-      { index: 3, codec: 'ass' },
-    ],
-    ...overrides,
-  };
-}
-
-const failure = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    return err as AppError;
-  }
-  throw new Error('did not throw');
-};
+/** A probed 4-second 320x240 Matroska with a SubRip and an ASS track; override any part. */
+const movie = mediaInfoFixture({
+  formatName: 'matroska,webm',
+  duration: 4,
+  sizeBytes: 1000,
+  bitrate: 1000,
+  video: { index: 0, codec: 'h264', width: 320, height: 240, fps: 25 },
+  audio: { index: 1, codec: 'aac', sampleRate: 44100, channels: 2 },
+  subtitles: [
+    { index: 2, codec: 'subrip' },
+    { index: 3, codec: 'ass' },
+  ],
+});
 
 describe('buildSubtitles extract', () => {
   it('maps the chosen subtitle stream by its absolute index and converts it', () => {
@@ -45,13 +28,13 @@ describe('buildSubtitles extract', () => {
 
   it('fails clearly without subtitles, out of range, and for picture-based subtitles', () => {
     expect(
-      failure(() => buildSubtitles({ mode: 'extract', format: 'srt', stream_index: 0 }, [movie({ subtitles: [] })], ctx)).message,
+      thrownBy(() => buildSubtitles({ mode: 'extract', format: 'srt', stream_index: 0 }, [movie({ subtitles: [] })], ctx)).message,
     ).toBe('Input has no subtitle streams');
-    expect(failure(() => buildSubtitles({ mode: 'extract', format: 'srt', stream_index: 5 }, [movie()], ctx)).details).toBe(
+    expect(thrownBy(() => buildSubtitles({ mode: 'extract', format: 'srt', stream_index: 5 }, [movie()], ctx)).details).toBe(
       'stream_index 5, but the input has 2 subtitle stream(s)',
     );
     const pgs = movie({ subtitles: [{ index: 2, codec: 'hdmv_pgs_subtitle' }] });
-    expect(failure(() => buildSubtitles({ mode: 'extract', format: 'srt', stream_index: 0 }, [pgs], ctx)).code).toBe('JOB_FAILED');
+    expect(thrownBy(() => buildSubtitles({ mode: 'extract', format: 'srt', stream_index: 0 }, [pgs], ctx)).code).toBe('JOB_FAILED');
   });
 });
 

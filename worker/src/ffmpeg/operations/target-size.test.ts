@@ -1,4 +1,4 @@
-import { AppError, ErrorCode } from '@media-foundry/shared';
+import { ErrorCode } from '@media-foundry/shared';
 import {
   audioPacketsPerSecond,
   MIN_TARGET_AUDIO_KBPS,
@@ -8,6 +8,7 @@ import {
   twoPassVideoArgs,
   videoFloorKbps,
 } from './target-size.js';
+import { argv, thrownBy } from './test-fixtures.js';
 
 const HD = { size: { width: 1280, height: 720 }, fps: 25 };
 const AAC = (requestedKbps?: number) => ({ requestedKbps, presetKbps: 128, packetsPerSecond: audioPacketsPerSecond(false, 48000) });
@@ -32,15 +33,9 @@ describe('targetRates', () => {
   });
 
   it('refuses a target below the floor, naming the smallest reachable size', () => {
-    let thrown: unknown;
-    try {
-      targetRates({ targetMb: 0.5, duration: 60, video: HD, audio: AAC() });
-    } catch (err) {
-      thrown = err;
-    }
-    expect(thrown).toBeInstanceOf(AppError);
-    expect((thrown as AppError).code).toBe(ErrorCode.JOB_FAILED);
-    expect((thrown as AppError).details).toBe('target_size_mb 0.5 for 60s of 1280x720 output; the smallest reachable size is 0.9 MB');
+    const thrown = thrownBy(() => targetRates({ targetMb: 0.5, duration: 60, video: HD, audio: AAC() }));
+    expect(thrown.code).toBe(ErrorCode.JOB_FAILED);
+    expect(thrown.details).toBe('target_size_mb 0.5 for 60s of 1280x720 output; the smallest reachable size is 0.9 MB');
     // and that size itself is accepted
     expect(() => targetRates({ targetMb: 0.9, duration: 60, video: HD, audio: AAC() })).not.toThrow();
   });
@@ -54,22 +49,9 @@ describe('targetRates', () => {
 
 describe('twoPassVideoArgs', () => {
   it('x264 and VP9 at a bitrate, with the pass and its log', () => {
-    expect(twoPassVideoArgs(false, 'veryfast', 1000, 1, '/job/passlog')).toEqual([
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-b:v',
-      '1000k',
-      '-x264-params',
-      'ratetol=0.2',
-      '-pass',
-      '1',
-      '-passlogfile',
-      '/job/passlog',
-      '-pix_fmt',
-      'yuv420p',
-    ]);
+    expect(twoPassVideoArgs(false, 'veryfast', 1000, 1, '/job/passlog')).toEqual(
+      argv('-c:v libx264 -preset veryfast -b:v 1000k -x264-params ratetol=0.2 -pass 1 -passlogfile /job/passlog -pix_fmt yuv420p'),
+    );
     expect(twoPassVideoArgs(true, 'medium', 500, 2, '/job/passlog')).toEqual([
       ...['-c:v', 'libvpx-vp9', '-b:v', '500k', '-row-mt', '1', '-deadline', 'good', '-cpu-used', '4'],
       ...['-pass', '2', '-passlogfile', '/job/passlog', '-pix_fmt', 'yuv420p'],

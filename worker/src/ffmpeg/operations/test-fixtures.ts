@@ -5,6 +5,7 @@
  */
 import { AppError } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
+import type { BuildContext, MultiInputContext } from '../plan.js';
 
 /** What ffprobe reports, as the worker reduces it, for the tests' sample: a 10-second 1280x720 H.264/AAC MP4. */
 export const SAMPLE_MEDIA_INFO: MediaInfo = {
@@ -24,6 +25,24 @@ export const SAMPLE_MEDIA_INFO: MediaInfo = {
  */
 export function mediaInfoFixture(base: Partial<MediaInfo> = {}): (overrides?: Partial<MediaInfo>) => MediaInfo {
   return (overrides = {}) => ({ ...structuredClone({ ...SAMPLE_MEDIA_INFO, ...base }), ...overrides });
+}
+
+/** A single-input builder's context: the input at `inputPath`, outputs under /job/out, ffmpeg's own thread count. */
+export function buildContext(inputPath = '/job/input.mp4'): BuildContext {
+  return { inputPath, outputDir: '/job/out', threads: 0 };
+}
+
+/** A multi-input builder's context: the inputs downloaded to `inputPaths` (the first is `inputPath`), work in /job. */
+export function multiInputContext(...inputPaths: [string, ...string[]]): MultiInputContext {
+  return { inputPath: inputPaths[0], inputPaths, workDir: '/job', outputDir: '/job/out', threads: 0 };
+}
+
+/**
+ * A command line written as ffmpeg reads it, split at spaces: expected
+ * argument lists in one line each (for arguments without spaces).
+ */
+export function argv(line: string): string[] {
+  return line.split(' ');
 }
 
 /** The AppError `fn` throws; fails the test when it throws nothing or something else. */

@@ -1,9 +1,8 @@
 import { ErrorCode, type ThumbnailOptions } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { buildThumbnail, evenlySpacedTimestamps, scaleFilter } from './thumbnail.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 12-second 1920x1080 MP4 with video at index 0 and audio at index 1; override any part. */
 const mediaInfo = mediaInfoFixture({
@@ -104,21 +103,7 @@ describe('buildThumbnail', () => {
 
   it('scales to the width keeping the aspect ratio (scale=W:-2)', () => {
     expect(buildThumbnail(opts({ timestamp: 3, width: 320 }), mediaInfo(), ctx).runs).toEqual([
-      [
-        '-ss',
-        '3',
-        '-i',
-        '/job/input.mp4',
-        '-map',
-        '0:0',
-        '-frames:v',
-        '1',
-        '-vf',
-        'scale=320:-2',
-        '-update',
-        '1',
-        '/job/out/thumbnail.png',
-      ],
+      argv('-ss 3 -i /job/input.mp4 -map 0:0 -frames:v 1 -vf scale=320:-2 -update 1 /job/out/thumbnail.png'),
     ]);
   });
 

@@ -1,9 +1,8 @@
 import { ErrorCode, type TrimOptions } from '@media-foundry/shared';
-import type { BuildContext } from '../plan.js';
 import { buildTrim, TRIM_END_TOLERANCE_SECONDS, trimOutput } from './trim.js';
-import { mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
-const ctx: BuildContext = { inputPath: '/job/input.mp4', outputDir: '/job/out', threads: 0 };
+const ctx = buildContext();
 
 /** A probed 60-second 1280x720 H.264/AAC MP4; override any part. */
 const mediaInfo = mediaInfoFixture({ duration: 60, sizeBytes: 12_000_000 });
@@ -23,23 +22,12 @@ describe('buildTrim: re-encoding (frame-accurate)', () => {
     const plan = buildTrim(opts({ start_time: 10, end_time: 30 }), mediaInfo(), ctx);
     expect(plan.runs).toEqual([
       [
-        '-ss',
-        '10',
-        '-i',
-        '/job/input.mp4',
-        '-t',
-        '20',
-        '-map',
-        '0:0',
+        ...argv('-ss 10 -i /job/input.mp4 -t 20 -map 0:0'),
         ...H264,
         '-map',
         '0:1',
         ...AAC,
-        '-sn',
-        '-dn',
-        '-movflags',
-        '+faststart',
-        '/job/out/output.mp4',
+        ...argv('-sn -dn -movflags +faststart /job/out/output.mp4'),
       ],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
@@ -61,23 +49,7 @@ describe('buildTrim: re-encoding (frame-accurate)', () => {
   it('writes M4A with -vn for an audio-only input', () => {
     const plan = buildTrim(opts({ start_time: 1, end_time: 3 }), audioOnly('mp3'), ctx);
     expect(plan.runs).toEqual([
-      [
-        '-ss',
-        '1',
-        '-i',
-        '/job/input.mp4',
-        '-t',
-        '2',
-        '-vn',
-        '-map',
-        '0:0',
-        ...AAC,
-        '-sn',
-        '-dn',
-        '-movflags',
-        '+faststart',
-        '/job/out/output.m4a',
-      ],
+      [...argv('-ss 1 -i /job/input.mp4 -t 2 -vn -map 0:0'), ...AAC, ...argv('-sn -dn -movflags +faststart /job/out/output.m4a')],
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.m4a', contentType: 'audio/mp4', format: 'm4a' }]);
   });
@@ -85,32 +57,17 @@ describe('buildTrim: re-encoding (frame-accurate)', () => {
   it('writes -an for a video without audio', () => {
     const args = buildTrim(opts({ end_time: 5 }), mediaInfo({ audio: null }), ctx).runs[0]!;
     expect(args).toEqual([
-      '-ss',
-      '0',
-      '-i',
-      '/job/input.mp4',
-      '-t',
-      '5',
-      '-map',
-      '0:0',
+      ...argv('-ss 0 -i /job/input.mp4 -t 5 -map 0:0'),
       ...H264,
-      '-an',
-      '-sn',
-      '-dn',
-      '-movflags',
-      '+faststart',
-      '/job/out/output.mp4',
+      ...argv('-an -sn -dn -movflags +faststart /job/out/output.mp4'),
     ]);
   });
 
   it('rounds an odd size to even', () => {
     const info = mediaInfo({ video: { index: 0, codec: 'ffv1', width: 321, height: 241, fps: 25 } });
-    expect(buildTrim(opts({ end_time: 5 }), info, ctx).runs[0]!.slice(6, 10)).toEqual([
-      '-map',
-      '0:0',
-      '-vf',
-      'scale=trunc(iw/2)*2:trunc(ih/2)*2',
-    ]);
+    expect(buildTrim(opts({ end_time: 5 }), info, ctx).runs[0]!.slice(6, 10)).toEqual(
+      argv('-map 0:0 -vf scale=trunc(iw/2)*2:trunc(ih/2)*2'),
+    );
   });
 
   it('adds -threads N', () => {
@@ -123,27 +80,9 @@ describe('buildTrim: stream copy (keyframe-aligned)', () => {
   it('copies H.264/AAC into MP4 with -avoid_negative_ts make_zero', () => {
     const plan = buildTrim(opts({ start_time: 10, end_time: 30, stream_copy: true }), mediaInfo(), ctx);
     expect(plan.runs).toEqual([
-      [
-        '-ss',
-        '10',
-        '-i',
-        '/job/input.mp4',
-        '-t',
-        '20',
-        '-map',
-        '0:0',
-        '-map',
-        '0:1',
-        '-c',
-        'copy',
-        '-avoid_negative_ts',
-        'make_zero',
-        '-sn',
-        '-dn',
-        '-movflags',
-        '+faststart',
-        '/job/out/output.mp4',
-      ],
+      argv(
+        '-ss 10 -i /job/input.mp4 -t 20 -map 0:0 -map 0:1 -c copy -avoid_negative_ts make_zero -sn -dn -movflags +faststart /job/out/output.mp4',
+      ),
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
     expect(plan.expectedSeconds).toBe(20);
@@ -157,47 +96,15 @@ describe('buildTrim: stream copy (keyframe-aligned)', () => {
     });
     const plan = buildTrim(opts({ start_time: 1, end_time: 2, stream_copy: true }), webm, ctx);
     expect(plan.runs).toEqual([
-      [
-        '-ss',
-        '1',
-        '-i',
-        '/job/input.mp4',
-        '-t',
-        '1',
-        '-map',
-        '0:0',
-        '-map',
-        '0:1',
-        '-c',
-        'copy',
-        '-avoid_negative_ts',
-        'make_zero',
-        '-sn',
-        '-dn',
-        '/job/out/output.mkv',
-      ],
+      argv('-ss 1 -i /job/input.mp4 -t 1 -map 0:0 -map 0:1 -c copy -avoid_negative_ts make_zero -sn -dn /job/out/output.mkv'),
     ]);
     expect(plan.outputs).toEqual([{ filename: 'output.mkv', contentType: 'video/x-matroska', format: 'mkv' }]);
   });
 
   it('maps only the audio of an audio-only input', () => {
-    expect(buildTrim(opts({ start_time: 2, stream_copy: true }), audioOnly('aac'), ctx).runs[0]).toEqual([
-      '-ss',
-      '2',
-      '-i',
-      '/job/input.mp4',
-      '-map',
-      '0:0',
-      '-c',
-      'copy',
-      '-avoid_negative_ts',
-      'make_zero',
-      '-sn',
-      '-dn',
-      '-movflags',
-      '+faststart',
-      '/job/out/output.m4a',
-    ]);
+    expect(buildTrim(opts({ start_time: 2, stream_copy: true }), audioOnly('aac'), ctx).runs[0]).toEqual(
+      argv('-ss 2 -i /job/input.mp4 -map 0:0 -c copy -avoid_negative_ts make_zero -sn -dn -movflags +faststart /job/out/output.m4a'),
+    );
   });
 });
 

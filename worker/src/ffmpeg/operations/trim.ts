@@ -1,17 +1,7 @@
 import { errors, type TrimOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import {
-  AAC_ARGS,
-  FASTSTART_ARGS,
-  fmt,
-  H264_ARGS,
-  outputPath,
-  threadArgs,
-  type BuildContext,
-  type FfmpegPlan,
-  type PlannedOutput,
-  evenSizeArgs,
-} from '../plan.js';
+import type { BuildContext, FfmpegPlan, PlannedOutput } from '../plan.js';
+import { AAC_ARGS, evenSizeArgs, FASTSTART_ARGS, fmt, H264_ARGS, outputPath, threadArgs } from '../plan.js';
 import { canHold } from './convert.js';
 
 /** An `end_time` this far past the probed duration is rounding (containers disagree by a frame or so): clamp it. */

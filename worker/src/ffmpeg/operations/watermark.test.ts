@@ -1,16 +1,9 @@
 import { AppError, watermarkOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import type { MultiInputContext } from '../plan.js';
 import { buildWatermark, watermarkFilter } from './watermark.js';
-import { mediaInfoFixture } from './test-fixtures.js';
+import { mediaInfoFixture, multiInputContext } from './test-fixtures.js';
 
-const ctx: MultiInputContext = {
-  inputPath: '/job/input_0.mp4',
-  inputPaths: ['/job/input_0.mp4', '/job/input_1.png'],
-  workDir: '/job',
-  outputDir: '/job/out',
-  threads: 0,
-};
+const ctx = multiInputContext('/job/input_0.mp4', '/job/input_1.png');
 
 const mediaInfo = mediaInfoFixture({
   sizeBytes: 1_000_000,
