@@ -47,13 +47,7 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
   }
 
   it("runs the spec's speed example from a URL: ack, progress, completed, then the file", async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'job-001',
-      operation: 'speed',
-      input: { source: 'url', url: files.url('clip.mp4') },
-      options: { speed_factor: 2.0, maintain_pitch: false },
-    });
+    client.startJob('job-001', 'speed', files.url('clip.mp4'), { speed_factor: 2.0, maintain_pitch: false });
     const { items, files: out, final } = await client.result('job-001');
     const kinds = items.map((r) => (r.kind === 'json' ? r.data.type : 'binary'));
     expect(kinds[0]).toBe('ack');
@@ -97,13 +91,7 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
   });
 
   it('takes an upload, then returns one file per thumbnail', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'thumbs',
-      operation: 'thumbnail',
-      input: { source: 'upload' },
-      options: { count: 3, format: 'jpeg', width: 160 },
-    });
+    client.startJob('thumbs', 'thumbnail', { source: 'upload' }, { count: 3, format: 'jpeg', width: 160 });
     await client.next((m) => m.type === 'ack' && m.job_id === 'thumbs');
     client.upload('thumbs', 'my clip.mp4', await readFile(join(mediaDir, 'clip.mp4')));
     const { final, files: out } = await client.result('thumbs');
@@ -117,13 +105,7 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
   });
 
   it('extracts audio with the requested codec and sample rate', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'job-003',
-      operation: 'extract_audio',
-      input: { source: 'url', url: files.url('clip.mp4') },
-      options: { format: 'mp3', bitrate_kbps: 128, sample_rate: 22050 },
-    });
+    client.startJob('job-003', 'extract_audio', files.url('clip.mp4'), { format: 'mp3', bitrate_kbps: 128, sample_rate: 22050 });
     const { final, files: out } = await client.result('job-003');
     expect(final).toMatchObject({ type: 'completed', output_metadata: { format: 'mp3', audio_codec: 'mp3', video_codec: null } });
     const probed = await probeBytes(out.get('output.mp3')!, 'a.mp3');
@@ -133,25 +115,13 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
   });
 
   it('fails clearly when the input has no audio to extract', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'mute',
-      operation: 'extract_audio',
-      input: { source: 'url', url: files.url('silent.mp4') },
-      options: {},
-    });
+    client.startJob('mute', 'extract_audio', files.url('silent.mp4'), {});
     const { final } = await client.result('mute');
     expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input has no audio stream' });
   });
 
   it('fails clearly when the URL does not exist or the upload is not media', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'nf',
-      operation: 'speed',
-      input: { source: 'url', url: files.url('missing.mp4') },
-      options: { speed_factor: 2 },
-    });
+    client.startJob('nf', 'speed', files.url('missing.mp4'), { speed_factor: 2 });
     const missing = await client.result('nf');
     expect(missing.final).toMatchObject({ code: 'JOB_FAILED' });
     expect(missing.final.details).toContain('404');
@@ -166,13 +136,7 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
 
   if (driver === 'fs') {
     it('changes the speed of an input without audio', async () => {
-      client.send({
-        type: 'start_job',
-        job_id: 'mute-speed',
-        operation: 'speed',
-        input: { source: 'url', url: files.url('silent.mp4') },
-        options: { speed_factor: 2 },
-      });
+      client.startJob('mute-speed', 'speed', files.url('silent.mp4'), { speed_factor: 2 });
       const { final, files: out } = await client.result('mute-speed');
       expect(final).toMatchObject({ type: 'completed', output_metadata: { video_codec: 'h264', audio_codec: null } });
       const probed = await probeBytes(out.get('output.mp4')!, 'mute-speed.mp4');
@@ -194,13 +158,7 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
     });
 
     it('throttles progress to about 4 messages a second', async () => {
-      client.send({
-        type: 'start_job',
-        job_id: 'slow',
-        operation: 'speed',
-        input: { source: 'url', url: files.url('long.mp4') },
-        options: { speed_factor: 0.5 },
-      });
+      client.startJob('slow', 'speed', files.url('long.mp4'), { speed_factor: 0.5 });
       const started = Date.now();
       const { final } = await client.result('slow', 120_000);
       const elapsed = Date.now() - started;

@@ -14,13 +14,7 @@ const { files, stack } = useSuite({
 
 it('kills a job that runs past FFMPEG_TIMEOUT_SECONDS and says so', async () => {
   const client = await TestClient.connect(stack.wsUrl);
-  client.send({
-    type: 'start_job',
-    job_id: 'slow',
-    operation: 'speed',
-    input: { source: 'url', url: files.url('long.mp4') },
-    options: { speed_factor: 0.5 },
-  });
+  client.startJob('slow', 'speed', files.url('long.mp4'), { speed_factor: 0.5 });
   const started = Date.now();
   const { final } = await client.result('slow', 30_000);
   expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'FFmpeg timed out' });

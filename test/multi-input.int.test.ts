@@ -42,12 +42,7 @@ const ranFfmpegWith = (needle: string) =>
 
 describe('concat', () => {
   it('joins matching inputs from input.urls without re-encoding', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'cat-fast',
-      operation: 'concat',
-      input: { source: 'url', urls: [files.url('a.mp4'), files.url('b.mp4')] },
-    });
+    client.startJob('cat-fast', 'concat', { source: 'url', urls: [files.url('a.mp4'), files.url('b.mp4')] });
     const { final, files: out } = await client.result('cat-fast');
     expect(final).toMatchObject({ type: 'completed', outputs: [{ filename: 'output.mp4' }] });
     const probed = await probeOut(out.get('output.mp4')!, 'fast.mp4');
@@ -57,12 +52,7 @@ describe('concat', () => {
   });
 
   it('re-encodes inputs that differ in size, frame rate and audio, normalising them to the first', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'cat-mixed',
-      operation: 'concat',
-      input: { source: 'url', urls: [files.url('a.mp4'), files.url('wide.mp4')] },
-    });
+    client.startJob('cat-mixed', 'concat', { source: 'url', urls: [files.url('a.mp4'), files.url('wide.mp4')] });
     const { final, files: out } = await client.result('cat-mixed');
     expect(final.type).toBe('completed');
     const probed = await probeOut(out.get('output.mp4')!, 'mixed.mp4');
@@ -73,13 +63,7 @@ describe('concat', () => {
   });
 
   it('takes several uploads, one binary frame per listed file name, in any order', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'cat-up',
-      operation: 'concat',
-      input: { source: 'upload', filenames: ['one.mp4', 'two.mp4'] },
-      options: { target_format: 'mkv' },
-    });
+    client.startJob('cat-up', 'concat', { source: 'upload', filenames: ['one.mp4', 'two.mp4'] }, { target_format: 'mkv' });
     await client.next((m) => m.type === 'ack' && m.job_id === 'cat-up');
     client.upload('cat-up', 'two.mp4', await readFile(join(dir, 'b.mp4')));
     client.upload('cat-up', 'stray.mp4', Buffer.from('x'));
@@ -107,13 +91,7 @@ describe('subtitles', () => {
     ['ass', 'ass', 'Dialogue:'],
   ])('extracts the embedded stream as %s', async (format, codec, marker) => {
     const jobId = `sub-${format}`;
-    client.send({
-      type: 'start_job',
-      job_id: jobId,
-      operation: 'subtitles',
-      input: { source: 'url', url: files.url('subbed.mkv') },
-      options: { mode: 'extract', format },
-    });
+    client.startJob(jobId, 'subtitles', files.url('subbed.mkv'), { mode: 'extract', format });
     const { final, files: out } = await client.result(jobId);
     expect(final.type).toBe('completed');
     const text = out.get(`subtitles.${format}`)!;
@@ -124,32 +102,14 @@ describe('subtitles', () => {
   });
 
   it('fails clearly when there is no subtitle stream', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'sub-none',
-      operation: 'subtitles',
-      input: { source: 'url', url: files.url('a.mp4') },
-      options: { mode: 'extract' },
-    });
+    client.startJob('sub-none', 'subtitles', files.url('a.mp4'), { mode: 'extract' });
     expect((await client.result('sub-none')).final).toMatchObject({ code: 'JOB_FAILED', message: 'Input has no subtitle streams' });
   });
 
   it('burns an embedded stream, and one from a second (uploaded) file, into the picture', async () => {
     const original = await grayFrame(join(dir, 'a.mp4'), 1);
-    client.send({
-      type: 'start_job',
-      job_id: 'burn-in',
-      operation: 'subtitles',
-      input: { source: 'url', url: files.url('subbed.mkv') },
-      options: { mode: 'burn' },
-    });
-    client.send({
-      type: 'start_job',
-      job_id: 'burn-ext',
-      operation: 'subtitles',
-      input: { source: 'upload', filenames: ['video.mp4', 'subs.srt'] },
-      options: { mode: 'burn' },
-    });
+    client.startJob('burn-in', 'subtitles', files.url('subbed.mkv'), { mode: 'burn' });
+    client.startJob('burn-ext', 'subtitles', { source: 'upload', filenames: ['video.mp4', 'subs.srt'] }, { mode: 'burn' });
     await client.next((m) => m.type === 'ack' && m.job_id === 'burn-ext');
     client.upload('burn-ext', 'video.mp4', await readFile(join(dir, 'a.mp4')));
     client.upload('burn-ext', 'subs.srt', Buffer.from(SRT));

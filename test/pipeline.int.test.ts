@@ -265,13 +265,7 @@ describe('pipeline: chains that make no sense', () => {
     [[{ operation: 'compress', options: { target_size_mb: 5, crf: 20 } }], /options\.steps\[0\]\.options\.crf: .*target_size_mb/],
   ])('refuses %j', async (steps, details) => {
     const jobId = `bad-${++seq}`;
-    client.send({
-      type: 'start_job',
-      job_id: jobId,
-      operation: 'pipeline',
-      input: { source: 'url', url: files.url('clip.mp4') },
-      options: { steps },
-    });
+    client.startJob(jobId, 'pipeline', files.url('clip.mp4'), { steps });
     const error = await client.next((m) => m.type === 'error' && m.job_id === jobId);
     expect(error).toMatchObject({ code: 'VALIDATION_ERROR' });
     expect(String(error.details)).toMatch(details);
@@ -279,13 +273,7 @@ describe('pipeline: chains that make no sense', () => {
 
   it('a target too small for the output is JOB_FAILED naming the smallest reachable size', async () => {
     const jobId = `small-${++seq}`;
-    client.send({
-      type: 'start_job',
-      job_id: jobId,
-      operation: 'compress',
-      input: { source: 'url', url: files.url('long.mp4') },
-      options: { target_size_mb: 0.5 },
-    });
+    client.startJob(jobId, 'compress', files.url('long.mp4'), { target_size_mb: 0.5 });
     const result = await client.result(jobId);
     expect(result.final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Target size is too small' });
     expect(String(result.final.details)).toMatch(/smallest reachable size is [\d.]+ MB/);

@@ -199,13 +199,7 @@ describe('staged uploads in S3', () => {
   it('trims an upload read by ranged GetObject, not copied whole', async () => {
     const client = await TestClient.connect(stack.wsUrl);
     const bytes = await readFile(join(dir, 'clip.mp4'));
-    client.send({
-      type: 'start_job',
-      job_id: 'trim',
-      operation: 'trim',
-      input: { source: 'upload' },
-      options: { start_time: 4, end_time: 6 },
-    });
+    client.startJob('trim', 'trim', { source: 'upload' }, { start_time: 4, end_time: 6 });
     await client.next((m) => m.type === 'ack');
     await uploadInChunks(client, 'trim', 'clip.mp4', bytes);
     const { final, files } = await client.result('trim', 60_000);

@@ -55,24 +55,14 @@ describe('URL inputs (SSRF)', () => {
   });
 
   it('re-checks every redirect hop', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'hop',
-      operation: 'probe',
-      input: { source: 'url', url: `http://localhost:${redirectorPort}/go` },
-    });
+    client.startJob('hop', 'probe', { source: 'url', url: `http://localhost:${redirectorPort}/go` });
     const { final } = await client.result('hop');
     expect(final).toMatchObject({ code: 'JOB_FAILED', message: 'Input URL is not allowed' });
     expect(files.requests).toEqual([]);
   });
 
   it('fetches an allow-listed host', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'ok',
-      operation: 'probe',
-      input: { source: 'url', url: `http://localhost:${port()}/clip.mp4` },
-    });
+    client.startJob('ok', 'probe', { source: 'url', url: `http://localhost:${port()}/clip.mp4` });
     expect((await client.result('ok')).final.type).toBe('completed');
     expect(files.requests).toEqual(['/clip.mp4']);
   });
@@ -95,12 +85,7 @@ describe('broken uploads', () => {
     expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message });
     expect(String(final.details).length).toBeGreaterThan(0);
     client.received.length = 0;
-    client.send({
-      type: 'start_job',
-      job_id: 'after',
-      operation: 'probe',
-      input: { source: 'url', url: `http://localhost:${new URL(files.url('x')).port}/clip.mp4` },
-    });
+    client.startJob('after', 'probe', { source: 'url', url: `http://localhost:${new URL(files.url('x')).port}/clip.mp4` });
     expect((await client.result('after')).final.type).toBe('completed');
   });
 });
@@ -124,13 +109,7 @@ describe('resource ceilings', () => {
     const starved = await limited.addWorker({ FFMPEG_MAX_MEMORY_MB: '16', MAX_INPUT_DURATION_SECONDS: '60', INPUT_PROBE: 'ffprobe' });
     await limited.workers[0]!.stop(); // only the starved worker takes jobs now
     const c = await TestClient.connect(limited.wsUrl);
-    c.send({
-      type: 'start_job',
-      job_id: 'hungry',
-      operation: 'speed',
-      input: { source: 'url', url: files.url('clip.mp4') },
-      options: { speed_factor: 2 },
-    });
+    c.startJob('hungry', 'speed', files.url('clip.mp4'), { speed_factor: 2 });
     const { final } = await c.result('hungry');
     expect(final).toMatchObject({ code: 'JOB_FAILED', message: 'Input is not a readable media file' });
     expect(starved.logs.some((l) => l.msg === 'running ffmpeg')).toBe(false);
@@ -141,13 +120,7 @@ describe('resource ceilings', () => {
     const starved = await limited.addWorker({ FFMPEG_MAX_MEMORY_MB: '16', MAX_INPUT_DURATION_SECONDS: '60' });
     for (const worker of limited.workers) if (worker !== starved) await worker.stop();
     const c = await TestClient.connect(limited.wsUrl);
-    c.send({
-      type: 'start_job',
-      job_id: 'hungry-ffmpeg',
-      operation: 'speed',
-      input: { source: 'url', url: files.url('clip.mp4') },
-      options: { speed_factor: 2 },
-    });
+    c.startJob('hungry-ffmpeg', 'speed', files.url('clip.mp4'), { speed_factor: 2 });
     const { final } = await c.result('hungry-ffmpeg');
     expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED' });
     expect(starved.logs.some((l) => l.msg === 'input described from its MP4 header, without ffprobe')).toBe(true);

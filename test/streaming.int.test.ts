@@ -165,14 +165,7 @@ describe('hls', () => {
   }, 300_000);
 
   it('gives one URL per file with delivery_method "url", the master playlist first, and the tree rebuilt from them plays', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'hls-urls',
-      operation: 'hls',
-      input: { source: 'url', url: files.url('short.mp4') },
-      delivery_method: 'url',
-      options: { segment_seconds: 2 },
-    });
+    client.startJob('hls-urls', 'hls', files.url('short.mp4'), { segment_seconds: 2 }, { delivery_method: 'url' });
     const { final } = await client.result('hls-urls', 120_000);
     expect(final).toMatchObject({ type: 'completed', delivery_method: 'url' });
     const outputs = final.outputs as Output[];
@@ -189,12 +182,10 @@ describe('hls', () => {
   }, 180_000);
 
   it('encodes hevc (libx265, which this ffmpeg has) in fMP4 segments, keyframes aligned', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'hls-hevc',
-      operation: 'hls',
-      input: { source: 'url', url: files.url('short.mp4') },
-      options: { renditions: [{ height: 180 }, { height: 90 }], segment_seconds: 2, codec: 'hevc' },
+    client.startJob('hls-hevc', 'hls', files.url('short.mp4'), {
+      renditions: [{ height: 180 }, { height: 90 }],
+      segment_seconds: 2,
+      codec: 'hevc',
     });
     const { final, files: received } = await client.result('hls-hevc', 120_000);
     expect(final).toMatchObject({ type: 'completed', output_metadata: { format: 'hls', video_codec: 'hevc', width: 320, height: 180 } });
@@ -219,13 +210,7 @@ describe('hls', () => {
   }, 180_000);
 
   it('refuses a rendition taller than the input', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'hls-up',
-      operation: 'hls',
-      input: { source: 'url', url: files.url('short.mp4') },
-      options: { renditions: [{ height: 720 }] },
-    });
+    client.startJob('hls-up', 'hls', files.url('short.mp4'), { renditions: [{ height: 720 }] });
     const { final } = await client.result('hls-up');
     expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'A rendition is taller than the input' });
   });
@@ -246,14 +231,7 @@ describe('hls with S3 storage', () => {
   it('stores each file under its relative path and presigns a URL for each', async () => {
     const s3Client = await TestClient.connect(s3Stack.wsUrl);
     try {
-      s3Client.send({
-        type: 'start_job',
-        job_id: 'hls-s3',
-        operation: 'hls',
-        input: { source: 'url', url: files.url('short.mp4') },
-        delivery_method: 'url',
-        options: { segment_seconds: 2 },
-      });
+      s3Client.startJob('hls-s3', 'hls', files.url('short.mp4'), { segment_seconds: 2 }, { delivery_method: 'url' });
       const { final } = await s3Client.result('hls-s3', 120_000);
       const outputs = final.outputs as Output[];
       expect(outputs.map((o) => o.filename)).toEqual(['master.m3u8', '180p/index.m3u8', '180p/seg_000.ts', '180p/seg_001.ts']);
@@ -274,13 +252,7 @@ describe('hls with S3 storage', () => {
 
 describe('dash', () => {
   it('makes a two-rendition DASH ladder that ffprobe opens from the saved folder, keyframes aligned', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'dash-ladder',
-      operation: 'dash',
-      input: { source: 'url', url: files.url('hd.mp4') },
-      options: { renditions: [{ height: 288 }, { height: 144 }], segment_seconds: 5 },
-    });
+    client.startJob('dash-ladder', 'dash', files.url('hd.mp4'), { renditions: [{ height: 288 }, { height: 144 }], segment_seconds: 5 });
     const { final, files: received } = await client.result('dash-ladder', 240_000);
     expect(final).toMatchObject({ type: 'completed', output_metadata: { format: 'dash', video_codec: 'h264', width: 512, height: 288 } });
     const outputs = final.outputs as Output[];

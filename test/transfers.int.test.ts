@@ -61,13 +61,7 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
       codecArgs: ['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le'],
     });
     const bytes = await readFile(big);
-    client.send({
-      type: 'start_job',
-      job_id: 'chunky',
-      operation: 'remove_audio',
-      input: { source: 'upload', size_bytes: bytes.length },
-      options: { keep_video_quality: true },
-    });
+    client.startJob('chunky', 'remove_audio', { source: 'upload', size_bytes: bytes.length }, { keep_video_quality: true });
     await client.next((m) => m.type === 'ack');
     await uploadInChunks(client, 'chunky', 'big.mkv', bytes, 512 * 1024, 2 * 1024 * 1024);
     const { final } = await client.result('chunky', 120_000);
@@ -164,14 +158,7 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
   });
 
   it('delivers outputs as download URLs (several files too) instead of frames', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'links',
-      operation: 'thumbnail',
-      input: { source: 'upload' },
-      options: { count: 2 },
-      delivery_method: 'url',
-    });
+    client.startJob('links', 'thumbnail', { source: 'upload' }, { count: 2 }, { delivery_method: 'url' });
     await client.next((m) => m.type === 'ack');
     client.upload('links', 'clip.mp4', await readFile(join(dir, 'clip.mp4')));
     const { final, items } = await client.result('links');
@@ -213,13 +200,7 @@ describe('a 200 MB round trip', () => {
     expect(bytes.length).toBeGreaterThan(200 * 1000 * 1000);
     const before = (await (await fetch(stack.healthUrl)).json()) as { memory: { rss_bytes: number } };
     const client = await TestClient.connect(stack.wsUrl);
-    client.send({
-      type: 'start_job',
-      job_id: 'big',
-      operation: 'remove_audio',
-      input: { source: 'upload', size_bytes: bytes.length },
-      options: {},
-    });
+    client.startJob('big', 'remove_audio', { source: 'upload', size_bytes: bytes.length }, {});
     await client.next((m) => m.type === 'ack');
     await uploadInChunks(client, 'big', 'huge.mkv', bytes, 1024 * 1024);
     const { final } = await client.result('big', 300_000);

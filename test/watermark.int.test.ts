@@ -113,13 +113,12 @@ describe('watermark image', () => {
   });
 
   it('takes the image as an upload, and applies opacity', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'img-upload',
-      operation: 'watermark',
-      input: { source: 'upload', filenames: ['video.mp4', 'logo.png'] },
-      options: { type: 'image', position: 'top_left', margin: 8, scale: 0.25, opacity: 0.5 },
-    });
+    client.startJob(
+      'img-upload',
+      'watermark',
+      { source: 'upload', filenames: ['video.mp4', 'logo.png'] },
+      { type: 'image', position: 'top_left', margin: 8, scale: 0.25, opacity: 0.5 },
+    );
     await client.next((m) => m.type === 'ack' && m.job_id === 'img-upload');
     client.upload('img-upload', 'logo.png', await readFile(join(dir, 'logo.png')));
     client.upload('img-upload', 'video.mp4', await readFile(join(dir, 'grey.mp4')));
@@ -135,13 +134,7 @@ describe('watermark image', () => {
   });
 
   it('refuses an image watermark without its image at submit', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'img-missing',
-      operation: 'watermark',
-      input: { source: 'url', url: files.url('grey.mp4') },
-      options: { type: 'image' },
-    });
+    client.startJob('img-missing', 'watermark', files.url('grey.mp4'), { type: 'image' });
     const error = await client.next((m) => m.type === 'error' && m.job_id === 'img-missing');
     expect(error).toMatchObject({ code: 'VALIDATION_ERROR' });
     expect(String(error.details)).toContain('watermark takes exactly 2 input files');

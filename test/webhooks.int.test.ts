@@ -233,13 +233,7 @@ describe('webhooks', () => {
     const unsigned = await stack.addGateway({ WEBHOOK_SECRET: '' });
     const other = await TestClient.connect(unsigned.wsUrl);
     try {
-      other.send({
-        type: 'start_job',
-        job_id: 'hook-unsigned',
-        operation: 'probe',
-        input: { source: 'url', url: files.url('clip.mp4') },
-        webhook: { url: receiver.url('/ok/unsigned') },
-      });
+      other.startJob('hook-unsigned', 'probe', files.url('clip.mp4'), undefined, { webhook: { url: receiver.url('/ok/unsigned') } });
       const reply = await other.next((m) => m.job_id === 'hook-unsigned');
       expect(reply).toMatchObject({ type: 'error', code: 'VALIDATION_ERROR' });
       expect(String(reply.details)).toMatch(/WEBHOOK_SECRET/);
@@ -291,13 +285,7 @@ describe('webhooks', () => {
 
   it('posts `cancelled` for a job cancelled while it runs', async () => {
     // the input is a URL of the receiver that never answers: the job waits in its download until cancelled
-    client.send({
-      type: 'start_job',
-      job_id: 'hook-cancel',
-      operation: 'probe',
-      input: { source: 'url', url: receiver.url('/hang/input') },
-      webhook: { url: receiver.url('/ok/cancel') },
-    });
+    client.startJob('hook-cancel', 'probe', receiver.url('/hang/input'), undefined, { webhook: { url: receiver.url('/ok/cancel') } });
     await waitFor(() => receiver.at('/hang/input').length === 1, 30_000, 'the download');
     client.send({ type: 'cancel_job', job_id: 'hook-cancel' });
     expect((await client.result('hook-cancel')).final).toMatchObject({ type: 'error', code: 'JOB_CANCELLED' });

@@ -41,6 +41,27 @@ export class TestClient {
     this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
+  /**
+   * Sends `start_job`: `input` is the input object, or a URL for `{ source: 'url', url }`;
+   * `extra` holds the other top-level fields (delivery_method, webhook, priority, ...).
+   */
+  startJob(
+    jobId: string,
+    operation: string,
+    input: string | Record<string, unknown>,
+    options?: Record<string, unknown>,
+    extra: Record<string, unknown> = {},
+  ): void {
+    this.send({
+      type: 'start_job',
+      job_id: jobId,
+      operation,
+      input: typeof input === 'string' ? { source: 'url', url: input } : input,
+      options,
+      ...extra,
+    });
+  }
+
   sendRaw(data: Buffer | Uint8Array): void {
     this.ws.send(data, { binary: true });
   }
