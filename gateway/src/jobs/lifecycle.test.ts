@@ -195,17 +195,7 @@ describe('JobLifecycle', () => {
 
   /** Submits a URL job on `gw` and returns its internal id and resume token. */
   async function submitted(gw: JobLifecycle, h: ReturnType<typeof holder>, clientId: string) {
-    gw.start(
-      h,
-      startJob({
-        job_id: clientId,
-        operation: 'probe',
-        input: { source: 'url', url: 'https://example.com/a.mp4' },
-        options: {},
-        delivery_method: 'binary',
-      }),
-      null,
-    );
+    gw.start(h, startJob({ job_id: clientId, operation: 'probe', input: { source: 'url', url: 'https://example.com/a.mp4' } }), null);
     await until(() => h.socket.of(clientId, 'ack').length === 1);
     const id = published.at(-1)!.job.job_id;
     return { id, token: String(h.socket.of(clientId, 'ack')[0]!.resume_token) };
@@ -316,17 +306,7 @@ describe('JobLifecycle', () => {
     const gw = lifecycle();
     const a = holder('c1');
     queueDepth = 3;
-    gw.start(
-      a,
-      startJob({
-        job_id: 'j1',
-        operation: 'probe',
-        input: { source: 'url', url: 'https://e.com/a' },
-        options: {},
-        delivery_method: 'binary',
-      }),
-      null,
-    );
+    gw.start(a, startJob({ job_id: 'j1', operation: 'probe', input: { source: 'url', url: 'https://e.com/a' } }), null);
     await until(() => a.socket.of('j1').length > 0);
     expect(a.socket.of('j1')).toEqual([expect.objectContaining({ type: 'error', code: 'RATE_LIMITED' })]);
     expect(published).toEqual([]);
@@ -496,17 +476,7 @@ describe('JobLifecycle', () => {
     const a = holder('c1');
     const bound = gate();
     followGate = bound.opened;
-    gw.start(
-      a,
-      startJob({
-        job_id: 'j1',
-        operation: 'probe',
-        input: { source: 'url', url: 'https://e.com/a' },
-        options: {},
-        delivery_method: 'binary',
-      }),
-      null,
-    );
+    gw.start(a, startJob({ job_id: 'j1', operation: 'probe', input: { source: 'url', url: 'https://e.com/a' } }), null);
     await tick();
     a.socket.closed = true;
     gw.detach(a);
@@ -520,17 +490,7 @@ describe('JobLifecycle', () => {
   it('drops an upload whose connection closes, with its staged file, and publishes nothing', async () => {
     const gw = lifecycle();
     const a = holder('c1');
-    gw.start(
-      a,
-      startJob({
-        job_id: 'up',
-        operation: 'concat',
-        input: { source: 'upload', filenames: ['a.mp4', 'b.mp4'] },
-        options: {},
-        delivery_method: 'binary',
-      }),
-      null,
-    );
+    gw.start(a, startJob({ job_id: 'up', operation: 'concat', input: { source: 'upload', filenames: ['a.mp4', 'b.mp4'] } }), null);
     await until(() => a.socket.of('up', 'ack').length === 1);
     gw.upload(a, { job_id: 'up', filename: 'a.mp4' }, Buffer.from('one'));
     await tick();
@@ -543,18 +503,7 @@ describe('JobLifecycle', () => {
   it('refuses an empty chunk with BINARY_ERROR, ends the upload and removes what was staged', async () => {
     const gw = lifecycle();
     const a = holder('c1');
-    const start = (jobId: string) =>
-      gw.start(
-        a,
-        startJob({
-          job_id: jobId,
-          operation: 'probe',
-          input: { source: 'upload' },
-          options: {},
-          delivery_method: 'binary',
-        }),
-        null,
-      );
+    const start = (jobId: string) => gw.start(a, startJob({ job_id: jobId, operation: 'probe', input: { source: 'upload' } }), null);
     start('mid');
     const first = { job_id: 'mid', filename: 'a.mp4', offset: 0, final: false };
     expect(gw.chunkInProgress(a, first)).toBe(false); // the first chunk of a file costs a whole message
@@ -612,17 +561,7 @@ describe('JobLifecycle', () => {
     const gw = lifecycle();
     const a = holder('c1');
     const names = ['é'.repeat(100), '🎬'.repeat(50)]; // 200 bytes each: MAX_FILE_NAME_BYTES
-    gw.start(
-      a,
-      startJob({
-        job_id: 'long',
-        operation: 'concat',
-        input: { source: 'upload', filenames: names },
-        options: {},
-        delivery_method: 'binary',
-      }),
-      null,
-    );
+    gw.start(a, startJob({ job_id: 'long', operation: 'concat', input: { source: 'upload', filenames: names } }), null);
     gw.upload(a, { job_id: 'long', filename: names[0]!, offset: 0, final: true }, Buffer.from('chunked'));
     gw.upload(a, { job_id: 'long', filename: names[1]! }, Buffer.from('whole'));
     await until(() => published.length === 1);
