@@ -1,5 +1,6 @@
 import { outputMetadata } from '@media-foundry/shared';
-import { ffprobeOutput, parseFrameRate, toMediaInfo, toOutputMetadata, type MediaInfo } from './media-info.js';
+import { ffprobeOutput, parseFrameRate, toMediaInfo, toOutputMetadata } from './media-info.js';
+import { mediaInfoFixture } from './operations/test-fixtures.js';
 
 /** `ffprobe -print_format json -show_format -show_streams` of an NTSC phone clip (trimmed). */
 const PHONE_CLIP = {
@@ -204,15 +205,13 @@ describe('parseFrameRate', () => {
 });
 
 describe('toOutputMetadata', () => {
-  const video: MediaInfo = {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+  // the builders' sample MP4, as a 6-second 1080p file
+  const video = mediaInfoFixture({
     duration: 6.048,
     sizeBytes: 999,
     bitrate: 800000,
     video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 29.97 },
-    audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
-    subtitles: [],
-  };
+  })();
 
   it('has the spec output_metadata shape, with our container name and the file size', () => {
     const m = toOutputMetadata(video, 'mp4', 604_800);
