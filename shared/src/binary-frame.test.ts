@@ -1,6 +1,7 @@
 import { decodeUploadFrame, encodeBinaryFrame, splitBinaryFrame } from './binary-frame.js';
 import { AppError, ErrorCode } from './errors.js';
 import { MAX_BINARY_HEADER_BYTES, MAX_FILE_NAME_BYTES } from './protocol.js';
+import { thrownBy } from './test-fixtures.js';
 
 const utf8 = new TextEncoder();
 
@@ -20,14 +21,7 @@ function frameWithHeaderText(text: string, payload?: Uint8Array): Uint8Array {
 
 /** Runs `fn`, asserts it throws an AppError INVALID_BINARY, and returns that error. */
 function invalidBinary(fn: () => unknown): AppError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(AppError);
-  const e = thrown as AppError;
+  const e = thrownBy(AppError, fn);
   expect(e.code).toBe(ErrorCode.INVALID_BINARY);
   expect(e.message).toBe('Invalid binary message format');
   return e;

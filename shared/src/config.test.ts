@@ -3,17 +3,11 @@ import { loadGatewayConfig } from './config/gateway.js';
 import { MiB } from './config/values.js';
 import { CONFIG_VARIABLES, GATEWAY_VARIABLES, WORKER_VARIABLES } from './config/variables.js';
 import { loadWorkerConfig } from './config/worker.js';
+import { thrownBy } from './test-fixtures.js';
 
 /** Runs `fn`, asserts it throws a ConfigError, and returns it. */
 function configError(fn: () => unknown): ConfigError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(ConfigError);
-  return thrown as ConfigError;
+  return thrownBy(ConfigError, fn);
 }
 
 /** The variable names the problems are about (`NAME: message`). */

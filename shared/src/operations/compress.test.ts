@@ -1,13 +1,9 @@
 import { z } from 'zod';
 import { formatIssues } from '../validation.js';
 import { COMPRESS_FORMATS, COMPRESS_PRESET_NAMES, COMPRESS_PRESETS, compressOptions } from './compress.js';
+import { failedParse } from '../test-fixtures.js';
 
-/** The issues of a failed parse, as `path: message`-style pairs. */
-function issues(input: unknown): { path: string; message: string }[] {
-  const r = compressOptions.safeParse(input);
-  if (r.success) throw new Error(`expected a failure, parsed ${JSON.stringify(r.data)}`);
-  return r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-}
+const issues = (input: unknown) => failedParse(compressOptions, input);
 
 describe('compressOptions', () => {
   it('fills the defaults: preset medium, target_format mp4, nothing else', () => {

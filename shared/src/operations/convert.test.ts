@@ -1,12 +1,9 @@
 import { z } from 'zod';
 import { formatIssues } from '../validation.js';
 import { CONTAINER_CODECS, CONVERT_AUDIO_CODECS, CONVERT_FORMATS, CONVERT_VIDEO_CODECS, convertOptions } from './convert.js';
+import { failedParse } from '../test-fixtures.js';
 
-function issues(input: unknown): { path: string; message: string }[] {
-  const r = convertOptions.safeParse(input);
-  if (r.success) throw new Error(`expected a failure, parsed ${JSON.stringify(r.data)}`);
-  return r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-}
+const issues = (input: unknown) => failedParse(convertOptions, input);
 
 describe('convertOptions', () => {
   it('requires target_format', () => {

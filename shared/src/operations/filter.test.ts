@@ -1,12 +1,9 @@
 import { z } from 'zod';
 import { formatIssues } from '../validation.js';
 import { AUDIO_FILTER_TYPES, filterOptions, filterStep } from './filter.js';
+import { failedParse } from '../test-fixtures.js';
 
-function paths(input: unknown): string[] {
-  const r = filterOptions.safeParse(input);
-  if (r.success) throw new Error(`expected a failure, parsed ${JSON.stringify(r.data)}`);
-  return r.error.issues.map((i) => i.path.join('.'));
-}
+const paths = (input: unknown) => failedParse(filterOptions, input).map((i) => i.path);
 
 const one = (step: unknown) => ({ filters: [step] });
 

@@ -1,10 +1,7 @@
 import { gifOptions } from './gif.js';
+import { failedParse } from '../test-fixtures.js';
 
-function paths(input: unknown): string[] {
-  const r = gifOptions.safeParse(input);
-  if (r.success) throw new Error(`expected a failure, parsed ${JSON.stringify(r.data)}`);
-  return r.error.issues.map((i) => i.path.join('.'));
-}
+const paths = (input: unknown) => failedParse(gifOptions, input).map((i) => i.path);
 
 describe('gifOptions', () => {
   it('fills the defaults: 5 s from the start at 10 fps, optimized, width from the input', () => {
