@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { type JobEvent, MediaFoundry, MediaFoundryError } from '@media-foundry/client';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
-import { startTcpProxy } from './helpers/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { useSuite } from './helpers/suite.js';
 
 let mf: MediaFoundry;
@@ -212,10 +212,20 @@ describe('cancel and errors', () => {
 });
 
 describe('reconnect', () => {
-  it('survives a dropped connection mid-job: resumes with the token, exactly one result', async () => {
+  /** Runs `test` with a client that reaches the stack through a proxy the test can cut, and reconnects quickly. */
+  async function throughProxy(test: (client: MediaFoundry, proxy: TcpProxy) => Promise<void>): Promise<void> {
     const proxy = await startTcpProxy(stack.wsUrl);
     const client = await MediaFoundry.connect(proxy.url, { reconnect: { minDelayMs: 100, maxDelayMs: 500 } });
     try {
+      await test(client, proxy);
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+  }
+
+  it('survives a dropped connection mid-job: resumes with the token, exactly one result', () =>
+    throughProxy(async (client, proxy) => {
       const job = client.speed({ file: join(dir, 'long.mp4') }, { speed_factor: 0.5 });
       const events: JobEvent[] = [];
       let done = 0;
@@ -241,16 +251,10 @@ describe('reconnect', () => {
       expect(proxy.connections).toBe(2);
       const percentages = events.flatMap((e) => (e.type === 'progress' ? [e.percentage] : []));
       expect([...percentages].sort((a, b) => a - b)).toEqual(percentages);
-    } finally {
-      await client.close();
-      await proxy.close();
-    }
-  });
+    }));
 
-  it('a delivery cut midway is resumed: the chunked file starts over and arrives whole, once', async () => {
-    const proxy = await startTcpProxy(stack.wsUrl);
-    const client = await MediaFoundry.connect(proxy.url, { reconnect: { minDelayMs: 100, maxDelayMs: 500 } });
-    try {
+  it('a delivery cut midway is resumed: the chunked file starts over and arrives whole, once', () =>
+    throughProxy(async (client, proxy) => {
       const out = await outDir('cut-delivery');
       const job = client.extract_audio({ file: join(dir, 'tone2.m4a') }, { format: 'wav', sample_rate: 96000 }, { saveTo: out });
       let done = 0;
@@ -272,16 +276,10 @@ describe('reconnect', () => {
       expect((await ffprobe(output!.path!)).duration).toBeCloseTo(120, 0);
       await new Promise((r) => setTimeout(r, 500));
       expect([done, completed, proxy.connections]).toEqual([1, 1, 2]);
-    } finally {
-      await client.close();
-      await proxy.close();
-    }
-  });
+    }));
 
-  it('an upload cut midway starts again from the beginning', async () => {
-    const proxy = await startTcpProxy(stack.wsUrl);
-    const client = await MediaFoundry.connect(proxy.url, { reconnect: { minDelayMs: 100, maxDelayMs: 500 } });
-    try {
+  it('an upload cut midway starts again from the beginning', () =>
+    throughProxy(async (client, proxy) => {
       const job = client.probe({ file: join(dir, 'raw.nut') });
       let accepted = 0;
       job.on('accepted', () => accepted++);
@@ -290,11 +288,7 @@ describe('reconnect', () => {
       await job.result();
       expect(await job.metadata()).toMatchObject({ width: 320, height: 240 });
       expect(accepted).toBe(2);
-    } finally {
-      await client.close();
-      await proxy.close();
-    }
-  });
+    }));
 });
 
 it('reads back what it wrote: saveTo after result() writes the bytes held in memory', async () => {
