@@ -201,6 +201,29 @@ describe('JobLifecycle', () => {
     return { id, token: String(h.socket.of(clientId, 'ack')[0]!.resume_token) };
   }
 
+  /** Job `j1` submitted on a gateway of its own by client c1, which then went away: its id and resume token. */
+  async function abandoned() {
+    const gw = lifecycle();
+    const a = holder('c1');
+    const job = await submitted(gw, a, 'j1');
+    gw.detach(a);
+    return job;
+  }
+
+  /** c2 resumes `j1` on a new gateway, held before the job's reply binding is made until `release()`. */
+  function heldResume(token: string) {
+    const gw = lifecycle();
+    const b = holder('c2');
+    const bound = gate();
+    followGate = bound.opened;
+    gw.resume(b, { type: 'resume_job', job_id: 'j1', resume_token: token });
+    const release = () => {
+      followGate = null;
+      bound.open();
+    };
+    return { gw, b, release };
+  }
+
   it('publishes job messages the workers parse with the shared schema: URL inputs as given, uploads as stored files', async () => {
     const gw = lifecycle();
     const a = holder('c1');
@@ -372,21 +395,12 @@ describe('JobLifecycle', () => {
   });
 
   it('delivers exactly one result when the final reply arrives while a resume reads storage', async () => {
-    const gwA = lifecycle();
-    const a = holder('c1');
-    const { id, token } = await submitted(gwA, a, 'j1');
-    gwA.detach(a);
+    const { id, token } = await abandoned();
     const reply = await finished(id);
-
-    const gwB = lifecycle();
-    const b = holder('c2');
-    const bound = gate();
-    followGate = bound.opened;
-    gwB.resume(b, { type: 'resume_job', job_id: 'j1', resume_token: token });
+    const { gw: gwB, b, release } = heldResume(token);
     await tick();
     gwB.onMessage(reply); // the worker's reply, through the new binding, before storage was read
-    followGate = null;
-    bound.open();
+    release();
     await until(() => b.socket.files.length >= 1);
     await until(() => gwB.size === 0);
     await new Promise((r) => setTimeout(r, 50));
@@ -396,21 +410,12 @@ describe('JobLifecycle', () => {
   });
 
   it('applies a cancel that comes while the job is being resumed, once it is', async () => {
-    const gwA = lifecycle();
-    const a = holder('c1');
-    const { id, token } = await submitted(gwA, a, 'j1');
-    gwA.detach(a);
-
-    const gwB = lifecycle();
-    const b = holder('c2');
-    const bound = gate();
-    followGate = bound.opened;
-    gwB.resume(b, { type: 'resume_job', job_id: 'j1', resume_token: token });
+    const { id, token } = await abandoned();
+    const { gw: gwB, b, release } = heldResume(token);
     await tick();
     gwB.cancel(b, 'j1');
     expect(b.socket.json).toEqual([]); // nothing yet: the resume is not settled
-    followGate = null;
-    bound.open();
+    release();
     await until(() => b.socket.of('j1', 'error').length === 1);
     expect(b.socket.of('j1', 'error')[0]).toMatchObject({ code: 'JOB_CANCELLED' });
     expect(await store.isCancelled(id)).toBe(true);
@@ -454,10 +459,7 @@ describe('JobLifecycle', () => {
   });
 
   it('refuses a result that finished longer ago than RESUME_TTL_SECONDS', async () => {
-    const gwA = lifecycle();
-    const a = holder('c1');
-    const { id, token } = await submitted(gwA, a, 'j1');
-    gwA.detach(a);
+    const { id, token } = await abandoned();
     const reply = await finished(id);
     await storage.put(
       storageKeys.result(id),
