@@ -236,13 +236,7 @@ describe('upload names', () => {
     client.sendRaw(encodeBinaryFrame({ job_id: 'named', filename: 'é'.repeat(101), offset: 0, final: true }, Buffer.alloc(10, 1)));
     const refused = await client.next((m) => m.type === 'error');
     expect(refused).toMatchObject({ code: 'INVALID_BINARY', details: expect.stringMatching(/filename: .*200 bytes/) });
-    client.send({
-      type: 'start_job',
-      job_id: 'listed',
-      operation: 'concat',
-      input: { source: 'upload', filenames: ['a.mp4', '🎬'.repeat(51)] },
-      options: {},
-    });
+    client.startJob('listed', 'concat', { source: 'upload', filenames: ['a.mp4', '🎬'.repeat(51)] }, {});
     expect(await client.next((m) => m.type === 'error' && m.job_id === 'listed')).toMatchObject({ code: 'VALIDATION_ERROR' });
     // the job still waits, and takes a name of exactly 200 bytes, chunked
     await uploadInChunks(client, 'named', '文'.repeat(66) + '.b', Buffer.alloc(3000, 1), 1000);

@@ -79,12 +79,7 @@ describe('decompression bombs in probing', () => {
   });
 
   it('probes the inputs of a job one at a time and stops at the first bomb', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'bombs',
-      operation: 'concat',
-      input: { source: 'url', urls: [files.url('bomb.png'), files.url('bomb.svg'), files.url('bomb.png')] },
-    });
+    client.startJob('bombs', 'concat', { source: 'url', urls: [files.url('bomb.png'), files.url('bomb.svg'), files.url('bomb.png')] });
     const { final } = await client.result('bombs');
     expect(final).toMatchObject({ code: 'JOB_FAILED', message: 'Input resolution is too large' });
     expect(final.details).toMatch(/^input 1 is 16000x16000; MAX_INPUT_PIXELS/);

@@ -174,15 +174,7 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
       const clients = await Promise.all([TestClient.connect(stack.wsUrl), TestClient.connect(stack.wsUrl)]);
       const gatewayQueues = await listQueues(`${stack.prefix}.gateway.`);
       expect(gatewayQueues).toHaveLength(1);
-      clients.forEach((c, i) =>
-        c.send({
-          type: 'start_job',
-          job_id: `q${i}`,
-          operation: 'thumbnail',
-          input: { source: 'url', url: files.url('clip.mp4') },
-          options: {},
-        }),
-      );
+      clients.forEach((c, i) => c.startJob(`q${i}`, 'thumbnail', files.url('clip.mp4'), {}));
       await Promise.all(clients.map((c, i) => c.result(`q${i}`)));
       expect(await listQueues(`${stack.prefix}.gateway.`)).toEqual(gatewayQueues);
       // no per-connection or per-job queues: only the gateway's, the intake, the dead letters and the tenants'

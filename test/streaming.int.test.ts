@@ -104,15 +104,9 @@ describe('hls', () => {
   const SEGMENT = 4;
 
   it('makes a three-rendition ladder from a 20 s 720p input: playlists parse, ffprobe opens the master from the saved folder, segments last segment_seconds, keyframes align', async () => {
-    client.send({
-      type: 'start_job',
-      job_id: 'hls-ladder',
-      operation: 'hls',
-      input: { source: 'url', url: files.url('hd.mp4') },
-      options: {
-        renditions: [{ height: 360 }, { height: 240, video_bitrate_kbps: 300, audio_bitrate_kbps: 64 }, { height: 144 }],
-        segment_seconds: SEGMENT,
-      },
+    client.startJob('hls-ladder', 'hls', files.url('hd.mp4'), {
+      renditions: [{ height: 360 }, { height: 240, video_bitrate_kbps: 300, audio_bitrate_kbps: 64 }, { height: 144 }],
+      segment_seconds: SEGMENT,
     });
     const { final, files: received, items } = await client.result('hls-ladder', 240_000);
     expect(final).toMatchObject({
