@@ -96,9 +96,8 @@ describe('DependencyCheck', () => {
 
   it('answers at once while its check hangs: the probe never waits for the dependency', async () => {
     const check = started(new DependencyCheck('RabbitMQ did not answer', () => new Promise(() => {}), { intervalMs: 5, timeoutMs: 30 }));
-    const t0 = performance.now();
+    // problem() is synchronous: it returns the last answer, never a promise that waits for the check
     expect(check.problem()).toBe('RabbitMQ did not answer: not checked yet');
-    expect(performance.now() - t0).toBeLessThan(5);
     await until(() => check.problem() === 'RabbitMQ did not answer: no answer within 30 ms');
   });
 });
