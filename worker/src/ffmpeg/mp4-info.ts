@@ -13,6 +13,7 @@
  * started and nothing else is opened.
  */
 import { open } from 'node:fs/promises';
+import { MiB } from '@media-foundry/shared';
 import { ISOFile, Log, MP4BoxBuffer, MultiBufferStream } from 'mp4box';
 import type { AudioStreamInfo, MediaInfo, SubtitleStreamInfo, VideoStreamInfo } from './media-info.js';
 
@@ -21,7 +22,7 @@ import type { AudioStreamInfo, MediaInfo, SubtitleStreamInfo, VideoStreamInfo } 
 Log.error = () => {};
 
 /** A `moov` larger than this (hours of video) is left to ffprobe: the parsed sample tables would cost memory. */
-export const MAX_MOOV_BYTES = 8 * 1024 * 1024;
+export const MAX_MOOV_BYTES = 8 * MiB;
 /** Top-level boxes walked before `moov` (ftyp, free, mdat, …; real files have a handful). */
 const MAX_TOP_LEVEL_BOXES = 64;
 
