@@ -7,8 +7,7 @@
  * killed mid-burst loses nothing and runs nothing twice.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { makeTestVideo } from './helpers/media.js';
+import { makeTestVideos, video } from './helpers/media.js';
 import { type Origin, startOrigin, trickle } from './helpers/origin.js';
 import { waitFor } from './helpers/wait.js';
 import { connectBackend } from './helpers/backend.js';
@@ -24,11 +23,7 @@ const tenantKey = (tenant: string) => createHash('sha256').update(tenant).digest
 
 const { files } = useSuite({
   name: 'fair',
-  fixtures: (dir) =>
-    Promise.all([
-      makeTestVideo(join(dir, 'short.mp4'), { seconds: 2, width: 320, height: 240 }),
-      makeTestVideo(join(dir, 'slow.mp4'), { seconds: 4, width: 640, height: 360 }),
-    ]),
+  fixtures: (dir) => makeTestVideos(dir, { 'short.mp4': video(2, '320x240'), 'slow.mp4': video(4, '640x360') }),
   stack: false,
 });
 

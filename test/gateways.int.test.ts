@@ -7,7 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { type GatewayHandle } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
@@ -22,11 +22,7 @@ let c: GatewayHandle;
 
 const { dir, files, stack } = useSuite({
   name: 'gateways',
-  fixtures: (dir) =>
-    Promise.all([
-      makeTestVideo(join(dir, 'slow.mp4'), { seconds: 12, width: 640, height: 360 }),
-      makeTestVideo(join(dir, 'short.mp4'), { seconds: 2, width: 320, height: 240 }),
-    ]),
+  fixtures: (dir) => makeTestVideos(dir, { 'slow.mp4': video(12, '640x360'), 'short.mp4': video(2, '320x240') }),
   s3: true,
   stack: {
     gateways: 3,

@@ -6,7 +6,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { startPrivateRabbit, type PrivateRabbit } from './helpers/rabbitmq.js';
 import { listQueues, startStack, type Stack } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
@@ -43,11 +43,7 @@ const settle = () => new Promise((r) => setTimeout(r, 1500));
 
 const { dir, files } = useSuite({
   name: 'rel',
-  fixtures: (dir) =>
-    Promise.all([
-      makeTestVideo(join(dir, 'slow.mp4'), { seconds: 12, width: 640, height: 360 }),
-      makeTestVideo(join(dir, 'short.mp4'), { seconds: 3, width: 320, height: 240 }),
-    ]),
+  fixtures: (dir) => makeTestVideos(dir, { 'slow.mp4': video(12, '640x360'), 'short.mp4': video(3, '320x240') }),
   stack: false,
 });
 afterAll(() => {

@@ -7,7 +7,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { makeTestVideo } from './helpers/media.js';
+import { makeTestVideos, video } from './helpers/media.js';
 import { startTestS3, type TestS3 } from './helpers/s3.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
@@ -15,11 +15,7 @@ import { useSuite } from './helpers/suite.js';
 
 const { dir, files, client } = useSuite({
   name: 'streaming',
-  fixtures: (dir) =>
-    Promise.all([
-      makeTestVideo(join(dir, 'hd.mp4'), { seconds: 20, width: 1280, height: 720 }),
-      makeTestVideo(join(dir, 'short.mp4'), { seconds: 4, width: 320, height: 180 }),
-    ]),
+  fixtures: (dir) => makeTestVideos(dir, { 'hd.mp4': video(20, '1280x720'), 'short.mp4': video(4, '320x180') }),
   timeoutMs: 120_000,
 });
 interface Output {
