@@ -1,16 +1,11 @@
 import { ErrorCode, hlsOptions, type HlsOptions } from '@media-foundry/shared';
 import { buildDash, buildHls, ladder, ladderFilter, MAX_LADDER_SEGMENTS } from './streaming.js';
-import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, h264Video, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
 const ctx = buildContext();
 
 /** A probed 20-second 1280x720 MP4; override any part. */
-const mediaInfo = mediaInfoFixture({
-  duration: 20,
-  sizeBytes: 5_000_000,
-  bitrate: 2_000_000,
-  video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
-});
+const mediaInfo = mediaInfoFixture({ duration: 20, sizeBytes: 5_000_000, bitrate: 2_000_000, video: h264Video('1280x720', 25) });
 
 const opts = (o: Partial<HlsOptions> = {}): HlsOptions => hlsOptions.parse(o);
 
