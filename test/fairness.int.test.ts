@@ -12,7 +12,7 @@ import { type Origin, startOrigin, trickle } from './helpers/origin.js';
 import { waitFor } from './helpers/wait.js';
 import { connectBackend } from './helpers/backend.js';
 import { type ServiceProcess, startStack, type Stack } from './helpers/stack.js';
-import { TestClient } from './helpers/ws-client.js';
+import { startJobMessage, TestClient } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
 
 const KEYS = { A: 'fairness-key-aaaaaaaa', B: 'fairness-key-bbbbbbbb', C: 'fairness-key-cccccccc' };
@@ -27,13 +27,7 @@ const { files } = useSuite({
   stack: false,
 });
 
-const thumbnail = (jobId: string) => ({
-  type: 'start_job',
-  job_id: jobId,
-  operation: 'thumbnail',
-  input: { source: 'url', url: files.url('short.mp4') },
-  options: { timestamp: 1 },
-});
+const thumbnail = (jobId: string) => startJobMessage(jobId, 'thumbnail', files.url('short.mp4'), { timestamp: 1 });
 
 /** The tenant keys of the jobs a worker started, in the order it started them. */
 const startOrder = (workers: ServiceProcess[]) =>

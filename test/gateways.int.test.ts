@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { type GatewayHandle } from './helpers/stack.js';
-import { TestClient } from './helpers/ws-client.js';
+import { startJobMessage, TestClient } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
 
 const KEY = 'gateway-test-key-0001';
@@ -36,13 +36,7 @@ beforeAll(() => {
   [a, b, c] = stack.gateways as [GatewayHandle, GatewayHandle, GatewayHandle];
 });
 
-const slowJob = (jobId: string, file = 'slow.mp4') => ({
-  type: 'start_job',
-  job_id: jobId,
-  operation: 'speed',
-  input: { source: 'url', url: files.url(file) },
-  options: { speed_factor: 0.5 },
-});
+const slowJob = (jobId: string, file = 'slow.mp4') => startJobMessage(jobId, 'speed', files.url(file), { speed_factor: 0.5 });
 
 /** Submits on `gateway`, waits until a worker runs it; returns the client and the resume token. */
 async function submitRunning(gateway: GatewayHandle, jobId: string, file?: string) {

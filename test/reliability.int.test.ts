@@ -10,7 +10,7 @@ import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { startPrivateRabbit, type PrivateRabbit } from './helpers/rabbitmq.js';
 import { listQueues, startStack, type Stack } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
-import { TestClient } from './helpers/ws-client.js';
+import { startJobMessage, TestClient } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
 
 const tally = { submitted: 0, completed: 0, failed: 0, duplicated: 0 };
@@ -25,13 +25,7 @@ function count(client: TestClient, jobId: string): 'completed' | 'error' {
   return kind;
 }
 
-const slowSpeed = (jobId: string, file = 'slow.mp4') => ({
-  type: 'start_job',
-  job_id: jobId,
-  operation: 'speed',
-  input: { source: 'url', url: files.url(file) },
-  options: { speed_factor: 0.5 },
-});
+const slowSpeed = (jobId: string, file = 'slow.mp4') => startJobMessage(jobId, 'speed', files.url(file), { speed_factor: 0.5 });
 
 /** Sends a job, counting it. */
 function submit(client: TestClient, message: { job_id: string }): void {
