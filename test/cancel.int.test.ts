@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { makeTestVideo } from './helpers/media.js';
 import { waitFor } from './helpers/wait.js';
-import { TestClient } from './helpers/ws-client.js';
+import { startJobMessage, TestClient } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
 
 const { files, stack } = useSuite({
@@ -26,13 +26,7 @@ async function ffmpegProcesses(): Promise<string[]> {
     .filter((line) => line.startsWith('ffmpeg') && line.includes(stack.tempDir));
 }
 
-const slowJob = (jobId: string) => ({
-  type: 'start_job',
-  job_id: jobId,
-  operation: 'speed',
-  input: { source: 'url', url: files.url('long.mp4') },
-  options: { speed_factor: 0.5 },
-});
+const slowJob = (jobId: string) => startJobMessage(jobId, 'speed', files.url('long.mp4'), { speed_factor: 0.5 });
 
 it('cancels a running job: JOB_CANCELLED within 5 s, ffmpeg gone, temp files removed', async () => {
   const client = await TestClient.connect(stack.wsUrl);

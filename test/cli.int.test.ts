@@ -7,7 +7,7 @@
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { ROOT } from './helpers/paths.js';
 import { useSuite } from './helpers/suite.js';
 
@@ -16,8 +16,7 @@ const { dir, files, stack } = useSuite({
   name: 'cli',
   fixtures: (dir) =>
     Promise.all([
-      makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
-      makeTestVideo(join(dir, 'long.mp4'), { seconds: 20, width: 320, height: 240 }),
+      makeTestVideos(dir, { 'clip.mp4': video(3, '320x240'), 'long.mp4': video(20, '320x240') }),
       writeFile(join(dir, 'not-media.mp4'), Buffer.alloc(64 * 1024, 7)),
     ]),
   client: false,

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { type JobEvent, MediaFoundry, MediaFoundryError } from '@media-foundry/client';
-import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { useSuite } from './helpers/suite.js';
 
@@ -22,9 +22,7 @@ const { dir, files, stack } = useSuite({
   name: 'client',
   fixtures: (dir) =>
     Promise.all([
-      makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
-      makeTestVideo(join(dir, 'other.mp4'), { seconds: 2, width: 320, height: 240 }),
-      makeTestVideo(join(dir, 'long.mp4'), { seconds: 10, width: 320, height: 240 }),
+      makeTestVideos(dir, { 'clip.mp4': video(3, '320x240'), 'other.mp4': video(2, '320x240'), 'long.mp4': video(10, '320x240') }),
       // uncompressed: 4 s of 320x240 is 11.5 MB, more than the 8 MiB upload window
       execa('ffmpeg', [
         ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=4'],

@@ -7,13 +7,12 @@
  * killed mid-burst loses nothing and runs nothing twice.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { makeTestVideo } from './helpers/media.js';
+import { makeTestVideos, video } from './helpers/media.js';
 import { type Origin, startOrigin, trickle } from './helpers/origin.js';
 import { waitFor } from './helpers/wait.js';
 import { connectBackend } from './helpers/backend.js';
 import { type ServiceProcess, startStack, type Stack } from './helpers/stack.js';
-import { TestClient } from './helpers/ws-client.js';
+import { startJobMessage, TestClient } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
 
 const KEYS = { A: 'fairness-key-aaaaaaaa', B: 'fairness-key-bbbbbbbb', C: 'fairness-key-cccccccc' };
@@ -24,21 +23,11 @@ const tenantKey = (tenant: string) => createHash('sha256').update(tenant).digest
 
 const { files } = useSuite({
   name: 'fair',
-  fixtures: (dir) =>
-    Promise.all([
-      makeTestVideo(join(dir, 'short.mp4'), { seconds: 2, width: 320, height: 240 }),
-      makeTestVideo(join(dir, 'slow.mp4'), { seconds: 4, width: 640, height: 360 }),
-    ]),
+  fixtures: (dir) => makeTestVideos(dir, { 'short.mp4': video(2, '320x240'), 'slow.mp4': video(4, '640x360') }),
   stack: false,
 });
 
-const thumbnail = (jobId: string) => ({
-  type: 'start_job',
-  job_id: jobId,
-  operation: 'thumbnail',
-  input: { source: 'url', url: files.url('short.mp4') },
-  options: { timestamp: 1 },
-});
+const thumbnail = (jobId: string) => startJobMessage(jobId, 'thumbnail', files.url('short.mp4'), { timestamp: 1 });
 
 /** The tenant keys of the jobs a worker started, in the order it started them. */
 const startOrder = (workers: ServiceProcess[]) =>

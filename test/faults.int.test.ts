@@ -7,7 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { cutFirst, failFirst, halfThenStall, type Origin, serveFile, startOrigin, status } from './helpers/origin.js';
 import { freePort } from './helpers/rabbitmq.js';
 import { startTestS3, type TestS3 } from './helpers/s3.js';
@@ -22,11 +22,7 @@ afterAll(async () => {
 });
 const { dir } = useSuite({
   name: 'faults',
-  fixtures: (dir) =>
-    Promise.all([
-      makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
-      makeTestVideo(join(dir, 'big.mp4'), { seconds: 20, width: 640, height: 360 }),
-    ]),
+  fixtures: (dir) => makeTestVideos(dir, { 'clip.mp4': video(3, '320x240'), 'big.mp4': video(20, '640x360') }),
   files: false,
   stack: false,
 });

@@ -7,9 +7,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { type GatewayHandle } from './helpers/stack.js';
-import { TestClient } from './helpers/ws-client.js';
+import { startJobMessage, TestClient } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
 
 const KEY = 'gateway-test-key-0001';
@@ -22,11 +22,7 @@ let c: GatewayHandle;
 
 const { dir, files, stack } = useSuite({
   name: 'gateways',
-  fixtures: (dir) =>
-    Promise.all([
-      makeTestVideo(join(dir, 'slow.mp4'), { seconds: 12, width: 640, height: 360 }),
-      makeTestVideo(join(dir, 'short.mp4'), { seconds: 2, width: 320, height: 240 }),
-    ]),
+  fixtures: (dir) => makeTestVideos(dir, { 'slow.mp4': video(12, '640x360'), 'short.mp4': video(2, '320x240') }),
   s3: true,
   stack: {
     gateways: 3,
@@ -40,13 +36,7 @@ beforeAll(() => {
   [a, b, c] = stack.gateways as [GatewayHandle, GatewayHandle, GatewayHandle];
 });
 
-const slowJob = (jobId: string, file = 'slow.mp4') => ({
-  type: 'start_job',
-  job_id: jobId,
-  operation: 'speed',
-  input: { source: 'url', url: files.url(file) },
-  options: { speed_factor: 0.5 },
-});
+const slowJob = (jobId: string, file = 'slow.mp4') => startJobMessage(jobId, 'speed', files.url(file), { speed_factor: 0.5 });
 
 /** Submits on `gateway`, waits until a worker runs it; returns the client and the resume token. */
 async function submitRunning(gateway: GatewayHandle, jobId: string, file?: string) {

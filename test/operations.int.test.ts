@@ -8,7 +8,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { ffprobe, makeTestVideo, makeTestVideos, video } from './helpers/media.js';
 import { ffmpegRuns } from './helpers/stack.js';
 import { useSuite } from './helpers/suite.js';
 
@@ -16,12 +16,14 @@ const { dir, files, stack, client } = useSuite({
   name: 'ops',
   fixtures: (dir) =>
     Promise.all([
-      // 3 s, 320x240, 25 fps, H.264/AAC (one keyframe: x264's default GOP is longer than the clip)
-      makeTestVideo(join(dir, 'clip.mp4'), { seconds: 3, width: 320, height: 240 }),
-      makeTestVideo(join(dir, 'wide.mp4'), { seconds: 2, width: 640, height: 360 }),
-      makeTestVideo(join(dir, 'tiny.mp4'), { seconds: 1, width: 160, height: 120 }),
-      // 20 frames: the most thumbnails one may ask for, one per frame
-      makeTestVideo(join(dir, 'five-fps.mp4'), { seconds: 4, width: 160, height: 120, fps: 5 }),
+      makeTestVideos(dir, {
+        // 3 s, 320x240, 25 fps, H.264/AAC (one keyframe: x264's default GOP is longer than the clip)
+        'clip.mp4': video(3, '320x240'),
+        'wide.mp4': video(2, '640x360'),
+        'tiny.mp4': video(1, '160x120'),
+        // 20 frames: the most thumbnails one may ask for, one per frame
+        'five-fps.mp4': video(4, '160x120', { fps: 5 }),
+      }),
       // a keyframe every second, so a stream-copy trim can cut exactly
       makeTestVideo(join(dir, 'gop.mp4'), {
         seconds: 4,

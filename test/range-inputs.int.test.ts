@@ -11,7 +11,6 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { type Origin, type RangeLog, rangesThenRedirect, serveChunked, serveFile, serveRanges, startOrigin } from './helpers/origin.js';
-import { startTestS3, type TestS3 } from './helpers/s3.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { TestClient, uploadInChunks } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
@@ -185,16 +184,7 @@ describe('URL inputs', () => {
 });
 
 describe('staged uploads in S3', () => {
-  let s3: TestS3;
-  let stack: Stack;
-  beforeAll(async () => {
-    s3 = await startTestS3();
-    stack = await startStack({ env: s3.env });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await s3?.close();
-  });
+  const { s3, stack } = useSuite({ s3: true, client: false });
 
   it('trims an upload read by ranged GetObject, not copied whole', async () => {
     const client = await TestClient.connect(stack.wsUrl);

@@ -6,11 +6,11 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ffprobe, makeTestVideo } from './helpers/media.js';
+import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { startPrivateRabbit, type PrivateRabbit } from './helpers/rabbitmq.js';
 import { listQueues, startStack, type Stack } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
-import { TestClient } from './helpers/ws-client.js';
+import { startJobMessage, TestClient } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
 
 const tally = { submitted: 0, completed: 0, failed: 0, duplicated: 0 };
@@ -25,13 +25,7 @@ function count(client: TestClient, jobId: string): 'completed' | 'error' {
   return kind;
 }
 
-const slowSpeed = (jobId: string, file = 'slow.mp4') => ({
-  type: 'start_job',
-  job_id: jobId,
-  operation: 'speed',
-  input: { source: 'url', url: files.url(file) },
-  options: { speed_factor: 0.5 },
-});
+const slowSpeed = (jobId: string, file = 'slow.mp4') => startJobMessage(jobId, 'speed', files.url(file), { speed_factor: 0.5 });
 
 /** Sends a job, counting it. */
 function submit(client: TestClient, message: { job_id: string }): void {
@@ -43,11 +37,7 @@ const settle = () => new Promise((r) => setTimeout(r, 1500));
 
 const { dir, files } = useSuite({
   name: 'rel',
-  fixtures: (dir) =>
-    Promise.all([
-      makeTestVideo(join(dir, 'slow.mp4'), { seconds: 12, width: 640, height: 360 }),
-      makeTestVideo(join(dir, 'short.mp4'), { seconds: 3, width: 320, height: 240 }),
-    ]),
+  fixtures: (dir) => makeTestVideos(dir, { 'slow.mp4': video(12, '640x360'), 'short.mp4': video(3, '320x240') }),
   stack: false,
 });
 afterAll(() => {

@@ -7,19 +7,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { makeTestVideo } from './helpers/media.js';
-import { startTestS3, type TestS3 } from './helpers/s3.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { makeTestVideos, video } from './helpers/media.js';
 import { TestClient } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
 
 const { dir, files, client } = useSuite({
   name: 'streaming',
-  fixtures: (dir) =>
-    Promise.all([
-      makeTestVideo(join(dir, 'hd.mp4'), { seconds: 20, width: 1280, height: 720 }),
-      makeTestVideo(join(dir, 'short.mp4'), { seconds: 4, width: 320, height: 180 }),
-    ]),
+  fixtures: (dir) => makeTestVideos(dir, { 'hd.mp4': video(20, '1280x720'), 'short.mp4': video(4, '320x180') }),
   timeoutMs: 120_000,
 });
 interface Output {
@@ -38,49 +32,32 @@ async function saveTree(folder: string, outputs: Output[], bytesOf: (o: Output) 
   }
 }
 
+/** An output's bytes fetched from its URL (answered 200). */
+async function downloaded(o: Output): Promise<Buffer> {
+  const res = await fetch(o.url!);
+  expect(res.status).toBe(200);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+/** ffprobe's `-of csv=p=0` answer for `path`: its lines, trimmed, without empty ones (and a trailing comma). */
+async function ffprobeCsv(path: string, select: string[]): Promise<string[]> {
+  const { stdout } = await execa('ffprobe', ['-v', 'error', ...select, '-of', 'csv=p=0', path]);
+  return stdout
+    .split('\n')
+    .map((l) => l.trim().replace(/,$/, ''))
+    .filter(Boolean);
+}
+
 /** `width,height` of the video streams ffprobe finds behind a playlist or manifest (each once: programs list them again). */
 async function videoSizes(path: string): Promise<string[]> {
-  const { stdout } = await execa('ffprobe', [
-    '-v',
-    'error',
-    '-select_streams',
-    'v',
-    '-show_entries',
-    'stream=width,height',
-    '-of',
-    'csv=p=0',
-    path,
-  ]);
-  return [
-    ...new Set(
-      stdout
-        .split('\n')
-        .map((l) => l.trim())
-        .filter(Boolean),
-    ),
-  ].sort();
+  const sizes = await ffprobeCsv(path, ['-select_streams', 'v', '-show_entries', 'stream=width,height']);
+  return [...new Set(sizes)].sort();
 }
 
 /** The presentation times of a playlist's video keyframes, in seconds. */
 async function keyframeTimes(path: string): Promise<number[]> {
-  const { stdout } = await execa('ffprobe', [
-    '-v',
-    'error',
-    '-select_streams',
-    'v:0',
-    '-skip_frame',
-    'nokey',
-    '-show_entries',
-    'frame=pts_time',
-    '-of',
-    'csv=p=0',
-    path,
-  ]);
-  return stdout
-    .split('\n')
-    .map((l) => l.trim().replace(/,$/, ''))
-    .filter(Boolean)
-    .map(Number);
+  const times = await ffprobeCsv(path, ['-select_streams', 'v:0', '-skip_frame', 'nokey', '-show_entries', 'frame=pts_time']);
+  return times.map(Number);
 }
 
 /** The `#EXTINF` durations and segment URIs of a media playlist; throws on what is not one. */
@@ -167,11 +144,7 @@ describe('hls', () => {
     expect(outputs.map((o) => o.filename)).toEqual(['master.m3u8', '180p/index.m3u8', '180p/seg_000.ts', '180p/seg_001.ts']);
     expect(outputs.every((o) => typeof o.url === 'string')).toBe(true);
     const folder = join(dir, 'hls-url-tree');
-    await saveTree(folder, outputs, async (o) => {
-      const res = await fetch(o.url!);
-      expect(res.status).toBe(200);
-      return Buffer.from(await res.arrayBuffer());
-    });
+    await saveTree(folder, outputs, downloaded);
     expect(await videoSizes(join(folder, 'master.m3u8'))).toEqual(['320,180']);
   }, 180_000);
 
@@ -211,16 +184,7 @@ describe('hls', () => {
 });
 
 describe('hls with S3 storage', () => {
-  let s3: TestS3;
-  let s3Stack: Stack;
-  beforeAll(async () => {
-    s3 = await startTestS3();
-    s3Stack = await startStack({ env: s3.env });
-  }, 120_000);
-  afterAll(async () => {
-    await s3Stack?.stop();
-    await s3?.close();
-  });
+  const { s3, stack: s3Stack } = useSuite({ s3: true, client: false, timeoutMs: 120_000 });
 
   it('stores each file under its relative path and presigns a URL for each', async () => {
     const s3Client = await TestClient.connect(s3Stack.wsUrl);
@@ -232,11 +196,7 @@ describe('hls with S3 storage', () => {
       // the segment's key keeps its directory
       expect(s3.requests.some((r) => r.startsWith('PUT ') && r.includes('/output/180p/seg_001.ts'))).toBe(true);
       const folder = join(dir, 'hls-s3-tree');
-      await saveTree(folder, outputs, async (o) => {
-        const res = await fetch(o.url!);
-        expect(res.status).toBe(200);
-        return Buffer.from(await res.arrayBuffer());
-      });
+      await saveTree(folder, outputs, downloaded);
       expect(await videoSizes(join(folder, 'master.m3u8'))).toEqual(['320,180']);
     } finally {
       await s3Client.close();

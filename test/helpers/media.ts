@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { execa } from 'execa';
 
@@ -37,6 +38,17 @@ export async function makeTestVideo(path: string, o: TestVideoOptions = {}): Pro
   }
   args.push(...(o.outputArgs ?? []), '-shortest', path);
   await execa('ffmpeg', args);
+}
+
+/** A video's length and frame size, e.g. `video(3, '320x240')`, with any further options. */
+export function video(seconds: number, size: `${number}x${number}`, more: TestVideoOptions = {}): TestVideoOptions {
+  const [width, height] = size.split('x').map(Number);
+  return { seconds, width, height, ...more };
+}
+
+/** Generates a suite's videos into `dir`, a file name to its options, in parallel. */
+export async function makeTestVideos(dir: string, videos: Record<string, TestVideoOptions>): Promise<void> {
+  await Promise.all(Object.entries(videos).map(([name, options]) => makeTestVideo(join(dir, name), options)));
 }
 
 /**

@@ -52,14 +52,7 @@ export class TestClient {
     options?: Record<string, unknown>,
     extra: Record<string, unknown> = {},
   ): void {
-    this.send({
-      type: 'start_job',
-      job_id: jobId,
-      operation,
-      input: typeof input === 'string' ? { source: 'url', url: input } : input,
-      options,
-      ...extra,
-    });
+    this.send(startJobMessage(jobId, operation, input, options, extra));
   }
 
   sendRaw(data: Buffer | Uint8Array): void {
@@ -199,4 +192,25 @@ export function downloaded(client: TestClient, jobId: string, filename: string):
     r.kind === 'binary' && r.header.job_id === jobId && r.header.filename === filename ? [r] : [],
   );
   return Buffer.concat(frames.map((f) => f.payload));
+}
+
+/**
+ * A `start_job` message, as TestClient.startJob sends it: for the tests that
+ * send it otherwise (raw, to several clients, straight to RabbitMQ).
+ */
+export function startJobMessage(
+  jobId: string,
+  operation: string,
+  input: string | Record<string, unknown>,
+  options?: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> & { type: 'start_job'; job_id: string } {
+  return {
+    type: 'start_job',
+    job_id: jobId,
+    operation,
+    input: typeof input === 'string' ? { source: 'url', url: input } : input,
+    options,
+    ...extra,
+  };
 }

@@ -5,29 +5,19 @@ import { BackgroundRead } from './background-read.js';
  * /health and /metrics must answer at once even while the broker is slow or
  * blocked, so they never await the broker themselves.
  */
-export class PolledValue {
-  private readonly reader: BackgroundRead<number | null>;
-
+export class PolledValue extends BackgroundRead<number | null> {
   constructor(
     read: () => Promise<number | null>,
     intervalMs = 5000,
     /** A read that takes longer counts as failed (the value becomes null). */
     timeoutMs = 2000,
   ) {
-    this.reader = new BackgroundRead(read, { intervalMs, timeoutMs });
-  }
-
-  start(): void {
-    this.reader.start();
-  }
-
-  stop(): void {
-    this.reader.stop();
+    super(read, { intervalMs, timeoutMs });
   }
 
   /** The last value read; null before the first read or after a failed one. */
   current(): number | null {
-    const last = this.reader.last();
+    const last = this.last();
     return last?.ok ? last.value : null;
   }
 }

@@ -17,29 +17,19 @@ import type { Broker } from './broker.js';
 export const READINESS_CHECK: Required<BackgroundReadTiming> = { intervalMs: 5000, timeoutMs: 2000, retryMs: 1000 };
 
 /** One dependency checked in the background, and what its last check found. */
-export class DependencyCheck {
-  private readonly reader: BackgroundRead<unknown>;
-
+export class DependencyCheck extends BackgroundRead<unknown> {
   constructor(
     /** Leads the problem /ready reports, e.g. "storage is not reachable". */
     private readonly failure: string,
     check: () => Promise<unknown>,
     timing: BackgroundReadTiming = READINESS_CHECK,
   ) {
-    this.reader = new BackgroundRead(check, timing);
-  }
-
-  start(): void {
-    this.reader.start();
-  }
-
-  stop(): void {
-    this.reader.stop();
+    super(check, timing);
   }
 
   /** What the last check found wrong; null when it passed. Not ready until the first check has answered. */
   problem(): string | null {
-    const last = this.reader.last();
+    const last = this.last();
     if (last === null) return `${this.failure}: not checked yet`;
     return last.ok ? null : `${this.failure}: ${last.error}`;
   }

@@ -1,16 +1,12 @@
 import { COMPRESS_PRESETS, ErrorCode, type CompressOptions } from '@media-foundry/shared';
 import { EVEN_SIZE_FILTER, evenSizeArgs } from '../plan.js';
 import { buildCompress, fitWithin, frameSize, opusKbps, vp9Crf } from './compress.js';
-import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, h264Video, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
 const ctx = buildContext();
 
 /** A probed 10-second 1920x1080 H.264/AAC (48 kHz stereo) MP4; override any part. */
-const mediaInfo = mediaInfoFixture({
-  sizeBytes: 8_000_000,
-  bitrate: 6_400_000,
-  video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 30 },
-});
+const mediaInfo = mediaInfoFixture({ sizeBytes: 8_000_000, bitrate: 6_400_000, video: h264Video('1920x1080', 30) });
 
 /** Options as the schema outputs them (defaults filled). */
 function opts(o: Partial<CompressOptions> = {}): CompressOptions {

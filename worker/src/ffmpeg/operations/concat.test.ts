@@ -1,6 +1,6 @@
 import { AppError } from '@media-foundry/shared';
 import { buildConcat, canJoinWithoutReencoding, concatList } from './concat.js';
-import { argv, mediaInfoFixture, multiInputContext } from './test-fixtures.js';
+import { argv, h264Video, mediaInfoFixture, multiInputContext } from './test-fixtures.js';
 
 const ctx = multiInputContext('/job/input_0.mp4', '/job/input_1.mp4');
 
@@ -9,7 +9,7 @@ const clip = mediaInfoFixture({
   duration: 3,
   sizeBytes: 1000,
   bitrate: 1000,
-  video: { index: 0, codec: 'h264', width: 320, height: 240, fps: 25 },
+  video: h264Video('320x240', 25),
   audio: { index: 1, codec: 'aac', sampleRate: 44100, channels: 2 },
 });
 

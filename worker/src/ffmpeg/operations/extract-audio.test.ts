@@ -1,12 +1,12 @@
 import { AppError, AUDIO_FORMATS, ErrorCode, type ExtractAudioOptions } from '@media-foundry/shared';
 import { AUDIO_TARGETS, buildExtractAudio } from './extract-audio.js';
-import { argv, buildContext, mediaInfoFixture } from './test-fixtures.js';
+import { argv, buildContext, h264Video, mediaInfoFixture } from './test-fixtures.js';
 
 const ctx = buildContext();
 
 /** A probed 10-second MP4 with video at index 0 and 44.1 kHz AAC at index 1; override any part. */
 const mediaInfo = mediaInfoFixture({
-  video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
+  video: h264Video('1280x720', 25),
   audio: { index: 1, codec: 'aac', sampleRate: 44100, channels: 2 },
 });
 

@@ -1,16 +1,11 @@
 import { ErrorCode, type GifOptions } from '@media-foundry/shared';
 import { buildGif, GIF_DEFAULT_MAX_WIDTH, gifFilter } from './gif.js';
-import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, h264Video, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
 const ctx = buildContext();
 
 /** A probed 20-second 1920x1080 MP4; override any part. */
-const mediaInfo = mediaInfoFixture({
-  duration: 20,
-  sizeBytes: 10_000_000,
-  bitrate: 4_000_000,
-  video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 30 },
-});
+const mediaInfo = mediaInfoFixture({ duration: 20, sizeBytes: 10_000_000, bitrate: 4_000_000, video: h264Video('1920x1080', 30) });
 
 function opts(o: Partial<GifOptions> = {}): GifOptions {
   return { start_time: 0, duration: 5, fps: 10, optimize: true, ...o };

@@ -1,6 +1,6 @@
 import { ErrorCode, pipelineOptions, type PipelineStepInput } from '@media-foundry/shared';
 import { guardInputs } from '../hardening.js';
-import { argv, mediaInfoFixture, multiInputContext, thrownBy } from './test-fixtures.js';
+import { argv, h264Video, mediaInfoFixture, multiInputContext, thrownBy } from './test-fixtures.js';
 import { buildPipeline } from './pipeline.js';
 
 const ctx = multiInputContext('/job/input.mp4');
@@ -10,7 +10,7 @@ const mediaInfo = mediaInfoFixture({
   formatName: 'mp4',
   sizeBytes: 1,
   bitrate: 1,
-  video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
+  video: h264Video('1280x720', 25),
 });
 
 function plan(steps: PipelineStepInput[], info = mediaInfo()) {

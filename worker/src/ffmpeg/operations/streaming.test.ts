@@ -1,16 +1,11 @@
 import { ErrorCode, hlsOptions, type HlsOptions } from '@media-foundry/shared';
 import { buildDash, buildHls, ladder, ladderFilter, MAX_LADDER_SEGMENTS } from './streaming.js';
-import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, h264Video, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
 const ctx = buildContext();
 
 /** A probed 20-second 1280x720 MP4; override any part. */
-const mediaInfo = mediaInfoFixture({
-  duration: 20,
-  sizeBytes: 5_000_000,
-  bitrate: 2_000_000,
-  video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
-});
+const mediaInfo = mediaInfoFixture({ duration: 20, sizeBytes: 5_000_000, bitrate: 2_000_000, video: h264Video('1280x720', 25) });
 
 const opts = (o: Partial<HlsOptions> = {}): HlsOptions => hlsOptions.parse(o);
 
@@ -56,7 +51,10 @@ describe('ladderFilter', () => {
   });
 });
 
-const ENCODE_720_360 = [
+/** A 720p + 360p ladder's input, scaling graph and encoders: what its HLS and DASH runs share before the muxer. */
+const LADDER_720_360 = [
+  ...['-i', '/job/input.mp4'],
+  ...['-filter_complex', '[0:0]split=2[s0][s1];[s0]scale=1280:720,setsar=1[v0];[s1]scale=640:360,setsar=1[v1]'],
   ...['-map', '[v0]', '-map', '[v1]', '-map', '0:1', '-map', '0:1'],
   ...['-c:v', 'libx264', '-preset', 'veryfast', '-sc_threshold', '0', '-pix_fmt', 'yuv420p'],
   ...['-b:v:0', '2800k', '-maxrate:v:0', '2996k', '-bufsize:v:0', '5600k'],
@@ -70,9 +68,7 @@ describe('buildHls', () => {
     const plan = buildHls(opts({ renditions: [{ height: 720 }, { height: 360 }] }), mediaInfo(), ctx);
     expect(plan.runs).toEqual([
       [
-        ...['-i', '/job/input.mp4'],
-        ...['-filter_complex', '[0:0]split=2[s0][s1];[s0]scale=1280:720,setsar=1[v0];[s1]scale=640:360,setsar=1[v1]'],
-        ...ENCODE_720_360,
+        ...LADDER_720_360,
         ...['-f', 'hls', '-hls_time', '6', '-hls_playlist_type', 'vod', '-hls_flags', 'independent_segments'],
         ...['-hls_segment_filename', '/job/out/%v/seg_%03d.ts', '-master_pl_name', 'master.m3u8'],
         ...['-var_stream_map', 'v:0,a:0,name:720p v:1,a:1,name:360p', '/job/out/%v/index.m3u8'],
@@ -127,9 +123,7 @@ describe('buildDash', () => {
     const plan = buildDash(opts({ renditions: [{ height: 720 }, { height: 360 }] }), mediaInfo(), ctx);
     expect(plan.runs).toEqual([
       [
-        ...['-i', '/job/input.mp4'],
-        ...['-filter_complex', '[0:0]split=2[s0][s1];[s0]scale=1280:720,setsar=1[v0];[s1]scale=640:360,setsar=1[v1]'],
-        ...ENCODE_720_360,
+        ...LADDER_720_360,
         ...['-f', 'dash', '-seg_duration', '6', '-use_template', '1', '-use_timeline', '1'],
         ...['-adaptation_sets', 'id=0,streams=v id=1,streams=a'],
         ...['-init_seg_name', 'init_$RepresentationID$.m4s', '-media_seg_name', 'seg_$RepresentationID$_$Number%03d$.m4s'],

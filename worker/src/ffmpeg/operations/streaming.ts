@@ -173,21 +173,36 @@ export function buildHls(options: HlsOptions, info: MediaInfo, ctx: BuildContext
     streamMap,
     outputPath(ctx, '%v/index.m3u8'),
   ];
+  const listed = (files: string[]) => {
+    const ordered = ['master.m3u8'];
+    for (const rung of rungs) {
+      const dir = `${rung.name}/`;
+      const inDir = naturalSort(files.filter((f) => f.startsWith(dir) && f !== `${dir}index.m3u8`));
+      ordered.push(`${dir}index.m3u8`, ...inDir);
+    }
+    // playlists are listed whether written or not: the runner fails the job on a missing one
+    return ordered;
+  };
+  return packagePlan(run, info, listed, { filename: `${rungs[0]!.name}/${fmp4 ? 'init_0.mp4' : 'seg_000.ts'}`, format: 'hls' });
+}
+
+/**
+ * What an HLS and a DASH plan share: one run, whose outputs are known only
+ * once it has written them (`listed` orders the files found), described by
+ * a segment (a playlist cannot be probed).
+ */
+function packagePlan(
+  run: string[],
+  info: MediaInfo,
+  listed: (files: string[]) => string[],
+  describeAs: { filename: string; format: string },
+): FfmpegPlan {
   return {
     runs: [run],
     outputs: [],
     expectedSeconds: info.duration,
-    collectOutputs: (files) => {
-      const ordered = ['master.m3u8'];
-      for (const rung of rungs) {
-        const dir = `${rung.name}/`;
-        const inDir = naturalSort(files.filter((f) => f.startsWith(dir) && f !== `${dir}index.m3u8`));
-        ordered.push(`${dir}index.m3u8`, ...inDir);
-      }
-      // playlists are listed whether written or not: the runner fails the job on a missing one
-      return ordered.map(planned);
-    },
-    describeAs: { filename: `${rungs[0]!.name}/${fmp4 ? 'init_0.mp4' : 'seg_000.ts'}`, format: 'hls', duration: info.duration },
+    collectOutputs: (files) => listed(files).map(planned),
+    describeAs: { ...describeAs, duration: info.duration },
   };
 }
 
@@ -232,16 +247,11 @@ export function buildDash(options: HlsOptions, info: MediaInfo, ctx: BuildContex
     'seg_$RepresentationID$_$Number%03d$.m4s',
     outputPath(ctx, 'manifest.mpd'),
   ];
-  return {
-    runs: [run],
-    outputs: [],
-    expectedSeconds: info.duration,
-    collectOutputs: (files) => {
-      const ordered = ['manifest.mpd'];
-      for (let n = 0; n < representations; n++)
-        ordered.push(`init_${n}.m4s`, ...naturalSort(files.filter((f) => f.startsWith(`seg_${n}_`) && f.endsWith('.m4s'))));
-      return ordered.map(planned);
-    },
-    describeAs: { filename: 'init_0.m4s', format: 'dash', duration: info.duration },
+  const listed = (files: string[]) => {
+    const ordered = ['manifest.mpd'];
+    for (let n = 0; n < representations; n++)
+      ordered.push(`init_${n}.m4s`, ...naturalSort(files.filter((f) => f.startsWith(`seg_${n}_`) && f.endsWith('.m4s'))));
+    return ordered;
   };
+  return packagePlan(run, info, listed, { filename: 'init_0.m4s', format: 'dash' });
 }

@@ -5,14 +5,10 @@ import { mediaInfoFixture, multiInputContext, thrownBy } from './test-fixtures.j
 
 const ctx = multiInputContext('/job/input.mkv');
 
-/** A probed 4-second 320x240 Matroska with a SubRip and an ASS track; override any part. */
+/** The sample as a 4-second Matroska with a SubRip and an ASS track (video at 0, audio at 1); override any part. */
 const movie = mediaInfoFixture({
   formatName: 'matroska,webm',
   duration: 4,
-  sizeBytes: 1000,
-  bitrate: 1000,
-  video: { index: 0, codec: 'h264', width: 320, height: 240, fps: 25 },
-  audio: { index: 1, codec: 'aac', sampleRate: 44100, channels: 2 },
   subtitles: [
     { index: 2, codec: 'subrip' },
     { index: 3, codec: 'ass' },

@@ -4,7 +4,7 @@
  * them (Dockerfile).
  */
 import { AppError } from '@media-foundry/shared';
-import type { MediaInfo } from '../media-info.js';
+import type { MediaInfo, VideoStreamInfo } from '../media-info.js';
 import type { BuildContext, MultiInputContext } from '../plan.js';
 
 /** What ffprobe reports, as the worker reduces it, for the tests' sample: a 10-second 1280x720 H.264/AAC MP4. */
@@ -13,10 +13,16 @@ export const SAMPLE_MEDIA_INFO: MediaInfo = {
   duration: 10,
   sizeBytes: 2_000_000,
   bitrate: 1_600_000,
-  video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 30 },
+  video: h264Video('1280x720', 30),
   audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
   subtitles: [],
 };
+
+/** A probed H.264 video stream of `size` at `fps` (stream 0 unless `more` says otherwise). */
+export function h264Video(size: `${number}x${number}`, fps: number, more: Partial<VideoStreamInfo> = {}): VideoStreamInfo {
+  const [width, height] = size.split('x').map(Number) as [number, number];
+  return { index: 0, codec: 'h264', width, height, fps, ...more };
+}
 
 /**
  * A test file's `mediaInfo(overrides)`: the sample with that file's own

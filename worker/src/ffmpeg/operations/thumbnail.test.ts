@@ -1,16 +1,11 @@
 import { ErrorCode, type ThumbnailOptions } from '@media-foundry/shared';
 import { buildThumbnail, evenlySpacedTimestamps, scaleFilter } from './thumbnail.js';
-import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, h264Video, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
 const ctx = buildContext();
 
 /** A probed 12-second 1920x1080 MP4 with video at index 0 and audio at index 1; override any part. */
-const mediaInfo = mediaInfoFixture({
-  duration: 12,
-  sizeBytes: 5_000_000,
-  bitrate: 3_333_333,
-  video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 30 },
-});
+const mediaInfo = mediaInfoFixture({ duration: 12, sizeBytes: 5_000_000, bitrate: 3_333_333, video: h264Video('1920x1080', 30) });
 
 function opts(o: Partial<ThumbnailOptions> = {}): ThumbnailOptions {
   return { format: 'png', ...o };

@@ -1,15 +1,11 @@
 import { AppError, watermarkOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import { buildWatermark, watermarkFilter } from './watermark.js';
-import { mediaInfoFixture, multiInputContext } from './test-fixtures.js';
+import { h264Video, mediaInfoFixture, multiInputContext } from './test-fixtures.js';
 
 const ctx = multiInputContext('/job/input_0.mp4', '/job/input_1.png');
 
-const mediaInfo = mediaInfoFixture({
-  sizeBytes: 1_000_000,
-  bitrate: 800_000,
-  video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
-});
+const mediaInfo = mediaInfoFixture({ sizeBytes: 1_000_000, bitrate: 800_000, video: h264Video('1280x720', 25) });
 const PNG: MediaInfo = {
   formatName: 'png_pipe',
   duration: null,
