@@ -35,7 +35,7 @@ import {
 } from '@media-foundry/shared/node';
 import { ProgressThrottle } from './ffmpeg/progress.js';
 import { storageFailure } from './inputs.js';
-import { runJob, type JobRunnerDeps, type ProgressUpdate } from './job-runner.js';
+import { type JobOutcome, runJob, type JobRunnerDeps, type ProgressUpdate } from './job-runner.js';
 import type { WorkerMetrics } from './metrics.js';
 import { StageClock } from './stage-clock.js';
 import type { ReplyPublisher, ReplyRoute } from './replies.js';
@@ -239,8 +239,11 @@ export class JobHandler {
       // run it again. A store that cannot say is a transient failure like any other.
       let stored, cancelled;
       try {
+        // looked up alongside the result, not after it: one storage round trip less on every job's path
+        const cancelMark = store.isCancelled(job.job_id);
+        cancelMark.catch(() => {}); // awaited below, and only when there is no result: then its failure counts
         stored = await store.readResult(job.job_id);
-        cancelled = controller.signal.reason === ('cancel' satisfies AbortReason) || (!stored && (await store.isCancelled(job.job_id)));
+        cancelled = controller.signal.reason === ('cancel' satisfies AbortReason) || (!stored && (await cancelMark));
       } catch (err) {
         await this.fail(delivery, job, route, storageFailure('looking up the job in storage', err), log);
         return;
@@ -279,9 +282,9 @@ export class JobHandler {
     const clock = new StageClock();
     if (job.submitted_at) clock.add('queue_wait', started - Date.parse(job.submitted_at));
     const progress = new ProgressReporter(route, this.deps, log, job.webhook);
-    let final: FinalReply;
+    let outcome: JobOutcome;
     try {
-      final = await runJob(
+      outcome = await runJob(
         job,
         this.deps.runner,
         (u) => progress.report(u),
@@ -321,7 +324,8 @@ export class JobHandler {
       await this.fail(delivery, job, route, e, log, progress);
       return;
     }
-    await clock.time('reply', () => this.end(delivery, job, route, final, log, true));
+    const final = outcome.reply;
+    await clock.time('reply', () => this.end(delivery, job, route, final, log, true, outcome.inline));
     log.info({ ms: Date.now() - started, outputs: final.outputs.length, stages_ms: clock.summary() }, 'job completed');
     metrics.jobs.inc({ operation, outcome: 'completed' });
     metrics.jobSeconds.observe({ operation }, (Date.now() - started) / 1000);
@@ -374,12 +378,14 @@ export class JobHandler {
     final: FinalReply,
     log: Logger,
     storeIt: boolean,
+    /** Output bytes to relay with a completed reply (JobOutcome.inline); stored already. */
+    inline?: Map<string, Buffer>,
   ): Promise<void> {
     const { store, config } = this.deps;
     if (storeIt)
       await store.writeResult(final).catch((err: unknown) => log.warn({ err }, 'result not stored; resuming elsewhere will not find it'));
     try {
-      await retryTransient(() => this.deps.replies.send(route, final), { budgetMs: config.transientRetryMs });
+      await retryTransient(() => this.deps.replies.send(route, final, inline), { budgetMs: config.transientRetryMs });
     } catch (err) {
       log.error({ err }, 'final reply not published; the job goes back to the queue');
       delivery.requeue();

@@ -16,7 +16,7 @@ import {
   type GatewayConfig,
   errorMessageFor,
   errors,
-  type FinalReply,
+  type RelayedCompletedReply,
   forwardPercentage,
   type JobMessage,
   type JobRecord,
@@ -395,8 +395,6 @@ export class JobLifecycle {
     job.phase = 'submitting';
     let depth: number;
     try {
-      // bound first: a reply can come the moment the job is published
-      await router.follow(job.id);
       const record: JobRecord = {
         version: 1,
         job_id: job.id,
@@ -408,12 +406,17 @@ export class JobLifecycle {
         delivery_method: job.deliveryMethod,
         created_at: new Date(job.startedAt).toISOString(),
       };
-      await store.writeRecord(record).catch((err: unknown) => {
-        throw errors.submitFailed(`could not store the job's record: ${(err as Error).message}`, err);
-      });
-      const queue = await tenants.prepare(job.tenant).catch((err: unknown) => {
-        throw errors.submitFailed(`could not reach RabbitMQ: ${(err as Error).message}`, err);
-      });
+      // three independent round trips, at once; all done before the publish: the reply binding (a reply
+      // can come the moment the job is published), the record (a resume must find the job) and the queue
+      const [, , queue] = await Promise.all([
+        router.follow(job.id),
+        store.writeRecord(record).catch((err: unknown) => {
+          throw errors.submitFailed(`could not store the job's record: ${(err as Error).message}`, err);
+        }),
+        tenants.prepare(job.tenant).catch((err: unknown) => {
+          throw errors.submitFailed(`could not reach RabbitMQ: ${(err as Error).message}`, err);
+        }),
+      ]);
       depth = queue.depth;
       if (depth >= config.maxQueuedJobsPerClient)
         throw errors.rateLimited(
@@ -568,7 +571,7 @@ export class JobLifecycle {
     }
   }
 
-  private async deliver(job: GatewayJob, reply: Extract<FinalReply, { type: 'completed' }>): Promise<void> {
+  private async deliver(job: GatewayJob, reply: RelayedCompletedReply): Promise<void> {
     const { config, storage, urls, budget, metrics } = this.deps;
     job.phase = 'delivering';
     this.started(job);
