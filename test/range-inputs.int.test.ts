@@ -9,6 +9,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { INLINE_OUTPUT_MAX_BYTES } from '@media-foundry/shared';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { type Origin, type RangeLog, rangesThenRedirect, serveChunked, serveFile, serveRanges, startOrigin } from './helpers/origin.js';
 import { startStack, type Stack } from './helpers/stack.js';
@@ -202,4 +203,38 @@ describe('staged uploads in S3', () => {
     expect(reads.every((r) => r.range !== null)).toBe(true);
     await client.close();
   });
+
+  it('relays a small output with its reply: stored by the worker, sent without a read of storage', async () => {
+    const client = await TestClient.connect(stack.wsUrl);
+    const bytes = await readFile(join(dir, 'clip.mp4'));
+    client.startJob('thumb', 'thumbnail', { source: 'upload' }, { timestamp: 3, format: 'png' });
+    await client.next((m) => m.type === 'ack');
+    await uploadInChunks(client, 'thumb', 'clip.mp4', bytes);
+    const { final, files } = await client.result('thumb', 60_000);
+    expect(final).toMatchObject({ type: 'completed', outputs: [{ filename: 'thumbnail.png' }] });
+    expect(final).not.toHaveProperty('inline');
+    const png = files.get('thumbnail.png')!;
+    expect(png.length).toBe((final as { outputs: { size_bytes: number }[] }).outputs[0]!.size_bytes);
+    const out = join(dir, 'relayed.png');
+    await writeFile(out, png);
+    expect((await ffprobe(out)).video).toMatchObject({ width: 640, height: 360 });
+    // stored before the reply (a resume elsewhere reads it there), never read back for this delivery
+    expect(outputRequests('thumbnail.png')).toContain('PUT');
+    expect(outputRequests('thumbnail.png')).not.toContain('GET');
+    // an output over INLINE_OUTPUT_MAX_BYTES goes the usual way: the gateway reads it from storage
+    client.startJob('big', 'convert', { source: 'upload' }, { target_format: 'mkv', stream_copy: true });
+    await client.next((m) => m.type === 'ack');
+    await uploadInChunks(client, 'big', 'clip.mp4', bytes);
+    const big = await client.result('big', 60_000);
+    expect(big.final).toMatchObject({ type: 'completed', outputs: [{ filename: 'output.mkv' }] });
+    expect((big.final as { outputs: { size_bytes: number }[] }).outputs[0]!.size_bytes).toBeGreaterThan(INLINE_OUTPUT_MAX_BYTES);
+    expect(big.files.get('output.mkv')!.length).toBe((big.final as { outputs: { size_bytes: number }[] }).outputs[0]!.size_bytes);
+    expect(outputRequests('output.mkv')).toEqual(expect.arrayContaining(['PUT', 'GET']));
+    await client.close();
+  });
+
+  /** The methods of the storage requests made for an output file named `filename` (any job). */
+  function outputRequests(filename: string): string[] {
+    return s3.recorded.filter((r) => r.url.split('?')[0]!.endsWith(`/output/${filename}`)).map((r) => r.method);
+  }
 });

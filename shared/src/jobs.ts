@@ -75,6 +75,18 @@ export const completedReply = completedMessage
   .extend({ outputs: z.array(storedOutput) });
 export const errorReply = errorMessage.extend({ job_id: z.string() });
 
+/**
+ * A completed reply as a worker publishes it to the reply exchange (gateways
+ * only): an output of 256 KiB or less, the job's only one, rides along as
+ * base64 under its storage key, so the gateway sends it without reading
+ * storage. It is stored too (a resume, or a gateway that missed this message,
+ * reads it there); `reply_to` queues and the stored result never carry it.
+ */
+export const relayedCompletedReply = completedReply.extend({ inline: z.record(z.string(), z.string()).optional() });
+export type RelayedCompletedReply = z.infer<typeof relayedCompletedReply>;
+/** The largest output that rides along with its reply (256 KiB): a thumbnail, a probe-sized file. */
+export const INLINE_OUTPUT_MAX_BYTES = 262_144;
+
 /** The body of a message on a reply queue. */
 export const jobReply = z.discriminatedUnion('type', [progressReply, completedReply, errorReply]);
 export type JobReply = z.infer<typeof jobReply>;
@@ -136,7 +148,7 @@ export const tenantDequeuedEvent = z.strictObject({
 /** Anything on the reply exchange: a job's reply or a gateway notice. */
 export const replyExchangeMessage = z.discriminatedUnion('type', [
   progressReply,
-  completedReply,
+  relayedCompletedReply,
   errorReply,
   jobClaimedEvent,
   tenantDequeuedEvent,

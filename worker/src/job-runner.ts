@@ -1,10 +1,11 @@
-import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import {
   AppError,
   type CompletedReply,
   type WorkerConfig,
   errors,
+  INLINE_OUTPUT_MAX_BYTES,
   type JobMessage,
   outputFileName,
   type OutputMetadata,
@@ -109,6 +110,12 @@ export function retryMessage(what: string, err: unknown, retry: number, delayMs:
   return `${what} failed (${why}); retry ${retry} in ${(delayMs / 1000).toFixed(1)}s`;
 }
 
+/** A job's result: the reply, and the bytes of an output small enough to ride along with it (by storage key; see `relayedCompletedReply`). */
+export interface JobOutcome {
+  reply: CompletedReply;
+  inline: Map<string, Buffer>;
+}
+
 /**
  * Runs one job: input into a private temp dir, probe, ffmpeg, outputs into
  * storage. Returns the completed reply; throws AppError. Each step that
@@ -128,7 +135,7 @@ export async function runJob(
   clock: StageClock = new StageClock(),
   /** ffmpeg's final speed of each run (for the encode-speed metric). */
   onRunSpeed: (speed: number) => void = () => {},
-): Promise<CompletedReply> {
+): Promise<JobOutcome> {
   const { config, storage } = deps;
   await mkdir(config.tempDir, { recursive: true });
   const dir = await mkdtemp(join(config.tempDir, `${job.job_id}-`));
@@ -292,6 +299,8 @@ export async function runJob(
     if (unsafe) throw errors.jobFailed('FFmpeg produced an output with an unsafe name', JSON.stringify(unsafe.filename));
     // a ladder has hundreds of segments: a few are stored at once, so storage latency is not paid once per
     // file (other plans, a few files, one at a time as always); timed as one stage: wall time, not a sum of overlaps
+    const inline = new Map<string, Buffer>();
+    const relayable = job.delivery_method === 'binary' && plannedOutputs.length === 1;
     const outputs: CompletedReply['outputs'] = await clock.time('store', () =>
       mapLimited(plannedOutputs, plan.collectOutputs ? LADDER_STORE_CONCURRENCY : 1, async (planned) => {
         const path = join(outputDir, planned.filename);
@@ -306,10 +315,15 @@ export async function runJob(
             `${planned.filename} is ${size} bytes; the target allows ${planned.maxBytes}`,
           );
         const key = storageKeys.output(job.job_id, planned.filename);
+        // a lone small output delivered as binary is read once: stored from memory and relayed with the reply
+        const bytes = size <= INLINE_OUTPUT_MAX_BYTES && relayable ? await readFile(path) : null;
+        if (bytes) inline.set(key, bytes);
         await retrying(`storing ${planned.filename}`, () =>
-          storage.putFile(key, path, planned.contentType).catch((err: unknown) => {
-            throw storageFailure(`storing ${key}`, err);
-          }),
+          (bytes ? storage.put(key, bytes, { contentType: planned.contentType }) : storage.putFile(key, path, planned.contentType)).catch(
+            (err: unknown) => {
+              throw storageFailure(`storing ${key}`, err);
+            },
+          ),
         );
         return { filename: planned.filename, size_bytes: size, content_type: planned.contentType, key };
       }),
@@ -331,7 +345,7 @@ export async function runJob(
             containerName(infos[0]!.formatName, inputPaths[0]!),
             ranged ? ranged.reader.size : (await stat(inputPaths[0]!)).size,
           );
-    return { type: 'completed', job_id: job.job_id, output_metadata: metadata, outputs };
+    return { reply: { type: 'completed', job_id: job.job_id, output_metadata: metadata, outputs }, inline };
   } catch (err) {
     throw publicError((signal.aborted ? null : ranged?.failure()) ?? err, scrub);
   } finally {

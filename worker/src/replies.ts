@@ -1,4 +1,4 @@
-import { errors, type JobReply, type ReplyExchangeMessage, type Topology } from '@media-foundry/shared';
+import { errors, type JobReply, type RelayedCompletedReply, type ReplyExchangeMessage, type Topology } from '@media-foundry/shared';
 import type { Broker, ChannelWrapper } from '@media-foundry/shared/node';
 
 /** Where a job's replies go: always the reply exchange (job id as key); also `reply_to` when the publisher named one. */
@@ -31,13 +31,28 @@ export class ReplyPublisher {
     });
   }
 
-  /** Resolves once the broker confirmed the reply everywhere it goes. */
-  async send(route: ReplyRoute, reply: JobReply): Promise<void> {
+  /**
+   * Resolves once the broker confirmed the reply everywhere it goes. `inline`
+   * output bytes (by storage key) ride along with a completed reply to the
+   * gateways only (`relayedCompletedReply`), never to `reply_to`.
+   */
+  async send(route: ReplyRoute, reply: JobReply, inline?: ReadonlyMap<string, Uint8Array>): Promise<void> {
     const body = Buffer.from(JSON.stringify(reply));
+    const relayed =
+      reply.type === 'completed' && inline?.size
+        ? Buffer.from(
+            JSON.stringify({
+              ...reply,
+              inline: Object.fromEntries(
+                [...inline].map(([key, bytes]) => [key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')]),
+              ),
+            } satisfies RelayedCompletedReply),
+          )
+        : body;
     const properties = { correlationId: reply.job_id, contentType: 'application/json' };
     try {
       await Promise.all([
-        this.channel.publish(this.topology.replyExchange, route.jobId, body, properties),
+        this.channel.publish(this.topology.replyExchange, route.jobId, relayed, properties),
         ...(route.replyTo ? [this.channel.sendToQueue(route.replyTo, body, properties)] : []),
       ]);
     } catch (err) {

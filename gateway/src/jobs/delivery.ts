@@ -6,7 +6,14 @@
  * TRANSIENT_RETRY_SECONDS, resuming a chunked file where it stopped, so a
  * storage blip costs a pause, not OUTPUT_SEND_FAILED.
  */
-import { AppError, type CompletedReply, type DeliveryMethod, type GatewayConfig, retryTransient } from '@media-foundry/shared';
+import {
+  AppError,
+  type DeliveryMethod,
+  type GatewayConfig,
+  type RelayedCompletedReply,
+  retryTransient,
+  type StoredOutput,
+} from '@media-foundry/shared';
 import type { Logger, Storage } from '@media-foundry/shared/node';
 import type { ByteBudget } from '../byte-budget.js';
 import type { ClientSocket } from '../client-socket.js';
@@ -32,7 +39,7 @@ export async function deliverResult(
   socket: ClientSocket,
   clientJobId: string,
   deliveryMethod: DeliveryMethod,
-  reply: CompletedReply,
+  reply: RelayedCompletedReply,
   deps: DeliveryDeps,
   log: Logger,
 ): Promise<'sent' | 'linked'> {
@@ -65,7 +72,8 @@ export async function deliverResult(
     onRetry: (err: unknown, retry: number, delayMs: number) =>
       log.warn({ err, retry, delay_ms: delayMs, file }, 'reading an output failed; retrying'),
   });
-  for (const output of reply.outputs) {
+  for (const stored of reply.outputs) {
+    const output = { ...stored, bytes: relayedBytes(reply, stored) };
     let sent = 0;
     try {
       await retryTransient(
@@ -93,4 +101,12 @@ export async function deliverResult(
   }
   log.info({ outputs: reply.outputs.length }, 'job delivered');
   return 'sent';
+}
+
+/** An output's bytes as the worker relayed them with its reply, when they are there and whole; otherwise storage is read. */
+function relayedBytes(reply: RelayedCompletedReply, output: StoredOutput): Buffer | undefined {
+  const data = reply.inline?.[output.key];
+  if (data === undefined) return undefined;
+  const bytes = Buffer.from(data, 'base64');
+  return bytes.length === output.size_bytes ? bytes : undefined;
 }
