@@ -29,12 +29,18 @@ function example(script: string, args: string[], env: Record<string, string> = {
   });
 }
 
+/** Runs an example that saves its outputs under `outName` in the test dir: it succeeds, with nothing on stderr. */
+async function exampleSucceeds(script: string, outName: string) {
+  const out = join(dir, outName);
+  const run = await example(script, [out]);
+  expect(run.stderr).toBe('');
+  expect(run.exitCode).toBe(0);
+  return { out, run };
+}
+
 describe('examples/upload.mjs', () => {
   it('uploads a lavfi-made file and saves every output, the chunked one whole', async () => {
-    const out = join(dir, 'upload-out');
-    const run = await example('upload.mjs', [out]);
-    expect(run.stderr).toBe('');
-    expect(run.exitCode).toBe(0);
+    const { out, run } = await exampleSucceeds('upload.mjs', 'upload-out');
     expect(run.stdout).toMatch(/made .*input\.mp4 with ffmpeg lavfi/);
 
     expect((await readdir(join(out, 'thumbs'))).sort()).toEqual(['thumbnail_001.jpeg', 'thumbnail_002.jpeg', 'thumbnail_003.jpeg']);
@@ -61,10 +67,7 @@ describe('examples/upload.mjs', () => {
 
 describe('examples/url-input.mjs', () => {
   it('has the worker fetch a file served on loopback, allowed by URL_ALLOWLIST', async () => {
-    const out = join(dir, 'url-out');
-    const run = await example('url-input.mjs', [out]);
-    expect(run.stderr).toBe('');
-    expect(run.exitCode).toBe(0);
+    const { out, run } = await exampleSucceeds('url-input.mjs', 'url-out');
     const png = join(out, 'url-thumb', 'thumbnail.png');
     expect((await ffprobe(png)).video).toMatchObject({ codec_name: 'png', width: 640, height: 360 });
     expect(run.stdout).toMatch(/probe: \{"format":"mp4","duration":10,.*"width":640,"height":360/);

@@ -8,7 +8,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { encodeBinaryFrame } from '@media-foundry/shared';
 import { renderLavfi } from './helpers/media.js';
 import { cpuSeconds, rssBytes } from './helpers/proc.js';
@@ -39,6 +39,24 @@ async function uploadJob(client: TestClient, jobId: string): Promise<void> {
 
 const chunk = (jobId: string, offset: number, final: boolean, bytes: Uint8Array) =>
   encodeBinaryFrame({ job_id: jobId, filename: 'in.bin', offset, final }, bytes);
+
+/** Renders `seconds` of uncompressed 320x240 video (about 2.9 MB a second) at `path`. */
+async function rawVideo(path: string, seconds: number): Promise<void> {
+  await renderLavfi(path, `testsrc2=size=320x240:rate=25:duration=${seconds}`, ['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p']);
+}
+
+/** Connects, starts a job on an upload, waits for its `ack` and uploads the file at `path` in chunks; returns the client. */
+async function uploadFileJob(jobId: string, operation: string, options: Record<string, unknown>, path: string): Promise<TestClient> {
+  const client = await connect();
+  client.send({ type: 'start_job', job_id: jobId, operation, input: { source: 'upload' }, options });
+  await client.next((m) => m.type === 'ack');
+  await uploadInChunks(client, jobId, basename(path), await readFile(path));
+  return client;
+}
+
+/** The payloads of a job's binary frames, in the order received, as one buffer. */
+const receivedBytes = (client: TestClient, jobId: string) =>
+  Buffer.concat(client.received.flatMap((r) => (r.kind === 'binary' && r.header.job_id === jobId ? [r.payload] : [])));
 
 /** Waits for the socket to close and returns its close code. */
 async function closedWith(client: TestClient, ms = 30_000): Promise<number> {
@@ -252,12 +270,8 @@ describe('deliveries', () => {
     stack = await startStack({ workers: 1, env: { MAX_FILE_SIZE_MB: '100', LOG_LEVEL: 'info' } });
     // ~43 MB of uncompressed video: an output of ~40 one-MiB chunks, far more than the socket buffers hold
     const big = join(dir, 'big.mkv');
-    await renderLavfi(big, 'testsrc2=size=320x240:rate=25:duration=15', ['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p']);
-    const bytes = await readFile(big);
-    const client = await connect();
-    client.send({ type: 'start_job', job_id: 'slow', operation: 'remove_audio', input: { source: 'upload' }, options: {} });
-    await client.next((m) => m.type === 'ack');
-    await uploadInChunks(client, 'slow', 'big.mkv', bytes);
+    await rawVideo(big, 15);
+    const client = await uploadFileJob('slow', 'remove_audio', {}, big);
     const completed = await client.next((m) => m.type === 'completed', 120_000);
     const socket = (client.ws as unknown as { _socket: Socket })._socket;
     socket.pause();
@@ -274,8 +288,7 @@ describe('deliveries', () => {
     expect(Math.ceil(size / (1024 * 1024)) - before).toBeGreaterThan(10);
     // measured ~0.5 s; a delivery woken only by the next ping (every 30 s) would take minutes
     expect(took).toBeLessThan(10_000);
-    const out = Buffer.concat(client.received.flatMap((r) => (r.kind === 'binary' && r.header.job_id === 'slow' ? [r.payload] : [])));
-    expect(out.length).toBe(size);
+    expect(receivedBytes(client, 'slow').length).toBe(size);
   });
 
   it("resumes a paused client's outputs, one message each, all at once when it reads again", async () => {
@@ -289,10 +302,7 @@ describe('deliveries', () => {
       '-pix_fmt',
       'yuv420p',
     ]);
-    const client = await connect();
-    client.send({ type: 'start_job', job_id: 'thumbs', operation: 'thumbnail', input: { source: 'upload' }, options: { count: 20 } });
-    await client.next((m) => m.type === 'ack');
-    await uploadInChunks(client, 'thumbs', 'noise.mkv', await readFile(noise));
+    const client = await uploadFileJob('thumbs', 'thumbnail', { count: 20 }, noise);
     const completed = await client.next((m) => m.type === 'completed', 120_000);
     const socket = (client.ws as unknown as { _socket: Socket })._socket;
     socket.pause();
@@ -367,19 +377,14 @@ describe("the gateway's byte budget (GATEWAY_BUFFER_BUDGET_MB)", () => {
     try {
       // ~23 MB of uncompressed video: a chunked output of ~22 one-MiB chunks through a 1 MiB budget
       const big = join(dir, 'big.mkv');
-      await renderLavfi(big, 'testsrc2=size=320x240:rate=25:duration=8', ['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p']);
-      const bytes = await readFile(big);
-      const client = await connect();
-      client.send({ type: 'start_job', job_id: 'big', operation: 'remove_audio', input: { source: 'upload' }, options: {} });
-      await client.next((m) => m.type === 'ack');
+      await rawVideo(big, 8);
       // its 9 MiB window is more than the whole budget: it goes alone
-      await uploadInChunks(client, 'big', 'big.mkv', bytes);
+      const client = await uploadFileJob('big', 'remove_audio', {}, big);
       const { final } = await client.result('big', 120_000);
       expect(final.type).toBe('completed');
       const size = (final.outputs as { size_bytes: number }[])[0]!.size_bytes;
       expect(size).toBeGreaterThan(16 * MiB);
-      const out = Buffer.concat(client.received.flatMap((r) => (r.kind === 'binary' && r.header.job_id === 'big' ? [r.payload] : [])));
-      expect(out.length).toBe(size);
+      expect(receivedBytes(client, 'big').length).toBe(size);
       expect(await buffered()).toBe(0);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -82,6 +82,26 @@ async function probeOut(bytes: Buffer | undefined, name: string) {
   };
 }
 
+/** What a converted output is checked for: its container (a part of ffprobe's format_name), video, audio codec and length. */
+interface Media {
+  container: string;
+  video: Partial<FullStream>;
+  audioCodec: string;
+  seconds: number;
+  /** How far off `seconds` the duration may be. */
+  within: number;
+}
+
+/** Probes an output (as probeOut) and checks it holds the media expected; returns the probe. */
+async function expectMedia(bytes: Buffer | undefined, name: string, want: Media) {
+  const probed = await probeOut(bytes, name);
+  expect(probed.format.format_name).toContain(want.container);
+  expect(probed.video).toMatchObject(want.video);
+  expect(probed.audio?.codec_name).toBe(want.audioCodec);
+  expect(Math.abs(probed.duration - want.seconds)).toBeLessThan(want.within);
+  return probed;
+}
+
 /** MD5 of a stream's packets as they are stored: equal only when the stream was copied, not re-encoded. */
 async function packetHash(path: string, stream: 'v' | 'a'): Promise<string> {
   const { stdout } = await execa('ffmpeg', [
@@ -153,6 +173,15 @@ async function completed(jobId: string) {
   return { ...result, outputs };
 }
 
+/** tiny.mp4 re-encoded to WebM's default codecs. */
+const VP9_TINY: Media = {
+  container: 'webm',
+  video: { codec_name: 'vp9', width: 160, height: 120 },
+  audioCodec: 'opus',
+  seconds: 1,
+  within: 0.15,
+};
+
 describe('compress', () => {
   it('preset low fits a box keeping the aspect ratio and even sides, and never enlarges', async () => {
     start('c-box', 'compress', 'wide.mp4', { preset: 'low', max_width: 320, max_height: 320 });
@@ -186,11 +215,7 @@ describe('compress', () => {
     const { files: out, final, outputs } = await completed('c-webm');
     expect(outputs).toEqual([expect.objectContaining({ filename: 'output.webm', content_type: 'video/webm' })]);
     expect(final).toMatchObject({ output_metadata: { format: 'webm', video_codec: 'vp9', audio_codec: 'opus' } });
-    const probed = await probeOut(out.get('output.webm'), 'c.webm');
-    expect(probed.format.format_name).toContain('webm');
-    expect(probed.video).toMatchObject({ codec_name: 'vp9', width: 160, height: 120 });
-    expect(probed.audio?.codec_name).toBe('opus');
-    expect(Math.abs(probed.duration - 1)).toBeLessThan(0.15);
+    await expectMedia(out.get('output.webm'), 'c.webm', VP9_TINY);
   });
 });
 
@@ -226,11 +251,13 @@ describe('convert', () => {
     const { files: out, outputs, final } = await completed('cv-mkv');
     expect(outputs).toEqual([expect.objectContaining({ filename: 'output.mkv', content_type: 'video/x-matroska' })]);
     expect(final).toMatchObject({ output_metadata: { format: 'mkv', video_codec: 'h264', audio_codec: 'aac' } });
-    const probed = await probeOut(out.get('output.mkv'), 'cv.mkv');
-    expect(probed.format.format_name).toContain('matroska');
-    expect(probed.video).toMatchObject({ codec_name: 'h264', width: 320, height: 240 });
-    expect(probed.audio?.codec_name).toBe('aac');
-    expect(Math.abs(probed.duration - 3)).toBeLessThan(0.1);
+    const probed = await expectMedia(out.get('output.mkv'), 'cv.mkv', {
+      container: 'matroska',
+      video: { codec_name: 'h264', width: 320, height: 240 },
+      audioCodec: 'aac',
+      seconds: 3,
+      within: 0.1,
+    });
     expect(await packetHash(probed.path, 'v')).toBe(await packetHash(join(dir, 'clip.mp4'), 'v'));
   });
 
@@ -238,11 +265,7 @@ describe('convert', () => {
     start('cv-webm', 'convert', 'tiny.mp4', { target_format: 'webm' });
     const { files: out, outputs } = await completed('cv-webm');
     expect(outputs.map((o) => o.filename)).toEqual(['output.webm']);
-    const probed = await probeOut(out.get('output.webm'), 'cv.webm');
-    expect(probed.format.format_name).toContain('webm');
-    expect(probed.video).toMatchObject({ codec_name: 'vp9', width: 160, height: 120 });
-    expect(probed.audio?.codec_name).toBe('opus');
-    expect(Math.abs(probed.duration - 1)).toBeLessThan(0.15);
+    await expectMedia(out.get('output.webm'), 'cv.webm', VP9_TINY);
   });
 
   it('fails clearly when the target cannot hold the streams it is to copy', async () => {

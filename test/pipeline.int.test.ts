@@ -97,8 +97,20 @@ async function describe_(name: string): Promise<Described> {
   };
 }
 
-/** The fused pipeline's output matches the sequential jobs' and is at least as close to the lossless reference. */
-async function expectEquivalent(fused: string, sequentialOut: string, reference: string): Promise<void> {
+/** A lossless rendering of the steps from clip.mp4: the input range it reads (`-ss`, `-t`) and its video filter. */
+interface Reference {
+  name: string;
+  seek: string[];
+  videoFilter: string;
+}
+
+/**
+ * Runs the steps again as separate jobs on clip.mp4: the fused pipeline's output matches theirs and is at least as
+ * close to the lossless reference. Returns the fused output, described.
+ */
+async function expectEquivalent(fused: string, steps: Step[], { name, seek, videoFilter }: Reference): Promise<Described> {
+  const sequentialOut = await sequential('clip.mp4', steps);
+  const reference = await losslessReference(name, [...seek, '-i', join(dir, 'clip.mp4')], videoFilter);
   const [a, b] = await Promise.all([describe_(fused), describe_(sequentialOut)]);
   expect(Math.abs(a.duration - b.duration)).toBeLessThanOrEqual(0.1);
   expect({ ...a, duration: 0 }).toEqual({ ...b, duration: 0 });
@@ -107,6 +119,7 @@ async function expectEquivalent(fused: string, sequentialOut: string, reference:
     ssim(join(dir, sequentialOut), join(dir, reference)),
   ]);
   expect(fusedSsim).toBeGreaterThanOrEqual(sequentialSsim);
+  return a;
 }
 
 describe('pipeline: fused equals sequential', () => {
@@ -124,14 +137,11 @@ describe('pipeline: fused equals sequential', () => {
     const percentages = progress.map((m) => m.percentage as number);
     expect(percentages).toEqual([...percentages].sort((x, y) => x - y));
 
-    const sequentialOut = await sequential('clip.mp4', steps);
-    const reference = await losslessReference(
-      'ref3.mp4',
-      ['-ss', '1', '-t', '4', '-i', join(dir, 'clip.mp4')],
-      'setpts=PTS/1.5,scale=320:-2',
-    );
-    await expectEquivalent(fused, sequentialOut, reference);
-    const out = await describe_(fused);
+    const out = await expectEquivalent(fused, steps, {
+      name: 'ref3.mp4',
+      seek: ['-ss', '1', '-t', '4'],
+      videoFilter: 'setpts=PTS/1.5,scale=320:-2',
+    });
     expect(out).toMatchObject({
       width: 320,
       height: 180,
@@ -161,14 +171,11 @@ describe('pipeline: fused equals sequential', () => {
     ];
     const fused = await runJob('clip.mp4', 'pipeline', { steps });
     expect(ffmpegRuns(stack, `p-${seq}`)).toHaveLength(1);
-    const sequentialOut = await sequential('clip.mp4', steps);
-    const reference = await losslessReference(
-      'ref5.mp4',
-      ['-ss', '0.5', '-t', '5', '-i', join(dir, 'clip.mp4')],
-      'setpts=PTS/2,crop=480:360:80:0,scale=240:-2',
-    );
-    await expectEquivalent(fused, sequentialOut, reference);
-    const out = await describe_(fused);
+    const out = await expectEquivalent(fused, steps, {
+      name: 'ref5.mp4',
+      seek: ['-ss', '0.5', '-t', '5'],
+      videoFilter: 'setpts=PTS/2,crop=480:360:80:0,scale=240:-2',
+    });
     expect(out).toMatchObject({ width: 240, height: 180 });
     // MP4 keeps the input's 25 fps: the last frame lasts a little longer (both ways alike, checked above)
     expect(Math.abs(out.duration - 2.5)).toBeLessThan(0.15);

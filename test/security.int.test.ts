@@ -93,6 +93,17 @@ describe('broken uploads', () => {
 describe('resource ceilings', () => {
   const { stack: limited } = useSuite({ stack: { env: { URL_ALLOWLIST: '127.0.0.1', MAX_INPUT_DURATION_SECONDS: '1' } }, client: false });
 
+  /** Speeds clip.mp4 up twofold on this stack, from a client of its own; returns the job's final reply. */
+  async function speedUpClip(jobId: string) {
+    const c = await TestClient.connect(limited.wsUrl);
+    try {
+      c.startJob(jobId, 'speed', files.url('clip.mp4'), { speed_factor: 2 });
+      return (await c.result(jobId)).final;
+    } finally {
+      await c.close();
+    }
+  }
+
   it('refuses inputs longer than MAX_INPUT_DURATION_SECONDS before running ffmpeg', async () => {
     const c = await TestClient.connect(limited.wsUrl);
     c.send({ type: 'start_job', job_id: 'long', operation: 'thumbnail', input: { source: 'url', url: files.url('clip.mp4') } });
@@ -108,23 +119,17 @@ describe('resource ceilings', () => {
   it('fails a job whose ffprobe needs more memory than FFMPEG_MAX_MEMORY_MB, before ffmpeg runs', async () => {
     const starved = await limited.addWorker({ FFMPEG_MAX_MEMORY_MB: '16', MAX_INPUT_DURATION_SECONDS: '60', INPUT_PROBE: 'ffprobe' });
     await limited.workers[0]!.stop(); // only the starved worker takes jobs now
-    const c = await TestClient.connect(limited.wsUrl);
-    c.startJob('hungry', 'speed', files.url('clip.mp4'), { speed_factor: 2 });
-    const { final } = await c.result('hungry');
+    const final = await speedUpClip('hungry');
     expect(final).toMatchObject({ code: 'JOB_FAILED', message: 'Input is not a readable media file' });
     expect(starved.logs.some((l) => l.msg === 'running ffmpeg')).toBe(false);
-    await c.close();
   });
 
   it('fails that job under the same ceiling when the MP4 is described in-process: ffmpeg runs under it', async () => {
     const starved = await limited.addWorker({ FFMPEG_MAX_MEMORY_MB: '16', MAX_INPUT_DURATION_SECONDS: '60' });
     for (const worker of limited.workers) if (worker !== starved) await worker.stop();
-    const c = await TestClient.connect(limited.wsUrl);
-    c.startJob('hungry-ffmpeg', 'speed', files.url('clip.mp4'), { speed_factor: 2 });
-    const { final } = await c.result('hungry-ffmpeg');
+    const final = await speedUpClip('hungry-ffmpeg');
     expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED' });
     expect(starved.logs.some((l) => l.msg === 'input described from its MP4 header, without ffprobe')).toBe(true);
-    await c.close();
   });
 });
 

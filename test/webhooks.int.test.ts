@@ -152,6 +152,13 @@ async function workerMetrics(): Promise<string> {
   return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 }
 
+/** Runs a probe with a webhook to the receiver's `path`: the job completes, and `attempts` deliveries reach it within `ms`. */
+async function probeUntilDelivered(jobId: string, path: string, attempts: number, ms: number): Promise<void> {
+  startProbe(jobId, { url: receiver.url(path) });
+  expect((await client.result(jobId)).final.type).toBe('completed');
+  await waitFor(() => receiver.at(path).length >= attempts, ms, `${attempts} attempt(s) at ${path}`);
+}
+
 describe('webhooks', () => {
   it('posts the final reply, signed so that the documented Node and Python recipes verify it', async () => {
     startProbe('hook-sig', { url: receiver.url('/ok/sig') });
@@ -177,9 +184,7 @@ describe('webhooks', () => {
   }, 90_000);
 
   it('retries a receiver that answers 500 twice, with backoff, under one idempotency id', async () => {
-    startProbe('hook-flaky', { url: receiver.url('/flaky/1') });
-    expect((await client.result('hook-flaky')).final.type).toBe('completed');
-    await waitFor(() => receiver.at('/flaky/1').length >= 3, 60_000, 'three attempts');
+    await probeUntilDelivered('hook-flaky', '/flaky/1', 3, 60_000);
     // a 200 ends it: nothing more comes after the next retry would have been due
     await sleep(3 * BASE_MS + 500);
     const hits = receiver.at('/flaky/1');
@@ -199,9 +204,7 @@ describe('webhooks', () => {
   }, 90_000);
 
   it('tries a receiver that answers 404 exactly once', async () => {
-    startProbe('hook-gone', { url: receiver.url('/gone/1') });
-    expect((await client.result('hook-gone')).final.type).toBe('completed');
-    await waitFor(() => receiver.at('/gone/1').length >= 1, 30_000, 'the attempt');
+    await probeUntilDelivered('hook-gone', '/gone/1', 1, 30_000);
     // longer than the first and second retry would have waited
     await sleep(3 * BASE_MS + 1000);
     expect(receiver.at('/gone/1')).toHaveLength(1);
