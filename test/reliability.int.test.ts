@@ -184,6 +184,8 @@ describe('graceful shutdown', () => {
     const busy = stack.workers[0]!;
     await busy.waitForLog((l) => l.msg === 'running ffmpeg', 60_000);
     busy.proc.kill('SIGTERM');
+    // the signal is handled asynchronously: a job submitted before that may be taken, as it should be
+    await busy.waitForLog((l) => l.msg === 'shutting down');
     submit(client, slowSpeed('after-term', 'short.mp4'));
     await client.next((m) => m.type === 'ack' && m.job_id === 'after-term');
     const { final } = await client.result('draining', 60_000);
