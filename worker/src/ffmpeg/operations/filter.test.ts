@@ -1,6 +1,6 @@
 import { ErrorCode, type FilterStep } from '@media-foundry/shared';
 import { audioChain, buildFilter, isAudioStep, LOUDNORM_FILTER, rotatedSize, videoChain, videoStepFilters } from './filter.js';
-import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture, OUTPUT, singleRun, thrownBy } from './test-fixtures.js';
 
 const ctx = buildContext();
 
@@ -233,11 +233,10 @@ describe('buildFilter', () => {
       mediaInfo({ video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 60 } }),
       ctx,
     );
-    expect(plan.runs).toEqual([
-      ['-i', '/job/input.mp4', '-map', '0:0', '-vf', 'scale=1280:720,fps=30', ...H264, '-map', '0:1', '-af', 'volume=1.5', ...AAC, ...TAIL],
+    expect(singleRun(plan, OUTPUT.mp4, 10)).toEqual([
+      ...['-i', '/job/input.mp4', '-map', '0:0', '-vf', 'scale=1280:720,fps=30', ...H264],
+      ...['-map', '0:1', '-af', 'volume=1.5', ...AAC, ...TAIL],
     ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
-    expect(plan.expectedSeconds).toBe(10);
   });
 
   it('copies the audio when only video filters are given and MP4 can hold it', () => {
@@ -299,14 +298,11 @@ describe('buildFilter', () => {
 
   it('writes M4A with -vn for an audio-only input with audio filters', () => {
     const plan = buildFilter({ filters: [{ type: 'normalize' }, { type: 'volume', volume: 2 }] }, mp3Only, ctx);
-    expect(plan.runs).toEqual([
-      [
-        ...argv('-i /job/input.mp4 -vn -map 0:0 -af loudnorm=I=-16:TP=-1.5:LRA=11,volume=2,aformat=sample_rates=44100'),
-        ...AAC,
-        ...argv('-sn -dn -movflags +faststart /job/out/output.m4a'),
-      ],
+    expect(singleRun(plan, OUTPUT.m4a)).toEqual([
+      ...argv('-i /job/input.mp4 -vn -map 0:0 -af loudnorm=I=-16:TP=-1.5:LRA=11,volume=2,aformat=sample_rates=44100'),
+      ...AAC,
+      ...argv('-sn -dn -movflags +faststart /job/out/output.m4a'),
     ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.m4a', contentType: 'audio/mp4', format: 'm4a' }]);
   });
 
   it('resamples normalized audio to 48 kHz when the rate is unknown', () => {
