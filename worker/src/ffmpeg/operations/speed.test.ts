@@ -1,6 +1,6 @@
-import { AppError, ErrorCode } from '@media-foundry/shared';
+import { ErrorCode } from '@media-foundry/shared';
 import { atempoChain, buildSpeed, speedAudioFilter } from './speed.js';
-import { argv, buildContext, mediaInfoFixture, OUTPUT, singleRun } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture, OUTPUT, singleRun, thrownBy } from './test-fixtures.js';
 
 const ctx = buildContext();
 
@@ -128,14 +128,10 @@ describe('buildSpeed', () => {
   });
 
   it('fails with JOB_FAILED when the input has neither video nor audio', () => {
-    let thrown: unknown;
-    try {
-      buildSpeed({ speed_factor: 2, maintain_pitch: true }, mediaInfo({ formatName: 'srt', video: null, audio: null }), ctx);
-    } catch (err) {
-      thrown = err;
-    }
-    expect(thrown).toBeInstanceOf(AppError);
-    expect((thrown as AppError).code).toBe(ErrorCode.JOB_FAILED);
-    expect((thrown as AppError).details).toBe('format: srt');
+    const e = thrownBy(() =>
+      buildSpeed({ speed_factor: 2, maintain_pitch: true }, mediaInfo({ formatName: 'srt', video: null, audio: null }), ctx),
+    );
+    expect(e.code).toBe(ErrorCode.JOB_FAILED);
+    expect(e.details).toBe('format: srt');
   });
 });
