@@ -1,5 +1,5 @@
 import { outputMetadata } from '@media-foundry/shared';
-import { ffprobeOutput, parseFrameRate, toMediaInfo, toOutputMetadata } from './media-info.js';
+import { ffprobeOutput, parseFrameRate, toMediaInfo, toOutputMetadata, type MediaInfo } from './media-info.js';
 import { mediaInfoFixture } from './operations/test-fixtures.js';
 
 /** `ffprobe -print_format json -show_format -show_streams` of an NTSC phone clip (trimmed). */
@@ -84,6 +84,11 @@ const SONG_WITH_COVER = {
   format: { filename: 'song.mp3', nb_streams: 2, format_name: 'mp3', duration: '3.030204', size: '26178', bit_rate: '69112' },
 };
 
+/** The MediaInfo of a file with no video and no subtitles: its format's numbers, and its audio (or none). */
+function withoutVideo(format: Pick<MediaInfo, 'formatName' | 'duration' | 'sizeBytes' | 'bitrate'>, audio: MediaInfo['audio']): MediaInfo {
+  return { ...format, video: null, audio, subtitles: [] };
+}
+
 describe('toMediaInfo', () => {
   it('reads a video+audio clip, converting string numbers and the NTSC frame rate', () => {
     expect(toMediaInfo(ffprobeOutput.parse(PHONE_CLIP))).toEqual({
@@ -94,18 +99,6 @@ describe('toMediaInfo', () => {
       // the phone's display matrix turns the picture (ffmpeg autorotates it on decoding)
       video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 29.97, rotation: -90 },
       audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
-      subtitles: [],
-    });
-  });
-
-  it('does not count attached cover art as video', () => {
-    expect(toMediaInfo(ffprobeOutput.parse(SONG_WITH_COVER))).toEqual({
-      formatName: 'mp3',
-      duration: 3.030204,
-      sizeBytes: 26178,
-      bitrate: 69112,
-      video: null,
-      audio: { index: 0, codec: 'mp3', sampleRate: 44100, channels: 1 },
       subtitles: [],
     });
   });
@@ -121,20 +114,24 @@ describe('toMediaInfo', () => {
     expect(toMediaInfo(probe).video).toEqual({ index: 1, codec: 'hevc', width: 3840, height: 2160, fps: 60 });
   });
 
-  it('reads an audio-only file', () => {
-    const probe = ffprobeOutput.parse({
-      streams: [{ index: 0, codec_type: 'audio', codec_name: 'pcm_s16le', sample_rate: '16000', channels: 1 }],
-      format: { format_name: 'wav', duration: '2.500000', size: '80044', bit_rate: '256140' },
-    });
-    expect(toMediaInfo(probe)).toEqual({
-      formatName: 'wav',
-      duration: 2.5,
-      sizeBytes: 80044,
-      bitrate: 256140,
-      video: null,
-      audio: { index: 0, codec: 'pcm_s16le', sampleRate: 16000, channels: 1 },
-      subtitles: [],
-    });
+  it.each([
+    [
+      'does not count attached cover art as video',
+      SONG_WITH_COVER,
+      { formatName: 'mp3', duration: 3.030204, sizeBytes: 26178, bitrate: 69112 },
+      { index: 0, codec: 'mp3', sampleRate: 44100, channels: 1 },
+    ],
+    [
+      'reads an audio-only file',
+      {
+        streams: [{ index: 0, codec_type: 'audio', codec_name: 'pcm_s16le', sample_rate: '16000', channels: 1 }],
+        format: { format_name: 'wav', duration: '2.500000', size: '80044', bit_rate: '256140' },
+      },
+      { formatName: 'wav', duration: 2.5, sizeBytes: 80044, bitrate: 256140 },
+      { index: 0, codec: 'pcm_s16le', sampleRate: 16000, channels: 1 },
+    ],
+  ])('%s', (_title, probe, format, audio) => {
+    expect(toMediaInfo(ffprobeOutput.parse(probe))).toEqual(withoutVideo(format, audio));
   });
 
   it('falls back to stream durations, and to r_frame_rate when avg_frame_rate is 0/0', () => {
@@ -175,15 +172,9 @@ describe('toMediaInfo', () => {
   it('ignores a video stream without dimensions and handles a probe with no streams or format', () => {
     const info = toMediaInfo(ffprobeOutput.parse({ streams: [{ index: 0, codec_type: 'video', codec_name: 'h264' }] }));
     expect(info.video).toBeNull();
-    expect(toMediaInfo(ffprobeOutput.parse({}))).toEqual({
-      formatName: 'unknown',
-      duration: null,
-      sizeBytes: null,
-      bitrate: null,
-      video: null,
-      audio: null,
-      subtitles: [],
-    });
+    expect(toMediaInfo(ffprobeOutput.parse({}))).toEqual(
+      withoutVideo({ formatName: 'unknown', duration: null, sizeBytes: null, bitrate: null }, null),
+    );
   });
 });
 

@@ -8,56 +8,18 @@ import {
   type ProgressBlock,
 } from './progress.js';
 
-/** What `ffmpeg -progress pipe:1` prints for a short encode (ffmpeg 5/6), including a start-up block full of N/A. */
-const TRANSCRIPT = `frame=0
-fps=0.00
-stream_0_0_q=0.0
-bitrate=N/A
-total_size=48
-out_time_us=N/A
-out_time_ms=N/A
-out_time=N/A
-dup_frames=0
-drop_frames=0
-speed=N/A
-progress=continue
-frame=61
-fps=60.52
-stream_0_0_q=28.0
-bitrate= 195.3kbits/s
-total_size=50000
-out_time_us=2048000
-out_time_ms=2048000
-out_time=00:00:02.048000
-dup_frames=0
-drop_frames=0
-speed=1.5x
-progress=continue
-frame=120
-fps=59.8
-stream_0_0_q=28.0
-bitrate= 204.8kbits/s
-total_size=102400
-out_time_us=N/A
-out_time_ms=4000000
-out_time=00:00:04.000000
-dup_frames=0
-drop_frames=0
-speed=1.98x
-progress=continue
-frame=150
-fps=60.00
-stream_0_0_q=-1.0
-bitrate= 210.1kbits/s
-total_size=131072
-out_time_us=5005000
-out_time_ms=5005000
-out_time=00:00:05.005000
-dup_frames=0
-drop_frames=0
-speed=2x
-progress=end
-`;
+/**
+ * What `ffmpeg -progress pipe:1` prints for a short encode (ffmpeg 5/6), including a start-up block full of N/A:
+ * one block a row here, its `key=value` lines joined by ", " (ffmpeg prints one a line).
+ */
+const TRANSCRIPT = [
+  'frame=0, fps=0.00, stream_0_0_q=0.0, bitrate=N/A, total_size=48, out_time_us=N/A, out_time_ms=N/A, out_time=N/A, dup_frames=0, drop_frames=0, speed=N/A, progress=continue',
+  'frame=61, fps=60.52, stream_0_0_q=28.0, bitrate= 195.3kbits/s, total_size=50000, out_time_us=2048000, out_time_ms=2048000, out_time=00:00:02.048000, dup_frames=0, drop_frames=0, speed=1.5x, progress=continue',
+  'frame=120, fps=59.8, stream_0_0_q=28.0, bitrate= 204.8kbits/s, total_size=102400, out_time_us=N/A, out_time_ms=4000000, out_time=00:00:04.000000, dup_frames=0, drop_frames=0, speed=1.98x, progress=continue',
+  'frame=150, fps=60.00, stream_0_0_q=-1.0, bitrate= 210.1kbits/s, total_size=131072, out_time_us=5005000, out_time_ms=5005000, out_time=00:00:05.005000, dup_frames=0, drop_frames=0, speed=2x, progress=end',
+]
+  .map((block) => `${block.split(', ').join('\n')}\n`)
+  .join('');
 
 function parseAll(text: string): ProgressBlock[] {
   const parser = new ProgressParser();

@@ -7,30 +7,33 @@ function manualClock(start = 1_000_000) {
   return clock;
 }
 
+/** A StallWatch created now, on a clock the test moves. */
+function stallWatch() {
+  const clock = manualClock();
+  return { clock, watch: new StallWatch(clock.now) };
+}
+
 function block(fields: Partial<ProgressBlock> = {}): ProgressBlock {
   return { outTimeSeconds: 2, frame: 60, fps: 30, totalSizeBytes: 50_000, speed: 1.5, end: false, ...fields };
 }
 
 describe('StallWatch', () => {
   it('counts from when it was created until the first block', () => {
-    const clock = manualClock();
-    const watch = new StallWatch(clock.now);
+    const { clock, watch } = stallWatch();
     expect(watch.stillFor()).toBe(0);
     clock.t += 1500;
     expect(watch.stillFor()).toBe(1500);
   });
 
   it('restarts the clock on the first block, even one full of N/A', () => {
-    const clock = manualClock();
-    const watch = new StallWatch(clock.now);
+    const { clock, watch } = stallWatch();
     clock.t += 700;
     watch.observe(block({ outTimeSeconds: null, frame: 0, totalSizeBytes: 48, fps: 0, speed: null }));
     expect(watch.stillFor()).toBe(0);
   });
 
   it('does not restart the clock for blocks that repeat the same position', () => {
-    const clock = manualClock();
-    const watch = new StallWatch(clock.now);
+    const { clock, watch } = stallWatch();
     watch.observe(block());
     for (let i = 0; i < 10; i++) {
       clock.t += 500;
@@ -45,8 +48,7 @@ describe('StallWatch', () => {
     ['output size', { totalSizeBytes: 50_001 }],
     ['end of the run', { end: true }],
   ])('restarts the clock when the %s changes', (_label, change) => {
-    const clock = manualClock();
-    const watch = new StallWatch(clock.now);
+    const { clock, watch } = stallWatch();
     watch.observe(block());
     clock.t += 4000;
     watch.observe(block(change));
@@ -56,8 +58,7 @@ describe('StallWatch', () => {
   });
 
   it('does not count a change of only fps or speed as progress', () => {
-    const clock = manualClock();
-    const watch = new StallWatch(clock.now);
+    const { clock, watch } = stallWatch();
     watch.observe(block());
     clock.t += 1000;
     watch.observe(block({ fps: 12.5, speed: 0.4 }));
@@ -67,8 +68,7 @@ describe('StallWatch', () => {
   });
 
   it('measures from the last block that moved, not the last block seen', () => {
-    const clock = manualClock();
-    const watch = new StallWatch(clock.now);
+    const { clock, watch } = stallWatch();
     watch.observe(block({ frame: 1 }));
     clock.t += 500;
     watch.observe(block({ frame: 2 }));

@@ -9,6 +9,12 @@ function manualClock(start = 1_000_000) {
   return clock;
 }
 
+/** Worker w1's view, its peers expiring after `expiryMs` unheard, on a clock the test moves. */
+function clusterView(expiryMs = 10_000) {
+  const clock = manualClock();
+  return { clock, view: new ClusterView('w1', expiryMs, clock.now) };
+}
+
 function job(job_id: string, tenant_key: string): RunningJob {
   return { job_id, tenant_key };
 }
@@ -19,7 +25,7 @@ function state(worker_id: string, running: RunningJob[], stopping = false) {
 
 describe('ClusterView', () => {
   it('counts a tenant’s jobs on this worker and on every live peer', () => {
-    const view = new ClusterView('w1', 10_000, manualClock().now);
+    const { view } = clusterView();
     view.setOwn([job('j1', T1), job('j2', T2)]);
     view.update(state('w2', [job('j3', T1), job('j4', T1)]));
     view.update(state('w3', [job('j5', T1), job('j6', T2)]));
@@ -30,7 +36,7 @@ describe('ClusterView', () => {
   });
 
   it('counts only its own jobs before hearing from anyone', () => {
-    const view = new ClusterView('w1', 10_000, manualClock().now);
+    const { view } = clusterView();
     expect(view.runningFor(T1)).toBe(0);
     view.setOwn([job('j1', T1)]);
     expect(view.runningFor(T1)).toBe(1);
@@ -38,7 +44,7 @@ describe('ClusterView', () => {
   });
 
   it('replaces what it knows of itself and of a peer with each new report', () => {
-    const view = new ClusterView('w1', 10_000, manualClock().now);
+    const { view } = clusterView();
     view.setOwn([job('j1', T1), job('j2', T1)]);
     view.update(state('w2', [job('j3', T1), job('j4', T1)]));
     view.setOwn([job('j2', T1)]);
@@ -47,8 +53,7 @@ describe('ClusterView', () => {
   });
 
   it('forgets a peer not heard from for longer than the expiry', () => {
-    const clock = manualClock();
-    const view = new ClusterView('w1', 10_000, clock.now);
+    const { clock, view } = clusterView();
     view.update(state('w2', [job('j3', T1)]));
     clock.t += 10_000;
     expect(view.runningFor(T1)).toBe(1); // exactly the expiry: still live
@@ -60,8 +65,7 @@ describe('ClusterView', () => {
   });
 
   it('keeps a peer alive with every report, even one that changes nothing', () => {
-    const clock = manualClock();
-    const view = new ClusterView('w1', 10_000, clock.now);
+    const { clock, view } = clusterView();
     view.update(state('w2', [job('j3', T1)]));
     clock.t += 8000;
     expect(view.update(state('w2', [job('j3', T1)]))).toBe(false);
@@ -70,8 +74,7 @@ describe('ClusterView', () => {
   });
 
   it('counts a peer again when it is heard from after expiring', () => {
-    const clock = manualClock();
-    const view = new ClusterView('w1', 1000, clock.now);
+    const { clock, view } = clusterView(1000);
     view.update(state('w2', [job('j3', T1)]));
     clock.t += 5000;
     expect(view.peers()).toBe(0);
@@ -80,7 +83,7 @@ describe('ClusterView', () => {
   });
 
   it('ignores its own reports echoed back by the exchange', () => {
-    const view = new ClusterView('w1', 10_000, manualClock().now);
+    const { view } = clusterView();
     view.setOwn([job('j1', T1)]);
     expect(view.update(state('w1', [job('j1', T1), job('j9', T1)]))).toBe(false);
     expect(view.runningFor(T1)).toBe(1);
@@ -89,7 +92,7 @@ describe('ClusterView', () => {
   });
 
   it('says whether a report changed what it knows', () => {
-    const view = new ClusterView('w1', 10_000, manualClock().now);
+    const { view } = clusterView();
     expect(view.update(state('w2', []))).toBe(false); // a new idle peer: no running jobs to count
     expect(view.update(state('w2', [job('j3', T1)]))).toBe(true);
     expect(view.update(state('w2', [job('j3', T1)]))).toBe(false);
@@ -99,7 +102,7 @@ describe('ClusterView', () => {
   });
 
   it('drops a stopping peer that runs nothing any more', () => {
-    const view = new ClusterView('w1', 10_000, manualClock().now);
+    const { view } = clusterView();
     view.update(state('w2', [job('j3', T1)]));
     expect(view.update(state('w2', [], true))).toBe(true);
     expect(view.peers()).toBe(0);
@@ -107,13 +110,13 @@ describe('ClusterView', () => {
   });
 
   it('reports no change when an unknown peer says it is stopping with nothing running', () => {
-    const view = new ClusterView('w1', 10_000, manualClock().now);
+    const { view } = clusterView();
     expect(view.update(state('w2', [], true))).toBe(false);
     expect(view.peers()).toBe(0);
   });
 
   it('keeps counting a stopping peer while it still drains jobs', () => {
-    const view = new ClusterView('w1', 10_000, manualClock().now);
+    const { view } = clusterView();
     view.update(state('w2', [job('j3', T1)]));
     view.update(state('w2', [job('j3', T1)], true));
     expect(view.peers()).toBe(1);
@@ -122,8 +125,7 @@ describe('ClusterView', () => {
   });
 
   it('knows whether another live worker already runs a job', () => {
-    const clock = manualClock();
-    const view = new ClusterView('w1', 10_000, clock.now);
+    const { clock, view } = clusterView();
     view.setOwn([job('mine', T1)]);
     view.update(state('w2', [job('theirs', T1)]));
     expect(view.heldEarlierElsewhere('theirs')).toBe(true);
@@ -160,7 +162,7 @@ describe('ClusterView.mayRun: admitting held jobs in one order everywhere', () =
   const running = (job_id: string) => ({ job_id, tenant_key: T1, since: 1, held: false });
 
   it('admits a held job while the running jobs and the held ones ahead of it leave room', () => {
-    const view = new ClusterView('w1', 10_000, manualClock().now);
+    const { view } = clusterView();
     view.setOwn([held('mine', 100)]);
     view.update(state('w2', [running('r1')]));
     expect(view.mayRun('mine', T1, 2)).toBe(true);

@@ -15,6 +15,13 @@ async function within(promise: Promise<unknown>, ms: number): Promise<'settled' 
   }
 }
 
+/** Asserts that `change` stays pending for `quietMs`, then settles (within 500 ms) once `wake` has run. */
+async function expectWokenBy(change: Promise<unknown>, wake: () => void, quietMs = 20): Promise<void> {
+  expect(await within(change, quietMs)).toBe('pending');
+  wake();
+  expect(await within(change, 500)).toBe('settled');
+}
+
 describe('TenantDirectory', () => {
   it('knows nothing at first', () => {
     const d = new TenantDirectory();
@@ -118,9 +125,7 @@ describe('TenantDirectory', () => {
     it('resolves when a tenant starts waiting', async () => {
       const d = new TenantDirectory();
       const change = d.changes(10_000);
-      expect(await within(change, 20)).toBe('pending');
-      d.markReady(A);
-      expect(await within(change, 500)).toBe('settled');
+      await expectWokenBy(change, () => d.markReady(A));
     });
 
     it('resolves when changed() is called', async () => {
@@ -151,9 +156,7 @@ describe('TenantDirectory', () => {
       d.markReady(A, 5);
       d.markEmpty(B, 0);
       d.markEmpty(A, d.version(A));
-      expect(await within(change, 50)).toBe('pending');
-      d.markReady(A); // empty → waiting again
-      expect(await within(change, 500)).toBe('settled');
+      await expectWokenBy(change, () => d.markReady(A), 50); // empty → waiting again
     });
 
     it('only wakes the waiters of the moment: a later change needs a new wait', async () => {
@@ -162,9 +165,7 @@ describe('TenantDirectory', () => {
       d.changed();
       await first;
       const second = d.changes(10_000);
-      expect(await within(second, 20)).toBe('pending');
-      d.markReady(A);
-      expect(await within(second, 500)).toBe('settled');
+      await expectWokenBy(second, () => d.markReady(A));
     });
 
     it('drops a waiter whose timeout fired, so later changes still wake the others', async () => {

@@ -1,7 +1,7 @@
-import { COMPRESS_PRESETS, ErrorCode, type CompressOptions } from '@media-foundry/shared';
+import { COMPRESS_PRESETS, type CompressOptions } from '@media-foundry/shared';
 import { EVEN_SIZE_FILTER, evenSizeArgs } from '../plan.js';
 import { buildCompress, fitWithin, frameSize, opusKbps, vp9Crf } from './compress.js';
-import { argv, buildContext, h264Video, mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, h264Video, jobFailure, mediaInfoFixture, OUTPUT, singleRun, thrownBy } from './test-fixtures.js';
 
 const ctx = buildContext();
 
@@ -107,14 +107,11 @@ describe('vp9Crf / opusKbps / evenSizeArgs', () => {
 
 describe('buildCompress', () => {
   it('medium preset to MP4: x264 medium CRF 28, AAC 128k, faststart, no scaling', () => {
-    const plan = buildCompress(opts(), mediaInfo(), ctx);
-    expect(plan.runs).toEqual([
+    expect(singleRun(buildCompress(opts(), mediaInfo(), ctx), OUTPUT.mp4, 10)).toEqual(
       argv(
         '-i /job/input.mp4 -map 0:0 -c:v libx264 -preset medium -crf 28 -pix_fmt yuv420p -map 0:1 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
       ),
-    ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
-    expect(plan.expectedSeconds).toBe(10);
+    );
   });
 
   it('spec example: low preset within 1280x720 scales 1920x1080 down', () => {
@@ -162,19 +159,15 @@ describe('buildCompress', () => {
     const plan = buildCompress(opts({ target_format: 'mkv' }), mediaInfo(), ctx);
     expect(plan.runs[0]!.slice(-3)).toEqual(['-sn', '-dn', '/job/out/output.mkv']);
     expect(plan.runs[0]).not.toContain('-movflags');
-    expect(plan.outputs).toEqual([{ filename: 'output.mkv', contentType: 'video/x-matroska', format: 'mkv' }]);
+    expect(plan.outputs).toEqual([OUTPUT.mkv]);
   });
 
   it('WebM: VP9 constant quality (-b:v 0, CRF mapped to 0–63) and Opus', () => {
-    const plan = buildCompress(opts({ target_format: 'webm' }), mediaInfo(), ctx);
-    expect(plan.runs).toEqual([
-      [
-        ...argv('-i /job/input.mp4 -map 0:0 -c:v libvpx-vp9 -b:v 0 -crf 35'),
-        ...VP9_SPEED,
-        ...argv('-map 0:1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm'),
-      ],
+    expect(singleRun(buildCompress(opts({ target_format: 'webm' }), mediaInfo(), ctx), OUTPUT.webm)).toEqual([
+      ...argv('-i /job/input.mp4 -map 0:0 -c:v libvpx-vp9 -b:v 0 -crf 35'),
+      ...VP9_SPEED,
+      ...argv('-map 0:1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm'),
     ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.webm', contentType: 'video/webm', format: 'webm' }]);
   });
 
   it('WebM: a bitrate alone is VP9 VBR; with a CRF it is constrained quality', () => {
@@ -238,10 +231,10 @@ describe('buildCompress', () => {
   });
 
   it('fails with JOB_FAILED when the input has no video', () => {
-    const e = thrownBy(() => buildCompress(opts(), mediaInfo({ formatName: 'mp3', video: null }), ctx));
-    expect(e.code).toBe(ErrorCode.JOB_FAILED);
-    expect(e.message).toBe('Input has no video stream');
-    expect(e.details).toBe('ffprobe found no video in the mp3 input');
+    expect(jobFailure(() => buildCompress(opts(), mediaInfo({ formatName: 'mp3', video: null }), ctx))).toEqual({
+      message: 'Input has no video stream',
+      details: 'ffprobe found no video in the mp3 input',
+    });
   });
 });
 

@@ -1,6 +1,6 @@
 import { AppError } from '@media-foundry/shared';
 import { buildConcat, canJoinWithoutReencoding, concatList } from './concat.js';
-import { argv, h264Video, mediaInfoFixture, multiInputContext } from './test-fixtures.js';
+import { argv, h264Video, mediaInfoFixture, multiInputContext, OUTPUT } from './test-fixtures.js';
 
 const ctx = multiInputContext('/job/input_0.mp4', '/job/input_1.mp4');
 
@@ -49,7 +49,7 @@ describe('buildConcat', () => {
   it('joins audio-only inputs into m4a and refuses to mix them with video', () => {
     const song = clip({ video: null });
     const plan = buildConcat({ target_format: 'mp4', reencode: true }, [song, song], ctx);
-    expect(plan.outputs).toEqual([{ filename: 'output.m4a', contentType: 'audio/mp4', format: 'm4a' }]);
+    expect(plan.outputs).toEqual([OUTPUT.m4a]);
     expect(plan.runs[0]!.join(' ')).toContain('concat=n=2:v=0:a=1[a]');
     expect(() => buildConcat({ target_format: 'mp4', reencode: false }, [clip(), song], ctx)).toThrow(AppError);
   });

@@ -1,13 +1,6 @@
-import {
-  CONTAINER_CODECS,
-  CONVERT_AUDIO_CODECS,
-  CONVERT_FORMATS,
-  CONVERT_VIDEO_CODECS,
-  ErrorCode,
-  type ConvertOptions,
-} from '@media-foundry/shared';
+import { CONTAINER_CODECS, CONVERT_AUDIO_CODECS, CONVERT_FORMATS, CONVERT_VIDEO_CODECS, type ConvertOptions } from '@media-foundry/shared';
 import { AUDIO_ENCODER_ARGS, buildConvert, canHold, CONTAINERS, CONVERT_DEFAULT_CODECS, VIDEO_ENCODER_ARGS } from './convert.js';
-import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, jobFailure, mediaInfoFixture, OUTPUT, singleRun, thrownBy } from './test-fixtures.js';
 
 const ctx = buildContext();
 
@@ -126,10 +119,9 @@ describe('buildConvert: re-encoding', () => {
 
 describe('buildConvert: stream copy', () => {
   it('copies H.264/AAC into MKV with -c copy', () => {
-    const plan = buildConvert(opts({ target_format: 'mkv', stream_copy: true }), mediaInfo(), ctx);
-    expect(plan.runs).toEqual([['-i', '/job/input.mp4', '-map', '0:0', '-map', '0:1', '-c', 'copy', '-sn', '-dn', '/job/out/output.mkv']]);
-    expect(plan.outputs).toEqual([{ filename: 'output.mkv', contentType: 'video/x-matroska', format: 'mkv' }]);
-    expect(plan.expectedSeconds).toBe(10);
+    expect(singleRun(buildConvert(opts({ target_format: 'mkv', stream_copy: true }), mediaInfo(), ctx), OUTPUT.mkv, 10)).toEqual(
+      argv('-i /job/input.mp4 -map 0:0 -map 0:1 -c copy -sn -dn /job/out/output.mkv'),
+    );
   });
 
   it('keeps the muxer and faststart flags when copying', () => {
@@ -153,17 +145,17 @@ describe('buildConvert: stream copy', () => {
   });
 
   it('fails with JOB_FAILED when the container cannot hold the video codec', () => {
-    const e = thrownBy(() => buildConvert(opts({ target_format: 'mp4', stream_copy: true }), webmInfo, ctx));
-    expect(e.code).toBe(ErrorCode.JOB_FAILED);
-    expect(e.message).toBe('Cannot stream-copy vp9 video into mp4');
-    expect(e.details).toBe('mp4 takes video h264, hevc, mpeg4, av1 and audio aac, mp3, opus, ac3; use stream_copy: false to re-encode');
+    expect(jobFailure(() => buildConvert(opts({ target_format: 'mp4', stream_copy: true }), webmInfo, ctx))).toEqual({
+      message: 'Cannot stream-copy vp9 video into mp4',
+      details: 'mp4 takes video h264, hevc, mpeg4, av1 and audio aac, mp3, opus, ac3; use stream_copy: false to re-encode',
+    });
   });
 
   it('fails with JOB_FAILED when the container cannot hold the audio codec', () => {
-    const e = thrownBy(() => buildConvert(opts({ target_format: 'avi', stream_copy: true }), mediaInfo(), ctx));
-    expect(e.code).toBe(ErrorCode.JOB_FAILED);
-    expect(e.message).toBe('Cannot stream-copy aac audio into avi');
-    expect(e.details).toBe('avi takes video mpeg4, h264, mjpeg and audio mp3, ac3, pcm_s16le; use stream_copy: false to re-encode');
+    expect(jobFailure(() => buildConvert(opts({ target_format: 'avi', stream_copy: true }), mediaInfo(), ctx))).toEqual({
+      message: 'Cannot stream-copy aac audio into avi',
+      details: 'avi takes video mpeg4, h264, mjpeg and audio mp3, ac3, pcm_s16le; use stream_copy: false to re-encode',
+    });
   });
 
   it('fails with JOB_FAILED for a codec ffprobe could not name', () => {
@@ -175,10 +167,9 @@ describe('buildConvert: stream copy', () => {
 
 describe('buildConvert: errors', () => {
   it('fails with JOB_FAILED when the input has neither video nor audio', () => {
-    const e = thrownBy(() => buildConvert(opts({ target_format: 'mp4' }), mediaInfo({ formatName: 'srt', video: null, audio: null }), ctx));
-    expect(e.code).toBe(ErrorCode.JOB_FAILED);
-    expect(e.message).toBe('Input has neither video nor audio');
-    expect(e.details).toBe('format: srt');
+    expect(
+      jobFailure(() => buildConvert(opts({ target_format: 'mp4' }), mediaInfo({ formatName: 'srt', video: null, audio: null }), ctx)),
+    ).toEqual({ message: 'Input has neither video nor audio', details: 'format: srt' });
   });
 });
 

@@ -1,6 +1,6 @@
 import { ErrorCode, type FilterStep } from '@media-foundry/shared';
 import { audioChain, buildFilter, isAudioStep, LOUDNORM_FILTER, rotatedSize, videoChain, videoStepFilters } from './filter.js';
-import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, jobFailure, mediaInfoFixture, OUTPUT, singleRun, thrownBy } from './test-fixtures.js';
 
 const ctx = buildContext();
 
@@ -53,10 +53,10 @@ describe('videoStepFilters', () => {
   });
 
   it('fails with JOB_FAILED when one-sided scaling leaves no picture', () => {
-    const e = thrownBy(() => videoStepFilters({ type: 'scale', width: 2 }, { width: 8192, height: 2 }, 3));
-    expect(e.code).toBe(ErrorCode.JOB_FAILED);
-    expect(e.message).toBe('Scaling would leave no picture');
-    expect(e.details).toBe('filters[3]: scaling the 8192x2 frame it receives gives 2x0');
+    expect(jobFailure(() => videoStepFilters({ type: 'scale', width: 2 }, { width: 8192, height: 2 }, 3))).toEqual({
+      message: 'Scaling would leave no picture',
+      details: 'filters[3]: scaling the 8192x2 frame it receives gives 2x0',
+    });
   });
 
   it.each([
@@ -100,10 +100,10 @@ describe('videoStepFilters', () => {
     [{ type: 'crop', width: 640, height: 360, x: 641, y: 0 }, 'crop 640x360 at (641,0)'],
     [{ type: 'crop', width: 640, height: 360, x: 0, y: 361 }, 'crop 640x360 at (0,361)'],
   ] as const)('fails with JOB_FAILED naming the filter and sizes for %p', (step, what) => {
-    const e = thrownBy(() => videoStepFilters(step, HD, 2));
-    expect(e.code).toBe(ErrorCode.JOB_FAILED);
-    expect(e.message).toBe('Crop area is outside the frame');
-    expect(e.details).toBe(`filters[2]: ${what} does not fit the 1280x720 frame it receives`);
+    expect(jobFailure(() => videoStepFilters(step, HD, 2))).toEqual({
+      message: 'Crop area is outside the frame',
+      details: `filters[2]: ${what} does not fit the 1280x720 frame it receives`,
+    });
   });
 
   it('fps changes the rate, not the size', () => {
@@ -233,11 +233,10 @@ describe('buildFilter', () => {
       mediaInfo({ video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 60 } }),
       ctx,
     );
-    expect(plan.runs).toEqual([
-      ['-i', '/job/input.mp4', '-map', '0:0', '-vf', 'scale=1280:720,fps=30', ...H264, '-map', '0:1', '-af', 'volume=1.5', ...AAC, ...TAIL],
+    expect(singleRun(plan, OUTPUT.mp4, 10)).toEqual([
+      ...['-i', '/job/input.mp4', '-map', '0:0', '-vf', 'scale=1280:720,fps=30', ...H264],
+      ...['-map', '0:1', '-af', 'volume=1.5', ...AAC, ...TAIL],
     ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
-    expect(plan.expectedSeconds).toBe(10);
   });
 
   it('copies the audio when only video filters are given and MP4 can hold it', () => {
@@ -299,14 +298,11 @@ describe('buildFilter', () => {
 
   it('writes M4A with -vn for an audio-only input with audio filters', () => {
     const plan = buildFilter({ filters: [{ type: 'normalize' }, { type: 'volume', volume: 2 }] }, mp3Only, ctx);
-    expect(plan.runs).toEqual([
-      [
-        ...argv('-i /job/input.mp4 -vn -map 0:0 -af loudnorm=I=-16:TP=-1.5:LRA=11,volume=2,aformat=sample_rates=44100'),
-        ...AAC,
-        ...argv('-sn -dn -movflags +faststart /job/out/output.m4a'),
-      ],
+    expect(singleRun(plan, OUTPUT.m4a)).toEqual([
+      ...argv('-i /job/input.mp4 -vn -map 0:0 -af loudnorm=I=-16:TP=-1.5:LRA=11,volume=2,aformat=sample_rates=44100'),
+      ...AAC,
+      ...argv('-sn -dn -movflags +faststart /job/out/output.m4a'),
     ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.m4a', contentType: 'audio/mp4', format: 'm4a' }]);
   });
 
   it('resamples normalized audio to 48 kHz when the rate is unknown', () => {
@@ -333,10 +329,10 @@ describe('buildFilter', () => {
     [{ type: 'volume', volume: 2 }, 'volume'],
     [{ type: 'normalize' }, 'normalize'],
   ] as const)('fails with JOB_FAILED for %p on an input without audio', (step, type) => {
-    const e = thrownBy(() => buildFilter({ filters: [{ type: 'fps', fps: 25 }, step] }, mediaInfo({ audio: null }), ctx));
-    expect(e.code).toBe(ErrorCode.JOB_FAILED);
-    expect(e.message).toBe('Audio filter needs an audio stream');
-    expect(e.details).toBe(`filters[1] (${type}): ffprobe found no audio in the mov,mp4,m4a,3gp,3g2,mj2 input`);
+    expect(jobFailure(() => buildFilter({ filters: [{ type: 'fps', fps: 25 }, step] }, mediaInfo({ audio: null }), ctx))).toEqual({
+      message: 'Audio filter needs an audio stream',
+      details: `filters[1] (${type}): ffprobe found no audio in the mov,mp4,m4a,3gp,3g2,mj2 input`,
+    });
   });
 
   it.each([
@@ -345,10 +341,10 @@ describe('buildFilter', () => {
     [{ type: 'crop', width: 100, height: 100, x: 0, y: 0 }, 'crop'],
     [{ type: 'fps', fps: 30 }, 'fps'],
   ] as const)('fails with JOB_FAILED for %p on an audio-only input', (step, type) => {
-    const e = thrownBy(() => buildFilter({ filters: [{ type: 'volume', volume: 1.2 }, step] }, mp3Only, ctx));
-    expect(e.code).toBe(ErrorCode.JOB_FAILED);
-    expect(e.message).toBe('Video filter needs a video stream');
-    expect(e.details).toBe(`filters[1] (${type}): ffprobe found no video in the mp3 input`);
+    expect(jobFailure(() => buildFilter({ filters: [{ type: 'volume', volume: 1.2 }, step] }, mp3Only, ctx))).toEqual({
+      message: 'Video filter needs a video stream',
+      details: `filters[1] (${type}): ffprobe found no video in the mp3 input`,
+    });
   });
 
   it('fails with JOB_FAILED when a crop does not fit the tracked size', () => {

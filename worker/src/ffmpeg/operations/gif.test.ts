@@ -1,6 +1,6 @@
-import { ErrorCode, type GifOptions } from '@media-foundry/shared';
+import type { GifOptions } from '@media-foundry/shared';
 import { buildGif, GIF_DEFAULT_MAX_WIDTH, gifFilter } from './gif.js';
-import { argv, buildContext, h264Video, mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, h264Video, jobFailure, mediaInfoFixture, OUTPUT, singleRun } from './test-fixtures.js';
 
 const ctx = buildContext();
 
@@ -25,16 +25,11 @@ describe('gifFilter', () => {
 
 describe('buildGif', () => {
   it('defaults: 5 s from 0 at 10 fps, 480 wide, optimized palette, looping', () => {
-    const plan = buildGif(opts(), mediaInfo(), ctx);
-    expect(plan.runs).toEqual([
-      [
-        ...argv('-ss 0 -t 5 -i /job/input.mp4 -filter_complex'),
-        `[0:0]fps=10,scale=480:-1:flags=lanczos,${PALETTE}`,
-        ...argv('-an -sn -dn -loop 0 /job/out/output.gif'),
-      ],
+    expect(singleRun(buildGif(opts(), mediaInfo(), ctx), OUTPUT.gif, 5)).toEqual([
+      ...argv('-ss 0 -t 5 -i /job/input.mp4 -filter_complex'),
+      `[0:0]fps=10,scale=480:-1:flags=lanczos,${PALETTE}`,
+      ...argv('-an -sn -dn -loop 0 /job/out/output.gif'),
     ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.gif', contentType: 'image/gif', format: 'gif' }]);
-    expect(plan.expectedSeconds).toBe(5);
   });
 
   it('spec example: 10 s from 5 s at 15 fps, 480 wide', () => {
@@ -85,16 +80,16 @@ describe('buildGif', () => {
   });
 
   it.each([20, 25])('fails with JOB_FAILED when start_time %p >= the input duration', (start_time) => {
-    const e = thrownBy(() => buildGif(opts({ start_time }), mediaInfo(), ctx));
-    expect(e.code).toBe(ErrorCode.JOB_FAILED);
-    expect(e.message).toBe('GIF start is past the end of the input');
-    expect(e.details).toBe(`start_time ${start_time}s, input duration 20s`);
+    expect(jobFailure(() => buildGif(opts({ start_time }), mediaInfo(), ctx))).toEqual({
+      message: 'GIF start is past the end of the input',
+      details: `start_time ${start_time}s, input duration 20s`,
+    });
   });
 
   it('fails with JOB_FAILED when the input has no video', () => {
-    const e = thrownBy(() => buildGif(opts(), mediaInfo({ formatName: 'mp3', video: null }), ctx));
-    expect(e.code).toBe(ErrorCode.JOB_FAILED);
-    expect(e.message).toBe('Input has no video stream');
-    expect(e.details).toBe('ffprobe found no video in the mp3 input');
+    expect(jobFailure(() => buildGif(opts(), mediaInfo({ formatName: 'mp3', video: null }), ctx))).toEqual({
+      message: 'Input has no video stream',
+      details: 'ffprobe found no video in the mp3 input',
+    });
   });
 });

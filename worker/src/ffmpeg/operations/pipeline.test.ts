@@ -17,6 +17,10 @@ function plan(steps: PipelineStepInput[], info = mediaInfo()) {
   return buildPipeline(pipelineOptions.parse({ steps }), info, ctx);
 }
 
+/** The steps most pairs below combine with another: a text watermark, and doubling the speed. */
+const HELLO_WATERMARK: PipelineStepInput = { operation: 'watermark', options: { type: 'text', text: 'hello' } };
+const DOUBLE_SPEED: PipelineStepInput = { operation: 'speed', options: { speed_factor: 2 } };
+
 /**
  * Every pair of step kinds that compose differently: the argument lists
  * (one string per ffmpeg run), the seconds each run writes, the output files.
@@ -24,10 +28,7 @@ function plan(steps: PipelineStepInput[], info = mediaInfo()) {
 const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]][] = [
   [
     'trim → speed',
-    [
-      { operation: 'trim', options: { start_time: 2, end_time: 8 } },
-      { operation: 'speed', options: { speed_factor: 2 } },
-    ],
+    [{ operation: 'trim', options: { start_time: 2, end_time: 8 } }, DOUBLE_SPEED],
     [
       '-ss 2 -t 6 -i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
     ],
@@ -36,10 +37,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'speed → trim',
-    [
-      { operation: 'speed', options: { speed_factor: 2 } },
-      { operation: 'trim', options: { start_time: 1, end_time: 3 } },
-    ],
+    [DOUBLE_SPEED, { operation: 'trim', options: { start_time: 1, end_time: 3 } }],
     [
       '-ss 2 -t 4 -i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
     ],
@@ -126,7 +124,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'remove_audio → speed',
-    [{ operation: 'remove_audio' }, { operation: 'speed', options: { speed_factor: 2 } }],
+    [{ operation: 'remove_audio' }, DOUBLE_SPEED],
     [
       '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -an -sn -dn -movflags +faststart /job/out/output.mp4',
     ],
@@ -135,10 +133,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'trim copy → speed',
-    [
-      { operation: 'trim', options: { start_time: 1, stream_copy: true } },
-      { operation: 'speed', options: { speed_factor: 2 } },
-    ],
+    [{ operation: 'trim', options: { start_time: 1, stream_copy: true } }, DOUBLE_SPEED],
     [
       '-ss 1 -i /job/input.mp4 -map 0:0 -c:v copy -map 0:1 -c:a copy -avoid_negative_ts make_zero -sn -dn /job/pipeline-1.mkv',
       '-i /job/pipeline-1.mkv -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
@@ -148,10 +143,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'speed → trim copy',
-    [
-      { operation: 'speed', options: { speed_factor: 2 } },
-      { operation: 'trim', options: { start_time: 1, stream_copy: true } },
-    ],
+    [DOUBLE_SPEED, { operation: 'trim', options: { start_time: 1, stream_copy: true } }],
     [
       '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn /job/pipeline-1.mkv',
       '-ss 1 -i /job/pipeline-1.mkv -map 0:0 -c:v copy -map 0:1 -c:a copy -avoid_negative_ts make_zero -sn -dn -movflags +faststart /job/out/output.mp4',
@@ -190,10 +182,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'speed → compress target',
-    [
-      { operation: 'speed', options: { speed_factor: 2 } },
-      { operation: 'compress', options: { target_size_mb: 2 } },
-    ],
+    [DOUBLE_SPEED, { operation: 'compress', options: { target_size_mb: 2 } }],
     [
       '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset medium -b:v 2905k -x264-params ratetol=0.2 -pass 1 -passlogfile /job/passlog -pix_fmt yuv420p -an -sn -dn -f null /dev/null',
       '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset medium -b:v 2905k -x264-params ratetol=0.2 -pass 2 -passlogfile /job/passlog -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
@@ -216,10 +205,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'speed → convert',
-    [
-      { operation: 'speed', options: { speed_factor: 2 } },
-      { operation: 'convert', options: { target_format: 'webm' } },
-    ],
+    [DOUBLE_SPEED, { operation: 'convert', options: { target_format: 'webm' } }],
     [
       '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libvpx-vp9 -b:v 0 -crf 31 -row-mt 1 -deadline good -cpu-used 4 -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
     ],
@@ -258,10 +244,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'speed → gif',
-    [
-      { operation: 'speed', options: { speed_factor: 2 } },
-      { operation: 'gif', options: { duration: 30 } },
-    ],
+    [DOUBLE_SPEED, { operation: 'gif', options: { duration: 30 } }],
     [
       '-ss 0 -t 10 -i /job/input.mp4 -filter_complex [0:0]setpts=PTS/2,fps=10,scale=480:-1:flags=lanczos,split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5 -an -sn -dn -loop 0 /job/out/output.gif',
     ],
@@ -280,10 +263,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'speed → thumbnail',
-    [
-      { operation: 'speed', options: { speed_factor: 2 } },
-      { operation: 'thumbnail', options: { count: 2, format: 'jpg', width: 320 } },
-    ],
+    [DOUBLE_SPEED, { operation: 'thumbnail', options: { count: 2, format: 'jpg', width: 320 } }],
     [
       '-ss 2.5 -i /job/input.mp4 -map 0:0 -frames:v 1 -vf setpts=PTS/2,scale=320:-2 -q:v 2 -update 1 /job/out/thumbnail_001.jpg',
       '-ss 7.5 -i /job/input.mp4 -map 0:0 -frames:v 1 -vf setpts=PTS/2,scale=320:-2 -q:v 2 -update 1 /job/out/thumbnail_002.jpg',
@@ -293,10 +273,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'trim → watermark',
-    [
-      { operation: 'trim', options: { start_time: 2, end_time: 8 } },
-      { operation: 'watermark', options: { type: 'text', text: 'hello' } },
-    ],
+    [{ operation: 'trim', options: { start_time: 2, end_time: 8 } }, HELLO_WATERMARK],
     [
       '-ss 2 -t 6 -i /job/input.mp4 -map 0:0 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step1.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
     ],
@@ -317,10 +294,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'trim copy → watermark',
-    [
-      { operation: 'trim', options: { start_time: 2, end_time: 8, stream_copy: true } },
-      { operation: 'watermark', options: { type: 'text', text: 'hello' } },
-    ],
+    [{ operation: 'trim', options: { start_time: 2, end_time: 8, stream_copy: true } }, HELLO_WATERMARK],
     [
       '-ss 2 -t 6 -i /job/input.mp4 -map 0:0 -c:v copy -map 0:1 -c:a copy -avoid_negative_ts make_zero -sn -dn /job/pipeline-1.mkv',
       '-i /job/pipeline-1.mkv -map 0:0 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step1.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -c:a copy -sn -dn -movflags +faststart /job/out/output.mp4',
@@ -330,10 +304,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'filter → watermark (the text sized to the scaled frame)',
-    [
-      { operation: 'filter', options: { filters: [{ type: 'scale', width: 640 }] } },
-      { operation: 'watermark', options: { type: 'text', text: 'hello' } },
-    ],
+    [{ operation: 'filter', options: { filters: [{ type: 'scale', width: 640 }] } }, HELLO_WATERMARK],
     [
       '-i /job/input.mp4 -map 0:0 -vf scale=640:-2,drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step1.txt:expansion=none:fontsize=26:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -c:a copy -sn -dn -movflags +faststart /job/out/output.mp4',
     ],
@@ -342,10 +313,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'speed → watermark',
-    [
-      { operation: 'speed', options: { speed_factor: 2 } },
-      { operation: 'watermark', options: { type: 'text', text: 'hello' } },
-    ],
+    [DOUBLE_SPEED, HELLO_WATERMARK],
     [
       '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2,drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step1.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
     ],
@@ -354,7 +322,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'remove_audio → watermark',
-    [{ operation: 'remove_audio' }, { operation: 'watermark', options: { type: 'text', text: 'hello' } }],
+    [{ operation: 'remove_audio' }, HELLO_WATERMARK],
     [
       '-i /job/input.mp4 -map 0:0 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step1.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -an -sn -dn -movflags +faststart /job/out/output.mp4',
     ],
@@ -363,7 +331,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'watermark → compress',
-    [{ operation: 'watermark', options: { type: 'text', text: 'hello' } }, { operation: 'compress' }],
+    [HELLO_WATERMARK, { operation: 'compress' }],
     [
       '-i /job/input.mp4 -map 0:0 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step0.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libx264 -preset medium -crf 28 -pix_fmt yuv420p -map 0:1 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
     ],
@@ -372,10 +340,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'watermark → convert',
-    [
-      { operation: 'watermark', options: { type: 'text', text: 'hello' } },
-      { operation: 'convert', options: { target_format: 'webm' } },
-    ],
+    [HELLO_WATERMARK, { operation: 'convert', options: { target_format: 'webm' } }],
     [
       '-i /job/input.mp4 -map 0:0 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step0.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libvpx-vp9 -b:v 0 -crf 31 -row-mt 1 -deadline good -cpu-used 4 -pix_fmt yuv420p -map 0:1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
     ],
@@ -384,10 +349,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'watermark → gif',
-    [
-      { operation: 'watermark', options: { type: 'text', text: 'hello' } },
-      { operation: 'gif', options: { duration: 2 } },
-    ],
+    [HELLO_WATERMARK, { operation: 'gif', options: { duration: 2 } }],
     [
       '-ss 0 -t 2 -i /job/input.mp4 -filter_complex [0:0]drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step0.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16,fps=10,scale=480:-1:flags=lanczos,split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5 -an -sn -dn -loop 0 /job/out/output.gif',
     ],
@@ -396,10 +358,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
   ],
   [
     'watermark → thumbnail',
-    [
-      { operation: 'watermark', options: { type: 'text', text: 'hello' } },
-      { operation: 'thumbnail', options: { timestamp: 3 } },
-    ],
+    [HELLO_WATERMARK, { operation: 'thumbnail', options: { timestamp: 3 } }],
     [
       '-ss 3 -i /job/input.mp4 -map 0:0 -frames:v 1 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step0.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -update 1 /job/out/thumbnail.png',
     ],

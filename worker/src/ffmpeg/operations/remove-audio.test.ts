@@ -1,7 +1,7 @@
 import { AppError, ErrorCode } from '@media-foundry/shared';
 import type { VideoStreamInfo } from '../media-info.js';
 import { buildRemoveAudio, copyContainer } from './remove-audio.js';
-import { argv, buildContext, mediaInfoFixture } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture, OUTPUT, singleRun } from './test-fixtures.js';
 
 const ctx = buildContext();
 
@@ -30,34 +30,28 @@ describe('copyContainer', () => {
 
 describe('buildRemoveAudio', () => {
   it('copies H.264 into MP4 without audio, subtitles or data (the default)', () => {
-    const plan = buildRemoveAudio({ keep_video_quality: true }, mediaInfo(), ctx);
-    expect(plan.runs).toEqual([
-      ['-i', '/job/input.mp4', '-map', '0:0', '-c:v', 'copy', '-an', '-sn', '-dn', '-movflags', '+faststart', '/job/out/output.mp4'],
-    ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
-    expect(plan.expectedSeconds).toBe(10);
+    expect(singleRun(buildRemoveAudio({ keep_video_quality: true }, mediaInfo(), ctx), OUTPUT.mp4, 10)).toEqual(
+      argv('-i /job/input.mp4 -map 0:0 -c:v copy -an -sn -dn -movflags +faststart /job/out/output.mp4'),
+    );
   });
 
   it('copies VP9 into WebM (no faststart)', () => {
     const plan = buildRemoveAudio({ keep_video_quality: true }, mediaInfo({ formatName: 'matroska,webm', video: video('vp9') }), ctx);
-    expect(plan.runs).toEqual([['-i', '/job/input.mp4', '-map', '0:0', '-c:v', 'copy', '-an', '-sn', '-dn', '/job/out/output.webm']]);
-    expect(plan.outputs).toEqual([{ filename: 'output.webm', contentType: 'video/webm', format: 'webm' }]);
+    expect(singleRun(plan, OUTPUT.webm)).toEqual(argv('-i /job/input.mp4 -map 0:0 -c:v copy -an -sn -dn /job/out/output.webm'));
   });
 
   it('copies other codecs (MPEG-2) into Matroska', () => {
     const plan = buildRemoveAudio({ keep_video_quality: true }, mediaInfo({ formatName: 'mpeg', video: video('mpeg2video') }), ctx);
-    expect(plan.runs).toEqual([['-i', '/job/input.mp4', '-map', '0:0', '-c:v', 'copy', '-an', '-sn', '-dn', '/job/out/output.mkv']]);
-    expect(plan.outputs).toEqual([{ filename: 'output.mkv', contentType: 'video/x-matroska', format: 'mkv' }]);
+    expect(singleRun(plan, OUTPUT.mkv)).toEqual(argv('-i /job/input.mp4 -map 0:0 -c:v copy -an -sn -dn /job/out/output.mkv'));
   });
 
   it('re-encodes to H.264 MP4 when keep_video_quality is false, whatever the codec', () => {
     const plan = buildRemoveAudio({ keep_video_quality: false }, mediaInfo({ video: video('vp9') }), ctx);
-    expect(plan.runs).toEqual([
+    expect(singleRun(plan, OUTPUT.mp4)).toEqual(
       argv(
         '-i /job/input.mp4 -map 0:0 -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -an -sn -dn -movflags +faststart /job/out/output.mp4',
       ),
-    ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
+    );
   });
 
   it('rounds an odd size to even when re-encoding, not when copying', () => {

@@ -1,6 +1,6 @@
-import { AppError, ErrorCode } from '@media-foundry/shared';
+import { ErrorCode } from '@media-foundry/shared';
 import { atempoChain, buildSpeed, speedAudioFilter } from './speed.js';
-import { argv, buildContext, mediaInfoFixture } from './test-fixtures.js';
+import { argv, buildContext, mediaInfoFixture, OUTPUT, singleRun, thrownBy } from './test-fixtures.js';
 
 const ctx = buildContext();
 
@@ -49,18 +49,13 @@ describe('speedAudioFilter', () => {
 
 describe('buildSpeed', () => {
   it('builds the full video+audio run at 2x keeping the pitch', () => {
-    const plan = buildSpeed({ speed_factor: 2, maintain_pitch: true }, mediaInfo(), ctx);
-    expect(plan.runs).toEqual([
-      [
-        ...argv('-i /job/input.mp4 -map 0:0 -filter:v setpts=PTS/2'),
-        ...VIDEO_ENCODE,
-        ...argv('-map 0:1 -filter:a atempo=2'),
-        ...AUDIO_ENCODE,
-        ...argv('-sn -dn -movflags +faststart /job/out/output.mp4'),
-      ],
+    expect(singleRun(buildSpeed({ speed_factor: 2, maintain_pitch: true }, mediaInfo(), ctx), OUTPUT.mp4, 5)).toEqual([
+      ...argv('-i /job/input.mp4 -map 0:0 -filter:v setpts=PTS/2'),
+      ...VIDEO_ENCODE,
+      ...argv('-map 0:1 -filter:a atempo=2'),
+      ...AUDIO_ENCODE,
+      ...argv('-sn -dn -movflags +faststart /job/out/output.mp4'),
     ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
-    expect(plan.expectedSeconds).toBe(5);
   });
 
   it('slows down to 0.25x with a two-step atempo chain', () => {
@@ -90,29 +85,20 @@ describe('buildSpeed', () => {
   });
 
   it('drops audio with -an and no audio filter when the input has none', () => {
-    const plan = buildSpeed({ speed_factor: 3, maintain_pitch: true }, mediaInfo({ audio: null }), ctx);
-    expect(plan.runs).toEqual([
-      [
-        ...argv('-i /job/input.mp4 -map 0:0 -filter:v setpts=PTS/3'),
-        ...VIDEO_ENCODE,
-        ...argv('-an -sn -dn -movflags +faststart /job/out/output.mp4'),
-      ],
+    expect(singleRun(buildSpeed({ speed_factor: 3, maintain_pitch: true }, mediaInfo({ audio: null }), ctx), OUTPUT.mp4)).toEqual([
+      ...argv('-i /job/input.mp4 -map 0:0 -filter:v setpts=PTS/3'),
+      ...VIDEO_ENCODE,
+      ...argv('-an -sn -dn -movflags +faststart /job/out/output.mp4'),
     ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
   });
 
   it('writes output.m4a with -vn for an audio-only input', () => {
     const info = mediaInfo({ formatName: 'mp3', video: null, audio: { index: 0, codec: 'mp3', sampleRate: 44100, channels: 2 } });
-    const plan = buildSpeed({ speed_factor: 1.25, maintain_pitch: true }, info, ctx);
-    expect(plan.runs).toEqual([
-      [
-        ...argv('-i /job/input.mp4 -vn -map 0:0 -filter:a atempo=1.25'),
-        ...AUDIO_ENCODE,
-        ...argv('-sn -dn -movflags +faststart /job/out/output.m4a'),
-      ],
+    expect(singleRun(buildSpeed({ speed_factor: 1.25, maintain_pitch: true }, info, ctx), OUTPUT.m4a, 8)).toEqual([
+      ...argv('-i /job/input.mp4 -vn -map 0:0 -filter:a atempo=1.25'),
+      ...AUDIO_ENCODE,
+      ...argv('-sn -dn -movflags +faststart /job/out/output.m4a'),
     ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.m4a', contentType: 'audio/mp4', format: 'm4a' }]);
-    expect(plan.expectedSeconds).toBe(8);
   });
 
   it('maps the probed stream indexes, not fixed ones', () => {
@@ -142,14 +128,10 @@ describe('buildSpeed', () => {
   });
 
   it('fails with JOB_FAILED when the input has neither video nor audio', () => {
-    let thrown: unknown;
-    try {
-      buildSpeed({ speed_factor: 2, maintain_pitch: true }, mediaInfo({ formatName: 'srt', video: null, audio: null }), ctx);
-    } catch (err) {
-      thrown = err;
-    }
-    expect(thrown).toBeInstanceOf(AppError);
-    expect((thrown as AppError).code).toBe(ErrorCode.JOB_FAILED);
-    expect((thrown as AppError).details).toBe('format: srt');
+    const e = thrownBy(() =>
+      buildSpeed({ speed_factor: 2, maintain_pitch: true }, mediaInfo({ formatName: 'srt', video: null, audio: null }), ctx),
+    );
+    expect(e.code).toBe(ErrorCode.JOB_FAILED);
+    expect(e.details).toBe('format: srt');
   });
 });

@@ -63,20 +63,42 @@ const LADDER_720_360 = [
   ...['-c:a', 'aac', '-ac', '2', '-b:a:0', '128k', '-b:a:1', '128k'],
 ];
 
+/** Each format's one run of the 720p + 360p ladder (the shared part, then its muxer), and the output probed in its stead. */
+it.each([
+  [
+    'buildHls',
+    'encodes every rung in one run with keyframes at segment boundaries, and a var_stream_map naming the directories',
+    buildHls,
+    [
+      ...['-f', 'hls', '-hls_time', '6', '-hls_playlist_type', 'vod', '-hls_flags', 'independent_segments'],
+      ...['-hls_segment_filename', '/job/out/%v/seg_%03d.ts', '-master_pl_name', 'master.m3u8'],
+      ...['-var_stream_map', 'v:0,a:0,name:720p v:1,a:1,name:360p', '/job/out/%v/index.m3u8'],
+    ],
+    { filename: '720p/seg_000.ts', format: 'hls', duration: 20 },
+  ],
+  [
+    'buildDash',
+    'writes one manifest with a video and an audio adaptation set',
+    buildDash,
+    [
+      ...['-f', 'dash', '-seg_duration', '6', '-use_template', '1', '-use_timeline', '1'],
+      ...['-adaptation_sets', 'id=0,streams=v id=1,streams=a'],
+      ...['-init_seg_name', 'init_$RepresentationID$.m4s', '-media_seg_name', 'seg_$RepresentationID$_$Number%03d$.m4s'],
+      '/job/out/manifest.mpd',
+    ],
+    { filename: 'init_0.m4s', format: 'dash', duration: 20 },
+  ],
+])('%s %s', (_builder, _what, build, muxer, describeAs) => {
+  const plan = build(opts({ renditions: [{ height: 720 }, { height: 360 }] }), mediaInfo(), ctx);
+  expect(plan.runs).toEqual([[...LADDER_720_360, ...muxer]]);
+  expect(plan.describeAs).toEqual(describeAs);
+});
+
 describe('buildHls', () => {
-  it('encodes every rung in one run with keyframes at segment boundaries, and a var_stream_map naming the directories', () => {
+  it("expects the input's 20 s, and lists no outputs until the run has written them", () => {
     const plan = buildHls(opts({ renditions: [{ height: 720 }, { height: 360 }] }), mediaInfo(), ctx);
-    expect(plan.runs).toEqual([
-      [
-        ...LADDER_720_360,
-        ...['-f', 'hls', '-hls_time', '6', '-hls_playlist_type', 'vod', '-hls_flags', 'independent_segments'],
-        ...['-hls_segment_filename', '/job/out/%v/seg_%03d.ts', '-master_pl_name', 'master.m3u8'],
-        ...['-var_stream_map', 'v:0,a:0,name:720p v:1,a:1,name:360p', '/job/out/%v/index.m3u8'],
-      ],
-    ]);
     expect(plan.expectedSeconds).toBe(20);
     expect(plan.outputs).toEqual([]);
-    expect(plan.describeAs).toEqual({ filename: '720p/seg_000.ts', format: 'hls', duration: 20 });
   });
 
   it('lists the master first, then each variant playlist and its segments in number order', () => {
@@ -119,20 +141,6 @@ describe('buildHls', () => {
 });
 
 describe('buildDash', () => {
-  it('writes one manifest with a video and an audio adaptation set', () => {
-    const plan = buildDash(opts({ renditions: [{ height: 720 }, { height: 360 }] }), mediaInfo(), ctx);
-    expect(plan.runs).toEqual([
-      [
-        ...LADDER_720_360,
-        ...['-f', 'dash', '-seg_duration', '6', '-use_template', '1', '-use_timeline', '1'],
-        ...['-adaptation_sets', 'id=0,streams=v id=1,streams=a'],
-        ...['-init_seg_name', 'init_$RepresentationID$.m4s', '-media_seg_name', 'seg_$RepresentationID$_$Number%03d$.m4s'],
-        '/job/out/manifest.mpd',
-      ],
-    ]);
-    expect(plan.describeAs).toEqual({ filename: 'init_0.m4s', format: 'dash', duration: 20 });
-  });
-
   it('lists the manifest, then per representation its init segment and its segments', () => {
     const plan = buildDash(opts({ renditions: [{ height: 360 }] }), mediaInfo(), ctx);
     const files = ['init_0.m4s', 'init_1.m4s', 'manifest.mpd', 'seg_0_001.m4s', 'seg_0_002.m4s', 'seg_1_001.m4s'];

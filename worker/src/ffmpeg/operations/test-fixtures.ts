@@ -3,9 +3,9 @@
  * file), in one place. Imported only by tests, and left out of the image with
  * them (Dockerfile).
  */
-import { AppError } from '@media-foundry/shared';
+import { AppError, ErrorCode } from '@media-foundry/shared';
 import type { MediaInfo, VideoStreamInfo } from '../media-info.js';
-import type { BuildContext, MultiInputContext } from '../plan.js';
+import type { BuildContext, FfmpegPlan, MultiInputContext, PlannedOutput } from '../plan.js';
 
 /** What ffprobe reports, as the worker reduces it, for the tests' sample: a 10-second 1280x720 H.264/AAC MP4. */
 export const SAMPLE_MEDIA_INFO: MediaInfo = {
@@ -41,6 +41,34 @@ export function buildContext(inputPath = '/job/input.mp4'): BuildContext {
 /** A multi-input builder's context: the inputs downloaded to `inputPaths` (the first is `inputPath`), work in /job. */
 export function multiInputContext(...inputPaths: [string, ...string[]]): MultiInputContext {
   return { inputPath: inputPaths[0], inputPaths, workDir: '/job', outputDir: '/job/out', threads: 0 };
+}
+
+/** The one file a single-output builder writes, by container, as `plan.outputs` lists it. */
+export const OUTPUT = {
+  mp4: { filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' },
+  m4a: { filename: 'output.m4a', contentType: 'audio/mp4', format: 'm4a' },
+  mkv: { filename: 'output.mkv', contentType: 'video/x-matroska', format: 'mkv' },
+  webm: { filename: 'output.webm', contentType: 'video/webm', format: 'webm' },
+  gif: { filename: 'output.gif', contentType: 'image/gif', format: 'gif' },
+} as const satisfies Record<string, PlannedOutput>;
+
+/**
+ * The arguments of a plan that is one ffmpeg run writing `output`, for the
+ * test to compare; asserts that much of the plan, and its `expectedSeconds`
+ * when the test gives them.
+ */
+export function singleRun(plan: FfmpegPlan, output: PlannedOutput, expectedSeconds?: number): string[] {
+  expect(plan.runs).toHaveLength(1);
+  expect(plan.outputs).toEqual([output]);
+  if (expectedSeconds !== undefined) expect(plan.expectedSeconds).toBe(expectedSeconds);
+  return plan.runs[0]!;
+}
+
+/** The JOB_FAILED error `build` throws (any other fails the test), as the client is told it: message and details. */
+export function jobFailure(build: () => unknown): { message: string; details: string | undefined } {
+  const e = thrownBy(build);
+  expect(e.code).toBe(ErrorCode.JOB_FAILED);
+  return { message: e.message, details: e.details };
 }
 
 /**

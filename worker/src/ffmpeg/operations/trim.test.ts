@@ -1,6 +1,6 @@
 import { ErrorCode, type TrimOptions } from '@media-foundry/shared';
 import { buildTrim, TRIM_END_TOLERANCE_SECONDS, trimOutput } from './trim.js';
-import { argv, buildContext, mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, jobFailure, mediaInfoFixture, OUTPUT, singleRun, thrownBy } from './test-fixtures.js';
 
 const ctx = buildContext();
 
@@ -19,19 +19,14 @@ const AAC = ['-c:a', 'aac', '-b:a', '128k'];
 
 describe('buildTrim: re-encoding (frame-accurate)', () => {
   it('spec example: 10 s to 30 s, -ss before -i and -t for the length', () => {
-    const plan = buildTrim(opts({ start_time: 10, end_time: 30 }), mediaInfo(), ctx);
-    expect(plan.runs).toEqual([
-      [
-        ...argv('-ss 10 -i /job/input.mp4 -t 20 -map 0:0'),
-        ...H264,
-        '-map',
-        '0:1',
-        ...AAC,
-        ...argv('-sn -dn -movflags +faststart /job/out/output.mp4'),
-      ],
+    expect(singleRun(buildTrim(opts({ start_time: 10, end_time: 30 }), mediaInfo(), ctx), OUTPUT.mp4, 20)).toEqual([
+      ...argv('-ss 10 -i /job/input.mp4 -t 20 -map 0:0'),
+      ...H264,
+      '-map',
+      '0:1',
+      ...AAC,
+      ...argv('-sn -dn -movflags +faststart /job/out/output.mp4'),
     ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
-    expect(plan.expectedSeconds).toBe(20);
   });
 
   it('runs to the end without -t when end_time is not given', () => {
@@ -47,11 +42,11 @@ describe('buildTrim: re-encoding (frame-accurate)', () => {
   });
 
   it('writes M4A with -vn for an audio-only input', () => {
-    const plan = buildTrim(opts({ start_time: 1, end_time: 3 }), audioOnly('mp3'), ctx);
-    expect(plan.runs).toEqual([
-      [...argv('-ss 1 -i /job/input.mp4 -t 2 -vn -map 0:0'), ...AAC, ...argv('-sn -dn -movflags +faststart /job/out/output.m4a')],
+    expect(singleRun(buildTrim(opts({ start_time: 1, end_time: 3 }), audioOnly('mp3'), ctx), OUTPUT.m4a)).toEqual([
+      ...argv('-ss 1 -i /job/input.mp4 -t 2 -vn -map 0:0'),
+      ...AAC,
+      ...argv('-sn -dn -movflags +faststart /job/out/output.m4a'),
     ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.m4a', contentType: 'audio/mp4', format: 'm4a' }]);
   });
 
   it('writes -an for a video without audio', () => {
@@ -79,13 +74,11 @@ describe('buildTrim: re-encoding (frame-accurate)', () => {
 describe('buildTrim: stream copy (keyframe-aligned)', () => {
   it('copies H.264/AAC into MP4 with -avoid_negative_ts make_zero', () => {
     const plan = buildTrim(opts({ start_time: 10, end_time: 30, stream_copy: true }), mediaInfo(), ctx);
-    expect(plan.runs).toEqual([
+    expect(singleRun(plan, OUTPUT.mp4, 20)).toEqual(
       argv(
         '-ss 10 -i /job/input.mp4 -t 20 -map 0:0 -map 0:1 -c copy -avoid_negative_ts make_zero -sn -dn -movflags +faststart /job/out/output.mp4',
       ),
-    ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
-    expect(plan.expectedSeconds).toBe(20);
+    );
   });
 
   it('copies into Matroska when MP4 cannot hold a codec', () => {
@@ -94,11 +87,9 @@ describe('buildTrim: stream copy (keyframe-aligned)', () => {
       video: { index: 0, codec: 'vp9', width: 1280, height: 720, fps: 30 },
       audio: { index: 1, codec: 'opus', sampleRate: 48000, channels: 2 },
     });
-    const plan = buildTrim(opts({ start_time: 1, end_time: 2, stream_copy: true }), webm, ctx);
-    expect(plan.runs).toEqual([
+    expect(singleRun(buildTrim(opts({ start_time: 1, end_time: 2, stream_copy: true }), webm, ctx), OUTPUT.mkv)).toEqual(
       argv('-ss 1 -i /job/input.mp4 -t 1 -map 0:0 -map 0:1 -c copy -avoid_negative_ts make_zero -sn -dn /job/out/output.mkv'),
-    ]);
-    expect(plan.outputs).toEqual([{ filename: 'output.mkv', contentType: 'video/x-matroska', format: 'mkv' }]);
+    );
   });
 
   it('maps only the audio of an audio-only input', () => {
@@ -131,17 +122,17 @@ describe('trimOutput', () => {
 
 describe('buildTrim: checks against the probed duration', () => {
   it.each([60, 75])('fails with JOB_FAILED when start_time %p >= duration', (start_time) => {
-    const e = thrownBy(() => buildTrim(opts({ start_time }), mediaInfo(), ctx));
-    expect(e.code).toBe(ErrorCode.JOB_FAILED);
-    expect(e.message).toBe('Trim start is past the end of the input');
-    expect(e.details).toBe(`start_time ${start_time}s, input duration 60s`);
+    expect(jobFailure(() => buildTrim(opts({ start_time }), mediaInfo(), ctx))).toEqual({
+      message: 'Trim start is past the end of the input',
+      details: `start_time ${start_time}s, input duration 60s`,
+    });
   });
 
   it('fails with JOB_FAILED giving the duration when end_time is past the end', () => {
-    const e = thrownBy(() => buildTrim(opts({ start_time: 10, end_time: 90 }), mediaInfo({ duration: 59.987654321 }), ctx));
-    expect(e.code).toBe(ErrorCode.JOB_FAILED);
-    expect(e.message).toBe('Trim end is past the end of the input');
-    expect(e.details).toBe('end_time 90s, input duration 59.987654s');
+    expect(jobFailure(() => buildTrim(opts({ start_time: 10, end_time: 90 }), mediaInfo({ duration: 59.987654321 }), ctx))).toEqual({
+      message: 'Trim end is past the end of the input',
+      details: 'end_time 90s, input duration 59.987654s',
+    });
   });
 
   it(`clamps an end_time up to ${TRIM_END_TOLERANCE_SECONDS}s past the end to the duration`, () => {

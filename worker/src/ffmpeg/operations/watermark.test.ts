@@ -1,7 +1,7 @@
 import { AppError, watermarkOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import { buildWatermark, watermarkFilter } from './watermark.js';
-import { h264Video, mediaInfoFixture, multiInputContext } from './test-fixtures.js';
+import { h264Video, mediaInfoFixture, multiInputContext, OUTPUT, singleRun } from './test-fixtures.js';
 
 const ctx = multiInputContext('/job/input_0.mp4', '/job/input_1.png');
 
@@ -61,21 +61,17 @@ describe('watermarkFilter', () => {
 describe('buildWatermark', () => {
   it('overlays the second input, copies AAC audio, and re-encodes the video to H.264 MP4', () => {
     const plan = buildWatermark(watermarkOptions.parse({ type: 'image' }), [mediaInfo(), PNG], ctx);
-    expect(plan.runs).toEqual([
-      [
-        ...['-i', '/job/input_0.mp4', '-i', '/job/input_1.png'],
-        ...[
-          '-filter_complex',
-          '[1:0]scale=256:-1,format=rgba[wm];[0:0][wm]overlay=x=main_w-overlay_w-16:y=main_h-overlay_h-16:format=auto[v]',
-        ],
-        ...['-map', '[v]', '-map', '0:1', '-c:a', 'copy'],
-        ...['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', '-movflags', '+faststart'],
-        '/job/out/output.mp4',
+    expect(singleRun(plan, OUTPUT.mp4, 10)).toEqual([
+      ...['-i', '/job/input_0.mp4', '-i', '/job/input_1.png'],
+      ...[
+        '-filter_complex',
+        '[1:0]scale=256:-1,format=rgba[wm];[0:0][wm]overlay=x=main_w-overlay_w-16:y=main_h-overlay_h-16:format=auto[v]',
       ],
+      ...['-map', '[v]', '-map', '0:1', '-c:a', 'copy'],
+      ...['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', '-movflags', '+faststart'],
+      '/job/out/output.mp4',
     ]);
     expect(plan.files).toBeUndefined();
-    expect(plan.outputs).toEqual([{ filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }]);
-    expect(plan.expectedSeconds).toBe(10);
   });
 
   it('writes a text to the temp dir, reads one input, and re-encodes audio MP4 cannot hold', () => {
