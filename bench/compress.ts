@@ -9,70 +9,46 @@
  *
  *   tsc -b bench && node bench/dist/compress.js [--runs N] [--quick] [--storage s3|fs] [--json]
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseOptions, runsFor } from './lib/cli.js';
 import { runMain } from './lib/cleanup.js';
-import { clip, warmPageCache } from './lib/fixtures.js';
-import { startMediaServer } from './lib/media-server.js';
-import { outputOf, probeLike, referenceRuns, runPlan } from './lib/reference.js';
-import { cpuNote, formatValue, ratioOf, reportResult } from './lib/result.js';
-import { runJob, startService, type JobRequest } from './lib/service.js';
-import { alternate, summarise, timed } from './lib/stats.js';
+import { clip } from './lib/fixtures.js';
+import { jobAgainstPlan, measureOptions, setUpMeasure } from './lib/measure.js';
+import { planCommand, probeLike, referenceRuns, runPlan } from './lib/reference.js';
+import { cpuNote, formatValue, reportResult, timingResult } from './lib/result.js';
+import { runJob, type JobRequest } from './lib/service.js';
+import { alternate, summarise } from './lib/stats.js';
 
 runMain(async (cleanup) => {
-  const { common } = parseOptions(process.argv.slice(2));
-  const runs = runsFor(common, 3, 1);
+  const { common, runs } = measureOptions(3, 1);
   const seconds = common.quick ? 20 : 60;
   const input = await clip({ seconds, width: 1280, height: 720 });
-  await warmPageCache(input);
-  const origin = await startMediaServer({ 'clip.mp4': input });
-  cleanup.add('stop the media server', () => origin.close());
-  const url = origin.url('clip.mp4');
-  const dir = await mkdtemp(join(tmpdir(), 'mf-bench-compress-'));
-  cleanup.add('remove the reference outputs', () => rm(dir, { recursive: true, force: true }));
+  const { url, dir, service, client } = await setUpMeasure(cleanup, common, { name: 'compress', input });
 
   const info = await probeLike(input);
   const request: JobRequest = { operation: 'compress', options: {} };
   const plan = await referenceRuns(request, info, url, join(dir, 'out'));
   const warmUp: JobRequest = { operation: 'thumbnail', options: { timestamp: 1, format: 'png' } };
   const warmUpPlan = await referenceRuns(warmUp, info, url, join(dir, 'warm-up'));
-  const service = await startService(cleanup, { storage: common.storage, inputProbe: common.inputProbe });
-  const client = await service.connect();
   console.log(`compress: {} (preset medium, mp4) of a ${seconds} s 1280x720 clip at ${url}`);
-  console.log(`service: ${service.description}; reference: ffmpeg ${plan.map((r) => r.join(' ')).join(' && ')}`);
+  console.log(`service: ${service.description}; reference: ${planCommand(plan)}`);
 
-  let serviceOutput: Buffer | undefined;
-  const viaService = async () => {
-    const run = await runJob(client, request, url);
-    serviceOutput = run.files.get('output.mp4');
-    return run.seconds;
-  };
-  const reference = () => timed(() => runPlan(plan));
+  const sides = jobAgainstPlan(client, request, url, plan, 'output.mp4');
   await runJob(client, warmUp, url);
   await runPlan(warmUpPlan);
   console.log(`warm-up: a thumbnail of the same input per side, not counted; ${runs} timed runs per side, alternating`);
-  const samples = await alternate(runs, viaService, reference, service.cpu);
-  const { service: serviceMedian, reference: referenceMedian, cpu } = summarise(samples);
+  const medians = summarise(await alternate(runs, sides.viaService, sides.reference, service.cpu));
 
-  const referenceOutput = await readFile(outputOf(plan));
-  const sizes = `service ${formatValue(serviceOutput?.length ?? 0, 'bytes')}, reference ${formatValue(referenceOutput.length, 'bytes')}`;
-  const same = serviceOutput !== undefined && serviceOutput.equals(referenceOutput);
+  const outputs = await sides.outputs();
+  const sizes = `service ${formatValue(outputs.service?.length ?? 0, 'bytes')}, reference ${formatValue(outputs.reference.length, 'bytes')}`;
   reportResult(
-    {
-      name: 'compress',
-      service: serviceMedian,
-      reference: referenceMedian,
-      ratio: ratioOf(serviceMedian, referenceMedian),
-      unit: 's',
-      cpu,
-      target: '≤ 1.05',
-      notes:
-        `compress {} (preset medium: x264 medium CRF 28, AAC 128k, mp4) of a ${seconds} s 720p clip by URL; median of ${runs} alternating runs per side after a warm-up; ` +
+    timingResult(
+      'compress',
+      medians,
+      '≤ 1.05',
+      `compress {} (preset medium: x264 medium CRF 28, AAC 128k, mp4) of a ${seconds} s 720p clip by URL; median of ${runs} alternating runs per side after a warm-up; ` +
         `reference: the worker's buildPlan arguments, ffmpeg reading the same URL; ` +
-        `outputs ${same ? `byte-identical (${sizes})` : `differ (${sizes})`}; ${cpuNote(cpu)}`,
-    },
+        `outputs ${outputs.same ? `byte-identical (${sizes})` : `differ (${sizes})`}; ${cpuNote(medians.cpu)}`,
+    ),
     common.json,
   );
 });

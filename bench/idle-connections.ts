@@ -31,15 +31,12 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type * as UwsTypes from 'uWebSockets.js';
 import WebSocket from 'ws';
-import type * as StackHelpers from '../test/helpers/stack.js';
-
-// The test helpers are compiled to test/dist/helpers; this file runs from
-// bench/dist, so they are loaded by URL (typed by the type-only import above).
-const helpers = new URL('../../test/dist/helpers/', import.meta.url);
-const loadStackHelpers = async () => (await import(new URL('stack.js', helpers).href)) as typeof StackHelpers;
+import { type Cleanup, runMain } from './lib/cleanup.js';
+import { ownOptions } from './lib/cli.js';
+import { loadTestHelpers } from './lib/helpers.js';
+import { median } from './lib/stats.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -79,29 +76,14 @@ interface BenchOptions {
 
 /** Command line first, then BENCH_* variables, then defaults. */
 function parseOptions(argv: string[]): BenchOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      connections: { type: 'string' },
-      clients: { type: 'string' },
-      runs: { type: 'string' },
-      'semi-space-mb': { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  const int = (name: string, value: string | undefined, fallback: number, min = 1): number => {
-    const n = Number(value ?? fallback);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number of at least ${min}, not ${JSON.stringify(value)}`);
-    return n;
-  };
-  const env = process.env;
-  const connections = int('--connections', values.connections ?? env.BENCH_CONNECTIONS, 19_000);
+  const { whole, flag } = ownOptions(argv, ['connections', 'clients', 'runs', 'semi-space-mb'], ['json']);
+  const connections = whole('connections', 19_000);
   return {
     connections,
-    clients: int('--clients', values.clients ?? env.BENCH_CLIENTS, Math.max(1, Math.ceil(connections / 5000))),
-    runs: int('--runs', values.runs ?? env.BENCH_RUNS, 1),
-    semiSpaceMb: int('--semi-space-mb', values['semi-space-mb'] ?? env.BENCH_SEMI_SPACE_MB, 1, 0),
-    json: values.json ?? false,
+    clients: whole('clients', Math.max(1, Math.ceil(connections / 5000))),
+    runs: whole('runs', 1),
+    semiSpaceMb: whole('semi-space-mb', 1, 0),
+    json: flag('json'),
   };
 }
 
@@ -428,7 +410,7 @@ const fmtSeconds = (s: Settled) => `${(s.waitedMs / 1000).toFixed(0)} s${s.settl
 
 // ---- main ------------------------------------------------------------------------
 
-async function main(): Promise<void> {
+async function main(cleanup: Cleanup): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const needed = options.connections + FD_MARGIN;
   const rerun = await ensureOpenFiles(needed);
@@ -438,81 +420,60 @@ async function main(): Promise<void> {
   }
   await checkPortRange(options.connections);
 
-  // teardown steps, last added first, on success, failure or Ctrl-C alike
-  const teardown: (() => Promise<unknown>)[] = [];
-  let tearingDown: Promise<void> | null = null;
-  const tearDown = () =>
-    (tearingDown ??= (async () => {
-      for (const step of teardown.reverse())
-        await step().catch((err: unknown) => console.error(`cleanup failed: ${(err as Error).message}`));
-    })());
-  const onSignal = (signal: NodeJS.Signals) => {
-    console.error(`\n${signal}: cleaning up`);
-    void tearDown().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-
   const results = { bare: [] as Measurement[], gateway: [] as Measurement[] };
-  try {
-    const clients = Clients.start(options.clients);
-    teardown.push(async () => clients.stop());
-    // one key per client process, each client process within MAX_CONNECTIONS_PER_CLIENT
-    const keys = Array.from({ length: clients.size }, () => randomBytes(16).toString('hex'));
-    const auth = (i: number) => ({ authorization: `Bearer ${keys[i]!}` });
-    const perClient = Math.ceil(options.connections / clients.size);
-    const nodeOptions = options.semiSpaceMb > 0 ? [`--max-semi-space-size=${options.semiSpaceMb}`] : [];
-    const { soft } = await openFilesLimit('self');
-    console.log(
-      `idle connections: ${options.connections} from ${clients.size} client processes, ${CLIENT_CONCURRENCY} upgrades in flight each; ` +
-        `open-files limit ${soft}; ${options.runs} run(s)`,
-    );
-    console.log(
-      `node ${process.version}, ${availableParallelism()} cores, servers with ${nodeOptions.join(' ') || "V8's default young generation"}; ` +
-        `WS settings of both: maxPayloadLength ${WS_MAX_SIZE}, maxBackpressure ${MAX_BACKPRESSURE}, idleTimeout ${IDLE_TIMEOUT_SECONDS} s, ` +
-        'pings on, compression off',
-    );
-    const stackHelpers = await loadStackHelpers();
+  const clients = Clients.start(options.clients);
+  cleanup.add('stop the client processes', async () => clients.stop());
+  // one key per client process, each client process within MAX_CONNECTIONS_PER_CLIENT
+  const keys = Array.from({ length: clients.size }, () => randomBytes(16).toString('hex'));
+  const auth = (i: number) => ({ authorization: `Bearer ${keys[i]!}` });
+  const perClient = Math.ceil(options.connections / clients.size);
+  const nodeOptions = options.semiSpaceMb > 0 ? [`--max-semi-space-size=${options.semiSpaceMb}`] : [];
+  const { soft } = await openFilesLimit('self');
+  console.log(
+    `idle connections: ${options.connections} from ${clients.size} client processes, ${CLIENT_CONCURRENCY} upgrades in flight each; ` +
+      `open-files limit ${soft}; ${options.runs} run(s)`,
+  );
+  console.log(
+    `node ${process.version}, ${availableParallelism()} cores, servers with ${nodeOptions.join(' ') || "V8's default young generation"}; ` +
+      `WS settings of both: maxPayloadLength ${WS_MAX_SIZE}, maxBackpressure ${MAX_BACKPRESSURE}, idleTimeout ${IDLE_TIMEOUT_SECONDS} s, ` +
+      'pings on, compression off',
+  );
+  const { stack: stackHelpers } = await loadTestHelpers();
 
-    for (let run = 1; run <= options.runs; run++) {
-      const label = (name: string) => (options.runs > 1 ? `${name} #${run}` : name);
-      const bareServer = { ...(await startBareServer(nodeOptions)), name: label('bare uWS') };
-      teardown.push(bareServer.stop);
-      results.bare.push(await measure(bareServer, clients, options.connections, auth));
-      await bareServer.stop();
+  for (let run = 1; run <= options.runs; run++) {
+    const label = (name: string) => (options.runs > 1 ? `${name} #${run}` : name);
+    const bareServer = { ...(await startBareServer(nodeOptions)), name: label('bare uWS') };
+    cleanup.add('stop the bare server', bareServer.stop);
+    results.bare.push(await measure(bareServer, clients, options.connections, auth));
+    await bareServer.stop();
 
-      const stack = await stackHelpers.startStack({
-        workers: 0,
-        env: {
-          API_KEYS: keys.join(','),
-          MAX_CONNECTIONS_PER_CLIENT: String(perClient),
-          WS_MAX_SIZE: String(WS_MAX_SIZE),
-          WS_PING_INTERVAL: String(WS_PING_INTERVAL),
-          WS_PING_TIMEOUT: String(WS_PING_TIMEOUT),
-          // the stack's default is debug; a benchmark measures the normal level
-          LOG_LEVEL: 'info',
-          NODE_OPTIONS: nodeOptions.join(' '),
-        },
-      });
-      let stopping: Promise<void> | null = null;
-      const stopStack = () => (stopping ??= stack.stop());
-      teardown.push(stopStack);
-      const gatewayLimit = await openFilesLimit(stack.gateway.pid);
-      if (gatewayLimit.soft < needed) throw new Error(`the gateway's open-files limit is ${gatewayLimit.soft}, below the ${needed} needed`);
-      const gatewayServer: Server = {
-        name: label('gateway'),
-        pid: stack.gateway.pid,
-        wsUrl: stack.wsUrl,
-        stop: stopStack,
-        connections: async () => ((await (await fetch(stack.healthUrl)).json()) as { connections: number }).connections,
-      };
-      results.gateway.push(await measure(gatewayServer, clients, options.connections, auth));
-      await stopStack();
-    }
-  } finally {
-    await tearDown();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    const stack = await stackHelpers.startStack({
+      workers: 0,
+      env: {
+        API_KEYS: keys.join(','),
+        MAX_CONNECTIONS_PER_CLIENT: String(perClient),
+        WS_MAX_SIZE: String(WS_MAX_SIZE),
+        WS_PING_INTERVAL: String(WS_PING_INTERVAL),
+        WS_PING_TIMEOUT: String(WS_PING_TIMEOUT),
+        // the stack's default is debug; a benchmark measures the normal level
+        LOG_LEVEL: 'info',
+        NODE_OPTIONS: nodeOptions.join(' '),
+      },
+    });
+    let stopping: Promise<void> | null = null;
+    const stopStack = () => (stopping ??= stack.stop());
+    cleanup.add('stop the gateway and delete its queues', stopStack);
+    const gatewayLimit = await openFilesLimit(stack.gateway.pid);
+    if (gatewayLimit.soft < needed) throw new Error(`the gateway's open-files limit is ${gatewayLimit.soft}, below the ${needed} needed`);
+    const gatewayServer: Server = {
+      name: label('gateway'),
+      pid: stack.gateway.pid,
+      wsUrl: stack.wsUrl,
+      stop: stopStack,
+      connections: async () => ((await (await fetch(stack.healthUrl)).json()) as { connections: number }).connections,
+    };
+    results.gateway.push(await measure(gatewayServer, clients, options.connections, auth));
+    await stopStack();
   }
 
   const perConnection = (side: Measurement[]) => median(side.map((m) => m.bytesPerConnection));
@@ -551,19 +512,10 @@ async function main(): Promise<void> {
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 if (process.argv[2] === BARE_SERVER_FLAG) {
   runBareServer(JSON.parse(process.argv[3]!) as BareSettings);
 } else if (process.argv[2] === CLIENT_FLAG) {
   runClient();
 } else {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
+  runMain(main);
 }

@@ -7,64 +7,48 @@
  *
  *   tsc -b bench && node bench/dist/large-input.js [--runs N] [--quick] [--storage s3|fs] [--json]
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseOptions, runsFor } from './lib/cli.js';
 import { runMain } from './lib/cleanup.js';
-import { largeClip, warmPageCache } from './lib/fixtures.js';
-import { startMediaServer, type ServedStats } from './lib/media-server.js';
-import { outputOf, probeLike, referenceRuns, runPlan } from './lib/reference.js';
-import { cpuNote, formatValue, ratioOf, reportResult } from './lib/result.js';
-import { runJob, startService, type JobRequest } from './lib/service.js';
-import { alternate, median, summarise, timed } from './lib/stats.js';
-
-const NAME = 'large.mp4';
+import { largeClip } from './lib/fixtures.js';
+import { jobAgainstPlan, measureOptions, setUpMeasure } from './lib/measure.js';
+import type { ServedStats } from './lib/media-server.js';
+import { planCommand, probeLike, referenceRuns } from './lib/reference.js';
+import { cpuNote, formatValue, ratioOf, reportResult, timingResult } from './lib/result.js';
+import type { JobRequest } from './lib/service.js';
+import { alternate, median, summarise } from './lib/stats.js';
 
 runMain(async (cleanup) => {
-  const { common } = parseOptions(process.argv.slice(2));
-  const runs = runsFor(common, 5, 2);
+  const { common, runs } = measureOptions(5, 2);
   // the same file in a quick run: the fraction fetched only means something for a large file (and it is cached)
   const input = await largeClip({ seconds: 60, width: 1920, height: 1080, mbps: 26, gop: 50 });
   const size = (await stat(input)).size;
-  await warmPageCache(input);
-  const origin = await startMediaServer({ [NAME]: input });
-  cleanup.add('stop the media server', () => origin.close());
-  const url = origin.url(NAME);
-  const dir = await mkdtemp(join(tmpdir(), 'mf-bench-large-'));
-  cleanup.add('remove the reference outputs', () => rm(dir, { recursive: true, force: true }));
+  const { origin, inputName, url, dir, service, client } = await setUpMeasure(cleanup, common, { name: 'large-input', input });
 
   const request: JobRequest = { operation: 'thumbnail', options: { timestamp: 5, format: 'png' } };
   const plan = await referenceRuns(request, await probeLike(input), url, join(dir, 'out'));
-  const service = await startService(cleanup, { storage: common.storage, inputProbe: common.inputProbe });
-  const client = await service.connect();
   console.log(
     `large input: thumbnail {timestamp: 5, format: png} of ${formatValue(size, 'bytes')} (1080p, 60 s, 26 Mbit/s, keyframe every 2 s) at ${url}`,
   );
-  console.log(`service: ${service.description}; reference: ffmpeg ${plan.map((r) => r.join(' ')).join(' && ')}`);
+  console.log(`service: ${service.description}; reference: ${planCommand(plan)}`);
 
   const served = { service: [] as ServedStats[], reference: [] as ServedStats[] };
-  let servicePng: Buffer | undefined;
-  const viaService = async () => {
+  const sides = jobAgainstPlan(client, request, url, plan, 'thumbnail.png');
+  // each side's run, with what the origin served it
+  const counted = (side: 'service' | 'reference', run: () => Promise<number>) => async () => {
     origin.reset();
-    const run = await runJob(client, request, url);
-    served.service.push(origin.served(NAME));
-    servicePng = run.files.get('thumbnail.png');
-    return run.seconds;
-  };
-  const reference = async () => {
-    origin.reset();
-    const seconds = await timed(() => runPlan(plan));
-    served.reference.push(origin.served(NAME));
+    const seconds = await run();
+    served[side].push(origin.served(inputName));
     return seconds;
   };
+  const viaService = counted('service', sides.viaService);
+  const reference = counted('reference', sides.reference);
   await viaService();
   await reference();
   served.service.length = 0;
   served.reference.length = 0;
   console.log(`warm-up: one run per side, not counted; ${runs} timed runs per side, alternating`);
-  const samples = await alternate(runs, viaService, reference, service.cpu);
-  const { service: serviceMedian, reference: referenceMedian, cpu } = summarise(samples);
+  const medians = summarise(await alternate(runs, viaService, reference, service.cpu));
 
   const bytes = (side: 'service' | 'reference') => median(served[side].map((s) => s.bytes));
   const requests = (side: 'service' | 'reference') => median(served[side].map((s) => s.requests));
@@ -75,23 +59,19 @@ runMain(async (cleanup) => {
       `${side}: ${formatValue(bytes(side), 'bytes')} served (median) in ${requests(side)} requests; last run: ${shown.join(', ')}`,
     );
   }
-  const referencePng = await readFile(outputOf(plan));
-  const same = servicePng !== undefined && servicePng.equals(referencePng);
+  const pngs = await sides.outputs();
   const serviceBytes = bytes('service');
   const fetchNote = `the service fetched ${((serviceBytes / size) * 100).toFixed(1)} % in ${requests('service')} requests, raw ffmpeg ${((bytes('reference') / size) * 100).toFixed(1)} % in ${requests('reference')}`;
   reportResult(
     {
-      name: 'large-input',
-      service: serviceMedian,
-      reference: referenceMedian,
-      ratio: ratioOf(serviceMedian, referenceMedian),
-      unit: 's',
-      cpu,
-      target: '≤ 1.5',
-      notes:
+      ...timingResult(
+        'large-input',
+        medians,
+        '≤ 1.5',
         `PNG thumbnail at 5 s of a ${(size / 1e6).toFixed(0)} MB 1080p URL input (moov first, keyframe every 2 s); median of ${runs} alternating runs per side after a warm-up; ` +
-        `reference: the worker's buildPlan command, ffmpeg -ss 5 -i <url> on the same URL; ${fetchNote}; ` +
-        `PNGs ${same ? 'byte-identical' : 'differ'}; ${cpuNote(cpu)}`,
+          `reference: the worker's buildPlan command, ffmpeg -ss 5 -i <url> on the same URL; ${fetchNote}; ` +
+          `PNGs ${pngs.same ? 'byte-identical' : 'differ'}; ${cpuNote(medians.cpu)}`,
+      ),
       more: [
         {
           name: 'large-input bytes',

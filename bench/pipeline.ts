@@ -9,29 +9,20 @@
  *
  *   tsc -b bench && node bench/dist/pipeline.js [--runs N] [--quick] [--storage s3|fs] [--json]
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseOptions, runsFor } from './lib/cli.js';
 import { runMain } from './lib/cleanup.js';
-import { clip, warmPageCache } from './lib/fixtures.js';
-import { startMediaServer } from './lib/media-server.js';
-import { cpuNote, formatRatio, ratioOf, reportResult } from './lib/result.js';
-import { runJob, startService, type JobRequest } from './lib/service.js';
+import { clip } from './lib/fixtures.js';
+import { measureOptions, setUpMeasure } from './lib/measure.js';
+import { cpuNote, formatRatio, ratioOf, reportResult, timingResult } from './lib/result.js';
+import { runJob, type JobRequest } from './lib/service.js';
 import { alternate, summarise } from './lib/stats.js';
 
 runMain(async (cleanup) => {
-  const { common } = parseOptions(process.argv.slice(2));
-  const runs = runsFor(common, 2, 1);
+  const { common, runs } = measureOptions(2, 1);
   const seconds = common.quick ? 20 : 60;
   const input = await clip({ seconds, width: 1280, height: 720 });
-  await warmPageCache(input);
-  // the origin looks names up at each request: the four-job side adds each job's output as the next job's input
-  const served: Record<string, string> = { 'clip.mp4': input };
-  const origin = await startMediaServer(served);
-  cleanup.add('stop the media server', () => origin.close());
-  const dir = await mkdtemp(join(tmpdir(), 'mf-bench-pipeline-'));
-  cleanup.add('remove the intermediate outputs', () => rm(dir, { recursive: true, force: true }));
+  const { origin, url, dir, service, client } = await setUpMeasure(cleanup, common, { name: 'pipeline', input });
 
   const cut = { start_time: 5, end_time: seconds - 5 };
   const steps: JobRequest[] = [
@@ -41,50 +32,43 @@ runMain(async (cleanup) => {
     { operation: 'compress', options: { preset: 'medium' } },
   ];
   const pipeline: JobRequest = { operation: 'pipeline', options: { steps } };
-  const service = await startService(cleanup, { storage: common.storage, inputProbe: common.inputProbe });
-  const client = await service.connect();
   console.log(
     `pipeline: trim ${cut.start_time}-${cut.end_time} s → speed 1.5× → scale 640 wide → compress medium, of a ${seconds} s 1280x720 clip`,
   );
   console.log(`service: ${service.description}`);
 
-  const oneJob = async () => (await runJob(client, pipeline, origin.url('clip.mp4'))).seconds;
+  const oneJob = async () => (await runJob(client, pipeline, url)).seconds;
   let chained = 0;
   const fourJobs = async () => {
     let total = 0;
-    let url = origin.url('clip.mp4');
+    let stepInput = url;
     for (const step of steps) {
-      const run = await runJob(client, step, url);
+      const run = await runJob(client, step, stepInput);
       total += run.seconds;
       const [name, bytes] = [...run.files][0]!;
       const file = join(dir, `${++chained}-${name}`);
       await writeFile(file, bytes);
-      served[`${chained}-${name}`] = file;
-      url = origin.url(`${chained}-${name}`);
+      // each job's output is the next job's input
+      origin.add(`${chained}-${name}`, file);
+      stepInput = origin.url(`${chained}-${name}`);
     }
     return total;
   };
-  await runJob(client, { operation: 'thumbnail', options: { timestamp: 1, format: 'png' } }, origin.url('clip.mp4'));
+  await runJob(client, { operation: 'thumbnail', options: { timestamp: 1, format: 'png' } }, url);
   console.log(
     `warm-up: a thumbnail job, not counted; ${runs} timed runs per side, alternating (one pipeline job, then four jobs in a row)`,
   );
-  const samples = await alternate(runs, oneJob, fourJobs, service.cpu);
-  const { service: pipelineMedian, reference: fourMedian, cpu } = summarise(samples);
-  const ratio = ratioOf(pipelineMedian, fourMedian);
+  const medians = summarise(await alternate(runs, oneJob, fourJobs, service.cpu));
+  const ratio = ratioOf(medians.service, medians.reference);
   reportResult(
-    {
-      name: 'pipeline',
-      service: pipelineMedian,
-      reference: fourMedian,
-      ratio,
-      unit: 's',
-      cpu,
-      target: '≤ 0.4',
-      notes:
-        `one pipeline job (trim → speed 1.5× → scale 640 → compress medium, fused into one ffmpeg run) vs the same four steps as four jobs in a row ` +
+    timingResult(
+      'pipeline',
+      medians,
+      '≤ 0.4',
+      `one pipeline job (trim → speed 1.5× → scale 640 → compress medium, fused into one ffmpeg run) vs the same four steps as four jobs in a row ` +
         `through the same service (each reading the previous output by URL), ${seconds} s 720p input; median of ${runs} alternating runs per side; ` +
-        `the pipeline is ${ratio ? formatRatio(1 / ratio) : 'n/a'}× faster (target ≥ 2.5×, i.e. ratio ≤ 0.4); ${cpuNote(cpu)}`,
-    },
+        `the pipeline is ${ratio ? formatRatio(1 / ratio) : 'n/a'}× faster (target ≥ 2.5×, i.e. ratio ≤ 0.4); ${cpuNote(medians.cpu)}`,
+    ),
     common.json,
   );
 });

@@ -8,13 +8,12 @@
  *
  *   tsc -b bench && node bench/dist/stages.js [--runs N] [--quick] [--storage s3|fs] [--json]
  */
-import { parseOptions, runsFor } from './lib/cli.js';
 import { runMain } from './lib/cleanup.js';
 import { processCpu } from './lib/cpu.js';
 import { clip } from './lib/fixtures.js';
-import { startMediaServer } from './lib/media-server.js';
+import { measureOptions, setUpMeasure } from './lib/measure.js';
 import { formatValue, ratioOf, reportResult } from './lib/result.js';
-import { runJob, startService, type JobRequest } from './lib/service.js';
+import { runJob, type JobRequest } from './lib/service.js';
 import { mean } from './lib/stats.js';
 
 const METRIC = 'mf_worker_stage_seconds';
@@ -57,14 +56,9 @@ function means(before: Totals, after: Totals, keys: Iterable<string>): Map<strin
 }
 
 runMain(async (cleanup) => {
-  const { common } = parseOptions(process.argv.slice(2));
-  const jobs = runsFor(common, 20, 5);
+  const { common, runs: jobs } = measureOptions(20, 5);
   const input = await clip({ seconds: 10, width: 640, height: 360 });
-  const origin = await startMediaServer({ 'tiny.mp4': input });
-  cleanup.add('stop the media server', () => origin.close());
-  const url = origin.url('tiny.mp4');
-  const service = await startService(cleanup, { storage: common.storage, inputProbe: common.inputProbe });
-  const client = await service.connect();
+  const { url, service, client } = await setUpMeasure(cleanup, common, { name: 'stages', input });
   const request: JobRequest = { operation: 'thumbnail', options: { timestamp: 1, format: 'png' } };
   const scrape = async () => {
     const text = await (await fetch(service.workerMetricsUrl)).text();

@@ -8,17 +8,14 @@
  *
  *   tsc -b bench && node bench/dist/throughput.js [--runs N] [--quick] [--storage s3|fs] [--json]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mapLimited } from '@media-foundry/worker/lib';
-import { parseOptions, runsFor } from './lib/cli.js';
 import { runMain } from './lib/cleanup.js';
 import { clip } from './lib/fixtures.js';
-import { startMediaServer } from './lib/media-server.js';
+import { measureOptions, setUpMeasure } from './lib/measure.js';
 import { probeLike, referenceRuns, runPlan } from './lib/reference.js';
-import { cpuNote, ratioOf, reportResult } from './lib/result.js';
-import { awaitResult, forget, runJob, startService, submit, type JobRequest } from './lib/service.js';
+import { cpuNote, reportResult, timingResult } from './lib/result.js';
+import { awaitResult, forget, runJob, submit, type JobRequest } from './lib/service.js';
 import { alternate, summarise, timed } from './lib/stats.js';
 
 const CLIENTS = 4;
@@ -26,14 +23,14 @@ const JOBS_PER_CLIENT = 10;
 const CONCURRENCY = 2;
 
 runMain(async (cleanup) => {
-  const { common } = parseOptions(process.argv.slice(2));
-  const runs = runsFor(common, 3, 1);
+  const { common, runs } = measureOptions(3, 1);
   const input = await clip({ seconds: 10, width: 640, height: 360 });
-  const origin = await startMediaServer({ 'tiny.mp4': input });
-  cleanup.add('stop the media server', () => origin.close());
-  const url = origin.url('tiny.mp4');
-  const dir = await mkdtemp(join(tmpdir(), 'mf-bench-throughput-'));
-  cleanup.add('remove the reference outputs', () => rm(dir, { recursive: true, force: true }));
+  const { url, dir, service, clients } = await setUpMeasure(cleanup, common, {
+    name: 'throughput',
+    input,
+    clients: CLIENTS,
+    workerEnv: { MAX_CONCURRENT_JOBS: String(CONCURRENCY) },
+  });
 
   const total = CLIENTS * JOBS_PER_CLIENT;
   const info = await probeLike(input);
@@ -43,12 +40,6 @@ runMain(async (cleanup) => {
     options: { timestamp: 1, format: 'png' },
   }));
   const plans = await Promise.all(requests.map((r, i) => referenceRuns(r, info, url, join(dir, `job-${i}`))));
-  const service = await startService(cleanup, {
-    storage: common.storage,
-    inputProbe: common.inputProbe,
-    workerEnv: { MAX_CONCURRENT_JOBS: String(CONCURRENCY) },
-  });
-  const clients = await Promise.all(Array.from({ length: CLIENTS }, () => service.connect()));
   console.log(
     `throughput: ${total} PNG thumbnails at 1 s of a 10 s 640x360 clip at ${url}, ${CLIENTS} clients × ${JOBS_PER_CLIENT} jobs at once`,
   );
@@ -68,24 +59,18 @@ runMain(async (cleanup) => {
   await runJob(clients[0]!, requests[0]!, url);
   await runPlan(plans[0]!);
   console.log(`warm-up: one job per side, not counted; ${runs} timed runs per side, alternating`);
-  const samples = await alternate(runs, viaService, reference, service.cpu);
-  const { service: serviceMedian, reference: referenceMedian, cpu } = summarise(samples);
+  const medians = summarise(await alternate(runs, viaService, reference, service.cpu));
 
   reportResult(
-    {
-      name: 'throughput',
-      service: serviceMedian,
-      reference: referenceMedian,
-      ratio: ratioOf(serviceMedian, referenceMedian),
-      unit: 's',
-      cpu,
-      target: '≤ 1.3',
-      notes:
-        `${total} PNG thumbnails at 1 s of a 10 s 360p clip (${CLIENTS} clients × ${JOBS_PER_CLIENT}, submitted at once) on one worker with MAX_CONCURRENT_JOBS=${CONCURRENCY}, ` +
-        `first start_job → last output received (${(total / serviceMedian).toFixed(1)} jobs/s); ` +
-        `reference: the same ${total} ffmpeg commands (worker's buildPlan, same URL), ${CONCURRENCY} at a time (${(total / referenceMedian).toFixed(1)} jobs/s); ` +
-        `median of ${runs} alternating runs per side after a warm-up; ${cpuNote(cpu)}`,
-    },
+    timingResult(
+      'throughput',
+      medians,
+      '≤ 1.3',
+      `${total} PNG thumbnails at 1 s of a 10 s 360p clip (${CLIENTS} clients × ${JOBS_PER_CLIENT}, submitted at once) on one worker with MAX_CONCURRENT_JOBS=${CONCURRENCY}, ` +
+        `first start_job → last output received (${(total / medians.service).toFixed(1)} jobs/s); ` +
+        `reference: the same ${total} ffmpeg commands (worker's buildPlan, same URL), ${CONCURRENCY} at a time (${(total / medians.reference).toFixed(1)} jobs/s); ` +
+        `median of ${runs} alternating runs per side after a warm-up; ${cpuNote(medians.cpu)}`,
+    ),
     common.json,
   );
 });

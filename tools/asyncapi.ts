@@ -253,65 +253,65 @@ const BINARY_LAYOUT = [
   'then the file bytes up to the end of the message.',
 ].join('\n');
 
+/** A JSON text message of the WebSocket face, from its entry in CLIENT_DESCRIPTIONS or SERVER_DESCRIPTIONS. */
+function jsonMessage(
+  type: string,
+  d: { summary: string; example: unknown },
+  description: string,
+  correlationId?: AsyncApiMessage['correlationId'],
+): AsyncApiMessage {
+  return {
+    name: type,
+    title: pascal(type),
+    summary: d.summary,
+    description,
+    contentType: 'application/json',
+    payload: schemaRef(pascal(type)),
+    ...(correlationId ? { correlationId } : {}),
+    examples: [{ name: type, payload: d.example }],
+  };
+}
+
+/** A binary frame of the WebSocket face: BINARY_LAYOUT, then `lines` on what the frame carries. */
+function binaryFrame(name: string, title: string, summary: string, lines: string[]): AsyncApiMessage {
+  return {
+    name,
+    title,
+    summary,
+    description: [BINARY_LAYOUT, '', ...lines].join('\n'),
+    contentType: 'application/octet-stream',
+    headers: schemaRef('BinaryHeader'),
+    payload: { type: 'string', format: 'binary', description: 'The whole frame: header length, header JSON, file bytes.' },
+  };
+}
+
 function webSocketMessages(): { client: Record<string, AsyncApiMessage>; server: Record<string, AsyncApiMessage> } {
   const client: Record<string, AsyncApiMessage> = {};
   for (const type of Object.keys(clientMessages) as ClientMessageType[]) {
     const d = CLIENT_DESCRIPTIONS[type];
-    client[type] = {
-      name: type,
-      title: pascal(type),
-      summary: d.summary,
-      description: `${d.description}\n\nA JSON text frame of at most WS_MAX_TEXT_SIZE bytes (default ${MAX_TEXT_MESSAGE_BYTES}).`,
-      contentType: 'application/json',
-      payload: schemaRef(pascal(type)),
-      examples: [{ name: type, payload: d.example }],
-    };
+    client[type] = jsonMessage(
+      type,
+      d,
+      `${d.description}\n\nA JSON text frame of at most WS_MAX_TEXT_SIZE bytes (default ${MAX_TEXT_MESSAGE_BYTES}).`,
+    );
   }
-  client.upload_frame = {
-    name: 'upload_frame',
-    title: 'Upload (binary frame)',
-    summary: 'An input file for a job with `input.source: upload`.',
-    description: [
-      BINARY_LAYOUT,
-      '',
-      'Sent after `ack`: one frame for a single upload (any `filename`), or one frame per name of',
-      '`input.filenames`, in any order. The whole frame is at most `WS_MAX_SIZE` bytes and the file at',
-      'most `MAX_FILE_SIZE_MB` MiB. A bad frame is answered with `error` `INVALID_BINARY` or `BINARY_ERROR`.',
-    ].join('\n'),
-    contentType: 'application/octet-stream',
-    headers: schemaRef('BinaryHeader'),
-    payload: { type: 'string', format: 'binary', description: 'The whole frame: header length, header JSON, file bytes.' },
-  };
+  client.upload_frame = binaryFrame('upload_frame', 'Upload (binary frame)', 'An input file for a job with `input.source: upload`.', [
+    'Sent after `ack`: one frame for a single upload (any `filename`), or one frame per name of',
+    '`input.filenames`, in any order. The whole frame is at most `WS_MAX_SIZE` bytes and the file at',
+    'most `MAX_FILE_SIZE_MB` MiB. A bad frame is answered with `error` `INVALID_BINARY` or `BINARY_ERROR`.',
+  ]);
 
   const server: Record<string, AsyncApiMessage> = {};
   for (const type of Object.keys(SERVER_MESSAGES) as ServerMessage['type'][]) {
     const d = SERVER_DESCRIPTIONS[type];
-    server[type] = {
-      name: type,
-      title: pascal(type),
-      summary: d.summary,
-      description: d.description,
-      contentType: 'application/json',
-      payload: schemaRef(pascal(type)),
-      ...(type === 'pong' ? {} : { correlationId: { description: 'The job the message is about.', location: '$message.payload#/job_id' } }),
-      examples: [{ name: type, payload: d.example }],
-    };
+    const aboutJob = { description: 'The job the message is about.', location: '$message.payload#/job_id' };
+    server[type] = jsonMessage(type, d, d.description, type === 'pong' ? undefined : aboutJob);
   }
-  server.output_frame = {
-    name: 'output_frame',
-    title: 'Output file (binary frame)',
-    summary: 'One output file of a completed job.',
-    description: [
-      BINARY_LAYOUT,
-      '',
-      'Sent after `completed`, one frame per entry of its `outputs`, in that order; `job_id` is the',
-      "client's job id and `filename` the entry's name — for `hls`/`dash` a relative path such as",
-      '`720p/seg_003.ts` (segments of `[A-Za-z0-9._-]`, never `.` or `..`): save the file there to rebuild the tree.',
-    ].join('\n'),
-    contentType: 'application/octet-stream',
-    headers: schemaRef('BinaryHeader'),
-    payload: { type: 'string', format: 'binary', description: 'The whole frame: header length, header JSON, file bytes.' },
-  };
+  server.output_frame = binaryFrame('output_frame', 'Output file (binary frame)', 'One output file of a completed job.', [
+    'Sent after `completed`, one frame per entry of its `outputs`, in that order; `job_id` is the',
+    "client's job id and `filename` the entry's name — for `hls`/`dash` a relative path such as",
+    '`720p/seg_003.ts` (segments of `[A-Za-z0-9._-]`, never `.` or `..`): save the file there to rebuild the tree.',
+  ]);
   return { client, server };
 }
 
@@ -341,117 +341,212 @@ const REPLY_PROPERTIES: JsonSchema = {
   required: ['correlation_id', 'content_type'],
 };
 
-function amqpMessages(): Record<string, AsyncApiMessage> {
+/** What tells one AMQP message of the document from another (amqpMessage adds the rest). */
+interface AmqpMessageDescription {
+  title: string;
+  summary: string;
+  description: string[];
+  /** Its AMQP properties, where the publisher sets any: the correlation id is then the job id. */
+  properties?: JsonSchema;
+  /** Its body's schema, in `components.schemas`. */
+  schema: string;
+  examples: NonNullable<AsyncApiMessage['examples']>;
+}
+
+const AMQP_DESCRIPTIONS: Record<string, AmqpMessageDescription> = {
+  job: {
+    title: 'Job',
+    summary: 'A job for the workers.',
+    description: [
+      'Published to the default exchange with routing key = the jobs (intake) queue name; a worker moves it on to',
+      "its tenant's queue (`tenant`, default `shared`): tenants' jobs are started in turn. `job_id` must be unique",
+      'across all publishers; outputs are stored under `jobs/<job_id>/`. Not shown by the schema: the number',
+      'of `inputs` each operation takes (concat 2-20, subtitles 1-2, others 1). A body that does not validate',
+      'is answered (if it has `reply_to`) with an `error` reply `VALIDATION_ERROR` and dropped.',
+    ],
+    properties: JOB_PROPERTIES,
+    schema: 'JobMessage',
+    examples: [
+      {
+        name: 'thumbnail',
+        headers: { reply_to: 'backend.replies', correlation_id: 'backend-7f3c1e', content_type: 'application/json', delivery_mode: 2 },
+        payload: {
+          job_id: 'backend-7f3c1e',
+          tenant: 'acme',
+          operation: 'thumbnail',
+          options: { count: 3, format: 'jpeg', width: 320 },
+          inputs: [{ source: 'url', url: 'https://media.example.com/in.mp4' }],
+          delivery_method: 'binary',
+          submitted_at: '2026-11-25T12:00:00Z',
+        },
+      },
+    ],
+  },
+  job_reply: {
+    title: 'Job reply',
+    summary: 'Progress of a job, and finally its result.',
+    description: [
+      'Any number of `progress` replies (`stage` downloading → probing → processing → uploading, never',
+      'going backwards, at most 4 a second), then exactly one `completed` or `error`. The worker acks the job',
+      'only after the final reply is confirmed, so a job whose worker died is redelivered and its progress',
+      'may restart. Outputs wait in storage under each `key`; delete `jobs/<job_id>/` once you have them.',
+      'The final reply is also stored (`jobs/<job_id>/result.json`) before it is published; a final reply may',
+      'arrive twice if a worker died between publishing it and acking the job: key on `job_id`.',
+    ],
+    properties: REPLY_PROPERTIES,
+    schema: 'JobReply',
+    examples: [
+      {
+        name: 'progress',
+        payload: { type: 'progress', job_id: 'backend-7f3c1e', percentage: 42.5, stage: 'processing' },
+      },
+      {
+        name: 'error',
+        payload: { type: 'error', job_id: 'backend-7f3c1e', code: 'JOB_FAILED', message: 'Input has no audio stream' },
+      },
+    ],
+  },
+  control: {
+    title: 'Control',
+    summary: 'A broadcast to every worker.',
+    description: [
+      '`cancel`: whichever worker runs the job stops it and replies `error` `JOB_CANCELLED`. The gateway also leaves a',
+      'marker in storage (`jobs/<job_id>/cancelled`) so a job still queued never starts; a backend cancelling its own',
+      'job should do both. `tenant_ready` (gateways and workers, after publishing into a tenant queue) wakes idle',
+      'workers. `worker_state` (workers, on every change and every 5 s) tells the others what a worker has taken:',
+      "they count each client's jobs against MAX_JOBS_PER_CLIENT and admit held ones in the same order.",
+    ],
+    schema: 'ControlMessage',
+    examples: [
+      { name: 'cancel', payload: { type: 'cancel', job_id: 'backend-7f3c1e' } },
+      { name: 'tenant_ready', payload: { type: 'tenant_ready', tenant_key: '9f86d081884c7d65' } },
+      {
+        name: 'worker_state',
+        payload: {
+          type: 'worker_state',
+          worker_id: 'worker-1a2b3c4d',
+          running: [{ job_id: 'backend-7f3c1e', tenant_key: '9f86d081884c7d65', since: 1795660000000, held: false }],
+          stopping: false,
+        },
+      },
+    ],
+  },
+  gateway_notice: {
+    title: 'Gateway notice',
+    summary: 'Between gateways, on the reply exchange.',
+    description: [
+      '`claimed` (routing key: the job id): a connection on `gateway_id` resumed the job; other gateways following it',
+      "stop. `dequeued` (routing key: `@tenant.<tenant_key>`): one of the tenant's jobs left its queue, so its waiting",
+      'jobs move up one place.',
+    ],
+    schema: 'GatewayNotice',
+    examples: [
+      { name: 'claimed', payload: { type: 'claimed', job_id: 'backend-7f3c1e', gateway_id: '5e2a91c0', connection_id: '0c1d2e3f4a5b' } },
+      { name: 'dequeued', payload: { type: 'dequeued', tenant_key: '9f86d081884c7d65', job_id: 'backend-7f3c1e' } },
+    ],
+  },
+};
+
+/** An AMQP message of the document: a JSON body, its properties as headers, the AMQP binding. */
+function amqpMessage(name: string, d: AmqpMessageDescription): AsyncApiMessage {
   return {
-    job: {
-      name: 'job',
-      title: 'Job',
-      summary: 'A job for the workers.',
-      description: [
-        'Published to the default exchange with routing key = the jobs (intake) queue name; a worker moves it on to',
-        "its tenant's queue (`tenant`, default `shared`): tenants' jobs are started in turn. `job_id` must be unique",
-        'across all publishers; outputs are stored under `jobs/<job_id>/`. Not shown by the schema: the number',
-        'of `inputs` each operation takes (concat 2-20, subtitles 1-2, others 1). A body that does not validate',
-        'is answered (if it has `reply_to`) with an `error` reply `VALIDATION_ERROR` and dropped.',
-      ].join('\n'),
-      contentType: 'application/json',
-      headers: JOB_PROPERTIES,
-      payload: schemaRef('JobMessage'),
-      correlationId: { description: 'Equals the job_id.', location: '$message.header#/correlation_id' },
-      bindings: { amqp: { messageType: 'job', bindingVersion: AMQP_BINDING_VERSION } },
-      examples: [
-        {
-          name: 'thumbnail',
-          headers: { reply_to: 'backend.replies', correlation_id: 'backend-7f3c1e', content_type: 'application/json', delivery_mode: 2 },
-          payload: {
-            job_id: 'backend-7f3c1e',
-            tenant: 'acme',
-            operation: 'thumbnail',
-            options: { count: 3, format: 'jpeg', width: 320 },
-            inputs: [{ source: 'url', url: 'https://media.example.com/in.mp4' }],
-            delivery_method: 'binary',
-            submitted_at: '2026-11-25T12:00:00Z',
-          },
-        },
-      ],
-    },
-    job_reply: {
-      name: 'job_reply',
-      title: 'Job reply',
-      summary: 'Progress of a job, and finally its result.',
-      description: [
-        'Any number of `progress` replies (`stage` downloading → probing → processing → uploading, never',
-        'going backwards, at most 4 a second), then exactly one `completed` or `error`. The worker acks the job',
-        'only after the final reply is confirmed, so a job whose worker died is redelivered and its progress',
-        'may restart. Outputs wait in storage under each `key`; delete `jobs/<job_id>/` once you have them.',
-        'The final reply is also stored (`jobs/<job_id>/result.json`) before it is published; a final reply may',
-        'arrive twice if a worker died between publishing it and acking the job: key on `job_id`.',
-      ].join('\n'),
-      contentType: 'application/json',
-      headers: REPLY_PROPERTIES,
-      payload: schemaRef('JobReply'),
-      correlationId: { description: 'Equals the job_id.', location: '$message.header#/correlation_id' },
-      bindings: { amqp: { messageType: 'job_reply', bindingVersion: AMQP_BINDING_VERSION } },
-      examples: [
-        {
-          name: 'progress',
-          payload: { type: 'progress', job_id: 'backend-7f3c1e', percentage: 42.5, stage: 'processing' },
-        },
-        {
-          name: 'error',
-          payload: { type: 'error', job_id: 'backend-7f3c1e', code: 'JOB_FAILED', message: 'Input has no audio stream' },
-        },
-      ],
-    },
-    control: {
-      name: 'control',
-      title: 'Control',
-      summary: 'A broadcast to every worker.',
-      description: [
-        '`cancel`: whichever worker runs the job stops it and replies `error` `JOB_CANCELLED`. The gateway also leaves a',
-        'marker in storage (`jobs/<job_id>/cancelled`) so a job still queued never starts; a backend cancelling its own',
-        'job should do both. `tenant_ready` (gateways and workers, after publishing into a tenant queue) wakes idle',
-        'workers. `worker_state` (workers, on every change and every 5 s) tells the others what a worker has taken:',
-        "they count each client's jobs against MAX_JOBS_PER_CLIENT and admit held ones in the same order.",
-      ].join('\n'),
-      contentType: 'application/json',
-      payload: schemaRef('ControlMessage'),
-      bindings: { amqp: { messageType: 'control', bindingVersion: AMQP_BINDING_VERSION } },
-      examples: [
-        { name: 'cancel', payload: { type: 'cancel', job_id: 'backend-7f3c1e' } },
-        { name: 'tenant_ready', payload: { type: 'tenant_ready', tenant_key: '9f86d081884c7d65' } },
-        {
-          name: 'worker_state',
-          payload: {
-            type: 'worker_state',
-            worker_id: 'worker-1a2b3c4d',
-            running: [{ job_id: 'backend-7f3c1e', tenant_key: '9f86d081884c7d65', since: 1795660000000, held: false }],
-            stopping: false,
-          },
-        },
-      ],
-    },
-    gateway_notice: {
-      name: 'gateway_notice',
-      title: 'Gateway notice',
-      summary: 'Between gateways, on the reply exchange.',
-      description: [
-        '`claimed` (routing key: the job id): a connection on `gateway_id` resumed the job; other gateways following it',
-        "stop. `dequeued` (routing key: `@tenant.<tenant_key>`): one of the tenant's jobs left its queue, so its waiting",
-        'jobs move up one place.',
-      ].join('\n'),
-      contentType: 'application/json',
-      payload: schemaRef('GatewayNotice'),
-      bindings: { amqp: { messageType: 'gateway_notice', bindingVersion: AMQP_BINDING_VERSION } },
-      examples: [
-        { name: 'claimed', payload: { type: 'claimed', job_id: 'backend-7f3c1e', gateway_id: '5e2a91c0', connection_id: '0c1d2e3f4a5b' } },
-        { name: 'dequeued', payload: { type: 'dequeued', tenant_key: '9f86d081884c7d65', job_id: 'backend-7f3c1e' } },
-      ],
+    name,
+    title: d.title,
+    summary: d.summary,
+    description: d.description.join('\n'),
+    contentType: 'application/json',
+    ...(d.properties ? { headers: d.properties } : {}),
+    payload: schemaRef(d.schema),
+    ...(d.properties ? { correlationId: { description: 'Equals the job_id.', location: '$message.header#/correlation_id' } } : {}),
+    bindings: { amqp: { messageType: name, bindingVersion: AMQP_BINDING_VERSION } },
+    examples: d.examples,
+  };
+}
+
+function amqpMessages(): Record<string, AsyncApiMessage> {
+  return Object.fromEntries(Object.entries(AMQP_DESCRIPTIONS).map(([name, d]) => [name, amqpMessage(name, d)]));
+}
+
+// ---------------------------------------------------------------- the document
+
+type Channel = AsyncApiDocument['channels'][string];
+type Operation = AsyncApiDocument['operations'][string];
+
+const inChannel = (channel: string, names: string[]) => names.map((n) => ref(`#/channels/${channel}/messages/${n}`));
+const channelMessages = (names: string[]) => Object.fromEntries(names.map((n) => [n, messageRef(n)]));
+
+const PREFIX_PARAMETERS = {
+  prefix: {
+    description: 'QUEUE_PREFIX: the prefix of every exchange and queue name.',
+    default: DEFAULTS.queuePrefix,
+    examples: [DEFAULTS.queuePrefix],
+  },
+};
+
+/**
+ * A channel on RabbitMQ: an exchange or a queue, named with QUEUE_PREFIX
+ * (the `prefix` parameter, before any of `parameters`), or one the
+ * publisher names (`address: null`).
+ */
+function amqpChannel(c: {
+  address: string | null;
+  title: string;
+  description: string | string[];
+  parameters?: Channel['parameters'];
+  messages: string[];
+  bindings?: Record<string, unknown>;
+}): Channel {
+  return {
+    address: c.address,
+    title: c.title,
+    description: typeof c.description === 'string' ? c.description : c.description.join('\n'),
+    servers: [ref('#/servers/rabbitmq')],
+    ...(c.address === null ? {} : { parameters: { ...PREFIX_PARAMETERS, ...c.parameters } }),
+    messages: channelMessages(c.messages),
+    ...(c.bindings ? { bindings: c.bindings } : {}),
+  };
+}
+
+/** The AMQP binding of a durable queue (with its `x-arguments`, where it is declared with any). */
+function queueBindings(name: string, xArguments?: Record<string, unknown>): Record<string, unknown> {
+  return {
+    amqp: {
+      is: 'queue',
+      queue: { name, durable: true, exclusive: false, autoDelete: false, vhost: '/' },
+      ...(xArguments ? { 'x-arguments': xArguments } : {}),
+      bindingVersion: AMQP_BINDING_VERSION,
     },
   };
 }
 
-// ---------------------------------------------------------------- the document
+/** The AMQP binding of a durable exchange. */
+function exchangeBindings(name: string, type: 'direct' | 'fanout'): Record<string, unknown> {
+  return {
+    amqp: {
+      is: 'routingKey',
+      exchange: { name, type, durable: true, autoDelete: false, vhost: '/' },
+      bindingVersion: AMQP_BINDING_VERSION,
+    },
+  };
+}
+
+/** An operation on `channel` with some of its messages; `amqp.ack` for a consumer on RabbitMQ (whether it acks). */
+function operation(
+  action: Operation['action'],
+  channel: string,
+  text: Pick<Operation, 'title' | 'summary' | 'description'>,
+  messages: string[],
+  amqp?: { ack: boolean; reply?: Operation['reply'] },
+): Operation {
+  return {
+    action,
+    channel: ref(`#/channels/${channel}`),
+    ...text,
+    messages: inChannel(channel, messages),
+    ...(amqp ? { bindings: { amqp: { ack: amqp.ack, bindingVersion: AMQP_BINDING_VERSION } } } : {}),
+    ...(amqp?.reply ? { reply: amqp.reply } : {}),
+  };
+}
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -474,15 +569,6 @@ export function buildAsyncApi(): AsyncApiDocument {
   schemas.ControlMessage = jsonSchema(controlMessage, 'input');
   schemas.GatewayNotice = jsonSchema(z.discriminatedUnion('type', [jobClaimedEvent, tenantDequeuedEvent]), 'input');
 
-  const wsChannelMessages = (names: string[]) => Object.fromEntries(names.map((n) => [n, messageRef(n)]));
-  const inChannel = (channel: string, names: string[]) => names.map((n) => ref(`#/channels/${channel}/messages/${n}`));
-  const prefixParameter = {
-    prefix: {
-      description: 'QUEUE_PREFIX: the prefix of every exchange and queue name.',
-      default: DEFAULTS.queuePrefix,
-      examples: [DEFAULTS.queuePrefix],
-    },
-  };
   const jobsArguments = jobsQueueArguments(NAMES, DEFAULTS.jobDeliveryLimit);
   const tenantArguments = tenantQueueArguments(NAMES, DEFAULTS.jobDeliveryLimit, DEFAULTS.tenantQueueIdleMs);
 
@@ -540,10 +626,10 @@ export function buildAsyncApi(): AsyncApiDocument {
           'a client that keeps flooding is closed with code 1008.',
         ].join('\n'),
         servers: [ref('#/servers/websocket')],
-        messages: wsChannelMessages([...Object.keys(ws.client), ...Object.keys(ws.server)]),
+        messages: channelMessages([...Object.keys(ws.client), ...Object.keys(ws.server)]),
         bindings: { ws: { method: 'GET', bindingVersion: WS_BINDING_VERSION } },
       },
-      jobs: {
+      jobs: amqpChannel({
         address: ADDRESSES.jobsQueue,
         title: 'Jobs queue (intake)',
         description: [
@@ -552,20 +638,11 @@ export function buildAsyncApi(): AsyncApiDocument {
           `Arguments (\`x-arguments\` below, JOB_DELIVERY_LIMIT defaults to ${DEFAULTS.jobDeliveryLimit}): declare it with exactly`,
           'these or not at all (the services declare it at start-up); a different declaration fails with',
           `PRECONDITION_FAILED. After too many deliveries a job is dead-lettered to \`${ADDRESSES.deadLetterQueue}\`.`,
-        ].join('\n'),
-        servers: [ref('#/servers/rabbitmq')],
-        parameters: prefixParameter,
-        messages: { job: messageRef('job') },
-        bindings: {
-          amqp: {
-            is: 'queue',
-            queue: { name: NAMES.jobsQueue, durable: true, exclusive: false, autoDelete: false, vhost: '/' },
-            'x-arguments': jobsArguments,
-            bindingVersion: AMQP_BINDING_VERSION,
-          },
-        },
-      },
-      tenantJobs: {
+        ],
+        messages: ['job'],
+        bindings: queueBindings(NAMES.jobsQueue, jobsArguments),
+      }),
+      tenantJobs: amqpChannel({
         address: ADDRESSES.tenantQueue('{tenantKey}'),
         title: "A tenant's queue",
         description: [
@@ -574,23 +651,12 @@ export function buildAsyncApi(): AsyncApiDocument {
           'Workers take jobs from the tenants with waiting jobs in turn (basic.get, one job per free slot, weighted by',
           'TENANT_WEIGHTS), each running at most MAX_JOBS_PER_CLIENT jobs of one tenant across all workers.',
           `Dead-lettered to \`${ADDRESSES.deadLetterQueue}\` after JOB_DELIVERY_LIMIT returns. Sum these queues and the intake for the backlog.`,
-        ].join('\n'),
-        servers: [ref('#/servers/rabbitmq')],
-        parameters: {
-          ...prefixParameter,
-          tenantKey: { description: "16 hex digits of the SHA-256 of the tenant's name.", examples: ['9f86d081884c7d65'] },
-        },
-        messages: { job: messageRef('job') },
-        bindings: {
-          amqp: {
-            is: 'queue',
-            queue: { name: NAMES.tenantQueue('{tenantKey}'), durable: true, exclusive: false, autoDelete: false, vhost: '/' },
-            'x-arguments': tenantArguments,
-            bindingVersion: AMQP_BINDING_VERSION,
-          },
-        },
-      },
-      replyExchange: {
+        ],
+        parameters: { tenantKey: { description: "16 hex digits of the SHA-256 of the tenant's name.", examples: ['9f86d081884c7d65'] } },
+        messages: ['job'],
+        bindings: queueBindings(NAMES.tenantQueue('{tenantKey}'), tenantArguments),
+      }),
+      replyExchange: amqpChannel({
         address: ADDRESSES.replyExchange,
         title: 'Reply exchange',
         description: [
@@ -598,121 +664,97 @@ export function buildAsyncApi(): AsyncApiDocument {
           '`reply_to`, when the job named one). Gateways bind their exclusive queue with the ids of the jobs their clients',
           'follow — whichever gateway a client is connected to receives its replies — and exchange notices here too.',
           'A backend may bind a queue of its own with its job ids instead of setting `reply_to`.',
-        ].join('\n'),
-        servers: [ref('#/servers/rabbitmq')],
-        parameters: prefixParameter,
-        messages: { job_reply: messageRef('job_reply'), gateway_notice: messageRef('gateway_notice') },
-        bindings: {
-          amqp: {
-            is: 'routingKey',
-            exchange: { name: NAMES.replyExchange, type: 'direct', durable: true, autoDelete: false, vhost: '/' },
-            bindingVersion: AMQP_BINDING_VERSION,
-          },
-        },
-      },
-      replies: {
+        ],
+        messages: ['job_reply', 'gateway_notice'],
+        bindings: exchangeBindings(NAMES.replyExchange, 'direct'),
+      }),
+      replies: amqpChannel({
         address: null,
         title: 'Reply queue',
         description: [
           "The queue a job's `reply_to` names, chosen by the publisher (optional). Every reply is also published to the",
           `direct exchange \`${ADDRESSES.replyExchange}\` with the job id as routing key: bind a queue of your own with your job ids to`,
           `receive them there. Gateways do: one exclusive queue each, \`${ADDRESSES.gatewayReplyQueue('{gateway}')}\`, bound to the ids of the jobs their clients follow.`,
-        ].join('\n'),
-        servers: [ref('#/servers/rabbitmq')],
-        messages: { job_reply: messageRef('job_reply') },
-      },
-      control: {
+        ],
+        messages: ['job_reply'],
+      }),
+      control: amqpChannel({
         address: ADDRESSES.controlExchange,
         title: 'Control exchange',
         description:
           'Durable fanout exchange. Every worker binds a private, exclusive, auto-deleted queue to it, so every worker hears every message.',
-        servers: [ref('#/servers/rabbitmq')],
-        parameters: prefixParameter,
-        messages: { control: messageRef('control') },
-        bindings: {
-          amqp: {
-            is: 'routingKey',
-            exchange: { name: NAMES.controlExchange, type: 'fanout', durable: true, autoDelete: false, vhost: '/' },
-            bindingVersion: AMQP_BINDING_VERSION,
-          },
-        },
-      },
-      deadJobs: {
+        messages: ['control'],
+        bindings: exchangeBindings(NAMES.controlExchange, 'fanout'),
+      }),
+      deadJobs: amqpChannel({
         address: ADDRESSES.deadLetterQueue,
         title: 'Dead-lettered jobs',
         description: `Durable queue bound to the direct exchange \`${ADDRESSES.deadLetterExchange}\`: jobs that used up JOB_DELIVERY_LIMIT deliveries without an ack (workers that died on them or were stopped mid-job), kept for inspection. Nothing consumes it.`,
-        servers: [ref('#/servers/rabbitmq')],
-        parameters: prefixParameter,
-        messages: { job: messageRef('job') },
-        bindings: {
-          amqp: {
-            is: 'queue',
-            queue: { name: NAMES.deadLetterQueue, durable: true, exclusive: false, autoDelete: false, vhost: '/' },
-            bindingVersion: AMQP_BINDING_VERSION,
-          },
-        },
-      },
+        messages: ['job'],
+        bindings: queueBindings(NAMES.deadLetterQueue),
+      }),
     },
     operations: {
-      receiveClientMessages: {
-        action: 'receive',
-        channel: ref('#/channels/websocket'),
-        title: 'Receive client messages',
-        summary: 'What a client sends: JSON control messages and upload frames.',
-        messages: inChannel('websocket', Object.keys(ws.client)),
-      },
-      sendServerMessages: {
-        action: 'send',
-        channel: ref('#/channels/websocket'),
-        title: 'Send server messages',
-        summary: 'What a client receives: acks, progress, results and their files, errors, pongs.',
-        messages: inChannel('websocket', Object.keys(ws.server)),
-      },
-      routeJob: {
-        action: 'receive',
-        channel: ref('#/channels/jobs'),
-        title: 'Route a job',
-        summary: "A worker moves a job from the intake queue to its tenant's queue.",
-        messages: inChannel('jobs', ['job']),
-        bindings: { amqp: { ack: true, bindingVersion: AMQP_BINDING_VERSION } },
-      },
-      receiveJob: {
-        action: 'receive',
-        channel: ref('#/channels/tenantJobs'),
-        title: 'Run a job',
-        summary: "A worker takes the next tenant's next job, runs it and replies.",
-        description:
-          'The gateway publishes here (persistent, publisher-confirmed) for WebSocket jobs. Acked only after the final reply is stored and confirmed; requeued when the worker shuts down mid-job or a transient failure outlasts the retries.',
-        messages: inChannel('tenantJobs', ['job']),
-        bindings: { amqp: { ack: true, bindingVersion: AMQP_BINDING_VERSION } },
-        reply: {
-          address: { description: "The job's `reply_to` property.", location: '$message.header#/reply_to' },
-          channel: ref('#/channels/replies'),
-          messages: inChannel('replies', ['job_reply']),
+      receiveClientMessages: operation(
+        'receive',
+        'websocket',
+        { title: 'Receive client messages', summary: 'What a client sends: JSON control messages and upload frames.' },
+        Object.keys(ws.client),
+      ),
+      sendServerMessages: operation(
+        'send',
+        'websocket',
+        { title: 'Send server messages', summary: 'What a client receives: acks, progress, results and their files, errors, pongs.' },
+        Object.keys(ws.server),
+      ),
+      routeJob: operation(
+        'receive',
+        'jobs',
+        { title: 'Route a job', summary: "A worker moves a job from the intake queue to its tenant's queue." },
+        ['job'],
+        { ack: true },
+      ),
+      receiveJob: operation(
+        'receive',
+        'tenantJobs',
+        {
+          title: 'Run a job',
+          summary: "A worker takes the next tenant's next job, runs it and replies.",
+          description:
+            'The gateway publishes here (persistent, publisher-confirmed) for WebSocket jobs. Acked only after the final reply is stored and confirmed; requeued when the worker shuts down mid-job or a transient failure outlasts the retries.',
         },
-      },
-      publishReply: {
-        action: 'send',
-        channel: ref('#/channels/replyExchange'),
-        title: 'Reply to whoever follows the job',
-        summary: "Every reply, keyed by job id; and the gateways' notices.",
-        messages: inChannel('replyExchange', ['job_reply', 'gateway_notice']),
-      },
-      sendReply: {
-        action: 'send',
-        channel: ref('#/channels/replies'),
-        title: 'Reply',
-        summary: 'A worker reports progress and the result of a job (publisher-confirmed).',
-        messages: inChannel('replies', ['job_reply']),
-      },
-      receiveControl: {
-        action: 'receive',
-        channel: ref('#/channels/control'),
-        title: 'Receive control messages',
-        summary: "Every worker hears cancellations, announcements of waiting jobs and the other workers' states.",
-        messages: inChannel('control', ['control']),
-        bindings: { amqp: { ack: false, bindingVersion: AMQP_BINDING_VERSION } },
-      },
+        ['job'],
+        {
+          ack: true,
+          reply: {
+            address: { description: "The job's `reply_to` property.", location: '$message.header#/reply_to' },
+            channel: ref('#/channels/replies'),
+            messages: inChannel('replies', ['job_reply']),
+          },
+        },
+      ),
+      publishReply: operation(
+        'send',
+        'replyExchange',
+        { title: 'Reply to whoever follows the job', summary: "Every reply, keyed by job id; and the gateways' notices." },
+        ['job_reply', 'gateway_notice'],
+      ),
+      sendReply: operation(
+        'send',
+        'replies',
+        { title: 'Reply', summary: 'A worker reports progress and the result of a job (publisher-confirmed).' },
+        ['job_reply'],
+      ),
+      receiveControl: operation(
+        'receive',
+        'control',
+        {
+          title: 'Receive control messages',
+          summary: "Every worker hears cancellations, announcements of waiting jobs and the other workers' states.",
+        },
+        ['control'],
+        { ack: false },
+      ),
     },
     components: {
       schemas,

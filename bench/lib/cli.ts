@@ -53,3 +53,33 @@ export function parseOptions(
 export function runsFor(options: CommonOptions, full: number, quick: number): number {
   return options.runs ?? (options.quick ? quick : full);
 }
+
+/**
+ * The options of a measure that takes none of the common ones
+ * (idle-connections, upload-throughput): each of `names` as `--name value`
+ * on the command line, else BENCH_<NAME> in the environment (`chunk-kb`:
+ * BENCH_CHUNK_KB), else the default its reader is given; `flags` only on the
+ * command line.
+ */
+export function ownOptions(argv: string[], names: string[], flags: string[] = []) {
+  const options: ExtraOptions = Object.fromEntries([
+    ...names.map((name) => [name, { type: 'string' } as const]),
+    ...flags.map((flag) => [flag, { type: 'boolean', default: false } as const]),
+  ]);
+  const values = parseArgs({ args: argv, options }).values as Record<string, string | boolean | undefined>;
+  const read = (name: string, fallback: number, ok: (n: number) => boolean, what: string): number => {
+    const given = values[name] ?? process.env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`];
+    const value = typeof given === 'string' ? given : undefined;
+    const n = Number(value ?? fallback);
+    if (!ok(n)) throw new Error(`--${name} must be ${what}, not ${JSON.stringify(value)}`);
+    return n;
+  };
+  return {
+    /** A positive number. */
+    number: (name: string, fallback: number) => read(name, fallback, (n) => Number.isFinite(n) && n > 0, 'a positive number'),
+    /** A whole number of at least `min`. */
+    whole: (name: string, fallback: number, min = 1) =>
+      read(name, fallback, (n) => Number.isInteger(n) && n >= min, `a whole number of at least ${min}`),
+    flag: (name: string): boolean => values[name] === true,
+  };
+}

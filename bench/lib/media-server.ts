@@ -22,15 +22,18 @@ export interface ServedStats {
 
 export interface MediaServer {
   url(name: string): string;
+  /** Serves `path` as `name` from now on. */
+  add(name: string, path: string): void;
   served(name: string): ServedStats;
   /** Forgets what was served (before each timed run). */
   reset(): void;
   close(): Promise<void>;
 }
 
-/** Serves `files` (URL name → path on disk). */
-export async function startMediaServer(files: Record<string, string>): Promise<MediaServer> {
+/** Serves `initial` (URL name → path on disk), and what `add` adds. */
+export async function startMediaServer(initial: Record<string, string>): Promise<MediaServer> {
   const { requestedRange } = await loadHttpRange();
+  const files = new Map(Object.entries(initial));
   const stats = new Map<string, ServedStats>();
   const statsOf = (name: string) => {
     let s = stats.get(name);
@@ -39,7 +42,7 @@ export async function startMediaServer(files: Record<string, string>): Promise<M
   };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const name = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\//, ''));
-    const path = Object.hasOwn(files, name) ? files[name] : undefined;
+    const path = files.get(name);
     if (path === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(path === undefined ? 404 : 405).end();
       return;
@@ -84,6 +87,9 @@ export async function startMediaServer(files: Record<string, string>): Promise<M
   const { port } = server.address() as AddressInfo;
   return {
     url: (name) => `http://127.0.0.1:${port}/${encodeURIComponent(name)}`,
+    add: (name, path) => {
+      files.set(name, path);
+    },
     served: (name) => {
       const s = statsOf(name);
       return { bytes: s.bytes, requests: s.requests, log: [...s.log] };

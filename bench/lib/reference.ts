@@ -67,6 +67,11 @@ export async function runPlan(runs: string[][]): Promise<void> {
   for (const args of runs) await runFfmpeg(args);
 }
 
+/** A plan as one line of shell, for the output: `ffmpeg <run 1> && <run 2> …`. */
+export function planCommand(runs: string[][]): string {
+  return `ffmpeg ${runs.map((r) => r.join(' ')).join(' && ')}`;
+}
+
 /** The file a single-output plan writes (its last argument). */
 export function outputOf(runs: string[][]): string {
   const last = runs.at(-1)?.at(-1);

@@ -38,6 +38,17 @@ export function ratioOf(service: number | null, reference: number | null): numbe
   return service === null || reference === null || reference === 0 ? null : service / reference;
 }
 
+/** The result of a timing comparison: the medians of both sides (as `summarise` gives them), in seconds, and their ratio. */
+export function timingResult(
+  name: string,
+  medians: { service: number; reference: number; cpu: { service: number; reference: number } },
+  target: string,
+  notes: string,
+): BenchResult {
+  const { service, reference, cpu } = medians;
+  return { name, service, reference, ratio: ratioOf(service, reference), unit: 's', cpu, target, notes };
+}
+
 /**
  * Whether a result meets its target: true, false, or null when there is no
  * target or no figure. A target is one or more clauses joined by `and`:

@@ -21,15 +21,19 @@ import { Emitter } from './emitter.js';
 import { ClientErrorCode, MediaFoundryError } from './errors.js';
 import { distinctNames, type FileInput, type JobInputSpec, type SourceOpener, type UploadSource } from './inputs.js';
 import { type FileSaver, Job, type JobHost, type JobOptions, type StartJobExtras } from './job.js';
-import type { SocketLike, SocketOpener, WebSocketConstructor } from './socket.js';
+import { type SocketLike, type SocketOpener, type WebSocketConstructor, whatwgOpener } from './socket.js';
 
 /** What a platform brings: its socket, the inputs it can read, and (Node) saving files. */
 export interface Platform {
   openSocket: SocketOpener;
   openSource: SourceOpener;
   saver?: FileSaver;
-  /** Builds a SocketOpener over a caller's WebSocket constructor. */
-  socketFrom(Ctor: WebSocketConstructor): SocketOpener;
+}
+
+/** What each entry point (node.ts, browser.ts) exports as `MediaFoundry`: clients on its platform. */
+export interface MediaFoundryConnector {
+  /** Connects to a gateway (`ws://` or `wss://`); rejects with CONNECTION_FAILED. */
+  connect(url: string, options?: ConnectOptions): Promise<MediaFoundryClient>;
 }
 
 export interface ReconnectOptions {
@@ -155,7 +159,7 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
     super();
     this.options = {
       apiKey: options.apiKey,
-      openSocket: options.WebSocket ? platform.socketFrom(options.WebSocket) : platform.openSocket,
+      openSocket: options.WebSocket ? whatwgOpener(options.WebSocket) : platform.openSocket,
       reconnect: options.reconnect === false ? null : { retries: 10, minDelayMs: 250, maxDelayMs: 5000, ...(options.reconnect ?? {}) },
       chunkBytes: options.uploadChunkBytes ?? 1024 * 1024,
       windowBytes: options.uploadWindowBytes ?? 8 * 1024 * 1024,
@@ -183,10 +187,15 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
         this.run(name, input, opts as never, jobOptions);
   }
 
-  /** @internal */
-  protected static async open<T extends MediaFoundryClient>(client: T): Promise<T> {
-    client.socket = await client.openSocket();
-    return client;
+  /** @internal The `MediaFoundry` of a platform (node.ts, browser.ts). */
+  static on(platform: Platform): MediaFoundryConnector {
+    return {
+      connect: async (url, options = {}) => {
+        const client = new MediaFoundryClient(url, platform, options);
+        client.socket = await client.openSocket();
+        return client;
+      },
+    };
   }
 
   /** Jobs not finished yet. */

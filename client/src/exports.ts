@@ -1,5 +1,12 @@
 /** The public surface both entry points (node.ts, browser.ts) share. */
-export type { ClientEvents, ConnectOptions, OperationMethods, OperationOptionsInput, ReconnectOptions } from './client.js';
+export type {
+  ClientEvents,
+  ConnectOptions,
+  MediaFoundryConnector,
+  OperationMethods,
+  OperationOptionsInput,
+  ReconnectOptions,
+} from './client.js';
 export { MediaFoundryClient, requestProblem } from './client.js';
 export { ClientErrorCode, MediaFoundryError, type MediaFoundryErrorCode } from './errors.js';
 export type { FileInput, JobInputSpec, NamedData } from './inputs.js';

@@ -10,11 +10,11 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { outputFileName } from '@media-foundry/shared';
 import WebSocket from 'ws';
-import { type ConnectOptions, MediaFoundryClient, type Platform } from './client.js';
+import { MediaFoundryClient } from './client.js';
 import { ClientErrorCode, MediaFoundryError } from './errors.js';
 import { type FileInput, openPortableSource, rechunk, safeFileName, type UploadSource } from './inputs.js';
 import type { FileSaver, FileSink } from './job.js';
-import { type SocketOpener, whatwgOpener } from './socket.js';
+import type { SocketOpener } from './socket.js';
 
 /** Frames up to this size are taken (outputs over 16 MiB come in 1 MiB chunks; a whole frame is at most 16 MiB and its header). */
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -170,19 +170,9 @@ const nodeSaver: FileSaver = {
   },
 };
 
-const nodePlatform: Platform = {
-  openSocket: openNodeSocket,
-  openSource: openNodeSource,
-  saver: nodeSaver,
-  socketFrom: whatwgOpener,
-};
-
-/** The media-foundry client (Node). */
-export class MediaFoundry extends MediaFoundryClient {
-  /** Connects to a gateway (`ws://` or `wss://`); rejects with CONNECTION_FAILED. */
-  static async connect(url: string, options: ConnectOptions = {}): Promise<MediaFoundry> {
-    return MediaFoundryClient.open(new MediaFoundry(url, nodePlatform, options));
-  }
-}
+/** The media-foundry client (Node): `await MediaFoundry.connect(url, options)`. */
+export const MediaFoundry = MediaFoundryClient.on({ openSocket: openNodeSocket, openSource: openNodeSource, saver: nodeSaver });
+/** A client connected by `MediaFoundry.connect`. */
+export type MediaFoundry = MediaFoundryClient;
 
 export * from './exports.js';

@@ -135,8 +135,8 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
   };
 }
 
-/** The services' S3 driver on the test store, for reading what they left in it. */
-export function testS3Storage(s3: TestS3): S3Storage {
+/** The services' S3 driver on the test store (or the bench's s3rver), for reading what they left in it. */
+export function testS3Storage(s3: Pick<TestS3, 'bucket' | 'endpoint'>): S3Storage {
   return new S3Storage({
     bucket: s3.bucket,
     region: 'us-east-1',
