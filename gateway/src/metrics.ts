@@ -1,5 +1,7 @@
 import {
   type CommonGauges,
+  counter,
+  histogram,
   JOB_SECONDS_BUCKETS,
   prom,
   registerCommonGauges,
@@ -26,7 +28,6 @@ export interface GatewayGauges extends CommonGauges {
 }
 
 export function createGatewayMetrics(registry: Registry, gauges: GatewayGauges): GatewayMetrics {
-  const r = [registry];
   registerCommonGauges(registry, gauges);
   scrapedGauge(registry, 'mf_ws_connections', 'Open WebSocket connections', gauges.connections);
   scrapedGauge(registry, 'mf_gateway_active_jobs', 'Jobs in progress on this gateway', gauges.activeJobs);
@@ -38,26 +39,10 @@ export function createGatewayMetrics(registry: Registry, gauges: GatewayGauges):
   );
   return {
     registry,
-    jobsSubmitted: new prom.Counter({
-      name: 'mf_jobs_submitted_total',
-      help: 'Jobs published to the queue',
-      labelNames: ['operation'],
-      registers: r,
-    }),
-    jobsFinished: new prom.Counter({
-      name: 'mf_jobs_finished_total',
-      help: 'Jobs that ended, by outcome',
-      labelNames: ['operation', 'outcome'],
-      registers: r,
-    }),
-    jobSeconds: new prom.Histogram({
-      name: 'mf_job_duration_seconds',
-      help: 'From start_job to the result',
-      labelNames: ['operation'],
-      buckets: JOB_SECONDS_BUCKETS,
-      registers: r,
-    }),
-    bytesIn: new prom.Counter({ name: 'mf_bytes_received_total', help: 'Uploaded input bytes', registers: r }),
-    bytesOut: new prom.Counter({ name: 'mf_bytes_sent_total', help: 'Output bytes sent to clients', registers: r }),
+    jobsSubmitted: counter(registry, 'mf_jobs_submitted_total', 'Jobs published to the queue', ['operation']),
+    jobsFinished: counter(registry, 'mf_jobs_finished_total', 'Jobs that ended, by outcome', ['operation', 'outcome']),
+    jobSeconds: histogram(registry, 'mf_job_duration_seconds', 'From start_job to the result', ['operation'], JOB_SECONDS_BUCKETS),
+    bytesIn: counter(registry, 'mf_bytes_received_total', 'Uploaded input bytes'),
+    bytesOut: counter(registry, 'mf_bytes_sent_total', 'Output bytes sent to clients'),
   };
 }

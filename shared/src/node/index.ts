@@ -1,4 +1,5 @@
 /** @media-foundry/shared/node — the Node-only runtime both services use: storage, logger, broker, HTTP. */
+export { type Backends, connectBackends } from './backends.js';
 export {
   type AmqpConnectionManager,
   type Broker,
@@ -14,7 +15,9 @@ export { type HttpReply, type HttpRoutes, processMemory, type ServiceProbes, ser
 export { createLogger, type Logger } from './logger.js';
 export {
   type CommonGauges,
+  counter,
   createRegistry,
+  histogram,
   JOB_SECONDS_BUCKETS,
   prom,
   registerCommonGauges,

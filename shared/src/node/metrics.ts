@@ -18,6 +18,27 @@ export function createRegistry(service: string): client.Registry {
 /** Buckets for job durations: 100 ms to an hour. */
 export const JOB_SECONDS_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
+/** A counter registered in `registry`, split by `labelNames` (none: one series). */
+export function counter<L extends string = never>(
+  registry: client.Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[] = [],
+): client.Counter<L> {
+  return new client.Counter({ name, help, labelNames, registers: [registry] });
+}
+
+/** A histogram registered in `registry`, split by `labelNames`, observing into `buckets`. */
+export function histogram<L extends string>(
+  registry: client.Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  buckets: number[],
+): client.Histogram<L> {
+  return new client.Histogram({ name, help, labelNames, buckets, registers: [registry] });
+}
+
 /** Gauges every service has: a number read when Prometheus scrapes. */
 export interface CommonGauges {
   queueDepth: () => Promise<number | null>;
