@@ -11,6 +11,7 @@ import { removeAudioOptions } from './remove-audio.js';
 import { speedOptions } from './speed.js';
 import { dashOptions, hlsOptions } from './streaming.js';
 import { subtitlesOptions } from './subtitles.js';
+import { type OperationOf, operationNames, operationUnion } from './table.js';
 import { thumbnailOptions } from './thumbnail.js';
 import { trimOptions } from './trim.js';
 import { watermarkOptions } from './watermark.js';
@@ -53,12 +54,10 @@ export const operationOptions = {
 } as const;
 
 export type OperationName = keyof typeof operationOptions;
-export const OPERATION_NAMES = Object.keys(operationOptions) as OperationName[];
+export const OPERATION_NAMES: OperationName[] = operationNames(operationOptions);
 
 /** `{operation, options}` for one operation, options parsed (defaults filled). */
-export type OperationRequest = {
-  [K in OperationName]: { operation: K; options: z.output<(typeof operationOptions)[K]> };
-}[OperationName];
+export type OperationRequest = OperationOf<typeof operationOptions>;
 
 /** How many input files each operation takes (`[min, max]`); one unless listed. */
 const INPUT_COUNTS: Partial<Record<OperationName, readonly [number, number]>> = {
@@ -91,8 +90,5 @@ export function inputCountProblem(operation: OperationName, count: number, optio
 export function withOperation<S extends z.ZodRawShape>(
   base: z.ZodObject<S>,
 ): z.ZodType<z.output<z.ZodObject<S>> & OperationRequest, unknown> {
-  const members = OPERATION_NAMES.map((name) =>
-    base.extend({ operation: z.literal(name), options: (operationOptions[name] as z.ZodType).prefault({}) }),
-  );
-  return z.discriminatedUnion('operation', members as [(typeof members)[number], ...(typeof members)[number][]]) as never;
+  return operationUnion(operationOptions, base);
 }

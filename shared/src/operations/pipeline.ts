@@ -6,6 +6,7 @@ import { AUDIO_FILTER_TYPES, filterOptions } from './filter.js';
 import { gifOptions } from './gif.js';
 import { removeAudioOptions } from './remove-audio.js';
 import { speedOptions } from './speed.js';
+import { type OperationInputOf, type OperationOf, operationNames, operationUnion } from './table.js';
 import { thumbnailOptions } from './thumbnail.js';
 import { trimOptions } from './trim.js';
 import { watermarkOptions } from './watermark.js';
@@ -33,7 +34,7 @@ export const PIPELINE_STEP_OPTIONS = {
 } as const;
 
 export type PipelineStepName = keyof typeof PIPELINE_STEP_OPTIONS;
-export const PIPELINE_STEP_NAMES = Object.keys(PIPELINE_STEP_OPTIONS) as PipelineStepName[];
+export const PIPELINE_STEP_NAMES: PipelineStepName[] = operationNames(PIPELINE_STEP_OPTIONS);
 
 /** Steps that decide the output (encoders, container, files): at most one, and last. */
 export const PIPELINE_OUTPUT_STEPS: readonly PipelineStepName[] = ['compress', 'convert', 'extract_audio', 'gif', 'thumbnail'];
@@ -42,23 +43,16 @@ export const PIPELINE_OUTPUT_STEPS: readonly PipelineStepName[] = ['compress', '
 export const MAX_PIPELINE_STEPS = 10;
 
 /** One step, options parsed (defaults filled). */
-export type PipelineStep = {
-  [K in PipelineStepName]: { operation: K; options: z.output<(typeof PIPELINE_STEP_OPTIONS)[K]> };
-}[PipelineStepName];
+export type PipelineStep = OperationOf<typeof PIPELINE_STEP_OPTIONS>;
 
-const stepMembers = PIPELINE_STEP_NAMES.map((name) =>
-  z.strictObject({ operation: z.literal(name), options: (PIPELINE_STEP_OPTIONS[name] as z.ZodType).prefault({}) }),
-);
 /** One step as a client writes it (options may be left out: the operation's defaults apply). */
-export type PipelineStepInput = {
-  [K in PipelineStepName]: { operation: K; options?: z.input<(typeof PIPELINE_STEP_OPTIONS)[K]> };
-}[PipelineStepName];
+export type PipelineStepInput = OperationInputOf<typeof PIPELINE_STEP_OPTIONS>;
 
 /** `{operation, options}`: options validated by that operation's schema, so errors read `steps[2].options.crf`. */
-export const pipelineStep = z.discriminatedUnion(
-  'operation',
-  stepMembers as [(typeof stepMembers)[number], ...(typeof stepMembers)[number][]],
-) as unknown as z.ZodType<PipelineStep, PipelineStepInput>;
+export const pipelineStep = operationUnion(PIPELINE_STEP_OPTIONS, z.strictObject({})) as unknown as z.ZodType<
+  PipelineStep,
+  PipelineStepInput
+>;
 
 /** Whether a step reads the audio stream (and so cannot follow a step that dropped it). */
 function needsAudio(step: PipelineStep): boolean {
