@@ -1,13 +1,4 @@
-import {
-  type CommonGauges,
-  counter,
-  histogram,
-  JOB_SECONDS_BUCKETS,
-  prom,
-  registerCommonGauges,
-  type Registry,
-  scrapedGauge,
-} from '@media-foundry/shared/node';
+import { type CommonGauges, JOB_SECONDS_BUCKETS, type prom, type Registry, serviceMetrics } from '@media-foundry/shared/node';
 
 /** What the gateway counts; /metrics on HEALTH_PORT serves it. */
 export interface GatewayMetrics {
@@ -28,21 +19,20 @@ export interface GatewayGauges extends CommonGauges {
 }
 
 export function createGatewayMetrics(registry: Registry, gauges: GatewayGauges): GatewayMetrics {
-  registerCommonGauges(registry, gauges);
-  scrapedGauge(registry, 'mf_ws_connections', 'Open WebSocket connections', gauges.connections);
-  scrapedGauge(registry, 'mf_gateway_active_jobs', 'Jobs in progress on this gateway', gauges.activeJobs);
-  scrapedGauge(
-    registry,
+  const metrics = serviceMetrics(registry, gauges);
+  metrics.gauge('mf_ws_connections', 'Open WebSocket connections', gauges.connections);
+  metrics.gauge('mf_gateway_active_jobs', 'Jobs in progress on this gateway', gauges.activeJobs);
+  metrics.gauge(
     'mf_gateway_buffered_bytes',
     "Bytes held for clients' uploads and deliveries, of GATEWAY_BUFFER_BUDGET_MB",
     gauges.bufferedBytes,
   );
   return {
     registry,
-    jobsSubmitted: counter(registry, 'mf_jobs_submitted_total', 'Jobs published to the queue', ['operation']),
-    jobsFinished: counter(registry, 'mf_jobs_finished_total', 'Jobs that ended, by outcome', ['operation', 'outcome']),
-    jobSeconds: histogram(registry, 'mf_job_duration_seconds', 'From start_job to the result', ['operation'], JOB_SECONDS_BUCKETS),
-    bytesIn: counter(registry, 'mf_bytes_received_total', 'Uploaded input bytes'),
-    bytesOut: counter(registry, 'mf_bytes_sent_total', 'Output bytes sent to clients'),
+    jobsSubmitted: metrics.counter('mf_jobs_submitted_total', 'Jobs published to the queue', ['operation']),
+    jobsFinished: metrics.counter('mf_jobs_finished_total', 'Jobs that ended, by outcome', ['operation', 'outcome']),
+    jobSeconds: metrics.histogram('mf_job_duration_seconds', 'From start_job to the result', ['operation'], JOB_SECONDS_BUCKETS),
+    bytesIn: metrics.counter('mf_bytes_received_total', 'Uploaded input bytes'),
+    bytesOut: metrics.counter('mf_bytes_sent_total', 'Output bytes sent to clients'),
   };
 }

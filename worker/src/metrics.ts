@@ -1,13 +1,4 @@
-import {
-  type CommonGauges,
-  counter,
-  histogram,
-  JOB_SECONDS_BUCKETS,
-  prom,
-  registerCommonGauges,
-  type Registry,
-  scrapedGauge,
-} from '@media-foundry/shared/node';
+import { type CommonGauges, JOB_SECONDS_BUCKETS, prom, type Registry, serviceMetrics } from '@media-foundry/shared/node';
 
 /** What a worker counts; /metrics on its HEALTH_PORT serves it. */
 export interface WorkerMetrics {
@@ -32,8 +23,8 @@ export interface WorkerGauges extends CommonGauges {
 }
 
 export function createWorkerMetrics(registry: Registry, gauges: WorkerGauges): WorkerMetrics {
-  registerCommonGauges(registry, gauges);
-  scrapedGauge(registry, 'mf_worker_active_jobs', 'Jobs running on this worker', gauges.activeJobs);
+  const metrics = serviceMetrics(registry, gauges);
+  metrics.gauge('mf_worker_active_jobs', 'Jobs running on this worker', gauges.activeJobs);
   new prom.Gauge({
     name: 'mf_tenant_queue_depth',
     help: "Jobs waiting in each tenant's queue, as this worker last saw it",
@@ -46,25 +37,22 @@ export function createWorkerMetrics(registry: Registry, gauges: WorkerGauges): W
   });
   return {
     registry,
-    jobs: counter(registry, 'mf_worker_jobs_total', 'Jobs this worker ended, by outcome', ['operation', 'outcome']),
-    jobSeconds: histogram(registry, 'mf_worker_job_duration_seconds', 'Time a job ran on this worker', ['operation'], JOB_SECONDS_BUCKETS),
-    stageSeconds: histogram(
-      registry,
+    jobs: metrics.counter('mf_worker_jobs_total', 'Jobs this worker ended, by outcome', ['operation', 'outcome']),
+    jobSeconds: metrics.histogram('mf_worker_job_duration_seconds', 'Time a job ran on this worker', ['operation'], JOB_SECONDS_BUCKETS),
+    stageSeconds: metrics.histogram(
       'mf_worker_stage_seconds',
       'Time a job spent in each stage (queue_wait: from submission to the start of work)',
       ['operation', 'stage'],
       [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
     ),
-    encodeSpeed: histogram(
-      registry,
+    encodeSpeed: metrics.histogram(
       'mf_worker_encode_speed_ratio',
       'ffmpeg speed (media seconds per second) at the end of each run',
       ['operation'],
       [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64],
     ),
-    stalled: counter(registry, 'mf_jobs_stalled_total', 'Jobs stopped for making no progress for FFMPEG_STALL_SECONDS', ['operation']),
-    webhookDeliveries: counter(
-      registry,
+    stalled: metrics.counter('mf_jobs_stalled_total', 'Jobs stopped for making no progress for FFMPEG_STALL_SECONDS', ['operation']),
+    webhookDeliveries: metrics.counter(
       'mf_webhook_deliveries_total',
       'Webhook events by final outcome (delivered, rejected by a 4xx, blocked address, failed after every retry, invalid)',
       ['outcome'],

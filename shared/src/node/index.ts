@@ -13,17 +13,7 @@ export {
 } from './broker.js';
 export { type HttpReply, type HttpRoutes, processMemory, type ServiceProbes, serviceRoutes, startHttpServer } from './http-server.js';
 export { createLogger, type Logger } from './logger.js';
-export {
-  type CommonGauges,
-  counter,
-  createRegistry,
-  histogram,
-  JOB_SECONDS_BUCKETS,
-  prom,
-  registerCommonGauges,
-  type Registry,
-  scrapedGauge,
-} from './metrics.js';
+export { type CommonGauges, createRegistry, JOB_SECONDS_BUCKETS, prom, type Registry, serviceMetrics } from './metrics.js';
 export {
   assertSafeKey,
   BudgetRetryStrategy,
