@@ -1,37 +1,21 @@
 import { z } from 'zod';
-import { compressOptions } from './compress.js';
-import { convertOptions } from './convert.js';
-import { extractAudioOptions } from './extract-audio.js';
-import { AUDIO_FILTER_TYPES, filterOptions } from './filter.js';
-import { gifOptions } from './gif.js';
-import { removeAudioOptions } from './remove-audio.js';
-import { speedOptions } from './speed.js';
-import { type OperationInputOf, type OperationOf, operationNames, operationUnion } from './table.js';
-import { thumbnailOptions } from './thumbnail.js';
-import { trimOptions } from './trim.js';
-import { watermarkOptions } from './watermark.js';
+import { SINGLE_OPERATION_OPTIONS } from './catalog.js';
+import { AUDIO_FILTER_TYPES } from './filter.js';
+import { type OperationInputOf, type OperationOf, operationNames, operationUnion, pickOperations } from './table.js';
+
+/** The operations a pipeline step may name, in order (see {@link PIPELINE_STEP_OPTIONS}). */
+const STEPS = ['trim', 'speed', 'filter', 'remove_audio', 'watermark', 'compress', 'convert', 'extract_audio', 'gif', 'thumbnail'] as const;
 
 /**
  * The operations a pipeline step may name, each with its own options schema
- * (the same one a job of that operation is validated with). One line per
- * operation: a new one that is a transform (it changes the streams and keeps
- * them, like `watermark`) is added here, and the worker's pipeline builder
+ * (the same one a job of that operation is validated with). A new operation
+ * that is a transform (it changes the streams and keeps them, like
+ * `watermark`) is added to `STEPS`, and the worker's pipeline builder
  * learns its filters; an output step also goes into {@link PIPELINE_OUTPUT_STEPS}.
  * `watermark` is a step with a text only: an image one needs a second input
  * (see {@link pipelineChainProblems}).
  */
-export const PIPELINE_STEP_OPTIONS = {
-  trim: trimOptions,
-  speed: speedOptions,
-  filter: filterOptions,
-  remove_audio: removeAudioOptions,
-  watermark: watermarkOptions,
-  compress: compressOptions,
-  convert: convertOptions,
-  extract_audio: extractAudioOptions,
-  gif: gifOptions,
-  thumbnail: thumbnailOptions,
-} as const;
+export const PIPELINE_STEP_OPTIONS = pickOperations(SINGLE_OPERATION_OPTIONS, STEPS);
 
 export type PipelineStepName = keyof typeof PIPELINE_STEP_OPTIONS;
 export const PIPELINE_STEP_NAMES: PipelineStepName[] = operationNames(PIPELINE_STEP_OPTIONS);

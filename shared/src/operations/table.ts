@@ -24,6 +24,11 @@ export function operationNames<T extends OperationTable>(table: T): (keyof T & s
   return Object.keys(table);
 }
 
+/** The operations of `table` named in `names`, in that order. */
+export function pickOperations<T extends OperationTable, K extends keyof T & string>(table: T, names: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(names.map((name) => [name, table[name]])) as Pick<T, K>;
+}
+
 /**
  * `z.discriminatedUnion('operation', …)` of `base` extended with each
  * operation's `{operation, options}`: options validated by that operation's
