@@ -20,6 +20,8 @@ COPY shared/package.json shared/
 COPY client/package.json client/
 COPY gateway/package.json gateway/
 COPY worker/package.json worker/
+# the unit tests' fixtures: a workspace npm ci installs, never in a final image
+COPY test-support/package.json test-support/
 
 # ---- build: all dependencies, then tsc
 FROM manifests AS build
@@ -28,6 +30,8 @@ COPY tsconfig.base.json ./
 COPY shared/ shared/
 COPY gateway/ gateway/
 COPY worker/ worker/
+# the services' unit tests import it: tsc -b builds it with them (a project reference)
+COPY test-support/ test-support/
 # the client's sources: the build bundles the demo page from them into gateway/dist/demo-page
 COPY client/ client/
 # `npm run build` is `tsc -b` over the root tsconfig, which also references

@@ -7,7 +7,7 @@ import { importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 /** The public entries of the workspaces; anything deeper is an internal. */
-const PUBLIC_ENTRIES = ['shared', 'shared/node', 'client', 'worker/lib'];
+const PUBLIC_ENTRIES = ['shared', 'shared/node', 'client', 'worker/lib', 'test-support'];
 
 /** The boundary rules, exported so test/lint-boundaries.test.ts runs exactly these on its fixture. */
 export const boundaryRules = {

@@ -6,23 +6,19 @@
  * .env of its own instead of writing one into the repository.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { useTempDir } from '@media-foundry/test-support';
 import { ROOT } from './helpers/paths.js';
 
 const run = promisify(execFile);
-let dir: string;
+const dir = useTempDir('env-file-', 'test');
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'env-file-'));
-  await mkdir(join(dir, 'scripts'));
-  await copyFile(join(ROOT, 'scripts', 'load-env.js'), join(dir, 'scripts', 'load-env.js'));
-  await writeFile(join(dir, 'package.json'), '{"type":"module"}');
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await mkdir(join(dir(), 'scripts'));
+  await copyFile(join(ROOT, 'scripts', 'load-env.js'), join(dir(), 'scripts', 'load-env.js'));
+  await writeFile(join(dir(), 'package.json'), '{"type":"module"}');
 });
 
 /** What a process preloaded with the loader sees of `names`. */
@@ -31,7 +27,7 @@ async function seen(names: string[], env: Record<string, string> = {}): Promise<
     process.execPath,
     [
       '--import',
-      join(dir, 'scripts', 'load-env.js'),
+      join(dir(), 'scripts', 'load-env.js'),
       '-e',
       `console.log(JSON.stringify(Object.fromEntries(${JSON.stringify(names)}.map((n) => [n, process.env[n]]))))`,
     ],
@@ -42,7 +38,7 @@ async function seen(names: string[], env: Record<string, string> = {}): Promise<
 
 describe('.env', () => {
   it('is loaded when present, and the environment wins over it', async () => {
-    await writeFile(join(dir, '.env'), '# a comment\nWS_PORT=9123\nQUEUE_PREFIX=from-file\nURL_ALLOWLIST="127.0.0.1, localhost"\n');
+    await writeFile(join(dir(), '.env'), '# a comment\nWS_PORT=9123\nQUEUE_PREFIX=from-file\nURL_ALLOWLIST="127.0.0.1, localhost"\n');
     expect(await seen(['WS_PORT', 'QUEUE_PREFIX', 'URL_ALLOWLIST'], { QUEUE_PREFIX: 'from-env' })).toEqual({
       WS_PORT: '9123',
       QUEUE_PREFIX: 'from-env',
@@ -55,10 +51,10 @@ describe('.env', () => {
   });
 
   it('configures the service itself: a bad value in it stops the gateway naming the variable', async () => {
-    await writeFile(join(dir, '.env'), 'WS_PORT=not-a-port\n');
+    await writeFile(join(dir(), '.env'), 'WS_PORT=not-a-port\n');
     const failed = await run(
       process.execPath,
-      ['--import', join(dir, 'scripts', 'load-env.js'), join(ROOT, 'gateway', 'dist', 'main.js')],
+      ['--import', join(dir(), 'scripts', 'load-env.js'), join(ROOT, 'gateway', 'dist', 'main.js')],
       {
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       },
@@ -71,7 +67,7 @@ describe('.env', () => {
   });
 
   it('.env.example, copied to .env, is accepted as it is', async () => {
-    await copyFile(join(ROOT, '.env.example'), join(dir, '.env'));
+    await copyFile(join(ROOT, '.env.example'), join(dir(), '.env'));
     expect(await seen(['WS_PORT', 'PUBLIC_BASE_URL'])).toEqual({ WS_PORT: '8080', PUBLIC_BASE_URL: '' });
   });
 

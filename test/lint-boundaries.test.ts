@@ -5,13 +5,13 @@
  * package and a deep import past a package's public entry, and asserts each is
  * reported — and that imports through the public entries are not.
  */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ESLint, type Linter } from 'eslint';
 import { importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
+import { useTempDir } from '@media-foundry/test-support';
 import { ROOT } from './helpers/paths.js';
 
 interface LintConfigModule {
@@ -36,19 +36,18 @@ const FIXTURE: Record<string, string> = {
     "import { errors } from '@media-foundry/shared';\nimport { logger } from '@media-foundry/shared/node';\nimport { buildPlan } from '@media-foundry/worker/lib';\nexport const z = [errors, logger, buildPlan];\n",
 };
 
-let dir: string;
+const dir = useTempDir('lint-boundaries-');
 let results: Map<string, Linter.LintMessage[]>;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'lint-boundaries-'));
   for (const [path, text] of Object.entries(FIXTURE)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
+    mkdirSync(dirname(join(dir(), path)), { recursive: true });
+    writeFileSync(join(dir(), path), text);
   }
   // eslint.config.js is plain JS at the root (outside every tsconfig): loaded by URL.
   const lintConfig = (await import(pathToFileURL(join(ROOT, 'eslint.config.js')).href)) as LintConfigModule;
   const eslint = new ESLint({
-    cwd: dir,
+    cwd: dir(),
     overrideConfigFile: true,
     overrideConfig: [
       {
@@ -61,10 +60,8 @@ beforeAll(async () => {
     ],
   });
   const lint = await eslint.lintFiles(['**/*.ts']);
-  results = new Map(lint.map((r) => [r.filePath.slice(dir.length + 1), r.messages]));
+  results = new Map(lint.map((r) => [r.filePath.slice(dir().length + 1), r.messages]));
 }, 60_000);
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const rulesAt = (file: string) => (results.get(file) ?? []).map((m) => m.ruleId ?? `fatal: ${m.message}`);
 

@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@media-foundry/shared/node';
+import { useTempDir } from '@media-foundry/test-support';
 import { serveDemoPage } from './demo-page.js';
 import { loadUws, type us_listen_socket } from './uws.js';
 
@@ -33,18 +33,14 @@ function get(url: string): Promise<{ status: number; type: string | undefined; b
 }
 
 describe('serveDemoPage', () => {
-  let dir: string;
+  const dir = useTempDir('mf-demo-page-');
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mf-demo-page-'));
-    await writeFile(join(dir, 'index.html'), '<!doctype html><title>mf</title>');
-    await writeFile(join(dir, 'app.js'), 'export {};');
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await writeFile(join(dir(), 'index.html'), '<!doctype html><title>mf</title>');
+    await writeFile(join(dir(), 'app.js'), 'export {};');
   });
 
   it('serves index.html at / and the bundle under /demo/, with their types', async () => {
-    const { base, stop } = await serve(dir, false);
+    const { base, stop } = await serve(dir(), false);
     try {
       const page = await get(`${base}/`);
       expect(page).toEqual({ status: 200, type: 'text/html; charset=utf-8', body: '<!doctype html><title>mf</title>' });
@@ -56,7 +52,7 @@ describe('serveDemoPage', () => {
   });
 
   it('tells the page whether to ask for an API key', async () => {
-    const { base, stop } = await serve(dir, true);
+    const { base, stop } = await serve(dir(), true);
     try {
       expect(JSON.parse((await get(`${base}/demo/config.json`)).body)).toEqual({ auth: true });
     } finally {

@@ -2,19 +2,14 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, loadGatewayConfig, topology } from '@media-foundry/shared';
 import {
-  connectBroker,
+  connectBackends,
   createLogger,
   createRegistry,
-  createStorage,
-  DependencyCheck,
-  JobStore,
   PolledValue,
   processMemory,
   readinessProblems,
   serviceRoutes,
   startHttpServer,
-  TenantQueues,
-  whenConnected,
 } from '@media-foundry/shared/node';
 import { createAuthenticator } from './auth.js';
 import { ByteBudget } from './byte-budget.js';
@@ -53,26 +48,10 @@ async function main(): Promise<void> {
   const t = topology(config.queuePrefix);
   const authenticator = createAuthenticator({ apiKeys: config.apiKeys, jwtSecret: config.jwtSecret });
   if (!authenticator.enabled) logger.warn('no API_KEYS or JWT_SECRET configured: the WebSocket is open to anyone who can reach it');
-  const storage = createStorage(config);
-  await storage.check();
-  const store = new JobStore(storage, config.transientRetryMs);
-  const broker = connectBroker(config.amqpUrl, logger, `gateway-${gatewayId}`);
+  const { storage, store, broker, tenants, checks } = await connectBackends(config, t, logger, `gateway-${gatewayId}`);
   const publisher = new JobPublisher(broker, t, config);
-  const tenants = new TenantQueues(broker, t, store, {
-    deliveryLimit: config.jobDeliveryLimit,
-    idleMs: config.tenantQueueIdleMs,
-    timeoutMs: config.publishTimeoutMs,
-    logger,
-  });
   // probes never wait on the broker or storage: the intake depth and the checks behind /ready run in the background
   const intakeDepth = new PolledValue(() => tenants.intakeDepth());
-  const checks = [
-    new DependencyCheck(
-      'RabbitMQ did not answer',
-      whenConnected(broker, () => tenants.intakeDepth()),
-    ),
-    new DependencyCheck('storage is not reachable', () => storage.check()),
-  ];
   const budget = new ByteBudget(config.gatewayBufferBudgetBytes);
   const registry = createRegistry('gateway');
   let baseUrl = '';

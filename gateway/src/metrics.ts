@@ -1,11 +1,4 @@
-import {
-  type CommonGauges,
-  JOB_SECONDS_BUCKETS,
-  prom,
-  registerCommonGauges,
-  type Registry,
-  scrapedGauge,
-} from '@media-foundry/shared/node';
+import { type CommonGauges, JOB_SECONDS_BUCKETS, type prom, type Registry, serviceMetrics } from '@media-foundry/shared/node';
 
 /** What the gateway counts; /metrics on HEALTH_PORT serves it. */
 export interface GatewayMetrics {
@@ -26,38 +19,20 @@ export interface GatewayGauges extends CommonGauges {
 }
 
 export function createGatewayMetrics(registry: Registry, gauges: GatewayGauges): GatewayMetrics {
-  const r = [registry];
-  registerCommonGauges(registry, gauges);
-  scrapedGauge(registry, 'mf_ws_connections', 'Open WebSocket connections', gauges.connections);
-  scrapedGauge(registry, 'mf_gateway_active_jobs', 'Jobs in progress on this gateway', gauges.activeJobs);
-  scrapedGauge(
-    registry,
+  const metrics = serviceMetrics(registry, gauges);
+  metrics.gauge('mf_ws_connections', 'Open WebSocket connections', gauges.connections);
+  metrics.gauge('mf_gateway_active_jobs', 'Jobs in progress on this gateway', gauges.activeJobs);
+  metrics.gauge(
     'mf_gateway_buffered_bytes',
     "Bytes held for clients' uploads and deliveries, of GATEWAY_BUFFER_BUDGET_MB",
     gauges.bufferedBytes,
   );
   return {
     registry,
-    jobsSubmitted: new prom.Counter({
-      name: 'mf_jobs_submitted_total',
-      help: 'Jobs published to the queue',
-      labelNames: ['operation'],
-      registers: r,
-    }),
-    jobsFinished: new prom.Counter({
-      name: 'mf_jobs_finished_total',
-      help: 'Jobs that ended, by outcome',
-      labelNames: ['operation', 'outcome'],
-      registers: r,
-    }),
-    jobSeconds: new prom.Histogram({
-      name: 'mf_job_duration_seconds',
-      help: 'From start_job to the result',
-      labelNames: ['operation'],
-      buckets: JOB_SECONDS_BUCKETS,
-      registers: r,
-    }),
-    bytesIn: new prom.Counter({ name: 'mf_bytes_received_total', help: 'Uploaded input bytes', registers: r }),
-    bytesOut: new prom.Counter({ name: 'mf_bytes_sent_total', help: 'Output bytes sent to clients', registers: r }),
+    jobsSubmitted: metrics.counter('mf_jobs_submitted_total', 'Jobs published to the queue', ['operation']),
+    jobsFinished: metrics.counter('mf_jobs_finished_total', 'Jobs that ended, by outcome', ['operation', 'outcome']),
+    jobSeconds: metrics.histogram('mf_job_duration_seconds', 'From start_job to the result', ['operation'], JOB_SECONDS_BUCKETS),
+    bytesIn: metrics.counter('mf_bytes_received_total', 'Uploaded input bytes'),
+    bytesOut: metrics.counter('mf_bytes_sent_total', 'Output bytes sent to clients'),
   };
 }

@@ -1,8 +1,8 @@
-import { mkdtemp, rm, utimes } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type JobRecord, storageKeys } from '@media-foundry/shared';
 import { FsStorage, JobStore } from '@media-foundry/shared/node';
+import { useTempDir } from '@media-foundry/test-support';
 import { sweepStorage } from './storage-sweeper.js';
 
 const MINUTE = 60_000;
@@ -11,25 +11,20 @@ const NOW = Date.parse('2030-01-01T12:00:00Z');
 const policy = { storageTtlMs: 24 * HOUR, resumeTtlMs: 10 * MINUTE, urlTtlMs: HOUR };
 
 describe('sweepStorage', () => {
-  let root: string;
+  const root = useTempDir('storage-sweeper-test-', 'test');
   let storage: FsStorage;
   let store: JobStore;
 
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'storage-sweeper-test-'));
-    storage = new FsStorage(root);
+    storage = new FsStorage(root());
     store = new JobStore(storage);
-  });
-
-  afterEach(async () => {
-    await rm(root, { recursive: true, force: true });
   });
 
   /** Stores an object and sets its modification time to `NOW - ageMs`. */
   async function putAged(key: string, ageMs: number, body: string = key): Promise<void> {
     await storage.put(key, Buffer.from(body));
     const t = new Date(NOW - ageMs);
-    await utimes(join(root, ...key.split('/')), t, t);
+    await utimes(join(root(), ...key.split('/')), t, t);
   }
 
   const record = (id: string, delivery: 'binary' | 'url'): string =>

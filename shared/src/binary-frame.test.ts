@@ -1,7 +1,7 @@
+import { thrownBy } from '@media-foundry/test-support';
 import { decodeUploadFrame, encodeBinaryFrame, splitBinaryFrame } from './binary-frame.js';
 import { AppError, ErrorCode } from './errors.js';
 import { MAX_BINARY_HEADER_BYTES, MAX_FILE_NAME_BYTES } from './protocol.js';
-import { thrownBy } from './test-fixtures.js';
 
 const utf8 = new TextEncoder();
 

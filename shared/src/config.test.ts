@@ -1,9 +1,9 @@
+import { thrownBy } from '@media-foundry/test-support';
 import { ConfigError } from './config.js';
 import { loadGatewayConfig } from './config/gateway.js';
 import { MiB } from './config/values.js';
 import { CONFIG_VARIABLES, GATEWAY_VARIABLES, WORKER_VARIABLES } from './config/variables.js';
 import { loadWorkerConfig } from './config/worker.js';
-import { thrownBy } from './test-fixtures.js';
 
 /** Runs `fn`, asserts it throws a ConfigError, and returns it. */
 function configError(fn: () => unknown): ConfigError {

@@ -1,3 +1,4 @@
+import { outputMetadata } from '@media-foundry/test-support';
 import { completedReply } from './jobs.js';
 import { binaryHeader, outputFileName } from './protocol.js';
 
@@ -33,17 +34,7 @@ describe('outputFileName', () => {
     const reply = (filename: string) => ({
       type: 'completed',
       job_id: 'j',
-      output_metadata: {
-        format: 'hls',
-        duration: 1,
-        size_bytes: 1,
-        video_codec: null,
-        audio_codec: null,
-        width: null,
-        height: null,
-        bitrate: null,
-        fps: null,
-      },
+      output_metadata: outputMetadata({ format: 'hls', duration: 1, size_bytes: 1 }),
       outputs: [{ filename, size_bytes: 1, content_type: 'video/mp2t', key: `jobs/j/output/${filename}` }],
     });
     expect(completedReply.safeParse(reply('720p/seg_000.ts')).success).toBe(true);

@@ -1,7 +1,7 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FsStorage, parseAllowlist } from '@media-foundry/shared/node';
+import { useTempDir } from '@media-foundry/test-support';
 import { InputBudget } from './input-budget.js';
 import { fetchInput, localInputName } from './inputs.js';
 
@@ -35,7 +35,7 @@ describe('localInputName', () => {
 });
 
 describe('fetchInput of staged uploads', () => {
-  let root: string;
+  const root = useTempDir('inputs-');
   let storage: FsStorage;
   const limits = {
     maxBytes: 1 << 20,
@@ -47,17 +47,13 @@ describe('fetchInput of staged uploads', () => {
     allowlist: parseAllowlist([]),
   };
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'inputs-'));
-    storage = new FsStorage(join(root, 'storage'));
+    storage = new FsStorage(join(root(), 'storage'));
     await storage.put('jobs/j/input/a.mp4', Buffer.alloc(600));
     await storage.put('jobs/j/input/b.mp4', Buffer.alloc(600));
   });
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
 
   it("counts each staged file against the job's budget before copying it", async () => {
-    const dir = await mkdtemp(join(root, 'job-'));
+    const dir = await mkdtemp(join(root(), 'job-'));
     const budget = new InputBudget(1000);
     const signal = new AbortController().signal;
     const input = (name: string) => ({ source: 'storage' as const, key: `jobs/j/input/${name}`, filename: name });

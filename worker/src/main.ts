@@ -2,19 +2,15 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, jobId as jobIdSchema, loadWorkerConfig, minimumConsumerTimeoutMs, topology } from '@media-foundry/shared';
 import {
+  connectBackends,
   connectBroker,
   createLogger,
   createRegistry,
-  createStorage,
-  DependencyCheck,
-  JobStore,
   parseAllowlist,
   readinessProblems,
   serviceRoutes,
   startHttpServer,
   tenantKey,
-  TenantQueues,
-  whenConnected,
 } from '@media-foundry/shared/node';
 import { BacklogProbe } from './backlog.js';
 import { ControlChannel, PEER_EXPIRY_MS } from './control.js';
@@ -47,19 +43,10 @@ async function main(): Promise<void> {
   const workerId = `worker-${randomBytes(4).toString('hex')}`;
   const t = topology(config.queuePrefix);
   const idleMs = config.tenantQueueIdleMs;
-  const storage = createStorage(config);
-  await storage.check();
-  const store = new JobStore(storage, config.transientRetryMs);
-  const broker = connectBroker(config.amqpUrl, logger, workerId);
+  const { storage, store, broker, tenants, checks } = await connectBackends(config, t, logger, workerId);
   // the jobs this worker runs are held on a connection of their own: a reconnect forced to restore some
   // other channel (broker.ts) must not hand them back to their queues
   const slotsBroker = connectBroker(config.amqpUrl, logger.child({ connection: 'slots' }), `${workerId}-slots`);
-  const tenants = new TenantQueues(broker, t, store, {
-    deliveryLimit: config.jobDeliveryLimit,
-    idleMs,
-    timeoutMs: config.publishTimeoutMs,
-    logger,
-  });
   const replies = new ReplyPublisher(broker, t, config.publishTimeoutMs);
   const directory = new TenantDirectory();
   // a job that leaves a peer (ended, handed back, or its worker went silent) may be waiting in its tenant's queue again
@@ -179,13 +166,6 @@ async function main(): Promise<void> {
   scanner.start(15_000);
   backlog.start();
   // /ready never waits on the broker or storage: they are checked in the background
-  const checks = [
-    new DependencyCheck(
-      'RabbitMQ did not answer',
-      whenConnected(broker, () => tenants.intakeDepth()),
-    ),
-    new DependencyCheck('storage is not reachable', () => storage.check()),
-  ];
   for (const check of checks) check.start();
 
   let accepting = true;

@@ -1,11 +1,4 @@
-import {
-  type CommonGauges,
-  JOB_SECONDS_BUCKETS,
-  prom,
-  registerCommonGauges,
-  type Registry,
-  scrapedGauge,
-} from '@media-foundry/shared/node';
+import { type CommonGauges, JOB_SECONDS_BUCKETS, prom, type Registry, serviceMetrics } from '@media-foundry/shared/node';
 
 /** What a worker counts; /metrics on its HEALTH_PORT serves it. */
 export interface WorkerMetrics {
@@ -30,14 +23,13 @@ export interface WorkerGauges extends CommonGauges {
 }
 
 export function createWorkerMetrics(registry: Registry, gauges: WorkerGauges): WorkerMetrics {
-  const r = [registry];
-  registerCommonGauges(registry, gauges);
-  scrapedGauge(registry, 'mf_worker_active_jobs', 'Jobs running on this worker', gauges.activeJobs);
+  const metrics = serviceMetrics(registry, gauges);
+  metrics.gauge('mf_worker_active_jobs', 'Jobs running on this worker', gauges.activeJobs);
   new prom.Gauge({
     name: 'mf_tenant_queue_depth',
     help: "Jobs waiting in each tenant's queue, as this worker last saw it",
     labelNames: ['tenant'],
-    registers: r,
+    registers: [registry],
     collect() {
       this.reset();
       for (const { tenant, depth } of gauges.tenantDepths()) this.set({ tenant }, depth);
@@ -45,44 +37,25 @@ export function createWorkerMetrics(registry: Registry, gauges: WorkerGauges): W
   });
   return {
     registry,
-    jobs: new prom.Counter({
-      name: 'mf_worker_jobs_total',
-      help: 'Jobs this worker ended, by outcome',
-      labelNames: ['operation', 'outcome'],
-      registers: r,
-    }),
-    jobSeconds: new prom.Histogram({
-      name: 'mf_worker_job_duration_seconds',
-      help: 'Time a job ran on this worker',
-      labelNames: ['operation'],
-      buckets: JOB_SECONDS_BUCKETS,
-      registers: r,
-    }),
-    stageSeconds: new prom.Histogram({
-      name: 'mf_worker_stage_seconds',
-      help: 'Time a job spent in each stage (queue_wait: from submission to the start of work)',
-      labelNames: ['operation', 'stage'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
-      registers: r,
-    }),
-    encodeSpeed: new prom.Histogram({
-      name: 'mf_worker_encode_speed_ratio',
-      help: 'ffmpeg speed (media seconds per second) at the end of each run',
-      labelNames: ['operation'],
-      buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64],
-      registers: r,
-    }),
-    stalled: new prom.Counter({
-      name: 'mf_jobs_stalled_total',
-      help: 'Jobs stopped for making no progress for FFMPEG_STALL_SECONDS',
-      labelNames: ['operation'],
-      registers: r,
-    }),
-    webhookDeliveries: new prom.Counter({
-      name: 'mf_webhook_deliveries_total',
-      help: 'Webhook events by final outcome (delivered, rejected by a 4xx, blocked address, failed after every retry, invalid)',
-      labelNames: ['outcome'],
-      registers: r,
-    }),
+    jobs: metrics.counter('mf_worker_jobs_total', 'Jobs this worker ended, by outcome', ['operation', 'outcome']),
+    jobSeconds: metrics.histogram('mf_worker_job_duration_seconds', 'Time a job ran on this worker', ['operation'], JOB_SECONDS_BUCKETS),
+    stageSeconds: metrics.histogram(
+      'mf_worker_stage_seconds',
+      'Time a job spent in each stage (queue_wait: from submission to the start of work)',
+      ['operation', 'stage'],
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+    ),
+    encodeSpeed: metrics.histogram(
+      'mf_worker_encode_speed_ratio',
+      'ffmpeg speed (media seconds per second) at the end of each run',
+      ['operation'],
+      [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64],
+    ),
+    stalled: metrics.counter('mf_jobs_stalled_total', 'Jobs stopped for making no progress for FFMPEG_STALL_SECONDS', ['operation']),
+    webhookDeliveries: metrics.counter(
+      'mf_webhook_deliveries_total',
+      'Webhook events by final outcome (delivered, rejected by a 4xx, blocked address, failed after every retry, invalid)',
+      ['outcome'],
+    ),
   };
 }

@@ -5,9 +5,7 @@
  * reply arrives, a cancel while resuming, two connections resuming one job,
  * another gateway claiming a job, a connection that leaves mid-submission.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import {
   type CompletedReply,
   decodeUploadFrame,
@@ -22,6 +20,7 @@ import {
   topology,
 } from '@media-foundry/shared';
 import { createLogger, createRegistry, FsStorage, JobStore, sha256Hex, tenantKey, waitFor } from '@media-foundry/shared/node';
+import { outputMetadata, useTempDir } from '@media-foundry/test-support';
 import { ByteBudget } from '../byte-budget.js';
 import type { ClientSocket } from '../client-socket.js';
 import { createDownloadUrls } from '../download-urls.js';
@@ -111,7 +110,7 @@ async function filesLeft<T>(files: () => Promise<T[]>, ms = 10_000): Promise<T[]
 const until = (check: () => boolean, ms = 3000) => waitFor(check, ms, 'condition', 10);
 
 describe('JobLifecycle', () => {
-  let dir: string;
+  const dir = useTempDir('lifecycle-test-', 'test');
   let store: JobStore;
   let storage: FsStorage;
   let published: { queue: string; job: JobMessage }[];
@@ -179,8 +178,7 @@ describe('JobLifecycle', () => {
   }
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'lifecycle-test-'));
-    storage = new FsStorage(dir);
+    storage = new FsStorage(dir());
     store = new JobStore(storage);
     published = [];
     broadcasts = [];
@@ -188,9 +186,6 @@ describe('JobLifecycle', () => {
     followed = new Map();
     followGate = null;
     queueDepth = 0;
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   /** Submits a URL job on `gw` and returns its internal id and resume token. */
@@ -246,17 +241,7 @@ describe('JobLifecycle', () => {
     const reply: CompletedReply = {
       type: 'completed',
       job_id: id,
-      output_metadata: {
-        format: 'txt',
-        duration: null,
-        size_bytes: 7,
-        video_codec: null,
-        audio_codec: null,
-        width: null,
-        height: null,
-        bitrate: null,
-        fps: null,
-      },
+      output_metadata: outputMetadata({ format: 'txt', size_bytes: 7 }),
       outputs: [{ filename: 'out.txt', size_bytes: 7, content_type: 'text/plain', key: storageKeys.output(id, 'out.txt') }],
     };
     await store.writeResult(reply);
@@ -523,7 +508,7 @@ describe('JobLifecycle', () => {
     await until(() => gw.size === 0);
     expect(published).toEqual([]);
     // on disk, not only listed: the aborted chunked write's .partial file goes too
-    const files = async () => (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    const files = async () => (await readdir(dir(), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
     expect(await filesLeft(files)).toEqual([]);
   });
 
@@ -553,7 +538,7 @@ describe('JobLifecycle', () => {
     expect(a.socket.of('done', 'error')).toEqual([]);
     expect(gw.size).toBe(1);
     const files = async () =>
-      (await readdir(dir, { recursive: true, withFileTypes: true })).filter(
+      (await readdir(dir(), { recursive: true, withFileTypes: true })).filter(
         (e) => e.isFile() && !e.parentPath.includes(published[0]!.job.job_id),
       );
     expect(await filesLeft(files)).toEqual([]);
@@ -629,7 +614,7 @@ describe('JobLifecycle', () => {
       expect(budget.used()).toBe(0);
       const staged = published.flatMap((p) => p.job.job_id);
       const files = async () =>
-        (await readdir(dir, { recursive: true, withFileTypes: true })).filter(
+        (await readdir(dir(), { recursive: true, withFileTypes: true })).filter(
           (e) => e.isFile() && !staged.some((id) => e.parentPath.includes(id)),
         );
       expect(await filesLeft(files)).toEqual([]);

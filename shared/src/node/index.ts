@@ -1,4 +1,5 @@
 /** @media-foundry/shared/node — the Node-only runtime both services use: storage, logger, broker, HTTP. */
+export { type Backends, connectBackends } from './backends.js';
 export {
   type AmqpConnectionManager,
   type Broker,
@@ -12,15 +13,7 @@ export {
 } from './broker.js';
 export { type HttpReply, type HttpRoutes, processMemory, type ServiceProbes, serviceRoutes, startHttpServer } from './http-server.js';
 export { createLogger, type Logger } from './logger.js';
-export {
-  type CommonGauges,
-  createRegistry,
-  JOB_SECONDS_BUCKETS,
-  prom,
-  registerCommonGauges,
-  type Registry,
-  scrapedGauge,
-} from './metrics.js';
+export { type CommonGauges, createRegistry, JOB_SECONDS_BUCKETS, prom, type Registry, serviceMetrics } from './metrics.js';
 export {
   assertSafeKey,
   BudgetRetryStrategy,

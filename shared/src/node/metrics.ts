@@ -26,12 +26,7 @@ export interface CommonGauges {
 }
 
 /** A gauge whose value is read at scrape time (null: leave the last value). */
-export function scrapedGauge(
-  registry: client.Registry,
-  name: string,
-  help: string,
-  read: () => number | null | Promise<number | null>,
-): void {
+function scrapedGauge(registry: client.Registry, name: string, help: string, read: () => number | null | Promise<number | null>): void {
   new client.Gauge({
     name,
     help,
@@ -44,8 +39,29 @@ export function scrapedGauge(
 }
 
 /** `mf_queue_depth`, `mf_broker_connected`, `mf_broker_reconnects`: the broker as both services see it. */
-export function registerCommonGauges(registry: client.Registry, gauges: CommonGauges): void {
+function registerCommonGauges(registry: client.Registry, gauges: CommonGauges): void {
   scrapedGauge(registry, 'mf_queue_depth', 'Jobs waiting in the jobs queue', gauges.queueDepth);
   scrapedGauge(registry, 'mf_broker_connected', '1 while connected to RabbitMQ', () => (gauges.brokerConnected() ? 1 : 0));
   scrapedGauge(registry, 'mf_broker_reconnects', 'Reconnects to RabbitMQ since start', gauges.brokerReconnects);
+}
+
+/** What a service builds its own metrics with: each registers in the service's registry. */
+export interface MetricFactory {
+  /** A counter split by `labelNames` (none: one series). */
+  counter<L extends string = never>(name: string, help: string, labelNames?: readonly L[]): client.Counter<L>;
+  /** A histogram split by `labelNames`, observing into `buckets`. */
+  histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): client.Histogram<L>;
+  /** A gauge read when Prometheus scrapes (null: leave the last value). */
+  gauge(name: string, help: string, read: () => number | null | Promise<number | null>): void;
+}
+
+/** Registers the gauges every service has in `registry`, and returns the factory for the service's own. */
+export function serviceMetrics(registry: client.Registry, gauges: CommonGauges): MetricFactory {
+  registerCommonGauges(registry, gauges);
+  const registers = [registry];
+  return {
+    counter: (name, help, labelNames = []) => new client.Counter({ name, help, labelNames, registers }),
+    histogram: (name, help, labelNames, buckets) => new client.Histogram({ name, help, labelNames, buckets, registers }),
+    gauge: (name, help, read) => scrapedGauge(registry, name, help, read),
+  };
 }

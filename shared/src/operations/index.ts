@@ -1,19 +1,7 @@
 import { z } from 'zod';
-import { compressOptions } from './compress.js';
-import { concatOptions } from './concat.js';
-import { convertOptions } from './convert.js';
-import { extractAudioOptions } from './extract-audio.js';
-import { filterOptions } from './filter.js';
-import { gifOptions } from './gif.js';
+import { SINGLE_OPERATION_OPTIONS } from './catalog.js';
 import { pipelineOptions } from './pipeline.js';
-import { probeOptions } from './probe.js';
-import { removeAudioOptions } from './remove-audio.js';
-import { speedOptions } from './speed.js';
-import { dashOptions, hlsOptions } from './streaming.js';
-import { subtitlesOptions } from './subtitles.js';
-import { thumbnailOptions } from './thumbnail.js';
-import { trimOptions } from './trim.js';
-import { watermarkOptions } from './watermark.js';
+import { type OperationOf, operationNames, operationUnion } from './table.js';
 
 export * from './common.js';
 export * from './compress.js';
@@ -33,32 +21,13 @@ export * from './trim.js';
 export * from './watermark.js';
 
 /** Every operation's options schema, keyed by the operation's wire name. */
-export const operationOptions = {
-  speed: speedOptions,
-  compress: compressOptions,
-  extract_audio: extractAudioOptions,
-  remove_audio: removeAudioOptions,
-  convert: convertOptions,
-  thumbnail: thumbnailOptions,
-  trim: trimOptions,
-  concat: concatOptions,
-  gif: gifOptions,
-  filter: filterOptions,
-  subtitles: subtitlesOptions,
-  probe: probeOptions,
-  hls: hlsOptions,
-  dash: dashOptions,
-  watermark: watermarkOptions,
-  pipeline: pipelineOptions,
-} as const;
+export const operationOptions = { ...SINGLE_OPERATION_OPTIONS, pipeline: pipelineOptions } as const;
 
 export type OperationName = keyof typeof operationOptions;
-export const OPERATION_NAMES = Object.keys(operationOptions) as OperationName[];
+export const OPERATION_NAMES: OperationName[] = operationNames(operationOptions);
 
 /** `{operation, options}` for one operation, options parsed (defaults filled). */
-export type OperationRequest = {
-  [K in OperationName]: { operation: K; options: z.output<(typeof operationOptions)[K]> };
-}[OperationName];
+export type OperationRequest = OperationOf<typeof operationOptions>;
 
 /** How many input files each operation takes (`[min, max]`); one unless listed. */
 const INPUT_COUNTS: Partial<Record<OperationName, readonly [number, number]>> = {
@@ -91,8 +60,5 @@ export function inputCountProblem(operation: OperationName, count: number, optio
 export function withOperation<S extends z.ZodRawShape>(
   base: z.ZodObject<S>,
 ): z.ZodType<z.output<z.ZodObject<S>> & OperationRequest, unknown> {
-  const members = OPERATION_NAMES.map((name) =>
-    base.extend({ operation: z.literal(name), options: (operationOptions[name] as z.ZodType).prefault({}) }),
-  );
-  return z.discriminatedUnion('operation', members as [(typeof members)[number], ...(typeof members)[number][]]) as never;
+  return operationUnion(operationOptions, base);
 }

@@ -1,39 +1,24 @@
 import { z } from 'zod';
-import { compressOptions } from './compress.js';
-import { convertOptions } from './convert.js';
-import { extractAudioOptions } from './extract-audio.js';
-import { AUDIO_FILTER_TYPES, filterOptions } from './filter.js';
-import { gifOptions } from './gif.js';
-import { removeAudioOptions } from './remove-audio.js';
-import { speedOptions } from './speed.js';
-import { thumbnailOptions } from './thumbnail.js';
-import { trimOptions } from './trim.js';
-import { watermarkOptions } from './watermark.js';
+import { SINGLE_OPERATION_OPTIONS } from './catalog.js';
+import { AUDIO_FILTER_TYPES } from './filter.js';
+import { type OperationInputOf, type OperationOf, operationNames, operationUnion, pickOperations } from './table.js';
+
+/** The operations a pipeline step may name, in order (see {@link PIPELINE_STEP_OPTIONS}). */
+const STEPS = ['trim', 'speed', 'filter', 'remove_audio', 'watermark', 'compress', 'convert', 'extract_audio', 'gif', 'thumbnail'] as const;
 
 /**
  * The operations a pipeline step may name, each with its own options schema
- * (the same one a job of that operation is validated with). One line per
- * operation: a new one that is a transform (it changes the streams and keeps
- * them, like `watermark`) is added here, and the worker's pipeline builder
+ * (the same one a job of that operation is validated with). A new operation
+ * that is a transform (it changes the streams and keeps them, like
+ * `watermark`) is added to `STEPS`, and the worker's pipeline builder
  * learns its filters; an output step also goes into {@link PIPELINE_OUTPUT_STEPS}.
  * `watermark` is a step with a text only: an image one needs a second input
  * (see {@link pipelineChainProblems}).
  */
-export const PIPELINE_STEP_OPTIONS = {
-  trim: trimOptions,
-  speed: speedOptions,
-  filter: filterOptions,
-  remove_audio: removeAudioOptions,
-  watermark: watermarkOptions,
-  compress: compressOptions,
-  convert: convertOptions,
-  extract_audio: extractAudioOptions,
-  gif: gifOptions,
-  thumbnail: thumbnailOptions,
-} as const;
+export const PIPELINE_STEP_OPTIONS = pickOperations(SINGLE_OPERATION_OPTIONS, STEPS);
 
 export type PipelineStepName = keyof typeof PIPELINE_STEP_OPTIONS;
-export const PIPELINE_STEP_NAMES = Object.keys(PIPELINE_STEP_OPTIONS) as PipelineStepName[];
+export const PIPELINE_STEP_NAMES: PipelineStepName[] = operationNames(PIPELINE_STEP_OPTIONS);
 
 /** Steps that decide the output (encoders, container, files): at most one, and last. */
 export const PIPELINE_OUTPUT_STEPS: readonly PipelineStepName[] = ['compress', 'convert', 'extract_audio', 'gif', 'thumbnail'];
@@ -42,23 +27,16 @@ export const PIPELINE_OUTPUT_STEPS: readonly PipelineStepName[] = ['compress', '
 export const MAX_PIPELINE_STEPS = 10;
 
 /** One step, options parsed (defaults filled). */
-export type PipelineStep = {
-  [K in PipelineStepName]: { operation: K; options: z.output<(typeof PIPELINE_STEP_OPTIONS)[K]> };
-}[PipelineStepName];
+export type PipelineStep = OperationOf<typeof PIPELINE_STEP_OPTIONS>;
 
-const stepMembers = PIPELINE_STEP_NAMES.map((name) =>
-  z.strictObject({ operation: z.literal(name), options: (PIPELINE_STEP_OPTIONS[name] as z.ZodType).prefault({}) }),
-);
 /** One step as a client writes it (options may be left out: the operation's defaults apply). */
-export type PipelineStepInput = {
-  [K in PipelineStepName]: { operation: K; options?: z.input<(typeof PIPELINE_STEP_OPTIONS)[K]> };
-}[PipelineStepName];
+export type PipelineStepInput = OperationInputOf<typeof PIPELINE_STEP_OPTIONS>;
 
 /** `{operation, options}`: options validated by that operation's schema, so errors read `steps[2].options.crf`. */
-export const pipelineStep = z.discriminatedUnion(
-  'operation',
-  stepMembers as [(typeof stepMembers)[number], ...(typeof stepMembers)[number][]],
-) as unknown as z.ZodType<PipelineStep, PipelineStepInput>;
+export const pipelineStep = operationUnion(PIPELINE_STEP_OPTIONS, z.strictObject({})) as unknown as z.ZodType<
+  PipelineStep,
+  PipelineStepInput
+>;
 
 /** Whether a step reads the audio stream (and so cannot follow a step that dropped it). */
 function needsAudio(step: PipelineStep): boolean {

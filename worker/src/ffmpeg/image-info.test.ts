@@ -1,19 +1,15 @@
 import { execa } from 'execa';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { useTempDir } from '@media-foundry/test-support';
 import { stillImageInfo } from './image-info.js';
 
 describe('stillImageInfo', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mf-image-info-'));
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const dir = useTempDir('mf-image-info-');
 
   /** An image as the thumbnail operation makes it: ffmpeg, one frame of a test pattern. */
   const still = async (name: string, size: string, extra: string[] = []) => {
-    const path = join(dir, name);
+    const path = join(dir(), name);
     await execa('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:duration=1`, '-frames:v', '1', ...extra, '-y', path]);
     return readFile(path);
   };

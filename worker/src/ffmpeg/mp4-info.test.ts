@@ -3,10 +3,10 @@
  * here, the in-process MediaInfo equals the one probe() builds from ffprobe's
  * answer, field by field; what it does not map is left to ffprobe (null).
  */
-import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { useTempDir } from '@media-foundry/test-support';
 import { countTracks, describeMp4, describeMp4File, MAX_MOOV_BYTES, readMovieBox } from './mp4-info.js';
 import { probe } from './probe.js';
 
@@ -21,14 +21,8 @@ async function hasEncoder(name: string): Promise<boolean> {
 }
 
 describe('describeMp4', () => {
-  let dir: string;
+  const dir = useTempDir('mp4-info-');
   const ffmpeg = (args: string[]) => execa('ffmpeg', ['-v', 'error', '-y', ...args]);
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mp4-info-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
 
   const cases: [string, () => Promise<string[]>][] = [
     ['h264 + aac, faststart', async () => [...video(), ...audio(), ...h264, '-c:a', 'aac', '-movflags', '+faststart']],
@@ -39,14 +33,14 @@ describe('describeMp4', () => {
     ['a mov_text subtitle track', async () => [...video(), ...audio(), ...subtitleInput(), ...h264, '-c:a', 'aac', '-c:s', 'mov_text']],
   ];
   /** An SRT file as a third input. */
-  const subtitleInput = () => ['-i', join(dir, 'subs.srt')];
+  const subtitleInput = () => ['-i', join(dir(), 'subs.srt')];
 
   beforeAll(async () => {
-    await writeFile(join(dir, 'subs.srt'), '1\n00:00:00,000 --> 00:00:01,000\nhello\n\n2\n00:00:01,000 --> 00:00:02,000\nworld\n');
+    await writeFile(join(dir(), 'subs.srt'), '1\n00:00:00,000 --> 00:00:01,000\nhello\n\n2\n00:00:01,000 --> 00:00:02,000\nworld\n');
   });
 
   it.each(cases)('matches ffprobe for an mp4 with %s', async (_name, args) => {
-    const path = join(dir, `${_name.replace(/\W+/g, '-')}.mp4`);
+    const path = join(dir(), `${_name.replace(/\W+/g, '-')}.mp4`);
     await ffmpeg([...(await args()), path]);
     const expected = await probe('ffprobe', path);
     expect(await describeMp4File(path)).toEqual(expected);
@@ -57,7 +51,7 @@ describe('describeMp4', () => {
     ['m4a', [...audio(), '-c:a', 'aac']],
     ['3gp', [...video(), ...h264]],
   ])('matches ffprobe for a .%s', async (ext, args) => {
-    const path = join(dir, `file.${ext}`);
+    const path = join(dir(), `file.${ext}`);
     await ffmpeg([...args, path]);
     const expected = await probe('ffprobe', path);
     expect(expected.formatName).toBe('mov,mp4,m4a,3gp,3g2,mj2');
@@ -65,10 +59,10 @@ describe('describeMp4', () => {
   });
 
   it('matches ffprobe for a rotated video (the tkhd matrix, as ffmpeg 5.1 writes `rotate` on a stream copy)', async () => {
-    const plain = join(dir, 'plain.mp4');
+    const plain = join(dir(), 'plain.mp4');
     await ffmpeg([...video(), ...audio(), ...h264, '-c:a', 'aac', plain]);
     for (const degrees of [90, 180, 270]) {
-      const path = join(dir, `rotated-${degrees}.mp4`);
+      const path = join(dir(), `rotated-${degrees}.mp4`);
       await ffmpeg(['-i', plain, '-c', 'copy', '-metadata:s:v:0', `rotate=${degrees}`, path]);
       const expected = await probe('ffprobe', path);
       expect(expected.video?.rotation).toEqual(expect.any(Number));
@@ -80,7 +74,7 @@ describe('describeMp4', () => {
     // libx265 is an optional part of ffmpeg builds: without it there is no hevc file to compare
     if (!(await hasEncoder('libx265'))) return;
     for (const tag of ['hev1', 'hvc1']) {
-      const path = join(dir, `hevc-${tag}.mp4`);
+      const path = join(dir(), `hevc-${tag}.mp4`);
       await ffmpeg([
         ...video(),
         ...audio(),
@@ -102,14 +96,14 @@ describe('describeMp4', () => {
   });
 
   it('takes the movie header duration as ffmpeg does, whether the tracks last longer or shorter', async () => {
-    const path = join(dir, 'mvhd.mp4');
+    const path = join(dir(), 'mvhd.mp4');
     await ffmpeg([...video(), ...audio(), ...h264, '-c:a', 'aac', '-movflags', '+faststart', path]);
     const bytes = await readFile(path);
     const mvhd = bytes.indexOf('mvhd') - 4;
     expect(bytes[mvhd + 8]).toBe(0); // version 0: timescale at +20, duration at +24
     for (const ms of [1000, 5000, 1234]) {
       bytes.writeUInt32BE(ms * (bytes.readUInt32BE(mvhd + 20) / 1000), mvhd + 24);
-      const patched = join(dir, `mvhd-${ms}.mp4`);
+      const patched = join(dir(), `mvhd-${ms}.mp4`);
       await writeFile(patched, bytes);
       const expected = await probe('ffprobe', patched);
       expect(expected.duration).toBe(ms / 1000);
@@ -127,28 +121,28 @@ describe('describeMp4', () => {
     // QuickTime keeps a version-1 sound description's esds in a `wave` box, which mp4box does not parse
     ['aac in a QuickTime .mov', 'audio.mov', [...video(), ...audio(), ...h264, '-c:a', 'aac']],
   ])('leaves %s to ffprobe', async (_name, file, args) => {
-    const path = join(dir, file);
+    const path = join(dir(), file);
     await ffmpeg([...args, path]);
     expect(await describeMp4File(path)).toBeNull();
   });
 
   it('leaves cover art and chapters to ffprobe', async () => {
-    const plain = join(dir, 'plain-audio.m4a');
+    const plain = join(dir(), 'plain-audio.m4a');
     await ffmpeg([...audio(), '-c:a', 'aac', plain]);
-    const cover = join(dir, 'cover.png');
+    const cover = join(dir(), 'cover.png');
     await ffmpeg([...video(), '-frames:v', '1', cover]);
-    const withCover = join(dir, 'cover.m4a');
+    const withCover = join(dir(), 'cover.m4a');
     await ffmpeg(['-i', plain, '-i', cover, '-map', '0', '-map', '1', '-c', 'copy', '-disposition:v', 'attached_pic', withCover]);
     expect(await describeMp4File(withCover)).toBeNull();
-    const meta = join(dir, 'chapters.txt');
+    const meta = join(dir(), 'chapters.txt');
     await writeFile(meta, ';FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=one\n');
-    const withChapters = join(dir, 'chapters.m4a');
+    const withChapters = join(dir(), 'chapters.m4a');
     await ffmpeg(['-i', plain, '-i', meta, '-map_metadata', '1', '-map_chapters', '1', '-c', 'copy', withChapters]);
     expect(await describeMp4File(withChapters)).toBeNull();
   });
 
   it('leaves a truncated mp4 without its moov to ffprobe, which fails it as before', async () => {
-    const path = join(dir, 'cut.mp4');
+    const path = join(dir(), 'cut.mp4');
     await ffmpeg([...video(), ...audio(), ...h264, '-c:a', 'aac', path]); // moov at the end
     const { length } = await readFile(path);
     await truncate(path, Math.floor(length / 2));
@@ -157,7 +151,7 @@ describe('describeMp4', () => {
   });
 
   it('leaves garbage after an ftyp box to ffprobe, without throwing', async () => {
-    const path = join(dir, 'garbage.mp4');
+    const path = join(dir(), 'garbage.mp4');
     const ftyp = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypisom'), Buffer.from([0, 0, 2, 0]), Buffer.from('isomiso2')]);
     const moov = Buffer.concat([Buffer.from([0, 0, 0, 40]), Buffer.from('moov'), Buffer.alloc(32, 0xff)]);
     await writeFile(path, Buffer.concat([ftyp, moov]));

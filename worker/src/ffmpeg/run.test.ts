@@ -4,24 +4,18 @@
  * stall watchdog must stop it and say so, long before FFMPEG_TIMEOUT_SECONDS.
  * Then the real ffmpeg under its ceilings: prlimit and `-max_pixels`.
  */
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { MiB } from '@media-foundry/shared';
+import { useTempDir } from '@media-foundry/test-support';
 import { runFfmpeg } from './run.js';
 
 describe('runFfmpeg stall detection', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'stall-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = useTempDir('stall-');
 
   async function fakeFfmpeg(name: string, script: string): Promise<string> {
-    const path = join(dir, name);
+    const path = join(dir(), name);
     await writeFile(path, `#!/bin/sh\n${script}\n`);
     await chmod(path, 0o755);
     return path;
@@ -59,15 +53,11 @@ describe('runFfmpeg stall detection', () => {
 });
 
 describe('runFfmpeg ceilings (the real ffmpeg)', () => {
-  let dir: string;
+  const dir = useTempDir('ceilings-');
   let frame: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ceilings-'));
-    frame = join(dir, 'frame.png');
+    frame = join(dir(), 'frame.png');
     await execa('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240', '-frames:v', '1', frame]);
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('runs ffmpeg under prlimit: too little address space fails the run', async () => {

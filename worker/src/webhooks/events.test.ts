@@ -1,20 +1,20 @@
 import type { CompletedReply, ErrorReply, ProgressReply } from '@media-foundry/shared';
+import { outputMetadata } from '@media-foundry/test-support';
 import { eventId, finalEvent, finalTask, stageTask, webhookOf, webhookTask } from './events.js';
 
 const completed: CompletedReply = {
   type: 'completed',
   job_id: 'internal-1',
-  output_metadata: {
+  output_metadata: outputMetadata({
     format: 'mp4',
     duration: 1,
     size_bytes: 10,
     video_codec: 'h264',
-    audio_codec: null,
     width: 2,
     height: 2,
     bitrate: 80,
     fps: 25,
-  },
+  }),
   outputs: [],
 };
 const failed: ErrorReply = { type: 'error', job_id: 'internal-1', code: 'JOB_FAILED', message: 'no' };

@@ -1,22 +1,17 @@
-import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
+import { useTempDir } from '@media-foundry/test-support';
 import { FsStorage } from './fs-storage.js';
 import { assertSafeKey } from './storage.js';
 
 describe('FsStorage', () => {
-  let root: string;
+  const root = useTempDir('fs-storage-test-', 'test');
   let storage: FsStorage;
 
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'fs-storage-test-'));
-    storage = new FsStorage(join(root, 'store'));
-  });
-
-  afterEach(async () => {
-    await rm(root, { recursive: true, force: true });
+    storage = new FsStorage(join(root(), 'store'));
   });
 
   it('is the fs driver', () => {
@@ -26,7 +21,7 @@ describe('FsStorage', () => {
   it('puts bytes and gets them back, as a file under the root', async () => {
     await storage.put('jobs/j1/input/a.mp4', new TextEncoder().encode('hello bytes'));
     expect(await text(await storage.get('jobs/j1/input/a.mp4'))).toBe('hello bytes');
-    expect(await readFile(join(root, 'store', 'jobs', 'j1', 'input', 'a.mp4'), 'utf8')).toBe('hello bytes');
+    expect(await readFile(join(root(), 'store', 'jobs', 'j1', 'input', 'a.mp4'), 'utf8')).toBe('hello bytes');
     expect(await storage.size('jobs/j1/input/a.mp4')).toBe(11);
     expect(await text(await storage.get('jobs/j1/input/a.mp4', 6))).toBe('bytes');
     expect(await text(await storage.get('jobs/j1/input/a.mp4', 2, 6))).toBe('llo b');
@@ -52,7 +47,7 @@ describe('FsStorage', () => {
   });
 
   it('copies objects from and to local files', async () => {
-    const src = join(root, 'src.bin');
+    const src = join(root(), 'src.bin');
     await storage.put('seed', Buffer.from('file body'));
     await storage.getFile('seed', src);
     expect(await readFile(src, 'utf8')).toBe('file body');
@@ -108,7 +103,7 @@ describe('FsStorage', () => {
     await storage.put('jobs/j10/output/c', Buffer.from('c'));
     await storage.deletePrefix('jobs/j1/');
     expect((await storage.list('jobs/')).map((o) => o.key)).toEqual(['jobs/j10/output/c']);
-    await expect(stat(join(root, 'store', 'jobs', 'j1'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(join(root(), 'store', 'jobs', 'j1'))).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(storage.deletePrefix('jobs/missing/')).resolves.toBeUndefined();
   });
 
@@ -123,7 +118,7 @@ describe('FsStorage', () => {
   it('rejects get and size of a missing key', async () => {
     await expect(storage.get('jobs/nope')).rejects.toMatchObject({ name: 'StorageError', notFound: true, kind: 'terminal' });
     await expect(storage.size('jobs/nope')).rejects.toMatchObject({ name: 'StorageError', notFound: true, kind: 'terminal' });
-    await expect(storage.getFile('jobs/nope', join(root, 'x'))).rejects.toMatchObject({
+    await expect(storage.getFile('jobs/nope', join(root(), 'x'))).rejects.toMatchObject({
       name: 'StorageError',
       notFound: true,
       kind: 'terminal',
@@ -141,7 +136,7 @@ describe('FsStorage', () => {
 
   it('does not write outside its root for an unsafe key', async () => {
     await expect(storage.put('../escaped', Buffer.from('x'))).rejects.toThrow();
-    await expect(stat(join(root, 'escaped'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(join(root(), 'escaped'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('leaves no .partial file behind when a stream fails, and lists none while writing', async () => {
@@ -158,11 +153,11 @@ describe('FsStorage', () => {
 
   it('check() creates the root', async () => {
     await storage.check();
-    expect((await stat(join(root, 'store'))).isDirectory()).toBe(true);
+    expect((await stat(join(root(), 'store'))).isDirectory()).toBe(true);
   });
 
   it('sweeps the .partial files of writes a killed process left behind, old ones only', async () => {
-    const dir = join(root, 'store', 'jobs', 'j1', 'input');
+    const dir = join(root(), 'store', 'jobs', 'j1', 'input');
     await storage.put('jobs/j1/input/done.mp4', Buffer.from('whole'));
     await writeFile(join(dir, 'a.mp4.1111.partial'), 'half');
     await writeFile(join(dir, 'b.mp4.2222.partial'), 'half');

@@ -148,31 +148,18 @@ function planned(filename: string): PlannedOutput {
  */
 export function buildHls(options: HlsOptions, info: MediaInfo, ctx: BuildContext): FfmpegPlan {
   const rungs = ladder(options.renditions, info);
-  const seconds = options.segment_seconds;
   const audioIndex = info.audio?.index ?? null;
-  checkSegmentCount(info, rungs.length, seconds);
+  checkSegmentCount(info, rungs.length, options.segment_seconds);
   const fmp4 = options.codec === 'hevc';
   const segment = fmp4 ? 'seg_%03d.m4s' : 'seg_%03d.ts';
   const streamMap = rungs.map((r, i) => `v:${i}${audioIndex === null ? '' : `,a:${i}`},name:${r.name}`).join(' ');
-  const run = [
-    ...ladderArgs(options, info, rungs, ctx),
-    '-f',
-    'hls',
-    '-hls_time',
-    String(seconds),
-    '-hls_playlist_type',
-    'vod',
-    '-hls_flags',
-    'independent_segments',
+  const run = ladderRun(options, info, rungs, ctx, 'hls', [
     ...(fmp4 ? ['-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', 'init.mp4'] : []),
-    '-hls_segment_filename',
-    outputPath(ctx, `%v/${segment}`),
-    '-master_pl_name',
-    'master.m3u8',
-    '-var_stream_map',
-    streamMap,
+    ...['-hls_segment_filename', outputPath(ctx, `%v/${segment}`)],
+    ...['-master_pl_name', 'master.m3u8'],
+    ...['-var_stream_map', streamMap],
     outputPath(ctx, '%v/index.m3u8'),
-  ];
+  ]);
   const listed = (files: string[]) => {
     const ordered = ['master.m3u8'];
     for (const rung of rungs) {
@@ -206,14 +193,39 @@ function packagePlan(
   };
 }
 
-/** The input, the ladder's scaling graph and its encoders: what an HLS and a DASH run share before the muxer. */
-function ladderArgs(options: HlsOptions, info: MediaInfo, rungs: LadderRung[], ctx: BuildContext): string[] {
+/**
+ * Each packaging's muxer: its option for the segment length, then the options
+ * of a video on demand (every segment listed, the playlist final) that do not
+ * depend on the job.
+ */
+const MUXERS = {
+  hls: { segmentSeconds: '-hls_time', fixed: ['-hls_playlist_type', 'vod', '-hls_flags', 'independent_segments'] },
+  dash: { segmentSeconds: '-seg_duration', fixed: ['-use_template', '1', '-use_timeline', '1'] },
+} as const;
+
+/**
+ * What an HLS and a DASH run share: the input, the ladder's scaling graph and
+ * its encoders, then `muxer` with its segment length and fixed options;
+ * `rest` is the muxer's own options and the output.
+ */
+function ladderRun(
+  options: HlsOptions,
+  info: MediaInfo,
+  rungs: LadderRung[],
+  ctx: BuildContext,
+  muxer: keyof typeof MUXERS,
+  rest: string[],
+): string[] {
   const audioIndex = info.audio?.index ?? null;
+  const { segmentSeconds, fixed } = MUXERS[muxer];
   return [
     ...['-i', ctx.inputPath],
     ...['-filter_complex', ladderFilter(info.video!.index, rungs)],
     ...ladderEncodeArgs(rungs, audioIndex, options.codec, options.segment_seconds),
     ...threadArgs(ctx),
+    ...['-f', muxer],
+    ...[segmentSeconds, String(options.segment_seconds), ...fixed],
+    ...rest,
   ];
 }
 
@@ -225,28 +237,15 @@ function ladderArgs(options: HlsOptions, info: MediaInfo, rungs: LadderRung[], c
  */
 export function buildDash(options: HlsOptions, info: MediaInfo, ctx: BuildContext): FfmpegPlan {
   const rungs = ladder(options.renditions, info);
-  const seconds = options.segment_seconds;
   const audioIndex = info.audio?.index ?? null;
   const representations = audioIndex === null ? rungs.length : rungs.length * 2;
-  checkSegmentCount(info, representations, seconds);
-  const run = [
-    ...ladderArgs(options, info, rungs, ctx),
-    '-f',
-    'dash',
-    '-seg_duration',
-    String(seconds),
-    '-use_template',
-    '1',
-    '-use_timeline',
-    '1',
-    '-adaptation_sets',
-    audioIndex === null ? 'id=0,streams=v' : 'id=0,streams=v id=1,streams=a',
-    '-init_seg_name',
-    'init_$RepresentationID$.m4s',
-    '-media_seg_name',
-    'seg_$RepresentationID$_$Number%03d$.m4s',
+  checkSegmentCount(info, representations, options.segment_seconds);
+  const run = ladderRun(options, info, rungs, ctx, 'dash', [
+    ...['-adaptation_sets', audioIndex === null ? 'id=0,streams=v' : 'id=0,streams=v id=1,streams=a'],
+    ...['-init_seg_name', 'init_$RepresentationID$.m4s'],
+    ...['-media_seg_name', 'seg_$RepresentationID$_$Number%03d$.m4s'],
     outputPath(ctx, 'manifest.mpd'),
-  ];
+  ]);
   const listed = (files: string[]) => {
     const ordered = ['manifest.mpd'];
     for (let n = 0; n < representations; n++)

@@ -4,6 +4,7 @@
  * them (Dockerfile).
  */
 import { AppError, ErrorCode } from '@media-foundry/shared';
+import { thrownBy as thrownInstanceOf } from '@media-foundry/test-support';
 import type { MediaInfo, VideoStreamInfo } from '../media-info.js';
 import type { BuildContext, FfmpegPlan, MultiInputContext, PlannedOutput } from '../plan.js';
 
@@ -81,12 +82,5 @@ export function argv(line: string): string[] {
 
 /** The AppError `fn` throws; fails the test when it throws nothing or something else. */
 export function thrownBy(fn: () => unknown): AppError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(AppError);
-  return thrown as AppError;
+  return thrownInstanceOf(AppError, fn);
 }
