@@ -20,6 +20,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { MiB } from '@media-foundry/shared';
 import { runMain } from './lib/cleanup.js';
 import { ownOptions } from './lib/cli.js';
 import { processCpu } from './lib/cpu.js';
@@ -27,7 +28,6 @@ import { loadTestHelpers } from './lib/helpers.js';
 import { startS3rverProcess } from './lib/s3rver-process.js';
 import { median } from './lib/stats.js';
 
-const MiB = 1024 * 1024;
 /** The gateway's S3 driver settings (shared/src/node/storage/s3-storage.ts), used for the baseline too. */
 const PART_SIZE = 8 * MiB;
 const QUEUE_SIZE = 2;

@@ -9,6 +9,7 @@ import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { type JobEvent, MediaFoundry, MediaFoundryError } from '@media-foundry/client';
+import { MiB } from '@media-foundry/shared';
 import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { useSuite } from './helpers/suite.js';
@@ -116,7 +117,7 @@ describe('inputs', () => {
 
   it('uploads a file over the window in chunks (probe: metadata, no file)', async () => {
     const size = (await stat(join(dir, 'raw.nut'))).size;
-    expect(size).toBeGreaterThan(8 * 1024 * 1024);
+    expect(size).toBeGreaterThan(8 * MiB);
     const job = mf.probe({ file: join(dir, 'raw.nut') });
     const acks: number[] = [];
     job.on('upload', (u) => acks.push(u.ackedBytes));
@@ -136,10 +137,10 @@ describe('large outputs', () => {
     const chunked: boolean[] = [];
     try {
       const job = mf.extract_audio({ file: join(dir, 'tone.m4a') }, { format: 'wav', sample_rate: 96000 });
-      job.on('download', (d) => chunked.push(d.totalBytes > 16 * 1024 * 1024));
+      job.on('download', (d) => chunked.push(d.totalBytes > 16 * MiB));
       const [path] = await job.saveTo(await outDir('wav'));
       const size = (await stat(path!)).size;
-      expect(size).toBeGreaterThan(100 * 1024 * 1024);
+      expect(size).toBeGreaterThan(100 * MiB);
       const [output] = await job.result();
       expect(output!.size).toBe(size);
       const probed = await ffprobe(path!);
@@ -151,7 +152,7 @@ describe('large outputs', () => {
     expect(chunked.length).toBeGreaterThan(100);
     expect(chunked.every(Boolean)).toBe(true);
     // the file is 115 MB; what the process grew by is a few chunks in flight and garbage not yet collected
-    expect(peak - baseline).toBeLessThan(64 * 1024 * 1024);
+    expect(peak - baseline).toBeLessThan(64 * MiB);
   });
 });
 
@@ -261,7 +262,7 @@ describe('reconnect', () => {
       job.on('completed', () => completed++);
       let dropped = false;
       job.on('download', (d) => {
-        if (!dropped && d.receivedBytes >= 4 * 1024 * 1024) {
+        if (!dropped && d.receivedBytes >= 4 * MiB) {
           dropped = true;
           proxy.dropAll();
         }
@@ -269,7 +270,7 @@ describe('reconnect', () => {
       const [output] = await job.result();
       expect(dropped).toBe(true);
       const size = (await stat(output!.path!)).size;
-      expect(size).toBeGreaterThan(16 * 1024 * 1024);
+      expect(size).toBeGreaterThan(16 * MiB);
       expect(size).toBe(output!.size);
       expect((await ffprobe(output!.path!)).duration).toBeCloseTo(120, 0);
       await new Promise((r) => setTimeout(r, 500));

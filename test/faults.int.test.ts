@@ -7,6 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MiB } from '@media-foundry/shared';
 import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { cutFirst, failFirst, halfThenStall, type Origin, serveFile, startOrigin, status } from './helpers/origin.js';
 import { freePort } from './helpers/rabbitmq.js';
@@ -111,7 +112,7 @@ describe('storage', () => {
     stack = await startStack({ env: { ...s3.env, MAX_FILE_SIZE_MB: '24' }, workers: 0 });
     const { uploadInChunks } = await import('./helpers/ws-client.js');
     const client = await TestClient.connect(stack.wsUrl);
-    const bytes = Buffer.alloc(24 * 1024 * 1024, 7);
+    const bytes = Buffer.alloc(24 * MiB, 7);
     client.send({ type: 'start_job', job_id: 'big', operation: 'probe', input: { source: 'upload' }, options: {} });
     await client.next((m) => m.type === 'ack');
     await uploadInChunks(client, 'big', 'big.bin', bytes, 64 * 1024);
@@ -124,7 +125,7 @@ describe('storage', () => {
       expect(part.contentLength).not.toBeNull();
     }
     const sizes = parts.map((p) => p.bodyBytes);
-    for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThanOrEqual(5 * 1024 * 1024);
+    for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThanOrEqual(5 * MiB);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(bytes.length);
     // every other body went up with its length declared too
     for (const r of s3.recorded.filter((q) => q.method === 'PUT')) expect(r.contentLength).toBe(r.bodyBytes);

@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { encodeBinaryFrame } from '@media-foundry/shared';
+import { encodeBinaryFrame, MiB } from '@media-foundry/shared';
 import { renderLavfi } from './helpers/media.js';
 import { cpuSeconds, rssBytes } from './helpers/proc.js';
 import { startStack, type Stack } from './helpers/stack.js';
@@ -121,7 +121,7 @@ describe('floods the rate limiter sees', () => {
     const client = await connect();
     await uploadJob(client, 'small');
     // 256 chunks of 64 KiB, sent as fast as the window allows: over 5 s worth of whole messages
-    await uploadInChunks(client, 'small', 'in.bin', Buffer.alloc(16 * 1024 * 1024, 3), 64 * 1024);
+    await uploadInChunks(client, 'small', 'in.bin', Buffer.alloc(16 * MiB, 3), 64 * 1024);
     await client.next((m) => m.job_id === 'small' && m.type === 'progress' && m.stage === 'queued', 60_000);
     expect(client.messages().filter((m) => m.type === 'error')).toEqual([]);
   });
@@ -185,7 +185,7 @@ describe('frames held in gateway memory', () => {
     }, 20);
     try {
       // the four 450 MB text frames took the gateway to 1.9 GB; four of 100 MB would have been held whole before
-      const frame = Buffer.alloc(100 * 1024 * 1024, 'x'.charCodeAt(0));
+      const frame = Buffer.alloc(100 * MiB, 'x'.charCodeAt(0));
       const senders = await Promise.all([1, 2, 3, 4].map(() => connect()));
       const closes = senders.map(closing);
       for (const s of senders) s.ws.send(frame, { binary: false });
@@ -197,7 +197,7 @@ describe('frames held in gateway memory', () => {
       clearInterval(sampler);
     }
     // measured: under 1 MiB over the baseline (~85 MiB); 4 × 64 MiB buffered would still pass, 4 × 100 MiB not
-    expect(peak - baseline).toBeLessThan(300 * 1024 * 1024);
+    expect(peak - baseline).toBeLessThan(300 * MiB);
     const other = await connect();
     other.send({ type: 'ping' });
     await other.next((m) => m.type === 'pong');
@@ -285,7 +285,7 @@ describe('deliveries', () => {
     const took = Date.now() - resumed;
     expect(final.type).toBe('completed');
     // the pause held most of the output back: the rest came after it
-    expect(Math.ceil(size / (1024 * 1024)) - before).toBeGreaterThan(10);
+    expect(Math.ceil(size / MiB) - before).toBeGreaterThan(10);
     // measured ~0.5 s; a delivery woken only by the next ping (every 30 s) would take minutes
     expect(took).toBeLessThan(10_000);
     expect(receivedBytes(client, 'slow').length).toBe(size);
@@ -319,7 +319,7 @@ describe('deliveries', () => {
     const messages = items.filter((r) => r.kind === 'binary');
     expect(messages).toHaveLength(20);
     for (const [i, output] of (completed.outputs as { filename: string; size_bytes: number }[]).entries()) {
-      expect(output.size_bytes).toBeGreaterThan(1024 * 1024);
+      expect(output.size_bytes).toBeGreaterThan(MiB);
       const file = files.get(output.filename)!;
       expect(file.length).toBe(output.size_bytes);
       expect(file.subarray(0, 8).toString('latin1')).toBe('\x89PNG\r\n\x1a\n');
@@ -332,7 +332,6 @@ describe('deliveries', () => {
 });
 
 describe("the gateway's byte budget (GATEWAY_BUFFER_BUDGET_MB)", () => {
-  const MiB = 1024 * 1024;
   /** The gateway's mf_gateway_buffered_bytes now. */
   const buffered = async () => {
     const text = await (await fetch(stack!.healthUrl.replace(/\/health$/, '/metrics'))).text();

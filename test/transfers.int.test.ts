@@ -6,6 +6,7 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { MiB } from '@media-foundry/shared';
 import { makeTestVideo, renderLavfi } from './helpers/media.js';
 import { testS3Storage } from './helpers/s3.js';
 import { waitFor } from './helpers/wait.js';
@@ -32,7 +33,7 @@ async function save(bytes: Buffer, name: string): Promise<string> {
 }
 
 describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s', (driver) => {
-  const suite = useSuite({ s3: driver === 's3', stack: { env: { UPLOAD_WINDOW_BYTES: String(2 * 1024 * 1024), MAX_FILE_SIZE_MB: '40' } } });
+  const suite = useSuite({ s3: driver === 's3', stack: { env: { UPLOAD_WINDOW_BYTES: String(2 * MiB), MAX_FILE_SIZE_MB: '40' } } });
   const { stack, client } = suite;
   const s3 = driver === 's3' ? suite.s3 : undefined;
 
@@ -63,7 +64,7 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
     const bytes = await readFile(big);
     client.startJob('chunky', 'remove_audio', { source: 'upload', size_bytes: bytes.length }, { keep_video_quality: true });
     await client.next((m) => m.type === 'ack');
-    await uploadInChunks(client, 'chunky', 'big.mkv', bytes, 512 * 1024, 2 * 1024 * 1024);
+    await uploadInChunks(client, 'chunky', 'big.mkv', bytes, 512 * 1024, 2 * MiB);
     const { final } = await client.result('chunky', 120_000);
     expect(final).toMatchObject({ type: 'completed', outputs: [{ filename: 'output.mkv' }] });
     const acks = client
@@ -73,9 +74,9 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
     expect(acks.at(-1)).toBe(bytes.length);
     expect(acks).toEqual([...acks].sort((a, b) => a - b));
     const size = (final.outputs as { size_bytes: number }[])[0]!.size_bytes;
-    expect(size).toBeGreaterThan(16 * 1024 * 1024);
+    expect(size).toBeGreaterThan(16 * MiB);
     const frames = client.received.filter((r) => r.kind === 'binary' && r.header.job_id === 'chunky');
-    expect(frames.length).toBe(Math.ceil(size / (1024 * 1024)));
+    expect(frames.length).toBe(Math.ceil(size / MiB));
     expect(frames.every((f) => f.kind === 'binary' && f.header.total_size === size)).toBe(true);
     expect(frames.map((f) => (f.kind === 'binary' ? f.header.final : null)).filter(Boolean)).toEqual([true]);
     const out = downloaded(client, 'chunky', 'output.mkv');
@@ -113,7 +114,7 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
         },
         /expected 262144/,
       ],
-      ['window', (id) => client.sendRaw(frame(id, 0, false, Buffer.alloc(3 * 1024 * 1024))), /UPLOAD_WINDOW_BYTES/],
+      ['window', (id) => client.sendRaw(frame(id, 0, false, Buffer.alloc(3 * MiB))), /UPLOAD_WINDOW_BYTES/],
       ['start', (id) => client.sendRaw(frame(id, 5, false)), /must have offset 0/],
     ];
     for (const [id, send, details] of cases) {
@@ -125,7 +126,7 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
       expect(err.code).toBe('BINARY_ERROR');
       expect(err.details).toMatch(details);
     }
-    client.send({ type: 'start_job', job_id: 'huge', operation: 'probe', input: { source: 'upload', size_bytes: 41 * 1024 * 1024 } });
+    client.send({ type: 'start_job', job_id: 'huge', operation: 'probe', input: { source: 'upload', size_bytes: 41 * MiB } });
     const refused = await client.next((m) => m.type === 'error' && m.job_id === 'huge');
     expect(refused).toMatchObject({ code: 'VALIDATION_ERROR' });
     expect(refused.details).toContain('input.size_bytes');
@@ -141,7 +142,7 @@ describe.each(['fs', 's3'] as const)('chunked transfers with STORAGE_DRIVER=%s',
     const other = await TestClient.connect(stack.wsUrl);
     other.send({ type: 'start_job', job_id: 'gone', operation: 'probe', input: { source: 'upload' } });
     await other.next((m) => m.type === 'ack');
-    const part = Buffer.alloc(1024 * 1024, 1);
+    const part = Buffer.alloc(MiB, 1);
     // past lib-storage's 8 MiB part size, so the S3 driver has a multipart upload open to abort
     for (let i = 0; i < 12; i++) {
       const h = Buffer.from(JSON.stringify({ job_id: 'gone', filename: 'part.mp4', offset: i * part.length, final: false }));
@@ -202,7 +203,7 @@ describe('a 200 MB round trip', () => {
     const client = await TestClient.connect(stack.wsUrl);
     client.startJob('big', 'remove_audio', { source: 'upload', size_bytes: bytes.length }, {});
     await client.next((m) => m.type === 'ack');
-    await uploadInChunks(client, 'big', 'huge.mkv', bytes, 1024 * 1024);
+    await uploadInChunks(client, 'big', 'huge.mkv', bytes, MiB);
     const { final } = await client.result('big', 300_000);
     expect(final.type).toBe('completed');
     const out = downloaded(client, 'big', 'output.mkv');

@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MiB } from '@media-foundry/shared';
 import { loadTestHelpers } from './helpers.js';
 
 export const CACHE_DIR = process.env.BENCH_CACHE_DIR ?? join(tmpdir(), 'media-foundry-bench');
@@ -92,5 +93,5 @@ export function largeClip(o: LargeClipOptions): Promise<string> {
 
 /** Reads a file once, so that neither side of a comparison pays for the first read from disk. */
 export async function warmPageCache(path: string): Promise<void> {
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) void chunk;
+  for await (const chunk of createReadStream(path, { highWaterMark: MiB })) void chunk;
 }

@@ -7,6 +7,7 @@ import {
   CloseCode,
   outputFrameHeader,
   formatIssues,
+  MiB,
   OPERATION_NAMES,
   type OperationName,
   operationOptions,
@@ -161,8 +162,8 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
       apiKey: options.apiKey,
       openSocket: options.WebSocket ? whatwgOpener(options.WebSocket) : platform.openSocket,
       reconnect: options.reconnect === false ? null : { retries: 10, minDelayMs: 250, maxDelayMs: 5000, ...(options.reconnect ?? {}) },
-      chunkBytes: options.uploadChunkBytes ?? 1024 * 1024,
-      windowBytes: options.uploadWindowBytes ?? 8 * 1024 * 1024,
+      chunkBytes: options.uploadChunkBytes ?? MiB,
+      windowBytes: options.uploadWindowBytes ?? 8 * MiB,
     };
     this.host = {
       send: (message) => this.sendText(JSON.stringify(message)),

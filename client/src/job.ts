@@ -8,6 +8,7 @@ import {
   type BinaryHeader,
   encodeBinaryFrame,
   forwardPercentage,
+  MiB,
   type OperationName,
   type OutputFile,
   type OutputMetadata,
@@ -126,8 +127,8 @@ export interface JobOptions {
 type Phase = 'pending' | 'uploading' | 'uploaded' | 'submitted' | 'delivering' | 'ended';
 
 /** Above this many bytes waiting for the disk, the socket stops being read. */
-const PAUSE_ABOVE_BYTES = 16 * 1024 * 1024;
-const RESUME_BELOW_BYTES = 4 * 1024 * 1024;
+const PAUSE_ABOVE_BYTES = 16 * MiB;
+const RESUME_BELOW_BYTES = 4 * MiB;
 
 interface Incoming {
   output: OutputFile;

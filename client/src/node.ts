@@ -8,7 +8,7 @@ import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { outputFileName } from '@media-foundry/shared';
+import { MiB, outputFileName } from '@media-foundry/shared';
 import WebSocket from 'ws';
 import { MediaFoundryClient } from './client.js';
 import { ClientErrorCode, MediaFoundryError } from './errors.js';
@@ -17,7 +17,7 @@ import type { FileSaver, FileSink } from './job.js';
 import type { SocketOpener } from './socket.js';
 
 /** Frames up to this size are taken (outputs over 16 MiB come in 1 MiB chunks; a whole frame is at most 16 MiB and its header). */
-const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+const MAX_FRAME_BYTES = 64 * MiB;
 
 const openNodeSocket: SocketOpener = (url, apiKey, handlers) =>
   new Promise((resolve, reject) => {

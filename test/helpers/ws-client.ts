@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { encodeBinaryFrame, splitBinaryFrame } from '@media-foundry/shared';
+import { encodeBinaryFrame, MiB, splitBinaryFrame } from '@media-foundry/shared';
 
 export type Received =
   { kind: 'json'; data: Record<string, unknown> & { type: string } } | { kind: 'binary'; header: Record<string, unknown>; payload: Buffer };
@@ -25,7 +25,7 @@ export class TestClient {
   }
 
   static async connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
-    const ws = new WebSocket(url, { maxPayload: 1024 * 1024 * 1024, headers });
+    const ws = new WebSocket(url, { maxPayload: 1024 * MiB, headers });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -166,8 +166,8 @@ export async function uploadInChunks(
   jobId: string,
   filename: string,
   bytes: Uint8Array,
-  chunkBytes = 1024 * 1024,
-  windowBytes = 8 * 1024 * 1024,
+  chunkBytes = MiB,
+  windowBytes = 8 * MiB,
 ): Promise<void> {
   const acked = () =>
     Math.max(
