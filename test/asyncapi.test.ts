@@ -138,6 +138,7 @@ describe('docs/asyncapi.yaml', () => {
       ...Object.fromEntries(serverMessage.options.map((o) => [o.shape.type.value, o])),
       job: jobMessage,
       job_reply: jobReply,
+      exchange_reply: replyExchangeMessage,
       control: controlMessage,
       gateway_notice: replyExchangeMessage,
     };

@@ -24,6 +24,9 @@ import {
   jobMessage,
   jobReply,
   jobClaimedEvent,
+  progressReply,
+  relayedCompletedReply,
+  errorReply,
   jobsQueueArguments,
   tenantDequeuedEvent,
   tenantQueueArguments,
@@ -406,6 +409,50 @@ const AMQP_DESCRIPTIONS: Record<string, AmqpMessageDescription> = {
       },
     ],
   },
+  exchange_reply: {
+    title: 'Job reply on the reply exchange',
+    summary: 'A job reply as the reply exchange carries it: a completed one may bring its output along.',
+    description: [
+      'The same replies as on a `reply_to` queue, with one addition: a `completed` whose job made exactly one output of',
+      '256 KiB or less, delivered as binary, carries it as `inline` (storage key → the file, base64), so the gateway',
+      'sends it without reading storage. The file is in storage under its key as well; `reply_to` queues and',
+      '`result.json` never carry `inline`. A backend that binds its own queue here may ignore the field.',
+    ],
+    properties: REPLY_PROPERTIES,
+    schema: 'ExchangeReply',
+    examples: [
+      {
+        name: 'completed, output inline',
+        payload: {
+          type: 'completed',
+          job_id: 'backend-7f3c1e',
+          output_metadata: {
+            format: 'png',
+            duration: null,
+            size_bytes: 94,
+            video_codec: 'png',
+            audio_codec: null,
+            width: 4,
+            height: 4,
+            bitrate: null,
+            fps: null,
+          },
+          outputs: [
+            {
+              filename: 'thumbnail.png',
+              size_bytes: 94,
+              content_type: 'image/png',
+              key: 'jobs/backend-7f3c1e/output/thumbnail.png',
+            },
+          ],
+          inline: {
+            'jobs/backend-7f3c1e/output/thumbnail.png':
+              'iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAACXBIWXMAAAABAAAAAQBPJcTWAAAAEElEQVR4nGP4y8AARwzEcQCrMw/RBpGVewAAAABJRU5ErkJggg==',
+          },
+        },
+      },
+    ],
+  },
   control: {
     title: 'Control',
     summary: 'A broadcast to every worker.',
@@ -566,6 +613,7 @@ export function buildAsyncApi(): AsyncApiDocument {
   // A publisher's view of the job: what the worker accepts (defaults optional).
   schemas.JobMessage = jsonSchema(jobMessage, 'input');
   schemas.JobReply = jsonSchema(jobReply, 'output');
+  schemas.ExchangeReply = jsonSchema(z.discriminatedUnion('type', [progressReply, relayedCompletedReply, errorReply]), 'output');
   schemas.ControlMessage = jsonSchema(controlMessage, 'input');
   schemas.GatewayNotice = jsonSchema(z.discriminatedUnion('type', [jobClaimedEvent, tenantDequeuedEvent]), 'input');
 
@@ -665,7 +713,7 @@ export function buildAsyncApi(): AsyncApiDocument {
           'follow — whichever gateway a client is connected to receives its replies — and exchange notices here too.',
           'A backend may bind a queue of its own with its job ids instead of setting `reply_to`.',
         ],
-        messages: ['job_reply', 'gateway_notice'],
+        messages: ['exchange_reply', 'gateway_notice'],
         bindings: exchangeBindings(NAMES.replyExchange, 'direct'),
       }),
       replies: amqpChannel({
@@ -737,7 +785,7 @@ export function buildAsyncApi(): AsyncApiDocument {
         'send',
         'replyExchange',
         { title: 'Reply to whoever follows the job', summary: "Every reply, keyed by job id; and the gateways' notices." },
-        ['job_reply', 'gateway_notice'],
+        ['exchange_reply', 'gateway_notice'],
       ),
       sendReply: operation(
         'send',

@@ -123,3 +123,44 @@ describe('sendOutput of a single-message output larger than a chunk', () => {
     });
   });
 });
+
+describe('sendOutput of an output the worker relayed with its reply', () => {
+  const data = Buffer.from('a small thumbnail, relayed');
+  const output = { filename: 'thumbnail.png', size_bytes: data.length, content_type: 'image/png', key: 'jobs/j/output/thumbnail.png' };
+
+  /** A socket that keeps each whole frame, and a storage that counts its reads (and serves `stored`). */
+  function fixtures(stored: Buffer) {
+    const frames: Uint8Array[] = [];
+    const socket = {
+      closed: false,
+      async sendBinaryWhenWritable(make: () => Promise<Uint8Array>) {
+        frames.push(await make());
+      },
+    } as unknown as ClientSocket;
+    const reads: string[] = [];
+    const storage = {
+      get: (key: string) => {
+        reads.push(key);
+        return Promise.resolve(Readable.from([stored]));
+      },
+    } as unknown as Storage;
+    const reserved: number[] = [];
+    const budget = { acquire: (bytes: number) => Promise.resolve((reserved.push(bytes), () => {})) };
+    return { socket, frames, storage, reads, budget, reserved };
+  }
+
+  it('sends the relayed bytes without reading storage, within the byte budget', async () => {
+    const f = fixtures(Buffer.from('not this'));
+    await sendOutput(f.socket, f.storage, f.budget, 'j', { ...output, relayed: data.toString('base64') }, 1024);
+    expect(f.reads).toEqual([]);
+    expect(f.reserved).toEqual([data.length]);
+    expect(Buffer.from(decodeUploadFrame(f.frames[0]!).payload).equals(data)).toBe(true);
+  });
+
+  it('reads storage when the relayed bytes are not the whole file', async () => {
+    const f = fixtures(data);
+    await sendOutput(f.socket, f.storage, f.budget, 'j', { ...output, relayed: data.subarray(0, 5).toString('base64') }, 1024);
+    expect(f.reads).toEqual([output.key]);
+    expect(Buffer.from(decodeUploadFrame(f.frames[0]!).payload).equals(data)).toBe(true);
+  });
+});

@@ -55,8 +55,11 @@ export async function sendOutput(
   storage: Storage,
   budget: Pick<ByteBudget, 'acquire'>,
   jobId: string,
-  /** `bytes`: the output's content when the worker relayed it with its reply (nothing is read from storage then). */
-  output: OutputFile & { key: string; bytes?: Uint8Array | undefined },
+  /**
+   * `relayed`: the output's content as the worker relayed it with its reply, base64
+   * (decoded once the budget has room, like a read; storage is read when it is not whole).
+   */
+  output: OutputFile & { key: string; relayed?: string | undefined },
   chunkBytes: number,
   from = 0,
   onSent: (bytes: number) => void = () => {},
@@ -88,8 +91,9 @@ export async function sendOutput(
   if (output.size_bytes <= Math.min(chunkBytes, SINGLE_FRAME_MAX_BYTES)) {
     // all or nothing (a retry reads it whole again)
     const sent = await sendReserved(output.size_bytes, async () => {
-      const relayed = output.bytes;
-      if (relayed) return { frame: encodeBinaryFrame({ job_id: jobId, filename: output.filename }, relayed), sent: relayed.length };
+      const relayed = output.relayed === undefined ? null : Buffer.from(output.relayed, 'base64');
+      if (relayed?.length === output.size_bytes)
+        return { frame: encodeBinaryFrame({ job_id: jobId, filename: output.filename }, relayed), sent: relayed.length };
       const stream = await storage.get(output.key);
       try {
         const body = Buffer.concat(await stream.toArray());

@@ -6,14 +6,7 @@
  * TRANSIENT_RETRY_SECONDS, resuming a chunked file where it stopped, so a
  * storage blip costs a pause, not OUTPUT_SEND_FAILED.
  */
-import {
-  AppError,
-  type DeliveryMethod,
-  type GatewayConfig,
-  type RelayedCompletedReply,
-  retryTransient,
-  type StoredOutput,
-} from '@media-foundry/shared';
+import { AppError, type DeliveryMethod, type GatewayConfig, type RelayedCompletedReply, retryTransient } from '@media-foundry/shared';
 import type { Logger, Storage } from '@media-foundry/shared/node';
 import type { ByteBudget } from '../byte-budget.js';
 import type { ClientSocket } from '../client-socket.js';
@@ -73,7 +66,7 @@ export async function deliverResult(
       log.warn({ err, retry, delay_ms: delayMs, file }, 'reading an output failed; retrying'),
   });
   for (const stored of reply.outputs) {
-    const output = { ...stored, bytes: relayedBytes(reply, stored) };
+    const output = { ...stored, relayed: reply.inline?.[stored.key] };
     let sent = 0;
     try {
       await retryTransient(
@@ -101,12 +94,4 @@ export async function deliverResult(
   }
   log.info({ outputs: reply.outputs.length }, 'job delivered');
   return 'sent';
-}
-
-/** An output's bytes as the worker relayed them with its reply, when they are there and whole; otherwise storage is read. */
-function relayedBytes(reply: RelayedCompletedReply, output: StoredOutput): Buffer | undefined {
-  const data = reply.inline?.[output.key];
-  if (data === undefined) return undefined;
-  const bytes = Buffer.from(data, 'base64');
-  return bytes.length === output.size_bytes ? bytes : undefined;
 }

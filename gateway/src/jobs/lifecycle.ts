@@ -407,8 +407,9 @@ export class JobLifecycle {
         created_at: new Date(job.startedAt).toISOString(),
       };
       // three independent round trips, at once; all done before the publish: the reply binding (a reply
-      // can come the moment the job is published), the record (a resume must find the job) and the queue
-      const [, , queue] = await Promise.all([
+      // can come the moment the job is published), the record (a resume must find the job) and the queue.
+      // All settle before a failure is acted on: the clean-up of a failed submit must not race the record's write.
+      const [followed, recorded, prepared] = await Promise.allSettled([
         router.follow(job.id),
         store.writeRecord(record).catch((err: unknown) => {
           throw errors.submitFailed(`could not store the job's record: ${(err as Error).message}`, err);
@@ -417,7 +418,10 @@ export class JobLifecycle {
           throw errors.submitFailed(`could not reach RabbitMQ: ${(err as Error).message}`, err);
         }),
       ]);
-      depth = queue.depth;
+      if (followed.status === 'rejected') throw followed.reason;
+      if (recorded.status === 'rejected') throw recorded.reason;
+      if (prepared.status === 'rejected') throw prepared.reason;
+      depth = prepared.value.depth;
       if (depth >= config.maxQueuedJobsPerClient)
         throw errors.rateLimited(
           `${depth} of this client's jobs are waiting; MAX_QUEUED_JOBS_PER_CLIENT allows ${config.maxQueuedJobsPerClient}`,
@@ -430,7 +434,7 @@ export class JobLifecycle {
         delivery_method: job.deliveryMethod,
         submitted_at: new Date().toISOString(),
       };
-      await publisher.publish(queue.queue, message, job.traceparent).catch((err: unknown) => {
+      await publisher.publish(prepared.value.queue, message, job.traceparent).catch((err: unknown) => {
         throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);
       });
     } catch (err) {
