@@ -3,6 +3,7 @@
  * real gateway and worker on RabbitMQ.
  */
 import { useSuite } from './helpers/suite.js';
+import { waitFor } from './helpers/wait.js';
 
 const { stack, client } = useSuite();
 
@@ -119,9 +120,18 @@ describe('auth off', () => {
 
 describe('health', () => {
   it('reports broker state, connections, active jobs and queue depth', async () => {
-    const res = await fetch(stack.healthUrl);
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as Record<string, unknown>;
+    // the queue depth is read in the background (every 5 s, probes never wait on the broker): null until a read succeeds
+    let body: Record<string, unknown> = {};
+    await waitFor(
+      async () => {
+        const res = await fetch(stack.healthUrl);
+        expect(res.status).toBe(200);
+        body = (await res.json()) as Record<string, unknown>;
+        return body.queue_depth !== null;
+      },
+      15_000,
+      'a queue depth in /health',
+    );
     expect(body).toMatchObject({ status: 'ok', service: 'gateway', broker: 'connected', active_jobs: 0, queue_depth: 0 });
     expect(body.connections).toBeGreaterThanOrEqual(1);
   });
