@@ -76,8 +76,8 @@ export const completedReply = completedMessage
 export const errorReply = errorMessage.extend({ job_id: z.string() });
 
 /**
- * A completed reply as a worker publishes it to the reply exchange (gateways
- * only): an output of 256 KiB or less, the job's only one, rides along as
+ * A completed reply as a worker publishes it to the reply exchange (read by
+ * the gateways; AsyncAPI `exchange_reply`): an output of 256 KiB or less, the job's only one, rides along as
  * base64 under its storage key, so the gateway sends it without reading
  * storage. It is stored too (a resume, or a gateway that missed this message,
  * reads it there); `reply_to` queues and the stored result never carry it.

@@ -33,8 +33,8 @@ export class ReplyPublisher {
 
   /**
    * Resolves once the broker confirmed the reply everywhere it goes. `inline`
-   * output bytes (by storage key) ride along with a completed reply to the
-   * gateways only (`relayedCompletedReply`), never to `reply_to`.
+   * output bytes (by storage key) ride along with a completed reply on the
+   * reply exchange, for the gateways (`relayedCompletedReply`), never to `reply_to`.
    */
   async send(route: ReplyRoute, reply: JobReply, inline?: ReadonlyMap<string, Uint8Array>): Promise<void> {
     const body = Buffer.from(JSON.stringify(reply));
