@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { type JobEvent, MediaFoundry, MediaFoundryError } from '@media-foundry/client';
+import { type JobEvent, MediaFoundry, MediaFoundryClient, MediaFoundryError } from '@media-foundry/client';
 import { MiB } from '@media-foundry/shared';
 import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
@@ -52,6 +52,11 @@ async function outDir(name: string): Promise<string> {
 }
 
 describe('inputs', () => {
+  it('connects clients of the MediaFoundry class: instanceof holds', () => {
+    expect(mf).toBeInstanceOf(MediaFoundry);
+    expect(mf).toBeInstanceOf(MediaFoundryClient);
+  });
+
   it('uploads a path: three thumbnails, saved to a directory', async () => {
     const job = mf.thumbnail({ file: join(dir, 'clip.mp4') }, { count: 3, format: 'jpeg' });
     const progress: number[] = [];

@@ -31,11 +31,15 @@ export interface Platform {
   saver?: FileSaver;
 }
 
-/** What each entry point (node.ts, browser.ts) exports as `MediaFoundry`: clients on its platform. */
-export interface MediaFoundryConnector {
+/**
+ * What each entry point (node.ts, browser.ts) exports as `MediaFoundry`: the
+ * client class of its platform, whose clients `connect` makes (a class, so
+ * `instanceof MediaFoundry` holds for them and it can be extended).
+ */
+export type MediaFoundryConnector = typeof MediaFoundryClient & {
   /** Connects to a gateway (`ws://` or `wss://`); rejects with CONNECTION_FAILED. */
   connect(url: string, options?: ConnectOptions): Promise<MediaFoundryClient>;
-}
+};
 
 export interface ReconnectOptions {
   /** Attempts before the jobs fail with CONNECTION_LOST (default 10). */
@@ -190,12 +194,12 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
 
   /** @internal The `MediaFoundry` of a platform (node.ts, browser.ts). */
   static on(platform: Platform): MediaFoundryConnector {
-    return {
-      connect: async (url, options = {}) => {
-        const client = new MediaFoundryClient(url, platform, options);
+    return class MediaFoundry extends MediaFoundryClient {
+      static async connect(url: string, options: ConnectOptions = {}): Promise<MediaFoundryClient> {
+        const client = new MediaFoundry(url, platform, options);
         client.socket = await client.openSocket();
         return client;
-      },
+      }
     };
   }
 
