@@ -246,6 +246,32 @@ describe('two workers: copies of a job, and a worker killed mid-burst', () => {
     await backend.close();
   });
 
+  it('answers a copy of a job that ended with its stored result alone: no progress, no second ffmpeg run', async () => {
+    const backend = await connectBackend(stack.prefix);
+    const job = {
+      job_id: `again-${randomUUID()}`,
+      tenant: 'tenant-again',
+      operation: 'thumbnail',
+      options: { timestamp: 1 },
+      inputs: [{ source: 'url', url: files.url('short.mp4') }],
+    };
+    const finals = () => backend.replies.filter((r) => r.job_id === job.job_id && (r.type === 'completed' || r.type === 'error'));
+    backend.publish(job);
+    await backend.confirmed();
+    await waitFor(() => finals().length === 1, 60_000);
+    const firstRun = backend.replies.length;
+    backend.publish(job); // a copy, published after the job ended (a backend that retried)
+    await backend.confirmed();
+    await waitFor(() => finals().length === 2, 60_000);
+    const logs = () => stack.workers.flatMap((w) => w.logs).filter((l) => l.job_id === job.job_id);
+    await waitFor(() => logs().some((l) => l.msg === 'job already finished; publishing its stored result again'));
+    // the copy's only reply is the stored one: the progress of the reading it began while storage was asked was held, then dropped
+    expect(backend.replies.slice(firstRun).filter((r) => r.job_id === job.job_id)).toEqual([finals()[0]]);
+    expect(logs().filter((l) => l.msg === 'job started')).toHaveLength(1);
+    expect(logs().filter((l) => l.msg === 'running ffmpeg')).toHaveLength(1);
+    await backend.close();
+  });
+
   it('loses no job and runs none to completion twice', async () => {
     const backend = await connectBackend(stack.prefix);
     const ids = Array.from({ length: 16 }, (_, i) => `crash-${i}-${randomUUID()}`);

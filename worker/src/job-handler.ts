@@ -63,8 +63,14 @@ export interface HandlerDeps {
   webhookAllowlist: UrlAllowlist;
 }
 
-/** Why a running job's AbortController fired: a cancel ends it; a shutdown or a yield (fair share) hands it back to its queue. */
-type AbortReason = 'cancel' | 'shutdown' | 'yield';
+/**
+ * Why a running job's AbortController fired: a cancel ends it; a shutdown or a yield (fair share) hands it back to
+ * its queue; `superseded`: storage says it ended or was cancelled before this delivery (JobHandler.lookUp).
+ */
+type AbortReason = 'cancel' | 'shutdown' | 'yield' | 'superseded';
+
+/** What storage says of a job just taken (JobHandler.lookUp). */
+type Verdict = { kind: 'run' } | { kind: 'stored'; reply: FinalReply } | { kind: 'cancelled' } | { kind: 'failed'; err: unknown };
 
 /**
  * Parses a job message: the job, or the error to answer it with. A URL input
@@ -104,15 +110,34 @@ class ProgressReporter {
   private held: ProgressUpdate | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Updates made before the job was cleared to run, in order (sent once it is, dropped if it is not); null after. */
+  private early: ProgressUpdate[] | null = [];
 
   constructor(
     private readonly route: ReplyRoute,
     private readonly deps: Pick<HandlerDeps, 'replies' | 'store' | 'webhooks'>,
     private readonly log: Logger,
     private readonly webhook?: JobMessage['webhook'],
-  ) {}
+    /** Absent: cleared already. */
+    cleared?: Promise<boolean>,
+  ) {
+    if (!cleared) {
+      this.early = null;
+      return;
+    }
+    void cleared.then((go) => {
+      const early = this.early ?? [];
+      this.early = null;
+      if (go) for (const update of early) this.report(update);
+      else this.close();
+    });
+  }
 
   report(update: ProgressUpdate): void {
+    if (this.early) {
+      this.early.push(update);
+      return;
+    }
     if (update.stage !== this.stage) {
       this.stage = update.stage;
       this.stageChanges += 1;
@@ -195,7 +220,7 @@ export class JobHandler {
   }
 
   async handle(delivery: Delivery): Promise<void> {
-    const { logger, store, view } = this.deps;
+    const { logger, view } = this.deps;
     const message = delivery.message;
     const replyTo = message.properties.replyTo as string | undefined;
     const parsed = parseJob(message.content, this.allowlist);
@@ -235,67 +260,91 @@ export class JobHandler {
         if (controller.signal.reason === ('shutdown' satisfies AbortReason) || controller.signal.reason === ('yield' satisfies AbortReason))
           return delivery.requeue();
       }
-      // A job that already ended (its ack was lost, or it was routed twice): answer with its result, do not
-      // run it again. A store that cannot say is a transient failure like any other.
-      let stored, cancelled;
-      try {
-        // looked up alongside the result, not after it: one storage round trip less on every job's path
-        const cancelMark = store.isCancelled(job.job_id);
-        cancelMark.catch(() => {}); // awaited below, and only when there is no result: then its failure counts
-        stored = await store.readResult(job.job_id);
-        cancelled = controller.signal.reason === ('cancel' satisfies AbortReason) || (!stored && (await cancelMark));
-      } catch (err) {
-        await this.fail(delivery, job, route, storageFailure('looking up the job in storage', err), log);
-        return;
-      }
-      if (stored) {
+      // A job that already ended (its ack was lost, or it was routed twice) is answered with its stored
+      // result, not run again; one cancelled while it waited is skipped. The look-up goes on alongside the
+      // job's first steps (reading and describing its input), which act on nothing outside this worker:
+      // nothing is reported and no ffmpeg starts until it has cleared the job. One storage round trip less
+      // on every job's path.
+      const verdict = this.lookUp(job, controller.signal);
+      const cleared = verdict.then((v) => v.kind === 'run');
+      void verdict.then((v) => {
+        if (v.kind !== 'run') controller.abort('superseded' satisfies AbortReason);
+      });
+      const running = this.run(delivery, job, route, controller, log, cleared);
+      const v = await verdict;
+      await running; // stood down, when the verdict is not to run
+      if (v.kind === 'failed') await this.fail(delivery, job, route, storageFailure('looking up the job in storage', v.err), log);
+      else if (v.kind === 'stored') {
         log.info('job already finished; publishing its stored result again');
-        await this.end(delivery, job, route, stored.reply, log, false);
-        return;
-      }
-      if (!stored && !cancelled && controller.signal.aborted) {
-        // asked to make room (shutdown, a fair-share yield) before it started: another run will take it
-        log.info({ reason: String(controller.signal.reason) }, 'job handed back to the queue before it started');
-        delivery.requeue();
-        return;
-      }
-      if (cancelled) {
+        await this.end(delivery, job, route, v.reply, log, false);
+      } else if (v.kind === 'cancelled') {
         log.info({ details: 'cancelled before it started' }, 'job cancelled');
         await this.endCancelled(delivery, job, route, errors.jobCancelled('cancelled before it started'), log);
-        return;
       }
-      await this.run(delivery, job, route, controller, log);
     } finally {
       if (this.active.get(job.job_id) === entry) this.active.delete(job.job_id);
       finish();
     }
   }
 
-  private async run(delivery: Delivery, job: JobMessage, route: ReplyRoute, controller: AbortController, log: Logger): Promise<void> {
+  /**
+   * Whether the job is to run: not when its result is stored already or a
+   * cancel marker (or a cancel broadcast meanwhile) says it was cancelled.
+   * A store that cannot say is a transient failure like any other. Never rejects.
+   */
+  private async lookUp(job: JobMessage, signal: AbortSignal): Promise<Verdict> {
+    const { store } = this.deps;
+    try {
+      // both at once; the marker's failure counts only when there is no result
+      const cancelMark = store.isCancelled(job.job_id);
+      cancelMark.catch(() => {});
+      const stored = await store.readResult(job.job_id);
+      if (stored) return { kind: 'stored', reply: stored.reply };
+      if (signal.reason === ('cancel' satisfies AbortReason) || (await cancelMark)) return { kind: 'cancelled' };
+      return { kind: 'run' };
+    } catch (err) {
+      return { kind: 'failed', err };
+    }
+  }
+
+  /**
+   * Runs the job and settles it, once `cleared` says it may run; until then
+   * its first steps go on but report nothing, and when it may not, it stands
+   * down without settling anything (handle() answers).
+   */
+  private async run(
+    delivery: Delivery,
+    job: JobMessage,
+    route: ReplyRoute,
+    controller: AbortController,
+    log: Logger,
+    cleared: Promise<boolean>,
+  ): Promise<void> {
     const { metrics } = this.deps;
     const operation = job.operation;
     const started = Date.now();
-    log.info(
-      { redelivered: delivery.deliveryCount > 0, deliveries: delivery.deliveryCount + 1, tenant: delivery.tenantKey },
-      'job started',
+    void cleared.then(
+      (go) =>
+        go &&
+        log.info(
+          { redelivered: delivery.deliveryCount > 0, deliveries: delivery.deliveryCount + 1, tenant: delivery.tenantKey },
+          'job started',
+        ),
     );
     const clock = new StageClock();
     if (job.submitted_at) clock.add('queue_wait', started - Date.parse(job.submitted_at));
-    const progress = new ProgressReporter(route, this.deps, log, job.webhook);
+    const progress = new ProgressReporter(route, this.deps, log, job.webhook, cleared);
     let outcome: JobOutcome;
     try {
-      outcome = await runJob(
-        job,
-        this.deps.runner,
-        (u) => progress.report(u),
-        controller.signal,
-        log,
+      outcome = await runJob(job, this.deps.runner, (u) => progress.report(u), controller.signal, log, {
         clock,
-        (speed) => metrics.encodeSpeed.observe({ operation }, speed),
-      );
+        onRunSpeed: (speed) => metrics.encodeSpeed.observe({ operation }, speed),
+        cleared,
+      });
       progress.close();
     } catch (err) {
       progress.close();
+      if (!(await cleared)) return;
       if (controller.signal.reason === ('shutdown' satisfies AbortReason)) {
         log.warn('job interrupted by shutdown; handing it back to the queue');
         metrics.jobs.inc({ operation, outcome: 'requeued' });

@@ -131,10 +131,22 @@ export async function runJob(
   report: (update: ProgressUpdate) => void,
   signal: AbortSignal,
   log: Logger,
-  /** Where the job's time goes, stage by stage. */
-  clock: StageClock = new StageClock(),
-  /** ffmpeg's final speed of each run (for the encode-speed metric). */
-  onRunSpeed: (speed: number) => void = () => {},
+  {
+    clock = new StageClock(),
+    onRunSpeed = () => {},
+    cleared = Promise.resolve(true),
+  }: {
+    /** Where the job's time goes, stage by stage. */
+    clock?: StageClock;
+    /** ffmpeg's final speed of each run (for the encode-speed metric). */
+    onRunSpeed?: (speed: number) => void;
+    /**
+     * Whether the job may run (it had not ended or been cancelled already:
+     * JobHandler.handle). Reading and describing the input go on meanwhile;
+     * no ffmpeg starts before it is true, and false stops the job.
+     */
+    cleared?: Promise<boolean>;
+  } = {},
 ): Promise<JobOutcome> {
   const { config, storage } = deps;
   await mkdir(config.tempDir, { recursive: true });
@@ -259,6 +271,7 @@ export async function runJob(
     });
     for (const file of plan.files ?? []) await writeFile(file.path, file.content);
 
+    if (!(await cleared)) throw errors.jobCancelled('the job had ended or been cancelled before it started');
     const deadline = Date.now() + config.ffmpegTimeoutMs;
     const percentage = planProgress(plan);
     for (const [i, args] of plan.runs.entries()) {
