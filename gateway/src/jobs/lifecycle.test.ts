@@ -323,6 +323,41 @@ describe('JobLifecycle', () => {
     expect(followed.size).toBe(0);
   });
 
+  it('publishes a job while its record is being stored, and acks only once it is', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    let stored!: () => void;
+    const write = store.writeRecord.bind(store);
+    store.writeRecord = (record) => new Promise((resolve) => (stored = () => resolve(write(record))));
+    gw.start(a, startJob({ job_id: 'j1', operation: 'probe', input: { source: 'url', url: 'https://e.com/a' } }), null);
+    await until(() => published.length === 1);
+    expect(broadcasts).toContainEqual({ type: 'tenant_ready', tenant_key: tenantKey('key:owner') });
+    await tick();
+    expect(a.socket.of('j1')).toEqual([]);
+    stored();
+    await until(() => a.socket.of('j1', 'ack').length === 1);
+    expect(await store.readRecord(published[0]!.job.job_id)).not.toBeNull();
+  });
+
+  it('withdraws a job published while storage refused its record: SUBMIT_FAILED, no ack, a cancel marker and broadcast', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    let refuse!: () => void;
+    store.writeRecord = () => new Promise((_, reject) => (refuse = () => reject(new Error('storage (S3) PutObject: SlowDown'))));
+    gw.start(a, startJob({ job_id: 'j1', operation: 'probe', input: { source: 'url', url: 'https://e.com/a' } }), null);
+    await until(() => published.length === 1);
+    refuse();
+    await until(() => a.socket.of('j1').length > 0);
+    expect(a.socket.of('j1')).toEqual([expect.objectContaining({ type: 'error', code: 'SUBMIT_FAILED' })]);
+    expect(JSON.stringify(a.socket.of('j1')[0])).toContain("could not store the job's record: storage (S3) PutObject: SlowDown");
+    const id = published[0]!.job.job_id;
+    // the worker that takes it skips it (and removes its files); one that runs it already stops
+    expect(await store.isCancelled(id)).toBe(true);
+    expect(broadcasts).toContainEqual({ type: 'cancel', job_id: id });
+    await until(() => gw.size === 0);
+    expect(await store.isCancelled(id)).toBe(true);
+  });
+
   it('relays progress only forwards, then the result once, and removes the files after delivering them', async () => {
     const gw = lifecycle();
     const a = holder('c1');

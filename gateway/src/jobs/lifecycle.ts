@@ -394,6 +394,7 @@ export class JobLifecycle {
     const { config, store, tenants, publisher, router, metrics } = this.deps;
     job.phase = 'submitting';
     let depth: number;
+    let recorded: Promise<AppError | null> = Promise.resolve(null);
     try {
       const record: JobRecord = {
         version: 1,
@@ -406,20 +407,21 @@ export class JobLifecycle {
         delivery_method: job.deliveryMethod,
         created_at: new Date(job.startedAt).toISOString(),
       };
-      // three independent round trips, at once; all done before the publish: the reply binding (a reply
-      // can come the moment the job is published), the record (a resume must find the job) and the queue.
-      // All settle before a failure is acted on: the clean-up of a failed submit must not race the record's write.
-      const [followed, recorded, prepared] = await Promise.allSettled([
+      // The reply binding (a reply can come the moment the job is published) and the queue before the
+      // publish; the record alongside both and the publish: a worker needs none of it, only the client's
+      // `ack` waits for it (a resume must find the job). Storage's round trip is off the job's path.
+      // The record's write settles before a failure is acted on: the clean-up must not race it.
+      recorded = store.writeRecord(record).then(
+        () => null,
+        (err: unknown) => errors.submitFailed(`could not store the job's record: ${(err as Error).message}`, err),
+      );
+      const [followed, prepared] = await Promise.allSettled([
         router.follow(job.id),
-        store.writeRecord(record).catch((err: unknown) => {
-          throw errors.submitFailed(`could not store the job's record: ${(err as Error).message}`, err);
-        }),
         tenants.prepare(job.tenant).catch((err: unknown) => {
           throw errors.submitFailed(`could not reach RabbitMQ: ${(err as Error).message}`, err);
         }),
       ]);
       if (followed.status === 'rejected') throw followed.reason;
-      if (recorded.status === 'rejected') throw recorded.reason;
       if (prepared.status === 'rejected') throw prepared.reason;
       depth = prepared.value.depth;
       if (depth >= config.maxQueuedJobsPerClient)
@@ -438,12 +440,19 @@ export class JobLifecycle {
         throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);
       });
     } catch (err) {
+      await recorded;
       this.fail(job, err);
       return;
     }
     publisher
       .broadcast({ type: 'tenant_ready', tenant_key: job.tenantKey })
       .catch((err: unknown) => job.log.debug({ err }, 'tenant announcement not sent'));
+    const unrecorded = await recorded;
+    if (unrecorded) {
+      await this.withdraw(job);
+      this.fail(job, unrecorded, { removeFiles: false });
+      return;
+    }
     metrics.jobsSubmitted.inc({ operation: job.operation });
     job.log.info({ queued_ahead: depth }, 'job published');
     if (this.jobs.get(job.id) !== job) return; // ended meanwhile (the connection closed and it was an upload)
@@ -621,12 +630,34 @@ export class JobLifecycle {
     this.end(job, 'cancelled', { notice: errorMessageFor(job.clientId, errors.jobCancelled()) });
   }
 
-  /** Submission failed: the client hears why, unless it cancelled or left meanwhile. */
-  private fail(job: GatewayJob, err: unknown): void {
+  /**
+   * Submission failed: the client hears why, unless it cancelled or left
+   * meanwhile. Its files go, unless it was published (withdrawn): then the
+   * cancel marker stays for the worker that takes it (it removes them).
+   */
+  private fail(job: GatewayJob, err: unknown, { removeFiles = true } = {}): void {
     const e = AppError.from(err, 'SUBMIT_FAILED');
     job.log.warn({ code: e.code, details: e.details, err: e.cause }, 'job not submitted');
     if (this.jobs.get(job.id) !== job) return;
-    this.end(job, 'failed', { notice: job.detached ? undefined : errorMessageFor(job.clientId, e), removeFiles: true });
+    this.end(job, 'failed', { notice: job.detached ? undefined : errorMessageFor(job.clientId, e), removeFiles });
+  }
+
+  /**
+   * Takes back a job published without its record (storage refused it): a
+   * cancel marker for the worker that takes it from the queue, a broadcast
+   * for one that runs it already. Best effort: with storage down the marker
+   * may fail too, and then the job runs for nobody; the storage sweeper
+   * removes its files (STORAGE_TTL_SECONDS).
+   */
+  private async withdraw(job: GatewayJob): Promise<void> {
+    try {
+      await this.deps.store.markCancelled(job.id);
+    } catch (err) {
+      job.log.warn({ err }, 'could not mark a job published without its record as cancelled; it may run for nobody');
+    }
+    await this.deps.publisher
+      .broadcast({ type: 'cancel', job_id: job.id })
+      .catch((err: unknown) => job.log.warn({ err }, 'could not broadcast the cancel of a job published without its record'));
   }
 
   // ---- the one way out -----------------------------------------------------
