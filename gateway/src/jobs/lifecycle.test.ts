@@ -107,7 +107,7 @@ async function filesLeft<T>(files: () => Promise<T[]>, ms = 10_000): Promise<T[]
   }
   return files();
 }
-const until = (check: () => boolean, ms = 3000) => waitFor(check, ms, 'condition', 10);
+const until = (check: () => boolean, ms = 10_000) => waitFor(check, ms, 'condition', 10);
 
 describe('JobLifecycle', () => {
   const dir = useTempDir('lifecycle-test-', 'test');
@@ -356,6 +356,45 @@ describe('JobLifecycle', () => {
     expect(broadcasts).toContainEqual({ type: 'cancel', job_id: id });
     await until(() => gw.size === 0);
     expect(await store.isCancelled(id)).toBe(true);
+  });
+
+  it('broadcasts the cancel of a withdrawn job at once, while its cancel marker is still being written', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    let refuse!: () => void;
+    store.writeRecord = () => new Promise((_, reject) => (refuse = () => reject(new Error('storage (S3) PutObject: SlowDown'))));
+    let marked!: () => void;
+    const mark = store.markCancelled.bind(store);
+    store.markCancelled = (id) => new Promise((resolve) => (marked = () => resolve(mark(id))));
+    gw.start(a, startJob({ job_id: 'j1', operation: 'probe', input: { source: 'url', url: 'https://e.com/a' } }), null);
+    await until(() => published.length === 1);
+    refuse();
+    const id = published[0]!.job.job_id;
+    // a worker running it stops now, not once storage answers the marker's write
+    await until(() => broadcasts.some((m) => JSON.stringify(m) === JSON.stringify({ type: 'cancel', job_id: id })));
+    expect(a.socket.of('j1')).toEqual([]);
+    marked();
+    await until(() => a.socket.of('j1').length > 0);
+    expect(a.socket.of('j1')).toEqual([expect.objectContaining({ type: 'error', code: 'SUBMIT_FAILED' })]);
+    expect(await store.isCancelled(id)).toBe(true);
+  });
+
+  it('relays the result of a job that finished while storage refused its record, instead of withdrawing it', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    let refuse!: () => void;
+    store.writeRecord = () => new Promise((_, reject) => (refuse = () => reject(new Error('storage (S3) PutObject: SlowDown'))));
+    gw.start(a, startJob({ job_id: 'j1', operation: 'probe', input: { source: 'url', url: 'https://e.com/a' } }), null);
+    await until(() => published.length === 1);
+    const id = published[0]!.job.job_id;
+    gw.onMessage(await finished(id)); // a short job, done while the record's write was retried
+    refuse();
+    await until(() => a.socket.of('j1', 'completed').length === 1);
+    await until(() => gw.size === 0);
+    expect(a.socket.of('j1', 'error')).toEqual([]);
+    expect(a.socket.files).toHaveLength(1);
+    expect(await store.isCancelled(id)).toBe(false);
+    expect(broadcasts).not.toContainEqual({ type: 'cancel', job_id: id });
   });
 
   it('relays progress only forwards, then the result once, and removes the files after delivering them', async () => {

@@ -448,7 +448,11 @@ export class JobLifecycle {
       .broadcast({ type: 'tenant_ready', tenant_key: job.tenantKey })
       .catch((err: unknown) => job.log.debug({ err }, 'tenant announcement not sent'));
     const unrecorded = await recorded;
-    if (unrecorded) {
+    // The write retries for a while; a short job may have finished meanwhile. Its final reply is then the
+    // answer (a resume of it would fail, nothing else would): withdrawing it would call a done job failed.
+    if (unrecorded && job.held.some((reply) => reply.type === 'completed' || reply.type === 'error')) {
+      job.log.warn({ err: unrecorded.cause ?? unrecorded }, "job's record not stored, but the job ended meanwhile: its reply is relayed");
+    } else if (unrecorded) {
       await this.withdraw(job);
       this.fail(job, unrecorded, { removeFiles: false });
       return;
@@ -650,14 +654,17 @@ export class JobLifecycle {
    * removes its files (STORAGE_TTL_SECONDS).
    */
   private async withdraw(job: GatewayJob): Promise<void> {
-    try {
-      await this.deps.store.markCancelled(job.id);
-    } catch (err) {
-      job.log.warn({ err }, 'could not mark a job published without its record as cancelled; it may run for nobody');
-    }
-    await this.deps.publisher
-      .broadcast({ type: 'cancel', job_id: job.id })
-      .catch((err: unknown) => job.log.warn({ err }, 'could not broadcast the cancel of a job published without its record'));
+    // both at once: the marker's write retries while storage is away, and a running job must not wait for it
+    await Promise.all([
+      this.deps.store
+        .markCancelled(job.id)
+        .catch((err: unknown) =>
+          job.log.warn({ err }, 'could not mark a job published without its record as cancelled; it may run for nobody'),
+        ),
+      this.deps.publisher
+        .broadcast({ type: 'cancel', job_id: job.id })
+        .catch((err: unknown) => job.log.warn({ err }, 'could not broadcast the cancel of a job published without its record')),
+    ]);
   }
 
   // ---- the one way out -----------------------------------------------------
