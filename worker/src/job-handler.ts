@@ -33,20 +33,15 @@ import {
   type UrlAllowlist,
   webhookProblem,
 } from '@media-foundry/shared/node';
-import { ProgressThrottle } from './ffmpeg/progress.js';
 import { storageFailure } from './inputs.js';
-import { type JobOutcome, runJob, type JobRunnerDeps, type ProgressUpdate } from './job-runner.js';
+import { type JobOutcome, runJob, type JobRunnerDeps } from './job-runner.js';
 import type { WorkerMetrics } from './metrics.js';
+import { ProgressReporter } from './progress-reporter.js';
 import { StageClock } from './stage-clock.js';
 import type { ReplyPublisher, ReplyRoute } from './replies.js';
 import type { ClusterView } from './scheduler/cluster-view.js';
 import type { Delivery } from './scheduler/job-puller.js';
 import type { WebhookDispatcher } from './webhooks/dispatcher.js';
-
-/** Progress replies per job are throttled to this interval (≤ 4 a second). */
-const PROGRESS_INTERVAL_MS = 250;
-/** The job's state in storage is written at most this often: coarse, for clients that resume elsewhere. */
-const STATE_INTERVAL_MS = 5000;
 
 export interface HandlerDeps {
   config: WorkerConfig;
@@ -91,96 +86,6 @@ export function parseJob(content: Buffer, allow: UrlAllowlist = parseAllowlist([
 /** The error reply for a failure. */
 function errorReply(jobId: string, e: AppError): FinalReply {
   return { type: 'error', job_id: jobId, code: e.code, message: e.message, details: e.details };
-}
-
-/**
- * Progress to the client (throttled) and, coarser, to storage for whoever
- * resumes the job. An update the throttle drops is held, and the latest one
- * held is sent once the interval has passed: runs shorter than the interval
- * (thumbnails, a short GIF) still show their steps instead of a jump from
- * the first to the last.
- */
-class ProgressReporter {
-  private readonly throttle = new ProgressThrottle<ProgressUpdate>(PROGRESS_INTERVAL_MS);
-  /** The first update is stored at once: a resume anywhere knows the job is running. */
-  private stateWrittenAt = -Infinity;
-  /** The stage last reported, and how many changes of stage there were (the webhook's `stage` events; never throttled away). */
-  private stage: ProgressUpdate['stage'] | null = null;
-  private stageChanges = 0;
-  private held: ProgressUpdate | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private closed = false;
-  /** Updates made before the job was cleared to run, in order (sent once it is, dropped if it is not); null after. */
-  private early: ProgressUpdate[] | null = [];
-
-  constructor(
-    private readonly route: ReplyRoute,
-    private readonly deps: Pick<HandlerDeps, 'replies' | 'store' | 'webhooks'>,
-    private readonly log: Logger,
-    private readonly webhook?: JobMessage['webhook'],
-    /** Absent: cleared already. */
-    cleared?: Promise<boolean>,
-  ) {
-    if (!cleared) {
-      this.early = null;
-      return;
-    }
-    void cleared.then((go) => {
-      const early = this.early ?? [];
-      this.early = null;
-      if (go) for (const update of early) this.report(update);
-      else this.close();
-    });
-  }
-
-  report(update: ProgressUpdate): void {
-    if (this.early) {
-      this.early.push(update);
-      return;
-    }
-    if (update.stage !== this.stage) {
-      this.stage = update.stage;
-      this.stageChanges += 1;
-      this.deps.webhooks.stageChanged(this.webhook, { type: 'progress', job_id: this.route.jobId, ...update }, this.stageChanges, this.log);
-    }
-    // every retry is news: never throttled away
-    const next = this.throttle.offer(update, update.stage === 'retrying');
-    if (!next) {
-      this.hold(update);
-      return;
-    }
-    this.held = null;
-    const jobId = this.route.jobId;
-    this.deps.replies
-      .send(this.route, { type: 'progress', job_id: jobId, ...next })
-      .catch((err: unknown) => this.log.debug({ err }, 'progress reply not published'));
-    if (Date.now() - this.stateWrittenAt < STATE_INTERVAL_MS) return;
-    this.stateWrittenAt = Date.now();
-    const { stage, percentage, message } = next;
-    this.deps.store
-      .writeState(jobId, { stage, percentage, ...(message ? { message } : {}) })
-      .catch((err: unknown) => this.log.debug({ err }, 'job state not stored'));
-  }
-
-  /** Nothing held is sent any more (the run ended: its final reply follows). */
-  close(): void {
-    this.closed = true;
-    this.held = null;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-  }
-
-  private hold(update: ProgressUpdate): void {
-    if (this.closed) return;
-    this.held = update;
-    this.timer ??= setTimeout(() => {
-      this.timer = null;
-      const held = this.held;
-      this.held = null;
-      if (held && !this.closed) this.report(held);
-    }, PROGRESS_INTERVAL_MS);
-    this.timer.unref();
-  }
 }
 
 export class JobHandler {
@@ -262,9 +167,9 @@ export class JobHandler {
       }
       // A job that already ended (its ack was lost, or it was routed twice) is answered with its stored
       // result, not run again; one cancelled while it waited is skipped. The look-up goes on alongside the
-      // job's first steps (reading and describing its input), which act on nothing outside this worker:
-      // nothing is reported and no ffmpeg starts until it has cleared the job. One storage round trip less
-      // on every job's path.
+      // job's first steps (downloading or range-reading its input, describing it, maybe with ffprobe), which
+      // change nothing anyone else sees: nothing is reported and no ffmpeg starts until it has cleared the
+      // job. One storage round trip less on every job's path.
       const verdict = this.lookUp(job, controller.signal);
       const cleared = verdict.then((v) => v.kind === 'run');
       void verdict.then((v) => {
