@@ -5,7 +5,7 @@
  * they printed last (BENCH_RESULT). Targets are printed, never asserted:
  * the exit code is 0 whether they are met or not.
  *
- *   npm run bench [-- --quick] [-- --only tiny-job,throughput] [-- --storage fs] [-- --input-probe ffprobe]
+ *   npm run bench [-- --quick] [-- --runs N] [-- --only tiny-job,throughput] [-- --storage fs] [-- --input-probe ffprobe]
  */
 import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
@@ -92,17 +92,40 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
+const USAGE = `usage: npm run bench [-- --quick] [-- --runs N] [-- --only name,name] [-- --storage s3|fs] [-- --input-probe ffprobe] [-- --list]
+  --quick        fewer runs and smaller inputs: a smoke run, not figures to quote
+  --runs N       timed runs per side for the measures that time runs (tiny-job, large-input, compress, throughput, stages, pipeline)
+  --only names   only these measures (--list names them)
+  --storage      the storage the service runs on: s3 (s3rver, the default) or fs
+  --input-probe  ffprobe: describe inputs with ffprobe instead of the worker's own readers`;
+
+function options() {
+  try {
+    return parseArgs({
+      args: process.argv.slice(2),
+      options: {
+        only: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        runs: { type: 'string' },
+        storage: { type: 'string' },
+        'input-probe': { type: 'string' },
+        list: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (err) {
+    // an unknown option or a missing value: say which, and how it is used (no stack trace)
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      only: { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      storage: { type: 'string' },
-      'input-probe': { type: 'string' },
-      list: { type: 'boolean', default: false },
-    },
-  });
+  const values = options();
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   if (values.list) {
     for (const m of MEASURES) console.log(`${m.name.padEnd(18)} ${m.what}`);
     return;
@@ -113,6 +136,7 @@ async function main(): Promise<void> {
   const selected = MEASURES.filter((m) => only === null || only.includes(m.name));
   const commonArgs = [
     ...(values.quick ? ['--quick'] : []),
+    ...(values.runs ? ['--runs', values.runs] : []),
     ...(values.storage ? ['--storage', values.storage] : []),
     ...(values['input-probe'] ? ['--input-probe', values['input-probe']] : []),
   ];
