@@ -15,6 +15,8 @@ export class ServiceProcess {
   readonly logs: Record<string, unknown>[] = [];
   stderr = '';
   private readonly exited: Promise<unknown>;
+  /** Its output read to the end: 'exit' can come before the last lines of stdout are. */
+  private readonly closed: Promise<unknown>;
 
   constructor(
     readonly name: string,
@@ -36,6 +38,7 @@ export class ServiceProcess {
     });
     proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
     this.exited = new Promise((resolve) => proc.once('exit', resolve));
+    this.closed = new Promise((resolve) => proc.once('close', resolve));
   }
 
   /** Resolves with the first log line that matches, or rejects when the process exits or time runs out. */
@@ -44,7 +47,13 @@ export class ServiceProcess {
     for (;;) {
       const line = this.logs.find(match);
       if (line) return line;
-      if (this.proc.exitCode !== null) throw new Error(`${this.name} exited (${this.proc.exitCode}): ${this.stderr}`);
+      if (this.proc.exitCode !== null) {
+        // a line logged just before the exit may still be in the pipe: read it before saying it never came
+        await Promise.race([this.closed, new Promise((r) => setTimeout(r, 2000).unref())]);
+        const last = this.logs.find(match);
+        if (last) return last;
+        throw new Error(`${this.name} exited (${this.proc.exitCode}): ${this.stderr}`);
+      }
       if (Date.now() > deadline) throw new Error(`${this.name}: no matching log line within ${timeoutMs} ms; stderr: ${this.stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
