@@ -46,6 +46,9 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
     return (await readdir(dir, { recursive: true }).catch(() => [])).filter((p) => /\.[a-z0-9]+$/.test(String(p))).map(String);
   }
 
+  /** S3 listings of one job's folder so far (the sweeper and storedKeys() list all of jobs/). */
+  const jobFolderListings = () => (s3?.requests ?? []).filter((r) => /[?&]list-type=2/.test(r) && /[?&]prefix=jobs%2F[^&%]+%2F/.test(r));
+
   it("runs the spec's speed example from a URL: ack, progress, completed, then the file", async () => {
     client.startJob('job-001', 'speed', files.url('clip.mp4'), { speed_factor: 2.0, maintain_pitch: false });
     const { items, files: out, final } = await client.result('job-001');
@@ -74,6 +77,8 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
     expect(percentages).toEqual([...percentages].sort((a, b) => a - b));
     expect(percentages.at(-1)).toBe(100);
     await waitFor(async () => (await storedKeys()).length === 0);
+    // a delivered job's files are the ones it names: removed without listing its folder
+    expect(jobFolderListings()).toEqual([]);
   });
 
   it('generates a job_id when the client sends none', async () => {
@@ -101,7 +106,9 @@ describe.each(['fs', 's3'] as const)('jobs with STORAGE_DRIVER=%s', (driver) => 
       const probed = await probeBytes(bytes, name);
       expect(probed.video).toMatchObject({ codec_name: 'mjpeg', width: 160, height: 120 });
     }
+    // the uploaded input and the three outputs too, without a listing
     await waitFor(async () => (await storedKeys()).length === 0);
+    expect(jobFolderListings()).toEqual([]);
   });
 
   it('extracts audio with the requested codec and sample rate', async () => {

@@ -419,6 +419,56 @@ describe('JobLifecycle', () => {
     await emptied(storage, storageKeys.jobPrefix(id));
   });
 
+  it("removes a delivered job's files by name, without listing its folder, and nothing outside it", async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    // deletePrefix is the removal that lists (S3); the fs driver's list is watched too
+    const listed: string[] = [];
+    const list = storage.list.bind(storage);
+    storage.list = (prefix) => {
+      listed.push(prefix);
+      return list(prefix);
+    };
+    const deletePrefix = storage.deletePrefix.bind(storage);
+    storage.deletePrefix = (prefix) => {
+      listed.push(prefix);
+      return deletePrefix(prefix);
+    };
+    const { id } = await submitted(gw, a, 'j1');
+    await storage.put(storageKeys.output('other', 'keep.txt'), Buffer.from('not this job'));
+    await store.writeState(id, { stage: 'processing', percentage: 50 });
+    const reply = await finished(id);
+    // a reply naming a key outside its job's folder does not get it removed
+    reply.outputs.push({ filename: 'x.txt', size_bytes: 1, content_type: 'text/plain', key: storageKeys.output('other', 'keep.txt') });
+    gw.onMessage(reply);
+    await until(() => gw.size === 0);
+    const gone = async () => !(await storage.exists(storageKeys.result(id))) && !(await storage.exists(storageKeys.output(id, 'out.txt')));
+    for (const deadline = Date.now() + 10_000; !(await gone()) && Date.now() < deadline;) await tick();
+    expect(listed.filter((prefix) => prefix.startsWith(storageKeys.jobPrefix(id)))).toEqual([]);
+    await emptied(storage, storageKeys.jobPrefix(id)); // record and state too
+    expect(await storage.exists(storageKeys.output('other', 'keep.txt'))).toBe(true);
+  });
+
+  it('lists the folder of a job it resumed to remove its files: it does not know its inputs', async () => {
+    const { id, token } = await abandoned();
+    const prefixes: string[] = [];
+    const deletePrefix = storage.deletePrefix.bind(storage);
+    storage.deletePrefix = (prefix) => {
+      prefixes.push(prefix);
+      return deletePrefix(prefix);
+    };
+    await storage.put(storageKeys.input(id, 'clip.mp4'), Buffer.from('an upload'));
+    const reply = await finished(id);
+    const gw = lifecycle();
+    const b = holder('c2');
+    gw.resume(b, { type: 'resume_job', job_id: 'j1', resume_token: token });
+    await until(() => b.socket.of('j1', 'completed').length === 1);
+    await until(() => gw.size === 0);
+    await emptied(storage, storageKeys.jobPrefix(id));
+    expect(prefixes).toEqual([storageKeys.jobPrefix(id)]);
+    expect(reply.outputs).toHaveLength(1);
+  });
+
   it('resumes on a gateway that never saw the job: state first, then the rest, for the right token only', async () => {
     const gwA = lifecycle();
     const gwB = lifecycle();

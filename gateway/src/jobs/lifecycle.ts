@@ -105,6 +105,7 @@ function newJob(
     cancelRequested: false,
     detached: false,
     staging: null,
+    inputKeys: null,
     startedAt: Date.now(),
   };
 }
@@ -458,6 +459,7 @@ export class JobLifecycle {
       return;
     }
     metrics.jobsSubmitted.inc({ operation: job.operation });
+    job.inputKeys = inputs.flatMap((input) => (input.source === 'storage' ? [input.key] : []));
     job.log.info({ queued_ahead: depth }, 'job published');
     if (this.jobs.get(job.id) !== job) return; // ended meanwhile (the connection closed and it was an upload)
     if (job.detached) {
@@ -602,7 +604,7 @@ export class JobLifecycle {
         job.log,
       );
       // download URLs stay valid for RESULT_URL_TTL_SECONDS; so do the files behind them (the sweeper removes them)
-      this.end(job, 'completed', { removeFiles: how === 'sent' });
+      this.end(job, 'completed', { removeFiles: how === 'sent', delivered: reply });
     } catch (err) {
       if (job.holder.socket.closed) {
         job.log.info('client disconnected during delivery; the result waits in storage for a resume');
@@ -675,7 +677,11 @@ export class JobLifecycle {
    * files when `removeFiles` (the result was delivered, or the job never got
    * to run). Ending twice is a no-op.
    */
-  private end(job: GatewayJob, outcome: Outcome, options: { notice?: ServerMessage | undefined; removeFiles?: boolean } = {}): void {
+  private end(
+    job: GatewayJob,
+    outcome: Outcome,
+    options: { notice?: ServerMessage | undefined; removeFiles?: boolean; delivered?: RelayedCompletedReply } = {},
+  ): void {
     if (this.jobs.get(job.id) !== job) return;
     const phase = job.phase;
     job.phase = 'ended';
@@ -692,8 +698,15 @@ export class JobLifecycle {
       metrics.jobSeconds.observe({ operation: job.operation }, (Date.now() - job.startedAt) / 1000);
     }
     if (options.notice) this.send(job.holder, options.notice);
-    if (options.removeFiles)
-      this.deps.store.remove(job.id).catch((err: unknown) => job.log.warn({ err }, 'could not delete the job files'));
+    if (options.removeFiles) {
+      // A delivered job's files are the ones it names (no listing on every job's path); others are found by listing.
+      const { delivered } = options;
+      const removal =
+        delivered && job.inputKeys
+          ? this.deps.store.removeKnown(job.id, [...job.inputKeys, ...delivered.outputs.map((o) => o.key)])
+          : this.deps.store.remove(job.id);
+      removal.catch((err: unknown) => job.log.warn({ err }, 'could not delete the job files'));
+    }
     job.log.debug({ outcome }, 'job no longer followed');
   }
 

@@ -97,6 +97,20 @@ describe('FsStorage', () => {
     await expect(storage.delete('jobs/j1/a')).resolves.toBeUndefined();
   });
 
+  it('deletes the keys it is given, and the folders they leave empty, without listing', async () => {
+    await storage.put('jobs/j1/input/a', Buffer.from('a'));
+    await storage.put('jobs/j1/output/b', Buffer.from('b'));
+    await storage.put('jobs/j1/output/c', Buffer.from('c'));
+    await storage.put('jobs/j10/output/d', Buffer.from('d'));
+    await storage.deleteMany(['jobs/j1/input/a', 'jobs/j1/output/b', 'jobs/j1/missing']);
+    expect((await storage.list('jobs/')).map((o) => o.key).sort()).toEqual(['jobs/j1/output/c', 'jobs/j10/output/d']);
+    await expect(stat(join(root(), 'store', 'jobs', 'j1', 'input'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await storage.deleteMany(['jobs/j1/output/c']);
+    await expect(stat(join(root(), 'store', 'jobs', 'j1'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await stat(join(root(), 'store', 'jobs'))).isDirectory()).toBe(true);
+    await expect(storage.deleteMany(['jobs/../x'])).rejects.toThrow();
+  });
+
   it('deletes everything under a prefix and nothing else', async () => {
     await storage.put('jobs/j1/input/a', Buffer.from('a'));
     await storage.put('jobs/j1/output/b', Buffer.from('b'));

@@ -220,10 +220,22 @@ export class S3Storage implements Storage {
   }
 
   async deletePrefix(prefix: string): Promise<void> {
-    const keys = (await this.list(prefix)).map((o) => o.key);
+    await this.deleteObjects(
+      (await this.list(prefix)).map((o) => o.key),
+      prefix,
+    );
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (const key of keys) assertSafeKey(key);
+    await this.deleteObjects(keys, keys[0] ?? '');
+  }
+
+  /** DeleteObjects, 1000 keys a request (S3's most); `what` names them in errors. */
+  private async deleteObjects(keys: readonly string[], what: string): Promise<void> {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
-      await this.run('DeleteObjects', prefix, () =>
+      await this.run('DeleteObjects', what, () =>
         this.client.send(
           new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
         ),

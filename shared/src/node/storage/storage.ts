@@ -67,8 +67,10 @@ export interface Storage {
   exists(key: string): Promise<boolean>;
   /** Removes one object; no error if it is already gone. */
   delete(key: string): Promise<void>;
-  /** Removes every object whose key starts with `prefix`. */
+  /** Removes every object whose key starts with `prefix` (S3: a listing, then the deletes). */
   deletePrefix(prefix: string): Promise<void>;
+  /** Removes these objects, without listing anything; no error for one already gone. */
+  deleteMany(keys: readonly string[]): Promise<void>;
   /** Every object under `prefix`. */
   list(prefix: string): Promise<StoredObject[]>;
   /** A URL that downloads the object as `filename` for `ttlSeconds`, where the store can make one itself (S3). */
