@@ -60,6 +60,16 @@ describe('sweepStorage', () => {
     expect(await jobsLeft()).toEqual(['linked']);
   });
 
+  it('keeps a result that may have been delivered as URLs while its record cannot be read, and looks again next time', async () => {
+    await putAged(storageKeys.record('linked'), 2 * HOUR, record('linked', 'url'));
+    await putAged(storageKeys.result('linked'), 30 * MINUTE);
+    const readRecord = store.readRecord.bind(store);
+    store.readRecord = () => Promise.reject(new Error('storage (S3) GetObject: SlowDown'));
+    expect(await sweepStorage(storage, store, policy, NOW)).toEqual([]);
+    store.readRecord = readRecord;
+    expect(await sweepStorage(storage, store, policy, NOW + HOUR)).toEqual(['linked']);
+  });
+
   it('keeps an unfinished job (queued a long time) until nothing of it changed for the storage TTL', async () => {
     await putAged(storageKeys.record('queued'), 23 * HOUR);
     await putAged(storageKeys.input('queued', 'in.mp4'), 23 * HOUR);

@@ -40,7 +40,11 @@ export async function sweepStorage(
       const age = now - result.lastModified.getTime();
       if (age > Math.max(policy.resumeTtlMs, policy.urlTtlMs)) expired = true;
       else if (age <= policy.resumeTtlMs) expired = false;
-      else expired = (await store.readRecord(id).catch(() => null))?.delivery_method !== 'url';
+      else {
+        // a record that cannot be read now may say `url`: look again next sweep rather than break live links
+        const record = await store.readRecord(id).catch(() => undefined);
+        expired = record !== undefined && record?.delivery_method !== 'url';
+      }
     } else expired = now - newest > policy.storageTtlMs;
     if (!expired) continue;
     await store.remove(id);
