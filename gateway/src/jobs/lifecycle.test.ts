@@ -377,6 +377,37 @@ describe('JobLifecycle', () => {
     await until(() => a.socket.of('j1').length > 0);
     expect(a.socket.of('j1')).toEqual([expect.objectContaining({ type: 'error', code: 'SUBMIT_FAILED' })]);
     expect(await store.isCancelled(id)).toBe(true);
+    // and once more after the marker: a worker that took the job in between found none
+    expect(broadcasts.filter((m) => JSON.stringify(m) === JSON.stringify({ type: 'cancel', job_id: id }))).toHaveLength(2);
+  });
+
+  it('relays the result of a job that finished while it was being withdrawn, and stores its record after all', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    const write = store.writeRecord.bind(store);
+    let refuse!: () => void;
+    let writes = 0;
+    store.writeRecord = (record) => {
+      writes += 1;
+      // the first write is refused; the one made once the job turned out to have ended goes through
+      return writes === 1
+        ? new Promise((_, reject) => (refuse = () => reject(new Error('storage (S3) PutObject: SlowDown'))))
+        : write(record);
+    };
+    let marked!: () => void;
+    const mark = store.markCancelled.bind(store);
+    store.markCancelled = (id) => new Promise((resolve) => (marked = () => resolve(mark(id))));
+    gw.start(a, startJob({ job_id: 'j1', operation: 'probe', input: { source: 'url', url: 'https://e.com/a' } }), null);
+    await until(() => published.length === 1);
+    const id = published[0]!.job.job_id;
+    refuse();
+    await until(() => broadcasts.some((m) => JSON.stringify(m) === JSON.stringify({ type: 'cancel', job_id: id })));
+    gw.onMessage(await finished(id)); // it ended before the withdrawal's cancel reached it
+    marked();
+    await until(() => a.socket.of('j1', 'completed').length === 1);
+    expect(a.socket.of('j1', 'error')).toEqual([]);
+    await until(() => gw.size === 0);
+    expect(writes).toBe(2);
   });
 
   it('relays the result of a job that finished while storage refused its record, instead of withdrawing it', async () => {
@@ -419,54 +450,60 @@ describe('JobLifecycle', () => {
     await emptied(storage, storageKeys.jobPrefix(id));
   });
 
-  it("removes a delivered job's files by name, without listing its folder, and nothing outside it", async () => {
+  /** Records how the lifecycle asks the store to remove job files: by name (removeKnown) or by listing the folder (remove). */
+  function watchRemovals() {
+    const removals: { how: 'known' | 'listed'; id: string; files?: readonly string[] }[] = [];
+    const removeKnown = store.removeKnown.bind(store);
+    store.removeKnown = (id, files) => {
+      removals.push({ how: 'known', id, files });
+      return removeKnown(id, files);
+    };
+    const remove = store.remove.bind(store);
+    store.remove = (id) => {
+      removals.push({ how: 'listed', id });
+      return remove(id);
+    };
+    return removals;
+  }
+
+  it("removes a delivered job's files by name (the outputs its reply names), without listing its folder", async () => {
     const gw = lifecycle();
     const a = holder('c1');
-    // deletePrefix is the removal that lists (S3); the fs driver's list is watched too
-    const listed: string[] = [];
-    const list = storage.list.bind(storage);
-    storage.list = (prefix) => {
-      listed.push(prefix);
-      return list(prefix);
-    };
-    const deletePrefix = storage.deletePrefix.bind(storage);
-    storage.deletePrefix = (prefix) => {
-      listed.push(prefix);
-      return deletePrefix(prefix);
-    };
+    const removals = watchRemovals();
     const { id } = await submitted(gw, a, 'j1');
-    await storage.put(storageKeys.output('other', 'keep.txt'), Buffer.from('not this job'));
     await store.writeState(id, { stage: 'processing', percentage: 50 });
-    const reply = await finished(id);
-    // a reply naming a key outside its job's folder does not get it removed
-    reply.outputs.push({ filename: 'x.txt', size_bytes: 1, content_type: 'text/plain', key: storageKeys.output('other', 'keep.txt') });
-    gw.onMessage(reply);
+    gw.onMessage(await finished(id));
     await until(() => gw.size === 0);
-    const gone = async () => !(await storage.exists(storageKeys.result(id))) && !(await storage.exists(storageKeys.output(id, 'out.txt')));
-    for (const deadline = Date.now() + 10_000; !(await gone()) && Date.now() < deadline;) await tick();
-    expect(listed.filter((prefix) => prefix.startsWith(storageKeys.jobPrefix(id)))).toEqual([]);
-    await emptied(storage, storageKeys.jobPrefix(id)); // record and state too
-    expect(await storage.exists(storageKeys.output('other', 'keep.txt'))).toBe(true);
+    await emptied(storage, storageKeys.jobPrefix(id));
+    expect(removals).toEqual([{ how: 'known', id, files: [storageKeys.output(id, 'out.txt')] }]);
+  });
+
+  it("names an upload's staged inputs too when it removes its files", async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    const removals = watchRemovals();
+    gw.start(a, startJob({ job_id: 'up', operation: 'probe', input: { source: 'upload' } }), null);
+    gw.upload(a, { job_id: 'up', filename: 'clip.mp4' }, Buffer.from('bytes'));
+    await until(() => published.length === 1);
+    const id = published[0]!.job.job_id;
+    gw.onMessage(await finished(id));
+    await until(() => gw.size === 0);
+    await emptied(storage, storageKeys.jobPrefix(id));
+    expect(removals).toEqual([{ how: 'known', id, files: [storageKeys.input(id, 'clip.mp4'), storageKeys.output(id, 'out.txt')] }]);
   });
 
   it('lists the folder of a job it resumed to remove its files: it does not know its inputs', async () => {
     const { id, token } = await abandoned();
-    const prefixes: string[] = [];
-    const deletePrefix = storage.deletePrefix.bind(storage);
-    storage.deletePrefix = (prefix) => {
-      prefixes.push(prefix);
-      return deletePrefix(prefix);
-    };
     await storage.put(storageKeys.input(id, 'clip.mp4'), Buffer.from('an upload'));
-    const reply = await finished(id);
+    await finished(id);
+    const removals = watchRemovals();
     const gw = lifecycle();
     const b = holder('c2');
     gw.resume(b, { type: 'resume_job', job_id: 'j1', resume_token: token });
     await until(() => b.socket.of('j1', 'completed').length === 1);
     await until(() => gw.size === 0);
     await emptied(storage, storageKeys.jobPrefix(id));
-    expect(prefixes).toEqual([storageKeys.jobPrefix(id)]);
-    expect(reply.outputs).toHaveLength(1);
+    expect(removals).toEqual([{ how: 'listed', id }]);
   });
 
   it('resumes on a gateway that never saw the job: state first, then the rest, for the right token only', async () => {

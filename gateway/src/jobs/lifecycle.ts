@@ -110,6 +110,11 @@ function newJob(
   };
 }
 
+/** Whether a worker's final reply for the job came while it was being submitted (JOB_CANCELLED: our own withdrawal's). */
+function endedByWorker(job: GatewayJob): boolean {
+  return job.held.some((reply) => reply.type === 'completed' || (reply.type === 'error' && reply.code !== 'JOB_CANCELLED'));
+}
+
 /** The first URL input refused on its face (see literalUrlProblem), as a VALIDATION_ERROR detail, or null. */
 function urlInputProblem(inputs: readonly UrlInput[], allow: ReturnType<typeof parseAllowlist>): string | null {
   for (const [i, { url }] of inputs.entries()) {
@@ -396,18 +401,18 @@ export class JobLifecycle {
     job.phase = 'submitting';
     let depth: number;
     let recorded: Promise<AppError | null> = Promise.resolve(null);
+    const record: JobRecord = {
+      version: 1,
+      job_id: job.id,
+      client_job_id: job.clientId,
+      owner: job.owner,
+      tenant: job.tenant,
+      resume_digest: job.resumeDigest,
+      operation: job.operation,
+      delivery_method: job.deliveryMethod,
+      created_at: new Date(job.startedAt).toISOString(),
+    };
     try {
-      const record: JobRecord = {
-        version: 1,
-        job_id: job.id,
-        client_job_id: job.clientId,
-        owner: job.owner,
-        tenant: job.tenant,
-        resume_digest: job.resumeDigest,
-        operation: job.operation,
-        delivery_method: job.deliveryMethod,
-        created_at: new Date(job.startedAt).toISOString(),
-      };
       // The reply binding (a reply can come the moment the job is published) and the queue before the
       // publish; the record alongside both and the publish: a worker needs none of it, only the client's
       // `ack` waits for it (a resume must find the job). Storage's round trip is off the job's path.
@@ -449,14 +454,17 @@ export class JobLifecycle {
       .broadcast({ type: 'tenant_ready', tenant_key: job.tenantKey })
       .catch((err: unknown) => job.log.debug({ err }, 'tenant announcement not sent'));
     const unrecorded = await recorded;
-    // The write retries for a while; a short job may have finished meanwhile. Its final reply is then the
-    // answer (a resume of it would fail, nothing else would): withdrawing it would call a done job failed.
-    if (unrecorded && job.held.some((reply) => reply.type === 'completed' || reply.type === 'error')) {
+    if (unrecorded) {
+      // The write retries for a while, and so does the withdrawal's marker: a short job may end meanwhile.
+      // Its own final reply is then the answer (withdrawing it would call a done job failed), and the record
+      // is tried once more in the background, for a resume.
+      if (!endedByWorker(job)) await this.withdraw(job);
+      if (!endedByWorker(job)) {
+        this.fail(job, unrecorded, { removeFiles: false });
+        return;
+      }
       job.log.warn({ err: unrecorded.cause ?? unrecorded }, "job's record not stored, but the job ended meanwhile: its reply is relayed");
-    } else if (unrecorded) {
-      await this.withdraw(job);
-      this.fail(job, unrecorded, { removeFiles: false });
-      return;
+      store.writeRecord(record).catch((err: unknown) => job.log.warn({ err }, "job's record not stored; a resume of it will be refused"));
     }
     metrics.jobsSubmitted.inc({ operation: job.operation });
     job.inputKeys = inputs.flatMap((input) => (input.source === 'storage' ? [input.key] : []));
@@ -656,17 +664,21 @@ export class JobLifecycle {
    * removes its files (STORAGE_TTL_SECONDS).
    */
   private async withdraw(job: GatewayJob): Promise<void> {
-    // both at once: the marker's write retries while storage is away, and a running job must not wait for it
+    const broadcast = () =>
+      this.deps.publisher
+        .broadcast({ type: 'cancel', job_id: job.id })
+        .catch((err: unknown) => job.log.warn({ err }, 'could not broadcast the cancel of a job published without its record'));
+    // The broadcast at once (the marker's write retries while storage is away; a running job must not wait
+    // for it), and again once the marker is written: a worker that took the job in between found no marker.
     await Promise.all([
       this.deps.store
         .markCancelled(job.id)
         .catch((err: unknown) =>
           job.log.warn({ err }, 'could not mark a job published without its record as cancelled; it may run for nobody'),
         ),
-      this.deps.publisher
-        .broadcast({ type: 'cancel', job_id: job.id })
-        .catch((err: unknown) => job.log.warn({ err }, 'could not broadcast the cancel of a job published without its record')),
+      broadcast(),
     ]);
+    await broadcast();
   }
 
   // ---- the one way out -----------------------------------------------------

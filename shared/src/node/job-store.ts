@@ -95,14 +95,14 @@ export class JobStore {
 
   /**
    * Removes the job's files named here (its inputs and outputs) and the
-   * store's own (record, state, result, cancel marker), without listing the
-   * job's folder (S3's priciest request); a key outside the job's folder is
-   * ignored. A file it does not name stays for the storage sweeper.
+   * store's own (record, state, result, cancel marker) without listing the
+   * job's folder where that costs (S3's priciest request); a key outside the
+   * job's folder is ignored. On S3 a file it does not name stays for the
+   * storage sweeper.
    */
   removeKnown(jobId: string, files: readonly string[]): Promise<void> {
-    const prefix = storageKeys.jobPrefix(jobId);
     const own = [storageKeys.record(jobId), storageKeys.state(jobId), storageKeys.result(jobId), storageKeys.cancelled(jobId)];
-    return this.storage.deleteMany([...new Set([...files.filter((key) => key.startsWith(prefix)), ...own])]);
+    return this.storage.deleteFolder(storageKeys.jobPrefix(jobId), [...files, ...own]);
   }
 
   /** Records that a tenant's queue exists, for workers that start later. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -108,23 +108,9 @@ export class FsStorage implements Storage {
     return this.run('delete', key, () => rm(this.path(key), { force: true }));
   }
 
-  async deleteMany(keys: readonly string[]): Promise<void> {
-    await Promise.all(keys.map((key) => this.delete(key)));
-    // The folders they leave empty go too (a listing never shows them, so nothing else would remove them), deepest
-    // first; never a top-level one (jobs/), which other writers may be creating folders in.
-    const folders = new Set(
-      keys.flatMap((key) =>
-        key
-          .split('/')
-          .slice(0, -1)
-          .map((_, i, parts) => parts.slice(0, i + 1).join('/'))
-          .slice(1),
-      ),
-    );
-    for (const folder of [...folders].sort((a, b) => b.split('/').length - a.split('/').length))
-      await rmdir(this.path(folder)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOTEMPTY' && err.code !== 'ENOENT' && err.code !== 'EEXIST') throw fsError('delete', folder, err);
-      });
+  /** Listing is free here: the whole folder goes, stray `.partial` files of a killed writer with it. */
+  deleteFolder(prefix: string): Promise<void> {
+    return this.deletePrefix(prefix);
   }
 
   deletePrefix(prefix: string): Promise<void> {

@@ -155,3 +155,47 @@ describe('streamedPutBytes', () => {
     expect(s3.streamedPutBytes(5 * MiB * MiB)).toBe(3 * partSizeFor(5 * MiB * MiB));
   });
 });
+
+describe('S3Storage.deleteFolder', () => {
+  /** An S3Storage whose requests are recorded and answered by `answer` instead of sent. */
+  function recording(answer: (input: Record<string, unknown>) => unknown = () => ({})) {
+    const storage = new S3Storage({ bucket: 'b', region: 'us-east-1', endpoint: 'http://127.0.0.1:9', forcePathStyle: true });
+    const sent: { command: string; input: Record<string, unknown> }[] = [];
+    (storage.client as unknown as { send: (c: { constructor: { name: string }; input: Record<string, unknown> }) => unknown }).send = (
+      command,
+    ) => {
+      sent.push({ command: command.constructor.name, input: command.input });
+      return Promise.resolve(answer(command.input));
+    };
+    return { storage, sent };
+  }
+
+  it('deletes the keys it knows of in the folder by name, once each, in one request and without listing', async () => {
+    const { storage, sent } = recording();
+    await storage.deleteFolder('jobs/j1/', ['jobs/j1/job.json', 'jobs/j1/output/a.png', 'jobs/j10/output/b.png', 'jobs/j1/job.json']);
+    expect(sent).toEqual([
+      {
+        command: 'DeleteObjectsCommand',
+        input: { Bucket: 'b', Delete: { Objects: [{ Key: 'jobs/j1/job.json' }, { Key: 'jobs/j1/output/a.png' }], Quiet: true } },
+      },
+    ]);
+  });
+
+  it('reports keys the store refused to delete, though it answered 200', async () => {
+    const { storage } = recording(() => ({
+      Errors: [{ Key: 'jobs/j1/job.json', Code: 'SlowDown', Message: 'Please reduce your request rate' }],
+    }));
+    const err = await storage.deleteFolder('jobs/j1/', ['jobs/j1/job.json']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as StorageError).kind).toBe('transient');
+    expect((err as StorageError).message).toContain(
+      'DeleteObjects jobs/j1/job.json: SlowDown: Please reduce your request rate (1 of 1 keys)',
+    );
+  });
+
+  it('refuses an unsafe key before sending anything', async () => {
+    const { storage, sent } = recording();
+    await expect(storage.deleteFolder('jobs/j1/', ['jobs/j1/../j2/job.json'])).rejects.toThrow();
+    expect(sent).toEqual([]);
+  });
+});

@@ -226,20 +226,31 @@ export class S3Storage implements Storage {
     );
   }
 
-  async deleteMany(keys: readonly string[]): Promise<void> {
+  async deleteFolder(prefix: string, known: readonly string[]): Promise<void> {
+    const keys = [...new Set(known.filter((key) => key.startsWith(prefix)))];
     for (const key of keys) assertSafeKey(key);
-    await this.deleteObjects(keys, keys[0] ?? '');
+    await this.deleteObjects(keys, prefix);
   }
 
   /** DeleteObjects, 1000 keys a request (S3's most); `what` names them in errors. */
   private async deleteObjects(keys: readonly string[], what: string): Promise<void> {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
-      await this.run('DeleteObjects', what, () =>
+      const res = await this.run('DeleteObjects', what, () =>
         this.client.send(
           new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
         ),
       );
+      // a 200 may still refuse some keys: quiet mode lists only those
+      const refused = res.Errors?.[0];
+      if (refused)
+        throw classifyS3Error(
+          'DeleteObjects',
+          refused.Key ?? what,
+          Object.assign(new Error(`${refused.Message ?? 'not deleted'} (${res.Errors!.length} of ${batch.length} keys)`), {
+            name: refused.Code ?? 'DeleteError',
+          }),
+        );
     }
   }
 

@@ -69,8 +69,14 @@ export interface Storage {
   delete(key: string): Promise<void>;
   /** Removes every object whose key starts with `prefix` (S3: a listing, then the deletes). */
   deletePrefix(prefix: string): Promise<void>;
-  /** Removes these objects, without listing anything; no error for one already gone. */
-  deleteMany(keys: readonly string[]): Promise<void>;
+  /**
+   * Removes the folder `prefix` (a key prefix ending in `/`). `known` names
+   * the objects in it the caller knows of: a store where listing costs (S3:
+   * the priciest request) deletes those by name without listing, so an object
+   * it does not name may stay (for a sweeper); one where listing is free (fs)
+   * removes the whole folder. Names outside the folder are ignored.
+   */
+  deleteFolder(prefix: string, known: readonly string[]): Promise<void>;
   /** Every object under `prefix`. */
   list(prefix: string): Promise<StoredObject[]>;
   /** A URL that downloads the object as `filename` for `ttlSeconds`, where the store can make one itself (S3). */
