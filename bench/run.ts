@@ -97,11 +97,20 @@ const USAGE = `usage: npm run bench [-- --quick] [-- --runs N] [-- --only name,n
   --runs N       timed runs per side for the measures that time runs (tiny-job, large-input, compress, throughput, stages, pipeline)
   --only names   only these measures (--list names them)
   --storage      the storage the service runs on: s3 (s3rver, the default) or fs
-  --input-probe  ffprobe: describe inputs with ffprobe instead of the worker's own readers`;
+  --input-probe  ffprobe: describe inputs with ffprobe instead of the worker's own readers
+  --list         the measures, one line each
+  --help         this`;
+
+/** Says what is wrong with the command line, and how it is used, then exits (no stack trace). */
+function usageError(problem: string): never {
+  console.error(`${problem}\n${USAGE}`);
+  process.exit(2);
+}
 
 function options() {
+  let values;
   try {
-    return parseArgs({
+    values = parseArgs({
       args: process.argv.slice(2),
       options: {
         only: { type: 'string' },
@@ -114,10 +123,13 @@ function options() {
       },
     }).values;
   } catch (err) {
-    // an unknown option or a missing value: say which, and how it is used (no stack trace)
-    console.error(`${(err as Error).message}\n${USAGE}`);
-    process.exit(2);
+    usageError((err as Error).message); // an unknown option or a missing value
   }
+  if (values.runs !== undefined && !/^[1-9]\d*$/.test(values.runs))
+    usageError(`--runs must be a positive whole number, not '${values.runs}'`);
+  const unknown = values.only?.split(',').filter((name) => !MEASURES.some((m) => m.name === name.trim())) ?? [];
+  if (unknown.length > 0) usageError(`unknown measure(s) ${unknown.join(', ')}; known: ${MEASURES.map((m) => m.name).join(', ')}`);
+  return values;
 }
 
 async function main(): Promise<void> {
@@ -131,8 +143,6 @@ async function main(): Promise<void> {
     return;
   }
   const only = values.only?.split(',').map((s) => s.trim()) ?? null;
-  const unknown = only?.filter((name) => !MEASURES.some((m) => m.name === name)) ?? [];
-  if (unknown.length > 0) throw new Error(`unknown measure(s) ${unknown.join(', ')}; known: ${MEASURES.map((m) => m.name).join(', ')}`);
   const selected = MEASURES.filter((m) => only === null || only.includes(m.name));
   const commonArgs = [
     ...(values.quick ? ['--quick'] : []),

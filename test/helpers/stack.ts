@@ -47,12 +47,12 @@ export class ServiceProcess {
     for (;;) {
       const line = this.logs.find(match);
       if (line) return line;
-      if (this.proc.exitCode !== null) {
+      if (this.proc.exitCode !== null || this.proc.signalCode !== null) {
         // a line logged just before the exit may still be in the pipe: read it before saying it never came
         await Promise.race([this.closed, new Promise((r) => setTimeout(r, 2000).unref())]);
         const last = this.logs.find(match);
         if (last) return last;
-        throw new Error(`${this.name} exited (${this.proc.exitCode}): ${this.stderr}`);
+        throw new Error(`${this.name} exited (${this.proc.exitCode ?? this.proc.signalCode}): ${this.stderr}`);
       }
       if (Date.now() > deadline) throw new Error(`${this.name}: no matching log line within ${timeoutMs} ms; stderr: ${this.stderr}`);
       await new Promise((r) => setTimeout(r, 50));

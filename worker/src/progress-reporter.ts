@@ -100,6 +100,7 @@ export class ProgressReporter {
   /** Nothing held is sent any more (the run ended: its final reply follows). */
   close(): void {
     this.closed = true;
+    this.early = null; // held steps of a run that ended before it was cleared are dropped, whichever callback runs first
     this.held = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
