@@ -61,13 +61,23 @@ describe('sweepStorage', () => {
   });
 
   it('keeps a result that may have been delivered as URLs while its record cannot be read, and looks again next time', async () => {
-    await putAged(storageKeys.record('linked'), 2 * HOUR, record('linked', 'url'));
-    await putAged(storageKeys.result('linked'), 30 * MINUTE);
+    await putAged(storageKeys.record('unread'), 2 * HOUR, record('unread', 'binary'));
+    await putAged(storageKeys.result('unread'), 30 * MINUTE);
     const readRecord = store.readRecord.bind(store);
     store.readRecord = () => Promise.reject(new Error('storage (S3) GetObject: SlowDown'));
     expect(await sweepStorage(storage, store, policy, NOW)).toEqual([]);
     store.readRecord = readRecord;
-    expect(await sweepStorage(storage, store, policy, NOW + HOUR)).toEqual(['linked']);
+    // a minute later the record is read: delivered as binary, so past RESUME_TTL it goes
+    expect(await sweepStorage(storage, store, policy, NOW + MINUTE)).toEqual(['unread']);
+  });
+
+  it('sweeps the other jobs when one cannot be removed, then says so', async () => {
+    await putAged(storageKeys.result('stuck'), 11 * MINUTE);
+    await putAged(storageKeys.result('done'), 11 * MINUTE);
+    const remove = store.remove.bind(store);
+    store.remove = (id) => (id === 'stuck' ? Promise.reject(new Error('storage (S3) DeleteObjects: AccessDenied')) : remove(id));
+    await expect(sweepStorage(storage, store, policy, NOW)).rejects.toThrow('1 expired job(s) not removed (1 removed)');
+    expect(await jobsLeft()).toEqual(['stuck']);
   });
 
   it('keeps an unfinished job (queued a long time) until nothing of it changed for the storage TTL', async () => {

@@ -15,7 +15,8 @@ export interface SweepPolicy {
  * job (its result stored) once nobody may resume it any more — or, when its
  * client got download URLs, once those expired; any other job once nothing
  * of it changed for `storageTtlMs`. Every gateway sweeps; deletes are
- * idempotent. Returns the job ids removed.
+ * idempotent. Returns the job ids removed; rejects, once every job was
+ * tried, when some could not be removed.
  */
 export async function sweepStorage(
   storage: Storage,
@@ -32,6 +33,7 @@ export async function sweepStorage(
     else byJob.set(id, [o]);
   }
   const removed: string[] = [];
+  const failed: unknown[] = [];
   for (const [id, objects] of byJob) {
     const result = objects.find((o) => o.key === storageKeys.result(id));
     const newest = Math.max(...objects.map((o) => o.lastModified.getTime()));
@@ -47,8 +49,14 @@ export async function sweepStorage(
       }
     } else expired = now - newest > policy.storageTtlMs;
     if (!expired) continue;
-    await store.remove(id);
-    removed.push(id);
+    // one job that cannot be removed (a key the store refuses to delete) must not keep the sweep from the others
+    try {
+      await store.remove(id);
+      removed.push(id);
+    } catch (err) {
+      failed.push(err);
+    }
   }
+  if (failed.length > 0) throw new AggregateError(failed, `${failed.length} expired job(s) not removed (${removed.length} removed)`);
   return removed;
 }

@@ -58,6 +58,8 @@ export interface GatewayJob {
   /** The connection closed while the job was being submitted: stop following once it is published. */
   detached: boolean;
   staging: UploadStaging | null;
+  /** A write of its own still in flight (the record, stored again after all): its files are removed once it settles. */
+  pendingWrite: Promise<void> | null;
   /** Storage keys of its staged inputs, once published; null where this gateway does not know them (a resumed job). */
   inputKeys: readonly string[] | null;
   startedAt: number;

@@ -373,12 +373,15 @@ describe('JobLifecycle', () => {
     // a worker running it stops now, not once storage answers the marker's write
     await until(() => broadcasts.some((m) => JSON.stringify(m) === JSON.stringify({ type: 'cancel', job_id: id })));
     expect(a.socket.of('j1')).toEqual([]);
+    const cancels = () => broadcasts.filter((m) => JSON.stringify(m) === JSON.stringify({ type: 'cancel', job_id: id })).length;
+    await tick();
+    expect(cancels()).toBe(1);
     marked();
     await until(() => a.socket.of('j1').length > 0);
     expect(a.socket.of('j1')).toEqual([expect.objectContaining({ type: 'error', code: 'SUBMIT_FAILED' })]);
     expect(await store.isCancelled(id)).toBe(true);
     // and once more after the marker: a worker that took the job in between found none
-    expect(broadcasts.filter((m) => JSON.stringify(m) === JSON.stringify({ type: 'cancel', job_id: id }))).toHaveLength(2);
+    expect(cancels()).toBe(2);
   });
 
   it('relays the result of a job that finished while it was being withdrawn, and stores its record after all', async () => {
@@ -386,13 +389,14 @@ describe('JobLifecycle', () => {
     const a = holder('c1');
     const write = store.writeRecord.bind(store);
     let refuse!: () => void;
+    let stored!: () => void;
     let writes = 0;
     store.writeRecord = (record) => {
       writes += 1;
-      // the first write is refused; the one made once the job turned out to have ended goes through
+      // the first write is refused; the one made once the job turned out to have ended is slow, but goes through
       return writes === 1
         ? new Promise((_, reject) => (refuse = () => reject(new Error('storage (S3) PutObject: SlowDown'))))
-        : write(record);
+        : new Promise((resolve) => (stored = () => resolve(write(record))));
     };
     let marked!: () => void;
     const mark = store.markCancelled.bind(store);
@@ -408,6 +412,11 @@ describe('JobLifecycle', () => {
     expect(a.socket.of('j1', 'error')).toEqual([]);
     await until(() => gw.size === 0);
     expect(writes).toBe(2);
+    // the job's files go once that write has landed, not before it (it would outlive them)
+    await tick();
+    expect(await storage.exists(storageKeys.result(id))).toBe(true);
+    stored();
+    await emptied(storage, storageKeys.jobPrefix(id));
   });
 
   it('relays the result of a job that finished while storage refused its record, instead of withdrawing it', async () => {

@@ -106,6 +106,7 @@ function newJob(
     detached: false,
     staging: null,
     inputKeys: null,
+    pendingWrite: null,
     startedAt: Date.now(),
   };
 }
@@ -464,7 +465,9 @@ export class JobLifecycle {
         return;
       }
       job.log.warn({ err: unrecorded.cause ?? unrecorded }, "job's record not stored, but the job ended meanwhile: its reply is relayed");
-      store.writeRecord(record).catch((err: unknown) => job.log.warn({ err }, "job's record not stored; a resume of it will be refused"));
+      job.pendingWrite = store
+        .writeRecord(record)
+        .catch((err: unknown) => job.log.warn({ err }, "job's record not stored; a resume of it will be refused"));
     }
     metrics.jobsSubmitted.inc({ operation: job.operation });
     job.inputKeys = inputs.flatMap((input) => (input.source === 'storage' ? [input.key] : []));
@@ -713,11 +716,13 @@ export class JobLifecycle {
     if (options.removeFiles) {
       // A delivered job's files are the ones it names (no listing on every job's path); others are found by listing.
       const { delivered } = options;
-      const removal =
-        delivered && job.inputKeys
-          ? this.deps.store.removeKnown(job.id, [...job.inputKeys, ...delivered.outputs.map((o) => o.key)])
+      const { inputKeys } = job;
+      const remove = () =>
+        delivered && inputKeys
+          ? this.deps.store.removeKnown(job.id, [...inputKeys, ...delivered.outputs.map((o) => o.key)])
           : this.deps.store.remove(job.id);
-      removal.catch((err: unknown) => job.log.warn({ err }, 'could not delete the job files'));
+      // after a write of the job's own that is still in flight, which would otherwise land after the removal
+      (job.pendingWrite ?? Promise.resolve()).then(remove).catch((err: unknown) => job.log.warn({ err }, 'could not delete the job files'));
     }
     job.log.debug({ outcome }, 'job no longer followed');
   }
