@@ -10,6 +10,7 @@ import {
   type CompletedReply,
   decodeUploadFrame,
   jobMessage,
+  type JobRecord,
   type JobMessage,
   loadGatewayConfig,
   MiB,
@@ -219,6 +220,26 @@ describe('JobLifecycle', () => {
     return { gw, b, release };
   }
 
+  /** Record writes storage holds until `refuse()`, which refuses the first with SlowDown (later ones: `later`, default held too). */
+  function refusedRecord(later?: (record: JobRecord) => Promise<void>) {
+    let refuse!: () => void;
+    let writes = 0;
+    store.writeRecord = (record) => {
+      writes += 1;
+      if (writes > 1 && later) return later(record);
+      return new Promise((_, reject) => (refuse = () => reject(new Error('storage (S3) PutObject: SlowDown'))));
+    };
+    return { refuse: () => refuse(), writes: () => writes };
+  }
+
+  /** Cancel markers storage holds until `marked()`, which writes them. */
+  function heldMarker() {
+    let marked!: () => void;
+    const mark = store.markCancelled.bind(store);
+    store.markCancelled = (id) => new Promise((resolve) => (marked = () => resolve(mark(id))));
+    return () => marked();
+  }
+
   it('publishes job messages the workers parse with the shared schema: URL inputs as given, uploads as stored files', async () => {
     const gw = lifecycle();
     const a = holder('c1');
@@ -342,8 +363,7 @@ describe('JobLifecycle', () => {
   it('withdraws a job published while storage refused its record: SUBMIT_FAILED, no ack, a cancel marker and broadcast', async () => {
     const gw = lifecycle();
     const a = holder('c1');
-    let refuse!: () => void;
-    store.writeRecord = () => new Promise((_, reject) => (refuse = () => reject(new Error('storage (S3) PutObject: SlowDown'))));
+    const { refuse } = refusedRecord();
     gw.start(a, startJob({ job_id: 'j1', operation: 'probe', input: { source: 'url', url: 'https://e.com/a' } }), null);
     await until(() => published.length === 1);
     refuse();
@@ -361,11 +381,8 @@ describe('JobLifecycle', () => {
   it('broadcasts the cancel of a withdrawn job at once, while its cancel marker is still being written', async () => {
     const gw = lifecycle();
     const a = holder('c1');
-    let refuse!: () => void;
-    store.writeRecord = () => new Promise((_, reject) => (refuse = () => reject(new Error('storage (S3) PutObject: SlowDown'))));
-    let marked!: () => void;
-    const mark = store.markCancelled.bind(store);
-    store.markCancelled = (id) => new Promise((resolve) => (marked = () => resolve(mark(id))));
+    const { refuse } = refusedRecord();
+    const marked = heldMarker();
     gw.start(a, startJob({ job_id: 'j1', operation: 'probe', input: { source: 'url', url: 'https://e.com/a' } }), null);
     await until(() => published.length === 1);
     refuse();
@@ -388,19 +405,10 @@ describe('JobLifecycle', () => {
     const gw = lifecycle();
     const a = holder('c1');
     const write = store.writeRecord.bind(store);
-    let refuse!: () => void;
     let stored!: () => void;
-    let writes = 0;
-    store.writeRecord = (record) => {
-      writes += 1;
-      // the first write is refused; the one made once the job turned out to have ended is slow, but goes through
-      return writes === 1
-        ? new Promise((_, reject) => (refuse = () => reject(new Error('storage (S3) PutObject: SlowDown'))))
-        : new Promise((resolve) => (stored = () => resolve(write(record))));
-    };
-    let marked!: () => void;
-    const mark = store.markCancelled.bind(store);
-    store.markCancelled = (id) => new Promise((resolve) => (marked = () => resolve(mark(id))));
+    // the write made once the job turned out to have ended is slow, but goes through
+    const { refuse, writes } = refusedRecord((record) => new Promise((resolve) => (stored = () => resolve(write(record)))));
+    const marked = heldMarker();
     gw.start(a, startJob({ job_id: 'j1', operation: 'probe', input: { source: 'url', url: 'https://e.com/a' } }), null);
     await until(() => published.length === 1);
     const id = published[0]!.job.job_id;
@@ -411,7 +419,7 @@ describe('JobLifecycle', () => {
     await until(() => a.socket.of('j1', 'completed').length === 1);
     expect(a.socket.of('j1', 'error')).toEqual([]);
     await until(() => gw.size === 0);
-    expect(writes).toBe(2);
+    expect(writes()).toBe(2);
     // the job's files go once that write has landed, not before it (it would outlive them)
     await tick();
     expect(await storage.exists(storageKeys.result(id))).toBe(true);
@@ -422,8 +430,7 @@ describe('JobLifecycle', () => {
   it('relays the result of a job that finished while storage refused its record, instead of withdrawing it', async () => {
     const gw = lifecycle();
     const a = holder('c1');
-    let refuse!: () => void;
-    store.writeRecord = () => new Promise((_, reject) => (refuse = () => reject(new Error('storage (S3) PutObject: SlowDown'))));
+    const { refuse } = refusedRecord();
     gw.start(a, startJob({ job_id: 'j1', operation: 'probe', input: { source: 'url', url: 'https://e.com/a' } }), null);
     await until(() => published.length === 1);
     const id = published[0]!.job.job_id;
