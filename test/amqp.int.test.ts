@@ -7,11 +7,11 @@
  * happens to a dead-lettered job are observed on a publisher's own reply queue.
  */
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
 import { execa } from 'execa';
-import { ffprobe } from './helpers/media.js';
+import { ffprobe, makeTestVideo } from './helpers/media.js';
 import { ROOT } from './helpers/paths.js';
 import { AMQP_URL } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
@@ -112,6 +112,29 @@ describe('replies to a publisher', () => {
     options: {},
     inputs: [{ source: 'url', url: 'https://media.example.com/in.mp4' }],
     ...extra,
+  });
+
+  it('stores the one small output of a binary job with a reply_to under its key (the publisher reads it there)', async () => {
+    // gateways get such an output with the reply and it may be kept only in the result; a publisher reads keys
+    const jobId = 'lone-thumbnail';
+    const inputKey = `jobs/${jobId}/input/clip.mp4`;
+    await mkdir(join(stack.storageDir, `jobs/${jobId}/input`), { recursive: true });
+    await makeTestVideo(join(stack.storageDir, inputKey), { seconds: 2 });
+    await publish(
+      job(jobId, {
+        operation: 'thumbnail',
+        options: { timestamp: 1 },
+        inputs: [{ source: 'storage', key: inputKey, filename: 'clip.mp4' }],
+      }),
+      jobId,
+    );
+    const reply = await finalReply(jobId);
+    expect(reply).toMatchObject({ type: 'completed', outputs: [{ filename: 'thumbnail.png' }] });
+    expect(reply).not.toHaveProperty('inline');
+    const [output] = reply.outputs as { key: string; size_bytes: number }[];
+    const png = await readFile(join(stack.storageDir, output!.key));
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(png.length).toBe(output!.size_bytes);
   });
 
   it('answers a body that is not JSON with INVALID_JSON', async () => {

@@ -20,7 +20,7 @@ let a: GatewayHandle;
 let b: GatewayHandle;
 let c: GatewayHandle;
 
-const { dir, files, stack } = useSuite({
+const { dir, files, stack, s3 } = useSuite({
   name: 'gateways',
   fixtures: (dir) => makeTestVideos(dir, { 'slow.mp4': video(12, '640x360'), 'short.mp4': video(2, '320x240') }),
   s3: true,
@@ -102,6 +102,29 @@ it('hands over a job that finished while its gateway was dead', async () => {
   const internalId = String(ack.resume_token).split('.')[0];
   await Promise.any(stack.workers.map((w) => w.waitForLog((l) => l.msg === 'job completed' && l.job_id === internalId, 60_000)));
   await (await resumeAndCollect(c, 'while-dead', String(ack.resume_token), 4)).close();
+});
+
+it('hands over a small output kept only in the result, after its gateway died', async () => {
+  const d = await stack.addGateway();
+  const client = await TestClient.connect(d.wsUrl, auth());
+  client.send(startJobMessage('thumb-dead', 'thumbnail', files.url('short.mp4'), { timestamp: 1 }));
+  const ack = await client.next((m) => m.type === 'ack');
+  d.process.kill9();
+  const internalId = String(ack.resume_token).split('.')[0];
+  await Promise.any(stack.workers.map((w) => w.waitForLog((l) => l.msg === 'job completed' && l.job_id === internalId, 60_000)));
+  // only gateways read this job's result: its PNG went into result.json, not into an object of its own
+  const writes = s3.requests.filter((r) => r.startsWith('PUT ') && r.includes(`/jobs/${internalId}/`));
+  expect(writes.some((r) => r.includes(`/jobs/${internalId}/result.json`))).toBe(true);
+  expect(writes.filter((r) => r.includes('/output/'))).toEqual([]);
+  const resumed = await TestClient.connect(c.wsUrl, auth());
+  resumed.send({ type: 'resume_job', job_id: 'thumb-dead', resume_token: ack.resume_token });
+  const { final, files: out } = await resumed.result('thumb-dead', 60_000);
+  expect(final).toMatchObject({ type: 'completed', outputs: [{ filename: 'thumbnail.png' }] });
+  const png = out.get('thumbnail.png')!;
+  expect(png.subarray(1, 4).toString()).toBe('PNG');
+  expect(png.length).toBe((final.outputs as { size_bytes: number }[])[0]!.size_bytes);
+  await resumed.close();
+  await client.close();
 });
 
 it('refuses, on another gateway, a wrong token and a client with another key, alike', async () => {

@@ -415,8 +415,10 @@ const AMQP_DESCRIPTIONS: Record<string, AmqpMessageDescription> = {
     description: [
       'The same replies as on a `reply_to` queue, with one addition: a `completed` whose job made exactly one output of',
       '256 KiB or less, delivered as binary, carries it as `inline` (storage key → the file, base64), so the gateway',
-      'sends it without reading storage. The file is in storage under its key as well; `reply_to` queues and',
-      '`result.json` never carry `inline`. A backend that binds its own queue here may ignore the field.',
+      'sends it without reading storage. `reply_to` queues never carry `inline`. The file is in storage under its key',
+      'as well, unless the job message asked for `inline_output` (gateways do) and has no `reply_to` or webhook: then',
+      'it is kept only in the `result.json` that any gateway resumes the job from. A backend that binds its own queue',
+      'here may ignore the field.',
     ],
     properties: REPLY_PROPERTIES,
     schema: 'ExchangeReply',

@@ -157,6 +157,27 @@ describe('sendOutput of an output the worker relayed with its reply', () => {
     expect(Buffer.from(decodeUploadFrame(f.frames[0]!).payload).equals(data)).toBe(true);
   });
 
+  it('sends relayed bytes larger than a chunk in pieces, still without reading storage (they may be stored nowhere else)', async () => {
+    const f = fixtures(Buffer.from('not this'));
+    const messages: Buffer[] = [];
+    const socket = {
+      closed: false,
+      async sendFragmentsWhenWritable(next: () => Promise<{ piece: Uint8Array; last: boolean }>) {
+        const pieces: Uint8Array[] = [];
+        for (let last = false; !last;) {
+          const made = await next();
+          pieces.push(made.piece);
+          last = made.last;
+        }
+        messages.push(Buffer.concat(pieces));
+      },
+    } as unknown as ClientSocket;
+    await sendOutput(socket, f.storage, f.budget, 'j', { ...output, relayed: data.toString('base64') }, 8);
+    expect(f.reads).toEqual([]);
+    expect(f.reserved).toEqual([8, 8, 8, data.length - 24]);
+    expect(Buffer.from(decodeUploadFrame(messages[0]!).payload).equals(data)).toBe(true);
+  });
+
   it('reads storage when the relayed bytes are not the whole file', async () => {
     const f = fixtures(data);
     await sendOutput(f.socket, f.storage, f.budget, 'j', { ...output, relayed: data.subarray(0, 5).toString('base64') }, 1024);

@@ -13,7 +13,7 @@
  * arrive. One larger than the whole budget goes when nothing else is held
  * (ByteBudget's rule), so no output is too large to deliver.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { AppError, encodeBinaryFrame, errors, failureKind, type OutputFile, SINGLE_FRAME_MAX_BYTES } from '@media-foundry/shared';
 import { isNotFound, type Storage } from '@media-foundry/shared/node';
 import type { ByteBudget, Release } from './byte-budget.js';
@@ -45,6 +45,22 @@ export async function* rechunk(source: AsyncIterable<Uint8Array>, size: number):
 }
 
 /**
+ * Storage with one object served from bytes the worker relayed with its reply: the whole output, so every
+ * read of it is served from them (the worker may have stored it nowhere else: `jobResult`); decoded at the
+ * first read, once the budget has room, like a storage read. Bytes that are not the whole output are not used.
+ */
+function relayedSource(storage: Pick<Storage, 'get'>, key: string, base64: string, size: number): Pick<Storage, 'get'> {
+  let bytes: Buffer | null = null;
+  const whole = () => (bytes ??= Buffer.from(base64, 'base64'));
+  return {
+    get: (asked, start = 0, end) =>
+      asked === key && whole().length === size
+        ? Promise.resolve(Readable.from([whole().subarray(start, end === undefined ? undefined : end + 1)]))
+        : storage.get(asked, start, end),
+  };
+}
+
+/**
  * Sends one output file from byte `from` (0 for all of it; a chunked file
  * resumes where an earlier attempt stopped). `onSent` hears every byte
  * handed to the socket, so a caller that retries after a storage failure
@@ -52,7 +68,7 @@ export async function* rechunk(source: AsyncIterable<Uint8Array>, size: number):
  */
 export async function sendOutput(
   socket: ClientSocket,
-  storage: Storage,
+  storage: Pick<Storage, 'get'>,
   budget: Pick<ByteBudget, 'acquire'>,
   jobId: string,
   /**
@@ -65,6 +81,7 @@ export async function sendOutput(
   onSent: (bytes: number) => void = () => {},
   retry: Retry = (read) => read(),
 ): Promise<void> {
+  const source = output.relayed === undefined ? storage : relayedSource(storage, output.key, output.relayed, output.size_bytes);
   /**
    * Sends one frame: once the socket can take it, `bytes` are reserved (a
    * delivery waiting for a slow client holds nothing), then `read` makes the
@@ -91,10 +108,7 @@ export async function sendOutput(
   if (output.size_bytes <= Math.min(chunkBytes, SINGLE_FRAME_MAX_BYTES)) {
     // all or nothing (a retry reads it whole again)
     const sent = await sendReserved(output.size_bytes, async () => {
-      const relayed = output.relayed === undefined ? null : Buffer.from(output.relayed, 'base64');
-      if (relayed?.length === output.size_bytes)
-        return { frame: encodeBinaryFrame({ job_id: jobId, filename: output.filename }, relayed), sent: relayed.length };
-      const stream = await storage.get(output.key);
+      const stream = await source.get(output.key);
       try {
         const body = Buffer.concat(await stream.toArray());
         return { frame: encodeBinaryFrame({ job_id: jobId, filename: output.filename }, body), sent: body.length };
@@ -106,11 +120,11 @@ export async function sendOutput(
     return;
   }
   if (output.size_bytes <= SINGLE_FRAME_MAX_BYTES) {
-    await sendFragmented({ socket, storage, budget, jobId, output, chunkBytes, retry, onSent });
+    await sendFragmented({ socket, storage: source, budget, jobId, output, chunkBytes, retry, onSent });
     return;
   }
   // one chunk at a time: a client that stops reading pins no chunk
-  const stream = await storage.get(output.key, from);
+  const stream = await source.get(output.key, from);
   const chunks = rechunk(stream, chunkBytes);
   try {
     let offset = from;
@@ -135,7 +149,7 @@ export async function sendOutput(
 /** What sendOutput hands its fragmented path: the same socket, storage, budget, output and callbacks. */
 interface OutputTransfer {
   socket: ClientSocket;
-  storage: Storage;
+  storage: Pick<Storage, 'get'>;
   budget: Pick<ByteBudget, 'acquire'>;
   jobId: string;
   output: OutputFile & { key: string };

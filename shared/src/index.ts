@@ -40,6 +40,8 @@ export {
   progressReply,
   type ProgressReply,
   relayedCompletedReply,
+  relayedResult,
+  type OutputsByKey,
   type RelayedCompletedReply,
   replyExchangeMessage,
   type ReplyExchangeMessage,

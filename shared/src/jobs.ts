@@ -57,6 +57,13 @@ export const jobMessage = withOperation(
     submitted_at: z.iso.datetime().optional(),
     /** Where to POST the job's end (docs/WEBHOOKS.md); the worker answers VALIDATION_ERROR for an address refused on its face. */
     webhook: jobWebhook.optional(),
+    /**
+     * Set by gateways: the submitter reads a lone output of 256 KiB or less, delivered as binary, from the
+     * `completed` on the reply exchange (`inline`), so it is kept in the job's `result.json` instead of under
+     * its own key (one storage write less). Ignored for a job with a `reply_to` or a webhook: they read outputs
+     * from their keys.
+     */
+    inline_output: z.boolean().optional(),
   }),
 ).superRefine((m, ctx) => {
   const problem = inputCountProblem(m.operation, m.inputs.length, m.options);
@@ -67,6 +74,10 @@ export type JobMessage = z.infer<typeof jobMessage>;
 /** An output the worker left in storage under `key`. */
 export const storedOutput = outputFile.extend({ key: z.string() });
 export type StoredOutput = z.infer<typeof storedOutput>;
+
+/** Output bytes by storage key, base64: what rides along with a completed reply (`relayedCompletedReply`). */
+const outputsByKey = z.record(z.string(), z.string());
+export type OutputsByKey = z.infer<typeof outputsByKey>;
 
 export const progressReply = progressMessage;
 export const completedReply = completedMessage
@@ -80,9 +91,10 @@ export const errorReply = errorMessage.extend({ job_id: z.string() });
  * the gateways; AsyncAPI `exchange_reply`): an output of 256 KiB or less, the job's only one, rides along as
  * base64 under its storage key, so the gateway sends it without reading
  * storage. It is stored too (a resume, or a gateway that missed this message,
- * reads it there); `reply_to` queues and the stored result never carry it.
+ * reads it there, in its own object or, when nothing but a gateway reads it, in the result: `jobResult`);
+ * `reply_to` queues never carry it.
  */
-export const relayedCompletedReply = completedReply.extend({ inline: z.record(z.string(), z.string()).optional() });
+export const relayedCompletedReply = completedReply.extend({ inline: outputsByKey.optional() });
 export type RelayedCompletedReply = z.infer<typeof relayedCompletedReply>;
 /** The largest output that rides along with its reply (256 KiB): a thumbnail, a probe-sized file. */
 export const INLINE_OUTPUT_MAX_BYTES = 262_144;
@@ -189,8 +201,18 @@ export type JobState = z.infer<typeof jobState>;
 export const jobResult = z.object({
   reply: finalReply,
   finished_at: z.iso.datetime(),
+  /**
+   * Outputs kept here instead of in objects of their own: the lone small output of a job whose result only
+   * a gateway reads (binary delivery, no `reply_to`, no webhook) — one storage write less on every thumbnail.
+   */
+  inline: outputsByKey.optional(),
 });
 export type JobResult = z.infer<typeof jobResult>;
+
+/** A stored result as it goes to the gateways again: with the outputs it holds riding along. */
+export function relayedResult(result: JobResult): FinalReply | RelayedCompletedReply {
+  return result.reply.type === 'completed' && result.inline ? { ...result.reply, inline: result.inline } : result.reply;
+}
 
 /** An entry of the tenant index (`scheduler/tenants/<key>.json`): a queue workers must know about after a restart. */
 export const tenantIndexEntry = z.object({ tenant: tenantName, tenant_key: tenantKeySchema });

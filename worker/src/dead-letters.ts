@@ -61,7 +61,7 @@ export class DeadLetters {
         const stored = await this.store.readResult(jobId).catch(() => null);
         if (!stored)
           await this.store.writeResult(reply).catch((err: unknown) => this.logger.warn({ err, job_id: jobId }, 'result not stored'));
-        await this.replies.send({ jobId, replyTo }, stored?.reply ?? reply);
+        await this.replies.send({ jobId, replyTo }, stored?.reply ?? reply, stored?.inline);
         await this.webhooks?.finished(webhookOf(msg.content), stored?.reply ?? reply, this.logger.child({ job_id: jobId }));
       }
       ch.ack(msg);

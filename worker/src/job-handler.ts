@@ -16,6 +16,8 @@ import {
   ErrorCode,
   errors,
   type FinalReply,
+  type JobResult,
+  type OutputsByKey,
   parseJson,
   isStalled,
   jobMessage,
@@ -65,7 +67,7 @@ export interface HandlerDeps {
 type AbortReason = 'cancel' | 'shutdown' | 'yield' | 'superseded';
 
 /** What storage says of a job just taken (JobHandler.lookUp). */
-type Verdict = { kind: 'run' } | { kind: 'stored'; reply: FinalReply } | { kind: 'cancelled' } | { kind: 'failed'; err: unknown };
+type Verdict = { kind: 'run' } | { kind: 'stored'; result: JobResult } | { kind: 'cancelled' } | { kind: 'failed'; err: unknown };
 
 /**
  * Parses a job message: the job, or the error to answer it with. A URL input
@@ -181,7 +183,7 @@ export class JobHandler {
       if (v.kind === 'failed') await this.fail(delivery, job, route, storageFailure('looking up the job in storage', v.err), log);
       else if (v.kind === 'stored') {
         log.info('job already finished; publishing its stored result again');
-        await this.end(delivery, job, route, v.reply, log, false);
+        await this.end(delivery, job, route, v.result.reply, log, { inline: v.result.inline });
       } else if (v.kind === 'cancelled') {
         log.info({ details: 'cancelled before it started' }, 'job cancelled');
         await this.endCancelled(delivery, job, route, errors.jobCancelled('cancelled before it started'), log);
@@ -204,7 +206,7 @@ export class JobHandler {
       const cancelMark = store.isCancelled(job.job_id);
       cancelMark.catch(() => {});
       const stored = await store.readResult(job.job_id);
-      if (stored) return { kind: 'stored', reply: stored.reply };
+      if (stored) return { kind: 'stored', result: stored };
       if (signal.reason === ('cancel' satisfies AbortReason) || (await cancelMark)) return { kind: 'cancelled' };
       return { kind: 'run' };
     } catch (err) {
@@ -245,6 +247,7 @@ export class JobHandler {
         clock,
         onRunSpeed: (speed) => metrics.encodeSpeed.observe({ operation }, speed),
         cleared,
+        onlyGatewaysRead: job.inline_output === true && !route.replyTo && !job.webhook,
       });
       progress.close();
     } catch (err) {
@@ -279,7 +282,9 @@ export class JobHandler {
       return;
     }
     const final = outcome.reply;
-    await clock.time('reply', () => this.end(delivery, job, route, final, log, true, outcome.inline));
+    await clock.time('reply', () =>
+      this.end(delivery, job, route, final, log, { store: true, inline: outcome.inline, storeInline: outcome.inlineOnly }),
+    );
     log.info({ ms: Date.now() - started, outputs: final.outputs.length, stages_ms: clock.summary() }, 'job completed');
     metrics.jobs.inc({ operation, outcome: 'completed' });
     metrics.jobSeconds.observe({ operation }, (Date.now() - started) / 1000);
@@ -288,7 +293,7 @@ export class JobHandler {
 
   /** A cancelled job's answer; its files are removed only once it is acked, so a copy delivered after a crash in between still finds the marker. */
   private async endCancelled(delivery: Delivery, job: JobMessage, route: ReplyRoute, e: AppError, log: Logger): Promise<void> {
-    await this.end(delivery, job, route, errorReply(job.job_id, e), log, false);
+    await this.end(delivery, job, route, errorReply(job.job_id, e), log);
     await this.deps.store.remove(job.job_id).catch((err: unknown) => log.warn({ err }, 'could not remove the files of a cancelled job'));
   }
 
@@ -315,7 +320,7 @@ export class JobHandler {
     }
     log.warn({ code: e.code, details: e.details, err: e.cause ?? e }, 'job failed');
     metrics.jobs.inc({ operation, outcome: 'failed' });
-    await this.end(delivery, job, route, errorReply(job.job_id, e), log, true);
+    await this.end(delivery, job, route, errorReply(job.job_id, e), log, { store: true });
   }
 
   /**
@@ -331,13 +336,24 @@ export class JobHandler {
     route: ReplyRoute,
     final: FinalReply,
     log: Logger,
-    storeIt: boolean,
-    /** Output bytes to relay with a completed reply (JobOutcome.inline); stored already. */
-    inline?: Map<string, Buffer>,
+    {
+      store: storeIt = false,
+      inline,
+      storeInline = false,
+    }: {
+      /** Store the result first (not when it is the stored one, published again). */
+      store?: boolean;
+      /** Output bytes to relay with a completed reply (JobOutcome.inline). */
+      inline?: OutputsByKey | undefined;
+      /** They are stored nowhere else: they go into the stored result (JobOutcome.inlineOnly). */
+      storeInline?: boolean;
+    } = {},
   ): Promise<void> {
     const { store, config } = this.deps;
     if (storeIt)
-      await store.writeResult(final).catch((err: unknown) => log.warn({ err }, 'result not stored; resuming elsewhere will not find it'));
+      await store
+        .writeResult(final, storeInline ? inline : undefined)
+        .catch((err: unknown) => log.warn({ err }, 'result not stored; resuming elsewhere will not find it'));
     try {
       await retryTransient(() => this.deps.replies.send(route, final, inline), { budgetMs: config.transientRetryMs });
     } catch (err) {

@@ -9,6 +9,7 @@ import {
   type JobMessage,
   outputFileName,
   type OutputMetadata,
+  type OutputsByKey,
   type ProgressReply,
   retryTransient,
   storageKeys,
@@ -110,10 +111,13 @@ export function retryMessage(what: string, err: unknown, retry: number, delayMs:
   return `${what} failed (${why}); retry ${retry} in ${(delayMs / 1000).toFixed(1)}s`;
 }
 
-/** A job's result: the reply, and the bytes of an output small enough to ride along with it (by storage key; see `relayedCompletedReply`). */
+/** A job's result: the reply, and the bytes of an output small enough to ride along with it (see `relayedCompletedReply`). */
 export interface JobOutcome {
   reply: CompletedReply;
-  inline: Map<string, Buffer>;
+  /** Base64 by storage key. */
+  inline: OutputsByKey;
+  /** The inline output was not stored on its own: it must be stored in the result (`jobResult`). */
+  inlineOnly: boolean;
 }
 
 /**
@@ -135,6 +139,7 @@ export async function runJob(
     clock = new StageClock(),
     onRunSpeed = () => {},
     cleared = Promise.resolve(true),
+    onlyGatewaysRead = false,
   }: {
     /** Where the job's time goes, stage by stage. */
     clock?: StageClock;
@@ -146,6 +151,11 @@ export async function runJob(
      * no ffmpeg starts before it is true, and false stops the job.
      */
     cleared?: Promise<boolean>;
+    /**
+     * Only gateways read the job's result (no `reply_to`, no webhook): a lone small output delivered as
+     * binary is kept in the result (JobOutcome.inlineOnly) instead of an object of its own.
+     */
+    onlyGatewaysRead?: boolean;
   } = {},
 ): Promise<JobOutcome> {
   const { config, storage } = deps;
@@ -312,8 +322,9 @@ export async function runJob(
     if (unsafe) throw errors.jobFailed('FFmpeg produced an output with an unsafe name', JSON.stringify(unsafe.filename));
     // a ladder has hundreds of segments: a few are stored at once, so storage latency is not paid once per
     // file (other plans, a few files, one at a time as always); timed as one stage: wall time, not a sum of overlaps
-    const inline = new Map<string, Buffer>();
+    const inline: OutputsByKey = {};
     const relayable = job.delivery_method === 'binary' && plannedOutputs.length === 1;
+    let inlineOnly = false;
     const outputs: CompletedReply['outputs'] = await clock.time('store', () =>
       mapLimited(plannedOutputs, plan.collectOutputs ? LADDER_STORE_CONCURRENCY : 1, async (planned) => {
         const path = join(outputDir, planned.filename);
@@ -328,16 +339,19 @@ export async function runJob(
             `${planned.filename} is ${size} bytes; the target allows ${planned.maxBytes}`,
           );
         const key = storageKeys.output(job.job_id, planned.filename);
-        // a lone small output delivered as binary is read once: stored from memory and relayed with the reply
+        // a lone small output delivered as binary is read once and relayed with the reply; stored from memory,
+        // or, when only gateways read the result, in the result itself (one storage write less)
         const bytes = size <= INLINE_OUTPUT_MAX_BYTES && relayable ? await readFile(path) : null;
-        if (bytes) inline.set(key, bytes);
-        await retrying(`storing ${planned.filename}`, () =>
-          (bytes ? storage.put(key, bytes, { contentType: planned.contentType }) : storage.putFile(key, path, planned.contentType)).catch(
-            (err: unknown) => {
-              throw storageFailure(`storing ${key}`, err);
-            },
-          ),
-        );
+        if (bytes) inline[key] = bytes.toString('base64');
+        inlineOnly = bytes !== null && onlyGatewaysRead;
+        if (!inlineOnly)
+          await retrying(`storing ${planned.filename}`, () =>
+            (bytes ? storage.put(key, bytes, { contentType: planned.contentType }) : storage.putFile(key, path, planned.contentType)).catch(
+              (err: unknown) => {
+                throw storageFailure(`storing ${key}`, err);
+              },
+            ),
+          );
         return { filename: planned.filename, size_bytes: size, content_type: planned.contentType, key };
       }),
     );
@@ -358,7 +372,7 @@ export async function runJob(
             containerName(infos[0]!.formatName, inputPaths[0]!),
             ranged ? ranged.reader.size : (await stat(inputPaths[0]!)).size,
           );
-    return { reply: { type: 'completed', job_id: job.job_id, output_metadata: metadata, outputs }, inline };
+    return { reply: { type: 'completed', job_id: job.job_id, output_metadata: metadata, outputs }, inline, inlineOnly };
   } catch (err) {
     throw publicError((signal.aborted ? null : ranged?.failure()) ?? err, scrub);
   } finally {

@@ -1,4 +1,11 @@
-import { errors, type JobReply, type RelayedCompletedReply, type ReplyExchangeMessage, type Topology } from '@media-foundry/shared';
+import {
+  errors,
+  type JobReply,
+  type OutputsByKey,
+  type RelayedCompletedReply,
+  type ReplyExchangeMessage,
+  type Topology,
+} from '@media-foundry/shared';
 import type { Broker, ChannelWrapper } from '@media-foundry/shared/node';
 
 /** Where a job's replies go: always the reply exchange (job id as key); also `reply_to` when the publisher named one. */
@@ -33,21 +40,14 @@ export class ReplyPublisher {
 
   /**
    * Resolves once the broker confirmed the reply everywhere it goes. `inline`
-   * output bytes (by storage key) ride along with a completed reply on the
+   * output bytes (base64 by storage key) ride along with a completed reply on the
    * reply exchange, for the gateways (`relayedCompletedReply`), never to `reply_to`.
    */
-  async send(route: ReplyRoute, reply: JobReply, inline?: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  async send(route: ReplyRoute, reply: JobReply, inline?: OutputsByKey): Promise<void> {
     const body = Buffer.from(JSON.stringify(reply));
     const relayed =
-      reply.type === 'completed' && inline?.size
-        ? Buffer.from(
-            JSON.stringify({
-              ...reply,
-              inline: Object.fromEntries(
-                [...inline].map(([key, bytes]) => [key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')]),
-              ),
-            } satisfies RelayedCompletedReply),
-          )
+      reply.type === 'completed' && inline && Object.keys(inline).length > 0
+        ? Buffer.from(JSON.stringify({ ...reply, inline } satisfies RelayedCompletedReply))
         : body;
     const properties = { correlationId: reply.job_id, contentType: 'application/json' };
     try {

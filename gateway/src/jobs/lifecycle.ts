@@ -17,6 +17,7 @@ import {
   errorMessageFor,
   errors,
   type RelayedCompletedReply,
+  relayedResult,
   forwardPercentage,
   type JobMessage,
   type JobRecord,
@@ -387,7 +388,7 @@ export class JobLifecycle {
       if (job.phase !== 'waiting') continue;
       this.deps.store.readResult(job.id).then(
         (result) => {
-          if (result && this.jobs.get(job.id) === job && job.phase === 'waiting') this.relay(job, result.reply);
+          if (result && this.jobs.get(job.id) === job && job.phase === 'waiting') this.relay(job, relayedResult(result));
         },
         (err: unknown) => job.log.warn({ err }, 'could not look up the result after a reconnect'),
       );
@@ -442,6 +443,7 @@ export class JobLifecycle {
         inputs,
         delivery_method: job.deliveryMethod,
         submitted_at: new Date().toISOString(),
+        inline_output: true, // this gateway relays a small output from the reply: no object of its own needed
       };
       await publisher.publish(prepared.value.queue, message, job.traceparent).catch((err: unknown) => {
         throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);
@@ -524,7 +526,7 @@ export class JobLifecycle {
         job.held = []; // the stored result is the final word; replies held meanwhile are copies of it or older
         job.phase = 'waiting';
         job.log.info('job resumed after it finished');
-        this.relay(job, result.reply);
+        this.relay(job, relayedResult(result));
         return;
       }
       const cancelled = await store.isCancelled(job.id);

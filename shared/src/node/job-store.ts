@@ -13,6 +13,7 @@ import {
   jobResult,
   type JobState,
   jobState,
+  type OutputsByKey,
   storageKeys,
   type TenantIndexEntry,
   tenantIndexEntry,
@@ -68,8 +69,9 @@ export class JobStore {
   }
 
   /** Stored before the final reply is published, so a gateway that missed the reply still finds it. */
-  writeResult(reply: FinalReply): Promise<void> {
-    const result: JobResult = { reply, finished_at: new Date().toISOString() };
+  /** `inline`: outputs stored in the result itself (`jobResult`). */
+  writeResult(reply: FinalReply, inline?: OutputsByKey): Promise<void> {
+    const result: JobResult = { reply, finished_at: new Date().toISOString(), ...(inline ? { inline } : {}) };
     return this.patiently(() => writeJson(this.storage, storageKeys.result(reply.job_id), result));
   }
 
