@@ -27,6 +27,24 @@ describe('rechunk', () => {
   });
 });
 
+/** A socket that assembles fragments into the message a client would receive. */
+function fragmentSocket() {
+  const messages: Buffer[] = [];
+  const socket = {
+    closed: false,
+    async sendFragmentsWhenWritable(next: () => Promise<{ piece: Uint8Array; last: boolean }>) {
+      const pieces: Uint8Array[] = [];
+      for (let last = false; !last;) {
+        const made = await next();
+        pieces.push(made.piece);
+        last = made.last;
+      }
+      messages.push(Buffer.concat(pieces));
+    },
+  } as unknown as ClientSocket;
+  return { socket, messages };
+}
+
 describe('sendOutput of a single-message output larger than a chunk', () => {
   const size = 10 * 1024 + 7;
   const data = Buffer.from(Array.from({ length: size }, (_, i) => (i * 7) % 256));
@@ -53,24 +71,6 @@ describe('sendOutput of a single-message output larger than a chunk', () => {
       },
     } as unknown as Storage;
     return { storage, starts };
-  }
-
-  /** A socket that assembles fragments into the message a client would receive. */
-  function fragmentSocket() {
-    const messages: Buffer[] = [];
-    const socket = {
-      closed: false,
-      async sendFragmentsWhenWritable(next: () => Promise<{ piece: Uint8Array; last: boolean }>) {
-        const pieces: Uint8Array[] = [];
-        for (let last = false; !last;) {
-          const made = await next();
-          pieces.push(made.piece);
-          last = made.last;
-        }
-        messages.push(Buffer.concat(pieces));
-      },
-    } as unknown as ClientSocket;
-    return { socket, messages };
   }
 
   const output = { filename: 'out.wav', size_bytes: size, content_type: 'audio/wav', key: 'k' };
@@ -159,19 +159,7 @@ describe('sendOutput of an output the worker relayed with its reply', () => {
 
   it('sends relayed bytes larger than a chunk in pieces, still without reading storage (they may be stored nowhere else)', async () => {
     const f = fixtures(Buffer.from('not this'));
-    const messages: Buffer[] = [];
-    const socket = {
-      closed: false,
-      async sendFragmentsWhenWritable(next: () => Promise<{ piece: Uint8Array; last: boolean }>) {
-        const pieces: Uint8Array[] = [];
-        for (let last = false; !last;) {
-          const made = await next();
-          pieces.push(made.piece);
-          last = made.last;
-        }
-        messages.push(Buffer.concat(pieces));
-      },
-    } as unknown as ClientSocket;
+    const { socket, messages } = fragmentSocket();
     await sendOutput(socket, f.storage, f.budget, 'j', { ...output, relayed: data.toString('base64') }, 8);
     expect(f.reads).toEqual([]);
     expect(f.reserved).toEqual([8, 8, 8, data.length - 24]);
