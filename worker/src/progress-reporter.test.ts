@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import type { ProgressReply } from '@media-foundry/shared';
 import type { Logger } from '@media-foundry/shared/node';
 import type { ProgressUpdate } from './job-runner.js';
-import { FIRST_STATE_AFTER_MS, PROGRESS_INTERVAL_MS, ProgressReporter, STATE_INTERVAL_MS, type ProgressDeps } from './progress-reporter.js';
+import { PROGRESS_INTERVAL_MS, ProgressReporter, STATE_INTERVAL_MS, type ProgressDeps } from './progress-reporter.js';
 
 const logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, child: () => logger } as unknown as Logger;
 const route = { jobId: 'j1', replyTo: 'replies.gw1' };
@@ -55,43 +55,17 @@ describe('ProgressReporter', () => {
     expect(sent.every((r) => r.type === 'progress' && r.job_id === 'j1')).toBe(true);
   });
 
-  it('stores the state once the run has lasted FIRST_STATE_AFTER_MS (the latest then), then at most every STATE_INTERVAL_MS', () => {
+  it('stores the state at once (a resume knows the job runs), then at most every STATE_INTERVAL_MS', () => {
     const progress = new ProgressReporter(route, deps, logger);
     progress.report(at(1));
-    jest.advanceTimersByTime(PROGRESS_INTERVAL_MS);
-    progress.report(at(2, 'retrying'));
-    expect(states).toEqual([]);
-    jest.advanceTimersByTime(FIRST_STATE_AFTER_MS - PROGRESS_INTERVAL_MS);
-    expect(states).toEqual([{ stage: 'retrying', percentage: 2 }]);
     for (let t = PROGRESS_INTERVAL_MS; t < STATE_INTERVAL_MS; t += PROGRESS_INTERVAL_MS) {
       jest.advanceTimersByTime(PROGRESS_INTERVAL_MS);
       progress.report(at(t / 100));
     }
-    expect(states).toHaveLength(1);
+    expect(states).toEqual([{ stage: 'processing', percentage: 1 }]);
     jest.advanceTimersByTime(PROGRESS_INTERVAL_MS);
     progress.report(at(60));
-    expect(states.map((s) => s.percentage)).toEqual([2, 60]);
-  });
-
-  it('stores a report made after FIRST_STATE_AFTER_MS at once', () => {
-    const progress = new ProgressReporter(route, deps, logger);
-    jest.advanceTimersByTime(FIRST_STATE_AFTER_MS);
-    progress.report(at(5));
-    expect(states).toEqual([{ stage: 'processing', percentage: 5 }]);
-  });
-
-  it('stores no state for a run that ends within FIRST_STATE_AFTER_MS (its result is what a resume reads)', () => {
-    const progress = new ProgressReporter(route, deps, logger);
-    progress.report(at(0, 'downloading'));
-    progress.report(at(50));
-    jest.advanceTimersByTime(FIRST_STATE_AFTER_MS - 1);
-    progress.close();
-    jest.advanceTimersByTime(STATE_INTERVAL_MS);
-    expect(states).toEqual([]);
-    expect(sent.map((r) => [r.stage, r.percentage])).toEqual([
-      ['downloading', 0],
-      ['processing', 50],
-    ]);
+    expect(states.map((s) => s.percentage)).toEqual([1, 60]);
   });
 
   it('sends a retry and every change of stage at once, and tells the webhook of each change', () => {
@@ -122,8 +96,7 @@ describe('ProgressReporter', () => {
       ['downloading', 0],
       ['processing', 5],
     ]);
-    jest.advanceTimersByTime(FIRST_STATE_AFTER_MS);
-    expect(states).toEqual([{ stage: 'processing', percentage: 5 }]);
+    expect(states).toHaveLength(1);
   });
 
   it('reports nothing of a run that is not cleared (its job ended or was cancelled before), even later', async () => {

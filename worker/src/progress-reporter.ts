@@ -1,7 +1,7 @@
 /**
  * A running job's progress, as its client and whoever resumes it see it:
  * replies throttled to four a second, the job's state in storage every few
- * seconds once it has run for a second, and its webhook told of each change of stage.
+ * seconds, and its webhook told of each change of stage.
  */
 import type { JobMessage } from '@media-foundry/shared';
 import type { JobStore, Logger } from '@media-foundry/shared/node';
@@ -14,12 +14,6 @@ import type { WebhookDispatcher } from './webhooks/dispatcher.js';
 export const PROGRESS_INTERVAL_MS = 250;
 /** The job's state in storage is written at most this often: coarse, for clients that resume elsewhere. */
 export const STATE_INTERVAL_MS = 5000;
-/**
- * A run's first state is stored once it has run this long: most jobs (thumbnails, probes) end sooner, and their
- * result is all a resume needs, so they spend no storage write on it. A resume meanwhile sees the job queued
- * until its next live progress (a quarter of a second away).
- */
-export const FIRST_STATE_AFTER_MS = 1000;
 
 /** Where progress goes. */
 export interface ProgressDeps {
@@ -37,12 +31,8 @@ export interface ProgressDeps {
  */
 export class ProgressReporter {
   private readonly throttle = new ProgressThrottle<ProgressUpdate>(PROGRESS_INTERVAL_MS);
-  /** When the state was last stored: never yet (FIRST_STATE_AFTER_MS). */
+  /** The first update is stored at once: a resume anywhere knows the job is running. */
   private stateWrittenAt = -Infinity;
-  private readonly since = Date.now();
-  /** The state that waits for FIRST_STATE_AFTER_MS, and its timer. */
-  private firstState: ProgressUpdate | null = null;
-  private firstStateTimer: NodeJS.Timeout | null = null;
   /** The stage last reported, and how many changes of stage there were (the webhook's `stage` events; never throttled away). */
   private stage: ProgressUpdate['stage'] | null = null;
   private stageChanges = 0;
@@ -99,33 +89,11 @@ export class ProgressReporter {
     this.deps.replies
       .send(this.route, { type: 'progress', job_id: jobId, ...next })
       .catch((err: unknown) => this.log.debug({ err }, 'progress reply not published'));
-    this.offerState(next);
-  }
-
-  /** Stores the state at most every STATE_INTERVAL_MS, the first time once the run has lasted FIRST_STATE_AFTER_MS. */
-  private offerState(update: ProgressUpdate): void {
-    const now = Date.now();
-    const first = this.stateWrittenAt === -Infinity;
-    const due = first ? this.since + FIRST_STATE_AFTER_MS : this.stateWrittenAt + STATE_INTERVAL_MS;
-    if (now >= due) {
-      this.storeState(update);
-      return;
-    }
-    if (!first) return;
-    this.firstState = update;
-    this.firstStateTimer ??= setTimeout(() => {
-      this.firstStateTimer = null;
-      const waiting = this.firstState;
-      if (waiting && !this.closed) this.storeState(waiting);
-    }, due - now);
-    this.firstStateTimer.unref();
-  }
-
-  private storeState({ stage, percentage, message }: ProgressUpdate): void {
+    if (Date.now() - this.stateWrittenAt < STATE_INTERVAL_MS) return;
     this.stateWrittenAt = Date.now();
-    this.firstState = null;
+    const { stage, percentage, message } = next;
     this.deps.store
-      .writeState(this.route.jobId, { stage, percentage, ...(message ? { message } : {}) })
+      .writeState(jobId, { stage, percentage, ...(message ? { message } : {}) })
       .catch((err: unknown) => this.log.debug({ err }, 'job state not stored'));
   }
 
@@ -136,9 +104,6 @@ export class ProgressReporter {
     this.held = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.firstState = null;
-    if (this.firstStateTimer) clearTimeout(this.firstStateTimer);
-    this.firstStateTimer = null;
   }
 
   private hold(update: ProgressUpdate): void {
