@@ -21,6 +21,7 @@ import {
   loadGatewayConfig,
   controlMessage,
   errorMessage,
+  INLINE_OUTPUT_HEADER,
   jobMessage,
   jobReply,
   jobClaimedEvent,
@@ -330,6 +331,18 @@ const JOB_PROPERTIES: JsonSchema = {
     correlation_id: { type: 'string', description: 'The job_id; replies carry it too.' },
     content_type: { type: 'string', const: 'application/json' },
     delivery_mode: { type: 'integer', const: 2, description: 'Persistent.' },
+    headers: {
+      type: 'object',
+      description: 'The headers table, every entry optional.',
+      properties: {
+        traceparent: { type: 'string', description: "W3C trace context: the worker's logs of the job carry its trace id." },
+        [INLINE_OUTPUT_HEADER]: {
+          type: 'boolean',
+          description:
+            'true (gateways set it): the publisher reads a lone output of 256 KiB or less from the completed on the reply exchange (`inline`), so the worker keeps it only in result.json; ignored with reply_to or a webhook.',
+        },
+      },
+    },
   },
   required: ['correlation_id', 'content_type'],
 };
@@ -416,7 +429,7 @@ const AMQP_DESCRIPTIONS: Record<string, AmqpMessageDescription> = {
       'The same replies as on a `reply_to` queue, with one addition: a `completed` whose job made exactly one output of',
       '256 KiB or less, delivered as binary, carries it as `inline` (storage key → the file, base64), so the gateway',
       'sends it without reading storage. `reply_to` queues never carry `inline`. The file is in storage under its key',
-      'as well, unless the job message asked for `inline_output` (gateways do) and has no `reply_to` or webhook: then',
+      'as well, unless the job message had the `inline-output` header (gateways set it) and no `reply_to` or webhook: then',
       'it is kept only in the `result.json` that any gateway resumes the job from. A backend that binds its own queue',
       'here may ignore the field.',
     ],

@@ -1,4 +1,11 @@
-import type { GatewayConfig, ControlMessage, JobMessage, ReplyExchangeMessage, Topology } from '@media-foundry/shared';
+import {
+  type GatewayConfig,
+  type ControlMessage,
+  INLINE_OUTPUT_HEADER,
+  type JobMessage,
+  type ReplyExchangeMessage,
+  type Topology,
+} from '@media-foundry/shared';
 import { type Broker, type ChannelWrapper, declareJobTopology } from '@media-foundry/shared/node';
 
 /**
@@ -24,7 +31,10 @@ export class JobPublisher {
     });
   }
 
-  /** Publishes a job into `queue` (its tenant's), persistent; resolves on the broker's confirm. */
+  /**
+   * Publishes a job into `queue` (its tenant's), persistent; resolves on the broker's confirm. A small output
+   * comes back with the reply: this gateway needs no object of its own for it (INLINE_OUTPUT_HEADER).
+   */
   async publish(queue: string, job: JobMessage, traceparent?: string): Promise<void> {
     await this.channel.sendToQueue(queue, Buffer.from(JSON.stringify(job)), {
       persistent: true,
@@ -32,7 +42,7 @@ export class JobPublisher {
       correlationId: job.job_id,
       messageId: job.job_id,
       timestamp: Math.floor(Date.now() / 1000),
-      headers: traceparent ? { traceparent } : {},
+      headers: { ...(traceparent ? { traceparent } : {}), [INLINE_OUTPUT_HEADER]: true },
     });
   }
 

@@ -21,6 +21,7 @@ export {
   type ErrorReply,
   finalReply,
   type FinalReply,
+  INLINE_OUTPUT_HEADER,
   INLINE_OUTPUT_MAX_BYTES,
   jobClaimedEvent,
   jobMessage,

@@ -44,6 +44,15 @@ export const tenantKeySchema = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 he
 export const jobWebhook = webhookSpec.extend({ job_id: jobId.optional() });
 export type JobWebhook = z.infer<typeof jobWebhook>;
 
+/**
+ * A job message's header (gateways set it to `true`): the submitter reads a lone output of 256 KiB or less,
+ * delivered as binary, from the `completed` on the reply exchange (`inline`), so the worker keeps it in the
+ * job's `result.json` instead of under its own key (one storage write less). Ignored for a job with a
+ * `reply_to` or a webhook: they read outputs from their keys. A header, not a body field: a worker of an
+ * older release ignores it (its job schema refuses unknown fields), so gateways may be updated first.
+ */
+export const INLINE_OUTPUT_HEADER = 'inline-output';
+
 /** The body of a message on the jobs queue. `job_id` must be unique across all submitters. */
 export const jobMessage = withOperation(
   z.strictObject({
@@ -57,13 +66,6 @@ export const jobMessage = withOperation(
     submitted_at: z.iso.datetime().optional(),
     /** Where to POST the job's end (docs/WEBHOOKS.md); the worker answers VALIDATION_ERROR for an address refused on its face. */
     webhook: jobWebhook.optional(),
-    /**
-     * Set by gateways: the submitter reads a lone output of 256 KiB or less, delivered as binary, from the
-     * `completed` on the reply exchange (`inline`), so it is kept in the job's `result.json` instead of under
-     * its own key (one storage write less). Ignored for a job with a `reply_to` or a webhook: they read outputs
-     * from their keys.
-     */
-    inline_output: z.boolean().optional(),
   }),
 ).superRefine((m, ctx) => {
   const problem = inputCountProblem(m.operation, m.inputs.length, m.options);

@@ -16,6 +16,7 @@ import {
   ErrorCode,
   errors,
   type FinalReply,
+  INLINE_OUTPUT_HEADER,
   type JobResult,
   type OutputsByKey,
   parseJson,
@@ -247,7 +248,11 @@ export class JobHandler {
         clock,
         onRunSpeed: (speed) => metrics.encodeSpeed.observe({ operation }, speed),
         cleared,
-        onlyGatewaysRead: job.inline_output === true && !route.replyTo && !job.webhook,
+        // only gateways read this job's result: a small output is kept in it, no object of its own
+        storeInResult:
+          delivery.message.properties.headers?.[INLINE_OUTPUT_HEADER] === true && !route.replyTo && !job.webhook
+            ? (reply, inline) => this.deps.store.writeResult(reply, inline, { patient: false })
+            : undefined,
       });
       progress.close();
     } catch (err) {
@@ -282,9 +287,7 @@ export class JobHandler {
       return;
     }
     const final = outcome.reply;
-    await clock.time('reply', () =>
-      this.end(delivery, job, route, final, log, { store: true, inline: outcome.inline, storeInline: outcome.inlineOnly }),
-    );
+    await clock.time('reply', () => this.end(delivery, job, route, final, log, { store: !outcome.resultStored, inline: outcome.inline }));
     log.info({ ms: Date.now() - started, outputs: final.outputs.length, stages_ms: clock.summary() }, 'job completed');
     metrics.jobs.inc({ operation, outcome: 'completed' });
     metrics.jobSeconds.observe({ operation }, (Date.now() - started) / 1000);
@@ -339,21 +342,16 @@ export class JobHandler {
     {
       store: storeIt = false,
       inline,
-      storeInline = false,
     }: {
-      /** Store the result first (not when it is the stored one, published again). */
+      /** Store the result first (not when it is stored already: the stored one published again, or JobOutcome.resultStored). */
       store?: boolean;
       /** Output bytes to relay with a completed reply (JobOutcome.inline). */
       inline?: OutputsByKey | undefined;
-      /** They are stored nowhere else: they go into the stored result (JobOutcome.inlineOnly). */
-      storeInline?: boolean;
     } = {},
   ): Promise<void> {
     const { store, config } = this.deps;
     if (storeIt)
-      await store
-        .writeResult(final, storeInline ? inline : undefined)
-        .catch((err: unknown) => log.warn({ err }, 'result not stored; resuming elsewhere will not find it'));
+      await store.writeResult(final).catch((err: unknown) => log.warn({ err }, 'result not stored; resuming elsewhere will not find it'));
     try {
       await retryTransient(() => this.deps.replies.send(route, final, inline), { budgetMs: config.transientRetryMs });
     } catch (err) {

@@ -116,8 +116,8 @@ export interface JobOutcome {
   reply: CompletedReply;
   /** Base64 by storage key. */
   inline: OutputsByKey;
-  /** The inline output was not stored on its own: it must be stored in the result (`jobResult`). */
-  inlineOnly: boolean;
+  /** The result is stored already, holding the inline output, which has no object of its own (`storeInResult`). */
+  resultStored: boolean;
 }
 
 /**
@@ -139,7 +139,7 @@ export async function runJob(
     clock = new StageClock(),
     onRunSpeed = () => {},
     cleared = Promise.resolve(true),
-    onlyGatewaysRead = false,
+    storeInResult,
   }: {
     /** Where the job's time goes, stage by stage. */
     clock?: StageClock;
@@ -152,10 +152,11 @@ export async function runJob(
      */
     cleared?: Promise<boolean>;
     /**
-     * Only gateways read the job's result (no `reply_to`, no webhook): a lone small output delivered as
-     * binary is kept in the result (JobOutcome.inlineOnly) instead of an object of its own.
+     * Given when only gateways read the job's result (INLINE_OUTPUT_HEADER, no `reply_to`, no webhook): a lone
+     * small output delivered as binary is kept in the result instead of an object of its own, and the result
+     * is stored with it here (one attempt, JobStore.writeResult), retried as storing the output would be.
      */
-    onlyGatewaysRead?: boolean;
+    storeInResult?: ((reply: CompletedReply, inline: OutputsByKey) => Promise<void>) | undefined;
   } = {},
 ): Promise<JobOutcome> {
   const { config, storage } = deps;
@@ -343,7 +344,7 @@ export async function runJob(
         // or, when only gateways read the result, in the result itself (one storage write less)
         const bytes = size <= INLINE_OUTPUT_MAX_BYTES && relayable ? await readFile(path) : null;
         if (bytes) inline[key] = bytes.toString('base64');
-        inlineOnly = bytes !== null && onlyGatewaysRead;
+        inlineOnly = bytes !== null && storeInResult !== undefined;
         if (!inlineOnly)
           await retrying(`storing ${planned.filename}`, () =>
             (bytes ? storage.put(key, bytes, { contentType: planned.contentType }) : storage.putFile(key, path, planned.contentType)).catch(
@@ -372,7 +373,19 @@ export async function runJob(
             containerName(infos[0]!.formatName, inputPaths[0]!),
             ranged ? ranged.reader.size : (await stat(inputPaths[0]!)).size,
           );
-    return { reply: { type: 'completed', job_id: job.job_id, output_metadata: metadata, outputs }, inline, inlineOnly };
+    const reply: CompletedReply = { type: 'completed', job_id: job.job_id, output_metadata: metadata, outputs };
+    if (inlineOnly && storeInResult) {
+      // the output's one copy in storage is in the result: stored (and retried, and failed) as the output would be
+      const key = storageKeys.result(job.job_id);
+      await clock.time('store', () =>
+        retrying(`storing ${outputs[0]!.filename}`, () =>
+          storeInResult(reply, inline).catch((err: unknown) => {
+            throw storageFailure(`storing ${key}`, err);
+          }),
+        ),
+      );
+    }
+    return { reply, inline, resultStored: inlineOnly };
   } catch (err) {
     throw publicError((signal.aborted ? null : ranged?.failure()) ?? err, scrub);
   } finally {

@@ -443,7 +443,6 @@ export class JobLifecycle {
         inputs,
         delivery_method: job.deliveryMethod,
         submitted_at: new Date().toISOString(),
-        inline_output: true, // this gateway relays a small output from the reply: no object of its own needed
       };
       await publisher.publish(prepared.value.queue, message, job.traceparent).catch((err: unknown) => {
         throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);

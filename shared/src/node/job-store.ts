@@ -69,10 +69,11 @@ export class JobStore {
   }
 
   /** Stored before the final reply is published, so a gateway that missed the reply still finds it. */
-  /** `inline`: outputs stored in the result itself (`jobResult`). */
-  writeResult(reply: FinalReply, inline?: OutputsByKey): Promise<void> {
+  /** `inline`: outputs stored in the result itself (`jobResult`); `patient: false` for a caller that retries itself (one attempt). */
+  writeResult(reply: FinalReply, inline?: OutputsByKey, { patient = true } = {}): Promise<void> {
     const result: JobResult = { reply, finished_at: new Date().toISOString(), ...(inline ? { inline } : {}) };
-    return this.patiently(() => writeJson(this.storage, storageKeys.result(reply.job_id), result));
+    const write = () => writeJson(this.storage, storageKeys.result(reply.job_id), result);
+    return patient ? this.patiently(write) : write();
   }
 
   /** The stored result; `patient: false` for a look that must not hold anything up (one attempt). */
