@@ -156,20 +156,37 @@ describe('streamedPutBytes', () => {
   });
 });
 
-describe('S3Storage.deleteFolder', () => {
-  /** An S3Storage whose requests are recorded and answered by `answer` instead of sent. */
-  function recording(answer: (input: Record<string, unknown>) => unknown = () => ({})) {
-    const storage = new S3Storage({ bucket: 'b', region: 'us-east-1', endpoint: 'http://127.0.0.1:9', forcePathStyle: true });
-    const sent: { command: string; input: Record<string, unknown> }[] = [];
-    (storage.client as unknown as { send: (c: { constructor: { name: string }; input: Record<string, unknown> }) => unknown }).send = (
-      command,
-    ) => {
-      sent.push({ command: command.constructor.name, input: command.input });
-      return Promise.resolve(answer(command.input));
-    };
-    return { storage, sent };
-  }
+/** An S3Storage whose requests are recorded and answered by `answer` instead of sent. */
+function recording(answer: (input: Record<string, unknown>) => unknown = () => ({})) {
+  const storage = new S3Storage({ bucket: 'b', region: 'us-east-1', endpoint: 'http://127.0.0.1:9', forcePathStyle: true });
+  const sent: { command: string; input: Record<string, unknown> }[] = [];
+  (storage.client as unknown as { send: (c: { constructor: { name: string }; input: Record<string, unknown> }) => unknown }).send = (
+    command,
+  ) => {
+    sent.push({ command: command.constructor.name, input: command.input });
+    return Promise.resolve(answer(command.input));
+  };
+  return { storage, sent };
+}
 
+describe('S3Storage.put', () => {
+  it('stores a small body with one PutObject, not a multipart upload', async () => {
+    const { storage, sent } = recording();
+    const body = Buffer.from('{"reply":{}}');
+    await storage.put('jobs/j1/result.json', body, { contentType: 'application/json' });
+    expect(sent).toEqual([
+      { command: 'PutObjectCommand', input: { Bucket: 'b', Key: 'jobs/j1/result.json', Body: body, ContentType: 'application/json' } },
+    ]);
+  });
+
+  it('refuses an unsafe key before sending anything', async () => {
+    const { storage, sent } = recording();
+    await expect(storage.put('jobs/../etc/passwd', Buffer.from('x'))).rejects.toThrow();
+    expect(sent).toEqual([]);
+  });
+});
+
+describe('S3Storage.deleteFolder', () => {
   it('deletes the keys it knows of in the folder by name, once each, in one request and without listing', async () => {
     const { storage, sent } = recording();
     await storage.deleteFolder('jobs/j1/', ['jobs/j1/job.json', 'jobs/j1/output/a.png', 'jobs/j10/output/b.png', 'jobs/j1/job.json']);

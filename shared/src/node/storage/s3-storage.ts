@@ -11,6 +11,7 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -151,6 +152,14 @@ export class S3Storage implements Storage {
 
   async put(key: string, body: Readable | Uint8Array, options: PutOptions = {}): Promise<void> {
     const streamed = body instanceof Readable;
+    if (!streamed && body.length <= DEFAULT_PART_BYTES) {
+      // a record, a state, a result, a thumbnail: one PutObject, without lib-storage's multipart machinery
+      assertSafeKey(key);
+      await this.run('PutObject', key, () =>
+        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: options.contentType })),
+      );
+      return;
+    }
     await this.upload(key, body, options.contentType, streamed ? (options.maxBytes ?? this.maxObjectBytes) : body.length, streamed);
   }
 
