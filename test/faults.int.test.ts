@@ -64,26 +64,39 @@ describe('storage', () => {
     await s3?.close();
   });
 
-  it('survives an S3 store that is stopped for 8 s mid-job: both jobs complete, and the clients saw the retries', async () => {
-    stack = await startStack({ env: { ...s3.env }, workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' } });
-    const client = await TestClient.connect(stack.wsUrl);
-    client.send(job('s1', '/clip.mp4', 'speed', { speed_factor: 0.5 }));
-    client.send(job('s2', '/clip.mp4', 'speed', { speed_factor: 0.5 }));
-    for (const id of ['s1', 's2']) await client.next((m) => m.job_id === id && m.type === 'progress' && m.stage === 'processing', 60_000);
-    await s3.stop(); // the outputs are stored while the store is away
-    await new Promise((r) => setTimeout(r, 8000));
-    await s3.start();
-    for (const id of ['s1', 's2']) {
-      const { final, files } = await client.result(id, 120_000);
-      expect(final.type).toBe('completed');
-      const out = await probed(`${id}.mp4`, files.get('output.mp4'));
-      expect(Math.abs(out.duration - 6)).toBeLessThan(0.3);
-    }
-    const retrying = client.messages().filter((m) => m.type === 'progress' && m.stage === 'retrying');
-    expect(retrying.length).toBeGreaterThan(0);
-    expect(String(retrying[0]!.message)).toMatch(/storing output\.mp4 failed .*storage.*; retry \d+ in/i);
-    await client.close();
-  });
+  it.each([
+    ['stored under its key', 'false'],
+    ['kept in its result', 'true'],
+  ])(
+    'survives an S3 store that is stopped for 8 s mid-job: both jobs complete, and the clients saw the retries (output %s)',
+    async (_how, inResult) => {
+      stack = await startStack({
+        env: { ...s3.env },
+        gatewayEnv: { SMALL_OUTPUTS_IN_RESULT: inResult },
+        workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' },
+      });
+      const client = await TestClient.connect(stack.wsUrl);
+      client.send(job('s1', '/clip.mp4', 'speed', { speed_factor: 0.5 }));
+      client.send(job('s2', '/clip.mp4', 'speed', { speed_factor: 0.5 }));
+      for (const id of ['s1', 's2']) await client.next((m) => m.job_id === id && m.type === 'progress' && m.stage === 'processing', 60_000);
+      await s3.stop(); // the outputs are stored while the store is away
+      await new Promise((r) => setTimeout(r, 8000));
+      await s3.start();
+      for (const id of ['s1', 's2']) {
+        const { final, files } = await client.result(id, 120_000);
+        expect(final.type).toBe('completed');
+        const out = await probed(`${id}.mp4`, files.get('output.mp4'));
+        expect(Math.abs(out.duration - 6)).toBeLessThan(0.3);
+      }
+      const retrying = client.messages().filter((m) => m.type === 'progress' && m.stage === 'retrying');
+      expect(retrying.length).toBeGreaterThan(0);
+      expect(String(retrying[0]!.message)).toMatch(/storing output\.mp4 failed .*storage.*; retry \d+ in/i);
+      // what was retried: the output's own object, or the result that holds it (no object of its own)
+      const outputWrites = s3.requests.filter((r) => r.startsWith('PUT ') && r.includes('/output/output.mp4'));
+      expect(outputWrites.length > 0).toBe(inResult === 'false');
+      await client.close();
+    },
+  );
 
   it('fails a job, naming storage, when S3 accepts connections but never answers — nothing hangs', async () => {
     stack = await startStack({

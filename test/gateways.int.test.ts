@@ -27,7 +27,8 @@ const { dir, files, stack, s3 } = useSuite({
   stack: {
     gateways: 3,
     workers: 2,
-    env: { API_KEYS: `${KEY},${OTHER_KEY}` },
+    // every gateway and worker runs this release: small outputs are kept in their job's result
+    env: { API_KEYS: `${KEY},${OTHER_KEY}`, SMALL_OUTPUTS_IN_RESULT: 'true' },
     workerEnv: { FFMPEG_THREADS: '1', MAX_CONCURRENT_JOBS: '2' },
   },
   client: false,

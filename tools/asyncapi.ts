@@ -339,7 +339,7 @@ const JOB_PROPERTIES: JsonSchema = {
         [INLINE_OUTPUT_HEADER]: {
           type: 'boolean',
           description:
-            'true (gateways set it): the publisher reads a lone output of 256 KiB or less from the completed on the reply exchange (`inline`), so the worker keeps it only in result.json; ignored with reply_to or a webhook.',
+            'true (gateways with SMALL_OUTPUTS_IN_RESULT set it): the publisher reads a lone output of 256 KiB or less from the completed on the reply exchange (`inline`), so the worker keeps it only in result.json; ignored with reply_to or a webhook.',
         },
       },
     },
@@ -429,7 +429,7 @@ const AMQP_DESCRIPTIONS: Record<string, AmqpMessageDescription> = {
       'The same replies as on a `reply_to` queue, with one addition: a `completed` whose job made exactly one output of',
       '256 KiB or less, delivered as binary, carries it as `inline` (storage key → the file, base64), so the gateway',
       'sends it without reading storage. `reply_to` queues never carry `inline`. The file is in storage under its key',
-      'as well, unless the job message had the `inline-output` header (gateways set it) and no `reply_to` or webhook: then',
+      'as well, unless the job message had the `inline-output` header (gateways with SMALL_OUTPUTS_IN_RESULT set it) and no `reply_to` or webhook: then',
       'it is kept only in the `result.json` that any gateway resumes the job from. A backend that binds its own queue',
       'here may ignore the field.',
     ],

@@ -50,6 +50,8 @@ export async function startService(cleanup: Cleanup, options: ServiceOptions): P
       ...storageEnv,
       // the stack's default is debug; a benchmark measures the production level
       LOG_LEVEL: 'info',
+      // one release throughout, as in a fresh install, which may start with it on (docs/DEPLOYMENT.md)
+      SMALL_OUTPUTS_IN_RESULT: 'true',
     },
     workerEnv: { ...(options.inputProbe ? { INPUT_PROBE: options.inputProbe } : {}), ...options.workerEnv },
   });
@@ -72,7 +74,7 @@ export async function startService(cleanup: Cleanup, options: ServiceOptions): P
     description:
       `gateway + 1 worker (MAX_CONCURRENT_JOBS ${concurrency}), LOG_LEVEL info, storage ` +
       (options.storage === 's3' ? 's3 (s3rver, own process)' : 'fs') +
-      `, INPUT_PROBE ${options.inputProbe ?? 'auto'}`,
+      `, INPUT_PROBE ${options.inputProbe ?? 'auto'}, SMALL_OUTPUTS_IN_RESULT true`,
   };
 }
 

@@ -16,12 +16,15 @@ import { type Broker, type ChannelWrapper, declareJobTopology } from '@media-fou
  */
 export class JobPublisher {
   private readonly channel: ChannelWrapper;
+  /** SMALL_OUTPUTS_IN_RESULT: each job asks for its small output inside its result (INLINE_OUTPUT_HEADER). */
+  private readonly jobHeaders: Record<string, unknown>;
 
   constructor(
     broker: Broker,
     private readonly topology: Topology,
-    config: Pick<GatewayConfig, 'jobDeliveryLimit' | 'publishTimeoutMs'>,
+    config: Pick<GatewayConfig, 'jobDeliveryLimit' | 'publishTimeoutMs' | 'smallOutputsInResult'>,
   ) {
+    this.jobHeaders = config.smallOutputsInResult ? { [INLINE_OUTPUT_HEADER]: true } : {};
     this.channel = broker.channel({
       name: 'jobs-publisher',
       confirm: true,
@@ -33,7 +36,7 @@ export class JobPublisher {
 
   /**
    * Publishes a job into `queue` (its tenant's), persistent; resolves on the broker's confirm. A small output
-   * comes back with the reply: this gateway needs no object of its own for it (INLINE_OUTPUT_HEADER).
+   * comes back with the reply: with SMALL_OUTPUTS_IN_RESULT this gateway asks for no object of its own for it.
    */
   async publish(queue: string, job: JobMessage, traceparent?: string): Promise<void> {
     await this.channel.sendToQueue(queue, Buffer.from(JSON.stringify(job)), {
@@ -42,7 +45,7 @@ export class JobPublisher {
       correlationId: job.job_id,
       messageId: job.job_id,
       timestamp: Math.floor(Date.now() / 1000),
-      headers: { ...(traceparent ? { traceparent } : {}), [INLINE_OUTPUT_HEADER]: true },
+      headers: { ...(traceparent ? { traceparent } : {}), ...this.jobHeaders },
     });
   }
 

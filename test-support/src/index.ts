@@ -5,4 +5,4 @@
  */
 export { thrownBy } from './thrown.js';
 export { useTempDir } from './temp-dir.js';
-export { outputMetadata, type OutputMetadataFields } from './replies.js';
+export { outputMetadata, type OutputMetadataFields, thumbnailResult } from './replies.js';

@@ -32,3 +32,21 @@ export function outputMetadata(
     ...more,
   };
 }
+
+/**
+ * A finished job's stored result that holds its output (`jobResult.inline`): a completed reply of one small
+ * PNG (`jobs/<jobId>/output/thumbnail.png`) and the PNG's bytes, base64 by that storage key.
+ */
+export function thumbnailResult(jobId: string) {
+  const key = `jobs/${jobId}/output/thumbnail.png`;
+  const png = Buffer.from('not really a png');
+  return {
+    reply: {
+      type: 'completed' as const,
+      job_id: jobId,
+      output_metadata: outputMetadata({ format: 'png', size_bytes: png.length, video_codec: 'png', width: 1, height: 1 }),
+      outputs: [{ filename: 'thumbnail.png', size_bytes: png.length, content_type: 'image/png', key }],
+    },
+    inline: { [key]: png.toString('base64') },
+  };
+}

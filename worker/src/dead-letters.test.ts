@@ -1,5 +1,6 @@
-import { ErrorCode, type FinalReply, topology } from '@media-foundry/shared';
+import { ErrorCode, type FinalReply, type OutputsByKey, topology } from '@media-foundry/shared';
 import type { Broker, Channel, ConsumeMessage, JobStore, Logger } from '@media-foundry/shared/node';
+import { thumbnailResult } from '@media-foundry/test-support';
 import { DeadLetters } from './dead-letters.js';
 import type { ReplyPublisher } from './replies.js';
 
@@ -23,34 +24,60 @@ function fakeChannel() {
 
 const logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, child: () => logger } as unknown as Logger;
 
-describe('DeadLetters', () => {
-  it("answers a dead-lettered job and queues its end for the job's webhook", async () => {
-    const { ch, calls } = fakeChannel();
-    let setup: ((ch: Channel) => Promise<void>) | undefined;
-    const broker = {
-      channel: (o: { setup: (ch: Channel) => Promise<void> }) => {
-        setup = o.setup;
-        return { close: () => Promise.resolve() };
-      },
-    } as unknown as Broker;
-    const sent: FinalReply[] = [];
-    const replies = { send: (_r: unknown, reply: FinalReply) => (sent.push(reply), Promise.resolve()) } as unknown as ReplyPublisher;
-    const store = { readResult: () => Promise.resolve(null), writeResult: () => Promise.resolve() } as unknown as JobStore;
-    const finished: { webhook: unknown; reply: FinalReply }[] = [];
-    new DeadLetters(broker, topology('t'), { jobDeliveryLimit: 3 }, replies, store, logger, {
-      finished: (webhook, reply) => (finished.push({ webhook, reply }), Promise.resolve()),
-    });
-    await setup!(ch);
-    const webhook = { url: 'https://hooks.example.com/a', job_id: 'clip-42' };
+/** DeadLetters on a fake broker and `store`: what it sends (with any inline outputs), queues for webhooks and acks. */
+async function deadLetters(store: JobStore) {
+  const { ch, calls } = fakeChannel();
+  let setup: ((ch: Channel) => Promise<void>) | undefined;
+  const broker = {
+    channel: (o: { setup: (ch: Channel) => Promise<void> }) => {
+      setup = o.setup;
+      return { close: () => Promise.resolve() };
+    },
+  } as unknown as Broker;
+  const sent: { reply: FinalReply; inline: OutputsByKey | undefined }[] = [];
+  const replies = {
+    send: (_r: unknown, reply: FinalReply, inline?: OutputsByKey) => (sent.push({ reply, inline }), Promise.resolve()),
+  } as unknown as ReplyPublisher;
+  const finished: { webhook: unknown; reply: FinalReply }[] = [];
+  new DeadLetters(broker, topology('t'), { jobDeliveryLimit: 3 }, replies, store, logger, {
+    finished: (webhook, reply) => (finished.push({ webhook, reply }), Promise.resolve()),
+  });
+  await setup!(ch);
+  /** Dead-letters a job message and lets DeadLetters answer it. */
+  const deliver = async (body: object) => {
     calls.consumer!({
-      content: Buffer.from(JSON.stringify({ job_id: 'j1', operation: 'probe', inputs: [], webhook })),
+      content: Buffer.from(JSON.stringify(body)),
       properties: { correlationId: 'j1', headers: {} },
       fields: {},
     } as unknown as ConsumeMessage);
     await new Promise((r) => setTimeout(r, 20));
+  };
+  return { deliver, sent, finished, calls };
+}
+
+describe('DeadLetters', () => {
+  it("answers a dead-lettered job and queues its end for the job's webhook", async () => {
+    const store = { readResult: () => Promise.resolve(null), writeResult: () => Promise.resolve() } as unknown as JobStore;
+    const { deliver, sent, finished, calls } = await deadLetters(store);
+    const webhook = { url: 'https://hooks.example.com/a', job_id: 'clip-42' };
+    await deliver({ job_id: 'j1', operation: 'probe', inputs: [], webhook });
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ type: 'error', job_id: 'j1', code: ErrorCode.JOB_FAILED });
-    expect(finished).toEqual([{ webhook, reply: sent[0] }]);
+    expect(sent[0]!.reply).toMatchObject({ type: 'error', job_id: 'j1', code: ErrorCode.JOB_FAILED });
+    expect(finished).toEqual([{ webhook, reply: sent[0]!.reply }]);
+    expect(calls.acked).toBe(1);
+  });
+
+  it('answers a job that finished before it was dead-lettered with its stored result, the outputs it holds riding along', async () => {
+    const { reply, inline } = thumbnailResult('j1');
+    const writes: unknown[] = [];
+    const store = {
+      readResult: () => Promise.resolve({ reply, finished_at: new Date().toISOString(), inline }),
+      writeResult: (r: unknown) => (writes.push(r), Promise.resolve()),
+    } as unknown as JobStore;
+    const { deliver, sent, calls } = await deadLetters(store);
+    await deliver({ job_id: 'j1', operation: 'thumbnail', inputs: [] });
+    expect(sent).toEqual([{ reply, inline }]);
+    expect(writes).toEqual([]);
     expect(calls.acked).toBe(1);
   });
 });

@@ -76,6 +76,13 @@ export const gatewayEnvSchema = baseEnvSchema.extend({
    * buffers in its sockets is not counted (WS_MAX_SIZE bounds it per message).
    */
   GATEWAY_BUFFER_BUDGET_MB: positiveInt.default(1024),
+  /**
+   * A lone output of 256 KiB or less delivered as binary (a thumbnail) is kept inside its job's result.json
+   * rather than under a key of its own: one storage write less per such job. Off by default for this release:
+   * a gateway or worker of an earlier one, still running during a rolling update, reads such a result
+   * without the output. Turn it on once every gateway and worker runs this release or a later one.
+   */
+  SMALL_OUTPUTS_IN_RESULT: z.stringbool().default(false),
   /** `delivery_method: "url"`: how long download URLs work (and outputs are kept), in seconds. */
   RESULT_URL_TTL_SECONDS: positiveInt.default(3600),
   /** Base of the gateway's own download URLs (fs driver), e.g. https://media.example.com; default http://<WS_HOST>:<WS_PORT>. */
@@ -101,6 +108,7 @@ export const gatewayConfigSchema = withBaseRules(gatewayEnvSchema).transform((en
   apiKeys: env.API_KEYS,
   jwtSecret: env.JWT_SECRET,
   demoPage: env.DEMO_PAGE,
+  smallOutputsInResult: env.SMALL_OUTPUTS_IN_RESULT,
   allowedOrigins: env.ALLOWED_ORIGINS,
   uploadWindowBytes: env.UPLOAD_WINDOW_BYTES,
   uploadIdleTimeoutMs: secondsToMs(env.UPLOAD_IDLE_TIMEOUT_SECONDS),
