@@ -45,11 +45,11 @@ export const jobWebhook = webhookSpec.extend({ job_id: jobId.optional() });
 export type JobWebhook = z.infer<typeof jobWebhook>;
 
 /**
- * A job message's header (gateways set it to `true` with SMALL_OUTPUTS_IN_RESULT): the submitter reads a lone output of 256 KiB or less,
- * delivered as binary, from the `completed` on the reply exchange (`inline`), so the worker keeps it in the
- * job's `result.json` instead of under its own key (one storage write less). Ignored for a job with a
- * `reply_to` or a webhook: they read outputs from their keys. A header, not a body field: a worker of an
- * older release ignores it (its job schema refuses unknown fields), so gateways may be updated first.
+ * A job message's header (gateways set it to `true` with SMALL_OUTPUTS_IN_RESULT): the submitter reads a lone
+ * output of 256 KiB or less, delivered as binary, from the `completed` on the reply exchange (`inline`), so
+ * the worker keeps it in the job's `result.json` instead of under its own key (one storage write less).
+ * Ignored for a job with a `reply_to` or a webhook: they read outputs from their keys. A header, not a body
+ * field: a worker of an older release ignores it, where its job schema would refuse an unknown field.
  */
 export const INLINE_OUTPUT_HEADER = 'inline-output';
 

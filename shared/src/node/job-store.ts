@@ -68,8 +68,10 @@ export class JobStore {
     return readParsed(this.storage, storageKeys.state(jobId), jobState);
   }
 
-  /** Stored before the final reply is published, so a gateway that missed the reply still finds it. */
-  /** `inline`: outputs stored in the result itself (`jobResult`); `patient: false` for a caller that retries itself (one attempt). */
+  /**
+   * Stored before the final reply is published, so a gateway that missed the reply still finds it. `inline`:
+   * outputs stored in the result itself (`jobResult`); `patient: false` for a caller that retries itself (one attempt).
+   */
   writeResult(reply: FinalReply, inline?: OutputsByKey, { patient = true } = {}): Promise<void> {
     const result: JobResult = { reply, finished_at: new Date().toISOString(), ...(inline ? { inline } : {}) };
     const write = () => writeJson(this.storage, storageKeys.result(reply.job_id), result);
