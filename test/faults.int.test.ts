@@ -11,10 +11,11 @@ import { MiB } from '@media-foundry/shared';
 import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { cutFirst, failFirst, halfThenStall, type Origin, serveFile, startOrigin, status } from './helpers/origin.js';
 import { freePort } from './helpers/rabbitmq.js';
-import { startTestS3, type TestS3 } from './helpers/s3.js';
+import { startTestS3, testS3Storage, type TestS3 } from './helpers/s3.js';
 import { AMQP_URL, deleteTopology, spawnService, startStack, uniquePrefix, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
+import { waitFor } from './helpers/wait.js';
 
 let origin: Origin;
 
@@ -97,6 +98,25 @@ describe('storage', () => {
       await client.close();
     },
   );
+
+  it("removes delivered jobs' files though S3 refuses the delete of every key with SlowDown, by trying those keys again", async () => {
+    stack = await startStack({ env: { ...s3.env }, workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' } });
+    const client = await TestClient.connect(stack.wsUrl);
+    s3.throttleDeletes(1);
+    for (const id of ['d1', 'd2']) client.send(job(id, '/clip.mp4', 'thumbnail', { timestamp: 1 }));
+    for (const id of ['d1', 'd2']) expect((await client.result(id, 60_000)).final.type).toBe('completed');
+    const storage = testS3Storage(s3);
+    await waitFor(async () => (await storage.list('jobs/')).length === 0, 15_000);
+    const deletes = s3.recorded.flatMap((r) => (r.deleteKeys ? [r.deleteKeys] : []));
+    // the refused request's keys (a job's record, result and thumbnail among them) were each named again later
+    const [refused, ...later] = deletes;
+    expect(refused).toEqual(
+      expect.arrayContaining([expect.stringMatching(/\/job\.json$/), expect.stringMatching(/\/output\/thumbnail\.png$/)]),
+    );
+    for (const key of refused!) expect(later.some((keys) => keys.includes(key))).toBe(true);
+    expect(stack.gateway.logs.filter((l) => l.msg === 'could not delete the job files')).toEqual([]);
+    await client.close();
+  });
 
   it('fails a job, naming storage, when S3 accepts connections but never answers — nothing hangs', async () => {
     stack = await startStack({

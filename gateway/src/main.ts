@@ -1,6 +1,6 @@
 /** Gateway entry point: the only place that reads the environment, handles signals and exits. */
 import { randomBytes } from 'node:crypto';
-import { ConfigError, loadGatewayConfig, topology } from '@media-foundry/shared';
+import { ConfigError, loadGatewayConfig, sleep, topology } from '@media-foundry/shared';
 import {
   connectBackends,
   createLogger,
@@ -23,6 +23,9 @@ import { startGatewayServer } from './server.js';
 import { GatewayShutdown } from './shutdown.js';
 import { sweepStorage } from './storage-sweeper.js';
 import { loadUws } from './uws.js';
+
+/** How long a stopping gateway waits for the deletes still gathering (Storage.flush). */
+const SHUTDOWN_FLUSH_MS = 5000;
 
 function fail(message: string, code: number): never {
   process.stderr.write(`media-foundry gateway: ${message}\n`);
@@ -127,7 +130,10 @@ async function main(): Promise<void> {
     release: async () => {
       intakeDepth.stop();
       for (const check of checks) check.stop();
-      await Promise.allSettled([publisher.close(), router.close(), tenants.close()]);
+      // delivered jobs' files still gathering for their delete go now, rather than to the storage sweeper;
+      // a store that does not answer keeps the gateway no longer than that
+      const flushed = Promise.race([storage.flush(), sleep(SHUTDOWN_FLUSH_MS)]);
+      await Promise.allSettled([publisher.close(), router.close(), tenants.close(), flushed]);
       await broker.close();
     },
   });

@@ -17,6 +17,8 @@ export interface RecordedRequest {
   bodyBytes: number;
   /** The Range header (a ranged GetObject), when there was one. */
   range: string | null;
+  /** The keys a DeleteObjects named; null for any other request. */
+  deleteKeys: string[] | null;
 }
 
 /** An S3-compatible server (s3rver) on a free loopback port, with one bucket, behind a recording proxy. */
@@ -39,6 +41,8 @@ export interface TestS3 {
   start(): Promise<void>;
   /** The store accepts connections and reads requests, but never answers (true), or answers again (false). */
   blackhole(on: boolean): void;
+  /** The next `count` DeleteObjects are answered as a throttled S3 does: 200, every key refused with SlowDown, none deleted. */
+  throttleDeletes(count: number): void;
   close(): Promise<void>;
 }
 
@@ -54,6 +58,7 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
   const requests: string[] = [];
   const recorded: RecordedRequest[] = [];
   let holding = false;
+  let throttledDeletes = 0;
   const held = new Set<Socket>();
   const sockets = new Set<Socket>();
   const makeProxy = (): Server => {
@@ -66,6 +71,7 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
         contentLength: length === undefined ? null : Number(length),
         bodyBytes: 0,
         range: req.headers.range ?? null,
+        deleteKeys: null,
       };
       recorded.push(entry);
       req.on('data', (chunk: Buffer) => (entry.bodyBytes += chunk.length));
@@ -75,12 +81,41 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
         req.resume();
         return;
       }
-      const upstream = request({ host: '127.0.0.1', port: backendPort, method: req.method, path: req.url, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+      const forward = (body?: Buffer) => {
+        const upstream = request(
+          { host: '127.0.0.1', port: backendPort, method: req.method, path: req.url, headers: req.headers },
+          (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
+        upstream.on('error', () => res.destroy());
+        if (body) upstream.end(body);
+        else req.pipe(upstream);
+      };
+      if (req.method !== 'POST' || !/[?&]delete(=|&|$)/.test(req.url ?? '')) {
+        forward();
+        return;
+      }
+      // a DeleteObjects: read which keys it names, and refuse them all while throttling
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        entry.deleteKeys = [...body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]!);
+        if (throttledDeletes === 0) {
+          forward(body);
+          return;
+        }
+        throttledDeletes -= 1;
+        const errors = entry.deleteKeys.map(
+          (key) => `<Error><Key>${key}</Key><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`,
+        );
+        res.writeHead(200, { 'content-type': 'application/xml' });
+        res.end(
+          `<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${errors.join('')}</DeleteResult>`,
+        );
       });
-      upstream.on('error', () => res.destroy());
-      req.pipe(upstream);
     });
     proxy.on('connection', (s: Socket) => {
       sockets.add(s);
@@ -125,6 +160,9 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
       holding = on;
       if (!on) for (const s of held) s.destroy();
       if (!on) held.clear();
+    },
+    throttleDeletes: (count) => {
+      throttledDeletes = count;
     },
     close: async () => {
       holding = false;

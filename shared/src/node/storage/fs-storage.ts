@@ -113,6 +113,11 @@ export class FsStorage implements Storage {
     return this.deletePrefix(prefix);
   }
 
+  /** Nothing gathers: every delete is done when its call settles. */
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
   deletePrefix(prefix: string): Promise<void> {
     const trimmed = prefix.replace(/\/+$/, '');
     return this.run('delete', prefix, () => rm(this.path(trimmed), { recursive: true, force: true }));

@@ -34,7 +34,7 @@ describe('classifyS3Error', () => {
     expect(e.notFound).toBe(false);
   });
 
-  it.each(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'SlowDown', 'ServiceUnavailable'])(
+  it.each(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'SlowDown', 'ServiceUnavailable', 'InternalError'])(
     'makes an error named %s transient',
     (name) => {
       expect(classifyS3Error('PutObject', 'k', sdkError(name)).kind).toBe('transient');
@@ -158,7 +158,13 @@ describe('streamedPutBytes', () => {
 
 /** An S3Storage whose requests are recorded and answered by `answer` instead of sent. */
 function recording(answer: (input: Record<string, unknown>) => unknown = () => ({})) {
-  const storage = new S3Storage({ bucket: 'b', region: 'us-east-1', endpoint: 'http://127.0.0.1:9', forcePathStyle: true });
+  const storage = new S3Storage({
+    bucket: 'b',
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:9',
+    forcePathStyle: true,
+    deleteWindowMs: 5,
+  });
   const sent: { command: string; input: Record<string, unknown> }[] = [];
   (storage.client as unknown as { send: (c: { constructor: { name: string }; input: Record<string, unknown> }) => unknown }).send = (
     command,
@@ -187,32 +193,65 @@ describe('S3Storage.put', () => {
 });
 
 describe('S3Storage.deleteFolder', () => {
+  const objects = (...keys: string[]) => ({ Bucket: 'b', Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } });
+
   it('deletes the keys it knows of in the folder by name, once each, in one request and without listing', async () => {
     const { storage, sent } = recording();
     await storage.deleteFolder('jobs/j1/', ['jobs/j1/job.json', 'jobs/j1/output/a.png', 'jobs/j10/output/b.png', 'jobs/j1/job.json']);
+    expect(sent).toEqual([{ command: 'DeleteObjectsCommand', input: objects('jobs/j1/job.json', 'jobs/j1/output/a.png') }]);
+  });
+
+  it('sends the folders of jobs that finished together in one request, and each caller hears of its own', async () => {
+    const { storage, sent } = recording();
+    await Promise.all([
+      storage.deleteFolder('jobs/j1/', ['jobs/j1/job.json', 'jobs/j1/result.json']),
+      storage.deleteFolder('jobs/j2/', ['jobs/j2/job.json']),
+    ]);
     expect(sent).toEqual([
-      {
-        command: 'DeleteObjectsCommand',
-        input: { Bucket: 'b', Delete: { Objects: [{ Key: 'jobs/j1/job.json' }, { Key: 'jobs/j1/output/a.png' }], Quiet: true } },
-      },
+      { command: 'DeleteObjectsCommand', input: objects('jobs/j1/job.json', 'jobs/j1/result.json', 'jobs/j2/job.json') },
     ]);
   });
 
-  it('reports keys the store refused to delete, though it answered 200', async () => {
-    const { storage } = recording(() => ({
+  it('tries again a key the store refused for a reason that passes, though it answered 200', async () => {
+    let answers = 0;
+    const { storage, sent } = recording(() =>
+      answers++ === 0 ? { Errors: [{ Key: 'jobs/j1/job.json', Code: 'SlowDown', Message: 'Please reduce your request rate' }] } : {},
+    );
+    await storage.deleteFolder('jobs/j1/', ['jobs/j1/job.json', 'jobs/j1/result.json']);
+    expect(sent.map((s) => s.input)).toEqual([objects('jobs/j1/job.json', 'jobs/j1/result.json'), objects('jobs/j1/job.json')]);
+  });
+
+  it('reports a key the store keeps refusing, and one it refuses for good at once', async () => {
+    const { storage, sent } = recording(() => ({
       Errors: [{ Key: 'jobs/j1/job.json', Code: 'SlowDown', Message: 'Please reduce your request rate' }],
     }));
     const err = await storage.deleteFolder('jobs/j1/', ['jobs/j1/job.json']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StorageError);
     expect((err as StorageError).kind).toBe('transient');
-    expect((err as StorageError).message).toContain(
-      'DeleteObjects jobs/j1/job.json: SlowDown: Please reduce your request rate (1 of 1 keys)',
-    );
+    expect((err as StorageError).message).toBe('storage (S3) DeleteObjects jobs/j1/job.json: SlowDown: Please reduce your request rate');
+    expect(sent).toHaveLength(3); // DELETE_ATTEMPTS
+
+    const denied = recording(() => ({ Errors: [{ Key: 'jobs/j2/job.json', Code: 'AccessDenied', Message: 'Access Denied' }] }));
+    const refused = await denied.storage.deleteFolder('jobs/j2/', ['jobs/j2/job.json']).catch((e: unknown) => e);
+    expect((refused as StorageError).kind).toBe('internal');
+    expect(denied.sent).toHaveLength(1);
   });
 
   it('refuses an unsafe key before sending anything', async () => {
     const { storage, sent } = recording();
     await expect(storage.deleteFolder('jobs/j1/', ['jobs/j1/../j2/job.json'])).rejects.toThrow();
     expect(sent).toEqual([]);
+  });
+});
+
+describe('S3Storage.deletePrefix', () => {
+  it('lists the folder and deletes what it found at once, reporting a refused key', async () => {
+    const { storage, sent } = recording((input) =>
+      'Prefix' in input
+        ? { Contents: [{ Key: 'jobs/j1/job.json', Size: 1, LastModified: new Date() }] }
+        : { Errors: [{ Key: 'jobs/j1/job.json', Code: 'AccessDenied', Message: 'Access Denied' }] },
+    );
+    await expect(storage.deletePrefix('jobs/j1/')).rejects.toThrow('DeleteObjects jobs/j1/job.json: AccessDenied: Access Denied');
+    expect(sent.map((s) => s.command)).toEqual(['ListObjectsV2Command', 'DeleteObjectsCommand']);
   });
 });

@@ -18,6 +18,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { MiB } from '../../config/values.js';
 import { TRANSIENT_NETWORK_CODES } from '../network-errors.js';
+import { DeleteBatcher, type KeyFailure } from './delete-batcher.js';
 import { BudgetRetryStrategy } from './retry-strategy.js';
 import { assertSafeKey, type PutOptions, type Storage, StorageError, type StoredObject } from './storage.js';
 
@@ -41,15 +42,24 @@ export interface S3StorageOptions {
   retryBudgetMs?: number;
   /** Largest object a stream of unknown length may become (sizes multipart parts), bytes (default 5 GiB). */
   maxObjectBytes?: number;
+  /** How long `deleteFolder`'s keys gather before one DeleteObjects sends them all, ms (default DELETE_WINDOW_MS). */
+  deleteWindowMs?: number;
 }
 
 /** S3 (and MinIO) refuse parts under 5 MiB other than the last, and more than 10,000 parts. */
 export const S3_MIN_PART_BYTES = 5 * MiB;
 export const S3_MAX_PARTS = 10_000;
+/** Keys one DeleteObjects may name. */
+export const S3_MAX_DELETE_KEYS = 1000;
 /** How long the driver itself retries one request: a blip, not an outage. */
 export const REQUEST_RETRY_MS = 1500;
 /** Parts of 8 MiB: few requests for common sizes, little memory (lib-storage holds `queueSize` parts). */
 const DEFAULT_PART_BYTES = 8 * MiB;
+
+/** Finished jobs' files go in one DeleteObjects per half second, however many jobs finished. */
+export const DELETE_WINDOW_MS = 500;
+/** Tries per key (each a window apart) before a refusal that may pass (SlowDown) counts. */
+const DELETE_ATTEMPTS = 3;
 
 /** Multipart parts a put sends at once. */
 const UPLOAD_QUEUE_SIZE = 2;
@@ -68,7 +78,15 @@ interface SdkError {
   $retryable?: unknown;
 }
 
-const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'SlowDown', 'ServiceUnavailable']);
+const TRANSIENT_NAMES = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'SlowDown',
+  'ServiceUnavailable',
+  // DeleteObjects reports a key it could not delete by its code alone, without a status
+  'InternalError',
+]);
 /** Our own endpoint not resolving is an outage (DNS, a restarting service), not a missing object. */
 const TRANSIENT_CODES = new Set([...TRANSIENT_NETWORK_CODES, 'ENOTFOUND']);
 
@@ -115,6 +133,7 @@ export class S3Storage implements Storage {
   private readonly streamClient: S3Client;
   private readonly bucket: string;
   private readonly maxObjectBytes: number;
+  private readonly deletes: DeleteBatcher;
 
   constructor(options: S3StorageOptions) {
     this.bucket = options.bucket;
@@ -140,6 +159,11 @@ export class S3Storage implements Storage {
       });
     this.client = client(REQUEST_RETRY_MS);
     this.streamClient = client(Math.max(REQUEST_RETRY_MS, options.retryBudgetMs ?? 60_000));
+    this.deletes = new DeleteBatcher((keys) => this.deleteRequest(keys), {
+      windowMs: options.deleteWindowMs ?? DELETE_WINDOW_MS,
+      maxKeys: S3_MAX_DELETE_KEYS,
+      attempts: DELETE_ATTEMPTS,
+    });
   }
 
   private async run<T>(op: string, key: string, action: () => Promise<T>): Promise<T> {
@@ -228,39 +252,37 @@ export class S3Storage implements Storage {
     await this.run('DeleteObject', key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
   }
 
+  /** Lists, then deletes at once (the sweeper's way: no window, and the next sweep retries what is refused). */
   async deletePrefix(prefix: string): Promise<void> {
-    await this.deleteObjects(
-      (await this.list(prefix)).map((o) => o.key),
-      prefix,
-    );
-  }
-
-  async deleteFolder(prefix: string, known: readonly string[]): Promise<void> {
-    const keys = [...new Set(known.filter((key) => key.startsWith(prefix)))];
-    for (const key of keys) assertSafeKey(key);
-    await this.deleteObjects(keys, prefix);
-  }
-
-  /** DeleteObjects, 1000 keys a request (S3's most); `what` names them in errors. */
-  private async deleteObjects(keys: readonly string[], what: string): Promise<void> {
-    for (let i = 0; i < keys.length; i += 1000) {
-      const batch = keys.slice(i, i + 1000);
-      const res = await this.run('DeleteObjects', what, () =>
-        this.client.send(
-          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-        ),
-      );
-      // a 200 may still refuse some keys: quiet mode lists only those
-      const refused = res.Errors?.[0];
-      if (refused)
-        throw classifyS3Error(
-          'DeleteObjects',
-          refused.Key ?? what,
-          Object.assign(new Error(`${refused.Message ?? 'not deleted'} (${res.Errors!.length} of ${batch.length} keys)`), {
-            name: refused.Code ?? 'DeleteError',
-          }),
-        );
+    const keys = (await this.list(prefix)).map((o) => o.key);
+    for (let i = 0; i < keys.length; i += S3_MAX_DELETE_KEYS) {
+      const refused = await this.deleteRequest(keys.slice(i, i + S3_MAX_DELETE_KEYS));
+      if (refused.length > 0) throw refused[0]!.error;
     }
+  }
+
+  /** By name, gathered with other callers' keys for DELETE_WINDOW_MS into one DeleteObjects (delete-batcher.ts). */
+  async deleteFolder(prefix: string, known: readonly string[]): Promise<void> {
+    const keys = known.filter((key) => key.startsWith(prefix));
+    for (const key of keys) assertSafeKey(key);
+    await this.deletes.delete(keys);
+  }
+
+  /** Sends the deletes still gathering and waits for them (shutdown). */
+  flush(): Promise<void> {
+    return this.deletes.flush();
+  }
+
+  /** One DeleteObjects: the keys it refused, though it answered 200 (quiet mode lists only those). */
+  private async deleteRequest(keys: string[]): Promise<KeyFailure[]> {
+    const res = await this.run('DeleteObjects', keys.length === 1 ? keys[0]! : `${keys[0]} and ${keys.length - 1} more`, () =>
+      this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } })),
+    );
+    return (res.Errors ?? []).map((refused) => {
+      const key = refused.Key ?? '(no key)';
+      const error = Object.assign(new Error(refused.Message ?? 'not deleted'), { name: refused.Code ?? 'DeleteError' });
+      return { key, error: classifyS3Error('DeleteObjects', key, error) };
+    });
   }
 
   async list(prefix: string): Promise<StoredObject[]> {

@@ -74,9 +74,14 @@ export interface Storage {
    * the objects in it the caller knows of: a store where listing costs (S3:
    * the priciest request) deletes those by name without listing, so an object
    * it does not name may stay (for a sweeper); one where listing is free (fs)
-   * removes the whole folder. Names outside the folder are ignored.
+   * removes the whole folder. Names outside the folder are ignored. S3
+   * gathers the names of calls made within half a second into one request
+   * (retrying keys it refused for a reason that passes): the promise settles
+   * when that request has.
    */
   deleteFolder(prefix: string, known: readonly string[]): Promise<void>;
+  /** Sends deletes still gathering (`deleteFolder`) and waits for them: before the process exits. */
+  flush(): Promise<void>;
   /** Every object under `prefix`. */
   list(prefix: string): Promise<StoredObject[]>;
   /** A URL that downloads the object as `filename` for `ttlSeconds`, where the store can make one itself (S3). */
