@@ -1,3 +1,5 @@
+import { UsageError } from './cli.js';
+
 /** Steps run once, last registered first, on success, failure or Ctrl-C alike; a failing step does not stop the others. */
 export class Cleanup {
   private readonly steps: { name: string; run: () => Promise<unknown> }[] = [];
@@ -35,6 +37,11 @@ export function runMain(main: (cleanup: Cleanup) => Promise<void>): void {
   process.once('SIGTERM', onSignal);
   void main(cleanup)
     .catch((err: unknown) => {
+      if (err instanceof UsageError) {
+        console.error(err.message ? `${err.message}\n${err.usage}` : err.usage);
+        process.exitCode = err.exitCode;
+        return;
+      }
       console.error(err);
       process.exitCode = 1;
     })

@@ -16,6 +16,42 @@ export interface CommonOptions {
 
 type ExtraOptions = NonNullable<ParseArgsConfig['options']>;
 
+/** A command line the measure cannot take (or `--help`): runMain prints the problem and the usage, not a stack. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly usage: string,
+    /** 0 for `--help`, 2 for a mistake. */
+    readonly exitCode = 2,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** What the common options' values look like, in a usage line. */
+const VALUE_HINTS: Record<string, string> = { runs: 'N', storage: 's3|fs', 'input-probe': 'auto|ffprobe' };
+
+/** `usage: node bench/dist/<script> [--flag] [--name value] …` for the options a measure takes. */
+function usageOf(options: ExtraOptions): string {
+  const script = process.argv[1]?.replace(/.*\/bench\//, 'bench/') ?? 'bench/dist/<measure>.js';
+  const each = Object.entries(options).map(([name, o]) =>
+    o.type === 'boolean' ? `[--${name}]` : `[--${name} ${VALUE_HINTS[name] ?? 'value'}]`,
+  );
+  return `usage: node ${script} ${each.join(' ')}`;
+}
+
+/** parseArgs, its errors (an unknown option, a missing value) and `--help` as UsageErrors. */
+function parseOrExplain(argv: string[], options: ExtraOptions): Record<string, string | boolean | undefined> {
+  const usage = usageOf(options);
+  if (argv.includes('--help') || argv.includes('-h')) throw new UsageError('', usage, 0);
+  try {
+    return parseArgs({ args: argv, options }).values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    throw new UsageError((err as Error).message, usage);
+  }
+}
+
 /**
  * The common options plus a measure's own (`extra`), from the command line.
  * Returns the common ones normalised and the measure's raw values.
@@ -24,25 +60,22 @@ export function parseOptions(
   argv: string[],
   extra: ExtraOptions = {},
 ): { common: CommonOptions; values: Record<string, string | boolean | undefined> } {
-  const parsed = parseArgs({
-    args: argv,
-    options: {
-      json: { type: 'boolean', default: false },
-      quick: { type: 'boolean', default: false },
-      runs: { type: 'string' },
-      storage: { type: 'string', default: 's3' },
-      'input-probe': { type: 'string', default: 'auto' },
-      ...extra,
-    },
-  });
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const options: ExtraOptions = {
+    json: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    storage: { type: 'string', default: 's3' },
+    'input-probe': { type: 'string', default: 'auto' },
+    ...extra,
+  };
+  const values = parseOrExplain(argv, options);
+  const wrong = (problem: string) => new UsageError(problem, usageOf(options));
   const runs = values.runs === undefined ? null : Number(values.runs);
   if (runs !== null && !(Number.isInteger(runs) && runs > 0))
-    throw new Error(`--runs must be a positive whole number, not ${String(values.runs)}`);
-  if (values.storage !== 's3' && values.storage !== 'fs') throw new Error(`--storage must be s3 or fs, not ${String(values.storage)}`);
+    throw wrong(`--runs must be a positive whole number, not ${String(values.runs)}`);
+  if (values.storage !== 's3' && values.storage !== 'fs') throw wrong(`--storage must be s3 or fs, not ${String(values.storage)}`);
   const inputProbe = values['input-probe'];
-  if (inputProbe !== 'auto' && inputProbe !== 'ffprobe')
-    throw new Error(`--input-probe must be auto or ffprobe, not ${String(inputProbe)}`);
+  if (inputProbe !== 'auto' && inputProbe !== 'ffprobe') throw wrong(`--input-probe must be auto or ffprobe, not ${String(inputProbe)}`);
   return {
     common: { json: values.json === true, quick: values.quick === true, runs, storage: values.storage, inputProbe },
     values,
@@ -66,12 +99,12 @@ export function ownOptions(argv: string[], names: string[], flags: string[] = []
     ...names.map((name) => [name, { type: 'string' } as const]),
     ...flags.map((flag) => [flag, { type: 'boolean', default: false } as const]),
   ]);
-  const values = parseArgs({ args: argv, options }).values as Record<string, string | boolean | undefined>;
+  const values = parseOrExplain(argv, options);
   const read = (name: string, fallback: number, ok: (n: number) => boolean, what: string): number => {
     const given = values[name] ?? process.env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`];
     const value = typeof given === 'string' ? given : undefined;
     const n = Number(value ?? fallback);
-    if (!ok(n)) throw new Error(`--${name} must be ${what}, not ${JSON.stringify(value)}`);
+    if (!ok(n)) throw new UsageError(`--${name} must be ${what}, not ${JSON.stringify(value)}`, usageOf(options));
     return n;
   };
   return {
