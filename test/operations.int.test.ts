@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ffprobe, makeTestVideo, makeTestVideos, video } from './helpers/media.js';
+import { probe, toOutputMetadata } from '@media-foundry/worker/lib';
 import { ffmpegRuns } from './helpers/stack.js';
 import { useSuite } from './helpers/suite.js';
 
@@ -377,5 +378,40 @@ describe('thumbnail', () => {
     const { final, items } = await client.result('th-past');
     expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Thumbnail timestamp is past the end of the input' });
     expect(items.some((r) => r.kind === 'binary')).toBe(false);
+  });
+});
+
+describe('output_metadata', () => {
+  it.each([
+    ['compress to MP4 (moov first)', 'compress', { preset: 'low' }, 'output.mp4', 'mp4'],
+    ['speed', 'speed', { speed_factor: 2 }, 'output.mp4', 'mp4'],
+    ['trim by stream copy', 'trim', { start_time: 1, end_time: 2, stream_copy: true }, 'output.mp4', 'mp4'],
+    ['extract_audio to M4A', 'extract_audio', { format: 'm4a' }, 'output.m4a', 'm4a'],
+  ])('describes an output of %s from its MP4 boxes, field by field as ffprobe does', async (what, operation, options, name, format) => {
+    const jobId = `meta-${operation}`;
+    const seen = stack.workers[0]!.logs.length;
+    start(jobId, operation, 'clip.mp4', options);
+    const { final, files: out } = await completed(jobId);
+    const bytes = out.get(name)!;
+    const path = join(dir, `meta-${name}`);
+    await writeFile(path, bytes);
+    expect(final.output_metadata).toEqual(toOutputMetadata(await probe('ffprobe', path), format, bytes.length));
+    const described = stack.workers[0]!.logs.slice(seen).filter((l) => l.msg === 'output described from its MP4 header, without ffprobe');
+    expect(described.length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['WebM', 'webm'],
+    // QuickTime's version-1 sound entry wraps the AAC config in a `wave` box, which the in-process reader leaves to ffprobe
+    ['MOV with AAC', 'mov'],
+  ])('describes a %s output with ffprobe', async (_what, format) => {
+    const seen = stack.workers[0]!.logs.length;
+    start(`meta-${format}`, 'convert', 'tiny.mp4', { target_format: format });
+    const { final, files: out } = await completed(`meta-${format}`);
+    const bytes = out.get(`output.${format}`)!;
+    const path = join(dir, `meta-output.${format}`);
+    await writeFile(path, bytes);
+    expect(final.output_metadata).toEqual(toOutputMetadata(await probe('ffprobe', path), format, bytes.length));
+    expect(stack.workers[0]!.logs.slice(seen).some((l) => l.msg === 'output described from its MP4 header, without ffprobe')).toBe(false);
   });
 });

@@ -174,13 +174,27 @@ export async function runJob(
         report({ stage: 'retrying', percentage: 0, message });
       },
     });
-  /** A still image is described from its header; anything else by ffprobe. */
+  /**
+   * A still image is described from its header; with INPUT_PROBE auto an
+   * MP4/MOV/M4A from its boxes, as its input was (no ffprobe process on the
+   * way to the reply); anything else, or anything those do not map, by ffprobe.
+   */
   const describeOutput = async (path: string, format: string, size: number): Promise<OutputMetadata> => {
     const still = stillImageInfo(await readHead(path, 64 * 1024));
     // a still has no duration, bitrate or frame rate (ffprobe would report image2's made-up 25 fps)
     if (still) {
       const { codec, width, height } = still;
       return { format, duration: null, size_bytes: size, video_codec: codec, audio_codec: null, width, height, bitrate: null, fps: null };
+    }
+    if (config.inputProbe === 'auto') {
+      const boxes = await describeMp4File(path).catch((err: unknown) => {
+        log.debug({ err }, 'could not read the output header in-process; running ffprobe');
+        return null;
+      });
+      if (boxes) {
+        log.debug('output described from its MP4 header, without ffprobe');
+        return toOutputMetadata(boxes, format, size);
+      }
     }
     return toOutputMetadata(await probe(config.ffprobePath, path, { maxMemoryBytes: config.ffmpegMaxMemoryBytes, signal }), format, size);
   };

@@ -6,7 +6,7 @@
  * imports across workspaces). The service itself starts from main.ts.
  */
 export { MEDIA_DEMUXERS, guardInputs } from './ffmpeg/hardening.js';
-export type { MediaInfo } from './ffmpeg/media-info.js';
+export { type MediaInfo, toOutputMetadata } from './ffmpeg/media-info.js';
 export { buildPlan } from './ffmpeg/operations/index.js';
 export type { FfmpegPlan, MultiInputContext } from './ffmpeg/plan.js';
 export { probe } from './ffmpeg/probe.js';
