@@ -41,7 +41,8 @@ const ranFfmpegWith = (needle: string) =>
   stack.workers[0]!.logs.some((l) => l.msg === 'running ffmpeg' && (l.args as string[]).join(' ').includes(needle));
 
 describe('concat', () => {
-  it('joins matching inputs from input.urls without re-encoding', async () => {
+  it('joins matching inputs from input.urls without re-encoding, each described without an ffprobe process', async () => {
+    const seen = stack.workers[0]!.logs.length;
     client.startJob('cat-fast', 'concat', { source: 'url', urls: [files.url('a.mp4'), files.url('b.mp4')] });
     const { final, files: out } = await client.result('cat-fast');
     expect(final).toMatchObject({ type: 'completed', outputs: [{ filename: 'output.mp4' }] });
@@ -49,6 +50,8 @@ describe('concat', () => {
     expect(Math.abs(probed.duration - 5)).toBeLessThan(0.25);
     expect(probed.video).toMatchObject({ codec_name: 'h264', width: 320, height: 240 });
     expect(ranFfmpegWith('-f concat -safe 1')).toBe(true);
+    const logs = stack.workers[0]!.logs.slice(seen);
+    expect(logs.filter((l) => l.msg === 'input described from its MP4 header, without ffprobe')).toHaveLength(2);
   });
 
   it('re-encodes inputs that differ in size, frame rate and audio, normalising them to the first', async () => {

@@ -249,9 +249,9 @@ export async function runJob(
     // — within one minute for all of them, the probing share of the consumer timeout (topology.ts)
     const infos: MediaInfo[] = [];
     const probingEnds = Date.now() + PROBING_MS;
-    // a single input used for planning (not the `probe` operation, whose answer is ffprobe's) is first
+    // each input used for planning (not the `probe` operation's, whose answer is ffprobe's) is first
     // described in-process from its MP4 header boxes (mp4-info.ts): no ffprobe process on the critical path
-    const inProcess = config.inputProbe === 'auto' && single && job.operation !== 'probe';
+    const inProcess = config.inputProbe === 'auto' && job.operation !== 'probe';
     const describeInProcess = async (path: string): Promise<MediaInfo | null> => {
       try {
         return ranged
