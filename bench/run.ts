@@ -38,6 +38,7 @@ const MEASURES: Measure[] = [
   { name: 'throughput', what: '40 thumbnails from 4 clients on 2 slots: service vs 40 ffmpeg, 2 at a time', common: true },
   { name: 'stages', what: "where a tiny job's time goes (worker stage histogram)", common: true },
   { name: 'pipeline', what: '60 s 720p trim → speed → scale → compress: one pipeline job vs four jobs in a row', common: true },
+  { name: 'short-video', what: 'speed ×2 of a 3 s 240p URL input (an MP4 out): service vs the same ffmpeg', common: true },
 ];
 
 /** A measure that ran too long is stopped (SIGTERM: it cleans up), the rest go on. */

@@ -1,0 +1,60 @@
+/**
+ * A one-job measure: one request on one input by URL, end to end through the
+ * service (WebSocket client → gateway → RabbitMQ → worker → reply → the file
+ * on the socket), against the identical ffmpeg command run by hand on the
+ * same URL. Medians of alternating runs after one untimed warm-up run per
+ * side. tiny-job and short-video are this with their own job.
+ */
+import { join } from 'node:path';
+import type { Cleanup } from './cleanup.js';
+import { jobAgainstPlan, measureOptions, setUpMeasure } from './measure.js';
+import { planCommand, probeLike, referenceRuns } from './reference.js';
+import { cpuNote, reportResult, timingResult } from './result.js';
+import type { JobRequest } from './service.js';
+import { alternate, summarise } from './stats.js';
+
+export interface OneJob {
+  /** The measure's name (its BENCH_RESULT's). */
+  name: string;
+  /** The job, and the file of its output compared with the reference's. */
+  request: JobRequest;
+  output: string;
+  /** The input file (served by URL) and what it is, for the printout. */
+  input: string;
+  inputWhat: string;
+  /** The job in words, for the printout and the result's notes. */
+  jobWhat: string;
+  target: string;
+  /** Timed runs per side: full and with --quick. */
+  runs: [number, number];
+}
+
+export async function measureOneJob(cleanup: Cleanup, job: OneJob): Promise<void> {
+  const { common, runs } = measureOptions(...job.runs);
+  const { url, dir, service, client } = await setUpMeasure(cleanup, common, { name: job.name, input: job.input });
+
+  const plan = await referenceRuns(job.request, await probeLike(job.input), url, join(dir, 'out'));
+  console.log(`${job.name}: ${job.jobWhat} of ${job.inputWhat} at ${url}`);
+  console.log(`service: ${service.description}; reference: ${planCommand(plan)}`);
+
+  const sides = jobAgainstPlan(client, job.request, url, plan, job.output);
+  await sides.viaService();
+  await sides.reference();
+  console.log(`warm-up: one run per side, not counted; ${runs} timed runs per side, alternating`);
+  const medians = summarise(await alternate(runs, sides.viaService, sides.reference, service.cpu));
+
+  const out = await sides.outputs();
+  reportResult(
+    timingResult(
+      job.name,
+      medians,
+      job.target,
+      `${job.jobWhat} of ${job.inputWhat} by URL; median of ${runs} alternating runs per side after a warm-up; ` +
+        `service: start_job → completed + ${job.output} on the socket (${service.description}); ` +
+        `reference: the worker's buildPlan command, ffmpeg on the same URL; ` +
+        `outputs ${out.same ? 'byte-identical' : `differ (service ${out.service?.length ?? 0} B, reference ${out.reference.length} B)`}; ` +
+        cpuNote(medians.cpu),
+    ),
+    common.json,
+  );
+}
