@@ -114,9 +114,9 @@ export class DeleteBatcher {
   }
 
   private retry(entry: PendingKey): void {
+    // a key asked for again meanwhile already waits for the next request: both callers hear of that one
     const waiting = this.pending.get(entry.key);
-    if (waiting)
-      waiting.waiters.push(...entry.waiters); // asked for again meanwhile: one request for both
+    if (waiting) waiting.waiters.push(...entry.waiters);
     else this.pending.set(entry.key, entry);
   }
 
