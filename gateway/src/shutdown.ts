@@ -5,7 +5,8 @@
  *   closing:  every socket is closed with 1001 and a reason telling clients
  *             to reconnect and resume; uploads in flight are aborted and
  *             their staged files removed (nothing half-staged is published);
- *   stopped:  channels and the broker connection are closed.
+ *   stopped:  the deletes of delivered jobs' files still gathering are sent
+ *             (5 s at most), channels and the broker connection are closed.
  * Jobs are untouched: they live in RabbitMQ and storage, and any gateway
  * serves them. Idempotent: a second signal changes nothing.
  */

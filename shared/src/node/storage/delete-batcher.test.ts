@@ -99,14 +99,28 @@ describe('DeleteBatcher', () => {
     expect(requests).toEqual([['a'], ['a']]);
   });
 
-  it('flush sends what is gathering at once and waits for its retries', async () => {
-    const { deletes, requests } = batcher((keys, n) => (n === 0 ? [slowDown('a')] : []), { windowMs: 60_000 });
+  it('tries a refused key again only after a pause of its window, also when flushed', async () => {
+    const at: number[] = [];
+    const deletes = new DeleteBatcher(
+      () => {
+        at.push(performance.now());
+        return Promise.resolve(at.length === 1 ? [slowDown('a')] : []);
+      },
+      { windowMs: 60, maxKeys: 10, attempts: 3 },
+    );
     let done = false;
     void deletes.delete(['a']).then(() => (done = true));
-    expect(requests).toEqual([]);
-    await deletes.flush();
-    expect(requests).toEqual([['a'], ['a']]);
+    expect(at).toEqual([]); // gathering
+    await deletes.flush(); // sends at once, then waits out the pause and the retry
+    expect(at).toHaveLength(2);
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(55);
     await Promise.resolve();
     expect(done).toBe(true);
+  });
+
+  it('counts a refusal that names none of the keys sent against all of them', async () => {
+    const { deletes, requests } = batcher(() => [denied('(no key)')]);
+    await expect(deletes.delete(['a', 'b'])).rejects.toThrow('AccessDenied (no key)');
+    expect(requests).toEqual([['a', 'b']]);
   });
 });

@@ -3,9 +3,9 @@
  * one DeleteObjects request of its own; keys asked for within `windowMs` of
  * each other now go out together (up to `maxKeys` a request). A key the
  * store refuses for a reason that passes (SlowDown, InternalError) goes
- * into a later request, up to `attempts` tries in all; so does a whole
- * request that failed transiently. Each caller hears when all of its keys
- * are gone, or why one is not.
+ * again after a pause of `windowMs`, up to `attempts` tries in all; so does
+ * a whole request that failed transiently. Each caller hears when all of
+ * its keys are gone, or why one is not.
  */
 import { StorageError } from './storage.js';
 
@@ -19,7 +19,7 @@ export interface KeyFailure {
 export type DeleteRequest = (keys: string[]) => Promise<KeyFailure[]>;
 
 export interface DeleteBatcherOptions {
-  /** How long keys gather before their request goes, ms; a transient failure waits this long before its next try. */
+  /** How long keys gather before their request goes, ms; a key refused for a passing reason waits this long before its next try. */
   windowMs: number;
   /** Most keys in one request (S3: 1000). */
   maxKeys: number;
@@ -45,6 +45,9 @@ export class DeleteBatcher {
   /** Keys waiting for the next request, by key (two callers naming one key share its request). */
   private pending = new Map<string, PendingKey>();
   private timer: NodeJS.Timeout | null = null;
+  /** Keys refused for a reason that passes, waiting out their pause before they join `pending`. */
+  private pausing = new Map<string, PendingKey>();
+  private pauseTimer: NodeJS.Timeout | null = null;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -59,7 +62,7 @@ export class DeleteBatcher {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { left: unique.length, error: null, resolve, reject };
       for (const key of unique) {
-        const entry = this.pending.get(key);
+        const entry = this.pending.get(key) ?? this.pausing.get(key);
         if (entry) entry.waiters.push(waiter);
         else this.pending.set(key, { key, waiters: [waiter], tries: 0 });
       }
@@ -67,11 +70,16 @@ export class DeleteBatcher {
     });
   }
 
-  /** Sends everything gathered now, and waits for every request, retries included (shutdown). */
+  /**
+   * Sends everything gathered now, and waits for every request, retries
+   * (after their pause) included: before the process exits. A delete asked
+   * for after it returned waits for its window as usual.
+   */
   async flush(): Promise<void> {
-    while (this.pending.size > 0 || this.inFlight.size > 0) {
+    while (this.pending.size > 0 || this.pausing.size > 0 || this.inFlight.size > 0) {
       this.sendPending();
-      await Promise.all(this.inFlight);
+      if (this.inFlight.size > 0) await Promise.all(this.inFlight);
+      else await new Promise((resolve) => setTimeout(resolve, this.options.windowMs)); // a pause ends meanwhile
     }
   }
 
@@ -100,6 +108,9 @@ export class DeleteBatcher {
     try {
       const failures = await this.request(batch.map((e) => e.key));
       refused = new Map(failures.map((f) => [f.key, f.error]));
+      // a refusal that names none of the keys sent could be any of them
+      const unnamed = failures.find((f) => !batch.some((e) => e.key === f.key));
+      if (unnamed) refused = new Map(batch.map((e) => [e.key, unnamed.error]));
     } catch (err) {
       const error = err instanceof StorageError ? err : new StorageError(String(err), { kind: 'internal', cause: err });
       refused = new Map(batch.map((e) => [e.key, error]));
@@ -107,17 +118,28 @@ export class DeleteBatcher {
     for (const entry of batch) {
       const error = refused.get(entry.key);
       if (!error) this.settle(entry, null);
-      else if (error.kind === 'transient' && entry.tries < this.options.attempts) this.retry(entry);
+      else if (error.kind === 'transient' && entry.tries < this.options.attempts) this.pause(entry);
       else this.settle(entry, error);
     }
-    this.schedule();
   }
 
-  private retry(entry: PendingKey): void {
-    // a key asked for again meanwhile already waits for the next request: both callers hear of that one
-    const waiting = this.pending.get(entry.key);
-    if (waiting) waiting.waiters.push(...entry.waiters);
-    else this.pending.set(entry.key, entry);
+  /** A key to try again once `windowMs` has passed (what SlowDown asks for), with whatever has gathered by then. */
+  private pause(entry: PendingKey): void {
+    // a key asked for again meanwhile already waits for a request: both callers hear of that one
+    const waiting = this.pending.get(entry.key) ?? this.pausing.get(entry.key);
+    if (waiting) {
+      waiting.waiters.push(...entry.waiters);
+      return;
+    }
+    this.pausing.set(entry.key, entry);
+    if (this.pauseTimer) return;
+    this.pauseTimer = setTimeout(() => {
+      this.pauseTimer = null;
+      for (const paused of this.pausing.values()) this.pending.set(paused.key, paused);
+      this.pausing = new Map();
+      this.sendPending();
+    }, this.options.windowMs);
+    this.pauseTimer.unref();
   }
 
   private settle(entry: PendingKey, error: StorageError | null): void {

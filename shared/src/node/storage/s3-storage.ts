@@ -275,7 +275,9 @@ export class S3Storage implements Storage {
 
   /** One DeleteObjects: the keys it refused, though it answered 200 (quiet mode lists only those). */
   private async deleteRequest(keys: string[]): Promise<KeyFailure[]> {
-    const res = await this.run('DeleteObjects', keys.length === 1 ? keys[0]! : `${keys[0]} and ${keys.length - 1} more`, () =>
+    // a whole request's failure reaches every job in it: say it was a batch, not this job's key alone
+    const what = keys.length === 1 ? keys[0]! : `${keys.length} keys (${keys[0]}, …)`;
+    const res = await this.run('DeleteObjects', what, () =>
       this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } })),
     );
     return (res.Errors ?? []).map((refused) => {

@@ -80,7 +80,11 @@ export interface Storage {
    * when that request has.
    */
   deleteFolder(prefix: string, known: readonly string[]): Promise<void>;
-  /** Sends deletes still gathering (`deleteFolder`) and waits for them: before the process exits. */
+  /**
+   * Sends deletes still gathering (`deleteFolder`) and waits for them and
+   * their retries: before the process exits. One asked for after it returned
+   * waits for its own batch, which an exiting process leaves to the sweeper.
+   */
   flush(): Promise<void>;
   /** Every object under `prefix`. */
   list(prefix: string): Promise<StoredObject[]>;
