@@ -11,12 +11,12 @@ import { runMain } from './lib/cleanup.js';
 import { clip } from './lib/fixtures.js';
 import { measureOneJob } from './lib/one-job.js';
 
-runMain(async (cleanup) =>
+runMain((cleanup) =>
   measureOneJob(cleanup, {
     name: 'short-video',
     request: { operation: 'speed', options: { speed_factor: 2 } },
     output: 'output.mp4',
-    input: await clip({ seconds: 3, width: 320, height: 240 }),
+    input: () => clip({ seconds: 3, width: 320, height: 240 }),
     inputWhat: 'a 3 s 320x240 clip',
     jobWhat: 'speed ×2',
     target: '—',

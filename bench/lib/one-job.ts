@@ -19,8 +19,9 @@ export interface OneJob {
   /** The job, and the file of its output compared with the reference's. */
   request: JobRequest;
   output: string;
-  /** The input file (served by URL) and what it is, for the printout. */
-  input: string;
+  /** Makes (or finds cached) the input file, served by URL; called once the command line is read. */
+  input: () => Promise<string>;
+  /** What the input is, for the printout. */
   inputWhat: string;
   /** The job in words, for the printout and the result's notes. */
   jobWhat: string;
@@ -31,9 +32,10 @@ export interface OneJob {
 
 export async function measureOneJob(cleanup: Cleanup, job: OneJob): Promise<void> {
   const { common, runs } = measureOptions(...job.runs);
-  const { url, dir, service, client } = await setUpMeasure(cleanup, common, { name: job.name, input: job.input });
+  const input = await job.input();
+  const { url, dir, service, client } = await setUpMeasure(cleanup, common, { name: job.name, input });
 
-  const plan = await referenceRuns(job.request, await probeLike(job.input), url, join(dir, 'out'));
+  const plan = await referenceRuns(job.request, await probeLike(input), url, join(dir, 'out'));
   console.log(`${job.name}: ${job.jobWhat} of ${job.inputWhat} at ${url}`);
   console.log(`service: ${service.description}; reference: ${planCommand(plan)}`);
 
