@@ -401,6 +401,23 @@ describe('output_metadata', () => {
   });
 
   it.each([
+    // ffprobe's frame rate is libavformat's estimate from the delays (7, 6, 7 hundredths), not the 15 asked for
+    ['at 15 fps', { start_time: 0.5, duration: 2.3, fps: 15, width: 160 }, 14.917],
+    ['without a palette', { duration: 1, fps: 10, optimize: false }, 10],
+  ])('describes a GIF %s from its blocks, field by field as ffprobe does', async (_what, options, fps) => {
+    const jobId = `meta-gif-${options.fps}`;
+    const seen = stack.workers[0]!.logs.length;
+    start(jobId, 'gif', 'clip.mp4', options);
+    const { final, files: out } = await completed(jobId);
+    const bytes = out.get('output.gif')!;
+    const path = join(dir, `${jobId}.gif`);
+    await writeFile(path, bytes);
+    expect(final.output_metadata).toEqual(toOutputMetadata(await probe('ffprobe', path), 'gif', bytes.length));
+    expect(final.output_metadata).toMatchObject({ fps });
+    expect(stack.workers[0]!.logs.slice(seen).some((l) => l.msg === 'output described from its GIF blocks, without ffprobe')).toBe(true);
+  });
+
+  it.each([
     ['WebM', 'webm'],
     // QuickTime's version-1 sound entry wraps the AAC config in a `wave` box, which the in-process reader leaves to ffprobe
     ['MOV with AAC', 'mov'],
