@@ -39,6 +39,7 @@ const MEASURES: Measure[] = [
   { name: 'stages', what: "where a tiny job's time goes (worker stage histogram)", common: true },
   { name: 'pipeline', what: '60 s 720p trim → speed → scale → compress: one pipeline job vs four jobs in a row', common: true },
   { name: 'short-video', what: 'speed ×2 of a 3 s 240p URL input (an MP4 out): service vs the same ffmpeg', common: true },
+  { name: 'gif', what: '2 s GIF at 10 fps of a 10 s 360p URL input: service vs the same ffmpeg', common: true },
 ];
 
 /** A measure that ran too long is stopped (SIGTERM: it cleans up), the rest go on. */
