@@ -418,6 +418,22 @@ describe('output_metadata', () => {
   });
 
   it.each([
+    ['an MP3 (the default)', {}, 'mp3'],
+    ['a WAV', { format: 'wav' }, 'wav'],
+  ])('describes %s from extract_audio by its header, field by field as ffprobe does', async (_what, options, format) => {
+    const jobId = `meta-audio-${format}`;
+    const seen = stack.workers[0]!.logs.length;
+    start(jobId, 'extract_audio', 'clip.mp4', options);
+    const { final, files: out } = await completed(jobId);
+    const bytes = out.get(`output.${format}`)!;
+    const path = join(dir, `${jobId}.${format}`);
+    await writeFile(path, bytes);
+    expect(final.output_metadata).toEqual(toOutputMetadata(await probe('ffprobe', path), format, bytes.length));
+    const message = `output described from its ${format.toUpperCase()} header, without ffprobe`;
+    expect(stack.workers[0]!.logs.slice(seen).some((l) => l.msg === message)).toBe(true);
+  });
+
+  it.each([
     ['WebM', 'webm'],
     // QuickTime's version-1 sound entry wraps the AAC config in a `wave` box, which the in-process reader leaves to ffprobe
     ['MOV with AAC', 'mov'],

@@ -16,6 +16,7 @@ import {
 } from '@media-foundry/shared';
 import type { Logger, Storage, UrlAllowlist } from '@media-foundry/shared/node';
 import { resolutionTooLarge } from './ffmpeg/hardening.js';
+import { describeAudioFile } from './ffmpeg/audio-info.js';
 import { describeGifFile } from './ffmpeg/gif-info.js';
 import { stillImageInfo } from './ffmpeg/image-info.js';
 import { type MediaInfo, toOutputMetadata } from './ffmpeg/media-info.js';
@@ -177,9 +178,9 @@ export async function runJob(
     });
   /**
    * A still image is described from its header; with INPUT_PROBE auto an
-   * MP4/MOV/M4A from its boxes, as its input was, and a GIF from its blocks
-   * (no ffprobe process on the way to the reply); anything else, or anything
-   * those do not map, by ffprobe.
+   * MP4/MOV/M4A from its boxes, as its input was, a GIF from its blocks and
+   * an MP3 or WAV from its header (no ffprobe process on the way to the
+   * reply); anything else, or anything those do not map, by ffprobe.
    */
   const describeOutput = async (path: string, format: string, size: number): Promise<OutputMetadata> => {
     const still = stillImageInfo(await readHead(path, 64 * 1024));
@@ -189,13 +190,18 @@ export async function runJob(
       return { format, duration: null, size_bytes: size, video_codec: codec, audio_codec: null, width, height, bitrate: null, fps: null };
     }
     if (config.inputProbe === 'auto') {
-      const gif = format === 'gif';
-      const described = await (gif ? describeGifFile(path) : describeMp4File(path)).catch((err: unknown) => {
+      const [how, read] =
+        format === 'gif'
+          ? ['GIF blocks', describeGifFile(path)]
+          : format === 'mp3' || format === 'wav'
+            ? [`${format.toUpperCase()} header`, describeAudioFile(format, path)]
+            : ['MP4 header', describeMp4File(path)];
+      const described = await read.catch((err: unknown) => {
         log.debug({ err }, 'could not read the output header in-process; running ffprobe');
         return null;
       });
       if (described) {
-        log.debug(gif ? 'output described from its GIF blocks, without ffprobe' : 'output described from its MP4 header, without ffprobe');
+        log.debug(`output described from its ${how}, without ffprobe`);
         return toOutputMetadata(described, format, size);
       }
     }
