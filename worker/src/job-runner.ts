@@ -190,18 +190,13 @@ export async function runJob(
       return { format, duration: null, size_bytes: size, video_codec: codec, audio_codec: null, width, height, bitrate: null, fps: null };
     }
     if (config.inputProbe === 'auto') {
-      const [how, read] =
-        format === 'gif'
-          ? ['GIF blocks', describeGifFile(path)]
-          : format === 'mp3' || format === 'wav'
-            ? [`${format.toUpperCase()} header`, describeAudioFile(format, path)]
-            : ['MP4 header', describeMp4File(path)];
-      const described = await read.catch((err: unknown) => {
+      const reader = outputReader(format);
+      const described = await reader.read(path).catch((err: unknown) => {
         log.debug({ err }, 'could not read the output header in-process; running ffprobe');
         return null;
       });
       if (described) {
-        log.debug(`output described from its ${how}, without ffprobe`);
+        log.debug(`output described from its ${reader.what}, without ffprobe`);
         return toOutputMetadata(described, format, size);
       }
     }
@@ -419,6 +414,14 @@ export async function runJob(
       log.warn({ err, dir }, 'could not remove the job temp dir'),
     );
   }
+}
+
+/** How an output of `format` is described in-process (INPUT_PROBE=auto): what the log calls the read, and the reader; a format without its own is tried as MP4. */
+function outputReader(format: string): { what: string; read: (path: string) => Promise<MediaInfo | null> } {
+  if (format === 'gif') return { what: 'GIF blocks', read: describeGifFile };
+  if (format === 'mp3' || format === 'wav')
+    return { what: `${format.toUpperCase()} header`, read: (path) => describeAudioFile(format, path) };
+  return { what: 'MP4 header', read: describeMp4File };
 }
 
 /** The relative paths (`/`-separated) of every file under `dir`, at any depth, sorted. */
