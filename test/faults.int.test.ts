@@ -118,6 +118,32 @@ describe('storage', () => {
     await client.close();
   });
 
+  it("leaves a delivered job's files to the sweeper when S3 fails their delete after its retries, and the sweeper removes them once it works", async () => {
+    stack = await startStack({
+      env: { ...s3.env },
+      // results expire at once, and the sweeper looks every second
+      gatewayEnv: { RESUME_TTL_SECONDS: '1', RESULT_URL_TTL_SECONDS: '1', CLEANUP_INTERVAL_SECONDS: '1' },
+      workerEnv: { FFMPEG_THREADS: '1' },
+    });
+    const client = await TestClient.connect(stack.wsUrl);
+    s3.failDeletes(true);
+    client.send(job('kept', '/clip.mp4', 'thumbnail', { timestamp: 1 }));
+    expect((await client.result('kept', 60_000)).final.type).toBe('completed');
+    // the SDK's own tries, then the gathered delete's: one warning, no crash
+    await waitFor(async () => stack!.gateway.logs.some((l) => l.msg === 'could not delete the job files'), 30_000);
+    const failed = s3.recorded.filter((r) => r.deleteKeys?.some((k) => k.endsWith('/job.json'))).length;
+    expect(failed).toBeGreaterThan(1);
+    const storage = testS3Storage(s3);
+    expect((await storage.list('jobs/')).length).toBeGreaterThan(0);
+    // the store's deletes work again: the sweeper takes what the delivery left
+    s3.failDeletes(false);
+    await waitFor(async () => stack!.gateway.logs.some((l) => l.msg === 'swept expired job files'), 20_000);
+    expect(await storage.list('jobs/')).toEqual([]);
+    client.send(job('after', '/clip.mp4', 'thumbnail', { timestamp: 1 }));
+    expect((await client.result('after', 60_000)).final.type).toBe('completed');
+    await client.close();
+  });
+
   it('fails a job, naming storage, when S3 accepts connections but never answers — nothing hangs', async () => {
     stack = await startStack({
       env: { ...s3.env, TRANSIENT_RETRY_SECONDS: '3', S3_REQUEST_TIMEOUT_SECONDS: '1', JOB_DELIVERY_LIMIT: '1' },

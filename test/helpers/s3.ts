@@ -43,6 +43,8 @@ export interface TestS3 {
   blackhole(on: boolean): void;
   /** The next `count` DeleteObjects are answered as a throttled S3 does: 200, every key refused with SlowDown, none deleted. */
   throttleDeletes(count: number): void;
+  /** While on, every DeleteObjects fails as a whole: HTTP 503 ServiceUnavailable (the rest of the store works). */
+  failDeletes(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
   const recorded: RecordedRequest[] = [];
   let holding = false;
   let throttledDeletes = 0;
+  let failingDeletes = false;
   const held = new Set<Socket>();
   const sockets = new Set<Socket>();
   const makeProxy = (): Server => {
@@ -103,6 +106,13 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
       req.on('end', () => {
         const body = Buffer.concat(chunks);
         entry.deleteKeys = [...body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]!);
+        if (failingDeletes) {
+          res.writeHead(503, { 'content-type': 'application/xml' });
+          res.end(
+            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>Please reduce your request rate.</Message></Error>',
+          );
+          return;
+        }
         if (throttledDeletes === 0) {
           forward(body);
           return;
@@ -163,6 +173,9 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
     },
     throttleDeletes: (count) => {
       throttledDeletes = count;
+    },
+    failDeletes: (on) => {
+      failingDeletes = on;
     },
     close: async () => {
       holding = false;
