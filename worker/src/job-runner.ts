@@ -16,8 +16,8 @@ import {
 } from '@media-foundry/shared';
 import type { Logger, Storage, UrlAllowlist } from '@media-foundry/shared/node';
 import { resolutionTooLarge } from './ffmpeg/hardening.js';
-import { describeAudioFile } from './ffmpeg/audio-info.js';
-import { describeGifFile } from './ffmpeg/gif-info.js';
+import { describeAudio } from './ffmpeg/audio-info.js';
+import { describeGif, GIF_MAX_DESCRIBED_BYTES } from './ffmpeg/gif-info.js';
 import { stillImageInfo } from './ffmpeg/image-info.js';
 import { type MediaInfo, toOutputMetadata } from './ffmpeg/media-info.js';
 import { describeMp4, describeMp4File } from './ffmpeg/mp4-info.js';
@@ -58,12 +58,13 @@ export function checkInputLimits(
     throw resolutionTooLarge(which, video.width, video.height, limits.maxInputPixels);
 }
 
-/** The first `bytes` of a file (fewer when it is shorter). */
-async function readHead(path: string, bytes: number): Promise<Buffer> {
+/** The first `bytes` of a file (fewer when it is shorter), and its size. */
+async function readHead(path: string, bytes: number): Promise<{ head: Buffer; size: number }> {
   const file = await open(path);
   try {
-    const { buffer, bytesRead } = await file.read(Buffer.alloc(bytes), 0, bytes, 0);
-    return buffer.subarray(0, bytesRead);
+    const { size } = await file.stat();
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(Math.min(bytes, size)), 0, Math.min(bytes, size), 0);
+    return { head: buffer.subarray(0, bytesRead), size };
   } finally {
     await file.close();
   }
@@ -183,7 +184,8 @@ export async function runJob(
    * reply); anything else, or anything those do not map, by ffprobe.
    */
   const describeOutput = async (path: string, format: string, size: number): Promise<OutputMetadata> => {
-    const still = stillImageInfo(await readHead(path, 64 * 1024));
+    const { head, size: fileSize } = await readHead(path, 64 * 1024);
+    const still = stillImageInfo(head);
     // a still has no duration, bitrate or frame rate (ffprobe would report image2's made-up 25 fps)
     if (still) {
       const { codec, width, height } = still;
@@ -191,7 +193,7 @@ export async function runJob(
     }
     if (config.inputProbe === 'auto') {
       const reader = outputReader(format);
-      const described = await reader.read(path).catch((err: unknown) => {
+      const described = await reader.read(path, head, fileSize).catch((err: unknown) => {
         log.debug({ err }, 'could not read the output header in-process; running ffprobe');
         return null;
       });
@@ -416,11 +418,24 @@ export async function runJob(
   }
 }
 
-/** How an output of `format` is described in-process (INPUT_PROBE=auto): what the log calls the read, and the reader; a format without its own is tried as MP4. */
-function outputReader(format: string): { what: string; read: (path: string) => Promise<MediaInfo | null> } {
-  if (format === 'gif') return { what: 'GIF blocks', read: describeGifFile };
+/** Describes an output file, given its first bytes (`head`, up to 64 KiB, read already) and its size. */
+type OutputRead = (path: string, head: Buffer, size: number) => Promise<MediaInfo | null>;
+
+/**
+ * How an output of `format` is described in-process (INPUT_PROBE=auto): what
+ * the log calls the read, and the reader; a format without its own is tried
+ * as MP4.
+ */
+function outputReader(format: string): { what: string; read: OutputRead } {
+  if (format === 'gif')
+    return {
+      what: 'GIF blocks',
+      // a small GIF is all in its head; a larger one is read whole, up to the size describeGif takes
+      read: async (path, head, size) =>
+        size >= GIF_MAX_DESCRIBED_BYTES ? null : describeGif(size <= head.length ? head : await readFile(path)),
+    };
   if (format === 'mp3' || format === 'wav')
-    return { what: `${format.toUpperCase()} header`, read: (path) => describeAudioFile(format, path) };
+    return { what: `${format.toUpperCase()} header`, read: async (_path, head, size) => describeAudio(format, head, size) };
   return { what: 'MP4 header', read: describeMp4File };
 }
 

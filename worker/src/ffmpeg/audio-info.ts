@@ -8,14 +8,11 @@
  * duration is its Xing/Info tag's frame count × samples per frame (ffmpeg's
  * mp3 muxer writes the tag), a WAV's its data size ÷ block size; the
  * bitrate is the file size × 8 ÷ the duration, truncated, as libavformat
- * computes it. Anything else (no Xing tag, another WAV encoding, a header
- * past the first 64 KiB) is left to ffprobe (null).
+ * computes it. Anything else (no Xing tag, or one whose byte count the file
+ * does not match; another WAV encoding, or a `data` size the file does not
+ * hold; a header past the bytes given) is left to ffprobe (null).
  */
-import { open } from 'node:fs/promises';
 import type { MediaInfo } from './media-info.js';
-
-/** Bytes read from the start of the file: the headers of what ffmpeg writes sit in the first few hundred. */
-export const AUDIO_HEAD_BYTES = 64 * 1024;
 
 /** What the headers gave: the rest of MediaInfo follows from them. */
 interface AudioHeaders {
@@ -29,14 +26,15 @@ interface AudioHeaders {
 
 function mediaInfo(h: AudioHeaders, size: number): MediaInfo | null {
   if (h.samples <= 0 || h.sampleRate <= 0) return null;
-  const seconds = h.samples / h.sampleRate;
+  // libavformat's duration in whole microseconds: the exact fraction rounded, halves up (av_rescale)
+  const rate = BigInt(h.sampleRate);
+  const durationUs = Number((BigInt(h.samples) * 2_000_000n + rate) / (2n * rate));
   return {
     formatName: h.formatName,
-    // ffprobe prints microseconds
-    duration: Number(seconds.toFixed(6)),
+    duration: durationUs / 1_000_000,
     sizeBytes: size,
-    // libavformat: file size × 8 / duration (in whole microseconds), as a double truncated to an integer
-    bitrate: Math.trunc((size * 8 * 1_000_000) / Math.round(seconds * 1_000_000)),
+    // file size × 8 / duration, as a double truncated to an integer
+    bitrate: Math.trunc((size * 8 * 1_000_000) / durationUs),
     video: null,
     audio: { index: 0, codec: h.codec, sampleRate: h.sampleRate, channels: h.channels },
     subtitles: [],
@@ -50,8 +48,8 @@ const MPEG_SAMPLE_RATES: Record<number, readonly number[]> = {
   3: [44100, 48000, 32000],
 };
 
-/** The headers of an MP3 from its first bytes: an ID3v2 tag (skipped), then the first frame and the Xing/Info tag in it. */
-export function mp3Headers(head: Buffer): AudioHeaders | null {
+/** The headers of an MP3 of `size` bytes from its first bytes: an ID3v2 tag (skipped), then the first frame and the Xing/Info tag in it. */
+export function mp3Headers(head: Buffer, size: number): AudioHeaders | null {
   let at = 0;
   if (head.length >= 10 && head.toString('latin1', 0, 3) === 'ID3') {
     // a syncsafe size (7 bits a byte), after the 10-byte header; a footer adds 10 more
@@ -75,10 +73,19 @@ export function mp3Headers(head: Buffer): AudioHeaders | null {
   if (tag + 12 > head.length) return null;
   const name = head.toString('latin1', tag, tag + 4);
   if (name !== 'Xing' && name !== 'Info') return null;
-  if ((head.readUInt32BE(tag + 4) & 1) === 0) return null; // no frame count
+  const flags = head.readUInt32BE(tag + 4);
+  if ((flags & 1) === 0) return null; // no frame count
   // the audio frames, the tag's own not counted
   const frames = head.readUInt32BE(tag + 8);
   if (frames === 0) return null;
+  if (flags & 2) {
+    // libavformat drops the frame count (and estimates from the bitrate) when the file after the ID3v2 tag
+    // is larger than the tag's byte count by more than a sixteenth; here either way goes to ffprobe
+    if (tag + 16 > head.length) return null;
+    const bytes = head.readUInt32BE(tag + 12);
+    const after = size - at;
+    if (bytes > 0 && Math.abs(after - bytes) > Math.floor(Math.min(after, bytes) / 16)) return null;
+  }
   return { formatName: 'mp3', codec: 'mp3', sampleRate, channels: mono ? 1 : 2, samples: frames * (mpeg1 ? 1152 : 576) };
 }
 
@@ -97,48 +104,42 @@ function pcmTag(head: Buffer, at: number, size: number): number | null {
   return head.readUInt16LE(at + 8 + 24);
 }
 
-/** The headers of a 16-bit PCM WAV from its first bytes: the `fmt ` chunk and the size of the `data` chunk. */
-export function wavHeaders(head: Buffer): AudioHeaders | null {
+/** The headers of a 16-bit PCM WAV of `size` bytes from its first bytes: the `fmt ` chunk and the size of the `data` chunk. */
+export function wavHeaders(head: Buffer, size: number): AudioHeaders | null {
   if (head.length < 12 || head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'WAVE') return null;
   let format: { channels: number; sampleRate: number; blockAlign: number } | null = null;
   for (let at = 12; at + 8 <= head.length;) {
     const id = head.toString('latin1', at, at + 4);
-    const size = head.readUInt32LE(at + 4);
+    const length = head.readUInt32LE(at + 4);
     if (id === 'fmt ') {
-      if (at + 24 > head.length || size < 16) return null;
+      if (at + 24 > head.length || length < 16) return null;
       const bits = head.readUInt16LE(at + 22);
       // PCM, 16-bit: what extract_audio writes (pcm_s16le); anything else is ffprobe's
-      if (pcmTag(head, at, size) !== 1 || bits !== 16) return null;
+      if (pcmTag(head, at, length) !== 1 || bits !== 16) return null;
       format = { channels: head.readUInt16LE(at + 10), sampleRate: head.readUInt32LE(at + 12), blockAlign: head.readUInt16LE(at + 20) };
     } else if (id === 'data') {
       if (!format || format.blockAlign !== 2 * format.channels || format.channels === 0) return null;
+      // a streamed WAV's unknown size, or one the file does not hold: libavformat estimates instead
+      if (length === 0xffffffff || at + 8 + length > size) return null;
       return {
         formatName: 'wav',
         codec: 'pcm_s16le',
         sampleRate: format.sampleRate,
         channels: format.channels,
-        samples: Math.floor(size / format.blockAlign),
+        samples: Math.floor(length / format.blockAlign),
       };
     }
-    at += 8 + size + (size & 1); // chunks are padded to an even length
+    at += 8 + length + (length & 1); // chunks are padded to an even length
   }
   return null;
 }
 
-/** An MP3 or WAV output's MediaInfo as probe() builds it from ffprobe; null when it is left to ffprobe. */
+/**
+ * An MP3 or WAV output's MediaInfo as probe() builds it from ffprobe, from
+ * its first bytes (64 KiB hold what ffmpeg writes) and its size; null when it
+ * is left to ffprobe.
+ */
 export function describeAudio(format: 'mp3' | 'wav', head: Buffer, size: number): MediaInfo | null {
-  const headers = format === 'mp3' ? mp3Headers(head) : wavHeaders(head);
+  const headers = format === 'mp3' ? mp3Headers(head, size) : wavHeaders(head, size);
   return headers ? mediaInfo(headers, size) : null;
-}
-
-/** `describeAudio` of a local file. */
-export async function describeAudioFile(format: 'mp3' | 'wav', path: string): Promise<MediaInfo | null> {
-  const file = await open(path);
-  try {
-    const { size } = await file.stat();
-    const { buffer, bytesRead } = await file.read(Buffer.alloc(Math.min(size, AUDIO_HEAD_BYTES)), 0, Math.min(size, AUDIO_HEAD_BYTES), 0);
-    return describeAudio(format, buffer.subarray(0, bytesRead), size);
-  } finally {
-    await file.close();
-  }
 }

@@ -13,7 +13,6 @@
  * Anything outside what that covers (fewer than three frames, a file past
  * ffprobe's 5 MB probe size, an unexpected block) is left to ffprobe (null).
  */
-import { open } from 'node:fs/promises';
 import { type MediaInfo, parseFrameRate } from './media-info.js';
 
 /** ffprobe's format name for GIF. */
@@ -45,8 +44,10 @@ export interface GifFrames {
 /**
  * Walks the blocks of a GIF: the header and logical screen, then
  * extensions and images to the trailer. Every image must follow a graphic
- * control extension (ffmpeg writes one per frame). Null when the bytes are
- * not such a GIF, or are cut short.
+ * control extension, and every such extension be followed by its image
+ * (ffmpeg writes one pair per frame; libavformat counts the delay of every
+ * extension, even one without an image). Null when the bytes are not such a
+ * GIF, or are cut short.
  */
 export function readGifFrames(bytes: Buffer): GifFrames | null {
   if (bytes.length < 13) return null;
@@ -70,12 +71,15 @@ export function readGifFrames(bytes: Buffer): GifFrames | null {
   for (;;) {
     if (at >= bytes.length) return null;
     const block = bytes[at++]!;
-    if (block === 0x3b) break; // trailer
+    if (block === 0x3b) {
+      if (delay !== null) return null; // a delay with no image after it
+      break; // trailer
+    }
     if (block === 0x21) {
       const label = bytes[at++];
       if (label === 0xf9) {
         // graphic control: size 4, flags, delay, transparent index, terminator
-        if (at + 6 > bytes.length || bytes[at] !== 4 || bytes[at + 5] !== 0) return null;
+        if (at + 6 > bytes.length || bytes[at] !== 4 || bytes[at + 5] !== 0 || delay !== null) return null;
         delay = bytes.readUInt16LE(at + 2);
         at += 6;
       } else if (!skipSubBlocks()) return null;
@@ -150,16 +154,4 @@ export function describeGif(bytes: Buffer): MediaInfo | null {
     audio: null,
     subtitles: [],
   };
-}
-
-/** `describeGif` of a local file, read only when it is small enough to be described. */
-export async function describeGifFile(path: string): Promise<MediaInfo | null> {
-  const file = await open(path);
-  try {
-    const { size } = await file.stat();
-    if (size >= GIF_MAX_DESCRIBED_BYTES) return null;
-    return describeGif(await file.readFile());
-  } finally {
-    await file.close();
-  }
 }
