@@ -58,6 +58,21 @@ describe('describeMp4', () => {
     expect(await describeMp4File(path)).toEqual(expected);
   });
 
+  // ffmpeg's mov muxer writes AAC as QuickTime does: a version-1 sound description, its esds inside a `wave` box
+  it.each([
+    ['mono 44.1 kHz', 44100, 1],
+    ['stereo 48 kHz', 48000, 2],
+    ['5.1 at 48 kHz', 48000, 6],
+  ])('matches ffprobe for a QuickTime .mov with %s aac', async (name, rate, channels) => {
+    const path = join(dir(), `qt-${rate}-${channels}.mov`);
+    await ffmpeg([...video(), ...audio(rate), ...h264, '-c:a', 'aac', '-ac', String(channels), path]);
+    const bytes = await readFile(path);
+    expect(bytes.includes('wave')).toBe(true);
+    const expected = await probe('ffprobe', path);
+    expect(expected.audio).toMatchObject({ codec: 'aac', sampleRate: rate, channels });
+    expect(await describeMp4File(path)).toEqual(expected);
+  });
+
   it('matches ffprobe for a rotated video (the tkhd matrix, as ffmpeg 5.1 writes `rotate` on a stream copy)', async () => {
     const plain = join(dir(), 'plain.mp4');
     await ffmpeg([...video(), ...audio(), ...h264, '-c:a', 'aac', plain]);
@@ -118,8 +133,8 @@ describe('describeMp4', () => {
     ['a fragmented mp4', 'frag.mp4', [...video(), ...h264, '-movflags', 'frag_keyframe+empty_moov']],
     ['22.05 kHz aac (the decoder may find implicit SBR)', 'low.m4a', [...audio(22050), '-c:a', 'aac']],
     ['mp3 in mp4', 'mp3.mp4', [...audio(), '-c:a', 'libmp3lame']],
-    // QuickTime keeps a version-1 sound description's esds in a `wave` box, which mp4box does not parse
-    ['aac in a QuickTime .mov', 'audio.mov', [...video(), ...audio(), ...h264, '-c:a', 'aac']],
+    // above 65535 Hz QuickTime needs a version-2 sound description, not read here
+    ['96 kHz aac in a QuickTime .mov', 'audio-96k.mov', [...video(), ...audio(96000), ...h264, '-c:a', 'aac']],
   ])('leaves %s to ffprobe', async (_name, file, args) => {
     const path = join(dir(), file);
     await ffmpeg([...args, path]);

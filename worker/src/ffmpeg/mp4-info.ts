@@ -16,6 +16,7 @@ import { open } from 'node:fs/promises';
 import { MiB } from '@media-foundry/shared';
 import { ISOFile, Log, MP4BoxBuffer, MultiBufferStream } from 'mp4box';
 import type { AudioStreamInfo, MediaInfo, SubtitleStreamInfo, VideoStreamInfo } from './media-info.js';
+import { type DecoderConfig, quickTimeDecoderConfig } from './quicktime-audio.js';
 
 // mp4box prints what it cannot parse (QuickTime's ©-named udta boxes, say) to the console, and its
 // lowest level still prints errors: a box it skips is a fallback or nothing here, not a line on the worker's stderr
@@ -65,6 +66,9 @@ function parseMovie(moov: Buffer): MovieBox | null {
 type Matrix = ArrayLike<number>;
 interface SampleEntryBox {
   type: string;
+  /** Where the box starts in the `moov` bytes parsed, and its size (header included). */
+  start?: number;
+  size?: number;
   width?: number;
   height?: number;
   esds?: { esd?: { descs?: { oti?: number; descs?: { tag?: number; data?: Uint8Array }[] }[] } };
@@ -114,11 +118,10 @@ function rotationOf(m: Matrix): number | null {
 }
 
 /** An AAC-LC track's rate and channels from its AudioSpecificConfig, where ffmpeg's decoder keeps them as written. */
-function aacLc(entry: SampleEntryBox): { sampleRate: number; channels: number } | null {
-  const config = entry.esds?.esd?.descs?.[0];
+function aacLc(config: DecoderConfig | null): { sampleRate: number; channels: number } | null {
   if (config?.oti !== 0x40) return null; // MPEG-4 audio
-  const asc = config.descs?.find((d) => d.tag === 5)?.data;
-  if (!asc || asc.length < 2) return null;
+  const { asc } = config;
+  if (asc.length < 2) return null;
   const objectType = asc[0]! >> 3;
   const rateIndex = ((asc[0]! & 0x07) << 1) | (asc[1]! >> 7);
   const channelConfig = (asc[1]! >> 3) & 0x0f;
@@ -128,6 +131,21 @@ function aacLc(entry: SampleEntryBox): { sampleRate: number; channels: number } 
   if (sampleRate === undefined || sampleRate <= 24000) return null;
   if (channelConfig < 1 || channelConfig > 7) return null;
   return { sampleRate, channels: channelConfig === 7 ? 8 : channelConfig };
+}
+
+/**
+ * An `mp4a` entry's decoder config: from the `esds` mp4box parsed, or, in a
+ * QuickTime sound entry whose children mp4box does not read (version 1, the
+ * `esds` in a `wave`), from the entry's bytes in `moov`.
+ */
+function decoderConfig(entry: SampleEntryBox, moov: Buffer | undefined): DecoderConfig | null {
+  const parsed = entry.esds?.esd?.descs?.[0];
+  if (parsed) {
+    const asc = parsed.descs?.find((d) => d.tag === 5)?.data;
+    return parsed.oti !== undefined && asc ? { oti: parsed.oti, asc: Buffer.from(asc) } : null;
+  }
+  if (!moov || entry.start === undefined || !entry.size || entry.start + entry.size > moov.length) return null;
+  return quickTimeDecoderConfig(moov.subarray(entry.start, entry.start + entry.size));
 }
 
 /** avg_frame_rate as the mov demuxer sets it (timescale × samples / their total duration, from stts), rounded as parseFrameRate does. */
@@ -149,11 +167,11 @@ function frameRate(timescale: number, stts: { sample_counts?: number[]; sample_d
 }
 
 /**
- * MediaInfo from a parsed `moov`, equal to what toMediaInfo makes of
- * ffprobe's answer for the same file of `sizeBytes`; null when any part of it
- * could differ.
+ * MediaInfo from a parsed `moov` (and its bytes, `raw`, for what mp4box
+ * leaves unparsed), equal to what toMediaInfo makes of ffprobe's answer for
+ * the same file of `sizeBytes`; null when any part of it could differ.
  */
-export function mediaInfoFromMp4(moov: MovieBox, sizeBytes: number): MediaInfo | null {
+export function mediaInfoFromMp4(moov: MovieBox, sizeBytes: number, raw?: Buffer): MediaInfo | null {
   const mvhd = moov.mvhd;
   if (moov.mvex || !mvhd?.timescale || !mvhd.duration || !isIdentity(mvhd.matrix) || !moov.traks?.length) return null;
   if (!Number.isSafeInteger(mvhd.duration) || sizeBytes <= 0) return null;
@@ -179,7 +197,7 @@ export function mediaInfoFromMp4(moov: MovieBox, sizeBytes: number): MediaInfo |
       if (fps === null || rotation === null) return null;
       video ??= { index, codec, width: entry.width, height: entry.height, fps, ...(rotation ? { rotation } : {}) };
     } else if (handler === 'soun') {
-      const aac = entry.type === 'mp4a' ? aacLc(entry) : null;
+      const aac = entry.type === 'mp4a' ? aacLc(decoderConfig(entry, raw)) : null;
       if (!aac) return null;
       audio ??= { index, codec: 'aac', ...aac };
     } else if ((handler === 'sbtl' || handler === 'text' || handler === 'subt') && entry.type === 'tx3g') {
@@ -228,7 +246,7 @@ export async function describeMp4(read: ReadBytes, size: number): Promise<MediaI
   }
   // a trak mp4box could not parse would shift every stream index after it
   if (!moov || (moov.traks?.length ?? 0) !== countTracks(bytes)) return null;
-  return mediaInfoFromMp4(moov, size);
+  return mediaInfoFromMp4(moov, size, bytes);
 }
 
 /** `describeMp4` of a local file. */
