@@ -12,7 +12,7 @@
  * does not match; another WAV encoding, or a `data` size the file does not
  * hold; a header past the bytes given) is left to ffprobe (null).
  */
-import type { MediaInfo } from './media-info.js';
+import { type MediaInfo, rescale } from './media-info.js';
 
 /** What the headers gave: the rest of MediaInfo follows from them. */
 interface AudioHeaders {
@@ -26,9 +26,8 @@ interface AudioHeaders {
 
 function mediaInfo(h: AudioHeaders, size: number): MediaInfo | null {
   if (h.samples <= 0 || h.sampleRate <= 0) return null;
-  // libavformat's duration in whole microseconds: the exact fraction rounded, halves up (av_rescale)
-  const rate = BigInt(h.sampleRate);
-  const durationUs = Number((BigInt(h.samples) * 2_000_000n + rate) / (2n * rate));
+  // libavformat's duration in whole microseconds
+  const durationUs = rescale(h.samples, 1_000_000, h.sampleRate);
   return {
     formatName: h.formatName,
     duration: durationUs / 1_000_000,

@@ -69,6 +69,17 @@ export interface MediaInfo {
   subtitles: SubtitleStreamInfo[];
 }
 
+/**
+ * av_rescale's rounding (to nearest, halves away from zero), exactly, in
+ * integers: `value` × `to` ÷ `from`, as libavformat turns a duration in one
+ * time base into another (the in-process readers' durations in µs).
+ */
+export function rescale(value: number, to: number, from: number): number {
+  const a = BigInt(value) * BigInt(to);
+  const b = BigInt(from);
+  return Number((a + b / 2n) / b);
+}
+
 /** `"30000/1001"` → 29.97; `"0/0"` → null. */
 export function parseFrameRate(rate: string | undefined): number | null {
   if (!rate) return null;

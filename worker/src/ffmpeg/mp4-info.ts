@@ -15,7 +15,7 @@
 import { open } from 'node:fs/promises';
 import { MiB } from '@media-foundry/shared';
 import { ISOFile, Log, MP4BoxBuffer, MultiBufferStream } from 'mp4box';
-import type { AudioStreamInfo, MediaInfo, SubtitleStreamInfo, VideoStreamInfo } from './media-info.js';
+import { type AudioStreamInfo, type MediaInfo, rescale, type SubtitleStreamInfo, type VideoStreamInfo } from './media-info.js';
 import { type DecoderConfig, quickTimeDecoderConfig } from './quicktime-audio.js';
 
 // mp4box prints what it cannot parse (QuickTime's ©-named udta boxes, say) to the console, and its
@@ -95,13 +95,6 @@ const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000
 
 const isIdentity = (m: Matrix | undefined) =>
   !m || (m[0] === 65536 && m[1] === 0 && m[2] === 0 && m[3] === 0 && m[4] === 65536 && m[5] === 0 && m[6] === 0 && m[7] === 0);
-
-/** av_rescale's rounding (to nearest, halves away from zero), exactly, in integers. */
-function rescale(value: number, to: number, from: number): number {
-  const a = BigInt(value) * BigInt(to);
-  const b = BigInt(from);
-  return Number((a + b / 2n) / b);
-}
 
 /**
  * ffprobe's `rotation` (av_display_rotation_get of the track's matrix,
