@@ -17,7 +17,7 @@ import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { makeTestVideo, pngBomb, svgBomb } from './helpers/media.js';
+import { gifBomb, makeTestVideo, pngBomb, svgBomb } from './helpers/media.js';
 import { endless, type Origin, serveFile, startOrigin, status, trickle } from './helpers/origin.js';
 import { waitFor } from './helpers/wait.js';
 import { TestClient } from './helpers/ws-client.js';
@@ -28,6 +28,7 @@ const { dir, files } = useSuite({
   fixtures: async (dir) => {
     await writeFile(join(dir, 'bomb.png'), pngBomb(16000, 16000));
     await writeFile(join(dir, 'bomb.svg'), svgBomb(16000, 16000));
+    await writeFile(join(dir, 'bomb.gif'), gifBomb(16000, 16000));
   },
   stack: false,
 });
@@ -76,6 +77,14 @@ describe('decompression bombs in probing', () => {
     expect(runs.map((r) => r.tool)).toEqual(['ffprobe']);
     // decoding would take 1 GB (SVG) or 2 GB (PNG); refused from the header it is ffprobe's own size
     for (const run of runs) expect(run.peakMb).toBeLessThan(200);
+  });
+
+  it('refuses a GIF declaring 16000x16000 from its blocks, read in-process: neither ffprobe nor ffmpeg runs', async () => {
+    client.send({ type: 'start_job', job_id: 'gif-bomb', operation: 'thumbnail', input: { source: 'url', url: files.url('bomb.gif') } });
+    const { final } = await client.result('gif-bomb');
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input resolution is too large' });
+    expect(final.details).toBe('the input is 16000x16000; MAX_INPUT_PIXELS allows 33177600 pixels');
+    expect(await runsIn(log)).toEqual([]);
   });
 
   it('probes the inputs of a job one at a time and stops at the first bomb', async () => {

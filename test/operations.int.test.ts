@@ -48,6 +48,19 @@ const { dir, files, stack, client } = useSuite({
           'aac',
         ],
       }),
+      // 2 s at 10 fps: an animated GIF as an input
+      execa('ffmpeg', [
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=160x120:rate=10:duration=2',
+        '-loop',
+        '0',
+        join(dir, 'anim.gif'),
+      ]),
       makeTestVideo(join(dir, 'tiny.webm'), {
         seconds: 1,
         width: 160,
@@ -247,6 +260,23 @@ describe('remove_audio', () => {
 });
 
 describe('convert', () => {
+  it.each([
+    // downloaded, then read from its file
+    ['convert to MP4', 'convert', { target_format: 'mp4' }, 'output.mp4'],
+    // read by range from the origin (a thumbnail reads only part of its input)
+    ['thumbnail', 'thumbnail', { timestamp: 1, format: 'png' }, 'thumbnail.png'],
+  ])('takes a GIF input, described from its blocks without ffprobe: %s', async (_what, operation, options, name) => {
+    const jobId = `gif-in-${operation}`;
+    const seen = stack.workers[0]!.logs.length;
+    start(jobId, operation, 'anim.gif', options);
+    const { final, files: out } = await completed(jobId);
+    expect(final).toMatchObject({ output_metadata: { width: 160, height: 120 } });
+    expect(out.get(name)?.length).toBeGreaterThan(0);
+    const logs = stack.workers[0]!.logs.slice(seen);
+    expect(logs.some((l) => l.msg === 'input described from its GIF blocks, without ffprobe')).toBe(true);
+    expect(logs.some((l) => l.msg === 'could not read the input header in-process; running ffprobe')).toBe(false);
+  });
+
   it('to mkv with stream_copy keeps the codecs and the packets', async () => {
     start('cv-mkv', 'convert', 'clip.mp4', { target_format: 'mkv', stream_copy: true });
     const { files: out, outputs, final } = await completed('cv-mkv');

@@ -147,6 +147,20 @@ export function differingPixels(a: Buffer, b: Buffer, threshold = 64): number {
  * header before it inflates a byte, so this few-KB file costs as much to
  * decode as a complete 2 MB one (16000×16000: 2 GB).
  */
+/**
+ * A GIF whose logical screen declares `width`×`height` (what ffprobe and the
+ * worker report as its size) around three 1×1 frames: a few dozen bytes.
+ */
+export function gifBomb(width: number, height: number): Buffer {
+  const screen = Buffer.alloc(13);
+  screen.write('GIF89a', 0, 'latin1');
+  screen.writeUInt16LE(width, 6);
+  screen.writeUInt16LE(height, 8);
+  // per frame: a graphic control (0.1 s), then a 1×1 image (LZW code size 2, one data sub-block)
+  const frame = Buffer.from([0x21, 0xf9, 4, 0, 10, 0, 0, 0, 0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 0x4c, 0x01, 0]);
+  return Buffer.concat([screen, frame, frame, frame, Buffer.from([0x3b])]);
+}
+
 export function pngBomb(width: number, height: number, rows = 16): Buffer {
   const chunk = (type: string, data: Buffer) => {
     const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);

@@ -17,10 +17,10 @@ import {
 import type { Logger, Storage, UrlAllowlist } from '@media-foundry/shared/node';
 import { resolutionTooLarge } from './ffmpeg/hardening.js';
 import { describeAudio } from './ffmpeg/audio-info.js';
-import { describeGif, GIF_MAX_DESCRIBED_BYTES } from './ffmpeg/gif-info.js';
+import { describeGif, describeGifInput, GIF_MAX_DESCRIBED_BYTES } from './ffmpeg/gif-info.js';
 import { stillImageInfo } from './ffmpeg/image-info.js';
 import { type MediaInfo, toOutputMetadata } from './ffmpeg/media-info.js';
-import { describeMp4, describeMp4File } from './ffmpeg/mp4-info.js';
+import { describeMp4, describeMp4File, type ReadBytes, readingFile } from './ffmpeg/mp4-info.js';
 import { buildPlan } from './ffmpeg/operations/index.js';
 import { probe } from './ffmpeg/probe.js';
 import { formatProgressLine, planProgress } from './ffmpeg/progress.js';
@@ -256,13 +256,20 @@ export async function runJob(
     const infos: MediaInfo[] = [];
     const probingEnds = Date.now() + PROBING_MS;
     // each input used for planning (not the `probe` operation's, whose answer is ffprobe's) is first
-    // described in-process from its MP4 header boxes (mp4-info.ts): no ffprobe process on the critical path
+    // described in-process, a GIF from its blocks (gif-info.ts), anything else from its MP4 header boxes
+    // (mp4-info.ts): no ffprobe process on the critical path
     const inProcess = config.inputProbe === 'auto' && job.operation !== 'probe';
-    const describeInProcess = async (path: string): Promise<MediaInfo | null> => {
+    const describeBytes = async (read: ReadBytes, size: number): Promise<{ info: MediaInfo; what: string } | null> => {
+      const gif = await describeGifInput(read, size);
+      if (gif) return { info: gif, what: 'GIF blocks' };
+      const mp4 = await describeMp4(read, size);
+      return mp4 ? { info: mp4, what: 'MP4 header' } : null;
+    };
+    const describeInProcess = async (path: string): Promise<{ info: MediaInfo; what: string } | null> => {
       try {
         return ranged
-          ? await describeMp4((start, end) => ranged!.reader.bytes(start, end, signal), ranged.reader.size)
-          : await describeMp4File(path);
+          ? await describeBytes((start, end) => ranged!.reader.bytes(start, end, signal), ranged.reader.size)
+          : await readingFile(path, describeBytes);
       } catch (err) {
         if (signal.aborted) throw errors.jobCancelled();
         // a read that failed here fails ffprobe's read the same way, which records it as the job's answer
@@ -274,9 +281,9 @@ export async function runJob(
       const which = single ? 'the input' : `input ${i + 1}`;
       const info = await clock.time('probe', async () => {
         const described = inProcess ? await describeInProcess(path) : null;
-        if (described) log.debug('input described from its MP4 header, without ffprobe');
+        if (described) log.debug(`input described from its ${described.what}, without ffprobe`);
         return (
-          described ??
+          described?.info ??
           probe(config.ffprobePath, path, {
             timeoutMs: Math.max(1, probingEnds - Date.now()),
             maxMemoryBytes: config.ffmpegMaxMemoryBytes,

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { useTempDir } from '@media-foundry/test-support';
-import { describeGif, GIF_MAX_DESCRIBED_BYTES, gifAverageFrameRate, readGifFrames } from './gif-info.js';
+import { describeGif, describeGifInput, GIF_MAX_DESCRIBED_BYTES, gifAverageFrameRate, readGifFrames } from './gif-info.js';
 import { gifFilter } from './operations/gif.js';
 import { probe } from './probe.js';
 
@@ -142,5 +142,32 @@ describe('describeGif', () => {
     // trailing bytes past the trailer do not matter to the size check, which comes first
     expect(describeGif(Buffer.concat([frames, Buffer.alloc(GIF_MAX_DESCRIBED_BYTES - frames.length)]))).toBeNull();
     expect(describeGif(Buffer.from('not a gif at all'))).toBeNull();
+  });
+});
+
+describe('describeGifInput', () => {
+  /** A ReadBytes over `bytes` that records what was asked. */
+  const reader = (bytes: Buffer) => {
+    const asked: [number, number][] = [];
+    const read = async (start: number, end: number) => {
+      asked.push([start, end]);
+      return bytes.subarray(start, end);
+    };
+    return { read, asked };
+  };
+
+  it('describes a GIF as describeGif does, and reads only six bytes of anything else', async () => {
+    const gif = gifBytes(Array(20).fill(10), { width: 320, height: 180 });
+    expect(await describeGifInput(reader(gif).read, gif.length)).toEqual(describeGif(gif));
+    const mp4 = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypisom'), Buffer.alloc(100)]);
+    const other = reader(mp4);
+    expect(await describeGifInput(other.read, mp4.length)).toBeNull();
+    expect(other.asked).toEqual([[0, 6]]);
+  });
+
+  it('reads nothing of an input of 5 MB or more', async () => {
+    const big = reader(gifBytes([10, 10, 10]));
+    expect(await describeGifInput(big.read, GIF_MAX_DESCRIBED_BYTES)).toBeNull();
+    expect(big.asked).toEqual([]);
   });
 });

@@ -1,8 +1,9 @@
 /**
- * An animated GIF ffmpeg just wrote (the `gif` operation's output, a
- * pipeline's last step), described in-process for `output_metadata`: ffprobe
- * costs a process start (~50 ms here, a fifth of a short GIF job) to read a
- * file whose block structure says it all.
+ * An animated GIF described in-process: an output ffmpeg just wrote (the
+ * `gif` operation's, a pipeline's last step) for `output_metadata`, or an
+ * input (a GIF to convert to MP4) for the plan. ffprobe costs a process
+ * start (~50 ms here, a fifth of a short GIF job) to read a file whose block
+ * structure says it all.
  *
  * The answer is ffprobe's, number for number. Its duration is the sum of the
  * frame delays; its frame rate is not the one asked for but libavformat's
@@ -14,6 +15,7 @@
  * ffprobe's 5 MB probe size, an unexpected block) is left to ffprobe (null).
  */
 import { type MediaInfo, parseFrameRate } from './media-info.js';
+import type { ReadBytes } from './mp4-info.js';
 
 /** ffprobe's format name for GIF. */
 const GIF_FORMAT_NAME = 'gif';
@@ -154,4 +156,17 @@ export function describeGif(bytes: Buffer): MediaInfo | null {
     audio: null,
     subtitles: [],
   };
+}
+
+/**
+ * An input of `size` bytes described as describeGif does, when it is a GIF
+ * (its signature) small enough to be; null otherwise, having read its first
+ * six bytes only.
+ */
+export async function describeGifInput(read: ReadBytes, size: number): Promise<MediaInfo | null> {
+  if (size < 6 || size >= GIF_MAX_DESCRIBED_BYTES) return null;
+  const signature = (await read(0, 6)).toString('latin1');
+  if (signature !== 'GIF89a' && signature !== 'GIF87a') return null;
+  const bytes = await read(0, size);
+  return bytes.length === size ? describeGif(bytes) : null;
 }

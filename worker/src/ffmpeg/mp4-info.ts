@@ -242,16 +242,21 @@ export async function describeMp4(read: ReadBytes, size: number): Promise<MediaI
   return mediaInfoFromMp4(moov, size, bytes);
 }
 
-/** `describeMp4` of a local file. */
-export async function describeMp4File(path: string): Promise<MediaInfo | null> {
+/** Runs `use` with a ReadBytes over a local file (and its size), the file open meanwhile. */
+export async function readingFile<T>(path: string, use: (read: ReadBytes, size: number) => Promise<T>): Promise<T> {
   const file = await open(path);
   try {
     const { size } = await file.stat();
-    return await describeMp4(async (start, end) => {
+    return await use(async (start, end) => {
       const { buffer, bytesRead } = await file.read(Buffer.alloc(end - start), 0, end - start, start);
       return buffer.subarray(0, bytesRead);
     }, size);
   } finally {
     await file.close();
   }
+}
+
+/** `describeMp4` of a local file. */
+export function describeMp4File(path: string): Promise<MediaInfo | null> {
+  return readingFile(path, describeMp4);
 }
