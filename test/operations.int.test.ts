@@ -8,7 +8,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ffprobe, makeTestVideo, makeTestVideos, video } from './helpers/media.js';
+import { ffprobe, makeTestVideo, makeTestVideos, renderLavfi, video } from './helpers/media.js';
 import { probe, toOutputMetadata } from '@media-foundry/worker/lib';
 import { ffmpegRuns } from './helpers/stack.js';
 import { useSuite } from './helpers/suite.js';
@@ -49,18 +49,7 @@ const { dir, files, stack, client } = useSuite({
         ],
       }),
       // 2 s at 10 fps: an animated GIF as an input
-      execa('ffmpeg', [
-        '-v',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=160x120:rate=10:duration=2',
-        '-loop',
-        '0',
-        join(dir, 'anim.gif'),
-      ]),
+      renderLavfi(join(dir, 'anim.gif'), 'testsrc2=size=160x120:rate=10:duration=2', ['-loop', '0']),
       makeTestVideo(join(dir, 'tiny.webm'), {
         seconds: 1,
         width: 160,
