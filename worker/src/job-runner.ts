@@ -17,7 +17,7 @@ import {
 import type { Logger, Storage, UrlAllowlist } from '@media-foundry/shared/node';
 import { resolutionTooLarge } from './ffmpeg/hardening.js';
 import { describeAudio } from './ffmpeg/audio-info.js';
-import { describeGif, describeGifInput, GIF_MAX_DESCRIBED_BYTES } from './ffmpeg/gif-info.js';
+import { describeGifInput } from './ffmpeg/gif-info.js';
 import { stillImageInfo } from './ffmpeg/image-info.js';
 import { type MediaInfo, toOutputMetadata } from './ffmpeg/media-info.js';
 import { describeMp4, describeMp4File, type ReadBytes, readingFile } from './ffmpeg/mp4-info.js';
@@ -434,13 +434,8 @@ type OutputRead = (path: string, head: Buffer, size: number) => Promise<MediaInf
  * as MP4.
  */
 function outputReader(format: string): { what: string; read: OutputRead } {
-  if (format === 'gif')
-    return {
-      what: 'GIF blocks',
-      // a small GIF is all in its head; a larger one is read whole, up to the size describeGif takes
-      read: async (path, head, size) =>
-        size >= GIF_MAX_DESCRIBED_BYTES ? null : describeGif(size <= head.length ? head : await readFile(path)),
-    };
+  // a GIF output is read as a GIF input is (its size checked first, then the whole file)
+  if (format === 'gif') return { what: 'GIF blocks', read: (path) => readingFile(path, describeGifInput) };
   if (format === 'mp3' || format === 'wav')
     return { what: `${format.toUpperCase()} header`, read: async (_path, head, size) => describeAudio(format, head, size) };
   return { what: 'MP4 header', read: describeMp4File };
