@@ -816,6 +816,8 @@ describe('JobLifecycle', () => {
       expect(budget.heldBy('key:owner')).toBe(4 * MiB);
       gw.shutdown();
       await until(() => budget.used() === 0);
+      // the aborted uploads' staged parts are removed after their bytes are given back: before the temp dir goes
+      await emptied(storage, 'jobs/');
     });
 
     it("gives an upload's bytes back however it ends: stored, failed, cancelled, timed out, disconnected, shut down", async () => {
