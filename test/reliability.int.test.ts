@@ -4,7 +4,7 @@
  * restart, and clients that drop and resume. Every accepted job must end
  * exactly once; the counts are printed at the end.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { startPrivateRabbit, type PrivateRabbit } from './helpers/rabbitmq.js';
@@ -37,7 +37,13 @@ const settle = () => new Promise((r) => setTimeout(r, 1500));
 
 const { dir, files } = useSuite({
   name: 'rel',
-  fixtures: (dir) => makeTestVideos(dir, { 'slow.mp4': video(12, '640x360'), 'short.mp4': video(3, '320x240') }),
+  fixtures: (dir) =>
+    makeTestVideos(dir, {
+      'slow.mp4': video(12, '640x360'),
+      'short.mp4': video(3, '320x240'),
+      // about 13 MB: raw frames, copied as they are by remove_audio
+      'raw.mkv': video(4.5, '320x240', { codecArgs: ['-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le'] }),
+    }),
   stack: false,
 });
 afterAll(() => {
@@ -108,6 +114,45 @@ describe('resume after reconnect', () => {
     await second.close();
     await settle();
     expect(await listQueues(`${stack.prefix}.reply.`)).toEqual([]);
+  });
+});
+
+describe('a connection that drops while its output is still on the way', () => {
+  // One frame for any output up to 16 MiB: the gateway hands all of it to the socket at once, and most of it
+  // waits in the send buffer of a client that does not read. (With the default 1 MiB, what can be left there
+  // when the last piece has gone is up to two pieces: the same window, smaller.)
+  const { stack } = useSuite({
+    stack: { gatewayEnv: { DOWNLOAD_CHUNK_BYTES: String(16 * 1024 * 1024) }, workerEnv: { FFMPEG_THREADS: '1' } },
+    client: false,
+  });
+
+  it('keeps the result for a resume: the output counts as delivered only once it has left the gateway', async () => {
+    const first = await TestClient.connect(stack.wsUrl);
+    submit(first, startJobMessage('tail', 'remove_audio', files.url('raw.mkv'), { keep_video_quality: true }));
+    const ack = await first.next((m) => m.type === 'ack');
+    const completed = await first.next((m) => m.type === 'completed', 60_000);
+    first.ws.pause(); // the client stops reading: the kernel's buffers fill, the rest stays in the gateway's
+    const size = (completed.outputs as { size_bytes: number }[])[0]!.size_bytes;
+    expect(size).toBeGreaterThan(12_000_000);
+    // well past the gathered delete's half second: a delivery counted once handed over would be gone by now
+    await settle();
+    const stored = async () => (await readdir(join(stack.storageDir, 'jobs'), { recursive: true }).catch(() => [])).map(String);
+    expect((await stored()).some((p) => p.endsWith('output.mkv'))).toBe(true);
+    first.ws.terminate(); // the connection drops, the tail of the output undelivered
+    await stack.gateway.waitForLog((l) => l.msg === 'client disconnected during delivery; the result waits in storage for a resume');
+
+    const second = await TestClient.connect(stack.wsUrl);
+    second.send({ type: 'resume_job', job_id: 'tail', resume_token: ack.resume_token });
+    const { final, files: out } = await second.result('tail', 60_000);
+    expect(count(second, 'tail')).toBe('completed');
+    expect(out.get('output.mkv')!.length).toBe(size);
+    await writeFile(join(dir, 'tail.mkv'), out.get('output.mkv')!);
+    const probed = await ffprobe(join(dir, 'tail.mkv'));
+    expect([probed.video?.codec_name, probed.audio]).toEqual(['rawvideo', undefined]);
+    expect(final.outputs).toEqual(completed.outputs);
+    // delivered whole this time: the files go
+    await waitFor(async () => !(await stored()).some((p) => p.endsWith('output.mkv')), 10_000);
+    await second.close();
   });
 });
 

@@ -36,6 +36,12 @@ export interface ClientSocket {
    */
   sendFragmentsWhenWritable(next: () => Promise<{ piece: Uint8Array; last: boolean }>): Promise<void>;
   /**
+   * Resolves once everything sent so far has left the gateway's send buffer
+   * for the network; rejects when the socket closes first (what was still
+   * buffered then never reached the client).
+   */
+  flushed(): Promise<void>;
+  /**
    * Closes the connection with a WebSocket close code, after what was sent
    * before — except JSON waiting for the last piece of a fragmented message:
    * a client that stops reading must not be able to hold its connection open

@@ -70,6 +70,25 @@ describe('UwsClientSocket', () => {
     await expect(socket.sendBinary(new Uint8Array(1))).rejects.toMatchObject({ code: 'OUTPUT_SEND_FAILED' });
   });
 
+  it('says an output has left once the send buffer is empty, not merely below its high-water mark; fails when it closes first', async () => {
+    const { ws, socket } = fakeWs();
+    await socket.flushed(); // nothing buffered
+    ws.buffered = 3 * MiB;
+    let left = false;
+    const flushed = socket.flushed().then(() => (left = true));
+    ws.buffered = 100;
+    socket.onDrain();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(left).toBe(false);
+    ws.buffered = 0;
+    socket.onDrain();
+    await flushed;
+    ws.buffered = 100;
+    const stuck = socket.flushed();
+    socket.onClose();
+    await expect(stuck).rejects.toMatchObject({ code: 'OUTPUT_SEND_FAILED' });
+  });
+
   it('makes a frame only once the socket can take it, one at a time, each after the previous one went out', async () => {
     const { ws, socket, sent } = fakeWs();
     ws.buffered = 5 * MiB;

@@ -170,8 +170,16 @@ export class UwsClientSocket implements ClientSocket {
   }
 
   /** Resolves once the send buffer is below its high-water mark; rejects when the socket closes first. */
-  private async writable(): Promise<void> {
-    while (!this.closed && this.ws.getBufferedAmount() > SEND_HIGH_WATER_BYTES)
+  private writable(): Promise<void> {
+    return this.bufferedAtMost(SEND_HIGH_WATER_BYTES);
+  }
+
+  flushed(): Promise<void> {
+    return this.bufferedAtMost(0);
+  }
+
+  private async bufferedAtMost(bytes: number): Promise<void> {
+    while (!this.closed && this.ws.getBufferedAmount() > bytes)
       await new Promise<void>((resolve) => (this.drainWaiters ??= []).push(resolve));
     if (this.closed) throw errors.outputSendFailed('the connection closed');
   }

@@ -24,9 +24,10 @@ export interface DeliveryDeps {
 }
 
 /**
- * Sends the result. Resolves `sent` when the files went out (they may be
- * deleted now), `linked` when the client got URLs (the files must stay for
- * RESULT_URL_TTL_SECONDS); throws OUTPUT_SEND_FAILED otherwise.
+ * Sends the result. Resolves `sent` when the files went out, their last
+ * byte handed to the network (they may be deleted now), `linked` when the
+ * client got URLs (the files must stay for RESULT_URL_TTL_SECONDS); throws
+ * OUTPUT_SEND_FAILED otherwise.
  */
 export async function deliverResult(
   socket: ClientSocket,
@@ -92,6 +93,10 @@ export async function deliverResult(
       throw storageReadFailed(output.filename, err);
     }
   }
+  // Delivered once the last byte has left the gateway: a connection that drops while its send buffer still
+  // holds the tail of an output (up to the high-water mark and a chunk, or a whole frame) leaves the result
+  // in storage for a resume, as a drop earlier in the delivery does.
+  await socket.flushed();
   log.info({ outputs: reply.outputs.length }, 'job delivered');
   return 'sent';
 }

@@ -53,8 +53,22 @@ class FakeSocket implements ClientSocket {
     this.files.push({ header: header as unknown as Record<string, unknown>, bytes: payload.length });
     return Promise.resolve();
   }
+  /** While true, what was sent stays in the send buffer: flushed() waits, and rejects when the socket closes. */
+  holding = false;
+  private flushWaiters: (() => void)[] = [];
+  flushed(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('closed'));
+    if (!this.holding) return Promise.resolve();
+    return new Promise((resolve, reject) => this.flushWaiters.push(() => (this.closed ? reject(new Error('closed')) : resolve())));
+  }
+  /** The send buffer empties (holding = false), or the socket closes with it full (`close`). */
+  release(): void {
+    this.holding = false;
+    for (const wake of this.flushWaiters.splice(0)) wake();
+  }
   close(): void {
     this.closed = true;
+    for (const wake of this.flushWaiters.splice(0)) wake();
   }
   async sendBinaryWhenWritable(make: () => Promise<Uint8Array>): Promise<void> {
     return this.sendBinary(await make());
@@ -492,6 +506,45 @@ describe('JobLifecycle', () => {
     await until(() => gw.size === 0);
     await emptied(storage, storageKeys.jobPrefix(id));
     expect(removals).toEqual([{ how: 'known', id, files: [storageKeys.output(id, 'out.txt')] }]);
+  });
+
+  it("keeps a delivered job's files for a resume when its connection drops before the output has left the send buffer", async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    const removals = watchRemovals();
+    const { id } = await submitted(gw, a, 'j1');
+    a.socket.holding = true;
+    gw.onMessage(await finished(id));
+    await until(() => a.socket.files.length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(gw.size).toBe(1); // not delivered while the output waits in the buffer
+    a.socket.close();
+    gw.detach(a);
+    await until(() => gw.size === 0);
+    expect(removals).toEqual([]);
+    expect((await storage.list(storageKeys.jobPrefix(id))).length).toBeGreaterThan(0);
+    // the output goes to the connection that resumes the job
+    const b = holder('c2');
+    gw.resume(b, { type: 'resume_job', job_id: 'j1', resume_token: String(a.socket.of('j1', 'ack')[0]!.resume_token) });
+    await until(() => b.socket.files.length === 1);
+    await until(() => gw.size === 0);
+    await emptied(storage, storageKeys.jobPrefix(id));
+  });
+
+  it("removes a delivered job's files once its output has left the send buffer", async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    const removals = watchRemovals();
+    const { id } = await submitted(gw, a, 'j1');
+    a.socket.holding = true;
+    gw.onMessage(await finished(id));
+    await until(() => a.socket.files.length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(removals).toEqual([]);
+    a.socket.release();
+    await until(() => gw.size === 0);
+    await emptied(storage, storageKeys.jobPrefix(id));
+    expect(removals).toHaveLength(1);
   });
 
   it("names an upload's staged inputs too when it removes its files", async () => {
