@@ -126,7 +126,7 @@ describe('a connection that drops while its output is still on the way', () => {
     client: false,
   });
 
-  it('keeps the result for a resume: the output counts as delivered only once it has left the gateway', async () => {
+  it('keeps the result for a resume (one sent meanwhile waits): the output counts as delivered only once it has left the gateway', async () => {
     const first = await TestClient.connect(stack.wsUrl);
     submit(first, startJobMessage('tail', 'remove_audio', files.url('raw.mkv'), { keep_video_quality: true }));
     const ack = await first.next((m) => m.type === 'ack');
@@ -138,11 +138,13 @@ describe('a connection that drops while its output is still on the way', () => {
     await settle();
     const stored = async () => (await readdir(join(stack.storageDir, 'jobs'), { recursive: true }).catch(() => [])).map(String);
     expect((await stored()).some((p) => p.endsWith('output.mkv'))).toBe(true);
-    first.ws.terminate(); // the connection drops, the tail of the output undelivered
-    await stack.gateway.waitForLog((l) => l.msg === 'client disconnected during delivery; the result waits in storage for a resume');
-
+    // the client gives the stalled connection up and resumes on a new one, before the gateway has noticed
     const second = await TestClient.connect(stack.wsUrl);
     second.send({ type: 'resume_job', job_id: 'tail', resume_token: ack.resume_token });
+    await stack.gateway.waitForLog((l) => l.msg === 'resume waits for the delivery under way on another connection');
+    expect(second.received).toEqual([]);
+    first.ws.terminate(); // the old connection drops, the tail of the output undelivered
+    await stack.gateway.waitForLog((l) => l.msg === 'client disconnected during delivery; the result waits in storage for a resume');
     const { final, files: out } = await second.result('tail', 60_000);
     expect(count(second, 'tail')).toBe('completed');
     expect(out.get('output.mkv')!.length).toBe(size);

@@ -531,6 +531,35 @@ describe('JobLifecycle', () => {
     await emptied(storage, storageKeys.jobPrefix(id));
   });
 
+  it('answers a resume from another connection during a delivery once it ends: from storage when it dropped, RESUME_FAILED when it went out', async () => {
+    const gw = lifecycle();
+    for (const drops of [true, false]) {
+      const a = holder(`a-${drops}`);
+      const { id, token } = await submitted(gw, a, 'j1');
+      a.socket.holding = true;
+      gw.onMessage(await finished(id));
+      await until(() => a.socket.files.length === 1);
+      // the client believes its connection dead and resumes on a new one, before the gateway has noticed
+      const b = holder(`b-${drops}`);
+      gw.resume(b, { type: 'resume_job', job_id: 'j1', resume_token: token });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(b.socket.json).toEqual([]);
+      if (drops) {
+        a.socket.close();
+        gw.detach(a);
+        await until(() => b.socket.files.length === 1);
+        expect(b.socket.of('j1', 'completed')).toHaveLength(1);
+      } else {
+        a.socket.release();
+        await until(() => b.socket.json.length === 1);
+        expect(b.socket.of('j1', 'error')).toEqual([expect.objectContaining({ code: 'RESUME_FAILED' })]);
+        expect(b.socket.files).toEqual([]);
+      }
+      await until(() => gw.size === 0);
+      await emptied(storage, storageKeys.jobPrefix(id));
+    }
+  });
+
   it("removes a delivered job's files once its output has left the send buffer", async () => {
     const gw = lifecycle();
     const a = holder('c1');

@@ -108,6 +108,7 @@ function newJob(
     staging: null,
     inputKeys: null,
     pendingWrite: null,
+    resumesWaiting: null,
     startedAt: Date.now(),
   };
 }
@@ -288,7 +289,21 @@ export class JobLifecycle {
     if (local) {
       const allowed =
         tokenMatches(message.resume_token, local.resumeDigest) && local.clientId === message.job_id && sameOwner(local.owner, holder);
-      if (!allowed || local.phase === 'uploading' || local.phase === 'submitting' || local.phase === 'delivering') return refuse();
+      if (!allowed || local.phase === 'uploading' || local.phase === 'submitting') return refuse();
+      if (local.phase === 'delivering') {
+        if (local.holder === holder) return refuse();
+        // The client reconnected while its output was still going out on the old connection, which may be dead
+        // but not yet noticed (WS_PING_INTERVAL + WS_PING_TIMEOUT): once that delivery ends, a dropped one is
+        // resumed here from storage; one that failed is told why; one that went out whole is not sent twice.
+        (local.resumesWaiting ??= []).push((outcome, notice) => {
+          if (holder.socket.closed) return;
+          if (outcome === 'detached' || outcome === 'taken') this.resume(holder, message);
+          else if (notice) this.send(holder, notice);
+          else refuse();
+        });
+        local.log.info({ conn_id: holder.id }, 'resume waits for the delivery under way on another connection');
+        return;
+      }
       if (local.holder === holder) return this.sendState(local);
       if (mine)
         return this.send(
@@ -714,6 +729,7 @@ export class JobLifecycle {
       metrics.jobSeconds.observe({ operation: job.operation }, (Date.now() - job.startedAt) / 1000);
     }
     if (options.notice) this.send(job.holder, options.notice);
+    for (const answer of job.resumesWaiting?.splice(0) ?? []) answer(outcome, options.notice);
     if (options.removeFiles) {
       // A delivered job's files are the ones it names (no listing on every job's path); others are found by listing.
       const { delivered } = options;
