@@ -126,35 +126,52 @@ describe('a connection that drops while its output is still on the way', () => {
     client: false,
   });
 
-  it('keeps the result for a resume (one sent meanwhile waits): the output counts as delivered only once it has left the gateway', async () => {
-    const first = await TestClient.connect(stack.wsUrl);
-    submit(first, startJobMessage('tail', 'remove_audio', files.url('raw.mkv'), { keep_video_quality: true }));
-    const ack = await first.next((m) => m.type === 'ack');
-    const completed = await first.next((m) => m.type === 'completed', 60_000);
-    first.ws.pause(); // the client stops reading: the kernel's buffers fill, the rest stays in the gateway's
-    const size = (completed.outputs as { size_bytes: number }[])[0]!.size_bytes;
-    expect(size).toBeGreaterThan(12_000_000);
-    // well past the gathered delete's half second: a delivery counted once handed over would be gone by now
+  const stored = async () => (await readdir(join(stack.storageDir, 'jobs'), { recursive: true }).catch(() => [])).map(String);
+
+  /** Job `id` (a 13 MB output) to a client that stops reading once `completed` comes: its ack, `completed`, the client. */
+  async function stalled(id: string) {
+    const client = await TestClient.connect(stack.wsUrl);
+    submit(client, startJobMessage(id, 'remove_audio', files.url('raw.mkv'), { keep_video_quality: true }));
+    const ack = await client.next((m) => m.type === 'ack');
+    const completed = await client.next((m) => m.type === 'completed', 60_000);
+    client.ws.pause(); // the kernel's buffers fill, the rest of the output stays in the gateway's
+    expect((completed.outputs as { size_bytes: number }[])[0]!.size_bytes).toBeGreaterThan(12_000_000);
+    // well past the gathered delete's half second: a delivery counted as done once handed over would be gone by now
     await settle();
-    const stored = async () => (await readdir(join(stack.storageDir, 'jobs'), { recursive: true }).catch(() => [])).map(String);
-    expect((await stored()).some((p) => p.endsWith('output.mkv'))).toBe(true);
-    // the client gives the stalled connection up and resumes on a new one, before the gateway has noticed
-    const second = await TestClient.connect(stack.wsUrl);
-    second.send({ type: 'resume_job', job_id: 'tail', resume_token: ack.resume_token });
-    await stack.gateway.waitForLog((l) => l.msg === 'resume waits for the delivery under way on another connection');
-    expect(second.received).toEqual([]);
-    first.ws.terminate(); // the old connection drops, the tail of the output undelivered
-    await stack.gateway.waitForLog((l) => l.msg === 'client disconnected during delivery; the result waits in storage for a resume');
-    const { final, files: out } = await second.result('tail', 60_000);
-    expect(count(second, 'tail')).toBe('completed');
-    expect(out.get('output.mkv')!.length).toBe(size);
-    await writeFile(join(dir, 'tail.mkv'), out.get('output.mkv')!);
-    const probed = await ffprobe(join(dir, 'tail.mkv'));
-    expect([probed.video?.codec_name, probed.audio]).toEqual(['rawvideo', undefined]);
+    expect((await stored()).some((p) => p.endsWith('output.mkv'))).toBe(true); // (each test waits for its own to go)
+    return { ack, completed, client };
+  }
+
+  /** Resumes `id` on a new connection and checks the whole output arrives; then its files go. */
+  async function resumedWhole(id: string, token: unknown, completed: Record<string, unknown>) {
+    const client = await TestClient.connect(stack.wsUrl);
+    client.send({ type: 'resume_job', job_id: id, resume_token: token });
+    const { final, files: out } = await client.result(id, 60_000);
+    expect(count(client, id)).toBe('completed');
     expect(final.outputs).toEqual(completed.outputs);
-    // delivered whole this time: the files go
+    const bytes = out.get('output.mkv')!;
+    expect(bytes.length).toBe((completed.outputs as { size_bytes: number }[])[0]!.size_bytes);
+    await writeFile(join(dir, `${id}.mkv`), bytes);
+    const probed = await ffprobe(join(dir, `${id}.mkv`));
+    expect([probed.video?.codec_name, probed.audio]).toEqual(['rawvideo', undefined]);
+    await client.close();
+  }
+
+  it('keeps the result for a resume: the output counts as delivered only once it has left the gateway', async () => {
+    const { ack, completed, client } = await stalled('dropped');
+    client.ws.terminate(); // the connection drops, the tail of the output undelivered
+    await stack.gateway.waitForLog((l) => l.msg === 'client disconnected during delivery; the result waits in storage for a resume');
+    await resumedWhole('dropped', ack.resume_token, completed);
     await waitFor(async () => !(await stored()).some((p) => p.endsWith('output.mkv')), 10_000);
-    await second.close();
+  });
+
+  it('delivers the job again to a connection that resumes it before the gateway noticed the old one stalled', async () => {
+    const { ack, completed, client } = await stalled('given-up');
+    // the client gives the stalled connection up (it is still open) and resumes on a new one
+    await resumedWhole('given-up', ack.resume_token, completed);
+    await stack.gateway.waitForLog((l) => l.msg === 'job resumed on another connection during its delivery; delivering it there');
+    await waitFor(async () => !(await stored()).some((p) => p.endsWith('output.mkv')), 10_000);
+    client.ws.terminate();
   });
 });
 

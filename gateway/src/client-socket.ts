@@ -36,8 +36,9 @@ export interface ClientSocket {
    */
   sendFragmentsWhenWritable(next: () => Promise<{ piece: Uint8Array; last: boolean }>): Promise<void>;
   /**
-   * Resolves once everything sent so far has left the gateway's send buffer
-   * for the network; rejects when the socket closes first (what was still
+   * Resolves once everything sent before this call has left the gateway's
+   * send buffer for the network (what is sent later, another job's output,
+   * is not waited for); rejects when the socket closes first (what was still
    * buffered then never reached the client).
    */
   flushed(): Promise<void>;

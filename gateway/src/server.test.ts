@@ -70,23 +70,29 @@ describe('UwsClientSocket', () => {
     await expect(socket.sendBinary(new Uint8Array(1))).rejects.toMatchObject({ code: 'OUTPUT_SEND_FAILED' });
   });
 
-  it('says an output has left once the send buffer is empty, not merely below its high-water mark; fails when it closes first', async () => {
+  it('says what was sent has left once the buffer no longer holds it — not merely below its high-water mark, nor waiting for later sends; fails when it closes first', async () => {
     const { ws, socket } = fakeWs();
-    await socket.flushed(); // nothing buffered
-    ws.buffered = 3 * MiB;
+    await socket.flushed(); // nothing sent
+    await socket.sendBinary(new Uint8Array(3 * MiB));
+    ws.buffered = 3 * MiB; // all of it still in the buffer
     let left = false;
     const flushed = socket.flushed().then(() => (left = true));
     ws.buffered = 100;
     socket.onDrain();
     await new Promise((r) => setTimeout(r, 10));
+    expect(left).toBe(false); // 100 of its bytes are still there
+    // another job's frame goes out behind it; once the first frame's last byte has left, it is done
+    await socket.sendBinary(new Uint8Array(MiB));
+    ws.buffered = MiB + 100;
+    socket.onDrain();
+    await new Promise((r) => setTimeout(r, 10));
     expect(left).toBe(false);
-    ws.buffered = 0;
+    ws.buffered = MiB;
     socket.onDrain();
     await flushed;
-    ws.buffered = 100;
-    const stuck = socket.flushed();
+    const second = socket.flushed(); // the second frame's MiB is still buffered
     socket.onClose();
-    await expect(stuck).rejects.toMatchObject({ code: 'OUTPUT_SEND_FAILED' });
+    await expect(second).rejects.toMatchObject({ code: 'OUTPUT_SEND_FAILED' });
   });
 
   it('makes a frame only once the socket can take it, one at a time, each after the previous one went out', async () => {

@@ -65,6 +65,11 @@ export class UwsClientSocket implements ClientSocket {
   private held: Map<string, string> | null = null;
   /** While a fragmented message is going out: the JSON texts that wait for its last piece, in order. */
   private afterFragments: string[] | null = null;
+  /**
+   * Payload bytes handed to uWS so far (a string's length in UTF-16 units, never more than its UTF-8 bytes).
+   * What uWS adds (frame headers, pings) is not counted, so `handed - buffered` never overstates what has left.
+   */
+  private handed = 0;
 
   constructor(
     readonly id: string,
@@ -92,7 +97,12 @@ export class UwsClientSocket implements ClientSocket {
         return;
       }
     } else this.flushHeld(); // whatever was held is older than this message
-    this.ws.cork(() => this.ws.send(text, false));
+    this.ws.cork(() => this.sendText(text));
+  }
+
+  /** One JSON text, inside a cork; counted unless uWS dropped it (over MAX_BACKPRESSURE_BYTES). */
+  private sendText(text: string): void {
+    if (this.ws.send(text, false) !== 2) this.handed += text.length;
   }
 
   private flushHeld(): void {
@@ -100,7 +110,7 @@ export class UwsClientSocket implements ClientSocket {
     const texts = [...this.held.values()];
     this.held.clear();
     this.ws.cork(() => {
-      for (const text of texts) this.ws.send(text, false);
+      for (const text of texts) this.sendText(text);
     });
   }
 
@@ -109,6 +119,7 @@ export class UwsClientSocket implements ClientSocket {
     let status = 0;
     this.ws.cork(() => (status = this.ws.send(frame, true)));
     if (status === 2) throw errors.outputSendFailed('the client is not reading (send buffer full)');
+    this.handed += frame.length;
   }
 
   close(code: number, reason: string): void {
@@ -136,6 +147,7 @@ export class UwsClientSocket implements ClientSocket {
           else if (!started) this.ws.cork(() => this.ws.sendFirstFragment(made.piece, true));
           else if (last) this.ws.cork(() => this.ws.sendLastFragment(made.piece));
           else this.ws.cork(() => this.ws.sendFragment(made.piece));
+          this.handed += made.piece.length;
           if (!started) this.afterFragments = [];
           started = true;
         }
@@ -147,7 +159,7 @@ export class UwsClientSocket implements ClientSocket {
         this.afterFragments = null;
         if (!this.closed && waiting.length > 0)
           this.ws.cork(() => {
-            for (const text of waiting) this.ws.send(text, false);
+            for (const text of waiting) this.sendText(text);
           });
         if (!this.closed && this.ws.getBufferedAmount() <= COALESCE_ABOVE_BYTES) this.flushHeld();
       }
@@ -171,16 +183,18 @@ export class UwsClientSocket implements ClientSocket {
 
   /** Resolves once the send buffer is below its high-water mark; rejects when the socket closes first. */
   private writable(): Promise<void> {
-    return this.bufferedAtMost(SEND_HIGH_WATER_BYTES);
+    return this.until(() => this.ws.getBufferedAmount() <= SEND_HIGH_WATER_BYTES);
   }
 
+  /** What was handed to uWS before this call has left its buffer: later sends (other jobs' frames) do not count. */
   flushed(): Promise<void> {
-    return this.bufferedAtMost(0);
+    const upTo = this.handed;
+    return this.until(() => this.handed - this.ws.getBufferedAmount() >= upTo);
   }
 
-  private async bufferedAtMost(bytes: number): Promise<void> {
-    while (!this.closed && this.ws.getBufferedAmount() > bytes)
-      await new Promise<void>((resolve) => (this.drainWaiters ??= []).push(resolve));
+  /** Resolves once `ready()` holds, looking again at each drain; rejects when the socket closes first. */
+  private async until(ready: () => boolean): Promise<void> {
+    while (!this.closed && !ready()) await new Promise<void>((resolve) => (this.drainWaiters ??= []).push(resolve));
     if (this.closed) throw errors.outputSendFailed('the connection closed');
   }
 

@@ -8,7 +8,7 @@
  *   resuming ──record, result, state read──▶ waiting (or delivering, when the result is stored)
  *   any phase ──cancel, close, failure, resumed elsewhere──▶ ended
  */
-import type { DeliveryMethod, ProgressStage, ReplyExchangeMessage, ServerMessage } from '@media-foundry/shared';
+import type { DeliveryMethod, ProgressStage, ReplyExchangeMessage } from '@media-foundry/shared';
 import type { Logger } from '@media-foundry/shared/node';
 import type { Principal } from '../auth.js';
 import type { ClientSocket } from '../client-socket.js';
@@ -60,11 +60,6 @@ export interface GatewayJob {
   staging: UploadStaging | null;
   /** A write of its own still in flight (the record, stored again after all): its files are removed once it settles. */
   pendingWrite: Promise<void> | null;
-  /**
-   * Resumes from other connections that came while its output was going out on this one (which may be dead, not
-   * yet noticed): each is answered with the delivery's outcome once it ends (null: none waiting).
-   */
-  resumesWaiting: ((outcome: Outcome, notice: ServerMessage | undefined) => void)[] | null;
   /** Storage keys of its staged inputs, once published; null where this gateway does not know them (a resumed job). */
   inputKeys: readonly string[] | null;
   startedAt: number;

@@ -108,7 +108,6 @@ function newJob(
     staging: null,
     inputKeys: null,
     pendingWrite: null,
-    resumesWaiting: null,
     startedAt: Date.now(),
   };
 }
@@ -290,26 +289,20 @@ export class JobLifecycle {
       const allowed =
         tokenMatches(message.resume_token, local.resumeDigest) && local.clientId === message.job_id && sameOwner(local.owner, holder);
       if (!allowed || local.phase === 'uploading' || local.phase === 'submitting') return refuse();
-      if (local.phase === 'delivering') {
-        if (local.holder === holder) return refuse();
-        // The client reconnected while its output was still going out on the old connection, which may be dead
-        // but not yet noticed (WS_PING_INTERVAL + WS_PING_TIMEOUT): once that delivery ends, a dropped one is
-        // resumed here from storage; one that failed is told why; one that went out whole is not sent twice.
-        (local.resumesWaiting ??= []).push((outcome, notice) => {
-          if (holder.socket.closed) return;
-          if (outcome === 'detached' || outcome === 'taken') this.resume(holder, message);
-          else if (notice) this.send(holder, notice);
-          else refuse();
-        });
-        local.log.info({ conn_id: holder.id }, 'resume waits for the delivery under way on another connection');
-        return;
-      }
-      if (local.holder === holder) return this.sendState(local);
+      if (local.holder === holder) return local.phase === 'delivering' ? refuse() : this.sendState(local);
       if (mine)
         return this.send(
           holder,
           errorMessageFor(message.job_id, errors.resumeFailed('this connection already has another job with this job_id')),
         );
+      if (local.phase === 'delivering') {
+        // The client resumes on a new connection while the output still goes out on the old one, which may be
+        // dead but not yet noticed (WS_PING_INTERVAL + WS_PING_TIMEOUT): that delivery is let go (it goes on,
+        // but its end removes nothing) and the job is delivered again, from storage, here.
+        local.log.info({ conn_id: holder.id }, 'job resumed on another connection during its delivery; delivering it there');
+        this.end(local, 'taken');
+        return this.resume(holder, message);
+      }
       const previous = this.byHolder.get(local.holder.id);
       previous?.delete(local.clientId);
       if (previous?.size === 0) this.byHolder.delete(local.holder.id);
@@ -388,8 +381,9 @@ export class JobLifecycle {
     if (!job) return; // not followed here (any more): a duplicate, or a job whose result was sent
     if (message.type === 'claimed') {
       if (message.gateway_id === this.deps.gatewayId && message.connection_id === job.holder.id) return;
-      if (job.phase === 'delivering') return; // too late: this connection is getting the result
-      job.log.info({ by_gateway: message.gateway_id }, 'job resumed elsewhere; no longer followed here');
+      // During a delivery too (this connection may be dead, not yet noticed): it goes on, but its end removes
+      // nothing; the gateway that took the job delivers it from storage and removes its files.
+      job.log.info({ by_gateway: message.gateway_id, phase: job.phase }, 'job resumed elsewhere; no longer followed here');
       this.end(job, 'taken');
       return;
     }
@@ -729,7 +723,6 @@ export class JobLifecycle {
       metrics.jobSeconds.observe({ operation: job.operation }, (Date.now() - job.startedAt) / 1000);
     }
     if (options.notice) this.send(job.holder, options.notice);
-    for (const answer of job.resumesWaiting?.splice(0) ?? []) answer(outcome, options.notice);
     if (options.removeFiles) {
       // A delivered job's files are the ones it names (no listing on every job's path); others are found by listing.
       const { delivered } = options;
