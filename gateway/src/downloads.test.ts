@@ -108,7 +108,7 @@ describe('sendOutput of a single-message output larger than a chunk', () => {
         return read();
       }
     };
-    await sendOutput(socket, storage, budget, 'j', output, 4096, 0, () => {}, retry);
+    await sendOutput(socket, storage, budget, 'j', output, 4096, { retry });
     expect(starts).toEqual([0, 4096]);
     expect(Buffer.from(decodeUploadFrame(messages[0]!).payload).equals(data)).toBe(true);
   });
@@ -121,6 +121,50 @@ describe('sendOutput of a single-message output larger than a chunk', () => {
       code: 'OUTPUT_SEND_FAILED',
       details: expect.stringMatching(/out\.wav could not be read from storage/),
     });
+  });
+});
+
+describe('sendOutput of a job resumed on another connection meanwhile (wanted: false)', () => {
+  const storageOf = (data: Buffer) =>
+    ({ get: (_key: string, start = 0) => Promise.resolve(Readable.from([data.subarray(start)])) }) as unknown as Storage;
+  const budget = { acquire: () => Promise.resolve(() => {}) };
+
+  it('sends nothing when it was let go before the file began, and a fragmented message once begun to its end', async () => {
+    const data = Buffer.alloc(10 * 1024, 3);
+    const output = { filename: 'out.wav', size_bytes: data.length, content_type: 'audio/wav', key: 'k' };
+    const { socket, messages } = fragmentSocket();
+    await expect(sendOutput(socket, storageOf(data), budget, 'j', output, 4096, { wanted: () => false })).rejects.toMatchObject({
+      code: 'OUTPUT_SEND_FAILED',
+      details: expect.stringMatching(/resumed on another connection/),
+    });
+    expect(messages).toEqual([]);
+    // let go after its first piece: a WebSocket message cannot be cut short without closing the connection
+    let wanted = true;
+    await sendOutput(socket, storageOf(data), budget, 'j', output, 4096, {
+      wanted: () => wanted,
+      onSent: () => (wanted = false),
+    });
+    expect(Buffer.from(decodeUploadFrame(messages[0]!).payload).equals(data)).toBe(true);
+  });
+
+  it('stops a chunked file (over 16 MiB) before its next chunk', async () => {
+    const data = Buffer.alloc(17 * 1024 * 1024, 5);
+    const output = { filename: 'big.mkv', size_bytes: data.length, content_type: 'video/x-matroska', key: 'k' };
+    const frames: Uint8Array[] = [];
+    const socket = {
+      closed: false,
+      sendBinaryWhenWritable: async (make: () => Promise<Uint8Array>) => void frames.push(await make()),
+    } as unknown as ClientSocket;
+    let wanted = true;
+    const sending = sendOutput(socket, storageOf(data), budget, 'j', output, 1024 * 1024, {
+      wanted: () => wanted,
+      onSent: () => (wanted = false),
+    });
+    await expect(sending).rejects.toMatchObject({
+      code: 'OUTPUT_SEND_FAILED',
+      details: expect.stringMatching(/resumed on another connection/),
+    });
+    expect(frames).toHaveLength(1);
   });
 });
 

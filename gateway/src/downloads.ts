@@ -60,12 +60,22 @@ function relayedSource(storage: Pick<Storage, 'get'>, key: string, base64: strin
   };
 }
 
-/**
- * Sends one output file from byte `from` (0 for all of it; a chunked file
- * resumes where an earlier attempt stopped). `onSent` hears every byte
- * handed to the socket, so a caller that retries after a storage failure
- * knows where to resume. Resolves when the last frame is handed over.
- */
+/** How sendOutput goes about one file, beyond what it sends. */
+export interface SendOptions {
+  /** The byte to start from (0, the default, for all of it; a chunked file resumes where an earlier attempt stopped). */
+  from?: number;
+  /** Hears every byte handed to the socket, so a caller that retries after a storage failure knows where to resume. */
+  onSent?: (bytes: number) => void;
+  retry?: Retry;
+  /**
+   * Asked before each message (a whole file, or a chunk of one over 16 MiB): false stops the sending there
+   * with OUTPUT_SEND_FAILED (the job was resumed on another connection). A fragmented message, once begun, is
+   * sent to its end.
+   */
+  wanted?: () => boolean;
+}
+
+/** Sends one output file as binary frames (SendOptions); resolves when the last frame is handed over. */
 export async function sendOutput(
   socket: ClientSocket,
   storage: Pick<Storage, 'get'>,
@@ -77,9 +87,7 @@ export async function sendOutput(
    */
   output: OutputFile & { key: string; relayed?: string | undefined },
   chunkBytes: number,
-  from = 0,
-  onSent: (bytes: number) => void = () => {},
-  retry: Retry = (read) => read(),
+  { from = 0, onSent = () => {}, retry = (read) => read(), wanted = () => true }: SendOptions = {},
 ): Promise<void> {
   const source = output.relayed === undefined ? storage : relayedSource(storage, output.key, output.relayed, output.size_bytes);
   /**
@@ -95,6 +103,7 @@ export async function sendOutput(
       await socket.sendBinaryWhenWritable(async () => {
         release = await budget.acquire(bytes);
         if (socket.closed) throw errors.outputSendFailed('the connection closed');
+        if (!wanted()) throw errors.outputSendFailed('the job was resumed on another connection');
         const made = await read();
         sent = made.sent;
         return made.frame;
@@ -120,6 +129,7 @@ export async function sendOutput(
     return;
   }
   if (output.size_bytes <= SINGLE_FRAME_MAX_BYTES) {
+    if (!wanted()) throw errors.outputSendFailed('the job was resumed on another connection');
     await sendFragmented({ socket, storage: source, budget, jobId, output, chunkBytes, retry, onSent });
     return;
   }

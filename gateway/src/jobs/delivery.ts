@@ -21,6 +21,8 @@ export interface DeliveryDeps {
   budget: Pick<ByteBudget, 'acquire'>;
   /** Output bytes sent (metrics). */
   onBytes(bytes: number): void;
+  /** False once the job was resumed on another connection: the sending stops before its next message. */
+  wanted?: () => boolean;
 }
 
 /**
@@ -72,20 +74,15 @@ export async function deliverResult(
     try {
       await retryTransient(
         () =>
-          sendOutput(
-            socket,
-            storage,
-            deps.budget,
-            clientJobId,
-            output,
-            config.downloadChunkBytes,
-            sent,
-            (bytes) => {
+          sendOutput(socket, storage, deps.budget, clientJobId, output, config.downloadChunkBytes, {
+            from: sent,
+            onSent: (bytes) => {
               sent += bytes;
               deps.onBytes(bytes);
             },
-            (read) => retryTransient(read, retrying(output.filename)),
-          ),
+            retry: (read) => retryTransient(read, retrying(output.filename)),
+            wanted: deps.wanted,
+          }),
         retrying(output.filename),
       );
     } catch (err) {

@@ -296,9 +296,11 @@ export class JobLifecycle {
           errorMessageFor(message.job_id, errors.resumeFailed('this connection already has another job with this job_id')),
         );
       if (local.phase === 'delivering') {
+        // a job whose record is not stored (yet) cannot be resumed from storage: it stays with its connection
+        if (local.pendingWrite !== null) return refuse();
         // The client resumes on a new connection while the output still goes out on the old one, which may be
-        // dead but not yet noticed (WS_PING_INTERVAL + WS_PING_TIMEOUT): that delivery is let go (it goes on,
-        // but its end removes nothing) and the job is delivered again, from storage, here.
+        // dead but not yet noticed (WS_PING_INTERVAL + WS_PING_TIMEOUT): that delivery is let go (it stops before
+        // its next message, and removes nothing) and the job is delivered again, from storage, here.
         local.log.info({ conn_id: holder.id }, 'job resumed on another connection during its delivery; delivering it there');
         this.end(local, 'taken');
         return this.resume(holder, message);
@@ -380,9 +382,10 @@ export class JobLifecycle {
     const job = this.jobs.get(message.job_id);
     if (!job) return; // not followed here (any more): a duplicate, or a job whose result was sent
     if (message.type === 'claimed') {
-      if (message.gateway_id === this.deps.gatewayId && message.connection_id === job.holder.id) return;
-      // During a delivery too (this connection may be dead, not yet noticed): it goes on, but its end removes
-      // nothing; the gateway that took the job delivers it from storage and removes its files.
+      // this gateway's own (echoed back by the exchange): a connection here that takes a job does so at once, in resume()
+      if (message.gateway_id === this.deps.gatewayId) return;
+      // During a delivery too (this connection may be dead, not yet noticed): it stops before its next message
+      // and removes nothing; the gateway that took the job delivers it from storage and removes its files.
       job.log.info({ by_gateway: message.gateway_id, phase: job.phase }, 'job resumed elsewhere; no longer followed here');
       this.end(job, 'taken');
       return;
@@ -621,12 +624,16 @@ export class JobLifecycle {
         job.clientId,
         job.deliveryMethod,
         reply,
-        { config, storage, urls, budget, onBytes: (n) => metrics.bytesOut.inc(n) },
+        { config, storage, urls, budget, onBytes: (n) => metrics.bytesOut.inc(n), wanted: () => this.jobs.get(job.id) === job },
         job.log,
       );
       // download URLs stay valid for RESULT_URL_TTL_SECONDS; so do the files behind them (the sweeper removes them)
       this.end(job, 'completed', { removeFiles: how === 'sent', delivered: reply });
     } catch (err) {
+      if (this.jobs.get(job.id) !== job) {
+        job.log.info({ err }, 'delivery let go: the job was resumed on another connection');
+        return;
+      }
       if (job.holder.socket.closed) {
         job.log.info('client disconnected during delivery; the result waits in storage for a resume');
         this.end(job, 'detached');
