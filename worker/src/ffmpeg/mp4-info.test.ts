@@ -173,6 +173,26 @@ describe('describeMp4', () => {
     expect(await describeMp4File(path)).toBeNull();
   });
 
+  it('never parses a box it does not read: sample counts a hostile file declares cannot make it allocate', async () => {
+    const clean = join(dir(), 'clean.mp4');
+    await ffmpeg([...video(), ...h264, '-movflags', '+faststart', clean]);
+    const bytes = await readFile(clean);
+    // four billion samples of one byte each, in the stsz (mp4box filled an array of them: a fatal V8 error
+    // that aborted the worker) and in a box of that type put in place of the sample entry's avcC
+    const bomb = (at: number, type: string) => {
+      bytes.write(type, at + 4, 'latin1');
+      bytes.writeUInt32BE(0, at + 8); // version, flags
+      bytes.writeUInt32BE(1, at + 12); // sample_size
+      bytes.writeUInt32BE(0xffffffff, at + 16); // sample_count
+    };
+    bomb(bytes.indexOf('stsz', 0, 'latin1') - 4, 'stsz');
+    bomb(bytes.indexOf('avcC', 0, 'latin1') - 4, 'stsz');
+    const hostile = join(dir(), 'hostile.mp4');
+    await writeFile(hostile, bytes);
+    // neither is read: the description is the clean file's
+    expect(await describeMp4File(hostile)).toEqual(await describeMp4File(clean));
+  });
+
   it('counts the trak boxes of a moov, and refuses a malformed child', () => {
     const box = (type: string, body: Buffer = Buffer.alloc(0)) => {
       const header = Buffer.alloc(8);

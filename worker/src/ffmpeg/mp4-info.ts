@@ -54,10 +54,78 @@ export async function readMovieBox(read: ReadBytes, size: number): Promise<Buffe
   return null;
 }
 
-/** The parsed box tree of a `moov` box's bytes. */
+/**
+ * The boxes mp4box is given, by parent (containers are walked; the other
+ * types named are parsed as they are); every other box is turned into
+ * `free` first. mp4box trusts the counts it reads: an `stsz` declaring four
+ * billion samples of one size makes it fill an array of them (a 22 KB file
+ * aborted the worker), and `trun`, `iloc` or `sgpd` loop over counts without
+ * reading. None of those is read here, so none is parsed.
+ */
+const KEPT_CHILDREN: Record<string, readonly string[]> = {
+  moov: ['mvhd', 'trak', 'mvex'],
+  trak: ['tkhd', 'tref', 'mdia'],
+  mdia: ['mdhd', 'hdlr', 'minf'],
+  minf: ['stbl'],
+  stbl: ['stsd', 'stts'],
+  // only their presence is read
+  mvex: [],
+  tref: [],
+  // sample entries (in stsd): their children
+  mp4a: ['esds'],
+  ...Object.fromEntries(['avc1', 'avc3', 'hvc1', 'hev1', 'vp09', 'av01', 'tx3g'].map((type) => [type, []])),
+};
+/** Where a sample entry's child boxes begin (its header and fixed fields), as mp4box reads them. */
+const ENTRY_FIELDS: Record<string, number> = { avc1: 86, avc3: 86, hvc1: 86, hev1: 86, vp09: 86, av01: 86, tx3g: 46, mp4a: 36 };
+const CONTAINERS = new Set([...Object.keys(KEPT_CHILDREN), 'stsd']);
+
+/** Turns every box in `bytes[start, end)` that `parent` does not keep into `free`, walking the kept containers; false when a box is malformed. */
+function keepOnlyRead(bytes: Buffer, start: number, end: number, parent: string): boolean {
+  const kept = parent === 'stsd' ? Object.keys(ENTRY_FIELDS) : (KEPT_CHILDREN[parent] ?? []);
+  for (let at = start; at < end;) {
+    if (at + 8 > end) return false;
+    let size = bytes.readUInt32BE(at);
+    let header = 8;
+    if (size === 1) {
+      if (at + 16 > end) return false;
+      size = Number(bytes.readBigUInt64BE(at + 8));
+      header = 16;
+    } else if (size === 0) size = end - at;
+    if (size < header || at + size > end) return false;
+    const type = bytes.toString('latin1', at + 4, at + 8);
+    if (!kept.includes(type)) bytes.write('free', at + 4, 'latin1');
+    else if (CONTAINERS.has(type)) {
+      let children = at + header;
+      if (type === 'stsd')
+        children += 8; // version, flags, entry count
+      else if (type === 'mp4a') {
+        children = at + ENTRY_FIELDS.mp4a!;
+        // a QuickTime sound entry (version 1 or 2) has more fields, which mp4box, given no ftyp, reads as boxes:
+        // one `free` over all of it (its AAC config is read from the original bytes: quicktime-audio.ts)
+        if (children + 2 > at + size) return false;
+        if (bytes.readUInt16BE(at + 16) !== 0) {
+          if (at + size - children < 8) return false;
+          bytes.writeUInt32BE(at + size - children, children);
+          bytes.write('free', children + 4, 'latin1');
+          at += size;
+          continue;
+        }
+      } else if (ENTRY_FIELDS[type] !== undefined) children = at + ENTRY_FIELDS[type];
+      if (children > at + size || !keepOnlyRead(bytes, children, at + size, type)) return false;
+    }
+    at += size;
+  }
+  return true;
+}
+
+/** The parsed box tree of a `moov` box's bytes (only the boxes read here: keepOnlyRead); null when it is malformed. */
 function parseMovie(moov: Buffer): MovieBox | null {
   const copy = new ArrayBuffer(moov.length);
-  new Uint8Array(copy).set(moov);
+  const bytes = Buffer.from(copy);
+  bytes.set(moov);
+  if (moov.length < 8 || moov.toString('latin1', 4, 8) !== 'moov') return null;
+  const header = moov.readUInt32BE(0) === 1 ? 16 : 8;
+  if (!keepOnlyRead(bytes, header, moov.length, 'moov')) return null;
   const file = new ISOFile(new MultiBufferStream(MP4BoxBuffer.fromArrayBuffer(copy, 0))); // parses the stream it is given
   return (file.moov as unknown as MovieBox | undefined) ?? null;
 }
