@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { loadGatewayConfig, MiB } from '@media-foundry/shared';
+import { CloseCode, loadGatewayConfig, MiB } from '@media-foundry/shared';
 import { createLogger, type Storage } from '@media-foundry/shared/node';
 import type { HttpRequest, HttpResponse, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
 import { createAuthenticator } from './auth.js';
@@ -159,6 +159,26 @@ describe('UwsClientSocket', () => {
       '{"type":"progress","p":2}',
       '<7 bytes>',
     ]);
+  });
+
+  it('closes a client that stopped reading mid-message once the replies waiting behind it pass MAX_BACKPRESSURE_BYTES', async () => {
+    const { ws, socket, sent } = fakeWs();
+    let reads = 0;
+    const sending = socket.sendFragmentsWhenWritable(async () => {
+      reads++;
+      ws.buffered = 5 * MiB; // and the client reads no more
+      return { piece: new Uint8Array(4), last: false };
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(reads).toBe(1);
+    // it keeps sending requests that are answered (refused ones, pings): each answer waits for the message's end
+    const answer = { type: 'error', details: 'x'.repeat(MiB - 64) }; // just under 1 MiB as JSON
+    for (let i = 0; i < 64; i++) socket.sendJson(answer);
+    expect(sent.filter((m) => m.startsWith('<end'))).toEqual([]);
+    socket.sendJson(answer);
+    expect(sent.filter((m) => m.startsWith('<end'))).toEqual([`<end ${CloseCode.POLICY_VIOLATION}>`]);
+    socket.onClose(); // what uWS does on end()
+    await expect(sending).rejects.toMatchObject({ code: 'OUTPUT_SEND_FAILED' });
   });
 
   it('sends a one-piece message as a plain frame', async () => {

@@ -49,6 +49,8 @@ export const TOO_MANY_CONNECTIONS_REASON = 'too many connections for this API ke
 const SEND_HIGH_WATER_BYTES = MiB;
 /** Above this much unsent data, progress messages are coalesced (latest per job) instead of queued. */
 const COALESCE_ABOVE_BYTES = 256 * 1024;
+/** The close reason for a client whose replies waiting behind a fragmented output passed MAX_BACKPRESSURE_BYTES. */
+export const NOT_READING_REASON = 'not reading: over 64 MiB of replies waiting';
 /** Per-client send-buffer ceiling (uWS drops messages above it). */
 export const MAX_BACKPRESSURE_BYTES = 64 * MiB;
 
@@ -65,6 +67,8 @@ export class UwsClientSocket implements ClientSocket {
   private held: Map<string, string> | null = null;
   /** While a fragmented message is going out: the JSON texts that wait for its last piece, in order. */
   private afterFragments: string[] | null = null;
+  /** The length of the texts in `afterFragments`. */
+  private afterFragmentsChars = 0;
   /**
    * Payload bytes handed to uWS so far (a string's length in UTF-16 units, never more than its UTF-8 bytes).
    * What uWS adds (frame headers, pings) is not counted, so `handed - buffered` never overstates what has left.
@@ -83,6 +87,10 @@ export class UwsClientSocket implements ClientSocket {
       // held progress is older than this message: it keeps its place in line
       this.afterFragments.push(...(this.held?.values() ?? []), text);
       this.held?.clear();
+      this.afterFragmentsChars += text.length;
+      // A client that stopped reading mid-message while it keeps sending (pings, refused requests) would have
+      // the replies pile up here, out of uWS's reach and its MAX_BACKPRESSURE_BYTES: the same ceiling, then closed.
+      if (this.afterFragmentsChars > MAX_BACKPRESSURE_BYTES) this.ws.end(CloseCode.POLICY_VIOLATION, NOT_READING_REASON);
       return;
     }
     if (coalesceKey !== undefined) {
@@ -148,7 +156,10 @@ export class UwsClientSocket implements ClientSocket {
           else if (last) this.ws.cork(() => this.ws.sendLastFragment(made.piece));
           else this.ws.cork(() => this.ws.sendFragment(made.piece));
           this.handed += made.piece.length;
-          if (!started) this.afterFragments = [];
+          if (!started) {
+            this.afterFragments = [];
+            this.afterFragmentsChars = 0;
+          }
           started = true;
         }
       } catch (err) {

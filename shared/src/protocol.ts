@@ -313,7 +313,10 @@ export const CloseCode = {
   NORMAL: 1000,
   /** The gateway is shutting down (a rolling update): reconnect, and `resume_job` each job with its token. */
   GOING_AWAY: 1001,
-  /** The client kept flooding after RATE_LIMITED, or its key has MAX_CONNECTIONS_PER_CLIENT connections open already. */
+  /**
+   * The client kept flooding after RATE_LIMITED, its key has MAX_CONNECTIONS_PER_CLIENT connections open already,
+   * or it stopped reading mid-output while over 64 MiB of answers to its requests waited behind that output.
+   */
   POLICY_VIOLATION: 1008,
   /** A text message over WS_MAX_TEXT_SIZE (a larger frame of any kind, over WS_MAX_SIZE, is closed by uWebSockets.js itself). */
   MESSAGE_TOO_BIG: 1009,
