@@ -1,6 +1,12 @@
+import { copyFile, readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { AppError, type OutputsByKey, type WorkerConfig } from '@media-foundry/shared';
 import { type JobStore, type Logger, parseAllowlist, type Storage } from '@media-foundry/shared/node';
 import { thumbnailResult, useTempDir } from '@media-foundry/test-support';
+import { InputServer } from './input-server.js';
 import { type HandlerDeps, JobHandler, parseJob } from './job-handler.js';
 import type { Delivery } from './scheduler/job-puller.js';
 
@@ -74,5 +80,167 @@ describe('JobHandler, a job that finished before this delivery', () => {
     expect(sent).toEqual([{ reply, inline }]);
     expect(writes).toEqual([]); // the stored result stays as it is
     expect(acked).toBe(1);
+  });
+});
+
+describe('JobHandler, a job stopped in its last steps or after them', () => {
+  const tempDir = useTempDir('job-handler-run-');
+  const logger = {
+    error: () => {},
+    warn: () => {},
+    info: () => {},
+    debug: () => {},
+    trace: () => {},
+    child: () => logger,
+  } as unknown as Logger;
+  const metrics = new Proxy({}, { get: () => ({ inc() {}, observe() {} }) });
+  const runConfig = (dir: string, transientRetryMs: number) => ({
+    urlAllowlist: ['127.0.0.1'],
+    transientRetryMs,
+    jobDeliveryLimit: 3,
+    tempDir: dir,
+    ffmpegPath: 'ffmpeg',
+    ffprobePath: 'ffprobe',
+    inputProbe: 'auto',
+    ffmpegThreads: 1,
+    ffmpegTimeoutMs: 60_000,
+    ffmpegMaxMemoryBytes: 0,
+    ffmpegStallMs: 30_000,
+    maxFileSizeBytes: 1e9,
+    urlFetchTimeoutMs: 10_000,
+    urlConnectTimeoutMs: 10_000,
+    urlMinBytesPerSecond: 0,
+    urlMinRateWindowMs: 10_000,
+    maxJobInputBytes: 1e9,
+    maxInputDurationSeconds: 10_000,
+    maxInputPixels: 1e8,
+    watermarkFontFile: '',
+  });
+  let clip: string;
+  beforeAll(async () => {
+    // noise, losslessly: a file of several 512 KiB blocks, the second of which the worker reads ahead
+    clip = join(tempDir(), 'in.mp4');
+    await execa('ffmpeg', [
+      ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=2,noise=alls=20:allf=t'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-movflags', '+faststart', clip],
+    ]);
+  });
+
+  class Transient extends Error {
+    kind = 'transient';
+  }
+
+  /** A handler whose storage stores outputs by `putFile`; what it publishes, stores and removes, in order. */
+  function handlerWith(putFile: () => Promise<void>, transientRetryMs = 20_000, extra: Partial<HandlerDeps> = {}) {
+    const events: unknown[][] = [];
+    const config = runConfig(tempDir(), transientRetryMs);
+    const storage = { size: async () => (await stat(clip)).size, getFile: (_k: string, path: string) => copyFile(clip, path), putFile };
+    const handler: JobHandler = new JobHandler({
+      config,
+      storage,
+      store: {
+        readResult: () => Promise.resolve(null),
+        isCancelled: () => Promise.resolve(false),
+        writeResult: (r: { type: string; code?: string }) => (events.push(['stored', r.code ?? r.type]), Promise.resolve()),
+        writeState: () => Promise.resolve(),
+        remove: () => (events.push(['removed']), Promise.resolve()),
+      },
+      replies: {
+        send: (_route: unknown, r: { type: string; code?: string; stage?: string; message?: string }) => {
+          events.push([r.type, r.code ?? r.stage, r.message]);
+          return Promise.resolve();
+        },
+      },
+      view: { heldEarlierElsewhere: () => false },
+      metrics,
+      logger,
+      runner: { config, storage, allowlist: parseAllowlist(['127.0.0.1']) },
+      webhooks: { finished: () => Promise.resolve(), stageChanged: () => {} },
+      webhookAllowlist: parseAllowlist([]),
+      ...extra,
+    } as unknown as HandlerDeps);
+    return { handler, events };
+  }
+
+  async function run(handler: JobHandler, message: object): Promise<string[]> {
+    const settled: string[] = [];
+    await handler.handle({
+      message: { content: body(message), properties: { headers: {} } },
+      tenantKey: '0123456789abcdef',
+      deliveryCount: 0,
+      ack: () => void settled.push('ack'),
+      requeue: () => void settled.push('requeue'),
+      live: true,
+    } as unknown as Delivery);
+    return settled;
+  }
+
+  const stored = {
+    job_id: 'j1',
+    operation: 'thumbnail',
+    options: {},
+    delivery_method: 'url',
+    inputs: [{ source: 'storage', key: 'jobs/j1/input/in.mp4', filename: 'in.mp4' }],
+  };
+
+  it('answers JOB_CANCELLED, removing its files, when the cancel comes while its output is being stored', async () => {
+    const { handler, events } = handlerWith(async () => {
+      handler.cancel('j1'); // the put itself takes no signal and completes
+      await new Promise((r) => setTimeout(r, 20));
+    });
+    expect(await run(handler, stored)).toEqual(['ack']);
+    const finals = events.filter((e) => e[0] === 'completed' || e[0] === 'error');
+    expect(finals).toEqual([['error', 'JOB_CANCELLED', expect.any(String)]]);
+    expect(events.at(-1)).toEqual(['removed']);
+  });
+
+  it('answers JOB_CANCELLED, not a hand-back, when the cancel comes while a failed store waits for its retry', async () => {
+    const { handler, events } = handlerWith(() => Promise.reject(new Transient('503 SlowDown')));
+    const cancelOnRetry = handler as unknown as { deps: { replies: { send: (route: unknown, r: { stage?: string }) => Promise<void> } } };
+    const send = cancelOnRetry.deps.replies.send;
+    cancelOnRetry.deps.replies.send = (route, r) => {
+      if (r.stage === 'retrying') setTimeout(() => handler.cancel('j1'), 20);
+      return send(route, r);
+    };
+    expect(await run(handler, stored)).toEqual(['ack']); // not requeued
+    const finals = events.filter((e) => e[0] === 'completed' || e[0] === 'error');
+    expect(finals).toEqual([['error', 'JOB_CANCELLED', expect.any(String)]]);
+    expect(events.at(-1)).toEqual(['removed']);
+  });
+
+  it('reports nothing, and reads its input no further, once it has its final reply', async () => {
+    // the origin answers the first block, then, after a while, 503 to every later one: the worker's read-ahead of
+    // the second, which the thumbnail does not need, retried for TRANSIENT_RETRY_SECONDS after the job's end, and
+    // reported each retry after its `completed`
+    const file = await readFile(clip);
+    const requests: number[] = [];
+    const origin = createServer((req, res) => {
+      requests.push(Date.now());
+      const [, from, to] = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '') ?? [];
+      if (from === undefined || Number(from) >= 512 * 1024) return void setTimeout(() => res.writeHead(503).end(), 300);
+      const end = Math.min(Number(to), file.length - 1);
+      res
+        .writeHead(206, { 'content-length': end - Number(from) + 1, 'content-range': `bytes ${from}-${end}/${file.length}` })
+        .end(file.subarray(Number(from), end + 1));
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    const inputServer = await InputServer.start();
+    try {
+      const { handler, events } = handlerWith(() => Promise.resolve(), 10_000);
+      (handler as unknown as { deps: { runner: { inputServer: InputServer } } }).deps.runner.inputServer = inputServer;
+      const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/in.mp4`;
+      const settled = await run(handler, { ...stored, options: { timestamp: 0 }, inputs: [{ source: 'url', url }] });
+      const ended = Date.now();
+      expect(settled).toEqual(['ack']);
+      await new Promise((r) => setTimeout(r, 1500));
+      const completed = events.findIndex((e) => e[0] === 'completed');
+      expect(completed).toBeGreaterThanOrEqual(0);
+      expect(events.slice(completed + 1)).toEqual([]);
+      expect(requests.filter((at) => at > ended + 100)).toEqual([]);
+    } finally {
+      await inputServer.close();
+      origin.closeAllConnections();
+      await new Promise((resolve) => origin.close(resolve));
+    }
   });
 });

@@ -37,7 +37,7 @@ import {
   webhookProblem,
 } from '@media-foundry/shared/node';
 import { storageFailure } from './inputs.js';
-import { type JobOutcome, runJob, type JobRunnerDeps } from './job-runner.js';
+import { type JobOutcome, type JobRunnerDeps, type ProgressUpdate, runJob } from './job-runner.js';
 import type { WorkerMetrics } from './metrics.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { StageClock } from './stage-clock.js';
@@ -65,7 +65,7 @@ export interface HandlerDeps {
  * Why a running job's AbortController fired: a cancel ends it; a shutdown or a yield (fair share) hands it back to
  * its queue; `superseded`: storage says it ended or was cancelled before this delivery (JobHandler.lookUp).
  */
-type AbortReason = 'cancel' | 'shutdown' | 'yield' | 'superseded';
+type AbortReason = 'cancel' | 'shutdown' | 'yield' | 'superseded' | 'finished';
 
 /** What storage says of a job just taken (JobHandler.lookUp). */
 type Verdict = { kind: 'run' } | { kind: 'stored'; result: JobResult } | { kind: 'cancelled' } | { kind: 'failed'; err: unknown };
@@ -191,6 +191,8 @@ export class JobHandler {
       }
     } finally {
       if (this.active.get(job.job_id) === entry) this.active.delete(job.job_id);
+      // whatever of the run still goes on in the background (an input block read ahead, retrying) stops now
+      controller.abort('finished' satisfies AbortReason);
       finish();
     }
   }
@@ -244,7 +246,10 @@ export class JobHandler {
     const progress = new ProgressReporter(route, this.deps, log, job.webhook, cleared);
     let outcome: JobOutcome;
     try {
-      outcome = await runJob(job, this.deps.runner, (u) => progress.report(u), controller.signal, log, {
+      // what the run reports once it was stopped (cancelled, handed back, or finished: an input block read ahead
+      // that retries) is stale; the handler reports a hand-back itself
+      const report = (u: ProgressUpdate) => !controller.signal.aborted && progress.report(u);
+      outcome = await runJob(job, this.deps.runner, report, controller.signal, log, {
         clock,
         onRunSpeed: (speed) => metrics.encodeSpeed.observe({ operation }, speed),
         cleared,
@@ -254,6 +259,9 @@ export class JobHandler {
             ? (reply, inline) => this.deps.store.writeResult(reply, inline, { patient: false })
             : undefined,
       });
+      // a cancel during the last steps (storing the outputs, which take no signal) cancels the job all the same:
+      // its client was told JOB_CANCELLED when it asked
+      if (controller.signal.reason === ('cancel' satisfies AbortReason)) throw errors.jobCancelled();
       progress.close();
     } catch (err) {
       progress.close();
@@ -275,7 +283,8 @@ export class JobHandler {
         delivery.requeue();
         return;
       }
-      const e = AppError.from(err);
+      // cancelled, whatever the cancel interrupted (a wait between a failed store's retries ends in that failure)
+      const e = controller.signal.reason === ('cancel' satisfies AbortReason) ? errors.jobCancelled() : AppError.from(err);
       if (e.code === ErrorCode.JOB_CANCELLED) {
         log.info({ details: e.details }, 'job cancelled');
         metrics.jobs.inc({ operation, outcome: 'cancelled' });
