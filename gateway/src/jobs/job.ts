@@ -55,7 +55,10 @@ export interface GatewayJob {
   held: ReplyExchangeMessage[];
   /** The client cancelled while the job was being submitted or resumed: cancel once that is done. */
   cancelRequested: boolean;
-  /** The connection closed while the job was being submitted: stop following once it is published. */
+  /**
+   * The connection closed while the job was being submitted (or resumed, after asking to cancel it): stop
+   * following once it is published (or its resume checks out), applying the cancel it asked for.
+   */
   detached: boolean;
   staging: UploadStaging | null;
   /** A write of its own still in flight (the record, stored again after all): its files are removed once it settles. */

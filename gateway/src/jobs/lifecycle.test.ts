@@ -734,6 +734,41 @@ describe('JobLifecycle', () => {
     expect(b.socket.files).toEqual([]);
   });
 
+  it('applies a cancel asked for while submitting or resuming when the connection then closes: marker and broadcast', async () => {
+    // submitting: held before its reply binding is made
+    const gw = lifecycle();
+    const a = holder('c1');
+    const bound = gate();
+    followGate = bound.opened;
+    gw.start(a, startJob({ job_id: 'j1', operation: 'probe', input: { source: 'url', url: 'https://example.com/a.mp4' } }), null);
+    gw.cancel(a, 'j1');
+    gw.detach(a);
+    followGate = null;
+    bound.open();
+    await until(() => published.length === 1);
+    const submitted = published[0]!.job.job_id;
+    await until(() => broadcasts.some((b) => JSON.stringify(b) === JSON.stringify({ type: 'cancel', job_id: submitted })));
+    expect(await store.isCancelled(submitted)).toBe(true);
+    expect(gw.size).toBe(0);
+    // resuming: once its token checks out
+    const { id, token } = await abandoned();
+    const { gw: gwB, b, release } = heldResume(token);
+    gwB.cancel(b, 'j1');
+    gwB.detach(b);
+    release();
+    await until(() => broadcasts.some((m) => JSON.stringify(m) === JSON.stringify({ type: 'cancel', job_id: id })));
+    expect(await store.isCancelled(id)).toBe(true);
+    await until(() => gwB.size === 0);
+    // not with a wrong token
+    const other = await abandoned();
+    const wrong = heldResume(`${other.id}.wrong`);
+    wrong.gw.cancel(wrong.b, 'j1');
+    wrong.gw.detach(wrong.b);
+    wrong.release();
+    await until(() => wrong.gw.size === 0);
+    expect(await store.isCancelled(other.id)).toBe(false);
+  });
+
   it('keeps a job that was being submitted when its connection closed: published, then no longer followed', async () => {
     const gw = lifecycle();
     const a = holder('c1');

@@ -365,6 +365,8 @@ export class JobLifecycle {
     for (const job of [...mine.values()]) {
       if (job.phase === 'uploading') this.end(job, 'abandoned', { removeFiles: true });
       else if (job.phase === 'submitting') job.detached = true;
+      // a cancel asked for while resuming is applied once the resume's token checks out (resumeFromStorage)
+      else if (job.phase === 'resuming' && job.cancelRequested) job.detached = true;
       else if (job.phase !== 'delivering') this.end(job, 'detached');
       // a delivery in progress fails on the closed socket and ends there, keeping the result
     }
@@ -487,6 +489,7 @@ export class JobLifecycle {
     job.log.info({ queued_ahead: depth }, 'job published');
     if (this.jobs.get(job.id) !== job) return; // ended meanwhile (the connection closed and it was an upload)
     if (job.detached) {
+      if (job.cancelRequested) this.cancelDetached(job);
       this.end(job, 'detached');
       return;
     }
@@ -532,6 +535,12 @@ export class JobLifecycle {
       });
       const result = await store.readResult(job.id);
       if (abandoned()) return;
+      if (job.detached) {
+        // the connection closed after it asked to cancel (detach): a job that has not finished is cancelled
+        if (!result) this.cancelDetached(job);
+        this.end(job, 'detached');
+        return;
+      }
       if (result) {
         if (Date.parse(result.finished_at) + config.resumeTtlMs < Date.now()) return refuse();
         job.held = []; // the stored result is the final word; replies held meanwhile are copies of it or older
@@ -645,6 +654,17 @@ export class JobLifecycle {
         removeFiles: true,
       });
     }
+  }
+
+  /** A cancel its connection asked for, then closed before it could be applied: the marker and the broadcast, nobody to tell. */
+  private cancelDetached(job: GatewayJob): void {
+    this.deps.store
+      .markCancelled(job.id)
+      .then(() => this.deps.publisher.broadcast({ type: 'cancel', job_id: job.id }))
+      .then(
+        () => job.log.info('job cancelled after its connection closed'),
+        (err: unknown) => job.log.warn({ err }, 'cancellation failed'),
+      );
   }
 
   private async cancelWaiting(job: GatewayJob): Promise<void> {
