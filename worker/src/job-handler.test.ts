@@ -208,6 +208,20 @@ describe('JobHandler, a job stopped in its last steps or after them', () => {
     expect(events.at(-1)).toEqual(['removed']);
   });
 
+  it('does not run a copy of a job, waiting behind its run here, once that run was cancelled', async () => {
+    const { handler, events } = handlerWith(() => Promise.resolve());
+    const compress = { ...stored, operation: 'compress', options: {} };
+    const first = run(handler, compress);
+    await new Promise((r) => setTimeout(r, 300));
+    const second = run(handler, compress); // the broker gave the job back after a channel loss
+    await new Promise((r) => setTimeout(r, 200));
+    handler.cancel('j1'); // the gateway's broadcast (its marker goes with the first run's files)
+    expect(await Promise.all([first, second])).toEqual([['ack'], ['ack']]);
+    const finals = events.filter((e) => e[0] === 'completed' || e[0] === 'error');
+    expect(finals.map((e) => e[1])).toEqual(['JOB_CANCELLED', 'JOB_CANCELLED']);
+    expect(events.filter((e) => e[0] === 'stored')).toEqual([]);
+  });
+
   it('reports nothing, and reads its input no further, once it has its final reply', async () => {
     // the origin answers the first block, then, after a while, 503 to every later one: the worker's read-ahead of
     // the second, which the thumbnail does not need, retried for TRANSIENT_RETRY_SECONDS after the job's end, and

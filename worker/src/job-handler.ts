@@ -67,6 +67,9 @@ export interface HandlerDeps {
  */
 type AbortReason = 'cancel' | 'shutdown' | 'yield' | 'superseded' | 'finished';
 
+/** How long a worker remembers a job it cancelled, for a copy of it that waited behind that run (JobHandler.handle). */
+const CANCELLED_MEMORY_MS = 10 * 60_000;
+
 /** What storage says of a job just taken (JobHandler.lookUp). */
 type Verdict = { kind: 'run' } | { kind: 'stored'; result: JobResult } | { kind: 'cancelled' } | { kind: 'failed'; err: unknown };
 
@@ -93,6 +96,8 @@ function errorReply(jobId: string, e: AppError): FinalReply {
 
 export class JobHandler {
   private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Jobs this worker cancelled while they ran, and when (kept CANCELLED_MEMORY_MS). */
+  private readonly cancelledHere = new Map<string, number>();
   private readonly allowlist: UrlAllowlist;
 
   constructor(private readonly deps: HandlerDeps) {
@@ -112,6 +117,9 @@ export class JobHandler {
     const active = this.active.get(jobId);
     if (!active) return;
     this.deps.logger.info({ job_id: jobId }, 'cancelling running job');
+    const now = Date.now();
+    for (const [id, at] of this.cancelledHere) if (now - at > CANCELLED_MEMORY_MS) this.cancelledHere.delete(id);
+    this.cancelledHere.set(jobId, now);
     active.controller.abort('cancel' satisfies AbortReason);
   }
 
@@ -154,6 +162,12 @@ export class JobHandler {
     if (earlier) {
       log.info('this worker runs this job already; waiting for that run to end');
       await earlier.done;
+      // cancelled meanwhile: that run removed its files, the cancel marker with them; this copy must not run
+      if (this.cancelledHere.has(job.job_id)) {
+        log.info({ details: 'cancelled while another copy of it ran here' }, 'job cancelled');
+        await this.endCancelled(delivery, job, route, errors.jobCancelled('cancelled before it started'), log);
+        return;
+      }
     }
     const controller = new AbortController();
     let finish!: () => void;
