@@ -798,6 +798,29 @@ describe('JobLifecycle', () => {
     await emptied(storage, 'jobs/');
   });
 
+  it('removes a file whose store was still under way when its upload was cancelled or its connection closed', async () => {
+    // a store that takes a while (S3: seconds for a large frame): the job's files are removed before it lands
+    const put = storage.put.bind(storage);
+    storage.put = async (...args: Parameters<FsStorage['put']>) => {
+      await new Promise((r) => setTimeout(r, 200));
+      return put(...args);
+    };
+    const gw = lifecycle();
+    for (const [jobId, end] of [
+      ['cancelled', (h: ReturnType<typeof holder>) => gw.cancel(h, 'cancelled')],
+      ['gone', (h: ReturnType<typeof holder>) => gw.detach(h)],
+    ] as const) {
+      const a = holder(`c-${jobId}`);
+      gw.start(a, startJob({ job_id: jobId, operation: 'probe', input: { source: 'upload' } }), null);
+      gw.upload(a, { job_id: jobId, filename: 'in.mp4' }, Buffer.alloc(1024, 1));
+      end(a);
+      await until(() => gw.size === 0);
+      await new Promise((r) => setTimeout(r, 300)); // the put has landed
+      await emptied(storage, 'jobs/');
+    }
+    expect(published).toEqual([]);
+  });
+
   it('refuses an empty chunk with BINARY_ERROR, ends the upload and removes what was staged', async () => {
     const gw = lifecycle();
     const a = holder('c1');

@@ -233,7 +233,16 @@ export class UploadStaging {
     if (this.everyFileCame()) this.stopWaiting();
     store().then(
       () => {
-        if (this.over) return;
+        if (this.over) {
+          // The upload ended (cancelled, failed, its connection gone) while this file was being stored: a put
+          // cannot be called back, and the job's files were removed before it landed. It goes now, not with
+          // the sweeper a day later.
+          const key = storageKeys.input(this.jobId, name);
+          this.storage
+            .delete(key)
+            .catch((err: unknown) => this.log.warn({ err, key }, 'could not remove a file stored after its upload ended'));
+          return;
+        }
         this.chunked.delete(name);
         this.staging.delete(name);
         const key = storageKeys.input(this.jobId, name);
