@@ -43,6 +43,35 @@ describe('parseJob', () => {
   });
 });
 
+describe('JobHandler, an invalid job message', () => {
+  it('is handed back, not acked unanswered, when its error reply cannot be published', async () => {
+    const logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, child: () => logger } as unknown as Logger;
+    let tries = 0;
+    let broker = 'down';
+    const handler = new JobHandler({
+      config: { urlAllowlist: [], transientRetryMs: 300, jobDeliveryLimit: 3 },
+      replies: {
+        send: () => (tries++, broker === 'down' ? Promise.reject(new Error('channel closed')) : Promise.resolve()),
+      },
+      logger,
+      webhookAllowlist: parseAllowlist([]),
+    } as unknown as HandlerDeps);
+    const settle = async () => {
+      const settled: string[] = [];
+      await handler.handle({
+        message: { content: Buffer.from('{"job_id":'), properties: { correlationId: 'bad', headers: {} } },
+        ack: () => void settled.push('ack'),
+        requeue: () => void settled.push('requeue'),
+      } as unknown as Delivery);
+      return settled;
+    };
+    expect(await settle()).toEqual(['requeue']);
+    expect(tries).toBe(1);
+    broker = 'up';
+    expect(await settle()).toEqual(['ack']);
+  });
+});
+
 describe('JobHandler, a job that finished before this delivery', () => {
   const tempDir = useTempDir('job-handler-test-');
 
@@ -209,13 +238,18 @@ describe('JobHandler, a job stopped in its last steps or after them', () => {
   });
 
   it('does not run a copy of a job, waiting behind its run here, once that run was cancelled', async () => {
-    const { handler, events } = handlerWith(() => Promise.resolve());
-    const compress = { ...stored, operation: 'compress', options: {} };
-    const first = run(handler, compress);
-    await new Promise((r) => setTimeout(r, 300));
-    const second = run(handler, compress); // the broker gave the job back after a channel loss
-    await new Promise((r) => setTimeout(r, 200));
+    // the first run is held in its store step until the cancel has come
+    let storing!: () => void;
+    const stored$ = new Promise<void>((resolve) => (storing = resolve));
+    let putting!: () => void;
+    const putStarted = new Promise<void>((resolve) => (putting = resolve));
+    const { handler, events } = handlerWith(() => (putting(), stored$));
+    const first = run(handler, stored);
+    await putStarted;
+    const second = run(handler, stored); // the broker gave the job back after a channel loss
+    await new Promise((r) => setTimeout(r, 50));
     handler.cancel('j1'); // the gateway's broadcast (its marker goes with the first run's files)
+    storing();
     expect(await Promise.all([first, second])).toEqual([['ack'], ['ack']]);
     const finals = events.filter((e) => e[0] === 'completed' || e[0] === 'error');
     expect(finals.map((e) => e[1])).toEqual(['JOB_CANCELLED', 'JOB_CANCELLED']);

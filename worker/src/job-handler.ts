@@ -147,9 +147,17 @@ export class JobHandler {
     if (job instanceof AppError) {
       const jobId = String(message.properties.correlationId ?? message.properties.messageId ?? 'unknown');
       logger.warn({ job_id: jobId, details: job.details }, 'rejected an invalid job message');
-      await this.deps.replies
-        .send({ jobId, replyTo }, errorReply(jobId, job))
-        .catch((err: unknown) => logger.warn({ err, job_id: jobId }, 'could not answer an invalid job'));
+      // answered like any job's end: an answer the broker will not confirm hands the message back (it comes
+      // again, or is dead-lettered after JOB_DELIVERY_LIMIT), instead of acking it unanswered
+      try {
+        await retryTransient(() => this.deps.replies.send({ jobId, replyTo }, errorReply(jobId, job)), {
+          budgetMs: this.deps.config.transientRetryMs,
+        });
+      } catch (err) {
+        logger.warn({ err, job_id: jobId }, 'could not answer an invalid job; handing it back');
+        delivery.requeue();
+        return;
+      }
       delivery.ack();
       return;
     }
