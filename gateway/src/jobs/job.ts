@@ -60,6 +60,8 @@ export interface GatewayJob {
    * following once it is published (or its resume checks out), applying the cancel it asked for.
    */
   detached: boolean;
+  /** A connection on another gateway resumed it while it was being submitted: a submission that fails is told there. */
+  claimedElsewhere: boolean;
   staging: UploadStaging | null;
   /** A write of its own still in flight (the record, stored again after all): its files are removed once it settles. */
   pendingWrite: Promise<void> | null;

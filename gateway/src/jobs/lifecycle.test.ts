@@ -5,7 +5,9 @@
  * reply arrives, a cancel while resuming, two connections resuming one job,
  * another gateway claiming a job, a connection that leaves mid-submission.
  */
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   type CompletedReply,
   decodeUploadFrame,
@@ -29,6 +31,7 @@ import { createGatewayMetrics } from '../metrics.js';
 import type { JobHolder } from './job.js';
 import { JobLifecycle } from './lifecycle.js';
 import type { ReplyFollower } from './reply-router.js';
+import { tokenJobId } from './resume-token.js';
 
 const logger = createLogger('test', 'silent');
 
@@ -133,6 +136,8 @@ describe('JobLifecycle', () => {
   let notices: { key: string; message: ReplyExchangeMessage }[];
   let followed: Map<string, number>;
   let followGate: Promise<void> | null;
+  /** While set, publishes wait for it (and fail when it rejects). */
+  let publishGate: Promise<void> | null;
   let queueDepth: number;
   let gatewayCount = 0;
   /** The last lifecycle's GATEWAY_BUFFER_BUDGET_MB. */
@@ -164,9 +169,9 @@ describe('JobLifecycle', () => {
         prepare: (tenant) => Promise.resolve({ key: tenantKey(tenant), queue: t.tenantQueue(tenantKey(tenant)), depth: queueDepth }),
       },
       publisher: {
-        publish: (queue, job) => {
+        publish: async (queue, job) => {
+          if (publishGate) await publishGate;
           published.push({ queue, job });
-          return Promise.resolve();
         },
         broadcast: (m) => {
           broadcasts.push(m);
@@ -200,6 +205,7 @@ describe('JobLifecycle', () => {
     notices = [];
     followed = new Map();
     followGate = null;
+    publishGate = null;
     queueDepth = 0;
   });
 
@@ -767,6 +773,33 @@ describe('JobLifecycle', () => {
     wrong.release();
     await until(() => wrong.gw.size === 0);
     expect(await store.isCancelled(other.id)).toBe(false);
+  });
+
+  it('tells the gateway that resumed a job during its submission when the publish then fails', async () => {
+    const gw1 = lifecycle();
+    const a = holder('c1');
+    let refuse!: (err: Error) => void;
+    publishGate = new Promise((_resolve, reject) => (refuse = reject));
+    gw1.start(a, startJob({ job_id: 'up', operation: 'probe', input: { source: 'upload' } }), null);
+    const token = String(a.socket.of('up', 'ack')[0]!.resume_token);
+    gw1.upload(a, { job_id: 'up', filename: 'in.mp4' }, Buffer.from('bytes'));
+    // its record is stored, the broker slow to confirm: the client reconnects to another gateway and resumes
+    const id = tokenJobId(token)!;
+    await until(() => existsSync(join(dir(), storageKeys.record(id))));
+    const gw2 = lifecycle();
+    const b = holder('c2');
+    gw2.resume(b, { type: 'resume_job', job_id: 'up', resume_token: token });
+    await until(() => notices.some((n) => n.message.type === 'claimed'));
+    gw1.onMessage(notices.find((n) => n.message.type === 'claimed')!.message);
+    await until(() => b.socket.of('up', 'progress').length === 1); // queued, as far as storage says
+    refuse(new Error('publish timed out'));
+    // gateway 1 stores the failure as the job's result and publishes it on the job's key, which gateway 2 follows
+    await until(() => notices.some((n) => n.key === id && n.message.type === 'error'));
+    gw2.onMessage(notices.find((n) => n.key === id && n.message.type === 'error')!.message);
+    expect(b.socket.of('up', 'error')).toEqual([expect.objectContaining({ code: 'SUBMIT_FAILED' })]);
+    expect((await store.readResult(id))?.reply).toMatchObject({ type: 'error', code: 'SUBMIT_FAILED' });
+    expect(a.socket.of('up', 'error')).toEqual([]); // its connection no longer holds it
+    expect([gw1.size, gw2.size]).toEqual([0, 0]);
   });
 
   it('keeps a job that was being submitted when its connection closed: published, then no longer followed', async () => {

@@ -105,6 +105,7 @@ function newJob(
     held: [],
     cancelRequested: false,
     detached: false,
+    claimedElsewhere: false,
     staging: null,
     inputKeys: null,
     pendingWrite: null,
@@ -386,6 +387,13 @@ export class JobLifecycle {
     if (message.type === 'claimed') {
       // this gateway's own (echoed back by the exchange): a connection here that takes a job does so at once, in resume()
       if (message.gateway_id === this.deps.gatewayId) return;
+      if (job.phase === 'submitting') {
+        // its record is stored, its publish not yet confirmed: the submission goes on, and ends here either way
+        // (a failure is told to whoever resumed it)
+        job.detached = true;
+        job.claimedElsewhere = true;
+        return;
+      }
       // During a delivery too (this connection may be dead, not yet noticed): it stops before its next message
       // and removes nothing; the gateway that took the job delivers it from storage and removes its files.
       job.log.info({ by_gateway: message.gateway_id, phase: job.phase }, 'job resumed elsewhere; no longer followed here');
@@ -693,6 +701,17 @@ export class JobLifecycle {
     const e = AppError.from(err, 'SUBMIT_FAILED');
     job.log.warn({ code: e.code, details: e.details, err: e.cause }, 'job not submitted');
     if (this.jobs.get(job.id) !== job) return;
+    if (job.claimedElsewhere) {
+      // a connection on another gateway resumed it and waits for its end: the failure is its result, stored for a
+      // later resume and published on the job's key, which that gateway follows (its files stay for the sweeper)
+      const reply = { ...errorMessageFor(job.id, e), job_id: job.id };
+      this.deps.store
+        .writeResult(reply)
+        .then(() => this.deps.publisher.notify(job.id, reply))
+        .catch((err: unknown) => job.log.warn({ err }, 'could not tell the gateway that resumed it that the job was not submitted'));
+      this.end(job, 'failed');
+      return;
+    }
     this.end(job, 'failed', { notice: job.detached ? undefined : errorMessageFor(job.clientId, e), removeFiles });
   }
 
