@@ -21,7 +21,7 @@ import { createGatewayMetrics } from './metrics.js';
 import { JobPublisher } from './publisher.js';
 import { startGatewayServer } from './server.js';
 import { GatewayShutdown } from './shutdown.js';
-import { sweepStorage } from './storage-sweeper.js';
+import { sweepEvery, sweepStorage } from './storage-sweeper.js';
 import { loadUws } from './uws.js';
 
 /** How long a stopping gateway waits for the deletes still gathering (Storage.flush). */
@@ -98,28 +98,29 @@ async function main(): Promise<void> {
   intakeDepth.start();
   for (const check of checks) check.start();
 
-  const sweeper = setInterval(() => {
-    sweepStorage(storage, store, {
-      storageTtlMs: config.storageTtlMs,
-      resumeTtlMs: config.resumeTtlMs,
-      urlTtlMs: config.resultUrlTtlMs,
-    })
-      .then((removed) => removed.length > 0 && logger.info({ removed: removed.length }, 'swept expired job files'))
-      .catch((err: unknown) => logger.warn({ err }, 'storage sweep failed'));
-    // uploads cut off by a gateway that died mid-way (a live one finishes or aborts its own within minutes)
-    storage
-      .sweepIncomplete('jobs/', new Date(Date.now() - config.storageTtlMs))
-      .then((removed) => removed > 0 && logger.info({ removed }, 'removed incomplete uploads'))
-      .catch((err: unknown) => logger.debug({ err }, 'incomplete uploads not swept (the store may not list them)'));
-  }, config.cleanupIntervalMs);
-  sweeper.unref();
+  const sweeper = sweepEvery(config.cleanupIntervalMs, () =>
+    Promise.all([
+      sweepStorage(storage, store, {
+        storageTtlMs: config.storageTtlMs,
+        resumeTtlMs: config.resumeTtlMs,
+        urlTtlMs: config.resultUrlTtlMs,
+      })
+        .then((removed) => removed.length > 0 && logger.info({ removed: removed.length }, 'swept expired job files'))
+        .catch((err: unknown) => logger.warn({ err }, 'storage sweep failed')),
+      // uploads cut off by a gateway that died mid-way (a live one finishes or aborts its own within minutes)
+      storage
+        .sweepIncomplete('jobs/', new Date(Date.now() - config.storageTtlMs))
+        .then((removed) => removed > 0 && logger.info({ removed }, 'removed incomplete uploads'))
+        .catch((err: unknown) => logger.debug({ err }, 'incomplete uploads not swept (the store may not list them)')),
+    ]),
+  );
 
   let health: Awaited<ReturnType<typeof startHttpServer>> | null = null;
   const shutdown = new GatewayShutdown({
     leadMs: config.shutdownLeadMs,
     logger,
     drain: () => {
-      clearInterval(sweeper);
+      sweeper.stop();
       server.refuseUpgrades();
     },
     closeClients: (code, reason) => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type JobRecord, storageKeys } from '@media-foundry/shared';
 import { FsStorage, JobStore } from '@media-foundry/shared/node';
 import { useTempDir } from '@media-foundry/test-support';
-import { sweepStorage } from './storage-sweeper.js';
+import { sweepEvery, sweepStorage } from './storage-sweeper.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -97,5 +97,26 @@ describe('sweepStorage', () => {
 
   it('returns [] for an empty store', async () => {
     expect(await sweepStorage(storage, store, policy, NOW)).toEqual([]);
+  });
+});
+
+describe('sweepEvery', () => {
+  it('runs one sweep at a time: a tick while the last one runs is skipped', async () => {
+    let running = 0;
+    let most = 0;
+    let started = 0;
+    const sweeper = sweepEvery(20, async () => {
+      started++;
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 70)); // a slow store: three ticks and more
+      running--;
+      if (started === 2) throw new Error('a failed sweep lets the next one run too');
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    sweeper.stop();
+    expect(most).toBe(1);
+    expect(started).toBeGreaterThanOrEqual(3);
+    expect(started).toBeLessThanOrEqual(6); // not one per tick (20)
   });
 });

@@ -60,3 +60,22 @@ export async function sweepStorage(
   if (failed.length > 0) throw new AggregateError(failed, `${failed.length} expired job(s) not removed (${removed.length} removed)`);
   return removed;
 }
+
+/**
+ * Runs `sweep` every `intervalMs`, one at a time: a tick that comes while the
+ * last sweep still runs (a slow or failing store, a short interval) is
+ * skipped. Overlapping sweeps listed the whole store each and raced each
+ * other's deletes of the same job. The timer does not keep the process up.
+ */
+export function sweepEvery(intervalMs: number, sweep: () => Promise<unknown>): { stop(): void } {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    sweep()
+      .catch(() => {}) // the sweep reports its own failures
+      .finally(() => (running = false));
+  }, intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
