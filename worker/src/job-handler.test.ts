@@ -191,15 +191,18 @@ describe('JobHandler, a job stopped in its last steps or after them', () => {
     return { handler, events };
   }
 
-  async function run(handler: JobHandler, message: object): Promise<string[]> {
+  /** Handles `message`; `channel.open` false: its channel closed meanwhile (settling it does nothing, the broker requeued it). */
+  async function run(handler: JobHandler, message: object, channel = { open: true }): Promise<string[]> {
     const settled: string[] = [];
     await handler.handle({
       message: { content: body(message), properties: { headers: {} } },
       tenantKey: '0123456789abcdef',
       deliveryCount: 0,
-      ack: () => void settled.push('ack'),
-      requeue: () => void settled.push('requeue'),
-      live: true,
+      ack: () => void (channel.open && settled.push('ack')),
+      requeue: () => void (channel.open && settled.push('requeue')),
+      get live() {
+        return channel.open;
+      },
     } as unknown as Delivery);
     return settled;
   }
@@ -221,6 +224,17 @@ describe('JobHandler, a job stopped in its last steps or after them', () => {
     const finals = events.filter((e) => e[0] === 'completed' || e[0] === 'error');
     expect(finals).toEqual([['error', 'JOB_CANCELLED', expect.any(String)]]);
     expect(events.at(-1)).toEqual(['removed']);
+  });
+
+  it('keeps the cancel marker of a cancelled job whose channel closed before its ack: the copy back in its queue finds it', async () => {
+    const channel = { open: true };
+    const { handler, events } = handlerWith(async () => {
+      channel.open = false; // the connection is lost while the job runs: the broker has the job back
+      handler.cancel('j1');
+    });
+    expect(await run(handler, stored, channel)).toEqual([]);
+    expect(events.filter((e) => e[0] === 'error').map((e) => e[1])).toEqual(['JOB_CANCELLED']);
+    expect(events.filter((e) => e[0] === 'removed')).toEqual([]);
   });
 
   it('answers JOB_CANCELLED, not a hand-back, when the cancel comes while a failed store waits for its retry', async () => {

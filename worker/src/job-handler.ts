@@ -328,6 +328,12 @@ export class JobHandler {
   /** A cancelled job's answer; its files are removed only once it is acked, so a copy delivered after a crash in between still finds the marker. */
   private async endCancelled(delivery: Delivery, job: JobMessage, route: ReplyRoute, e: AppError, log: Logger): Promise<void> {
     await this.end(delivery, job, route, errorReply(job.job_id, e), log);
+    // a channel that closed before the ack (a lost connection) left the job in its queue: the copy another worker
+    // takes must find the cancel marker, or it runs the job again
+    if (!delivery.live) {
+      log.warn('the cancelled job went back to its queue before its ack; its files and cancel marker stay for that copy');
+      return;
+    }
     await this.deps.store.remove(job.job_id).catch((err: unknown) => log.warn({ err }, 'could not remove the files of a cancelled job'));
   }
 
