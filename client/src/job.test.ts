@@ -1,5 +1,6 @@
+import { getEventListeners } from 'node:events';
 import { splitBinaryFrame } from '@media-foundry/shared';
-import { Job, type JobHost } from './job.js';
+import { type FileSaver, Job, type JobHost } from './job.js';
 
 const metadata = {
   format: 'mp4',
@@ -93,6 +94,73 @@ describe('Job', () => {
     expect([...output!.data!]).toEqual([1, 2, 3, 4, 5, 6]);
     job.onMessage(completed);
     expect(done).toBe(1);
+  });
+
+  it('fails the job, not the process, when an output is too large to keep in memory', async () => {
+    const { host } = fakeHost();
+    const job = urlJob(host);
+    job.onMessage({ type: 'ack', job_id: 'j1', message: 'ok', resume_token: 't1' });
+    job.onMessage({ ...completed, outputs: [{ filename: 'out.wav', size_bytes: 2 ** 33, content_type: 'audio/wav' }] });
+    expect(() =>
+      job.onBinary({ job_id: 'j1', filename: 'out.wav', offset: 0, final: false, total_size: 2 ** 33 }, new Uint8Array(4)),
+    ).not.toThrow();
+    await expect(job.result()).rejects.toMatchObject({ code: 'OUTPUT_ERROR', details: expect.stringMatching(/saveTo/) });
+  });
+
+  it("lets go of the caller's AbortSignal once it ends", async () => {
+    const { host } = fakeHost();
+    const controller = new AbortController();
+    const job = new Job(
+      host,
+      'speed',
+      { operation: 'speed', options: {}, input: { source: 'url', url: 'http://x/a.mp4' }, delivery_method: 'binary' } as never,
+      'j1',
+      { signal: controller.signal },
+    );
+    job.begin(null);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    job.onMessage({ type: 'ack', job_id: 'j1', message: 'ok', resume_token: 't1' });
+    job.onMessage(completed);
+    job.onBinary(...chunk(0, [1, 2, 3, 4, 5, 6], true));
+    await job.result();
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('does not resume a job whose every byte came before the drop, while the disk catches up: the files are kept', async () => {
+    const { host, sent } = fakeHost();
+    const writes: (() => void)[] = [];
+    const events: string[] = [];
+    const saving: JobHost = {
+      ...host,
+      saver: {
+        openSink: (dir: string, name: string) =>
+          Promise.resolve({
+            path: `${dir}/${name}`,
+            write: () => new Promise<void>((resolve) => writes.push(resolve)), // a slow disk
+            close: () => (events.push('close'), Promise.resolve()),
+            abort: () => (events.push('abort'), Promise.resolve()),
+          }),
+      } as unknown as FileSaver,
+    };
+    const job = new Job(
+      saving,
+      'speed',
+      { operation: 'speed', options: {}, input: { source: 'url', url: 'http://x/a.mp4' }, delivery_method: 'binary' } as never,
+      'j1',
+      { saveTo: '/tmp/out' },
+    );
+    job.begin(null);
+    job.onMessage({ type: 'ack', job_id: 'j1', message: 'ok', resume_token: 't1' });
+    job.onMessage(completed);
+    job.onBinary(...chunk(0, [1, 2, 3, 4, 5, 6], true));
+    job.onDisconnected();
+    job.onReconnected();
+    expect(sent.filter((m) => m.type === 'resume_job')).toEqual([]);
+    while (writes.length === 0) await new Promise((r) => setTimeout(r, 1));
+    for (const write of writes.splice(0)) write();
+    const [output] = await job.result();
+    expect(output).toMatchObject({ filename: 'out.mp4', path: '/tmp/out/out.mp4' });
+    expect(events).toEqual(['close']);
   });
 
   const twelveBytes = () => ({

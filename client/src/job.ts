@@ -90,11 +90,11 @@ export interface JobHost {
   ended(job: Job): void;
 }
 
-/** OUTPUT_ERROR: an output that came could not be written (a full disk, a folder that cannot be made). */
-function outputError(jobId: string, err: unknown): MediaFoundryError {
+/** OUTPUT_ERROR: an output that came could not be written (a full disk, a folder that cannot be made; `why` says more). */
+function outputError(jobId: string, err: unknown, why?: string): MediaFoundryError {
   return new MediaFoundryError(ClientErrorCode.OUTPUT_ERROR, 'An output could not be written', {
     jobId,
-    details: (err as Error).message,
+    details: why ? `${(err as Error).message}: ${why}` : (err as Error).message,
     cause: err,
   });
 }
@@ -146,6 +146,8 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
   private readonly history: JobEvent[] = [];
   private readonly wakers = new Set<() => void>();
   private phase: Phase = 'pending';
+  /** Removes the listener on the caller's AbortSignal (when the job ends). */
+  private forgetSignal: () => void = () => {};
   private resumeToken: string | null = null;
   private sources: UploadSource[] | null = null;
   private ready = false;
@@ -188,7 +190,12 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
     const signal = options.signal;
     if (signal) {
       if (signal.aborted) queueMicrotask(() => this.cancel());
-      else signal.addEventListener('abort', () => this.cancel(), { once: true });
+      else {
+        // removed when the job ends: a long-lived signal shared by many jobs must not keep each one (and its bytes)
+        const onAbort = () => this.cancel();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.forgetSignal = () => signal.removeEventListener('abort', onAbort);
+      }
     }
   }
 
@@ -317,12 +324,18 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
         if (this.pendingWriteBytes < RESUME_BELOW_BYTES) this.host.resumeReading();
       });
     } else {
-      if (!file.buffer || file.buffer.length < file.received) {
-        const grown = new Uint8Array(Math.max(total, file.received));
-        if (file.buffer) grown.set(file.buffer.subarray(0, file.received - payload.length));
-        file.buffer = grown;
+      try {
+        if (!file.buffer || file.buffer.length < file.received) {
+          const grown = new Uint8Array(Math.max(total, file.received));
+          if (file.buffer) grown.set(file.buffer.subarray(0, file.received - payload.length));
+          file.buffer = grown;
+        }
+        file.buffer.set(payload, file.received - payload.length);
+      } catch (err) {
+        // a file too large to hold in memory (4 GiB and more, or more than there is): this job fails, not the process
+        this.fail(outputError(this.id, err, 'too large to keep in memory; give saveTo a folder to write it to'));
+        return;
       }
-      file.buffer.set(payload, file.received - payload.length);
     }
     this.record({ type: 'download', filename: header.filename, receivedBytes: file.received, totalBytes: total });
     if (last) {
@@ -353,6 +366,9 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
       );
       return;
     }
+    // every byte of the result came before the drop; only the disk is catching up: nothing to resume (the
+    // server removed the files once they had left it, and would answer RESUME_FAILED)
+    if (this.phase === 'delivering' && this.incoming.size > 0 && [...this.incoming.values()].every((f) => f.done)) return;
     switch (this.phase) {
       case 'pending':
         if (this.resumeToken === null || this.sources === null) return this.restart();
@@ -368,6 +384,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
   fail(error: MediaFoundryError): void {
     if (this.phase === 'ended') return;
     this.phase = 'ended';
+    this.forgetSignal();
     this.stopUpload();
     const sinks = [...this.incoming.values()].flatMap((f) => (f.sink ? [f.sink] : []));
     this.writing = this.writing
@@ -567,6 +584,7 @@ export class Job<Op extends OperationName = OperationName> extends Emitter<JobEv
   private finish(outputs: JobOutput[]): void {
     if (this.phase === 'ended') return;
     this.phase = 'ended';
+    this.forgetSignal();
     this.resolveDone(outputs);
     this.record({ type: 'done', outputs });
     this.host.ended(this);
