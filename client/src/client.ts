@@ -41,8 +41,14 @@ export type MediaFoundryConnector = typeof MediaFoundryClient & {
   connect(url: string, options?: ConnectOptions): Promise<MediaFoundryClient>;
 };
 
+/** A connection that lasts this long gives the reconnect budget back. */
+const STABLE_CONNECTION_MS = 10_000;
+
 export interface ReconnectOptions {
-  /** Attempts before the jobs fail with CONNECTION_LOST (default 10). */
+  /**
+   * Attempts before the jobs fail with CONNECTION_LOST (default 10). A connection the server closes again within
+   * 10 s (1008: too many connections, say) counts as an attempt too; one that lasts gives the budget back.
+   */
   retries?: number;
   /** First delay (default 250 ms); doubles each attempt, with jitter. */
   minDelayMs?: number;
@@ -151,6 +157,14 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
   private socket: SocketLike | null = null;
   private readonly jobs = new Map<string, Job>();
   private closing = false;
+  /**
+   * Reconnect attempts spent since the last connection that stayed up STABLE_CONNECTION_MS: a server that accepts
+   * the connection and closes it at once (1008, too many connections) uses up the budget instead of resetting it.
+   */
+  private spentAttempts = 0;
+  private connectedAt = Date.now();
+  /** Why the last connection closed (for CONNECTION_LOST's details). */
+  private lastClose: { code: number; reason: string } | null = null;
   private closedError: MediaFoundryError | null = null;
   private paused = false;
   private readonly options: Normalized;
@@ -331,6 +345,8 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
     this.socket = null;
     this.paused = false;
     if (this.closing) return;
+    this.lastClose = { code, reason };
+    if (Date.now() - this.connectedAt >= STABLE_CONNECTION_MS) this.spentAttempts = 0;
     this.emit('disconnected', { code, reason });
     for (const job of this.jobs.values()) job.onDisconnected();
     void this.reconnect();
@@ -339,7 +355,7 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
   private async reconnect(): Promise<void> {
     const policy = this.options.reconnect;
     let lastError: unknown = null;
-    for (let attempt = 1; policy && attempt <= policy.retries; attempt++) {
+    for (let attempt = this.spentAttempts + 1; policy && attempt <= policy.retries; attempt++) {
       const base = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (attempt - 1));
       // jitter: clients dropped together (a gateway restart) do not come back together
       const delayMs = Math.round(base * (0.5 + Math.random() / 2));
@@ -353,6 +369,8 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
         lastError = err;
         continue;
       }
+      this.spentAttempts = attempt;
+      this.connectedAt = Date.now();
       if (this.closing) {
         this.socket.close(CloseCode.NORMAL, 'client closed');
         return;
@@ -363,7 +381,13 @@ export class MediaFoundryClient extends Emitter<ClientEvents> {
     }
     const error = new MediaFoundryError(ClientErrorCode.CONNECTION_LOST, 'The connection to the server was lost', {
       details: policy
-        ? `no reconnect succeeded after ${policy.retries} attempts${lastError ? `: ${(lastError as Error).message}` : ''}`
+        ? `no reconnect succeeded after ${policy.retries} attempts${
+            lastError
+              ? `: ${(lastError as Error).message}`
+              : this.lastClose
+                ? ` (the server closed each connection: ${this.lastClose.code} ${this.lastClose.reason})`
+                : ''
+          }`
         : 'reconnecting is turned off',
     });
     this.closedError = error;
