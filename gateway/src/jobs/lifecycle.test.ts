@@ -502,6 +502,18 @@ describe('JobLifecycle', () => {
     return removals;
   }
 
+  /** Job `j1` of client c1, finished, its output handed to a socket that has not sent it on yet (FakeSocket.holding). */
+  async function stalledDelivery() {
+    const gw = lifecycle();
+    const a = holder('c1');
+    const removals = watchRemovals();
+    const { id, token } = await submitted(gw, a, 'j1');
+    a.socket.holding = true;
+    gw.onMessage(await finished(id));
+    await until(() => a.socket.files.length === 1);
+    return { gw, a, removals, id, token };
+  }
+
   it("removes a delivered job's files by name (the outputs its reply names), without listing its folder", async () => {
     const gw = lifecycle();
     const a = holder('c1');
@@ -515,13 +527,7 @@ describe('JobLifecycle', () => {
   });
 
   it("keeps a delivered job's files for a resume when its connection drops before the output has left the send buffer", async () => {
-    const gw = lifecycle();
-    const a = holder('c1');
-    const removals = watchRemovals();
-    const { id } = await submitted(gw, a, 'j1');
-    a.socket.holding = true;
-    gw.onMessage(await finished(id));
-    await until(() => a.socket.files.length === 1);
+    const { gw, a, removals, id } = await stalledDelivery();
     await new Promise((r) => setTimeout(r, 50));
     expect(gw.size).toBe(1); // not delivered while the output waits in the buffer
     a.socket.close();
@@ -538,13 +544,7 @@ describe('JobLifecycle', () => {
   });
 
   it('delivers a job again on a connection that resumes it during its delivery elsewhere; the old delivery removes nothing', async () => {
-    const gw = lifecycle();
-    const removals = watchRemovals();
-    const a = holder('c1');
-    const { id, token } = await submitted(gw, a, 'j1');
-    a.socket.holding = true;
-    gw.onMessage(await finished(id));
-    await until(() => a.socket.files.length === 1);
+    const { gw, a, removals, id, token } = await stalledDelivery();
     // the client gives the stalled connection up and resumes on a new one, before the gateway has noticed
     const b = holder('c2');
     b.socket.holding = true;
@@ -568,13 +568,7 @@ describe('JobLifecycle', () => {
   });
 
   it('lets a delivery go, removing nothing, when another gateway resumes the job meanwhile', async () => {
-    const gw = lifecycle();
-    const removals = watchRemovals();
-    const a = holder('c1');
-    const { id } = await submitted(gw, a, 'j1');
-    a.socket.holding = true;
-    gw.onMessage(await finished(id));
-    await until(() => a.socket.files.length === 1);
+    const { gw, a, removals, id } = await stalledDelivery();
     gw.onMessage({ type: 'claimed', job_id: id, gateway_id: 'elsewhere', connection_id: 'x' });
     expect(gw.size).toBe(0);
     a.socket.release();
@@ -584,13 +578,7 @@ describe('JobLifecycle', () => {
   });
 
   it("removes a delivered job's files once its output has left the send buffer", async () => {
-    const gw = lifecycle();
-    const a = holder('c1');
-    const removals = watchRemovals();
-    const { id } = await submitted(gw, a, 'j1');
-    a.socket.holding = true;
-    gw.onMessage(await finished(id));
-    await until(() => a.socket.files.length === 1);
+    const { gw, a, removals, id } = await stalledDelivery();
     await new Promise((r) => setTimeout(r, 50));
     expect(removals).toEqual([]);
     a.socket.release();
