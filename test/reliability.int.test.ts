@@ -327,6 +327,35 @@ describe('a RabbitMQ restart', () => {
   });
 });
 
+describe('a worker stopped while RabbitMQ is away', () => {
+  it('exits on SIGTERM without waiting for the broker to come back', async () => {
+    const rabbit = await startPrivateRabbit();
+    const stack = await startStack({
+      env: { AMQP_URL: rabbit.url },
+      workerEnv: { MAX_CONCURRENT_JOBS: '1', FFMPEG_THREADS: '1', TRANSIENT_RETRY_SECONDS: '2' },
+    });
+    try {
+      const client = await TestClient.connect(stack.wsUrl);
+      submit(client, slowSpeed('down')); // a 12 s clip: still running when the broker goes
+      tally.failed++; // it never ends for its client: the worker stops without the broker, the test with it
+      const worker = stack.workers[0]!;
+      await worker.waitForLog((l) => l.msg === 'running ffmpeg', 60_000);
+      await rabbit.stopApp();
+      // the job ends while the broker is away (its reply cannot go out), and its slot waits for a channel
+      await worker.waitForLog((l) => l.msg === 'final reply not published; the job goes back to the queue', 90_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      worker.proc.kill('SIGTERM');
+      // within the closing deadline (WEBHOOK_TIMEOUT_SECONDS + 10 s), not whenever the broker returns
+      const exited = await Promise.race([worker.exit(), new Promise((r) => setTimeout(() => r('still running'), 40_000))]);
+      expect(exited).toBe(0);
+      await client.close();
+    } finally {
+      await stack.stop();
+      await rabbit.close();
+    }
+  }, 180_000);
+});
+
 /** Whether /health reports the broker `state`; false while the gateway cannot be asked. */
 async function brokerIs(stack: Stack, state: string): Promise<boolean> {
   const health = await fetch(stack.healthUrl)

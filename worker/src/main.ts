@@ -1,6 +1,6 @@
 /** Worker entry point: the only place that reads the environment, handles signals and exits. */
 import { randomBytes } from 'node:crypto';
-import { ConfigError, jobId as jobIdSchema, loadWorkerConfig, minimumConsumerTimeoutMs, topology } from '@media-foundry/shared';
+import { ConfigError, jobId as jobIdSchema, loadWorkerConfig, minimumConsumerTimeoutMs, sleep, topology } from '@media-foundry/shared';
 import {
   connectBackends,
   connectBroker,
@@ -27,6 +27,11 @@ import { TenantRotation } from './scheduler/tenant-rotation.js';
 import { TenantScanner } from './scheduler/tenant-scanner.js';
 import { sweepTempDir } from './temp-sweeper.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
+
+/** How long a stopping worker waits for RabbitMQ to let go of its channels, beyond WEBHOOK_TIMEOUT_SECONDS. */
+const CLOSE_DEADLINE_MS = 10_000;
+/** How long a stopping worker waits for its job slots to end once its jobs are settled, before closing their connection. */
+const SLOTS_IDLE_WAIT_MS = 5000;
 
 async function main(): Promise<void> {
   let config;
@@ -216,13 +221,28 @@ async function main(): Promise<void> {
       await router.stop();
       await jobs.stop(config.shutdownGraceMs);
       await inputServer.close();
-      await slotsIdle;
-      await scanner.stop();
-      await control.stop();
-      await Promise.allSettled([deadLetters.close(), replies.close(), tenants.close()]);
-      // after everything that queues webhook events; attempts under way end within WEBHOOK_TIMEOUT_SECONDS, the rest wait in RabbitMQ
-      await webhooks.stop();
-      await Promise.allSettled([broker.close(), slotsBroker.close()]);
+      // every running job is settled or handed back: the slots end at once, but one that waits for a channel
+      // while RabbitMQ is away would wait for the broker's return: it stops when its connection closes
+      if (!(await Promise.race([slotsIdle.then(() => true), sleep(SLOTS_IDLE_WAIT_MS).then(() => false)]))) {
+        logger.warn('a job slot still waits for RabbitMQ; closing its connection');
+        await slotsBroker.close().catch(() => {});
+        await Promise.race([slotsIdle, sleep(SLOTS_IDLE_WAIT_MS)]);
+      }
+      // Every job is settled or handed back: what is left is letting go of channels. While RabbitMQ is away a
+      // channel's close (or a spare channel still being opened) would wait for its return: past a deadline the
+      // process exits anyway (the broker forgets the connection, and requeues what it held, by itself).
+      const letGo = (async () => {
+        await scanner.stop();
+        await control.stop();
+        await Promise.allSettled([deadLetters.close(), replies.close(), tenants.close()]);
+        // after everything that queues webhook events; attempts under way end within WEBHOOK_TIMEOUT_SECONDS, the rest wait in RabbitMQ
+        await webhooks.stop();
+        await Promise.allSettled([broker.close(), slotsBroker.close()]);
+        return true;
+      })();
+      const deadline = config.webhookTimeoutMs + CLOSE_DEADLINE_MS;
+      if (!(await Promise.race([letGo, sleep(deadline).then(() => false)])))
+        logger.warn({ after_ms: deadline }, 'RabbitMQ did not let go of the channels in time; exiting anyway');
       health.server.close();
       logger.info('stopped');
       process.exit(0);
