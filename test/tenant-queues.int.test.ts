@@ -91,3 +91,13 @@ it('takes a queue declared earlier with other arguments as it is, rather than fa
   await publishOne(queue);
   expect((await tenants.prepare('other-args')).depth).toBe(1);
 });
+
+it('keeps no registration time for tenants it has not seen for a quarter of the idle period', async () => {
+  // one per tenant ever seen would grow without bound in a long-lived gateway
+  await tenants.prepare('seen-once-1');
+  await tenants.prepare('seen-once-2');
+  expect(tenants.registrations()).toBeGreaterThanOrEqual(2);
+  await new Promise((r) => setTimeout(r, IDLE_MS / 4 + 100));
+  await tenants.prepare('seen-later');
+  expect(tenants.registrations()).toBe(1);
+});

@@ -62,14 +62,12 @@ async function main(): Promise<void> {
   const rotation = new TenantRotation((key) => weights.get(key) ?? 1);
   const backlog = new BacklogProbe(tenants, directory, logger);
   /** A tenant's name for the metrics, read from the index the first time its key shows up. */
-  const naming = new Set<string>();
   const learnName = (key: string) => {
-    if (naming.has(key)) return;
-    naming.add(key);
-    store
-      .tenantName(key)
-      .then((name) => (name ? directory.setName(key, name) : naming.delete(key)))
-      .catch(() => naming.delete(key));
+    if (!directory.startNaming(key)) return;
+    store.tenantName(key).then(
+      (name) => directory.setName(key, name),
+      () => directory.setName(key, null),
+    );
   };
   const registry = createRegistry('worker');
   let handler: JobHandler | null = null;
@@ -167,8 +165,9 @@ async function main(): Promise<void> {
   router.start();
   puller.start();
   webhooks.start();
-  // a safety net for missed announcements: a job waits at most this long unnoticed
-  scanner.start(15_000);
+  // a safety net for missed announcements: a job waits at most 15 s unnoticed; queues that expired
+  // are found a few times per idle period
+  scanner.start(15_000, idleMs / 4);
   backlog.start();
   // /ready never waits on the broker or storage: they are checked in the background
   for (const check of checks) check.start();

@@ -94,8 +94,9 @@ export interface TenantQueueOptions {
 
 export class TenantQueues {
   private readonly spare: SpareChannel;
-  /** When this process last registered each tenant in the index. */
+  /** When this process last registered each tenant in the index (entries past their use are pruned). */
   private readonly registered = new Map<string, number>();
+  private prunedAt = Date.now();
 
   constructor(
     broker: Broker,
@@ -133,8 +134,11 @@ export class TenantQueues {
     const queue = this.topology.tenantQueue(key);
     const depth = await this.declare(key);
     // re-registered a few times per idle period, so the index never loses a queue that is in use
+    const now = Date.now();
+    const refresh = this.options.idleMs / 4;
+    this.prune(now, refresh);
     const at = this.registered.get(key) ?? 0;
-    if (Date.now() - at > this.options.idleMs / 4) {
+    if (now - at > refresh) {
       // the index only helps workers that start later: a store that cannot take it now must not stop the job
       await this.store.registerTenant({ tenant, tenant_key: key }).then(
         () => this.registered.set(key, Date.now()),
@@ -142,6 +146,18 @@ export class TenantQueues {
       );
     }
     return { key, queue, depth };
+  }
+
+  /** Drops, once per `refresh`, the registrations old enough to be made again anyway: one per tenant ever seen would pile up. */
+  private prune(now: number, refresh: number): void {
+    if (now - this.prunedAt < refresh) return;
+    this.prunedAt = now;
+    for (const [key, at] of this.registered) if (now - at > refresh) this.registered.delete(key);
+  }
+
+  /** How many tenants this process holds a registration time for (for tests). */
+  registrations(): number {
+    return this.registered.size;
   }
 
   /** Jobs waiting in the tenant's queue; null when it does not exist (a passive check: it is not created). */

@@ -98,15 +98,33 @@ describe('TenantDirectory', () => {
     expect(d.all().map((t) => t.key)).toEqual([B, A, C]);
   });
 
-  it('adds a tenant, not waiting, when only its depth or name is learnt', () => {
+  it('adds a tenant, not waiting, when only its depth is learnt', () => {
     const d = new TenantDirectory();
     d.setDepth(A, 4);
-    d.setName(B, 'acme');
-    expect(d.all()).toEqual([
-      { key: A, name: null, waiting: false, depth: 4, version: 0 },
-      { key: B, name: 'acme', waiting: false, depth: null, version: 0 },
-    ]);
+    expect(d.all()).toEqual([{ key: A, name: null, waiting: false, depth: 4, version: 0 }]);
     expect(d.waiting()).toEqual([]);
+  });
+
+  it("reads a known tenant's name once at a time, again after a failed read, and never for a tenant it forgot", () => {
+    const d = new TenantDirectory();
+    expect(d.startNaming(A)).toBe(false); // unknown
+    d.markReady(A);
+    expect(d.startNaming(A)).toBe(true);
+    expect(d.startNaming(A)).toBe(false); // being read
+    d.setName(A, null); // the read failed
+    expect(d.startNaming(A)).toBe(true);
+    d.setName(A, 'acme');
+    expect(d.all()[0]!.name).toBe('acme');
+    expect(d.startNaming(A)).toBe(false); // known
+    // a name that arrives after its tenant was forgotten does not bring it back (nor leaves anything behind)
+    d.markReady(B);
+    expect(d.startNaming(B)).toBe(true);
+    d.forget(B);
+    d.setName(B, 'late');
+    expect(d.has(B)).toBe(false);
+    d.markReady(B);
+    expect(d.all().find((t) => t.key === B)!.name).toBeNull();
+    expect(d.startNaming(B)).toBe(true);
   });
 
   it('forgets a tenant whose queue no longer exists', () => {

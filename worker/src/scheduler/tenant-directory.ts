@@ -19,6 +19,8 @@ export interface TenantInfo {
 
 export class TenantDirectory {
   private readonly tenants = new Map<string, TenantInfo>();
+  /** Tenants whose name is being read from the index now. */
+  private readonly naming = new Set<string>();
   /** One counter for every tenant, so a version is never reused (not even after a tenant is forgotten and comes back). */
   private clock = 0;
   private waiters: (() => void)[] = [];
@@ -55,13 +57,28 @@ export class TenantDirectory {
     this.entry(key).depth = depth;
   }
 
-  setName(key: string, name: string): void {
-    this.entry(key).name = name;
+  /**
+   * Whether the tenant's name should be read now: known to the directory,
+   * its name unknown and not being read already. A true answer must be
+   * followed by `setName`, with null when the read failed.
+   */
+  startNaming(key: string): boolean {
+    if (this.tenants.get(key)?.name !== null || this.naming.has(key)) return false;
+    this.naming.add(key);
+    return true;
+  }
+
+  /** The name read for a tenant (null: not read, try again later); ignored for a tenant forgotten meanwhile. */
+  setName(key: string, name: string | null): void {
+    this.naming.delete(key);
+    const info = this.tenants.get(key);
+    if (info && name !== null) info.name = name;
   }
 
   /** The queue no longer exists. */
   forget(key: string): void {
     this.tenants.delete(key);
+    this.naming.delete(key);
   }
 
   version(key: string): number {

@@ -4,8 +4,12 @@
  * worker that starts after a restart finds the jobs that wait), and then
  * every `intervalMs` the queues believed to hold jobs plus those registered
  * lately.
- * Index entries of queues that are gone and were not registered for an idle
- * period are removed.
+ * Every `fullEveryMs` the whole index and every tenant the directory knows
+ * are checked again: a queue that expires after its registration stopped
+ * counting as recent (taken from later, or idle a while after it emptied)
+ * is found gone there, so the directory, the turn order and the index do
+ * not keep every tenant ever seen. Index entries of queues that are gone and
+ * were not registered for an idle period are removed.
  */
 import type { JobStore, Logger, TenantQueues } from '@media-foundry/shared/node';
 import type { TenantDirectory } from './tenant-directory.js';
@@ -27,15 +31,22 @@ export class TenantScanner {
 
   constructor(private readonly deps: ScannerDeps) {}
 
-  /** Scans the whole index now, then the recent part of it every `intervalMs`. */
-  start(intervalMs: number): void {
-    const run = (full: boolean) => {
-      this.scanning ??= this.scan(full)
+  /** Scans everything now and every `fullEveryMs`, and the recent part every `intervalMs` in between. */
+  start(intervalMs: number, fullEveryMs: number): void {
+    let lastFull = 0;
+    const run = () => {
+      if (this.scanning) return;
+      const now = Date.now();
+      const full = now - lastFull >= fullEveryMs;
+      this.scanning = this.scan(full, now)
+        .then(() => {
+          if (full) lastFull = now;
+        })
         .catch((err: unknown) => this.deps.logger.warn({ err }, 'tenant scan failed'))
         .finally(() => (this.scanning = null));
     };
-    run(true);
-    this.timer = setInterval(() => run(false), intervalMs);
+    run();
+    this.timer = setInterval(run, intervalMs);
     this.timer.unref();
   }
 
@@ -44,12 +55,12 @@ export class TenantScanner {
     await this.scanning;
   }
 
-  /** One pass: `full` checks every indexed queue, else only those in use or registered within an idle period. */
+  /** One pass: `full` checks every indexed or known queue, else only those in use or registered within an idle period. */
   async scan(full: boolean, now = Date.now()): Promise<void> {
     const { store, tenants, directory, rotation, idleMs } = this.deps;
     const index = await store.tenantIndex();
     const registeredAt = new Map(index.map((e) => [e.key, e.registeredAt.getTime()]));
-    const keys = new Set(directory.waiting());
+    const keys = new Set(full ? directory.all().map((t) => t.key) : directory.waiting());
     for (const e of index) if (full || now - e.registeredAt.getTime() < idleMs) keys.add(e.key);
     for (const key of keys) {
       const version = directory.version(key);
@@ -63,10 +74,7 @@ export class TenantScanner {
       }
       if (depth > 0) directory.markReady(key, depth);
       else directory.markEmpty(key, version);
-      if (!directory.all().find((t) => t.key === key)?.name) {
-        const name = await store.tenantName(key).catch(() => null);
-        if (name) directory.setName(key, name);
-      }
+      if (directory.startNaming(key)) directory.setName(key, await store.tenantName(key).catch(() => null));
     }
   }
 }
