@@ -4,9 +4,10 @@
  * restart, and clients that drop and resume. Every accepted job must end
  * exactly once; the counts are printed at the end.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ffprobe, makeTestVideos, video } from './helpers/media.js';
+import { startOrigin } from './helpers/origin.js';
 import { startPrivateRabbit, type PrivateRabbit } from './helpers/rabbitmq.js';
 import { listQueues, startStack, type Stack } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
@@ -325,6 +326,68 @@ describe('a RabbitMQ restart', () => {
     expect(stack.workers[0]!.logs.some((l) => l.msg === 'connected to RabbitMQ' && (l.connects as number) >= 2)).toBe(true);
     await client.close();
   });
+});
+
+describe('a RabbitMQ outage longer than a worker stays unheard', () => {
+  // The workers forget a peer they have not heard from for 15 s (PEER_EXPIRY_MS). A broker away for
+  // longer silences every peer; when it returns it hands the running job back to its queue, and an idle
+  // worker takes it. That worker must still see that its peer runs the job, and wait for it, not run it twice.
+  it('does not run a job twice: the worker that takes it back waits for the one that still runs it', async () => {
+    const rabbit = await startPrivateRabbit();
+    const body = await readFile(join(dir, 'short.mp4'));
+    let gets = 0;
+    // an input that takes about 45 s to arrive, without a length (no ranges: the worker downloads it)
+    const origin = await startOrigin({
+      '/slow.mp4': async (req, res) => {
+        if (req.method !== 'GET') return void res.writeHead(405).end();
+        gets++;
+        res.writeHead(200, { 'content-type': 'video/mp4' });
+        const step = Math.ceil(body.length / 180);
+        for (let at = 0; at < body.length && !res.destroyed; at += step) {
+          res.write(body.subarray(at, at + step));
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        res.end();
+      },
+    });
+    const stack = await startStack({
+      workers: 2,
+      env: { AMQP_URL: rabbit.url },
+      // the input arrives slowly on purpose
+      workerEnv: { MAX_CONCURRENT_JOBS: '1', FFMPEG_THREADS: '1', URL_MIN_BYTES_PER_SECOND: '0' },
+    });
+    try {
+      const client = await TestClient.connect(stack.wsUrl);
+      submit(client, startJobMessage('outlasting', 'thumbnail', origin.url('/slow.mp4'), { timestamp: 1 }));
+      await waitFor(() => gets === 1, 60_000, 'the input requested');
+      // the only job here: the workers log it under the gateway's id for it
+      const ofJob = (l: Record<string, unknown>) => l.operation === 'thumbnail';
+      const runs = (w: (typeof stack.workers)[number]) => w.logs.some(ofJob);
+      await waitFor(() => stack.workers.some(runs), 30_000, 'a worker took the job');
+      const first = stack.workers.find(runs)!;
+      const second = stack.workers.find((w) => w !== first)!;
+      await rabbit.stopApp();
+      await new Promise((r) => setTimeout(r, 20_000)); // past PEER_EXPIRY_MS
+      await rabbit.startApp();
+      // the job is back in its queue, and the idle worker takes it while the first still downloads its input
+      await second.waitForLog((l) => ofJob(l) && l.msg === 'another worker runs this job; waiting for it to end', 45_000);
+      const { final } = await client.result('outlasting', 120_000);
+      expect(final.type).toBe('completed');
+      await settle();
+      expect(count(client, 'outlasting')).toBe('completed');
+      expect(gets).toBe(1);
+      // the first run's answer was delivered and its files removed before the copy looked: storage could not tell
+      // it the job had ended; the first worker's `job_finished` did
+      expect(second.logs.some((l) => ofJob(l) && /answered already/.test(String(l.msg)))).toBe(true);
+      expect(second.logs.some((l) => ofJob(l) && l.msg === 'running ffmpeg')).toBe(false);
+      expect(first.logs.some((l) => ofJob(l) && l.msg === 'running ffmpeg')).toBe(true);
+      await client.close();
+    } finally {
+      await stack.stop();
+      await origin.close();
+      await rabbit.close();
+    }
+  }, 240_000);
 });
 
 describe('a worker stopped while RabbitMQ is away', () => {

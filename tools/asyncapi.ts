@@ -476,7 +476,8 @@ const AMQP_DESCRIPTIONS: Record<string, AmqpMessageDescription> = {
       'marker in storage (`jobs/<job_id>/cancelled`) so a job still queued never starts; a backend cancelling its own',
       'job should do both. `tenant_ready` (gateways and workers, after publishing into a tenant queue) wakes idle',
       'workers. `worker_state` (workers, on every change and every 5 s) tells the others what a worker has taken:',
-      "they count each client's jobs against MAX_JOBS_PER_CLIENT and admit held ones in the same order.",
+      "they count each client's jobs against MAX_JOBS_PER_CLIENT and admit held ones in the same order. `job_finished`",
+      '(workers, once a final answer is published): a copy of the job delivered again is settled without running.',
     ],
     schema: 'ControlMessage',
     examples: [
@@ -491,6 +492,7 @@ const AMQP_DESCRIPTIONS: Record<string, AmqpMessageDescription> = {
           stopping: false,
         },
       },
+      { name: 'job_finished', payload: { type: 'job_finished', worker_id: 'worker-1a2b3c4d', job_id: 'backend-7f3c1e' } },
     ],
   },
   gateway_notice: {

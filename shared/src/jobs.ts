@@ -139,6 +139,12 @@ export const controlMessage = z.discriminatedUnion('type', [
       .max(10_000),
     stopping: z.boolean(),
   }),
+  /**
+   * A worker published this job's final answer: a copy of it delivered again
+   * (its ack was lost with a connection) is settled without running, even
+   * once its delivered result was removed from storage.
+   */
+  z.strictObject({ type: z.literal('job_finished'), worker_id: z.string().min(1).max(100), job_id: jobId }),
 ]);
 export type ControlMessage = z.infer<typeof controlMessage>;
 

@@ -1,8 +1,9 @@
 /**
  * The control fanout, worker side: every worker binds a private queue to it
- * and hears cancellations, "a tenant has work" announcements and the other
- * workers' running jobs; and it tells them its own, on every change and
- * every HEARTBEAT_MS.
+ * and hears cancellations, "a tenant has work" announcements, the other
+ * workers' running jobs and the jobs they finished; and it tells them its
+ * own, on every change and every HEARTBEAT_MS. Whether it hears at all
+ * (the connection is up and the queue bound) goes to `listening`.
  */
 import { type ControlMessage, controlMessage, parseJson, type Topology } from '@media-foundry/shared';
 import type { Broker, Channel, ChannelWrapper, Logger } from '@media-foundry/shared/node';
@@ -16,6 +17,8 @@ export interface ControlHandlers {
   cancel(jobId: string): void;
   tenantReady(tenantKey: string): void;
   workerState(state: Extract<ControlMessage, { type: 'worker_state' }>): void;
+  jobFinished(jobId: string, workerId: string): void;
+  listening(listening: boolean): void;
 }
 
 export class ControlChannel {
@@ -50,14 +53,17 @@ export class ControlChannel {
             const m = parsed.data;
             if (m.type === 'cancel') handlers.cancel(m.job_id);
             else if (m.type === 'tenant_ready') handlers.tenantReady(m.tenant_key);
+            else if (m.type === 'job_finished') handlers.jobFinished(m.job_id, m.worker_id);
             else handlers.workerState(m);
           },
           { noAck: true },
         );
+        handlers.listening(true);
         // peers learn at once what a (re)connected worker runs
         this.sendState(false);
       },
     });
+    broker.connection.on('disconnect', () => handlers.listening(false));
   }
 
   start(): void {
@@ -72,6 +78,11 @@ export class ControlChannel {
       this.pending = null;
       this.sendState(false);
     }, 0);
+  }
+
+  /** "This job's final answer was published", so a copy of it delivered again is not run. */
+  finished(jobId: string): void {
+    this.publish({ type: 'job_finished', worker_id: this.workerId, job_id: jobId });
   }
 
   /** "A job waits in this tenant's queue", for idle workers. */

@@ -9,6 +9,7 @@ import { thumbnailResult, useTempDir } from '@media-foundry/test-support';
 import { InputServer } from './input-server.js';
 import { type HandlerDeps, JobHandler, parseJob } from './job-handler.js';
 import type { Delivery } from './scheduler/job-puller.js';
+import { ClusterView } from './scheduler/cluster-view.js';
 
 const body = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
 const job = (url: string) => ({ job_id: 'j1', operation: 'probe', options: {}, inputs: [{ source: 'url', url }] });
@@ -90,7 +91,8 @@ describe('JobHandler, a job that finished before this delivery', () => {
         writeState: () => Promise.resolve(),
       } as unknown as JobStore,
       replies: { send: (_route: unknown, r: unknown, i?: OutputsByKey) => (sent.push({ reply: r, inline: i }), Promise.resolve()) },
-      view: { heldEarlierElsewhere: () => false },
+      view: { heldEarlierElsewhere: () => false, finished: () => false },
+      onFinished: () => {},
       metrics: {},
       logger,
       runner: { config: { tempDir: tempDir() }, storage: {} as Storage, allowlist: parseAllowlist([]) },
@@ -180,7 +182,8 @@ describe('JobHandler, a job stopped in its last steps or after them', () => {
           return Promise.resolve();
         },
       },
-      view: { heldEarlierElsewhere: () => false },
+      view: { heldEarlierElsewhere: () => false, finished: () => false },
+      onFinished: () => {},
       metrics,
       logger,
       runner: { config, storage, allowlist: parseAllowlist(['127.0.0.1']) },
@@ -268,6 +271,25 @@ describe('JobHandler, a job stopped in its last steps or after them', () => {
     const finals = events.filter((e) => e[0] === 'completed' || e[0] === 'error');
     expect(finals.map((e) => e[1])).toEqual(['JOB_CANCELLED', 'JOB_CANCELLED']);
     expect(events.filter((e) => e[0] === 'stored')).toEqual([]);
+  });
+
+  it('settles a copy of a job whose answer went out without running it again, once storage no longer has its result', async () => {
+    // storage here never has a result: as after the gateway delivered it and removed the job's files
+    const view = new ClusterView('w1', 15_000);
+    let putting!: () => void;
+    const putStarted = new Promise<void>((resolve) => (putting = resolve));
+    let storing!: () => void;
+    const stored$ = new Promise<void>((resolve) => (storing = resolve));
+    const { handler, events } = handlerWith(() => (putting(), stored$), 20_000, { view, onFinished: (id) => view.noteFinished(id) });
+    const first = run(handler, stored);
+    await putStarted;
+    const waiting = run(handler, stored); // handed back after a channel loss: waits behind the run here
+    storing();
+    expect(await Promise.all([first, waiting])).toEqual([['ack'], ['ack']]);
+    const later = await run(handler, stored); // its ack was lost: delivered once more, later
+    expect(later).toEqual(['ack']);
+    expect(events.filter((e) => e[0] === 'completed' || e[0] === 'error').map((e) => e[0])).toEqual(['completed']);
+    expect(view.finished('j1')).toBe(true);
   });
 
   it('reports nothing, and reads its input no further, once it has its final reply', async () => {

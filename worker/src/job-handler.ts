@@ -51,7 +51,9 @@ export interface HandlerDeps {
   storage: Storage;
   store: JobStore;
   replies: ReplyPublisher;
-  view: ClusterView;
+  view: Pick<ClusterView, 'heldEarlierElsewhere' | 'finished'>;
+  /** The job's final answer was published: remembered and told to the other workers (a copy delivered again is not run). */
+  onFinished(jobId: string): void;
   metrics: WorkerMetrics;
   logger: Logger;
   runner: JobRunnerDeps;
@@ -71,7 +73,8 @@ type AbortReason = 'cancel' | 'shutdown' | 'yield' | 'superseded' | 'finished';
 const CANCELLED_MEMORY_MS = 10 * 60_000;
 
 /** What storage says of a job just taken (JobHandler.lookUp). */
-type Verdict = { kind: 'run' } | { kind: 'stored'; result: JobResult } | { kind: 'cancelled' } | { kind: 'failed'; err: unknown };
+type Verdict =
+  { kind: 'run' } | { kind: 'stored'; result: JobResult } | { kind: 'cancelled' } | { kind: 'answered' } | { kind: 'failed'; err: unknown };
 
 /**
  * Parses a job message: the job, or the error to answer it with. A URL input
@@ -210,6 +213,9 @@ export class JobHandler {
       } else if (v.kind === 'cancelled') {
         log.info({ details: 'cancelled before it started' }, 'job cancelled');
         await this.endCancelled(delivery, job, route, errors.jobCancelled('cancelled before it started'), log);
+      } else if (v.kind === 'answered') {
+        log.info('job answered already (here or by another worker), its result delivered; settling this copy without running it');
+        delivery.ack();
       }
     } finally {
       if (this.active.get(job.job_id) === entry) this.active.delete(job.job_id);
@@ -220,9 +226,10 @@ export class JobHandler {
   }
 
   /**
-   * Whether the job is to run: not when its result is stored already or a
-   * cancel marker (or a cancel broadcast meanwhile) says it was cancelled.
-   * A store that cannot say is a transient failure like any other. Never rejects.
+   * Whether the job is to run: not when its result is stored already, a
+   * cancel marker (or a cancel broadcast meanwhile) says it was cancelled,
+   * or its answer went out lately (`ClusterView.finished`) though its files
+   * are gone. A store that cannot say is a transient failure like any other. Never rejects.
    */
   private async lookUp(job: JobMessage, signal: AbortSignal): Promise<Verdict> {
     const { store } = this.deps;
@@ -233,6 +240,10 @@ export class JobHandler {
       const stored = await store.readResult(job.job_id);
       if (stored) return { kind: 'stored', result: stored };
       if (signal.reason === ('cancel' satisfies AbortReason) || (await cancelMark)) return { kind: 'cancelled' };
+      // answered lately (here, or by a worker that told `job_finished`) and its files removed since: the gateway
+      // delivered the result. A copy of it came back (an ack lost with a connection, or a hand-back by the broker
+      // while that run went on)
+      if (this.deps.view.finished(job.job_id)) return { kind: 'answered' };
       return { kind: 'run' };
     } catch (err) {
       return { kind: 'failed', err };
@@ -396,6 +407,7 @@ export class JobHandler {
       delivery.requeue();
       return;
     }
+    this.deps.onFinished(job.job_id);
     // queued before the ack (see WebhookDispatcher.finished), but a broker that will not confirm does not hold the job
     const queued = new AbortController();
     await Promise.race([

@@ -95,6 +95,10 @@ async function main(): Promise<void> {
     store,
     replies,
     view,
+    onFinished: (jobId) => {
+      view.noteFinished(jobId);
+      control.finished(jobId);
+    },
     metrics,
     logger,
     runner: { config, storage, allowlist: parseAllowlist(config.urlAllowlist), inputServer },
@@ -112,6 +116,10 @@ async function main(): Promise<void> {
         directory.markReady(key);
         learnName(key);
       },
+      jobFinished: (jobId, peer) => {
+        if (peer !== workerId) view.noteFinished(jobId);
+      },
+      listening: (listening) => view.setListening(listening),
       workerState: (state) => {
         // a worker we did not know yet (one that just started) learns at once what we run
         if (!state.stopping && !view.knows(state.worker_id) && state.worker_id !== workerId) control.setRunning(puller.runningJobs());

@@ -1,4 +1,4 @@
-import { ClusterView, type RunningJob } from './cluster-view.js';
+import { ClusterView, FINISHED_MEMORY_MAX, FINISHED_MEMORY_MS, type RunningJob } from './cluster-view.js';
 
 const T1 = '00000000000000a1';
 const T2 = '00000000000000b2';
@@ -193,5 +193,40 @@ describe('ClusterView.mayRun: admitting held jobs in one order everywhere', () =
     });
     const admitted = views.filter((v) => v.mayRun(taken[v.workerId]![0]!.job_id, T1, 1)).map((v) => v.workerId);
     expect(admitted).toEqual(['w3']);
+  });
+
+  it('forgets nobody while it cannot hear them, and counts a peer silent only from when it hears again', () => {
+    const released: RunningJob[][] = [];
+    const clock = manualClock();
+    const view = new ClusterView('w1', 10_000, clock.now, (jobs) => released.push(jobs));
+    view.update(state('w2', [job('j1', T1)]));
+    view.setListening(false); // our connection to RabbitMQ went: w2 cannot reach us either
+    clock.t += 30_000;
+    expect(view.peers()).toBe(1);
+    expect(view.heldEarlierElsewhere('j1')).toBe(true); // a copy of j1 the broker hands back must wait for w2
+    view.setListening(true);
+    clock.t += 9_000;
+    expect(view.runningFor(T1)).toBe(1);
+    expect(released).toEqual([]);
+    clock.t += 2_000; // 11 s heard nothing since we are back: gone
+    expect(view.peers()).toBe(0);
+    expect(released).toEqual([[job('j1', T1)]]);
+  });
+
+  it('remembers the jobs whose answer went out, for FINISHED_MEMORY_MS and FINISHED_MEMORY_MAX at most', () => {
+    const clock = manualClock();
+    const view = new ClusterView('w1', 10_000, clock.now);
+    expect(view.finished('j1')).toBe(false);
+    view.noteFinished('j1');
+    clock.t += FINISHED_MEMORY_MS - 1000;
+    view.noteFinished('j2');
+    expect([view.finished('j1'), view.finished('j2')]).toEqual([true, true]);
+    clock.t += 2000;
+    expect([view.finished('j1'), view.finished('j2')]).toEqual([false, true]);
+    for (let i = 0; i < FINISHED_MEMORY_MAX + 10; i++) view.noteFinished(`many-${i}`);
+    expect(view.finished('j2')).toBe(false); // the oldest went first
+    expect(view.finished('many-9')).toBe(false);
+    expect(view.finished('many-10')).toBe(true);
+    expect(view.finished(`many-${FINISHED_MEMORY_MAX + 9}`)).toBe(true);
   });
 });

@@ -3,14 +3,25 @@
  * exchange (`worker_state`: on every change and every few seconds). From it
  * a worker knows each tenant's running jobs across the cluster
  * (MAX_JOBS_PER_CLIENT) and whether a live worker already holds a job that
- * was delivered again. A worker not heard from for `expiryMs` is gone. Jobs
- * that leave a peer's list — ended, handed back to their queue, or held by a
- * peer that went silent — are told to `onReleased`: their tenants' queues may
- * hold work again. Pure: the clock is passed in.
+ * was delivered again. A worker not heard from for `expiryMs` is gone —
+ * counting only the time this worker could hear: while its own control
+ * channel is down (`setListening(false)`) nobody is forgotten, and a peer's
+ * silence starts over when it is back, since the broker hands a running job
+ * back when it returns and the peer that still runs it must not look gone.
+ * Jobs that leave a peer's list — ended, handed back to their queue, or
+ * held by a peer that went silent — are told to `onReleased`: their tenants'
+ * queues may hold work again. It also remembers for `FINISHED_MEMORY_MS`
+ * the jobs whose final answer went out, here or on a peer (`job_finished`).
+ * Pure: the clock is passed in.
  */
 import type { ControlMessage } from '@media-foundry/shared';
 
 type WorkerState = Extract<ControlMessage, { type: 'worker_state' }>;
+
+/** How long a finished job is remembered: a copy delivered again later than this runs again (storage still dedups while it holds the result). */
+export const FINISHED_MEMORY_MS = 10 * 60_000;
+/** At most this many finished jobs are remembered (the oldest go first). */
+export const FINISHED_MEMORY_MAX = 100_000;
 /** A job a worker took: when (`since`), and whether it is `held` for its client's share (shared/src/jobs.ts). */
 export type RunningJob = WorkerState['running'][number];
 
@@ -26,6 +37,9 @@ function before(a: RunningJob & { worker: string }, b: RunningJob & { worker: st
 export class ClusterView {
   private readonly others = new Map<string, { running: RunningJob[]; heardAt: number }>();
   private own: RunningJob[] = [];
+  private listening = true;
+  /** Jobs whose final answer was published, and when (oldest first). */
+  private readonly finishedAt = new Map<string, number>();
 
   constructor(
     readonly workerId: string,
@@ -53,11 +67,37 @@ export class ClusterView {
     this.own = running;
   }
 
+  /** Whether this worker hears the control exchange now; silence it could not hear is not held against its peers. */
+  setListening(listening: boolean): void {
+    if (listening && !this.listening) {
+      const now = this.now();
+      for (const w of this.others.values()) w.heardAt = now;
+    }
+    this.listening = listening;
+  }
+
+  /** A job's final answer was published (by this worker, or a peer's `job_finished`). */
+  noteFinished(jobId: string): void {
+    const now = this.now();
+    this.finishedAt.delete(jobId); // re-inserted last: the map stays in time order
+    this.finishedAt.set(jobId, now);
+    for (const [id, at] of this.finishedAt) {
+      if (now - at <= FINISHED_MEMORY_MS && this.finishedAt.size <= FINISHED_MEMORY_MAX) break;
+      this.finishedAt.delete(id);
+    }
+  }
+
+  /** Whether this job's final answer was published lately, here or elsewhere. */
+  finished(jobId: string): boolean {
+    const at = this.finishedAt.get(jobId);
+    return at !== undefined && this.now() - at <= FINISHED_MEMORY_MS;
+  }
+
   private live(): RunningJob[][] {
     const cutoff = this.now() - this.expiryMs;
     const lists = [this.own];
     for (const [id, w] of this.others) {
-      if (w.heardAt >= cutoff) lists.push(w.running);
+      if (!this.listening || w.heardAt >= cutoff) lists.push(w.running);
       else {
         this.others.delete(id);
         if (w.running.length > 0) this.onReleased(w.running);
