@@ -44,8 +44,11 @@ export interface PullerDeps {
   onRunningChanged(running: RunningJob[]): void;
   /** A job went back to its tenant's queue (told to the other workers, which may have thought it empty). */
   onRequeued(tenantKey: string): void;
-  /** Stops a running job and hands it back to its queue, so its slot serves a tenant that starved (fair-share.ts). */
-  yieldSlot(jobId: string): void;
+  /**
+   * Stops a running job and hands it back to its queue, so its slot serves a tenant that starved (fair-share.ts);
+   * false when the handler does not run it (yet).
+   */
+  yieldSlot(jobId: string): boolean;
 }
 
 /** A job id for bookkeeping from a message that may not even parse (the handler reports that). */
@@ -127,13 +130,16 @@ export class JobPuller {
     const decision = slotToYield(holders, starving, config.maxConcurrentJobs, now, config.fairShareGraceMs);
     if (!decision) return;
     const holder = holders.find((h) => h.jobId === decision.jobId)!;
+    const held = this.running.get(holder.delivery)?.held === true;
+    // a job still waiting for its client's share (admit) is handed back by its slot; a running one by the handler
+    if (!held && !this.deps.yieldSlot(decision.jobId)) return; // not running yet, nor waiting: the next look decides again
     this.yielding.add(holder.delivery);
     this.yieldedFor.add(decision.forTenant);
     logger.info(
       { job_id: decision.jobId, tenant: holder.tenantKey, for_tenant: decision.forTenant },
       'a tenant over its share of slots yields one to a tenant that waits (FAIR_SHARE_GRACE_SECONDS)',
     );
-    this.deps.yieldSlot(decision.jobId);
+    if (held) this.deps.directory.changed(); // wakes admit()
   }
 
   /** Takes no more jobs; resolves when every slot has finished its current job. */
@@ -173,7 +179,7 @@ export class JobPuller {
       if (!delivery) continue;
       try {
         if (await this.admit(delivery, this.running.get(delivery)!)) await this.deps.handle(delivery);
-        else delivery.requeue(); // stopping, or the channel went (then the broker has it back already)
+        else delivery.requeue(); // stopping, yielding, or the channel went (then the broker has it back already)
       } catch (err) {
         this.deps.logger.error({ err, slot }, 'job handler failed unexpectedly');
         delivery.requeue();
@@ -212,11 +218,13 @@ export class JobPuller {
     const cap = config.maxJobsPerClient;
     if (view.peers() > 0 && view.runningFor(delivery.tenantKey) + view.peers() > cap) {
       await new Promise((r) => setTimeout(r, SETTLE_MS));
-      while (!view.mayRun(entry.job_id, delivery.tenantKey, cap)) {
+      // asked to yield its slot (fair share) while it waits: handed back, like a running job that yields
+      while (!this.yielding.has(delivery) && !view.mayRun(entry.job_id, delivery.tenantKey, cap)) {
         if (this.stopping || !delivery.live) return false;
         await directory.changes(1000);
       }
     }
+    if (this.yielding.has(delivery)) return false;
     entry.held = false;
     this.deps.onRunningChanged(this.runningJobs());
     return true;
