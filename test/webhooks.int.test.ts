@@ -122,8 +122,8 @@ async function docBlock(lang: string, marker: string): Promise<string> {
   return block;
 }
 
-/** What the documented recipes say of `header` over `body` (Node's and Python's answers). */
-async function recipesVerify(header: string, body: Buffer, secret = SECRET): Promise<{ node: string; python: string }> {
+/** What the documented recipes say of `header` over event `eventId` with `body` (Node's and Python's answers). */
+async function recipesVerify(header: string, eventId: string, body: Buffer, secret = SECRET): Promise<{ node: string; python: string }> {
   const work = await mkdtemp(join(tmpdir(), 'mf-recipes-'));
   try {
     await writeFile(join(work, 'body.bin'), body);
@@ -131,14 +131,14 @@ async function recipesVerify(header: string, body: Buffer, secret = SECRET): Pro
     await writeFile(
       join(work, 'check.mjs'),
       "import { readFileSync } from 'node:fs';\nimport { verifyWebhook } from './recipe.mjs';\n" +
-        'const [secret, header, file] = process.argv.slice(2);\nconsole.log(String(verifyWebhook(secret, header, readFileSync(file))));\n',
+        'const [secret, header, eventId, file] = process.argv.slice(2);\nconsole.log(String(verifyWebhook(secret, header, eventId, readFileSync(file))));\n',
     );
     await writeFile(
       join(work, 'check.py'),
       (await docBlock('python', 'def verify_webhook')) +
-        '\n\nimport sys\nprint(str(verify_webhook(sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read())).lower())\n',
+        '\n\nimport sys\nprint(str(verify_webhook(sys.argv[1], sys.argv[2], sys.argv[3], open(sys.argv[4], "rb").read())).lower())\n',
     );
-    const args = [secret, header, join(work, 'body.bin')];
+    const args = [secret, header, eventId, join(work, 'body.bin')];
     const node = await execa(process.execPath, [join(work, 'check.mjs'), ...args]);
     const python = await execa('python3', [join(work, 'check.py'), ...args]);
     return { node: node.stdout.trim(), python: python.stdout.trim() };
@@ -174,13 +174,16 @@ describe('webhooks', () => {
     expect(hit.headers['mediafoundry-attempt']).toBe('1');
     expect(hit.headers['mediafoundry-event-id']).toMatch(/^[0-9a-f-]{36}$/);
     const header = String(hit.headers['mediafoundry-signature']);
-    expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64},v2=[0-9a-f]{64}$/);
+    const eventId = String(hit.headers['mediafoundry-event-id']);
 
-    expect(await recipesVerify(header, hit.body)).toEqual({ node: 'true', python: 'true' });
-    // and they refuse what was not signed so
+    expect(await recipesVerify(header, eventId, hit.body)).toEqual({ node: 'true', python: 'true' });
+    // and they refuse what was not signed so: another body, another secret, the same request under another event id
     const tampered = Buffer.from(hit.body.toString('utf8').replace('hook-sig', 'hook-sig2'));
-    expect(await recipesVerify(header, tampered)).toEqual({ node: 'false', python: 'false' });
-    expect(await recipesVerify(header, hit.body, 'another-secret-0123456789abcdef!!')).toEqual({ node: 'false', python: 'false' });
+    expect(await recipesVerify(header, eventId, tampered)).toEqual({ node: 'false', python: 'false' });
+    expect(await recipesVerify(header, eventId, hit.body, 'another-secret-0123456789abcdef!!')).toEqual({ node: 'false', python: 'false' });
+    const replayedAs = eventId.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    expect(await recipesVerify(header, replayedAs, hit.body)).toEqual({ node: 'false', python: 'false' });
   }, 90_000);
 
   it('retries a receiver that answers 500 twice, with backoff, under one idempotency id', async () => {
@@ -196,7 +199,13 @@ describe('webhooks', () => {
     expect(hits[1]!.at - hits[0]!.at).toBeGreaterThanOrEqual(BASE_MS - 50);
     expect(hits[2]!.at - hits[1]!.at).toBeGreaterThanOrEqual(2 * BASE_MS - 50);
     // every attempt is signed afresh, and verifies
-    expect(await recipesVerify(String(hits[2]!.headers['mediafoundry-signature']), hits[2]!.body)).toEqual({
+    expect(
+      await recipesVerify(
+        String(hits[2]!.headers['mediafoundry-signature']),
+        String(hits[2]!.headers['mediafoundry-event-id']),
+        hits[2]!.body,
+      ),
+    ).toEqual({
       node: 'true',
       python: 'true',
     });

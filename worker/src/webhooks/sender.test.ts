@@ -59,7 +59,10 @@ describe('sendWebhook', () => {
     expect(got!.headers['mediafoundry-event-id']).toBe(task().id);
     expect(got!.headers['mediafoundry-event']).toBe('completed');
     expect(got!.headers['mediafoundry-attempt']).toBe('2');
-    expect(verifySignature(secret, String(got!.headers['mediafoundry-signature']), got!.body, Math.floor(Date.now() / 1000))).toBe(true);
+    const signed = String(got!.headers['mediafoundry-signature']);
+    const now = Math.floor(Date.now() / 1000);
+    expect(verifySignature(secret, signed, got!.body, now, { eventId: task().id })).toBe(true);
+    expect(verifySignature(secret, signed, got!.body, now)).toBe(true); // v1, for receivers written against it
   });
 
   it('retries on 5xx, not on 4xx, and never follows a redirect', async () => {

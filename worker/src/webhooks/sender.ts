@@ -42,7 +42,7 @@ export function webhookHeaders(task: WebhookTask, attempt: number, secret: strin
   return {
     'content-type': 'application/json',
     'user-agent': 'media-foundry-webhooks',
-    [SIGNATURE_HEADER]: signatureHeader(secret, task.body, nowSeconds),
+    [SIGNATURE_HEADER]: signatureHeader(secret, task.body, nowSeconds, task.id),
     [EVENT_ID_HEADER]: task.id,
     [EVENT_HEADER]: task.event,
     [ATTEMPT_HEADER]: String(attempt),
