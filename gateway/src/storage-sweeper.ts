@@ -11,6 +11,14 @@ export interface SweepPolicy {
 }
 
 /**
+ * Until when a finished job's files are kept (ms), its result stored at
+ * `storedAt`: what a download URL signed for them must not outlive.
+ */
+export function keptUntil(storedAt: number, policy: Pick<SweepPolicy, 'resumeTtlMs' | 'urlTtlMs'>): number {
+  return storedAt + Math.max(policy.resumeTtlMs, policy.urlTtlMs);
+}
+
+/**
  * Deletes the files of jobs nobody will collect, a job at a time: a finished
  * job (its result stored) once nobody may resume it any more — or, when its
  * client got download URLs, once those expired; any other job once nothing
@@ -40,7 +48,7 @@ export async function sweepStorage(
     let expired: boolean;
     if (result) {
       const age = now - result.lastModified.getTime();
-      if (age > Math.max(policy.resumeTtlMs, policy.urlTtlMs)) expired = true;
+      if (now > keptUntil(result.lastModified.getTime(), policy)) expired = true;
       else if (age <= policy.resumeTtlMs) expired = false;
       else {
         // a record that cannot be read now may say `url`: look again next sweep rather than break live links

@@ -144,6 +144,16 @@ describe('storage', () => {
     expect(e.problems).toEqual(['S3_BUCKET: is required when STORAGE_DRIVER=s3']);
   });
 
+  it('refuses download URLs S3 cannot sign (RESULT_URL_TTL_SECONDS over 7 days) with STORAGE_DRIVER=s3 only', () => {
+    const s3 = { STORAGE_DRIVER: 's3', S3_BUCKET: 'b' };
+    expect(loadGatewayConfig({ ...s3, RESULT_URL_TTL_SECONDS: '604800' }).resultUrlTtlMs).toBe(604_800_000);
+    const e = configError(() => loadGatewayConfig({ ...s3, RESULT_URL_TTL_SECONDS: '604801' }));
+    expect(e.problems).toEqual([
+      expect.stringMatching(/^RESULT_URL_TTL_SECONDS: must be at most 604800 \(7 days\) with STORAGE_DRIVER=s3/),
+    ]);
+    expect(loadGatewayConfig({ RESULT_URL_TTL_SECONDS: '2000000' }).resultUrlTtlMs).toBe(2_000_000_000); // fs: the gateway signs its own
+  });
+
   it('is the s3 variant, with its bucket and timeouts in ms, for STORAGE_DRIVER=s3', () => {
     const c = loadWorkerConfig({ STORAGE_DRIVER: 's3', S3_BUCKET: 'media', S3_ENDPOINT: 'http://minio:9000', STORAGE_DIR: '/ignored' });
     expect(c.storage).toEqual({

@@ -12,9 +12,12 @@ import type { ByteBudget } from '../byte-budget.js';
 import type { ClientSocket } from '../client-socket.js';
 import type { DownloadUrls } from '../download-urls.js';
 import { sendOutput, storageReadFailed } from '../downloads.js';
+import { keptUntil } from '../storage-sweeper.js';
 
 export interface DeliveryDeps {
-  config: Pick<GatewayConfig, 'downloadChunkBytes' | 'resultUrlTtlMs' | 'transientRetryMs'>;
+  config: Pick<GatewayConfig, 'downloadChunkBytes' | 'resultUrlTtlMs' | 'resumeTtlMs' | 'transientRetryMs'>;
+  /** When the result was stored (ms): the sweeper counts from then, so download URLs end by keptUntil() of it. */
+  finishedAt: number;
   storage: Storage;
   urls: DownloadUrls;
   /** GATEWAY_BUFFER_BUDGET_MB: each frame or chunk waits for room in it before it is read. */
@@ -41,8 +44,10 @@ export async function deliverResult(
 ): Promise<'sent' | 'linked'> {
   const { config, urls, storage } = deps;
   const byUrl = deliveryMethod === 'url';
-  // URLs expire on whole seconds (S3 presigning, the gateway's `expires`)
-  const ttl = config.resultUrlTtlMs / 1000;
+  // URLs expire on whole seconds (S3 presigning, the gateway's `expires`). A job resumed late in RESUME_TTL_SECONDS
+  // gets URLs that end when the sweeper removes its files, not a full RESULT_URL_TTL_SECONDS after the resume
+  const left = keptUntil(deps.finishedAt, { resumeTtlMs: config.resumeTtlMs, urlTtlMs: config.resultUrlTtlMs }) - Date.now();
+  const ttl = Math.max(1, Math.min(config.resultUrlTtlMs / 1000, Math.floor(left / 1000)));
   const outputs = await Promise.all(
     reply.outputs.map(async ({ filename, size_bytes, content_type, key }) => ({
       filename,

@@ -68,6 +68,8 @@ export interface GatewayJob {
   /** Storage keys of its staged inputs, once published; null where this gateway does not know them (a resumed job). */
   inputKeys: readonly string[] | null;
   startedAt: number;
+  /** When its result was stored, for a job resumed after it finished (null otherwise: its result is stored just now). */
+  finishedAt: number | null;
   traceparent: string;
   log: Logger;
 }

@@ -31,6 +31,7 @@ import { createGatewayMetrics } from '../metrics.js';
 import type { JobHolder } from './job.js';
 import { JobLifecycle } from './lifecycle.js';
 import type { ReplyFollower } from './reply-router.js';
+import { keptUntil } from '../storage-sweeper.js';
 import { tokenJobId } from './resume-token.js';
 
 const logger = createLogger('test', 'silent');
@@ -647,6 +648,34 @@ describe('JobLifecycle', () => {
     gwB.onMessage(await finished(id));
     await until(() => b.socket.files.length === 1);
     expect(b.socket.of('j1', 'completed')).toHaveLength(1);
+  });
+
+  it('gives a job resumed late in RESUME_TTL_SECONDS download URLs that end when the sweeper removes its files', async () => {
+    const config = { RESUME_TTL_SECONDS: '600', RESULT_URL_TTL_SECONDS: '60' };
+    const gwA = lifecycle(config);
+    const a = holder('c1');
+    gwA.start(
+      a,
+      startJob({ job_id: 'u1', operation: 'probe', delivery_method: 'url', input: { source: 'url', url: 'https://example.com/a.mp4' } }),
+      null,
+    );
+    await until(() => a.socket.of('u1', 'ack').length === 1);
+    const id = published.at(-1)!.job.job_id;
+    const token = String(a.socket.of('u1', 'ack')[0]!.resume_token);
+    gwA.detach(a);
+    await finished(id);
+    // it finished 590 s ago: its files go 600 s after that (max of the two TTLs), not 60 s after the resume
+    const finishedAt = Date.now() - 590_000;
+    const stored = (await store.readResult(id))!;
+    await storage.put(storageKeys.result(id), Buffer.from(JSON.stringify({ ...stored, finished_at: new Date(finishedAt).toISOString() })));
+    const gwB = lifecycle(config);
+    const b = holder('c2');
+    gwB.resume(b, { type: 'resume_job', job_id: 'u1', resume_token: token });
+    await until(() => b.socket.of('u1', 'completed').length === 1);
+    const [output] = b.socket.of('u1', 'completed')[0]!.outputs as { url: string }[];
+    const expires = Number(new URL(output!.url).searchParams.get('expires')) * 1000;
+    expect(expires).toBeLessThanOrEqual(keptUntil(finishedAt, { resumeTtlMs: 600_000, urlTtlMs: 60_000 }));
+    expect(expires).toBeGreaterThan(Date.now());
   });
 
   it('delivers exactly one result when the final reply arrives while a resume reads storage', async () => {

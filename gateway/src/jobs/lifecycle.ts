@@ -110,6 +110,7 @@ function newJob(
     inputKeys: null,
     pendingWrite: null,
     startedAt: Date.now(),
+    finishedAt: null,
   };
 }
 
@@ -553,6 +554,7 @@ export class JobLifecycle {
         if (Date.parse(result.finished_at) + config.resumeTtlMs < Date.now()) return refuse();
         job.held = []; // the stored result is the final word; replies held meanwhile are copies of it or older
         job.phase = 'waiting';
+        job.finishedAt = Date.parse(result.finished_at);
         job.log.info('job resumed after it finished');
         this.relay(job, relayedResult(result));
         return;
@@ -641,7 +643,15 @@ export class JobLifecycle {
         job.clientId,
         job.deliveryMethod,
         reply,
-        { config, storage, urls, budget, onBytes: (n) => metrics.bytesOut.inc(n), wanted: () => this.jobs.get(job.id) === job },
+        {
+          config,
+          storage,
+          urls,
+          budget,
+          finishedAt: job.finishedAt ?? Date.now(),
+          onBytes: (n) => metrics.bytesOut.inc(n),
+          wanted: () => this.jobs.get(job.id) === job,
+        },
         job.log,
       );
       // download URLs stay valid for RESULT_URL_TTL_SECONDS; so do the files behind them (the sweeper removes them)

@@ -83,7 +83,7 @@ export const gatewayEnvSchema = baseEnvSchema.extend({
    * without the output. Turn it on once every gateway and worker runs this release or a later one.
    */
   SMALL_OUTPUTS_IN_RESULT: z.stringbool().default(false),
-  /** `delivery_method: "url"`: how long download URLs work (and outputs are kept), in seconds. */
+  /** `delivery_method: "url"`: how long download URLs work (and outputs are kept), in seconds; S3 signs for 7 days at most. */
   RESULT_URL_TTL_SECONDS: positiveInt.default(3600),
   /** Base of the gateway's own download URLs (fs driver), e.g. https://media.example.com; default http://<WS_HOST>:<WS_PORT>. */
   PUBLIC_BASE_URL: z.url().optional(),
@@ -92,32 +92,41 @@ export const gatewayEnvSchema = baseEnvSchema.extend({
 });
 
 /** The gateway's variables parsed, checked and normalised. */
-export const gatewayConfigSchema = withBaseRules(gatewayEnvSchema).transform((env, ctx) => ({
-  ...normaliseBase(env, ctx),
-  wsPort: env.WS_PORT,
-  resumeTtlMs: secondsToMs(env.RESUME_TTL_SECONDS),
-  storageTtlMs: secondsToMs(env.STORAGE_TTL_SECONDS),
-  shutdownLeadMs: secondsToMs(env.SHUTDOWN_LEAD_SECONDS),
-  wsMaxSizeBytes: env.WS_MAX_SIZE,
-  // uWebSockets.js takes its idle timeout in seconds
-  wsPingIntervalSeconds: env.WS_PING_INTERVAL,
-  wsPingTimeoutSeconds: env.WS_PING_TIMEOUT,
-  wsMaxTextSizeBytes: env.WS_MAX_TEXT_SIZE,
-  wsMaxMessagesPerSecond: env.WS_MAX_MESSAGES_PER_SECOND,
-  maxConnectionsPerClient: env.MAX_CONNECTIONS_PER_CLIENT,
-  apiKeys: env.API_KEYS,
-  jwtSecret: env.JWT_SECRET,
-  demoPage: env.DEMO_PAGE,
-  smallOutputsInResult: env.SMALL_OUTPUTS_IN_RESULT,
-  allowedOrigins: env.ALLOWED_ORIGINS,
-  uploadWindowBytes: env.UPLOAD_WINDOW_BYTES,
-  uploadIdleTimeoutMs: secondsToMs(env.UPLOAD_IDLE_TIMEOUT_SECONDS),
-  downloadChunkBytes: env.DOWNLOAD_CHUNK_BYTES,
-  gatewayBufferBudgetBytes: mibToBytes(env.GATEWAY_BUFFER_BUDGET_MB),
-  resultUrlTtlMs: secondsToMs(env.RESULT_URL_TTL_SECONDS),
-  publicBaseUrl: env.PUBLIC_BASE_URL,
-  urlSigningSecret: env.URL_SIGNING_SECRET,
-}));
+/** The longest an S3 presigned URL may live (SigV4: 7 days). */
+export const S3_PRESIGN_MAX_SECONDS = 604_800;
+
+export const gatewayConfigSchema = withBaseRules(gatewayEnvSchema)
+  .refine((c) => c.STORAGE_DRIVER !== 's3' || !(c.RESULT_URL_TTL_SECONDS > S3_PRESIGN_MAX_SECONDS), {
+    path: ['RESULT_URL_TTL_SECONDS'],
+    message: `must be at most ${S3_PRESIGN_MAX_SECONDS} (7 days) with STORAGE_DRIVER=s3: S3 signs no URL for longer, and every URL delivery would fail`,
+    when: () => true,
+  })
+  .transform((env, ctx) => ({
+    ...normaliseBase(env, ctx),
+    wsPort: env.WS_PORT,
+    resumeTtlMs: secondsToMs(env.RESUME_TTL_SECONDS),
+    storageTtlMs: secondsToMs(env.STORAGE_TTL_SECONDS),
+    shutdownLeadMs: secondsToMs(env.SHUTDOWN_LEAD_SECONDS),
+    wsMaxSizeBytes: env.WS_MAX_SIZE,
+    // uWebSockets.js takes its idle timeout in seconds
+    wsPingIntervalSeconds: env.WS_PING_INTERVAL,
+    wsPingTimeoutSeconds: env.WS_PING_TIMEOUT,
+    wsMaxTextSizeBytes: env.WS_MAX_TEXT_SIZE,
+    wsMaxMessagesPerSecond: env.WS_MAX_MESSAGES_PER_SECOND,
+    maxConnectionsPerClient: env.MAX_CONNECTIONS_PER_CLIENT,
+    apiKeys: env.API_KEYS,
+    jwtSecret: env.JWT_SECRET,
+    demoPage: env.DEMO_PAGE,
+    smallOutputsInResult: env.SMALL_OUTPUTS_IN_RESULT,
+    allowedOrigins: env.ALLOWED_ORIGINS,
+    uploadWindowBytes: env.UPLOAD_WINDOW_BYTES,
+    uploadIdleTimeoutMs: secondsToMs(env.UPLOAD_IDLE_TIMEOUT_SECONDS),
+    downloadChunkBytes: env.DOWNLOAD_CHUNK_BYTES,
+    gatewayBufferBudgetBytes: mibToBytes(env.GATEWAY_BUFFER_BUDGET_MB),
+    resultUrlTtlMs: secondsToMs(env.RESULT_URL_TTL_SECONDS),
+    publicBaseUrl: env.PUBLIC_BASE_URL,
+    urlSigningSecret: env.URL_SIGNING_SECRET,
+  }));
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 
