@@ -829,7 +829,7 @@ export function buildAsyncApi(): AsyncApiDocument {
           type: 'http',
           scheme: 'bearer',
           description:
-            'An API key of API_KEYS, or an HS256 JWT signed with JWT_SECRET (its `sub` identifies the client), as `Authorization: Bearer <token>` on the upgrade request.',
+            'An API key of API_KEYS, or an HS256 JWT signed with JWT_SECRET (its `sub` identifies the client; it must carry an `exp`), as `Authorization: Bearer <token>` on the upgrade request.',
         },
         queryToken: {
           type: 'httpApiKey',

@@ -56,8 +56,11 @@ describe('createAuthenticator', () => {
     expect(await auth.authenticate(foreign)).toBeNull();
     const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"u"}').toString('base64url')}.`;
     expect(await auth.authenticate(none)).toBeNull();
-    const noSubject = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).sign(secret);
+    const noSubject = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(secret);
     expect(await auth.authenticate(noSubject)).toBeNull();
+    // one that never expires is refused: nothing but a new JWT_SECRET could end it
+    const forever = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('u').setIssuedAt().sign(secret);
+    expect(await auth.authenticate(forever)).toBeNull();
   });
 });
 

@@ -49,7 +49,8 @@ export function createAuthenticator(options: { apiKeys: readonly string[]; jwtSe
       if (match) return match;
       if (jwtKey && token.split('.').length === 3) {
         try {
-          const { payload } = await jwtVerify(token, jwtKey, { algorithms: ['HS256'] });
+          // a token without `exp` would authenticate for ever: only rotating JWT_SECRET could end it
+          const { payload } = await jwtVerify(token, jwtKey, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
           if (typeof payload.sub === 'string' && payload.sub) return { id: `jwt:${payload.sub}`, kind: 'jwt' };
         } catch {
           return null;
