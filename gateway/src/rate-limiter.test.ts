@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { MiB } from '@media-foundry/shared';
 import { CHUNK_COST, chunkCost, type RateBucket, type RateDecision, RateLimit } from './rate-limiter.js';
 
@@ -90,5 +91,26 @@ describe('RateLimit', () => {
     const burst = (bucket: RateBucket) => Array.from({ length: 10 }, () => limit.take(bucket));
     expect(burst(onFirstFrame)).toEqual(burst(atOpen));
     expect(onFirstFrame).toEqual(atOpen);
+  });
+
+  it('is not thrown by the wall clock stepping back: a connection within its rate stays so', () => {
+    // the wall clock is a fake the test steps; the monotonic clock (performance.now) is the real one
+    jest.useFakeTimers({ doNotFake: ['performance'] });
+    try {
+      const limiter = limiterOf(new RateLimit(50, 5)); // its own clock
+      expect(Array.from({ length: 50 }, () => limiter.take())).toEqual(Array(50).fill('ok')); // the burst, spent
+      jest.setSystemTime(Date.now() - 60_000); // NTP steps the clock a minute back
+      for (const until = performance.now() + 200; performance.now() < until;); // 10 tokens' worth at 50 a second
+      expect(Array.from({ length: 5 }, () => limiter.take())).toEqual(Array(5).fill('ok'));
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('never charges for time going backwards on the clock it is given', () => {
+    let now = 10_000;
+    const limiter = limiterOf(new RateLimit(50, 5, () => now));
+    now -= 6000;
+    expect(limiter.take()).toBe('ok');
   });
 });

@@ -42,7 +42,8 @@ export class RateLimit {
   constructor(
     private readonly perSecond: number,
     private readonly abuseSeconds = 5,
-    private readonly now: () => number = Date.now,
+    // monotonic: a wall clock stepped back (NTP, a VM resumed) would charge every connection for the step
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /**
@@ -58,7 +59,7 @@ export class RateLimit {
   /** Charges one frame of `cost` tokens (1 for a message, CHUNK_COST for a chunk) to `bucket`. */
   take(bucket: RateBucket, cost = 1): RateDecision {
     const t = this.now();
-    const refill = ((t - bucket.last) / 1000) * this.perSecond;
+    const refill = (Math.max(0, t - bucket.last) / 1000) * this.perSecond;
     bucket.tokens = Math.min(this.perSecond, bucket.tokens + refill);
     bucket.strikes = Math.max(0, bucket.strikes - refill);
     bucket.last = t;

@@ -144,6 +144,12 @@ describe('storage', () => {
     expect(e.problems).toEqual(['S3_BUCKET: is required when STORAGE_DRIVER=s3']);
   });
 
+  it('refuses a ping interval and timeout uWebSockets.js would abort the process for (over 960 s together)', () => {
+    expect(loadGatewayConfig({ WS_PING_INTERVAL: '900', WS_PING_TIMEOUT: '60' }).wsPingIntervalSeconds).toBe(900);
+    const e = configError(() => loadGatewayConfig({ WS_PING_INTERVAL: '1000' }));
+    expect(e.problems).toEqual([expect.stringMatching(/^WS_PING_INTERVAL: plus WS_PING_TIMEOUT must be at most 960 seconds/)]);
+  });
+
   it('refuses download URLs S3 cannot sign (RESULT_URL_TTL_SECONDS over 7 days) with STORAGE_DRIVER=s3 only', () => {
     const s3 = { STORAGE_DRIVER: 's3', S3_BUCKET: 'b' };
     expect(loadGatewayConfig({ ...s3, RESULT_URL_TTL_SECONDS: '604800' }).resultUrlTtlMs).toBe(604_800_000);

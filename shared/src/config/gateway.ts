@@ -95,7 +95,15 @@ export const gatewayEnvSchema = baseEnvSchema.extend({
 /** The longest an S3 presigned URL may live (SigV4: 7 days). */
 export const S3_PRESIGN_MAX_SECONDS = 604_800;
 
+/** uWebSockets.js aborts the process for an idle timeout (ping interval + timeout) over this, in seconds. */
+export const UWS_MAX_IDLE_SECONDS = 960;
+
 export const gatewayConfigSchema = withBaseRules(gatewayEnvSchema)
+  .refine((c) => !(c.WS_PING_INTERVAL + c.WS_PING_TIMEOUT > UWS_MAX_IDLE_SECONDS), {
+    path: ['WS_PING_INTERVAL'],
+    message: `plus WS_PING_TIMEOUT must be at most ${UWS_MAX_IDLE_SECONDS} seconds: uWebSockets.js refuses a longer idle timeout (it aborts the process)`,
+    when: () => true,
+  })
   .refine((c) => c.STORAGE_DRIVER !== 's3' || !(c.RESULT_URL_TTL_SECONDS > S3_PRESIGN_MAX_SECONDS), {
     path: ['RESULT_URL_TTL_SECONDS'],
     message: `must be at most ${S3_PRESIGN_MAX_SECONDS} (7 days) with STORAGE_DRIVER=s3: S3 signs no URL for longer, and every URL delivery would fail`,
