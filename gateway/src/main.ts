@@ -128,6 +128,8 @@ async function main(): Promise<void> {
       server.stopListening();
       server.closeAll(code, reason);
     },
+    // a publish waits PUBLISH_TIMEOUT_SECONDS at most; the record written alongside it, a moment more
+    settle: () => Promise.race([lifecycle.submissionsSettled(), sleep(config.publishTimeoutMs + SHUTDOWN_FLUSH_MS)]),
     release: async () => {
       intakeDepth.stop();
       for (const check of checks) check.stop();

@@ -5,6 +5,8 @@
  *   closing:  every socket is closed with 1001 and a reason telling clients
  *             to reconnect and resume; uploads in flight are aborted and
  *             their staged files removed (nothing half-staged is published);
+ *             submissions already publishing are let finish (bounded), so
+ *             none is cut off unconfirmed and failed while the broker has it;
  *   stopped:  the deletes of delivered jobs' files still gathering are sent
  *             (5 s at most), channels and the broker connection are closed.
  * Jobs are untouched: they live in RabbitMQ and storage, and any gateway
@@ -21,6 +23,8 @@ export interface ShutdownSteps {
   drain(): void;
   /** Close sockets and abort uploads. */
   closeClients(code: number, reason: string): void;
+  /** Resolves when the submissions under way have settled (bounded by the caller). */
+  settle(): Promise<void>;
   /** Close channels and the connection. */
   release(): Promise<void>;
   logger: Logger;
@@ -51,6 +55,7 @@ export class GatewayShutdown {
     this.current = 'closing';
     steps.logger.info('closing client connections');
     steps.closeClients(CloseCode.GOING_AWAY, GOING_AWAY_REASON);
+    await steps.settle().catch((err: unknown) => steps.logger.warn({ err }, 'waiting for submissions failed'));
     await steps.release().catch((err: unknown) => steps.logger.warn({ err }, 'releasing the broker failed'));
     this.current = 'stopped';
     steps.logger.info('stopped');

@@ -819,6 +819,31 @@ describe('JobLifecycle', () => {
     expect([gw1.size, gw2.size]).toEqual([0, 0]);
   });
 
+  it('lets a stopping gateway wait for a submission whose publish is under way, and keeps that job', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    const publishing = gate();
+    publishGate = publishing.opened;
+    gw.start(a, startJob({ job_id: 'late', operation: 'probe', input: { source: 'url', url: 'https://e.com/a' } }), null);
+    await until(() => gw.size === 1);
+    await tick();
+    // SIGTERM: the sockets close while the broker has not confirmed the publish yet
+    gw.shutdown();
+    a.socket.closed = true;
+    gw.detach(a);
+    let settled = false;
+    const waiting = gw.submissionsSettled().then(() => (settled = true));
+    await tick();
+    expect(settled).toBe(false); // the gateway's channels must stay open until the publish is confirmed
+    publishing.open();
+    await waiting;
+    expect(published.map((p) => p.job.job_id)).toHaveLength(1);
+    const id = published[0]!.job.job_id;
+    expect(await store.readRecord(id)).not.toBeNull(); // a resume on another gateway finds it
+    await until(() => gw.size === 0);
+    expect(await gw.submissionsSettled()).toBeUndefined();
+  });
+
   it('keeps a job that was being submitted when its connection closed: published, then no longer followed', async () => {
     const gw = lifecycle();
     const a = holder('c1');

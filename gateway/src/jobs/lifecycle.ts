@@ -131,6 +131,8 @@ function urlInputProblem(inputs: readonly UrlInput[], allow: ReturnType<typeof p
 export class JobLifecycle {
   /** By internal id. */
   private readonly jobs = new Map<string, GatewayJob>();
+  /** Submissions under way (record, queue, publish), for a shutdown to wait for. */
+  private readonly inFlight = new Set<Promise<void>>();
   /** By connection, then by the client's job id. */
   private readonly byHolder = new Map<string, Map<string, GatewayJob>>();
   /** Jobs waiting with a queue position, by tenant key (each `dequeued` notice moves them up). */
@@ -222,7 +224,7 @@ export class JobLifecycle {
       ...(webhook ? { webhook: { ...webhook, job_id: clientId } } : {}),
     };
     if (input.source === 'url') {
-      void this.submit(job, request, input.files, resume.token);
+      void this.submitting(job, request, input.files, resume.token);
       return;
     }
     job.staging = new UploadStaging(
@@ -239,7 +241,7 @@ export class JobLifecycle {
         idleMs: config.uploadIdleTimeoutMs,
       },
       {
-        complete: (inputs) => void this.submit(job, request, inputs, null),
+        complete: (inputs) => void this.submitting(job, request, inputs, null),
         fail: (err) => this.fail(job, err),
         ack: (filename, received) => this.send(job.holder, { type: 'upload_ack', job_id: clientId, filename, received_bytes: received }),
         stored: (bytes) => this.deps.metrics.bytesIn.inc(bytes),
@@ -377,6 +379,23 @@ export class JobLifecycle {
   /** The gateway is stopping: uploads in flight are aborted and their staged files removed; nothing else is touched. */
   shutdown(): void {
     for (const job of [...this.jobs.values()]) if (job.phase === 'uploading') this.end(job, 'abandoned', { removeFiles: true });
+  }
+
+  /**
+   * Resolves once no submission is in flight: a stopping gateway waits for it
+   * before it closes its channels, since a publish cut off unconfirmed fails
+   * the job, removing its record and inputs, while the broker may hold it.
+   */
+  async submissionsSettled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** submit(), counted in `inFlight` until it settles. */
+  private submitting(...args: Parameters<JobLifecycle['submit']>): Promise<void> {
+    const run = this.submit(...args);
+    this.inFlight.add(run);
+    void run.finally(() => this.inFlight.delete(run));
+    return run;
   }
 
   // ---- what the reply exchange brings --------------------------------------
