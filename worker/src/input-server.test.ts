@@ -1,4 +1,12 @@
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { errors } from '@media-foundry/shared';
+import { useTempDir } from '@media-foundry/test-support';
+import { probe } from './ffmpeg/probe.js';
+import { runFfmpeg } from './ffmpeg/run.js';
 import { InputServer, isServedInputUrl } from './input-server.js';
 import { BlockReader, type RangeSource } from './range-source.js';
 
@@ -112,5 +120,71 @@ describe('BlockReader.bytes', () => {
       `${2 * BLOCK}-${3 * BLOCK - 1}`,
       `${10 * BLOCK}-${body.length - 1}`,
     ]);
+  });
+});
+
+describe('ffmpeg and ffprobe reading a served input', () => {
+  const tempDir = useTempDir('input-server-test-');
+  let clip: Buffer;
+  beforeAll(async () => {
+    // noise, losslessly, index first: a few MB that ffmpeg reads window after window
+    const path = join(tempDir(), 'in.mp4');
+    await execa('ffmpeg', [
+      ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=2,noise=alls=20:allf=t'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-movflags', '+faststart', path],
+    ]);
+    clip = await readFile(path);
+  });
+
+  /** The clip served by 64 KiB blocks, failing from byte `failAt` on. */
+  function serveClip(failAt = Infinity) {
+    const source: RangeSource = {
+      size: clip.length,
+      async read(range) {
+        if (range.start >= failAt) throw errors.jobFailed('Input changed while being read', 'the origin lied');
+        return clip.subarray(range.start, range.end + 1);
+      },
+    };
+    const r = new BlockReader(source, { blockBytes: 64 * 1024, cacheBlocks: 4, budget: budget(), retrying: direct });
+    return server.serve(r, 'input.mp4', new AbortController().signal);
+  }
+
+  it('gives up at once when a read failed: no reconnect back-off holding the job for minutes', async () => {
+    const served = serveClip(clip.length / 2);
+    const started = Date.now();
+    await runFfmpeg(['-i', served.url, '-f', 'null', '-'], { ffmpegPath: 'ffmpeg', timeoutMs: 110_000 }).catch(() => {});
+    // ffmpeg retried a failed reconnect after 1, 3, 7, … s: 2 minutes in all
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(served.failure()).toMatchObject({ details: 'the origin lied' });
+    served.close();
+  });
+
+  it('reads the whole input across many windows', async () => {
+    const served = serveClip();
+    const { stdout } = await execa('ffmpeg', [
+      ...['-v', 'error', '-protocol_whitelist', 'http,tcp', '-reconnect', '1', '-reconnect_delay_max', '0'],
+      ...['-i', served.url, '-map', '0:v', '-f', 'framemd5', '-'],
+    ]);
+    expect(stdout.split('\n').filter((l) => l.startsWith('0,'))).toHaveLength(50);
+    served.close();
+  });
+
+  it("is not sent through a proxy the worker's environment names (it would get the secret URL)", async () => {
+    const seen: string[] = [];
+    const proxy = createServer((socket) => socket.on('data', (d) => (seen.push(d.toString('latin1')), socket.destroy())));
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const before = process.env.http_proxy;
+    process.env.http_proxy = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const served = serveClip();
+      const info = await probe('ffprobe', served.url);
+      expect(info.video).not.toBeNull();
+      expect(seen).toEqual([]);
+      served.close();
+    } finally {
+      if (before === undefined) delete process.env.http_proxy;
+      else process.env.http_proxy = before;
+      await new Promise((r) => proxy.close(r));
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { guardInputs, inputGuards, MEDIA_DEMUXERS, oversizePicture } from './hardening.js';
+import { ffmpegEnvironment, guardInputs, inputGuards, MEDIA_DEMUXERS, oversizePicture } from './hardening.js';
 
 describe('guardInputs', () => {
   const guard = ['-protocol_whitelist', 'file,pipe', '-format_whitelist', MEDIA_DEMUXERS.join(',')];
@@ -29,8 +29,8 @@ describe('guardInputs', () => {
     const served = 'http://127.0.0.1:40111/0123456789abcdef0123456789abcdef/input.mp4';
     const args = guardInputs(['-ss', '5', '-i', served, '-i', '/job/logo.png', '/out.png']);
     expect(args.slice(2, 4)).toEqual(['-protocol_whitelist', 'http,tcp']);
-    expect(args.slice(6, 8)).toEqual(['-reconnect', '1']);
-    expect(args.slice(10, 12)).toEqual(['-protocol_whitelist', 'file,pipe']);
+    expect(args.slice(6, 10)).toEqual(['-reconnect', '1', '-reconnect_delay_max', '0']);
+    expect(args.slice(12, 14)).toEqual(['-protocol_whitelist', 'file,pipe']);
     // a client's URL, or a look-alike of the input server's, never gets a network protocol
     for (const other of [
       'https://example.com/a.mp4',
@@ -38,6 +38,13 @@ describe('guardInputs', () => {
       'http://10.0.0.1:40111/0123456789abcdef0123456789abcdef/x',
     ])
       expect(inputGuards(undefined, undefined, other).slice(0, 2)).toEqual(['-protocol_whitelist', 'file,pipe']);
+  });
+});
+
+describe('ffmpegEnvironment', () => {
+  it("is the worker's environment without the proxy variables ffmpeg's http protocol would follow", () => {
+    const env = { PATH: '/usr/bin', HOME: '/root', http_proxy: 'http://proxy:3128', HTTPS_PROXY: 'x', No_Proxy: 'y', ALL_PROXY: 'z' };
+    expect(ffmpegEnvironment(env)).toEqual({ PATH: '/usr/bin', HOME: '/root' });
   });
 });
 

@@ -110,9 +110,19 @@ export function inputGuards(forcedFormat: string | undefined, maxPixels?: number
   const formats = forcedFormat === 'concat' ? `concat,${MEDIA}` : MEDIA;
   const pixels = maxPixels ? ['-max_pixels', String(Math.min(maxPixels, MAX_PIXELS_OPTION))] : [];
   const served = input !== undefined && isServedInputUrl(input);
-  // the input server answers in windows; ffmpeg asks for the next one at once (input-server.ts)
-  const network = served ? ['-reconnect', '1'] : [];
+  // the input server answers in windows; ffmpeg asks for the next one at once (input-server.ts). A reconnect
+  // that fails is final (the server answers 502 once a read failed, 404 once the job ended): no back-off,
+  // which would hold the slot for two minutes of retries
+  const network = served ? ['-reconnect', '1', '-reconnect_delay_max', '0'] : [];
   return ['-protocol_whitelist', served ? 'http,tcp' : 'file,pipe', '-format_whitelist', formats, ...network, ...pixels];
+}
+
+/** Proxy variables ffmpeg's http protocol would follow, also to the loopback input server (with the job's secret URL). */
+const PROXY_VARIABLES = new Set(['http_proxy', 'https_proxy', 'all_proxy', 'no_proxy']);
+
+/** The environment ffmpeg and ffprobe run with: the worker's, without proxy variables. */
+export function ffmpegEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !PROXY_VARIABLES.has(name.toLowerCase())));
 }
 
 /** What libavutil prints when a decoder meets a picture over `max_pixels`. */

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { errors, MiB } from '@media-foundry/shared';
-import { inputGuards, oversizePicture, resolutionTooLarge } from './hardening.js';
+import { ffmpegEnvironment, inputGuards, oversizePicture, resolutionTooLarge } from './hardening.js';
 import { ffprobeOutput, isAttachedPicture, toMediaInfo, type MediaInfo } from './media-info.js';
 import { lastLines, limitedCommand } from './run.js';
 
@@ -35,6 +35,8 @@ export async function probe(ffprobePath: string, path: string, options: ProbeOpt
     reject: false,
     timeout: timeoutMs,
     stdin: 'ignore',
+    env: ffmpegEnvironment(),
+    extendEnv: false,
     maxBuffer: 16 * MiB,
     ...(options.signal ? { cancelSignal: options.signal } : {}),
   });

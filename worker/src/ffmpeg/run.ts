@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { execa } from 'execa';
 import { errors } from '@media-foundry/shared';
-import { guardInputs, oversizePicture, resolutionTooLarge } from './hardening.js';
+import { ffmpegEnvironment, guardInputs, oversizePicture, resolutionTooLarge } from './hardening.js';
 import { ProgressParser, type ProgressBlock } from './progress.js';
 
 /**
@@ -117,6 +117,8 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
   const subprocess = execa(file, argv, {
     reject: false,
     stdin: 'ignore',
+    env: ffmpegEnvironment(),
+    extendEnv: false,
     buffer: false,
     timeout: options.timeoutMs,
     cancelSignal: options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal,
