@@ -3,6 +3,15 @@ import { addressProblem, embeddedIPv4, embeddedIPv4s, literalUrlProblem, parseAl
 const none = parseAllowlist([]);
 
 describe('addressProblem', () => {
+  it('names the address only when the URL held it: the internal address of a name is not told', () => {
+    const none = parseAllowlist([]);
+    expect(addressProblem('10.1.2.3', 'db.internal', none)).toBe('db.internal resolves to a private or reserved address');
+    expect(addressProblem('10.1.2.3', '10.1.2.3', none)).toBe('10.1.2.3 resolves to 10.1.2.3, a private or reserved address');
+    expect(addressProblem('::ffff:10.1.2.3', '[::ffff:10.1.2.3]', none)).toBe(
+      '[::ffff:10.1.2.3] resolves to ::ffff:10.1.2.3 (10.1.2.3), a private or reserved address',
+    );
+  });
+
   it.each([
     '127.0.0.1',
     '127.1.2.3',

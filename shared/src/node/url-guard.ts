@@ -124,11 +124,18 @@ function inNetworks(list: BlockList, address: string): boolean {
 export function addressProblem(address: string, hostname: string, allow: UrlAllowlist): string | null {
   if (allow.hosts.has(hostname.toLowerCase()) || inNetworks(allow.networks, address)) return null;
   const v4s = embeddedIPv4s(address);
-  if (v4s.length > 0) {
-    const forbidden = v4s.find((v4) => !inNetworks(allow.networks, v4) && inNetworks(blocked, v4));
-    return forbidden === undefined ? null : `${hostname} resolves to ${address} (${forbidden}), a private or reserved address`;
-  }
-  return inNetworks(blocked, address) ? `${hostname} resolves to ${address}, a private or reserved address` : null;
+  const forbidden =
+    v4s.length > 0
+      ? v4s.find((v4) => !inNetworks(allow.networks, v4) && inNetworks(blocked, v4))
+      : inNetworks(blocked, address)
+        ? address
+        : undefined;
+  if (forbidden === undefined) return null;
+  // the address is named only when the client wrote it: a name's internal address is not the client's to learn
+  if (isIP(hostname.replace(/^\[|\]$/g, '')) === 0) return `${hostname} resolves to a private or reserved address`;
+  return forbidden === address
+    ? `${hostname} resolves to ${address}, a private or reserved address`
+    : `${hostname} resolves to ${address} (${forbidden}), a private or reserved address`;
 }
 
 /**
