@@ -97,7 +97,24 @@ export async function openOrigin(url: string, limits: DownloadLimits, signal: Ab
   const { res, url: final } = await openUrl(url, limits, download.signal, rangeHeader(asked)).catch(download.fail);
   const declared = parseContentRange(res.headers['content-range']);
   const address = res.socket.remoteAddress;
-  if (res.statusCode !== 206 || !declared || declared.start !== 0 || declared.end !== Math.min(asked.end, declared.total - 1) || !address)
+  const asAsked = declared && declared.start === 0 && declared.end === Math.min(asked.end, declared.total - 1);
+  if (res.statusCode === 206 && (!asAsked || !address)) {
+    // a part, but not the one asked for (a cap of the origin's own, a length it does not tell): not the whole
+    // file either. It is asked for again whole, without a range
+    res.destroy();
+    const whole = await openUrl(url, limits, download.signal).catch(download.fail);
+    if (whole.res.statusCode !== 200) {
+      whole.res.destroy();
+      download.fail(
+        errors.jobFailed(
+          'Could not download the input URL',
+          `the origin answered a request for the whole file with HTTP ${whole.res.statusCode}`,
+        ),
+      );
+    }
+    return { ranges: false, save: (path, budget) => saveBody(whole.res, path, limits, download.signal, budget).catch(download.fail) };
+  }
+  if (res.statusCode !== 206 || !declared || !asAsked || !address)
     return { ranges: false, save: (path, budget) => saveBody(res, path, limits, download.signal, budget).catch(download.fail) };
   if (declared.total > limits.maxBytes) {
     res.destroy();
@@ -123,15 +140,16 @@ function originRangeSource(url: URL, address: string, size: number, limits: Down
       return withDeadline(readDeadlineMs(limits, bytes), signal, limits, bytes, async (both) => {
         const res = await originGet(url, limits, both, { headers: rangeHeader(range), pinnedAddress: address });
         const status = res.statusCode ?? 0;
+        // bodies not read are dropped with their connection, never drained (openUrl)
         if (isRedirect(res)) {
-          res.resume();
+          res.destroy();
           throw errors.jobFailed(
             'Input URL is not allowed',
             `the origin redirected a range request to ${res.headers.location}; reads after the first follow no redirects`,
           );
         }
         if (status !== 206) {
-          res.resume();
+          res.destroy();
           if (status >= 200 && status < 300)
             throw errors.jobFailed('Input changed while being read', `the origin answered a range request with HTTP ${status}`);
           throw statusFailure(res);

@@ -235,7 +235,9 @@ export function isRedirect(res: IncomingMessage): boolean {
  * Requests `url` (with `headers`), following redirects hop by hop through
  * the guard; returns the first answer that is not a redirect, when it is a
  * success (its body unread), with the URL it came from. Throws as a
- * download fails (fetchFailure, statusFailure).
+ * download fails (fetchFailure, statusFailure). The body of a redirect or
+ * an error is not drained but dropped with its connection: one that never
+ * ends would be read outside every byte limit.
  */
 export async function openUrl(
   url: string,
@@ -249,13 +251,13 @@ export async function openUrl(
   for (let hop = 0; ; hop++) {
     const res = await originGet(current, limits, signal, headers ? { headers } : {});
     if (isRedirect(res)) {
-      res.resume();
+      res.destroy();
       current = redirectTarget(res, current, hop, limits);
       continue;
     }
     const status = res.statusCode ?? 0;
     if (status < 200 || status >= 300) {
-      res.resume();
+      res.destroy();
       throw statusFailure(res);
     }
     return { res, url: current };

@@ -79,8 +79,8 @@ export function sendWebhook(task: WebhookTask, attempt: number, options: SendOpt
       },
       (res) => {
         const status = res.statusCode ?? 0;
-        // the answer's body is not read: drain it and let the connection go
-        res.resume();
+        // the answer's body is not read: the connection goes at once (no pooling), rather than drain a body that may not end
+        res.destroy();
         res.on('error', () => {});
         resolve({ verdict: statusVerdict(status), status });
       },
