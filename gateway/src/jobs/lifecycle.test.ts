@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 /**
  * The job lifecycle against fakes of everything around it — a recording
  * socket, publisher and reply router, a real JobStore on a temp directory —
@@ -919,6 +920,33 @@ describe('JobLifecycle', () => {
     // on disk, not only listed: the aborted chunked write's .partial file goes too
     const files = async () => (await readdir(dir(), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
     expect(await filesLeft(files)).toEqual([]);
+  });
+
+  it('fails a chunked upload as soon as storage fails it, with SUBMIT_FAILED, not a timeout a minute later', async () => {
+    const gw = lifecycle(); // UPLOAD_IDLE_TIMEOUT_SECONDS: 60
+    const a = holder('c1');
+    const put = storage.put.bind(storage);
+    // the disk fills up under the input: the store gives up without reading further
+    storage.put = (key: string, body: Readable | Uint8Array) =>
+      key.includes('/input/') ? Promise.reject(new Error('ENOSPC: no space left on device')) : put(key, body);
+    gw.start(a, startJob({ job_id: 'full', operation: 'probe', input: { source: 'upload' } }), null);
+    gw.upload(a, { job_id: 'full', filename: 'a.mp4', offset: 0, final: false }, Buffer.from('the first part'));
+    await until(() => a.socket.of('full', 'error').length === 1, 3000);
+    expect(a.socket.of('full', 'error')[0]).toMatchObject({ code: 'SUBMIT_FAILED', details: expect.stringMatching(/ENOSPC/) });
+    expect(published).toEqual([]);
+  });
+
+  it('refuses a chunk after the final one with BINARY_ERROR: it neither stages the file twice nor removes it once published', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    gw.start(a, startJob({ job_id: 'extra', operation: 'probe', input: { source: 'upload' } }), null);
+    gw.upload(a, { job_id: 'extra', filename: 'a.mp4', offset: 0, final: true }, Buffer.from('whole file'));
+    gw.upload(a, { job_id: 'extra', filename: 'a.mp4', offset: 10, final: true }, Buffer.from('more'));
+    expect(a.socket.of('extra', 'error')).toEqual([
+      expect.objectContaining({ code: 'BINARY_ERROR', details: expect.stringMatching(/after the final one/) }),
+    ]);
+    await until(() => gw.size === 0);
+    expect(published).toEqual([]);
   });
 
   it('fails a job whose upload sends nothing for UPLOAD_IDLE_TIMEOUT_SECONDS, and removes what was staged', async () => {

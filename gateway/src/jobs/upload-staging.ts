@@ -55,6 +55,11 @@ export interface StagingEvents {
   stored(bytes: number): void;
 }
 
+/** A file that could not be stored: its own error (an upload's BINARY_ERROR), else SUBMIT_FAILED. */
+function stagingFailure(err: unknown): AppError {
+  return err instanceof AppError ? err : errors.submitFailed(`could not stage the upload: ${(err as Error).message}`, err);
+}
+
 export class UploadStaging {
   private readonly staged = new Map<string, string>();
   private readonly staging = new Set<string>();
@@ -215,6 +220,9 @@ export class UploadStaging {
         release,
       );
       this.chunked.set(name, upload);
+      // storage that fails mid-upload (a part's retries spent, a full disk) fails the job now: the client would
+      // otherwise stop getting acks and hear "Upload timed out" UPLOAD_IDLE_TIMEOUT_SECONDS later
+      upload.stored.catch((err: unknown) => this.fail(stagingFailure(err)));
     }
     try {
       if (!upload.push(chunk.offset, chunk.final, payload)) return;
@@ -254,8 +262,7 @@ export class UploadStaging {
         this.over = true;
         this.events.complete(names.map((n) => ({ source: 'storage', key: this.staged.get(n)!, filename: n })));
       },
-      (err: unknown) =>
-        this.fail(err instanceof AppError ? err : errors.submitFailed(`could not stage the upload: ${(err as Error).message}`, err)),
+      (err: unknown) => this.fail(stagingFailure(err)),
     );
   }
 
