@@ -112,6 +112,43 @@ describe('JobHandler, a job that finished before this delivery', () => {
     expect(writes).toEqual([]); // the stored result stays as it is
     expect(acked).toBe(1);
   });
+
+  it('takes a job whose traceparent header is not a string (a table) like any other', async () => {
+    const { reply, inline } = thumbnailResult('j1');
+    const sent: { reply: unknown; inline: OutputsByKey | undefined }[] = [];
+    const writes: unknown[] = [];
+    const logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, child: () => logger } as unknown as Logger;
+    const handler = new JobHandler({
+      config: { urlAllowlist: [], transientRetryMs: 100, jobDeliveryLimit: 3 } as unknown as WorkerConfig,
+      storage: {} as Storage,
+      store: {
+        readResult: () => Promise.resolve({ reply, finished_at: new Date().toISOString(), inline }),
+        isCancelled: () => Promise.resolve(false),
+        writeResult: (r: unknown) => (writes.push(r), Promise.resolve()),
+        writeState: () => Promise.resolve(),
+      } as unknown as JobStore,
+      replies: { send: (_route: unknown, r: unknown, i?: OutputsByKey) => (sent.push({ reply: r, inline: i }), Promise.resolve()) },
+      view: { heldEarlierElsewhere: () => false, finished: () => false },
+      onFinished: () => {},
+      metrics: {},
+      logger,
+      runner: { config: { tempDir: tempDir() }, storage: {} as Storage, allowlist: parseAllowlist([]) },
+      webhooks: { finished: () => Promise.resolve(), stageChanged: () => {} },
+      webhookAllowlist: parseAllowlist([]),
+    } as unknown as HandlerDeps);
+    let acked = 0;
+    await handler.handle({
+      message: { content: body(job('https://media.example.com/in.mp4')), properties: { headers: { traceparent: { toString: 'x' } } } },
+      tenantKey: '0123456789abcdef',
+      deliveryCount: 1,
+      ack: () => void (acked += 1),
+      requeue: () => {},
+      live: true,
+    } as unknown as Delivery);
+    expect(sent).toEqual([{ reply, inline }]);
+    expect(writes).toEqual([]); // the stored result stays as it is
+    expect(acked).toBe(1);
+  });
 });
 
 describe('JobHandler, a job stopped in its last steps or after them', () => {

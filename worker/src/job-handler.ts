@@ -165,7 +165,9 @@ export class JobHandler {
       return;
     }
     const route: ReplyRoute = { jobId: job.job_id, replyTo };
-    const trace = parseTraceparent(String(message.properties.headers?.traceparent ?? ''));
+    const traceHeader: unknown = message.properties.headers?.traceparent;
+    // a header of another type (a table whose `toString` is not a function) must not throw here
+    const trace = typeof traceHeader === 'string' ? parseTraceparent(traceHeader) : null;
     const log = logger.child({ job_id: job.job_id, operation: job.operation, ...(trace ? { trace_id: trace.traceId } : {}) });
     // A copy of a job this very worker runs (its channel went with a reconnect and the broker gave the job
     // back): wait for that run to end; its stored result answers this copy.

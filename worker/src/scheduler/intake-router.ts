@@ -46,6 +46,23 @@ const INTAKE_PREFETCH = 16;
 /** Headers RabbitMQ itself adds; a routed copy starts afresh. */
 const BROKER_HEADERS = /^x-(delivery-count|death|first-death-|last-death-)/;
 
+/**
+ * The headers a routed copy carries: those with a string, finite number or
+ * boolean value, RabbitMQ's own left out. amqplib reads values it cannot
+ * write back (a NaN float, a nested table with a key it takes for a type
+ * marker); a publish that throws on one has already taken its place in the
+ * channel's confirm order, so every later job's confirm would be matched to
+ * the one before it. No header the worker reads (`traceparent`) is anything else.
+ */
+export function routableHeaders(headers: Record<string, unknown> | undefined): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (BROKER_HEADERS.test(name)) continue;
+    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) out[name] = value;
+  }
+  return out;
+}
+
 /** The tenant a raw job message names, or the default; the full message is validated by the worker that runs it. */
 export function intakeTenant(content: Buffer): string {
   // not JSON: routed to the default tenant, where the worker answers INVALID_JSON
@@ -114,27 +131,38 @@ export class IntakeRouter {
         ch.ack(msg);
         return;
       }
-      const headers = Object.fromEntries(Object.entries(msg.properties.headers ?? {}).filter(([h]) => !BROKER_HEADERS.test(h)));
+      const headers = routableHeaders(msg.properties.headers as Record<string, unknown> | undefined);
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('no confirm in time')), config.publishTimeoutMs);
-        ch.sendToQueue(
-          queue,
-          msg.content,
-          {
-            persistent: true,
-            contentType: msg.properties.contentType as string | undefined,
-            correlationId: msg.properties.correlationId as string | undefined,
-            messageId: msg.properties.messageId as string | undefined,
-            replyTo: msg.properties.replyTo as string | undefined,
-            timestamp: msg.properties.timestamp as number | undefined,
-            headers,
-          },
-          (err) => {
-            clearTimeout(timer);
-            if (err) reject(err instanceof Error ? err : new Error(String(err)));
-            else resolve();
-          },
-        );
+        const sent = () =>
+          ch.sendToQueue(
+            queue,
+            msg.content,
+            {
+              persistent: true,
+              contentType: msg.properties.contentType as string | undefined,
+              correlationId: msg.properties.correlationId as string | undefined,
+              messageId: msg.properties.messageId as string | undefined,
+              replyTo: msg.properties.replyTo as string | undefined,
+              timestamp: msg.properties.timestamp as number | undefined,
+              headers,
+            },
+            (err) => {
+              clearTimeout(timer);
+              if (err) reject(err instanceof Error ? err : new Error(String(err)));
+              else resolve();
+            },
+          );
+        try {
+          sent();
+        } catch (err) {
+          // a publish that throws has still taken a confirm's place: this channel's confirms are out of step
+          // for good. Closing it hands the job back (the wrapper opens a fresh channel)
+          clearTimeout(timer);
+          logger.warn({ err, job_id: jobId }, 'a job could not be published to its tenant queue; reopening the intake channel');
+          ch.close().catch(() => {});
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
       });
       this.deps.announce(key);
       ch.ack(msg);
