@@ -79,6 +79,12 @@ describe('jobMessage', () => {
     expect(formatIssues(jobMessage.safeParse(base).error!)).toMatch(/^job_id: /);
     expect(formatIssues(jobMessage.safeParse({ ...base, job_id: 'j', submitted_at: 'yesterday' }).error!)).toMatch(/^submitted_at: /);
   });
+
+  it("takes a submitted_at with a time-zone offset (what Python's isoformat() writes)", () => {
+    const base = { job_id: 'j', inputs: [{ source: 'url', url: 'https://e.com/a' }], operation: 'thumbnail' };
+    for (const at of ['2026-11-25T12:00:00+01:00', '2026-11-25T12:00:00.123456+00:00', '2026-11-25T12:00:00Z'])
+      expect(jobMessage.safeParse({ ...base, submitted_at: at }).success).toBe(true);
+  });
 });
 
 describe('jobReply', () => {

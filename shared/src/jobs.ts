@@ -63,7 +63,7 @@ export const jobMessage = withOperation(
     inputs: z.array(jobMessageInput).min(1).max(MAX_INPUTS),
     delivery_method: deliveryMethod.default('binary'),
     /** ISO-8601 time the job was submitted (for queue-wait measurements). */
-    submitted_at: z.iso.datetime().optional(),
+    submitted_at: z.iso.datetime({ offset: true }).optional(),
     /** Where to POST the job's end (docs/WEBHOOKS.md); the worker answers VALIDATION_ERROR for an address refused on its face. */
     webhook: jobWebhook.optional(),
   }),

@@ -44,10 +44,10 @@ async function deadLetters(store: JobStore) {
   });
   await setup!(ch);
   /** Dead-letters a job message and lets DeadLetters answer it. */
-  const deliver = async (body: object) => {
+  const deliver = async (body: object, properties: Record<string, unknown> = { correlationId: 'j1' }) => {
     calls.consumer!({
       content: Buffer.from(JSON.stringify(body)),
-      properties: { correlationId: 'j1', headers: {} },
+      properties: { ...properties, headers: {} },
       fields: {},
     } as unknown as ConsumeMessage);
     await new Promise((r) => setTimeout(r, 20));
@@ -56,6 +56,16 @@ async function deadLetters(store: JobStore) {
 }
 
 describe('DeadLetters', () => {
+  it("answers by the body's job_id, what publishers key on, whatever the message's properties say", async () => {
+    const store = { readResult: () => Promise.resolve(null), writeResult: () => Promise.resolve() } as unknown as JobStore;
+    const { deliver, sent } = await deadLetters(store);
+    // a framework that stamps every message with a message_id of its own, and no correlation_id
+    await deliver({ job_id: 'backend-1', operation: 'probe', inputs: [] }, { messageId: '5f0e3c1a-8b7d-4e21-9f3a-0c6d2b1e4a77' });
+    // a correlation_id that is no job id at all
+    await deliver({ job_id: 'backend-2', operation: 'probe', inputs: [] }, { correlationId: 'req 42' });
+    expect(sent.map((s) => s.reply.job_id)).toEqual(['backend-1', 'backend-2']);
+  });
+
   it("answers a dead-lettered job and queues its end for the job's webhook", async () => {
     const store = { readResult: () => Promise.resolve(null), writeResult: () => Promise.resolve() } as unknown as JobStore;
     const { deliver, sent, finished, calls } = await deadLetters(store);

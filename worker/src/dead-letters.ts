@@ -14,8 +14,7 @@ import {
   type JobStore,
   type Logger,
 } from '@media-foundry/shared/node';
-import type { ReplyPublisher } from './replies.js';
-import { deliveredJobId } from './scheduler/job-puller.js';
+import { answerJobId, type ReplyPublisher } from './replies.js';
 import type { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { webhookOf } from './webhooks/events.js';
 
@@ -44,7 +43,7 @@ export class DeadLetters {
 
   private async answer(ch: Channel, msg: ConsumeMessage): Promise<void> {
     const replyTo = msg.properties.replyTo as string | undefined;
-    const jobId = String(msg.properties.correlationId ?? msg.properties.messageId ?? deliveredJobId(msg));
+    const jobId = answerJobId(msg);
     const death = (msg.properties.headers?.['x-death'] as { count?: number; queue?: string }[] | undefined)?.[0];
     this.logger.error({ job_id: jobId, queue: death?.queue, body: msg.content.toString('utf8').slice(0, 2000) }, 'job dead-lettered');
     const reply = {

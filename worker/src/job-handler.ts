@@ -41,7 +41,7 @@ import { type JobOutcome, type JobRunnerDeps, type ProgressUpdate, runJob } from
 import type { WorkerMetrics } from './metrics.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { StageClock } from './stage-clock.js';
-import type { ReplyPublisher, ReplyRoute } from './replies.js';
+import { answerJobId, type ReplyPublisher, type ReplyRoute } from './replies.js';
 import type { ClusterView } from './scheduler/cluster-view.js';
 import type { Delivery } from './scheduler/job-puller.js';
 import type { WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -148,7 +148,7 @@ export class JobHandler {
         ? parsed
         : (webhookProblem(parsed.webhook, Boolean(this.deps.config.webhookSecret), this.deps.webhookAllowlist) ?? parsed);
     if (job instanceof AppError) {
-      const jobId = String(message.properties.correlationId ?? message.properties.messageId ?? 'unknown');
+      const jobId = answerJobId(message);
       logger.warn({ job_id: jobId, details: job.details }, 'rejected an invalid job message');
       // answered like any job's end: an answer the broker will not confirm hands the message back (it comes
       // again, or is dead-lettered after JOB_DELIVERY_LIMIT), instead of acking it unanswered

@@ -1,5 +1,7 @@
 import {
   errors,
+  jobId as jobIdSchema,
+  jsonField,
   type JobReply,
   type OutputsByKey,
   type RelayedCompletedReply,
@@ -12,6 +14,17 @@ import type { Broker, ChannelWrapper } from '@media-foundry/shared/node';
 export interface ReplyRoute {
   jobId: string;
   replyTo?: string | undefined;
+}
+
+/**
+ * The id to answer a job message by when the worker will not run it (refused,
+ * invalid, dead-lettered): the body's `job_id` when it has a valid one — what
+ * every other reply of the job carries, and what publishers key on — else the
+ * message's `correlation_id`, else its `message_id`.
+ */
+export function answerJobId(message: { content: Buffer; properties: { correlationId?: unknown; messageId?: unknown } }): string {
+  const own = jsonField(jobIdSchema, message.content.toString('utf8'), 'job_id');
+  return own ?? String(message.properties.correlationId ?? message.properties.messageId ?? 'unknown');
 }
 
 /**

@@ -27,7 +27,7 @@ import {
   type Logger,
   type TenantQueues,
 } from '@media-foundry/shared/node';
-import type { ReplyPublisher } from '../replies.js';
+import { answerJobId, type ReplyPublisher } from '../replies.js';
 
 export interface RouterDeps {
   broker: Broker;
@@ -112,7 +112,7 @@ export class IntakeRouter {
   private async route(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const { tenants, config, logger } = this.deps;
     const tenant = intakeTenant(msg.content);
-    const jobId = String(msg.properties.correlationId ?? msg.properties.messageId ?? 'unknown');
+    const jobId = answerJobId(msg);
     try {
       const refusal = intakeRefusal(msg.content);
       if (refusal) {
