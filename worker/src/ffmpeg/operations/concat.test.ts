@@ -54,6 +54,17 @@ describe('buildConcat', () => {
     expect(() => buildConcat({ target_format: 'mp4', reencode: false }, [clip(), song], ctx)).toThrow(AppError);
   });
 
+  it('re-encodes audio-only MP3 or Opus inputs, which an .m4a file cannot carry as they are, and copies AAC ones', () => {
+    for (const codec of ['mp3', 'opus']) {
+      const song = clip({ video: null, audio: { index: 0, codec, sampleRate: 44100, channels: 2 } });
+      const plan = buildConcat({ target_format: 'mp4', reencode: false }, [song, song], ctx);
+      expect(plan.outputs).toEqual([OUTPUT.m4a]);
+      expect(plan.runs[0]!.join(' ')).toContain('concat=n=2:v=0:a=1[a]');
+    }
+    const aac = clip({ video: null });
+    expect(buildConcat({ target_format: 'mp4', reencode: false }, [aac, aac], ctx).runs[0]).toContain('copy');
+  });
+
   it('knows when streams can be copied', () => {
     expect(canJoinWithoutReencoding([clip(), clip()])).toBe(true);
     expect(canJoinWithoutReencoding([clip(), clip({ audio: null })])).toBe(false);

@@ -5,6 +5,8 @@ import { AAC_ARGS, FASTSTART_ARGS, fmt, H264_ARGS, type FfmpegPlan, type MultiIn
 /** Codecs an MP4 file can carry when streams are copied. */
 const MP4_VIDEO = ['h264', 'hevc', 'mpeg4', 'av1'];
 const MP4_AUDIO = ['aac', 'mp3', 'opus', 'ac3'];
+/** Audio an `.m4a` file (ffmpeg's ipod muxer) can carry: audio-only joins go there, so MP3 or Opus ones are re-encoded. */
+const M4A_AUDIO = ['aac', 'alac'];
 
 const basename = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
@@ -57,9 +59,10 @@ export function buildConcat(options: ConcatOptions, infos: MediaInfo[], ctx: Mul
     format: ext,
   };
   const mp4Family = ext !== 'mkv';
+  const audioCodecs = audioOnly ? M4A_AUDIO : MP4_AUDIO;
   const fitsContainer =
     !mp4Family ||
-    infos.every((i) => (!i.video || MP4_VIDEO.includes(i.video.codec ?? '')) && (!i.audio || MP4_AUDIO.includes(i.audio.codec ?? '')));
+    infos.every((i) => (!i.video || MP4_VIDEO.includes(i.video.codec ?? '')) && (!i.audio || audioCodecs.includes(i.audio.codec ?? '')));
 
   if (!options.reencode && canJoinWithoutReencoding(infos) && fitsContainer) {
     const list = `${ctx.workDir}/concat.txt`;
