@@ -421,6 +421,12 @@ describe('buildPipeline', () => {
     expect(built.runs[0]).toContain('setpts=PTS/2,scale=trunc(iw/2)*2:trunc(ih/2)*2');
   });
 
+  it('copies an odd-sized stream no step touched as it is: no rounding filter beside a stream copy', () => {
+    const odd = mediaInfo({ video: { index: 0, codec: 'h264', width: 321, height: 241, fps: 25 } });
+    const built = plan([{ operation: 'convert', options: { target_format: 'mkv', stream_copy: true } }], odd);
+    expect(built.runs[0]!.join(' ')).toBe('-i /job/input.mp4 -map 0:0 -c:v copy -map 0:1 -c:a copy -sn -dn /job/out/output.mkv');
+  });
+
   it('without audio, writes video only; with audio only, M4A', () => {
     expect(plan([{ operation: 'speed', options: { speed_factor: 2 } }], mediaInfo({ audio: null })).runs[0]).toContain('-an');
     const audioOnly = plan([{ operation: 'speed', options: { speed_factor: 2 } }], mediaInfo({ video: null }));

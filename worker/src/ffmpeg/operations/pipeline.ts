@@ -363,7 +363,9 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
           continue;
         }
         const touched = kind === 'video' ? seg.encodeVideo : seg.encodeAudio;
-        const filters = kind === 'video' ? evenVideoFilters(seg) : seg.audioFilters;
+        // a stream copied as it is takes no filter (ffmpeg refuses both), not even the rounding of an odd size
+        const copied = o.stream_copy && !touched;
+        const filters = copied ? [] : kind === 'video' ? evenVideoFilters(seg) : seg.audioFilters;
         streams.push('-map', `0:${stream.index}`, ...(filters.length > 0 ? [kind === 'video' ? '-vf' : '-af', filters.join(',')] : []));
         if (o.stream_copy) {
           // the steps before wrote H.264/AAC for a stream they changed: that is what would be copied

@@ -48,6 +48,15 @@ describe('buildSubtitles burn', () => {
     expect(args).toContain('subtitles=filename=/job/input_1.srt:si=0');
   });
 
+  it('rounds an odd-sized frame down to even after the burn (libx264 in 4:2:0 refuses odd sides)', () => {
+    const odd = { index: 0, codec: 'h264', width: 321, height: 241, fps: 25 };
+    const text = buildSubtitles({ mode: 'burn', stream_index: 0 }, [movie({ video: odd })], ctx).runs[0]!;
+    expect(text).toContain('subtitles=filename=/job/input.mkv:si=0,scale=trunc(iw/2)*2:trunc(ih/2)*2');
+    const pgs = movie({ video: odd, subtitles: [{ index: 4, codec: 'hdmv_pgs_subtitle' }] });
+    const bitmap = buildSubtitles({ mode: 'burn', stream_index: 0 }, [pgs], ctx).runs[0]!;
+    expect(bitmap).toContain('[0:0][0:4]overlay,scale=trunc(iw/2)*2:trunc(ih/2)*2[v]');
+  });
+
   it('overlays picture-based subtitles', () => {
     const pgs = movie({ subtitles: [{ index: 4, codec: 'hdmv_pgs_subtitle' }] });
     const args = buildSubtitles({ mode: 'burn', stream_index: 0 }, [pgs], ctx).runs[0]!;

@@ -1,6 +1,16 @@
 import { errors, type SubtitlesOptions } from '@media-foundry/shared';
 import type { MediaInfo, SubtitleStreamInfo } from '../media-info.js';
-import { AAC_ARGS, FASTSTART_ARGS, H264_ARGS, type FfmpegPlan, type MultiInputContext, outputPath, threadArgs } from '../plan.js';
+import {
+  AAC_ARGS,
+  EVEN_SIZE_FILTER,
+  FASTSTART_ARGS,
+  H264_ARGS,
+  type FfmpegPlan,
+  isOddSized,
+  type MultiInputContext,
+  outputPath,
+  threadArgs,
+} from '../plan.js';
 
 /** Picture-based subtitle codecs: they cannot become text, and are burnt with `overlay`, not libass. */
 const BITMAP_CODECS = ['hdmv_pgs_subtitle', 'dvd_subtitle', 'dvb_subtitle', 'xsub'];
@@ -53,12 +63,14 @@ export function buildSubtitles(options: SubtitlesOptions, infos: MediaInfo[], ct
   const stream = pickStream(source.subtitles, options.stream_index, external ? 'the subtitle file' : 'the input');
   const audio = main.audio ? ['-map', `0:${main.audio.index}`, ...AAC_ARGS] : ['-an'];
   let video: string[];
+  // libx264 in 4:2:0 refuses an odd side: such a frame is rounded down to even after the burn
+  const even = isOddSized(main.video) ? `,${EVEN_SIZE_FILTER}` : '';
   if (BITMAP_CODECS.includes(stream.codec ?? '')) {
     const input = external ? 1 : 0;
-    video = ['-filter_complex', `[0:${main.video.index}][${input}:${stream.index}]overlay[v]`, '-map', '[v]'];
+    video = ['-filter_complex', `[0:${main.video.index}][${input}:${stream.index}]overlay${even}[v]`, '-map', '[v]'];
   } else {
     const file = escapeFilterPath(external ? ctx.inputPaths[1]! : ctx.inputPath);
-    video = ['-map', `0:${main.video.index}`, '-vf', `subtitles=filename=${file}:si=${options.stream_index}`];
+    video = ['-map', `0:${main.video.index}`, '-vf', `subtitles=filename=${file}:si=${options.stream_index}${even}`];
   }
   return {
     runs: [

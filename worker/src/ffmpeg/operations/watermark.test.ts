@@ -74,6 +74,14 @@ describe('buildWatermark', () => {
     expect(plan.files).toBeUndefined();
   });
 
+  it('rounds an odd-sized frame down to even after marking it (libx264 in 4:2:0 refuses odd sides)', () => {
+    const plan = buildWatermark(watermarkOptions.parse({ type: 'image' }), [mediaInfo({ video: h264Video('321x241', 25) }), PNG], ctx);
+    const graph = plan.runs[0]![plan.runs[0]!.indexOf('-filter_complex') + 1]!;
+    expect(graph).toMatch(/\[marked\];\[marked\]scale=trunc\(iw\/2\)\*2:trunc\(ih\/2\)\*2\[v\]$/);
+    const even = buildWatermark(watermarkOptions.parse({ type: 'image' }), [mediaInfo(), PNG], ctx).runs[0]!.join(' ');
+    expect(even).not.toContain('trunc');
+  });
+
   it('writes a text to the temp dir, reads one input, and re-encodes audio MP4 cannot hold', () => {
     const text = 'line one\n"two": 100%';
     const input = mediaInfo({ audio: { index: 1, codec: 'vorbis', sampleRate: 48000, channels: 2 } });

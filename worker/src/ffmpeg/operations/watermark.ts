@@ -6,7 +6,18 @@ import {
   type WatermarkPosition,
 } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import { AAC_ARGS, FASTSTART_ARGS, fmt, H264_ARGS, type FfmpegPlan, type MultiInputContext, outputPath, threadArgs } from '../plan.js';
+import {
+  AAC_ARGS,
+  EVEN_SIZE_FILTER,
+  FASTSTART_ARGS,
+  fmt,
+  H264_ARGS,
+  type FfmpegPlan,
+  isOddSized,
+  type MultiInputContext,
+  outputPath,
+  threadArgs,
+} from '../plan.js';
 import { frameSize, type Size } from './compress.js';
 import { escapeFilterPath } from './subtitles.js';
 
@@ -89,13 +100,17 @@ export function buildWatermark(options: WatermarkOptions, infos: MediaInfo[], ct
   if (options.type === 'image' && !image?.video)
     throw errors.jobFailed('The watermark image has no picture', 'the second input must be an image (PNG with alpha)');
   const textFile = `${ctx.workDir}/${WATERMARK_TEXT_FILE}`;
-  const graph = watermarkFilter(options, frameSize(main.video), {
+  const frame = frameSize(main.video);
+  // libx264 in 4:2:0 refuses an odd side: such a frame is rounded down to even after the watermark
+  const odd = isOddSized(frame);
+  const marked = watermarkFilter(options, frame, {
     video: `0:${main.video.index}`,
     ...(image?.video ? { image: `1:${image.video.index}` } : {}),
     ...(options.type === 'text' ? { textFile } : {}),
     fontFile: ctx.fontFile ?? DEFAULT_WATERMARK_FONT_FILE,
-    output: 'v',
+    output: odd ? 'marked' : 'v',
   });
+  const graph = odd ? `${marked};[marked]${EVEN_SIZE_FILTER}[v]` : marked;
   const audio = main.audio
     ? ['-map', `0:${main.audio.index}`, ...(MP4_AUDIO.includes(main.audio.codec ?? '') ? ['-c:a', 'copy'] : AAC_ARGS)]
     : [];
