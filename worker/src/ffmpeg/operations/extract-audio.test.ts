@@ -1,5 +1,6 @@
 import { AppError, AUDIO_FORMATS, ErrorCode, type ExtractAudioOptions } from '@media-foundry/shared';
-import { AUDIO_TARGETS, buildExtractAudio } from './extract-audio.js';
+import { execa } from 'execa';
+import { AUDIO_TARGETS, buildExtractAudio, vorbisQuality } from './extract-audio.js';
 import { argv, buildContext, h264Video, mediaInfoFixture } from './test-fixtures.js';
 
 const ctx = buildContext();
@@ -20,12 +21,42 @@ describe('buildExtractAudio', () => {
     ['opus', ['-c:a', 'libopus', '-b:a', '128k', '-f', 'ogg', '/job/out/output.opus'], 'output.opus', 'audio/ogg'],
     ['m4a', ['-c:a', 'aac', '-b:a', '192k', '-movflags', '+faststart', '-f', 'ipod', '/job/out/output.m4a'], 'output.m4a', 'audio/mp4'],
     ['flac', ['-c:a', 'flac', '/job/out/output.flac'], 'output.flac', 'audio/flac'],
-    ['ogg', ['-c:a', 'libvorbis', '-b:a', '192k', '/job/out/output.ogg'], 'output.ogg', 'audio/ogg'],
+    ['ogg', ['-c:a', 'libvorbis', '-q:a', '6', '/job/out/output.ogg'], 'output.ogg', 'audio/ogg'],
   ])('format %s: full arguments, file name and content type', (format, tail, filename, contentType) => {
     const plan = buildExtractAudio({ format }, mediaInfo(), ctx);
     expect(plan.runs).toEqual([[...COMMON, ...tail]]);
     expect(plan.outputs).toEqual([{ filename, contentType, format }]);
     expect(plan.expectedSeconds).toBe(10);
+  });
+
+  it('encodes Vorbis at the quality nearest the bitrate, and Opus at most 256 kbps a channel', () => {
+    expect([8, 64, 100, 192, 230, 320, 640].map(vorbisQuality)).toEqual([0, 0, 2, 6, 7, 9, 10]);
+    expect(buildExtractAudio({ format: 'ogg', bitrate_kbps: 32 }, mediaInfo(), ctx).runs[0]).toContain('-q:a');
+    const mono = mediaInfo({ audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 1 } });
+    expect(buildExtractAudio({ format: 'opus', bitrate_kbps: 640 }, mediaInfo(), ctx).runs[0]).toContain('512k');
+    expect(buildExtractAudio({ format: 'opus', bitrate_kbps: 640 }, mono, ctx).runs[0]).toContain('256k');
+  });
+
+  it('gives arguments libvorbis and libopus take at every sample rate and bitrate edge (real ffmpeg)', async () => {
+    const cases: [ExtractAudioOptions, number][] = [
+      [{ format: 'ogg', sample_rate: 8000 }, 2],
+      [{ format: 'ogg', sample_rate: 96000, bitrate_kbps: 64 }, 2],
+      [{ format: 'ogg', bitrate_kbps: 8 }, 2],
+      [{ format: 'ogg', bitrate_kbps: 640, sample_rate: 22050 }, 1],
+      [{ format: 'opus', bitrate_kbps: 640 }, 2],
+      [{ format: 'opus', bitrate_kbps: 640 }, 1],
+    ];
+    for (const [options, channels] of cases) {
+      const args = buildExtractAudio(
+        options,
+        mediaInfo({ video: null, audio: { index: 0, codec: 'pcm_s16le', sampleRate: 44100, channels } }),
+        ctx,
+      ).runs[0]!;
+      const encode = args.slice(args.indexOf('-c:a'), args.length - 1); // codec, rate control, -ar, muxer
+      const source = ['-f', 'lavfi', '-i', `sine=frequency=440:duration=0.5,aformat=channel_layouts=${channels === 1 ? 'mono' : 'stereo'}`];
+      const run = await execa('ffmpeg', ['-v', 'error', ...source, ...encode, '-f', 'null', '-'], { reject: false });
+      expect({ options, channels, stderr: run.stderr }).toEqual({ options, channels, stderr: '' });
+    }
   });
 
   it('covers every format of the schema', () => {

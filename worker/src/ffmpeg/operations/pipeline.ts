@@ -14,7 +14,7 @@ import {
 } from '../plan.js';
 import { compressRuns, frameSize, type Size } from './compress.js';
 import { AUDIO_ENCODER_ARGS, canHold, CONTAINERS, CONVERT_DEFAULT_CODECS, VIDEO_ENCODER_ARGS } from './convert.js';
-import { AUDIO_TARGETS } from './extract-audio.js';
+import { AUDIO_TARGETS, audioRateArgs } from './extract-audio.js';
 import { audioChain, isAudioStep, videoChain } from './filter.js';
 import { GIF_DEFAULT_MAX_WIDTH, gifFilter, gifOutputArgs } from './gif.js';
 import { copyContainer } from './remove-audio.js';
@@ -404,7 +404,7 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
       const args = [...seg.inputArgs(), '-map', `0:${state.audio.index}`, '-vn', '-sn', '-dn'];
       if (seg.audioFilters.length > 0) args.push('-af', seg.audioFilters.join(','));
       args.push('-c:a', target.codec);
-      if (!target.lossless) args.push('-b:a', `${o.bitrate_kbps ?? target.defaultKbps}k`);
+      args.push(...audioRateArgs(o.format, o.bitrate_kbps, state.audio.channels));
       if (o.sample_rate !== undefined) args.push('-ar', String(o.sample_rate));
       args.push(...(target.extra ?? []), ...threadArgs(ctx), ...(target.muxer ? ['-f', target.muxer] : []), outputPath(ctx, filename));
       return { runs: [args], runSeconds: [state.duration], outputs: [{ filename, contentType: target.contentType, format: o.format }] };
