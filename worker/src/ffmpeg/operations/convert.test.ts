@@ -91,6 +91,23 @@ describe('buildConvert: re-encoding', () => {
     expect(args.slice(2, 6)).toEqual(['-map', '0:0', '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2']);
   });
 
+  it('resamples MP3 for FLV to 44.1 kHz when the input is at a rate FLV does not take', () => {
+    const at = (sampleRate: number) => mediaInfo({ audio: { index: 1, codec: 'aac', sampleRate, channels: 1 } });
+    for (const rate of [8000, 16000, 32000, 48000])
+      expect(buildConvert(opts({ target_format: 'flv', audio_codec: 'mp3' }), at(rate), ctx).runs[0]!.join(' ')).toContain(
+        '-c:a libmp3lame -b:a 192k -ar 44100',
+      );
+    for (const rate of [44100, 22050])
+      expect(buildConvert(opts({ target_format: 'flv', audio_codec: 'mp3' }), at(rate), ctx).runs[0]).not.toContain('-ar');
+    expect(buildConvert(opts({ target_format: 'avi', audio_codec: 'mp3' }), at(16000), ctx).runs[0]).not.toContain('-ar');
+    // a stream copy cannot resample: refused up front
+    const mp3At16k = mediaInfo({ audio: { index: 1, codec: 'mp3', sampleRate: 16000, channels: 1 } });
+    expect(jobFailure(() => buildConvert(opts({ target_format: 'flv', stream_copy: true }), mp3At16k, ctx))).toEqual({
+      message: 'Cannot stream-copy mp3 audio at 16000 Hz into flv',
+      details: 'flv takes MP3 at 44100, 22050, 11025 Hz; use stream_copy: false to re-encode',
+    });
+  });
+
   it('writes -an for a video-only input and -vn for an audio-only one', () => {
     expect(buildConvert(opts({ target_format: 'mkv' }), mediaInfo({ audio: null }), ctx).runs[0]).toEqual([
       ...argv('-i /job/input.mp4 -map 0:0'),

@@ -69,6 +69,18 @@ export const AUDIO_ENCODER_ARGS: Record<ConvertAudioCodec, readonly string[]> = 
   pcm_s16le: ['-c:a', 'pcm_s16le'],
 };
 
+/** The sample rates FLV takes MP3 at (its header has a two-bit rate field). */
+const FLV_MP3_RATES = [44100, 22050, 11025];
+
+/**
+ * `-ar` for an audio encode whose container limits the sample rate of that
+ * codec: MP3 in FLV, resampled to 44.1 kHz when the input is at another
+ * rate (16 or 32 kHz failed). Nothing otherwise.
+ */
+export function containerRateArgs(format: ConvertFormat, codec: ConvertAudioCodec, sampleRate: number | null): string[] {
+  return format === 'flv' && codec === 'mp3' && !FLV_MP3_RATES.includes(sampleRate ?? 0) ? ['-ar', '44100'] : [];
+}
+
 /** Whether `format` takes a stream of this (ffprobe-named) codec; an unknown codec never fits. */
 export function canHold(format: ConvertFormat, kind: 'video' | 'audio', codec: string | null): boolean {
   return codec !== null && (CONTAINER_CODECS[format][kind] as readonly string[]).includes(codec);
@@ -89,6 +101,12 @@ function assertCopyable(format: ConvertFormat, info: MediaInfo): void {
         `${describeContainer(format)}; use stream_copy: false to re-encode`,
       );
   }
+  const audio = info.audio;
+  if (format === 'flv' && audio?.codec === 'mp3' && !FLV_MP3_RATES.includes(audio.sampleRate ?? 0))
+    throw errors.jobFailed(
+      `Cannot stream-copy mp3 audio at ${audio.sampleRate ?? 'an unknown rate'} Hz into flv`,
+      `flv takes MP3 at ${FLV_MP3_RATES.join(', ')} Hz; use stream_copy: false to re-encode`,
+    );
 }
 
 /**
@@ -114,8 +132,10 @@ export function buildConvert(options: ConvertOptions, info: MediaInfo, ctx: Buil
       // Apple players only accept HEVC in MP4/MOV tagged hvc1 (ffmpeg's default is hev1)
       if (codec === 'hevc' && container.faststart) args.push('-tag:v', 'hvc1');
     } else args.push('-vn');
-    if (info.audio) args.push('-map', `0:${info.audio.index}`, ...AUDIO_ENCODER_ARGS[options.audio_codec ?? defaults.audio]);
-    else args.push('-an');
+    if (info.audio) {
+      const codec = options.audio_codec ?? defaults.audio;
+      args.push('-map', `0:${info.audio.index}`, ...AUDIO_ENCODER_ARGS[codec], ...containerRateArgs(format, codec, info.audio.sampleRate));
+    } else args.push('-an');
   }
   const filename = `output.${container.ext}`;
   args.push('-sn', '-dn', ...threadArgs(ctx), ...(container.faststart ? FASTSTART_ARGS : []));

@@ -13,7 +13,7 @@ import {
   type PlannedOutput,
 } from '../plan.js';
 import { compressRuns, frameSize, type Size } from './compress.js';
-import { AUDIO_ENCODER_ARGS, canHold, CONTAINERS, CONVERT_DEFAULT_CODECS, VIDEO_ENCODER_ARGS } from './convert.js';
+import { AUDIO_ENCODER_ARGS, canHold, containerRateArgs, CONTAINERS, CONVERT_DEFAULT_CODECS, VIDEO_ENCODER_ARGS } from './convert.js';
 import { AUDIO_TARGETS, audioRateArgs } from './extract-audio.js';
 import { audioChain, isAudioStep, videoChain } from './filter.js';
 import { GIF_DEFAULT_MAX_WIDTH, gifFilter, gifOutputArgs } from './gif.js';
@@ -379,7 +379,10 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
         } else if (kind === 'video') {
           const codec = o.video_codec ?? CONVERT_DEFAULT_CODECS[format].video;
           streams.push(...VIDEO_ENCODER_ARGS[codec], ...(codec === 'hevc' && container.faststart ? ['-tag:v', 'hvc1'] : []));
-        } else streams.push(...AUDIO_ENCODER_ARGS[o.audio_codec ?? CONVERT_DEFAULT_CODECS[format].audio]);
+        } else {
+          const codec = o.audio_codec ?? CONVERT_DEFAULT_CODECS[format].audio;
+          streams.push(...AUDIO_ENCODER_ARGS[codec], ...containerRateArgs(format, codec, state.audio!.sampleRate));
+        }
       }
       const copiedWindow = o.stream_copy && !seg.encodes && seg.windowed;
       const filename = `output.${container.ext}`;
