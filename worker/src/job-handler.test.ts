@@ -329,6 +329,14 @@ describe('JobHandler, a job stopped in its last steps or after them', () => {
     expect(view.finished('j1')).toBe(true);
   });
 
+  it('fails a trim that starts within the last frame: an MP4 with no stream in it is no result, though ffmpeg exits 0', async () => {
+    const { handler, events } = handlerWith(() => Promise.resolve());
+    // the clip: 2 s of video alone at 25 fps, its last frame from 1.96 s
+    const settled = await run(handler, { ...stored, operation: 'trim', options: { start_time: 1.99 } });
+    expect(settled).toEqual(['ack']);
+    expect(events.filter((e) => e[0] === 'completed' || e[0] === 'error')).toEqual([['error', 'JOB_FAILED', 'FFmpeg produced no output']]);
+  });
+
   it('reports nothing, and reads its input no further, once it has its final reply', async () => {
     // the origin answers the first block, then, after a while, 503 to every later one: the worker's read-ahead of
     // the second, which the thumbnail does not need, retried for TRANSIENT_RETRY_SECONDS after the job's end, and

@@ -32,6 +32,26 @@ import type { InputServer, ServedInput } from './input-server.js';
 import { fetchInput, type InputLimits, openRangedInput, PARTIAL_READ_OPERATIONS, type RangedInput, storageFailure } from './inputs.js';
 import { jobScrubber, publicError } from './public-errors.js';
 
+/** Output formats that are nothing without a video or audio stream (stills and subtitle files are checked otherwise). */
+const STREAM_FORMATS = new Set([
+  'mp4',
+  'mkv',
+  'mov',
+  'webm',
+  'avi',
+  'ts',
+  'flv',
+  'm4a',
+  'mka',
+  'mp3',
+  'aac',
+  'wav',
+  'ogg',
+  'opus',
+  'flac',
+  'gif',
+]);
+
 /**
  * A short container name from ffprobe's list ("mov,mp4,m4a,3gp,3g2,mj2"):
  * the file's extension when the list names it, else the first entry.
@@ -400,6 +420,9 @@ export async function runJob(
             containerName(infos[0]!.formatName, inputPaths[0]!),
             ranged ? ranged.reader.size : (await stat(inputPaths[0]!)).size,
           );
+    // a media file with no stream in it (a trim that starts within the last frame) is no result, however ffmpeg exited
+    if (!describeAs && first && STREAM_FORMATS.has(first.format) && metadata.video_codec === null && metadata.audio_codec === null)
+      throw errors.jobFailed('FFmpeg produced no output', `${first.filename} holds no video or audio stream`);
     const reply: CompletedReply = { type: 'completed', job_id: job.job_id, output_metadata: metadata, outputs };
     if (inlineOnly && storeInResult) {
       // the output's one copy in storage is in the result: stored (and retried, and failed) as the output would be
