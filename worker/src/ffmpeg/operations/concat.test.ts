@@ -65,6 +65,14 @@ describe('buildConcat', () => {
     expect(buildConcat({ target_format: 'mp4', reencode: false }, [aac, aac], ctx).runs[0]).toContain('copy');
   });
 
+  it('joins at the size the first input is shown at, and never copies streams of differently rotated inputs', () => {
+    const phone = clip({ video: h264Video('320x240', 25, { rotation: 90 }) });
+    const plan = buildConcat({ target_format: 'mp4', reencode: true }, [phone, clip()], ctx);
+    expect(plan.runs[0]!.join(' ')).toContain('scale=240:320:force_original_aspect_ratio=decrease,pad=240:320');
+    expect(canJoinWithoutReencoding([clip(), phone])).toBe(false);
+    expect(canJoinWithoutReencoding([phone, phone])).toBe(true);
+  });
+
   it('knows when streams can be copied', () => {
     expect(canJoinWithoutReencoding([clip(), clip()])).toBe(true);
     expect(canJoinWithoutReencoding([clip(), clip({ audio: null })])).toBe(false);

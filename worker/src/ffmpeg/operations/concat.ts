@@ -1,6 +1,7 @@
 import { type ConcatOptions, errors } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import { AAC_ARGS, FASTSTART_ARGS, fmt, H264_ARGS, type FfmpegPlan, type MultiInputContext, outputPath, threadArgs } from '../plan.js';
+import { frameSize } from './compress.js';
 
 /** Codecs an MP4 file can carry when streams are copied. */
 const MP4_VIDEO = ['h264', 'hevc', 'mpeg4', 'av1'];
@@ -28,6 +29,8 @@ export function canJoinWithoutReencoding(infos: MediaInfo[]): boolean {
         v1.codec === v2.codec &&
         v1.width === v2.width &&
         v1.height === v2.height &&
+        // the copy keeps the first file's rotation for all: a phone clip among others would play sideways
+        Math.round(v1.rotation ?? 0) === Math.round(v2.rotation ?? 0) &&
         Math.abs((v1.fps ?? 0) - (v2.fps ?? 0)) < 0.01);
     const a1 = first.audio;
     const a2 = i.audio;
@@ -92,8 +95,10 @@ export function buildConcat(options: ConcatOptions, infos: MediaInfo[], ctx: Mul
   }
 
   const first = infos[0]!;
-  const width = first.video ? first.video.width - (first.video.width % 2) : 0;
-  const height = first.video ? first.video.height - (first.video.height % 2) : 0;
+  // the size the first input is shown at: frames reach the graph rotated as they are displayed (autorotate)
+  const shown = first.video ? frameSize(first.video) : { width: 0, height: 0 };
+  const width = shown.width - (shown.width % 2);
+  const height = shown.height - (shown.height % 2);
   const fps = first.video?.fps ?? 30;
   const anyAudio = infos.some((i) => i.audio);
   const chains: string[] = [];
