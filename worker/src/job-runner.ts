@@ -115,6 +115,7 @@ export interface JobRunnerDeps {
     | 'urlMinBytesPerSecond'
     | 'urlMinRateWindowMs'
     | 'maxJobInputBytes'
+    | 'maxOutputBytes'
     | 'transientRetryMs'
     | 'maxInputDurationSeconds'
     | 'maxInputPixels'
@@ -342,6 +343,7 @@ export async function runJob(
         runFfmpeg(args, {
           ffmpegPath: config.ffmpegPath,
           maxMemoryBytes: config.ffmpegMaxMemoryBytes,
+          maxOutputBytes: config.maxOutputBytes,
           timeoutMs: Math.max(1, deadline - Date.now()),
           jobTimeoutMs: config.ffmpegTimeoutMs,
           stallMs: config.ffmpegStallMs,

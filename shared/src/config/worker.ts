@@ -70,6 +70,12 @@ export const workerEnvSchema = baseEnvSchema.extend({
    * they arrive in the worker's temp dir), in MiB; at least MAX_FILE_SIZE_MB.
    */
   MAX_JOB_INPUT_MB: positiveInt.default(1000),
+  /**
+   * Largest file ffmpeg may write for a job (each output, each HLS or DASH
+   * segment), in MiB: past it ffmpeg is stopped (prlimit --fsize) and the job
+   * fails. Keeps one job from filling TEMP_DIR, and a pod from eviction.
+   */
+  MAX_OUTPUT_MB: positiveInt.default(2000),
   /** A URL input must download within this many seconds. */
   URL_FETCH_TIMEOUT_SECONDS: positiveInt.default(300),
   /** A URL input's server must accept the connection and answer with headers within this many seconds. */
@@ -162,6 +168,7 @@ export const workerConfigSchema = withBaseRules(workerEnvSchema)
     watermarkFontFile: env.WATERMARK_FONT_FILE,
     tempDir: env.TEMP_DIR,
     maxJobInputBytes: mibToBytes(env.MAX_JOB_INPUT_MB),
+    maxOutputBytes: mibToBytes(env.MAX_OUTPUT_MB),
     urlFetchTimeoutMs: secondsToMs(env.URL_FETCH_TIMEOUT_SECONDS),
     urlConnectTimeoutMs: secondsToMs(env.URL_CONNECT_TIMEOUT_SECONDS),
     urlMinBytesPerSecond: env.URL_MIN_BYTES_PER_SECOND,

@@ -69,6 +69,17 @@ describe('runFfmpeg ceilings (the real ffmpeg)', () => {
     await expect(runFfmpeg(args, { ffmpegPath: 'ffmpeg', timeoutMs: 30_000, maxMemoryBytes: 4096 * MiB })).resolves.toBeUndefined();
   });
 
+  it('stops an ffmpeg that writes a file past maxOutputBytes (prlimit --fsize), naming MAX_OUTPUT_MB', async () => {
+    // a second of raw frames: about 5.8 MB
+    const args = ['-loop', '1', '-i', frame, '-t', '1', '-c:v', 'rawvideo', '-f', 'nut', join(dir(), 'big.nut')];
+    await expect(runFfmpeg(args, { ffmpegPath: 'ffmpeg', timeoutMs: 30_000, maxOutputBytes: MiB })).rejects.toMatchObject({
+      code: 'JOB_FAILED',
+      message: 'Output is too large',
+      details: 'ffmpeg wrote a file past MAX_OUTPUT_MB (1 MiB)',
+    });
+    await expect(runFfmpeg(args, { ffmpegPath: 'ffmpeg', timeoutMs: 30_000, maxOutputBytes: 20 * MiB })).resolves.toBeUndefined();
+  });
+
   it('refuses an input over maxPixels, naming MAX_INPUT_PIXELS', async () => {
     await expect(
       runFfmpeg(['-i', frame, '-f', 'null', '-'], { ffmpegPath: 'ffmpeg', timeoutMs: 30_000, maxPixels: 320 * 239 }),

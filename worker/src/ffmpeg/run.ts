@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { execa } from 'execa';
-import { errors } from '@media-foundry/shared';
+import { errors, MiB } from '@media-foundry/shared';
 import { ffmpegEnvironment, guardInputs, oversizePicture, resolutionTooLarge } from './hardening.js';
 import { ProgressParser, type ProgressBlock } from './progress.js';
 
@@ -27,6 +27,8 @@ export interface RunOptions {
   ffmpegPath: string;
   /** Address-space ceiling in bytes, enforced with prlimit; 0 or absent: none. */
   maxMemoryBytes?: number | undefined;
+  /** Largest file ffmpeg may write, bytes (prlimit --fsize, MAX_OUTPUT_MB); absent: none. */
+  maxOutputBytes?: number | undefined;
   /** Decoders of every input refuse pictures larger than this (`-max_pixels`, MAX_INPUT_PIXELS); absent: none. */
   maxPixels?: number;
   /** What is left of the job's time budget for this run. */
@@ -67,11 +69,16 @@ class TailBuffer {
 export function limitedCommand(
   ffmpegPath: string,
   argv: string[],
-  options: Pick<RunOptions, 'maxMemoryBytes' | 'timeoutMs'>,
+  options: Pick<RunOptions, 'maxMemoryBytes' | 'maxOutputBytes' | 'timeoutMs'>,
 ): [string, string[]] {
-  if (!options.maxMemoryBytes) return [ffmpegPath, argv];
-  const cpuSeconds = Math.ceil(options.timeoutMs / 1000) * availableParallelism();
-  return ['prlimit', [`--as=${options.maxMemoryBytes}`, `--cpu=${cpuSeconds}`, '--', ffmpegPath, ...argv]];
+  const limits = [
+    ...(options.maxMemoryBytes
+      ? [`--as=${options.maxMemoryBytes}`, `--cpu=${Math.ceil(options.timeoutMs / 1000) * availableParallelism()}`]
+      : []),
+    ...(options.maxOutputBytes ? [`--fsize=${options.maxOutputBytes}`] : []),
+  ];
+  if (limits.length === 0) return [ffmpegPath, argv];
+  return ['prlimit', [...limits, '--', ffmpegPath, ...argv]];
 }
 
 /**
@@ -145,6 +152,12 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
     throw errors.jobFailed(
       'FFmpeg timed out',
       `the job ran longer than FFMPEG_TIMEOUT_SECONDS (${Math.ceil((options.jobTimeoutMs ?? options.timeoutMs) / 1000)}s) and was killed`,
+    );
+  // the kernel stops a process that writes past RLIMIT_FSIZE
+  if (result.signal === 'SIGXFSZ')
+    throw errors.jobFailed(
+      'Output is too large',
+      `ffmpeg wrote a file past MAX_OUTPUT_MB (${Math.round((options.maxOutputBytes ?? 0) / MiB)} MiB)`,
     );
   const oversize = result.exitCode !== 0 ? oversizePicture(stderr.toString()) : null;
   // a picture larger than the headers ffprobe saw (a stream that changes size midway)
