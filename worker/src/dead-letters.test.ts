@@ -1,7 +1,7 @@
 import { ErrorCode, type FinalReply, type OutputsByKey, topology } from '@media-foundry/shared';
 import type { Broker, Channel, ConsumeMessage, JobStore, Logger } from '@media-foundry/shared/node';
 import { thumbnailResult } from '@media-foundry/test-support';
-import { DeadLetters } from './dead-letters.js';
+import { DEAD_LETTER_ATTEMPTS, DeadLetters } from './dead-letters.js';
 import type { ReplyPublisher } from './replies.js';
 
 /** A channel that records what DeadLetters does with it, and hands back its consumer. */
@@ -25,7 +25,7 @@ function fakeChannel() {
 const logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, child: () => logger } as unknown as Logger;
 
 /** DeadLetters on a fake broker and `store`: what it sends (with any inline outputs), queues for webhooks and acks. */
-async function deadLetters(store: JobStore) {
+async function deadLetters(store: JobStore, send: () => Promise<void> = () => Promise.resolve()) {
   const { ch, calls } = fakeChannel();
   let setup: ((ch: Channel) => Promise<void>) | undefined;
   const broker = {
@@ -36,7 +36,7 @@ async function deadLetters(store: JobStore) {
   } as unknown as Broker;
   const sent: { reply: FinalReply; inline: OutputsByKey | undefined }[] = [];
   const replies = {
-    send: (_r: unknown, reply: FinalReply, inline?: OutputsByKey) => (sent.push({ reply, inline }), Promise.resolve()),
+    send: (_r: unknown, reply: FinalReply, inline?: OutputsByKey) => send().then(() => void sent.push({ reply, inline })),
   } as unknown as ReplyPublisher;
   const finished: { webhook: unknown; reply: FinalReply }[] = [];
   new DeadLetters(broker, topology('t'), { jobDeliveryLimit: 3 }, replies, store, logger, {
@@ -88,6 +88,37 @@ describe('DeadLetters', () => {
     await deliver({ job_id: 'j1', operation: 'thumbnail', inputs: [] });
     expect(sent).toEqual([{ reply, inline }]);
     expect(writes).toEqual([]);
+    expect(calls.acked).toBe(1);
+  });
+
+  it('tries again, rather than answer JOB_FAILED over a stored result it could not read', async () => {
+    const { reply } = thumbnailResult('j1');
+    const writes: unknown[] = [];
+    let storage = 'down';
+    const store = {
+      readResult: () =>
+        storage === 'down'
+          ? Promise.reject(new Error('storage (S3) GetObject: 503'))
+          : Promise.resolve({ reply, finished_at: '2026-11-27T00:00:00Z' }),
+      writeResult: (r: unknown) => (writes.push(r), Promise.resolve()),
+    } as unknown as JobStore;
+    const { deliver, sent, calls } = await deadLetters(store);
+    await deliver({ job_id: 'j1', operation: 'thumbnail', inputs: [] });
+    expect([sent, writes, calls.acked]).toEqual([[], [], 0]); // handed back for another try
+    storage = 'up';
+    await deliver({ job_id: 'j1', operation: 'thumbnail', inputs: [] });
+    expect(sent.map((s) => s.reply)).toEqual([reply]);
+    expect(writes).toEqual([]);
+    expect(calls.acked).toBe(1);
+  });
+
+  it('gives a job up after DEAD_LETTER_ATTEMPTS failed answers, rather than send it round for ever', async () => {
+    const store = { readResult: () => Promise.resolve(null), writeResult: () => Promise.resolve() } as unknown as JobStore;
+    // a reply_to queue that refuses every publish (x-overflow: reject-publish, full)
+    const { deliver, calls } = await deadLetters(store, () => Promise.reject(new Error('message nacked')));
+    for (let i = 1; i < DEAD_LETTER_ATTEMPTS; i++) await deliver({ job_id: 'j1', operation: 'probe', inputs: [] });
+    expect(calls.acked).toBe(0);
+    await deliver({ job_id: 'j1', operation: 'probe', inputs: [] });
     expect(calls.acked).toBe(1);
   });
 });

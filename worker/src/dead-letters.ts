@@ -18,8 +18,13 @@ import { answerJobId, type ReplyPublisher } from './replies.js';
 import type { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { webhookOf } from './webhooks/events.js';
 
+/** Tries to answer one dead-lettered job (a second apart) before it is given up, logged with its body. */
+export const DEAD_LETTER_ATTEMPTS = 60;
+
 export class DeadLetters {
   private readonly channel: ChannelWrapper;
+  /** Failed tries per job id, while it is retried. */
+  private readonly attempts = new Map<string, number>();
 
   constructor(
     broker: Broker,
@@ -56,15 +61,27 @@ export class DeadLetters {
     };
     try {
       if (jobIdSchema.safeParse(jobId).success) {
-        // a run that finished but could not be acked has its result stored already: that is the answer
-        const stored = await this.store.readResult(jobId).catch(() => null);
+        // a run that finished but could not be acked has its result stored already: that is the answer. A store
+        // that cannot say is tried again: guessing 'none' would overwrite a completed job's result with JOB_FAILED
+        const stored = await this.store.readResult(jobId);
         if (!stored)
           await this.store.writeResult(reply).catch((err: unknown) => this.logger.warn({ err, job_id: jobId }, 'result not stored'));
         await this.replies.send({ jobId, replyTo }, stored?.reply ?? reply, stored?.inline);
         await this.webhooks?.finished(webhookOf(msg.content), stored?.reply ?? reply, this.logger.child({ job_id: jobId }));
       }
+      this.attempts.delete(jobId);
       ch.ack(msg);
     } catch (err) {
+      // the dead-letter queue has no delivery limit of its own: a reply_to that refuses every publish must not
+      // keep the job (and its republished answer) going round for ever
+      const tries = (this.attempts.get(jobId) ?? 0) + 1;
+      if (tries >= DEAD_LETTER_ATTEMPTS) {
+        this.attempts.delete(jobId);
+        this.logger.error({ err, job_id: jobId, tries }, 'could not answer a dead-lettered job; giving up');
+        ch.ack(msg);
+        return;
+      }
+      this.attempts.set(jobId, tries);
       this.logger.warn({ err, job_id: jobId }, 'could not answer a dead-lettered job; will retry');
       setTimeout(() => {
         try {
