@@ -76,7 +76,8 @@ describe('JobHandler, an invalid job message', () => {
 describe('JobHandler, a job that finished before this delivery', () => {
   const tempDir = useTempDir('job-handler-test-');
 
-  it('publishes its stored result again, with the output the result holds riding along, and acks', async () => {
+  /** Delivers a copy of job j1, whose result storage holds, with these message headers: what is published, stored and acked. */
+  async function deliverFinished(headers: Record<string, unknown> = {}) {
     const { reply, inline } = thumbnailResult('j1');
     const sent: { reply: unknown; inline: OutputsByKey | undefined }[] = [];
     const writes: unknown[] = [];
@@ -101,52 +102,26 @@ describe('JobHandler, a job that finished before this delivery', () => {
     } as unknown as HandlerDeps);
     let acked = 0;
     await handler.handle({
-      message: { content: body(job('https://media.example.com/in.mp4')), properties: { headers: {} } },
+      message: { content: body(job('https://media.example.com/in.mp4')), properties: { headers } },
       tenantKey: '0123456789abcdef',
       deliveryCount: 1,
       ack: () => void (acked += 1),
       requeue: () => {},
       live: true,
     } as unknown as Delivery);
+    return { reply, inline, sent, writes, acked };
+  }
+
+  it('publishes its stored result again, with the output the result holds riding along, and acks', async () => {
+    const { reply, inline, sent, writes, acked } = await deliverFinished();
     expect(sent).toEqual([{ reply, inline }]);
     expect(writes).toEqual([]); // the stored result stays as it is
     expect(acked).toBe(1);
   });
 
   it('takes a job whose traceparent header is not a string (a table) like any other', async () => {
-    const { reply, inline } = thumbnailResult('j1');
-    const sent: { reply: unknown; inline: OutputsByKey | undefined }[] = [];
-    const writes: unknown[] = [];
-    const logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, child: () => logger } as unknown as Logger;
-    const handler = new JobHandler({
-      config: { urlAllowlist: [], transientRetryMs: 100, jobDeliveryLimit: 3 } as unknown as WorkerConfig,
-      storage: {} as Storage,
-      store: {
-        readResult: () => Promise.resolve({ reply, finished_at: new Date().toISOString(), inline }),
-        isCancelled: () => Promise.resolve(false),
-        writeResult: (r: unknown) => (writes.push(r), Promise.resolve()),
-        writeState: () => Promise.resolve(),
-      } as unknown as JobStore,
-      replies: { send: (_route: unknown, r: unknown, i?: OutputsByKey) => (sent.push({ reply: r, inline: i }), Promise.resolve()) },
-      view: { heldEarlierElsewhere: () => false, finished: () => false },
-      onFinished: () => {},
-      metrics: {},
-      logger,
-      runner: { config: { tempDir: tempDir() }, storage: {} as Storage, allowlist: parseAllowlist([]) },
-      webhooks: { finished: () => Promise.resolve(), stageChanged: () => {} },
-      webhookAllowlist: parseAllowlist([]),
-    } as unknown as HandlerDeps);
-    let acked = 0;
-    await handler.handle({
-      message: { content: body(job('https://media.example.com/in.mp4')), properties: { headers: { traceparent: { toString: 'x' } } } },
-      tenantKey: '0123456789abcdef',
-      deliveryCount: 1,
-      ack: () => void (acked += 1),
-      requeue: () => {},
-      live: true,
-    } as unknown as Delivery);
+    const { reply, inline, sent, acked } = await deliverFinished({ traceparent: { toString: 'x' } });
     expect(sent).toEqual([{ reply, inline }]);
-    expect(writes).toEqual([]); // the stored result stays as it is
     expect(acked).toBe(1);
   });
 });
