@@ -270,9 +270,11 @@ describe('docker-compose.yml', () => {
     expect(composeService('worker').ports ?? []).toEqual([]);
   });
 
-  it('gives the gateway longer than SHUTDOWN_LEAD_SECONDS to stop', () => {
+  it('gives the gateway longer than SHUTDOWN_LEAD_SECONDS and its close (the submissions under way, the last deletes) to stop', () => {
     const config = parseConfig('gateway', composeEnv('gateway'), 'compose gateway');
-    expect(durationSeconds(composeService('gateway').stop_grace_period ?? '10s')).toBeGreaterThan(config.shutdownLeadMs / 1000 + 5);
+    expect(durationSeconds(composeService('gateway').stop_grace_period ?? '10s')).toBeGreaterThan(
+      config.shutdownLeadMs / 1000 + config.publishTimeoutMs / 1000 + 5 + 5,
+    );
   });
 
   it('gives the worker longer than SHUTDOWN_GRACE_SECONDS to stop', () => {
@@ -552,11 +554,13 @@ describe('k8s/ limits agree with the config', () => {
     expect(grace).toBeGreaterThanOrEqual((config.shutdownGraceMs + shutdownLeadMs) / 1000 + 10);
   });
 
-  it('gateway: the grace period covers the lead time (the gateway waits on no job: SHUTDOWN_GRACE_SECONDS is the worker’s)', () => {
+  it('gateway: the grace period covers the lead time and the close (the gateway waits on no job: SHUTDOWN_GRACE_SECONDS is the worker’s)', () => {
     const config = serviceConfig('gateway');
     expect(config.shutdownLeadMs).toBeGreaterThan(0);
-    // the lead time, then closing sockets and channels: seconds
-    expect(podSpec('gateway').terminationGracePeriodSeconds ?? 30).toBeGreaterThanOrEqual(config.shutdownLeadMs / 1000 + 10);
+    // the lead time, the submissions under way (a publish's timeout + 5 s), the last deletes (5 s), the channels
+    expect(podSpec('gateway').terminationGracePeriodSeconds ?? 30).toBeGreaterThanOrEqual(
+      config.shutdownLeadMs / 1000 + config.publishTimeoutMs / 1000 + 5 + 5 + 5,
+    );
   });
 });
 
@@ -718,7 +722,8 @@ describe('examples/k8s-aws', () => {
     const preStop = seconds(pod.containers[0]!.lifecycle?.preStop?.exec?.command);
     expect(preStop).toBeGreaterThan(0);
     const lead = awsConfig('gateway').shutdownLeadMs / 1000;
-    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(preStop + lead + 10);
+    const settle = awsConfig('gateway').publishTimeoutMs / 1000 + 5;
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(preStop + lead + settle + 5 + 5);
     // the base's probes, ports and limits are kept (the patch merged the container by name)
     expect(pod.containers).toHaveLength(1);
     expect(pod.containers[0]!.readinessProbe?.httpGet?.path).toBe('/ready');
