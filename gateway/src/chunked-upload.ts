@@ -29,8 +29,6 @@ export class ChunkedUpload {
   /** Resolves when storage holds the whole file; rejects when the upload fails or is aborted. */
   readonly stored: Promise<void>;
   private failed = false;
-  /** The final chunk came. */
-  private complete = false;
 
   constructor(
     readonly key: string,
@@ -57,7 +55,8 @@ export class ChunkedUpload {
    * Returns true on the final chunk.
    */
   push(offset: number, final: boolean, chunk: Uint8Array): boolean {
-    const problem = this.complete
+    // the stream ends with the final chunk
+    const problem = this.stream.writableEnded
       ? `chunk at offset ${offset} after the final one (chunks must come in order, each once)`
       : offset !== this.received
         ? `chunk at offset ${offset}, expected ${this.received} (chunks must come in order, each once)`
@@ -73,7 +72,6 @@ export class ChunkedUpload {
     }
     this.received += chunk.length;
     const flowing = this.stream.write(chunk);
-    this.complete = final;
     if (final) this.stream.end();
     if (flowing || final) this.sendAck();
     return final;

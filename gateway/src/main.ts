@@ -26,6 +26,8 @@ import { loadUws } from './uws.js';
 
 /** How long a stopping gateway waits for the deletes still gathering (Storage.flush). */
 const SHUTDOWN_FLUSH_MS = 5000;
+/** A stopping gateway's wait for submissions under way: a publish's timeout, and this for the record written beside it. */
+const SUBMISSION_SLACK_MS = 5000;
 
 function fail(message: string, code: number): never {
   process.stderr.write(`media-foundry gateway: ${message}\n`);
@@ -129,7 +131,7 @@ async function main(): Promise<void> {
       server.closeAll(code, reason);
     },
     // a publish waits PUBLISH_TIMEOUT_SECONDS at most; the record written alongside it, a moment more
-    settle: () => Promise.race([lifecycle.submissionsSettled(), sleep(config.publishTimeoutMs + SHUTDOWN_FLUSH_MS)]),
+    settle: () => Promise.race([lifecycle.submissionsSettled(), sleep(config.publishTimeoutMs + SUBMISSION_SLACK_MS)]),
     release: async () => {
       intakeDepth.stop();
       for (const check of checks) check.stop();

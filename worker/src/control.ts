@@ -59,11 +59,13 @@ export class ControlChannel {
           { noAck: true },
         );
         handlers.listening(true);
+        // the broker may close this channel alone (the connection is then re-established after a pause), or
+        // the connection goes with it: either way nothing is heard until the next setup
+        ch.once('close', () => handlers.listening(false));
         // peers learn at once what a (re)connected worker runs
         this.sendState(false);
       },
     });
-    broker.connection.on('disconnect', () => handlers.listening(false));
   }
 
   start(): void {

@@ -23,8 +23,8 @@ export const DEAD_LETTER_ATTEMPTS = 60;
 
 export class DeadLetters {
   private readonly channel: ChannelWrapper;
-  /** Failed tries per job id, while it is retried. */
-  private readonly attempts = new Map<string, number>();
+  /** Failed tries per job id while it is retried, and when the last one was (entries of jobs gone elsewhere are pruned). */
+  private readonly attempts = new Map<string, { tries: number; at: number }>();
 
   constructor(
     broker: Broker,
@@ -50,7 +50,9 @@ export class DeadLetters {
     const replyTo = msg.properties.replyTo as string | undefined;
     const jobId = answerJobId(msg);
     const death = (msg.properties.headers?.['x-death'] as { count?: number; queue?: string }[] | undefined)?.[0];
-    this.logger.error({ job_id: jobId, queue: death?.queue, body: msg.content.toString('utf8').slice(0, 2000) }, 'job dead-lettered');
+    const body = () => msg.content.toString('utf8').slice(0, 2000);
+    // logged with its body once, not on every try to answer it
+    if (!this.attempts.has(jobId)) this.logger.error({ job_id: jobId, queue: death?.queue, body: body() }, 'job dead-lettered');
     const reply = {
       type: 'error' as const,
       job_id: jobId,
@@ -74,14 +76,16 @@ export class DeadLetters {
     } catch (err) {
       // the dead-letter queue has no delivery limit of its own: a reply_to that refuses every publish must not
       // keep the job (and its republished answer) going round for ever
-      const tries = (this.attempts.get(jobId) ?? 0) + 1;
+      const now = Date.now();
+      for (const [id, a] of this.attempts) if (now - a.at > 10 * 60_000) this.attempts.delete(id);
+      const tries = (this.attempts.get(jobId)?.tries ?? 0) + 1;
       if (tries >= DEAD_LETTER_ATTEMPTS) {
         this.attempts.delete(jobId);
-        this.logger.error({ err, job_id: jobId, tries }, 'could not answer a dead-lettered job; giving up');
+        this.logger.error({ err, job_id: jobId, tries, body: body() }, 'could not answer a dead-lettered job; giving up');
         ch.ack(msg);
         return;
       }
-      this.attempts.set(jobId, tries);
+      this.attempts.set(jobId, { tries, at: now });
       this.logger.warn({ err, job_id: jobId }, 'could not answer a dead-lettered job; will retry');
       setTimeout(() => {
         try {

@@ -409,13 +409,14 @@ export class JobHandler {
       delivery.requeue();
       return;
     }
-    this.deps.onFinished(job.job_id);
     // queued before the ack (see WebhookDispatcher.finished), but a broker that will not confirm does not hold the job
     const queued = new AbortController();
     await Promise.race([
       this.deps.webhooks.finished(job.webhook, final, log).finally(() => queued.abort()),
       sleep(config.transientRetryMs, queued.signal),
     ]);
+    // told only once the webhook is queued: a copy settled as answered must not skip it
+    this.deps.onFinished(job.job_id);
     delivery.ack();
   }
 

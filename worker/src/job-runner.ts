@@ -32,25 +32,10 @@ import type { InputServer, ServedInput } from './input-server.js';
 import { fetchInput, type InputLimits, openRangedInput, PARTIAL_READ_OPERATIONS, type RangedInput, storageFailure } from './inputs.js';
 import { jobScrubber, publicError } from './public-errors.js';
 
-/** Output formats that are nothing without a video or audio stream (stills and subtitle files are checked otherwise). */
-const STREAM_FORMATS = new Set([
-  'mp4',
-  'mkv',
-  'mov',
-  'webm',
-  'avi',
-  'ts',
-  'flv',
-  'm4a',
-  'mka',
-  'mp3',
-  'aac',
-  'wav',
-  'ogg',
-  'opus',
-  'flac',
-  'gif',
-]);
+/** Whether an output is nothing without a video or audio stream: audio, video and GIFs (not stills, not subtitle files). */
+function isStreamOutput(output: { contentType: string; format: string }): boolean {
+  return /^(video|audio)\//.test(output.contentType) || output.format === 'gif';
+}
 
 /**
  * A short container name from ffprobe's list ("mov,mp4,m4a,3gp,3g2,mj2"):
@@ -423,7 +408,7 @@ export async function runJob(
             ranged ? ranged.reader.size : (await stat(inputPaths[0]!)).size,
           );
     // a media file with no stream in it (a trim that starts within the last frame) is no result, however ffmpeg exited
-    if (!describeAs && first && STREAM_FORMATS.has(first.format) && metadata.video_codec === null && metadata.audio_codec === null)
+    if (!describeAs && first && isStreamOutput(first) && metadata.video_codec === null && metadata.audio_codec === null)
       throw errors.jobFailed('FFmpeg produced no output', `${first.filename} holds no video or audio stream`);
     const reply: CompletedReply = { type: 'completed', job_id: job.job_id, output_metadata: metadata, outputs };
     if (inlineOnly && storeInResult) {

@@ -95,10 +95,18 @@ export async function openOrigin(url: string, limits: DownloadLimits, signal: Ab
   // the first answer may turn out to be the whole download: it runs under the download's deadline
   const download = downloadDeadline(limits, signal);
   const { res, url: final } = await openUrl(url, limits, download.signal, rangeHeader(asked)).catch(download.fail);
+  const save = (body: IncomingMessage): OpenedOrigin => ({
+    ranges: false,
+    save: (path, budget) => saveBody(body, path, limits, download.signal, budget).catch(download.fail),
+  });
+  if (res.statusCode !== 206) return save(res); // no ranges: this answer is the whole file
   const declared = parseContentRange(res.headers['content-range']);
   const address = res.socket.remoteAddress;
-  const asAsked = declared && declared.start === 0 && declared.end === Math.min(asked.end, declared.total - 1);
-  if (res.statusCode === 206 && (!asAsked || !address)) {
+  if (declared && declared.total > limits.maxBytes) {
+    res.destroy();
+    throw errors.jobFailed('Input is too large', `the input URL declares ${declared.total} bytes, more than MAX_FILE_SIZE_MB`);
+  }
+  if (!declared || declared.start !== 0 || declared.end !== Math.min(asked.end, declared.total - 1) || !address) {
     // a part, but not the one asked for (a cap of the origin's own, a length it does not tell): not the whole
     // file either. It is asked for again whole, without a range
     res.destroy();
@@ -112,13 +120,7 @@ export async function openOrigin(url: string, limits: DownloadLimits, signal: Ab
         ),
       );
     }
-    return { ranges: false, save: (path, budget) => saveBody(whole.res, path, limits, download.signal, budget).catch(download.fail) };
-  }
-  if (res.statusCode !== 206 || !declared || !asAsked || !address)
-    return { ranges: false, save: (path, budget) => saveBody(res, path, limits, download.signal, budget).catch(download.fail) };
-  if (declared.total > limits.maxBytes) {
-    res.destroy();
-    throw errors.jobFailed('Input is too large', `the input URL declares ${declared.total} bytes, more than MAX_FILE_SIZE_MB`);
+    return save(whole.res);
   }
   const bytes = declared.end + 1;
   const first = await withDeadline(

@@ -17,7 +17,7 @@ import { isIP } from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, errors } from '@media-foundry/shared';
-import { addressProblem, fileClosed, TRANSIENT_NETWORK_CODES, type UrlAllowlist } from '@media-foundry/shared/node';
+import { addressProblem, bareHost, fileClosed, TRANSIENT_NETWORK_CODES, type UrlAllowlist } from '@media-foundry/shared/node';
 import type { BudgetAttempt } from './input-budget.js';
 
 export interface DownloadLimits {
@@ -81,7 +81,7 @@ export interface OriginRequest {
  */
 export function originGet(url: URL, limits: DownloadLimits, signal: AbortSignal, request: OriginRequest = {}): Promise<IncomingMessage> {
   // a literal IP skips DNS, so check it here
-  const literal = url.hostname.replace(/^\[|\]$/g, '');
+  const literal = bareHost(url.hostname);
   if (isIP(literal)) {
     const problem = addressProblem(literal, literal, limits.allowlist);
     if (problem) return Promise.reject(new BlockedAddress(problem));

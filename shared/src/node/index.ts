@@ -43,6 +43,14 @@ export { TRANSIENT_NETWORK_CODES } from './network-errors.js';
 export { fileClosed } from './file-closed.js';
 export { BackgroundRead, type BackgroundReadTiming, type Reading } from './background-read.js';
 export { brokerProblems, DependencyCheck, READINESS_CHECK, readinessProblems, whenConnected } from './readiness.js';
-export { addressProblem, embeddedIPv4, embeddedIPv4s, literalUrlProblem, parseAllowlist, type UrlAllowlist } from './url-guard.js';
+export {
+  addressProblem,
+  bareHost,
+  embeddedIPv4,
+  embeddedIPv4s,
+  literalUrlProblem,
+  parseAllowlist,
+  type UrlAllowlist,
+} from './url-guard.js';
 export { webhookProblem } from './webhook-check.js';
 export { waitFor } from './wait.js';

@@ -120,6 +120,11 @@ function inNetworks(list: BlockList, address: string): boolean {
   return family !== 0 && list.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
+/** A URL's hostname without the brackets of an IPv6 literal (`[::1]` → `::1`). */
+export function bareHost(hostname: string): string {
+  return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+}
+
 /** Why `address` (reached for `hostname`) is refused, or null when it may be fetched. */
 export function addressProblem(address: string, hostname: string, allow: UrlAllowlist): string | null {
   if (allow.hosts.has(hostname.toLowerCase()) || inNetworks(allow.networks, address)) return null;
@@ -132,7 +137,7 @@ export function addressProblem(address: string, hostname: string, allow: UrlAllo
         : undefined;
   if (forbidden === undefined) return null;
   // the address is named only when the client wrote it: a name's internal address is not the client's to learn
-  if (isIP(hostname.replace(/^\[|\]$/g, '')) === 0) return `${hostname} resolves to a private or reserved address`;
+  if (isIP(bareHost(hostname)) === 0) return `${hostname} resolves to a private or reserved address`;
   return forbidden === address
     ? `${hostname} resolves to ${address}, a private or reserved address`
     : `${hostname} resolves to ${address} (${forbidden}), a private or reserved address`;
@@ -152,7 +157,7 @@ export function literalUrlProblem(url: string, allow: UrlAllowlist): string | nu
   } catch {
     return 'is not a URL';
   }
-  const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  const bare = bareHost(hostname);
   if (isIP(bare)) return addressProblem(bare, hostname, allow);
   const name = bare.replace(/\.$/, '');
   if ((name === 'localhost' || name.endsWith('.localhost')) && !allow.hosts.has(name)) {

@@ -78,7 +78,8 @@ export function limitedCommand(
     ...(options.maxOutputBytes ? [`--fsize=${options.maxOutputBytes}`] : []),
   ];
   if (limits.length === 0) return [ffmpegPath, argv];
-  return ['prlimit', [...limits, '--', ffmpegPath, ...argv]];
+  // no core file: one written by an ffmpeg stopped for its size (SIGXFSZ dumps core) would fill the disk it protects
+  return ['prlimit', [...limits, '--core=0', '--', ffmpegPath, ...argv]];
 }
 
 /**
@@ -157,7 +158,9 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
   if (result.signal === 'SIGXFSZ')
     throw errors.jobFailed(
       'Output is too large',
-      `ffmpeg wrote a file past MAX_OUTPUT_MB (${Math.round((options.maxOutputBytes ?? 0) / MiB)} MiB)`,
+      options.maxOutputBytes
+        ? `ffmpeg wrote a file past MAX_OUTPUT_MB (${Math.round(options.maxOutputBytes / MiB)} MiB)`
+        : 'ffmpeg wrote a file past its size limit',
     );
   const oversize = result.exitCode !== 0 ? oversizePicture(stderr.toString()) : null;
   // a picture larger than the headers ffprobe saw (a stream that changes size midway)

@@ -112,12 +112,13 @@ export class IntakeRouter {
   private async route(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const { tenants, config, logger } = this.deps;
     const tenant = intakeTenant(msg.content);
-    const jobId = answerJobId(msg);
+    // read only when needed: the body is parsed for the tenant already
+    const jobId = () => answerJobId(msg);
     try {
       const refusal = intakeRefusal(msg.content);
       if (refusal) {
-        logger.warn({ job_id: jobId, details: refusal.details }, 'refused an invalid job message');
-        await this.answer(msg, jobId, refusal);
+        logger.warn({ job_id: jobId(), details: refusal.details }, 'refused an invalid job message');
+        await this.answer(msg, jobId(), refusal);
         ch.ack(msg);
         return;
       }
@@ -126,15 +127,15 @@ export class IntakeRouter {
         const e = errors.rateLimited(
           `${depth} jobs of tenant ${JSON.stringify(tenant)} are waiting; MAX_QUEUED_JOBS_PER_CLIENT allows ${config.maxQueuedJobsPerClient}`,
         );
-        logger.warn({ job_id: jobId, tenant }, 'refused a job: its tenant has too many waiting');
-        await this.answer(msg, jobId, e);
+        logger.warn({ job_id: jobId(), tenant }, 'refused a job: its tenant has too many waiting');
+        await this.answer(msg, jobId(), e);
         ch.ack(msg);
         return;
       }
       const headers = routableHeaders(msg.properties.headers as Record<string, unknown> | undefined);
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('no confirm in time')), config.publishTimeoutMs);
-        const sent = () =>
+        try {
           ch.sendToQueue(
             queue,
             msg.content,
@@ -153,22 +154,21 @@ export class IntakeRouter {
               else resolve();
             },
           );
-        try {
-          sent();
         } catch (err) {
           // a publish that throws has still taken a confirm's place: this channel's confirms are out of step
-          // for good. Closing it hands the job back (the wrapper opens a fresh channel)
+          // for good. Closing it hands the job back; the broker connection (not the job slots', which have
+          // their own) is then re-established after a pause (broker.ts), and the channel with it
           clearTimeout(timer);
-          logger.warn({ err, job_id: jobId }, 'a job could not be published to its tenant queue; reopening the intake channel');
+          logger.warn({ err, job_id: jobId() }, 'a job could not be published to its tenant queue; reopening the intake channel');
           ch.close().catch(() => {});
           reject(err instanceof Error ? err : new Error(String(err)));
         }
       });
       this.deps.announce(key);
       ch.ack(msg);
-      logger.debug({ job_id: jobId, tenant, queue }, 'routed a job to its tenant queue');
+      if (logger.isLevelEnabled('debug')) logger.debug({ job_id: jobId(), tenant, queue }, 'routed a job to its tenant queue');
     } catch (err) {
-      logger.warn({ err, job_id: jobId }, 'could not route a job; it goes back to the intake queue');
+      logger.warn({ err, job_id: jobId() }, 'could not route a job; it goes back to the intake queue');
       await new Promise((r) => setTimeout(r, 1000));
       try {
         ch.nack(msg, false, true);

@@ -91,22 +91,30 @@ function describeContainer(format: ConvertFormat): string {
   return `${format} takes video ${video.join(', ')} and audio ${audio.join(', ')}`;
 }
 
+/** Why a stream of `codec` (audio at `sampleRate`) cannot go into `format` as it is, or null: the container's codecs, FLV's MP3 rates. */
+export function copyProblem(
+  format: ConvertFormat,
+  kind: 'video' | 'audio',
+  codec: string | null,
+  sampleRate: number | null = null,
+): { message: string; details: string } | null {
+  if (!canHold(format, kind, codec))
+    return { message: `Cannot stream-copy ${codec ?? 'unknown-codec'} ${kind} into ${format}`, details: describeContainer(format) };
+  if (format === 'flv' && kind === 'audio' && codec === 'mp3' && !FLV_MP3_RATES.includes(sampleRate ?? 0))
+    return {
+      message: `Cannot stream-copy mp3 audio at ${sampleRate ?? 'an unknown rate'} Hz into flv`,
+      details: `flv takes MP3 at ${FLV_MP3_RATES.join(', ')} Hz`,
+    };
+  return null;
+}
+
 /** A stream copy needs a container that can hold every stream as it is. */
 function assertCopyable(format: ConvertFormat, info: MediaInfo): void {
   for (const kind of ['video', 'audio'] as const) {
     const stream = info[kind];
-    if (stream && !canHold(format, kind, stream.codec))
-      throw errors.jobFailed(
-        `Cannot stream-copy ${stream.codec ?? 'unknown-codec'} ${kind} into ${format}`,
-        `${describeContainer(format)}; use stream_copy: false to re-encode`,
-      );
+    const problem = stream && copyProblem(format, kind, stream.codec, kind === 'audio' ? info.audio!.sampleRate : null);
+    if (problem) throw errors.jobFailed(problem.message, `${problem.details}; use stream_copy: false to re-encode`);
   }
-  const audio = info.audio;
-  if (format === 'flv' && audio?.codec === 'mp3' && !FLV_MP3_RATES.includes(audio.sampleRate ?? 0))
-    throw errors.jobFailed(
-      `Cannot stream-copy mp3 audio at ${audio.sampleRate ?? 'an unknown rate'} Hz into flv`,
-      `flv takes MP3 at ${FLV_MP3_RATES.join(', ')} Hz; use stream_copy: false to re-encode`,
-    );
 }
 
 /**

@@ -481,6 +481,13 @@ describe('buildPipeline', () => {
       ]),
     );
     expect(copy.message).toBe('Cannot stream-copy h264 video into webm');
+    // FLV takes MP3 at 44.1, 22.05 or 11.025 kHz only, as a plain convert says
+    const mp3At16k = mediaInfo({ audio: { index: 1, codec: 'mp3', sampleRate: 16000, channels: 1 } });
+    const flv = thrownBy(() => plan([{ operation: 'convert', options: { target_format: 'flv', stream_copy: true } }], mp3At16k));
+    expect([flv.message, flv.details]).toEqual([
+      'Cannot stream-copy mp3 audio at 16000 Hz into flv',
+      'steps[0]: flv takes MP3 at 44100, 22050, 11025 Hz; use stream_copy: false to re-encode',
+    ]);
     const small = thrownBy(() =>
       plan([
         { operation: 'speed', options: { speed_factor: 0.5 } },

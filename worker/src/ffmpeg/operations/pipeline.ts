@@ -13,7 +13,15 @@ import {
   type PlannedOutput,
 } from '../plan.js';
 import { compressRuns, frameSize, type Size } from './compress.js';
-import { AUDIO_ENCODER_ARGS, canHold, containerRateArgs, CONTAINERS, CONVERT_DEFAULT_CODECS, VIDEO_ENCODER_ARGS } from './convert.js';
+import {
+  AUDIO_ENCODER_ARGS,
+  canHold,
+  containerRateArgs,
+  CONTAINERS,
+  CONVERT_DEFAULT_CODECS,
+  copyProblem,
+  VIDEO_ENCODER_ARGS,
+} from './convert.js';
 import { AUDIO_TARGETS, audioRateArgs } from './extract-audio.js';
 import { audioChain, isAudioStep, videoChain } from './filter.js';
 import { GIF_DEFAULT_MAX_WIDTH, gifFilter, gifOutputArgs } from './gif.js';
@@ -370,11 +378,8 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
         if (o.stream_copy) {
           // the steps before wrote H.264/AAC for a stream they changed: that is what would be copied
           const codec = touched ? (kind === 'video' ? 'h264' : 'aac') : stream.codec;
-          if (!canHold(format, kind, codec))
-            throw errors.jobFailed(
-              `Cannot stream-copy ${codec ?? 'unknown-codec'} ${kind} into ${format}`,
-              `steps[${i}]: use stream_copy: false to re-encode`,
-            );
+          const problem = copyProblem(format, kind, codec, kind === 'audio' ? state.audio!.sampleRate : null);
+          if (problem) throw errors.jobFailed(problem.message, `steps[${i}]: ${problem.details}; use stream_copy: false to re-encode`);
           streams.push(...(touched ? (kind === 'video' ? H264_ARGS : AAC_ARGS) : [`-c:${kind[0]}`, 'copy']));
         } else if (kind === 'video') {
           const codec = o.video_codec ?? CONVERT_DEFAULT_CODECS[format].video;
