@@ -50,6 +50,12 @@ const { dir, files, stack, client } = useSuite({
       }),
       // 2 s at 10 fps: an animated GIF as an input
       renderLavfi(join(dir, 'anim.gif'), 'testsrc2=size=160x120:rate=10:duration=2', ['-loop', '0']),
+      // the picture stops at 2 s, the sound runs on to 4 s (a screen recording stopped early, an edit)
+      execa('ffmpeg', [
+        ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25:duration=2'],
+        ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=4'],
+        ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', join(dir, 'audio-runs-on.mp4')],
+      ]),
       makeTestVideo(join(dir, 'tiny.webm'), {
         seconds: 1,
         width: 160,
@@ -355,6 +361,25 @@ describe('gif', () => {
   });
 });
 
+describe('gif of a video ending before its audio', () => {
+  it('makes a GIF from a start in the last frames, and of a clip shorter than one GIF frame', async () => {
+    start('g-tail', 'gif', 'audio-runs-on.mp4', { start_time: 1.99, duration: 1, fps: 10, optimize: false });
+    start('g-blink', 'gif', 'clip.mp4', { start_time: 1, duration: 0.03, fps: 10, optimize: true });
+    for (const jobId of ['g-tail', 'g-blink']) {
+      const { files: out } = await completed(jobId);
+      const probed = await probeOut(out.get('output.gif'), `${jobId}.gif`);
+      expect(await countFrames(probed.path)).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('refuses a start after the picture stops, naming where it does', async () => {
+    start('g-after', 'gif', 'audio-runs-on.mp4', { start_time: 3 });
+    const { final } = await client.result('g-after');
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'GIF start is past the end of the video' });
+    expect(final.details).toBe('start_time 3s, the video ends at 2s');
+  });
+});
+
 describe('filter', () => {
   it('scales, turns a quarter (sides swap) and changes the volume', async () => {
     start('f-chain', 'filter', 'clip.mp4', {
@@ -390,6 +415,16 @@ describe('thumbnail', () => {
     expect(final.type).toBe('completed');
     expect(files.size).toBe(20);
     for (const bytes of files.values()) expect(bytes.length).toBeGreaterThan(0);
+  });
+
+  it('takes pictures of a video ending before its audio: from its last frames, spaced over the picture', async () => {
+    start('th-tail', 'thumbnail', 'audio-runs-on.mp4', { timestamp: 3.5 });
+    start('th-spaced', 'thumbnail', 'audio-runs-on.mp4', { count: 3 });
+    const tail = await completed('th-tail');
+    expect([...tail.files.values()][0]!.length).toBeGreaterThan(0);
+    const spaced = await completed('th-spaced');
+    // three different pictures (testsrc2 moves): none past the picture's end, none repeated
+    expect(new Set([...spaced.files.values()].map((b) => b.toString('base64'))).size).toBe(3);
   });
 
   it('fails clearly when the timestamp is past the end of the input', async () => {

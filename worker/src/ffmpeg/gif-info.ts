@@ -14,7 +14,7 @@
  * Anything outside what that covers (fewer than three frames, a file past
  * ffprobe's 5 MB probe size, an unexpected block) is left to ffprobe (null).
  */
-import { type MediaInfo, parseFrameRate } from './media-info.js';
+import { type MediaInfo, parseFrameRate, secondsOfUs } from './media-info.js';
 import type { ReadBytes } from './mp4-info.js';
 
 /** ffprobe's format name for GIF. */
@@ -148,11 +148,12 @@ export function describeGif(bytes: Buffer): MediaInfo | null {
   const durationUs = delays.reduce((sum, d) => sum + d, 0) * 10_000;
   return {
     formatName: GIF_FORMAT_NAME,
-    duration: Number((durationUs * 1e-6).toFixed(6)),
+    duration: secondsOfUs(durationUs),
     sizeBytes: bytes.length,
     // libavformat: file size × 8 / duration, as a double truncated to an integer
     bitrate: Math.trunc((bytes.length * 8 * 1_000_000) / durationUs),
-    video: { index: 0, codec: 'gif', width: frames.width, height: frames.height, fps: parseFrameRate(rate) },
+    // one stream from 0: it ends with the file
+    video: { index: 0, codec: 'gif', width: frames.width, height: frames.height, fps: parseFrameRate(rate), end: secondsOfUs(durationUs) },
     audio: null,
     subtitles: [],
   };

@@ -15,6 +15,8 @@ const PHONE_CLIP = {
       r_frame_rate: '30000/1001',
       avg_frame_rate: '30000/1001',
       time_base: '1/30000',
+      start_pts: 0,
+      duration_ts: 362362,
       duration: '12.078733',
       bit_rate: '4823411',
       nb_frames: '362',
@@ -96,8 +98,8 @@ describe('toMediaInfo', () => {
       duration: 12.096,
       sizeBytes: 7562231,
       bitrate: 5001476,
-      // the phone's display matrix turns the picture (ffmpeg autorotates it on decoding)
-      video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 29.97, rotation: -90 },
+      // the phone's display matrix turns the picture (ffmpeg autorotates it on decoding); the audio runs 17 ms longer
+      video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 29.97, rotation: -90, end: 12.078733 },
       audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
       subtitles: [],
     });
@@ -111,7 +113,20 @@ describe('toMediaInfo', () => {
       ],
       format: { format_name: 'matroska,webm', duration: '1.5' },
     });
-    expect(toMediaInfo(probe).video).toEqual({ index: 1, codec: 'hevc', width: 3840, height: 2160, fps: 60 });
+    expect(toMediaInfo(probe).video).toEqual({ index: 1, codec: 'hevc', width: 3840, height: 2160, fps: 60, end: null });
+  });
+
+  it.each([
+    ['from 0', { start_pts: 0, duration_ts: 250, time_base: '1/50' }, '0.000000', 5],
+    ['starting late', { start_pts: 90_000, duration_ts: 450_000, time_base: '1/90000' }, '0.000000', 6],
+    ['in a file starting late (MPEG-TS)', { start_pts: 126_000, duration_ts: 450_000, time_base: '1/90000' }, '1.400000', 5],
+    ['rounded to the µs as the integers give it', { start_pts: 0, duration_ts: 1, time_base: '1/3' }, '0.000000', 0.333333],
+  ])('gives the video stream’s end on the seek timeline: %s', (_, stream, fileStart, end) => {
+    const probe = ffprobeOutput.parse({
+      streams: [{ index: 0, codec_type: 'video', codec_name: 'h264', width: 64, height: 64, avg_frame_rate: '25/1', ...stream }],
+      format: { format_name: 'mpegts', start_time: fileStart, duration: '9' },
+    });
+    expect(toMediaInfo(probe).video?.end).toBe(end);
   });
 
   it.each([

@@ -24,6 +24,9 @@ const ffprobeStream = z.looseObject({
   avg_frame_rate: z.string().optional(),
   r_frame_rate: z.string().optional(),
   duration: num,
+  start_pts: z.number().optional(),
+  duration_ts: z.number().optional(),
+  time_base: z.string().optional(),
   nb_frames: num,
   tags: z.record(z.string(), z.string()).optional(),
   side_data_list: z.array(z.looseObject({ rotation: z.number().optional() })).optional(),
@@ -31,7 +34,7 @@ const ffprobeStream = z.looseObject({
 
 export const ffprobeOutput = z.looseObject({
   streams: z.array(ffprobeStream).default([]),
-  format: z.looseObject({ format_name: z.string().optional(), duration: num, size: num, bit_rate: num }).prefault({}),
+  format: z.looseObject({ format_name: z.string().optional(), start_time: num, duration: num, size: num, bit_rate: num }).prefault({}),
 });
 export type FfprobeOutput = z.infer<typeof ffprobeOutput>;
 
@@ -44,6 +47,12 @@ export interface VideoStreamInfo {
   fps: number | null;
   /** Display rotation in degrees from the stream's side data (phones: 90, -90, 180), null when none. */
   rotation?: number | null;
+  /**
+   * Where the video stream ends, in seconds of the timeline `-ss` seeks in
+   * (the file's start is 0): earlier than `duration` when the audio runs on
+   * after the picture stops. Null (or absent) when not known.
+   */
+  end?: number | null;
 }
 export interface SubtitleStreamInfo {
   index: number;
@@ -95,6 +104,24 @@ export function isAttachedPicture(s: z.infer<typeof ffprobeStream>): boolean {
   return disposition?.attached_pic === 1;
 }
 
+/** Seconds with ffprobe's 6 decimals, from whole microseconds. */
+export const secondsOfUs = (us: number): number => Number((us * 1e-6).toFixed(6));
+
+/**
+ * VideoStreamInfo.end from ffprobe's stream and format: the stream's end
+ * (start_pts + duration_ts, in its time base) less the file's start_time,
+ * computed from the integers ffprobe prints, so that a reader of the same
+ * boxes gets the same microseconds (its printed `duration` is a double).
+ */
+function videoEndOf(s: z.infer<typeof ffprobeStream>, fileStart: number | undefined): number | null {
+  const [num, den] = (s.time_base ?? '').split('/').map(Number);
+  if (s.start_pts === undefined || s.duration_ts === undefined || fileStart === undefined) return null;
+  if (!Number.isSafeInteger(num) || !Number.isSafeInteger(den) || num! <= 0 || den! <= 0) return null;
+  if (!Number.isSafeInteger(s.start_pts + s.duration_ts)) return null;
+  const endUs = rescale(s.start_pts + s.duration_ts, 1_000_000 * num!, den!) - Math.round(fileStart * 1e6);
+  return endUs > 0 ? secondsOfUs(endUs) : null;
+}
+
 /** `{rotation}` when the stream's display matrix turns it, else nothing. */
 function rotationOf(s: z.infer<typeof ffprobeStream>): { rotation?: number } {
   const rotation = s.side_data_list?.find((d) => d.rotation !== undefined)?.rotation;
@@ -119,6 +146,7 @@ export function toMediaInfo(probe: FfprobeOutput): MediaInfo {
             height: v.height,
             fps: parseFrameRate(v.avg_frame_rate) ?? parseFrameRate(v.r_frame_rate),
             ...rotationOf(v),
+            end: videoEndOf(v, probe.format.start_time),
           }
         : null,
     audio: a ? { index: a.index, codec: a.codec_name ?? null, sampleRate: a.sample_rate ?? null, channels: a.channels ?? null } : null,

@@ -46,6 +46,28 @@ describe('describeMp4', () => {
     expect(await describeMp4File(path)).toEqual(expected);
   });
 
+  // where the picture ends (thumbnails and GIFs near the end seek by it): its edit list, or its media header without one
+  it('matches ffprobe for a video shorter than its audio, cut or shortened with -c copy, and without an edit list', async () => {
+    const long = ['-f', 'lavfi', '-i', 'sine=frequency=440:duration=5'];
+    const shortVideo = join(dir(), 'short-video.mp4');
+    await ffmpeg([...video('30000/1001'), ...long, '-c:v', 'libx264', '-c:a', 'aac', shortVideo]);
+    const cut = join(dir(), 'cut.mp4');
+    // not on a keyframe: the edit list starts and ends mid-frame
+    await ffmpeg(['-ss', '0.52', '-i', shortVideo, '-t', '1.2', '-c', 'copy', cut]);
+    // its media header says a frame more than its samples last, and its edit list more again
+    const gop = join(dir(), 'gop.mp4');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=30000/1001:duration=6', '-c:v', 'libx264', '-g', '30', gop]);
+    const shortened = join(dir(), 'shortened.mp4');
+    await ffmpeg(['-i', gop, '-t', '2', '-c', 'copy', shortened]);
+    const noEdits = join(dir(), 'no-edit-list.mp4');
+    await ffmpeg([...video(), ...long, ...h264, '-bf', '0', '-c:a', 'aac', '-use_editlist', '0', noEdits]);
+    for (const path of [shortVideo, cut, shortened, noEdits]) {
+      const expected = await probe('ffprobe', path);
+      if (path === shortVideo || path === noEdits) expect(expected.video!.end).toBeLessThan(expected.duration! - 2);
+      expect(await describeMp4File(path)).toEqual(expected);
+    }
+  });
+
   it.each([
     ['mov', [...video(), ...h264]],
     ['m4a', [...audio(), '-c:a', 'aac']],
@@ -133,6 +155,8 @@ describe('describeMp4', () => {
     ['a fragmented mp4', 'frag.mp4', [...video(), ...h264, '-movflags', 'frag_keyframe+empty_moov']],
     ['22.05 kHz aac (the decoder may find implicit SBR)', 'low.m4a', [...audio(22050), '-c:a', 'aac']],
     ['mp3 in mp4', 'mp3.mp4', [...audio(), '-c:a', 'libmp3lame']],
+    // B-frames without an edit list: the first picture is shown late, by its composition offset
+    ['a video with composition offsets and no edit list', 'late-start.mp4', [...video(), '-c:v', 'libx264', '-use_editlist', '0']],
     // above 65535 Hz QuickTime needs a version-2 sound description, not read here
     ['96 kHz aac in a QuickTime .mov', 'audio-96k.mov', [...video(), ...audio(96000), ...h264, '-c:a', 'aac']],
   ])('leaves %s to ffprobe', async (_name, file, args) => {

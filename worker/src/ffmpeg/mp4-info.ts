@@ -15,7 +15,7 @@
 import { open } from 'node:fs/promises';
 import { MiB } from '@media-foundry/shared';
 import { ISOFile, Log, MP4BoxBuffer, MultiBufferStream } from 'mp4box';
-import { type AudioStreamInfo, type MediaInfo, rescale, type SubtitleStreamInfo, type VideoStreamInfo } from './media-info.js';
+import { type AudioStreamInfo, type MediaInfo, rescale, secondsOfUs, type SubtitleStreamInfo, type VideoStreamInfo } from './media-info.js';
 import { type DecoderConfig, quickTimeDecoderConfig } from './quicktime-audio.js';
 
 // mp4box prints what it cannot parse (QuickTime's ©-named udta boxes, say) to the console, and its
@@ -209,8 +209,133 @@ function decoderConfig(entry: SampleEntryBox, moov: Buffer | undefined): Decoder
   return quickTimeDecoderConfig(moov.subarray(entry.start, entry.start + entry.size));
 }
 
-/** avg_frame_rate as the mov demuxer sets it (timescale × samples / their total duration, from stts), rounded as parseFrameRate does. */
-function frameRate(timescale: number, stts: { sample_counts?: number[]; sample_deltas?: number[] } | undefined): number | null {
+/** The child boxes of `bytes[start, end)`: type and payload bounds; null when one is malformed. */
+function childBoxes(bytes: Buffer, start: number, end: number): { type: string; start: number; end: number }[] | null {
+  const found = [];
+  for (let at = start; at < end;) {
+    if (at + 8 > end) return null;
+    let size = bytes.readUInt32BE(at);
+    let header = 8;
+    if (size === 1) {
+      if (at + 16 > end) return null;
+      size = Number(bytes.readBigUInt64BE(at + 8));
+      header = 16;
+    } else if (size === 0) size = end - at;
+    if (size < header || at + size > end) return null;
+    found.push({ type: bytes.toString('latin1', at + 4, at + 8), start: at + header, end: at + size });
+    at += size;
+  }
+  return found;
+}
+
+/** The payload of the box at `path` below `bytes[start, end)` (the first of each type), or undefined; null when malformed. */
+function boxAt(bytes: Buffer, start: number, end: number, path: readonly string[]): { start: number; end: number } | undefined | null {
+  let here = { start, end };
+  for (const type of path) {
+    const children = childBoxes(bytes, here.start, here.end);
+    if (!children) return null;
+    const child = children.find((c) => c.type === type);
+    if (!child) return undefined;
+    here = child;
+  }
+  return here;
+}
+
+interface Edit {
+  segmentDuration: number;
+  mediaTime: number;
+  /** 1 plays the media as it is. */
+  rate: number;
+}
+/** An edit's rate: a 16.16 fixed-point number. */
+const rateAt = (bytes: Buffer, at: number) => bytes.readInt16BE(at) + bytes.readUInt16BE(at + 2) / 65536;
+
+/**
+ * What the mov demuxer's timing of one track starts from, read from the
+ * track's bytes (mp4box is not given these boxes: it trusts their counts):
+ * the media header's duration, the edit list, whether samples have
+ * composition offsets (`ctts`). Null when a box is malformed.
+ */
+export function trackTiming(
+  bytes: Buffer,
+  trak: { start: number; end: number },
+): {
+  mediaDuration: number;
+  edits: Edit[] | null;
+  compositionOffsets: boolean;
+} | null {
+  const mdhd = boxAt(bytes, trak.start, trak.end, ['mdia', 'mdhd']);
+  // version and flags, then creation and modification times, timescale, duration: 32 or 64 bits each but the timescale
+  const v1 = mdhd ? mdhd.start < mdhd.end && bytes[mdhd.start] === 1 : false;
+  if (!mdhd || mdhd.end - mdhd.start < (v1 ? 32 : 20)) return null;
+  const mediaDuration = v1 ? Number(bytes.readBigUInt64BE(mdhd.start + 24)) : bytes.readUInt32BE(mdhd.start + 16);
+  const stbl = boxAt(bytes, trak.start, trak.end, ['mdia', 'minf', 'stbl']);
+  if (stbl === null) return null;
+  const stblChildren = stbl ? childBoxes(bytes, stbl.start, stbl.end) : [];
+  if (!stblChildren) return null;
+  const elst = boxAt(bytes, trak.start, trak.end, ['edts', 'elst']);
+  if (elst === null) return null;
+  let edits: Edit[] | null = null;
+  if (elst) {
+    if (elst.end - elst.start < 8) return null;
+    const version = bytes[elst.start];
+    const count = bytes.readUInt32BE(elst.start + 4);
+    const entrySize = version === 1 ? 20 : 12;
+    if (count * entrySize > elst.end - elst.start - 8) return null;
+    edits = [];
+    for (let i = 0, at = elst.start + 8; i < count; i++, at += entrySize) {
+      edits.push(
+        version === 1
+          ? {
+              segmentDuration: Number(bytes.readBigUInt64BE(at)),
+              mediaTime: Number(bytes.readBigInt64BE(at + 8)),
+              rate: rateAt(bytes, at + 16),
+            }
+          : { segmentDuration: bytes.readUInt32BE(at), mediaTime: bytes.readInt32BE(at + 4), rate: rateAt(bytes, at + 8) },
+      );
+    }
+  }
+  return { mediaDuration, edits, compositionOffsets: stblChildren.some((c) => c.type === 'ctts') };
+}
+
+/**
+ * A video track's end on the seek timeline in µs, as ffprobe's start_pts +
+ * duration_ts (in the track's timescale; `sampleDurations`: its `stts`
+ * total) less the file's start of 0; null where the demuxer's answer needs
+ * more than these boxes: several edits, an empty or non-unit-rate edit, or
+ * composition offsets without an edit list to start the track at 0 (its
+ * first picture is then shown late).
+ */
+export function videoEndUs(
+  timing: NonNullable<ReturnType<typeof trackTiming>>,
+  sampleDurations: number,
+  timescale: number,
+  movieTimescale: number,
+): number | null {
+  const { mediaDuration, edits, compositionOffsets } = timing;
+  if (!Number.isSafeInteger(mediaDuration) || mediaDuration <= 0) return null;
+  // mov_read_stts: no longer than its samples last (a `-t` stream copy leaves the media header longer)
+  let duration = Math.min(mediaDuration, sampleDurations);
+  if (edits === null || edits.length === 0) {
+    if (compositionOffsets) return null;
+  } else {
+    const [edit] = edits;
+    if (edits.length !== 1 || edit!.rate !== 1 || edit!.mediaTime < 0 || edit!.mediaTime >= mediaDuration) return null;
+    if (edit!.mediaTime === 0 && compositionOffsets) return null;
+    if (!Number.isSafeInteger(edit!.segmentDuration)) return null;
+    // mov_fix_index: the stream is cut to its edit, rescaled from the movie's timescale
+    duration = Math.min(duration, rescale(edit!.segmentDuration, timescale, movieTimescale));
+  }
+  return rescale(duration, 1_000_000, timescale);
+}
+
+/** Whether a track's edits leave its start at or after the file's 0 (none, empty edits, or plain ones). */
+const startsAtOrAfterZero = (edits: Edit[] | null) => (edits ?? []).every((e) => e.mediaTime === -1 || (e.mediaTime >= 0 && e.rate === 1));
+
+type Stts = { sample_counts?: number[]; sample_deltas?: number[] } | undefined;
+
+/** The samples and their total duration in an `stts`; null for a delta ffmpeg rewrites or a table that does not add up. */
+function sampleTimes(stts: Stts): { frames: number; duration: number } | null {
   const counts = stts?.sample_counts ?? [];
   const deltas = stts?.sample_deltas ?? [];
   if (counts.length === 0 || counts.length !== deltas.length) return null;
@@ -222,17 +347,22 @@ function frameRate(timescale: number, stts: { sample_counts?: number[]; sample_d
     frames += count;
     duration += count * delta;
   }
-  if (frames <= 0 || duration <= 0 || !Number.isSafeInteger(timescale * frames)) return null;
-  const fps = (timescale * frames) / duration;
+  return frames > 0 && duration > 0 && Number.isSafeInteger(duration) ? { frames, duration } : null;
+}
+
+/** avg_frame_rate as the mov demuxer sets it (timescale × samples / their total duration, from stts), rounded as parseFrameRate does. */
+function frameRate(timescale: number, times: { frames: number; duration: number }): number | null {
+  if (!Number.isSafeInteger(timescale * times.frames)) return null;
+  const fps = (timescale * times.frames) / times.duration;
   return Number.isFinite(fps) ? Math.round(fps * 1000) / 1000 : null;
 }
 
 /**
  * MediaInfo from a parsed `moov` (and its bytes, `raw`, for what mp4box
- * leaves unparsed), equal to what toMediaInfo makes of ffprobe's answer for
+ * is not given), equal to what toMediaInfo makes of ffprobe's answer for
  * the same file of `sizeBytes`; null when any part of it could differ.
  */
-export function mediaInfoFromMp4(moov: MovieBox, sizeBytes: number, raw?: Buffer): MediaInfo | null {
+export function mediaInfoFromMp4(moov: MovieBox, sizeBytes: number, raw: Buffer): MediaInfo | null {
   const mvhd = moov.mvhd;
   if (moov.mvex || !mvhd?.timescale || !mvhd.duration || !isIdentity(mvhd.matrix) || !moov.traks?.length) return null;
   if (!Number.isSafeInteger(mvhd.duration) || sizeBytes <= 0) return null;
@@ -242,9 +372,14 @@ export function mediaInfoFromMp4(moov: MovieBox, sizeBytes: number, raw?: Buffer
   let video: VideoStreamInfo | null = null;
   let audio: AudioStreamInfo | null = null;
   const subtitles: SubtitleStreamInfo[] = [];
+  const rawTraks = childBoxes(raw, raw.readUInt32BE(0) === 1 ? 16 : 8, raw.length)?.filter((b) => b.type === 'trak');
+  if (rawTraks?.length !== moov.traks.length) return null;
   // one stream per trak, in file order: the trak's position is ffprobe's stream index
   for (const [index, trak] of moov.traks.entries()) {
     if (trak.tref) return null; // chapter, timecode or hint references: ffmpeg turns those tracks into something else
+    const timing = trackTiming(raw, rawTraks[index]!);
+    // a track starting before 0 would move the file's start, and with it every end on the seek timeline
+    if (!timing || !startsAtOrAfterZero(timing.edits)) return null;
     const entries = trak.mdia?.minf?.stbl?.stsd?.entries ?? [];
     const entry = entries[0];
     if (entries.length !== 1 || !entry) return null;
@@ -253,10 +388,15 @@ export function mediaInfoFromMp4(moov: MovieBox, sizeBytes: number, raw?: Buffer
       const codec = VIDEO_CODECS[entry.type];
       const timescale = trak.mdia?.mdhd?.timescale;
       if (!codec || !entry.width || !entry.height || !timescale || !trak.tkhd?.matrix) return null;
-      const fps = frameRate(timescale, trak.mdia?.minf?.stbl?.stts);
+      const times = sampleTimes(trak.mdia?.minf?.stbl?.stts);
+      const fps = times && frameRate(timescale, times);
       const rotation = isIdentity(trak.tkhd.matrix) ? 0 : rotationOf(trak.tkhd.matrix);
-      if (fps === null || rotation === null) return null;
-      video ??= { index, codec, width: entry.width, height: entry.height, fps, ...(rotation ? { rotation } : {}) };
+      if (!times || !fps || rotation === null) return null;
+      if (!video) {
+        const endUs = videoEndUs(timing, times.duration, timescale, mvhd.timescale);
+        if (endUs === null || endUs <= 0) return null;
+        video = { index, codec, width: entry.width, height: entry.height, fps, ...(rotation ? { rotation } : {}), end: secondsOfUs(endUs) };
+      }
     } else if (handler === 'soun') {
       const aac = entry.type === 'mp4a' ? aacLc(decoderConfig(entry, raw)) : null;
       if (!aac) return null;
@@ -265,10 +405,9 @@ export function mediaInfoFromMp4(moov: MovieBox, sizeBytes: number, raw?: Buffer
       subtitles.push({ index, codec: 'mov_text' });
     } else return null;
   }
-  const duration = Number((durationUs * 1e-6).toFixed(6));
   return {
     formatName: MOV_FORMAT_NAME,
-    duration,
+    duration: secondsOfUs(durationUs),
     sizeBytes,
     // libavformat: file size × 8 / duration, as a double truncated to an integer
     bitrate: Math.trunc((sizeBytes * 8 * 1_000_000) / durationUs),

@@ -90,3 +90,20 @@ export function isOddSized(video: { width: number; height: number }): boolean {
 export function evenSizeArgs(video: { width: number; height: number }): string[] {
   return isOddSized(video) ? ['-vf', EVEN_SIZE_FILTER] : [];
 }
+
+/**
+ * Frames kept back from the video's end when a time falls in its last
+ * stretch: `-ss` past the last picture gives no image at all, and a stream's
+ * end lies one frame past its last picture's start, or one and a half after
+ * a `-c copy` cut (its edit list ends mid-frame; seen with ffmpeg 5.1).
+ */
+export const END_MARGIN_FRAMES = 2;
+
+/**
+ * The latest time `-ss` can seek to and still find a picture, on the timeline
+ * of a video ending at `videoEnd` (null: unknown, no clamp) at `fps`.
+ */
+export function lastSeekable(videoEnd: number | null, fps: number | null): number | null {
+  if (videoEnd === null || !fps) return null;
+  return Math.max(0, videoEnd - END_MARGIN_FRAMES / fps);
+}

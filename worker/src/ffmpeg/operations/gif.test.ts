@@ -1,4 +1,5 @@
 import type { GifOptions } from '@media-foundry/shared';
+import { END_MARGIN_FRAMES, fmt } from '../plan.js';
 import { buildGif, GIF_DEFAULT_MAX_WIDTH, gifFilter } from './gif.js';
 import { argv, buildContext, h264Video, jobFailure, mediaInfoFixture, OUTPUT, singleRun } from './test-fixtures.js';
 
@@ -84,6 +85,40 @@ describe('buildGif', () => {
       message: 'GIF start is past the end of the input',
       details: `start_time ${start_time}s, input duration 20s`,
     });
+  });
+
+  describe('a video ending before the file (the audio runs on to 20 s)', () => {
+    const info = mediaInfo({ video: { ...h264Video('1920x1080', 25), end: 8 } });
+
+    it.each([8, 12])('fails with JOB_FAILED naming the video’s end when start_time %p is at or past it', (start_time) => {
+      expect(jobFailure(() => buildGif(opts({ start_time }), info, ctx))).toEqual({
+        message: 'GIF start is past the end of the video',
+        details: `start_time ${start_time}s, the video ends at 8s`,
+      });
+    });
+
+    it('moves a start in the last frames back to a picture -ss finds, and keeps the short clip’s frame', () => {
+      const args = buildGif(opts({ start_time: 7.99, duration: 5, optimize: false }), info, ctx).runs[0]!;
+      expect(args.slice(0, 4)).toEqual(['-ss', fmt(8 - END_MARGIN_FRAMES / 25), '-t', '5']);
+      expect(args).toContain('fps=10:eof_action=pass,scale=480:-1:flags=lanczos');
+    });
+
+    it('leaves a start before the last frames where it is', () => {
+      const args = buildGif(opts({ start_time: 7.5, optimize: false }), info, ctx).runs[0]!;
+      expect(args.slice(0, 2)).toEqual(['-ss', '7.5']);
+      expect(args).toContain('fps=10,scale=480:-1:flags=lanczos');
+      expect(buildGif(opts({ start_time: 7.5 }), info, ctx).expectedSeconds).toBe(0.5);
+    });
+  });
+
+  it.each([
+    [0.15, 10, true],
+    [0.2, 10, false],
+    [1.5, 1, true],
+    [2, 1, false],
+  ])('keeps the last frame of a clip of %p s at %p fps (under two frames: %p)', (duration, fps, short) => {
+    const [args] = buildGif(opts({ duration, fps, optimize: false }), mediaInfo(), ctx).runs;
+    expect(args![args!.indexOf('-vf') + 1]).toMatch(short ? `fps=${fps}:eof_action=pass,` : new RegExp(`^fps=${fps},`));
   });
 
   it('fails with JOB_FAILED when the input has no video', () => {

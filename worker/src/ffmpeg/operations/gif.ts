@@ -1,6 +1,6 @@
 import { errors, type GifOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import { fmt, outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
+import { fmt, lastSeekable, outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
 import { frameSize } from './compress.js';
 
 /** Without `width`, GIFs are at most this wide: wider ones grow large fast. */
@@ -12,8 +12,17 @@ export const GIF_DEFAULT_MAX_WIDTH = 480;
  * what moves) and applied with ordered dithering (compresses better than
  * error diffusion). `before`: filters the clip goes through first (a pipeline's steps).
  */
-export function gifFilter(streamIndex: number, fps: number, width: number, optimize: boolean, before: readonly string[] = []): string {
-  const base = [...before, `fps=${fps}`, `scale=${width}:-1:flags=lanczos`].join(',');
+export function gifFilter(
+  streamIndex: number,
+  fps: number,
+  width: number,
+  optimize: boolean,
+  before: readonly string[] = [],
+  short = false,
+): string {
+  // the fps filter ends with round(clip × fps) frames, none for a clip under half a frame: `pass` keeps its last one
+  const rate = short ? `fps=${fps}:eof_action=pass` : `fps=${fps}`;
+  const base = [...before, rate, `scale=${width}:-1:flags=lanczos`].join(',');
   if (!optimize) return base;
   return `[0:${streamIndex}]${base},split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5`;
 }
@@ -29,6 +38,35 @@ export function gifOutputArgs(streamIndex: number, filter: string, optimize: boo
   ];
 }
 
+/** A GIF's clip: where it starts, and whether it is short enough to need its last frame kept (gifFilter's `short`). */
+export interface GifClip {
+  start: number;
+  short: boolean;
+}
+
+/**
+ * Where a GIF of `duration` seconds at `fps` from `start` begins, given where
+ * the video ends (`video.end`, null: unknown) and its frame rate (frames per
+ * second of the timeline): a start in the video's last frames moves back to
+ * one `-ss` can find (after its last picture the clip would be empty); a
+ * start past the video's end, while the file runs on (audio), is an error
+ * (`where` opens its details: "steps[2]: ").
+ */
+export function gifClip(
+  start: number,
+  duration: number,
+  fps: number,
+  video: { end: number | null; fps: number | null },
+  where = '',
+): GifClip {
+  if (video.end !== null && start >= video.end)
+    throw errors.jobFailed('GIF start is past the end of the video', `${where}start_time ${start}s, the video ends at ${fmt(video.end)}s`);
+  const latest = lastSeekable(video.end, video.fps);
+  const from = latest !== null ? Math.min(start, latest) : start;
+  const clip = Math.min(duration, (video.end ?? Infinity) - from);
+  return { start: from, short: clip * fps < 2 };
+}
+
 /**
  * `gif`: `duration` seconds from `start_time`, looping forever. Both are
  * input options (before `-i`): seeking costs nothing, and the input ends with
@@ -39,11 +77,17 @@ export function gifOutputArgs(streamIndex: number, filter: string, optimize: boo
  */
 export function buildGif(options: GifOptions, info: MediaInfo, ctx: BuildContext): FfmpegPlan {
   if (!info.video) throw errors.jobFailed('Input has no video stream', `ffprobe found no video in the ${info.formatName} input`);
-  const start = options.start_time;
-  if (info.duration !== null && start >= info.duration)
-    throw errors.jobFailed('GIF start is past the end of the input', `start_time ${start}s, input duration ${fmt(info.duration)}s`);
+  if (info.duration !== null && options.start_time >= info.duration)
+    throw errors.jobFailed(
+      'GIF start is past the end of the input',
+      `start_time ${options.start_time}s, input duration ${fmt(info.duration)}s`,
+    );
+  const { start, short } = gifClip(options.start_time, options.duration, options.fps, {
+    end: info.video.end ?? info.duration,
+    fps: info.video.fps,
+  });
   const width = options.width ?? Math.min(frameSize(info.video).width, GIF_DEFAULT_MAX_WIDTH);
-  const filter = gifFilter(info.video.index, options.fps, width, options.optimize);
+  const filter = gifFilter(info.video.index, options.fps, width, options.optimize, [], short);
   const args = [
     '-ss',
     fmt(start),
@@ -56,6 +100,6 @@ export function buildGif(options: GifOptions, info: MediaInfo, ctx: BuildContext
   return {
     runs: [args],
     outputs: [{ filename: 'output.gif', contentType: 'image/gif', format: 'gif' }],
-    expectedSeconds: info.duration === null ? options.duration : Math.min(options.duration, info.duration - start),
+    expectedSeconds: Math.min(options.duration, (info.video.end ?? info.duration ?? Infinity) - start),
   };
 }

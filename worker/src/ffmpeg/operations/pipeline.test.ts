@@ -1,5 +1,6 @@
 import { ErrorCode, pipelineOptions, type PipelineStepInput } from '@media-foundry/shared';
 import { guardInputs } from '../hardening.js';
+import { END_MARGIN_FRAMES } from '../plan.js';
 import { argv, h264Video, mediaInfoFixture, multiInputContext, thrownBy } from './test-fixtures.js';
 import { buildPipeline } from './pipeline.js';
 
@@ -378,6 +379,33 @@ describe('buildPipeline, per pair of steps', () => {
 });
 
 describe('buildPipeline', () => {
+  describe('a video ending before the file (the audio runs on to 10 s)', () => {
+    const info = mediaInfo({ video: { ...h264Video('1280x720', 25), end: 6 } });
+    const seekOf = (args: string[]) => Number(args[args.indexOf('-ss') + 1]);
+
+    it('takes a thumbnail after a speed step from the last frames, in the input’s seconds', () => {
+      // 2× leaves the picture 3 s long; 2.99 s of it is 5.98 s of input, inside its last two frames
+      const built = plan([DOUBLE_SPEED, { operation: 'thumbnail', options: { timestamp: 2.99 } }], info);
+      expect(seekOf(built.runs[0]!)).toBeCloseTo(6 - END_MARGIN_FRAMES / 25, 6);
+    });
+
+    it('follows a trim: the picture ends 4 s into a trim from 2 s', () => {
+      const built = plan(
+        [
+          { operation: 'trim', options: { start_time: 2, end_time: 9 } },
+          { operation: 'thumbnail', options: { count: 2 } },
+        ],
+        info,
+      );
+      expect(built.runs.map(seekOf)).toEqual([3, 5]);
+    });
+
+    it('refuses a GIF starting after the picture, naming the step', () => {
+      const e = thrownBy(() => plan([{ operation: 'gif', options: { start_time: 7 } }], info));
+      expect([e.message, e.details]).toEqual(['GIF start is past the end of the video', 'steps[0]: start_time 7s, the video ends at 6s']);
+    });
+  });
+
   it('fuses the sample of the issue (trim → speed → scale → compress) into one run, encoding once', () => {
     const built = plan([
       { operation: 'trim', options: { start_time: 2, end_time: 8 } },

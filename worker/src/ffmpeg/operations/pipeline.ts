@@ -6,6 +6,7 @@ import {
   FASTSTART_ARGS,
   fmt,
   H264_ARGS,
+  lastSeekable,
   outputPath,
   threadArgs,
   type FfmpegPlan,
@@ -24,7 +25,7 @@ import {
 } from './convert.js';
 import { AUDIO_TARGETS, audioRateArgs } from './extract-audio.js';
 import { audioChain, isAudioStep, videoChain } from './filter.js';
-import { GIF_DEFAULT_MAX_WIDTH, gifFilter, gifOutputArgs } from './gif.js';
+import { GIF_DEFAULT_MAX_WIDTH, gifClip, gifFilter, gifOutputArgs } from './gif.js';
 import { copyContainer } from './remove-audio.js';
 import { speedAudioFilter } from './speed.js';
 import { evenlySpacedTimestamps, scaleFilter } from './thumbnail.js';
@@ -34,14 +35,21 @@ import { textWatermarkFilter } from './watermark.js';
 /** The media as the steps so far leave it; times in the timeline of their output. */
 export interface Streams {
   duration: number | null;
-  video: { index: number; codec: string | null; size: Size; fps: number | null } | null;
+  /** `end`: where the picture stops, which can be before `duration` (the audio running on); null: unknown. */
+  video: { index: number; codec: string | null; size: Size; fps: number | null; end: number | null } | null;
   audio: { index: number; codec: string | null; sampleRate: number | null; channels: number | null } | null;
 }
 
 export function streamsOf(info: MediaInfo): Streams {
   return {
     duration: info.duration,
-    video: info.video && { index: info.video.index, codec: info.video.codec, size: frameSize(info.video), fps: info.video.fps },
+    video: info.video && {
+      index: info.video.index,
+      codec: info.video.codec,
+      size: frameSize(info.video),
+      fps: info.video.fps,
+      end: info.video.end ?? info.duration,
+    },
     audio: info.audio && { ...info.audio },
   };
 }
@@ -54,7 +62,14 @@ function mediaInfoOf(state: Streams): MediaInfo {
     duration,
     sizeBytes: null,
     bitrate: null,
-    video: video && { index: video.index, codec: video.codec, width: video.size.width, height: video.size.height, fps: video.fps },
+    video: video && {
+      index: video.index,
+      codec: video.codec,
+      width: video.size.width,
+      height: video.size.height,
+      fps: video.fps,
+      end: video.end,
+    },
     audio,
     subtitles: [],
   };
@@ -134,6 +149,8 @@ class Segment {
     if (end !== undefined) this.end = base + end * this.factor;
     this.windowed = true;
     this.state.duration = end !== undefined ? end - from : d !== null ? d - from : null;
+    const video = this.state.video;
+    if (video && video.end !== null) video.end = Math.max(0, Math.min(video.end, end ?? Infinity) - from);
   }
 }
 
@@ -182,6 +199,7 @@ function addTransform(seg: Segment, step: PipelineStep, i: number, ctx: MultiInp
       }
       seg.factor *= f;
       if (state.duration !== null) state.duration /= f;
+      if (state.video && state.video.end !== null) state.video.end /= f;
       return true;
     }
     case 'filter': {
@@ -420,9 +438,23 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
     case 'gif': {
       const o = step.options;
       const video = needVideo(state, i, 'gif');
-      seg.narrow(o.start_time, o.start_time + o.duration, { step: i, label: 'GIF', clampEnd: true });
+      const d = state.duration;
+      if (d !== null && o.start_time >= d)
+        throw errors.jobFailed(
+          'GIF start is past the end of the input',
+          `steps[${i}]: start_time ${o.start_time}s, the steps before leave ${fmt(d)}s`,
+        );
+      // frames per second of this timeline: the seek is on the input, which the speed steps so far run through faster
+      const { start, short } = gifClip(
+        o.start_time,
+        o.duration,
+        o.fps,
+        { end: video.end, fps: video.fps && video.fps * seg.factor },
+        `steps[${i}]: `,
+      );
+      seg.narrow(start, start + o.duration, { step: i, label: 'GIF', clampEnd: true });
       const width = o.width ?? Math.min(video.size.width, GIF_DEFAULT_MAX_WIDTH);
-      const filter = gifFilter(video.index, o.fps, width, o.optimize, seg.videoFilters);
+      const filter = gifFilter(video.index, o.fps, width, o.optimize, seg.videoFilters, short);
       const args = [...seg.inputArgs(), ...gifOutputArgs(video.index, filter, o.optimize, ctx)];
       return { runs: [args], runSeconds: [state.duration], outputs: [{ filename: 'output.gif', contentType: 'image/gif', format: 'gif' }] };
     }
@@ -441,10 +473,12 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
       } else {
         if (d === null)
           throw errors.jobFailed('Input duration is unknown', 'evenly spaced thumbnails need a duration; pass `timestamp` instead');
-        times = evenlySpacedTimestamps(d, o.count ?? 1);
+        times = evenlySpacedTimestamps(Math.min(d, video.end ?? Infinity), o.count ?? 1);
       }
-      // a time inside the last frame would seek past every frame: take the last frame instead
-      if (d !== null && video.fps) times = times.map((t) => Math.max(0, Math.min(t, d - 1 / video.fps!)));
+      // a time past the last picture would seek past every frame: take one near the end instead (frames: in
+      // input seconds, as the seek is on the input)
+      const latest = lastSeekable(video.end ?? d, video.fps && video.fps * seg.factor);
+      if (latest !== null) times = times.map((t) => Math.min(t, latest));
       const ext = o.format;
       const scale = scaleFilter(o.width, o.height);
       const filters = [...seg.videoFilters, ...(scale ? [scale] : [])];

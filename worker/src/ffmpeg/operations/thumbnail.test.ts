@@ -1,4 +1,5 @@
 import { ErrorCode, type ThumbnailOptions } from '@media-foundry/shared';
+import { END_MARGIN_FRAMES, fmt } from '../plan.js';
 import { buildThumbnail, evenlySpacedTimestamps, scaleFilter } from './thumbnail.js';
 import { argv, buildContext, h264Video, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
@@ -67,11 +68,11 @@ describe('buildThumbnail', () => {
     expect(buildThumbnail(opts({ count: 1 }), mediaInfo(), ctx).outputs.map((o) => o.filename)).toEqual(['thumbnail.png']);
   });
 
-  it('takes the last frame for an evenly spaced timestamp inside it, as for a given one', () => {
+  it(`takes a picture ${END_MARGIN_FRAMES} frames from the end for an evenly spaced timestamp after it, as for a given one`, () => {
     // 6 s at 5 fps: frames start at 0, 0.2 … 5.8; the 20th slice's middle, 5.85, is inside the last frame
     const plan = buildThumbnail(opts({ count: 20 }), mediaInfo({ duration: 6, video: { ...mediaInfo().video!, fps: 5 } }), ctx);
     const seeks = plan.runs.map((args) => Number(args[args.indexOf('-ss') + 1]));
-    expect(seeks[19]).toBeCloseTo(5.8, 6);
+    expect(seeks[19]).toBeCloseTo(6 - END_MARGIN_FRAMES / 5, 6);
     expect(seeks.slice(0, 19)).toEqual(
       evenlySpacedTimestamps(6, 20)
         .slice(0, 19)
@@ -124,6 +125,26 @@ describe('buildThumbnail', () => {
     expect(e.code).toBe(ErrorCode.JOB_FAILED);
     expect(e.message).toBe('Thumbnail timestamp is past the end of the input');
     expect(e.details).toBe(`timestamp ${timestamp}s, input duration 12s`);
+  });
+
+  describe('a video ending before the file (the audio runs on to 12 s)', () => {
+    const info = mediaInfo({ video: { ...h264Video('1920x1080', 25), end: 5 } });
+    const seeks = (o: Partial<ThumbnailOptions>) => buildThumbnail(opts(o), info, ctx).runs.map((args) => args[args.indexOf('-ss') + 1]);
+
+    it('takes a timestamp after the picture stops from its last frames', () => {
+      expect(seeks({ timestamp: 9 })).toEqual([fmt(5 - END_MARGIN_FRAMES / 25)]);
+      expect(seeks({ timestamp: 4 })).toEqual(['4']);
+    });
+
+    it('spaces counted thumbnails over the picture, not the audio after it', () => {
+      expect(seeks({ count: 2 })).toEqual(['1.25', '3.75']);
+    });
+
+    it('still refuses a timestamp past the file’s end', () => {
+      expect(thrownBy(() => buildThumbnail(opts({ timestamp: 12 }), info, ctx)).message).toBe(
+        'Thumbnail timestamp is past the end of the input',
+      );
+    });
   });
 
   it('allows any timestamp when the duration is unknown', () => {

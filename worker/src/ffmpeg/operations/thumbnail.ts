@@ -1,6 +1,6 @@
 import { errors, type ThumbnailOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import { fmt, outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
+import { fmt, lastSeekable, outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
 
 /** `count` timestamps at the middles of equal slices: 1 → [d/2], 3 → [d/6, d/2, 5d/6]. */
 export function evenlySpacedTimestamps(duration: number, count: number): number[] {
@@ -30,11 +30,12 @@ export function buildThumbnail(options: ThumbnailOptions, info: MediaInfo, ctx: 
   } else {
     if (info.duration === null)
       throw errors.jobFailed('Input duration is unknown', 'evenly spaced thumbnails need a duration; pass `timestamp` instead');
-    timestamps = evenlySpacedTimestamps(info.duration, options.count ?? 1);
+    // over the picture's span: audio running on after it would only repeat the last frame
+    timestamps = evenlySpacedTimestamps(Math.min(info.duration, info.video.end ?? Infinity), options.count ?? 1);
   }
-  // a timestamp inside the last frame would seek past every frame (no image at all): take the last frame instead
-  const lastFrame = info.duration !== null && info.video.fps ? info.duration - 1 / info.video.fps : null;
-  if (lastFrame !== null) timestamps = timestamps.map((t) => Math.max(0, Math.min(t, lastFrame)));
+  // the video can end before the file does (audio runs on): a time past its last picture takes a picture near the end
+  const latest = lastSeekable(info.video.end ?? info.duration, info.video.fps);
+  if (latest !== null) timestamps = timestamps.map((t) => Math.min(t, latest));
   const ext = options.format;
   const contentType = ext === 'png' ? 'image/png' : 'image/jpeg';
   const scale = scaleFilter(options.width, options.height);
