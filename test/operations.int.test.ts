@@ -50,6 +50,11 @@ const { dir, files, stack, client } = useSuite({
       }),
       // 2 s at 10 fps: an animated GIF as an input
       renderLavfi(join(dir, 'anim.gif'), 'testsrc2=size=160x120:rate=10:duration=2', ['-loop', '0']),
+      // MPEG-TS, a keyframe every 2 s: its demuxer's seek lands on the keyframe after the time
+      execa('ffmpeg', [
+        ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25:duration=4'],
+        ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-pix_fmt', 'yuv420p', join(dir, 'gop2s.ts')],
+      ]),
       // the picture stops at 2 s, the sound runs on to 4 s (a screen recording stopped early, an edit)
       execa('ffmpeg', [
         ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25:duration=2'],
@@ -425,6 +430,17 @@ describe('thumbnail', () => {
     const spaced = await completed('th-spaced');
     // three different pictures (testsrc2 moves): none past the picture's end, none repeated
     expect(new Set([...spaced.files.values()].map((b) => b.toString('base64'))).size).toBe(3);
+  });
+
+  it('takes the picture at the timestamp of an MPEG-TS input, not the next keyframe', async () => {
+    start('th-ts', 'thumbnail', 'gop2s.ts', { timestamp: 1 });
+    const { files: out } = await completed('th-ts');
+    const rgb = (args: string[]) =>
+      execa('ffmpeg', ['-v', 'error', ...args, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { encoding: 'buffer' });
+    const thumbnail = await probeOut(out.get('thumbnail.png'), 'th-ts.png');
+    // frame 25 of the file decoded from its start: the one shown at 1 s
+    const expected = await rgb(['-i', join(dir, 'gop2s.ts'), '-vf', 'select=eq(n\\,25)']);
+    expect(Buffer.compare((await rgb(['-i', thumbnail.path])).stdout, expected.stdout)).toBe(0);
   });
 
   it('fails clearly when the timestamp is past the end of the input', async () => {

@@ -107,3 +107,29 @@ export function lastSeekable(videoEnd: number | null, fps: number | null): numbe
   if (videoEnd === null || !fps) return null;
   return Math.max(0, videoEnd - END_MARGIN_FRAMES / fps);
 }
+
+/**
+ * Demuxers that, asked to seek, land on the first keyframe after the time:
+ * MPEG-TS and MPEG-PS have no index (ffmpeg 5.1 finds a packet before the
+ * time and decodes from the next keyframe), so `-ss` before `-i` silently
+ * gives a later picture, by up to a GOP. Raw elementary streams do not seek.
+ */
+const SEEKS_PAST_THE_TIME = new Set(['mpegts', 'mpeg']);
+const CANNOT_SEEK = new Set(['h264', 'hevc', 'mpegvideo']);
+/** How far before the time such an input is entered: longer than the GOPs seen in the wild (x264's default is 10 s at 25 fps). */
+export const SEEK_PRE_ROLL_SECONDS = 15;
+
+/**
+ * How a read of a `formatName` input starts at `t` seconds: `input` goes
+ * before `-i` (input seeking: cheap, and frame-accurate where the demuxer
+ * seeks to a keyframe at or before the time), `output` after it (decoding,
+ * and dropping what comes before the time). For the formats above the input
+ * is entered SEEK_PRE_ROLL_SECONDS early (raw streams: at their start) and
+ * decoded up to the time, `preRoll` seconds of it.
+ */
+export function seekArgs(formatName: string, t: number): { input: string[]; output: string[]; preRoll: number } {
+  if (!SEEKS_PAST_THE_TIME.has(formatName) && !CANNOT_SEEK.has(formatName)) return { input: ['-ss', fmt(t)], output: [], preRoll: 0 };
+  const entry = CANNOT_SEEK.has(formatName) ? 0 : Math.max(0, t - SEEK_PRE_ROLL_SECONDS);
+  const preRoll = t - entry;
+  return { input: entry > 0 ? ['-ss', fmt(entry)] : [], output: preRoll > 0 ? ['-ss', fmt(preRoll)] : [], preRoll };
+}

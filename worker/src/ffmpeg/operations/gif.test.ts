@@ -121,6 +121,11 @@ describe('buildGif', () => {
     expect(args![args!.indexOf('-vf') + 1]).toMatch(short ? `fps=${fps}:eof_action=pass,` : new RegExp(`^fps=${fps},`));
   });
 
+  it('reads an MPEG-TS input from before the clip, dropping what precedes it (its demuxer seeks past the time)', () => {
+    const args = buildGif(opts({ start_time: 18, duration: 2, optimize: false }), mediaInfo({ formatName: 'mpegts' }), ctx).runs[0]!;
+    expect(args.slice(0, 8)).toEqual(argv('-ss 3 -t 17 -i /job/input.mp4 -ss 15'));
+  });
+
   it('fails with JOB_FAILED when the input has no video', () => {
     expect(jobFailure(() => buildGif(opts(), mediaInfo({ formatName: 'mp3', video: null }), ctx))).toEqual({
       message: 'Input has no video stream',

@@ -1,6 +1,6 @@
 import { errors, type GifOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import { fmt, lastSeekable, outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
+import { fmt, lastSeekable, outputPath, seekArgs, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
 import { frameSize } from './compress.js';
 
 /** Without `width`, GIFs are at most this wide: wider ones grow large fast. */
@@ -88,13 +88,14 @@ export function buildGif(options: GifOptions, info: MediaInfo, ctx: BuildContext
   });
   const width = options.width ?? Math.min(frameSize(info.video).width, GIF_DEFAULT_MAX_WIDTH);
   const filter = gifFilter(info.video.index, options.fps, width, options.optimize, [], short);
+  const seek = seekArgs(info.formatName, start);
   const args = [
-    '-ss',
-    fmt(start),
+    ...seek.input,
     '-t',
-    fmt(options.duration),
+    fmt(seek.preRoll + options.duration),
     '-i',
     ctx.inputPath,
+    ...seek.output,
     ...gifOutputArgs(info.video.index, filter, options.optimize, ctx),
   ];
   return {

@@ -147,6 +147,12 @@ describe('buildThumbnail', () => {
     });
   });
 
+  it('decodes an MPEG-TS input up to the timestamp (its demuxer seeks past it)', () => {
+    expect(buildThumbnail(opts({ timestamp: 2 }), mediaInfo({ formatName: 'mpegts' }), ctx).runs[0]!.slice(0, 6)).toEqual(
+      argv('-i /job/input.mp4 -ss 2 -map 0:0'),
+    );
+  });
+
   it('allows any timestamp when the duration is unknown', () => {
     expect(buildThumbnail(opts({ timestamp: 99 }), mediaInfo({ duration: null }), ctx).runs[0]!.slice(0, 2)).toEqual(['-ss', '99']);
   });

@@ -1,6 +1,6 @@
 import { errors, type ThumbnailOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import { fmt, lastSeekable, outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
+import { fmt, lastSeekable, outputPath, seekArgs, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
 
 /** `count` timestamps at the middles of equal slices: 1 → [d/2], 3 → [d/6, d/2, 5d/6]. */
 export function evenlySpacedTimestamps(duration: number, count: number): number[] {
@@ -15,7 +15,8 @@ export function scaleFilter(width: number | undefined, height: number | undefine
 
 /**
  * `thumbnail`: one ffmpeg run per image, each seeking on the input (`-ss`
- * before `-i`), so the cost does not grow with the timestamp.
+ * before `-i`), so the cost does not grow with the timestamp (but for the
+ * inputs seekArgs enters early).
  */
 export function buildThumbnail(options: ThumbnailOptions, info: MediaInfo, ctx: BuildContext): FfmpegPlan {
   if (!info.video) throw errors.jobFailed('Input has no video stream', `ffprobe found no video in the ${info.formatName} input`);
@@ -41,22 +42,25 @@ export function buildThumbnail(options: ThumbnailOptions, info: MediaInfo, ctx: 
   const scale = scaleFilter(options.width, options.height);
   const names =
     timestamps.length === 1 ? [`thumbnail.${ext}`] : timestamps.map((_, i) => `thumbnail_${String(i + 1).padStart(3, '0')}.${ext}`);
-  const runs = timestamps.map((t, i) => [
-    '-ss',
-    fmt(t),
-    '-i',
-    ctx.inputPath,
-    '-map',
-    `0:${info.video!.index}`,
-    '-frames:v',
-    '1',
-    ...(scale ? ['-vf', scale] : []),
-    ...(ext === 'png' ? [] : ['-q:v', '2']),
-    ...threadArgs(ctx),
-    '-update',
-    '1',
-    outputPath(ctx, names[i]!),
-  ]);
+  const runs = timestamps.map((t, i) => {
+    const seek = seekArgs(info.formatName, t);
+    return [
+      ...seek.input,
+      '-i',
+      ctx.inputPath,
+      ...seek.output,
+      '-map',
+      `0:${info.video!.index}`,
+      '-frames:v',
+      '1',
+      ...(scale ? ['-vf', scale] : []),
+      ...(ext === 'png' ? [] : ['-q:v', '2']),
+      ...threadArgs(ctx),
+      '-update',
+      '1',
+      outputPath(ctx, names[i]!),
+    ];
+  });
   return {
     runs,
     outputs: names.map((filename) => ({ filename, contentType, format: ext === 'png' ? 'png' : 'jpeg' })),

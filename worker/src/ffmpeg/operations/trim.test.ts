@@ -71,6 +71,22 @@ describe('buildTrim: re-encoding (frame-accurate)', () => {
   });
 });
 
+describe('buildTrim: an MPEG-TS input (its demuxer seeks past the time)', () => {
+  const ts = mediaInfo({ formatName: 'mpegts' });
+
+  it('decodes its way to the start when re-encoding', () => {
+    expect(singleRun(buildTrim({ start_time: 20, end_time: 25, stream_copy: false }, ts, ctx), OUTPUT.mp4).slice(0, 8)).toEqual(
+      argv('-ss 5 -i /job/input.mp4 -ss 15 -t 5'),
+    );
+  });
+
+  it('seeks on the input for a stream copy, which starts at a keyframe anyway', () => {
+    expect(singleRun(buildTrim({ start_time: 20, stream_copy: true }, ts, ctx), OUTPUT.mp4).slice(0, 4)).toEqual(
+      argv('-ss 20 -i /job/input.mp4'),
+    );
+  });
+});
+
 describe('buildTrim: stream copy (keyframe-aligned)', () => {
   it('copies H.264/AAC into MP4 with -avoid_negative_ts make_zero', () => {
     const plan = buildTrim(opts({ start_time: 10, end_time: 30, stream_copy: true }), mediaInfo(), ctx);

@@ -1,7 +1,7 @@
 import { errors, type TrimOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import type { BuildContext, FfmpegPlan, PlannedOutput } from '../plan.js';
-import { AAC_ARGS, evenSizeArgs, FASTSTART_ARGS, fmt, H264_ARGS, outputPath, threadArgs } from '../plan.js';
+import { AAC_ARGS, evenSizeArgs, FASTSTART_ARGS, fmt, H264_ARGS, outputPath, seekArgs, threadArgs } from '../plan.js';
 import { canHold } from './convert.js';
 
 /** An `end_time` this far past the probed duration is rounding (containers disagree by a frame or so): clamp it. */
@@ -45,7 +45,9 @@ export function buildTrim(options: TrimOptions, info: MediaInfo, ctx: BuildConte
       end = info.duration;
     }
   }
-  const args = ['-ss', fmt(start), '-i', ctx.inputPath];
+  // a stream copy starts at a keyframe whatever the demuxer: only a re-encode decodes its way to the time
+  const seek = options.stream_copy ? { input: ['-ss', fmt(start)], output: [] } : seekArgs(info.formatName, start);
+  const args = [...seek.input, '-i', ctx.inputPath, ...seek.output];
   if (end !== undefined) args.push('-t', fmt(end - start));
   if (options.stream_copy) {
     if (info.video) args.push('-map', `0:${info.video.index}`);
