@@ -78,6 +78,27 @@ export const H264_ARGS = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23'
 export const AAC_ARGS = ['-c:a', 'aac', '-b:a', '128k'];
 export const FASTSTART_ARGS = ['-movflags', '+faststart'];
 
+/**
+ * The channel layouts libopus takes (Vorbis order, as its mapping family 1
+ * defines them). It refuses any other — "Invalid channel layout 5.1(side)",
+ * the layout AC-3 and E-AC-3 5.1 decode to — so every Opus encode ends its
+ * audio chain with this: ffmpeg converts another layout to the nearest of
+ * these (side channels to the back pair, nothing mixed away) and leaves
+ * these as they are.
+ */
+export const OPUS_LAYOUT_FILTER = 'aformat=channel_layouts=mono|stereo|3.0|quad|5.0|5.1|6.1|7.1';
+
+/**
+ * An audio encode's arguments: `-af` with `filters` (the steps' own, in
+ * order) and what the encoder needs after them, then `encoder` (its `-c:a`
+ * and settings). Every audio encode that may be Opus is built here, so the
+ * layout libopus needs is added in one place.
+ */
+export function audioEncodeArgs(filters: readonly string[], encoder: readonly string[]): string[] {
+  const chain = encoder.includes('libopus') ? [...filters, OPUS_LAYOUT_FILTER] : filters;
+  return [...(chain.length > 0 ? ['-af', chain.join(',')] : []), ...encoder];
+}
+
 /** Rounds each side down to even: H.264/HEVC in 4:2:0 refuse odd sizes. */
 export const EVEN_SIZE_FILTER = 'scale=trunc(iw/2)*2:trunc(ih/2)*2';
 

@@ -166,7 +166,9 @@ describe('buildCompress', () => {
     expect(singleRun(buildCompress(opts({ target_format: 'webm' }), mediaInfo(), ctx), OUTPUT.webm)).toEqual([
       ...argv('-i /job/input.mp4 -map 0:0 -c:v libvpx-vp9 -b:v 0 -crf 35'),
       ...VP9_SPEED,
-      ...argv('-map 0:1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm'),
+      ...argv(
+        '-map 0:1 -af aformat=channel_layouts=mono|stereo|3.0|quad|5.0|5.1|6.1|7.1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
+      ),
     ]);
   });
 

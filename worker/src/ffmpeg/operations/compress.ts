@@ -1,6 +1,14 @@
 import { COMPRESS_PRESETS, errors, type CompressOptions } from '@media-foundry/shared';
 import type { MediaInfo, VideoStreamInfo } from '../media-info.js';
-import { FASTSTART_ARGS, outputPath, threadArgs, type BuildContext, type FfmpegPlan, type PlannedOutput } from '../plan.js';
+import {
+  audioEncodeArgs,
+  FASTSTART_ARGS,
+  outputPath,
+  threadArgs,
+  type BuildContext,
+  type FfmpegPlan,
+  type PlannedOutput,
+} from '../plan.js';
 import { audioPacketsPerSecond, NULL_OUTPUT, passlogPath, targetRates, twoPassVideoArgs } from './target-size.js';
 
 /** A frame size in pixels. */
@@ -117,9 +125,8 @@ export function compressRuns(
   const output: PlannedOutput = { filename, contentType: container.contentType, format };
   const audioOut = (kbps: number): string[] => {
     if (!source.audio) return ['-an'];
-    const filters = source.audioFilters.length > 0 ? ['-af', source.audioFilters.join(',')] : [];
     const codec = webm ? ['-c:a', 'libopus', '-b:a', `${opusKbps(kbps, source.audio.channels)}k`] : ['-c:a', 'aac', '-b:a', `${kbps}k`];
-    return ['-map', `0:${source.audio.index}`, ...filters, ...codec];
+    return ['-map', `0:${source.audio.index}`, ...audioEncodeArgs(source.audioFilters, codec)];
   };
 
   if (options.target_size_mb !== undefined) {

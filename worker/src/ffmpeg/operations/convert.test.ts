@@ -1,6 +1,7 @@
 import { CONTAINER_CODECS, CONVERT_AUDIO_CODECS, CONVERT_FORMATS, CONVERT_VIDEO_CODECS, type ConvertOptions } from '@media-foundry/shared';
 import { AUDIO_ENCODER_ARGS, buildConvert, canHold, CONTAINERS, CONVERT_DEFAULT_CODECS, VIDEO_ENCODER_ARGS } from './convert.js';
 import { argv, buildContext, jobFailure, mediaInfoFixture, OUTPUT, singleRun, thrownBy } from './test-fixtures.js';
+import { OPUS_LAYOUT_FILTER } from '../plan.js';
 
 const ctx = buildContext();
 
@@ -28,7 +29,7 @@ describe('buildConvert: re-encoding', () => {
     [
       'webm',
       argv(
-        '-c:v libvpx-vp9 -b:v 0 -crf 31 -row-mt 1 -deadline good -cpu-used 4 -pix_fmt yuv420p -map 0:1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
+        '-c:v libvpx-vp9 -b:v 0 -crf 31 -row-mt 1 -deadline good -cpu-used 4 -pix_fmt yuv420p -map 0:1 -af aformat=channel_layouts=mono|stereo|3.0|quad|5.0|5.1|6.1|7.1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
       ),
       'video/webm',
     ],
@@ -78,11 +79,11 @@ describe('buildConvert: re-encoding', () => {
     ['flac', 'mkv', ['-c:a', 'flac']],
     ['ac3', 'ts', ['-c:a', 'ac3', '-b:a', '192k']],
     ['pcm_s16le', 'mov', ['-c:a', 'pcm_s16le']],
-    ['opus', 'mp4', ['-c:a', 'libopus', '-b:a', '128k']],
+    ['opus', 'mp4', ['-af', OPUS_LAYOUT_FILTER, '-c:a', 'libopus', '-b:a', '128k']],
   ] as const)('audio_codec %s in %s', (audio_codec, target_format, encoder) => {
     const args = buildConvert(opts({ target_format, audio_codec }), mediaInfo(), ctx).runs[0]!;
-    const at = args.indexOf('-c:a');
-    expect(args.slice(at - 2, at + encoder.length)).toEqual(['-map', '0:1', ...encoder]);
+    const at = args.indexOf('-map', args.indexOf('0:0'));
+    expect(args.slice(at, at + 2 + encoder.length)).toEqual(['-map', '0:1', ...encoder]);
   });
 
   it('rounds an odd-sized input to even before encoding', () => {

@@ -7,7 +7,17 @@ import {
   type ConvertVideoCodec,
 } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import { AAC_ARGS, FASTSTART_ARGS, H264_ARGS, outputPath, threadArgs, type BuildContext, type FfmpegPlan, evenSizeArgs } from '../plan.js';
+import {
+  AAC_ARGS,
+  audioEncodeArgs,
+  FASTSTART_ARGS,
+  H264_ARGS,
+  outputPath,
+  threadArgs,
+  type BuildContext,
+  type FfmpegPlan,
+  evenSizeArgs,
+} from '../plan.js';
 
 export interface Container {
   ext: string;
@@ -142,7 +152,12 @@ export function buildConvert(options: ConvertOptions, info: MediaInfo, ctx: Buil
     } else args.push('-vn');
     if (info.audio) {
       const codec = options.audio_codec ?? defaults.audio;
-      args.push('-map', `0:${info.audio.index}`, ...AUDIO_ENCODER_ARGS[codec], ...containerRateArgs(format, codec, info.audio.sampleRate));
+      args.push(
+        '-map',
+        `0:${info.audio.index}`,
+        ...audioEncodeArgs([], AUDIO_ENCODER_ARGS[codec]),
+        ...containerRateArgs(format, codec, info.audio.sampleRate),
+      );
     } else args.push('-an');
   }
   const filename = `output.${container.ext}`;

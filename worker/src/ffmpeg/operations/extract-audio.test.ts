@@ -18,7 +18,12 @@ describe('buildExtractAudio', () => {
     ['mp3', ['-c:a', 'libmp3lame', '-b:a', '192k', '/job/out/output.mp3'], 'output.mp3', 'audio/mpeg'],
     ['aac', ['-c:a', 'aac', '-b:a', '192k', '-f', 'adts', '/job/out/output.aac'], 'output.aac', 'audio/aac'],
     ['wav', ['-c:a', 'pcm_s16le', '/job/out/output.wav'], 'output.wav', 'audio/wav'],
-    ['opus', ['-c:a', 'libopus', '-b:a', '128k', '-f', 'ogg', '/job/out/output.opus'], 'output.opus', 'audio/ogg'],
+    [
+      'opus',
+      argv('-af aformat=channel_layouts=mono|stereo|3.0|quad|5.0|5.1|6.1|7.1 -c:a libopus -b:a 128k -f ogg /job/out/output.opus'),
+      'output.opus',
+      'audio/ogg',
+    ],
     ['m4a', ['-c:a', 'aac', '-b:a', '192k', '-movflags', '+faststart', '-f', 'ipod', '/job/out/output.m4a'], 'output.m4a', 'audio/mp4'],
     ['flac', ['-c:a', 'flac', '/job/out/output.flac'], 'output.flac', 'audio/flac'],
     ['ogg', ['-c:a', 'libvorbis', '-q:a', '6', '/job/out/output.ogg'], 'output.ogg', 'audio/ogg'],
@@ -56,6 +61,27 @@ describe('buildExtractAudio', () => {
       const source = ['-f', 'lavfi', '-i', `sine=frequency=440:duration=0.5,aformat=channel_layouts=${channels === 1 ? 'mono' : 'stereo'}`];
       const run = await execa('ffmpeg', ['-v', 'error', ...source, ...encode, '-f', 'null', '-'], { reject: false });
       expect({ options, channels, stderr: run.stderr }).toEqual({ options, channels, stderr: '' });
+    }
+  });
+
+  it('encodes Opus from any layout of up to eight channels, AC-3 5.1(side) among them (real ffmpeg)', async () => {
+    const layouts: [string, number][] = [
+      ['mono', 1],
+      ['stereo', 2],
+      ['4.0', 4],
+      ['5.0(side)', 5],
+      ['5.1(side)', 6],
+      ['6.0', 6],
+      ['7.1', 8],
+      ['7.1(wide)', 8],
+    ];
+    for (const [layout, channels] of layouts) {
+      const info = mediaInfo({ video: null, audio: { index: 0, codec: 'ac3', sampleRate: 48000, channels } });
+      const args = buildExtractAudio({ format: 'opus' }, info, ctx).runs[0]!;
+      const encode = args.slice(args.indexOf('-dn') + 1, args.length - 1); // filters, codec, rate control, muxer
+      const source = ['-f', 'lavfi', '-i', `sine=frequency=440:duration=0.5,aformat=channel_layouts=${layout}`];
+      const run = await execa('ffmpeg', ['-v', 'error', ...source, ...encode, '-f', 'null', '-'], { reject: false });
+      expect({ layout, stderr: run.stderr }).toEqual({ layout, stderr: '' });
     }
   });
 

@@ -1,6 +1,6 @@
 import { errors, type ExtractAudioOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
-import { outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
+import { audioEncodeArgs, outputPath, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
 import { opusKbps } from './compress.js';
 
 type AudioFormat = ExtractAudioOptions['format'];
@@ -61,7 +61,7 @@ export function buildExtractAudio(options: ExtractAudioOptions, info: MediaInfo,
   if (!info.audio) throw errors.jobFailed('Input has no audio stream', `ffprobe found no audio in the ${info.formatName} input`);
   const target = AUDIO_TARGETS[options.format];
   const filename = `output.${target.ext}`;
-  const args = ['-i', ctx.inputPath, '-map', `0:${info.audio.index}`, '-vn', '-sn', '-dn', '-c:a', target.codec];
+  const args = ['-i', ctx.inputPath, '-map', `0:${info.audio.index}`, '-vn', '-sn', '-dn', ...audioEncodeArgs([], ['-c:a', target.codec])];
   args.push(...audioRateArgs(options.format, options.bitrate_kbps, info.audio.channels));
   if (options.sample_rate !== undefined) args.push('-ar', String(options.sample_rate));
   args.push(...(target.extra ?? []), ...threadArgs(ctx));

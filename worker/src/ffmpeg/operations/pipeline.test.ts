@@ -199,7 +199,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
     ],
     [
       '-i /job/input.mp4 -map 0:0 -vf scale=640:-2 -c:v libvpx-vp9 -b:v 624k -row-mt 1 -deadline good -cpu-used 4 -pass 1 -passlogfile /job/passlog -pix_fmt yuv420p -an -sn -dn -f null /dev/null',
-      '-i /job/input.mp4 -map 0:0 -vf scale=640:-2 -c:v libvpx-vp9 -b:v 624k -row-mt 1 -deadline good -cpu-used 4 -pass 2 -passlogfile /job/passlog -pix_fmt yuv420p -map 0:1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
+      '-i /job/input.mp4 -map 0:0 -vf scale=640:-2 -c:v libvpx-vp9 -b:v 624k -row-mt 1 -deadline good -cpu-used 4 -pass 2 -passlogfile /job/passlog -pix_fmt yuv420p -map 0:1 -af aformat=channel_layouts=mono|stereo|3.0|quad|5.0|5.1|6.1|7.1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
     ],
     [10, 10],
     ['output.webm'],
@@ -208,7 +208,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
     'speed → convert',
     [DOUBLE_SPEED, { operation: 'convert', options: { target_format: 'webm' } }],
     [
-      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libvpx-vp9 -b:v 0 -crf 31 -row-mt 1 -deadline good -cpu-used 4 -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
+      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libvpx-vp9 -b:v 0 -crf 31 -row-mt 1 -deadline good -cpu-used 4 -pix_fmt yuv420p -map 0:1 -af atempo=2,aformat=channel_layouts=mono|stereo|3.0|quad|5.0|5.1|6.1|7.1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
     ],
     [5],
     ['output.webm'],
@@ -229,7 +229,9 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
       { operation: 'speed', options: { speed_factor: 1.5 } },
       { operation: 'extract_audio', options: { format: 'opus' } },
     ],
-    ['-i /job/input.mp4 -map 0:1 -vn -sn -dn -af atempo=1.5 -c:a libopus -b:a 128k -f ogg /job/out/output.opus'],
+    [
+      '-i /job/input.mp4 -map 0:1 -vn -sn -dn -af atempo=1.5,aformat=channel_layouts=mono|stereo|3.0|quad|5.0|5.1|6.1|7.1 -c:a libopus -b:a 128k -f ogg /job/out/output.opus',
+    ],
     [6.666666666666667],
     ['output.opus'],
   ],
@@ -343,7 +345,7 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
     'watermark → convert',
     [HELLO_WATERMARK, { operation: 'convert', options: { target_format: 'webm' } }],
     [
-      '-i /job/input.mp4 -map 0:0 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step0.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libvpx-vp9 -b:v 0 -crf 31 -row-mt 1 -deadline good -cpu-used 4 -pix_fmt yuv420p -map 0:1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
+      '-i /job/input.mp4 -map 0:0 -vf drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/job/watermark-step0.txt:expansion=none:fontsize=51:fontcolor=0xffffff@1:x=w-tw-16:y=h-th-16 -c:v libvpx-vp9 -b:v 0 -crf 31 -row-mt 1 -deadline good -cpu-used 4 -pix_fmt yuv420p -map 0:1 -af aformat=channel_layouts=mono|stereo|3.0|quad|5.0|5.1|6.1|7.1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
     ],
     [10],
     ['output.webm'],

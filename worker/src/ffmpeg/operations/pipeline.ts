@@ -2,6 +2,7 @@ import { DEFAULT_WATERMARK_FONT_FILE, errors, type PipelineOptions, type Pipelin
 import type { MediaInfo } from '../media-info.js';
 import {
   AAC_ARGS,
+  audioEncodeArgs,
   EVEN_SIZE_FILTER,
   FASTSTART_ARGS,
   fmt,
@@ -391,20 +392,22 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
         const touched = kind === 'video' ? seg.encodeVideo : seg.encodeAudio;
         // a stream copied as it is takes no filter (ffmpeg refuses both), not even the rounding of an odd size
         const copied = o.stream_copy && !touched;
-        const filters = copied ? [] : kind === 'video' ? evenVideoFilters(seg) : seg.audioFilters;
-        streams.push('-map', `0:${stream.index}`, ...(filters.length > 0 ? [kind === 'video' ? '-vf' : '-af', filters.join(',')] : []));
+        const videoFilters = kind === 'video' && !copied ? evenVideoFilters(seg) : [];
+        streams.push('-map', `0:${stream.index}`, ...(videoFilters.length > 0 ? ['-vf', videoFilters.join(',')] : []));
+        // the audio filters go in with the audio encoder's arguments (audioEncodeArgs)
+        const encodeAudio = (encoder: readonly string[]) => audioEncodeArgs(seg.audioFilters, encoder);
         if (o.stream_copy) {
           // the steps before wrote H.264/AAC for a stream they changed: that is what would be copied
           const codec = touched ? (kind === 'video' ? 'h264' : 'aac') : stream.codec;
           const problem = copyProblem(format, kind, codec, kind === 'audio' ? state.audio!.sampleRate : null);
           if (problem) throw errors.jobFailed(problem.message, `steps[${i}]: ${problem.details}; use stream_copy: false to re-encode`);
-          streams.push(...(touched ? (kind === 'video' ? H264_ARGS : AAC_ARGS) : [`-c:${kind[0]}`, 'copy']));
+          streams.push(...(touched ? (kind === 'video' ? H264_ARGS : encodeAudio(AAC_ARGS)) : [`-c:${kind[0]}`, 'copy']));
         } else if (kind === 'video') {
           const codec = o.video_codec ?? CONVERT_DEFAULT_CODECS[format].video;
           streams.push(...VIDEO_ENCODER_ARGS[codec], ...(codec === 'hevc' && container.faststart ? ['-tag:v', 'hvc1'] : []));
         } else {
           const codec = o.audio_codec ?? CONVERT_DEFAULT_CODECS[format].audio;
-          streams.push(...AUDIO_ENCODER_ARGS[codec], ...containerRateArgs(format, codec, state.audio!.sampleRate));
+          streams.push(...encodeAudio(AUDIO_ENCODER_ARGS[codec]), ...containerRateArgs(format, codec, state.audio!.sampleRate));
         }
       }
       const copiedWindow = o.stream_copy && !seg.encodes && seg.windowed;
@@ -428,8 +431,7 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
       const target = AUDIO_TARGETS[o.format];
       const filename = `output.${target.ext}`;
       const args = [...seg.inputArgs(), '-map', `0:${state.audio.index}`, '-vn', '-sn', '-dn'];
-      if (seg.audioFilters.length > 0) args.push('-af', seg.audioFilters.join(','));
-      args.push('-c:a', target.codec);
+      args.push(...audioEncodeArgs(seg.audioFilters, ['-c:a', target.codec]));
       args.push(...audioRateArgs(o.format, o.bitrate_kbps, state.audio.channels));
       if (o.sample_rate !== undefined) args.push('-ar', String(o.sample_rate));
       args.push(...(target.extra ?? []), ...threadArgs(ctx), ...(target.muxer ? ['-f', target.muxer] : []), outputPath(ctx, filename));
