@@ -65,6 +65,14 @@ describe('buildConcat', () => {
     expect(buildConcat({ target_format: 'mp4', reencode: false }, [aac, aac], ctx).runs[0]).toContain('copy');
   });
 
+  it('re-encodes MP3 under 16 kHz, which an MP4 cannot carry as it is, and copies it at 16 kHz', () => {
+    const at = (sampleRate: number) => clip({ audio: { index: 1, codec: 'mp3', sampleRate, channels: 1 } });
+    const low = buildConcat({ target_format: 'mp4', reencode: false }, [at(11025), at(11025)], ctx);
+    expect(low.runs[0]!.join(' ')).toContain('concat=n=2:v=1:a=1[v][a]');
+    expect(buildConcat({ target_format: 'mkv', reencode: false }, [at(11025), at(11025)], ctx).runs[0]).toContain('copy');
+    expect(buildConcat({ target_format: 'mp4', reencode: false }, [at(16000), at(16000)], ctx).runs[0]).toContain('copy');
+  });
+
   it('joins at the size the first input is shown at, and never copies streams of differently rotated inputs', () => {
     const phone = clip({ video: h264Video('320x240', 25, { rotation: 90 }) });
     const plan = buildConcat({ target_format: 'mp4', reencode: true }, [phone, clip()], ctx);

@@ -2,10 +2,8 @@ import { type ConcatOptions, errors } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import { AAC_ARGS, FASTSTART_ARGS, fmt, H264_ARGS, type FfmpegPlan, type MultiInputContext, outputPath, threadArgs } from '../plan.js';
 import { frameSize } from './compress.js';
+import { copyProblem } from './convert.js';
 
-/** Codecs an MP4 file can carry when streams are copied. */
-const MP4_VIDEO = ['h264', 'hevc', 'mpeg4', 'av1'];
-const MP4_AUDIO = ['aac', 'mp3', 'opus', 'ac3'];
 /** Audio an `.m4a` file (ffmpeg's ipod muxer) can carry: audio-only joins go there, so MP3 or Opus ones are re-encoded. */
 const M4A_AUDIO = ['aac', 'alac'];
 
@@ -62,10 +60,13 @@ export function buildConcat(options: ConcatOptions, infos: MediaInfo[], ctx: Mul
     format: ext,
   };
   const mp4Family = ext !== 'mkv';
-  const audioCodecs = audioOnly ? M4A_AUDIO : MP4_AUDIO;
-  const fitsContainer =
-    !mp4Family ||
-    infos.every((i) => (!i.video || MP4_VIDEO.includes(i.video.codec ?? '')) && (!i.audio || audioCodecs.includes(i.audio.codec ?? '')));
+  // what MP4 can hold as it is (copyProblem); the M4A muxer takes fewer codecs
+  const fits = (info: MediaInfo) =>
+    audioOnly
+      ? !info.audio || M4A_AUDIO.includes(info.audio.codec ?? '')
+      : (!info.video || !copyProblem('mp4', 'video', info.video.codec)) &&
+        (!info.audio || !copyProblem('mp4', 'audio', info.audio.codec, info.audio.sampleRate));
+  const fitsContainer = !mp4Family || infos.every(fits);
 
   if (!options.reencode && canJoinWithoutReencoding(infos) && fitsContainer) {
     const list = `${ctx.workDir}/concat.txt`;

@@ -109,6 +109,23 @@ describe('buildConvert: re-encoding', () => {
     });
   });
 
+  it('resamples MP3 for MP4 to 44.1 kHz under 16 kHz, and refuses to copy such MP3 into MP4 (MOV takes it)', () => {
+    const at = (sampleRate: number, codec = 'aac') => mediaInfo({ audio: { index: 1, codec, sampleRate, channels: 1 } });
+    for (const rate of [8000, 11025, 12000])
+      expect(buildConvert(opts({ target_format: 'mp4', audio_codec: 'mp3' }), at(rate), ctx).runs[0]!.join(' ')).toContain(
+        '-c:a libmp3lame -b:a 192k -ar 44100',
+      );
+    for (const rate of [16000, 22050, 48000])
+      expect(buildConvert(opts({ target_format: 'mp4', audio_codec: 'mp3' }), at(rate), ctx).runs[0]).not.toContain('-ar');
+    expect(buildConvert(opts({ target_format: 'mov', audio_codec: 'mp3' }), at(8000), ctx).runs[0]).not.toContain('-ar');
+    expect(jobFailure(() => buildConvert(opts({ target_format: 'mp4', stream_copy: true }), at(11025, 'mp3'), ctx))).toEqual({
+      message: 'Cannot stream-copy mp3 audio at 11025 Hz into mp4',
+      details: 'mp4 takes MP3 at 16000 Hz and above; use stream_copy: false to re-encode',
+    });
+    expect(buildConvert(opts({ target_format: 'mp4', stream_copy: true }), at(16000, 'mp3'), ctx).runs[0]).toContain('copy');
+    expect(buildConvert(opts({ target_format: 'mov', stream_copy: true }), at(11025, 'mp3'), ctx).runs[0]).toContain('copy');
+  });
+
   it('writes -an for a video-only input and -vn for an audio-only one', () => {
     expect(buildConvert(opts({ target_format: 'mkv' }), mediaInfo({ audio: null }), ctx).runs[0]).toEqual([
       ...argv('-i /job/input.mp4 -map 0:0'),

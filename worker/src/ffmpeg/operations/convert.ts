@@ -79,16 +79,33 @@ export const AUDIO_ENCODER_ARGS: Record<ConvertAudioCodec, readonly string[]> = 
   pcm_s16le: ['-c:a', 'pcm_s16le'],
 };
 
-/** The sample rates FLV takes MP3 at (its header has a two-bit rate field). */
-const FLV_MP3_RATES = [44100, 22050, 11025];
+/**
+ * The MP3 sample rates a container holds, where it limits them: FLV's header
+ * has a two-bit rate field (16 or 32 kHz failed), and ffmpeg's mp4 muxer
+ * refuses MP3 under 16 kHz ("muxing mp3 at 11025hz is not standard"; MOV
+ * takes it, checked with ffmpeg 5.1).
+ */
+const MP3_RATES: Partial<Record<ConvertFormat, { holds: (rate: number) => boolean; described: string }>> = {
+  flv: { holds: (rate) => [44100, 22050, 11025].includes(rate), described: '44100, 22050, 11025 Hz' },
+  mp4: { holds: (rate) => rate >= 16000, described: '16000 Hz and above' },
+};
+
+/** The rate an MP3 encode is resampled to where the container cannot hold the input's: one every container takes. */
+const MP3_FALLBACK_RATE = 44100;
+
+/** The rates `format` holds MP3 at, when `sampleRate` is not one of them (an unknown rate cannot be vouched for); else null. */
+function mp3RateLimit(format: ConvertFormat, sampleRate: number | null): { described: string } | null {
+  const rates = MP3_RATES[format];
+  return rates && !rates.holds(sampleRate ?? 0) ? rates : null;
+}
 
 /**
  * `-ar` for an audio encode whose container limits the sample rate of that
- * codec: MP3 in FLV, resampled to 44.1 kHz when the input is at another
- * rate (16 or 32 kHz failed). Nothing otherwise.
+ * codec: MP3 in FLV or MP4 (MP3_RATES), resampled to 44.1 kHz when the input
+ * is at a rate the container cannot hold. Nothing otherwise.
  */
 export function containerRateArgs(format: ConvertFormat, codec: ConvertAudioCodec, sampleRate: number | null): string[] {
-  return format === 'flv' && codec === 'mp3' && !FLV_MP3_RATES.includes(sampleRate ?? 0) ? ['-ar', '44100'] : [];
+  return codec === 'mp3' && mp3RateLimit(format, sampleRate) ? ['-ar', String(MP3_FALLBACK_RATE)] : [];
 }
 
 /** Whether `format` takes a stream of this (ffprobe-named) codec; an unknown codec never fits. */
@@ -101,7 +118,11 @@ function describeContainer(format: ConvertFormat): string {
   return `${format} takes video ${video.join(', ')} and audio ${audio.join(', ')}`;
 }
 
-/** Why a stream of `codec` (audio at `sampleRate`) cannot go into `format` as it is, or null: the container's codecs, FLV's MP3 rates. */
+/**
+ * Why a stream of `codec` (audio at `sampleRate`) cannot go into `format` as
+ * it is, or null: the container's codecs, FLV's and MP4's MP3 rates. Every
+ * decision to copy a stream into a container asks here.
+ */
 export function copyProblem(
   format: ConvertFormat,
   kind: 'video' | 'audio',
@@ -110,10 +131,11 @@ export function copyProblem(
 ): { message: string; details: string } | null {
   if (!canHold(format, kind, codec))
     return { message: `Cannot stream-copy ${codec ?? 'unknown-codec'} ${kind} into ${format}`, details: describeContainer(format) };
-  if (format === 'flv' && kind === 'audio' && codec === 'mp3' && !FLV_MP3_RATES.includes(sampleRate ?? 0))
+  const limit = kind === 'audio' && codec === 'mp3' ? mp3RateLimit(format, sampleRate) : null;
+  if (limit)
     return {
-      message: `Cannot stream-copy mp3 audio at ${sampleRate ?? 'an unknown rate'} Hz into flv`,
-      details: `flv takes MP3 at ${FLV_MP3_RATES.join(', ')} Hz`,
+      message: `Cannot stream-copy mp3 audio at ${sampleRate ?? 'an unknown rate'} Hz into ${format}`,
+      details: `${format} takes MP3 at ${limit.described}`,
     };
   return null;
 }

@@ -221,6 +221,19 @@ describe('isAudioStep', () => {
 });
 
 describe('buildFilter', () => {
+  it('re-encodes audio no step changes when MP4 cannot hold it as it is: MP3 under 16 kHz', () => {
+    const mp3At = (sampleRate: number) => mediaInfo({ audio: { index: 1, codec: 'mp3', sampleRate, channels: 1 } });
+    const fps: FilterStep[] = [{ type: 'fps', fps: 10 }];
+    expect(buildFilter({ filters: fps }, mp3At(11025), ctx).runs[0]).toEqual([
+      ...argv('-i /job/input.mp4 -map 0:0 -vf fps=10'),
+      ...H264,
+      ...argv('-map 0:1'),
+      ...AAC,
+      ...TAIL,
+    ]);
+    expect(buildFilter({ filters: fps }, mp3At(16000), ctx).runs[0]!.join(' ')).toContain('-map 0:1 -c:a copy');
+  });
+
   it('spec example: video and audio chains, both re-encoded', () => {
     const plan = buildFilter(
       {

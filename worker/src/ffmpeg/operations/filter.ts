@@ -3,7 +3,7 @@ import type { MediaInfo } from '../media-info.js';
 import type { BuildContext, FfmpegPlan } from '../plan.js';
 import { AAC_ARGS, EVEN_SIZE_FILTER, evenSizeArgs, FASTSTART_ARGS, fmt, H264_ARGS, outputPath, threadArgs } from '../plan.js';
 import { frameSize, type Size } from './compress.js';
-import { canHold } from './convert.js';
+import { canHold, copyProblem } from './convert.js';
 
 /** `normalize`: EBU R128 to -16 LUFS integrated, -1.5 dBTP peak, 11 LU range. */
 export const LOUDNORM_FILTER = 'loudnorm=I=-16:TP=-1.5:LRA=11';
@@ -114,7 +114,7 @@ export function audioChain(steps: readonly FilterStep[], sampleRate: number): st
 /**
  * `filter`: the video steps as one chain (H.264), the audio steps as another
  * (AAC), into MP4 (M4A for audio alone). A stream no step changes is copied
- * when MP4 can hold its codec, and re-encoded otherwise.
+ * when MP4 can hold it as it is (copyProblem), and re-encoded otherwise.
  */
 export function buildFilter(options: FilterOptions, info: MediaInfo, ctx: BuildContext): FfmpegPlan {
   const steps = options.filters;
@@ -142,7 +142,7 @@ export function buildFilter(options: FilterOptions, info: MediaInfo, ctx: BuildC
     const chain = audioChain(steps, info.audio.sampleRate ?? 48000);
     args.push('-map', `0:${info.audio.index}`);
     if (chain.length > 0) args.push('-af', chain.join(','), ...AAC_ARGS);
-    else if (canHold('mp4', 'audio', info.audio.codec)) args.push('-c:a', 'copy');
+    else if (!copyProblem('mp4', 'audio', info.audio.codec, info.audio.sampleRate)) args.push('-c:a', 'copy');
     else args.push(...AAC_ARGS);
   } else args.push('-an');
   const output = info.video

@@ -451,6 +451,15 @@ describe('buildPipeline', () => {
     expect(built.runs[0]).toContain('setpts=PTS/2,scale=trunc(iw/2)*2:trunc(ih/2)*2');
   });
 
+  it('copies MP3 under 16 kHz into no MP4: a copying trim writes Matroska, a video step re-encodes the audio', () => {
+    const mp3At11k = mediaInfo({ audio: { index: 1, codec: 'mp3', sampleRate: 11025, channels: 1 } });
+    const trimmed = plan([{ operation: 'trim', options: { start_time: 1, stream_copy: true } }], mp3At11k);
+    expect(trimmed.outputs.map((o) => o.filename)).toEqual(['output.mkv']);
+    const filtered = plan([{ operation: 'filter', options: { filters: [{ type: 'fps', fps: 10 }] } }], mp3At11k);
+    expect(filtered.outputs.map((o) => o.filename)).toEqual(['output.mp4']);
+    expect(filtered.runs[0]!.join(' ')).toContain('-map 0:1 -c:a aac -b:a 128k');
+  });
+
   it('copies an odd-sized stream no step touched as it is: no rounding filter beside a stream copy', () => {
     const odd = mediaInfo({ video: { index: 0, codec: 'h264', width: 321, height: 241, fps: 25 } });
     const built = plan([{ operation: 'convert', options: { target_format: 'mkv', stream_copy: true } }], odd);
@@ -517,6 +526,21 @@ describe('buildPipeline', () => {
     expect([flv.message, flv.details]).toEqual([
       'Cannot stream-copy mp3 audio at 16000 Hz into flv',
       'steps[0]: flv takes MP3 at 44100, 22050, 11025 Hz; use stream_copy: false to re-encode',
+    ]);
+    // MP4 takes MP3 at 16 kHz and above only
+    const mp3At11k = mediaInfo({ audio: { index: 1, codec: 'mp3', sampleRate: 11025, channels: 1 } });
+    const mp4 = thrownBy(() =>
+      plan(
+        [
+          { operation: 'trim', options: { start_time: 1, stream_copy: true } },
+          { operation: 'convert', options: { target_format: 'mp4', stream_copy: true } },
+        ],
+        mp3At11k,
+      ),
+    );
+    expect([mp4.message, mp4.details]).toEqual([
+      'Cannot stream-copy mp3 audio at 11025 Hz into mp4',
+      'steps[1]: mp4 takes MP3 at 16000 Hz and above; use stream_copy: false to re-encode',
     ]);
     const small = thrownBy(() =>
       plan([

@@ -15,15 +15,7 @@ import {
   type PlannedOutput,
 } from '../plan.js';
 import { compressRuns, frameSize, type Size } from './compress.js';
-import {
-  AUDIO_ENCODER_ARGS,
-  canHold,
-  containerRateArgs,
-  CONTAINERS,
-  CONVERT_DEFAULT_CODECS,
-  copyProblem,
-  VIDEO_ENCODER_ARGS,
-} from './convert.js';
+import { AUDIO_ENCODER_ARGS, containerRateArgs, CONTAINERS, CONVERT_DEFAULT_CODECS, copyProblem, VIDEO_ENCODER_ARGS } from './convert.js';
 import { AUDIO_TARGETS, audioRateArgs } from './extract-audio.js';
 import { audioChain, isAudioStep, videoChain } from './filter.js';
 import { GIF_DEFAULT_MAX_WIDTH, gifClip, gifFilter, gifOutputArgs } from './gif.js';
@@ -275,13 +267,19 @@ function evenVideoFilters(seg: Segment): string[] {
   return [...seg.videoFilters, EVEN_SIZE_FILTER];
 }
 
+/** Whether a stream can be copied as it is (its audio at `sampleRate`). */
+type Fits = (kind: 'video' | 'audio', codec: string | null, sampleRate: number | null) => boolean;
+
+/** What MP4 can hold as it is: what convert's copies check (copyProblem). */
+const fitsMp4: Fits = (kind, codec, sampleRate) => !copyProblem('mp4', kind, codec, sampleRate);
+
 /** The H.264/AAC encode (or copy, for a stream no step touched and `fits`) that the transform operations write. */
-function defaultStreamArgs(seg: Segment, fits: (kind: 'video' | 'audio', codec: string | null) => boolean): string[] {
+function defaultStreamArgs(seg: Segment, fits: Fits): string[] {
   const { video, audio } = seg.state;
   const args: string[] = [];
   if (video) {
     args.push('-map', `0:${video.index}`);
-    if (seg.encodeVideo || !fits('video', video.codec)) {
+    if (seg.encodeVideo || !fits('video', video.codec, null)) {
       const filters = evenVideoFilters(seg);
       if (filters.length > 0) args.push('-vf', filters.join(','));
       args.push(...H264_ARGS);
@@ -289,7 +287,7 @@ function defaultStreamArgs(seg: Segment, fits: (kind: 'video' | 'audio', codec: 
   } else args.push('-vn');
   if (audio) {
     args.push('-map', `0:${audio.index}`);
-    if (seg.encodeAudio || !fits('audio', audio.codec)) {
+    if (seg.encodeAudio || !fits('audio', audio.codec, audio.sampleRate)) {
       if (seg.audioFilters.length > 0) args.push('-af', seg.audioFilters.join(','));
       args.push(...AAC_ARGS);
     } else args.push('-c:a', 'copy');
@@ -340,7 +338,7 @@ function transformOutput(seg: Segment, last: PipelineStep['operation'], ctx: Mul
     output = video
       ? { filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }
       : { filename: 'output.m4a', contentType: 'audio/mp4', format: 'm4a' };
-    streams = defaultStreamArgs(seg, (kind, codec) => canHold('mp4', kind, codec));
+    streams = defaultStreamArgs(seg, fitsMp4);
   }
   const faststart = ['mp4', 'm4a', 'mov'].includes(output.format);
   const args = [

@@ -127,6 +127,9 @@ describe('trimOutput', () => {
     ['re-encoded audio alone', audioOnly('flac'), false, 'output.m4a'],
     ['copied AAC alone', audioOnly('aac'), true, 'output.m4a'],
     ['copied MP3 alone', audioOnly('mp3'), true, 'output.mka'],
+    // ffmpeg's mp4 muxer refuses MP3 under 16 kHz
+    ['copied MPEG-4 with 11 kHz MP3', mediaInfo({ audio: { index: 1, codec: 'mp3', sampleRate: 11025, channels: 1 } }), true, 'output.mkv'],
+    ['copied H.264 with 16 kHz MP3', mediaInfo({ audio: { index: 1, codec: 'mp3', sampleRate: 16000, channels: 1 } }), true, 'output.mp4'],
   ] as const)('%s → %s', (_label, info, copy, filename) => {
     expect(trimOutput(info, copy).filename).toBe(filename);
   });

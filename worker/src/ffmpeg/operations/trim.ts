@@ -2,17 +2,18 @@ import { errors, type TrimOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import type { BuildContext, FfmpegPlan, PlannedOutput } from '../plan.js';
 import { AAC_ARGS, evenSizeArgs, FASTSTART_ARGS, fmt, H264_ARGS, outputPath, seekArgs, threadArgs } from '../plan.js';
-import { canHold } from './convert.js';
+import { canHold, copyProblem } from './convert.js';
 
 /** An `end_time` this far past the probed duration is rounding (containers disagree by a frame or so): clamp it. */
 export const TRIM_END_TOLERANCE_SECONDS = 0.05;
 
 /**
  * The output file: re-encoded, MP4 (M4A without video); copied, MP4 when it
- * can hold the codecs, else Matroska (M4A/MKA for audio alone).
+ * can hold the streams (MP3 under 16 kHz it cannot), else Matroska (M4A/MKA
+ * for audio alone).
  */
 export function trimOutput(info: MediaInfo, streamCopy: boolean): PlannedOutput {
-  const audioFits = !info.audio || canHold('mp4', 'audio', info.audio.codec);
+  const audioFits = !info.audio || !copyProblem('mp4', 'audio', info.audio.codec, info.audio.sampleRate);
   if (info.video) {
     const mp4 = !streamCopy || (canHold('mp4', 'video', info.video.codec) && audioFits);
     return mp4

@@ -82,6 +82,17 @@ describe('buildWatermark', () => {
     expect(even).not.toContain('trunc');
   });
 
+  it('copies audio MP4 holds as it is, and re-encodes MP3 under 16 kHz (mp4 refuses it)', () => {
+    const text = watermarkOptions.parse({ type: 'text', text: 'hi' });
+    const mp3At = (sampleRate: number) => mediaInfo({ audio: { index: 1, codec: 'mp3', sampleRate, channels: 1 } });
+    const audioArgs = (info: MediaInfo) => {
+      const args = buildWatermark(text, [info], ctx).runs[0]!;
+      return args.slice(args.indexOf('0:1') + 1, args.indexOf('-c:v'));
+    };
+    expect(audioArgs(mp3At(44100))).toEqual(['-c:a', 'copy']);
+    expect(audioArgs(mp3At(11025))).toEqual(['-c:a', 'aac', '-b:a', '128k']);
+  });
+
   it('writes a text to the temp dir, reads one input, and re-encodes audio MP4 cannot hold', () => {
     const text = 'line one\n"two": 100%';
     const input = mediaInfo({ audio: { index: 1, codec: 'vorbis', sampleRate: 48000, channels: 2 } });

@@ -19,10 +19,8 @@ import {
   threadArgs,
 } from '../plan.js';
 import { frameSize, type Size } from './compress.js';
+import { copyProblem } from './convert.js';
 import { escapeFilterPath } from './subtitles.js';
-
-/** Audio codecs MP4 holds as they are: copied; any other is re-encoded to AAC. */
-const MP4_AUDIO = ['aac', 'mp3', 'ac3', 'eac3', 'alac'];
 
 /** The file a text watermark's text is written to, in the job's temp dir. */
 export const WATERMARK_TEXT_FILE = 'watermark.txt';
@@ -90,7 +88,7 @@ export function textWatermarkFilter(options: TextWatermarkOptions, frame: Size, 
 /**
  * `watermark`: the first input's video marked with an image (the second
  * input) or a text, re-encoded to H.264 MP4; the audio copied when MP4 holds
- * it, else AAC. The text goes to a file in the job's temp dir (`files`).
+ * it as it is (copyProblem), else AAC. The text goes to a file in the job's temp dir (`files`).
  */
 export function buildWatermark(options: WatermarkOptions, infos: MediaInfo[], ctx: MultiInputContext): FfmpegPlan {
   const main = infos[0]!;
@@ -112,7 +110,11 @@ export function buildWatermark(options: WatermarkOptions, infos: MediaInfo[], ct
   });
   const graph = odd ? `${marked};[marked]${EVEN_SIZE_FILTER}[v]` : marked;
   const audio = main.audio
-    ? ['-map', `0:${main.audio.index}`, ...(MP4_AUDIO.includes(main.audio.codec ?? '') ? ['-c:a', 'copy'] : AAC_ARGS)]
+    ? [
+        '-map',
+        `0:${main.audio.index}`,
+        ...(copyProblem('mp4', 'audio', main.audio.codec, main.audio.sampleRate) ? AAC_ARGS : ['-c:a', 'copy']),
+      ]
     : [];
   return {
     runs: [
