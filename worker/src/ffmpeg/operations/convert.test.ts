@@ -1,5 +1,13 @@
 import { CONTAINER_CODECS, CONVERT_AUDIO_CODECS, CONVERT_FORMATS, CONVERT_VIDEO_CODECS, type ConvertOptions } from '@media-foundry/shared';
-import { AUDIO_ENCODER_ARGS, buildConvert, canHold, CONTAINERS, CONVERT_DEFAULT_CODECS, VIDEO_ENCODER_ARGS } from './convert.js';
+import {
+  AUDIO_ENCODER_ARGS,
+  buildConvert,
+  canHold,
+  CONTAINERS,
+  copyBitstreamArgs,
+  CONVERT_DEFAULT_CODECS,
+  VIDEO_ENCODER_ARGS,
+} from './convert.js';
 import { argv, buildContext, jobFailure, mediaInfoFixture, OUTPUT, singleRun, thrownBy } from './test-fixtures.js';
 import { OPUS_LAYOUT_FILTER } from '../plan.js';
 
@@ -177,6 +185,18 @@ describe('buildConvert: stream copy', () => {
     expect(buildConvert(opts({ target_format: 'flv', stream_copy: true }), mediaInfo({ audio: null }), ctx).runs[0]).toEqual(
       argv('-i /job/input.mp4 -map 0:0 -c copy -sn -dn -f flv /job/out/output.flv'),
     );
+  });
+
+  it('copies H.264 into AVI with start codes (h264_mp4toannexb), and nothing else with a bitstream filter', () => {
+    const mp3 = { index: 1, codec: 'mp3', sampleRate: 44100, channels: 2 };
+    expect(buildConvert(opts({ target_format: 'avi', stream_copy: true }), mediaInfo({ audio: mp3 }), ctx).runs[0]).toEqual(
+      argv('-i /job/input.mp4 -map 0:0 -map 0:1 -c copy -bsf:v h264_mp4toannexb -sn -dn /job/out/output.avi'),
+    );
+    const mpeg4 = mediaInfo({ video: { index: 0, codec: 'mpeg4', width: 640, height: 480, fps: 25 }, audio: mp3 });
+    expect(buildConvert(opts({ target_format: 'avi', stream_copy: true }), mpeg4, ctx).runs[0]).not.toContain('-bsf:v');
+    for (const format of ['mp4', 'mkv', 'ts', 'flv'] as const)
+      expect(buildConvert(opts({ target_format: format, stream_copy: true }), mediaInfo(), ctx).runs[0]).not.toContain('-bsf:v');
+    expect(copyBitstreamArgs('avi', 'hevc')).toEqual(['-bsf:v', 'hevc_mp4toannexb']);
   });
 
   it('fails with JOB_FAILED when the container cannot hold the video codec', () => {

@@ -140,6 +140,20 @@ export function copyProblem(
   return null;
 }
 
+/**
+ * The bitstream filter a copy of `codec` video into `format` needs, as
+ * `-bsf:v`, or nothing. AVI stores H.264 and HEVC with start codes (Annex
+ * B); MP4 and Matroska store them length-prefixed, and the avi muxer, unlike
+ * mpegts, inserts no filter itself. On input that is Annex B already
+ * (MPEG-TS) the filters pass it through.
+ */
+export function copyBitstreamArgs(format: ConvertFormat, codec: string | null): string[] {
+  if (format !== 'avi') return [];
+  if (codec === 'h264') return ['-bsf:v', 'h264_mp4toannexb'];
+  if (codec === 'hevc') return ['-bsf:v', 'hevc_mp4toannexb'];
+  return [];
+}
+
 /** A stream copy needs a container that can hold every stream as it is. */
 function assertCopyable(format: ConvertFormat, info: MediaInfo): void {
   for (const kind of ['video', 'audio'] as const) {
@@ -163,7 +177,7 @@ export function buildConvert(options: ConvertOptions, info: MediaInfo, ctx: Buil
     assertCopyable(format, info);
     if (info.video) args.push('-map', `0:${info.video.index}`);
     if (info.audio) args.push('-map', `0:${info.audio.index}`);
-    args.push('-c', 'copy');
+    args.push('-c', 'copy', ...copyBitstreamArgs(format, info.video?.codec ?? null));
   } else {
     const defaults = CONVERT_DEFAULT_CODECS[format];
     if (info.video) {

@@ -451,6 +451,22 @@ describe('buildPipeline', () => {
     expect(built.runs[0]).toContain('setpts=PTS/2,scale=trunc(iw/2)*2:trunc(ih/2)*2');
   });
 
+  it('copies H.264 into AVI with start codes, after a copying trim too', () => {
+    const mp3 = mediaInfo({ audio: { index: 1, codec: 'mp3', sampleRate: 44100, channels: 2 } });
+    const built = plan(
+      [
+        { operation: 'trim', options: { start_time: 1, stream_copy: true } },
+        { operation: 'convert', options: { target_format: 'avi', stream_copy: true } },
+      ],
+      mp3,
+    );
+    expect(built.runs).toEqual([
+      argv(
+        '-ss 1 -i /job/input.mp4 -map 0:0 -c:v copy -bsf:v h264_mp4toannexb -map 0:1 -c:a copy -avoid_negative_ts make_zero -sn -dn /job/out/output.avi',
+      ),
+    ]);
+  });
+
   it('copies MP3 under 16 kHz into no MP4: a copying trim writes Matroska, a video step re-encodes the audio', () => {
     const mp3At11k = mediaInfo({ audio: { index: 1, codec: 'mp3', sampleRate: 11025, channels: 1 } });
     const trimmed = plan([{ operation: 'trim', options: { start_time: 1, stream_copy: true } }], mp3At11k);

@@ -15,7 +15,15 @@ import {
   type PlannedOutput,
 } from '../plan.js';
 import { compressRuns, frameSize, type Size } from './compress.js';
-import { AUDIO_ENCODER_ARGS, containerRateArgs, CONTAINERS, CONVERT_DEFAULT_CODECS, copyProblem, VIDEO_ENCODER_ARGS } from './convert.js';
+import {
+  AUDIO_ENCODER_ARGS,
+  containerRateArgs,
+  CONTAINERS,
+  CONVERT_DEFAULT_CODECS,
+  copyBitstreamArgs,
+  copyProblem,
+  VIDEO_ENCODER_ARGS,
+} from './convert.js';
 import { AUDIO_TARGETS, audioRateArgs } from './extract-audio.js';
 import { audioChain, isAudioStep, videoChain } from './filter.js';
 import { GIF_DEFAULT_MAX_WIDTH, gifClip, gifFilter, gifOutputArgs } from './gif.js';
@@ -399,7 +407,8 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
           const codec = touched ? (kind === 'video' ? 'h264' : 'aac') : stream.codec;
           const problem = copyProblem(format, kind, codec, kind === 'audio' ? state.audio!.sampleRate : null);
           if (problem) throw errors.jobFailed(problem.message, `steps[${i}]: ${problem.details}; use stream_copy: false to re-encode`);
-          streams.push(...(touched ? (kind === 'video' ? H264_ARGS : encodeAudio(AAC_ARGS)) : [`-c:${kind[0]}`, 'copy']));
+          if (touched) streams.push(...(kind === 'video' ? H264_ARGS : encodeAudio(AAC_ARGS)));
+          else streams.push(`-c:${kind[0]}`, 'copy', ...(kind === 'video' ? copyBitstreamArgs(format, codec) : []));
         } else if (kind === 'video') {
           const codec = o.video_codec ?? CONVERT_DEFAULT_CODECS[format].video;
           streams.push(...VIDEO_ENCODER_ARGS[codec], ...(codec === 'hevc' && container.faststart ? ['-tag:v', 'hvc1'] : []));
