@@ -61,6 +61,42 @@ const { dir, files, stack, client } = useSuite({
         ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=4'],
         ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', join(dir, 'audio-runs-on.mp4')],
       ]),
+      // AC-3 5.1 decodes to the 5.1(side) layout, which libopus refuses as it is
+      execa('ffmpeg', [
+        ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25:duration=1'],
+        ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=1'],
+        ...['-filter_complex', '[1:a]pan=5.1(side)|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0[a]', '-map', '0:v', '-map', '[a]'],
+        ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'ac3', join(dir, 'surround.mkv')],
+      ]),
+      // MP3 at 11.025 kHz, which ffmpeg's mp4 muxer refuses; H.264 in Matroska (length-prefixed, not Annex B)
+      makeTestVideos(dir, {
+        'mp3-11k.mkv': video(2, '160x120', {
+          sampleRate: 11025,
+          codecArgs: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'libmp3lame'],
+        }),
+        'mp3-11k.avi': video(2, '160x120', { sampleRate: 11025, codecArgs: ['-c:v', 'mpeg4', '-c:a', 'libmp3lame'] }),
+        'mp3.mkv': video(1, '160x120', {
+          codecArgs: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'libmp3lame'],
+        }),
+        'mp3.mp4': video(1, '160x120', {
+          codecArgs: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'libmp3lame'],
+        }),
+        'mp3.ts': video(1, '160x120', {
+          codecArgs: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'libmp3lame'],
+        }),
+      }),
+      execa('ffmpeg', [
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=8000:duration=1',
+        '-c:a',
+        'aac',
+        join(dir, 'mono8k.m4a'),
+      ]),
       makeTestVideo(join(dir, 'tiny.webm'), {
         seconds: 1,
         width: 160,
@@ -514,5 +550,97 @@ describe('output_metadata', () => {
     await writeFile(path, bytes);
     expect(final.output_metadata).toEqual(toOutputMetadata(await probe('ffprobe', path), format, bytes.length));
     expect(stack.workers[0]!.logs.slice(seen).some((l) => l.msg === 'output described from its MP4 header, without ffprobe')).toBe(false);
+  });
+});
+
+/** Whether ffmpeg decodes every stream of `path` without an error. */
+async function decodes(path: string): Promise<string> {
+  const { stderr } = await execa('ffmpeg', ['-v', 'error', '-i', path, '-f', 'null', '-']);
+  return stderr;
+}
+
+describe('audio and video that containers and encoders restrict', () => {
+  it('encodes Opus from AC-3 5.1, whose 5.1(side) layout libopus refuses, as 5.1', async () => {
+    const jobs: [string, string, Record<string, unknown>, string][] = [
+      ['opus-webm', 'convert', { target_format: 'webm' }, 'output.webm'],
+      ['opus-mp4', 'convert', { target_format: 'mp4', audio_codec: 'opus' }, 'output.mp4'],
+      ['opus-compress', 'compress', { preset: 'low', target_format: 'webm' }, 'output.webm'],
+      ['opus-extract', 'extract_audio', { format: 'opus' }, 'output.opus'],
+      [
+        'opus-pipeline',
+        'pipeline',
+        {
+          steps: [
+            { operation: 'filter', options: { filters: [{ type: 'volume', volume: 0.5 }] } },
+            { operation: 'extract_audio', options: { format: 'opus' } },
+          ],
+        },
+        'output.opus',
+      ],
+    ];
+    for (const [jobId, operation, options] of jobs) start(jobId, operation, 'surround.mkv', options);
+    for (const [jobId, , , name] of jobs) {
+      const probed = await probeOut((await completed(jobId)).files.get(name), `${jobId}-${name}`);
+      expect({ jobId, audio: probed.audio }).toMatchObject({ jobId, audio: { codec_name: 'opus', channels: 6, channel_layout: '5.1' } });
+      expect(await decodes(probed.path)).toBe('');
+    }
+  });
+
+  it('never copies MP3 under 16 kHz into MP4, and resamples an MP3 encode for MP4', async () => {
+    const jobs: [string, string, string, Record<string, unknown>, string][] = [
+      ['mp3-encode', 'convert', 'mono8k.m4a', { target_format: 'mp4', audio_codec: 'mp3' }, 'output.mp4'],
+      ['mp3-trim', 'trim', 'mp3-11k.avi', { start_time: 0.5, stream_copy: true }, 'output.mkv'],
+      ['mp3-filter', 'filter', 'mp3-11k.avi', { filters: [{ type: 'fps', fps: 10 }] }, 'output.mp4'],
+      ['mp3-mark', 'watermark', 'mp3-11k.mkv', { type: 'text', text: 'hi' }, 'output.mp4'],
+      [
+        'mp3-pipe',
+        'pipeline',
+        'mp3-11k.avi',
+        { steps: [{ operation: 'trim', options: { start_time: 0.5, stream_copy: true } }] },
+        'output.mkv',
+      ],
+    ];
+    for (const [jobId, operation, input, options] of jobs) start(jobId, operation, input, options);
+    client.startJob(
+      'mp3-cat',
+      'concat',
+      { source: 'url', urls: [files.url('mp3-11k.mkv'), files.url('mp3-11k.mkv')] },
+      { target_format: 'mp4' },
+    );
+    for (const [jobId, , , , name] of [...jobs, ['mp3-cat', '', '', {}, 'output.mp4'] as const]) {
+      const probed = await probeOut((await completed(jobId)).files.get(name), `${jobId}-${name}`);
+      expect(await decodes(probed.path)).toBe('');
+      expect(probed.audio).toBeDefined();
+    }
+    // copying convert into MP4 is refused with the reason, before any ffmpeg run
+    start('mp3-copy', 'convert', 'mp3-11k.mkv', { target_format: 'mp4', stream_copy: true });
+    const { final } = await client.result('mp3-copy');
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Cannot stream-copy mp3 audio at 11025 Hz into mp4' });
+  });
+
+  it('copies H.264 into AVI with start codes, from Matroska, MP4 and MPEG-TS, by convert and by a pipeline', async () => {
+    const copy = { target_format: 'avi', stream_copy: true };
+    const jobs: [string, string, string, Record<string, unknown>][] = [
+      ['avi-mkv', 'convert', 'mp3.mkv', copy],
+      ['avi-mp4', 'convert', 'mp3.mp4', copy],
+      ['avi-ts', 'convert', 'mp3.ts', copy],
+      [
+        'avi-pipe',
+        'pipeline',
+        'mp3.mkv',
+        {
+          steps: [
+            { operation: 'trim', options: { start_time: 0.2, stream_copy: true } },
+            { operation: 'convert', options: copy },
+          ],
+        },
+      ],
+    ];
+    for (const [jobId, operation, input, options] of jobs) start(jobId, operation, input, options);
+    for (const [jobId] of jobs) {
+      const probed = await probeOut((await completed(jobId)).files.get('output.avi'), `${jobId}.avi`);
+      expect({ jobId, video: probed.video?.codec_name, errors: await decodes(probed.path) }).toEqual({ jobId, video: 'h264', errors: '' });
+      expect(await countFrames(probed.path)).toBeGreaterThan(0);
+    }
   });
 });
