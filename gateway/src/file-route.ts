@@ -36,9 +36,17 @@ export function serveSignedFiles(app: TemplatedApp, storage: Storage, urls: Down
       return;
     }
     const granted = key;
-    Promise.all([storage.size(granted), storage.get(granted)])
-      .then(([size, body]) => {
+    // allSettled: a size that fails after the get opened its stream must still close that stream
+    Promise.allSettled([storage.size(granted), storage.get(granted)])
+      .then(([sized, opened]) => {
+        if (opened.status === 'rejected') throw opened.reason;
+        const body = opened.value;
         stream = body;
+        if (sized.status === 'rejected') {
+          body.destroy();
+          throw sized.reason;
+        }
+        const size = sized.value;
         if (aborted) return body.destroy();
         const filename = granted.slice(granted.lastIndexOf('/') + 1);
         res.cork(() => {
@@ -74,6 +82,8 @@ function pipeWithBackpressure(
   aborted: () => boolean,
 ): void {
   if (total === 0) {
+    // nothing to read: the opened stream (a file descriptor with the fs driver) is closed here, or never
+    body.destroy();
     res.cork(() => res.end());
     return;
   }
