@@ -370,6 +370,48 @@ describe("the gateway's byte budget (GATEWAY_BUFFER_BUDGET_MB)", () => {
     expect(await buffered()).toBe(0);
   });
 
+  it("fails chunked uploads trickling under UPLOAD_MIN_BYTES_PER_SECOND, giving their budget back to another client's upload, while a slow but honest one goes on", async () => {
+    const window = 2;
+    stack = await startStack({
+      workers: 0,
+      env: { GATEWAY_BUFFER_BUDGET_MB: '50', UPLOAD_IDLE_TIMEOUT_SECONDS: '3', UPLOAD_MIN_RATE_WINDOW_SECONDS: String(window) },
+    });
+    // auth is off: each connection is a client of its own, and no share keeps them from the whole budget
+    const tricklers = await Promise.all([0, 1, 2, 3].map(() => connect()));
+    const honest = await connect();
+    for (const c of [...tricklers, honest]) await uploadJob(c, 'hold');
+    // four tricklers and the honest upload hold 5 × 9 MiB of the 50: no room for another
+    for (const c of tricklers) c.sendRaw(chunk('hold', 0, false, Buffer.alloc(1, 1)));
+    honest.sendRaw(chunk('hold', 0, false, Buffer.alloc(64 * 1024, 2)));
+    await honest.next((m) => m.type === 'upload_ack');
+    expect(await buffered()).toBe(45 * MiB);
+    // a byte a second each (well within the 3 s idle timeout), the honest one 64 KiB a second (the minimum is 4 KiB)
+    for (let i = 1; i <= 2 * window + 1; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      for (const c of tricklers) c.sendRaw(chunk('hold', i, false, Buffer.alloc(1, 1)));
+      honest.sendRaw(chunk('hold', i * 64 * 1024, false, Buffer.alloc(64 * 1024, 2)));
+    }
+    for (const c of tricklers)
+      expect(await c.next((m) => m.type === 'error' && m.job_id === 'hold', 5000)).toMatchObject({
+        code: 'JOB_FAILED',
+        message: 'Upload is too slow',
+        details: expect.stringMatching(
+          /^the upload sent \d+ bytes in 2 s; UPLOAD_MIN_BYTES_PER_SECOND asks for at least 4096 bytes a second/,
+        ),
+      });
+    expect(await buffered()).toBe(9 * MiB);
+    // the room they held takes another client's upload
+    const other = await connect();
+    await uploadJob(other, 'other');
+    other.sendRaw(chunk('other', 0, false, Buffer.alloc(64 * 1024, 3)));
+    await other.next((m) => (m.type === 'upload_ack' || m.type === 'error') && m.job_id === 'other');
+    expect(other.messages('other').filter((m) => m.type === 'error')).toEqual([]);
+    // the honest upload went on all along, and ends as a published job
+    honest.sendRaw(chunk('hold', (2 * window + 2) * 64 * 1024, true, Buffer.alloc(1000, 2)));
+    await queued(honest, 'hold');
+    expect(honest.messages('hold').filter((m) => m.type === 'error')).toEqual([]);
+  });
+
   it('delivers an output many times larger than the budget, whole, and holds nothing after', async () => {
     stack = await startStack({ workers: 1, env: { GATEWAY_BUFFER_BUDGET_MB: '1', MAX_FILE_SIZE_MB: '100', LOG_LEVEL: 'info' } });
     const dir = await mkdtemp(join(tmpdir(), 'hostile-budget-'));

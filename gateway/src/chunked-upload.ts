@@ -77,6 +77,16 @@ export class ChunkedUpload {
     return final;
   }
 
+  /** Whether more chunks may come: not ended by its final chunk, nor failed. */
+  get open(): boolean {
+    return !this.failed && !this.stream.writableEnded;
+  }
+
+  /** Whether bytes taken are not acknowledged yet (storage is behind): a client at the end of its window waits for us. */
+  ackOwed(): boolean {
+    return !this.failed && this.acked < this.received;
+  }
+
   private sendAck(): void {
     if (this.failed || this.acked === this.received) return;
     this.acked = this.received;

@@ -34,6 +34,8 @@ describe('loadGatewayConfig and loadWorkerConfig', () => {
       gatewayBufferBudgetBytes: 1024 * MiB,
       resultUrlTtlMs: 3_600_000,
       uploadIdleTimeoutMs: 60_000,
+      uploadMinBytesPerSecond: 4096,
+      uploadMinRateWindowMs: 30_000,
       shutdownLeadMs: 5000,
     });
     expect(loadWorkerConfig({})).toMatchObject({
@@ -289,6 +291,11 @@ describe('timer variables', () => {
     [
       'UPLOAD_IDLE_TIMEOUT_SECONDS',
       () => loadGatewayConfig({ UPLOAD_IDLE_TIMEOUT_SECONDS: '2147483' }).uploadIdleTimeoutMs,
+      loadGatewayConfig,
+    ],
+    [
+      'UPLOAD_MIN_RATE_WINDOW_SECONDS',
+      () => loadGatewayConfig({ UPLOAD_MIN_RATE_WINDOW_SECONDS: '2147483' }).uploadMinRateWindowMs,
       loadGatewayConfig,
     ],
     [

@@ -239,6 +239,8 @@ export class JobLifecycle {
         windowBytes: config.uploadWindowBytes,
         retryBudgetMs: config.transientRetryMs,
         idleMs: config.uploadIdleTimeoutMs,
+        minBytesPerSecond: config.uploadMinBytesPerSecond,
+        rateWindowMs: config.uploadMinRateWindowMs,
       },
       {
         complete: (inputs) => void this.submitting(job, request, inputs, null),

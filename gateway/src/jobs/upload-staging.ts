@@ -42,6 +42,10 @@ export interface StagingLimits {
   retryBudgetMs: number;
   /** UPLOAD_IDLE_TIMEOUT_SECONDS, ms: the upload fails after this long without a byte from the client. */
   idleMs: number;
+  /** UPLOAD_MIN_BYTES_PER_SECOND: a chunked upload in progress must average this over each `rateWindowMs`; 0: no minimum. */
+  minBytesPerSecond: number;
+  /** UPLOAD_MIN_RATE_WINDOW_SECONDS, ms. */
+  rateWindowMs: number;
 }
 
 export interface StagingEvents {
@@ -68,6 +72,16 @@ export class UploadStaging {
   private over = false;
   /** Fails the upload when the client sends nothing for `idleMs`; stopped once every file has come. */
   private idle: NodeJS.Timeout | null = null;
+  /**
+   * Ends each rate window while a chunked upload is in progress: one that took less than `minBytesPerSecond`
+   * fails. A byte within each idle timeout keeps the idle timer away, and a chunked upload holds its window
+   * of the gateway's budget from its first chunk: without a minimum rate a trickle holds it for good.
+   */
+  private rateTimer: NodeJS.Timeout | null = null;
+  /** Chunk bytes taken in the current rate window. */
+  private windowBytes = 0;
+  /** An ack was held back during the current window (storage behind): the client may have waited for us, not we for it. */
+  private ackHeldBack = false;
 
   /** The names the client listed (in job order), or null: one file, any name. */
   private readonly expected: string[] | null;
@@ -123,6 +137,46 @@ export class UploadStaging {
   private stopWaiting(): void {
     if (this.idle) clearTimeout(this.idle);
     this.idle = null;
+    if (this.rateTimer) clearInterval(this.rateTimer);
+    this.rateTimer = null;
+  }
+
+  private streaming(): boolean {
+    return [...this.chunked.values()].some((u) => u.open);
+  }
+
+  /** A chunked upload starts: a new rate window starts with it, unless one is under way for another file. */
+  private measureRate(): void {
+    const { minBytesPerSecond, rateWindowMs } = this.limits;
+    if (minBytesPerSecond === 0 || this.streaming()) return;
+    this.windowBytes = 0;
+    this.ackHeldBack = false;
+    if (this.rateTimer) {
+      this.rateTimer.refresh();
+      return;
+    }
+    this.rateTimer = setInterval(() => this.endRateWindow(), rateWindowMs);
+    // the job's end clears it; it must not keep a stopping process alive meanwhile
+    this.rateTimer.unref();
+  }
+
+  private endRateWindow(): void {
+    const { minBytesPerSecond, rateWindowMs } = this.limits;
+    const uploads = [...this.chunked.values()];
+    const owed = uploads.some((u) => u.ackOwed());
+    // a window with no file streaming (between files: the idle timer's part), or in which we kept the client waiting
+    const excused = this.ackHeldBack || owed || !this.streaming();
+    const sent = this.windowBytes;
+    this.windowBytes = 0;
+    this.ackHeldBack = owed;
+    if (excused || sent >= Math.ceil((minBytesPerSecond * rateWindowMs) / 1000)) return;
+    this.log.info({ bytes: sent, window_ms: rateWindowMs }, 'upload too slow; dropping the job');
+    this.fail(
+      errors.jobFailed(
+        'Upload is too slow',
+        `the upload sent ${sent} bytes in ${rateWindowMs / 1000} s; UPLOAD_MIN_BYTES_PER_SECOND asks for at least ${minBytesPerSecond} bytes a second; the job was dropped and what was uploaded removed`,
+      ),
+    );
   }
 
   /** Whether a chunked upload of `name` is in progress (its first chunk came, its last not yet). */
@@ -208,6 +262,7 @@ export class UploadStaging {
         this.fail(budgetRefusal(this.budget, holds, this.client));
         return;
       }
+      this.measureRate();
       upload = new ChunkedUpload(
         storageKeys.input(this.jobId, name),
         this.storage,
@@ -225,7 +280,10 @@ export class UploadStaging {
       upload.stored.catch((err: unknown) => this.fail(stagingFailure(err)));
     }
     try {
-      if (!upload.push(chunk.offset, chunk.final, payload)) return;
+      const final = upload.push(chunk.offset, chunk.final, payload);
+      this.windowBytes += payload.length;
+      if (upload.ackOwed()) this.ackHeldBack = true;
+      if (!final) return;
     } catch (err) {
       this.fail(err);
       return;

@@ -65,6 +65,17 @@ export const gatewayEnvSchema = baseEnvSchema.extend({
    * alive by pings alone holds nothing for longer.
    */
   UPLOAD_IDLE_TIMEOUT_SECONDS: timerSeconds.default(60),
+  /**
+   * A chunked upload in progress must average at least this many bytes a
+   * second over each UPLOAD_MIN_RATE_WINDOW_SECONDS, or it fails (JOB_FAILED)
+   * and gives back its part of GATEWAY_BUFFER_BUDGET_MB: a trickle, a byte
+   * within each idle timeout, would otherwise hold it for as long as it liked.
+   * A window in which the gateway kept the client waiting for an `upload_ack`
+   * (storage behind) does not count. 0: no minimum.
+   */
+  UPLOAD_MIN_BYTES_PER_SECOND: nonNegativeInt.default(4096),
+  /** The window UPLOAD_MIN_BYTES_PER_SECOND is measured over, in seconds. */
+  UPLOAD_MIN_RATE_WINDOW_SECONDS: timerSeconds.default(30),
   /** Chunk size of chunked downloads (outputs over 16 MiB), and the WebSocket fragment size of larger single-frame ones: what one delivery holds. */
   DOWNLOAD_CHUNK_BYTES: positiveInt.default(MiB),
   /**
@@ -129,6 +140,8 @@ export const gatewayConfigSchema = withBaseRules(gatewayEnvSchema)
     allowedOrigins: env.ALLOWED_ORIGINS,
     uploadWindowBytes: env.UPLOAD_WINDOW_BYTES,
     uploadIdleTimeoutMs: secondsToMs(env.UPLOAD_IDLE_TIMEOUT_SECONDS),
+    uploadMinBytesPerSecond: env.UPLOAD_MIN_BYTES_PER_SECOND,
+    uploadMinRateWindowMs: secondsToMs(env.UPLOAD_MIN_RATE_WINDOW_SECONDS),
     downloadChunkBytes: env.DOWNLOAD_CHUNK_BYTES,
     gatewayBufferBudgetBytes: mibToBytes(env.GATEWAY_BUFFER_BUDGET_MB),
     resultUrlTtlMs: secondsToMs(env.RESULT_URL_TTL_SECONDS),
