@@ -8,7 +8,7 @@
  *   resuming ──record, result, state read──▶ waiting (or delivering, when the result is stored)
  *   any phase ──cancel, close, failure, resumed elsewhere──▶ ended
  */
-import type { DeliveryMethod, ProgressStage, ReplyExchangeMessage } from '@media-foundry/shared';
+import type { AppError, DeliveryMethod, ProgressStage, ReplyExchangeMessage } from '@media-foundry/shared';
 import type { Logger } from '@media-foundry/shared/node';
 import type { Principal } from '../auth.js';
 import type { ClientSocket } from '../client-socket.js';
@@ -53,8 +53,15 @@ export interface GatewayJob {
   queuePosition: number | null;
   /** Replies that came while the job was being submitted or resumed: relayed once that is done. */
   held: ReplyExchangeMessage[];
-  /** The client cancelled while the job was being submitted or resumed: cancel once that is done. */
+  /**
+   * A cancel_job awaits its answer: JOB_CANCELLED when the job ends cancelled, else CANCEL_FAILED (end() sends
+   * it). Asked while the job was being submitted or resumed, it is applied once that is done.
+   */
   cancelRequested: boolean;
+  /** The submission under way (submitting phase): a resume of the job on another connection waits for it. */
+  submission: Promise<void> | null;
+  /** Why the submission failed, for a resume that waited for it. */
+  submitFailure: AppError | null;
   /**
    * The connection closed while the job was being submitted (or resumed, after asking to cancel it): stop
    * following once it is published (or its resume checks out), applying the cancel it asked for.

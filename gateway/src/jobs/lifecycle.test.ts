@@ -793,6 +793,88 @@ describe('JobLifecycle', () => {
     expect(await store.isCancelled(other.id)).toBe(false);
   });
 
+  describe('a resume or cancel while the job is being submitted', () => {
+    /** j1 submitted by c1 with its publish held, then c1's connection gone: the gateway, the publish's gate, and j1's token. */
+    function droppedMidSubmission() {
+      const gw = lifecycle();
+      const a = holder('c1');
+      let refuse!: (err: Error) => void;
+      let confirm!: () => void;
+      publishGate = new Promise<void>((resolve, reject) => ((confirm = resolve), (refuse = reject)));
+      gw.start(a, startJob({ job_id: 'up', operation: 'probe', input: { source: 'upload' } }), null);
+      const token = String(a.socket.of('up', 'ack')[0]!.resume_token);
+      gw.upload(a, { job_id: 'up', filename: 'in.mp4' }, Buffer.from('bytes'));
+      return { gw, a, token, id: tokenJobId(token)!, confirm, refuse };
+    }
+
+    it('hands the job to a resume that came while it was being submitted, and applies a cancel_job sent meanwhile once published', async () => {
+      const { gw, a, token, id, confirm } = droppedMidSubmission();
+      await until(() => existsSync(join(dir(), storageKeys.record(id))));
+      a.socket.close();
+      gw.detach(a);
+      const b = holder('c2');
+      gw.resume(b, { type: 'resume_job', job_id: 'up', resume_token: token });
+      gw.cancel(b, 'up');
+      await tick();
+      expect(b.socket.json).toEqual([]); // nothing yet: the submission is not settled
+      confirm();
+      await until(() => b.socket.of('up', 'error').length === 1);
+      expect(b.socket.of('up', 'error')[0]).toMatchObject({ code: 'JOB_CANCELLED' });
+      expect(b.socket.of('up').filter((m) => m.type === 'error' && m.code === 'RESUME_FAILED')).toEqual([]);
+      expect(published).toHaveLength(1);
+      expect(await store.isCancelled(id)).toBe(true);
+      expect(broadcasts).toContainEqual({ type: 'cancel', job_id: id });
+      await until(() => gw.size === 0);
+    });
+
+    it('answers a resume that waited for a submission that then failed with that failure, and its cancel_job with CANCEL_FAILED', async () => {
+      const { gw, a, token, id, refuse } = droppedMidSubmission();
+      await until(() => existsSync(join(dir(), storageKeys.record(id))));
+      a.socket.close();
+      gw.detach(a);
+      const b = holder('c2');
+      gw.resume(b, { type: 'resume_job', job_id: 'up', resume_token: token });
+      gw.cancel(b, 'up');
+      refuse(new Error('publish timed out'));
+      await until(() => b.socket.of('up', 'error').length === 2);
+      expect(b.socket.of('up', 'error')).toEqual([
+        expect.objectContaining({ code: 'SUBMIT_FAILED' }),
+        expect.objectContaining({ code: 'CANCEL_FAILED' }),
+      ]);
+      expect(gw.size).toBe(0);
+    });
+
+    it('answers a cancel_job sent while the submission was under way when it then fails: SUBMIT_FAILED, then CANCEL_FAILED', async () => {
+      const { gw, a, refuse } = droppedMidSubmission();
+      await until(() => gw.size === 1 && published.length === 0);
+      await tick();
+      gw.cancel(a, 'up');
+      refuse(new Error('publish timed out'));
+      await until(() => a.socket.of('up', 'error').length === 2);
+      expect(a.socket.of('up', 'error')).toEqual([
+        expect.objectContaining({ code: 'SUBMIT_FAILED' }),
+        expect.objectContaining({ code: 'CANCEL_FAILED' }),
+      ]);
+    });
+  });
+
+  it('answers every cancel_job: a second one while the first is under way, and one sent during a resume that is refused', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    await submitted(gw, a, 'j1');
+    gw.cancel(a, 'j1');
+    gw.cancel(a, 'j1');
+    await until(() => a.socket.of('j1', 'error').length === 2);
+    expect(a.socket.of('j1', 'error').map((m) => m.code)).toEqual(['CANCEL_FAILED', 'JOB_CANCELLED']);
+    // a resume with a wrong token, refused once the record is read
+    const other = await abandoned();
+    const wrong = heldResume(`${other.id}.wrong`);
+    wrong.gw.cancel(wrong.b, 'j1');
+    wrong.release();
+    await until(() => wrong.b.socket.of('j1', 'error').length === 2);
+    expect(wrong.b.socket.of('j1', 'error').map((m) => m.code)).toEqual(['RESUME_FAILED', 'CANCEL_FAILED']);
+  });
+
   it('tells the gateway that resumed a job during its submission when the publish then fails', async () => {
     const gw1 = lifecycle();
     const a = holder('c1');

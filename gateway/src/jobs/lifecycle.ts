@@ -72,6 +72,14 @@ export interface LifecycleDeps {
 /** How long a resume waits for a running job's live progress before it answers with the stored state. */
 const LIVE_PROGRESS_WAIT_MS = 1000;
 
+/** Why a cancel_job that was waiting for its answer failed, by how the job ended otherwise (none: nobody to tell). */
+const CANCEL_TOO_LATE: Partial<Record<Outcome, string>> = {
+  completed: 'the job completed before it could be cancelled',
+  failed: 'the job failed before it could be cancelled',
+  refused: 'no job with this job_id is in progress on this connection',
+  taken: 'the job was resumed on another connection',
+};
+
 /** The same answer for every resume that fails, so that it tells nothing about which jobs exist. */
 const RESUME_REFUSED = 'no job with this job_id and resume_token (it may have expired)';
 
@@ -104,6 +112,8 @@ function newJob(
     queuePosition: null,
     held: [],
     cancelRequested: false,
+    submission: null,
+    submitFailure: null,
     detached: false,
     claimedElsewhere: false,
     staging: null,
@@ -135,6 +145,8 @@ export class JobLifecycle {
   private readonly inFlight = new Set<Promise<void>>();
   /** By connection, then by the client's job id. */
   private readonly byHolder = new Map<string, Map<string, GatewayJob>>();
+  /** Resumes waiting for their job's submission to settle, by connection, then client job id: whether a cancel_job came meanwhile. */
+  private readonly resumesAfterSubmission = new Map<string, Map<string, { cancelRequested: boolean }>>();
   /** Jobs waiting with a queue position, by tenant key (each `dequeued` notice moves them up). */
   private readonly waitingByTenant = new Map<string, Set<GatewayJob>>();
   /** WEBHOOK_ALLOWLIST: a webhook URL refused on its face is a VALIDATION_ERROR at submit. */
@@ -294,7 +306,11 @@ export class JobLifecycle {
     if (local) {
       const allowed =
         tokenMatches(message.resume_token, local.resumeDigest) && local.clientId === message.job_id && sameOwner(local.owner, holder);
-      if (!allowed || local.phase === 'uploading' || local.phase === 'submitting') return refuse();
+      if (!allowed || local.phase === 'uploading') return refuse();
+      // its connection dropped (or the client moved) while it was being published: the job will run, so the
+      // resume waits for the submission to settle rather than being refused (and the work submitted twice)
+      if (local.phase === 'submitting' && local.holder !== holder) return void this.resumeAfterSubmission(holder, message, local);
+      if (local.phase === 'submitting') return refuse();
       if (local.holder === holder) return local.phase === 'delivering' ? refuse() : this.sendState(local);
       if (mine)
         return this.send(
@@ -342,14 +358,69 @@ export class JobLifecycle {
     void this.resumeFromStorage(job, message.resume_token);
   }
 
+  /**
+   * A resume of a job whose submission is under way: waits (bounded) for it to settle, then takes the job
+   * over (or, the submission failed, answers with that failure), applying a cancel_job that came meanwhile.
+   */
+  private async resumeAfterSubmission(holder: JobHolder, message: ResumeJobMessage, job: GatewayJob): Promise<void> {
+    const { config } = this.deps;
+    let pending = this.resumesAfterSubmission.get(holder.id);
+    if (!pending) this.resumesAfterSubmission.set(holder.id, (pending = new Map()));
+    const state = { cancelRequested: false };
+    pending.set(message.job_id, state);
+    // a submission waits for the broker's confirm at most PUBLISH_TIMEOUT_SECONDS, and for its record's write
+    // (retried) at most TRANSIENT_RETRY_SECONDS
+    const bound = config.publishTimeoutMs + config.transientRetryMs;
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      (job.submission ?? Promise.resolve()).then(() => true),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), bound))),
+    ]);
+    clearTimeout(timer);
+    if (pending.get(message.job_id) === state) pending.delete(message.job_id);
+    if (pending.size === 0) this.resumesAfterSubmission.delete(holder.id);
+    const cancelFailed = (why: string) =>
+      state.cancelRequested && this.send(holder, errorMessageFor(message.job_id, errors.cancelFailed(why)));
+    if (holder.socket.closed) {
+      // nobody to answer; a cancel it asked for still applies to a job that was published
+      if (state.cancelRequested && settled && !job.submitFailure) this.cancelDetached(job);
+      return;
+    }
+    if (!settled) {
+      this.send(holder, errorMessageFor(message.job_id, errors.resumeFailed('the job is still being submitted; try again shortly')));
+      cancelFailed('the job is still being submitted; try again shortly');
+      return;
+    }
+    if (job.submitFailure) {
+      this.send(holder, errorMessageFor(message.job_id, job.submitFailure));
+      cancelFailed('the job was not submitted; there is nothing to cancel');
+      return;
+    }
+    this.resume(holder, message);
+    if (state.cancelRequested) this.cancel(holder, message.job_id);
+  }
+
   /** `cancel_job`: drops an upload, or stops the job wherever it is queued or running. */
   cancel(holder: JobHolder, clientId: string): void {
     const job = this.byHolder.get(holder.id)?.get(clientId);
+    const resuming = job ? undefined : this.resumesAfterSubmission.get(holder.id)?.get(clientId);
+    if (resuming && !resuming.cancelRequested) {
+      resuming.cancelRequested = true; // applied once the submission settles and the resume takes the job
+      return;
+    }
+    if (job?.cancelRequested || resuming) {
+      this.send(
+        holder,
+        errorMessageFor(clientId, errors.cancelFailed('a cancel_job for this job is under way already; its answer follows')),
+      );
+      return;
+    }
     if (!job || job.phase === 'delivering' || job.phase === 'ended') {
       const why = job ? 'the job has completed; its results are being sent' : 'no job with this job_id is in progress on this connection';
       this.send(holder, errorMessageFor(clientId, errors.cancelFailed(why)));
       return;
     }
+    job.cancelRequested = true;
     if (job.phase === 'uploading') {
       this.end(job, 'cancelled', {
         notice: errorMessageFor(clientId, errors.jobCancelled('cancelled before the job was submitted')),
@@ -357,10 +428,8 @@ export class JobLifecycle {
       });
       return;
     }
-    if (job.phase === 'submitting' || job.phase === 'resuming') {
-      job.cancelRequested = true; // applied as soon as the job is published or resumed
-      return;
-    }
+    // applied as soon as the job is published or resumed
+    if (job.phase === 'submitting' || job.phase === 'resuming') return;
     void this.cancelWaiting(job);
   }
 
@@ -395,6 +464,7 @@ export class JobLifecycle {
   /** submit(), counted in `inFlight` until it settles. */
   private submitting(...args: Parameters<JobLifecycle['submit']>): Promise<void> {
     const run = this.submit(...args);
+    args[0].submission = run;
     this.inFlight.add(run);
     void run.finally(() => this.inFlight.delete(run));
     return run;
@@ -712,8 +782,11 @@ export class JobLifecycle {
       await this.deps.publisher.broadcast({ type: 'cancel', job_id: job.id });
     } catch (err) {
       job.log.warn({ err }, 'cancellation failed');
-      if (this.jobs.get(job.id) === job && job.phase === 'waiting')
+      // a job that ended meanwhile had its cancel answered by end()
+      if (this.jobs.get(job.id) === job && job.cancelRequested) {
+        job.cancelRequested = false;
         this.send(job.holder, errorMessageFor(job.clientId, errors.cancelFailed(`could not reach the workers: ${(err as Error).message}`)));
+      }
       return;
     }
     // the result may have come meanwhile: then the client has it already
@@ -730,6 +803,7 @@ export class JobLifecycle {
    */
   private fail(job: GatewayJob, err: unknown, { removeFiles = true } = {}): void {
     const e = AppError.from(err, 'SUBMIT_FAILED');
+    job.submitFailure = e;
     job.log.warn({ code: e.code, details: e.details, err: e.cause }, 'job not submitted');
     if (this.jobs.get(job.id) !== job) return;
     if (job.claimedElsewhere) {
@@ -800,6 +874,16 @@ export class JobLifecycle {
       metrics.jobSeconds.observe({ operation: job.operation }, (Date.now() - job.startedAt) / 1000);
     }
     if (options.notice) this.send(job.holder, options.notice);
+    // every cancel_job gets an answer: a job that ended otherwise than cancelled failed it
+    const tooLate = outcome === 'cancelled' || job.detached ? undefined : CANCEL_TOO_LATE[outcome];
+    if (job.cancelRequested && tooLate)
+      this.send(
+        job.holder,
+        errorMessageFor(
+          job.clientId,
+          errors.cancelFailed(phase === 'submitting' ? 'the job was not submitted; there is nothing to cancel' : tooLate),
+        ),
+      );
     if (options.removeFiles) {
       // A delivered job's files are the ones it names (no listing on every job's path); others are found by listing.
       const { delivered } = options;
