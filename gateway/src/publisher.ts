@@ -6,7 +6,19 @@ import {
   type ReplyExchangeMessage,
   type Topology,
 } from '@media-foundry/shared';
-import { type Broker, type ChannelWrapper, declareJobTopology } from '@media-foundry/shared/node';
+import { type Broker, type ChannelWrapper, type ConfirmChannel, declareJobTopology } from '@media-foundry/shared/node';
+
+/**
+ * A job RabbitMQ returned unroutable: its tenant's queue does not exist (it
+ * expired since it was declared). The job is not queued; declare the queue
+ * again and publish once more.
+ */
+export class QueueMissingError extends Error {
+  constructor(readonly queue: string) {
+    super(`queue ${queue} does not exist`);
+    this.name = 'QueueMissingError';
+  }
+}
 
 /**
  * The gateway's publishing channel, with publisher confirms: jobs into their
@@ -18,6 +30,8 @@ export class JobPublisher {
   private readonly channel: ChannelWrapper;
   /** SMALL_OUTPUTS_IN_RESULT: each job asks for its small output inside its result (INLINE_OUTPUT_HEADER). */
   private readonly jobHeaders: Record<string, unknown>;
+  /** Message ids of jobs the broker returned, until their publish settles (a return comes before its confirm). */
+  private readonly returned = new Set<string>();
 
   constructor(
     broker: Broker,
@@ -30,23 +44,36 @@ export class JobPublisher {
       confirm: true,
       // While RabbitMQ is away publishes wait this long, then reject: the client gets SUBMIT_FAILED.
       publishTimeout: config.publishTimeoutMs,
-      setup: (ch: Parameters<typeof declareJobTopology>[0]) => declareJobTopology(ch, topology, config.jobDeliveryLimit),
+      setup: async (ch: ConfirmChannel) => {
+        ch.on('return', (msg: { properties: { messageId?: unknown } }) => {
+          if (typeof msg.properties.messageId === 'string') this.returned.add(msg.properties.messageId);
+        });
+        await declareJobTopology(ch, topology, config.jobDeliveryLimit);
+      },
     });
   }
 
   /**
    * Publishes a job into `queue` (its tenant's), persistent; resolves on the broker's confirm. A small output
    * comes back with the reply: with SMALL_OUTPUTS_IN_RESULT this gateway asks for no object of its own for it.
+   * Mandatory: a queue that is gone (expired) would otherwise drop the job, confirmed all the same; it comes
+   * back instead, and the publish fails with QueueMissingError.
    */
   async publish(queue: string, job: JobMessage, traceparent?: string): Promise<void> {
-    await this.channel.sendToQueue(queue, Buffer.from(JSON.stringify(job)), {
-      persistent: true,
-      contentType: 'application/json',
-      correlationId: job.job_id,
-      messageId: job.job_id,
-      timestamp: Math.floor(Date.now() / 1000),
-      headers: { ...(traceparent ? { traceparent } : {}), ...this.jobHeaders },
-    });
+    try {
+      await this.channel.sendToQueue(queue, Buffer.from(JSON.stringify(job)), {
+        persistent: true,
+        mandatory: true,
+        contentType: 'application/json',
+        correlationId: job.job_id,
+        messageId: job.job_id,
+        timestamp: Math.floor(Date.now() / 1000),
+        headers: { ...(traceparent ? { traceparent } : {}), ...this.jobHeaders },
+      });
+      if (this.returned.has(job.job_id)) throw new QueueMissingError(queue);
+    } finally {
+      this.returned.delete(job.job_id);
+    }
   }
 
   /** Broadcasts a control message (a cancellation, "this tenant has work") to every worker. */

@@ -29,6 +29,7 @@ import { ByteBudget } from '../byte-budget.js';
 import type { ClientSocket } from '../client-socket.js';
 import { createDownloadUrls } from '../download-urls.js';
 import { createGatewayMetrics } from '../metrics.js';
+import { QueueMissingError } from '../publisher.js';
 import type { JobHolder } from './job.js';
 import { JobLifecycle } from './lifecycle.js';
 import type { ReplyFollower } from './reply-router.js';
@@ -141,6 +142,10 @@ describe('JobLifecycle', () => {
   /** While set, publishes wait for it (and fail when it rejects). */
   let publishGate: Promise<void> | null;
   let queueDepth: number;
+  /** Publishes still to come back unroutable (their tenant queue gone), and the tenants declared lost and prepared since. */
+  let missingQueues: number;
+  let lost: string[];
+  let prepares: number;
   let gatewayCount = 0;
   /** The last lifecycle's GATEWAY_BUFFER_BUDGET_MB. */
   let budget: ByteBudget;
@@ -168,11 +173,19 @@ describe('JobLifecycle', () => {
       storage,
       store,
       tenants: {
-        prepare: (tenant) => Promise.resolve({ key: tenantKey(tenant), queue: t.tenantQueue(tenantKey(tenant)), depth: queueDepth }),
+        prepare: (tenant) => {
+          prepares += 1;
+          return Promise.resolve({ key: tenantKey(tenant), queue: t.tenantQueue(tenantKey(tenant)), depth: queueDepth });
+        },
+        lost: (key) => void lost.push(key),
       },
       publisher: {
         publish: async (queue, job) => {
           if (publishGate) await publishGate;
+          if (missingQueues > 0) {
+            missingQueues -= 1;
+            throw new QueueMissingError(queue);
+          }
           published.push({ queue, job });
         },
         broadcast: (m) => {
@@ -209,6 +222,9 @@ describe('JobLifecycle', () => {
     followGate = null;
     publishGate = null;
     queueDepth = 0;
+    missingQueues = 0;
+    lost = [];
+    prepares = 0;
   });
 
   /** Submits a URL job on `gw` and returns its internal id and resume token. */
@@ -364,6 +380,29 @@ describe('JobLifecycle', () => {
     await until(() => gw.size === 0);
     await emptied(storage, 'jobs/');
     expect(followed.size).toBe(0);
+  });
+
+  it('declares the tenant queue again and publishes once more when the job came back because the queue was gone', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    missingQueues = 1;
+    await submitted(gw, a, 'j1');
+    expect(lost).toEqual([tenantKey('key:owner')]);
+    expect(prepares).toBe(2);
+    expect(published).toHaveLength(1);
+    expect(a.socket.of('j1').map((m) => m.type)).toEqual(['ack', 'progress']);
+  });
+
+  it('fails with SUBMIT_FAILED a job that comes back twice (its queue gone again), and leaves nothing behind', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    missingQueues = 2;
+    gw.start(a, startJob({ job_id: 'j1', operation: 'probe', input: { source: 'url', url: 'https://e.com/a' } }), null);
+    await until(() => a.socket.of('j1').length > 0);
+    expect(a.socket.of('j1')).toEqual([expect.objectContaining({ type: 'error', code: 'SUBMIT_FAILED' })]);
+    expect(JSON.stringify(a.socket.of('j1')[0])).toContain('does not exist');
+    await until(() => gw.size === 0);
+    await emptied(storage, 'jobs/');
   });
 
   it('publishes a job while its record is being stored, and acks only once it is', async () => {

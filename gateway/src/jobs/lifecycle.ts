@@ -46,7 +46,7 @@ import {
 import type { ByteBudget } from '../byte-budget.js';
 import type { DownloadUrls } from '../download-urls.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { JobPublisher } from '../publisher.js';
+import { type JobPublisher, QueueMissingError } from '../publisher.js';
 import { deliverResult } from './delivery.js';
 import type { GatewayJob, JobHolder, Outcome } from './job.js';
 import type { ReplyFollower } from './reply-router.js';
@@ -59,7 +59,7 @@ export interface LifecycleDeps {
   gatewayId: string;
   storage: Storage;
   store: JobStore;
-  tenants: Pick<TenantQueues, 'prepare'>;
+  tenants: Pick<TenantQueues, 'prepare' | 'lost'>;
   publisher: Pick<JobPublisher, 'publish' | 'broadcast' | 'notify'>;
   router: ReplyFollower;
   urls: DownloadUrls;
@@ -537,14 +537,14 @@ export class JobLifecycle {
         () => null,
         (err: unknown) => errors.submitFailed(`could not store the job's record: ${(err as Error).message}`, err),
       );
-      const [followed, prepared] = await Promise.allSettled([
-        router.follow(job.id),
+      const prepare = () =>
         tenants.prepare(job.tenant).catch((err: unknown) => {
           throw errors.submitFailed(`could not reach RabbitMQ: ${(err as Error).message}`, err);
-        }),
-      ]);
+        });
+      const [followed, prepared] = await Promise.allSettled([router.follow(job.id), prepare()]);
       if (followed.status === 'rejected') throw followed.reason;
       if (prepared.status === 'rejected') throw prepared.reason;
+      let { queue } = prepared.value;
       depth = prepared.value.depth;
       if (depth >= config.maxQueuedJobsPerClient)
         throw errors.rateLimited(
@@ -558,8 +558,22 @@ export class JobLifecycle {
         delivery_method: job.deliveryMethod,
         submitted_at: new Date().toISOString(),
       };
-      await publisher.publish(prepared.value.queue, message, job.traceparent).catch((err: unknown) => {
-        throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);
+      const publish = () =>
+        publisher.publish(queue, message, job.traceparent).catch((err: unknown) => {
+          if (err instanceof QueueMissingError) throw err;
+          throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);
+        });
+      await publish().catch(async (err: unknown) => {
+        if (!(err instanceof QueueMissingError)) throw err;
+        // the queue expired since it was declared or checked, and the job came back: declared again, then once more
+        job.log.info({ queue }, 'tenant queue was gone; declaring it again');
+        tenants.lost(job.tenantKey);
+        ({ queue, depth } = await prepare());
+        await publish().catch((again: unknown) => {
+          throw again instanceof QueueMissingError
+            ? errors.submitFailed(`RabbitMQ did not accept the job: ${again.message}`, again)
+            : again;
+        });
       });
     } catch (err) {
       await recorded;
