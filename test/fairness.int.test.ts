@@ -7,11 +7,13 @@
  * killed mid-burst loses nothing and runs nothing twice.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import amqplib from 'amqplib';
+import { topology } from '@media-foundry/shared';
 import { makeTestVideos, video } from './helpers/media.js';
 import { type Origin, startOrigin, trickle } from './helpers/origin.js';
 import { waitFor } from './helpers/wait.js';
 import { connectBackend } from './helpers/backend.js';
-import { type ServiceProcess, startStack, type Stack } from './helpers/stack.js';
+import { AMQP_URL, type ServiceProcess, startStack, type Stack } from './helpers/stack.js';
 import { startJobMessage, TestClient } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
 
@@ -213,6 +215,40 @@ describe('limits', () => {
     const firstBStart = Math.min(...events.filter((e) => e.start && e.tenant === tenantKey(tenantOf(KEYS.B))).map((e) => e.at));
     expect(firstBStart).toBeLessThan(lastAStart);
     await Promise.all([a.close(), b.close()]);
+  });
+});
+
+describe('submissions of many tenants', () => {
+  const { stack } = useSuite({ stack: { workers: 1, workerEnv: { FFMPEG_THREADS: '1' } }, client: false });
+
+  it('acks every one of many anonymous connections (a tenant queue each), none refused or dropped', async () => {
+    // with auth off each connection is a tenant of its own: each submission creates a quorum queue
+    const clients = await Promise.all(Array.from({ length: 60 }, () => TestClient.connect(stack.wsUrl)));
+    clients.forEach((c, i) => c.send({ ...thumbnail(`many-${i}`), operation: 'probe', options: {} }));
+    const answers = await Promise.all(clients.map((c, i) => c.next((m) => m.job_id === `many-${i}`, 60_000)));
+    expect(answers.filter((m) => m.type !== 'ack')).toEqual([]);
+    for (const [i, c] of clients.entries()) expect((await c.result(`many-${i}`, 120_000)).final.type).toBe('completed');
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it("delivers a tenant's next job after its queue was deleted behind the gateway's back", async () => {
+    const client = await TestClient.connect(stack.wsUrl);
+    client.send(thumbnail('before'));
+    expect((await client.result('before', 120_000)).final.type).toBe('completed');
+    // the gateway declared this tenant's queue moments ago: it trusts that declare, and must notice the queue is gone
+    const internal = stack.gateway.logs.find((l) => l.msg === 'job received' && l.job_id === 'before')?.internal_id;
+    const started = stack.workers.flatMap((w) => w.logs).find((l) => l.msg === 'job started' && l.job_id === internal);
+    expect(started?.tenant).toBeDefined();
+    const conn = await amqplib.connect(AMQP_URL);
+    try {
+      const ch = await conn.createChannel();
+      await ch.deleteQueue(topology(stack.prefix).tenantQueue(String(started!.tenant)));
+    } finally {
+      await conn.close();
+    }
+    client.send(thumbnail('after'));
+    expect((await client.result('after', 120_000)).final.type).toBe('completed');
+    await client.close();
   });
 });
 
