@@ -8,6 +8,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { TARGET_SIZE_BYTES_PER_MB } from '@media-foundry/shared';
 import { ffprobe, makeTestVideo, makeTestVideos, renderLavfi, video } from './helpers/media.js';
 import { probe, toOutputMetadata } from '@media-foundry/worker/lib';
 import { ffmpegRuns } from './helpers/stack.js';
@@ -97,6 +98,18 @@ const { dir, files, stack, client } = useSuite({
         'aac',
         join(dir, 'mono8k.m4a'),
       ]),
+      // the video starts 23 ms after the audio (AAC's priming samples, as Matroska keeps them)
+      makeTestVideo(join(dir, 'late-video.mkv'), {
+        seconds: 3,
+        fps: 30,
+        codecArgs: ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac'],
+      }),
+      // variable frame rate, as phones record: 120 frames at 30 fps with pauses of 0.5 s and 0.8 s, 5.3 s in all
+      execa('ffmpeg', [
+        ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30:duration=4'],
+        ...['-vf', "setpts='N/30/TB+if(gt(N,30),0.5/TB,0)+if(gt(N,60),0.8/TB,0)'", '-fps_mode', 'vfr'],
+        ...['-c:v', 'libx264', '-pix_fmt', 'yuv420p', join(dir, 'vfr.mkv')],
+      ]).then(() => execa('ffmpeg', ['-v', 'error', '-y', '-i', join(dir, 'vfr.mkv'), '-c', 'copy', join(dir, 'vfr.mp4')])),
       makeTestVideo(join(dir, 'tiny.webm'), {
         seconds: 1,
         width: 160,
@@ -266,6 +279,44 @@ describe('compress', () => {
     expect(outputs).toEqual([expect.objectContaining({ filename: 'output.webm', content_type: 'video/webm' })]);
     expect(final).toMatchObject({ output_metadata: { format: 'webm', video_codec: 'vp9', audio_codec: 'opus' } });
     await expectMedia(out.get('output.webm'), 'c.webm', VP9_TINY);
+  });
+});
+
+describe('compress with target_size_mb', () => {
+  /** The output's frames and seconds: a variable frame rate kept means as many frames as the input, over as long. */
+  async function framesAndSeconds(bytes: Buffer | undefined, name: string) {
+    const probed = await probeOut(bytes, name);
+    return { frames: await countFrames(probed.path), seconds: probed.duration };
+  }
+
+  // both passes must encode the same frames: the null muxer of pass 1 and MP4's would pick different frame-rate modes
+  it.each([
+    ['late-video.mkv', 'mp4', 90, 3],
+    ['vfr.mkv', 'mp4', 120, 5.3],
+    ['vfr.mp4', 'mp4', 120, 5.3],
+    ['vfr.mp4', 'mkv', 120, 5.3],
+    ['vfr.mp4', 'webm', 120, 5.3],
+  ] as const)('%s to %s: two passes over the same frames, the timing kept', async (input, format, frames, seconds) => {
+    const jobId = `ts-${input}-${format}`.replace('.', '-');
+    start(jobId, 'compress', input, { preset: 'low', target_size_mb: 0.2, target_format: format });
+    const done = await completed(jobId);
+    const out = await framesAndSeconds(done.files.get(`output.${format}`), `${jobId}.${format}`);
+    expect(out.frames).toBe(frames);
+    expect(Math.abs(out.seconds - seconds)).toBeLessThan(0.1);
+    expect(done.files.get(`output.${format}`)!.length).toBeLessThanOrEqual(0.2 * TARGET_SIZE_BYTES_PER_MB);
+  });
+
+  it('a pipeline ending in compress with a size target takes a variable-frame-rate input', async () => {
+    const steps = [
+      { operation: 'filter', options: { filters: [{ type: 'scale', width: 160 }] } },
+      { operation: 'compress', options: { preset: 'low', target_size_mb: 0.2 } },
+    ];
+    start('ts-pipeline', 'pipeline', 'vfr.mp4', { steps });
+    const done = await completed('ts-pipeline');
+    expect(ffmpegRuns(stack, 'ts-pipeline')).toHaveLength(2);
+    const out = await framesAndSeconds(done.files.get('output.mp4'), 'ts-pipeline.mp4');
+    expect(out.frames).toBe(120);
+    expect(Math.abs(out.seconds - 5.3)).toBeLessThan(0.1);
   });
 });
 

@@ -245,7 +245,7 @@ describe('buildCompress with target_size_mb', () => {
 
   it('encodes in two passes at the bitrate the size allows, the log in the job dir', () => {
     const plan = buildCompress(opts({ preset: 'low', target_size_mb: 8 }), mediaInfo({ duration: 60 }), multi);
-    const pass = (n: string) => ['-pass', n, '-passlogfile', '/job/passlog', '-pix_fmt', 'yuv420p'];
+    const pass = (n: string) => ['-pass', n, '-passlogfile', '/job/passlog', '-pix_fmt', 'yuv420p', '-fps_mode', 'vfr'];
     const video = ['-i', '/job/input.mp4', '-map', '0:0', '-vf', 'scale=1920:1080'].slice(0, 4);
     expect(plan.runs).toEqual([
       [
@@ -268,6 +268,14 @@ describe('buildCompress with target_size_mb', () => {
     expect(plan.runs).toHaveLength(2);
     expect(plan.runs[1]).toEqual(expect.arrayContaining(['-vf', 'scale=640:360', '-c:v', 'libvpx-vp9', '-c:a', 'libopus']));
   });
+
+  it.each(['mp4', 'mkv', 'webm'] as const)(
+    'gives both passes to %s the same frame-rate mode (the null muxer and the output would pick different ones)',
+    (target_format) => {
+      const plan = buildCompress(opts({ target_size_mb: 1, target_format }), mediaInfo(), multi);
+      for (const run of plan.runs) expect(run.join(' ')).toContain(' -fps_mode vfr ');
+    },
+  );
 
   it('needs a duration', () => {
     expect(thrownBy(() => buildCompress(opts({ target_size_mb: 1 }), mediaInfo({ duration: null }), multi)).message).toBe(

@@ -185,8 +185,8 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
     'speed → compress target',
     [DOUBLE_SPEED, { operation: 'compress', options: { target_size_mb: 2 } }],
     [
-      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset medium -b:v 2905k -x264-params ratetol=0.2 -pass 1 -passlogfile /job/passlog -pix_fmt yuv420p -an -sn -dn -f null /dev/null',
-      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset medium -b:v 2905k -x264-params ratetol=0.2 -pass 2 -passlogfile /job/passlog -pix_fmt yuv420p -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
+      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset medium -b:v 2905k -x264-params ratetol=0.2 -pass 1 -passlogfile /job/passlog -pix_fmt yuv420p -fps_mode vfr -an -sn -dn -f null /dev/null',
+      '-i /job/input.mp4 -map 0:0 -vf setpts=PTS/2 -c:v libx264 -preset medium -b:v 2905k -x264-params ratetol=0.2 -pass 2 -passlogfile /job/passlog -pix_fmt yuv420p -fps_mode vfr -map 0:1 -af atempo=2 -c:a aac -b:a 128k -sn -dn -movflags +faststart /job/out/output.mp4',
     ],
     [5, 5],
     ['output.mp4'],
@@ -198,8 +198,8 @@ const PAIRS: [string, PipelineStepInput[], string[], (number | null)[], string[]
       { operation: 'compress', options: { target_size_mb: 1, target_format: 'webm' } },
     ],
     [
-      '-i /job/input.mp4 -map 0:0 -vf scale=640:-2 -c:v libvpx-vp9 -b:v 624k -row-mt 1 -deadline good -cpu-used 4 -pass 1 -passlogfile /job/passlog -pix_fmt yuv420p -an -sn -dn -f null /dev/null',
-      '-i /job/input.mp4 -map 0:0 -vf scale=640:-2 -c:v libvpx-vp9 -b:v 624k -row-mt 1 -deadline good -cpu-used 4 -pass 2 -passlogfile /job/passlog -pix_fmt yuv420p -map 0:1 -af aformat=channel_layouts=mono|stereo|3.0|quad|5.0|5.1|6.1|7.1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
+      '-i /job/input.mp4 -map 0:0 -vf scale=640:-2 -c:v libvpx-vp9 -b:v 624k -row-mt 1 -deadline good -cpu-used 4 -pass 1 -passlogfile /job/passlog -pix_fmt yuv420p -fps_mode vfr -an -sn -dn -f null /dev/null',
+      '-i /job/input.mp4 -map 0:0 -vf scale=640:-2 -c:v libvpx-vp9 -b:v 624k -row-mt 1 -deadline good -cpu-used 4 -pass 2 -passlogfile /job/passlog -pix_fmt yuv420p -fps_mode vfr -map 0:1 -af aformat=channel_layouts=mono|stereo|3.0|quad|5.0|5.1|6.1|7.1 -c:a libopus -b:a 128k -sn -dn /job/out/output.webm',
     ],
     [10, 10],
     ['output.webm'],

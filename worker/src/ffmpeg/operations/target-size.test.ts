@@ -48,13 +48,15 @@ describe('targetRates', () => {
 });
 
 describe('twoPassVideoArgs', () => {
-  it('x264 and VP9 at a bitrate, with the pass and its log', () => {
+  it('x264 and VP9 at a bitrate, with the pass, its log and the frame-rate mode both passes share', () => {
     expect(twoPassVideoArgs(false, 'veryfast', 1000, 1, '/job/passlog')).toEqual(
-      argv('-c:v libx264 -preset veryfast -b:v 1000k -x264-params ratetol=0.2 -pass 1 -passlogfile /job/passlog -pix_fmt yuv420p'),
+      argv(
+        '-c:v libx264 -preset veryfast -b:v 1000k -x264-params ratetol=0.2 -pass 1 -passlogfile /job/passlog -pix_fmt yuv420p -fps_mode vfr',
+      ),
     );
     expect(twoPassVideoArgs(true, 'medium', 500, 2, '/job/passlog')).toEqual([
       ...['-c:v', 'libvpx-vp9', '-b:v', '500k', '-row-mt', '1', '-deadline', 'good', '-cpu-used', '4'],
-      ...['-pass', '2', '-passlogfile', '/job/passlog', '-pix_fmt', 'yuv420p'],
+      ...['-pass', '2', '-passlogfile', '/job/passlog', '-pix_fmt', 'yuv420p', '-fps_mode', 'vfr'],
     ]);
   });
 });

@@ -83,13 +83,25 @@ export function targetRates(input: TargetSizeInput): TargetRates {
   return { videoKbps, audioKbps, maxBytes };
 }
 
+/**
+ * Both passes must hand the encoder the same frames, or x264 stops at the
+ * second pass ("Incomplete MB-tree stats file"). ffmpeg's default frame-rate
+ * mode follows the muxer: passthrough for pass 1's null output, CFR for MP4
+ * (which duplicates frames into a variable-rate input's gaps, and in front of
+ * a video that starts after its audio), VFR for Matroska and WebM. So both
+ * passes name it: `vfr` keeps a phone video's frame timing, and drops a frame
+ * only where two land on the same tick (which passthrough hands on to the
+ * muxer, and MP4 refuses). `-fps_mode` is ffmpeg ≥ 5.1's name for `-vsync`.
+ */
+export const TWO_PASS_FPS_MODE = ['-fps_mode', 'vfr'];
+
 /** The video encoder at a bitrate, for one pass of a two-pass encode (x264, or VP9 for WebM). */
 export function twoPassVideoArgs(webm: boolean, x264Preset: string, kbps: number, pass: 1 | 2, passlog: string): string[] {
   const encoder = webm
     ? ['-c:v', 'libvpx-vp9', '-b:v', `${kbps}k`, '-row-mt', '1', '-deadline', 'good', '-cpu-used', '4']
     : // ratetol 0.2 %: x264 holds the average tighter (short clips overshot 5.8 % at the default 1 %, 1.4 % with this)
       ['-c:v', 'libx264', '-preset', x264Preset, '-b:v', `${kbps}k`, '-x264-params', 'ratetol=0.2'];
-  return [...encoder, '-pass', String(pass), '-passlogfile', passlog, '-pix_fmt', 'yuv420p'];
+  return [...encoder, '-pass', String(pass), '-passlogfile', passlog, '-pix_fmt', 'yuv420p', ...TWO_PASS_FPS_MODE];
 }
 
 /** Where the first pass goes: only its log matters. */
