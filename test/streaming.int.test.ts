@@ -13,7 +13,8 @@ import { useSuite } from './helpers/suite.js';
 
 const { dir, files, client } = useSuite({
   name: 'streaming',
-  fixtures: (dir) => makeTestVideos(dir, { 'hd.mp4': video(20, '1280x720'), 'short.mp4': video(4, '320x180') }),
+  fixtures: (dir) =>
+    makeTestVideos(dir, { 'hd.mp4': video(20, '1280x720'), 'short.mp4': video(4, '320x180'), 'vga.mp4': video(4, '640x480') }),
   timeoutMs: 120_000,
 });
 interface Output {
@@ -176,6 +177,32 @@ describe('hls', () => {
     expect(keyframes[1]).toEqual(keyframes[0]);
   }, 180_000);
 
+  // ffmpeg numbers the init segment (init_0.mp4) only when it writes several variants
+  it.each([
+    ['one rendition asked of a 640x480 input', 'vga.mp4', { renditions: [{ height: 360 }] }, '360p', '480,360'],
+    ['the one default rendition of an input under 480 px', 'short.mp4', {}, '180p', '320,180'],
+  ])(
+    'encodes hevc with %s: init_0.mp4, described as the job completes',
+    async (_what, input, options, variant, size) => {
+      const jobId = `hls-hevc-one-${variant}`;
+      client.startJob(jobId, 'hls', files.url(input), { ...options, segment_seconds: 2, codec: 'hevc' });
+      const { final, files: received } = await client.result(jobId, 120_000);
+      expect(final).toMatchObject({ type: 'completed', output_metadata: { format: 'hls', video_codec: 'hevc' } });
+      const outputs = final.outputs as Output[];
+      expect(outputs.map((o) => o.filename)).toEqual([
+        'master.m3u8',
+        `${variant}/index.m3u8`,
+        `${variant}/init_0.mp4`,
+        `${variant}/seg_000.m4s`,
+        `${variant}/seg_001.m4s`,
+      ]);
+      const folder = join(dir, `${jobId}-tree`);
+      await saveTree(folder, outputs, async (o) => received.get(o.filename)!);
+      expect(await videoSizes(join(folder, 'master.m3u8'))).toEqual([size]);
+    },
+    180_000,
+  );
+
   it('refuses a rendition taller than the input', async () => {
     client.startJob('hls-up', 'hls', files.url('short.mp4'), { renditions: [{ height: 720 }] });
     const { final } = await client.result('hls-up');
@@ -243,4 +270,17 @@ describe('dash', () => {
     expect(keyframes[0]!.length).toBeGreaterThanOrEqual(4);
     expect(keyframes[1]).toEqual(keyframes[0]);
   }, 300_000);
+
+  it('names a single hevc rendition init_0.m4s, as it does every representation', async () => {
+    client.startJob('dash-hevc-one', 'dash', files.url('vga.mp4'), { renditions: [{ height: 360 }], segment_seconds: 2, codec: 'hevc' });
+    const { final, files: received } = await client.result('dash-hevc-one', 120_000);
+    expect(final).toMatchObject({ type: 'completed', output_metadata: { format: 'dash', video_codec: 'hevc', width: 480, height: 360 } });
+    const outputs = final.outputs as Output[];
+    const names = outputs.map((o) => o.filename);
+    expect(names.slice(0, 4)).toEqual(['manifest.mpd', 'init_0.m4s', 'seg_0_001.m4s', 'seg_0_002.m4s']);
+    expect(names).toContain('init_1.m4s');
+    const folder = join(dir, 'dash-hevc-one-tree');
+    await saveTree(folder, outputs, async (o) => received.get(o.filename)!);
+    expect(await videoSizes(join(folder, 'manifest.mpd'))).toEqual(['480,360']);
+  }, 180_000);
 });

@@ -125,11 +125,22 @@ describe('buildHls', () => {
       ...['-pix_fmt', 'yuv420p', '-b:v:0', '800k', '-maxrate:v:0', '856k', '-bufsize:v:0', '1600k'],
       ...['-force_key_frames:v', 'expr:gte(t,n_forced*4)', '-threads', '2'],
       ...['-f', 'hls', '-hls_time', '4', '-hls_playlist_type', 'vod', '-hls_flags', 'independent_segments'],
-      ...['-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', 'init.mp4'],
+      ...['-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', 'init_0.mp4'],
       ...['-hls_segment_filename', '/job/out/%v/seg_%03d.m4s', '-master_pl_name', 'master.m3u8'],
       ...['-var_stream_map', 'v:0,name:360p', '/job/out/%v/index.m3u8'],
     ]);
     expect(plan.describeAs?.filename).toBe('360p/init_0.mp4');
+  });
+
+  // ffmpeg appends `_<n>` to the init segment's name only with several variant streams
+  it.each([
+    [[{ height: 360 }], 'init_0.mp4', '360p/init_0.mp4'],
+    [[{ height: 720 }, { height: 360 }], 'init.mp4', '720p/init_0.mp4'],
+  ])('names the hevc init segment so that rung n writes init_<n>.mp4 (%j)', (renditions, told, described) => {
+    const plan = buildHls(opts({ renditions, codec: 'hevc' }), mediaInfo(), ctx);
+    const run = plan.runs[0]!;
+    expect(run[run.indexOf('-hls_fmp4_init_filename') + 1]).toBe(told);
+    expect(plan.describeAs?.filename).toBe(described);
   });
 
   it(`refuses more than ${MAX_LADDER_SEGMENTS} segments`, () => {

@@ -140,9 +140,24 @@ function planned(filename: string): PlannedOutput {
 }
 
 /**
+ * What `-hls_fmp4_init_filename` is told so that rung `n` writes
+ * `init_<n>.mp4` in every ladder: ffmpeg appends `_<n>` to the name only when
+ * there are several variant streams, and keeps a single one's as given
+ * (`init.mp4` stays `init.mp4`), so a one-rung ladder is told the full name.
+ */
+function hlsInitFilename(rungCount: number): string {
+  return rungCount > 1 ? 'init.mp4' : hlsInitSegment(0);
+}
+
+/** Rung `n`'s fMP4 init segment, in its directory. */
+function hlsInitSegment(n: number): string {
+  return `init_${n}.mp4`;
+}
+
+/**
  * `hls`: one ffmpeg pass writing `master.m3u8`, and per rung `<name>/index.m3u8`
- * with its segments (`seg_000.ts`; hevc: fMP4 `init_<n>.mp4` + `seg_000.m4s`, ffmpeg
- * numbering the init segment by rung).
+ * with its segments (`seg_000.ts`; hevc: fMP4 `init_<n>.mp4` + `seg_000.m4s`,
+ * the init segment numbered by rung).
  * Outputs: the master playlist first, then each variant's playlist followed
  * by its segments.
  */
@@ -154,7 +169,7 @@ export function buildHls(options: HlsOptions, info: MediaInfo, ctx: BuildContext
   const segment = fmp4 ? 'seg_%03d.m4s' : 'seg_%03d.ts';
   const streamMap = rungs.map((r, i) => `v:${i}${audioIndex === null ? '' : `,a:${i}`},name:${r.name}`).join(' ');
   const run = ladderRun(options, info, rungs, ctx, 'hls', [
-    ...(fmp4 ? ['-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', 'init.mp4'] : []),
+    ...(fmp4 ? ['-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', hlsInitFilename(rungs.length)] : []),
     ...['-hls_segment_filename', outputPath(ctx, `%v/${segment}`)],
     ...['-master_pl_name', 'master.m3u8'],
     ...['-var_stream_map', streamMap],
@@ -170,7 +185,7 @@ export function buildHls(options: HlsOptions, info: MediaInfo, ctx: BuildContext
     // playlists are listed whether written or not: the runner fails the job on a missing one
     return ordered;
   };
-  return packagePlan(run, info, listed, { filename: `${rungs[0]!.name}/${fmp4 ? 'init_0.mp4' : 'seg_000.ts'}`, format: 'hls' });
+  return packagePlan(run, info, listed, { filename: `${rungs[0]!.name}/${fmp4 ? hlsInitSegment(0) : 'seg_000.ts'}`, format: 'hls' });
 }
 
 /**
