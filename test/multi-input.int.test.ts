@@ -4,6 +4,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { differingPixels, ffprobe, grayFrame, makeTestVideo, muxSubtitles } from './helpers/media.js';
 import { useSuite } from './helpers/suite.js';
 
@@ -26,6 +27,19 @@ const { dir, files, stack, client } = useSuite({
     ]);
     await writeFile(join(dir, 'subs.srt'), SRT);
     await muxSubtitles(join(dir, 'a.mp4'), join(dir, 'subs.srt'), join(dir, 'subbed.mkv'));
+    // b.mp4's packets in a 90 kHz track, as phones write them: the same codecs, size and rate, another time base
+    await execa('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      join(dir, 'b.mp4'),
+      '-c',
+      'copy',
+      '-video_track_timescale',
+      '90000',
+      join(dir, 'b-90k.mp4'),
+    ]);
   },
   // a scratch dir with filter-graph metacharacters in its name proves the subtitles path escaping against ffmpeg
   stack: ({ dir }) => ({ workerEnv: { TEMP_DIR: join(dir, "scratch we:ird'[x],y;z") } }),
@@ -52,6 +66,14 @@ describe('concat', () => {
     expect(ranFfmpegWith('-f concat -safe 1')).toBe(true);
     const logs = stack.workers[0]!.logs.slice(seen);
     expect(logs.filter((l) => l.msg === 'input described from its MP4 header, without ffprobe')).toHaveLength(2);
+  });
+
+  it('re-encodes matching inputs whose video time bases differ (the concat demuxer keeps the first file’s)', async () => {
+    client.startJob('cat-90k', 'concat', { source: 'url', urls: [files.url('a.mp4'), files.url('b-90k.mp4')] });
+    const { final, files: out } = await client.result('cat-90k');
+    expect(final.type).toBe('completed');
+    const probed = await probeOut(out.get('output.mp4')!, '90k.mp4');
+    expect(Math.abs(probed.duration - 5)).toBeLessThan(0.3);
   });
 
   it('re-encodes inputs that differ in size, frame rate and audio, normalising them to the first', async () => {

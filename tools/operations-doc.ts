@@ -31,7 +31,7 @@ export const SAMPLE_INFO: MediaInfo = {
   duration: 10,
   sizeBytes: 2_500_000,
   bitrate: 2_000_000,
-  video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25 },
+  video: { index: 0, codec: 'h264', width: 1280, height: 720, fps: 25, end: 10, timeBase: '1/12800' },
   audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
   // MP4 carries text subtitles as mov_text (what a .srt becomes when muxed into MP4)
   subtitles: [{ index: 2, codec: 'mov_text' }],
@@ -100,7 +100,7 @@ const SUMMARIES: Record<OperationName, string> = {
     'One image at `timestamp`, or `count` evenly spaced images (mutually exclusive; neither: one image from the middle), one ffmpeg run per image. One of `width`/`height` keeps the aspect ratio; both stretch to exactly that size. A `timestamp` past the end of the input is `JOB_FAILED`. Where the picture stops before the file does (the audio runs on), `count` spaces the images over the picture, and a `timestamp` after its last frames takes a picture two frames before its end (seeking past the last picture would find none).',
   trim: 'The part from `start_time` to `end_time` (default: the end; `end_time` must be after `start_time`, and not past the end of the input). Re-encoded by default, so the cut is frame-accurate; `stream_copy` is fast and lossless but cuts at keyframes. A `start_time` within the last frame leaves no frame to write: `JOB_FAILED` "FFmpeg produced no output" (so does any job whose media output holds no stream).',
   concat:
-    "The inputs (2 to 20, from `input.urls` or `input.filenames`) one after another. Inputs with the same codecs, size and frame rate are joined without re-encoding (the concat demuxer, shown below); otherwise, or with `reencode: true`, each is scaled and padded to the first one's size and frame rate and re-encoded in one filter graph.",
+    "The inputs (2 to 20, from `input.urls` or `input.filenames`) one after another. Inputs in the same container with the same streams in the same places (codecs, size, frame rate, rotation, video time base, audio layout) are joined without re-encoding (the concat demuxer, shown below); otherwise, or with `reencode: true`, each is scaled and padded to the first one's size and frame rate and re-encoded in one filter graph.",
   gif: "`duration` seconds from `start_time` as a looping animated GIF at `fps`, `width` pixels wide keeping the aspect ratio (default: the input's width, at most 480). `optimize` builds a palette from the clip itself (palettegen/paletteuse): better colours, smaller file. A `start_time` past the end of the input, or of its picture when the audio runs on after it, is `JOB_FAILED`; one in the picture's last two frames starts two frames before its end, and a clip shorter than two GIF frames keeps its one frame.",
   filter:
     'Up to 20 filters: the video ones (scale, rotate, crop, fps) as one chain re-encoded to H.264, the audio ones (volume, normalize: EBU R128 to -16 LUFS) as another re-encoded to AAC, each in the order given; a stream no filter touches is copied. A crop outside the frame is `JOB_FAILED`.',

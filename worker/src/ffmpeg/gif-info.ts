@@ -153,7 +153,15 @@ export function describeGif(bytes: Buffer): MediaInfo | null {
     // libavformat: file size × 8 / duration, as a double truncated to an integer
     bitrate: Math.trunc((bytes.length * 8 * 1_000_000) / durationUs),
     // one stream from 0: it ends with the file
-    video: { index: 0, codec: 'gif', width: frames.width, height: frames.height, fps: parseFrameRate(rate), end: secondsOfUs(durationUs) },
+    video: {
+      index: 0,
+      codec: 'gif',
+      width: frames.width,
+      height: frames.height,
+      fps: parseFrameRate(rate),
+      end: secondsOfUs(durationUs),
+      timeBase: '1/100',
+    },
     audio: null,
     subtitles: [],
   };

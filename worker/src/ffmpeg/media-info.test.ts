@@ -99,7 +99,7 @@ describe('toMediaInfo', () => {
       sizeBytes: 7562231,
       bitrate: 5001476,
       // the phone's display matrix turns the picture (ffmpeg autorotates it on decoding); the audio runs 17 ms longer
-      video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 29.97, rotation: -90, end: 12.078733 },
+      video: { index: 0, codec: 'h264', width: 1920, height: 1080, fps: 29.97, rotation: -90, end: 12.078733, timeBase: '1/30000' },
       audio: { index: 1, codec: 'aac', sampleRate: 48000, channels: 2 },
       subtitles: [],
     });
@@ -113,7 +113,7 @@ describe('toMediaInfo', () => {
       ],
       format: { format_name: 'matroska,webm', duration: '1.5' },
     });
-    expect(toMediaInfo(probe).video).toEqual({ index: 1, codec: 'hevc', width: 3840, height: 2160, fps: 60, end: null });
+    expect(toMediaInfo(probe).video).toEqual({ index: 1, codec: 'hevc', width: 3840, height: 2160, fps: 60, end: null, timeBase: null });
   });
 
   it.each([

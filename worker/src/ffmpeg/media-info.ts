@@ -53,6 +53,8 @@ export interface VideoStreamInfo {
    * after the picture stops. Null (or absent) when not known.
    */
   end?: number | null;
+  /** The stream's time base as ffprobe prints it ("1/12800"); null or absent when not known. */
+  timeBase?: string | null;
 }
 export interface SubtitleStreamInfo {
   index: number;
@@ -147,6 +149,7 @@ export function toMediaInfo(probe: FfprobeOutput): MediaInfo {
             fps: parseFrameRate(v.avg_frame_rate) ?? parseFrameRate(v.r_frame_rate),
             ...rotationOf(v),
             end: videoEndOf(v, probe.format.start_time),
+            timeBase: v.time_base ?? null,
           }
         : null,
     audio: a ? { index: a.index, codec: a.codec_name ?? null, sampleRate: a.sample_rate ?? null, channels: a.channels ?? null } : null,

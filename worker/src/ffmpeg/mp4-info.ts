@@ -395,7 +395,17 @@ export function mediaInfoFromMp4(moov: MovieBox, sizeBytes: number, raw: Buffer)
       if (!video) {
         const endUs = videoEndUs(timing, times.duration, timescale, mvhd.timescale);
         if (endUs === null || endUs <= 0) return null;
-        video = { index, codec, width: entry.width, height: entry.height, fps, ...(rotation ? { rotation } : {}), end: secondsOfUs(endUs) };
+        video = {
+          index,
+          codec,
+          width: entry.width,
+          height: entry.height,
+          fps,
+          ...(rotation ? { rotation } : {}),
+          end: secondsOfUs(endUs),
+          // the demuxer's pts info: 1/timescale, a fraction already in lowest terms
+          timeBase: `1/${timescale}`,
+        };
       }
     } else if (handler === 'soun') {
       const aac = entry.type === 'mp4a' ? aacLc(decoderConfig(entry, raw)) : null;

@@ -9,7 +9,7 @@ const clip = mediaInfoFixture({
   duration: 3,
   sizeBytes: 1000,
   bitrate: 1000,
-  video: h264Video('320x240', 25),
+  video: h264Video('320x240', 25, { timeBase: '1/12800' }),
   audio: { index: 1, codec: 'aac', sampleRate: 44100, channels: 2 },
 });
 
@@ -41,7 +41,7 @@ describe('buildConcat', () => {
 
   it('re-encodes when asked to, and when mp4 cannot hold the codecs', () => {
     expect(buildConcat({ target_format: 'mp4', reencode: true }, [clip(), clip()], ctx).files).toBeUndefined();
-    const vp9 = clip({ video: { index: 0, codec: 'vp9', width: 320, height: 240, fps: 25 } });
+    const vp9 = clip({ video: { index: 0, codec: 'vp9', width: 320, height: 240, fps: 25, timeBase: '1/1000' } });
     expect(buildConcat({ target_format: 'mp4', reencode: false }, [vp9, vp9], ctx).files).toBeUndefined();
     expect(buildConcat({ target_format: 'mkv', reencode: false }, [vp9, vp9], ctx).files).toHaveLength(1);
   });
@@ -74,7 +74,7 @@ describe('buildConcat', () => {
   });
 
   it('joins at the size the first input is shown at, and never copies streams of differently rotated inputs', () => {
-    const phone = clip({ video: h264Video('320x240', 25, { rotation: 90 }) });
+    const phone = clip({ video: h264Video('320x240', 25, { rotation: 90, timeBase: '1/12800' }) });
     const plan = buildConcat({ target_format: 'mp4', reencode: true }, [phone, clip()], ctx);
     expect(plan.runs[0]!.join(' ')).toContain('scale=240:320:force_original_aspect_ratio=decrease,pad=240:320');
     expect(canJoinWithoutReencoding([clip(), phone])).toBe(false);
@@ -86,5 +86,15 @@ describe('buildConcat', () => {
     expect(canJoinWithoutReencoding([clip(), clip({ audio: null })])).toBe(false);
     expect(canJoinWithoutReencoding([clip(), clip({ video: { index: 0, codec: 'h264', width: 320, height: 240, fps: 30 } })])).toBe(false);
     expect(concatList(['/a/input_0.mkv'])).toBe("file 'input_0.mkv'\n");
+  });
+
+  // the concat demuxer takes the first file's streams and time bases for all
+  it('never copies streams of inputs in other containers, in other places, or with another video time base', () => {
+    const base = clip();
+    const video = base.video!;
+    expect(canJoinWithoutReencoding([base, clip({ formatName: 'matroska,webm' })])).toBe(false);
+    expect(canJoinWithoutReencoding([base, clip({ video: { ...video, index: 1 }, audio: { ...base.audio!, index: 0 } })])).toBe(false);
+    expect(canJoinWithoutReencoding([base, clip({ video: { ...video, timeBase: '1/90000' } })])).toBe(false);
+    expect(canJoinWithoutReencoding([base, clip({ video: { ...video, timeBase: null } })])).toBe(false);
   });
 });

@@ -10,9 +10,12 @@ const M4A_AUDIO = ['aac', 'alac'];
 const basename = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
 /**
- * Whether the inputs can be joined by copying streams: same codecs, frame size
- * and frame rate, and the same audio layout (the concat demuxer does not
- * re-encode, so any difference would make a broken file).
+ * Whether the inputs can be joined by copying streams: same container, the
+ * streams in the same places, same codecs, frame size, frame rate and video
+ * time base, and the same audio layout (the concat demuxer does not
+ * re-encode, and takes the first file's streams and time bases for all: any
+ * difference makes a broken file — a 90 kHz phone clip after a 1/12800 one
+ * played for minutes, another container's timestamps collapsed).
  */
 export function canJoinWithoutReencoding(infos: MediaInfo[]): boolean {
   const [first, ...rest] = infos;
@@ -24,6 +27,9 @@ export function canJoinWithoutReencoding(infos: MediaInfo[]): boolean {
       (!v1 && !v2) ||
       (!!v1 &&
         !!v2 &&
+        v1.index === v2.index &&
+        !!v1.timeBase &&
+        v1.timeBase === v2.timeBase &&
         v1.codec === v2.codec &&
         v1.width === v2.width &&
         v1.height === v2.height &&
@@ -33,8 +39,9 @@ export function canJoinWithoutReencoding(infos: MediaInfo[]): boolean {
     const a1 = first.audio;
     const a2 = i.audio;
     const sameAudio =
-      (!a1 && !a2) || (!!a1 && !!a2 && a1.codec === a2.codec && a1.sampleRate === a2.sampleRate && a1.channels === a2.channels);
-    return sameVideo && sameAudio;
+      (!a1 && !a2) ||
+      (!!a1 && !!a2 && a1.index === a2.index && a1.codec === a2.codec && a1.sampleRate === a2.sampleRate && a1.channels === a2.channels);
+    return first.formatName === i.formatName && sameVideo && sameAudio;
   });
 }
 
