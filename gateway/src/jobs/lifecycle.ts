@@ -49,6 +49,7 @@ import type { GatewayMetrics } from '../metrics.js';
 import { type JobPublisher, QueueMissingError } from '../publisher.js';
 import { deliverResult } from './delivery.js';
 import type { GatewayJob, JobHolder, Outcome } from './job.js';
+import { PublishOrder } from './publish-order.js';
 import type { ReplyFollower } from './reply-router.js';
 import { newResumeToken, tokenJobId, tokenMatches } from './resume-token.js';
 import { budgetRefusal, UploadStaging } from './upload-staging.js';
@@ -143,6 +144,8 @@ export class JobLifecycle {
   private readonly jobs = new Map<string, GatewayJob>();
   /** Submissions under way (record, queue, publish), for a shutdown to wait for. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Each tenant's publishes from this gateway, in the order the jobs were submitted. */
+  private readonly publishOrder = new PublishOrder();
   /** By connection, then by the client's job id. */
   private readonly byHolder = new Map<string, Map<string, GatewayJob>>();
   /** Resumes waiting for their job's submission to settle, by connection, then client job id: whether a cancel_job came meanwhile. */
@@ -515,6 +518,7 @@ export class JobLifecycle {
   private async submit(job: GatewayJob, request: JobRequest, inputs: JobMessage['inputs'], ackToken: string | null): Promise<void> {
     const { config, store, tenants, publisher, router, metrics } = this.deps;
     job.phase = 'submitting';
+    const turn = this.publishOrder.enter(job.tenantKey);
     let depth: number;
     let recorded: Promise<AppError | null> = Promise.resolve(null);
     const record: JobRecord = {
@@ -563,6 +567,7 @@ export class JobLifecycle {
           if (err instanceof QueueMissingError) throw err;
           throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);
         });
+      await turn.ready;
       await publish().catch(async (err: unknown) => {
         if (!(err instanceof QueueMissingError)) throw err;
         // the queue expired since it was declared or checked, and the job came back: declared again, then once more
@@ -576,10 +581,12 @@ export class JobLifecycle {
         });
       });
     } catch (err) {
+      turn.leave();
       await recorded;
       this.fail(job, err);
       return;
     }
+    turn.leave();
     publisher
       .broadcast({ type: 'tenant_ready', tenant_key: job.tenantKey })
       .catch((err: unknown) => job.log.debug({ err }, 'tenant announcement not sent'));

@@ -1,0 +1,26 @@
+/**
+ * One tenant's jobs reach its queue from this gateway in the order they were submitted. Submissions run side
+ * by side (record, queue declaration, depth); only their publishes wait in line, each for the one before it
+ * to settle, so a client that sends six jobs sees them start in the order it sent them.
+ */
+export class PublishOrder {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  /** Takes the next place in `key`'s line: `ready` settles once every earlier place has left. */
+  enter(key: string): { ready: Promise<void>; leave: () => void } {
+    const ready = this.tails.get(key) ?? Promise.resolve();
+    let leave!: () => void;
+    const left = new Promise<void>((resolve) => (leave = resolve));
+    const tail = ready.then(() => left);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return { ready, leave };
+  }
+
+  /** Keys with a place taken (for tests: an idle gateway holds none). */
+  get size(): number {
+    return this.tails.size;
+  }
+}
