@@ -372,7 +372,7 @@ export function mediaInfoFromMp4(moov: MovieBox, sizeBytes: number, raw: Buffer)
   let video: VideoStreamInfo | null = null;
   let audio: AudioStreamInfo | null = null;
   const subtitles: SubtitleStreamInfo[] = [];
-  const rawTraks = childBoxes(raw, raw.readUInt32BE(0) === 1 ? 16 : 8, raw.length)?.filter((b) => b.type === 'trak');
+  const rawTraks = traksOf(raw);
   if (rawTraks?.length !== moov.traks.length) return null;
   // one stream per trak, in file order: the trak's position is ffprobe's stream index
   for (const [index, trak] of moov.traks.entries()) {
@@ -430,18 +430,14 @@ export function mediaInfoFromMp4(moov: MovieBox, sizeBytes: number, raw: Buffer)
 /** Cover art (`covr`) becomes an attached-picture stream whose place among the streams depends on where udta sits. */
 const hasCoverArt = (moov: Buffer) => moov.includes('covr', 0, 'latin1');
 
+/** The `trak` boxes of a whole `moov` box (header included), in file order; null when a child box is malformed. */
+function traksOf(moov: Buffer): { type: string; start: number; end: number }[] | null {
+  return childBoxes(moov, moov.readUInt32BE(0) === 1 ? 16 : 8, moov.length)?.filter((b) => b.type === 'trak') ?? null;
+}
+
 /** How many `trak` boxes the `moov` box holds, by walking its children's headers; null when one is malformed. */
 export function countTracks(moov: Buffer): number | null {
-  let tracks = 0;
-  for (let at = moov.readUInt32BE(0) === 1 ? 16 : 8; at < moov.length;) {
-    if (at + 8 > moov.length) return null;
-    let size = moov.readUInt32BE(at);
-    if (size === 1 && at + 16 <= moov.length) size = Number(moov.readBigUInt64BE(at + 8));
-    if (size < 8 || at + size > moov.length) return null;
-    if (moov.toString('latin1', at + 4, at + 8) === 'trak') tracks++;
-    at += size;
-  }
-  return tracks;
+  return traksOf(moov)?.length ?? null;
 }
 
 /** The input described from its header boxes; null when it is not ISO-BMFF or anything in it is left to ffprobe. */
