@@ -7,12 +7,14 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import amqplib from 'amqplib';
+import { execa } from 'execa';
 import { MiB } from '@media-foundry/shared';
 import { ffprobe, makeTestVideos, video } from './helpers/media.js';
 import { cutFirst, failFirst, halfThenStall, type Origin, serveFile, startOrigin, status } from './helpers/origin.js';
 import { freePort } from './helpers/rabbitmq.js';
 import { startTestS3, testS3Storage, type TestS3 } from './helpers/s3.js';
-import { AMQP_URL, deleteTopology, spawnService, startStack, uniquePrefix, type Stack } from './helpers/stack.js';
+import { AMQP_URL, deleteTopology, listQueues, spawnService, startStack, uniquePrefix, type Stack } from './helpers/stack.js';
 import { TestClient } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait.js';
@@ -255,6 +257,66 @@ describe('URL inputs', () => {
     const port = stack.workers[0]!.logs.find((l) => l.msg === 'worker ready')!.health_port as number;
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toMatch(/mf_jobs_stalled_total\{[^}]*operation="speed"[^}]*\} 1/);
+    await client.close();
+  });
+});
+
+describe('RabbitMQ refusing a publish (nack)', () => {
+  // A real nack: a policy caps the stack's tenant queues (max-length 0, overflow reject-publish: a quorum queue
+  // takes one past its limit), so the broker nacks the second job until the policy is cleared. Scoped to this
+  // stack's queues by name.
+  let stack: Stack | undefined;
+  let policy: string | undefined;
+  const capTenantQueues = async (s: Stack) => {
+    policy = `${s.prefix}-full`;
+    const pattern = `^${s.prefix.replace(/[.-]/g, '\\$&')}\\.tenant\\.`;
+    await execa('rabbitmqctl', ['set_policy', '--apply-to', 'queues', policy, pattern, '{"max-length":0,"overflow":"reject-publish"}']);
+  };
+  const uncap = async () => {
+    if (policy) await execa('rabbitmqctl', ['clear_policy', policy]);
+    policy = undefined;
+  };
+  afterEach(async () => {
+    await uncap();
+    await stack?.stop();
+    stack = undefined;
+  });
+
+  it('is survived: the job is published again until the broker takes it, once', async () => {
+    stack = await startStack({ workers: 0 });
+    await capTenantQueues(stack);
+    const client = await TestClient.connect(stack.wsUrl);
+    client.send(job('n1', '/clip.mp4'));
+    expect(await client.next((m) => m.job_id === 'n1' && m.type === 'progress')).toMatchObject({ stage: 'queued', queue_position: 1 });
+    client.send(job('n2', '/clip.mp4'));
+    await stack.gateway.waitForLog((l) => l.msg === 'RabbitMQ refused the job; publishing it again' && l.job_id === 'n2');
+    await uncap();
+    expect(await client.next((m) => m.job_id === 'n2' && m.type === 'progress', 30_000)).toMatchObject({ stage: 'queued' });
+    // and the next job too (RabbitMQ goes on nacking the channel that met the full queue: it is not used again)
+    client.send(job('n3', '/clip.mp4'));
+    expect(await client.next((m) => m.job_id === 'n3' && m.type === 'progress', 30_000)).toMatchObject({ stage: 'queued' });
+    expect(client.messages().filter((m) => m.type === 'error')).toEqual([]);
+    // the nacked tries left nothing behind: the three jobs, each once
+    const tenantQueues = (await listQueues(stack.prefix)).filter((q) => q.startsWith(`${stack!.prefix}.tenant.`));
+    expect(tenantQueues).toHaveLength(1);
+    const amqp = await amqplib.connect(AMQP_URL);
+    const ch = await amqp.createChannel();
+    expect((await ch.checkQueue(tenantQueues[0]!)).messageCount).toBe(3);
+    await amqp.close();
+    await client.close();
+  });
+
+  it('fails the submission clearly once TRANSIENT_RETRY_SECONDS are spent', async () => {
+    stack = await startStack({ workers: 0, gatewayEnv: { TRANSIENT_RETRY_SECONDS: '1' } });
+    await capTenantQueues(stack);
+    const client = await TestClient.connect(stack.wsUrl);
+    client.send(job('f1', '/clip.mp4'));
+    await client.next((m) => m.job_id === 'f1' && m.type === 'progress');
+    client.send(job('f2', '/clip.mp4'));
+    const error = await client.next((m) => m.job_id === 'f2' && m.type === 'error', 30_000);
+    expect(error).toMatchObject({ code: 'SUBMIT_FAILED' });
+    expect(String(error.details)).toMatch(/RabbitMQ did not accept the job: .*\(nack\)/);
+    expect(client.messages('f2').some((m) => m.type === 'ack')).toBe(false);
     await client.close();
   });
 });

@@ -24,6 +24,7 @@ import {
   type OperationRequest,
   type ReplyExchangeMessage,
   type ResumeJobMessage,
+  retryTransient,
   type ServerMessage,
   type StartJobMessage,
   type Topology,
@@ -53,6 +54,9 @@ import { PublishOrder } from './publish-order.js';
 import type { ReplyFollower } from './reply-router.js';
 import { newResumeToken, tokenJobId, tokenMatches } from './resume-token.js';
 import { budgetRefusal, UploadStaging } from './upload-staging.js';
+
+/** A nacked publish is tried again soon: the broker is one hop away and usually takes it the next time. */
+const NACKED_PUBLISH_BACKOFF = { baseMs: 100, capMs: 2000 };
 
 export interface LifecycleDeps {
   config: GatewayConfig;
@@ -562,8 +566,14 @@ export class JobLifecycle {
         delivery_method: job.deliveryMethod,
         submitted_at: new Date().toISOString(),
       };
+      // a nack is tried again while TRANSIENT_RETRY_SECONDS last, sooner than storage's retries: the broker is near
       const publish = () =>
-        publisher.publish(queue, message, job.traceparent).catch((err: unknown) => {
+        retryTransient((attempt) => publisher.publish(queue, message, job.traceparent, { retry: attempt > 0 }), {
+          budgetMs: config.transientRetryMs,
+          policy: NACKED_PUBLISH_BACKOFF,
+          onRetry: (err, retry, delayMs) =>
+            job.log.warn({ err, retry, delay_ms: delayMs }, 'RabbitMQ refused the job; publishing it again'),
+        }).catch((err: unknown) => {
           if (err instanceof QueueMissingError) throw err;
           throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);
         });

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { jobsQueueArguments, type Topology } from '../topology.js';
 
 export type { AmqpConnectionManager, Channel, ChannelWrapper } from 'amqp-connection-manager';
-export type { ConfirmChannel, ConsumeMessage, GetMessage } from 'amqplib';
+export type { ConfirmChannel, ConsumeMessage, GetMessage, Options as AmqpOptions } from 'amqplib';
 
 /** A reconnecting broker connection, with the state /health reports. */
 export interface Broker {

@@ -2,6 +2,7 @@
 export { type Backends, connectBackends } from './backends.js';
 export {
   type AmqpConnectionManager,
+  type AmqpOptions,
   type Broker,
   type Channel,
   type ChannelWrapper,
