@@ -519,15 +519,46 @@ describe('thumbnail', () => {
     expect(new Set([...spaced.files.values()].map((b) => b.toString('base64'))).size).toBe(3);
   });
 
+  /** The first picture ffmpeg makes of `args` (an input and what selects the frame), as raw RGB. */
+  const rgb = (args: string[]) =>
+    execa('ffmpeg', ['-v', 'error', ...args, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { encoding: 'buffer' });
+
   it('takes the picture at the timestamp of an MPEG-TS input, not the next keyframe', async () => {
     start('th-ts', 'thumbnail', 'gop2s.ts', { timestamp: 1 });
     const { files: out } = await completed('th-ts');
-    const rgb = (args: string[]) =>
-      execa('ffmpeg', ['-v', 'error', ...args, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { encoding: 'buffer' });
     const thumbnail = await probeOut(out.get('thumbnail.png'), 'th-ts.png');
     // frame 25 of the file decoded from its start: the one shown at 1 s
     const expected = await rgb(['-i', join(dir, 'gop2s.ts'), '-vf', 'select=eq(n\\,25)']);
     expect(Buffer.compare((await rgb(['-i', thumbnail.path])).stdout, expected.stdout)).toBe(0);
+  });
+
+  it('takes it there in a pipeline too: a trim, then the thumbnail, of an MPEG-TS input', async () => {
+    start('pl-ts', 'pipeline', 'gop2s.ts', {
+      steps: [
+        { operation: 'trim', options: { start_time: 1 } },
+        { operation: 'thumbnail', options: { timestamp: 0 } },
+      ],
+    });
+    const { files: out } = await completed('pl-ts');
+    const thumbnail = await probeOut(out.get('thumbnail.png'), 'pl-ts.png');
+    const expected = await rgb(['-i', join(dir, 'gop2s.ts'), '-vf', 'select=eq(n\\,25)']);
+    expect(Buffer.compare((await rgb(['-i', thumbnail.path])).stdout, expected.stdout)).toBe(0);
+  });
+
+  it('starts a re-encoded pipeline window of an MPEG-TS input at its time, not the next keyframe', async () => {
+    start('pl-ts-speed', 'pipeline', 'gop2s.ts', {
+      steps: [
+        { operation: 'trim', options: { start_time: 1, end_time: 2 } },
+        { operation: 'speed', options: { speed_factor: 2 } },
+      ],
+    });
+    const { files: out } = await completed('pl-ts-speed');
+    const first = (await rgb(['-i', (await probeOut(out.get('output.mp4'), 'pl-ts-speed.mp4')).path])).stdout;
+    const frame = async (n: number) => (await rgb(['-i', join(dir, 'gop2s.ts'), '-vf', `select=eq(n\\,${n})`])).stdout;
+    // re-encoded, so not byte for byte: nearest to the frame at 1 s, far from the keyframe at 2 s
+    const distance = (a: Uint8Array, b: Uint8Array) => a.reduce((sum, v, i) => sum + Math.abs(v - b[i]!), 0) / a.length;
+    const [at1s, at2s] = [await frame(25), await frame(50)];
+    expect(distance(first, at1s)).toBeLessThan(distance(first, at2s) / 4);
   });
 
   it('fails clearly when the timestamp is past the end of the input', async () => {

@@ -639,3 +639,74 @@ describe('buildPipeline', () => {
     expect(noVideo.details).toBe('steps[0] (watermark): there is no video at that step');
   });
 });
+
+describe('buildPipeline: an MPEG-TS input (its demuxer seeks past the time)', () => {
+  const ts = mediaInfo({ formatName: 'mpegts', duration: 60, video: { ...h264Video('1280x720', 25), end: 60 } });
+
+  it('enters a re-encoded window early and decodes its way to the start, as trim does', () => {
+    const built = plan(
+      [
+        { operation: 'trim', options: { start_time: 20, end_time: 30 } },
+        { operation: 'filter', options: { filters: [{ type: 'scale', width: 640 }] } },
+      ],
+      ts,
+    );
+    expect(built.runs[0]!.slice(0, 8)).toEqual(argv('-ss 5 -t 25 -i /job/input.mp4 -ss 15'));
+  });
+
+  it('decodes a raw H.264 stream from its start (it cannot seek at all)', () => {
+    const raw = mediaInfo({ formatName: 'h264', duration: 60, video: { ...h264Video('1280x720', 25), end: 60 }, audio: null });
+    const built = plan([{ operation: 'trim', options: { start_time: 20, end_time: 30 } }], raw);
+    expect(built.runs[0]!.slice(0, 6)).toEqual(argv('-t 30 -i /job/input.mp4 -ss 20'));
+  });
+
+  it("drops the pre-roll in the output's seconds: after the chain, whose speed steps change the time", () => {
+    // 5-20 s of the input decoded, 15 s of it dropped: 7.5 s of output once doubled
+    const built = plan([{ operation: 'trim', options: { start_time: 20, end_time: 30 } }, DOUBLE_SPEED], ts);
+    expect(built.runs[0]!.slice(0, 8)).toEqual(argv('-ss 5 -t 25 -i /job/input.mp4 -ss 7.5'));
+    const slowThenThumb = plan(
+      [
+        { operation: 'speed', options: { speed_factor: 0.5 } },
+        { operation: 'thumbnail', options: { timestamp: 40 } },
+      ],
+      ts,
+    );
+    expect(slowThenThumb.runs[0]!.slice(0, 6)).toEqual(argv('-ss 5 -i /job/input.mp4 -ss 30'));
+  });
+
+  it('seeks on the input when the run copies the video, which starts at a keyframe anyway', () => {
+    const built = plan([{ operation: 'trim', options: { start_time: 20, end_time: 30, stream_copy: true } }], ts);
+    expect(built.runs[0]!.slice(0, 6)).toEqual(argv('-ss 20 -t 10 -i /job/input.mp4'));
+  });
+
+  it('takes a thumbnail and a GIF after a trim the same way', () => {
+    const thumb = plan(
+      [
+        { operation: 'trim', options: { start_time: 20 } },
+        { operation: 'thumbnail', options: { timestamp: 5 } },
+      ],
+      ts,
+    );
+    expect(thumb.runs[0]!.slice(0, 6)).toEqual(argv('-ss 10 -i /job/input.mp4 -ss 15'));
+    const gif = plan(
+      [
+        { operation: 'trim', options: { start_time: 20 } },
+        { operation: 'gif', options: { start_time: 1, duration: 2 } },
+      ],
+      ts,
+    );
+    expect(gif.runs[0]!.slice(0, 8)).toEqual(argv('-ss 6 -t 17 -i /job/input.mp4 -ss 15'));
+  });
+
+  it('reads the intermediate file of a later run by input seeking (Matroska seeks to the time)', () => {
+    const built = plan(
+      [
+        { operation: 'filter', options: { filters: [{ type: 'normalize' }] } },
+        { operation: 'trim', options: { start_time: 20, end_time: 30 } },
+      ],
+      ts,
+    );
+    expect(built.runs).toHaveLength(2);
+    expect(built.runs[1]!.slice(0, 6)).toEqual(argv('-ss 20 -t 10 -i /job/pipeline-1.mkv'));
+  });
+});

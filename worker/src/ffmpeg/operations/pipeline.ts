@@ -9,6 +9,7 @@ import {
   H264_ARGS,
   lastSeekable,
   outputPath,
+  seekArgs,
   threadArgs,
   type FfmpegPlan,
   type MultiInputContext,
@@ -55,11 +56,14 @@ export function streamsOf(info: MediaInfo): Streams {
   };
 }
 
+/** The container of the files between runs: Matroska holds whatever a run copies. */
+const INTERMEDIATE_FORMAT = 'matroska';
+
 /** The streams as a probe would describe a file holding them (for the builders' helpers that take one). */
 function mediaInfoOf(state: Streams): MediaInfo {
   const { duration, video, audio } = state;
   return {
-    formatName: 'matroska',
+    formatName: INTERMEDIATE_FORMAT,
     duration,
     sizeBytes: null,
     bitrate: null,
@@ -105,6 +109,8 @@ class Segment {
 
   constructor(
     readonly input: string,
+    /** The input's container (ffprobe's format_name): how a window is entered depends on it (seekArgs). */
+    readonly formatName: string,
     source: Streams,
   ) {
     this.state = structuredClone(source);
@@ -114,12 +120,31 @@ class Segment {
     return this.encodeVideo || this.encodeAudio;
   }
 
-  /** `-ss`/`-t` of the window, then the input. */
-  inputArgs(): string[] {
-    const args: string[] = [];
-    if (this.windowed) args.push('-ss', fmt(this.start));
-    if (this.end !== null) args.push('-t', fmt(this.end - this.start));
-    return [...args, '-i', this.input];
+  /**
+   * `-ss`/`-t` of the window, the input, and (for a run that copies no video, from a container whose seek
+   * lands past the time) the output `-ss` that decodes up to the window's start. A run that copies the video
+   * cuts at a keyframe by input seeking, as trim's stream_copy does.
+   */
+  inputArgs(copiesVideo: boolean): string[] {
+    if (!this.windowed) return [...(this.end !== null ? ['-t', fmt(this.end)] : []), '-i', this.input];
+    const seek = this.enter(this.start, copiesVideo);
+    return [...seek.input, ...(this.end !== null ? ['-t', fmt(this.end - seek.entry)] : []), '-i', this.input, ...seek.output];
+  }
+
+  /**
+   * How a read reaches input second `t` (seekArgs): the input entered at `entry`, and the output `-ss` that
+   * drops what comes before `t`, in output seconds, since it applies after the chain (a speed step's setpts).
+   */
+  enter(t: number, copiesVideo: boolean): { input: string[]; output: string[]; entry: number } {
+    if (copiesVideo) return { input: ['-ss', fmt(t)], output: [], entry: t };
+    const seek = seekArgs(this.formatName, t);
+    return { input: seek.input, output: seek.preRoll > 0 ? ['-ss', fmt(seek.preRoll / this.factor)] : [], entry: t - seek.preRoll };
+  }
+
+  /** Whether the run's default streams (defaultStreamArgs) copy the video as it is. */
+  copiesVideo(fits: Fits): boolean {
+    const video = this.state.video;
+    return video !== null && !this.encodeVideo && fits('video', video.codec, null);
   }
 
   /**
@@ -278,6 +303,9 @@ function evenVideoFilters(seg: Segment): string[] {
 /** Whether a stream can be copied as it is (its audio at `sampleRate`). */
 type Fits = (kind: 'video' | 'audio', codec: string | null, sampleRate: number | null) => boolean;
 
+/** An intermediate file holds any stream as it is. */
+const copyAnything: Fits = () => true;
+
 /** What MP4 can hold as it is: what convert's copies check (copyProblem). */
 const fitsMp4: Fits = (kind, codec, sampleRate) => !copyProblem('mp4', kind, codec, sampleRate);
 
@@ -307,8 +335,8 @@ function defaultStreamArgs(seg: Segment, fits: Fits): string[] {
 function intermediateRun(seg: Segment, path: string, ctx: MultiInputContext): { args: string[]; next: Streams } {
   const copyOnly = !seg.encodes;
   const args = [
-    ...seg.inputArgs(),
-    ...defaultStreamArgs(seg, () => true),
+    ...seg.inputArgs(seg.copiesVideo(copyAnything)),
+    ...defaultStreamArgs(seg, copyAnything),
     ...(copyOnly && seg.windowed ? ['-avoid_negative_ts', 'make_zero'] : []),
     '-sn',
     '-dn',
@@ -335,14 +363,17 @@ function transformOutput(seg: Segment, last: PipelineStep['operation'], ctx: Mul
   const { video, duration } = seg.state;
   let output: PlannedOutput;
   let streams: string[];
+  let copiesVideo: boolean;
   if (!seg.encodes) {
     // nothing re-encoded: the container the copying operation picks
     const format = last === 'remove_audio' ? copyContainer(video?.codec ?? null) : null;
     output = format
       ? { filename: `output.${CONTAINERS[format].ext}`, contentType: CONTAINERS[format].contentType, format }
       : trimOutput(mediaInfoOf(seg.state), true);
-    streams = [...defaultStreamArgs(seg, () => true), ...(seg.windowed ? ['-avoid_negative_ts', 'make_zero'] : [])];
+    copiesVideo = seg.copiesVideo(copyAnything);
+    streams = [...defaultStreamArgs(seg, copyAnything), ...(seg.windowed ? ['-avoid_negative_ts', 'make_zero'] : [])];
   } else {
+    copiesVideo = seg.copiesVideo(fitsMp4);
     output = video
       ? { filename: 'output.mp4', contentType: 'video/mp4', format: 'mp4' }
       : { filename: 'output.m4a', contentType: 'audio/mp4', format: 'm4a' };
@@ -350,7 +381,7 @@ function transformOutput(seg: Segment, last: PipelineStep['operation'], ctx: Mul
   }
   const faststart = ['mp4', 'm4a', 'mov'].includes(output.format);
   const args = [
-    ...seg.inputArgs(),
+    ...seg.inputArgs(copiesVideo),
     ...streams,
     '-sn',
     '-dn',
@@ -370,7 +401,7 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
       const { runs, output } = compressRuns(
         step.options,
         {
-          inputArgs: seg.inputArgs(),
+          inputArgs: seg.inputArgs(false),
           videoIndex: video.index,
           size: video.size,
           fps: video.fps,
@@ -420,7 +451,7 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
       const copiedWindow = o.stream_copy && !seg.encodes && seg.windowed;
       const filename = `output.${container.ext}`;
       const args = [
-        ...seg.inputArgs(),
+        ...seg.inputArgs(state.video !== null && o.stream_copy && !seg.encodeVideo),
         ...streams,
         ...(copiedWindow ? ['-avoid_negative_ts', 'make_zero'] : []),
         '-sn',
@@ -437,7 +468,7 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
       if (!state.audio) throw errors.jobFailed('Input has no audio stream', `steps[${i}] (extract_audio): there is no audio at that step`);
       const target = AUDIO_TARGETS[o.format];
       const filename = `output.${target.ext}`;
-      const args = [...seg.inputArgs(), '-map', `0:${state.audio.index}`, '-vn', '-sn', '-dn'];
+      const args = [...seg.inputArgs(false), '-map', `0:${state.audio.index}`, '-vn', '-sn', '-dn'];
       args.push(...audioEncodeArgs(seg.audioFilters, ['-c:a', target.codec]));
       args.push(...audioRateArgs(o.format, o.bitrate_kbps, state.audio.channels));
       if (o.sample_rate !== undefined) args.push('-ar', String(o.sample_rate));
@@ -464,7 +495,7 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
       seg.narrow(start, start + o.duration, { step: i, label: 'GIF', clampEnd: true });
       const width = o.width ?? Math.min(video.size.width, GIF_DEFAULT_MAX_WIDTH);
       const filter = gifFilter(video.index, o.fps, width, o.optimize, seg.videoFilters, short);
-      const args = [...seg.inputArgs(), ...gifOutputArgs(video.index, filter, o.optimize, ctx)];
+      const args = [...seg.inputArgs(false), ...gifOutputArgs(video.index, filter, o.optimize, ctx)];
       return { runs: [args], runSeconds: [state.duration], outputs: [{ filename: 'output.gif', contentType: 'image/gif', format: 'gif' }] };
     }
     case 'thumbnail': {
@@ -492,22 +523,25 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
       const scale = scaleFilter(o.width, o.height);
       const filters = [...seg.videoFilters, ...(scale ? [scale] : [])];
       const names = times.length === 1 ? [`thumbnail.${ext}`] : times.map((_, n) => `thumbnail_${String(n + 1).padStart(3, '0')}.${ext}`);
-      const runs = times.map((t, n) => [
-        '-ss',
-        fmt(seg.start + t * seg.factor),
-        '-i',
-        seg.input,
-        '-map',
-        `0:${video.index}`,
-        '-frames:v',
-        '1',
-        ...(filters.length > 0 ? ['-vf', filters.join(',')] : []),
-        ...(ext === 'png' ? [] : ['-q:v', '2']),
-        ...threadArgs(ctx),
-        '-update',
-        '1',
-        outputPath(ctx, names[n]!),
-      ]);
+      const runs = times.map((t, n) => {
+        const seek = seg.enter(seg.start + t * seg.factor, false);
+        return [
+          ...seek.input,
+          '-i',
+          seg.input,
+          ...seek.output,
+          '-map',
+          `0:${video.index}`,
+          '-frames:v',
+          '1',
+          ...(filters.length > 0 ? ['-vf', filters.join(',')] : []),
+          ...(ext === 'png' ? [] : ['-q:v', '2']),
+          ...threadArgs(ctx),
+          '-update',
+          '1',
+          outputPath(ctx, names[n]!),
+        ];
+      });
       const contentType = ext === 'png' ? 'image/png' : 'image/jpeg';
       return {
         runs,
@@ -533,7 +567,7 @@ const OUTPUT_OPERATIONS = new Set<PipelineStep['operation']>(['compress', 'conve
 export function buildPipeline(options: PipelineOptions, info: MediaInfo, ctx: MultiInputContext): FfmpegPlan {
   const runs: string[][] = [];
   const runSeconds: (number | null)[] = [];
-  let seg = new Segment(ctx.inputPath, streamsOf(info));
+  let seg = new Segment(ctx.inputPath, info.formatName, streamsOf(info));
   const steps = options.steps;
   const last = steps.length - 1;
   const split = () => {
@@ -541,7 +575,7 @@ export function buildPipeline(options: PipelineOptions, info: MediaInfo, ctx: Mu
     const { args, next } = intermediateRun(seg, path, ctx);
     runs.push(args);
     runSeconds.push(seg.state.duration);
-    seg = new Segment(path, next);
+    seg = new Segment(path, INTERMEDIATE_FORMAT, next);
   };
   let final: FinalRuns | null = null;
   steps.forEach((step, i) => {
