@@ -16,6 +16,23 @@ export function isAudioStep(step: FilterStep): step is AudioStep {
 }
 
 /**
+ * The frame `scale=width:height` makes of a `size` one, a missing side as ffmpeg's `-2` computes it (from the
+ * aspect ratio, rounded to even). A side under 2 pixels is refused here, in words (`what`: the step, for the
+ * details), rather than by ffmpeg's scaler mid-run.
+ */
+export function scaledSize(size: Size, width: number | undefined, height: number | undefined, what: string): Size {
+  const next =
+    width !== undefined && height !== undefined
+      ? { width, height }
+      : width !== undefined
+        ? { width, height: 2 * Math.round((width * size.height) / (size.width * 2)) }
+        : { width: 2 * Math.round((height! * size.width) / (size.height * 2)), height: height! };
+  if (next.width < 2 || next.height < 2)
+    throw errors.jobFailed('Scaling would leave no picture', `${what} gives ${next.width}x${next.height}`);
+  return next;
+}
+
+/**
  * The bounding box of a `width`×`height` frame turned by `degrees`, as the
  * rotate filter computes it for `ow=rotw(a):oh=roth(a)`: |w·cos| + |h·sin| by
  * |w·sin| + |h·cos|, with sin and cos in single precision, rounded.
@@ -33,21 +50,11 @@ export function rotatedSize(size: Size, degrees: number): Size {
 /** The ffmpeg filters for one video step and the frame size they leave; `index` names the step in errors. */
 export function videoStepFilters(step: VideoStep, size: Size, index: number): { filters: string[]; size: Size } {
   switch (step.type) {
-    case 'scale': {
-      if (step.width !== undefined && step.height !== undefined)
-        return { filters: [`scale=${step.width}:${step.height}`], size: { width: step.width, height: step.height } };
-      // -2: the other side from the aspect ratio, rounded to even, as ffmpeg's scale does it
-      const next =
-        step.width !== undefined
-          ? { width: step.width, height: 2 * Math.round((step.width * size.height) / (size.width * 2)) }
-          : { width: 2 * Math.round((step.height! * size.width) / (size.height * 2)), height: step.height! };
-      if (next.width < 2 || next.height < 2)
-        throw errors.jobFailed(
-          'Scaling would leave no picture',
-          `filters[${index}]: scaling the ${size.width}x${size.height} frame it receives gives ${next.width}x${next.height}`,
-        );
-      return { filters: [`scale=${step.width ?? -2}:${step.height ?? -2}`], size: next };
-    }
+    case 'scale':
+      return {
+        filters: [`scale=${step.width ?? -2}:${step.height ?? -2}`],
+        size: scaledSize(size, step.width, step.height, `filters[${index}]: scaling the ${size.width}x${size.height} frame it receives`),
+      };
     case 'rotate': {
       // the angle as written into the filter (6 decimals), so the size below is what ffmpeg computes
       const angle = Number(fmt(step.angle));

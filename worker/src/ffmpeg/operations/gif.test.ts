@@ -133,3 +133,15 @@ describe('buildGif', () => {
     });
   });
 });
+
+describe('buildGif: a picture too wide for the width asked', () => {
+  it('refuses a GIF under a pixel high in words, before ffmpeg would fail in its own', () => {
+    const banner = mediaInfo({ video: h264Video('2000x100', 30) });
+    expect(jobFailure(() => buildGif(opts({ width: 2 }), banner, ctx))).toEqual({
+      message: 'Scaling would leave no picture',
+      details: 'width 2: scaling the 2000x100 picture gives 2x0',
+    });
+    // a pixel high is a GIF
+    expect(() => buildGif(opts({ width: 10 }), banner, ctx)).not.toThrow();
+  });
+});

@@ -1,10 +1,26 @@
 import { errors, type GifOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import { fmt, lastSeekable, outputPath, seekArgs, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
-import { frameSize } from './compress.js';
+import { frameSize, type Size } from './compress.js';
 
 /** Without `width`, GIFs are at most this wide: wider ones grow large fast. */
 export const GIF_DEFAULT_MAX_WIDTH = 480;
+
+/**
+ * A GIF's width: `width`, or the picture's up to GIF_DEFAULT_MAX_WIDTH. Its height follows from the aspect
+ * ratio (`scale=W:-1`, rounded); a GIF under a pixel high is refused in words (`where`: the step, for the
+ * details) rather than by ffmpeg's scaler mid-run.
+ */
+export function gifWidth(size: Size, width: number | undefined, where = ''): number {
+  const w = width ?? Math.min(size.width, GIF_DEFAULT_MAX_WIDTH);
+  const height = Math.round((w * size.height) / size.width);
+  if (height < 1)
+    throw errors.jobFailed(
+      'Scaling would leave no picture',
+      `${where}width ${w}: scaling the ${size.width}x${size.height} picture gives ${w}x${height}`,
+    );
+  return w;
+}
 
 /**
  * The filters: frame rate, then Lanczos scaling keeping the aspect ratio; when
@@ -86,7 +102,7 @@ export function buildGif(options: GifOptions, info: MediaInfo, ctx: BuildContext
     end: info.video.end ?? info.duration,
     fps: info.video.fps,
   });
-  const width = options.width ?? Math.min(frameSize(info.video).width, GIF_DEFAULT_MAX_WIDTH);
+  const width = gifWidth(frameSize(info.video), options.width);
   const filter = gifFilter(info.video.index, options.fps, width, options.optimize, [], short);
   const seek = seekArgs(info.formatName, start);
   const args = [

@@ -710,3 +710,20 @@ describe('buildPipeline: an MPEG-TS input (its demuxer seeks past the time)', ()
     expect(built.runs[1]!.slice(0, 6)).toEqual(argv('-ss 20 -t 10 -i /job/pipeline-1.mkv'));
   });
 });
+
+describe('buildPipeline: a size that leaves no picture', () => {
+  it('refuses a thumbnail or a GIF step under a pixel, naming the step', () => {
+    const banner = mediaInfo({ video: h264Video('1280x100', 25) });
+    expect(thrownBy(() => plan([DOUBLE_SPEED, { operation: 'thumbnail', options: { timestamp: 1, width: 2 } }], banner)).details).toBe(
+      'steps[1] (thumbnail) width 2: scaling the 1280x100 picture gives 2x0',
+    );
+    expect(
+      thrownBy(() =>
+        plan(
+          [DOUBLE_SPEED, { operation: 'gif', options: { start_time: 0, duration: 1, width: 2 } }],
+          mediaInfo({ video: h264Video('2000x100', 25) }),
+        ),
+      ).details,
+    ).toBe('steps[1] (gif) width 2: scaling the 2000x100 picture gives 2x0');
+  });
+});

@@ -26,11 +26,11 @@ import {
   VIDEO_ENCODER_ARGS,
 } from './convert.js';
 import { AUDIO_TARGETS, audioRateArgs } from './extract-audio.js';
-import { audioChain, isAudioStep, videoChain } from './filter.js';
-import { GIF_DEFAULT_MAX_WIDTH, gifClip, gifFilter, gifOutputArgs } from './gif.js';
+import { audioChain, isAudioStep, scaledSize, videoChain } from './filter.js';
+import { gifClip, gifFilter, gifOutputArgs, gifWidth } from './gif.js';
 import { copyContainer } from './remove-audio.js';
 import { speedAudioFilter } from './speed.js';
-import { evenlySpacedTimestamps, scaleFilter } from './thumbnail.js';
+import { evenlySpacedTimestamps, scaleFilter, scaling } from './thumbnail.js';
 import { TRIM_END_TOLERANCE_SECONDS, trimOutput } from './trim.js';
 import { textWatermarkFilter } from './watermark.js';
 
@@ -493,7 +493,7 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
         `steps[${i}]: `,
       );
       seg.narrow(start, start + o.duration, { step: i, label: 'GIF', clampEnd: true });
-      const width = o.width ?? Math.min(video.size.width, GIF_DEFAULT_MAX_WIDTH);
+      const width = gifWidth(video.size, o.width, `steps[${i}] (gif) `);
       const filter = gifFilter(video.index, o.fps, width, o.optimize, seg.videoFilters, short);
       const args = [...seg.inputArgs(false), ...gifOutputArgs(video.index, filter, o.optimize, ctx)];
       return { runs: [args], runSeconds: [state.duration], outputs: [{ filename: 'output.gif', contentType: 'image/gif', format: 'gif' }] };
@@ -521,6 +521,7 @@ function outputRuns(seg: Segment, step: PipelineStep, i: number, ctx: MultiInput
       if (latest !== null) times = times.map((t) => Math.min(t, latest));
       const ext = o.format;
       const scale = scaleFilter(o.width, o.height);
+      if (scale) scaledSize(video.size, o.width, o.height, `steps[${i}] (thumbnail) ${scaling(video.size, o)}`);
       const filters = [...seg.videoFilters, ...(scale ? [scale] : [])];
       const names = times.length === 1 ? [`thumbnail.${ext}`] : times.map((_, n) => `thumbnail_${String(n + 1).padStart(3, '0')}.${ext}`);
       const runs = times.map((t, n) => {

@@ -1,7 +1,7 @@
 import { ErrorCode, type ThumbnailOptions } from '@media-foundry/shared';
 import { END_MARGIN_FRAMES, fmt } from '../plan.js';
 import { buildThumbnail, evenlySpacedTimestamps, scaleFilter } from './thumbnail.js';
-import { argv, buildContext, h264Video, mediaInfoFixture, thrownBy } from './test-fixtures.js';
+import { argv, buildContext, h264Video, jobFailure, mediaInfoFixture, thrownBy } from './test-fixtures.js';
 
 const ctx = buildContext();
 
@@ -168,5 +168,20 @@ describe('buildThumbnail', () => {
     expect(e.code).toBe(ErrorCode.JOB_FAILED);
     expect(e.message).toBe('Input has no video stream');
     expect(e.details).toBe('ffprobe found no video in the mp3 input');
+  });
+});
+
+describe('buildThumbnail: a size that leaves no picture', () => {
+  it('refuses a side under 2 pixels in words, before ffmpeg would fail in its own', () => {
+    const banner = mediaInfo({ video: h264Video('1280x100', 30) });
+    expect(jobFailure(() => buildThumbnail(opts({ timestamp: 1, width: 2 }), banner, ctx))).toEqual({
+      message: 'Scaling would leave no picture',
+      details: 'width 2: scaling the 1280x100 picture gives 2x0',
+    });
+    expect(
+      jobFailure(() => buildThumbnail(opts({ timestamp: 1, height: 2 }), mediaInfo({ video: h264Video('100x1280', 30) }), ctx)).details,
+    ).toBe('height 2: scaling the 100x1280 picture gives 0x2');
+    // both sides given: what was asked
+    expect(() => buildThumbnail(opts({ timestamp: 1, width: 2, height: 2 }), banner, ctx)).not.toThrow();
   });
 });

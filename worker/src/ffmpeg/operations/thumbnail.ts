@@ -1,6 +1,8 @@
 import { errors, type ThumbnailOptions } from '@media-foundry/shared';
 import type { MediaInfo } from '../media-info.js';
 import { fmt, lastSeekable, outputPath, seekArgs, threadArgs, type BuildContext, type FfmpegPlan } from '../plan.js';
+import { frameSize, type Size } from './compress.js';
+import { scaledSize } from './filter.js';
 
 /** `count` timestamps at the middles of equal slices: 1 → [d/2], 3 → [d/6, d/2, 5d/6]. */
 export function evenlySpacedTimestamps(duration: number, count: number): number[] {
@@ -11,6 +13,12 @@ export function evenlySpacedTimestamps(duration: number, count: number): number[
 export function scaleFilter(width: number | undefined, height: number | undefined): string | null {
   if (width === undefined && height === undefined) return null;
   return `scale=${width ?? -2}:${height ?? -2}`;
+}
+
+/** What a thumbnail's scaling is, for the details of a refusal. */
+export function scaling(size: Size, options: Pick<ThumbnailOptions, 'width' | 'height'>): string {
+  const asked = [options.width !== undefined && `width ${options.width}`, options.height !== undefined && `height ${options.height}`];
+  return `${asked.filter(Boolean).join(', ')}: scaling the ${size.width}x${size.height} picture`;
 }
 
 /**
@@ -40,6 +48,7 @@ export function buildThumbnail(options: ThumbnailOptions, info: MediaInfo, ctx: 
   const ext = options.format;
   const contentType = ext === 'png' ? 'image/png' : 'image/jpeg';
   const scale = scaleFilter(options.width, options.height);
+  if (scale) scaledSize(frameSize(info.video), options.width, options.height, scaling(frameSize(info.video), options));
   const names =
     timestamps.length === 1 ? [`thumbnail.${ext}`] : timestamps.map((_, i) => `thumbnail_${String(i + 1).padStart(3, '0')}.${ext}`);
   const runs = timestamps.map((t, i) => {
