@@ -82,38 +82,30 @@ const CONTAINERS = new Set([...Object.keys(KEPT_CHILDREN), 'stsd']);
 /** Turns every box in `bytes[start, end)` that `parent` does not keep into `free`, walking the kept containers; false when a box is malformed. */
 function keepOnlyRead(bytes: Buffer, start: number, end: number, parent: string): boolean {
   const kept = parent === 'stsd' ? Object.keys(ENTRY_FIELDS) : (KEPT_CHILDREN[parent] ?? []);
-  for (let at = start; at < end;) {
-    if (at + 8 > end) return false;
-    let size = bytes.readUInt32BE(at);
-    let header = 8;
-    if (size === 1) {
-      if (at + 16 > end) return false;
-      size = Number(bytes.readBigUInt64BE(at + 8));
-      header = 16;
-    } else if (size === 0) size = end - at;
-    if (size < header || at + size > end) return false;
-    const type = bytes.toString('latin1', at + 4, at + 8);
-    if (!kept.includes(type)) bytes.write('free', at + 4, 'latin1');
-    else if (CONTAINERS.has(type)) {
-      let children = at + header;
-      if (type === 'stsd')
-        children += 8; // version, flags, entry count
-      else if (type === 'mp4a') {
-        children = at + ENTRY_FIELDS.mp4a!;
-        // a QuickTime sound entry (version 1 or 2) has more fields, which mp4box, given no ftyp, reads as boxes:
-        // one `free` over all of it (its AAC config is read from the original bytes: quicktime-audio.ts)
-        if (children + 2 > at + size) return false;
-        if (bytes.readUInt16BE(at + 16) !== 0) {
-          if (at + size - children < 8) return false;
-          bytes.writeUInt32BE(at + size - children, children);
-          bytes.write('free', children + 4, 'latin1');
-          at += size;
-          continue;
-        }
-      } else if (ENTRY_FIELDS[type] !== undefined) children = at + ENTRY_FIELDS[type];
-      if (children > at + size || !keepOnlyRead(bytes, children, at + size, type)) return false;
+  const boxes = childBoxes(bytes, start, end);
+  if (!boxes) return false;
+  for (const box of boxes) {
+    if (!kept.includes(box.type)) {
+      bytes.write('free', box.at + 4, 'latin1');
+      continue;
     }
-    at += size;
+    if (!CONTAINERS.has(box.type)) continue;
+    let children = box.start;
+    if (box.type === 'stsd')
+      children += 8; // version, flags, entry count
+    else if (box.type === 'mp4a') {
+      children = box.at + ENTRY_FIELDS.mp4a!;
+      // a QuickTime sound entry (version 1 or 2) has more fields, which mp4box, given no ftyp, reads as boxes:
+      // one `free` over all of it (its AAC config is read from the original bytes: quicktime-audio.ts)
+      if (children + 2 > box.end) return false;
+      if (bytes.readUInt16BE(box.at + 16) !== 0) {
+        if (box.end - children < 8) return false;
+        bytes.writeUInt32BE(box.end - children, children);
+        bytes.write('free', children + 4, 'latin1');
+        continue;
+      }
+    } else if (ENTRY_FIELDS[box.type] !== undefined) children = box.at + ENTRY_FIELDS[box.type]!;
+    if (children > box.end || !keepOnlyRead(bytes, children, box.end, box.type)) return false;
   }
   return true;
 }
@@ -209,8 +201,16 @@ function decoderConfig(entry: SampleEntryBox, moov: Buffer | undefined): Decoder
   return quickTimeDecoderConfig(moov.subarray(entry.start, entry.start + entry.size));
 }
 
-/** The child boxes of `bytes[start, end)`: type and payload bounds; null when one is malformed. */
-function childBoxes(bytes: Buffer, start: number, end: number): { type: string; start: number; end: number }[] | null {
+/** A box found by childBoxes: its type, where it begins (`at`, its header) and its payload's bounds. */
+interface Box {
+  type: string;
+  at: number;
+  start: number;
+  end: number;
+}
+
+/** The child boxes of `bytes[start, end)`; null when one is malformed. */
+function childBoxes(bytes: Buffer, start: number, end: number): Box[] | null {
   const found = [];
   for (let at = start; at < end;) {
     if (at + 8 > end) return null;
@@ -222,7 +222,7 @@ function childBoxes(bytes: Buffer, start: number, end: number): { type: string; 
       header = 16;
     } else if (size === 0) size = end - at;
     if (size < header || at + size > end) return null;
-    found.push({ type: bytes.toString('latin1', at + 4, at + 8), start: at + header, end: at + size });
+    found.push({ type: bytes.toString('latin1', at + 4, at + 8), at, start: at + header, end: at + size });
     at += size;
   }
   return found;
@@ -431,7 +431,7 @@ export function mediaInfoFromMp4(moov: MovieBox, sizeBytes: number, raw: Buffer)
 const hasCoverArt = (moov: Buffer) => moov.includes('covr', 0, 'latin1');
 
 /** The `trak` boxes of a whole `moov` box (header included), in file order; null when a child box is malformed. */
-function traksOf(moov: Buffer): { type: string; start: number; end: number }[] | null {
+function traksOf(moov: Buffer): Box[] | null {
   return childBoxes(moov, moov.readUInt32BE(0) === 1 ? 16 : 8, moov.length)?.filter((b) => b.type === 'trak') ?? null;
 }
 
