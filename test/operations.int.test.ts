@@ -523,24 +523,24 @@ describe('thumbnail', () => {
   const rgb = (args: string[]) =>
     execa('ffmpeg', ['-v', 'error', ...args, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { encoding: 'buffer' });
 
-  it('takes the picture at the timestamp of an MPEG-TS input, not the next keyframe', async () => {
-    start('th-ts', 'thumbnail', 'gop2s.ts', { timestamp: 1 });
-    const { files: out } = await completed('th-ts');
-    const thumbnail = await probeOut(out.get('thumbnail.png'), 'th-ts.png');
+  it.each([
+    ['a thumbnail', 'th-ts', 'thumbnail', { timestamp: 1 }],
+    [
+      'a pipeline: a trim, then the thumbnail',
+      'pl-ts',
+      'pipeline',
+      {
+        steps: [
+          { operation: 'trim', options: { start_time: 1 } },
+          { operation: 'thumbnail', options: { timestamp: 0 } },
+        ],
+      },
+    ],
+  ])('takes the picture at 1 s of an MPEG-TS input, not at the next keyframe: %s', async (_what, jobId, operation, options) => {
+    start(jobId, operation, 'gop2s.ts', options);
+    const { files: out } = await completed(jobId);
+    const thumbnail = await probeOut(out.get('thumbnail.png'), `${jobId}.png`);
     // frame 25 of the file decoded from its start: the one shown at 1 s
-    const expected = await rgb(['-i', join(dir, 'gop2s.ts'), '-vf', 'select=eq(n\\,25)']);
-    expect(Buffer.compare((await rgb(['-i', thumbnail.path])).stdout, expected.stdout)).toBe(0);
-  });
-
-  it('takes it there in a pipeline too: a trim, then the thumbnail, of an MPEG-TS input', async () => {
-    start('pl-ts', 'pipeline', 'gop2s.ts', {
-      steps: [
-        { operation: 'trim', options: { start_time: 1 } },
-        { operation: 'thumbnail', options: { timestamp: 0 } },
-      ],
-    });
-    const { files: out } = await completed('pl-ts');
-    const thumbnail = await probeOut(out.get('thumbnail.png'), 'pl-ts.png');
     const expected = await rgb(['-i', join(dir, 'gop2s.ts'), '-vf', 'select=eq(n\\,25)']);
     expect(Buffer.compare((await rgb(['-i', thumbnail.path])).stdout, expected.stdout)).toBe(0);
   });
