@@ -20,14 +20,14 @@ export class QueueMissingError extends Error {
   }
 }
 
+/** amqplib's words for a basic.nack of a confirmed publish. */
+const nacked = (err: unknown) => err instanceof Error && err.message === 'message nacked';
+
 /**
  * The broker nacked a job: it could not take it just then (a quorum queue busy electing its leader, or full
  * under a max-length policy). Nothing was queued, and a copy would be harmless anyway (workers run a job id
  * once): worth publishing again.
  */
-/** amqplib's words for a basic.nack of a confirmed publish. */
-const nacked = (err: unknown) => err instanceof Error && err.message === 'message nacked';
-
 export class PublishNackedError extends Error {
   readonly kind = 'transient';
   constructor(readonly queue: string) {
