@@ -578,7 +578,11 @@ export class JobLifecycle {
           throw errors.submitFailed(`RabbitMQ did not accept the job: ${(err as Error).message}`, err);
         });
       await turn.ready;
-      await publish().catch(async (err: unknown) => {
+      // the publish is on the channel, in line, once called: the next job's may go after it without waiting
+      // for this one's confirm (a broker away would otherwise cost each job in line a publish timeout in turn)
+      const published = publish();
+      turn.leave();
+      await published.catch(async (err: unknown) => {
         if (!(err instanceof QueueMissingError)) throw err;
         // the queue expired since it was declared or checked, and the job came back: declared again, then once more
         job.log.info({ queue }, 'tenant queue was gone; declaring it again');
@@ -596,7 +600,6 @@ export class JobLifecycle {
       this.fail(job, err);
       return;
     }
-    turn.leave();
     publisher
       .broadcast({ type: 'tenant_ready', tenant_key: job.tenantKey })
       .catch((err: unknown) => job.log.debug({ err }, 'tenant announcement not sent'));

@@ -1,7 +1,8 @@
 /**
  * One tenant's jobs reach its queue from this gateway in the order they were submitted. Submissions run side
- * by side (record, queue declaration, depth); only their publishes wait in line, each for the one before it
- * to settle, so a client that sends six jobs sees them start in the order it sent them.
+ * by side (record, queue declaration, depth); only their publishes wait in line, each until the one before it
+ * is on the channel (or failed before it), so a client that sends six jobs sees them start in the order it
+ * sent them. The channel keeps that order; the confirms are awaited side by side.
  */
 export class PublishOrder {
   private readonly tails = new Map<string, Promise<void>>();
