@@ -727,3 +727,31 @@ describe('buildPipeline: a size that leaves no picture', () => {
     ).toBe('steps[1] (gif) width 2: scaling the 2000x100 picture gives 2x0');
   });
 });
+
+describe('buildPipeline: normalize after a trim of an MPEG-TS input', () => {
+  it('cuts the window in a run of its own, so loudnorm hears none of the pre-roll', () => {
+    const ts = mediaInfo({ formatName: 'mpegts', duration: 60, video: { ...h264Video('1280x720', 25), end: 60 } });
+    const built = plan(
+      [
+        { operation: 'trim', options: { start_time: 20, end_time: 30 } },
+        { operation: 'filter', options: { filters: [{ type: 'normalize' }] } },
+      ],
+      ts,
+    );
+    expect(built.runs).toHaveLength(2);
+    expect(built.runs[0]!.slice(0, 8)).toEqual(argv('-ss 5 -t 25 -i /job/input.mp4 -ss 15'));
+    expect(built.runs[0]!.join(' ')).not.toContain('loudnorm');
+    expect(built.runs[1]!.slice(0, 2)).toEqual(argv('-i /job/pipeline-1.mkv'));
+    expect(built.runs[1]!.join(' ')).toContain('loudnorm');
+    // an MP4 window is entered at its time: one run
+    expect(
+      plan(
+        [
+          { operation: 'trim', options: { start_time: 20, end_time: 30 } },
+          { operation: 'filter', options: { filters: [{ type: 'normalize' }] } },
+        ],
+        mediaInfo({ duration: 60 }),
+      ).runs,
+    ).toHaveLength(1);
+  });
+});

@@ -231,6 +231,9 @@ function addTransform(seg: Segment, step: PipelineStep, i: number, ctx: MultiInp
     case 'filter': {
       if (seg.copyTrim) return false;
       const filters = step.options.filters;
+      // loudnorm adapts to what it hears: a window entered early (seekArgs) would let it hear the pre-roll too
+      if (state.audio && seg.windowed && filters.some((f) => f.type === 'normalize') && seekArgs(seg.formatName, seg.start).preRoll > 0)
+        return false;
       filters.forEach((filter, j) => {
         const audio = isAudioStep(filter);
         if (audio ? !state.audio : !state.video)
