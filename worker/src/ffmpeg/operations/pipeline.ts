@@ -126,7 +126,7 @@ class Segment {
    * cuts at a keyframe by input seeking, as trim's stream_copy does.
    */
   inputArgs(copiesVideo: boolean): string[] {
-    if (!this.windowed) return [...(this.end !== null ? ['-t', fmt(this.end)] : []), '-i', this.input];
+    if (!this.windowed) return ['-i', this.input]; // narrow() sets the end and the window together
     const seek = this.enter(this.start, copiesVideo);
     return [...seek.input, ...(this.end !== null ? ['-t', fmt(this.end - seek.entry)] : []), '-i', this.input, ...seek.output];
   }
