@@ -26,6 +26,7 @@ import { probe } from './ffmpeg/probe.js';
 import { formatProgressLine, planProgress } from './ffmpeg/progress.js';
 import { runFfmpeg } from './ffmpeg/run.js';
 import { InputBudget } from './input-budget.js';
+import type { ProcessRunner } from './launcher/process-runner.js';
 import { mapLimited } from './map-limited.js';
 import { StageClock } from './stage-clock.js';
 import type { InputServer, ServedInput } from './input-server.js';
@@ -111,6 +112,8 @@ export interface JobRunnerDeps {
   allowlist: UrlAllowlist;
   /** Serves inputs to ffmpeg by range (input-server.ts); absent: every input is downloaded. */
   inputServer?: InputServer;
+  /** Spawns ffmpeg and ffprobe: the worker's launcher process (launcher/launcher.ts); absent: this process. */
+  processes?: ProcessRunner;
 }
 
 /** What a retried step tells the client and the logs: `stage: retrying`, and why. */
@@ -208,7 +211,8 @@ export async function runJob(
         return toOutputMetadata(described, format, size);
       }
     }
-    return toOutputMetadata(await probe(config.ffprobePath, path, { maxMemoryBytes: config.ffmpegMaxMemoryBytes, signal }), format, size);
+    const info = await probe(config.ffprobePath, path, { runner: deps.processes, maxMemoryBytes: config.ffmpegMaxMemoryBytes, signal });
+    return toOutputMetadata(info, format, size);
   };
   try {
     report({ stage: 'downloading', percentage: 0 });
@@ -291,6 +295,7 @@ export async function runJob(
         return (
           described?.info ??
           probe(config.ffprobePath, path, {
+            runner: deps.processes,
             timeoutMs: Math.max(1, probingEnds - Date.now()),
             maxMemoryBytes: config.ffmpegMaxMemoryBytes,
             maxPixels: config.maxInputPixels,
@@ -327,6 +332,7 @@ export async function runJob(
       await clock.time('ffmpeg', () =>
         runFfmpeg(args, {
           ffmpegPath: config.ffmpegPath,
+          runner: deps.processes,
           maxMemoryBytes: config.ffmpegMaxMemoryBytes,
           maxOutputBytes: config.maxOutputBytes,
           timeoutMs: Math.max(1, deadline - Date.now()),

@@ -17,6 +17,7 @@ import { ControlChannel, PEER_EXPIRY_MS } from './control.js';
 import { DeadLetters } from './dead-letters.js';
 import { InputServer } from './input-server.js';
 import { JobHandler } from './job-handler.js';
+import { Launcher } from './launcher/launcher.js';
 import { createWorkerMetrics } from './metrics.js';
 import { ReplyPublisher } from './replies.js';
 import { ClusterView } from './scheduler/cluster-view.js';
@@ -89,6 +90,9 @@ async function main(): Promise<void> {
   });
   // ffmpeg reads seekable inputs by range through this loopback server (input-server.ts)
   const inputServer = await InputServer.start();
+  // ffmpeg and ffprobe are spawned by a small helper process: a fork of the worker costs it far more (launcher.ts)
+  const launcher = new Launcher(logger.child({ component: 'launcher' }));
+  await launcher.start();
   const jobs = new JobHandler({
     config,
     storage,
@@ -101,7 +105,7 @@ async function main(): Promise<void> {
     },
     metrics,
     logger,
-    runner: { config, storage, allowlist: parseAllowlist(config.urlAllowlist), inputServer },
+    runner: { config, storage, allowlist: parseAllowlist(config.urlAllowlist), inputServer, processes: launcher },
     webhooks,
     webhookAllowlist,
   });
@@ -228,6 +232,7 @@ async function main(): Promise<void> {
       await router.stop();
       await jobs.stop(config.shutdownGraceMs);
       await inputServer.close();
+      await launcher.close();
       // every running job is settled or handed back: the slots end at once, but one that waits for a channel
       // while RabbitMQ is away would wait for the broker's return: it stops when its connection closes
       if (!(await Promise.race([slotsIdle.then(() => true), sleep(SLOTS_IDLE_WAIT_MS).then(() => false)]))) {

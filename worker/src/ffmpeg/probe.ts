@@ -1,10 +1,12 @@
-import { execa } from 'execa';
 import { errors, MiB } from '@media-foundry/shared';
+import { type ProcessRunner, runHere } from '../launcher/process-runner.js';
 import { ffmpegEnvironment, inputGuards, oversizePicture, resolutionTooLarge } from './hardening.js';
 import { ffprobeOutput, isAttachedPicture, toMediaInfo, type MediaInfo } from './media-info.js';
 import { lastLines, limitedCommand } from './run.js';
 
 export interface ProbeOptions {
+  /** Who spawns ffprobe: the worker's launcher process; absent: this process. */
+  runner?: ProcessRunner;
   /** ffprobe is killed after this long, ms. */
   timeoutMs?: number;
   /** Address-space ceiling in bytes (prlimit, as for ffmpeg: FFMPEG_MAX_MEMORY_MB); 0 or absent: none. */
@@ -31,26 +33,23 @@ export async function probe(ffprobePath: string, path: string, options: ProbeOpt
     ['-v', 'error', ...inputGuards(undefined, options.maxPixels, path), '-print_format', 'json', '-show_format', '-show_streams', path],
     { maxMemoryBytes: options.maxMemoryBytes, timeoutMs },
   );
-  const result = await execa(file, argv, {
-    reject: false,
-    timeout: timeoutMs,
-    stdin: 'ignore',
-    env: ffmpegEnvironment(),
-    extendEnv: false,
-    maxBuffer: 16 * MiB,
-    ...(options.signal ? { cancelSignal: options.signal } : {}),
-  });
+  const result = await (options.runner ?? runHere).run(
+    { file, args: argv, env: ffmpegEnvironment(), timeoutMs, killGraceMs: 3000, output: { mode: 'collect', maxBytes: 16 * MiB } },
+    () => {},
+    options.signal,
+  );
   if (result.isCanceled) throw errors.jobCancelled();
   if (result.timedOut) throw errors.jobFailed('Probing the input timed out', `ffprobe ran longer than ${timeoutMs / 1000}s`);
-  const stderr = String(result.stderr);
+  const stderr = result.stderr;
   const oversize = oversizePicture(stderr);
   const tooLarge = () => resolutionTooLarge(options.which ?? 'the input', oversize!.width, oversize!.height, oversize!.maxPixels);
   // output ffprobe could not give is the refused picture's doing when there was one
   const unreadable = (why: string) => (oversize ? tooLarge() : errors.jobFailed('Input is not a readable media file', why));
-  if (result.exitCode !== 0) throw unreadable(lastLines(stderr) || `ffprobe exited with ${result.exitCode}`);
+  if (result.spawnError) throw errors.jobFailed('Could not probe the input', `ffprobe could not be started (${result.spawnError})`);
+  if (result.exitCode !== 0) throw unreadable(lastLines(stderr) || `ffprobe exited with ${result.exitCode ?? `signal ${result.signal}`}`);
   let json: unknown;
   try {
-    json = JSON.parse(String(result.stdout));
+    json = JSON.parse(result.stdout);
   } catch {
     throw unreadable('ffprobe printed no JSON');
   }

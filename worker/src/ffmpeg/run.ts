@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { execa } from 'execa';
 import { errors, MiB } from '@media-foundry/shared';
+import { type ProcessRunner, runHere } from '../launcher/process-runner.js';
 import { ffmpegEnvironment, guardInputs, oversizePicture, resolutionTooLarge } from './hardening.js';
 import { ProgressParser, type ProgressBlock } from './progress.js';
 
@@ -25,6 +25,8 @@ export const GLOBAL_ARGS = [
 
 export interface RunOptions {
   ffmpegPath: string;
+  /** Who spawns ffmpeg: the worker's launcher process; absent: this process. */
+  runner?: ProcessRunner;
   /** Address-space ceiling in bytes, enforced with prlimit; 0 or absent: none. */
   maxMemoryBytes?: number | undefined;
   /** Largest file ffmpeg may write, bytes (prlimit --fsize, MAX_OUTPUT_MB); absent: none. */
@@ -47,18 +49,6 @@ export interface RunOptions {
 export function lastLines(text: string, lines = 5, maxChars = 2000): string {
   const tail = text.trim().split('\n').slice(-lines).join('\n');
   return tail.length > maxChars ? tail.slice(-maxChars) : tail;
-}
-
-/** Keeps only the last `max` characters of a stream (ffmpeg can print without end on broken input). */
-class TailBuffer {
-  private text = '';
-  constructor(private readonly max: number) {}
-  push(chunk: string): void {
-    this.text = (this.text + chunk).slice(-this.max);
-  }
-  toString(): string {
-    return this.text;
-  }
 }
 
 /**
@@ -112,7 +102,6 @@ export class StallWatch {
 
 /** Runs ffmpeg once; resolves on success, throws JOB_FAILED (or JOB_CANCELLED) with stderr's tail otherwise. */
 export async function runFfmpeg(args: string[], options: RunOptions): Promise<void> {
-  const stderr = new TailBuffer(8192);
   const parser = new ProgressParser();
   const [file, argv] = limitedCommand(options.ffmpegPath, [...GLOBAL_ARGS, ...guardInputs(args, options.maxPixels)], options);
   const stall = new AbortController();
@@ -122,19 +111,8 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
   const watchdog = Number.isFinite(stallMs)
     ? setInterval(() => watch.stillFor() > stallMs && stall.abort(), Math.min(1000, stallMs / 4))
     : undefined;
-  const subprocess = execa(file, argv, {
-    reject: false,
-    stdin: 'ignore',
-    env: ffmpegEnvironment(),
-    extendEnv: false,
-    buffer: false,
-    timeout: options.timeoutMs,
-    cancelSignal: options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal,
-    forceKillAfterDelay: options.killGraceMs ?? 3000,
-  });
-  subprocess.stderr?.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
   let pending = '';
-  subprocess.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+  const onStdout = (chunk: string) => {
     pending += chunk;
     let nl: number;
     while ((nl = pending.indexOf('\n')) >= 0) {
@@ -144,8 +122,22 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
       watch.observe(block);
       options.onProgress?.(block);
     }
-  });
-  const result = await subprocess.finally(() => clearInterval(watchdog));
+  };
+  const result = await (options.runner ?? runHere)
+    .run(
+      {
+        file,
+        args: argv,
+        env: ffmpegEnvironment(),
+        timeoutMs: options.timeoutMs,
+        killGraceMs: options.killGraceMs ?? 3000,
+        output: { mode: 'stream', stderrTailChars: 8192 },
+      },
+      onStdout,
+      options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal,
+    )
+    .finally(() => clearInterval(watchdog));
+  const stderr = result.stderr;
   if (result.isCanceled && stall.signal.aborted && !options.signal?.aborted)
     throw errors.stalled(`FFmpeg made no progress for ${Math.round(stallMs / 1000)}s (FFMPEG_STALL_SECONDS) and was stopped`);
   if (result.isCanceled) throw errors.jobCancelled();
@@ -162,12 +154,14 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
         ? `ffmpeg wrote a file past MAX_OUTPUT_MB (${Math.round(options.maxOutputBytes / MiB)} MiB)`
         : 'ffmpeg wrote a file past its size limit',
     );
-  const oversize = result.exitCode !== 0 ? oversizePicture(stderr.toString()) : null;
+  const oversize = result.exitCode !== 0 ? oversizePicture(stderr) : null;
   // a picture larger than the headers ffprobe saw (a stream that changes size midway)
   if (oversize) throw resolutionTooLarge('an input', oversize.width, oversize.height, oversize.maxPixels);
   if (result.exitCode !== 0)
     throw errors.jobFailed(
       'FFmpeg process failed',
-      lastLines(stderr.toString()) || `ffmpeg exited with ${result.exitCode ?? `signal ${result.signal}`}`,
+      result.spawnError
+        ? `ffmpeg could not be started (${result.spawnError})`
+        : lastLines(stderr) || `ffmpeg exited with ${result.exitCode ?? `signal ${result.signal}`}`,
     );
 }
