@@ -9,7 +9,7 @@
  *   tsc -b bench && node bench/dist/stages.js [--runs N] [--quick] [--storage s3|fs] [--json]
  */
 import { runMain } from './lib/cleanup.js';
-import { processCpu } from './lib/cpu.js';
+import { liveChildren, processCpu, processTreeCpu } from './lib/cpu.js';
 import { clip } from './lib/fixtures.js';
 import { measureOptions, setUpMeasure } from './lib/measure.js';
 import { formatValue, ratioOf, reportResult } from './lib/result.js';
@@ -80,10 +80,16 @@ runMain(async (cleanup) => {
     const out: Record<string, number> = {};
     for (const [role, pid] of Object.entries(roles)) {
       if (pid === null) continue;
-      const { own, children } = await processCpu(pid);
-      out[role] = own;
-      // the worker's ended children are its ffmpeg and ffprobe runs
-      if (role === 'worker') out['ffmpeg+ffprobe'] = children;
+      if (role !== 'worker') {
+        out[role] = (await processCpu(pid)).own;
+        continue;
+      }
+      // the worker's own and its launcher's (its one live child between jobs); the rest of its tree is the
+      // ffmpeg and ffprobe runs the launcher waited for
+      let own = (await processCpu(pid)).own;
+      for (const child of await liveChildren(pid)) own += (await processCpu(child)).own;
+      out.worker = own;
+      out['ffmpeg+ffprobe'] = (await processTreeCpu(pid)) - own;
     }
     return out;
   };

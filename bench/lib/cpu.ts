@@ -3,7 +3,7 @@
  * with whatever else runs, while the CPU a run costs barely does. USER_HZ
  * is 100 on every Linux we run on, so the figures are in 10 ms steps.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 const TICKS_PER_SECOND = 100;
 
@@ -15,21 +15,39 @@ export async function processCpu(pid: number | 'self'): Promise<{ own: number; c
   return { own: (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND, children: (Number(f[13]) + Number(f[14])) / TICKS_PER_SECOND };
 }
 
-/** A process's CPU seconds with those of its ended children (ffmpeg and ffprobe, for the worker and this process). */
-export async function processTreeCpu(pid: number | 'self'): Promise<number> {
-  const { own, children } = await processCpu(pid);
-  return own + children;
+/** The children a process has now (every thread's), by pid; none once it is gone. */
+export async function liveChildren(pid: number | 'self'): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => []);
+  const lists = await Promise.all(tasks.map((t) => readFile(`/proc/${pid}/task/${t}/children`, 'utf8').catch(() => '')));
+  return lists.flatMap((list) => list.split(' ').filter(Boolean).map(Number));
+}
+
+/**
+ * CPU seconds of processes with all their descendants: the ended ones they
+ * waited for (ffmpeg and ffprobe runs) and the live ones with theirs (the
+ * worker's launcher process, and the runs it waited for). A process under
+ * two of the roots (the service's, under this one) counts once.
+ */
+export async function processTreeCpu(...roots: (number | 'self')[]): Promise<number> {
+  const seen = new Set<number | 'self'>();
+  const visit = async (pid: number | 'self'): Promise<number> => {
+    if (seen.has(pid)) return 0;
+    seen.add(pid);
+    const { own, children } = await processCpu(pid);
+    let live = 0;
+    for (const child of await liveChildren(pid)) live += await visit(child).catch(() => 0);
+    return own + children + live;
+  };
+  let total = 0;
+  for (const root of roots) total += await visit(root);
+  return total;
 }
 
 /**
  * A meter over this process and the service's processes (gateway, worker,
- * s3rver), each with its ended children: read before and after a run of
+ * s3rver), each with its descendants: read before and after a run of
  * either side, the difference is what the run cost the machine.
  */
 export function cpuMeter(pids: () => number[]): () => Promise<number> {
-  return async () => {
-    let total = 0;
-    for (const pid of ['self' as const, ...pids()]) total += await processTreeCpu(pid);
-    return total;
-  };
+  return () => processTreeCpu(...pids(), 'self');
 }

@@ -48,6 +48,41 @@ export interface TestS3 {
   close(): Promise<void>;
 }
 
+/** STORAGE_DRIVER=s3 and the S3_* variables the services need for an s3rver at `endpoint`. */
+function s3rverEnv(endpoint: string, bucket: string): Record<string, string> {
+  return {
+    STORAGE_DRIVER: 's3',
+    S3_ENDPOINT: endpoint,
+    S3_BUCKET: bucket,
+    S3_REGION: 'us-east-1',
+    // s3rver's fixed credentials
+    S3_ACCESS_KEY_ID: 'S3RVER',
+    S3_SECRET_ACCESS_KEY: 'S3RVER',
+    S3_FORCE_PATH_STYLE: 'true',
+  };
+}
+
+/**
+ * s3rver alone, without the fault-injecting proxy of `startTestS3` in front:
+ * the benchmarks' store, whose CPU then is the store's own, as a service's S3
+ * would be (the proxy's second HTTP hop is a test tool, not part of the service).
+ */
+export async function startBareS3(bucket = 'media-test'): Promise<Pick<TestS3, 'endpoint' | 'bucket' | 'env' | 'close'>> {
+  const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
+  const backend = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket }] });
+  const { port } = await backend.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    endpoint,
+    bucket,
+    env: s3rverEnv(endpoint, bucket),
+    close: async () => {
+      await backend.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
 export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
   const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
   let backendPort = 0;
@@ -146,16 +181,7 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
     requests,
     recorded,
     bucket,
-    env: {
-      STORAGE_DRIVER: 's3',
-      S3_ENDPOINT: endpoint,
-      S3_BUCKET: bucket,
-      S3_REGION: 'us-east-1',
-      // s3rver's fixed credentials
-      S3_ACCESS_KEY_ID: 'S3RVER',
-      S3_SECRET_ACCESS_KEY: 'S3RVER',
-      S3_FORCE_PATH_STYLE: 'true',
-    },
+    env: s3rverEnv(endpoint, bucket),
     stop: async () => {
       await stopProxy();
       await backend?.close();
