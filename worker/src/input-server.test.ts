@@ -123,6 +123,42 @@ describe('BlockReader.bytes', () => {
   });
 });
 
+describe('BlockReader.adopt', () => {
+  it('serves a block whose read began elsewhere without reading it again, counting it against the budget', async () => {
+    const { source, reads } = memorySource();
+    let taken = 0;
+    const blocks = new BlockReader(source, {
+      blockBytes: BLOCK,
+      cacheBlocks: 4,
+      budget: { take: (n) => ((taken += n), true), release: () => {}, exceeded: () => errors.jobFailed('Inputs are too large', 'budget') },
+      retrying: direct,
+    });
+    const signal = new AbortController().signal;
+    blocks.adopt(10, Promise.resolve(body.subarray(10 * BLOCK)), signal);
+    expect(await blocks.bytes(10 * BLOCK + 5, 10 * BLOCK + 50, signal)).toEqual(body.subarray(10 * BLOCK + 5, 10 * BLOCK + 50));
+    expect(reads).toEqual([]);
+    expect(taken).toBe(100);
+    expect(blocks.fetchedBytes).toBe(100);
+  });
+
+  it('reads a block again, as any block is read, when the read it took over failed', async () => {
+    const { source, reads } = memorySource();
+    const blocks = reader(source);
+    const signal = new AbortController().signal;
+    blocks.adopt(3, Promise.reject(errors.transient('Input read was cut short', 'connection reset')), signal);
+    expect(await blocks.block(3, signal)).toEqual(body.subarray(3 * BLOCK, 4 * BLOCK));
+    expect(reads).toEqual([`${3 * BLOCK}-${4 * BLOCK - 1}`]);
+  });
+
+  it('takes over nothing past the budget: the block then fails when asked for, as any block over budget does', async () => {
+    const { source } = memorySource();
+    const blocks = reader(source, BLOCK / 2);
+    const signal = new AbortController().signal;
+    blocks.adopt(2, Promise.resolve(body.subarray(2 * BLOCK, 3 * BLOCK)), signal);
+    await expect(blocks.block(2, signal)).rejects.toMatchObject({ message: 'Inputs are too large' });
+  });
+});
+
 describe('ffmpeg and ffprobe reading a served input', () => {
   const tempDir = useTempDir('input-server-test-');
   let clip: Buffer;

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { AppError, errors, failureKind, type JobMessageInput, type OperationName } from '@media-foundry/shared';
 import { isNotFound, type Storage } from '@media-foundry/shared/node';
+import { movieBoxSearchFrom } from './ffmpeg/mp4-info.js';
 import type { BudgetAttempt, InputBudget } from './input-budget.js';
 import type { InputServer, ServedInput } from './input-server.js';
-import { openOrigin } from './origin-range-source.js';
+import { type LookAhead, openOrigin } from './origin-range-source.js';
 import { BlockReader, type RangeSource, readExactly } from './range-source.js';
 import { type DownloadLimits, downloadUrl } from './url-fetch.js';
 
@@ -116,6 +117,7 @@ export async function openRangedInput(
 ): Promise<RangedInput | null> {
   let source: RangeSource;
   let first: Buffer | undefined;
+  let ahead: LookAhead | null = null;
   let name: string;
   if (input.source === 'storage') {
     const size = await storage.size(input.key).catch((err: unknown) => {
@@ -126,16 +128,18 @@ export async function openRangedInput(
     name = localInputName(input.filename);
   } else {
     name = localInputName(new URL(input.url).pathname);
-    const opened = await openOrigin(input.url, limits, signal, RANGE_BLOCK_BYTES);
+    // an MP4 whose moov follows its mdat: the moov's block comes alongside the first
+    const opened = await openOrigin(input.url, limits, signal, RANGE_BLOCK_BYTES, movieBoxSearchFrom);
     if (!opened.ranges) {
       const path = join(dir, name);
       await opened.save(path, budget);
       return { path };
     }
     if (!budget.take(opened.first.length)) throw budget.exceeded();
-    ({ source, first } = opened);
+    ({ source, first, ahead } = opened);
   }
   const reader = new BlockReader(source, { blockBytes: RANGE_BLOCK_BYTES, cacheBlocks: RANGE_CACHE_BLOCKS, budget, retrying });
   if (first) reader.seed(0, first);
+  if (ahead) reader.adopt(ahead.index, ahead.read, signal);
   return { served: server.serve(reader, name, signal) };
 }

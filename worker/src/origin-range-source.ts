@@ -33,7 +33,14 @@ import {
  * request either way).
  */
 export type OpenedOrigin =
-  { ranges: true; source: RangeSource; first: Buffer } | { ranges: false; save(path: string, budget: BudgetAttempt): Promise<void> };
+  | { ranges: true; source: RangeSource; first: Buffer; ahead: LookAhead | null }
+  | { ranges: false; save(path: string, budget: BudgetAttempt): Promise<void> };
+
+/** A block read begun while the first one still arrived (`openOrigin`'s `lookAhead`): its index and its bytes. */
+export interface LookAhead {
+  index: number;
+  read: Promise<Buffer>;
+}
 
 const rangeHeader = (range: ByteRange) => ({ range: `bytes=${range.start}-${range.end}` });
 
@@ -46,14 +53,34 @@ function readDeadlineMs(limits: DownloadLimits, bytes: number): number {
   return Math.ceil(limits.connectTimeoutMs + Math.min(body, limits.timeoutMs));
 }
 
-/** The body of a range answer, exactly `expected` bytes, with the stall and rate limits of a download. */
-async function readBody(res: IncomingMessage, expected: number, what: string, limits: DownloadLimits, signal: AbortSignal) {
+/** `source` as it is, `see` given its first chunk on the way. */
+async function* withFirstChunk(source: AsyncIterable<Buffer>, see: (chunk: Buffer) => void): AsyncIterable<Buffer> {
+  let first = true;
+  for await (const chunk of source) {
+    if (first) see(chunk);
+    first = false;
+    yield chunk;
+  }
+}
+
+/**
+ * The body of a range answer, exactly `expected` bytes, with the stall and
+ * rate limits of a download; `seeFirst` is shown its first chunk as it comes.
+ */
+async function readBody(
+  res: IncomingMessage,
+  expected: number,
+  what: string,
+  limits: DownloadLimits,
+  signal: AbortSignal,
+  seeFirst?: (chunk: Buffer) => void,
+) {
   let body!: Buffer;
   await pipeline(
     res,
     stallGuard(limits.stallMs),
     async (source: AsyncIterable<Buffer>) => {
-      body = await readExactly(source, expected, what);
+      body = await readExactly(seeFirst ? withFirstChunk(source, seeFirst) : source, expected, what);
     },
     { signal },
   );
@@ -89,8 +116,19 @@ async function withDeadline<T>(
  * Opens `url` asking for its first `blockBytes`: an origin that answers the
  * range is read by range from then on; one that answers with the whole file
  * is downloaded from that very answer.
+ *
+ * `lookAhead`, shown the first chunk of the first block and the input's
+ * size, may name an offset past that block that will be read next (an MP4's
+ * `moov` after its `mdat`: mp4-info.ts): its block is fetched at once,
+ * alongside the rest of the first block, instead of one round trip after it.
  */
-export async function openOrigin(url: string, limits: DownloadLimits, signal: AbortSignal, blockBytes: number): Promise<OpenedOrigin> {
+export async function openOrigin(
+  url: string,
+  limits: DownloadLimits,
+  signal: AbortSignal,
+  blockBytes: number,
+  lookAhead?: (head: Buffer, size: number) => number | null,
+): Promise<OpenedOrigin> {
   const asked = { start: 0, end: blockBytes - 1 };
   // the first answer may turn out to be the whole download: it runs under the download's deadline
   const download = downloadDeadline(limits, signal);
@@ -123,15 +161,32 @@ export async function openOrigin(url: string, limits: DownloadLimits, signal: Ab
     return save(whole.res);
   }
   const bytes = declared.end + 1;
+  const size = declared.total;
+  const source = originRangeSource(final, address, size, limits);
+  const found: { ahead: LookAhead | null } = { ahead: null };
+  // a first block that fails stops its look-ahead too
+  const stopAhead = new AbortController();
+  const seeFirst = (head: Buffer) => {
+    const offset = lookAhead?.(head, size) ?? null;
+    if (offset === null || offset < bytes || offset >= size) return;
+    const index = Math.floor(offset / blockBytes);
+    const start = index * blockBytes;
+    const read = source.read({ start, end: Math.min(start + blockBytes, size) - 1 }, AbortSignal.any([signal, stopAhead.signal]));
+    read.catch(() => {}); // its taker (BlockReader.adopt) sees a failure; until then it is no one's
+    found.ahead = { index, read };
+  };
   const first = await withDeadline(
     readDeadlineMs(limits, bytes),
     signal,
     limits,
     bytes,
-    (both) => readBody(res, bytes, 'the input URL', limits, both),
+    (both) => readBody(res, bytes, 'the input URL', limits, both, lookAhead && seeFirst),
     download.signal,
-  );
-  return { ranges: true, first, source: originRangeSource(final, address, declared.total, limits) };
+  ).catch((err: unknown) => {
+    stopAhead.abort();
+    throw err;
+  });
+  return { ranges: true, first, source, ahead: found.ahead };
 }
 
 function originRangeSource(url: URL, address: string, size: number, limits: DownloadLimits): RangeSource {

@@ -94,11 +94,41 @@ export class BlockReader {
     this.keep(index, bytes);
   }
 
+  /**
+   * Takes over a read of block `index` begun already (the origin's look-ahead, started while the first block
+   * still arrived: origin-range-source.ts), as if fetched here: counted against the budget and kept. A read that
+   * fails is fetched again, with retries, by whoever asks for the block.
+   */
+  adopt(index: number, read: Promise<Buffer>, signal: AbortSignal): void {
+    read.catch(() => {});
+    const range = this.rangeOf(index);
+    if (this.cache.has(index) || this.pending.has(index)) return;
+    // over budget: not taken; asked for later, the block fails as any block over budget does
+    if (!this.options.budget.take(range.end - range.start + 1)) return;
+    const adopted = read
+      .then(
+        (bytes) => {
+          this.fetchedBytes += bytes.length;
+          this.keep(index, bytes);
+          return bytes;
+        },
+        () => this.fetch(index, signal),
+      )
+      .finally(() => this.pending.delete(index));
+    adopted.catch(() => {});
+    this.pending.set(index, adopted);
+  }
+
+  /** The bytes of block `index` (end included). */
+  rangeOf(index: number): ByteRange {
+    const start = index * this.options.blockBytes;
+    if (start >= this.size || index < 0) throw new RangeError(`block ${index} is past the end of a ${this.size}-byte input`);
+    return { start, end: Math.min(start + this.options.blockBytes, this.size) - 1 };
+  }
+
   private async fetch(index: number, signal: AbortSignal): Promise<Buffer> {
-    const { blockBytes, budget, retrying } = this.options;
-    const start = index * blockBytes;
-    if (start >= this.size) throw new RangeError(`block ${index} is past the end of a ${this.size}-byte input`);
-    const range = { start, end: Math.min(start + blockBytes, this.size) - 1 };
+    const { budget, retrying } = this.options;
+    const range = this.rangeOf(index);
     const bytes = await retrying(`reading input bytes ${range.start}-${range.end}`, async () => {
       if (!budget.take(range.end - range.start + 1)) throw budget.exceeded();
       return this.source.read(range, signal);

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { errors } from '@media-foundry/shared';
 import { parseAllowlist } from '@media-foundry/shared/node';
 import { useTempDir } from '@media-foundry/test-support';
+import { movieBoxSearchFrom } from './ffmpeg/mp4-info.js';
 import { openOrigin } from './origin-range-source.js';
 import { type DownloadLimits, downloadUrl } from './url-fetch.js';
 
@@ -50,8 +51,48 @@ describe('reading an input URL', () => {
       if (req.headers.range || req.url === '/always-partial')
         res.writeHead(206, { 'content-range': 'bytes 0-4/*', 'content-length': 5 }).end('hello');
       else res.writeHead(200, { 'content-length': 12 }).end('hello world!');
-    } else res.writeHead(404).end();
+    } else if (req.url === '/late-moov.mp4') serveLateMoov(req, res);
+    else res.writeHead(404).end();
   });
+
+  // an MP4 written without faststart: ftyp, a large mdat, the moov last
+  const MOOV_AT = 1_590_000;
+  const lateMoov = Buffer.alloc(MOOV_AT + 10_000, 7);
+  lateMoov.writeUInt32BE(32, 0);
+  lateMoov.write('ftyp', 4, 'latin1');
+  lateMoov.writeUInt32BE(MOOV_AT - 32, 32);
+  lateMoov.write('mdat', 36, 'latin1');
+  lateMoov.writeUInt32BE(10_000, MOOV_AT);
+  lateMoov.write('moov', MOOV_AT + 4, 'latin1');
+  let ranges: string[] = [];
+  /** Set once a range past the first block is asked for: with `holdFirst`, the first block's answer waits for it (or 3 s) after its first 64 KiB. */
+  let askedPastFirst: () => void = () => {};
+  let pastFirst = new Promise<void>((r) => (askedPastFirst = r));
+  let tailAskedBeforeFirstEnded = false;
+  let holdFirst = false;
+  function serveLateMoov(req: IncomingMessage, res: ServerResponse) {
+    const [start, end] = /bytes=(\d+)-(\d+)/
+      .exec(req.headers.range ?? '')!
+      .slice(1)
+      .map(Number) as [number, number];
+    ranges.push(`${start}-${end}`);
+    const headers = { 'content-range': `bytes ${start}-${end}/${lateMoov.length}`, 'content-length': end - start + 1 };
+    res.writeHead(206, headers);
+    if (start > 0) {
+      askedPastFirst();
+      res.end(lateMoov.subarray(start, end + 1));
+      return;
+    }
+    if (!holdFirst) {
+      res.end(lateMoov.subarray(0, end + 1));
+      return;
+    }
+    res.write(lateMoov.subarray(0, 64 * 1024));
+    void Promise.race([pastFirst.then(() => true), new Promise((r) => setTimeout(() => r(false), 3000))]).then((asked) => {
+      tailAskedBeforeFirstEnded = asked === true;
+      res.end(lateMoov.subarray(64 * 1024, end + 1));
+    });
+  }
   beforeAll(async () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -78,6 +119,32 @@ describe('reading an input URL', () => {
     expect(failed).toMatchObject({ message: 'Could not download the input URL', details: 'HTTP 500 Internal Server Error' });
     const sent = await Promise.race([closedAfter!, new Promise<string>((r) => setTimeout(() => r('still reading'), 3000))]);
     expect(sent).not.toBe('still reading');
+  });
+
+  it("fetches an MP4's moov block alongside its first block, not a round trip after it", async () => {
+    ranges = [];
+    holdFirst = true;
+    pastFirst = new Promise<void>((r) => (askedPastFirst = r));
+    const block = 512 * 1024;
+    const opened = await openOrigin(`${base}/late-moov.mp4`, limits, new AbortController().signal, block, movieBoxSearchFrom);
+    if (!opened.ranges) throw new Error('expected a ranged input');
+    expect(opened.first).toEqual(lateMoov.subarray(0, block));
+    const moovBlock = Math.floor(MOOV_AT / block);
+    expect(opened.ahead?.index).toBe(moovBlock);
+    expect(await opened.ahead?.read).toEqual(lateMoov.subarray(moovBlock * block));
+    // asked for while the first block's answer was still coming
+    expect(tailAskedBeforeFirstEnded).toBe(true);
+    expect(ranges).toEqual([`0-${block - 1}`, `${moovBlock * block}-${lateMoov.length - 1}`]);
+  });
+
+  it('looks ahead at nothing for an input whose first block tells nothing to fetch (without a look-ahead, or not an MP4)', async () => {
+    ranges = [];
+    holdFirst = false;
+    const opened = await openOrigin(`${base}/late-moov.mp4`, limits, new AbortController().signal, 512 * 1024);
+    expect(opened.ranges && opened.ahead).toBeNull();
+    const notMp4 = await openOrigin(`${base}/late-moov.mp4`, limits, new AbortController().signal, 512 * 1024, () => null);
+    expect(notMp4.ranges && notMp4.ahead).toBeNull();
+    expect(ranges).toEqual([`0-${512 * 1024 - 1}`, `0-${512 * 1024 - 1}`]);
   });
 
   it('downloads the whole file when an origin answers the first range with another part than the one asked for', async () => {

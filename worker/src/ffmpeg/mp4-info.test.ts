@@ -7,7 +7,7 @@ import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { useTempDir } from '@media-foundry/test-support';
-import { countTracks, describeMp4, describeMp4File, MAX_MOOV_BYTES, readMovieBox } from './mp4-info.js';
+import { countTracks, describeMp4, describeMp4File, MAX_MOOV_BYTES, movieBoxSearchFrom, readMovieBox } from './mp4-info.js';
 import { probe } from './probe.js';
 
 const video = (rate = '25') => ['-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=${rate}:duration=2`];
@@ -251,5 +251,72 @@ describe('describeMp4', () => {
       [16, 32],
     ]);
     expect(await describeMp4(read, size)).toBeNull();
+  });
+});
+
+describe('movieBoxSearchFrom', () => {
+  const dir = useTempDir('mp4-layout-');
+  /** A top-level box header: 32-bit size, or size 1 and a 64-bit one. */
+  const box = (type: string, size: number, large = false) => {
+    const header = Buffer.alloc(large ? 16 : 8);
+    header.writeUInt32BE(large ? 1 : size, 0);
+    header.write(type, 4, 'latin1');
+    if (large) header.writeBigUInt64BE(BigInt(size), 8);
+    return header;
+  };
+  /** The file's first `length` bytes: the headers at their offsets, zeros between. */
+  const head = (length: number, ...boxes: [number, Buffer][]) => {
+    const bytes = Buffer.alloc(length);
+    for (const [at, header] of boxes) header.copy(bytes, at);
+    return bytes;
+  };
+
+  it('names where the box after a large mdat starts: where the moov of an MP4 written without faststart is', () => {
+    const bytes = head(4096, [0, box('ftyp', 32)], [32, box('free', 8)], [40, box('mdat', 2_364_007)]);
+    expect(movieBoxSearchFrom(bytes, 2_371_813)).toBe(2_364_047);
+    // a 64-bit mdat size, as for files over 4 GiB
+    const large = head(4096, [0, box('ftyp', 24)], [24, box('mdat', 5_000_000_000, true)]);
+    expect(movieBoxSearchFrom(large, 5_000_100_000)).toBe(5_000_000_024);
+  });
+
+  it('names nothing when the moov (or a fragment) is in the head, or the file is not ISO-BMFF', () => {
+    expect(movieBoxSearchFrom(head(4096, [0, box('ftyp', 32)], [32, box('moov', 1000)], [1032, box('mdat', 90_000)]), 91_032)).toBeNull();
+    expect(movieBoxSearchFrom(head(4096, [0, box('ftyp', 32)], [32, box('moof', 1000)]), 900_000)).toBeNull();
+    expect(movieBoxSearchFrom(head(4096, [0, box('mdat', 900_000)]), 901_000)).toBeNull();
+    expect(movieBoxSearchFrom(Buffer.from('#EXTM3U\n#EXT-X-VERSION:3\n'.padEnd(4096, ' ')), 900_000)).toBeNull();
+  });
+
+  it('names nothing for a box that runs to the end, past the file, or is malformed', () => {
+    expect(movieBoxSearchFrom(head(4096, [0, box('ftyp', 32)], [32, box('mdat', 0)]), 900_000)).toBeNull();
+    expect(movieBoxSearchFrom(head(4096, [0, box('ftyp', 32)], [32, box('mdat', 2_000_000)]), 900_000)).toBeNull();
+    expect(movieBoxSearchFrom(head(4096, [0, box('ftyp', 32)], [32, box('mdat', 4)]), 900_000)).toBeNull();
+  });
+
+  it('names the first header past a head that ends amid the boxes, and nothing before ftyp is seen whole', () => {
+    expect(movieBoxSearchFrom(head(40, [0, box('ftyp', 32)]), 900_000)).toBe(32);
+    expect(movieBoxSearchFrom(Buffer.alloc(10), 900_000)).toBeNull();
+  });
+
+  it('agrees with the walk readMovieBox makes on a real file without faststart', async () => {
+    const path = join(dir(), 'late-moov.mp4');
+    await execa('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=25',
+      '-t',
+      '4',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      path,
+    ]);
+    const file = await readFile(path);
+    const offset = movieBoxSearchFrom(file.subarray(0, 16 * 1024), file.length);
+    expect(offset).not.toBeNull();
+    expect(file.toString('latin1', offset! + 4, offset! + 8)).toBe('moov');
   });
 });

@@ -55,6 +55,29 @@ export async function readMovieBox(read: ReadBytes, size: number): Promise<Buffe
 }
 
 /**
+ * Where readMovieBox, walking the top-level boxes from the start of a file of
+ * `size` bytes, would read next past `head` (the file's first bytes): the
+ * offset of the first box header beyond it, when the walk found an ISO-BMFF
+ * file (`ftyp` first) without its `moov` (or fragments) in `head`; null
+ * otherwise. Typically the `moov` after a large `mdat`, which a reader can
+ * then fetch while `head`'s block still arrives.
+ */
+export function movieBoxSearchFrom(head: Buffer, size: number): number | null {
+  let at = 0;
+  for (let n = 0; n < MAX_TOP_LEVEL_BOXES && at + 8 <= size; n++) {
+    if (at + 16 > head.length) return n > 0 ? at : null;
+    let boxSize = head.readUInt32BE(at);
+    const type = head.toString('latin1', at + 4, at + 8);
+    if (n === 0 && type !== 'ftyp') return null;
+    if (boxSize === 1) boxSize = Number(head.readBigUInt64BE(at + 8));
+    else if (boxSize === 0) return null; // the last box runs to the end: nothing after it
+    if (boxSize < 8 || at + boxSize > size || type === 'moov' || type === 'moof') return null;
+    at += boxSize;
+  }
+  return null;
+}
+
+/**
  * The boxes mp4box is given, by parent (containers are walked; the other
  * types named are parsed as they are); every other box is turned into
  * `free` first. mp4box trusts the counts it reads: an `stsz` declaring four
