@@ -71,8 +71,10 @@ CMD ["node", "gateway/dist/main.js"]
 
 # ---- worker
 FROM ${NODE_IMAGE} AS worker
+# tini as PID 1: it forwards SIGTERM to the worker and reaps what would be left as a zombie (an ffmpeg
+# killed after its launcher process died, worker/src/launcher/launcher.ts); Node as PID 1 reaps only its own
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg fonts-dejavu-core \
+ && apt-get install -y --no-install-recommends ffmpeg fonts-dejavu-core tini \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app
@@ -90,4 +92,5 @@ EXPOSE 8081
 # Liveness only, as for the gateway.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HEALTH_PORT||8081)+'/health',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "worker/dist/main.js"]

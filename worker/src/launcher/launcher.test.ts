@@ -92,15 +92,38 @@ describe('Launcher', () => {
     expect(result).toMatchObject({ exitCode: null, spawnError: 'ENOENT' });
   });
 
-  it('fails the runs of a launcher that died as transient, and starts another for the next run', async () => {
+  it('fails the runs of a launcher that died as transient, kills what it ran, and starts another for the next run', async () => {
     const first = launcher.pid!;
-    const running = launcher.run(request('sleep', ['30']), () => {});
-    await new Promise((r) => setTimeout(r, 200));
+    let pid = 0;
+    const running = launcher.run(request('sh', ['-c', 'echo $$; exec sleep 30']), (c) => (pid = Number(c.trim())));
+    await until(async () => pid > 0);
     process.kill(first, 'SIGKILL');
     await expect(running).rejects.toMatchObject({ kind: 'transient', message: 'The process launcher stopped' });
+    // no timeout or stall watch of the dead launcher's is left to stop it: the worker kills its process group
+    await until(async () => !(await alive(pid)));
     const result = await launcher.run(request('sh', ['-c', 'echo again'], { mode: 'collect', maxBytes: 64 }), () => {});
     expect(result.stdout).toBe('again');
     expect(launcher.pid).not.toBe(first);
+  });
+
+  it('replaces a launcher that does not answer a run by its due time, killing what it ran', async () => {
+    const impatient = new Launcher(quiet, 300);
+    await impatient.start();
+    try {
+      const wedged = impatient.pid!;
+      let pid = 0;
+      const controller = new AbortController();
+      const running = impatient.run(request('sh', ['-c', 'echo $$; exec sleep 30']), (c) => (pid = Number(c.trim())), controller.signal);
+      await until(async () => pid > 0);
+      process.kill(wedged, 'SIGSTOP'); // hears nothing, answers nothing
+      controller.abort(); // the cancel is due within the kill grace (500 ms) and the slack (300 ms)
+      await expect(running).rejects.toMatchObject({ kind: 'transient', message: 'The process launcher stopped' });
+      await until(async () => !(await alive(pid)) && !(await alive(wedged)));
+      const next = await impatient.run(request('sh', ['-c', 'echo fine'], { mode: 'collect', maxBytes: 64 }), () => {});
+      expect(next.stdout).toBe('fine');
+    } finally {
+      await impatient.close();
+    }
   });
 
   it('stops its processes, then exits, when closed', async () => {

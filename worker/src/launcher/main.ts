@@ -1,22 +1,26 @@
 /**
  * The launcher process (launcher.ts): runs what the worker asks for with
- * `runHere`, relays stdout as it comes and the result at the end. When the
- * worker goes away it stops every process it runs and exits.
+ * `runProcess`, each in a process group of its own, tells the worker its pid,
+ * relays stdout as it comes and the result at the end. When the worker goes
+ * away it stops every process it runs and exits; when it fails itself, it
+ * kills them first.
  */
 import type { LauncherEvent, LauncherRequest } from './launcher.js';
-import { type RunResult, runHere } from './process-runner.js';
+import { type RunResult, runProcess } from './process-runner.js';
 
 const running = new Map<number, AbortController>();
+const groups = new Set<number>();
 const settled = new Set<Promise<unknown>>();
 
-/** runHere does not reject for what a process did; anything else is told as a run that never started. */
+/** runProcess does not reject for what a process did; anything else is told as a run that never started. */
 function notStarted(err: unknown): RunResult {
   const why = err instanceof Error ? err.message : String(err);
   return { exitCode: null, signal: null, timedOut: false, isCanceled: false, stdout: '', stderr: '', spawnError: why };
 }
 
 function tell(event: LauncherEvent): void {
-  if (process.connected) process.send!(event);
+  // a worker gone meanwhile: its 'disconnect' follows (without a callback, the failed write would be thrown)
+  if (process.connected) process.send!(event, undefined, {}, () => {});
 }
 
 process.on('message', (message: LauncherRequest) => {
@@ -27,14 +31,22 @@ process.on('message', (message: LauncherRequest) => {
   const { id, request } = message;
   const controller = new AbortController();
   running.set(id, controller);
-  const run = runHere
-    .run(request, (chunk) => tell({ type: 'stdout', id, chunk }), controller.signal)
+  let group = 0;
+  const run = runProcess(request, (chunk) => tell({ type: 'stdout', id, chunk }), controller.signal, {
+    detached: true,
+    onSpawn: (pid) => {
+      group = pid;
+      groups.add(pid);
+      tell({ type: 'spawned', id, pid });
+    },
+  })
     .then(
       (result) => tell({ type: 'done', id, result }),
       (err: unknown) => tell({ type: 'done', id, result: notStarted(err) }),
     )
     .finally(() => {
       running.delete(id);
+      groups.delete(group);
       settled.delete(run);
     });
   settled.add(run);
@@ -44,6 +56,19 @@ process.on('message', (message: LauncherRequest) => {
 process.on('disconnect', () => {
   for (const controller of running.values()) controller.abort();
   void Promise.allSettled([...settled]).then(() => process.exit(0));
+});
+
+// a failure of the launcher's own: nothing it runs may outlive it unwatched
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`media-foundry launcher failed: ${err.stack ?? String(err)}\n`);
+  for (const group of groups) {
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  process.exit(1);
 });
 
 // a terminal's Ctrl-C reaches the whole process group: the worker decides when its processes stop (it

@@ -56,35 +56,47 @@ export class TailBuffer {
 }
 
 /** Runs the process as a child of this one (execa). */
-export const runHere: ProcessRunner = {
-  async run(request, onStdout, signal) {
-    const { output } = request;
-    const subprocess = execa(request.file, request.args, {
-      reject: false,
-      stdin: 'ignore',
-      env: request.env,
-      extendEnv: false,
-      timeout: request.timeoutMs,
-      forceKillAfterDelay: request.killGraceMs,
-      ...(output.mode === 'collect' ? { maxBuffer: output.maxBytes } : { buffer: false }),
-      ...(signal ? { cancelSignal: signal } : {}),
-    });
-    const tail = new TailBuffer(output.mode === 'stream' ? output.stderrTailChars : 0);
-    if (output.mode === 'stream') {
-      subprocess.stderr?.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
-      subprocess.stdout?.setEncoding('utf8').on('data', onStdout);
-    }
-    const result = await subprocess;
-    const started = result.exitCode !== undefined || result.signal !== undefined;
-    return {
-      exitCode: result.exitCode ?? null,
-      signal: result.signal ?? null,
-      timedOut: result.timedOut,
-      isCanceled: result.isCanceled,
-      stdout: output.mode === 'collect' ? String(result.stdout ?? '') : '',
-      stderr: output.mode === 'collect' ? String(result.stderr ?? '') : tail.toString(),
-      // the code alone: execa's message repeats the whole command line, inputs' paths and URLs included
-      ...(started ? {} : { spawnError: result.code ?? 'spawn failed' }),
-    };
-  },
-};
+export const runHere: ProcessRunner = { run: (request, onStdout, signal) => runProcess(request, onStdout, signal) };
+
+/**
+ * `runHere`, with the launcher's extras: `detached` starts the process in a
+ * process group of its own (whoever outlives the launcher can kill it and
+ * what it started: launcher.ts), and `onSpawn` is told its pid.
+ */
+export async function runProcess(
+  request: RunRequest,
+  onStdout: (chunk: string) => void,
+  signal?: AbortSignal,
+  { detached = false, onSpawn }: { detached?: boolean; onSpawn?: (pid: number) => void } = {},
+): Promise<RunResult> {
+  const { output } = request;
+  const subprocess = execa(request.file, request.args, {
+    detached,
+    reject: false,
+    stdin: 'ignore',
+    env: request.env,
+    extendEnv: false,
+    timeout: request.timeoutMs,
+    forceKillAfterDelay: request.killGraceMs,
+    ...(output.mode === 'collect' ? { maxBuffer: output.maxBytes } : { buffer: false }),
+    ...(signal ? { cancelSignal: signal } : {}),
+  });
+  if (subprocess.pid !== undefined) onSpawn?.(subprocess.pid);
+  const tail = new TailBuffer(output.mode === 'stream' ? output.stderrTailChars : 0);
+  if (output.mode === 'stream') {
+    subprocess.stderr?.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
+    subprocess.stdout?.setEncoding('utf8').on('data', onStdout);
+  }
+  const result = await subprocess;
+  const started = result.exitCode !== undefined || result.signal !== undefined;
+  return {
+    exitCode: result.exitCode ?? null,
+    signal: result.signal ?? null,
+    timedOut: result.timedOut,
+    isCanceled: result.isCanceled,
+    stdout: output.mode === 'collect' ? String(result.stdout ?? '') : '',
+    stderr: output.mode === 'collect' ? String(result.stderr ?? '') : tail.toString(),
+    // the code alone: execa's message repeats the whole command line, inputs' paths and URLs included
+    ...(started ? {} : { spawnError: result.code ?? 'spawn failed' }),
+  };
+}
