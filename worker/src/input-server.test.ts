@@ -134,27 +134,35 @@ describe('BlockReader.adopt', () => {
       retrying: direct,
     });
     const signal = new AbortController().signal;
-    blocks.adopt(10, Promise.resolve(body.subarray(10 * BLOCK)), signal);
+    expect(blocks.adopt(10, Promise.resolve(body.subarray(10 * BLOCK)))).toBe(true);
     expect(await blocks.bytes(10 * BLOCK + 5, 10 * BLOCK + 50, signal)).toEqual(body.subarray(10 * BLOCK + 5, 10 * BLOCK + 50));
     expect(reads).toEqual([]);
     expect(taken).toBe(100);
     expect(blocks.fetchedBytes).toBe(100);
   });
 
-  it('reads a block again, as any block is read, when the read it took over failed', async () => {
+  it('reads a block again, as any block is read, when the read it took over failed: for a waiter, and when asked later', async () => {
     const { source, reads } = memorySource();
     const blocks = reader(source);
     const signal = new AbortController().signal;
-    blocks.adopt(3, Promise.reject(errors.transient('Input read was cut short', 'connection reset')), signal);
-    expect(await blocks.block(3, signal)).toEqual(body.subarray(3 * BLOCK, 4 * BLOCK));
+    let fail!: (err: Error) => void;
+    expect(blocks.adopt(3, new Promise<Buffer>((_, reject) => (fail = reject)))).toBe(true);
+    const waiting = blocks.block(3, signal);
+    fail(errors.transient('Input read was cut short', 'connection reset'));
+    expect(await waiting).toEqual(body.subarray(3 * BLOCK, 4 * BLOCK));
     expect(reads).toEqual([`${3 * BLOCK}-${4 * BLOCK - 1}`]);
+    // a failed read no one waited for costs nothing until the block is asked for
+    expect(blocks.adopt(5, Promise.reject(errors.transient('Input read was cut short', 'connection reset')))).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(reads).toHaveLength(1);
+    expect(await blocks.block(5, signal)).toEqual(body.subarray(5 * BLOCK, 6 * BLOCK));
   });
 
   it('takes over nothing past the budget: the block then fails when asked for, as any block over budget does', async () => {
     const { source } = memorySource();
     const blocks = reader(source, BLOCK / 2);
     const signal = new AbortController().signal;
-    blocks.adopt(2, Promise.resolve(body.subarray(2 * BLOCK, 3 * BLOCK)), signal);
+    expect(blocks.adopt(2, Promise.resolve(body.subarray(2 * BLOCK, 3 * BLOCK)))).toBe(false);
     await expect(blocks.block(2, signal)).rejects.toMatchObject({ message: 'Inputs are too large' });
   });
 });

@@ -135,11 +135,14 @@ export async function openRangedInput(
       await opened.save(path, budget);
       return { path };
     }
-    if (!budget.take(opened.first.length)) throw budget.exceeded();
+    if (!budget.take(opened.first.length)) {
+      opened.ahead?.cancel();
+      throw budget.exceeded();
+    }
     ({ source, first, ahead } = opened);
   }
   const reader = new BlockReader(source, { blockBytes: RANGE_BLOCK_BYTES, cacheBlocks: RANGE_CACHE_BLOCKS, budget, retrying });
   if (first) reader.seed(0, first);
-  if (ahead) reader.adopt(ahead.index, ahead.read, signal);
+  if (ahead && !reader.adopt(ahead.index, ahead.read)) ahead.cancel();
   return { served: server.serve(reader, name, signal) };
 }

@@ -40,6 +40,8 @@ export type OpenedOrigin =
 export interface LookAhead {
   index: number;
   read: Promise<Buffer>;
+  /** Stops the read (no one takes it). */
+  cancel(): void;
 }
 
 const rangeHeader = (range: ByteRange) => ({ range: `bytes=${range.start}-${range.end}` });
@@ -173,7 +175,7 @@ export async function openOrigin(
     const start = index * blockBytes;
     const read = source.read({ start, end: Math.min(start + blockBytes, size) - 1 }, AbortSignal.any([signal, stopAhead.signal]));
     read.catch(() => {}); // its taker (BlockReader.adopt) sees a failure; until then it is no one's
-    found.ahead = { index, read };
+    found.ahead = { index, read, cancel: () => stopAhead.abort() };
   };
   const first = await withDeadline(
     readDeadlineMs(limits, bytes),

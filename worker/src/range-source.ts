@@ -44,6 +44,8 @@ export interface BlockReaderOptions {
 export class BlockReader {
   private readonly cache = new Map<number, Buffer>();
   private readonly pending = new Map<number, Promise<Buffer>>();
+  /** Blocks in `pending` whose read was begun elsewhere (`adopt`). */
+  private readonly adopted = new Set<number>();
   /** Bytes fetched from the source so far (what range reads cost the origin). */
   fetchedBytes = 0;
 
@@ -69,7 +71,7 @@ export class BlockReader {
       return Promise.resolve(cached);
     }
     const inFlight = this.pending.get(index);
-    if (inFlight) return inFlight;
+    if (inFlight) return this.adopted.has(index) ? inFlight.catch(() => this.block(index, signal)) : inFlight;
     const fetching = this.fetch(index, signal).finally(() => this.pending.delete(index));
     this.pending.set(index, fetching);
     return fetching;
@@ -96,27 +98,29 @@ export class BlockReader {
 
   /**
    * Takes over a read of block `index` begun already (the origin's look-ahead, started while the first block
-   * still arrived: origin-range-source.ts), as if fetched here: counted against the budget and kept. A read that
-   * fails is fetched again, with retries, by whoever asks for the block.
+   * still arrived: origin-range-source.ts), as if fetched here: counted against the budget and kept. False when
+   * it is not taken (the block is had already, or the budget is spent): the caller stops the read. A read that
+   * fails is forgotten: the block is fetched, with retries, when it is asked for (by a caller waiting on it too).
    */
-  adopt(index: number, read: Promise<Buffer>, signal: AbortSignal): void {
+  adopt(index: number, read: Promise<Buffer>): boolean {
     read.catch(() => {});
     const range = this.rangeOf(index);
-    if (this.cache.has(index) || this.pending.has(index)) return;
-    // over budget: not taken; asked for later, the block fails as any block over budget does
-    if (!this.options.budget.take(range.end - range.start + 1)) return;
-    const adopted = read
-      .then(
-        (bytes) => {
-          this.fetchedBytes += bytes.length;
-          this.keep(index, bytes);
-          return bytes;
-        },
-        () => this.fetch(index, signal),
-      )
-      .finally(() => this.pending.delete(index));
-    adopted.catch(() => {});
+    if (this.cache.has(index) || this.pending.has(index)) return false;
+    if (!this.options.budget.take(range.end - range.start + 1)) return false;
+    const adopted = read.then((bytes) => {
+      this.fetchedBytes += bytes.length;
+      this.keep(index, bytes);
+      return bytes;
+    });
+    this.adopted.add(index);
     this.pending.set(index, adopted);
+    // before any waiter's own reaction (registered later), so that a waiter asking again fetches the block
+    const forget = () => {
+      this.pending.delete(index);
+      this.adopted.delete(index);
+    };
+    adopted.then(forget, forget);
+    return true;
   }
 
   /** The bytes of block `index` (end included). */
