@@ -13,7 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { errors } from '@media-foundry/shared';
 import { type ByteRange, parseContentRange, rangeAnswerProblem } from './http-range.js';
-import { readExactly, type RangeSource } from './range-source.js';
+import { blockRange, readExactly, type RangeSource } from './range-source.js';
 import type { BudgetAttempt } from './input-budget.js';
 import {
   type DownloadLimits,
@@ -172,8 +172,7 @@ export async function openOrigin(
     const offset = lookAhead?.(head, size) ?? null;
     if (offset === null || offset < bytes || offset >= size) return;
     const index = Math.floor(offset / blockBytes);
-    const start = index * blockBytes;
-    const read = source.read({ start, end: Math.min(start + blockBytes, size) - 1 }, AbortSignal.any([signal, stopAhead.signal]));
+    const read = source.read(blockRange(index, blockBytes, size), AbortSignal.any([signal, stopAhead.signal]));
     read.catch(() => {}); // its taker (BlockReader.adopt) sees a failure; until then it is no one's
     found.ahead = { index, read, cancel: () => stopAhead.abort() };
   };

@@ -17,6 +17,12 @@ export interface RangeSource {
   read(range: ByteRange, signal: AbortSignal): Promise<Buffer>;
 }
 
+/** The bytes of block `index` of a `size`-byte resource read `blockBytes` at a time (end included; the last block may be shorter). */
+export function blockRange(index: number, blockBytes: number, size: number): ByteRange {
+  const start = index * blockBytes;
+  return { start, end: Math.min(start + blockBytes, size) - 1 };
+}
+
 /** Reads a whole stream into one buffer, refusing more than `expected` bytes and failing (transient) on fewer. */
 export async function readExactly(stream: AsyncIterable<Buffer>, expected: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -125,9 +131,9 @@ export class BlockReader {
 
   /** The bytes of block `index` (end included). */
   rangeOf(index: number): ByteRange {
-    const start = index * this.options.blockBytes;
-    if (start >= this.size || index < 0) throw new RangeError(`block ${index} is past the end of a ${this.size}-byte input`);
-    return { start, end: Math.min(start + this.options.blockBytes, this.size) - 1 };
+    if (index < 0 || index * this.options.blockBytes >= this.size)
+      throw new RangeError(`block ${index} is past the end of a ${this.size}-byte input`);
+    return blockRange(index, this.options.blockBytes, this.size);
   }
 
   private async fetch(index: number, signal: AbortSignal): Promise<Buffer> {
