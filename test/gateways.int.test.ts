@@ -22,7 +22,13 @@ let c: GatewayHandle;
 
 const { dir, files, stack, s3 } = useSuite({
   name: 'gateways',
-  fixtures: (dir) => makeTestVideos(dir, { 'slow.mp4': video(12, '640x360'), 'short.mp4': video(2, '320x240') }),
+  fixtures: (dir) =>
+    makeTestVideos(dir, {
+      'slow.mp4': video(12, '640x360'),
+      // a job that outlasts a new gateway's start and a resume on it, however fast the worker is
+      'long.mp4': video(40, '640x360'),
+      'short.mp4': video(2, '320x240'),
+    }),
   s3: true,
   stack: {
     gateways: 3,
@@ -148,7 +154,7 @@ it('refuses, on another gateway, a wrong token and a client with another key, al
 });
 
 it('cancels, from another gateway, a job resumed there', async () => {
-  const { client, token } = await submitRunning(c, 'cancel-elsewhere');
+  const { client, token } = await submitRunning(c, 'cancel-elsewhere', 'long.mp4');
   await client.close();
   const f = await stack.addGateway();
   const resumed = await TestClient.connect(f.wsUrl, auth());
