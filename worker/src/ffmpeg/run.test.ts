@@ -9,13 +9,13 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { MiB } from '@media-foundry/shared';
-import type { Logger } from '@media-foundry/shared/node';
+import { createLogger } from '@media-foundry/shared/node';
 import { useTempDir } from '@media-foundry/test-support';
 import { Launcher } from '../launcher/launcher.js';
 import type { ProcessRunner } from '../launcher/process-runner.js';
 import { runFfmpeg, type RunOptions } from './run.js';
 
-const quiet = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, child: () => quiet } as unknown as Logger;
+const quiet = createLogger('worker', 'silent');
 
 /** Each case runs twice: ffmpeg spawned by this process, and by a launcher process as the worker spawns it. */
 const runners: [string, () => Promise<{ runner: ProcessRunner | undefined; close: () => Promise<void> }>][] = [

@@ -7,11 +7,11 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '@media-foundry/shared/node';
+import { createLogger, waitFor } from '@media-foundry/shared/node';
 import { Launcher } from './launcher.js';
 import { type RunRequest, runHere } from './process-runner.js';
 
-const quiet = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, child: () => quiet } as unknown as Logger;
+const quiet = createLogger('worker', 'silent');
 
 function request(file: string, args: string[], output: RunRequest['output'] = { mode: 'stream', stderrTailChars: 100 }): RunRequest {
   return { file, args, env: { PATH: process.env.PATH }, timeoutMs: 30_000, killGraceMs: 500, output };
@@ -21,14 +21,6 @@ function request(file: string, args: string[], output: RunRequest['output'] = { 
 async function alive(pid: number): Promise<boolean> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
   return stat !== null && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('Launcher', () => {
@@ -96,11 +88,11 @@ describe('Launcher', () => {
     const first = launcher.pid!;
     let pid = 0;
     const running = launcher.run(request('sh', ['-c', 'echo $$; exec sleep 30']), (c) => (pid = Number(c.trim())));
-    await until(async () => pid > 0);
+    await waitFor(async () => pid > 0);
     process.kill(first, 'SIGKILL');
     await expect(running).rejects.toMatchObject({ kind: 'transient', message: 'The process launcher stopped' });
     // no timeout or stall watch of the dead launcher's is left to stop it: the worker kills its process group
-    await until(async () => !(await alive(pid)));
+    await waitFor(async () => !(await alive(pid)));
     const result = await launcher.run(request('sh', ['-c', 'echo again'], { mode: 'collect', maxBytes: 64 }), () => {});
     expect(result.stdout).toBe('again');
     expect(launcher.pid).not.toBe(first);
@@ -114,11 +106,11 @@ describe('Launcher', () => {
       let pid = 0;
       const controller = new AbortController();
       const running = impatient.run(request('sh', ['-c', 'echo $$; exec sleep 30']), (c) => (pid = Number(c.trim())), controller.signal);
-      await until(async () => pid > 0);
+      await waitFor(async () => pid > 0);
       process.kill(wedged, 'SIGSTOP'); // hears nothing, answers nothing
       controller.abort(); // the cancel is due within the kill grace (500 ms) and the slack (300 ms)
       await expect(running).rejects.toMatchObject({ kind: 'transient', message: 'The process launcher stopped' });
-      await until(async () => !(await alive(pid)) && !(await alive(wedged)));
+      await waitFor(async () => !(await alive(pid)) && !(await alive(wedged)));
       const next = await impatient.run(request('sh', ['-c', 'echo fine'], { mode: 'collect', maxBytes: 64 }), () => {});
       expect(next.stdout).toBe('fine');
     } finally {
@@ -129,7 +121,7 @@ describe('Launcher', () => {
   it('stops its processes, then exits, when closed', async () => {
     let pid = 0;
     const running = launcher.run(request('sh', ['-c', 'echo $$; exec sleep 30']), (c) => (pid = Number(c.trim())));
-    await until(async () => pid > 0);
+    await waitFor(async () => pid > 0);
     const launcherPid = launcher.pid!;
     await launcher.close();
     await expect(running).rejects.toMatchObject({ kind: 'transient', message: 'The worker is stopping' });
@@ -162,6 +154,6 @@ describe('a worker that dies', () => {
     expect(await alive(pids.launcher)).toBe(true);
     expect(await alive(pids.sleep)).toBe(true);
     owner.kill('SIGKILL');
-    await until(async () => !(await alive(pids.sleep)) && !(await alive(pids.launcher)));
+    await waitFor(async () => !(await alive(pids.sleep)) && !(await alive(pids.launcher)));
   });
 });

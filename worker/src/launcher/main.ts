@@ -8,9 +8,13 @@
 import type { LauncherEvent, LauncherRequest } from './launcher.js';
 import { type RunResult, runProcess } from './process-runner.js';
 
-const running = new Map<number, AbortController>();
-const groups = new Set<number>();
-const settled = new Set<Promise<unknown>>();
+/** A run under way: how to stop it, its process group once spawned, and its end. */
+interface Run {
+  controller: AbortController;
+  group: number | null;
+  done: Promise<void>;
+}
+const running = new Map<number, Run>();
 
 /** runProcess does not reject for what a process did; anything else is told as a run that never started. */
 function notStarted(err: unknown): RunResult {
@@ -25,18 +29,17 @@ function tell(event: LauncherEvent): void {
 
 process.on('message', (message: LauncherRequest) => {
   if (message.type === 'cancel') {
-    running.get(message.id)?.abort();
+    running.get(message.id)?.controller.abort();
     return;
   }
   const { id, request } = message;
   const controller = new AbortController();
-  running.set(id, controller);
-  let group = 0;
-  const run = runProcess(request, (chunk) => tell({ type: 'stdout', id, chunk }), controller.signal, {
+  const entry: Run = { controller, group: null, done: Promise.resolve() };
+  running.set(id, entry);
+  entry.done = runProcess(request, (chunk) => tell({ type: 'stdout', id, chunk }), controller.signal, {
     detached: true,
     onSpawn: (pid) => {
-      group = pid;
-      groups.add(pid);
+      entry.group = pid;
       tell({ type: 'spawned', id, pid });
     },
   })
@@ -44,24 +47,21 @@ process.on('message', (message: LauncherRequest) => {
       (result) => tell({ type: 'done', id, result }),
       (err: unknown) => tell({ type: 'done', id, result: notStarted(err) }),
     )
-    .finally(() => {
-      running.delete(id);
-      groups.delete(group);
-      settled.delete(run);
-    });
-  settled.add(run);
+    .finally(() => running.delete(id));
 });
 
 // the worker closed the channel or died: stop everything (SIGTERM, SIGKILL after each run's grace), then go
 process.on('disconnect', () => {
-  for (const controller of running.values()) controller.abort();
-  void Promise.allSettled([...settled]).then(() => process.exit(0));
+  const runs = [...running.values()];
+  for (const run of runs) run.controller.abort();
+  void Promise.allSettled(runs.map((run) => run.done)).then(() => process.exit(0));
 });
 
 // a failure of the launcher's own: nothing it runs may outlive it unwatched
 process.on('uncaughtException', (err) => {
   process.stderr.write(`media-foundry launcher failed: ${err.stack ?? String(err)}\n`);
-  for (const group of groups) {
+  for (const { group } of running.values()) {
+    if (group === null) continue;
     try {
       process.kill(-group, 'SIGKILL');
     } catch {
