@@ -8,7 +8,7 @@ import { useTempDir } from '@media-foundry/test-support';
 import { probe } from './ffmpeg/probe.js';
 import { runFfmpeg } from './ffmpeg/run.js';
 import { InputServer, isServedInputUrl } from './input-server.js';
-import { BlockReader, type RangeSource } from './range-source.js';
+import { ArrivingBlock, BlockReader, type RangeSource } from './range-source.js';
 
 const BLOCK = 1024;
 const body = Buffer.from(Array.from({ length: 10 * BLOCK + 100 }, (_, i) => i % 251));
@@ -164,6 +164,94 @@ describe('BlockReader.adopt', () => {
     const signal = new AbortController().signal;
     expect(blocks.adopt(2, Promise.resolve(body.subarray(2 * BLOCK, 3 * BLOCK)))).toBe(false);
     await expect(blocks.block(2, signal)).rejects.toMatchObject({ message: 'Inputs are too large' });
+  });
+});
+
+describe('BlockReader.seedArriving', () => {
+  /** A block read whose chunks the test sends one by one, as an origin would. */
+  function arriving(index: number) {
+    let onChunk!: (chunk: Buffer) => void;
+    let end!: (bytes: Buffer) => void;
+    let fail!: (err: Error) => void;
+    const block = new ArrivingBlock((see) => {
+      onChunk = see;
+      return new Promise<Buffer>((resolve, reject) => ((end = resolve), (fail = reject)));
+    });
+    const bytes = body.subarray(index * BLOCK, (index + 1) * BLOCK);
+    return { block, send: (from: number, to: number) => onChunk(bytes.subarray(from, to)), end: () => end(bytes), fail };
+  }
+
+  it("serves a block's first bytes while the rest still arrives, then the whole block, reading nothing again", async () => {
+    const { source, reads } = memorySource();
+    const blocks = reader(source);
+    const signal = new AbortController().signal;
+    const first = arriving(0);
+    blocks.seedArriving(0, first.block);
+    first.send(0, 100);
+    expect(await blocks.bytes(10, 60, signal)).toEqual(body.subarray(10, 60));
+    let past: Buffer | null = null;
+    const waiting = blocks.bytes(90, 300, signal).then((b) => (past = b));
+    await new Promise((r) => setImmediate(r));
+    expect(past).toBeNull(); // bytes 100-299 are not here yet
+    first.send(100, 400);
+    expect(await waiting).toEqual(body.subarray(90, 300));
+    first.send(400, BLOCK);
+    first.end();
+    // across the block's end: the rest of it, then the next block, read from the source
+    expect(await blocks.bytes(BLOCK - 10, BLOCK + 10, signal)).toEqual(body.subarray(BLOCK - 10, BLOCK + 10));
+    expect(reads).toEqual([`${BLOCK}-${2 * BLOCK - 1}`]);
+    expect(blocks.fetchedBytes).toBe(2 * BLOCK);
+  });
+
+  it('reads the block again when its read fails: for a header read waiting on bytes not yet here, and for ffmpeg', async () => {
+    const { source, reads } = memorySource();
+    const blocks = reader(source);
+    const signal = new AbortController().signal;
+    const first = arriving(0);
+    blocks.seedArriving(0, first.block);
+    first.send(0, 100);
+    const waiting = blocks.bytes(50, 500, signal);
+    first.fail(errors.transient('Input read was cut short', 'connection reset'));
+    expect(await waiting).toEqual(body.subarray(50, 500));
+    expect(await blocks.block(0, signal)).toEqual(body.subarray(0, BLOCK));
+    expect(reads).toEqual([`0-${BLOCK - 1}`]);
+  });
+});
+
+describe('BlockReader.seedTail', () => {
+  it("serves bytes from a block's tail read on its own, before and without the whole block; counted against the budget", async () => {
+    const { source, reads } = memorySource();
+    let taken = 0;
+    const blocks = new BlockReader(source, {
+      blockBytes: BLOCK,
+      cacheBlocks: 4,
+      budget: { take: (n) => ((taken += n), true), release: () => {}, exceeded: () => errors.jobFailed('Inputs are too large', 'budget') },
+      retrying: direct,
+    });
+    const signal = new AbortController().signal;
+    const start = 6 * BLOCK + 1000;
+    expect(blocks.seedTail(start, new ArrivingBlock(() => Promise.resolve(body.subarray(start, 7 * BLOCK))))).toBe(true);
+    expect(taken).toBe(BLOCK - 1000);
+    await new Promise((r) => setImmediate(r)); // read after the tail's read ended (it showed no chunk on the way)
+    expect(await blocks.bytes(start + 4, start + 20, signal)).toEqual(body.subarray(start + 4, start + 20));
+    expect(reads).toEqual([]);
+    // bytes before the tail are the whole block's, read as any block is
+    expect(await blocks.bytes(start - 10, start + 10, signal)).toEqual(body.subarray(start - 10, start + 10));
+    expect(reads).toEqual([`${6 * BLOCK}-${7 * BLOCK - 1}`]);
+    expect(blocks.fetchedBytes).toBe(BLOCK - 1000 + BLOCK);
+  });
+
+  it('reads the whole block when the tail read fails, and takes no tail of a block it has or past the budget', async () => {
+    const { source, reads } = memorySource();
+    const blocks = reader(source, 2 * BLOCK);
+    const signal = new AbortController().signal;
+    const start = 2 * BLOCK + 10;
+    const failed = new ArrivingBlock(() => Promise.reject(errors.transient('Input read was cut short', 'connection reset')));
+    expect(blocks.seedTail(start, failed)).toBe(true);
+    expect(await blocks.bytes(start, start + 10, signal)).toEqual(body.subarray(start, start + 10));
+    expect(reads).toEqual([`${2 * BLOCK}-${3 * BLOCK - 1}`]);
+    expect(blocks.seedTail(start, new ArrivingBlock(() => Promise.resolve(body.subarray(start, 3 * BLOCK))))).toBe(false);
+    expect(blocks.seedTail(5 * BLOCK + 10, new ArrivingBlock(() => Promise.resolve(body.subarray(5 * BLOCK + 10, 6 * BLOCK))))).toBe(false);
   });
 });
 

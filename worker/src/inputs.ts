@@ -5,7 +5,7 @@ import { movieBoxSearchFrom } from './ffmpeg/mp4-info.js';
 import type { BudgetAttempt, InputBudget } from './input-budget.js';
 import type { InputServer, ServedInput } from './input-server.js';
 import { type LookAhead, openOrigin } from './origin-range-source.js';
-import { BlockReader, type RangeSource, readExactly } from './range-source.js';
+import { type ArrivingBlock, BlockReader, type RangeSource, readExactly } from './range-source.js';
 import { type DownloadLimits, downloadUrl } from './url-fetch.js';
 
 export type InputLimits = DownloadLimits;
@@ -99,7 +99,7 @@ export type RangedInput = { served: ServedInput } | { path: string };
 /**
  * Serves one of the job's inputs to ffmpeg by range through `server`. An
  * origin that answers the first range request with the whole file is
- * downloaded into `dir` from that answer (one request either way); null when
+ * downloaded into `dir` (once made) from that answer (one request either way); null when
  * the input cannot be read by range otherwise (an empty object): the caller
  * downloads it. A staged upload is read from storage by range; a URL from
  * the origin it resolved to (origin-range-source.ts). Every byte read counts
@@ -107,7 +107,7 @@ export type RangedInput = { served: ServedInput } | { path: string };
  */
 export async function openRangedInput(
   input: JobMessageInput,
-  dir: string,
+  dir: Promise<string>,
   server: InputServer,
   storage: Storage,
   limits: InputLimits,
@@ -116,7 +116,7 @@ export async function openRangedInput(
   retrying: <T>(what: string, step: () => Promise<T>) => Promise<T>,
 ): Promise<RangedInput | null> {
   let source: RangeSource;
-  let first: Buffer | undefined;
+  let first: ArrivingBlock | undefined;
   let ahead: LookAhead | null = null;
   let name: string;
   if (input.source === 'storage') {
@@ -131,18 +131,23 @@ export async function openRangedInput(
     // an MP4 whose moov follows its mdat: the moov's block comes alongside the first
     const opened = await openOrigin(input.url, limits, signal, RANGE_BLOCK_BYTES, movieBoxSearchFrom);
     if (!opened.ranges) {
-      const path = join(dir, name);
+      const path = join(await dir, name);
       await opened.save(path, budget);
       return { path };
     }
-    if (!budget.take(opened.first.length)) {
+    if (!budget.take(opened.firstBytes)) {
       opened.ahead?.cancel();
+      opened.ahead?.tail?.cancel();
       throw budget.exceeded();
     }
     ({ source, first, ahead } = opened);
   }
   const reader = new BlockReader(source, { blockBytes: RANGE_BLOCK_BYTES, cacheBlocks: RANGE_CACHE_BLOCKS, budget, retrying });
-  if (first) reader.seed(0, first);
-  if (ahead && !reader.adopt(ahead.index, ahead.read)) ahead.cancel();
+  if (first) reader.seedArriving(0, first);
+  if (ahead) {
+    // the tail first: the header read takes it before the whole block (still wanted: ffmpeg reads blocks)
+    if (ahead.tail && !reader.seedTail(ahead.tail.start, ahead.tail.bytes)) ahead.tail.cancel();
+    if (!reader.adopt(ahead.index, ahead.read)) ahead.cancel();
+  }
   return { served: server.serve(reader, name, signal) };
 }

@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import {
   AppError,
@@ -172,8 +173,11 @@ export async function runJob(
   } = {},
 ): Promise<JobOutcome> {
   const { config, storage } = deps;
-  await mkdir(config.tempDir, { recursive: true });
-  const dir = await mkdtemp(join(config.tempDir, `${job.job_id}-`));
+  // the job's own temp dir, made while its input is opened (an fs call waits behind the job's first storage
+  // requests): only a download or an output writes to it, each after `made`
+  const dir = join(config.tempDir, `${job.job_id}-${randomBytes(8).toString('hex')}`);
+  const made = mkdir(dir, { recursive: true }).then(() => dir);
+  made.catch(() => {}); // its failure is the first use's
   const scrub = jobScrubber(job, dir);
   let ranged: ServedInput | null = null;
   const retrying = <T>(what: string, step: () => Promise<T>, stepSignal = signal): Promise<T> =>
@@ -234,7 +238,7 @@ export async function runJob(
       opened = await clock.time('input_fetch', () =>
         retrying('fetching the input', async () => {
           const attempt = budget.attempt();
-          const result = await openRangedInput(job.inputs[0]!, dir, server, storage, limits, signal, attempt, retrying).catch(
+          const result = await openRangedInput(job.inputs[0]!, made, server, storage, limits, signal, attempt, retrying).catch(
             (err: unknown) => {
               attempt.release();
               throw err;
@@ -252,7 +256,7 @@ export async function runJob(
       log.debug({ size: ranged.reader.size }, 'reading the input by range');
     } else if (opened)
       inputPaths = [opened.path]; // the origin answered with the whole file: downloaded
-    else inputPaths = await clock.time('input_fetch', () => fetchInputs(job, dir, storage, limits, budget, signal, retrying));
+    else inputPaths = await clock.time('input_fetch', async () => fetchInputs(job, await made, storage, limits, budget, signal, retrying));
     // a read that failed under ffprobe or ffmpeg is the cause, whatever they made of the cut-short input
     const readFailed = () => {
       const failure = ranged?.failure();
@@ -308,7 +312,7 @@ export async function runJob(
       checkInputLimits(info, config, which);
       infos.push(info);
     }
-    const outputDir = join(dir, 'out');
+    const outputDir = join(await made, 'out');
     await mkdir(outputDir);
     const plan = buildPlan(job, infos, {
       inputPath: inputPaths[0]!,

@@ -13,7 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { errors } from '@media-foundry/shared';
 import { type ByteRange, parseContentRange, rangeAnswerProblem } from './http-range.js';
-import { blockRange, readExactly, type RangeSource } from './range-source.js';
+import { ArrivingBlock, blockRange, readExactly, type RangeSource } from './range-source.js';
 import type { BudgetAttempt } from './input-budget.js';
 import {
   type DownloadLimits,
@@ -28,19 +28,24 @@ import {
 } from './url-fetch.js';
 
 /**
- * The origin serves ranges: the first block it sent and the source for the
- * rest. Or it does not: its answer is the whole file, to be saved (one
+ * The origin serves ranges: the first block it sends (`firstBytes` long,
+ * its first chunk in, the rest on the way) and the source for the rest. Or it does not: its answer is the whole file, to be saved (one
  * request either way).
  */
 export type OpenedOrigin =
-  | { ranges: true; source: RangeSource; first: Buffer; ahead: LookAhead | null }
+  | { ranges: true; source: RangeSource; first: ArrivingBlock; firstBytes: number; ahead: LookAhead | null }
   | { ranges: false; save(path: string, budget: BudgetAttempt): Promise<void> };
 
 /** A block read begun while the first one still arrived (`openOrigin`'s `lookAhead`): its index and its bytes. */
 export interface LookAhead {
   index: number;
   read: Promise<Buffer>;
-  /** Stops the read (no one takes it). */
+  /**
+   * The bytes from the offset looked ahead at to that block's end, read on their own: an MP4's `moov` at the
+   * end of the file comes in a few KB, where its whole block may be hundreds. Null when the offset starts its block.
+   */
+  tail: { start: number; bytes: ArrivingBlock; cancel(): void } | null;
+  /** Stops the block's read (no one takes it). */
   cancel(): void;
 }
 
@@ -55,19 +60,9 @@ function readDeadlineMs(limits: DownloadLimits, bytes: number): number {
   return Math.ceil(limits.connectTimeoutMs + Math.min(body, limits.timeoutMs));
 }
 
-/** `source` as it is, `see` given its first chunk on the way. */
-async function* withFirstChunk(source: AsyncIterable<Buffer>, see: (chunk: Buffer) => void): AsyncIterable<Buffer> {
-  let first = true;
-  for await (const chunk of source) {
-    if (first) see(chunk);
-    first = false;
-    yield chunk;
-  }
-}
-
 /**
  * The body of a range answer, exactly `expected` bytes, with the stall and
- * rate limits of a download; `seeFirst` is shown its first chunk as it comes.
+ * rate limits of a download; `onChunk` is shown each chunk as it comes.
  */
 async function readBody(
   res: IncomingMessage,
@@ -75,14 +70,14 @@ async function readBody(
   what: string,
   limits: DownloadLimits,
   signal: AbortSignal,
-  seeFirst?: (chunk: Buffer) => void,
+  onChunk?: (chunk: Buffer) => void,
 ) {
   let body!: Buffer;
   await pipeline(
     res,
     stallGuard(limits.stallMs),
     async (source: AsyncIterable<Buffer>) => {
-      body = await readExactly(seeFirst ? withFirstChunk(source, seeFirst) : source, expected, what);
+      body = await readExactly(source, expected, what, onChunk);
     },
     { signal },
   );
@@ -172,22 +167,43 @@ export async function openOrigin(
     const offset = lookAhead?.(head, size) ?? null;
     if (offset === null || offset < bytes || offset >= size) return;
     const index = Math.floor(offset / blockBytes);
-    const read = source.read(blockRange(index, blockBytes, size), AbortSignal.any([signal, stopAhead.signal]));
+    const range = blockRange(index, blockBytes, size);
+    // the tail asked for first: the header read waits for it
+    let tail: LookAhead['tail'] = null;
+    if (offset > range.start) {
+      const stopTail = new AbortController();
+      const tailSignal = AbortSignal.any([signal, stopAhead.signal, stopTail.signal]);
+      const bytes = new ArrivingBlock(() => source.read({ start: offset, end: range.end }, tailSignal));
+      tail = { start: offset, bytes, cancel: () => stopTail.abort() };
+    }
+    const stopBlock = new AbortController();
+    const read = source.read(range, AbortSignal.any([signal, stopAhead.signal, stopBlock.signal]));
     read.catch(() => {}); // its taker (BlockReader.adopt) sees a failure; until then it is no one's
-    found.ahead = { index, read, cancel: () => stopAhead.abort() };
+    found.ahead = { index, read, tail, cancel: () => stopBlock.abort() };
   };
-  const first = await withDeadline(
-    readDeadlineMs(limits, bytes),
-    signal,
-    limits,
-    bytes,
-    (both) => readBody(res, bytes, 'the input URL', limits, both, lookAhead && seeFirst),
-    download.signal,
-  ).catch((err: unknown) => {
+  let seen = false;
+  const first = new ArrivingBlock((onChunk) =>
+    withDeadline(
+      readDeadlineMs(limits, bytes),
+      signal,
+      limits,
+      bytes,
+      (both) =>
+        readBody(res, bytes, 'the input URL', limits, both, (chunk) => {
+          if (!seen) seeFirst(chunk);
+          seen = true;
+          onChunk(chunk);
+        }),
+      download.signal,
+    ),
+  );
+  // the rest of the block comes while the caller goes on (an MP4's header is described from its first bytes);
+  // a read that fails after its first chunk is the reader's to fetch again
+  await first.head(1).catch((err: unknown) => {
     stopAhead.abort();
     throw err;
   });
-  return { ranges: true, first, source, ahead: found.ahead };
+  return { ranges: true, first, firstBytes: bytes, source, ahead: found.ahead };
 }
 
 function originRangeSource(url: URL, address: string, size: number, limits: DownloadLimits): RangeSource {

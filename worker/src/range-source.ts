@@ -23,17 +23,89 @@ export function blockRange(index: number, blockBytes: number, size: number): Byt
   return { start, end: Math.min(start + blockBytes, size) - 1 };
 }
 
-/** Reads a whole stream into one buffer, refusing more than `expected` bytes and failing (transient) on fewer. */
-export async function readExactly(stream: AsyncIterable<Buffer>, expected: number, what: string): Promise<Buffer> {
+/**
+ * Reads a whole stream into one buffer, refusing more than `expected` bytes
+ * and failing (transient) on fewer; `onChunk` sees each chunk as it is taken.
+ */
+export async function readExactly(
+  stream: AsyncIterable<Buffer>,
+  expected: number,
+  what: string,
+  onChunk?: (chunk: Buffer) => void,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let got = 0;
   for await (const chunk of stream) {
     got += chunk.length;
     if (got > expected) throw errors.jobFailed('Input changed while being read', `${what}: more than the ${expected} bytes asked for`);
     chunks.push(chunk);
+    onChunk?.(chunk);
   }
   if (got < expected) throw errors.transient('Input read was cut short', `${what}: ${got} of ${expected} bytes`);
   return Buffer.concat(chunks, got);
+}
+
+/**
+ * A block still being read whose first bytes may be used before its end: an
+ * MP4's header, at the start of the first block, is described while the
+ * rest of that block arrives (ffmpeg, which takes longer to start than the
+ * block to arrive, reads it whole).
+ */
+export class ArrivingBlock {
+  /** The whole block; rejects as its read fails. */
+  readonly whole: Promise<Buffer>;
+  private readonly chunks: Buffer[] = [];
+  private got = 0;
+  private failure: { err: unknown } | null = null;
+  private settled = false;
+  private waiters: Array<{ count: number; resolve: (head: Buffer) => void; reject: (err: unknown) => void }> = [];
+
+  /** `read` reads the block, showing each chunk to the callback it is given as it comes. */
+  constructor(read: (onChunk: (chunk: Buffer) => void) => Promise<Buffer>) {
+    this.whole = read((chunk) => this.arrived(chunk));
+    this.whole.then(
+      (bytes) => {
+        this.chunks.splice(0, this.chunks.length, bytes);
+        this.got = bytes.length; // also when the read showed no chunks
+        this.settle((w) => w.resolve(bytes.subarray(0, w.count)));
+      },
+      (err: unknown) => {
+        this.chunks.length = 0;
+        this.failure = { err };
+        this.settle((w) => w.reject(err));
+      },
+    );
+  }
+
+  /** The block's first `count` bytes (the whole block, when shorter) once they are here; rejects when the read fails before. */
+  head(count: number): Promise<Buffer> {
+    if (this.failure) return Promise.reject(this.failure.err);
+    if (this.got >= count || this.settled) return Promise.resolve(this.concat().subarray(0, count));
+    return new Promise((resolve, reject) => this.waiters.push({ count, resolve, reject }));
+  }
+
+  private arrived(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.got += chunk.length;
+    const ready = this.waiters.filter((w) => w.count <= this.got);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((w) => w.count > this.got);
+    const bytes = this.concat();
+    for (const w of ready) w.resolve(bytes.subarray(0, w.count));
+  }
+
+  private settle(each: (waiter: ArrivingBlock['waiters'][number]) => void): void {
+    this.settled = true;
+    const waiters = this.waiters;
+    this.waiters = [];
+    waiters.forEach(each);
+  }
+
+  /** The chunks so far as one buffer (kept as one chunk, so a second call copies nothing). */
+  private concat(): Buffer {
+    if (this.chunks.length > 1) this.chunks.splice(0, this.chunks.length, Buffer.concat(this.chunks, this.got));
+    return this.chunks[0] ?? Buffer.alloc(0);
+  }
 }
 
 export interface BlockReaderOptions {
@@ -52,6 +124,11 @@ export class BlockReader {
   private readonly pending = new Map<number, Promise<Buffer>>();
   /** Blocks in `pending` whose read was begun elsewhere (`adopt`). */
   private readonly adopted = new Set<number>();
+  /**
+   * Bytes of blocks not had yet, readable as they arrive: a first block still being read (`seedArriving`), or
+   * a block's tail from offset `from` read on its own (`seedTail`), until the whole block is kept.
+   */
+  private readonly arriving = new Map<number, { from: number; bytes: ArrivingBlock }>();
   /** Bytes fetched from the source so far (what range reads cost the origin). */
   fetchedBytes = 0;
 
@@ -83,23 +160,65 @@ export class BlockReader {
     return fetching;
   }
 
-  /** Bytes `start`..`end` (end excluded, clamped to the size), through the blocks that hold them (the worker's own header reads). */
+  /**
+   * Bytes `start`..`end` (end excluded, clamped to the size), through the blocks that hold them (the worker's own
+   * header reads). From a block still arriving (`seedArriving`), as soon as those bytes of it are here.
+   */
   async bytes(start: number, end: number, signal: AbortSignal): Promise<Buffer> {
     const { blockBytes } = this.options;
     const last = Math.min(end, this.size);
     if (start >= last) return Buffer.alloc(0);
     const parts: Buffer[] = [];
     for (let index = Math.floor(start / blockBytes); index * blockBytes < last; index++) {
-      const block = await this.block(index, signal);
       const base = index * blockBytes;
-      parts.push(block.subarray(Math.max(0, start - base), Math.min(block.length, last - base)));
+      const from = Math.max(0, start - base);
+      const upTo = Math.min(blockBytes, last - base);
+      const part = this.cache.has(index) ? undefined : this.arriving.get(index);
+      if (part && from >= part.from) {
+        // a read that fails is fetched again, as the block's other waiters do
+        const got = await part.bytes.head(upTo - part.from).then(
+          (head) => ({ bytes: head, at: part.from }),
+          async () => ({ bytes: await this.block(index, signal), at: 0 }),
+        );
+        parts.push(got.bytes.subarray(from - got.at, upTo - got.at));
+        continue;
+      }
+      const block = await this.block(index, signal);
+      parts.push(block.subarray(from, Math.min(block.length, upTo)));
     }
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
-  /** Keeps a block the caller already has (the first one, read while checking that the origin serves ranges). */
-  seed(index: number, bytes: Buffer): void {
-    this.keep(index, bytes);
+  /**
+   * Takes block `index`, still being read (the first one, whose answer told that the origin serves ranges),
+   * as if fetched here; the caller counted it against the budget. Its first bytes can be read (`bytes`) before
+   * it ends; a read that fails is forgotten and the block fetched again, with retries, when asked for.
+   */
+  seedArriving(index: number, block: ArrivingBlock): void {
+    const part = { from: 0, bytes: block };
+    this.arriving.set(index, part);
+    this.track(index, block.whole);
+    block.whole.catch(() => this.arriving.get(index) === part && this.arriving.delete(index));
+  }
+
+  /**
+   * Takes the bytes from `start` to the end of its block, read on their own (the origin's look-ahead: an MP4's
+   * `moov` near the end of a block, which the header read needs before the block's other bytes), counted
+   * against the budget. Read from (`bytes`) until the whole block is kept; one that fails is not asked again.
+   * False when not taken (the block or a part of it is had already, or the budget is spent).
+   */
+  seedTail(start: number, tail: ArrivingBlock): boolean {
+    const index = Math.floor(start / this.options.blockBytes);
+    const range = this.rangeOf(index);
+    if (this.cache.has(index) || this.arriving.has(index)) return false;
+    if (!this.options.budget.take(range.end - start + 1)) return false;
+    const part = { from: start - range.start, bytes: tail };
+    this.arriving.set(index, part);
+    tail.whole.then(
+      (bytes) => (this.fetchedBytes += bytes.length),
+      () => this.arriving.get(index) === part && this.arriving.delete(index),
+    );
+    return true;
   }
 
   /**
@@ -113,6 +232,12 @@ export class BlockReader {
     const range = this.rangeOf(index);
     if (this.cache.has(index) || this.pending.has(index)) return false;
     if (!this.options.budget.take(range.end - range.start + 1)) return false;
+    this.track(index, read);
+    return true;
+  }
+
+  /** A read of block `index` begun elsewhere, in `pending` until it settles: kept when it succeeds, forgotten when not. */
+  private track(index: number, read: Promise<Buffer>): void {
     const adopted = read.then((bytes) => {
       this.fetchedBytes += bytes.length;
       this.keep(index, bytes);
@@ -126,7 +251,6 @@ export class BlockReader {
       this.adopted.delete(index);
     };
     adopted.then(forget, forget);
-    return true;
   }
 
   /** The bytes of block `index` (end included). */
@@ -149,6 +273,7 @@ export class BlockReader {
   }
 
   private keep(index: number, bytes: Buffer): void {
+    this.arriving.delete(index);
     this.cache.set(index, bytes);
     for (const oldest of this.cache.keys()) {
       if (this.cache.size <= this.options.cacheBlocks) break;

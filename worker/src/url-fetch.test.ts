@@ -69,6 +69,7 @@ describe('reading an input URL', () => {
   let askedPastFirst: () => void = () => {};
   let pastFirst = new Promise<void>((r) => (askedPastFirst = r));
   let tailAskedBeforeFirstEnded = false;
+  let firstEnded = false;
   let holdFirst = false;
   function serveLateMoov(req: IncomingMessage, res: ServerResponse) {
     const [start, end] = /bytes=(\d+)-(\d+)/
@@ -88,8 +89,10 @@ describe('reading an input URL', () => {
       return;
     }
     res.write(lateMoov.subarray(0, 64 * 1024));
+    firstEnded = false;
     void Promise.race([pastFirst.then(() => true), new Promise((r) => setTimeout(() => r(false), 3000))]).then((asked) => {
       tailAskedBeforeFirstEnded = asked === true;
+      firstEnded = true;
       res.end(lateMoov.subarray(64 * 1024, end + 1));
     });
   }
@@ -128,13 +131,33 @@ describe('reading an input URL', () => {
     const block = 512 * 1024;
     const opened = await openOrigin(`${base}/late-moov.mp4`, limits, new AbortController().signal, block, movieBoxSearchFrom);
     if (!opened.ranges) throw new Error('expected a ranged input');
-    expect(opened.first).toEqual(lateMoov.subarray(0, block));
+    expect(await opened.first.whole).toEqual(lateMoov.subarray(0, block));
     const moovBlock = Math.floor(MOOV_AT / block);
     expect(opened.ahead?.index).toBe(moovBlock);
     expect(await opened.ahead?.read).toEqual(lateMoov.subarray(moovBlock * block));
+    // and, on its own, the moov to that block's end: the header read does not wait for the block's other bytes
+    expect(opened.ahead?.tail?.start).toBe(MOOV_AT);
+    expect(await opened.ahead?.tail?.bytes.whole).toEqual(lateMoov.subarray(MOOV_AT));
     // asked for while the first block's answer was still coming
     expect(tailAskedBeforeFirstEnded).toBe(true);
-    expect(ranges).toEqual([`0-${block - 1}`, `${moovBlock * block}-${lateMoov.length - 1}`]);
+    expect(ranges[0]).toBe(`0-${block - 1}`);
+    expect(ranges.slice(1).sort()).toEqual([`${moovBlock * block}-${lateMoov.length - 1}`, `${MOOV_AT}-${lateMoov.length - 1}`].sort());
+  });
+
+  it('hands over the first block while it still arrives: its first bytes can be read before its end', async () => {
+    ranges = [];
+    holdFirst = true;
+    pastFirst = new Promise<void>((r) => (askedPastFirst = r));
+    const block = 512 * 1024;
+    const opened = await openOrigin(`${base}/late-moov.mp4`, limits, new AbortController().signal, block, () => null);
+    if (!opened.ranges) throw new Error('expected a ranged input');
+    expect(opened.firstBytes).toBe(block);
+    // the origin sent 64 KiB and holds the rest back
+    expect(await opened.first.head(1000)).toEqual(lateMoov.subarray(0, 1000));
+    expect(firstEnded).toBe(false);
+    askedPastFirst();
+    expect(await opened.first.whole).toEqual(lateMoov.subarray(0, block));
+    expect(await opened.first.head(block)).toEqual(lateMoov.subarray(0, block));
   });
 
   it('looks ahead at nothing for an input whose first block tells nothing to fetch (without a look-ahead, or not an MP4)', async () => {
