@@ -82,21 +82,28 @@ describe('ProgressReporter', () => {
     ]);
   });
 
-  it('holds what a run reports before it is cleared, and sends it in order once it is', async () => {
+  it('holds what a run reports before it is cleared, then sends the latest step and tells the webhook of every stage', async () => {
     let clear!: (go: boolean) => void;
     const progress = new ProgressReporter(route, deps, logger, undefined, new Promise((r) => (clear = r)));
     progress.report(at(0, 'downloading'));
+    progress.report(at(0, 'probing'));
     progress.report(at(5, 'processing'));
     await settle();
     expect(sent).toEqual([]);
     expect(states).toEqual([]);
+    expect(stages).toEqual([]);
     clear(true);
     await settle();
-    expect(sent.map((r) => [r.stage, r.percentage])).toEqual([
-      ['downloading', 0],
-      ['processing', 5],
+    expect(sent.map((r) => [r.stage, r.percentage])).toEqual([['processing', 5]]);
+    expect(states).toEqual([{ stage: 'processing', percentage: 5 }]);
+    expect(stages).toEqual([
+      { stage: 'downloading', seq: 1 },
+      { stage: 'probing', seq: 2 },
+      { stage: 'processing', seq: 3 },
     ]);
-    expect(states).toHaveLength(1);
+    // what follows goes as before
+    progress.report(at(0, 'uploading'));
+    expect(sent.map((r) => r.stage)).toEqual(['processing', 'uploading']);
   });
 
   it('reports nothing of a run that is not cleared (its job ended or was cancelled before), even later', async () => {

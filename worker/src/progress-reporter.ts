@@ -39,7 +39,7 @@ export class ProgressReporter {
   private held: ProgressUpdate | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
-  /** Updates made before the job was cleared to run, in order (sent once it is, dropped if it is not); null after. */
+  /** Updates made before the job was cleared to run, in order (the latest sent once it is, all dropped if it is not); null after. */
   private early: ProgressUpdate[] | null = [];
   /** Not cleared to run (it ended or was cancelled before): nothing of this run is reported, even an update made before it noticed. */
   private refused = false;
@@ -63,7 +63,12 @@ export class ProgressReporter {
         this.refused = true;
         this.close();
         // a run that ended before it was cleared (its input could not be read) has its final reply to send: no earlier steps
-      } else if (!this.closed) for (const update of early) this.report(update);
+      } else if (!this.closed && early.length > 0) {
+        // the webhook hears each change of stage; the client the latest step only: the earlier ones would
+        // arrive with it, at the moment the job clears, for nothing but one more reply each on its path
+        for (const update of early.slice(0, -1)) this.noteStage(update);
+        this.report(early[early.length - 1]!);
+      }
     });
   }
 
@@ -73,11 +78,7 @@ export class ProgressReporter {
       this.early.push(update);
       return;
     }
-    if (update.stage !== this.stage) {
-      this.stage = update.stage;
-      this.stageChanges += 1;
-      this.deps.webhooks.stageChanged(this.webhook, { type: 'progress', job_id: this.route.jobId, ...update }, this.stageChanges, this.log);
-    }
+    this.noteStage(update);
     // every retry is news: never throttled away
     const next = this.throttle.offer(update, update.stage === 'retrying');
     if (!next) {
@@ -95,6 +96,14 @@ export class ProgressReporter {
     this.deps.store
       .writeState(jobId, { stage, percentage, ...(message ? { message } : {}) })
       .catch((err: unknown) => this.log.debug({ err }, 'job state not stored'));
+  }
+
+  /** A change of stage is told to the webhook (never throttled away). */
+  private noteStage(update: ProgressUpdate): void {
+    if (update.stage === this.stage) return;
+    this.stage = update.stage;
+    this.stageChanges += 1;
+    this.deps.webhooks.stageChanged(this.webhook, { type: 'progress', job_id: this.route.jobId, ...update }, this.stageChanges, this.log);
   }
 
   /** Nothing held is sent any more (the run ended: its final reply follows). */
