@@ -203,6 +203,20 @@ describe('BlockReader.seedArriving', () => {
     expect(blocks.fetchedBytes).toBe(2 * BLOCK);
   });
 
+  it('answers with the failure of a read that a retry would not mend, without reading the block again', async () => {
+    const { source, reads } = memorySource();
+    const blocks = reader(source);
+    const signal = new AbortController().signal;
+    const first = arriving(0);
+    blocks.seedArriving(0, first.block);
+    first.send(0, 100);
+    const waiting = blocks.bytes(50, 500, signal);
+    first.fail(errors.jobFailed('Input download is too slow', 'the input URL did not send 524288 bytes within 40s'));
+    await expect(waiting).rejects.toMatchObject({ message: 'Input download is too slow' });
+    await expect(blocks.block(0, signal)).rejects.toMatchObject({ message: 'Input download is too slow' });
+    expect(reads).toEqual([]);
+  });
+
   it('reads the block again when its read fails: for a header read waiting on bytes not yet here, and for ffmpeg', async () => {
     const { source, reads } = memorySource();
     const blocks = reader(source);

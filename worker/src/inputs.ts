@@ -136,8 +136,7 @@ export async function openRangedInput(
       return { path };
     }
     if (!budget.take(opened.firstBytes)) {
-      opened.ahead?.cancel();
-      opened.ahead?.tail?.cancel();
+      opened.cancel();
       throw budget.exceeded();
     }
     ({ source, first, ahead } = opened);

@@ -437,6 +437,7 @@ export async function runJob(
     throw publicError((signal.aborted ? null : ranged?.failure()) ?? err, scrub);
   } finally {
     ranged?.close();
+    await made.catch(() => {}); // a job that ended before its dir was made: the dir would outlive it
     // every download, probe and ffmpeg of the job has settled by now; a removal
     // that still fails is logged (the temp sweeper retries), never the job's answer
     await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch((err: unknown) =>

@@ -33,7 +33,15 @@ import {
  * request either way).
  */
 export type OpenedOrigin =
-  | { ranges: true; source: RangeSource; first: ArrivingBlock; firstBytes: number; ahead: LookAhead | null }
+  | {
+      ranges: true;
+      source: RangeSource;
+      first: ArrivingBlock;
+      firstBytes: number;
+      ahead: LookAhead | null;
+      /** Stops every read begun (the first block's, the look-ahead's): no one takes them. */
+      cancel(): void;
+    }
   | { ranges: false; save(path: string, budget: BudgetAttempt): Promise<void> };
 
 /** A block read begun while the first one still arrived (`openOrigin`'s `lookAhead`): its index and its bytes. */
@@ -161,8 +169,8 @@ export async function openOrigin(
   const size = declared.total;
   const source = originRangeSource(final, address, size, limits);
   const found: { ahead: LookAhead | null } = { ahead: null };
-  // a first block that fails stops its look-ahead too
-  const stopAhead = new AbortController();
+  // a first block that fails before its first chunk stops its look-ahead too; `cancel` stops all
+  const stopAll = new AbortController();
   const seeFirst = (head: Buffer) => {
     const offset = lookAhead?.(head, size) ?? null;
     if (offset === null || offset < bytes || offset >= size) return;
@@ -170,14 +178,15 @@ export async function openOrigin(
     const range = blockRange(index, blockBytes, size);
     // the tail asked for first: the header read waits for it
     let tail: LookAhead['tail'] = null;
-    if (offset > range.start) {
+    // (when the bytes from the offset are a small part of the block: otherwise the block's read is as quick)
+    if (offset > range.start && range.end - offset < blockBytes / 4) {
       const stopTail = new AbortController();
-      const tailSignal = AbortSignal.any([signal, stopAhead.signal, stopTail.signal]);
+      const tailSignal = AbortSignal.any([signal, stopAll.signal, stopTail.signal]);
       const bytes = new ArrivingBlock(() => source.read({ start: offset, end: range.end }, tailSignal));
       tail = { start: offset, bytes, cancel: () => stopTail.abort() };
     }
     const stopBlock = new AbortController();
-    const read = source.read(range, AbortSignal.any([signal, stopAhead.signal, stopBlock.signal]));
+    const read = source.read(range, AbortSignal.any([signal, stopAll.signal, stopBlock.signal]));
     read.catch(() => {}); // its taker (BlockReader.adopt) sees a failure; until then it is no one's
     found.ahead = { index, read, tail, cancel: () => stopBlock.abort() };
   };
@@ -189,7 +198,7 @@ export async function openOrigin(
       limits,
       bytes,
       (both) =>
-        readBody(res, bytes, 'the input URL', limits, both, (chunk) => {
+        readBody(res, bytes, 'the input URL', limits, AbortSignal.any([both, stopAll.signal]), (chunk) => {
           if (!seen) seeFirst(chunk);
           seen = true;
           onChunk(chunk);
@@ -200,10 +209,10 @@ export async function openOrigin(
   // the rest of the block comes while the caller goes on (an MP4's header is described from its first bytes);
   // a read that fails after its first chunk is the reader's to fetch again
   await first.head(1).catch((err: unknown) => {
-    stopAhead.abort();
+    stopAll.abort();
     throw err;
   });
-  return { ranges: true, first, firstBytes: bytes, source, ahead: found.ahead };
+  return { ranges: true, first, firstBytes: bytes, source, ahead: found.ahead, cancel: () => stopAll.abort() };
 }
 
 function originRangeSource(url: URL, address: string, size: number, limits: DownloadLimits): RangeSource {

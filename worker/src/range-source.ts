@@ -6,7 +6,7 @@
  * every fetched byte against the job's input budget and retries transient
  * failures block by block.
  */
-import { errors } from '@media-foundry/shared';
+import { errors, failureKind } from '@media-foundry/shared';
 import type { ByteRange } from './http-range.js';
 import type { BudgetAttempt } from './input-budget.js';
 
@@ -124,6 +124,8 @@ export class BlockReader {
   private readonly pending = new Map<number, Promise<Buffer>>();
   /** Blocks in `pending` whose read was begun elsewhere (`adopt`). */
   private readonly adopted = new Set<number>();
+  /** Blocks whose read failed for a reason a retry would not mend (`seedArriving`): that failure is their answer. */
+  private readonly failed = new Map<number, unknown>();
   /**
    * Bytes of blocks not had yet, readable as they arrive: a first block still being read (`seedArriving`), or
    * a block's tail from offset `from` read on its own (`seedTail`), until the whole block is kept.
@@ -153,6 +155,7 @@ export class BlockReader {
       this.cache.set(index, cached);
       return Promise.resolve(cached);
     }
+    if (this.failed.has(index)) return Promise.reject(this.failed.get(index));
     const inFlight = this.pending.get(index);
     if (inFlight) return this.adopted.has(index) ? inFlight.catch(() => this.block(index, signal)) : inFlight;
     const fetching = this.fetch(index, signal).finally(() => this.pending.delete(index));
@@ -192,12 +195,15 @@ export class BlockReader {
   /**
    * Takes block `index`, still being read (the first one, whose answer told that the origin serves ranges),
    * as if fetched here; the caller counted it against the budget. Its first bytes can be read (`bytes`) before
-   * it ends; a read that fails is forgotten and the block fetched again, with retries, when asked for.
+   * it ends. A read that fails for a reason that may pass is forgotten and the block fetched again, with
+   * retries, when asked for; any other failure (too slow, more bytes than asked) is the block's answer, as it
+   * was when the job waited for the whole block.
    */
   seedArriving(index: number, block: ArrivingBlock): void {
     const part = { from: 0, bytes: block };
     this.arriving.set(index, part);
     this.track(index, block.whole);
+    block.whole.catch((err: unknown) => failureKind(err) !== 'transient' && this.failed.set(index, err));
     block.whole.catch(() => this.arriving.get(index) === part && this.arriving.delete(index));
   }
 

@@ -160,6 +160,17 @@ describe('reading an input URL', () => {
     expect(await opened.first.head(block)).toEqual(lateMoov.subarray(0, block));
   });
 
+  it("stops the first block when the open is cancelled (the job's input budget refused it)", async () => {
+    holdFirst = true;
+    pastFirst = new Promise<void>((r) => (askedPastFirst = r));
+    const opened = await openOrigin(`${base}/late-moov.mp4`, limits, new AbortController().signal, 512 * 1024, () => null);
+    if (!opened.ranges) throw new Error('expected a ranged input');
+    opened.cancel();
+    await expect(opened.first.whole).rejects.toBeDefined();
+    expect(firstEnded).toBe(false); // stopped while the origin still held the rest back
+    askedPastFirst();
+  });
+
   it('looks ahead at nothing for an input whose first block tells nothing to fetch (without a look-ahead, or not an MP4)', async () => {
     ranges = [];
     holdFirst = false;
