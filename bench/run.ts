@@ -27,6 +27,11 @@ interface Measure {
 
 const MEASURES: Measure[] = [
   { name: 'tiny-job', what: 'PNG thumbnail of a 10 s 360p URL input: service vs the same ffmpeg', common: true },
+  {
+    name: 'remote-tiny-job',
+    what: 'the tiny job with its origin across a network (20 ms to the first byte, 50 MB/s): service vs the same ffmpeg',
+    common: true,
+  },
   { name: 'large-input', what: 'thumbnail at 5 s of a ~200 MB URL input: service vs ffmpeg; bytes fetched', common: true },
   { name: 'compress', what: '60 s 720p compress: service vs ffmpeg with the same arguments', common: true },
   {

@@ -11,7 +11,7 @@ import type { Cleanup } from './cleanup.js';
 import { type CommonOptions, parseOptions, runsFor } from './cli.js';
 import { warmPageCache } from './fixtures.js';
 import type { TestClient } from './helpers.js';
-import { type MediaServer, startMediaServer } from './media-server.js';
+import { type MediaServer, type OriginPace, startMediaServer } from './media-server.js';
 import { outputOf, runPlan } from './reference.js';
 import { type JobRequest, runJob, type Service, startService } from './service.js';
 import { timed } from './stats.js';
@@ -46,13 +46,15 @@ export interface SetupOptions {
   clients?: number;
   /** Extra environment for the worker (e.g. MAX_CONCURRENT_JOBS). */
   workerEnv?: Record<string, string>;
+  /** The origin as across a network (default: local, as fast as it can). */
+  originPace?: OriginPace;
 }
 
 /** Serves the input, makes the measure's directory and starts the service as `common` says. */
 export async function setUpMeasure(cleanup: Cleanup, common: CommonOptions, options: SetupOptions): Promise<MeasureSetup> {
   await warmPageCache(options.input);
   const inputName = basename(options.input);
-  const origin = await startMediaServer({ [inputName]: options.input });
+  const origin = await startMediaServer({ [inputName]: options.input }, options.originPace);
   cleanup.add('stop the media server', () => origin.close());
   const dir = await mkdtemp(join(tmpdir(), `mf-bench-${options.name}-`));
   cleanup.add("remove the measure's files", () => rm(dir, { recursive: true, force: true }));

@@ -8,6 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { loadHttpRange } from './helpers.js';
 
@@ -30,8 +31,31 @@ export interface MediaServer {
   close(): Promise<void>;
 }
 
-/** Serves `initial` (URL name → path on disk), and what `add` adds. */
-export async function startMediaServer(initial: Record<string, string>): Promise<MediaServer> {
+/** How a remote origin answers: each request's head after `firstByteMs`, its body at `bytesPerSecond`. */
+export interface OriginPace {
+  firstByteMs: number;
+  bytesPerSecond: number;
+}
+
+/** Passes a body on no faster than `bytesPerSecond` (from its first chunk). */
+function paced(bytesPerSecond: number): Transform {
+  const started = performance.now();
+  let sent = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      sent += chunk.length;
+      const due = started + (sent / bytesPerSecond) * 1000 - performance.now();
+      if (due <= 0) done(null, chunk);
+      else setTimeout(() => done(null, chunk), due);
+    },
+  });
+}
+
+/**
+ * Serves `initial` (URL name → path on disk), and what `add` adds; with
+ * `pace`, as an origin across a network would (a CDN, S3 seen from a pod).
+ */
+export async function startMediaServer(initial: Record<string, string>, pace?: OriginPace): Promise<MediaServer> {
   const { requestedRange } = await loadHttpRange();
   const files = new Map(Object.entries(initial));
   const stats = new Map<string, ServedStats>();
@@ -52,6 +76,7 @@ export async function startMediaServer(initial: Record<string, string>): Promise
     const ifRange = req.headers['if-range'];
     // a validator that does not match asks for the whole (changed) file
     const range = ifRange === undefined || ifRange === etag ? requestedRange(req.headers.range, info.size) : null;
+    if (pace) await new Promise((r) => setTimeout(r, pace.firstByteMs));
     const s = statsOf(name);
     s.requests++;
     s.log.push(`${req.method}${req.headers.range === undefined ? '' : ` ${req.headers.range}`}`);
@@ -78,7 +103,8 @@ export async function startMediaServer(initial: Record<string, string>): Promise
     // a client that stops reading (ffmpeg has its frame) closes the connection: stop reading the file too
     res.on('close', () => body.destroy());
     body.on('error', () => res.destroy());
-    body.pipe(res);
+    if (pace) body.pipe(paced(pace.bytesPerSecond)).pipe(res);
+    else body.pipe(res);
   };
   const server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy());

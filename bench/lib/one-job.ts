@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import type { Cleanup } from './cleanup.js';
+import type { OriginPace } from './media-server.js';
 import { jobAgainstPlan, measureOptions, setUpMeasure } from './measure.js';
 import { planCommand, probeLike, referenceRuns } from './reference.js';
 import { cpuNote, reportResult, timingResult } from './result.js';
@@ -28,12 +29,14 @@ export interface OneJob {
   target: string;
   /** Timed runs per side: full and with --quick. */
   runs: [number, number];
+  /** The origin as across a network (default: local). */
+  originPace?: OriginPace;
 }
 
 export async function measureOneJob(cleanup: Cleanup, job: OneJob): Promise<void> {
   const { common, runs } = measureOptions(...job.runs);
   const input = await job.input();
-  const { url, dir, service, client } = await setUpMeasure(cleanup, common, { name: job.name, input });
+  const { url, dir, service, client } = await setUpMeasure(cleanup, common, { name: job.name, input, originPace: job.originPace });
 
   const plan = await referenceRuns(job.request, await probeLike(input), url, join(dir, 'out'));
   console.log(`${job.name}: ${job.jobWhat} of ${job.inputWhat} at ${url}`);
