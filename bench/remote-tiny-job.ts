@@ -8,19 +8,13 @@
  *   tsc -b bench && node bench/dist/remote-tiny-job.js [--runs N] [--quick] [--storage s3|fs] [--json]
  */
 import { runMain } from './lib/cleanup.js';
-import { clip } from './lib/fixtures.js';
-import { measureOneJob } from './lib/one-job.js';
+import { measureOneJob, TINY_JOB } from './lib/one-job.js';
 
 runMain((cleanup) =>
   measureOneJob(cleanup, {
+    ...TINY_JOB,
     name: 'remote-tiny-job',
-    request: { operation: 'thumbnail', options: { timestamp: 1, format: 'png' } },
-    output: 'thumbnail.png',
-    input: () => clip({ seconds: 10, width: 640, height: 360 }),
-    inputWhat: 'a 10 s 640x360 clip, its origin 20 ms and 50 MB/s away',
-    jobWhat: 'PNG thumbnail at 1 s',
-    target: '≤ 1.3',
-    runs: [7, 3],
+    inputWhat: `${TINY_JOB.inputWhat}, its origin 20 ms and 50 MB/s away`,
     originPace: { firstByteMs: 20, bytesPerSecond: 50e6 },
   }),
 );

@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import type { Cleanup } from './cleanup.js';
+import { clip } from './fixtures.js';
 import type { OriginPace } from './media-server.js';
 import { jobAgainstPlan, measureOptions, setUpMeasure } from './measure.js';
 import { planCommand, probeLike, referenceRuns } from './reference.js';
@@ -32,6 +33,17 @@ export interface OneJob {
   /** The origin as across a network (default: local). */
   originPace?: OriginPace;
 }
+
+/** Measure 1's job: a PNG thumbnail at 1 s of a 10 s 640x360 clip (tiny-job, remote-tiny-job). */
+export const TINY_JOB = {
+  request: { operation: 'thumbnail', options: { timestamp: 1, format: 'png' } },
+  output: 'thumbnail.png',
+  input: () => clip({ seconds: 10, width: 640, height: 360 }),
+  inputWhat: 'a 10 s 640x360 clip',
+  jobWhat: 'PNG thumbnail at 1 s',
+  target: '≤ 1.3',
+  runs: [7, 3],
+} satisfies Omit<OneJob, 'name'>;
 
 export async function measureOneJob(cleanup: Cleanup, job: OneJob): Promise<void> {
   const { common, runs } = measureOptions(...job.runs);

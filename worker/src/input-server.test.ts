@@ -34,6 +34,12 @@ const budget = (max = Infinity) => {
 const direct = <T>(_what: string, step: () => Promise<T>) => step();
 const reader = (source: RangeSource, max?: number) =>
   new BlockReader(source, { blockBytes: BLOCK, cacheBlocks: 4, budget: budget(max), retrying: direct });
+/** A reader whose budget takes everything and counts what it took. */
+function countingReader(source: RangeSource) {
+  let taken = 0;
+  const counting = { ...budget(), take: (n: number) => ((taken += n), true) };
+  return { blocks: new BlockReader(source, { blockBytes: BLOCK, cacheBlocks: 4, budget: counting, retrying: direct }), taken: () => taken };
+}
 
 let server: InputServer;
 beforeAll(async () => {
@@ -126,18 +132,12 @@ describe('BlockReader.bytes', () => {
 describe('BlockReader.adopt', () => {
   it('serves a block whose read began elsewhere without reading it again, counting it against the budget', async () => {
     const { source, reads } = memorySource();
-    let taken = 0;
-    const blocks = new BlockReader(source, {
-      blockBytes: BLOCK,
-      cacheBlocks: 4,
-      budget: { take: (n) => ((taken += n), true), release: () => {}, exceeded: () => errors.jobFailed('Inputs are too large', 'budget') },
-      retrying: direct,
-    });
+    const { blocks, taken } = countingReader(source);
     const signal = new AbortController().signal;
     expect(blocks.adopt(10, Promise.resolve(body.subarray(10 * BLOCK)))).toBe(true);
     expect(await blocks.bytes(10 * BLOCK + 5, 10 * BLOCK + 50, signal)).toEqual(body.subarray(10 * BLOCK + 5, 10 * BLOCK + 50));
     expect(reads).toEqual([]);
-    expect(taken).toBe(100);
+    expect(taken()).toBe(100);
     expect(blocks.fetchedBytes).toBe(100);
   });
 
@@ -235,17 +235,11 @@ describe('BlockReader.seedArriving', () => {
 describe('BlockReader.seedTail', () => {
   it("serves bytes from a block's tail read on its own, before and without the whole block; counted against the budget", async () => {
     const { source, reads } = memorySource();
-    let taken = 0;
-    const blocks = new BlockReader(source, {
-      blockBytes: BLOCK,
-      cacheBlocks: 4,
-      budget: { take: (n) => ((taken += n), true), release: () => {}, exceeded: () => errors.jobFailed('Inputs are too large', 'budget') },
-      retrying: direct,
-    });
+    const { blocks, taken } = countingReader(source);
     const signal = new AbortController().signal;
     const start = 6 * BLOCK + 1000;
     expect(blocks.seedTail(start, new ArrivingBlock(() => Promise.resolve(body.subarray(start, 7 * BLOCK))))).toBe(true);
-    expect(taken).toBe(BLOCK - 1000);
+    expect(taken()).toBe(BLOCK - 1000);
     await new Promise((r) => setImmediate(r)); // read after the tail's read ended (it showed no chunk on the way)
     expect(await blocks.bytes(start + 4, start + 20, signal)).toEqual(body.subarray(start + 4, start + 20));
     expect(reads).toEqual([]);

@@ -99,8 +99,8 @@ export type RangedInput = { served: ServedInput } | { path: string };
 /**
  * Serves one of the job's inputs to ffmpeg by range through `server`. An
  * origin that answers the first range request with the whole file is
- * downloaded into `dir` (once made) from that answer (one request either way); null when
- * the input cannot be read by range otherwise (an empty object): the caller
+ * downloaded into `dir` (once made) from that answer (one request either
+ * way); null when the input cannot be read by range otherwise (an empty object): the caller
  * downloads it. A staged upload is read from storage by range; a URL from
  * the origin it resolved to (origin-range-source.ts). Every byte read counts
  * against the job's input budget.

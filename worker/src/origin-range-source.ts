@@ -28,9 +28,9 @@ import {
 } from './url-fetch.js';
 
 /**
- * The origin serves ranges: the first block it sends (`firstBytes` long,
- * its first chunk in, the rest on the way) and the source for the rest. Or it does not: its answer is the whole file, to be saved (one
- * request either way).
+ * The origin serves ranges: the first block it sends (`firstBytes` long, its
+ * first chunk in, the rest on the way) and the source for the rest. Or it
+ * does not: its answer is the whole file, to be saved (one request either way).
  */
 export type OpenedOrigin =
   | {
@@ -176,9 +176,8 @@ export async function openOrigin(
     if (offset === null || offset < bytes || offset >= size) return;
     const index = Math.floor(offset / blockBytes);
     const range = blockRange(index, blockBytes, size);
-    // the tail asked for first: the header read waits for it
+    // the tail is asked for first (the header read waits for it), when it is a small part of its block
     let tail: LookAhead['tail'] = null;
-    // (when the bytes from the offset are a small part of the block: otherwise the block's read is as quick)
     if (offset > range.start && range.end - offset < blockBytes / 4) {
       const stopTail = new AbortController();
       const tailSignal = AbortSignal.any([signal, stopAll.signal, stopTail.signal]);
