@@ -42,9 +42,24 @@ describe('guardInputs', () => {
 });
 
 describe('ffmpegEnvironment', () => {
-  it("is the worker's environment without the proxy variables ffmpeg's http protocol would follow", () => {
-    const env = { PATH: '/usr/bin', HOME: '/root', http_proxy: 'http://proxy:3128', HTTPS_PROXY: 'x', No_Proxy: 'y', ALL_PROXY: 'z' };
-    expect(ffmpegEnvironment(env)).toEqual({ PATH: '/usr/bin', HOME: '/root' });
+  it("keeps what a process needs to run, and none of the worker's settings, credentials or proxy variables", () => {
+    const env = {
+      PATH: '/usr/bin',
+      HOME: '/root',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      TZ: 'UTC',
+      http_proxy: 'http://proxy:3128',
+      HTTPS_PROXY: 'x',
+      No_Proxy: 'y',
+      ALL_PROXY: 'z',
+      AMQP_URL: 'amqp://user:secret@rabbitmq:5672',
+      S3_SECRET_ACCESS_KEY: 'secret',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      WEBHOOK_SECRET: 'secret',
+      NODE_OPTIONS: '--max-old-space-size=512',
+    };
+    expect(ffmpegEnvironment(env)).toEqual({ PATH: '/usr/bin', HOME: '/root', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', TZ: 'UTC' });
   });
 });
 

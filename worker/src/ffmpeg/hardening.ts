@@ -117,12 +117,28 @@ export function inputGuards(forcedFormat: string | undefined, maxPixels?: number
   return ['-protocol_whitelist', served ? 'http,tcp' : 'file,pipe', '-format_whitelist', formats, ...network, ...pixels];
 }
 
-/** Proxy variables ffmpeg's http protocol would follow, also to the loopback input server (with the job's secret URL). */
-const PROXY_VARIABLES = new Set(['http_proxy', 'https_proxy', 'all_proxy', 'no_proxy']);
+/** What of the worker's environment ffmpeg and ffprobe get: what a process needs to run (locale: `LC_*` too). */
+const FFMPEG_VARIABLES = new Set([
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'TZ',
+  'LANG',
+  'LANGUAGE',
+  'LD_LIBRARY_PATH',
+  'FONTCONFIG_FILE',
+  'FONTCONFIG_PATH',
+  'XDG_CACHE_HOME',
+]);
 
-/** The environment ffmpeg and ffprobe run with: the worker's, without proxy variables. */
+/**
+ * The environment ffmpeg and ffprobe run with: only FFMPEG_VARIABLES of the
+ * worker's. None of its settings: no storage or RabbitMQ credentials for a
+ * decoder's bug to read, no proxy variables (ffmpeg's http protocol would
+ * follow them, also to the loopback input server with the job's secret URL).
+ */
 export function ffmpegEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !PROXY_VARIABLES.has(name.toLowerCase())));
+  return Object.fromEntries(Object.entries(env).filter(([name]) => FFMPEG_VARIABLES.has(name) || name.startsWith('LC_')));
 }
 
 /** What libavutil prints when a decoder meets a picture over `max_pixels`. */

@@ -5,7 +5,7 @@
  * Then the real ffmpeg under its ceilings: prlimit and `-max_pixels`. Each
  * case runs with ffmpeg spawned here and through the worker's launcher process.
  */
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { MiB } from '@media-foundry/shared';
@@ -75,6 +75,23 @@ describe.each(runners)('runFfmpeg, %s', (_name, makeRunner) => {
         'i=1; while [ $i -le 6 ]; do printf "out_time_us=${i}000000\\nframe=$i\\nprogress=continue\\n"; sleep 0.3; i=$((i+1)); done; printf "progress=end\\n"',
       );
       await expect(run(['-i', 'x', 'y'], { ffmpegPath: ffmpeg, timeoutMs: 60_000, stallMs: 1000 })).resolves.toBeUndefined();
+    });
+
+    it("gives ffmpeg none of the worker's credentials or proxy variables", async () => {
+      const seen = join(dir(), 'env.txt');
+      const ffmpeg = await fakeFfmpeg('env', `env > ${seen}\nprintf "progress=end\\n"`);
+      process.env.S3_SECRET_ACCESS_KEY = 'not-for-ffmpeg';
+      process.env.http_proxy = 'http://proxy.invalid:3128';
+      try {
+        await run(['-i', 'x', 'y'], { ffmpegPath: ffmpeg, timeoutMs: 60_000 });
+      } finally {
+        delete process.env.S3_SECRET_ACCESS_KEY;
+        delete process.env.http_proxy;
+      }
+      const env = await readFile(seen, 'utf8');
+      expect(env).toMatch(/^PATH=/m);
+      expect(env).not.toContain('not-for-ffmpeg');
+      expect(env).not.toContain('proxy.invalid');
     });
   });
 
