@@ -25,4 +25,13 @@ describe('InputBudget', () => {
     expect(retry.take(100)).toBe(true);
     expect(retry.take(1)).toBe(false);
   });
+
+  it('counts nothing it refuses: a read left out leaves room for a smaller one', () => {
+    const budget = new InputBudget(100);
+    const attempt = budget.attempt();
+    expect(attempt.take(60)).toBe(true);
+    expect(attempt.take(50)).toBe(false);
+    expect(attempt.take(40)).toBe(true);
+    expect(attempt.take(1)).toBe(false);
+  });
 });

@@ -18,9 +18,11 @@ export class InputBudget {
     let taken = 0;
     return {
       take: (bytes) => {
+        // refused bytes are not counted: a read left out (a look-ahead not taken) must not spend the budget
+        if (this.used + bytes > this.maxBytes) return false;
         taken += bytes;
         this.used += bytes;
-        return this.used <= this.maxBytes;
+        return true;
       },
       release: () => {
         this.used -= taken;
@@ -40,7 +42,7 @@ export class InputBudget {
 }
 
 export interface BudgetAttempt {
-  /** Counts `bytes`; false once the job's inputs are over the budget. */
+  /** Counts `bytes`; false (counting nothing) when they would take the job's inputs over the budget. */
   take(bytes: number): boolean;
   /** Gives back what this attempt took. */
   release(): void;
