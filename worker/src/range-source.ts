@@ -54,33 +54,26 @@ export async function readExactly(
 export class ArrivingBlock {
   /** The whole block; rejects as its read fails. */
   readonly whole: Promise<Buffer>;
+  /** The chunks arrived so far (until the read ends). */
   private readonly chunks: Buffer[] = [];
   private got = 0;
-  private failure: { err: unknown } | null = null;
-  private settled = false;
+  /** How the read ended; null while it goes on. */
+  private end: { bytes: Buffer } | { err: unknown } | null = null;
   private waiters: Array<{ count: number; resolve: (head: Buffer) => void; reject: (err: unknown) => void }> = [];
 
   /** `read` reads the block, showing each chunk to the callback it is given as it comes. */
   constructor(read: (onChunk: (chunk: Buffer) => void) => Promise<Buffer>) {
     this.whole = read((chunk) => this.arrived(chunk));
     this.whole.then(
-      (bytes) => {
-        this.chunks.splice(0, this.chunks.length, bytes);
-        this.got = bytes.length; // also when the read showed no chunks
-        this.settle((w) => w.resolve(bytes.subarray(0, w.count)));
-      },
-      (err: unknown) => {
-        this.chunks.length = 0;
-        this.failure = { err };
-        this.settle((w) => w.reject(err));
-      },
+      (bytes) => this.settle({ bytes }, (w) => w.resolve(bytes.subarray(0, w.count))),
+      (err: unknown) => this.settle({ err }, (w) => w.reject(err)),
     );
   }
 
   /** The block's first `count` bytes (the whole block, when shorter) once they are here; rejects when the read fails before. */
   head(count: number): Promise<Buffer> {
-    if (this.failure) return Promise.reject(this.failure.err);
-    if (this.got >= count || this.settled) return Promise.resolve(this.concat().subarray(0, count));
+    if (this.end) return 'err' in this.end ? Promise.reject(this.end.err) : Promise.resolve(this.end.bytes.subarray(0, count));
+    if (this.got >= count) return Promise.resolve(this.concat().subarray(0, count));
     return new Promise((resolve, reject) => this.waiters.push({ count, resolve, reject }));
   }
 
@@ -94,8 +87,9 @@ export class ArrivingBlock {
     for (const w of ready) w.resolve(bytes.subarray(0, w.count));
   }
 
-  private settle(each: (waiter: ArrivingBlock['waiters'][number]) => void): void {
-    this.settled = true;
+  private settle(end: NonNullable<ArrivingBlock['end']>, each: (waiter: ArrivingBlock['waiters'][number]) => void): void {
+    this.end = end;
+    this.chunks.length = 0;
     const waiters = this.waiters;
     this.waiters = [];
     waiters.forEach(each);
