@@ -321,6 +321,50 @@ describe('RabbitMQ refusing a publish (nack)', () => {
   });
 });
 
+describe("the worker's control queue deleted under it (an operator, a policy)", () => {
+  let stack: Stack | undefined;
+  afterEach(async () => {
+    await stack?.stop();
+    stack = undefined;
+  });
+
+  /** The queues bound to a stack's control fanout (only workers bind one). */
+  const controlQueues = async (s: Stack): Promise<string[]> => {
+    const { stdout } = await execa('rabbitmqctl', ['list_bindings', '--quiet', '--no-table-headers', 'source_name', 'destination_name']);
+    return stdout
+      .split('\n')
+      .map((line) => line.split('\t'))
+      .filter(([source]) => source === s.prefix + '.control')
+      .map(([, queue]) => queue!);
+  };
+
+  it('binds a new one, and a cancel sent through it stops the running job', async () => {
+    stack = await startStack();
+    let deleted = '';
+    await waitFor(async () => ([deleted = ''] = await controlQueues(stack!)).length === 1, 10_000, 'the control binding');
+    // the broker cancels the worker's consumer: the queue is gone with whatever it held
+    await execa('rabbitmqctl', ['delete_queue', deleted]);
+    await stack.workers[0]!.waitForLog((l) => l.msg === 'the control queue was deleted; binding a new one');
+    await waitFor(
+      async () => {
+        const queues = await controlQueues(stack!);
+        return queues.length === 1 && queues[0] !== deleted;
+      },
+      10_000,
+      'a new control binding',
+    );
+
+    // a job whose input download stalls (FFMPEG_STALL_SECONDS is 120 s): only a cancel heard on the fanout stops it
+    const client = await TestClient.connect(stack.wsUrl);
+    client.send(job('deaf', '/stalls.mp4'));
+    await client.next((m) => m.job_id === 'deaf' && m.type === 'progress' && m.stage !== 'queued', 30_000);
+    client.send({ type: 'cancel_job', job_id: 'deaf' });
+    await stack.workers[0]!.waitForLog((l) => l.msg === 'cancelling running job', 10_000);
+    expect(await client.next((m) => m.job_id === 'deaf' && m.type === 'error', 15_000)).toMatchObject({ code: 'JOB_CANCELLED' });
+    await client.close();
+  });
+});
+
 describe('/health during start-up on a brand-new topology', () => {
   it('never takes a gateway or a worker down, however often it is probed', async () => {
     for (let round = 0; round < 5; round++) {

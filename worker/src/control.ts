@@ -39,26 +39,38 @@ export class ControlChannel {
       confirm: false,
       setup: async (ch: Channel) => {
         await ch.assertExchange(topology.controlExchange, 'fanout', { durable: true });
-        const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
-        await ch.bindQueue(queue, topology.controlExchange, '');
-        await ch.consume(
-          queue,
-          (msg) => {
-            if (!msg) return;
-            const parsed = parseJson(controlMessage, msg.content.toString('utf8'));
-            if (!parsed.ok) {
-              logger.warn('ignored an invalid control message');
-              return;
-            }
-            const m = parsed.data;
-            if (m.type === 'cancel') handlers.cancel(m.job_id);
-            else if (m.type === 'tenant_ready') handlers.tenantReady(m.tenant_key);
-            else if (m.type === 'job_finished') handlers.jobFinished(m.job_id, m.worker_id);
-            else handlers.workerState(m);
-          },
-          { noAck: true },
-        );
-        handlers.listening(true);
+        const listen = async () => {
+          const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+          await ch.bindQueue(queue, topology.controlExchange, '');
+          await ch.consume(
+            queue,
+            (msg) => {
+              if (!msg) {
+                // the broker cancelled the consumer: the queue was deleted (an operator, a policy). Deaf
+                // from here on, so a new queue is bound; what was sent in between is lost, as in a reconnect
+                handlers.listening(false);
+                logger.warn({ queue }, 'the control queue was deleted; binding a new one');
+                listen().catch((err: unknown) =>
+                  logger.warn({ err }, 'could not bind a new control queue; the channel is restored on reconnect'),
+                );
+                return;
+              }
+              const parsed = parseJson(controlMessage, msg.content.toString('utf8'));
+              if (!parsed.ok) {
+                logger.warn('ignored an invalid control message');
+                return;
+              }
+              const m = parsed.data;
+              if (m.type === 'cancel') handlers.cancel(m.job_id);
+              else if (m.type === 'tenant_ready') handlers.tenantReady(m.tenant_key);
+              else if (m.type === 'job_finished') handlers.jobFinished(m.job_id, m.worker_id);
+              else handlers.workerState(m);
+            },
+            { noAck: true },
+          );
+          handlers.listening(true);
+        };
+        await listen();
         // the broker may close this channel alone (the connection is then re-established after a pause), or
         // the connection goes with it: either way nothing is heard until the next setup
         ch.once('close', () => handlers.listening(false));
