@@ -25,6 +25,11 @@ COPY test-support/package.json test-support/
 
 # ---- build: all dependencies, then tsc
 FROM manifests AS build
+# a C compiler for the worker's one native helper (worker/native/wait-for-argv.c, FFMPEG_PRESTART): only
+# the compiled library reaches the worker image
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.base.json ./
 COPY shared/ shared/

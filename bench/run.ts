@@ -99,12 +99,13 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
-const USAGE = `usage: npm run bench [-- --quick] [-- --runs N] [-- --only name,name] [-- --storage s3|fs] [-- --input-probe ffprobe] [-- --list]
+const USAGE = `usage: npm run bench [-- --quick] [-- --runs N] [-- --only name,name] [-- --storage s3|fs] [-- --input-probe ffprobe] [-- --ffmpeg-prestart false] [-- --list]
   --quick        fewer runs and smaller inputs: a smoke run, not figures to quote
   --runs N       timed runs per side for the measures that time runs (tiny-job, large-input, compress, throughput, stages, pipeline)
   --only names   only these measures (--list names them)
   --storage      the storage the service runs on: s3 (s3rver, the default) or fs
   --input-probe  ffprobe: describe inputs with ffprobe instead of the worker's own readers
+  --ffmpeg-prestart false: start the worker's ffmpeg per job instead of loading it ahead (FFMPEG_PRESTART)
   --list         the measures, one line each
   --help         this`;
 
@@ -125,6 +126,7 @@ function options() {
         runs: { type: 'string' },
         storage: { type: 'string' },
         'input-probe': { type: 'string' },
+        'ffmpeg-prestart': { type: 'string' },
         list: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -156,6 +158,7 @@ async function main(): Promise<void> {
     ...(values.runs ? ['--runs', values.runs] : []),
     ...(values.storage ? ['--storage', values.storage] : []),
     ...(values['input-probe'] ? ['--input-probe', values['input-probe']] : []),
+    ...(values['ffmpeg-prestart'] ? ['--ffmpeg-prestart', values['ffmpeg-prestart']] : []),
   ];
 
   const started = performance.now();

@@ -12,6 +12,8 @@ export interface CommonOptions {
   storage: 's3' | 'fs';
   /** The worker's INPUT_PROBE: `auto` (MP4 headers read in-process) or `ffprobe` (the path before, for a side-by-side figure). */
   inputProbe: 'auto' | 'ffprobe';
+  /** The worker's FFMPEG_PRESTART: ffmpeg loaded ahead of each job (`true`, the default) or started per job (the path before). */
+  ffmpegPrestart: boolean;
 }
 
 type ExtraOptions = NonNullable<ParseArgsConfig['options']>;
@@ -30,7 +32,7 @@ export class UsageError extends Error {
 }
 
 /** What the common options' values look like, in a usage line. */
-const VALUE_HINTS: Record<string, string> = { runs: 'N', storage: 's3|fs', 'input-probe': 'auto|ffprobe' };
+const VALUE_HINTS: Record<string, string> = { runs: 'N', storage: 's3|fs', 'input-probe': 'auto|ffprobe', 'ffmpeg-prestart': 'true|false' };
 
 /** `usage: node bench/dist/<script> [--flag] [--name value] …` for the options a measure takes. */
 function usageOf(options: ExtraOptions): string {
@@ -66,6 +68,7 @@ export function parseOptions(
     runs: { type: 'string' },
     storage: { type: 'string', default: 's3' },
     'input-probe': { type: 'string', default: 'auto' },
+    'ffmpeg-prestart': { type: 'string', default: 'true' },
     ...extra,
   };
   const values = parseOrExplain(argv, options);
@@ -76,8 +79,17 @@ export function parseOptions(
   if (values.storage !== 's3' && values.storage !== 'fs') throw wrong(`--storage must be s3 or fs, not ${String(values.storage)}`);
   const inputProbe = values['input-probe'];
   if (inputProbe !== 'auto' && inputProbe !== 'ffprobe') throw wrong(`--input-probe must be auto or ffprobe, not ${String(inputProbe)}`);
+  const prestart = values['ffmpeg-prestart'];
+  if (prestart !== 'true' && prestart !== 'false') throw wrong(`--ffmpeg-prestart must be true or false, not ${String(prestart)}`);
   return {
-    common: { json: values.json === true, quick: values.quick === true, runs, storage: values.storage, inputProbe },
+    common: {
+      json: values.json === true,
+      quick: values.quick === true,
+      runs,
+      storage: values.storage,
+      inputProbe,
+      ffmpegPrestart: prestart === 'true',
+    },
     values,
   };
 }

@@ -58,7 +58,12 @@ export async function setUpMeasure(cleanup: Cleanup, common: CommonOptions, opti
   cleanup.add('stop the media server', () => origin.close());
   const dir = await mkdtemp(join(tmpdir(), `mf-bench-${options.name}-`));
   cleanup.add("remove the measure's files", () => rm(dir, { recursive: true, force: true }));
-  const service = await startService(cleanup, { storage: common.storage, inputProbe: common.inputProbe, workerEnv: options.workerEnv });
+  const service = await startService(cleanup, {
+    storage: common.storage,
+    inputProbe: common.inputProbe,
+    ffmpegPrestart: common.ffmpegPrestart,
+    workerEnv: options.workerEnv,
+  });
   const clients = await Promise.all(Array.from({ length: options.clients ?? 1 }, () => service.connect()));
   return { origin, inputName, url: origin.url(inputName), dir, service, client: clients[0]!, clients };
 }

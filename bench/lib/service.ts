@@ -14,6 +14,8 @@ export interface ServiceOptions {
   storage: 's3' | 'fs';
   /** The worker's INPUT_PROBE (default: the worker's own, `auto`). */
   inputProbe?: 'auto' | 'ffprobe';
+  /** The worker's FFMPEG_PRESTART (default: the worker's own, `true`). */
+  ffmpegPrestart?: boolean;
   /** Extra environment for the worker (e.g. MAX_CONCURRENT_JOBS). */
   workerEnv?: Record<string, string>;
 }
@@ -53,7 +55,11 @@ export async function startService(cleanup: Cleanup, options: ServiceOptions): P
       // one release throughout, as in a fresh install, which may start with it on (docs/DEPLOYMENT.md)
       SMALL_OUTPUTS_IN_RESULT: 'true',
     },
-    workerEnv: { ...(options.inputProbe ? { INPUT_PROBE: options.inputProbe } : {}), ...options.workerEnv },
+    workerEnv: {
+      ...(options.inputProbe ? { INPUT_PROBE: options.inputProbe } : {}),
+      ...(options.ffmpegPrestart === undefined ? {} : { FFMPEG_PRESTART: String(options.ffmpegPrestart) }),
+      ...options.workerEnv,
+    },
   });
   cleanup.add('stop the gateway and worker and delete their queues', () => stack.stop());
   const ready = await stack.workers[0]!.waitForLog((l) => l.msg === 'worker ready');
@@ -74,7 +80,7 @@ export async function startService(cleanup: Cleanup, options: ServiceOptions): P
     description:
       `gateway + 1 worker (MAX_CONCURRENT_JOBS ${concurrency}), LOG_LEVEL info, storage ` +
       (options.storage === 's3' ? 's3 (s3rver, own process)' : 'fs') +
-      `, INPUT_PROBE ${options.inputProbe ?? 'auto'}, SMALL_OUTPUTS_IN_RESULT true`,
+      `, INPUT_PROBE ${options.inputProbe ?? 'auto'}, FFMPEG_PRESTART ${String(options.ffmpegPrestart ?? true)}, SMALL_OUTPUTS_IN_RESULT true`,
   };
 }
 

@@ -47,7 +47,9 @@ describe('loadGatewayConfig and loadWorkerConfig', () => {
       tempDir: '/tmp/ffmpeg-jobs',
       maxJobInputBytes: 1000 * MiB,
       shutdownGraceMs: 30_000,
+      ffmpegPrestart: true,
     });
+    expect(loadWorkerConfig({ FFMPEG_PRESTART: 'false' }).ffmpegPrestart).toBe(false);
   });
 
   it('convert each _MB variable to bytes and each _SECONDS one to ms', () => {

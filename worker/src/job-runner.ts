@@ -90,6 +90,7 @@ export interface JobRunnerDeps {
     WorkerConfig,
     | 'tempDir'
     | 'ffmpegPath'
+    | 'ffmpegPrestart'
     | 'ffprobePath'
     | 'inputProbe'
     | 'ffmpegThreads'
@@ -337,6 +338,7 @@ export async function runJob(
         runFfmpeg(args, {
           ffmpegPath: config.ffmpegPath,
           runner: deps.processes,
+          prestart: config.ffmpegPrestart,
           maxMemoryBytes: config.ffmpegMaxMemoryBytes,
           maxOutputBytes: config.maxOutputBytes,
           timeoutMs: Math.max(1, deadline - Date.now()),

@@ -18,6 +18,7 @@ import { DeadLetters } from './dead-letters.js';
 import { InputServer } from './input-server.js';
 import { JobHandler } from './job-handler.js';
 import { Launcher } from './launcher/launcher.js';
+import { builtLibrary } from './launcher/prestart.js';
 import { createWorkerMetrics } from './metrics.js';
 import { ReplyPublisher } from './replies.js';
 import { ClusterView } from './scheduler/cluster-view.js';
@@ -91,7 +92,13 @@ async function main(): Promise<void> {
   // ffmpeg reads seekable inputs by range through this loopback server (input-server.ts)
   const inputServer = await InputServer.start();
   // ffmpeg and ffprobe are spawned by a small helper process: a fork of the worker costs it far more (launcher.ts)
-  const launcher = new Launcher(logger.child({ component: 'launcher' }));
+  // and keeps one ffmpeg loaded ahead of the next job (FFMPEG_PRESTART, launcher/prestart.ts)
+  const prestartLibrary = config.ffmpegPrestart ? builtLibrary() : null;
+  if (config.ffmpegPrestart && !prestartLibrary)
+    logger.warn(
+      'FFMPEG_PRESTART: worker/dist/native/wait-for-argv.so is not usable (not built: no C compiler at build time; or its path holds a space or a colon); ffmpeg starts when a job needs it',
+    );
+  const launcher = new Launcher(logger.child({ component: 'launcher' }), undefined, prestartLibrary);
   await launcher.start();
   const jobs = new JobHandler({
     config,
@@ -105,7 +112,14 @@ async function main(): Promise<void> {
     },
     metrics,
     logger,
-    runner: { config, storage, allowlist: parseAllowlist(config.urlAllowlist), inputServer, processes: launcher },
+    runner: {
+      // without the library, ffmpeg's command line stays whole (and its CPU ceiling follows what is left of a job's time)
+      config: prestartLibrary ? config : { ...config, ffmpegPrestart: false },
+      storage,
+      allowlist: parseAllowlist(config.urlAllowlist),
+      inputServer,
+      processes: launcher,
+    },
     webhooks,
     webhookAllowlist,
   });

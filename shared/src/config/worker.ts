@@ -52,6 +52,14 @@ export const workerEnvSchema = baseEnvSchema.extend({
   /** Inputs with frames larger than this many pixels (width × height) are refused. */
   MAX_INPUT_PIXELS: positiveInt.default(7680 * 4320),
   FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+  /**
+   * Keep an ffmpeg process loaded ahead of the next job (a fresh process per
+   * job, started as a job's ffmpeg starts, waiting for its arguments): a job
+   * does not wait for the dynamic linker (about 60 ms with Debian's ffmpeg).
+   * Needs the worker's native helper (built with a C compiler); without it,
+   * or with `false`, ffmpeg starts when a job needs it.
+   */
+  FFMPEG_PRESTART: z.stringbool().default(true),
   FFPROBE_PATH: z.string().min(1).default('ffprobe'),
   /**
    * How a single-input job's input is described before ffmpeg runs: `auto` reads an MP4/MOV's
@@ -163,6 +171,7 @@ export const workerConfigSchema = withBaseRules(workerEnvSchema)
     maxInputDurationSeconds: env.MAX_INPUT_DURATION_SECONDS,
     maxInputPixels: env.MAX_INPUT_PIXELS,
     ffmpegPath: env.FFMPEG_PATH,
+    ffmpegPrestart: env.FFMPEG_PRESTART,
     ffprobePath: env.FFPROBE_PATH,
     inputProbe: env.INPUT_PROBE,
     watermarkFontFile: env.WATERMARK_FONT_FILE,

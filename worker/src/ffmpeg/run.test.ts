@@ -12,30 +12,60 @@ import { MiB } from '@media-foundry/shared';
 import { createLogger } from '@media-foundry/shared/node';
 import { useTempDir } from '@media-foundry/test-support';
 import { Launcher } from '../launcher/launcher.js';
+import { builtLibrary } from '../launcher/prestart.js';
 import type { ProcessRunner } from '../launcher/process-runner.js';
 import { runFfmpeg, type RunOptions } from './run.js';
 
 const quiet = createLogger('worker', 'silent');
 
 /** Each case runs twice: ffmpeg spawned by this process, and by a launcher process as the worker spawns it. */
-const runners: [string, () => Promise<{ runner: ProcessRunner | undefined; close: () => Promise<void> }>][] = [
-  ['in this process', () => Promise.resolve({ runner: undefined, close: () => Promise.resolve() })],
+type Runner = { runner: ProcessRunner | undefined; prestart: boolean; close: () => Promise<void> };
+const runners: [string, () => Promise<Runner>][] = [
+  ['in this process', () => Promise.resolve({ runner: undefined, prestart: false, close: () => Promise.resolve() })],
   [
     'through the launcher',
     async () => {
       const launcher = new Launcher(quiet);
       await launcher.start();
-      return { runner: launcher, close: () => launcher.close() };
+      return { runner: launcher, prestart: false, close: () => launcher.close() };
+    },
+  ],
+  [
+    // each case runs twice, so its second run finds the process its first one left loaded
+    'through the launcher, pre-started (FFMPEG_PRESTART)',
+    async () => {
+      const library = builtLibrary();
+      if (!library) throw new Error('worker/dist/native/wait-for-argv.so is not built: run npm run build with a C compiler');
+      const launcher = new Launcher(quiet, undefined, library);
+      await launcher.start();
+      return { runner: launcher, prestart: true, close: () => launcher.close() };
     },
   ],
 ];
 
 describe.each(runners)('runFfmpeg, %s', (_name, makeRunner) => {
   let runner: ProcessRunner | undefined;
+  let prestart: boolean;
   let close: () => Promise<void>;
-  beforeAll(async () => ({ runner, close } = await makeRunner()));
+  beforeAll(async () => ({ runner, prestart, close } = await makeRunner()));
   afterAll(() => close());
-  const run = (args: string[], options: RunOptions) => runFfmpeg(args, { ...options, runner });
+  const run = async (args: string[], options: RunOptions) => {
+    const once = () => runFfmpeg(args, { ...options, runner, prestart });
+    if (!prestart) return once();
+    // the first run leaves a process loaded for the command; the second takes it (or is started cold
+    // when the program is a stand-in that does not wait): both must end alike
+    const first = await once().then(
+      () => null,
+      (err: unknown) => err,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const second = await once().then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(second).toEqual(first);
+    if (second) throw second;
+  };
 
   describe('stall detection', () => {
     const dir = useTempDir('stall-');

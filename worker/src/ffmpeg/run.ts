@@ -27,6 +27,13 @@ export interface RunOptions {
   ffmpegPath: string;
   /** Who spawns ffmpeg: the worker's launcher process; absent: this process. */
   runner?: ProcessRunner;
+  /**
+   * The run's arguments go as late arguments (RunRequest.lateArgs), so a
+   * launcher that pre-starts ffmpeg (FFMPEG_PRESTART) can use a process it
+   * started before the job; its CPU-seconds ceiling then follows the whole
+   * job's budget (`jobTimeoutMs`), the same for every run, not what is left of it.
+   */
+  prestart?: boolean;
   /** Address-space ceiling in bytes, enforced with prlimit; 0 or absent: none. */
   maxMemoryBytes?: number | undefined;
   /** Largest file ffmpeg may write, bytes (prlimit --fsize, MAX_OUTPUT_MB); absent: none. */
@@ -103,7 +110,10 @@ export class StallWatch {
 /** Runs ffmpeg once; resolves on success, throws JOB_FAILED (or JOB_CANCELLED) with stderr's tail otherwise. */
 export async function runFfmpeg(args: string[], options: RunOptions): Promise<void> {
   const parser = new ProgressParser();
-  const [file, argv] = limitedCommand(options.ffmpegPath, [...GLOBAL_ARGS, ...guardInputs(args, options.maxPixels)], options);
+  const argv = [...GLOBAL_ARGS, ...guardInputs(args, options.maxPixels)];
+  const [file, head, lateArgs] = options.prestart
+    ? [...limitedCommand(options.ffmpegPath, [], { ...options, timeoutMs: options.jobTimeoutMs ?? options.timeoutMs }), argv]
+    : [...limitedCommand(options.ffmpegPath, argv, options), undefined];
   const stall = new AbortController();
   const watch = new StallWatch();
   const stallMs = options.stallMs ?? Infinity;
@@ -127,7 +137,8 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
     .run(
       {
         file,
-        args: argv,
+        args: head,
+        ...(lateArgs ? { lateArgs } : {}),
         env: ffmpegEnvironment(),
         timeoutMs: options.timeoutMs,
         killGraceMs: options.killGraceMs ?? 3000,

@@ -31,7 +31,11 @@ export type LauncherEvent =
   | { type: 'ready' }
   | { type: 'spawned'; id: number; pid: number }
   | { type: 'stdout'; id: number; chunk: string }
-  | { type: 'done'; id: number; result: RunResult };
+  | { type: 'done'; id: number; result: RunResult }
+  /** A pre-started process waits for a run (prestart.ts). */
+  | { type: 'prestarted'; pid: number }
+  /** The processes pre-started for a command end before they are ready: it is started cold from now on (prestart.ts). */
+  | { type: 'prestart_given_up'; file: string; stderr: string };
 
 interface Pending {
   onStdout: (chunk: string) => void;
@@ -60,11 +64,15 @@ export class Launcher implements ProcessRunner {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
+  /** Told the pid of each pre-started process once it waits for a run (FFMPEG_PRESTART). */
+  onPrestarted: ((pid: number) => void) | null = null;
 
   constructor(
     private readonly log: Logger,
     /** SLACK_MS (a test's shorter one). */
     private readonly slackMs = SLACK_MS,
+    /** wait-for-argv.so's path: ffmpeg is pre-started (FFMPEG_PRESTART, prestart.ts); null: never. */
+    private readonly prestartLibrary: string | null = null,
   ) {}
 
   /** Starts the launcher process (once it says it is ready); runs start it on demand too. */
@@ -152,7 +160,10 @@ export class Launcher implements ProcessRunner {
 
   private spawnLauncher(): Promise<ChildProcess> {
     // no inherited inspector or profiler flags: the launcher is a plain small process
-    const child = fork(new URL('./main.js', import.meta.url), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(new URL('./main.js', import.meta.url), this.prestartLibrary ? [this.prestartLibrary] : [], {
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     return new Promise((resolve, reject) => {
       const failed = (why: string) => {
         clearTimeout(waiting);
@@ -183,6 +194,17 @@ export class Launcher implements ProcessRunner {
 
   private receive(message: LauncherEvent): void {
     if (message.type === 'ready') return;
+    if (message.type === 'prestarted') {
+      this.onPrestarted?.(message.pid);
+      return;
+    }
+    if (message.type === 'prestart_given_up') {
+      this.log.warn(
+        { file: message.file, stderr: message.stderr.trim().slice(-500) },
+        'ffmpeg could not be pre-started (FFMPEG_PRESTART): it is started when a job needs it',
+      );
+      return;
+    }
     const pending = this.pending.get(message.id);
     if (!pending) return;
     if (message.type === 'spawned') pending.pid = message.pid;

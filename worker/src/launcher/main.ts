@@ -6,7 +6,8 @@
  * kills them first.
  */
 import type { LauncherEvent, LauncherRequest } from './launcher.js';
-import { type RunResult, runProcess } from './process-runner.js';
+import { Prestarter, prestartable } from './prestart.js';
+import { type RunRequest, type RunResult, runProcess } from './process-runner.js';
 
 /** A run under way: how to stop it, its process group once spawned, and its end. */
 interface Run {
@@ -27,6 +28,26 @@ function tell(event: LauncherEvent): void {
   if (process.connected) process.send!(event, undefined, {}, () => {});
 }
 
+// wait-for-argv.so's path, when the worker pre-starts ffmpeg (prestart.ts)
+const library = process.argv[2];
+const prestarter = library
+  ? new Prestarter(
+      library,
+      ({ file, stderr }) => tell({ type: 'prestart_given_up', file, stderr }),
+      (pid) => tell({ type: 'prestarted', pid }),
+    )
+  : null;
+
+/** Runs a request in a pre-started process when one is ready for it, else in one started now. */
+async function start(request: RunRequest, onStdout: (chunk: string) => void, signal: AbortSignal, onSpawn: (pid: number) => void) {
+  const warm = prestarter?.take(request) ?? null;
+  // the next run of this command finds its process loaded: it loads while this run works
+  prestarter?.prepare(request);
+  const result = warm && prestartable(request) ? await warm.run(request, onStdout, signal, onSpawn) : null;
+  if (result) return result;
+  return runProcess(request, onStdout, signal, { detached: true, onSpawn });
+}
+
 process.on('message', (message: LauncherRequest) => {
   if (message.type === 'cancel') {
     running.get(message.id)?.controller.abort();
@@ -36,13 +57,15 @@ process.on('message', (message: LauncherRequest) => {
   const controller = new AbortController();
   const entry: Run = { controller, group: null, done: Promise.resolve() };
   running.set(id, entry);
-  entry.done = runProcess(request, (chunk) => tell({ type: 'stdout', id, chunk }), controller.signal, {
-    detached: true,
-    onSpawn: (pid) => {
+  entry.done = start(
+    request,
+    (chunk) => tell({ type: 'stdout', id, chunk }),
+    controller.signal,
+    (pid) => {
       entry.group = pid;
       tell({ type: 'spawned', id, pid });
     },
-  })
+  )
     .then(
       (result) => tell({ type: 'done', id, result }),
       (err: unknown) => tell({ type: 'done', id, result: notStarted(err) }),
@@ -52,6 +75,7 @@ process.on('message', (message: LauncherRequest) => {
 
 // the worker closed the channel or died: stop everything (SIGTERM, SIGKILL after each run's grace), then go
 process.on('disconnect', () => {
+  prestarter?.close();
   const runs = [...running.values()];
   for (const run of runs) run.controller.abort();
   void Promise.allSettled(runs.map((run) => run.done)).then(() => process.exit(0));
@@ -60,6 +84,7 @@ process.on('disconnect', () => {
 // a failure of the launcher's own: nothing it runs may outlive it unwatched
 process.on('uncaughtException', (err) => {
   process.stderr.write(`media-foundry launcher failed: ${err.stack ?? String(err)}\n`);
+  // pre-started processes read end-of-file on their stdin and exit
   for (const { group } of running.values()) {
     if (group === null) continue;
     try {

@@ -11,6 +11,13 @@ export interface RunRequest {
   file: string;
   args: string[];
   env: Record<string, string | undefined>;
+  /**
+   * More arguments, after `args`: the command is `file ...args ...lateArgs`.
+   * Set, they tell the launcher it may start `file ...args` before the run, to
+   * wait for them (prestart.ts): `args` then holds what every run of the
+   * command shares, these what this run adds.
+   */
+  lateArgs?: string[];
   /** Killed (SIGTERM, then SIGKILL after the grace) when it runs longer, ms. */
   timeoutMs: number;
   /** How long after a SIGTERM (timeout or cancel) a process that did not end is killed with SIGKILL, ms. */
@@ -70,7 +77,7 @@ export async function runProcess(
   { detached = false, onSpawn }: { detached?: boolean; onSpawn?: (pid: number) => void } = {},
 ): Promise<RunResult> {
   const { output } = request;
-  const subprocess = execa(request.file, request.args, {
+  const subprocess = execa(request.file, [...request.args, ...(request.lateArgs ?? [])], {
     detached,
     reject: false,
     stdin: 'ignore',
