@@ -52,6 +52,19 @@ it('serves Prometheus metrics on both services', async () => {
   expect(worker).toMatch(/^mf_worker_active_jobs\{service="worker"\} 0$/m);
 });
 
+it("counts ffmpeg runs by how their process started: the next job's ffmpeg was loaded before it (FFMPEG_PRESTART)", async () => {
+  // a job's ffmpeg start loads the next job's; the worker logs when it is ready
+  await stack.workers[0]!.waitForLog((l) => l.msg === 'ffmpeg loaded for the next job');
+  const client = await TestClient.connect(stack.wsUrl);
+  client.send({ type: 'start_job', job_id: 'warm', operation: 'thumbnail', input: { source: 'url', url: files.url('clip.mp4') } });
+  expect((await client.result('warm')).final.type).toBe('completed');
+  await client.close();
+  const worker = await (await fetch(await workerUrl('/metrics'))).text();
+  expect(worker).toMatch(/^mf_worker_ffmpeg_starts_total\{start="prestarted",service="worker"\} [1-9]/m);
+  // the first job of the stack had none to take
+  expect(worker).toMatch(/^mf_worker_ffmpeg_starts_total\{start="cold",service="worker"\} [1-9]/m);
+});
+
 it('is ready while RabbitMQ and storage answer, and says why not when storage goes away', async () => {
   for (const url of [gatewayUrl('/ready'), await workerUrl('/ready')]) {
     // the checks behind /ready run in the background: the first ones may predate the broker connection

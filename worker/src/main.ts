@@ -99,6 +99,7 @@ async function main(): Promise<void> {
       'FFMPEG_PRESTART: worker/dist/native/wait-for-argv.so is not usable (not built: no C compiler at build time; or its path holds a space or a colon); ffmpeg starts when a job needs it',
     );
   const launcher = new Launcher(logger.child({ component: 'launcher' }), undefined, prestartLibrary);
+  launcher.onStarted = (prestarted) => metrics.ffmpegStarts.inc({ start: prestarted ? 'prestarted' : 'cold' });
   await launcher.start();
   const jobs = new JobHandler({
     config,

@@ -12,6 +12,8 @@ export interface WorkerMetrics {
   encodeSpeed: prom.Histogram<'operation'>;
   /** Jobs stopped because ffmpeg or the input download made no progress for FFMPEG_STALL_SECONDS. */
   stalled: prom.Counter<'operation'>;
+  /** ffmpeg runs by how their process started: `prestarted` (loaded before the job, FFMPEG_PRESTART) or `cold`. */
+  ffmpegStarts: prom.Counter<'start'>;
   /** Webhook events by final outcome: delivered | rejected | blocked | failed | invalid (webhooks/dispatcher.ts). */
   webhookDeliveries: prom.Counter<'outcome'>;
 }
@@ -52,6 +54,11 @@ export function createWorkerMetrics(registry: Registry, gauges: WorkerGauges): W
       [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64],
     ),
     stalled: metrics.counter('mf_jobs_stalled_total', 'Jobs stopped for making no progress for FFMPEG_STALL_SECONDS', ['operation']),
+    ffmpegStarts: metrics.counter(
+      'mf_worker_ffmpeg_starts_total',
+      'ffmpeg runs by how their process started: prestarted (loaded before the job, FFMPEG_PRESTART) or cold',
+      ['start'],
+    ),
     webhookDeliveries: metrics.counter(
       'mf_webhook_deliveries_total',
       'Webhook events by final outcome (delivered, rejected by a 4xx, blocked address, failed after every retry, invalid)',

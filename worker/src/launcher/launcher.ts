@@ -66,6 +66,8 @@ export class Launcher implements ProcessRunner {
   private closed = false;
   /** Told the pid of each pre-started process once it waits for a run (FFMPEG_PRESTART). */
   onPrestarted: ((pid: number) => void) | null = null;
+  /** Told, for each run with late arguments (ffmpeg's), whether it ran in a pre-started process (the worker counts them). */
+  onStarted: ((prestarted: boolean) => void) | null = null;
 
   constructor(
     private readonly log: Logger,
@@ -142,8 +144,10 @@ export class Launcher implements ProcessRunner {
     const pending = this.pending.get(id);
     if (!pending) return;
     this.pending.delete(id);
-    if ('result' in outcome) pending.resolve(outcome.result);
-    else pending.reject(errors.transient('The process launcher did not take a run', outcome.err.message));
+    if ('result' in outcome) {
+      if (outcome.result.prestarted !== undefined) this.onStarted?.(outcome.result.prestarted);
+      pending.resolve(outcome.result);
+    } else pending.reject(errors.transient('The process launcher did not take a run', outcome.err.message));
   }
 
   /** The launcher let a run's answer go past due: it is replaced (its exit kills and fails its runs: `lost`). */
@@ -195,6 +199,7 @@ export class Launcher implements ProcessRunner {
   private receive(message: LauncherEvent): void {
     if (message.type === 'ready') return;
     if (message.type === 'prestarted') {
+      this.log.debug({ pid: message.pid }, 'ffmpeg loaded for the next job');
       this.onPrestarted?.(message.pid);
       return;
     }

@@ -45,7 +45,8 @@ async function start(request: RunRequest, onStdout: (chunk: string) => void, sig
   prestarter?.prepare(request);
   const result = warm && prestartable(request) ? await warm.run(request, onStdout, signal, onSpawn) : null;
   if (result) return result;
-  return runProcess(request, onStdout, signal, { detached: true, onSpawn });
+  const cold = await runProcess(request, onStdout, signal, { detached: true, onSpawn });
+  return request.lateArgs ? { ...cold, prestarted: false } : cold;
 }
 
 process.on('message', (message: LauncherRequest) => {

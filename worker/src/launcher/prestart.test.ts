@@ -71,6 +71,8 @@ describe('pre-started processes', () => {
 
   it('hands the next run to a process started with the last one, with exactly its arguments', async () => {
     const script = 'printf "%s|" "$$" "$0" "$@"';
+    const starts: boolean[] = [];
+    launcher.onStarted = (prestarted) => starts.push(prestarted);
     let prestarted = nextPrestarted(launcher);
     const first = await output(launcher, request('sh', ['-c', script, 'zero', 'a b', '', 'é']));
     expect(first.exitCode).toBe(0);
@@ -85,6 +87,8 @@ describe('pre-started processes', () => {
     expect(first.stdout.split('|').slice(1)).toEqual(rest);
     // and the one after it is loaded again
     expect(await prestarted).not.toBe(ready);
+    // what the worker counts (mf_worker_ffmpeg_starts_total)
+    expect(starts).toEqual([false, true]);
   });
 
   it('gives the pre-started process stdin from /dev/null and none of the library in its environment', async () => {

@@ -215,6 +215,7 @@ export class WarmProcess {
       isCanceled: result.isCanceled && !timedOut,
       stdout: '',
       stderr: tail.toString(),
+      prestarted: true,
     };
   }
 }

@@ -43,6 +43,8 @@ export interface RunResult {
   stderr: string;
   /** Why the process could not be started (the error's code: ENOENT, EACCES); absent when it ran. */
   spawnError?: string;
+  /** A launcher's run with late arguments: whether its process was started before it (prestart.ts); absent otherwise. */
+  prestarted?: boolean;
 }
 
 export interface ProcessRunner {
