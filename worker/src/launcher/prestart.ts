@@ -268,6 +268,7 @@ export class Prestarter {
         if (warm.pid !== undefined) this.onReady(warm.pid);
         return;
       }
+      // this runs before `exited`'s handler above: the retry below needs the place free now
       if (this.warm.get(key) === warm) this.warm.delete(key);
       if (this.closed || warm.abandoned) return;
       const failures = (this.failures.get(key) ?? 0) + 1;
