@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, rmdir, unlink } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import S3rver from 's3rver';
+import FilesystemStore, { type FilesystemStoreInternals } from 's3rver/lib/stores/filesystem.js';
 import { S3Storage } from '@media-foundry/shared/node';
 
 /** One request the services sent to S3, as the recording proxy saw it. */
@@ -61,6 +62,41 @@ function s3rverEnv(endpoint: string, bucket: string): Record<string, string> {
     S3_FORCE_PATH_STYLE: 'true',
   };
 }
+
+/**
+ * s3rver 3.7.1 deletes a DeleteObjects' keys side by side, and each delete
+ * then removes the folders it emptied: two keys of one folder race on
+ * `readdir`/`rmdir`, and the loser answers the whole request 500
+ * InternalError. Every finished job's delete (several keys of one folder)
+ * then went out twice: the SDK's retry, after its back-off, found the keys
+ * gone. No S3 answers so; a folder another delete removed or refilled is
+ * left to that delete here.
+ */
+function mendS3rverFolderCleanUp(): void {
+  const store = FilesystemStore.prototype as FilesystemStoreInternals & { mended?: boolean };
+  if (store.mended) return;
+  store.mended = true;
+  store.deleteObject = async function deleteObject(this: FilesystemStoreInternals, bucket: string, key: string): Promise<void> {
+    await Promise.all(
+      (['object', 'object.md5', 'metadata.json'] as const).map((type) =>
+        unlink(this.getResourcePath(bucket, key, type)).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        }),
+      ),
+    );
+    const bucketPath = this.getBucketPath(bucket);
+    for (let folder = dirname(this.getResourcePath(bucket, key, 'object')); folder.startsWith(`${bucketPath}/`); folder = dirname(folder)) {
+      try {
+        await rmdir(folder);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT') return;
+        throw err;
+      }
+    }
+  };
+}
+mendS3rverFolderCleanUp();
 
 /**
  * s3rver alone, without the fault-injecting proxy of `startTestS3` in front:

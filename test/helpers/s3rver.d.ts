@@ -13,3 +13,14 @@ declare module 's3rver' {
     close(): Promise<void>;
   }
 }
+
+declare module 's3rver/lib/stores/filesystem.js' {
+  /** The parts of s3rver's file store that `mendS3rverFolderCleanUp` (s3.ts) replaces or uses. */
+  export interface FilesystemStoreInternals {
+    getBucketPath(bucket: string): string;
+    getResourcePath(bucket: string, key: string, type: 'object' | 'object.md5' | 'metadata.json'): string;
+    deleteObject(bucket: string, key: string): Promise<void>;
+  }
+  const FilesystemStore: { prototype: FilesystemStoreInternals };
+  export default FilesystemStore;
+}
