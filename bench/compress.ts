@@ -5,7 +5,9 @@
  * built by the worker's own pure builder (`buildPlan`) from the worker's own
  * probe of the file; only the input path differs (the URL instead of the
  * worker's downloaded copy). Medians of alternating runs after an untimed
- * warm-up (a thumbnail of the same input on each side).
+ * warm-up (a thumbnail of the same input on each side). Prints the worker's
+ * stages of the timed jobs (`mf_worker_stage_seconds`): the download before
+ * ffmpeg and the store after it are most of what the service adds.
  *
  *   tsc -b bench && node bench/dist/compress.js [--runs N] [--quick] [--storage s3|fs] [--json]
  */
@@ -16,6 +18,7 @@ import { jobAgainstPlan, measureOptions, setUpMeasure } from './lib/measure.js';
 import { planCommand, probeLike, referenceRuns, runPlan } from './lib/reference.js';
 import { cpuNote, formatValue, reportResult, timingResult } from './lib/result.js';
 import { runJob, type JobRequest } from './lib/service.js';
+import { scrapeStages, stageLine } from './lib/stage-metrics.js';
 import { alternate, summarise } from './lib/stats.js';
 
 runMain(async (cleanup) => {
@@ -36,7 +39,11 @@ runMain(async (cleanup) => {
   await runJob(client, warmUp, url);
   await runPlan(warmUpPlan);
   console.log(`warm-up: a thumbnail of the same input per side, not counted; ${runs} timed runs per side, alternating`);
+  const stagesBefore = await scrapeStages(service.workerMetricsUrl, 'compress');
   const medians = summarise(await alternate(runs, sides.viaService, sides.reference, service.cpu));
+  // where the service's extra time goes: the download before ffmpeg (a read-everything input), the store after
+  const stages = stageLine(stagesBefore, await scrapeStages(service.workerMetricsUrl, 'compress'));
+  console.log(`the service's stages, mean of its ${runs} compress jobs: ${stages}`);
 
   const outputs = await sides.outputs();
   const sizes = `service ${formatValue(outputs.service?.length ?? 0, 'bytes')}, reference ${formatValue(outputs.reference.length, 'bytes')}`;
@@ -47,7 +54,7 @@ runMain(async (cleanup) => {
       '≤ 1.05',
       `compress {} (preset medium: x264 medium CRF 28, AAC 128k, mp4) of a ${seconds} s 720p clip by URL; median of ${runs} alternating runs per side after a warm-up; ` +
         `reference: the worker's buildPlan arguments, ffmpeg reading the same URL; ` +
-        `outputs ${outputs.same ? `byte-identical (${sizes})` : `differ (${sizes})`}; ${cpuNote(medians.cpu)}`,
+        `outputs ${outputs.same ? `byte-identical (${sizes})` : `differ (${sizes})`}; the service's stages (mean): ${stages}; ${cpuNote(medians.cpu)}`,
     ),
     common.json,
   );

@@ -14,49 +14,12 @@ import { clip } from './lib/fixtures.js';
 import { measureOptions, setUpMeasure } from './lib/measure.js';
 import { formatValue, ratioOf, reportResult } from './lib/result.js';
 import { runJob, type JobRequest } from './lib/service.js';
+import { histogramTotals, means, STAGE_METRIC, STAGES } from './lib/stage-metrics.js';
 import { runFfmpeg } from './lib/reference.js';
 import { mean, median, timed } from './lib/stats.js';
 
-const METRIC = 'mf_worker_stage_seconds';
-/** The stages the worker reports, in the order a job goes through them. */
-const STAGES = ['queue_wait', 'input_fetch', 'probe', 'ffmpeg', 'output_probe', 'store', 'reply'] as const;
 /** Runs of `ffmpeg -version` whose median is ffmpeg's own start-up. */
 const STARTUP_RUNS = 9;
-
-type Totals = Map<string, { sum: number; count: number }>;
-
-/**
- * `_sum` and `_count` of a histogram from Prometheus text, for one
- * operation, keyed by the value of label `by` ('' without one).
- */
-export function histogramTotals(text: string, metric: string, operation: string, by?: string): Totals {
-  const totals: Totals = new Map();
-  const line = new RegExp(`^${metric}_(sum|count)\\{([^}]*)\\}\\s+(\\S+)`);
-  for (const row of text.split('\n')) {
-    const m = line.exec(row);
-    if (!m) continue;
-    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]));
-    if (labels.operation !== operation) continue;
-    const key = by === undefined ? '' : labels[by];
-    if (key === undefined) continue;
-    const t = totals.get(key) ?? { sum: 0, count: 0 };
-    t[m[1] as 'sum' | 'count'] = Number(m[3]);
-    totals.set(key, t);
-  }
-  return totals;
-}
-
-/** Mean per key between two scrapes (Δsum ÷ Δcount); null where nothing was observed. */
-function means(before: Totals, after: Totals, keys: Iterable<string>): Map<string, number | null> {
-  const out = new Map<string, number | null>();
-  for (const key of keys) {
-    const a = after.get(key);
-    const b = before.get(key) ?? { sum: 0, count: 0 };
-    const count = a ? a.count - b.count : 0;
-    out.set(key, a && count > 0 ? (a.sum - b.sum) / count : null);
-  }
-  return out;
-}
 
 runMain(async (cleanup) => {
   const { common, runs: jobs } = measureOptions(20, 5);
@@ -66,7 +29,7 @@ runMain(async (cleanup) => {
   const scrape = async () => {
     const text = await (await fetch(service.workerMetricsUrl)).text();
     return {
-      stages: histogramTotals(text, METRIC, request.operation, 'stage'),
+      stages: histogramTotals(text, STAGE_METRIC, request.operation, 'stage'),
       // the worker's whole time for a job, also there before the stage metric
       job: histogramTotals(text, 'mf_worker_job_duration_seconds', request.operation),
     };
@@ -141,7 +104,7 @@ runMain(async (cleanup) => {
       notes:
         `${jobs} tiny jobs one at a time, after a warm-up: service = mean end to end the client saw, reference = mean of the worker's ffmpeg stage; ` +
         (workerTotal === null
-          ? `${METRIC} absent from the worker's /metrics: no breakdown`
+          ? `${STAGE_METRIC} absent from the worker's /metrics: no breakdown`
           : `worker stages sum to ${formatValue(workerTotal, 's')}, rest (gateway + transport + untracked worker time) ${formatValue(rest, 's')}`) +
         `; the worker's job time (mf_worker_job_duration_seconds) ${formatValue(workerJob, 's')}; ` +
         `ffmpeg's own start-up (ffmpeg -version) ${formatValue(startup, 's')}; CPU per job: ${cpuLine}`,
