@@ -9,9 +9,20 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { INLINE_OUTPUT_MAX_BYTES } from '@media-foundry/shared';
 import { ffprobe, makeTestVideo } from './helpers/media.js';
-import { type Origin, type RangeLog, rangesThenRedirect, serveChunked, serveFile, serveRanges, startOrigin } from './helpers/origin.js';
+import {
+  cutFirstDownload,
+  holdSecondHalf,
+  type Origin,
+  type RangeLog,
+  rangesThenRedirect,
+  serveChunked,
+  serveFile,
+  serveRanges,
+  startOrigin,
+} from './helpers/origin.js';
 import { startStack, type Stack } from './helpers/stack.js';
 import { TestClient, uploadInChunks } from './helpers/ws-client.js';
 import { useSuite } from './helpers/suite.js';
@@ -22,6 +33,9 @@ let secret: Origin;
 let size: number;
 const logs: Record<string, RangeLog> = {};
 const log = (name: string) => (logs[name] = { requests: [], bytes: 0 });
+/** Lets `/held.mp4` send the second half of its file. */
+let releaseHeld!: () => void;
+const held = new Promise<void>((resolve) => (releaseHeld = resolve));
 
 beforeAll(async () => {
   // 20 s at ~3 Mbit/s with a keyframe every second: a seek to 0:05 needs about one second of it
@@ -35,6 +49,7 @@ beforeAll(async () => {
   // cut in its media data: the index at the end is gone
   const moovLast = await readFile(join(dir, 'moov-last.mp4'));
   await writeFile(join(dir, 'cut.mp4'), moovLast.subarray(0, Math.floor(moovLast.length / 2)));
+  await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', join(dir, 'clip.mp4'), '-c', 'copy', join(dir, 'clip.mkv')]);
   secret = await startOrigin({ '/secret': (_req, res) => void res.writeHead(200).end('internal') });
   const clip = join(dir, 'clip.mp4');
   await writeFile(join(dir, 'playlist.mp4'), '');
@@ -49,6 +64,9 @@ beforeAll(async () => {
     ),
     '/resized.mp4': serveRanges(clip, log('resized'), (asked, total, hit) => ({ ...asked, total: hit === 1 ? total : total * 2 })),
     '/playlist.mp4': serveRanges(join(dir, 'playlist.mp4'), log('playlist')),
+    '/clip.mkv': serveRanges(join(dir, 'clip.mkv'), log('mkv')),
+    '/held.mp4': holdSecondHalf(join(dir, 'moov-last.mp4'), held, log('held')),
+    '/cut-download.mp4': cutFirstDownload(join(dir, 'moov-last.mp4'), 300, log('cut-download')),
     '/no-ranges.mp4': serveFile(clip),
     '/chunked.mp4': serveChunked(clip),
   });
@@ -59,6 +77,7 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
+  releaseHeld();
   await origin?.close();
   await secret?.close();
 });
@@ -181,6 +200,77 @@ describe('URL inputs', () => {
     await writeFile(png, files.get('thumbnail.png')!);
     expect((await ffprobe(png)).video).toMatchObject({ width: 640, height: 360 });
     expect(origin.hits(path)).toBe(1); // the answer to the range request was the download
+  });
+});
+
+describe('operations that read all of a URL input: ffmpeg reads it while it downloads', () => {
+  let stack: Stack;
+  let client: TestClient;
+  beforeAll(async () => {
+    stack = await startStack({ env: { URL_ALLOWLIST: 'localhost' } });
+    client = await TestClient.connect(stack.wsUrl);
+  });
+  afterAll(async () => {
+    await client?.close();
+    await stack?.stop();
+  });
+
+  const compress = (jobId: string, path: string) => ({
+    type: 'start_job',
+    job_id: jobId,
+    operation: 'compress',
+    input: { source: 'url', url: url(path) },
+    options: { preset: 'low' },
+  });
+  const downloads = (name: string) => logs[name]!.requests.filter((r) => r !== null && /^bytes=\d+-$/.test(r)).length;
+
+  it('encodes the first half of an MP4 (its index at the end) while the origin still holds back the second', async () => {
+    client.send(compress('held', '/held.mp4'));
+    // ffmpeg's own progress: frames encoded from the half that came, the index read ahead by range
+    await client.next((m) => m.job_id === 'held' && m.type === 'progress' && m.stage === 'processing' && Number(m.percentage) > 0, 60_000);
+    expect(downloads('held')).toBe(1);
+    releaseHeld();
+    const { final, files } = await client.result('held', 90_000);
+    expect(final.type).toBe('completed');
+    const out = join(dir, 'held-out.mp4');
+    await writeFile(out, files.get('output.mp4')!);
+    const info = await ffprobe(out);
+    expect(info.video).toMatchObject({ width: 640, height: 360 });
+    expect(Math.abs(info.duration - 20)).toBeLessThan(0.5);
+    expect(downloads('held')).toBe(1); // one download; the reads ahead asked bounded ranges
+  });
+
+  it('hands the job back when the download is cut part way, and the next attempt completes it', async () => {
+    client.send(compress('cut-download', '/cut-download.mp4'));
+    const { final, items } = await client.result('cut-download', 120_000);
+    expect(final.type).toBe('completed');
+    const retrying = items.find((r) => r.kind === 'json' && r.data.type === 'progress' && r.data.stage === 'retrying');
+    expect(retrying).toBeDefined();
+    expect(downloads('cut-download')).toBe(2);
+  });
+
+  it('waits for the whole file when it is not an MP4 described from its header (Matroska), then compresses it', async () => {
+    client.send(compress('mkv', '/clip.mkv'));
+    const { final } = await client.result('mkv', 90_000);
+    expect(final).toMatchObject({ type: 'completed', output_metadata: { width: 640, height: 360 } });
+    expect(downloads('mkv')).toBe(1);
+  });
+
+  it('refuses an HLS playlist dressed as an .mp4, and its segment is never fetched', async () => {
+    client.send(compress('hls-compress', '/playlist.mp4'));
+    const { final } = await client.result('hls-compress', 60_000);
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input is not a readable media file' });
+    expect(origin.hits('/segment.ts')).toBe(0);
+  });
+
+  it.each([
+    ['without ranges', '/no-ranges.mp4'],
+    ['chunked, without a length', '/chunked.mp4'],
+  ])('compresses from an origin that cannot seek (%s)', async (_what, path) => {
+    const jobId = `compress-${path.slice(1, 4)}`;
+    client.send(compress(jobId, path));
+    const { final } = await client.result(jobId, 90_000);
+    expect(final).toMatchObject({ type: 'completed', output_metadata: { width: 640, height: 360 } });
   });
 });
 

@@ -178,3 +178,52 @@ export const serveChunked =
     for (let at = 0; at < body.length; at += 64 * 1024) res.write(body.subarray(at, at + 64 * 1024));
     res.end();
   };
+
+/**
+ * A range-serving origin (serveRanges) whose answers reaching the end of the
+ * file (`bytes=N-`, a download) send the first half and hold the rest until
+ * `gate` resolves; answers with an end (reads ahead) come at once.
+ */
+export const holdSecondHalf =
+  (file: string, gate: Promise<void>, log: RangeLog = { requests: [], bytes: 0 }): Behaviour =>
+  async (req, res, hit) => {
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    if (!m) return serveRanges(file, log)(req, res, hit);
+    log.requests.push(req.headers.range!);
+    const body = await readFile(file);
+    const start = Number(m[1]);
+    const half = start + Math.floor((body.length - start) / 2);
+    res.writeHead(206, {
+      'content-type': 'video/mp4',
+      'content-length': body.length - start,
+      'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+      'accept-ranges': 'bytes',
+    });
+    res.write(body.subarray(start, half));
+    await gate;
+    if (!res.destroyed) res.end(body.subarray(half));
+    log.bytes += body.length - start;
+  };
+
+/**
+ * A range-serving origin whose first answer reaching the end of the file (a
+ * download) sends half of it and resets the connection `afterMs` later;
+ * every other request is answered whole.
+ */
+export const cutFirstDownload = (file: string, afterMs: number, log: RangeLog = { requests: [], bytes: 0 }): Behaviour => {
+  let cut = false;
+  return async (req, res, hit) => {
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    if (!m || cut) return serveRanges(file, log)(req, res, hit);
+    cut = true;
+    log.requests.push(req.headers.range!);
+    const body = await readFile(file);
+    res.writeHead(206, {
+      'content-type': 'video/mp4',
+      'content-length': body.length,
+      'content-range': `bytes 0-${body.length - 1}/${body.length}`,
+      'accept-ranges': 'bytes',
+    });
+    res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => res.socket?.resetAndDestroy(), afterMs));
+  };
+};

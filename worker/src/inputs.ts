@@ -4,7 +4,8 @@ import { isNotFound, type Storage } from '@media-foundry/shared/node';
 import { movieBoxSearchFrom } from './ffmpeg/mp4-info.js';
 import type { BudgetAttempt, InputBudget } from './input-budget.js';
 import type { InputServer, ServedInput } from './input-server.js';
-import { type LookAhead, openOrigin } from './origin-range-source.js';
+import { GrowingFile } from './growing-file.js';
+import { type LookAhead, openOrigin, openOriginStream, startLookAhead } from './origin-range-source.js';
 import { type ArrivingBlock, BlockReader, type RangeSource, readExactly } from './range-source.js';
 import { type DownloadLimits, downloadUrl } from './url-fetch.js';
 
@@ -143,10 +144,108 @@ export async function openRangedInput(
   }
   const reader = new BlockReader(source, { blockBytes: RANGE_BLOCK_BYTES, cacheBlocks: RANGE_CACHE_BLOCKS, budget, retrying });
   if (first) reader.seedArriving(0, first);
-  if (ahead) {
-    // the tail first: the header read takes it before the whole block (still wanted: ffmpeg reads blocks)
-    if (ahead.tail && !reader.seedTail(ahead.tail.start, ahead.tail.bytes)) ahead.tail.cancel();
-    if (!reader.adopt(ahead.index, ahead.read)) ahead.cancel();
-  }
+  if (ahead) takeLookAhead(reader, ahead);
   return { served: server.serve(reader, name, signal) };
+}
+
+/** Gives `reader` the reads begun ahead (an MP4's index), or stops those it does not take. */
+function takeLookAhead(reader: BlockReader, ahead: LookAhead): void {
+  // the tail first: the header read takes it before the whole block (still wanted: ffmpeg reads blocks)
+  if (ahead.tail && !reader.seedTail(ahead.tail.start, ahead.tail.bytes)) ahead.tail.cancel();
+  if (!reader.adopt(ahead.index, ahead.read)) ahead.cancel();
+}
+
+/**
+ * Operations that read all of their one input: ffmpeg reads a URL's file
+ * while it downloads (growing-file.ts) instead of after.
+ */
+export const STREAMED_READ_OPERATIONS: ReadonlySet<OperationName> = new Set([
+  'compress',
+  'convert',
+  'extract_audio',
+  'remove_audio',
+  'speed',
+  'filter',
+]);
+
+/** A URL's file served to ffmpeg while it downloads into `path`. */
+export interface StreamedInput {
+  served: ServedInput;
+  /** Where the file is written: whole once `downloaded` resolves. */
+  path: string;
+  /** The download's end; rejects with its failure. */
+  downloaded: Promise<void>;
+  /** Stops serving and downloading; resolves once the file is closed (before the job's temp dir goes). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Downloads a URL input into `dir` while serving it through `server` as
+ * far as it has come: ffmpeg starts on its first bytes. When the origin
+ * serves ranges, an MP4's index after its media data is read by range at
+ * once, alongside the download (the look-ahead a ranged input has). An
+ * answer that does not tell its size (chunked) or is empty is downloaded
+ * whole first, as before: `{ path }`. Every downloaded byte counts against
+ * `budget`, and the block read ahead once more.
+ */
+export async function openStreamedInput(
+  url: string,
+  dir: Promise<string>,
+  server: InputServer,
+  limits: InputLimits,
+  signal: AbortSignal,
+  budget: BudgetAttempt,
+): Promise<StreamedInput | { path: string }> {
+  const stop = new AbortController();
+  const both = AbortSignal.any([signal, stop.signal]);
+  const opened = await openOriginStream(url, limits, both);
+  const name = localInputName(new URL(url).pathname);
+  let growing: GrowingFile;
+  try {
+    const path = join(await dir, name);
+    if (!opened.size) {
+      await opened.save(path, budget);
+      return { path };
+    }
+    growing = await GrowingFile.create(path, opened.size);
+  } catch (err) {
+    opened.cancel();
+    throw err;
+  }
+  const downloaded = opened.save(growing.sink(), budget).then(
+    () => growing.complete(),
+    (err: unknown) => {
+      growing.fail(err);
+      throw err;
+    },
+  );
+  downloaded.catch(() => {}); // its failure is every waiting read's, and so the job's
+  // the file's own reads are not counted: the download counts its bytes; the look-ahead's block is counted again
+  const reader = new BlockReader(growing, {
+    blockBytes: RANGE_BLOCK_BYTES,
+    cacheBlocks: RANGE_CACHE_BLOCKS,
+    budget,
+    retrying: (_what, step) => step(),
+  });
+  const source = opened.source;
+  if (source)
+    growing.first.then(
+      (head) => {
+        const ahead = startLookAhead(source, movieBoxSearchFrom(head, source.size), RANGE_BLOCK_BYTES, RANGE_BLOCK_BYTES, both);
+        if (ahead) takeLookAhead(reader, ahead);
+      },
+      () => {},
+    );
+  const served = server.serve(reader, name, signal);
+  return {
+    served,
+    path: growing.path,
+    downloaded,
+    stop: async () => {
+      served.close();
+      stop.abort();
+      await downloaded.catch(() => {});
+      await growing.close();
+    },
+  };
 }

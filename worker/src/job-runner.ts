@@ -31,7 +31,17 @@ import type { ProcessRunner } from './launcher/process-runner.js';
 import { mapLimited } from './map-limited.js';
 import { StageClock } from './stage-clock.js';
 import type { InputServer, ServedInput } from './input-server.js';
-import { fetchInput, type InputLimits, openRangedInput, PARTIAL_READ_OPERATIONS, type RangedInput, storageFailure } from './inputs.js';
+import {
+  fetchInput,
+  type InputLimits,
+  openRangedInput,
+  openStreamedInput,
+  PARTIAL_READ_OPERATIONS,
+  type RangedInput,
+  STREAMED_READ_OPERATIONS,
+  type StreamedInput,
+  storageFailure,
+} from './inputs.js';
 import { jobScrubber, publicError } from './public-errors.js';
 
 /** Whether an output is nothing without a video or audio stream: audio, video and GIFs (not stills, not subtitle files). */
@@ -181,6 +191,7 @@ export async function runJob(
   made.catch(() => {}); // its failure is the first use's
   const scrub = jobScrubber(job, dir);
   let ranged: ServedInput | null = null;
+  let streamed: StreamedInput | null = null;
   const retrying = <T>(what: string, step: () => Promise<T>, stepSignal = signal): Promise<T> =>
     retryTransient(step, {
       budgetMs: config.transientRetryMs,
@@ -232,8 +243,12 @@ export async function runJob(
     };
     const budget = new InputBudget(config.maxJobInputBytes);
     const single = job.inputs.length === 1;
+    // each input used for planning (not the `probe` operation's, whose answer is ffprobe's) is first
+    // described in-process, a GIF from its blocks (gif-info.ts), anything else from its MP4 header boxes
+    // (mp4-info.ts): no ffprobe process on the critical path
+    const inProcess = config.inputProbe === 'auto' && job.operation !== 'probe';
     // a single input of an operation that reads only part of it is read by range where it is, when it can be
-    let opened: RangedInput | null = null;
+    let opened: RangedInput | StreamedInput | null = null;
     if (deps.inputServer && single && PARTIAL_READ_OPERATIONS.has(job.operation)) {
       const server = deps.inputServer;
       opened = await clock.time('input_fetch', () =>
@@ -250,11 +265,27 @@ export async function runJob(
         }),
       );
     }
+    // a URL input of an operation that reads all of it is read by ffmpeg while it downloads (growing-file.ts);
+    // the in-process description is what lets ffmpeg start early: without it, the download is waited for
+    const only = job.inputs[0]!;
+    if (!opened && deps.inputServer && single && inProcess && STREAMED_READ_OPERATIONS.has(job.operation) && only.source === 'url') {
+      const server = deps.inputServer;
+      opened = await clock.time('input_fetch', () =>
+        retrying('fetching the input', async () => {
+          const attempt = budget.attempt();
+          return openStreamedInput(only.url, made, server, limits, signal, attempt).catch((err: unknown) => {
+            attempt.release();
+            throw err;
+          });
+        }),
+      );
+      if ('downloaded' in opened) streamed = opened;
+    }
     let inputPaths: string[];
     if (opened && 'served' in opened) {
       ranged = opened.served;
       inputPaths = [ranged.url];
-      log.debug({ size: ranged.reader.size }, 'reading the input by range');
+      log.debug({ size: ranged.reader.size }, streamed ? 'reading the input as it downloads' : 'reading the input by range');
     } else if (opened)
       inputPaths = [opened.path]; // the origin answered with the whole file: downloaded
     else inputPaths = await clock.time('input_fetch', async () => fetchInputs(job, await made, storage, limits, budget, signal, retrying));
@@ -270,10 +301,6 @@ export async function runJob(
     // — within one minute for all of them, the probing share of the consumer timeout (topology.ts)
     const infos: MediaInfo[] = [];
     const probingEnds = Date.now() + PROBING_MS;
-    // each input used for planning (not the `probe` operation's, whose answer is ffprobe's) is first
-    // described in-process, a GIF from its blocks (gif-info.ts), anything else from its MP4 header boxes
-    // (mp4-info.ts): no ffprobe process on the critical path
-    const inProcess = config.inputProbe === 'auto' && job.operation !== 'probe';
     const describeBytes = async (read: ReadBytes, size: number): Promise<{ info: MediaInfo; what: string } | null> => {
       const gif = await describeGifInput(read, size);
       if (gif) return { info: gif, what: 'GIF blocks' };
@@ -292,13 +319,20 @@ export async function runJob(
         return null;
       }
     };
-    for (const [i, path] of inputPaths.entries()) {
+    for (const [i, listed] of inputPaths.entries()) {
       const which = single ? 'the input' : `input ${i + 1}`;
-      const info = await clock.time('probe', async () => {
-        const described = inProcess ? await describeInProcess(path) : null;
-        if (described) log.debug(`input described from its ${described.what}, without ffprobe`);
-        return (
-          described?.info ??
+      let path = listed;
+      const described = inProcess ? await clock.time('probe', () => describeInProcess(path)) : null;
+      if (described) log.debug(`input described from its ${described.what}, without ffprobe`);
+      else if (streamed) {
+        // an input not described from its header: ffprobe, and then ffmpeg, read the file once it is whole
+        await clock.time('input_fetch', () => streamed!.downloaded);
+        ranged = null;
+        path = inputPaths[i] = streamed.path;
+      }
+      const info =
+        described?.info ??
+        (await clock.time('probe', () =>
           probe(config.ffprobePath, path, {
             runner: deps.processes,
             timeoutMs: Math.max(1, probingEnds - Date.now()),
@@ -306,9 +340,8 @@ export async function runJob(
             maxPixels: config.maxInputPixels,
             signal,
             which,
-          })
-        );
-      });
+          }),
+        ));
       readFailed();
       checkInputLimits(info, config, which);
       infos.push(info);
@@ -439,6 +472,7 @@ export async function runJob(
     throw publicError((signal.aborted ? null : ranged?.failure()) ?? err, scrub);
   } finally {
     ranged?.close();
+    await streamed?.stop();
     await made.catch(() => {}); // a job that ended before its dir was made: the dir would outlive it
     // every download, probe and ffmpeg of the job has settled by now; a removal
     // that still fails is logged (the temp sweeper retries), never the job's answer

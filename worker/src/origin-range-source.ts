@@ -10,6 +10,7 @@
  * downloaded from its answer to that first request.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errors } from '@media-foundry/shared';
 import { type ByteRange, parseContentRange, rangeAnswerProblem } from './http-range.js';
@@ -118,6 +119,35 @@ async function withDeadline<T>(
 }
 
 /**
+ * Starts reading, by range, the block holding `offset` (and, first, the bytes from `offset` to that block's end
+ * when they are a small part of it): an offset that a lookAhead named, past the `from` bytes already on their
+ * way. Null when there is nothing to read ahead.
+ */
+export function startLookAhead(
+  source: RangeSource,
+  offset: number | null,
+  from: number,
+  blockBytes: number,
+  signal: AbortSignal,
+): LookAhead | null {
+  if (offset === null || offset < from || offset >= source.size) return null;
+  const index = Math.floor(offset / blockBytes);
+  const range = blockRange(index, blockBytes, source.size);
+  // the tail is asked for first (the header read waits for it), when it is a small part of its block
+  let tail: LookAhead['tail'] = null;
+  if (offset > range.start && range.end - offset < blockBytes / 4) {
+    const stopTail = new AbortController();
+    const tailSignal = AbortSignal.any([signal, stopTail.signal]);
+    const bytes = new ArrivingBlock(() => source.read({ start: offset, end: range.end }, tailSignal));
+    tail = { start: offset, bytes, cancel: () => stopTail.abort() };
+  }
+  const stopBlock = new AbortController();
+  const read = source.read(range, AbortSignal.any([signal, stopBlock.signal]));
+  read.catch(() => {}); // its taker (BlockReader.adopt) sees a failure; until then it is no one's
+  return { index, read, tail, cancel: () => stopBlock.abort() };
+}
+
+/**
  * Opens `url` asking for its first `blockBytes`: an origin that answers the
  * range is read by range from then on; one that answers with the whole file
  * is downloaded from that very answer.
@@ -153,17 +183,7 @@ export async function openOrigin(
     // a part, but not the one asked for (a cap of the origin's own, a length it does not tell): not the whole
     // file either. It is asked for again whole, without a range
     res.destroy();
-    const whole = await openUrl(url, limits, download.signal).catch(download.fail);
-    if (whole.res.statusCode !== 200) {
-      whole.res.destroy();
-      download.fail(
-        errors.jobFailed(
-          'Could not download the input URL',
-          `the origin answered a request for the whole file with HTTP ${whole.res.statusCode}`,
-        ),
-      );
-    }
-    return save(whole.res);
+    return save(await askWhole(url, limits, download));
   }
   const bytes = declared.end + 1;
   const size = declared.total;
@@ -172,22 +192,7 @@ export async function openOrigin(
   // a first block that fails before its first chunk stops its look-ahead too; `cancel` stops all
   const stopAll = new AbortController();
   const seeFirst = (head: Buffer) => {
-    const offset = lookAhead?.(head, size) ?? null;
-    if (offset === null || offset < bytes || offset >= size) return;
-    const index = Math.floor(offset / blockBytes);
-    const range = blockRange(index, blockBytes, size);
-    // the tail is asked for first (the header read waits for it), when it is a small part of its block
-    let tail: LookAhead['tail'] = null;
-    if (offset > range.start && range.end - offset < blockBytes / 4) {
-      const stopTail = new AbortController();
-      const tailSignal = AbortSignal.any([signal, stopAll.signal, stopTail.signal]);
-      const bytes = new ArrivingBlock(() => source.read({ start: offset, end: range.end }, tailSignal));
-      tail = { start: offset, bytes, cancel: () => stopTail.abort() };
-    }
-    const stopBlock = new AbortController();
-    const read = source.read(range, AbortSignal.any([signal, stopAll.signal, stopBlock.signal]));
-    read.catch(() => {}); // its taker (BlockReader.adopt) sees a failure; until then it is no one's
-    found.ahead = { index, read, tail, cancel: () => stopBlock.abort() };
+    found.ahead = startLookAhead(source, lookAhead?.(head, size) ?? null, bytes, blockBytes, AbortSignal.any([signal, stopAll.signal]));
   };
   let seen = false;
   const first = new ArrivingBlock((onChunk) =>
@@ -212,6 +217,77 @@ export async function openOrigin(
     throw err;
   });
   return { ranges: true, first, firstBytes: bytes, source, ahead: found.ahead, cancel: () => stopAll.abort() };
+}
+
+/** The whole file, asked again without a range (a range answer was not one to trust): a `200` or the download fails. */
+async function askWhole(url: string, limits: DownloadLimits, download: ReturnType<typeof downloadDeadline>): Promise<IncomingMessage> {
+  const whole = await openUrl(url, limits, download.signal).catch(download.fail);
+  if (whole.res.statusCode !== 200) {
+    whole.res.destroy();
+    download.fail(
+      errors.jobFailed(
+        'Could not download the input URL',
+        `the origin answered a request for the whole file with HTTP ${whole.res.statusCode}`,
+      ),
+    );
+  }
+  return whole.res;
+}
+
+/**
+ * An origin's whole file in one answer, for an operation that reads all of it (growing-file.ts): its size, when
+ * the answer tells it, and, when the origin serves ranges, a source for reads ahead of the download (an MP4's
+ * index after its media data).
+ */
+export interface StreamedOrigin {
+  /** From `Content-Range` or `Content-Length`; null when the answer tells neither (chunked). */
+  size: number | null;
+  /** Later reads by range, on the address that answered; null when the origin does not serve ranges. */
+  source: RangeSource | null;
+  /** Saves the answer's body to `target` under the download's limits (its deadline, stall and rate guards, size, `budget`). */
+  save(target: string | Writable, budget: BudgetAttempt): Promise<void>;
+  /** Drops the answer unread. */
+  cancel(): void;
+}
+
+/**
+ * Opens `url` for the whole file as `Range: bytes=0-`: a `206` for all of it
+ * proves the origin serves ranges (and tells the size) in the same request a
+ * download makes; a `200` is the whole file as well. A range answer that is
+ * not the whole file is not trusted: the file is asked for again, whole.
+ */
+export async function openOriginStream(url: string, limits: DownloadLimits, signal: AbortSignal): Promise<StreamedOrigin> {
+  const download = downloadDeadline(limits, signal);
+  const opened = await openUrl(url, limits, download.signal, { range: 'bytes=0-' }).catch(download.fail);
+  let res = opened.res;
+  let source: RangeSource | null = null;
+  let size: number | null = null;
+  if (res.statusCode === 206) {
+    const declared = parseContentRange(res.headers['content-range']);
+    const address = res.socket.remoteAddress;
+    if (declared && declared.start === 0 && declared.end === declared.total - 1 && address) {
+      size = declared.total;
+      if (size <= limits.maxBytes) source = originRangeSource(opened.url, address, size, limits);
+    } else {
+      res.destroy();
+      res = await askWhole(url, limits, download);
+    }
+  }
+  if (size === null) {
+    const length = res.headers['content-length'];
+    size = length !== undefined && /^\d+$/.test(length) ? Number(length) : null;
+  }
+  if (size !== null && size > limits.maxBytes) {
+    res.destroy();
+    throw errors.jobFailed('Input is too large', `the input URL declares ${size} bytes, more than MAX_FILE_SIZE_MB`);
+  }
+  const body = res;
+  return {
+    size,
+    source,
+    save: (target, budget) => saveBody(body, target, limits, download.signal, budget).catch(download.fail),
+    cancel: () => body.destroy(),
+  };
 }
 
 function originRangeSource(url: URL, address: string, size: number, limits: DownloadLimits): RangeSource {

@@ -13,6 +13,8 @@ import type { BudgetAttempt } from './input-budget.js';
 /** Something that reads byte ranges of one resource of a known size. */
 export interface RangeSource {
   readonly size: number;
+  /** Its reads cost the origin nothing (a file whose download counted its bytes as they came): not counted again. */
+  readonly local?: boolean;
   /** Exactly the bytes of `range` (end included); throws AppError (transient or not). */
   read(range: ByteRange, signal: AbortSignal): Promise<Buffer>;
 }
@@ -264,7 +266,7 @@ export class BlockReader {
     const { budget, retrying } = this.options;
     const range = this.rangeOf(index);
     const bytes = await retrying(`reading input bytes ${range.start}-${range.end}`, async () => {
-      if (!budget.take(range.end - range.start + 1)) throw budget.exceeded();
+      if (!this.source.local && !budget.take(range.end - range.start + 1)) throw budget.exceeded();
       return this.source.read(range, signal);
     });
     this.fetchedBytes += bytes.length;

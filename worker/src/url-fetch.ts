@@ -14,7 +14,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
-import { Transform } from 'node:stream';
+import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, errors } from '@media-foundry/shared';
 import { addressProblem, bareHost, fileClosed, TRANSIENT_NETWORK_CODES, type UrlAllowlist } from '@media-foundry/shared/node';
@@ -265,17 +265,24 @@ export async function openUrl(
 }
 
 /**
- * Writes a successful answer's body to `path`, under the download's limits:
+ * Writes a successful answer's body to `target` (a path, or a stream such as
+ * growing-file.ts's), under the download's limits:
  * MAX_FILE_SIZE_MB (declared or counted), the job's input budget, the stall
  * and minimum-rate guards. Resolves once the file is closed.
  */
-export async function saveBody(res: IncomingMessage, path: string, limits: DownloadLimits, signal: AbortSignal, budget: BudgetAttempt) {
+export async function saveBody(
+  res: IncomingMessage,
+  target: string | Writable,
+  limits: DownloadLimits,
+  signal: AbortSignal,
+  budget: BudgetAttempt,
+) {
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.maxBytes) {
     res.destroy();
     throw errors.jobFailed('Input is too large', `Content-Length ${declared} exceeds MAX_FILE_SIZE_MB`);
   }
-  const file = createWriteStream(path);
+  const file = typeof target === 'string' ? createWriteStream(target) : target;
   try {
     await pipeline(
       res,

@@ -1,4 +1,4 @@
-import type { WriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
 
 /**
  * Resolves once a file stream is closed, whatever ended it. A pipeline that
@@ -7,7 +7,7 @@ import type { WriteStream } from 'node:fs';
  * `events.once(file, 'close')` would reject with that error and hide the
  * pipeline's own, classified one.
  */
-export function fileClosed(file: WriteStream): Promise<void> {
+export function fileClosed(file: Writable): Promise<void> {
   if (file.closed) return Promise.resolve();
   return new Promise((resolve) => file.once('close', () => resolve()));
 }
