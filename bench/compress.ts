@@ -6,8 +6,9 @@
  * probe of the file; only the input path differs (the URL instead of the
  * worker's downloaded copy). Medians of alternating runs after an untimed
  * warm-up (a thumbnail of the same input on each side). Prints the worker's
- * stages of the timed jobs (`mf_worker_stage_seconds`): the download before
- * ffmpeg and the store after it are most of what the service adds.
+ * stages of the timed jobs (`mf_worker_stage_seconds`): ffmpeg reads the
+ * input while it downloads (`input_fetch` is the download's opening), and the
+ * store after ffmpeg is the service's own stage.
  *
  *   tsc -b bench && node bench/dist/compress.js [--runs N] [--quick] [--storage s3|fs] [--json]
  */
@@ -41,7 +42,7 @@ runMain(async (cleanup) => {
   console.log(`warm-up: a thumbnail of the same input per side, not counted; ${runs} timed runs per side, alternating`);
   const stagesBefore = await scrapeStages(service.workerMetricsUrl, 'compress');
   const medians = summarise(await alternate(runs, sides.viaService, sides.reference, service.cpu));
-  // where the service's extra time goes: the download before ffmpeg (a read-everything input), the store after
+  // where the service's extra time goes: the download's opening before ffmpeg (the rest overlaps it), the store after
   const stages = stageLine(stagesBefore, await scrapeStages(service.workerMetricsUrl, 'compress'));
   console.log(`the service's stages, mean of its ${runs} compress jobs: ${stages}`);
 
