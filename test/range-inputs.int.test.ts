@@ -294,6 +294,27 @@ describe('staged uploads in S3', () => {
     await client.close();
   });
 
+  it('compresses an upload while it is read from storage: one GetObject for the whole, its index read ahead by range', async () => {
+    const client = await TestClient.connect(stack.wsUrl);
+    const bytes = await readFile(join(dir, 'moov-last.mp4'));
+    client.startJob('compress-upload', 'compress', { source: 'upload' }, { preset: 'low' });
+    await client.next((m) => m.type === 'ack');
+    await uploadInChunks(client, 'compress-upload', 'moov-last.mp4', bytes);
+    const { final, files } = await client.result('compress-upload', 90_000);
+    expect(final.type).toBe('completed');
+    const out = join(dir, 'compress-upload.mp4');
+    await writeFile(out, files.get('output.mp4')!);
+    expect(Math.abs((await ffprobe(out)).duration - 20)).toBeLessThan(0.5);
+    const reads = s3.recorded.filter((r) => r.method === 'GET' && r.url.includes('/input/moov-last.mp4'));
+    expect(reads.filter((r) => r.range === null)).toHaveLength(1);
+    // the moov, at the end, read ahead of the download: ffmpeg does not wait for the last byte to start
+    const moovAt = bytes.lastIndexOf('moov') - 4;
+    const starts = reads.flatMap((r) => (r.range === null ? [] : [Number(/^bytes=(\d+)-/.exec(r.range)![1])]));
+    expect(starts.length).toBeGreaterThan(0);
+    expect(starts.every((start) => start > moovAt - 512 * 1024 && start <= moovAt)).toBe(true);
+    await client.close();
+  });
+
   it('relays a small output with its reply: stored by the worker, sent without a read of storage', async () => {
     const client = await TestClient.connect(stack.wsUrl);
     const bytes = await readFile(join(dir, 'clip.mp4'));

@@ -1,4 +1,7 @@
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { AppError, errors, failureKind, type JobMessageInput, type OperationName } from '@media-foundry/shared';
 import { isNotFound, type Storage } from '@media-foundry/shared/node';
 import { movieBoxSearchFrom } from './ffmpeg/mp4-info.js';
@@ -156,8 +159,8 @@ function takeLookAhead(reader: BlockReader, ahead: LookAhead): void {
 }
 
 /**
- * Operations that read all of their one input: ffmpeg reads a URL's file
- * while it downloads (growing-file.ts) instead of after.
+ * Operations that read all of their one input: ffmpeg reads its file while
+ * it downloads (growing-file.ts) instead of after.
  */
 export const STREAMED_READ_OPERATIONS: ReadonlySet<OperationName> = new Set([
   'compress',
@@ -168,7 +171,7 @@ export const STREAMED_READ_OPERATIONS: ReadonlySet<OperationName> = new Set([
   'filter',
 ]);
 
-/** A URL's file served to ffmpeg while it downloads into `path`. */
+/** An input's file served to ffmpeg while it downloads into `path`. */
 export interface StreamedInput {
   served: ServedInput;
   /** Where the file is written: whole once `downloaded` resolves. */
@@ -180,39 +183,69 @@ export interface StreamedInput {
 }
 
 /**
- * Downloads a URL input into `dir` while serving it through `server` as
- * far as it has come: ffmpeg starts on its first bytes. When the origin
- * serves ranges, an MP4's index after its media data is read by range at
- * once, alongside the download (the look-ahead a ranged input has). An
- * answer that does not tell its size (chunked) or is empty is downloaded
- * whole first, as before: `{ path }`. Every downloaded byte counts against
- * `budget`, and the block read ahead once more.
+ * Downloads one input into `dir` while serving it through `server` as far
+ * as it has come: ffmpeg starts on its first bytes. A URL is fetched in one
+ * request (`openOriginStream`), a staged upload by one GetObject. When the
+ * source serves ranges (storage does; an origin that answered `206` does),
+ * an MP4's index after its media data is read by range at once, alongside
+ * the download (the look-ahead a ranged input has). A URL answer that does
+ * not tell its size (chunked) is downloaded whole first, as before:
+ * `{ path }`; an empty input is null (the caller downloads it). Every
+ * downloaded byte counts against `budget` (a staged upload's size, before
+ * it is read, as when it is copied), and the block read ahead once more.
  */
 export async function openStreamedInput(
-  url: string,
+  input: JobMessageInput,
   dir: Promise<string>,
   server: InputServer,
+  storage: Storage,
   limits: InputLimits,
   signal: AbortSignal,
   budget: BudgetAttempt,
-): Promise<StreamedInput | { path: string }> {
+): Promise<StreamedInput | { path: string } | null> {
   const stop = new AbortController();
   const both = AbortSignal.any([signal, stop.signal]);
-  const opened = await openOriginStream(url, limits, both);
-  const name = localInputName(new URL(url).pathname);
+  let size: number | null;
+  let source: RangeSource | null;
+  let save: (target: string | Writable) => Promise<void>;
+  let cancel: () => void;
+  let name: string;
+  if (input.source === 'storage') {
+    const key = input.key;
+    name = localInputName(input.filename);
+    size = await storage.size(key).catch((err: unknown) => {
+      throw storageFailure(`storage key ${key}`, err);
+    });
+    if (size === 0) return null;
+    if (!budget.take(size)) throw budget.exceeded();
+    const body = await storage.get(key).catch((err: unknown) => {
+      throw storageFailure(`storage key ${key}`, err);
+    });
+    source = storageRangeSource(storage, key, size);
+    save = (target) =>
+      pipeline(body, typeof target === 'string' ? createWriteStream(target) : target, { signal: both }).catch((err: unknown) => {
+        throw both.aborted ? errors.jobCancelled() : err instanceof AppError ? err : storageFailure(`storage key ${key}`, err);
+      });
+    cancel = () => body.destroy();
+  } else {
+    const opened = await openOriginStream(input.url, limits, both);
+    ({ size, source, cancel } = opened);
+    name = localInputName(new URL(input.url).pathname);
+    save = (target) => opened.save(target, budget);
+  }
   let growing: GrowingFile;
   try {
     const path = join(await dir, name);
-    if (!opened.size) {
-      await opened.save(path, budget);
+    if (!size) {
+      await save(path);
       return { path };
     }
-    growing = await GrowingFile.create(path, opened.size);
+    growing = await GrowingFile.create(path, size);
   } catch (err) {
-    opened.cancel();
+    cancel();
     throw err;
   }
-  const downloaded = opened.save(growing.sink(), budget).then(
+  const downloaded = save(growing.sink()).then(
     () => growing.complete(),
     (err: unknown) => {
       growing.fail(err);
@@ -227,11 +260,11 @@ export async function openStreamedInput(
     budget,
     retrying: (_what, step) => step(),
   });
-  const source = opened.source;
-  if (source)
+  const ranges = source;
+  if (ranges)
     growing.first.then(
       (head) => {
-        const ahead = startLookAhead(source, movieBoxSearchFrom(head, source.size), RANGE_BLOCK_BYTES, RANGE_BLOCK_BYTES, both);
+        const ahead = startLookAhead(ranges, movieBoxSearchFrom(head, ranges.size), RANGE_BLOCK_BYTES, RANGE_BLOCK_BYTES, both);
         if (ahead) takeLookAhead(reader, ahead);
       },
       () => {},

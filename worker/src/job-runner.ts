@@ -265,21 +265,22 @@ export async function runJob(
         }),
       );
     }
-    // a URL input of an operation that reads all of it is read by ffmpeg while it downloads (growing-file.ts);
+    // a single input of an operation that reads all of it is read by ffmpeg while it downloads (growing-file.ts);
     // the in-process description is what lets ffmpeg start early: without it, the download is waited for
-    const only = job.inputs[0]!;
-    if (!opened && deps.inputServer && single && inProcess && STREAMED_READ_OPERATIONS.has(job.operation) && only.source === 'url') {
+    if (!opened && deps.inputServer && single && inProcess && STREAMED_READ_OPERATIONS.has(job.operation)) {
       const server = deps.inputServer;
       opened = await clock.time('input_fetch', () =>
         retrying('fetching the input', async () => {
           const attempt = budget.attempt();
-          return openStreamedInput(only.url, made, server, limits, signal, attempt).catch((err: unknown) => {
+          const result = await openStreamedInput(job.inputs[0]!, made, server, storage, limits, signal, attempt).catch((err: unknown) => {
             attempt.release();
             throw err;
           });
+          if (!result) attempt.release();
+          return result;
         }),
       );
-      if ('downloaded' in opened) streamed = opened;
+      if (opened && 'downloaded' in opened) streamed = opened;
     }
     let inputPaths: string[];
     if (opened && 'served' in opened) {
