@@ -240,13 +240,25 @@ describe('operations that read all of a URL input: ffmpeg reads it while it down
     expect(downloads('held')).toBe(1); // one download; the reads ahead asked bounded ranges
   });
 
-  it('hands the job back when the download is cut part way, and the next attempt completes it', async () => {
+  it('goes on from where a download was cut, within the job: ffmpeg waits for the rest, nothing is handed back', async () => {
     client.send(compress('cut-download', '/cut-download.mp4'));
-    const { final, items } = await client.result('cut-download', 120_000);
+    const { final, files, items } = await client.result('cut-download', 120_000);
     expect(final.type).toBe('completed');
-    const retrying = items.find((r) => r.kind === 'json' && r.data.type === 'progress' && r.data.stage === 'retrying');
-    expect(retrying).toBeDefined();
-    expect(downloads('cut-download')).toBe(2);
+    const out = join(dir, 'cut-download.mp4');
+    await writeFile(out, files.get('output.mp4')!);
+    expect(Math.abs((await ffprobe(out)).duration - 20)).toBeLessThan(0.5);
+    const progress = items.flatMap((r) => (r.kind === 'json' && r.data.type === 'progress' ? [r.data] : []));
+    expect(progress.some((p) => p.stage === 'retrying' && String(p.message).includes('downloading the input'))).toBe(true);
+    expect(progress.some((p) => String(p.message).includes('another worker'))).toBe(false);
+    // the rest asked for from where the cut left it: past the start, at most the half the origin sent
+    const file = await readFile(join(dir, 'moov-last.mp4'));
+    const resumedAt = logs['cut-download']!.requests.flatMap((r) => {
+      const m = r === null ? null : /^bytes=(\d+)-(\d+)$/.exec(r);
+      return m && Number(m[2]) === file.length - 1 && Number(m[1]) <= file.length / 2 ? [Number(m[1])] : [];
+    });
+    expect(resumedAt).toHaveLength(1);
+    expect(resumedAt[0]).toBeGreaterThan(0);
+    expect(downloads('cut-download')).toBe(1);
   });
 
   it('waits for the whole file when it is not an MP4 described from its header (Matroska), then compresses it', async () => {
@@ -312,6 +324,32 @@ describe('staged uploads in S3', () => {
     const starts = reads.flatMap((r) => (r.range === null ? [] : [Number(/^bytes=(\d+)-/.exec(r.range)![1])]));
     expect(starts.length).toBeGreaterThan(0);
     expect(starts.every((start) => start > moovAt - 512 * 1024 && start <= moovAt)).toBe(true);
+    await client.close();
+  });
+
+  it('goes on from where storage cut the read of an upload, within the job', async () => {
+    const client = await TestClient.connect(stack.wsUrl);
+    const bytes = await readFile(join(dir, 'moov-last.mp4'));
+    s3.cutNextWholeGet('/input/cut-upload.mp4');
+    client.startJob('cut-upload', 'compress', { source: 'upload' }, { preset: 'low' });
+    await client.next((m) => m.type === 'ack');
+    await uploadInChunks(client, 'cut-upload', 'cut-upload.mp4', bytes);
+    const { final, files, items } = await client.result('cut-upload', 90_000);
+    expect(final.type).toBe('completed');
+    const out = join(dir, 'cut-upload-out.mp4');
+    await writeFile(out, files.get('output.mp4')!);
+    expect(Math.abs((await ffprobe(out)).duration - 20)).toBeLessThan(0.5);
+    const progress = items.flatMap((r) => (r.kind === 'json' && r.data.type === 'progress' ? [r.data] : []));
+    expect(progress.some((p) => p.stage === 'retrying' && String(p.message).includes('downloading the input'))).toBe(true);
+    const reads = s3.recorded.filter((r) => r.method === 'GET' && r.url.includes('/input/cut-upload.mp4'));
+    expect(reads.filter((r) => r.range === null)).toHaveLength(1);
+    // the rest by range from where the cut left it: past the start, at most the half that came
+    const resumedAt = reads.flatMap((r) => {
+      const m = r.range === null ? null : /^bytes=(\d+)-(\d+)$/.exec(r.range);
+      return m && Number(m[2]) === bytes.length - 1 && Number(m[1]) <= bytes.length / 2 ? [Number(m[1])] : [];
+    });
+    expect(resumedAt).toHaveLength(1);
+    expect(resumedAt[0]).toBeGreaterThan(0);
     await client.close();
   });
 

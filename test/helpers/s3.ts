@@ -46,6 +46,8 @@ export interface TestS3 {
   throttleDeletes(count: number): void;
   /** While on, every DeleteObjects fails as a whole: HTTP 503 ServiceUnavailable (the rest of the store works). */
   failDeletes(on: boolean): void;
+  /** The next GetObject of a whole object whose path contains `part` sends half its body, then resets the connection. */
+  cutNextWholeGet(part: string): void;
   close(): Promise<void>;
 }
 
@@ -133,6 +135,7 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
   let holding = false;
   let throttledDeletes = 0;
   let failingDeletes = false;
+  const cutGets: string[] = [];
   const held = new Set<Socket>();
   const sockets = new Set<Socket>();
   const makeProxy = (): Server => {
@@ -155,12 +158,31 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
         req.resume();
         return;
       }
+      const cutAt = req.method === 'GET' && !req.headers.range ? cutGets.findIndex((part) => req.url?.includes(part)) : -1;
+      if (cutAt >= 0) cutGets.splice(cutAt, 1);
       const forward = (body?: Buffer) => {
         const upstream = request(
           { host: '127.0.0.1', port: backendPort, method: req.method, path: req.url, headers: req.headers },
           (up) => {
             res.writeHead(up.statusCode ?? 502, up.headers);
-            up.pipe(res);
+            if (cutAt < 0) {
+              up.pipe(res);
+              return;
+            }
+            // half the body, then a reset: a store that drops the connection mid-read
+            const half = Math.floor(Number(up.headers['content-length']) / 2);
+            let sent = 0;
+            up.on('data', (chunk: Buffer) => {
+              if (sent >= half) return;
+              const part = chunk.subarray(0, half - sent);
+              sent += part.length;
+              if (sent < half) res.write(part);
+              else
+                res.write(part, () => {
+                  up.destroy();
+                  setTimeout(() => res.socket?.resetAndDestroy(), 50);
+                });
+            });
           },
         );
         upstream.on('error', () => res.destroy());
@@ -235,6 +257,9 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
     },
     throttleDeletes: (count) => {
       throttledDeletes = count;
+    },
+    cutNextWholeGet: (part) => {
+      cutGets.push(part);
     },
     failDeletes: (on) => {
       failingDeletes = on;

@@ -85,6 +85,31 @@ describe('GrowingFile', () => {
     await long.close();
   });
 
+  it('takes the rest of a cut download through another sink, from where the first one stopped', async () => {
+    const path = join(dir(), 'resumed.bin');
+    const file = await GrowingFile.create(path, body.length);
+    const waiting = file.read({ start: 0, end: body.length - 1 }, live());
+    const cut = new Error('ECONNRESET');
+    await expect(
+      pipeline(
+        Readable.from(
+          (async function* () {
+            yield body.subarray(0, 3000);
+            throw cut;
+          })(),
+        ),
+        file.sink(),
+      ),
+    ).rejects.toBe(cut);
+    const from = await file.settled();
+    expect(from).toBe(3000);
+    await pipeline(Readable.from([body.subarray(from)]), file.sink());
+    file.complete();
+    expect(await waiting).toEqual(body);
+    await file.close();
+    expect(await readFile(path)).toEqual(body);
+  });
+
   it('gives up a wait when the job is cancelled', async () => {
     const file = await GrowingFile.create(join(dir(), 'c.bin'), body.length);
     const cancel = new AbortController();

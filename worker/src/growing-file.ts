@@ -27,6 +27,8 @@ export class GrowingFile implements RangeSource {
   private end: { err: unknown } | { done: true } | null = null;
   private readonly waiters = new Set<Waiter>();
   private reading: Promise<FileHandle> | null = null;
+  /** The writes in order: one sink's last write may still run when the next sink begins. */
+  private appending: Promise<void> = Promise.resolve();
   private firstSeen = false;
   private seeFirst!: { resolve(head: Buffer): void; reject(err: unknown): void };
   /** The download's first chunk, as soon as it is written (an MP4's header says where its index is). */
@@ -50,17 +52,23 @@ export class GrowingFile implements RangeSource {
     return this.written;
   }
 
-  /** Where the download writes, in order; a byte past the declared size fails it. Closing it closes the file. */
+  /**
+   * Where the download writes, in order, from the bytes arrived so far; a byte past the declared size fails it.
+   * A download cut part way writes its rest through another sink (`settled` tells where it stopped).
+   */
   sink(): Writable {
     return new Writable({
-      write: (chunk: Buffer, _encoding, done) => this.append(chunk).then(() => done(), done),
-      destroy: (err, done) => {
-        this.file.close().then(
-          () => done(err),
-          () => done(err),
-        );
+      write: (chunk: Buffer, _encoding, done) => {
+        this.appending = this.appending.catch(() => {}).then(() => this.append(chunk));
+        this.appending.then(() => done(), done);
       },
     });
+  }
+
+  /** The bytes written, once every write begun has ended (a failed sink's last one included). */
+  async settled(): Promise<number> {
+    await this.appending.catch(() => {});
+    return this.written;
   }
 
   /** The download ended well: every declared byte must be here. */
@@ -89,9 +97,11 @@ export class GrowingFile implements RangeSource {
     return bytes;
   }
 
-  /** Closes the file's reading side (the job ended; the download was stopped before). */
+  /** Closes the file (the job ended; the download was stopped before). */
   async close(): Promise<void> {
     this.fail(errors.jobCancelled());
+    await this.appending.catch(() => {});
+    await this.file.close().catch(() => {});
     const reading = this.reading;
     this.reading = null;
     await reading?.then((file) => file.close()).catch(() => {});

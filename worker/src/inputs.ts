@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, errors, failureKind, type JobMessageInput, type OperationName } from '@media-foundry/shared';
 import { isNotFound, type Storage } from '@media-foundry/shared/node';
@@ -202,12 +202,15 @@ export async function openStreamedInput(
   limits: InputLimits,
   signal: AbortSignal,
   budget: BudgetAttempt,
+  retrying: <T>(what: string, step: () => Promise<T>, stepSignal?: AbortSignal) => Promise<T>,
 ): Promise<StreamedInput | { path: string } | null> {
   const stop = new AbortController();
   const both = AbortSignal.any([signal, stop.signal]);
   let size: number | null;
   let source: RangeSource | null;
   let save: (target: string | Writable) => Promise<void>;
+  /** Saves the rest from `from`, asked again by range; null when the source cannot. */
+  let resume: ((from: number, target: Writable) => Promise<void>) | null;
   let cancel: () => void;
   let name: string;
   if (input.source === 'storage') {
@@ -222,16 +225,26 @@ export async function openStreamedInput(
       throw storageFailure(`storage key ${key}`, err);
     });
     source = storageRangeSource(storage, key, size);
-    save = (target) =>
-      pipeline(body, typeof target === 'string' ? createWriteStream(target) : target, { signal: both }).catch((err: unknown) => {
+    const saveFrom = (from: Readable, target: string | Writable) =>
+      pipeline(from, typeof target === 'string' ? createWriteStream(target) : target, { signal: both }).catch((err: unknown) => {
         throw both.aborted ? errors.jobCancelled() : err instanceof AppError ? err : storageFailure(`storage key ${key}`, err);
       });
+    const whole = size;
+    save = (target) => saveFrom(body, target);
+    resume = async (from, target) => {
+      const rest = await storage.get(key, from, whole - 1).catch((err: unknown) => {
+        throw storageFailure(`storage key ${key}`, err);
+      });
+      await saveFrom(rest, target);
+    };
     cancel = () => body.destroy();
   } else {
     const opened = await openOriginStream(input.url, limits, both);
     ({ size, source, cancel } = opened);
     name = localInputName(new URL(input.url).pathname);
     save = (target) => opened.save(target, budget);
+    const resumeUrl = opened.resume;
+    resume = resumeUrl && ((from, target) => resumeUrl(from, target, budget));
   }
   let growing: GrowingFile;
   try {
@@ -245,7 +258,26 @@ export async function openStreamedInput(
     cancel();
     throw err;
   }
-  const downloaded = save(growing.sink()).then(
+  const file = growing;
+  // a download cut part way goes on from where it stopped (the job's retries), while ffmpeg waits
+  let started = false;
+  const again = resume;
+  const download = again
+    ? retrying(
+        'downloading the input',
+        async () => {
+          if (!started) {
+            started = true;
+            return save(file.sink());
+          }
+          const from = await file.settled();
+          // every byte came before the answer failed: nothing is left to ask for
+          return from < file.size ? again(from, file.sink()) : undefined;
+        },
+        both,
+      )
+    : save(file.sink());
+  const downloaded = download.then(
     () => growing.complete(),
     (err: unknown) => {
       growing.fail(err);

@@ -272,10 +272,12 @@ export async function runJob(
       opened = await clock.time('input_fetch', () =>
         retrying('fetching the input', async () => {
           const attempt = budget.attempt();
-          const result = await openStreamedInput(job.inputs[0]!, made, server, storage, limits, signal, attempt).catch((err: unknown) => {
-            attempt.release();
-            throw err;
-          });
+          const result = await openStreamedInput(job.inputs[0]!, made, server, storage, limits, signal, attempt, retrying).catch(
+            (err: unknown) => {
+              attempt.release();
+              throw err;
+            },
+          );
           if (!result) attempt.release();
           return result;
         }),

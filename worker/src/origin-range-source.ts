@@ -246,6 +246,11 @@ export interface StreamedOrigin {
   source: RangeSource | null;
   /** Saves the answer's body to `target` under the download's limits (its deadline, stall and rate guards, size, `budget`). */
   save(target: string | Writable, budget: BudgetAttempt): Promise<void>;
+  /**
+   * Saves the bytes from `from` to the end, asked again by range (a download cut part way), as `save` does, under
+   * the same deadline; null when the origin does not serve ranges.
+   */
+  resume: ((from: number, target: Writable, budget: BudgetAttempt) => Promise<void>) | null;
   /** Drops the answer unread. */
   cancel(): void;
 }
@@ -282,12 +287,52 @@ export async function openOriginStream(url: string, limits: DownloadLimits, sign
     throw errors.jobFailed('Input is too large', `the input URL declares ${size} bytes, more than MAX_FILE_SIZE_MB`);
   }
   const body = res;
+  const whole = size;
+  const address = res.socket.remoteAddress;
   return {
     size,
     source,
     save: (target, budget) => saveBody(body, target, limits, download.signal, budget).catch(download.fail),
+    resume:
+      source && whole !== null && address
+        ? async (from, target, budget) => {
+            const rest = await rangeAnswer(opened.url, address, { start: from, end: whole - 1 }, whole, limits, download.signal).catch(
+              download.fail,
+            );
+            await saveBody(rest, target, limits, download.signal, budget).catch(download.fail);
+          }
+        : null,
     cancel: () => body.destroy(),
   };
+}
+
+/**
+ * A range request to `url` on `address` (the one that first answered), redirects refused, answered with
+ * exactly `range` of a resource of `size` bytes: its answer, the body unread; anything else throws.
+ */
+async function rangeAnswer(url: URL, address: string, range: ByteRange, size: number, limits: DownloadLimits, signal: AbortSignal) {
+  const res = await originGet(url, limits, signal, { headers: rangeHeader(range), pinnedAddress: address });
+  const status = res.statusCode ?? 0;
+  // bodies not read are dropped with their connection, never drained (openUrl)
+  if (isRedirect(res)) {
+    res.destroy();
+    throw errors.jobFailed(
+      'Input URL is not allowed',
+      `the origin redirected a range request to ${res.headers.location}; reads after the first follow no redirects`,
+    );
+  }
+  if (status !== 206) {
+    res.destroy();
+    if (status >= 200 && status < 300)
+      throw errors.jobFailed('Input changed while being read', `the origin answered a range request with HTTP ${status}`);
+    throw statusFailure(res);
+  }
+  const problem = rangeAnswerProblem(res.headers['content-range'], range, size);
+  if (problem) {
+    res.destroy();
+    throw errors.jobFailed('Input changed while being read', problem);
+  }
+  return res;
 }
 
 function originRangeSource(url: URL, address: string, size: number, limits: DownloadLimits): RangeSource {
@@ -296,27 +341,7 @@ function originRangeSource(url: URL, address: string, size: number, limits: Down
     read(range, signal) {
       const bytes = range.end - range.start + 1;
       return withDeadline(readDeadlineMs(limits, bytes), signal, limits, bytes, async (both) => {
-        const res = await originGet(url, limits, both, { headers: rangeHeader(range), pinnedAddress: address });
-        const status = res.statusCode ?? 0;
-        // bodies not read are dropped with their connection, never drained (openUrl)
-        if (isRedirect(res)) {
-          res.destroy();
-          throw errors.jobFailed(
-            'Input URL is not allowed',
-            `the origin redirected a range request to ${res.headers.location}; reads after the first follow no redirects`,
-          );
-        }
-        if (status !== 206) {
-          res.destroy();
-          if (status >= 200 && status < 300)
-            throw errors.jobFailed('Input changed while being read', `the origin answered a range request with HTTP ${status}`);
-          throw statusFailure(res);
-        }
-        const problem = rangeAnswerProblem(res.headers['content-range'], range, size);
-        if (problem) {
-          res.destroy();
-          throw errors.jobFailed('Input changed while being read', problem);
-        }
+        const res = await rangeAnswer(url, address, range, size, limits, both);
         return readBody(res, bytes, `bytes ${range.start}-${range.end} of the input URL`, limits, both);
       });
     },
