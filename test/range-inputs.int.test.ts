@@ -201,88 +201,80 @@ describe('URL inputs', () => {
     expect((await ffprobe(png)).video).toMatchObject({ width: 640, height: 360 });
     expect(origin.hits(path)).toBe(1); // the answer to the range request was the download
   });
-});
 
-describe('operations that read all of a URL input: ffmpeg reads it while it downloads', () => {
-  let stack: Stack;
-  let client: TestClient;
-  beforeAll(async () => {
-    stack = await startStack({ env: { URL_ALLOWLIST: 'localhost' } });
-    client = await TestClient.connect(stack.wsUrl);
-  });
-  afterAll(async () => {
-    await client?.close();
-    await stack?.stop();
-  });
-
-  const compress = (jobId: string, path: string) => ({
-    type: 'start_job',
-    job_id: jobId,
-    operation: 'compress',
-    input: { source: 'url', url: url(path) },
-    options: { preset: 'low' },
-  });
-  const downloads = (name: string) => logs[name]!.requests.filter((r) => r !== null && /^bytes=\d+-$/.test(r)).length;
-
-  it('encodes the first half of an MP4 (its index at the end) while the origin still holds back the second', async () => {
-    client.send(compress('held', '/held.mp4'));
-    // ffmpeg's own progress: frames encoded from the half that came, the index read ahead by range
-    await client.next((m) => m.job_id === 'held' && m.type === 'progress' && m.stage === 'processing' && Number(m.percentage) > 0, 60_000);
-    expect(downloads('held')).toBe(1);
-    releaseHeld();
-    const { final, files } = await client.result('held', 90_000);
-    expect(final.type).toBe('completed');
-    const out = join(dir, 'held-out.mp4');
-    await writeFile(out, files.get('output.mp4')!);
-    const info = await ffprobe(out);
-    expect(info.video).toMatchObject({ width: 640, height: 360 });
-    expect(Math.abs(info.duration - 20)).toBeLessThan(0.5);
-    expect(downloads('held')).toBe(1); // one download; the reads ahead asked bounded ranges
-  });
-
-  it('goes on from where a download was cut, within the job: ffmpeg waits for the rest, nothing is handed back', async () => {
-    client.send(compress('cut-download', '/cut-download.mp4'));
-    const { final, files, items } = await client.result('cut-download', 120_000);
-    expect(final.type).toBe('completed');
-    const out = join(dir, 'cut-download.mp4');
-    await writeFile(out, files.get('output.mp4')!);
-    expect(Math.abs((await ffprobe(out)).duration - 20)).toBeLessThan(0.5);
-    const progress = items.flatMap((r) => (r.kind === 'json' && r.data.type === 'progress' ? [r.data] : []));
-    expect(progress.some((p) => p.stage === 'retrying' && String(p.message).includes('downloading the input'))).toBe(true);
-    expect(progress.some((p) => String(p.message).includes('another worker'))).toBe(false);
-    // the rest asked for from where the cut left it: past the start, at most the half the origin sent
-    const file = await readFile(join(dir, 'moov-last.mp4'));
-    const resumedAt = logs['cut-download']!.requests.flatMap((r) => {
-      const m = r === null ? null : /^bytes=(\d+)-(\d+)$/.exec(r);
-      return m && Number(m[2]) === file.length - 1 && Number(m[1]) <= file.length / 2 ? [Number(m[1])] : [];
+  describe('operations that read all of it: ffmpeg reads it while it downloads', () => {
+    const compress = (jobId: string, path: string) => ({
+      type: 'start_job',
+      job_id: jobId,
+      operation: 'compress',
+      input: { source: 'url', url: url(path) },
+      options: { preset: 'low' },
     });
-    expect(resumedAt).toHaveLength(1);
-    expect(resumedAt[0]).toBeGreaterThan(0);
-    expect(downloads('cut-download')).toBe(1);
-  });
+    const downloads = (name: string) => logs[name]!.requests.filter((r) => r !== null && /^bytes=\d+-$/.test(r)).length;
 
-  it('waits for the whole file when it is not an MP4 described from its header (Matroska), then compresses it', async () => {
-    client.send(compress('mkv', '/clip.mkv'));
-    const { final } = await client.result('mkv', 90_000);
-    expect(final).toMatchObject({ type: 'completed', output_metadata: { width: 640, height: 360 } });
-    expect(downloads('mkv')).toBe(1);
-  });
+    it('encodes the first half of an MP4 (its index at the end) while the origin still holds back the second', async () => {
+      client.send(compress('held', '/held.mp4'));
+      // ffmpeg's own progress: frames encoded from the half that came, the index read ahead by range
+      await client.next(
+        (m) => m.job_id === 'held' && m.type === 'progress' && m.stage === 'processing' && Number(m.percentage) > 0,
+        60_000,
+      );
+      expect(downloads('held')).toBe(1);
+      releaseHeld();
+      const { final, files } = await client.result('held', 90_000);
+      expect(final.type).toBe('completed');
+      const out = join(dir, 'held-out.mp4');
+      await writeFile(out, files.get('output.mp4')!);
+      const info = await ffprobe(out);
+      expect(info.video).toMatchObject({ width: 640, height: 360 });
+      expect(Math.abs(info.duration - 20)).toBeLessThan(0.5);
+      expect(downloads('held')).toBe(1); // one download; the reads ahead asked bounded ranges
+    });
 
-  it('refuses an HLS playlist dressed as an .mp4, and its segment is never fetched', async () => {
-    client.send(compress('hls-compress', '/playlist.mp4'));
-    const { final } = await client.result('hls-compress', 60_000);
-    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input is not a readable media file' });
-    expect(origin.hits('/segment.ts')).toBe(0);
-  });
+    it('goes on from where a download was cut, within the job: ffmpeg waits for the rest, nothing is handed back', async () => {
+      client.send(compress('cut-download', '/cut-download.mp4'));
+      const { final, files, items } = await client.result('cut-download', 120_000);
+      expect(final.type).toBe('completed');
+      const out = join(dir, 'cut-download.mp4');
+      await writeFile(out, files.get('output.mp4')!);
+      expect(Math.abs((await ffprobe(out)).duration - 20)).toBeLessThan(0.5);
+      const progress = items.flatMap((r) => (r.kind === 'json' && r.data.type === 'progress' ? [r.data] : []));
+      expect(progress.some((p) => p.stage === 'retrying' && String(p.message).includes('downloading the input'))).toBe(true);
+      expect(progress.some((p) => String(p.message).includes('another worker'))).toBe(false);
+      // the rest asked for from where the cut left it: past the start, at most the half the origin sent
+      const file = await readFile(join(dir, 'moov-last.mp4'));
+      const resumedAt = logs['cut-download']!.requests.flatMap((r) => {
+        const m = r === null ? null : /^bytes=(\d+)-(\d+)$/.exec(r);
+        return m && Number(m[2]) === file.length - 1 && Number(m[1]) <= file.length / 2 ? [Number(m[1])] : [];
+      });
+      expect(resumedAt).toHaveLength(1);
+      expect(resumedAt[0]).toBeGreaterThan(0);
+      expect(downloads('cut-download')).toBe(1);
+    });
 
-  it.each([
-    ['without ranges', '/no-ranges.mp4'],
-    ['chunked, without a length', '/chunked.mp4'],
-  ])('compresses from an origin that cannot seek (%s)', async (_what, path) => {
-    const jobId = `compress-${path.slice(1, 4)}`;
-    client.send(compress(jobId, path));
-    const { final } = await client.result(jobId, 90_000);
-    expect(final).toMatchObject({ type: 'completed', output_metadata: { width: 640, height: 360 } });
+    it('waits for the whole file when it is not an MP4 described from its header (Matroska), then compresses it', async () => {
+      client.send(compress('mkv', '/clip.mkv'));
+      const { final } = await client.result('mkv', 90_000);
+      expect(final).toMatchObject({ type: 'completed', output_metadata: { width: 640, height: 360 } });
+      expect(downloads('mkv')).toBe(1);
+    });
+
+    it('refuses an HLS playlist dressed as an .mp4, and its segment is never fetched', async () => {
+      client.send(compress('hls-compress', '/playlist.mp4'));
+      const { final } = await client.result('hls-compress', 60_000);
+      expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input is not a readable media file' });
+      expect(origin.hits('/segment.ts')).toBe(0);
+    });
+
+    it.each([
+      ['without ranges', '/no-ranges.mp4'],
+      ['chunked, without a length', '/chunked.mp4'],
+    ])('compresses from an origin that cannot seek (%s)', async (_what, path) => {
+      const jobId = `compress-${path.slice(1, 4)}`;
+      client.send(compress(jobId, path));
+      const { final } = await client.result(jobId, 90_000);
+      expect(final).toMatchObject({ type: 'completed', output_metadata: { width: 640, height: 360 } });
+    });
   });
 });
 

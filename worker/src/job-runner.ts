@@ -26,7 +26,7 @@ import { buildPlan } from './ffmpeg/operations/index.js';
 import { probe } from './ffmpeg/probe.js';
 import { formatProgressLine, planProgress } from './ffmpeg/progress.js';
 import { runFfmpeg } from './ffmpeg/run.js';
-import { InputBudget } from './input-budget.js';
+import { type BudgetAttempt, InputBudget } from './input-budget.js';
 import type { ProcessRunner } from './launcher/process-runner.js';
 import { mapLimited } from './map-limited.js';
 import { StageClock } from './stage-clock.js';
@@ -247,41 +247,30 @@ export async function runJob(
     // described in-process, a GIF from its blocks (gif-info.ts), anything else from its MP4 header boxes
     // (mp4-info.ts): no ffprobe process on the critical path
     const inProcess = config.inputProbe === 'auto' && job.operation !== 'probe';
+    // the one input opened for ffmpeg to read where it is or as it arrives, under the job's retries; an attempt
+    // that fails or opens nothing (the caller downloads) gives its bytes back to the budget
+    const openSingle = <T>(open: (attempt: BudgetAttempt) => Promise<T | null>): Promise<T | null> =>
+      clock.time('input_fetch', () =>
+        retrying('fetching the input', async () => {
+          const attempt = budget.attempt();
+          const result = await open(attempt).catch((err: unknown) => {
+            attempt.release();
+            throw err;
+          });
+          if (!result) attempt.release();
+          return result;
+        }),
+      );
+    const server = deps.inputServer;
+    const only = job.inputs[0]!;
     // a single input of an operation that reads only part of it is read by range where it is, when it can be
     let opened: RangedInput | StreamedInput | null = null;
-    if (deps.inputServer && single && PARTIAL_READ_OPERATIONS.has(job.operation)) {
-      const server = deps.inputServer;
-      opened = await clock.time('input_fetch', () =>
-        retrying('fetching the input', async () => {
-          const attempt = budget.attempt();
-          const result = await openRangedInput(job.inputs[0]!, made, server, storage, limits, signal, attempt, retrying).catch(
-            (err: unknown) => {
-              attempt.release();
-              throw err;
-            },
-          );
-          if (!result) attempt.release();
-          return result;
-        }),
-      );
-    }
+    if (server && single && PARTIAL_READ_OPERATIONS.has(job.operation))
+      opened = await openSingle((attempt) => openRangedInput(only, made, server, storage, limits, signal, attempt, retrying));
     // a single input of an operation that reads all of it is read by ffmpeg while it downloads (growing-file.ts);
     // the in-process description is what lets ffmpeg start early: without it, the download is waited for
-    if (!opened && deps.inputServer && single && inProcess && STREAMED_READ_OPERATIONS.has(job.operation)) {
-      const server = deps.inputServer;
-      opened = await clock.time('input_fetch', () =>
-        retrying('fetching the input', async () => {
-          const attempt = budget.attempt();
-          const result = await openStreamedInput(job.inputs[0]!, made, server, storage, limits, signal, attempt, retrying).catch(
-            (err: unknown) => {
-              attempt.release();
-              throw err;
-            },
-          );
-          if (!result) attempt.release();
-          return result;
-        }),
-      );
+    if (server && single && inProcess && STREAMED_READ_OPERATIONS.has(job.operation)) {
+      opened = await openSingle((attempt) => openStreamedInput(only, made, server, storage, limits, signal, attempt, retrying));
       if (opened && 'downloaded' in opened) streamed = opened;
     }
     let inputPaths: string[];
