@@ -74,7 +74,7 @@ export class GrowingFile implements RangeSource {
   /** The download ended well: every declared byte must be here. */
   complete(): void {
     if (this.written < this.size) {
-      this.fail(errors.transient('Input read was cut short', `the input URL sent ${this.written} of the ${this.size} bytes it declared`));
+      this.fail(errors.transient('Input read was cut short', `the download brought ${this.written} of the ${this.size} bytes declared`));
       return;
     }
     this.settle({ done: true });
@@ -109,7 +109,7 @@ export class GrowingFile implements RangeSource {
 
   private async append(chunk: Buffer): Promise<void> {
     if (this.written + chunk.length > this.size)
-      throw errors.jobFailed('Input changed while being read', `the input URL sent more than the ${this.size} bytes it declared`);
+      throw errors.jobFailed('Input changed while being read', `the download brought more than the ${this.size} bytes declared`);
     for (let put = 0; put < chunk.length;) {
       const { bytesWritten } = await this.file.write(chunk, put, chunk.length - put, this.written + put);
       put += bytesWritten;
