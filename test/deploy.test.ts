@@ -612,7 +612,7 @@ describe('k8s/ availability and autoscaling', () => {
     const t = topology(config.queuePrefix);
     const pattern = new RegExp(metadata.queueName!);
     for (const queue of [t.jobsQueue, t.tenantQueue('9f86d081884c7d65'), t.tenantQueue('0000000000000000')]) expect(queue).toMatch(pattern);
-    for (const queue of [t.deadLetterQueue, t.gatewayReplyQueue('5e2a91c0'), `other.${t.jobsQueue}`, `${t.jobsQueue}.x`])
+    for (const queue of [t.deadLetterQueue, t.gatewayReplyQueue('5e2a91c0'), t.sweeperLease, `other.${t.jobsQueue}`, `${t.jobsQueue}.x`])
       expect(queue).not.toMatch(pattern);
     // a worker's share of the backlog is what it runs at once
     expect(Number(metadata.value)).toBe(config.maxConcurrentJobs);

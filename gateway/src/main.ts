@@ -21,6 +21,7 @@ import { createGatewayMetrics } from './metrics.js';
 import { JobPublisher } from './publisher.js';
 import { startGatewayServer } from './server.js';
 import { GatewayShutdown } from './shutdown.js';
+import { SweepLease } from './sweep-lease.js';
 import { sweepEvery, sweepStorage } from './storage-sweeper.js';
 import { loadUws } from './uws.js';
 
@@ -100,8 +101,12 @@ async function main(): Promise<void> {
   intakeDepth.start();
   for (const check of checks) check.start();
 
-  const sweeper = sweepEvery(config.cleanupIntervalMs, () =>
-    Promise.all([
+  // one gateway of the deployment sweeps at a time (the others only check, each tick, whether it is their turn)
+  const lease = new SweepLease(broker, t.sweeperLease, logger);
+  const sweeper = sweepEvery(config.cleanupIntervalMs, async () => {
+    if (!(await lease.held())) return;
+    logger.debug('sweeping storage');
+    await Promise.all([
       sweepStorage(storage, store, {
         storageTtlMs: config.storageTtlMs,
         resumeTtlMs: config.resumeTtlMs,
@@ -114,8 +119,8 @@ async function main(): Promise<void> {
         .sweepIncomplete('jobs/', new Date(Date.now() - config.storageTtlMs))
         .then((removed) => removed > 0 && logger.info({ removed }, 'removed incomplete uploads'))
         .catch((err: unknown) => logger.debug({ err }, 'incomplete uploads not swept (the store may not list them)')),
-    ]),
-  );
+    ]);
+  });
 
   let health: Awaited<ReturnType<typeof startHttpServer>> | null = null;
   const shutdown = new GatewayShutdown({
@@ -123,6 +128,7 @@ async function main(): Promise<void> {
     logger,
     drain: () => {
       sweeper.stop();
+      void lease.release();
       server.refuseUpgrades();
     },
     closeClients: (code, reason) => {

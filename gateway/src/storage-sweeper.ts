@@ -22,8 +22,8 @@ export function keptUntil(storedAt: number, policy: Pick<SweepPolicy, 'resumeTtl
  * Deletes the files of jobs nobody will collect, a job at a time: a finished
  * job (its result stored) once nobody may resume it any more — or, when its
  * client got download URLs, once those expired; any other job once nothing
- * of it changed for `storageTtlMs`. Every gateway sweeps; deletes are
- * idempotent. Returns the job ids removed; rejects, once every job was
+ * of it changed for `storageTtlMs`. One gateway sweeps at a time (the
+ * holder of the SweepLease); deletes are idempotent all the same. Returns the job ids removed; rejects, once every job was
  * tried, when some could not be removed.
  */
 export async function sweepStorage(

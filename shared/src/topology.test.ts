@@ -19,6 +19,7 @@ describe('topology', () => {
       t.controlExchange,
       t.replyExchange,
       t.gatewayReplyQueue('g1'),
+      t.sweeperLease,
     ]).toEqual([
       'acme.jobs',
       'acme.tenant.00ff00ff00ff00ff',
@@ -27,6 +28,7 @@ describe('topology', () => {
       'acme.control',
       'acme.replies',
       'acme.gateway.g1',
+      'acme.storage-sweeper',
     ]);
     expect(t.tenantQueue('abc').startsWith(t.tenantQueuePrefix)).toBe(true);
   });

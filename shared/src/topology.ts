@@ -28,6 +28,8 @@ export interface Topology {
   tenantEventsKey(tenantKey: string): string;
   /** A gateway's own reply queue (exclusive): bound to the ids of the jobs its connections follow. */
   gatewayReplyQueue(gatewayId: string): string;
+  /** Never used for messages: the gateway whose connection holds it (exclusive) sweeps storage (gateway/src/sweep-lease.ts). */
+  sweeperLease: string;
 }
 
 export function topology(prefix: string): Topology {
@@ -42,6 +44,7 @@ export function topology(prefix: string): Topology {
     // `@` cannot start a job id, so these keys never meet a job's replies
     tenantEventsKey: (tenantKey) => `@tenant.${tenantKey}`,
     gatewayReplyQueue: (gatewayId) => `${prefix}.gateway.${gatewayId}`,
+    sweeperLease: `${prefix}.storage-sweeper`,
   };
 }
 

@@ -1,0 +1,73 @@
+/**
+ * One gateway of a deployment sweeps storage at a time (gateway/src/sweep-lease.ts: an exclusive queue on the
+ * real broker), and the turn passes on when that gateway is killed (-9) or stopped. Gateway processes on one
+ * queue prefix and one storage directory, sweeping every second.
+ */
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { type GatewayHandle } from './helpers/stack.js';
+import { useSuite } from './helpers/suite.js';
+import { waitFor } from './helpers/wait.js';
+
+const { stack } = useSuite({
+  stack: { gateways: 2, workers: 0, gatewayEnv: { CLEANUP_INTERVAL_SECONDS: '1' } },
+  client: false,
+});
+
+const TOOK = 'this gateway sweeps storage (it took the sweeper lease)';
+const sweeps = (g: GatewayHandle, since = 0) => g.process.logs.slice(since).filter((l) => l.msg === 'sweeping storage').length;
+const live = () => stack.gateways.filter((g) => g.process.proc.exitCode === null && g.process.proc.signalCode === null);
+
+/** The one live gateway that has swept lately, after checking over `ms` that no other live one did. */
+async function theSweeper(ms = 3000): Promise<GatewayHandle> {
+  await waitFor(() => live().some((g) => sweeps(g) > 0), 15_000, 'a sweep');
+  const marks = new Map(live().map((g) => [g, g.process.logs.length]));
+  await new Promise((r) => setTimeout(r, ms));
+  const sweeping = [...marks].filter(([g, mark]) => sweeps(g, mark) > 0).map(([g]) => g);
+  expect(sweeping).toHaveLength(1);
+  // ticks every second: it swept more than once meanwhile
+  expect(sweeps(sweeping[0]!, marks.get(sweeping[0]!))).toBeGreaterThanOrEqual(2);
+  return sweeping[0]!;
+}
+
+it("one gateway sweeps at a time, and it removes an expired job's files", async () => {
+  const holder = await theSweeper();
+  expect(holder.process.logs.filter((l) => l.msg === TOOK)).toHaveLength(1);
+  for (const other of live().filter((g) => g !== holder)) expect(sweeps(other)).toBe(0);
+  // a job that never finished, untouched for longer than STORAGE_TTL_SECONDS (a day)
+  const folder = join(stack.storageDir, 'jobs', randomUUID());
+  await mkdir(join(folder, 'input'), { recursive: true });
+  const file = join(folder, 'input', 'clip.mp4');
+  await writeFile(file, 'x');
+  const old = new Date(Date.now() - 2 * 86_400_000);
+  await utimes(file, old, old);
+  await waitFor(() => !existsSync(file), 10_000, 'the expired file removed');
+});
+
+it('hands the turn on when the sweeping gateway is killed (-9)', async () => {
+  const holder = await theSweeper();
+  const others = live().filter((g) => g !== holder);
+  holder.process.kill9();
+  // RabbitMQ drops the dead connection's exclusive queue as its socket closes; the next tick of another takes it
+  await waitFor(() => others.some((g) => g.process.logs.some((l) => l.msg === TOOK)), 15_000, 'another gateway took the lease');
+  expect(others).toContain(await theSweeper());
+});
+
+it('hands the turn on at once when the sweeping gateway stops (SIGTERM)', async () => {
+  await stack.addGateway();
+  const holder = await theSweeper();
+  const others = live().filter((g) => g !== holder);
+  const stopped = holder.process.stop();
+  // released as it starts draining, before its connection closes
+  await waitFor(() => others.some((g) => g.process.logs.some((l) => l.msg === TOOK)), 10_000, 'another gateway took the lease');
+  await stopped;
+  const next = await theSweeper();
+  expect(others).toContain(next);
+  expect(
+    holder.process.logs.some(
+      (l) => l.msg === 'storage sweeper lease lost (broker connection or channel closed); another gateway may take it',
+    ),
+  ).toBe(false);
+});
