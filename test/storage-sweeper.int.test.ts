@@ -7,7 +7,8 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { type GatewayHandle } from './helpers/stack.js';
+import { AMQP_URL, type GatewayHandle } from './helpers/stack.js';
+import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { useSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -70,4 +71,32 @@ it('hands the turn on at once when the sweeping gateway stops (SIGTERM)', async 
       (l) => l.msg === 'storage sweeper lease lost (broker connection or channel closed); another gateway may take it',
     ),
   ).toBe(false);
+});
+
+describe('a sweeping gateway that loses the broker', () => {
+  let proxy: TcpProxy;
+  const cut = useSuite({
+    // the first gateway reaches RabbitMQ through a proxy whose links the test cuts
+    stack: async () => {
+      proxy = await startTcpProxy(AMQP_URL);
+      return { gateways: 1, workers: 0, gatewayEnv: { CLEANUP_INTERVAL_SECONDS: '1', AMQP_URL: proxy.url } };
+    },
+    client: false,
+  });
+  afterAll(() => proxy.close());
+
+  it('loses the turn to another gateway, and does not sweep beside it once it is back', async () => {
+    const first = cut.stack.gateways[0]!;
+    await first.process.waitForLog((l) => l.msg === TOOK, 15_000);
+    const second = await cut.stack.addGateway({ AMQP_URL });
+    proxy.dropAll();
+    await second.process.waitForLog((l) => l.msg === TOOK, 15_000);
+    expect(first.process.logs.some((l) => String(l.msg).startsWith('storage sweeper lease lost'))).toBe(true);
+    // the first reconnects (the proxy still listens) and finds the lease taken
+    await first.process.waitForLog((l) => l.msg === 'connected to RabbitMQ' && Number(l.connects) >= 2, 15_000);
+    const marks = [first.process.logs.length, second.process.logs.length] as const;
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(sweeps(first, marks[0])).toBe(0);
+    expect(sweeps(second, marks[1])).toBeGreaterThanOrEqual(2);
+  });
 });
