@@ -17,7 +17,9 @@ import {
   holdSecondHalf,
   type Origin,
   type RangeLog,
+  type VersionLog,
   rangesThenRedirect,
+  replacedAfter,
   serveChunked,
   serveFile,
   serveRanges,
@@ -33,6 +35,8 @@ let secret: Origin;
 let size: number;
 const logs: Record<string, RangeLog> = {};
 const log = (name: string) => (logs[name] = { requests: [], bytes: 0 });
+const versions: Record<string, VersionLog> = {};
+const versionLog = (name: string) => (versions[name] = { requests: [] });
 /** Lets `/held.mp4` send the second half of its file. */
 let releaseHeld!: () => void;
 const held = new Promise<void>((resolve) => (releaseHeld = resolve));
@@ -52,6 +56,10 @@ beforeAll(async () => {
   await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', join(dir, 'clip.mp4'), '-c', 'copy', join(dir, 'clip.mkv')]);
   secret = await startOrigin({ '/secret': (_req, res) => void res.writeHead(200).end('internal') });
   const clip = join(dir, 'clip.mp4');
+  // another file of the same length: the clip with a stretch of its media data overwritten (a re-encode, a re-upload)
+  const replaced = await readFile(clip);
+  replaced.fill(0x55, Math.floor(replaced.length / 3), Math.floor((replaced.length * 2) / 3));
+  await writeFile(join(dir, 'replaced.mp4'), replaced);
   await writeFile(join(dir, 'playlist.mp4'), '');
   origin = await startOrigin({
     '/clip.mp4': serveRanges(clip, log('clip')),
@@ -68,6 +76,9 @@ beforeAll(async () => {
     '/held.mp4': holdSecondHalf(join(dir, 'moov-last.mp4'), held, log('held')),
     '/cut-download.mp4': cutFirstDownload(join(dir, 'moov-last.mp4'), 300, log('cut-download')),
     '/no-ranges.mp4': serveFile(clip),
+    '/versioned.mp4': replacedAfter([clip, clip], Infinity, versionLog('versioned')),
+    '/replaced.mp4': replacedAfter([clip, join(dir, 'replaced.mp4')], 1, versionLog('replaced')),
+    '/replaced-ignoring.mp4': replacedAfter([clip, join(dir, 'replaced.mp4')], 1, versionLog('replaced-ignoring'), { ignoreIfRange: true }),
     '/chunked.mp4': serveChunked(clip),
   });
   // an HLS playlist served as video/mp4 whose segment is on the origin: ffmpeg must never ask for it
@@ -178,6 +189,31 @@ describe('URL inputs', () => {
     const { final } = await client.result('resized', 60_000);
     expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input changed while being read' });
     expect(final.details).toContain(`first declared ${size} bytes, then ${size * 2}`);
+  });
+
+  it("asks every read after the first for the version of the file first read (If-Range: the origin's ETag)", async () => {
+    client.send(thumbnailAt5('versioned', '/versioned.mp4'));
+    const { final, files } = await client.result('versioned', 60_000);
+    expect(final.type).toBe('completed');
+    expect(files.get('thumbnail.png')!.subarray(1, 4).toString()).toBe('PNG');
+    const [first, ...later] = versions.versioned!.requests;
+    expect(first?.ifRange).toBeNull();
+    expect(later.length).toBeGreaterThan(0);
+    for (const r of later) expect(r).toMatchObject({ range: expect.stringMatching(/^bytes=\d+-\d+$/), ifRange: '"v1"' });
+  });
+
+  it('refuses a file replaced part way through by another of the same length: the origin answers the If-Range whole', async () => {
+    client.send(thumbnailAt5('replaced', '/replaced.mp4'));
+    const { final } = await client.result('replaced', 60_000);
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input changed while being read' });
+    expect(final.details).toContain('HTTP 200: the file is no longer the one first read (If-Range "v1")');
+  });
+
+  it('refuses a replaced file from an origin that ignores If-Range but names the new ETag', async () => {
+    client.send(thumbnailAt5('replaced-ignoring', '/replaced-ignoring.mp4'));
+    const { final } = await client.result('replaced-ignoring', 60_000);
+    expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input changed while being read' });
+    expect(final.details).toContain('the origin first sent the file with ETag "v1", then with "v2"');
   });
 
   it('refuses an HLS playlist dressed as an .mp4, and its segment is never fetched', async () => {

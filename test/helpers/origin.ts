@@ -227,3 +227,42 @@ export const cutFirstDownload = (file: string, afterMs: number, log: RangeLog = 
     res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => res.socket?.resetAndDestroy(), afterMs));
   };
 };
+
+/** What a versioned origin was asked: each request's `Range` and `If-Range`. */
+export interface VersionLog {
+  requests: { range: string | null; ifRange: string | null }[];
+}
+
+/**
+ * A range-serving origin that tells its file's version (ETag `"v1"`) and
+ * replaces the file after `before` requests by `files[1]`, of the same length
+ * (ETag `"v2"`). `If-Range` is honoured as HTTP asks — a request whose
+ * If-Range is not the current ETag gets the whole file, `200` — unless
+ * `ignoreIfRange` (an origin that answers the range of whatever it has now).
+ */
+export const replacedAfter =
+  (files: [string, string], before: number, log: VersionLog, { ignoreIfRange = false } = {}): Behaviour =>
+  async (req, res, hit) => {
+    const version = hit <= before ? 0 : 1;
+    const etag = `"v${version + 1}"`;
+    const ifRange = (req.headers['if-range'] as string | undefined) ?? null;
+    log.requests.push({ range: req.headers.range ?? null, ifRange });
+    const body = await readFile(files[version]);
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    if (!m || (ifRange !== null && ifRange !== etag && !ignoreIfRange)) {
+      res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': body.length, 'accept-ranges': 'bytes', etag }).end(body);
+      return;
+    }
+    const start = Number(m[1]);
+    const end = m[2] ? Math.min(Number(m[2]), body.length - 1) : body.length - 1;
+    const slice = body.subarray(start, end + 1);
+    res
+      .writeHead(206, {
+        'content-type': 'video/mp4',
+        'content-length': slice.length,
+        'content-range': `bytes ${start}-${end}/${body.length}`,
+        'accept-ranges': 'bytes',
+        etag,
+      })
+      .end(slice);
+  };

@@ -1,4 +1,4 @@
-import { parseContentRange, rangeAnswerProblem, requestedRange } from './http-range.js';
+import { fileVersion, parseContentRange, rangeAnswerProblem, requestedRange, versionProblem } from './http-range.js';
 
 describe('requestedRange', () => {
   it('reads what ffmpeg asks (bytes=N-) and closed and suffix ranges', () => {
@@ -45,5 +45,34 @@ describe('rangeAnswerProblem', () => {
     expect(rangeAnswerProblem('bytes 100-149/1000', asked, 1000)).toMatch(/answered bytes 100-149/);
     expect(rangeAnswerProblem('bytes 100-199/2000', asked, 1000)).toMatch(/first declared 1000 bytes, then 2000/);
     expect(rangeAnswerProblem(undefined, asked, 1000)).toMatch(/Content-Range null/);
+  });
+});
+
+describe('fileVersion', () => {
+  const date = 'Tue, 01 Sep 2026 10:00:00 GMT';
+  it('takes a strong ETag, else a valid Last-Modified, else nothing', () => {
+    expect(fileVersion('"abc-123"', date)).toEqual({ ifRange: '"abc-123"', header: 'etag' });
+    expect(fileVersion('W/"abc"', date)).toEqual({ ifRange: date, header: 'last-modified' });
+    expect(fileVersion(undefined, date)).toEqual({ ifRange: date, header: 'last-modified' });
+    expect(fileVersion('W/"abc"', undefined)).toBeNull();
+    expect(fileVersion('abc', 'yesterday')).toBeNull(); // an unquoted ETag is not one, nor a date that does not parse
+    expect(fileVersion(undefined, undefined)).toBeNull();
+  });
+});
+
+describe('versionProblem', () => {
+  const tagged = fileVersion('"v1"', undefined);
+  const dated = fileVersion(undefined, 'Tue, 01 Sep 2026 10:00:00 GMT');
+  it('refuses a later answer with another ETag, or another date when the first had no ETag', () => {
+    expect(versionProblem(tagged, { etag: '"v2"' })).toBe('the origin first sent the file with ETag "v1", then with "v2"');
+    expect(versionProblem(dated, { 'last-modified': 'Wed, 02 Sep 2026 10:00:00 GMT' })).toBe(
+      'the origin first sent the file with Last-Modified Tue, 01 Sep 2026 10:00:00 GMT, then with Wed, 02 Sep 2026 10:00:00 GMT',
+    );
+  });
+  it('accepts the same version, an answer that does not tell it, and anything when the first told nothing', () => {
+    expect(versionProblem(tagged, { etag: '"v1"', 'last-modified': 'Wed, 02 Sep 2026 10:00:00 GMT' })).toBeNull();
+    expect(versionProblem(tagged, {})).toBeNull();
+    expect(versionProblem(dated, { etag: '"v2"', 'last-modified': 'Tue, 01 Sep 2026 10:00:00 GMT' })).toBeNull();
+    expect(versionProblem(null, { etag: '"v2"' })).toBeNull();
   });
 });

@@ -57,3 +57,31 @@ export function rangeAnswerProblem(contentRange: string | undefined, asked: Byte
     return `the origin answered bytes ${got.start}-${got.end} to a request for bytes ${asked.start}-${end}`;
   return null;
 }
+
+/**
+ * What identifies the version of a file an origin first answered with, for
+ * the reads after it: a strong `ETag`, else `Last-Modified`; null when it
+ * tells neither (size and ranges are then all that is checked). A weak ETag
+ * (`W/"…"`) cannot be sent in `If-Range` (RFC 9110 §13.1.5).
+ */
+export interface FileVersion {
+  /** Sent as `If-Range`: an origin whose file is another one now answers it whole (`200`), not the range. */
+  ifRange: string;
+  /** What each later answer must say again, when it says it (an origin that ignores `If-Range`). */
+  header: 'etag' | 'last-modified';
+}
+
+export function fileVersion(etag: string | undefined, lastModified: string | undefined): FileVersion | null {
+  const strong = etag?.trim();
+  if (strong && /^"[^"]*"$/.test(strong)) return { ifRange: strong, header: 'etag' };
+  const date = lastModified?.trim();
+  if (date && !Number.isNaN(Date.parse(date))) return { ifRange: date, header: 'last-modified' };
+  return null;
+}
+
+/** Why a later range answer (its headers) is of another version of the file than the first one, or null when nothing says so. */
+export function versionProblem(first: FileVersion | null, headers: { etag?: string; 'last-modified'?: string }): string | null {
+  const now = first ? headers[first.header]?.trim() : undefined;
+  if (!first || now === undefined || now === first.ifRange) return null;
+  return `the origin first sent the file with ${first.header === 'etag' ? 'ETag' : 'Last-Modified'} ${first.ifRange}, then with ${now}`;
+}

@@ -6,14 +6,18 @@
  * chain ended at, on the very address that first answered (no new DNS
  * answer can point it elsewhere), follows no redirect, and must answer
  * exactly the bytes asked of a resource of the same size: anything else is
- * refused (http-range.ts). An origin that does not answer ranges is
- * downloaded from its answer to that first request.
+ * refused (http-range.ts), and must be of the same version of the file: each
+ * read sends the first answer's strong ETag (or its Last-Modified) as
+ * `If-Range`, so an origin whose file was replaced, even by one of the same
+ * length, answers it whole and the job fails instead of splicing two files;
+ * an answer that names another ETag is refused too. An origin that does not
+ * answer ranges is downloaded from its answer to that first request.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errors } from '@media-foundry/shared';
-import { type ByteRange, parseContentRange, rangeAnswerProblem } from './http-range.js';
+import { type ByteRange, type FileVersion, fileVersion, parseContentRange, rangeAnswerProblem, versionProblem } from './http-range.js';
 import { ArrivingBlock, blockRange, readExactly, type RangeSource } from './range-source.js';
 import type { BudgetAttempt } from './input-budget.js';
 import {
@@ -187,7 +191,7 @@ export async function openOrigin(
   }
   const bytes = declared.end + 1;
   const size = declared.total;
-  const source = originRangeSource(final, address, size, limits);
+  const source = originRangeSource(final, address, size, limits, versionOf(res));
   const found: { ahead: LookAhead | null } = { ahead: null };
   // a first block that fails before its first chunk stops its look-ahead too; `cancel` stops all
   const stopAll = new AbortController();
@@ -267,12 +271,13 @@ export async function openOriginStream(url: string, limits: DownloadLimits, sign
   let res = opened.res;
   let source: RangeSource | null = null;
   let size: number | null = null;
+  const version = versionOf(res);
   if (res.statusCode === 206) {
     const declared = parseContentRange(res.headers['content-range']);
     const address = res.socket.remoteAddress;
     if (declared && declared.start === 0 && declared.end === declared.total - 1 && address) {
       size = declared.total;
-      if (size <= limits.maxBytes) source = originRangeSource(opened.url, address, size, limits);
+      if (size <= limits.maxBytes) source = originRangeSource(opened.url, address, size, limits, version);
     } else {
       res.destroy();
       res = await askWhole(url, limits, download);
@@ -296,9 +301,15 @@ export async function openOriginStream(url: string, limits: DownloadLimits, sign
     resume:
       source && whole !== null && address
         ? async (from, target, budget) => {
-            const rest = await rangeAnswer(opened.url, address, { start: from, end: whole - 1 }, whole, limits, download.signal).catch(
-              download.fail,
-            );
+            const rest = await rangeAnswer(
+              opened.url,
+              address,
+              { start: from, end: whole - 1 },
+              whole,
+              limits,
+              download.signal,
+              version,
+            ).catch(download.fail);
             await saveBody(rest, target, limits, download.signal, budget).catch(download.fail);
           }
         : null,
@@ -306,12 +317,25 @@ export async function openOriginStream(url: string, limits: DownloadLimits, sign
   };
 }
 
+/** The version of the file an answer is of (http-range.ts `fileVersion`). */
+const versionOf = (res: IncomingMessage) => fileVersion(res.headers.etag, res.headers['last-modified']);
+
 /**
  * A range request to `url` on `address` (the one that first answered), redirects refused, answered with
- * exactly `range` of a resource of `size` bytes: its answer, the body unread; anything else throws.
+ * exactly `range` of the `version` of a resource of `size` bytes it first answered with: its answer, the body
+ * unread; anything else throws.
  */
-async function rangeAnswer(url: URL, address: string, range: ByteRange, size: number, limits: DownloadLimits, signal: AbortSignal) {
-  const res = await originGet(url, limits, signal, { headers: rangeHeader(range), pinnedAddress: address });
+async function rangeAnswer(
+  url: URL,
+  address: string,
+  range: ByteRange,
+  size: number,
+  limits: DownloadLimits,
+  signal: AbortSignal,
+  version: FileVersion | null,
+) {
+  const headers = { ...rangeHeader(range), ...(version ? { 'if-range': version.ifRange } : {}) };
+  const res = await originGet(url, limits, signal, { headers, pinnedAddress: address });
   const status = res.statusCode ?? 0;
   // bodies not read are dropped with their connection, never drained (openUrl)
   if (isRedirect(res)) {
@@ -324,10 +348,13 @@ async function rangeAnswer(url: URL, address: string, range: ByteRange, size: nu
   if (status !== 206) {
     res.destroy();
     if (status >= 200 && status < 300)
-      throw errors.jobFailed('Input changed while being read', `the origin answered a range request with HTTP ${status}`);
+      throw errors.jobFailed(
+        'Input changed while being read',
+        `the origin answered a range request with HTTP ${status}${version ? `: the file is no longer the one first read (If-Range ${version.ifRange})` : ''}`,
+      );
     throw statusFailure(res);
   }
-  const problem = rangeAnswerProblem(res.headers['content-range'], range, size);
+  const problem = rangeAnswerProblem(res.headers['content-range'], range, size) ?? versionProblem(version, res.headers);
   if (problem) {
     res.destroy();
     throw errors.jobFailed('Input changed while being read', problem);
@@ -335,13 +362,13 @@ async function rangeAnswer(url: URL, address: string, range: ByteRange, size: nu
   return res;
 }
 
-function originRangeSource(url: URL, address: string, size: number, limits: DownloadLimits): RangeSource {
+function originRangeSource(url: URL, address: string, size: number, limits: DownloadLimits, version: FileVersion | null): RangeSource {
   return {
     size,
     read(range, signal) {
       const bytes = range.end - range.start + 1;
       return withDeadline(readDeadlineMs(limits, bytes), signal, limits, bytes, async (both) => {
-        const res = await rangeAnswer(url, address, range, size, limits, both);
+        const res = await rangeAnswer(url, address, range, size, limits, both, version);
         return readBody(res, bytes, `bytes ${range.start}-${range.end} of the input URL`, limits, both);
       });
     },
