@@ -89,10 +89,13 @@ describe('a sweeping gateway that loses the broker', () => {
     const first = cut.stack.gateways[0]!;
     await first.process.waitForLog((l) => l.msg === TOOK, 15_000);
     const second = await cut.stack.addGateway({ AMQP_URL });
+    // the network to the broker goes down for the first (and stays down until the second has the turn)
+    proxy.refuse(true);
     proxy.dropAll();
+    await first.process.waitForLog((l) => String(l.msg).startsWith('storage sweeper lease lost'), 15_000);
     await second.process.waitForLog((l) => l.msg === TOOK, 15_000);
-    expect(first.process.logs.some((l) => String(l.msg).startsWith('storage sweeper lease lost'))).toBe(true);
-    // the first reconnects (the proxy still listens) and finds the lease taken
+    proxy.refuse(false);
+    // the first reconnects and finds the lease taken
     await first.process.waitForLog((l) => l.msg === 'connected to RabbitMQ' && Number(l.connects) >= 2, 15_000);
     const marks = [first.process.logs.length, second.process.logs.length] as const;
     await new Promise((r) => setTimeout(r, 3000));

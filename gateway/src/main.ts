@@ -107,11 +107,17 @@ async function main(): Promise<void> {
     if (!(await lease.held())) return;
     logger.debug('sweeping storage');
     await Promise.all([
-      sweepStorage(storage, store, {
-        storageTtlMs: config.storageTtlMs,
-        resumeTtlMs: config.resumeTtlMs,
-        urlTtlMs: config.resultUrlTtlMs,
-      })
+      sweepStorage(
+        storage,
+        store,
+        {
+          storageTtlMs: config.storageTtlMs,
+          resumeTtlMs: config.resumeTtlMs,
+          urlTtlMs: config.resultUrlTtlMs,
+        },
+        Date.now(),
+        lease.signal,
+      )
         .then((removed) => removed.length > 0 && logger.info({ removed: removed.length }, 'swept expired job files'))
         .catch((err: unknown) => logger.warn({ err }, 'storage sweep failed')),
       // uploads cut off by a gateway that died mid-way (a live one finishes or aborts its own within minutes)

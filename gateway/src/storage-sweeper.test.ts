@@ -51,6 +51,15 @@ describe('sweepStorage', () => {
     expect(await jobsLeft()).toEqual(['fresh']);
   });
 
+  it('stops before its next job once its signal is aborted (the lease lost or given up)', async () => {
+    for (const id of ['a', 'b', 'c']) await putAged(storageKeys.output(id, 'out.mp4'), 25 * HOUR);
+    const lease = new AbortController();
+    // the lease goes while the first job is being removed
+    const removing = { remove: async (id: string) => (lease.abort(), store.remove(id)), readRecord: (id: string) => store.readRecord(id) };
+    expect(await sweepStorage(storage, removing, policy, NOW, lease.signal)).toHaveLength(1);
+    expect(await jobsLeft()).toHaveLength(2);
+  });
+
   it('keeps results delivered as URLs until the URLs expire', async () => {
     await putAged(storageKeys.record('linked'), 2 * HOUR, record('linked', 'url'));
     await putAged(storageKeys.result('linked'), 30 * MINUTE);

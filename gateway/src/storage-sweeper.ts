@@ -24,13 +24,15 @@ export function keptUntil(storedAt: number, policy: Pick<SweepPolicy, 'resumeTtl
  * client got download URLs, once those expired; any other job once nothing
  * of it changed for `storageTtlMs`. One gateway sweeps at a time (the
  * holder of the SweepLease); deletes are idempotent all the same. Returns the job ids removed; rejects, once every job was
- * tried, when some could not be removed.
+ * tried, when some could not be removed. `signal` (the lease lost or given
+ * up) stops the sweep before its next job.
  */
 export async function sweepStorage(
   storage: Storage,
   store: Pick<JobStore, 'readRecord' | 'remove'>,
   policy: SweepPolicy,
   now = Date.now(),
+  signal?: AbortSignal,
 ): Promise<string[]> {
   const byJob = new Map<string, StoredObject[]>();
   for (const o of await storage.list('jobs/')) {
@@ -43,6 +45,7 @@ export async function sweepStorage(
   const removed: string[] = [];
   const failed: unknown[] = [];
   for (const [id, objects] of byJob) {
+    if (signal?.aborted) break;
     const result = objects.find((o) => o.key === storageKeys.result(id));
     const newest = Math.max(...objects.map((o) => o.lastModified.getTime()));
     let expired: boolean;

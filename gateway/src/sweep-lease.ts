@@ -10,9 +10,14 @@
  */
 import type { Broker, Channel, Logger } from '@media-foundry/shared/node';
 
+/** AMQP's RESOURCE_LOCKED: an exclusive queue another connection holds. */
+const RESOURCE_LOCKED = 405;
+
 export class SweepLease {
   /** The channel the queue was declared on, while it is open; null when not held. */
   private channel: Channel | null = null;
+  /** Aborted when the lease is lost or given up: a sweep under way stops before its next job. */
+  private holding = new AbortController();
   private released = false;
 
   constructor(
@@ -21,6 +26,11 @@ export class SweepLease {
     private readonly queue: string,
     private readonly logger: Logger,
   ) {}
+
+  /** Whether the lease is held now (a sweep checks it between jobs). */
+  get signal(): AbortSignal {
+    return this.holding.signal;
+  }
 
   /** Whether this gateway sweeps now: it holds the lease, or takes it. Never rejects. */
   async held(): Promise<boolean> {
@@ -32,24 +42,34 @@ export class SweepLease {
     } catch {
       return false; // the broker connection was closed (shutting down)
     }
+    // listened to before the declare: a connection closed in the same read as the declare's answer closes the
+    // channel before the declare's promise resolves
+    let closed = false;
+    ch.on('close', () => {
+      closed = true;
+      if (this.channel !== ch) return;
+      this.channel = null;
+      this.holding.abort();
+      if (!this.released) this.logger.info('storage sweeper lease lost (broker connection or channel closed); another gateway may take it');
+    });
     try {
       // declared again by the connection that holds it (a channel of it closed meanwhile) the queue is taken as is
       await ch.assertQueue(this.queue, { exclusive: true, durable: false, autoDelete: false });
     } catch (err) {
-      // RESOURCE_LOCKED: another gateway's connection holds it (the broker closed this channel)
-      this.logger.debug({ err: (err as Error).message }, 'another gateway sweeps storage');
+      const code = (err as { code?: number }).code;
+      if (code === RESOURCE_LOCKED) this.logger.debug('another gateway sweeps storage');
+      // a refusal of another kind (ACCESS_REFUSED: the broker user may not declare this queue) would leave
+      // storage unswept by every gateway: said at every tick
+      else
+        this.logger.warn({ err: (err as Error).message, queue: this.queue }, 'cannot take the storage sweeper lease; storage is not swept');
       return false;
     }
-    if (this.released) {
-      await this.give(ch);
+    if (this.released || closed) {
+      if (!closed) await this.give(ch);
       return false;
     }
     this.channel = ch;
-    ch.on('close', () => {
-      if (this.channel !== ch) return;
-      this.channel = null;
-      if (!this.released) this.logger.info('storage sweeper lease lost (broker connection or channel closed); another gateway may take it');
-    });
+    this.holding = new AbortController();
     this.logger.info('this gateway sweeps storage (it took the sweeper lease)');
     return true;
   }
@@ -57,6 +77,7 @@ export class SweepLease {
   /** Gives the lease up at once (a stopping gateway): another gateway takes it at its next tick. */
   async release(): Promise<void> {
     this.released = true;
+    this.holding.abort();
     const ch = this.channel;
     this.channel = null;
     if (ch) await this.give(ch);

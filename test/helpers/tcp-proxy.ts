@@ -9,6 +9,8 @@ export interface TcpProxy {
   connections: number;
   /** Destroys every open link (both sides), as a dropped network would. */
   dropAll(): void;
+  /** While true, new links are cut as they open (the network stays down); false lets them through again. */
+  refuse(down: boolean): void;
   close(): Promise<void>;
 }
 
@@ -16,7 +18,9 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
   const target = new URL(targetUrl);
   const open = new Set<Socket>();
   const proxy = { connections: 0 } as TcpProxy;
+  let refusing = false;
   const server: Server = createServer((client) => {
+    if (refusing) return void client.destroy();
     proxy.connections++;
     const upstream = connect(Number(target.port), target.hostname);
     open.add(client).add(upstream);
@@ -37,6 +41,9 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
   proxy.dropAll = () => {
     for (const s of [...open]) s.destroy();
     open.clear();
+  };
+  proxy.refuse = (down) => {
+    refusing = down;
   };
   proxy.close = async () => {
     proxy.dropAll();
