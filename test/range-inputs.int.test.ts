@@ -15,6 +15,7 @@ import { ffprobe, makeTestVideo } from './helpers/media.js';
 import {
   cutFirstDownload,
   holdSecondHalf,
+  type Behaviour,
   type Origin,
   type RangeLog,
   type VersionLog,
@@ -60,6 +61,8 @@ beforeAll(async () => {
   const replaced = await readFile(clip);
   replaced.fill(0x55, Math.floor(replaced.length / 3), Math.floor((replaced.length * 2) / 3));
   await writeFile(join(dir, 'replaced.mp4'), replaced);
+  moovLast.fill(0x55, Math.floor(moovLast.length / 3), Math.floor(moovLast.length / 2));
+  await writeFile(join(dir, 'moov-last-replaced.mp4'), moovLast);
   await writeFile(join(dir, 'playlist.mp4'), '');
   origin = await startOrigin({
     '/clip.mp4': serveRanges(clip, log('clip')),
@@ -80,6 +83,7 @@ beforeAll(async () => {
     '/replaced.mp4': replacedAfter([clip, join(dir, 'replaced.mp4')], 1, versionLog('replaced')),
     '/replaced-ignoring.mp4': replacedAfter([clip, join(dir, 'replaced.mp4')], 1, versionLog('replaced-ignoring'), { ignoreIfRange: true }),
     '/chunked.mp4': serveChunked(clip),
+    '/cut-then-replaced.mp4': cutThenReplaced(join(dir, 'moov-last.mp4'), join(dir, 'moov-last-replaced.mp4')),
   });
   // an HLS playlist served as video/mp4 whose segment is on the origin: ffmpeg must never ask for it
   await writeFile(
@@ -92,6 +96,32 @@ afterAll(async () => {
   await origin?.close();
   await secret?.close();
 });
+
+/**
+ * The first whole-file answer (ETag "v1") is cut half way; from then on the file is another one of the same length
+ * (ETag "v2"), served as `replacedAfter` serves it (If-Range honoured). Reads before the cut get "v1".
+ */
+function cutThenReplaced(file: string, other: string): Behaviour {
+  let replacedNow = false;
+  const log = versionLog('cut-then-replaced');
+  return async (req, res, hit) => {
+    if (hit > 1) return replacedAfter([file, other], replacedNow ? 0 : Infinity, log)(req, res, hit);
+    const body = await readFile(file);
+    res.writeHead(206, {
+      'content-type': 'video/mp4',
+      'content-length': body.length,
+      'content-range': `bytes 0-${body.length - 1}/${body.length}`,
+      'accept-ranges': 'bytes',
+      etag: '"v1"',
+    });
+    res.write(body.subarray(0, Math.floor(body.length / 2)), () =>
+      setTimeout(() => {
+        replacedNow = true;
+        res.socket?.resetAndDestroy();
+      }, 300),
+    );
+  };
+}
 
 /** The origin by host name: URL_ALLOWLIST names `localhost`, so 127.0.0.1 itself stays a forbidden address. */
 const url = (path: string) => origin.url(path).replace('127.0.0.1', 'localhost');
@@ -286,6 +316,20 @@ describe('URL inputs', () => {
       expect(resumedAt).toHaveLength(1);
       expect(resumedAt[0]).toBeGreaterThan(0);
       expect(downloads('cut-download')).toBe(1);
+    });
+
+    it('refuses to go on from a cut when the file was replaced meanwhile (If-Range): no output of two files', async () => {
+      client.send(compress('cut-then-replaced', '/cut-then-replaced.mp4'));
+      const { final } = await client.result('cut-then-replaced', 120_000);
+      expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Input changed while being read' });
+      expect(final.details).toContain('If-Range "v1"');
+      // the resume: the rest from where the cut left it (past the start, at most the half the origin sent), asked of "v1"
+      const size = (await readFile(join(dir, 'moov-last.mp4'))).length;
+      const resumes = versions['cut-then-replaced']!.requests.filter((r) => {
+        const m = r.range === null ? null : /^bytes=(\d+)-(\d+)$/.exec(r.range);
+        return m !== null && Number(m[2]) === size - 1 && Number(m[1]) > 0 && Number(m[1]) <= size / 2;
+      });
+      expect(resumes).toEqual([expect.objectContaining({ ifRange: '"v1"' })]);
     });
 
     it('waits for the whole file when it is not an MP4 described from its header (Matroska), then compresses it', async () => {

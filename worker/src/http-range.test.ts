@@ -49,28 +49,39 @@ describe('rangeAnswerProblem', () => {
 });
 
 describe('fileVersion', () => {
-  const date = 'Tue, 01 Sep 2026 10:00:00 GMT';
-  it('takes a strong ETag, else a valid Last-Modified, else nothing', () => {
-    expect(fileVersion('"abc-123"', date)).toEqual({ ifRange: '"abc-123"', header: 'etag' });
-    expect(fileVersion('W/"abc"', date)).toEqual({ ifRange: date, header: 'last-modified' });
-    expect(fileVersion(undefined, date)).toEqual({ ifRange: date, header: 'last-modified' });
-    expect(fileVersion('W/"abc"', undefined)).toBeNull();
-    expect(fileVersion('abc', 'yesterday')).toBeNull(); // an unquoted ETag is not one, nor a date that does not parse
+  const modified = 'Tue, 01 Sep 2026 10:00:00 GMT';
+  const later = 'Tue, 01 Sep 2026 10:00:01 GMT';
+  it('sends a strong ETag as If-Range, and checks it', () => {
+    expect(fileVersion('"abc-123"', modified, later)).toEqual({ ifRange: '"abc-123"', header: 'etag', value: '"abc-123"' });
+  });
+  it('checks a weak ETag but sends nothing (neither it nor the date: RFC 9110 §13.1.5)', () => {
+    expect(fileVersion('W/"abc"', modified, later)).toEqual({ ifRange: null, header: 'etag', value: 'W/"abc"' });
+  });
+  it('sends a Last-Modified only when it is a strong validator (sent a second or more after it)', () => {
+    expect(fileVersion(undefined, modified, later)).toEqual({ ifRange: modified, header: 'last-modified', value: modified });
+    expect(fileVersion(undefined, modified, modified)).toEqual({ ifRange: null, header: 'last-modified', value: modified });
+    expect(fileVersion(undefined, modified)).toEqual({ ifRange: null, header: 'last-modified', value: modified });
+  });
+  it('takes nothing else: an unquoted ETag, a date that does not parse, nothing told', () => {
+    expect(fileVersion('abc', 'yesterday', later)).toBeNull();
     expect(fileVersion(undefined, undefined)).toBeNull();
   });
 });
 
 describe('versionProblem', () => {
   const tagged = fileVersion('"v1"', undefined);
+  const weak = fileVersion('W/"v1"', undefined);
   const dated = fileVersion(undefined, 'Tue, 01 Sep 2026 10:00:00 GMT');
-  it('refuses a later answer with another ETag, or another date when the first had no ETag', () => {
+  it('refuses a later answer with another ETag (weak or strong), or another date when the first had no ETag', () => {
     expect(versionProblem(tagged, { etag: '"v2"' })).toBe('the origin first sent the file with ETag "v1", then with "v2"');
+    expect(versionProblem(weak, { etag: 'W/"v2"' })).toBe('the origin first sent the file with ETag W/"v1", then with W/"v2"');
     expect(versionProblem(dated, { 'last-modified': 'Wed, 02 Sep 2026 10:00:00 GMT' })).toBe(
       'the origin first sent the file with Last-Modified Tue, 01 Sep 2026 10:00:00 GMT, then with Wed, 02 Sep 2026 10:00:00 GMT',
     );
   });
-  it('accepts the same version, an answer that does not tell it, and anything when the first told nothing', () => {
+  it('accepts the same version (ETags compared weakly), an answer that does not tell it, and anything when the first told nothing', () => {
     expect(versionProblem(tagged, { etag: '"v1"', 'last-modified': 'Wed, 02 Sep 2026 10:00:00 GMT' })).toBeNull();
+    expect(versionProblem(weak, { etag: '"v1"' })).toBeNull();
     expect(versionProblem(tagged, {})).toBeNull();
     expect(versionProblem(dated, { etag: '"v2"', 'last-modified': 'Tue, 01 Sep 2026 10:00:00 GMT' })).toBeNull();
     expect(versionProblem(null, { etag: '"v2"' })).toBeNull();

@@ -60,28 +60,41 @@ export function rangeAnswerProblem(contentRange: string | undefined, asked: Byte
 
 /**
  * What identifies the version of a file an origin first answered with, for
- * the reads after it: a strong `ETag`, else `Last-Modified`; null when it
- * tells neither (size and ranges are then all that is checked). A weak ETag
- * (`W/"…"`) cannot be sent in `If-Range` (RFC 9110 §13.1.5).
+ * the reads after it (RFC 9110 §8.8, §13.1.5): its ETag, else its
+ * Last-Modified; null when it tells neither (size and ranges are then all
+ * that is checked).
  */
 export interface FileVersion {
-  /** Sent as `If-Range`: an origin whose file is another one now answers it whole (`200`), not the range. */
-  ifRange: string;
-  /** What each later answer must say again, when it says it (an origin that ignores `If-Range`). */
+  /**
+   * Sent as `If-Range`, so that an origin whose file is another one now answers it whole (`200`), not the range:
+   * a strong ETag, or a Last-Modified that is a strong validator (the answer's `Date` a second or more after it).
+   * Null when there is none: a weak ETag may not be sent there, nor a date by a client that has an ETag.
+   */
+  ifRange: string | null;
+  /** What each later answer must say again, when it says it (an origin that ignores `If-Range`, or has none). */
   header: 'etag' | 'last-modified';
+  value: string;
 }
 
-export function fileVersion(etag: string | undefined, lastModified: string | undefined): FileVersion | null {
-  const strong = etag?.trim();
-  if (strong && /^"[^"]*"$/.test(strong)) return { ifRange: strong, header: 'etag' };
-  const date = lastModified?.trim();
-  if (date && !Number.isNaN(Date.parse(date))) return { ifRange: date, header: 'last-modified' };
-  return null;
+export function fileVersion(etag: string | undefined, lastModified: string | undefined, date?: string): FileVersion | null {
+  const tag = etag?.trim();
+  if (tag && /^(W\/)?"[^"]*"$/.test(tag)) return { ifRange: tag.startsWith('W/') ? null : tag, header: 'etag', value: tag };
+  const modified = lastModified?.trim();
+  const at = modified ? Date.parse(modified) : NaN;
+  if (!modified || Number.isNaN(at)) return null;
+  const sent = date ? Date.parse(date) : NaN;
+  return { ifRange: sent - at >= 1000 ? modified : null, header: 'last-modified', value: modified };
 }
+
+/** An ETag compared weakly (RFC 9110 §8.8.3.2): `W/"a"` and `"a"` are the same version, `"b"` another. */
+const opaque = (tag: string) => tag.replace(/^W\//, '');
 
 /** Why a later range answer (its headers) is of another version of the file than the first one, or null when nothing says so. */
 export function versionProblem(first: FileVersion | null, headers: { etag?: string; 'last-modified'?: string }): string | null {
   const now = first ? headers[first.header]?.trim() : undefined;
-  if (!first || now === undefined || now === first.ifRange) return null;
-  return `the origin first sent the file with ${first.header === 'etag' ? 'ETag' : 'Last-Modified'} ${first.ifRange}, then with ${now}`;
+  if (!first || now === undefined) return null;
+  const same = first.header === 'etag' ? opaque(now) === opaque(first.value) : now === first.value;
+  return same
+    ? null
+    : `the origin first sent the file with ${first.header === 'etag' ? 'ETag' : 'Last-Modified'} ${first.value}, then with ${now}`;
 }

@@ -7,10 +7,11 @@
  * answer can point it elsewhere), follows no redirect, and must answer
  * exactly the bytes asked of a resource of the same size: anything else is
  * refused (http-range.ts), and must be of the same version of the file: each
- * read sends the first answer's strong ETag (or its Last-Modified) as
- * `If-Range`, so an origin whose file was replaced, even by one of the same
- * length, answers it whole and the job fails instead of splicing two files;
- * an answer that names another ETag is refused too. An origin that does not
+ * read sends the first answer's strong ETag (or its Last-Modified, when that
+ * is a strong validator) as `If-Range`, so an origin whose file was replaced,
+ * even by one of the same length, answers it whole and the job fails instead
+ * of splicing two files; an answer that names another ETag (or, without one,
+ * another Last-Modified) is refused too. An origin that does not
  * answer ranges is downloaded from its answer to that first request.
  */
 import type { IncomingMessage } from 'node:http';
@@ -318,7 +319,7 @@ export async function openOriginStream(url: string, limits: DownloadLimits, sign
 }
 
 /** The version of the file an answer is of (http-range.ts `fileVersion`). */
-const versionOf = (res: IncomingMessage) => fileVersion(res.headers.etag, res.headers['last-modified']);
+const versionOf = (res: IncomingMessage) => fileVersion(res.headers.etag, res.headers['last-modified'], res.headers.date);
 
 /**
  * A range request to `url` on `address` (the one that first answered), redirects refused, answered with
@@ -334,7 +335,7 @@ async function rangeAnswer(
   signal: AbortSignal,
   version: FileVersion | null,
 ) {
-  const headers = { ...rangeHeader(range), ...(version ? { 'if-range': version.ifRange } : {}) };
+  const headers = { ...rangeHeader(range), ...(version?.ifRange ? { 'if-range': version.ifRange } : {}) };
   const res = await originGet(url, limits, signal, { headers, pinnedAddress: address });
   const status = res.statusCode ?? 0;
   // bodies not read are dropped with their connection, never drained (openUrl)
@@ -350,7 +351,7 @@ async function rangeAnswer(
     if (status >= 200 && status < 300)
       throw errors.jobFailed(
         'Input changed while being read',
-        `the origin answered a range request with HTTP ${status}${version ? `: the file is no longer the one first read (If-Range ${version.ifRange})` : ''}`,
+        `the origin answered a range request with HTTP ${status}${version?.ifRange ? `: the file is no longer the one first read (If-Range ${version.ifRange})` : ''}`,
       );
     throw statusFailure(res);
   }
