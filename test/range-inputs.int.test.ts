@@ -15,7 +15,6 @@ import { ffprobe, makeTestVideo } from './helpers/media.js';
 import {
   cutFirstDownload,
   holdSecondHalf,
-  type Behaviour,
   type Origin,
   type RangeLog,
   type VersionLog,
@@ -38,6 +37,7 @@ const logs: Record<string, RangeLog> = {};
 const log = (name: string) => (logs[name] = { requests: [], bytes: 0 });
 const versions: Record<string, VersionLog> = {};
 const versionLog = (name: string) => (versions[name] = { requests: [] });
+versionLog('cut-then-replaced');
 /** Lets `/held.mp4` send the second half of its file. */
 let releaseHeld!: () => void;
 const held = new Promise<void>((resolve) => (releaseHeld = resolve));
@@ -83,7 +83,16 @@ beforeAll(async () => {
     '/replaced.mp4': replacedAfter([clip, join(dir, 'replaced.mp4')], 1, versionLog('replaced')),
     '/replaced-ignoring.mp4': replacedAfter([clip, join(dir, 'replaced.mp4')], 1, versionLog('replaced-ignoring'), { ignoreIfRange: true }),
     '/chunked.mp4': serveChunked(clip),
-    '/cut-then-replaced.mp4': cutThenReplaced(join(dir, 'moov-last.mp4'), join(dir, 'moov-last-replaced.mp4')),
+    // the download is cut half way, and the file replaced by another of the same length before the rest is asked for
+    '/cut-then-replaced.mp4': cutFirstDownload(join(dir, 'moov-last.mp4'), 300, log('cut-then-replaced'), {
+      etag: '"v1"',
+      after: (reset) =>
+        replacedAfter(
+          [join(dir, 'moov-last.mp4'), join(dir, 'moov-last-replaced.mp4')],
+          reset ? 0 : Infinity,
+          versions['cut-then-replaced']!,
+        ),
+    }),
   });
   // an HLS playlist served as video/mp4 whose segment is on the origin: ffmpeg must never ask for it
   await writeFile(
@@ -96,32 +105,6 @@ afterAll(async () => {
   await origin?.close();
   await secret?.close();
 });
-
-/**
- * The first whole-file answer (ETag "v1") is cut half way; from then on the file is another one of the same length
- * (ETag "v2"), served as `replacedAfter` serves it (If-Range honoured). Reads before the cut get "v1".
- */
-function cutThenReplaced(file: string, other: string): Behaviour {
-  let replacedNow = false;
-  const log = versionLog('cut-then-replaced');
-  return async (req, res, hit) => {
-    if (hit > 1) return replacedAfter([file, other], replacedNow ? 0 : Infinity, log)(req, res, hit);
-    const body = await readFile(file);
-    res.writeHead(206, {
-      'content-type': 'video/mp4',
-      'content-length': body.length,
-      'content-range': `bytes 0-${body.length - 1}/${body.length}`,
-      'accept-ranges': 'bytes',
-      etag: '"v1"',
-    });
-    res.write(body.subarray(0, Math.floor(body.length / 2)), () =>
-      setTimeout(() => {
-        replacedNow = true;
-        res.socket?.resetAndDestroy();
-      }, 300),
-    );
-  };
-}
 
 /** The origin by host name: URL_ALLOWLIST names `localhost`, so 127.0.0.1 itself stays a forbidden address. */
 const url = (path: string) => origin.url(path).replace('127.0.0.1', 'localhost');

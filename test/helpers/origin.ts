@@ -208,13 +208,21 @@ export const holdSecondHalf =
 /**
  * A range-serving origin whose first answer reaching the end of the file (a
  * download) sends half of it and resets the connection `afterMs` later;
- * every other request is answered whole.
+ * every other request is answered whole, by `after` when given (told whether
+ * the reset happened yet), else as serveRanges does. `etag` goes with the
+ * first answer.
  */
-export const cutFirstDownload = (file: string, afterMs: number, log: RangeLog = { requests: [], bytes: 0 }): Behaviour => {
+export const cutFirstDownload = (
+  file: string,
+  afterMs: number,
+  log: RangeLog = { requests: [], bytes: 0 },
+  { etag, after }: { etag?: string; after?: (reset: boolean) => Behaviour } = {},
+): Behaviour => {
   let cut = false;
+  let reset = false;
   return async (req, res, hit) => {
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-    if (!m || cut) return serveRanges(file, log)(req, res, hit);
+    if (!m || cut) return (after?.(reset) ?? serveRanges(file, log))(req, res, hit);
     cut = true;
     log.requests.push(req.headers.range!);
     const body = await readFile(file);
@@ -223,8 +231,14 @@ export const cutFirstDownload = (file: string, afterMs: number, log: RangeLog = 
       'content-length': body.length,
       'content-range': `bytes 0-${body.length - 1}/${body.length}`,
       'accept-ranges': 'bytes',
+      ...(etag ? { etag } : {}),
     });
-    res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => res.socket?.resetAndDestroy(), afterMs));
+    res.write(body.subarray(0, Math.floor(body.length / 2)), () =>
+      setTimeout(() => {
+        reset = true;
+        res.socket?.resetAndDestroy();
+      }, afterMs),
+    );
   };
 };
 
