@@ -23,9 +23,10 @@ export function keptUntil(storedAt: number, policy: Pick<SweepPolicy, 'resumeTtl
  * job (its result stored) once nobody may resume it any more — or, when its
  * client got download URLs, once those expired; any other job once nothing
  * of it changed for `storageTtlMs`. One gateway sweeps at a time (the
- * holder of the SweepLease); deletes are idempotent all the same. Returns the job ids removed; rejects, once every job was
- * tried, when some could not be removed. `signal` (the lease lost or given
- * up) stops the sweep before its next job.
+ * holder of the SweepLease); deletes are idempotent all the same. Returns
+ * the job ids removed; rejects, once every job was tried, when some could
+ * not be removed. `signal` (the lease lost or given up) stops the sweep
+ * before its next job.
  */
 export async function sweepStorage(
   storage: Storage,

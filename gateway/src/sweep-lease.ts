@@ -27,7 +27,7 @@ export class SweepLease {
     private readonly logger: Logger,
   ) {}
 
-  /** Whether the lease is held now (a sweep checks it between jobs). */
+  /** Aborted once the lease taken last is lost or given up (a sweep checks it between jobs). */
   get signal(): AbortSignal {
     return this.holding.signal;
   }
