@@ -92,7 +92,7 @@ describe('JobHandler, a job that finished before this delivery', () => {
         writeState: () => Promise.resolve(),
       } as unknown as JobStore,
       replies: { send: (_route: unknown, r: unknown, i?: OutputsByKey) => (sent.push({ reply: r, inline: i }), Promise.resolve()) },
-      view: { heldEarlierElsewhere: () => false, finished: () => false },
+      view: { heldEarlierElsewhere: () => false, finished: () => false, whenTold: () => Promise.resolve() },
       onFinished: () => {},
       metrics: {},
       logger,
@@ -194,7 +194,7 @@ describe('JobHandler, a job stopped in its last steps or after them', () => {
           return Promise.resolve();
         },
       },
-      view: { heldEarlierElsewhere: () => false, finished: () => false },
+      view: { heldEarlierElsewhere: () => false, finished: () => false, whenTold: () => Promise.resolve() },
       onFinished: () => {},
       metrics,
       logger,

@@ -51,7 +51,7 @@ export interface HandlerDeps {
   storage: Storage;
   store: JobStore;
   replies: ReplyPublisher;
-  view: Pick<ClusterView, 'heldEarlierElsewhere' | 'finished'>;
+  view: Pick<ClusterView, 'heldEarlierElsewhere' | 'finished' | 'whenTold'>;
   /** The job's final answer was published: remembered and told to the other workers (a copy delivered again is not run). */
   onFinished(jobId: string): void;
   metrics: WorkerMetrics;
@@ -71,6 +71,8 @@ type AbortReason = 'cancel' | 'shutdown' | 'yield' | 'superseded' | 'finished';
 
 /** How long a worker remembers a job it cancelled, for a copy of it that waited behind that run (JobHandler.handle). */
 const CANCELLED_MEMORY_MS = 10 * 60_000;
+/** The longest a job waits for its worker's report to come back before it looks for an earlier copy elsewhere (ClusterView.whenTold). */
+const TOLD_WAIT_MS = 1000;
 
 /** What storage says of a job just taken (JobHandler.lookUp). */
 type Verdict =
@@ -188,7 +190,9 @@ export class JobHandler {
     this.active.set(job.job_id, entry);
     try {
       // Another live worker that took this very job earlier runs it (a copy routed twice or delivered
-      // again): wait for that run, then use its result.
+      // again): wait for that run, then use its result. Asked once the others have heard we hold it (a broker
+      // round trip): two copies taken at the same moment are then each seen by the other's worker.
+      await view.whenTold(job.job_id, TOLD_WAIT_MS);
       if (view.heldEarlierElsewhere(job.job_id)) {
         log.info('another worker runs this job; waiting for it to end');
         while (view.heldEarlierElsewhere(job.job_id) && !controller.signal.aborted) await sleep(1000, controller.signal);

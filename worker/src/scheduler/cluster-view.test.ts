@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { ClusterView, FINISHED_MEMORY_MAX, FINISHED_MEMORY_MS, type RunningJob } from './cluster-view.js';
 
 const T1 = '00000000000000a1';
@@ -150,6 +151,41 @@ describe('ClusterView', () => {
     w1.setOwn([copy(501)]);
     w2.update(state('w1', [copy(501)]));
     expect([w1.heldEarlierElsewhere('dup'), w2.heldEarlierElsewhere('dup')]).toEqual([true, false]);
+  });
+
+  it('lets a job go on once a report of its own naming it comes back, so a copy taken at the same moment elsewhere is seen first', async () => {
+    const { view } = clusterView();
+    let told = false;
+    const waiting = view.whenTold('j1', 60_000).then(() => (told = true));
+    view.update(state('w2', [{ ...job('j1', T1), since: 5 }])); // the peer's report, queued before ours came back
+    view.update(state('w1', [job('j0', T1)])); // ours, from before we took j1
+    await Promise.resolve();
+    expect(told).toBe(false);
+    view.setOwn([{ ...job('j1', T1), since: 6 }]);
+    view.update(state('w1', [{ ...job('j1', T1), since: 6 }]));
+    await waiting;
+    expect(view.heldEarlierElsewhere('j1')).toBe(true);
+    await view.whenTold('j1', 60_000); // told already: at once
+  });
+
+  it('does not wait for its report while it cannot hear the exchange, and waits no longer than asked', async () => {
+    const { view } = clusterView();
+    view.setListening(false);
+    await view.whenTold('j1', 60_000);
+    view.setListening(true);
+    jest.useFakeTimers();
+    try {
+      let done = false;
+      void view.whenTold('j2', 50).then(() => (done = true));
+      jest.advanceTimersByTime(49);
+      await Promise.resolve();
+      expect(done).toBe(false);
+      jest.advanceTimersByTime(1);
+      await Promise.resolve();
+      expect(done).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('keeps the worker id it was given', () => {

@@ -12,7 +12,7 @@
  * held by a peer that went silent — are told to `onReleased`: their tenants'
  * queues may hold work again. It also remembers for `FINISHED_MEMORY_MS`
  * the jobs whose final answer went out, here or on a peer (`job_finished`).
- * Pure: the clock is passed in.
+ * Pure but for `whenTold`'s timer: the clock is passed in.
  */
 import type { ControlMessage } from '@media-foundry/shared';
 
@@ -40,6 +40,9 @@ export class ClusterView {
   private listening = true;
   /** Jobs whose final answer was published, and when (oldest first). */
   private readonly finishedAt = new Map<string, number>();
+  /** The jobs in the last report of ours that came back to us, and who waits for one (`whenTold`). */
+  private told = new Set<string>();
+  private readonly waiting = new Map<string, (() => void)[]>();
 
   constructor(
     readonly workerId: string,
@@ -48,9 +51,13 @@ export class ClusterView {
     private readonly onReleased: (jobs: RunningJob[]) => void = () => {},
   ) {}
 
-  /** Another worker's report (our own echo is ignored). Returns true when it changed what we know. */
+  /** Another worker's report; our own, come back, tells whom `whenTold` may let go. Returns true when it changed what we know. */
   update(state: WorkerState): boolean {
-    if (state.worker_id === this.workerId) return false;
+    if (state.worker_id === this.workerId) {
+      this.told = new Set(state.running.map((j) => j.job_id));
+      for (const id of this.told) this.letGo(id);
+      return false;
+    }
     const before = this.others.get(state.worker_id);
     const released = (before?.running ?? []).filter((j) => !state.running.some((r) => r.job_id === j.job_id));
     if (released.length > 0) this.onReleased(released);
@@ -132,6 +139,34 @@ export class ClusterView {
     if (!mine) return true;
     const ahead = all.filter((j) => j !== mine && (!j.held || before(j, mine))).length;
     return ahead < cap;
+  }
+
+  /**
+   * Resolves once a report of ours naming this job has come back through the
+   * control exchange (at most `ms` later; at once while this worker cannot
+   * hear it). A peer that took the same job earlier and said so was then
+   * heard first: the fanout queues one publisher's report after another's
+   * that reached it first. So two workers that take copies of one job at
+   * the same moment each see the other before `heldEarlierElsewhere` decides,
+   * where a look at once could let both run.
+   */
+  whenTold(jobId: string, ms: number): Promise<void> {
+    if (!this.listening || this.told.has(jobId)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.letGo(jobId), ms);
+      const list = this.waiting.get(jobId) ?? [];
+      list.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.waiting.set(jobId, list);
+    });
+  }
+
+  private letGo(jobId: string): void {
+    const list = this.waiting.get(jobId);
+    this.waiting.delete(jobId);
+    for (const go of list ?? []) go();
   }
 
   /**
