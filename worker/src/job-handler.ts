@@ -191,7 +191,7 @@ export class JobHandler {
     try {
       // Another live worker that took this very job earlier runs it (a copy routed twice or delivered
       // again): wait for that run, then use its result. Asked once the others have heard we hold it (a broker
-      // round trip): two copies taken at the same moment are then each seen by the other's worker.
+      // round trip): of two copies taken at the same moment, the later one's worker then sees the earlier.
       await view.whenTold(job.job_id, TOLD_WAIT_MS);
       if (view.heldEarlierElsewhere(job.job_id)) {
         log.info('another worker runs this job; waiting for it to end');

@@ -146,9 +146,9 @@ export class ClusterView {
    * control exchange (at most `ms` later; at once while this worker cannot
    * hear it). A peer that took the same job earlier and said so was then
    * heard first: the fanout queues one publisher's report after another's
-   * that reached it first. So two workers that take copies of one job at
-   * the same moment each see the other before `heldEarlierElsewhere` decides,
-   * where a look at once could let both run.
+   * that reached it first. So of two workers that take copies of one job at
+   * the same moment, the later always sees the earlier before
+   * `heldEarlierElsewhere` decides, where a look at once could let both run.
    */
   whenTold(jobId: string, ms: number): Promise<void> {
     if (!this.listening || this.told.has(jobId)) return Promise.resolve();
