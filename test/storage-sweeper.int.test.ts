@@ -21,6 +21,12 @@ const TOOK = 'this gateway sweeps storage (it took the sweeper lease)';
 const sweeps = (g: GatewayHandle, since = 0) => g.process.logs.slice(since).filter((l) => l.msg === 'sweeping storage').length;
 const live = () => stack.gateways.filter((g) => g.process.proc.exitCode === null && g.process.proc.signalCode === null);
 
+/** The gateway's mf_gateway_sweeper_lease now. */
+async function leaseGauge(g: GatewayHandle): Promise<number> {
+  const text = await (await fetch(g.healthUrl.replace(/\/health$/, '/metrics'))).text();
+  return Number(/^mf_gateway_sweeper_lease(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1] ?? NaN);
+}
+
 /** The one live gateway that has swept lately, after checking over `ms` that no other live one did. */
 async function theSweeper(ms = 3000): Promise<GatewayHandle> {
   await waitFor(() => live().some((g) => sweeps(g) > 0), 15_000, 'a sweep');
@@ -37,6 +43,8 @@ it("one gateway sweeps at a time, and it removes an expired job's files", async 
   const holder = await theSweeper();
   expect(holder.process.logs.filter((l) => l.msg === TOOK)).toHaveLength(1);
   for (const other of live().filter((g) => g !== holder)) expect(sweeps(other)).toBe(0);
+  // /metrics says which one it is
+  for (const g of live()) expect(await leaseGauge(g)).toBe(g === holder ? 1 : 0);
   // a job that never finished, untouched for longer than STORAGE_TTL_SECONDS (a day)
   const folder = join(stack.storageDir, 'jobs', randomUUID());
   await mkdir(join(folder, 'input'), { recursive: true });

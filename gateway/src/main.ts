@@ -59,6 +59,7 @@ async function main(): Promise<void> {
   // probes never wait on the broker or storage: the intake depth and the checks behind /ready run in the background
   const intakeDepth = new PolledValue(() => tenants.intakeDepth());
   const budget = new ByteBudget(config.gatewayBufferBudgetBytes);
+  const lease = new SweepLease(broker, t.sweeperLease, logger);
   const registry = createRegistry('gateway');
   let baseUrl = '';
   let connections = () => 0;
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     connections: () => connections(),
     activeJobs: () => jobs?.size ?? 0,
     bufferedBytes: () => budget.used(),
+    sweeperLease: () => lease.holds,
     queueDepth: () => Promise.resolve(intakeDepth.current()),
     brokerConnected: () => broker.state() === 'connected',
     brokerReconnects: () => broker.reconnects(),
@@ -102,7 +104,6 @@ async function main(): Promise<void> {
   for (const check of checks) check.start();
 
   // one gateway of the deployment sweeps at a time (the others only check, each tick, whether it is their turn)
-  const lease = new SweepLease(broker, t.sweeperLease, logger);
   const sweeper = sweepEvery(config.cleanupIntervalMs, async () => {
     if (!(await lease.held())) return;
     logger.debug('sweeping storage');

@@ -16,6 +16,8 @@ export interface GatewayGauges extends CommonGauges {
   activeJobs: () => number;
   /** Bytes held for uploads and deliveries, counted against GATEWAY_BUFFER_BUDGET_MB. */
   bufferedBytes: () => number;
+  /** Whether this gateway holds the storage sweeper's lease (sweep-lease.ts). */
+  sweeperLease: () => boolean;
 }
 
 export function createGatewayMetrics(registry: Registry, gauges: GatewayGauges): GatewayMetrics {
@@ -27,6 +29,8 @@ export function createGatewayMetrics(registry: Registry, gauges: GatewayGauges):
     "Bytes held for clients' uploads and deliveries, of GATEWAY_BUFFER_BUDGET_MB",
     gauges.bufferedBytes,
   );
+  // across a deployment the sum is 1 (0 only while the turn passes on, or when no gateway may take it)
+  metrics.gauge('mf_gateway_sweeper_lease', '1 while this gateway is the one that sweeps storage', () => (gauges.sweeperLease() ? 1 : 0));
   return {
     registry,
     jobsSubmitted: metrics.counter('mf_jobs_submitted_total', 'Jobs published to the queue', ['operation']),

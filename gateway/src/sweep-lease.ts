@@ -27,6 +27,11 @@ export class SweepLease {
     private readonly logger: Logger,
   ) {}
 
+  /** Whether this gateway holds the lease now (the `mf_gateway_sweeper_lease` gauge). */
+  get holds(): boolean {
+    return this.channel !== null;
+  }
+
   /** Aborted once the lease taken last is lost or given up (a sweep checks it between jobs). */
   get signal(): AbortSignal {
     return this.holding.signal;

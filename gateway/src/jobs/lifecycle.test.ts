@@ -207,6 +207,7 @@ describe('JobLifecycle', () => {
         connections: () => 0,
         activeJobs: () => 0,
         bufferedBytes: () => budget.used(),
+        sweeperLease: () => false,
         queueDepth: () => Promise.resolve(0),
         brokerConnected: () => true,
         brokerReconnects: () => 0,
