@@ -18,8 +18,19 @@ export interface Backend {
   close(): Promise<void>;
 }
 
+/**
+ * Connections a test opened and did not close (it failed before its `close()`): closed after the test file, or
+ * Jest would stay up on them after the run.
+ */
+const open = new Set<amqplib.ChannelModel>();
+afterAll(async () => {
+  await Promise.all([...open].map((conn) => conn.close().catch(() => {})));
+  open.clear();
+});
+
 export async function connectBackend(prefix: string): Promise<Backend> {
   const conn = await amqplib.connect(AMQP_URL);
+  open.add(conn);
   const ch = await conn.createConfirmChannel();
   const { queue: replyQueue } = await ch.assertQueue('', { exclusive: true });
   const replies: Record<string, unknown>[] = [];
@@ -40,6 +51,9 @@ export async function connectBackend(prefix: string): Promise<Backend> {
       const deadline = Date.now() + timeoutMs;
       while (jobIds.some((id) => !done(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     },
-    close: () => conn.close(),
+    close: () => {
+      open.delete(conn);
+      return conn.close();
+    },
   };
 }
