@@ -24,8 +24,9 @@ export interface Backend {
  */
 const open = new Set<amqplib.ChannelModel>();
 afterAll(async () => {
-  await Promise.all([...open].map((conn) => conn.close().catch(() => {})));
+  const left = [...open];
   open.clear();
+  await Promise.all(left.map((conn) => conn.close().catch(() => {})));
 });
 
 export async function connectBackend(prefix: string): Promise<Backend> {
@@ -51,9 +52,7 @@ export async function connectBackend(prefix: string): Promise<Backend> {
       const deadline = Date.now() + timeoutMs;
       while (jobIds.some((id) => !done(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     },
-    close: () => {
-      open.delete(conn);
-      return conn.close();
-    },
+    // once: the file's own clean-up may come after this helper's (Jest runs afterAll hooks in the order they were declared)
+    close: () => (open.delete(conn) ? conn.close() : Promise.resolve()),
   };
 }
