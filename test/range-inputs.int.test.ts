@@ -149,6 +149,14 @@ describe('URL inputs', () => {
     expect(final.output_metadata).toMatchObject({ width: 640, height: 360, size_bytes: file.length });
     expect(Math.abs((final.output_metadata as { duration: number }).duration - 20)).toBeLessThan(0.5);
     expect(logs['moov-last']!.bytes).toBeLessThan(file.length * 0.25);
+    // the first block and the index to the end, on its own: not the media data before the index in its block
+    const block = 512 * 1024;
+    const [first, index, ...more] = logs['moov-last']!.requests;
+    expect(first).toBe(`bytes=0-${block - 1}`);
+    const from = Number(/^bytes=(\d+)-(\d+)$/.exec(index ?? '')?.[1]);
+    expect(index).toBe(`bytes=${from}-${file.length - 1}`);
+    expect(from % block).not.toBe(0);
+    expect(more).toEqual([]);
   });
 
   /** How many jobs so far were planned from an MP4 header read in-process (the worker knows jobs by its own ids, so: a count). */

@@ -50,20 +50,26 @@ afterAll(() => server.close());
 const get = (url: string, range?: string) => fetch(url, { headers: range ? { range } : {} });
 
 describe('InputServer', () => {
-  it('serves exact bytes for a range, in a window that starts at one block and doubles while reads go on', async () => {
-    const { source } = memorySource();
+  it('serves exact bytes for a range, in a window that starts at one block, doubles while reads go on and ends where a block ends', async () => {
+    const { source, reads } = memorySource();
     const served = server.serve(reader(source), 'input.mp4', new AbortController().signal);
     expect(isServedInputUrl(served.url)).toBe(true);
     expect(served.url).toMatch(/\/input\.mp4$/);
     let res = await get(served.url, 'bytes=100-');
     expect(res.status).toBe(206);
-    expect(res.headers.get('content-range')).toBe(`bytes 100-1123/${body.length}`);
-    expect(Buffer.from(await res.arrayBuffer())).toEqual(body.subarray(100, 1124));
-    res = await get(served.url, 'bytes=1124-'); // goes on where the last answer ended: twice as long
-    expect(res.headers.get('content-range')).toBe(`bytes 1124-3171/${body.length}`);
-    expect(Buffer.from(await res.arrayBuffer())).toEqual(body.subarray(1124, 3172));
-    res = await get(served.url, 'bytes=8000-'); // a seek: one block again
-    expect(res.headers.get('content-range')).toBe(`bytes 8000-9023/${body.length}`);
+    // not 100-1123: those 100 bytes more would fetch the whole second block
+    expect(res.headers.get('content-range')).toBe(`bytes 100-1023/${body.length}`);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(body.subarray(100, 1024));
+    expect(reads).toEqual(['0-1023']);
+    res = await get(served.url, 'bytes=1024-'); // goes on where the last answer ended: twice as long
+    expect(res.headers.get('content-range')).toBe(`bytes 1024-3071/${body.length}`);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(body.subarray(1024, 3072));
+    res = await get(served.url, 'bytes=3072-'); // and on: twice again
+    expect(res.headers.get('content-range')).toBe(`bytes 3072-7167/${body.length}`);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(body.subarray(3072, 7168));
+    res = await get(served.url, 'bytes=8000-'); // a seek: to the end of the block it lands in
+    expect(res.headers.get('content-range')).toBe(`bytes 8000-8191/${body.length}`);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(body.subarray(8000, 8192));
     res = await get(served.url, `bytes=${body.length - 10}-`); // never past the end
     expect(Buffer.from(await res.arrayBuffer())).toEqual(body.subarray(body.length - 10));
     expect((await get(served.url, `bytes=${body.length}-`)).status).toBe(416);
@@ -78,6 +84,23 @@ describe('InputServer', () => {
     await (await get(served.url, 'bytes=0-1023')).arrayBuffer();
     expect(reads).toEqual(['0-1023']);
     expect(r.fetchedBytes).toBe(BLOCK);
+    served.close();
+  });
+
+  it("serves a block's tail read on its own (an MP4's moov, read ahead) without fetching the whole block", async () => {
+    const { source, reads } = memorySource();
+    const r = reader(source);
+    const start = 10 * BLOCK + 40; // in the last block, as a moov at the end of a file is
+    expect(r.seedTail(start, new ArrivingBlock(() => Promise.resolve(body.subarray(start))))).toBe(true);
+    const served = server.serve(r, 'input.mp4', new AbortController().signal);
+    const res = await get(served.url, `bytes=${start}-`);
+    expect(res.headers.get('content-range')).toBe(`bytes ${start}-${body.length - 1}/${body.length}`);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(body.subarray(start));
+    expect(reads).toEqual([]);
+    // from before the tail: the whole block, read as any block is
+    const earlier = await get(served.url, `bytes=${10 * BLOCK}-`);
+    expect(Buffer.from(await earlier.arrayBuffer())).toEqual(body.subarray(10 * BLOCK));
+    expect(reads).toEqual([`${10 * BLOCK}-${body.length - 1}`]);
     served.close();
   });
 

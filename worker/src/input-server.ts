@@ -141,8 +141,11 @@ export class InputServer {
     const start = range?.start ?? 0;
     let end = size - 1;
     if (range) {
-      entry.window = start === entry.nextStart ? Math.min(entry.window * 2, MAX_WINDOW_BYTES) : reader.blockBytes;
-      end = Math.min(range.end, start + entry.window - 1);
+      const block = reader.blockBytes;
+      entry.window = start === entry.nextStart ? Math.min(entry.window * 2, MAX_WINDOW_BYTES) : block;
+      // ends where a block ends: a window ending a few bytes into a block (ffmpeg's seek back to an MP4's first
+      // sample, just past its header) would fetch that whole block from the origin for those bytes
+      end = Math.min(range.end, Math.floor((start + entry.window) / block) * block - 1);
       entry.nextStart = end + 1;
     }
     entry.responses.add(res);
@@ -154,10 +157,11 @@ export class InputServer {
     });
   }
 
-  /** The head once the first block is in hand (a failed read is a 502, not a cut body), then the bytes. */
+  /** The head once the first bytes are in hand (a failed read is a 502, not a cut body), then the bytes. */
   private async answer(entry: Entry, req: IncomingMessage, res: ServerResponse, start: number, end: number, partial: boolean) {
     const { reader, signal } = entry;
-    const first = reader.size === 0 ? null : await reader.block(Math.floor(start / reader.blockBytes), signal);
+    const first = reader.size === 0 ? null : this.piece(reader, Math.floor(start / reader.blockBytes), start, end, signal);
+    await first;
     const headers = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', 'content-length': end - start + 1 };
     if (partial) res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${reader.size}` });
     else res.writeHead(200, headers);
@@ -165,22 +169,30 @@ export class InputServer {
       res.end();
       return;
     }
-    await this.stream(entry, res, start, end);
+    await this.stream(entry, res, start, end, first);
+  }
+
+  /**
+   * The bytes of block `index` within `start`..`end` (end included). Read through `BlockReader.bytes`, which
+   * serves them from a part of the block read on its own (an MP4's `moov` at the end of the file, read by the
+   * look-ahead) without fetching the whole block again.
+   */
+  private piece(reader: BlockReader, index: number, start: number, end: number, signal: AbortSignal): Promise<Buffer> {
+    const from = index * reader.blockBytes;
+    return reader.bytes(Math.max(start, from), Math.min(end + 1, from + reader.blockBytes), signal);
   }
 
   /** Writes bytes `start`..`end` block by block, reading one block ahead while ffmpeg takes the current one. */
-  private async stream(entry: Entry, res: ServerResponse, start: number, end: number): Promise<void> {
+  private async stream(entry: Entry, res: ServerResponse, start: number, end: number, first: Promise<Buffer>): Promise<void> {
     const { reader, signal } = entry;
     const size = reader.blockBytes;
     const last = Math.floor(end / size);
     for (let index = Math.floor(start / size); index <= last && !res.destroyed; index++) {
-      const block = reader.block(index, signal);
+      const piece = index * size <= start ? first : this.piece(reader, index, start, end, signal);
       if (index < last) void reader.block(index + 1, signal).catch(() => {}); // read ahead; a failure shows when it is needed
-      const bytes = await block;
-      const from = index * size;
-      const piece = bytes.subarray(Math.max(0, start - from), Math.min(bytes.length, end - from + 1));
+      const bytes = await piece;
       if (res.destroyed) return;
-      if (!res.write(piece)) await drained(res);
+      if (!res.write(bytes)) await drained(res);
     }
     res.end();
   }

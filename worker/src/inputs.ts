@@ -153,9 +153,8 @@ export async function openRangedInput(
 
 /** Gives `reader` the reads begun ahead (an MP4's index), or stops those it does not take. */
 function takeLookAhead(reader: BlockReader, ahead: LookAhead): void {
-  // the tail first: the header read takes it before the whole block (still wanted: ffmpeg reads blocks)
-  if (ahead.tail && !reader.seedTail(ahead.tail.start, ahead.tail.bytes)) ahead.tail.cancel();
-  if (!reader.adopt(ahead.index, ahead.read)) ahead.cancel();
+  const taken = ahead.kind === 'tail' ? reader.seedTail(ahead.start, ahead.bytes) : reader.adopt(ahead.index, ahead.read);
+  if (!taken) ahead.cancel();
 }
 
 /**
@@ -285,7 +284,7 @@ export async function openStreamedInput(
     },
   );
   downloaded.catch(() => {}); // its failure is every waiting read's, and so the job's
-  // the file's own reads are not counted: the download counts its bytes; the look-ahead's block is counted again
+  // the file's own reads are not counted: the download counts its bytes; the look-ahead's are counted again
   const reader = new BlockReader(growing, {
     blockBytes: RANGE_BLOCK_BYTES,
     cacheBlocks: RANGE_CACHE_BLOCKS,

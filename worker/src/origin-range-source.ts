@@ -50,18 +50,14 @@ export type OpenedOrigin =
     }
   | { ranges: false; save(path: string, budget: BudgetAttempt): Promise<void> };
 
-/** A block read begun while the first one still arrived (`openOrigin`'s `lookAhead`): its index and its bytes. */
-export interface LookAhead {
-  index: number;
-  read: Promise<Buffer>;
-  /**
-   * The bytes from the offset looked ahead at to that block's end, read on their own: an MP4's `moov` at the
-   * end of the file comes in a few KB, where its whole block may be hundreds. Null when the offset starts its block.
-   */
-  tail: { start: number; bytes: ArrivingBlock; cancel(): void } | null;
-  /** Stops the block's read (no one takes it). */
-  cancel(): void;
-}
+/**
+ * A read begun while the first block still arrived (`openOrigin`'s `lookAhead`): the bytes from the offset looked
+ * ahead at to its block's end when they are a small part of that block (an MP4's `moov` at the end of the file
+ * comes in a few KB, where its whole block may be hundreds), or else that whole block.
+ */
+export type LookAhead =
+  | { kind: 'tail'; start: number; bytes: ArrivingBlock; /** Stops the read (no one takes it). */ cancel(): void }
+  | { kind: 'block'; index: number; read: Promise<Buffer>; /** Stops the read (no one takes it). */ cancel(): void };
 
 const rangeHeader = (range: ByteRange) => ({ range: `bytes=${range.start}-${range.end}` });
 
@@ -124,9 +120,10 @@ async function withDeadline<T>(
 }
 
 /**
- * Starts reading, by range, the block holding `offset` (and, first, the bytes from `offset` to that block's end
- * when they are a small part of it): an offset that a lookAhead named, past the `from` bytes already on their
- * way. Null when there is nothing to read ahead.
+ * Starts reading, by range, the block holding `offset` — only the bytes from `offset` to that block's end when
+ * they are a small part of it (everything ffmpeg and the header read want of it: the rest of that block, the end
+ * of the media data, is fetched if ever asked for) — an offset that a lookAhead named, past the `from` bytes
+ * already on their way. Null when there is nothing to read ahead.
  */
 export function startLookAhead(
   source: RangeSource,
@@ -138,18 +135,14 @@ export function startLookAhead(
   if (offset === null || offset < from || offset >= source.size) return null;
   const index = Math.floor(offset / blockBytes);
   const range = blockRange(index, blockBytes, source.size);
-  // the tail is asked for first (the header read waits for it), when it is a small part of its block
-  let tail: LookAhead['tail'] = null;
-  if (offset > range.start && range.end - offset < blockBytes / 4) {
-    const stopTail = new AbortController();
-    const tailSignal = AbortSignal.any([signal, stopTail.signal]);
-    const bytes = new ArrivingBlock(() => source.read({ start: offset, end: range.end }, tailSignal));
-    tail = { start: offset, bytes, cancel: () => stopTail.abort() };
-  }
-  const stopBlock = new AbortController();
-  const read = source.read(range, AbortSignal.any([signal, stopBlock.signal]));
+  const stop = new AbortController();
+  const both = AbortSignal.any([signal, stop.signal]);
+  const cancel = () => stop.abort();
+  if (offset > range.start && range.end - offset < blockBytes / 4)
+    return { kind: 'tail', start: offset, bytes: new ArrivingBlock(() => source.read({ start: offset, end: range.end }, both)), cancel };
+  const read = source.read(range, both);
   read.catch(() => {}); // its taker (BlockReader.adopt) sees a failure; until then it is no one's
-  return { index, read, tail, cancel: () => stopBlock.abort() };
+  return { kind: 'block', index, read, cancel };
 }
 
 /**
