@@ -30,6 +30,7 @@ import { type BudgetAttempt, InputBudget } from './input-budget.js';
 import type { ProcessRunner } from './launcher/process-runner.js';
 import { mapLimited } from './map-limited.js';
 import { StageClock } from './stage-clock.js';
+import { RunDeadline } from './run-deadline.js';
 import type { InputServer, ServedInput } from './input-server.js';
 import {
   fetchInput,
@@ -192,6 +193,7 @@ export async function runJob(
   const scrub = jobScrubber(job, dir);
   let ranged: ServedInput | null = null;
   let streamed: StreamedInput | null = null;
+  let deadline: RunDeadline | null = null;
   const retrying = <T>(what: string, step: () => Promise<T>, stepSignal = signal): Promise<T> =>
     retryTransient(step, {
       budgetMs: config.transientRetryMs,
@@ -351,7 +353,8 @@ export async function runJob(
     for (const file of plan.files ?? []) await writeFile(file.path, file.content);
 
     if (!(await cleared)) throw errors.jobCancelled('the job had ended or been cancelled before it started');
-    const deadline = Date.now() + config.ffmpegTimeoutMs;
+    // ffmpeg's time counts from its input's arrival when it reads the input while it downloads (run-deadline.ts)
+    const runs = (deadline = new RunDeadline(config.ffmpegTimeoutMs, streamed?.downloaded ?? null, config.urlFetchTimeoutMs));
     const percentage = planProgress(plan);
     for (const [i, args] of plan.runs.entries()) {
       if (signal.aborted) throw errors.jobCancelled();
@@ -366,7 +369,8 @@ export async function runJob(
           prestart: config.ffmpegPrestart,
           maxMemoryBytes: config.ffmpegMaxMemoryBytes,
           maxOutputBytes: config.maxOutputBytes,
-          timeoutMs: Math.max(1, deadline - Date.now()),
+          timeoutMs: runs.remainingMs(),
+          deadline: runs.signal,
           jobTimeoutMs: config.ffmpegTimeoutMs,
           stallMs: config.ffmpegStallMs,
           maxPixels: config.maxInputPixels,
@@ -463,6 +467,7 @@ export async function runJob(
   } catch (err) {
     throw publicError((signal.aborted ? null : ranged?.failure()) ?? err, scrub);
   } finally {
+    deadline?.dispose();
     ranged?.close();
     await streamed?.stop();
     await made.catch(() => {}); // a job that ended before its dir was made: the dir would outlive it

@@ -44,6 +44,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** FFMPEG_TIMEOUT_SECONDS, ms, for the message when the budget runs out. */
   jobTimeoutMs?: number;
+  /** Aborts when the job's time is up before `timeoutMs` (RunDeadline: a download ffmpeg waited for ended late): a timeout, not a cancel. */
+  deadline?: AbortSignal;
   /** Aborting kills ffmpeg (SIGTERM, then SIGKILL after `killGraceMs`). */
   signal?: AbortSignal;
   /** ffmpeg is killed when its progress does not advance for this long, ms (FFMPEG_STALL_SECONDS). */
@@ -145,14 +147,15 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
         output: { mode: 'stream', stderrTailChars: 8192 },
       },
       onStdout,
-      options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal,
+      AbortSignal.any([stall.signal, ...(options.signal ? [options.signal] : []), ...(options.deadline ? [options.deadline] : [])]),
     )
     .finally(() => clearInterval(watchdog));
   const stderr = result.stderr;
   if (result.isCanceled && stall.signal.aborted && !options.signal?.aborted)
     throw errors.stalled(`FFmpeg made no progress for ${Math.round(stallMs / 1000)}s (FFMPEG_STALL_SECONDS) and was stopped`);
-  if (result.isCanceled) throw errors.jobCancelled();
-  if (result.timedOut)
+  const outOfTime = result.timedOut || (result.isCanceled && options.deadline?.aborted && !options.signal?.aborted);
+  if (result.isCanceled && !outOfTime) throw errors.jobCancelled();
+  if (outOfTime)
     throw errors.jobFailed(
       'FFmpeg timed out',
       `the job ran longer than FFMPEG_TIMEOUT_SECONDS (${Math.ceil((options.jobTimeoutMs ?? options.timeoutMs) / 1000)}s) and was killed`,
