@@ -1,23 +1,33 @@
 /**
- * One gateway of a deployment sweeps storage at a time: the one whose broker
- * connection holds an exclusive queue named for the sweeper. RabbitMQ lets a
- * single connection declare an exclusive queue (another one's declare is
- * refused with RESOURCE_LOCKED) and deletes it with that connection, so a
- * gateway that stops, dies or loses the broker hands the turn on by itself;
- * the others try again at their next tick. Every gateway used to list the
- * whole `jobs/` folder every CLEANUP_INTERVAL_SECONDS: N listings of a bucket
- * that may hold millions of objects, racing each other's deletes.
+ * One gateway of a deployment sweeps storage at a time: the one holding the
+ * sweeper's token. Every gateway consumes from one queue with single active
+ * consumer on, so RabbitMQ delivers its messages to one of them only; the
+ * token is a message that gateway keeps unacknowledged for as long as it
+ * sweeps. A gateway that stops, dies or loses the broker hands the token
+ * back by its channel's close, and RabbitMQ delivers it at once to the next
+ * consumer in line. Each gateway adds a token as it starts consuming (the
+ * queue may be new, or gone with a broker restart); the holder acknowledges
+ * any token past its own, so one remains.
+ *
+ * Every gateway used to list the whole `jobs/` folder every
+ * CLEANUP_INTERVAL_SECONDS: N listings of a bucket that may hold millions of
+ * objects, racing each other's deletes. The lease was first an exclusive
+ * queue, which RabbitMQ refused to all but one gateway at every tick: a
+ * channel error in its log each time.
  */
-import type { Broker, Channel, Logger } from '@media-foundry/shared/node';
+import type { Broker, Channel, ConsumeMessage, Logger } from '@media-foundry/shared/node';
 
-/** AMQP's RESOURCE_LOCKED: an exclusive queue another connection holds. */
-const RESOURCE_LOCKED = 405;
+/** The holder's token, and room for one more (a token a starting gateway added), which it acknowledges. */
+const PREFETCH = 2;
 
 export class SweepLease {
-  /** The channel the queue was declared on, while it is open; null when not held. */
+  /** The channel this gateway consumes on, while it is open; null when not consuming. */
   private channel: Channel | null = null;
-  /** Aborted when the lease is lost or given up: a sweep under way stops before its next job. */
+  /** The token delivered to this gateway, kept unacknowledged: it sweeps. */
+  private token: ConsumeMessage | null = null;
+  /** Aborted when the token is lost or given up: a sweep under way stops before its next job. */
   private holding = new AbortController();
+  private opening: Promise<void> | null = null;
   private released = false;
 
   constructor(
@@ -27,73 +37,95 @@ export class SweepLease {
     private readonly logger: Logger,
   ) {}
 
-  /** Whether this gateway holds the lease now (the `mf_gateway_sweeper_lease` gauge). */
+  /** Whether this gateway holds the token now (the `mf_gateway_sweeper_lease` gauge). */
   get holds(): boolean {
-    return this.channel !== null;
+    return this.token !== null;
   }
 
-  /** Aborted once the lease taken last is lost or given up (a sweep checks it between jobs). */
+  /** Aborted once the token held last is lost or given up (a sweep checks it between jobs). */
   get signal(): AbortSignal {
     return this.holding.signal;
   }
 
-  /** Whether this gateway sweeps now: it holds the lease, or takes it. Never rejects. */
+  /**
+   * Whether this gateway sweeps now; first called (and again after its channel closed), it starts consuming, and
+   * the token comes later if it is this gateway's turn. Never rejects.
+   */
   async held(): Promise<boolean> {
-    if (this.channel) return true; // an exclusive queue lives as long as its connection, which the channel's close tells
-    if (this.released || this.broker.state() !== 'connected') return false;
+    if (this.token) return true;
+    if (this.released || this.channel || this.broker.state() !== 'connected') return false;
+    await (this.opening ??= this.consume().finally(() => (this.opening = null)));
+    return this.token !== null;
+  }
+
+  /** Gives the token up at once (a stopping gateway): RabbitMQ delivers it to the next gateway in line. */
+  async release(): Promise<void> {
+    this.released = true;
+    await this.opening; // a consume under way ends by dropping its channel
+    await this.drop();
+  }
+
+  private async consume(): Promise<void> {
     let ch: Channel;
     try {
       ch = await this.broker.rawChannel();
     } catch {
-      return false; // the broker connection was closed (shutting down)
-    }
-    // listened to before the declare: a connection closed in the same read as the declare's answer closes the
-    // channel before the declare's promise resolves
-    let closed = false;
-    ch.on('close', () => {
-      closed = true;
-      if (this.channel !== ch) return;
-      this.channel = null;
-      this.holding.abort();
-      if (!this.released) this.logger.info('storage sweeper lease lost (broker connection or channel closed); another gateway may take it');
-    });
-    try {
-      // declared again by the connection that holds it (a channel of it closed meanwhile) the queue is taken as is
-      await ch.assertQueue(this.queue, { exclusive: true, durable: false, autoDelete: false });
-    } catch (err) {
-      const code = (err as { code?: number }).code;
-      if (code === RESOURCE_LOCKED) this.logger.debug('another gateway sweeps storage');
-      // a refusal of another kind (ACCESS_REFUSED: the broker user may not declare this queue) would leave
-      // storage unswept by every gateway: said at every tick
-      else
-        this.logger.warn({ err: (err as Error).message, queue: this.queue }, 'cannot take the storage sweeper lease; storage is not swept');
-      return false;
-    }
-    if (this.released || closed) {
-      if (!closed) await this.give(ch);
-      return false;
+      return; // the broker connection was closed (shutting down)
     }
     this.channel = ch;
-    this.holding = new AbortController();
-    this.logger.info('this gateway sweeps storage (it took the sweeper lease)');
-    return true;
-  }
-
-  /** Gives the lease up at once (a stopping gateway): another gateway takes it at its next tick. */
-  async release(): Promise<void> {
-    this.released = true;
-    this.holding.abort();
-    const ch = this.channel;
-    this.channel = null;
-    if (ch) await this.give(ch);
-  }
-
-  private async give(ch: Channel): Promise<void> {
+    ch.on('close', () => {
+      if (this.channel !== ch) return;
+      const had = this.token !== null;
+      this.lose();
+      if (had && !this.released)
+        this.logger.info('storage sweeper token lost (broker connection or channel closed); another gateway takes it');
+    });
     try {
-      await ch.deleteQueue(this.queue);
-      await ch.close();
-    } catch {
-      // the channel or connection went meanwhile: the broker dropped the queue with it, or will with the connection
+      await ch.assertQueue(this.queue, { durable: false, autoDelete: true, arguments: { 'x-single-active-consumer': true } });
+      await ch.prefetch(PREFETCH);
+      await ch.consume(this.queue, (m) => this.delivered(ch, m), { noAck: false });
+      ch.sendToQueue(this.queue, Buffer.from('storage sweeper token'), { persistent: false });
+    } catch (err) {
+      // refused (ACCESS_REFUSED: the broker user may not use this queue; a queue of another kind by that name, as
+      // the exclusive one of gateways before 2026-11-29 while they still run): no sweeping here, said at every tick
+      this.logger.warn(
+        { err: (err as Error).message, queue: this.queue },
+        'cannot take part in the storage sweeper lease; this gateway does not sweep',
+      );
+      await this.drop();
+      return;
     }
+    if (this.released) await this.drop();
+  }
+
+  private delivered(ch: Channel, m: ConsumeMessage | null): void {
+    // a channel dropped meanwhile, or a gateway stopping: the channel's close hands the message back
+    if (ch !== this.channel || this.released) return;
+    if (m === null) {
+      // the broker cancelled the consumer (its queue was deleted): consumed afresh at the next tick
+      void this.drop();
+      return;
+    }
+    if (this.token) {
+      ch.ack(m); // one token for the deployment: this one a starting gateway added
+      return;
+    }
+    this.token = m;
+    this.holding = new AbortController();
+    this.logger.info('this gateway sweeps storage (it holds the sweeper token)');
+  }
+
+  /** Closes the channel (a token held goes back to the queue, to the next gateway in line) and forgets it. */
+  private async drop(): Promise<void> {
+    const ch = this.channel;
+    this.lose();
+    if (ch) await ch.close().catch(() => {}); // the connection went meanwhile: the broker requeued the token with it
+  }
+
+  /** Forgets the channel and the token; a sweep under way stops. */
+  private lose(): void {
+    this.channel = null;
+    if (this.token) this.holding.abort();
+    this.token = null;
   }
 }
