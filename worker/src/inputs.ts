@@ -177,6 +177,8 @@ export interface StreamedInput {
   path: string;
   /** The download's end; rejects with its failure. */
   downloaded: Promise<void>;
+  /** When the download ended (ms since the epoch); null while it goes on, or after it failed. */
+  downloadedAt(): number | null;
   /** Stops serving and downloading; resolves once the file is closed (before the job's temp dir goes). */
   stop(): Promise<void>;
 }
@@ -276,8 +278,12 @@ export async function openStreamedInput(
         both,
       )
     : save(file.sink());
+  let downloadedAt: number | null = null;
   const downloaded = download.then(
-    () => growing.complete(),
+    () => {
+      downloadedAt = Date.now();
+      growing.complete();
+    },
     (err: unknown) => {
       growing.fail(err);
       throw err;
@@ -305,6 +311,7 @@ export async function openStreamedInput(
     served,
     path: growing.path,
     downloaded,
+    downloadedAt: () => downloadedAt,
     stop: async () => {
       served.close();
       stop.abort();

@@ -354,7 +354,8 @@ export async function runJob(
 
     if (!(await cleared)) throw errors.jobCancelled('the job had ended or been cancelled before it started');
     // ffmpeg's time counts from its input's arrival when it reads the input while it downloads (run-deadline.ts)
-    const runs = (deadline = new RunDeadline(config.ffmpegTimeoutMs, streamed?.downloaded ?? null, config.urlFetchTimeoutMs));
+    const download = streamed && { ended: streamed.downloaded, endedAt: streamed.downloadedAt };
+    const runs = (deadline = new RunDeadline(config.ffmpegTimeoutMs, download, config.urlFetchTimeoutMs));
     const percentage = planProgress(plan);
     for (const [i, args] of plan.runs.entries()) {
       if (signal.aborted) throw errors.jobCancelled();
@@ -372,6 +373,8 @@ export async function runJob(
           timeoutMs: runs.remainingMs(),
           deadline: runs.signal,
           jobTimeoutMs: config.ffmpegTimeoutMs,
+          // a process started before its job: its CPU ceiling covers the longest any run may take (RunDeadline)
+          prestartCeilingMs: config.ffmpegTimeoutMs + config.urlFetchTimeoutMs,
           stallMs: config.ffmpegStallMs,
           maxPixels: config.maxInputPixels,
           signal,

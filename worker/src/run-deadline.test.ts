@@ -1,12 +1,19 @@
 import { jest } from '@jest/globals';
 import { RunDeadline } from './run-deadline.js';
 
-/** A promise and its resolve/reject, settled by the test. */
+/** A download and its end, settled by the test, as StreamedInput tells it. */
 function pending() {
+  let endedAt: number | null = null;
   let resolve!: () => void;
   let reject!: (err: unknown) => void;
-  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-  return { promise, resolve, reject };
+  const ended = new Promise<void>((res, rej) => {
+    resolve = () => {
+      endedAt = Date.now();
+      res();
+    };
+    reject = rej;
+  });
+  return { download: { ended, endedAt: () => endedAt }, resolve, reject };
 }
 
 const flush = async () => {
@@ -30,7 +37,7 @@ describe('RunDeadline', () => {
 
   it("counts ffmpeg's time from the end of a download that outlasted it", async () => {
     const download = pending();
-    const deadline = new RunDeadline(2000, download.promise, 10_000);
+    const deadline = new RunDeadline(2000, download.download, 10_000);
     // before the download ends: the ceiling only (ffmpeg's time and the longest download)
     expect(deadline.remainingMs()).toBe(12_000);
     jest.advanceTimersByTime(5000);
@@ -45,9 +52,10 @@ describe('RunDeadline', () => {
     deadline.dispose();
   });
 
-  it('counts from the start when the download ended before ffmpeg started', async () => {
-    const deadline = new RunDeadline(2000, Promise.resolve(), 10_000);
-    await flush();
+  it("counts from the start when the download ended before ffmpeg started, known at once (the first run's hard timeout)", () => {
+    const done = pending();
+    done.resolve();
+    const deadline = new RunDeadline(2000, done.download, 10_000);
     expect(deadline.remainingMs()).toBe(2000);
     jest.advanceTimersByTime(2000);
     expect(deadline.signal.aborted).toBe(true);
@@ -56,14 +64,14 @@ describe('RunDeadline', () => {
 
   it('keeps the ceiling when the download fails (ffmpeg fails on its read first), and stops on dispose', async () => {
     const download = pending();
-    const deadline = new RunDeadline(2000, download.promise, 10_000);
+    const deadline = new RunDeadline(2000, download.download, 10_000);
     download.reject(new Error('cut'));
     await flush();
     expect(deadline.remainingMs()).toBe(12_000);
     jest.advanceTimersByTime(60_000);
     expect(deadline.signal.aborted).toBe(false);
     const done = pending();
-    const disposed = new RunDeadline(2000, done.promise, 10_000);
+    const disposed = new RunDeadline(2000, done.download, 10_000);
     disposed.dispose();
     done.resolve();
     await flush();

@@ -18,24 +18,26 @@ export class RunDeadline {
   private disposed = false;
 
   /**
-   * `arrived`: the download ffmpeg reads behind (null: none; a rejection leaves the ceiling: ffmpeg's read
-   * fails with the download's error first). `downloadMs`: the longest that download may take.
+   * `download`: the download ffmpeg reads behind, null when none: its end, and when it ended if it has (a
+   * failure leaves the ceiling: ffmpeg's read fails with the download's error first). `downloadMs`: the longest
+   * that download may take.
    */
   constructor(
     private readonly timeoutMs: number,
-    arrived: Promise<unknown> | null,
+    download: { ended: Promise<unknown>; endedAt(): number | null } | null,
     downloadMs: number,
     private readonly now: () => number = Date.now,
   ) {
     const start = now();
-    if (arrived === null) {
+    // a download that ended already is known now, not a microtask later: the first run's hard timeout is right
+    if (download === null || download.endedAt() !== null) {
       this.at = this.ceiling = start + timeoutMs;
       this.arm();
       return;
     }
     this.at = null;
     this.ceiling = start + timeoutMs + downloadMs;
-    arrived.then(
+    download.ended.then(
       () => {
         this.at = Math.min(this.ceiling, Math.max(start, this.now()) + this.timeoutMs);
         this.arm();

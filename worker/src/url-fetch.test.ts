@@ -143,7 +143,7 @@ describe('reading an input URL', () => {
     expect(ranges).toEqual([`0-${block - 1}`, `${MOOV_AT}-${lateMoov.length - 1}`]);
   });
 
-  it('fetches the whole block looked ahead at when the bytes wanted are most of it', async () => {
+  it('fetches the whole block looked ahead at when the bytes wanted are a quarter of it or more', async () => {
     ranges = [];
     holdFirst = false;
     const block = 512 * 1024;

@@ -99,6 +99,43 @@ describe.each(runners)('runFfmpeg, %s', (_name, makeRunner) => {
       expect(Date.now() - started).toBeLessThan(10_000);
     });
 
+    it('stops a run whose job is out of time (its deadline) and says it timed out, though it stalled while it was killed', async () => {
+      // deaf to SIGTERM: its kill takes the grace, during which it also passes the stall limit
+      const ffmpeg = await fakeFfmpeg(
+        'waits',
+        'trap "" TERM; printf "out_time_us=500000\\nframe=12\\nprogress=continue\\n"; exec sleep 60',
+      );
+      const started = Date.now();
+      await expect(
+        run(['-i', 'x', 'y'], {
+          ffmpegPath: ffmpeg,
+          timeoutMs: 60_000,
+          jobTimeoutMs: 2000,
+          deadline: AbortSignal.timeout(300),
+          stallMs: 600,
+          killGraceMs: 1000,
+        }),
+      ).rejects.toMatchObject({
+        code: 'JOB_FAILED',
+        message: 'FFmpeg timed out',
+        details: expect.stringContaining('FFMPEG_TIMEOUT_SECONDS (2s)'),
+      });
+      expect(Date.now() - started).toBeLessThan(10_000);
+    });
+
+    it('says cancelled when the job was cancelled, even with its time up too', async () => {
+      const ffmpeg = await fakeFfmpeg('waits-too', 'exec sleep 60');
+      await expect(
+        run(['-i', 'x', 'y'], {
+          ffmpegPath: ffmpeg,
+          timeoutMs: 60_000,
+          signal: AbortSignal.abort(),
+          deadline: AbortSignal.abort(),
+          killGraceMs: 200,
+        }),
+      ).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
+    });
+
     it('lets a run that keeps moving finish, however long each block takes to come', async () => {
       const ffmpeg = await fakeFfmpeg(
         'slow',

@@ -44,6 +44,11 @@ export interface RunOptions {
   timeoutMs: number;
   /** FFMPEG_TIMEOUT_SECONDS, ms, for the message when the budget runs out. */
   jobTimeoutMs?: number;
+  /**
+   * The longest any run may take, ms, for the CPU-seconds ceiling of a process started before its job (the same
+   * for every run, so that a pre-started process fits the next job); absent: `jobTimeoutMs`.
+   */
+  prestartCeilingMs?: number;
   /** Aborts when the job's time is up before `timeoutMs` (RunDeadline: a download ffmpeg waited for ended late): a timeout, not a cancel. */
   deadline?: AbortSignal;
   /** Aborting kills ffmpeg (SIGTERM, then SIGKILL after `killGraceMs`). */
@@ -114,14 +119,27 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
   const parser = new ProgressParser();
   const argv = [...GLOBAL_ARGS, ...guardInputs(args, options.maxPixels)];
   const [file, head, lateArgs] = options.prestart
-    ? [...limitedCommand(options.ffmpegPath, [], { ...options, timeoutMs: options.jobTimeoutMs ?? options.timeoutMs }), argv]
+    ? [
+        ...limitedCommand(options.ffmpegPath, [], {
+          ...options,
+          timeoutMs: options.prestartCeilingMs ?? options.jobTimeoutMs ?? options.timeoutMs,
+        }),
+        argv,
+      ]
     : [...limitedCommand(options.ffmpegPath, argv, options), undefined];
   const stall = new AbortController();
   const watch = new StallWatch();
   const stallMs = options.stallMs ?? Infinity;
   // no stall limit, no watchdog
   const watchdog = Number.isFinite(stallMs)
-    ? setInterval(() => watch.stillFor() > stallMs && stall.abort(), Math.min(1000, stallMs / 4))
+    ? setInterval(
+        () => {
+          // once the run is being stopped for another reason (a cancel, its time is up), that reason is its end
+          if (options.signal?.aborted || options.deadline?.aborted) return;
+          if (watch.stillFor() > stallMs) stall.abort();
+        },
+        Math.min(1000, stallMs / 4),
+      )
     : undefined;
   let pending = '';
   const onStdout = (chunk: string) => {
@@ -153,7 +171,9 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<vo
   const stderr = result.stderr;
   if (result.isCanceled && stall.signal.aborted && !options.signal?.aborted)
     throw errors.stalled(`FFmpeg made no progress for ${Math.round(stallMs / 1000)}s (FFMPEG_STALL_SECONDS) and was stopped`);
-  const outOfTime = result.timedOut || (result.isCanceled && options.deadline?.aborted && !options.signal?.aborted);
+  // the timer, the deadline, or the CPU-seconds ceiling (prlimit: SIGXCPU) that backs them up
+  const outOfTime =
+    result.timedOut || result.signal === 'SIGXCPU' || (result.isCanceled && options.deadline?.aborted && !options.signal?.aborted);
   if (result.isCanceled && !outOfTime) throw errors.jobCancelled();
   if (outOfTime)
     throw errors.jobFailed(
