@@ -142,7 +142,8 @@ export class InputServer {
     let end = size - 1;
     if (range) {
       const block = reader.blockBytes;
-      entry.window = start === entry.nextStart ? Math.min(entry.window * 2, Math.max(MAX_WINDOW_BYTES, block)) : block; // never under a block: the end below stays past the start
+      // never under a block, so the end below stays past the start
+      entry.window = start === entry.nextStart ? Math.min(entry.window * 2, Math.max(MAX_WINDOW_BYTES, block)) : block;
       // ends where a block ends: a window ending a few bytes into a block (ffmpeg's seek back to an MP4's first
       // sample, just past its header) would fetch that whole block from the origin for those bytes
       end = Math.min(range.end, Math.floor((start + entry.window) / block) * block - 1);
