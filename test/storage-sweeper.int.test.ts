@@ -8,6 +8,7 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { execa } from 'execa';
 import { AMQP_URL, type GatewayHandle } from './helpers/stack.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { useSuite } from './helpers/suite.js';
@@ -81,6 +82,17 @@ it('hands the turn on at once when the sweeping gateway stops (SIGTERM)', async 
   const next = await theSweeper();
   expect(others).toContain(next);
   expect(holder.process.logs.some((l) => l.msg === LOST)).toBe(false);
+});
+
+it('takes the turn up again when an operator deletes the lease queue (its token gone with it)', async () => {
+  await stack.addGateway();
+  await theSweeper();
+  const took = () => live().reduce((n, g) => n + g.process.logs.filter((l) => l.msg === TOOK).length, 0);
+  const before = took();
+  // RabbitMQ cancels every gateway's consumer; each consumes afresh at its next tick and adds a token
+  await execa('rabbitmqctl', ['delete_queue', `${stack.prefix}.storage-sweeper`]);
+  await waitFor(() => took() > before, 15_000, 'a gateway took the new token');
+  await theSweeper();
 });
 
 describe('a sweeping gateway that loses the broker', () => {

@@ -2,27 +2,37 @@
  * One gateway of a deployment sweeps storage at a time: the one holding the
  * sweeper's token. Every gateway consumes from one queue with single active
  * consumer on, so RabbitMQ delivers its messages to one of them only; the
- * token is a message that gateway keeps unacknowledged for as long as it
- * sweeps. A gateway that stops, dies or loses the broker hands the token
- * back by its channel's close, and RabbitMQ delivers it at once to the next
- * consumer in line. Each gateway adds a token as it starts consuming (the
- * queue may be new, or gone with a broker restart); the holder acknowledges
- * any token past its own, so one remains.
+ * token is a message that gateway keeps unacknowledged while it sweeps. A
+ * gateway that stops, dies or loses the broker hands the token back with its
+ * channel, and RabbitMQ delivers it at once to the next consumer in line.
+ *
+ * Every gateway adds a token at each tick: the deployment always has one (the
+ * queue may be new, gone with a broker restart, or emptied by a policy or a
+ * purge), and the holder, which receives them all, keeps the newest and
+ * acknowledges the one it held, so no token is held past a tick (RabbitMQ's
+ * `consumer_timeout` closes a channel that holds a delivery longer) and one
+ * remains.
  *
  * Every gateway used to list the whole `jobs/` folder every
  * CLEANUP_INTERVAL_SECONDS: N listings of a bucket that may hold millions of
- * objects, racing each other's deletes. The lease was first an exclusive
+ * objects, racing each other's deletes. The lease was then an exclusive
  * queue, which RabbitMQ refused to all but one gateway at every tick: a
  * channel error in its log each time.
  */
-import type { Broker, Channel, ConsumeMessage, Logger } from '@media-foundry/shared/node';
+import type { Broker, ConfirmChannel, ConsumeMessage, Logger } from '@media-foundry/shared/node';
 
-/** The holder's token, and room for one more (a token a starting gateway added), which it acknowledges. */
+/** The token held, and room for the next one (which replaces it). */
 const PREFETCH = 2;
+const TOKEN = Buffer.from('storage sweeper token');
+/** Durable: RabbitMQ deprecates transient queues that are not exclusive. Deleted with its last consumer. */
+const QUEUE_OPTIONS = { durable: true, autoDelete: true, arguments: { 'x-single-active-consumer': true } };
+
+/** Whether an AMQP failure is the broker's refusal (a channel closed with a reply code), not a lost connection. */
+const refusal = (err: unknown): boolean => typeof (err as { code?: unknown }).code === 'number';
 
 export class SweepLease {
   /** The channel this gateway consumes on, while it is open; null when not consuming. */
-  private channel: Channel | null = null;
+  private channel: ConfirmChannel | null = null;
   /** The token delivered to this gateway, kept unacknowledged: it sweeps. */
   private token: ConsumeMessage | null = null;
   /** Aborted when the token is lost or given up: a sweep under way stops before its next job. */
@@ -48,13 +58,14 @@ export class SweepLease {
   }
 
   /**
-   * Whether this gateway sweeps now; first called (and again after its channel closed), it starts consuming, and
-   * the token comes later if it is this gateway's turn. Never rejects.
+   * Whether this gateway sweeps now. Called at each tick: it starts consuming when it is not (the token comes
+   * later, when it is this gateway's turn), and adds a token. Never rejects.
    */
   async held(): Promise<boolean> {
-    if (this.token) return true;
-    if (this.released || this.channel || this.broker.state() !== 'connected') return false;
-    await (this.opening ??= this.consume().finally(() => (this.opening = null)));
+    if (this.released || this.broker.state() !== 'connected') return false;
+    if (this.opening) await this.opening;
+    else if (this.channel) await this.addToken(this.channel);
+    else await (this.opening = this.consume().finally(() => (this.opening = null)));
     return this.token !== null;
   }
 
@@ -66,13 +77,22 @@ export class SweepLease {
   }
 
   private async consume(): Promise<void> {
-    let ch: Channel;
+    let ch: ConfirmChannel;
     try {
-      ch = await this.broker.rawChannel();
+      ch = await this.broker.rawChannel(true);
     } catch {
       return; // the broker connection was closed (shutting down)
     }
     this.channel = ch;
+    // the broker's refusal (ACCESS_REFUSED: the broker user may not use this queue; a queue of another kind by
+    // that name, as the exclusive one of gateways before 2026-11-29 while they still run; a token held past
+    // consumer_timeout) closes the channel: no sweeping here until it can take part again, said each time
+    ch.on('error', (err: Error) =>
+      this.logger.warn(
+        { err: err.message, queue: this.queue },
+        'the broker closed the storage sweeper lease channel; this gateway does not sweep',
+      ),
+    );
     ch.on('close', () => {
       if (this.channel !== ch) return;
       const had = this.token !== null;
@@ -81,24 +101,29 @@ export class SweepLease {
         this.logger.info('storage sweeper token lost (broker connection or channel closed); another gateway takes it');
     });
     try {
-      await ch.assertQueue(this.queue, { durable: false, autoDelete: true, arguments: { 'x-single-active-consumer': true } });
+      await ch.assertQueue(this.queue, QUEUE_OPTIONS);
       await ch.prefetch(PREFETCH);
       await ch.consume(this.queue, (m) => this.delivered(ch, m), { noAck: false });
-      ch.sendToQueue(this.queue, Buffer.from('storage sweeper token'), { persistent: false });
     } catch (err) {
-      // refused (ACCESS_REFUSED: the broker user may not use this queue; a queue of another kind by that name, as
-      // the exclusive one of gateways before 2026-11-29 while they still run): no sweeping here, said at every tick
-      this.logger.warn(
-        { err: (err as Error).message, queue: this.queue },
-        'cannot take part in the storage sweeper lease; this gateway does not sweep',
-      );
+      if (!refusal(err)) this.logger.debug({ err: (err as Error).message }, 'storage sweeper lease: channel lost while consuming');
       await this.drop();
       return;
     }
     if (this.released) await this.drop();
+    else await this.addToken(ch);
   }
 
-  private delivered(ch: Channel, m: ConsumeMessage | null): void {
+  /** Publishes a token, confirmed (a refusal closes the channel: its `error` says why). */
+  private async addToken(ch: ConfirmChannel): Promise<void> {
+    try {
+      ch.sendToQueue(this.queue, TOKEN, { persistent: false });
+      await ch.waitForConfirms();
+    } catch {
+      // the channel closed: its listeners said why and forgot it; the next tick consumes afresh
+    }
+  }
+
+  private delivered(ch: ConfirmChannel, m: ConsumeMessage | null): void {
     // a channel dropped meanwhile, or a gateway stopping: the channel's close hands the message back
     if (ch !== this.channel || this.released) return;
     if (m === null) {
@@ -106,11 +131,12 @@ export class SweepLease {
       void this.drop();
       return;
     }
-    if (this.token) {
-      ch.ack(m); // one token for the deployment: this one a starting gateway added
+    const held = this.token;
+    this.token = m;
+    if (held) {
+      ch.ack(held); // a newer token replaces it: none is held past a tick
       return;
     }
-    this.token = m;
     this.holding = new AbortController();
     this.logger.info('this gateway sweeps storage (it holds the sweeper token)');
   }
