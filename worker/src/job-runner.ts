@@ -354,8 +354,7 @@ export async function runJob(
 
     if (!(await cleared)) throw errors.jobCancelled('the job had ended or been cancelled before it started');
     // ffmpeg's time counts from its input's arrival when it reads the input while it downloads (run-deadline.ts)
-    const download = streamed && { ended: streamed.downloaded, endedAt: streamed.downloadedAt };
-    const runs = (deadline = new RunDeadline(config.ffmpegTimeoutMs, download, config.urlFetchTimeoutMs));
+    const runs = (deadline = new RunDeadline(config.ffmpegTimeoutMs, streamed, config.urlFetchTimeoutMs));
     const percentage = planProgress(plan);
     for (const [i, args] of plan.runs.entries()) {
       if (signal.aborted) throw errors.jobCancelled();

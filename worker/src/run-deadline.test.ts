@@ -13,7 +13,7 @@ function pending() {
     };
     reject = rej;
   });
-  return { download: { ended, endedAt: () => endedAt }, resolve, reject };
+  return { download: { downloaded: ended, downloadedAt: () => endedAt }, resolve, reject };
 }
 
 const flush = async () => {

@@ -9,6 +9,8 @@
  * Until the download ends only a ceiling holds, ffmpeg's time plus the
  * longest a download may take (the consumer timeout allows both: topology.ts).
  */
+import type { StreamedInput } from './inputs.js';
+
 export class RunDeadline {
   private readonly expiry = new AbortController();
   private timer: NodeJS.Timeout | null = null;
@@ -24,20 +26,20 @@ export class RunDeadline {
    */
   constructor(
     private readonly timeoutMs: number,
-    download: { ended: Promise<unknown>; endedAt(): number | null } | null,
+    download: Pick<StreamedInput, 'downloaded' | 'downloadedAt'> | null,
     downloadMs: number,
     private readonly now: () => number = Date.now,
   ) {
     const start = now();
     // a download that ended already is known now, not a microtask later: the first run's hard timeout is right
-    if (download === null || download.endedAt() !== null) {
+    if (download === null || download.downloadedAt() !== null) {
       this.at = this.ceiling = start + timeoutMs;
       this.arm();
       return;
     }
     this.at = null;
     this.ceiling = start + timeoutMs + downloadMs;
-    download.ended.then(
+    download.downloaded.then(
       () => {
         this.at = Math.min(this.ceiling, Math.max(start, this.now()) + this.timeoutMs);
         this.arm();
