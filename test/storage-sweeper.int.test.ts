@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
+import { testS3Storage } from './helpers/s3.js';
 import { AMQP_URL, type GatewayHandle } from './helpers/stack.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { useSuite } from './helpers/suite.js';
@@ -123,5 +124,55 @@ describe('a sweeping gateway that loses the broker', () => {
     await new Promise((r) => setTimeout(r, 3000));
     expect(sweeps(first, marks[0])).toBe(0);
     expect(sweeps(second, marks[1])).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('a gateway sweeping an S3 store longer than one listing page (1,000 keys)', () => {
+  const paged = useSuite({
+    s3: true,
+    stack: { gateways: 1, workers: 0, gatewayEnv: { CLEANUP_INTERVAL_SECONDS: '1', STORAGE_TTL_SECONDS: '3' } },
+    client: false,
+  });
+
+  it('removes the expired jobs of every page and keeps one whose fresh file is listed pages after its old ones', async () => {
+    const storage = testS3Storage(paged.s3);
+    const gateway = paged.stack.gateways[0]!;
+    const put = (key: string) => storage.put(key, Buffer.from('x'));
+    /** `keys` stored 16 at a time. */
+    const putAll = async (keys: string[]) => {
+      for (let i = 0; i < keys.length; i += 16) await Promise.all(keys.slice(i, i + 16).map(put));
+    };
+    // a job still being written to: its last key (`zz-fresh`, rewritten every half second) comes after its
+    // 1,020 other files, which are older than STORAGE_TTL_SECONDS
+    const kept = randomUUID();
+    const keptKeys = Array.from({ length: 1020 }, (_, i) => `jobs/${kept}/input/part-${String(i).padStart(4, '0')}`);
+    let writing = true;
+    const touching = (async () => {
+      while (writing) {
+        await put(`jobs/${kept}/zz-fresh`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    await putAll(keptKeys);
+    const expired = Array.from({ length: 40 }, () => randomUUID());
+    await putAll(expired.map((id) => `jobs/${id}/input/clip.mp4`));
+    const ids = async () => new Set((await storage.list('jobs/')).map((o) => o.key.split('/')[1]));
+    await waitFor(
+      async () => {
+        const left = await ids();
+        return expired.every((id) => !left.has(id));
+      },
+      30_000,
+      'the expired jobs removed',
+    );
+    // a few more sweeps, each listing two pages with the kept job across both
+    const since = gateway.process.logs.length;
+    await waitFor(() => sweeps(gateway, since) >= 3, 15_000, 'three more sweeps');
+    expect((await storage.list(`jobs/${kept}/`)).length).toBe(keptKeys.length + 1);
+    expect(gateway.process.logs.filter((l) => l.msg === 'storage sweep failed')).toEqual([]);
+    // no longer written to: it goes too
+    writing = false;
+    await touching;
+    await waitFor(async () => (await storage.list(`jobs/${kept}/`)).length === 0, 30_000, 'the kept job removed once it went stale');
   });
 });

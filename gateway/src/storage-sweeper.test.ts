@@ -107,6 +107,84 @@ describe('sweepStorage', () => {
   it('returns [] for an empty store', async () => {
     expect(await sweepStorage(storage, store, policy, NOW)).toEqual([]);
   });
+
+  it('lists the store in pages, judging a job whose files straddle pages by all of them (one folder at a time)', async () => {
+    // pages of two objects: `kept`'s fresh input comes on the page after its stale ones
+    storage = new FsStorage(root(), { listPageSize: 2 });
+    store = new JobStore(storage);
+    for (const name of ['a', 'b', 'c']) await putAged(storageKeys.input('kept', name), 25 * HOUR);
+    await putAged(storageKeys.input('kept', 'd'), HOUR);
+    await putAged(storageKeys.input('stale', 'a'), 25 * HOUR);
+    await putAged(storageKeys.input('stale', 'b'), 25 * HOUR);
+    expect(await sweepStorage(storage, store, policy, NOW)).toEqual(['stale']);
+    expect(await jobsLeft()).toEqual(['kept']);
+  });
+
+  it('takes a key outside any job folder for no job (nothing of ours writes one)', async () => {
+    await putAged('jobs/stray', 100 * HOUR);
+    expect(await sweepStorage(storage, store, policy, NOW)).toEqual([]);
+  });
+});
+
+describe('sweepStorage, a store listed page by page', () => {
+  const aged = (key: string, ageMs: number) => ({ key, size: 1, lastModified: new Date(NOW - ageMs) });
+  /** A store whose listing says which pages were asked for, and a job store that says what was removed when. */
+  function listed(pages: ReturnType<typeof aged>[][]) {
+    const events: string[] = [];
+    const storage = {
+      async *listPages(prefix: string) {
+        expect(prefix).toBe('jobs/');
+        for (const [i, page] of pages.entries()) {
+          events.push(`page ${i + 1}`);
+          yield page;
+        }
+      },
+    };
+    const jobs = {
+      readRecord: () => Promise.resolve(null),
+      remove: (id: string) => (events.push(`remove ${id}`), Promise.resolve()),
+    };
+    return { storage, jobs, events };
+  }
+
+  it('removes each job as soon as its folder is listed: it holds a page, not the store', async () => {
+    const { storage, jobs, events } = listed([
+      [aged('jobs/a/input/x', 25 * HOUR), aged('jobs/b/input/x', 25 * HOUR)],
+      [aged('jobs/b/input/y', 25 * HOUR), aged('jobs/c/input/x', 25 * HOUR)],
+      [aged('jobs/d/input/x', 25 * HOUR)],
+    ]);
+    expect(await sweepStorage(storage, jobs, policy, NOW)).toEqual(['a', 'b', 'c', 'd']);
+    // `b` spans pages 1 and 2: judged once page 2 shows its folder ended
+    expect(events).toEqual(['page 1', 'remove a', 'page 2', 'remove b', 'page 3', 'remove c', 'remove d']);
+  });
+
+  it('keeps a job whose fresh result is on the page after its old files', async () => {
+    const { storage, jobs } = listed([
+      [aged('jobs/a/input/x', 25 * HOUR), aged('jobs/a/output/y', 25 * HOUR)],
+      [aged(storageKeys.result('a'), MINUTE), aged('jobs/b/input/x', 25 * HOUR)],
+    ]);
+    expect(await sweepStorage(storage, jobs, policy, NOW)).toEqual(['b']);
+  });
+
+  it('stops listing once its signal is aborted', async () => {
+    const lease = new AbortController();
+    const { storage, jobs, events } = listed([
+      [aged('jobs/a/input/x', 25 * HOUR), aged('jobs/b/input/x', 25 * HOUR)],
+      [aged('jobs/c/input/x', 25 * HOUR)],
+    ]);
+    const removing = { ...jobs, remove: (id: string) => (lease.abort(), jobs.remove(id)) };
+    expect(await sweepStorage(storage, removing, policy, NOW, lease.signal)).toEqual(['a']);
+    expect(events).toEqual(['page 1', 'remove a']);
+  });
+
+  it('counts every job it could not remove, and keeps the first errors', async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `j${String(i).padStart(2, '0')}`);
+    const { storage } = listed([ids.map((id) => aged(`jobs/${id}/input/x`, 25 * HOUR))]);
+    const refusing = { readRecord: () => Promise.resolve(null), remove: () => Promise.reject(new Error('AccessDenied')) };
+    const err = (await sweepStorage(storage, refusing, policy, NOW).catch((e: unknown) => e)) as AggregateError;
+    expect(err.message).toBe('12 expired job(s) not removed (0 removed)');
+    expect(err.errors).toHaveLength(10);
+  });
 });
 
 describe('sweepEvery', () => {

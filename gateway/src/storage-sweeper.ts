@@ -18,6 +18,9 @@ export function keptUntil(storedAt: number, policy: Pick<SweepPolicy, 'resumeTtl
   return storedAt + Math.max(policy.resumeTtlMs, policy.urlTtlMs);
 }
 
+/** Errors a sweep keeps to report, of however many jobs failed (the count is in its message). */
+const KEPT_ERRORS = 10;
+
 /**
  * Deletes the files of jobs nobody will collect, a job at a time: a finished
  * job (its result stored) once nobody may resume it any more — or, when its
@@ -27,50 +30,72 @@ export function keptUntil(storedAt: number, policy: Pick<SweepPolicy, 'resumeTtl
  * the job ids removed; rejects, once every job was tried, when some could
  * not be removed. `signal` (the lease lost or given up) stops the sweep
  * before its next job.
+ *
+ * The store is listed a page at a time and each job judged as soon as its
+ * folder's last object has been listed (a folder's objects come together,
+ * `Storage.listPages`): the sweeping gateway holds a page, not a listing of
+ * every job's files, however large the store has grown.
  */
 export async function sweepStorage(
-  storage: Storage,
+  storage: Pick<Storage, 'listPages'>,
   store: Pick<JobStore, 'readRecord' | 'remove'>,
   policy: SweepPolicy,
   now = Date.now(),
   signal?: AbortSignal,
 ): Promise<string[]> {
-  const byJob = new Map<string, StoredObject[]>();
-  for (const o of await storage.list('jobs/')) {
-    const id = o.key.split('/')[1];
-    if (!id) continue;
-    const objects = byJob.get(id);
-    if (objects) objects.push(o);
-    else byJob.set(id, [o]);
-  }
   const removed: string[] = [];
   const failed: unknown[] = [];
-  for (const [id, objects] of byJob) {
-    if (signal?.aborted) break;
-    const result = objects.find((o) => o.key === storageKeys.result(id));
-    const newest = Math.max(...objects.map((o) => o.lastModified.getTime()));
-    let expired: boolean;
-    if (result) {
-      const age = now - result.lastModified.getTime();
-      if (now > keptUntil(result.lastModified.getTime(), policy)) expired = true;
-      else if (age <= policy.resumeTtlMs) expired = false;
-      else {
-        // a record that cannot be read now may say `url`: look again next sweep rather than break live links
-        const record = await store.readRecord(id).catch(() => undefined);
-        expired = record !== undefined && record?.delivery_method !== 'url';
-      }
-    } else expired = now - newest > policy.storageTtlMs;
-    if (!expired) continue;
+  let failures = 0;
+  const sweepJob = async (id: string, objects: StoredObject[]): Promise<void> => {
+    if (!(await isExpired(id, objects, store, policy, now))) return;
     // one job that cannot be removed (a key the store refuses to delete) must not keep the sweep from the others
     try {
       await store.remove(id);
       removed.push(id);
     } catch (err) {
-      failed.push(err);
+      failures += 1;
+      if (failed.length < KEPT_ERRORS) failed.push(err);
     }
+  };
+  let job = null as { id: string; objects: StoredObject[] } | null;
+  listing: for await (const page of storage.listPages('jobs/')) {
+    for (const o of page) {
+      // `jobs/<id>/…`: a key outside any job's folder is no job's
+      const [, id, ...rest] = o.key.split('/');
+      if (!id || rest.length === 0) continue;
+      if (job?.id === id) {
+        job.objects.push(o);
+        continue;
+      }
+      if (job) {
+        if (signal?.aborted) break listing;
+        await sweepJob(job.id, job.objects);
+      }
+      job = { id, objects: [o] };
+    }
+    if (signal?.aborted) break; // before asking for the next page
   }
-  if (failed.length > 0) throw new AggregateError(failed, `${failed.length} expired job(s) not removed (${removed.length} removed)`);
+  if (job && !signal?.aborted) await sweepJob(job.id, job.objects);
+  if (failures > 0) throw new AggregateError(failed, `${failures} expired job(s) not removed (${removed.length} removed)`);
   return removed;
+}
+
+/** Whether a job's files go, judged from all of its objects. */
+async function isExpired(
+  id: string,
+  objects: StoredObject[],
+  store: Pick<JobStore, 'readRecord'>,
+  policy: SweepPolicy,
+  now: number,
+): Promise<boolean> {
+  const result = objects.find((o) => o.key === storageKeys.result(id));
+  if (!result) return now - Math.max(...objects.map((o) => o.lastModified.getTime())) > policy.storageTtlMs;
+  const storedAt = result.lastModified.getTime();
+  if (now > keptUntil(storedAt, policy)) return true;
+  if (now - storedAt <= policy.resumeTtlMs) return false;
+  // a record that cannot be read now may say `url`: look again next sweep rather than break live links
+  const record = await store.readRecord(id).catch(() => undefined);
+  return record !== undefined && record?.delivery_method !== 'url';
 }
 
 /**

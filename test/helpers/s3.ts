@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { mkdtemp, rm, rmdir, unlink } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -99,6 +100,25 @@ function mendS3rverFolderCleanUp(): void {
   };
 }
 mendS3rverFolderCleanUp();
+
+/**
+ * s3rver makes its ListObjectsV2 continuation tokens with single DES, which
+ * OpenSSL 3 refuses: every listing longer than one page (1,000 keys) was
+ * answered 500. DES is 3DES with one key used thrice, which OpenSSL still
+ * has, so the tokens come out as s3rver meant them. Nothing else here uses DES.
+ */
+function mendS3rverContinuationTokens(): void {
+  type Make = (algorithm: string, key: Buffer, iv: Buffer | null) => unknown;
+  const api = crypto as unknown as { createCipheriv: Make; createDecipheriv: Make; mendedDes?: boolean };
+  if (api.mendedDes) return;
+  api.mendedDes = true;
+  for (const name of ['createCipheriv', 'createDecipheriv'] as const) {
+    const original = api[name];
+    api[name] = (algorithm, key, iv) =>
+      algorithm === 'des' ? original('des-ede3-cbc', Buffer.concat([key, key, key]), iv) : original(algorithm, key, iv);
+  }
+}
+mendS3rverContinuationTokens();
 
 /**
  * s3rver alone, without the fault-injecting proxy of `startTestS3` in front:

@@ -87,6 +87,22 @@ describe('FsStorage', () => {
 
   it('lists nothing under a missing prefix', async () => {
     expect(await storage.list('jobs/none/')).toEqual([]);
+    for await (const page of storage.listPages('jobs/none/')) throw new Error(`a page: ${JSON.stringify(page)}`);
+  });
+
+  it('lists a page at a time, one folder after another, without the .partial files of writes under way', async () => {
+    const paged = new FsStorage(join(root(), 'store'), { listPageSize: 3 });
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    for (const job of ['j1', 'j2', 'j3']) for (const name of names) await paged.put(`jobs/${job}/output/${name}`, Buffer.from(name));
+    await writeFile(join(root(), 'store', 'jobs', 'j2', 'output', 'f.1111.partial'), 'half');
+    const pages: string[][] = [];
+    for await (const page of paged.listPages('jobs/')) pages.push(page.map((o) => o.key));
+    expect(pages.map((p) => p.length)).toEqual([3, 3, 3, 3, 3]);
+    const keys = pages.flat();
+    expect([...keys].sort()).toEqual(['j1', 'j2', 'j3'].flatMap((job) => names.map((name) => `jobs/${job}/output/${name}`)));
+    // each job's five keys one after another
+    const jobs = keys.map((key) => key.split('/')[1]);
+    expect(jobs.filter((job, i) => job !== jobs[i - 1])).toHaveLength(3);
   });
 
   it('deletes one object, and deleting a missing one is no error', async () => {

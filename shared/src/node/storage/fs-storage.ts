@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, opendir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileClosed } from '../file-closed.js';
-import { assertSafeKey, type Storage, StorageError, type StoredObject } from './storage.js';
+import { assertSafeKey, LIST_PAGE_SIZE, type Storage, StorageError, type StoredObject } from './storage.js';
 
 /** Errors a local disk may get over (space freed, descriptors closed); the rest are not worth retrying. */
 const TRANSIENT_FS_CODES = new Set(['ENOSPC', 'EMFILE', 'ENFILE', 'EIO', 'EAGAIN', 'EBUSY']);
@@ -19,11 +19,39 @@ function fsError(op: string, key: string, err: unknown): StorageError {
   return new StorageError(message, { kind: TRANSIENT_FS_CODES.has(code) ? 'transient' : 'internal', cause: err });
 }
 
+/**
+ * The files under `dir`, depth first: a folder's files all come before the
+ * next folder's, and only the open folders' entries are held (opendir reads
+ * a folder in batches), however many files there are. A folder removed
+ * meanwhile (the sweeper deleting a job it passed) is skipped.
+ */
+async function* walkFiles(dir: string): AsyncGenerator<string> {
+  let folder;
+  try {
+    folder = await opendir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+    throw err;
+  }
+  for await (const entry of folder) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walkFiles(full);
+    else if (entry.isFile()) yield full;
+  }
+}
+
 /** Objects as files under one directory, shared by gateway and worker on one machine. */
 export class FsStorage implements Storage {
   readonly driver = 'fs' as const;
+  private readonly listPageSize: number;
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    /** `listPageSize`: objects per `listPages` page (default LIST_PAGE_SIZE); smaller in tests. */
+    options: { listPageSize?: number } = {},
+  ) {
+    this.listPageSize = options.listPageSize ?? LIST_PAGE_SIZE;
+  }
 
   private path(key: string): string {
     assertSafeKey(key);
@@ -123,37 +151,36 @@ export class FsStorage implements Storage {
     return this.run('delete', prefix, () => rm(this.path(trimmed), { recursive: true, force: true }));
   }
 
-  list(prefix: string): Promise<StoredObject[]> {
-    return this.run('list', prefix, async () => {
-      const trimmed = prefix.replace(/\/+$/, '');
-      const base = trimmed ? this.path(trimmed) : this.root;
-      let entries;
-      try {
-        entries = await readdir(base, { recursive: true, withFileTypes: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-        throw err;
-      }
-      const objects: StoredObject[] = [];
-      for (const entry of entries) {
-        if (!entry.isFile() || entry.name.endsWith('.partial')) continue;
-        const full = join(entry.parentPath, entry.name);
+  async list(prefix: string): Promise<StoredObject[]> {
+    const objects: StoredObject[] = [];
+    for await (const page of this.listPages(prefix)) objects.push(...page);
+    return objects;
+  }
+
+  /** One folder at a time, depth first (walkFiles); a writer's `.partial` files are not objects. */
+  async *listPages(prefix: string): AsyncGenerator<StoredObject[]> {
+    let page: StoredObject[] = [];
+    try {
+      for await (const full of walkFiles(this.folder(prefix))) {
+        if (full.endsWith('.partial')) continue;
         const info = await stat(full).catch(() => null);
-        if (info) objects.push({ key: relative(this.root, full).split(sep).join('/'), size: info.size, lastModified: info.mtime });
+        if (!info) continue;
+        page.push({ key: relative(this.root, full).split(sep).join('/'), size: info.size, lastModified: info.mtime });
+        if (page.length < this.listPageSize) continue;
+        yield page;
+        page = [];
       }
-      return objects;
-    });
+    } catch (err) {
+      throw fsError('list', prefix, err);
+    }
+    if (page.length > 0) yield page;
   }
 
   sweepIncomplete(prefix: string, before: Date): Promise<number> {
     return this.run('sweep', prefix, async () => {
-      const trimmed = prefix.replace(/\/+$/, '');
-      const base = trimmed ? this.path(trimmed) : this.root;
-      const entries = await readdir(base, { recursive: true, withFileTypes: true }).catch(() => []);
       let removed = 0;
-      for (const entry of entries) {
-        if (!entry.isFile() || !entry.name.endsWith('.partial')) continue;
-        const full = join(entry.parentPath, entry.name);
+      for await (const full of walkFiles(this.folder(prefix))) {
+        if (!full.endsWith('.partial')) continue;
         const info = await stat(full).catch(() => null);
         if (!info || info.mtime >= before) continue;
         await rm(full, { force: true });
@@ -161,6 +188,12 @@ export class FsStorage implements Storage {
       }
       return removed;
     });
+  }
+
+  /** The directory a key prefix names (the root for none). */
+  private folder(prefix: string): string {
+    const trimmed = prefix.replace(/\/+$/, '');
+    return trimmed ? this.path(trimmed) : this.root;
   }
 
   check(): Promise<void> {

@@ -244,6 +244,28 @@ describe('S3Storage.deleteFolder', () => {
   });
 });
 
+describe('S3Storage.listPages', () => {
+  it('yields each ListObjectsV2 page as it comes, following the continuation token', async () => {
+    const object = (Key: string) => ({ Key, Size: 1, LastModified: new Date(0) });
+    const { storage, sent } = recording((input) =>
+      input.ContinuationToken === undefined
+        ? { Contents: [object('jobs/a/x'), object('jobs/b/x')], IsTruncated: true, NextContinuationToken: 't1' }
+        : { Contents: [object('jobs/b/y')], IsTruncated: false },
+    );
+    const pages: string[][] = [];
+    for await (const page of storage.listPages('jobs/')) {
+      pages.push(page.map((o) => o.key));
+      // the next page is asked for only once this one is taken
+      expect(sent).toHaveLength(pages.length);
+    }
+    expect(pages).toEqual([['jobs/a/x', 'jobs/b/x'], ['jobs/b/y']]);
+    expect(sent.map((s) => s.input)).toEqual([
+      { Bucket: 'b', Prefix: 'jobs/', ContinuationToken: undefined, MaxKeys: 1000 },
+      { Bucket: 'b', Prefix: 'jobs/', ContinuationToken: 't1', MaxKeys: 1000 },
+    ]);
+  });
+});
+
 describe('S3Storage.deletePrefix', () => {
   it('lists the folder and deletes what it found at once, reporting a refused key', async () => {
     const { storage, sent } = recording((input) =>

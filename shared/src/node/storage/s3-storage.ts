@@ -20,7 +20,7 @@ import { MiB } from '../../config/values.js';
 import { TRANSIENT_NETWORK_CODES } from '../network-errors.js';
 import { DeleteBatcher, type KeyFailure } from './delete-batcher.js';
 import { BudgetRetryStrategy } from './retry-strategy.js';
-import { assertSafeKey, type PutOptions, type Storage, StorageError, type StoredObject } from './storage.js';
+import { assertSafeKey, LIST_PAGE_SIZE, type PutOptions, type Storage, StorageError, type StoredObject } from './storage.js';
 
 export interface S3StorageOptions {
   bucket: string;
@@ -44,6 +44,8 @@ export interface S3StorageOptions {
   maxObjectBytes?: number;
   /** How long `deleteFolder`'s keys gather before one DeleteObjects sends them all, ms (default DELETE_WINDOW_MS). */
   deleteWindowMs?: number;
+  /** Keys per ListObjectsV2 page (default LIST_PAGE_SIZE, S3's largest); smaller in tests, to list several pages. */
+  listPageSize?: number;
 }
 
 /** S3 (and MinIO) refuse parts under 5 MiB other than the last, and more than 10,000 parts. */
@@ -134,9 +136,11 @@ export class S3Storage implements Storage {
   private readonly bucket: string;
   private readonly maxObjectBytes: number;
   private readonly deletes: DeleteBatcher;
+  private readonly listPageSize: number;
 
   constructor(options: S3StorageOptions) {
     this.bucket = options.bucket;
+    this.listPageSize = options.listPageSize ?? LIST_PAGE_SIZE;
     this.maxObjectBytes = options.maxObjectBytes ?? 5 * 1024 * MiB;
     const client = (retryBudgetMs: number) =>
       new S3Client({
@@ -289,16 +293,25 @@ export class S3Storage implements Storage {
 
   async list(prefix: string): Promise<StoredObject[]> {
     const objects: StoredObject[] = [];
+    for await (const page of this.listPages(prefix)) objects.push(...page);
+    return objects;
+  }
+
+  /** One ListObjectsV2 a page: S3 (and MinIO, Ceph, R2) list in key order, so a folder's keys come together. */
+  async *listPages(prefix: string): AsyncGenerator<StoredObject[]> {
     let token: string | undefined;
     do {
       const res = await this.run('ListObjectsV2', prefix, () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
+        this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.listPageSize }),
+        ),
       );
+      const page: StoredObject[] = [];
       for (const o of res.Contents ?? [])
-        if (o.Key) objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
+        if (o.Key) page.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
+      if (page.length > 0) yield page;
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
-    return objects;
   }
 
   async sweepIncomplete(prefix: string, before: Date): Promise<number> {

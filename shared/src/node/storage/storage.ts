@@ -1,6 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { FailureKind } from '../../errors.js';
 
+/** Objects in one page of a listing (`listPages`): S3's own largest, 1,000 keys per ListObjectsV2. */
+export const LIST_PAGE_SIZE = 1000;
+
 /** One stored object, as listings report it. */
 export interface StoredObject {
   key: string;
@@ -86,8 +89,16 @@ export interface Storage {
    * waits for its own batch, which an exiting process leaves to the sweeper.
    */
   flush(): Promise<void>;
-  /** Every object under `prefix`. */
+  /** Every object under `prefix`, all at once: for small folders (a job's, the tenant index). */
   list(prefix: string): Promise<StoredObject[]>;
+  /**
+   * Every object under `prefix`, a page (at most LIST_PAGE_SIZE) at a time:
+   * a caller going through the whole store (the sweeper) holds one page, not
+   * the store. The objects of one folder come one after another, across pages
+   * too (S3 lists in key order; fs walks one folder at a time). Objects
+   * removed or added while it lists may or may not be seen.
+   */
+  listPages(prefix: string): AsyncIterable<StoredObject[]>;
   /** A URL that downloads the object as `filename` for `ttlSeconds`, where the store can make one itself (S3). */
   presign?(key: string, ttlSeconds: number, filename: string): Promise<string>;
   /**
