@@ -34,6 +34,13 @@ function endless(res: ServerResponse): Promise<number> {
   });
 }
 
+/** `promise`'s value, or `fallback` after `ms`; the timer is cleared either way (one left running kept Jest up after the suite). */
+function orAfter<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<F>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 describe('reading an input URL', () => {
   const tempDir = useTempDir('url-fetch-test-');
   let base: string;
@@ -92,7 +99,11 @@ describe('reading an input URL', () => {
     }
     res.write(lateMoov.subarray(0, 64 * 1024));
     firstEnded = false;
-    void Promise.race([pastFirst.then(() => true), new Promise((r) => setTimeout(() => r(false), 3000))]).then((asked) => {
+    void orAfter(
+      pastFirst.then(() => true),
+      3000,
+      false,
+    ).then((asked) => {
       tailAskedBeforeFirstEnded = asked === true;
       firstEnded = true;
       res.end(lateMoov.subarray(64 * 1024, end + 1));
@@ -113,7 +124,7 @@ describe('reading an input URL', () => {
     await downloadUrl(`${base}/redirect`, path, limits, new AbortController().signal, budget());
     expect(await readFile(path, 'utf8')).toBe('hello');
     // the redirect's connection closes (it used to be read to its end: for ever, outside every byte limit)
-    const sent = await Promise.race([closedAfter!, new Promise<string>((r) => setTimeout(() => r('still reading'), 3000))]);
+    const sent = await orAfter(closedAfter!, 3000, 'still reading');
     expect(sent).not.toBe('still reading');
   });
 
@@ -122,7 +133,7 @@ describe('reading an input URL', () => {
       (e: unknown) => e,
     );
     expect(failed).toMatchObject({ message: 'Could not download the input URL', details: 'HTTP 500 Internal Server Error' });
-    const sent = await Promise.race([closedAfter!, new Promise<string>((r) => setTimeout(() => r('still reading'), 3000))]);
+    const sent = await orAfter(closedAfter!, 3000, 'still reading');
     expect(sent).not.toBe('still reading');
   });
 
