@@ -177,6 +177,20 @@ describe('sweepStorage, a store listed page by page', () => {
     expect(events).toEqual(['page 1', 'remove a']);
   });
 
+  it('fails with the store when a later page cannot be listed, the jobs of the pages before removed (the next tick lists again)', async () => {
+    const events: string[] = [];
+    const storage = {
+      async *listPages() {
+        yield [aged('jobs/a/input/x', 25 * HOUR), aged('jobs/b/input/x', 25 * HOUR)];
+        throw new Error('storage (S3) ListObjectsV2 jobs/: connect ECONNREFUSED');
+      },
+    };
+    const jobs = { readRecord: () => Promise.resolve(null), remove: (id: string) => (events.push(`remove ${id}`), Promise.resolve()) };
+    await expect(sweepStorage(storage, jobs, policy, NOW)).rejects.toThrow('ECONNREFUSED');
+    // `b` may have more files on the page that could not be listed: not judged on what was seen of it
+    expect(events).toEqual(['remove a']);
+  });
+
   it('counts every job it could not remove, and keeps the first errors', async () => {
     const ids = Array.from({ length: 12 }, (_, i) => `j${String(i).padStart(2, '0')}`);
     const { storage } = listed([ids.map((id) => aged(`jobs/${id}/input/x`, 25 * HOUR))]);
