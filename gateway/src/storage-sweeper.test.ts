@@ -191,6 +191,12 @@ describe('sweepStorage, a store listed page by page', () => {
     expect(events).toEqual(['remove a']);
   });
 
+  it('judges a job of 200,000 files (more than a function call takes arguments)', async () => {
+    const many = Array.from({ length: 200_000 }, (_, i) => aged(`jobs/big/output/seg_${i}.ts`, 25 * HOUR));
+    const { storage, jobs } = listed([many]);
+    expect(await sweepStorage(storage, jobs, policy, NOW)).toEqual(['big']);
+  });
+
   it('counts every job it could not remove, and keeps the first errors', async () => {
     const ids = Array.from({ length: 12 }, (_, i) => `j${String(i).padStart(2, '0')}`);
     const { storage } = listed([ids.map((id) => aged(`jobs/${id}/input/x`, 25 * HOUR))]);

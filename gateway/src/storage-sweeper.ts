@@ -89,7 +89,8 @@ async function isExpired(
   now: number,
 ): Promise<boolean> {
   const result = objects.find((o) => o.key === storageKeys.result(id));
-  if (!result) return now - Math.max(...objects.map((o) => o.lastModified.getTime())) > policy.storageTtlMs;
+  // (not Math.max(...spread): a folder may hold more files than a call takes arguments)
+  if (!result) return now - objects.reduce((newest, o) => Math.max(newest, o.lastModified.getTime()), 0) > policy.storageTtlMs;
   const storedAt = result.lastModified.getTime();
   if (now > keptUntil(storedAt, policy)) return true;
   if (now - storedAt <= policy.resumeTtlMs) return false;
