@@ -3,7 +3,6 @@
  * alone) answers as S3 does where the services depend on it.
  */
 import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
-import { S3Storage } from '@media-foundry/shared/node';
 import { startTestS3, testS3Storage, type TestS3 } from './helpers/s3.js';
 
 let s3: TestS3;
@@ -41,15 +40,7 @@ it("deletes a job folder's keys in one DeleteObjects, missing ones among them, w
 });
 
 it('lists a page at a time in key order, so a folder straddling pages comes together (the sweeper relies on it)', async () => {
-  const storage = new S3Storage({
-    bucket: s3.bucket,
-    region: 'us-east-1',
-    endpoint: s3.endpoint,
-    accessKeyId: 'S3RVER',
-    secretAccessKey: 'S3RVER',
-    forcePathStyle: true,
-    listPageSize: 4,
-  });
+  const storage = testS3Storage(s3, { listPageSize: 4 });
   // (s3rver walks folders, not keys: a folder name that starts another, `j` and `j-1`, would be listed out of S3's
   // order there and its pages would skip keys; job folders are UUIDs)
   const keys = ['paged/j/a', 'paged/i/a', 'paged/j/b', 'paged/k/a', 'paged/j/c', 'paged/i/b', 'paged/k/b', 'paged/j/d', 'paged/l/a'];

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import S3rver from 's3rver';
 import FilesystemStore, { type FilesystemStoreInternals } from 's3rver/lib/stores/filesystem.js';
-import { S3Storage } from '@media-foundry/shared/node';
+import { S3Storage, type S3StorageOptions } from '@media-foundry/shared/node';
 
 /** One request the services sent to S3, as the recording proxy saw it. */
 export interface RecordedRequest {
@@ -293,8 +293,8 @@ export async function startTestS3(bucket = 'media-test'): Promise<TestS3> {
   };
 }
 
-/** The services' S3 driver on the test store (or the bench's s3rver), for reading what they left in it. */
-export function testS3Storage(s3: Pick<TestS3, 'bucket' | 'endpoint'>): S3Storage {
+/** The services' S3 driver on the test store (or the bench's s3rver), for reading what they left in it; `options` add to its settings. */
+export function testS3Storage(s3: Pick<TestS3, 'bucket' | 'endpoint'>, options: Partial<S3StorageOptions> = {}): S3Storage {
   return new S3Storage({
     bucket: s3.bucket,
     region: 'us-east-1',
@@ -302,5 +302,6 @@ export function testS3Storage(s3: Pick<TestS3, 'bucket' | 'endpoint'>): S3Storag
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
     forcePathStyle: true,
+    ...options,
   });
 }
