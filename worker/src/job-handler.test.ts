@@ -285,6 +285,36 @@ describe('JobHandler, a job stopped in its last steps or after them', () => {
     expect(events.filter((e) => e[0] === 'stored')).toEqual([]);
   });
 
+  it('stands a running copy down, back to its queue unanswered, once another worker turns out to have taken the job first', async () => {
+    let earlierElsewhere = false;
+    const view = { heldEarlierElsewhere: () => earlierElsewhere, finished: () => false, whenTold: () => Promise.resolve() };
+    const { handler, events } = handlerWith(() => Promise.resolve(), 20_000, { view });
+    // the peer's report comes while this run fetches its input: it took the job first
+    const storage = (handler as unknown as { deps: { runner: { storage: { getFile: (key: string, path: string) => Promise<void> } } } })
+      .deps.runner.storage;
+    const getFile = storage.getFile;
+    storage.getFile = async (key, path) => {
+      earlierElsewhere = true;
+      handler.standDownCopies();
+      return getFile(key, path);
+    };
+    expect(await run(handler, stored)).toEqual(['requeue']);
+    expect(events.filter((e) => ['completed', 'error', 'stored', 'removed'].includes(String(e[0])))).toEqual([]);
+    expect(handler.activeJobs).toBe(0);
+  });
+
+  it('leaves alone a copy that waits for the earlier run elsewhere, and then answers it', async () => {
+    let earlierElsewhere = true;
+    const view = { heldEarlierElsewhere: () => earlierElsewhere, finished: () => false, whenTold: () => Promise.resolve() };
+    const { handler, events } = handlerWith(() => Promise.resolve(), 20_000, { view });
+    const handled = run(handler, stored);
+    await new Promise((r) => setTimeout(r, 50));
+    handler.standDownCopies(); // a peer's report while this copy waits: it is not running, nothing to stand down
+    earlierElsewhere = false; // the earlier run ended (its worker's report no longer names the job)
+    expect(await handled).toEqual(['ack']);
+    expect(events.filter((e) => e[0] === 'completed').length).toBe(1);
+  });
+
   it('settles a copy of a job whose answer went out without running it again, once storage no longer has its result', async () => {
     // storage here never has a result: as after the gateway delivered it and removed the job's files
     const view = new ClusterView('w1', 15_000);

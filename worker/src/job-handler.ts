@@ -65,9 +65,10 @@ export interface HandlerDeps {
 
 /**
  * Why a running job's AbortController fired: a cancel ends it; a shutdown or a yield (fair share) hands it back to
- * its queue; `superseded`: storage says it ended or was cancelled before this delivery (JobHandler.lookUp).
+ * its queue; `superseded`: storage says it ended or was cancelled before this delivery (JobHandler.lookUp);
+ * `copy`: another worker runs this very job and took it first (JobHandler.standDownCopies).
  */
-type AbortReason = 'cancel' | 'shutdown' | 'yield' | 'superseded' | 'finished';
+type AbortReason = 'cancel' | 'shutdown' | 'yield' | 'superseded' | 'finished' | 'copy';
 
 /** How long a worker remembers a job it cancelled, for a copy of it that waited behind that run (JobHandler.handle). */
 const CANCELLED_MEMORY_MS = 10 * 60_000;
@@ -100,7 +101,8 @@ function errorReply(jobId: string, e: AppError): FinalReply {
 }
 
 export class JobHandler {
-  private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Jobs this worker handles; `running` once it found no earlier copy elsewhere and went on to run it. */
+  private readonly active = new Map<string, { controller: AbortController; done: Promise<void>; running: boolean }>();
   /** Jobs this worker cancelled while they ran, and when (kept CANCELLED_MEMORY_MS). */
   private readonly cancelledHere = new Map<string, number>();
   private readonly allowlist: UrlAllowlist;
@@ -138,6 +140,23 @@ export class JobHandler {
     if (!active || active.controller.signal.aborted) return false;
     active.controller.abort('yield' satisfies AbortReason);
     return true;
+  }
+
+  /**
+   * Hands back a job this worker runs when another worker turns out to have
+   * taken it first (ClusterView.heldEarlierElsewhere, asked at each peer
+   * report). Two copies of one job taken at nearly the same moment can both
+   * start: the later one's worker may decide before the earlier one's report
+   * reaches it. Once each has heard of the other, both order them alike and
+   * only the later stands down; back in its queue, the copy waits for the
+   * earlier run and is answered with its result.
+   */
+  standDownCopies(): void {
+    for (const [jobId, entry] of this.active)
+      if (entry.running && !entry.controller.signal.aborted && this.deps.view.heldEarlierElsewhere(jobId)) {
+        this.deps.logger.info({ job_id: jobId }, 'another worker took this job first and runs it; this copy stands down');
+        entry.controller.abort('copy' satisfies AbortReason);
+      }
   }
 
   async handle(delivery: Delivery): Promise<void> {
@@ -186,7 +205,7 @@ export class JobHandler {
     }
     const controller = new AbortController();
     let finish!: () => void;
-    const entry = { controller, done: new Promise<void>((r) => (finish = r)) };
+    const entry = { controller, done: new Promise<void>((r) => (finish = r)), running: false };
     this.active.set(job.job_id, entry);
     try {
       // Another live worker that took this very job earlier runs it (a copy routed twice or delivered
@@ -199,6 +218,7 @@ export class JobHandler {
         if (controller.signal.reason === ('shutdown' satisfies AbortReason) || controller.signal.reason === ('yield' satisfies AbortReason))
           return delivery.requeue();
       }
+      entry.running = true;
       // A job that already ended (its ack was lost, or it was routed twice) is answered with its stored
       // result, not run again; one cancelled while it waited is skipped. The look-up goes on alongside the
       // job's first steps (downloading or range-reading its input, describing it, maybe with ffprobe), which
@@ -307,6 +327,12 @@ export class JobHandler {
       if (!(await cleared)) return;
       if (controller.signal.reason === ('shutdown' satisfies AbortReason)) {
         log.warn('job interrupted by shutdown; handing it back to the queue');
+        metrics.jobs.inc({ operation, outcome: 'requeued' });
+        delivery.requeue();
+        return;
+      }
+      if (controller.signal.reason === ('copy' satisfies AbortReason)) {
+        // its copy comes back to a worker that then waits for the earlier run, and answers with its result
         metrics.jobs.inc({ operation, outcome: 'requeued' });
         delivery.requeue();
         return;

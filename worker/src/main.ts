@@ -142,7 +142,10 @@ async function main(): Promise<void> {
       workerState: (state) => {
         // a worker we did not know yet (one that just started) learns at once what we run
         if (!state.stopping && !view.knows(state.worker_id) && state.worker_id !== workerId) control.setRunning(puller.runningJobs());
-        if (view.update(state)) directory.changed();
+        if (view.update(state)) {
+          directory.changed();
+          jobs.standDownCopies();
+        }
         logger.trace({ peer: state.worker_id, running: state.running.length }, 'peer state');
       },
     },
