@@ -285,21 +285,32 @@ describe('JobHandler, a job stopped in its last steps or after them', () => {
     expect(events.filter((e) => e[0] === 'stored')).toEqual([]);
   });
 
-  it('stands a running copy down, back to its queue unanswered, once another worker turns out to have taken the job first', async () => {
+  it('stands a running copy down once another worker turns out to have taken the job first, and answers with the result of that run', async () => {
     let earlierElsewhere = false;
     const view = { heldEarlierElsewhere: () => earlierElsewhere, finished: () => false, whenTold: () => Promise.resolve() };
     const { handler, events } = handlerWith(() => Promise.resolve(), 20_000, { view });
+    const deps = (handler as unknown as { deps: HandlerDeps }).deps;
     // the peer's report comes while this run fetches its input: it took the job first
-    const storage = (handler as unknown as { deps: { runner: { storage: { getFile: (key: string, path: string) => Promise<void> } } } })
-      .deps.runner.storage;
+    const storage = deps.runner.storage as unknown as { getFile: (key: string, path: string) => Promise<void> };
     const getFile = storage.getFile;
     storage.getFile = async (key, path) => {
-      earlierElsewhere = true;
-      handler.standDownCopies();
+      if (!earlierElsewhere) {
+        earlierElsewhere = true;
+        handler.standDownCopies();
+        // the earlier run ends a moment later, its result stored
+        setTimeout(() => {
+          const { reply } = thumbnailResult('j1');
+          (deps.store as unknown as { readResult: () => Promise<unknown> }).readResult = () =>
+            Promise.resolve({ reply, finished_at: new Date().toISOString() });
+          earlierElsewhere = false;
+        }, 100);
+      }
       return getFile(key, path);
     };
-    expect(await run(handler, stored)).toEqual(['requeue']);
-    expect(events.filter((e) => ['completed', 'error', 'stored', 'removed'].includes(String(e[0])))).toEqual([]);
+    // settled once, by the stored result: not handed back to its queue (a delivery counted) and not run to its end
+    expect(await run(handler, stored)).toEqual(['ack']);
+    expect(events.filter((e) => e[0] === 'stored')).toEqual([]);
+    expect(events.filter((e) => e[0] === 'completed' || e[0] === 'error').map((e) => e[0])).toEqual(['completed']);
     expect(handler.activeJobs).toBe(0);
   });
 

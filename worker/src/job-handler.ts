@@ -66,7 +66,7 @@ export interface HandlerDeps {
 /**
  * Why a running job's AbortController fired: a cancel ends it; a shutdown or a yield (fair share) hands it back to
  * its queue; `superseded`: storage says it ended or was cancelled before this delivery (JobHandler.lookUp);
- * `copy`: another worker runs this very job and took it first (JobHandler.standDownCopies).
+ * `copy`: another worker runs this very job and took it first (JobHandler.standDownCopies): it waits for that run.
  */
 type AbortReason = 'cancel' | 'shutdown' | 'yield' | 'superseded' | 'finished' | 'copy';
 
@@ -143,20 +143,18 @@ export class JobHandler {
   }
 
   /**
-   * Hands back a job this worker runs when another worker turns out to have
-   * taken it first (ClusterView.heldEarlierElsewhere, asked at each peer
-   * report). Two copies of one job taken at nearly the same moment can both
-   * start: the later one's worker may decide before the earlier one's report
-   * reaches it. Once each has heard of the other, both order them alike and
-   * only the later stands down; back in its queue, the copy waits for the
-   * earlier run and is answered with its result.
+   * Stops a job this worker runs when another worker turns out to have taken
+   * it first (ClusterView.heldEarlierElsewhere, asked at each peer report).
+   * Two copies of one job taken at nearly the same moment can both start: the
+   * later one's worker may decide before the earlier one's report reaches it.
+   * Once each has heard of the other, both order them alike and only the
+   * later stands down: it waits for the earlier run, as a copy that saw it in
+   * time does, and answers with its result (handle()).
    */
   standDownCopies(): void {
     for (const [jobId, entry] of this.active)
-      if (entry.running && !entry.controller.signal.aborted && this.deps.view.heldEarlierElsewhere(jobId)) {
-        this.deps.logger.info({ job_id: jobId }, 'another worker took this job first and runs it; this copy stands down');
+      if (entry.running && !entry.controller.signal.aborted && this.deps.view.heldEarlierElsewhere(jobId))
         entry.controller.abort('copy' satisfies AbortReason);
-      }
   }
 
   async handle(delivery: Delivery): Promise<void> {
@@ -203,50 +201,65 @@ export class JobHandler {
         return;
       }
     }
-    const controller = new AbortController();
     let finish!: () => void;
-    const entry = { controller, done: new Promise<void>((r) => (finish = r)), running: false };
+    const entry = { controller: new AbortController(), done: new Promise<void>((r) => (finish = r)), running: false };
     this.active.set(job.job_id, entry);
     try {
       // Another live worker that took this very job earlier runs it (a copy routed twice or delivered
       // again): wait for that run, then use its result. Asked once the others have heard we hold it (a broker
-      // round trip): of two copies taken at the same moment, the later one's worker then sees the earlier.
+      // round trip): of two copies taken at the same moment, the later one's worker then usually sees the earlier.
       await view.whenTold(job.job_id, TOLD_WAIT_MS);
-      if (view.heldEarlierElsewhere(job.job_id)) {
-        log.info('another worker runs this job; waiting for it to end');
-        while (view.heldEarlierElsewhere(job.job_id) && !controller.signal.aborted) await sleep(1000, controller.signal);
-        if (controller.signal.reason === ('shutdown' satisfies AbortReason) || controller.signal.reason === ('yield' satisfies AbortReason))
-          return delivery.requeue();
-      }
-      entry.running = true;
-      // A job that already ended (its ack was lost, or it was routed twice) is answered with its stored
-      // result, not run again; one cancelled while it waited is skipped. The look-up goes on alongside the
-      // job's first steps (downloading or range-reading its input, describing it, maybe with ffprobe), which
-      // change nothing anyone else sees: nothing is reported and no ffmpeg starts until it has cleared the
-      // job. One storage round trip less on every job's path.
-      const verdict = this.lookUp(job, controller.signal);
-      const cleared = verdict.then((v) => v.kind === 'run');
-      void verdict.then((v) => {
-        if (v.kind !== 'run') controller.abort('superseded' satisfies AbortReason);
-      });
-      const running = this.run(delivery, job, route, controller, log, cleared);
-      const v = await verdict;
-      await running; // stood down, when the verdict is not to run
-      if (v.kind === 'failed') await this.fail(delivery, job, route, storageFailure('looking up the job in storage', v.err), log);
-      else if (v.kind === 'stored') {
-        log.info('job already finished; publishing its stored result again');
-        await this.end(delivery, job, route, v.result.reply, log, { inline: v.result.inline });
-      } else if (v.kind === 'cancelled') {
-        log.info({ details: 'cancelled before it started' }, 'job cancelled');
-        await this.endCancelled(delivery, job, route, errors.jobCancelled('cancelled before it started'), log);
-      } else if (v.kind === 'answered') {
-        log.info('job answered already (here or by another worker), its result delivered; settling this copy without running it');
-        delivery.ack();
+      for (;;) {
+        const controller = entry.controller;
+        if (view.heldEarlierElsewhere(job.job_id)) {
+          log.info('another worker runs this job; waiting for it to end');
+          while (view.heldEarlierElsewhere(job.job_id) && !controller.signal.aborted) await sleep(1000, controller.signal);
+          if (
+            controller.signal.reason === ('shutdown' satisfies AbortReason) ||
+            controller.signal.reason === ('yield' satisfies AbortReason)
+          )
+            return delivery.requeue();
+        }
+        entry.running = true;
+        // A job that already ended (its ack was lost, or it was routed twice) is answered with its stored
+        // result, not run again; one cancelled while it waited is skipped. The look-up goes on alongside the
+        // job's first steps (downloading or range-reading its input, describing it, maybe with ffprobe), which
+        // change nothing anyone else sees: nothing is reported and no ffmpeg starts until it has cleared the
+        // job. One storage round trip less on every job's path.
+        const verdict = this.lookUp(job, controller.signal);
+        const cleared = verdict.then((v) => v.kind === 'run');
+        void verdict.then((v) => {
+          if (v.kind !== 'run') controller.abort('superseded' satisfies AbortReason);
+        });
+        const running = this.run(delivery, job, route, controller, log, cleared);
+        const v = await verdict;
+        if (await running) {
+          // Stood down (standDownCopies): the copy waits here for the earlier run, as one that saw it in time
+          // does, rather than going back to its queue (a hand-back counts as a delivery toward JOB_DELIVERY_LIMIT).
+          // Whatever of this run still goes on in the background stops; a cancel or a shutdown reaches the wait.
+          log.info('another worker took this job first and runs it; this copy stands down');
+          entry.running = false;
+          entry.controller = new AbortController();
+          controller.abort('finished' satisfies AbortReason);
+          continue;
+        }
+        if (v.kind === 'failed') await this.fail(delivery, job, route, storageFailure('looking up the job in storage', v.err), log);
+        else if (v.kind === 'stored') {
+          log.info('job already finished; publishing its stored result again');
+          await this.end(delivery, job, route, v.result.reply, log, { inline: v.result.inline });
+        } else if (v.kind === 'cancelled') {
+          log.info({ details: 'cancelled before it started' }, 'job cancelled');
+          await this.endCancelled(delivery, job, route, errors.jobCancelled('cancelled before it started'), log);
+        } else if (v.kind === 'answered') {
+          log.info('job answered already (here or by another worker), its result delivered; settling this copy without running it');
+          delivery.ack();
+        }
+        return;
       }
     } finally {
       if (this.active.get(job.job_id) === entry) this.active.delete(job.job_id);
       // whatever of the run still goes on in the background (an input block read ahead, retrying) stops now
-      controller.abort('finished' satisfies AbortReason);
+      entry.controller.abort('finished' satisfies AbortReason);
       finish();
     }
   }
@@ -288,7 +301,7 @@ export class JobHandler {
     controller: AbortController,
     log: Logger,
     cleared: Promise<boolean>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const { metrics } = this.deps;
     const operation = job.operation;
     const started = Date.now();
@@ -324,19 +337,15 @@ export class JobHandler {
       progress.close();
     } catch (err) {
       progress.close();
-      if (!(await cleared)) return;
+      if (!(await cleared)) return false;
       if (controller.signal.reason === ('shutdown' satisfies AbortReason)) {
         log.warn('job interrupted by shutdown; handing it back to the queue');
         metrics.jobs.inc({ operation, outcome: 'requeued' });
         delivery.requeue();
-        return;
+        return false;
       }
-      if (controller.signal.reason === ('copy' satisfies AbortReason)) {
-        // its copy comes back to a worker that then waits for the earlier run, and answers with its result
-        metrics.jobs.inc({ operation, outcome: 'requeued' });
-        delivery.requeue();
-        return;
-      }
+      // another worker took this job first: handle() waits for that run and answers with its result
+      if (controller.signal.reason === ('copy' satisfies AbortReason)) return true;
       if (controller.signal.reason === ('yield' satisfies AbortReason)) {
         log.info('job yields its slot to a waiting client; handing it back to the queue');
         progress.report({
@@ -346,7 +355,7 @@ export class JobHandler {
         });
         metrics.jobs.inc({ operation, outcome: 'yielded' });
         delivery.requeue();
-        return;
+        return false;
       }
       // cancelled, whatever the cancel interrupted (a wait between a failed store's retries ends in that failure)
       const e = controller.signal.reason === ('cancel' satisfies AbortReason) ? errors.jobCancelled() : AppError.from(err);
@@ -354,11 +363,11 @@ export class JobHandler {
         log.info({ details: e.details }, 'job cancelled');
         metrics.jobs.inc({ operation, outcome: 'cancelled' });
         await this.endCancelled(delivery, job, route, e, log);
-        return;
+        return false;
       }
       if (isStalled(e)) metrics.stalled.inc({ operation });
       await this.fail(delivery, job, route, e, log, progress);
-      return;
+      return false;
     }
     const final = outcome.reply;
     await clock.time('reply', () => this.end(delivery, job, route, final, log, { store: !outcome.resultStored, inline: outcome.inline }));
@@ -366,6 +375,7 @@ export class JobHandler {
     metrics.jobs.inc({ operation, outcome: 'completed' });
     metrics.jobSeconds.observe({ operation }, (Date.now() - started) / 1000);
     for (const [stage, seconds] of clock.entries()) metrics.stageSeconds.observe({ operation, stage }, seconds);
+    return false;
   }
 
   /** A cancelled job's answer; its files are removed only once it is acked, so a copy delivered after a crash in between still finds the marker. */
