@@ -90,6 +90,21 @@ describe('FsStorage', () => {
     for await (const page of storage.listPages('jobs/none/')) throw new Error(`a page: ${JSON.stringify(page)}`);
   });
 
+  it('lists on past a folder removed while it is being listed (the sweeper removing a job it passed)', async () => {
+    const paged = new FsStorage(join(root(), 'store'), { listPageSize: 1 });
+    for (const job of ['j1', 'j2', 'j3'])
+      for (const name of ['a', 'b', 'c']) await paged.put(`jobs/${job}/input/${name}`, Buffer.from(name));
+    const keys: string[] = [];
+    for await (const [object] of paged.listPages('jobs/')) {
+      keys.push(object!.key);
+      if (keys.length === 1) await paged.deletePrefix(`jobs/${object!.key.split('/')[1]}/`);
+    }
+    const first = keys[0]!.split('/')[1];
+    // the other two jobs whole, whatever was listed of the removed one before it went
+    for (const job of ['j1', 'j2', 'j3'].filter((j) => j !== first))
+      expect(keys.filter((k) => k.startsWith(`jobs/${job}/`)).sort()).toEqual(['a', 'b', 'c'].map((n) => `jobs/${job}/input/${n}`));
+  });
+
   it('lists a page at a time, one folder after another, without the .partial files of writes under way', async () => {
     const paged = new FsStorage(join(root(), 'store'), { listPageSize: 3 });
     const names = ['a', 'b', 'c', 'd', 'e'];

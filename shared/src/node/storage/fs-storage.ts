@@ -26,17 +26,32 @@ function fsError(op: string, key: string, err: unknown): StorageError {
  * meanwhile (the sweeper deleting a job it passed) is skipped.
  */
 async function* walkFiles(dir: string): AsyncGenerator<string> {
+  const gone = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
   let folder;
   try {
     folder = await opendir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+    if (gone(err)) return;
     throw err;
   }
-  for await (const entry of folder) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walkFiles(full);
-    else if (entry.isFile()) yield full;
+  const entries = folder[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let next;
+      try {
+        next = await entries.next();
+      } catch (err) {
+        // removed while open: Linux answers the next read of it with ENOENT
+        if (gone(err)) return;
+        throw err;
+      }
+      if (next.done) return;
+      const full = join(dir, next.value.name);
+      if (next.value.isDirectory()) yield* walkFiles(full);
+      else if (next.value.isFile()) yield full;
+    }
+  } finally {
+    await entries.return?.(); // closes the folder, also when the caller stops early
   }
 }
 

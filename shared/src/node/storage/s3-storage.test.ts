@@ -266,6 +266,19 @@ describe('S3Storage.listPages', () => {
   });
 });
 
+describe('S3Storage.listPages, a store that lists out of key order', () => {
+  it('refuses the listing rather than hand a folder over in two parts', async () => {
+    const object = (Key: string) => ({ Key, Size: 1, LastModified: new Date(0) });
+    const { storage } = recording(() => ({ Contents: [object('jobs/b/x'), object('jobs/a/x'), object('jobs/b/y')], IsTruncated: false }));
+    const pages = async () => {
+      for await (const page of storage.listPages('jobs/')) void page;
+    };
+    await expect(pages()).rejects.toThrow('the store listed jobs/a/x after jobs/b/x, out of key order');
+    // `list` (a job's folder, whole) takes any order
+    expect((await storage.list('jobs/')).map((o) => o.key)).toEqual(['jobs/b/x', 'jobs/a/x', 'jobs/b/y']);
+  });
+});
+
 describe('S3Storage.deletePrefix', () => {
   it('lists the folder and deletes what it found at once, reporting a refused key', async () => {
     const { storage, sent } = recording((input) =>

@@ -293,12 +293,33 @@ export class S3Storage implements Storage {
 
   async list(prefix: string): Promise<StoredObject[]> {
     const objects: StoredObject[] = [];
-    for await (const page of this.listPages(prefix)) objects.push(...page);
+    for await (const page of this.pages(prefix)) objects.push(...page);
     return objects;
   }
 
-  /** One ListObjectsV2 a page: S3 (and MinIO, Ceph, R2) list in key order, so a folder's keys come together. */
+  /**
+   * One ListObjectsV2 a page, in key order (S3, MinIO, Ceph, R2 list so), so
+   * a folder's keys come together. A store that lists out of order (S3
+   * Express directory buckets) is refused: a folder split across the listing
+   * would be judged on part of its files.
+   */
   async *listPages(prefix: string): AsyncGenerator<StoredObject[]> {
+    let previous: Buffer | null = null;
+    for await (const page of this.pages(prefix)) {
+      for (const o of page) {
+        const key = Buffer.from(o.key);
+        if (previous && Buffer.compare(previous, key) >= 0)
+          throw new StorageError(
+            `storage (S3) ListObjectsV2 ${prefix}: the store listed ${o.key} after ${previous.toString()}, out of key order (a directory bucket does not keep it; the storage sweeper needs it)`,
+            { kind: 'internal' },
+          );
+        previous = key;
+      }
+      yield page;
+    }
+  }
+
+  private async *pages(prefix: string): AsyncGenerator<StoredObject[]> {
     let token: string | undefined;
     do {
       const res = await this.run('ListObjectsV2', prefix, () =>
