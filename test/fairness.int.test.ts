@@ -293,8 +293,8 @@ describe('two workers: copies of a job, and a worker killed mid-burst', () => {
     expect(finals().map((r) => r.type)).toEqual(['completed', 'completed']);
     expect(finals()[1]!.outputs).toEqual(finals()[0]!.outputs);
     // one run did the work. Copies taken by two workers within a few ms may both start before either has heard of
-    // the other (CI saw it: 3 ms apart); once each has, the later one stands down, back to its queue, and then waits
-    // for the earlier run like any copy
+    // the other (CI saw it: 3 ms apart); once each has, the later one stands down and waits for the earlier run
+    // like any copy
     const started = logs.filter((l) => l.msg === 'job started').length;
     const stoodDown = logs.filter((l) => l.msg === 'another worker took this job first and runs it; this copy stands down').length;
     expect(stoodDown).toBeLessThanOrEqual(1);
