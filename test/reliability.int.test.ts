@@ -7,7 +7,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ffprobe, makeTestVideos, video } from './helpers/media.js';
-import { startOrigin } from './helpers/origin.js';
+import { holdSecondHalf, startOrigin } from './helpers/origin.js';
 import { startPrivateRabbit, type PrivateRabbit } from './helpers/rabbitmq.js';
 import { listQueues, startStack, type Stack } from './helpers/stack.js';
 import { waitFor } from './helpers/wait.js';
@@ -265,22 +265,33 @@ describe('graceful shutdown', () => {
   });
 
   it('hands a job that outlasts the grace period back to the queue, where another worker completes it', async () => {
-    const quick = await stack.addWorker({ SHUTDOWN_GRACE_SECONDS: '1', FFMPEG_THREADS: '1' });
-    for (const w of stack.workers) if (w !== quick) await w.stop();
-    const client = await TestClient.connect(stack.wsUrl);
-    submit(client, slowSpeed('handed-back'));
-    await quick.waitForLog((l) => l.msg === 'running ffmpeg', 60_000);
-    quick.proc.kill('SIGTERM');
-    await quick.waitForLog((l) => String(l.msg).includes('handing it back'), 10_000);
-    expect(await quick.exit()).toBe(0);
-    await stack.addWorker();
-    const { final, files: out } = await client.result('handed-back', 120_000);
-    expect(final.type).toBe('completed');
-    const path = join(dir, 'handed-back.mp4');
-    await import('node:fs/promises').then((fs) => fs.writeFile(path, out.get('output.mp4')!));
-    expect(Math.abs((await ffprobe(path)).duration - 24)).toBeLessThan(0.5);
-    expect(count(client, 'handed-back')).toBe('completed');
-    await client.close();
+    // the input's second half is held until the job was handed back: the run cannot end within the grace,
+    // however fast the machine (a fast one finished this job in the grace second)
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const origin = await startOrigin({ '/slow.mp4': holdSecondHalf(join(dir, 'slow.mp4'), gate) });
+    try {
+      const quick = await stack.addWorker({ SHUTDOWN_GRACE_SECONDS: '1', FFMPEG_THREADS: '1' });
+      for (const w of stack.workers) if (w !== quick) await w.stop();
+      const client = await TestClient.connect(stack.wsUrl);
+      submit(client, startJobMessage('handed-back', 'speed', origin.url('/slow.mp4'), { speed_factor: 0.5 }));
+      await quick.waitForLog((l) => l.msg === 'running ffmpeg', 60_000);
+      quick.proc.kill('SIGTERM');
+      await quick.waitForLog((l) => String(l.msg).includes('handing it back'), 10_000);
+      expect(await quick.exit()).toBe(0);
+      release();
+      await stack.addWorker();
+      const { final, files: out } = await client.result('handed-back', 120_000);
+      expect(final.type).toBe('completed');
+      const path = join(dir, 'handed-back.mp4');
+      await writeFile(path, out.get('output.mp4')!);
+      expect(Math.abs((await ffprobe(path)).duration - 24)).toBeLessThan(0.5);
+      expect(count(client, 'handed-back')).toBe('completed');
+      await client.close();
+    } finally {
+      release();
+      await origin.close();
+    }
   });
 });
 
