@@ -7,11 +7,19 @@ import client from 'prom-client';
 export { client as prom };
 export type Registry = client.Registry;
 
+/**
+ * How often the event-loop lag is sampled, ms. prom-client's default (10)
+ * wakes the loop a hundred times a second: about 8 ms of CPU a second in
+ * every process, most of what an idle gateway or worker spent
+ * (docs/BENCHMARKS.md). A loop blocked for longer than this is still seen.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 100;
+
 /** A registry with process metrics (CPU, memory, event-loop lag, GC) under `prefix`. */
 export function createRegistry(service: string): client.Registry {
   const registry = new client.Registry();
   registry.setDefaultLabels({ service });
-  client.collectDefaultMetrics({ register: registry, prefix: 'mf_' });
+  client.collectDefaultMetrics({ register: registry, prefix: 'mf_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   return registry;
 }
 
