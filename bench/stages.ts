@@ -9,7 +9,7 @@
  *   tsc -b bench && node bench/dist/stages.js [--runs N] [--quick] [--storage s3|fs] [--json]
  */
 import { runMain } from './lib/cleanup.js';
-import { liveChildren, processCpu, processTreeCpu } from './lib/cpu.js';
+import { liveChildren, localBrokerPid, processCpu, processTreeCpu } from './lib/cpu.js';
 import { clip } from './lib/fixtures.js';
 import { measureOptions, setUpMeasure } from './lib/measure.js';
 import { formatValue, ratioOf, reportResult } from './lib/result.js';
@@ -41,7 +41,8 @@ runMain(async (cleanup) => {
   console.log('warm-up: one job, not counted');
   // CPU per job and process: which of them the fixed cost is spent in
   const { gateway, worker, s3rver } = service.processes;
-  const roles = { gateway, worker, s3rver, bench: 'self' as const };
+  // the broker: the whole local RabbitMQ (one job's share of its CPU; null when it runs elsewhere)
+  const roles = { gateway, worker, s3rver, bench: 'self' as const, rabbitmq: await localBrokerPid() };
   const cpuNow = async () => {
     const out: Record<string, number> = {};
     for (const [role, pid] of Object.entries(roles)) {
@@ -50,12 +51,14 @@ runMain(async (cleanup) => {
         out[role] = (await processCpu(pid)).own;
         continue;
       }
-      // the worker's own and its launcher's (its one live child between jobs); the rest of its tree is the
-      // ffmpeg and ffprobe runs the launcher waited for
-      let own = (await processCpu(pid)).own;
-      for (const child of await liveChildren(pid)) own += (await processCpu(child)).own;
+      // the worker's own, and its launcher's (its one live child between jobs, with a pre-started ffmpeg under
+      // it); the rest of its tree is the ffmpeg and ffprobe runs the launcher waited for
+      const own = (await processCpu(pid)).own;
+      let launcher = 0;
+      for (const child of await liveChildren(pid)) launcher += (await processCpu(child)).own;
       out.worker = own;
-      out['ffmpeg+ffprobe'] = (await processTreeCpu(pid)) - own;
+      out.launcher = launcher;
+      out['ffmpeg+ffprobe'] = (await processTreeCpu(pid)) - own - launcher;
     }
     return out;
   };
@@ -91,7 +94,7 @@ runMain(async (cleanup) => {
   const cpuLine = Object.entries(cpuPerJob)
     .map(([role, s]) => `${role} ${ms(s)}`)
     .join(', ');
-  console.log(`CPU per job: ${cpuLine} (bench: the WebSocket client and the media server)`);
+  console.log(`CPU per job: ${cpuLine} (bench: the WebSocket client and the media server; rabbitmq: the local broker, all of it)`);
   const ffmpeg = stages.ffmpeg ?? null;
   reportResult(
     {

@@ -51,3 +51,17 @@ export async function processTreeCpu(...roots: (number | 'self')[]): Promise<num
 export function cpuMeter(pids: () => number[]): () => Promise<number> {
   return () => processTreeCpu(...pids(), 'self');
 }
+
+/**
+ * The local RabbitMQ's pid (its Erlang VM, `beam.smp`), or null when there is
+ * none on this machine: the broker shares the cores with every measure, and
+ * its CPU per job is part of what a job costs.
+ */
+export async function localBrokerPid(): Promise<number | null> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() === 'beam.smp') return Number(entry);
+  }
+  return null;
+}
