@@ -186,9 +186,28 @@ describe('sweepStorage, a store listed page by page', () => {
       },
     };
     const jobs = { readRecord: () => Promise.resolve(null), remove: (id: string) => (events.push(`remove ${id}`), Promise.resolve()) };
-    await expect(sweepStorage(storage, jobs, policy, NOW)).rejects.toThrow('ECONNREFUSED');
+    const err = (await sweepStorage(storage, jobs, policy, NOW).catch((e: unknown) => e)) as AggregateError;
+    // what was removed before is said, with the store's own error
+    expect(err.message).toBe('listing the store failed after 1 job(s) removed: storage (S3) ListObjectsV2 jobs/: connect ECONNREFUSED');
+    expect((err.cause as Error).message).toMatch(/ECONNREFUSED/);
     // `b` may have more files on the page that could not be listed: not judged on what was seen of it
     expect(events).toEqual(['remove a']);
+  });
+
+  it('says how many jobs it could not remove when the listing then fails too, with every error', async () => {
+    const storage = {
+      async *listPages() {
+        yield [aged('jobs/a/input/x', 25 * HOUR), aged('jobs/b/input/x', 25 * HOUR), aged('jobs/c/input/x', 25 * HOUR)];
+        throw new Error('ECONNRESET');
+      },
+    };
+    const refusingA = {
+      readRecord: () => Promise.resolve(null),
+      remove: (id: string) => (id === 'a' ? Promise.reject(new Error('AccessDenied')) : Promise.resolve()),
+    };
+    const err = (await sweepStorage(storage, refusingA, policy, NOW).catch((e: unknown) => e)) as AggregateError;
+    expect(err.message).toBe('listing the store failed after 1 job(s) removed, 1 expired job(s) not removed: ECONNRESET');
+    expect(err.errors.map((e: Error) => e.message)).toEqual(['ECONNRESET', 'AccessDenied']);
   });
 
   it('judges a job of 200,000 files (more than a function call takes arguments)', async () => {

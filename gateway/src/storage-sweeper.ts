@@ -58,22 +58,32 @@ export async function sweepStorage(
     }
   };
   let job = null as { id: string; objects: StoredObject[] } | null;
-  listing: for await (const page of storage.listPages('jobs/')) {
-    for (const o of page) {
-      // `jobs/<id>/…`: a key outside any job's folder is no job's
-      const [, id, ...rest] = o.key.split('/');
-      if (!id || rest.length === 0) continue;
-      if (job?.id === id) {
-        job.objects.push(o);
-        continue;
+  try {
+    listing: for await (const page of storage.listPages('jobs/')) {
+      for (const o of page) {
+        // `jobs/<id>/…`: a key outside any job's folder is no job's
+        const [, id, ...rest] = o.key.split('/');
+        if (!id || rest.length === 0) continue;
+        if (job?.id === id) {
+          job.objects.push(o);
+          continue;
+        }
+        if (job) {
+          if (signal?.aborted) break listing;
+          await sweepJob(job.id, job.objects);
+        }
+        job = { id, objects: [o] };
       }
-      if (job) {
-        if (signal?.aborted) break listing;
-        await sweepJob(job.id, job.objects);
-      }
-      job = { id, objects: [o] };
+      if (signal?.aborted) break; // before asking for the next page
     }
-    if (signal?.aborted) break; // before asking for the next page
+  } catch (err) {
+    // the last job seen may have more files on the page that could not be listed: it is not judged on part of
+    // them; what the pages before removed is said, as the log of a sweep that ended would
+    const why = err instanceof Error ? err.message : String(err);
+    const notRemoved = failures > 0 ? `, ${failures} expired job(s) not removed` : '';
+    throw new AggregateError([err, ...failed], `listing the store failed after ${removed.length} job(s) removed${notRemoved}: ${why}`, {
+      cause: err,
+    });
   }
   if (job && !signal?.aborted) await sweepJob(job.id, job.objects);
   if (failures > 0) throw new AggregateError(failed, `${failures} expired job(s) not removed (${removed.length} removed)`);
