@@ -89,7 +89,11 @@ export interface Storage {
    * waits for its own batch, which an exiting process leaves to the sweeper.
    */
   flush(): Promise<void>;
-  /** Every object under `prefix`, all at once: for small folders (a job's, the tenant index). */
+  /**
+   * Every object under `prefix`, all at once: for small folders (a job's, the tenant index). A prefix names a
+   * folder (`jobs/`, `jobs/<id>/`): S3 would also list keys that merely start with it, the fs driver walks
+   * that folder only (a key that is a file lists nothing there).
+   */
   list(prefix: string): Promise<StoredObject[]>;
   /**
    * Every object under `prefix`, a page (at most LIST_PAGE_SIZE) at a time:
