@@ -9,9 +9,12 @@ export type Registry = client.Registry;
 
 /**
  * How often the event-loop lag is sampled, ms. prom-client's default (10)
- * wakes the loop a hundred times a second: about 8 ms of CPU a second in
+ * wakes the loop a hundred times a second: about 7 ms of CPU a second in
  * every process, most of what an idle gateway or worker spent
- * (docs/BENCHMARKS.md). A loop blocked for longer than this is still seen.
+ * (docs/BENCHMARKS.md). The `mf_nodejs_eventloop_lag_{min,…,p99}_seconds`
+ * figures are the time between two samples, this interval included: about
+ * 0.1 s on an idle process, the length of a block when the loop was blocked
+ * across a sample. `mf_nodejs_eventloop_lag_seconds` is measured at each scrape.
  */
 export const EVENT_LOOP_SAMPLE_MS = 100;
 

@@ -160,9 +160,9 @@ export class S3Storage implements Storage {
           socketTimeout: options.idleTimeoutMs ?? 30_000,
         },
         retryStrategy: new BudgetRetryStrategy(retryBudgetMs),
-        // the middleware stack resolved once per command class, not per request: about 0.3-0.4 ms of CPU less a
-        // request (a job makes six); nothing here changes a stack after the first request (docs/BENCHMARKS.md)
-        cacheMiddleware: true,
+        // not `cacheMiddleware`: it saves ~0.3 ms a request, but its cached handler keeps the first command of
+        // each class, body included (up to a 64 MiB upload frame), and one context for every request of that class
+        // (docs/BENCHMARKS.md, eighteenth session)
       });
     this.client = client(REQUEST_RETRY_MS);
     this.streamClient = client(Math.max(REQUEST_RETRY_MS, options.retryBudgetMs ?? 60_000));
