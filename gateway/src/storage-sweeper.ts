@@ -81,9 +81,8 @@ export async function sweepStorage(
     // them; what the pages before removed is said, as the log of a sweep that ended would
     const why = err instanceof Error ? err.message : String(err);
     const notRemoved = failures > 0 ? `, ${failures} expired job(s) not removed` : '';
-    throw new AggregateError([err, ...failed], `listing the store failed after ${removed.length} job(s) removed${notRemoved}: ${why}`, {
-      cause: err,
-    });
+    // (no `cause`: the store's error is the first of `errors`, and a logger would print its message twice)
+    throw new AggregateError([err, ...failed], `listing the store failed after ${removed.length} job(s) removed${notRemoved}: ${why}`);
   }
   if (job && !signal?.aborted) await sweepJob(job.id, job.objects);
   if (failures > 0) throw new AggregateError(failed, `${failures} expired job(s) not removed (${removed.length} removed)`);
