@@ -53,15 +53,18 @@ export function cpuMeter(pids: () => number[]): () => Promise<number> {
 }
 
 /**
- * The local RabbitMQ's pid (its Erlang VM, `beam.smp`), or null when there is
- * none on this machine: the broker shares the cores with every measure, and
- * its CPU per job is part of what a job costs.
+ * The local RabbitMQ server's pid (its Erlang VM, `beam.smp … -s rabbit boot`),
+ * or null when there is none on this machine: the broker shares the cores with
+ * every measure, and its CPU per job is part of what a job costs. Other Erlang
+ * VMs (`rabbitmq-diagnostics` runs one for a moment) are not it.
  */
 export async function localBrokerPid(): Promise<number | null> {
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() === 'beam.smp') return Number(entry);
+    if (comm.trim() !== 'beam.smp') continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv.some((arg, i) => arg === '-s' && argv[i + 1] === 'rabbit' && argv[i + 2] === 'boot')) return Number(entry);
   }
   return null;
 }
