@@ -13,7 +13,8 @@ describe('createRegistry', () => {
     const registry = createRegistry('test');
     // a few samples first, so the histogram has a baseline
     await new Promise((r) => setTimeout(r, EVENT_LOOP_SAMPLE_MS * 3));
-    const blockMs = EVENT_LOOP_SAMPLE_MS * 3;
+    // long enough that an idle reading after it cannot come near it, even on a loaded machine
+    const blockMs = EVENT_LOOP_SAMPLE_MS * 6;
     const until = Date.now() + blockMs;
     while (Date.now() < until) {
       // the event loop blocked, as a synchronous hot spot would block it
