@@ -5,6 +5,7 @@
  * stage's mean = Δsum ÷ Δcount; next to the end-to-end time the client saw,
  * and the remainder (gateway, RabbitMQ and WebSocket transport, and worker
  * time outside the stages). A stage the worker does not report is "n/a".
+ * Then CPU per job and process, and what each process spends idle.
  *
  *   tsc -b bench && node bench/dist/stages.js [--runs N] [--quick] [--storage s3|fs] [--json]
  */
@@ -20,6 +21,13 @@ import { mean, median, timed } from './lib/stats.js';
 
 /** Runs of `ffmpeg -version` whose median is ffmpeg's own start-up. */
 const STARTUP_RUNS = 9;
+/** Seconds the service is left idle after the jobs, to read what its processes spend doing nothing. */
+const IDLE_SECONDS = 10;
+/**
+ * Seconds waited before that: V8 goes on collecting for several seconds after work stops (measured from 5 s
+ * after the jobs, the gateway read 24 ms a second, from 20 s after 3).
+ */
+const IDLE_SETTLE_SECONDS = 20;
 
 runMain(async (cleanup) => {
   const { common, runs: jobs } = measureOptions(20, 5);
@@ -76,6 +84,17 @@ runMain(async (cleanup) => {
   for (let i = 0; i < STARTUP_RUNS; i++) startupRuns.push(await timed(() => runFfmpeg(['-version'])));
   const startup = median(startupRuns);
   const cpuPerJob = Object.fromEntries(Object.entries(cpuAfter).map(([role, s]) => [role, (s - (cpuBefore[role] ?? 0)) / jobs]));
+  // what the service's processes spend with nothing to do (timers, heartbeats, metrics sampling): paid all day by
+  // every replica, and beside every job
+  // after the jobs' tails (deletes of delivered files, the next ffmpeg loading, V8's collections) have passed
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_SECONDS * 1000));
+  const idleBefore = await cpuNow();
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+  const idleAfter = await cpuNow();
+  const idleLine = Object.entries(idleAfter)
+    .filter(([role]) => role !== 'bench' && role !== 'ffmpeg+ffprobe')
+    .map(([role, s]) => `${role} ${(((s - (idleBefore[role] ?? s)) / IDLE_SECONDS) * 1000).toFixed(1)} ms/s`)
+    .join(', ');
 
   const stages = Object.fromEntries(means(before.stages, after.stages, new Set([...STAGES, ...after.stages.keys()])));
   const workerJob = means(before.job, after.job, ['']).get('') ?? null;
@@ -97,6 +116,7 @@ runMain(async (cleanup) => {
     .map(([role, s]) => `${role} ${ms(s)}`)
     .join(', ');
   console.log(`CPU per job: ${cpuLine} (bench: the WebSocket client and the media server; rabbitmq: the local broker, all of it)`);
+  console.log(`CPU idle, over ${IDLE_SECONDS} s from ${IDLE_SETTLE_SECONDS} s after the jobs: ${idleLine}`);
   const ffmpeg = stages.ffmpeg ?? null;
   reportResult(
     {
@@ -112,7 +132,8 @@ runMain(async (cleanup) => {
           ? `${STAGE_METRIC} absent from the worker's /metrics: no breakdown`
           : `worker stages sum to ${formatValue(workerTotal, 's')}, rest (gateway + transport + untracked worker time) ${formatValue(rest, 's')}`) +
         `; the worker's job time (mf_worker_job_duration_seconds) ${formatValue(workerJob, 's')}; ` +
-        `ffmpeg's own start-up (ffmpeg -version) ${formatValue(startup, 's')}; CPU per job: ${cpuLine}`,
+        `ffmpeg's own start-up (ffmpeg -version) ${formatValue(startup, 's')}; CPU per job: ${cpuLine}; ` +
+        `CPU idle (over ${IDLE_SECONDS} s from ${IDLE_SETTLE_SECONDS} s after the jobs): ${idleLine}`,
       stages: { ...stages, worker_total: workerTotal, worker_job: workerJob, end_to_end: e2e, rest, ffmpeg_startup: startup },
     },
     common.json,
