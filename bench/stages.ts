@@ -9,6 +9,7 @@
  *
  *   tsc -b bench && node bench/dist/stages.js [--runs N] [--quick] [--storage s3|fs] [--json]
  */
+import { sleep } from '@media-foundry/shared';
 import { runMain } from './lib/cleanup.js';
 import { liveChildren, localBrokerPid, processCpu, processTreeCpu } from './lib/cpu.js';
 import { clip } from './lib/fixtures.js';
@@ -85,11 +86,11 @@ runMain(async (cleanup) => {
   const startup = median(startupRuns);
   const cpuPerJob = Object.fromEntries(Object.entries(cpuAfter).map(([role, s]) => [role, (s - (cpuBefore[role] ?? 0)) / jobs]));
   // what the service's processes spend with nothing to do (timers, heartbeats, metrics sampling): paid all day by
-  // every replica, and beside every job
-  // after the jobs' tails (deletes of delivered files, the next ffmpeg loading, V8's collections) have passed
-  await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_SECONDS * 1000));
+  // every replica, and beside every job; read once the jobs' tails (deletes of delivered files, the next ffmpeg
+  // loading, V8's collections) have passed
+  await sleep(IDLE_SETTLE_SECONDS * 1000);
   const idleBefore = await cpuNow();
-  await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+  await sleep(IDLE_SECONDS * 1000);
   const idleAfter = await cpuNow();
   const idleLine = Object.entries(idleAfter)
     .filter(([role]) => role !== 'bench' && role !== 'ffmpeg+ffprobe')
