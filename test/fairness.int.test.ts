@@ -8,7 +8,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
-import { topology } from '@media-foundry/shared';
+import { PROGRESS_INTERVAL_MS, topology } from '@media-foundry/shared';
 import { makeTestVideos, video } from './helpers/media.js';
 import { type Origin, startOrigin, trickle } from './helpers/origin.js';
 import { waitFor } from './helpers/wait.js';
@@ -178,6 +178,36 @@ describe('limits', () => {
     ).toEqual([1, 2, 3, 4, 5]);
     client.send(thumbnail('q-5'));
     expect(await client.next((m) => m.job_id === 'q-5')).toMatchObject({ type: 'error', code: 'RATE_LIMITED' });
+    await client.close();
+  });
+
+  it('tells jobs behind a burst that drains at once their places a few times, not once per job ahead', async () => {
+    stack = await startStack({ workers: 0, env: { API_KEYS: KEYS.A } });
+    const client = await TestClient.connect(stack.wsUrl, { authorization: `Bearer ${KEYS.A}` });
+    const count = 40;
+    await burst(client, 'drain', count);
+    const queued = (i: number) => client.messages(`drain-${i}`).filter((m) => m.type === 'progress' && m.stage === 'queued');
+    await waitFor(() => queued(count - 1).length === 1, 10_000, 'the last job told its place');
+    // what workers announce as they take jobs off the queue: the jobs ahead leave all at once
+    const key = tenantKey(tenantOf(KEYS.A));
+    const connection = await amqplib.connect(AMQP_URL);
+    const channel = await connection.createChannel();
+    const started = Date.now();
+    for (let i = 0; i < count - 1; i++)
+      channel.publish(
+        topology(stack.prefix).replyExchange,
+        topology(stack.prefix).tenantEventsKey(key),
+        Buffer.from(JSON.stringify({ type: 'dequeued', tenant_key: key, job_id: randomUUID() })),
+      );
+    await channel.close();
+    await connection.close();
+    // each one's latest place arrives: every job is next now
+    for (let i = 0; i < count; i++) await waitFor(() => queued(i).at(-1)?.queue_position === 1, 10_000, `drain-${i} told it is next`);
+    // up to 39 moves: one message each before (780 in all); now the place at submit, then one per PROGRESS_INTERVAL_MS
+    const elapsed = Date.now() - started;
+    const told = Array.from({ length: count }, (_, i) => queued(i).length);
+    expect(Math.max(...told)).toBeLessThanOrEqual(2 + Math.ceil(elapsed / PROGRESS_INTERVAL_MS));
+    expect(told[count - 1]).toBeGreaterThanOrEqual(2);
     await client.close();
   });
 

@@ -204,7 +204,7 @@ export {
   type WebhookSpec,
   type WireJobInput,
 } from './protocol.js';
-export { forwardPercentage } from './progress.js';
+export { forwardPercentage, PROGRESS_INTERVAL_MS } from './progress.js';
 export { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF, failureKind, type RetryOptions, retryTransient, sleep } from './retry.js';
 export {
   jobsQueueArguments,

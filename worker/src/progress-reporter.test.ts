@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import type { ProgressReply } from '@media-foundry/shared';
+import { PROGRESS_INTERVAL_MS, type ProgressReply } from '@media-foundry/shared';
 import type { Logger } from '@media-foundry/shared/node';
 import type { ProgressUpdate } from './job-runner.js';
-import { PROGRESS_INTERVAL_MS, ProgressReporter, STATE_INTERVAL_MS, type ProgressDeps } from './progress-reporter.js';
+import { ProgressReporter, STATE_INTERVAL_MS, type ProgressDeps } from './progress-reporter.js';
 
 const logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, child: () => logger } as unknown as Logger;
 const route = { jobId: 'j1', replyTo: 'replies.gw1' };

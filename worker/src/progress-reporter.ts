@@ -3,15 +3,13 @@
  * replies throttled to four a second, the job's state in storage every few
  * seconds, and its webhook told of each change of stage.
  */
-import type { JobMessage } from '@media-foundry/shared';
+import { type JobMessage, PROGRESS_INTERVAL_MS } from '@media-foundry/shared';
 import type { JobStore, Logger } from '@media-foundry/shared/node';
 import { ProgressThrottle } from './ffmpeg/progress.js';
 import type { ProgressUpdate } from './job-runner.js';
 import type { ReplyPublisher, ReplyRoute } from './replies.js';
 import type { WebhookDispatcher } from './webhooks/dispatcher.js';
 
-/** Progress replies per job are throttled to this interval (≤ 4 a second). */
-export const PROGRESS_INTERVAL_MS = 250;
 /** The job's state in storage is written at most this often: coarse, for clients that resume elsewhere. */
 export const STATE_INTERVAL_MS = 5000;
 

@@ -51,6 +51,9 @@ export interface GatewayJob {
   progress: { percentage: number; stage: ProgressStage } | null;
   /** Place among its client's waiting jobs, while it waits (null once it started, or when unknown). */
   queuePosition: number | null;
+  /** When it was last told its place, and the timer that tells it the latest place once PROGRESS_INTERVAL_MS has passed since. */
+  positionSentAt: number;
+  positionTimer: NodeJS.Timeout | null;
   /** Replies that came while the job was being submitted or resumed: relayed once that is done. */
   held: ReplyExchangeMessage[];
   /**

@@ -17,6 +17,7 @@ import {
   type JobMessage,
   loadGatewayConfig,
   MiB,
+  PROGRESS_INTERVAL_MS,
   type ReplyExchangeMessage,
   startJobMessage,
   type StartJobMessage,
@@ -367,11 +368,41 @@ describe('JobLifecycle', () => {
     expect(followed.has(t.tenantEventsKey(key))).toBe(true);
     gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: 'someone-elses' });
     gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: 'another' });
-    expect(a.socket.of('j1', 'progress').map((m) => m.queue_position)).toEqual([3, 2, 1]);
+    // told its place at most every PROGRESS_INTERVAL_MS: the latest one once the interval has passed
+    expect(a.socket.of('j1', 'progress').map((m) => m.queue_position)).toEqual([3]);
+    await until(() => a.socket.of('j1', 'progress').length === 2);
+    expect(a.socket.of('j1', 'progress').map((m) => m.queue_position)).toEqual([3, 1]);
     gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: id });
     gw.onMessage({ type: 'progress', job_id: id, percentage: 0, stage: 'downloading' });
     expect(followed.has(t.tenantEventsKey(key))).toBe(false);
     expect(a.socket.of('j1', 'progress').at(-1)).toMatchObject({ stage: 'downloading' });
+  });
+
+  it('tells a job behind a burst that drains fast its place about four times a second, not once per job ahead', async () => {
+    const gw = lifecycle({ MAX_QUEUED_JOBS_PER_CLIENT: '100' });
+    const a = holder('c1');
+    queueDepth = 40;
+    const { id } = await submitted(gw, a, 'j1');
+    const key = tenantKey('key:owner');
+    const places = () => a.socket.of('j1', 'progress').map((m) => m.queue_position as number);
+    const started = Date.now();
+    for (let i = 0; i < 39; i++) {
+      gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: `ahead-${i}` });
+      if (i % 13 === 12) await new Promise((r) => setTimeout(r, 100));
+    }
+    await until(() => places().at(-1) === 2);
+    const elapsed = Date.now() - started;
+    expect(places()[0]).toBe(41);
+    expect(places()).toEqual([...places()].sort((x, y) => y - x));
+    // one at submit, then at most one per PROGRESS_INTERVAL_MS (39 moves: 39 messages before)
+    expect(places().length - 1).toBeLessThanOrEqual(Math.ceil(elapsed / PROGRESS_INTERVAL_MS) + 1);
+    // a place still pending when the job starts is never sent after its first step
+    gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: 'ahead-last' });
+    gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: id });
+    gw.onMessage({ type: 'progress', job_id: id, percentage: 0, stage: 'downloading' });
+    await new Promise((r) => setTimeout(r, PROGRESS_INTERVAL_MS + 50));
+    expect(a.socket.of('j1', 'progress').at(-1)).toMatchObject({ stage: 'downloading' });
+    expect(places().filter((p) => p === 1)).toEqual([]);
   });
 
   it('refuses a job when its client already has MAX_QUEUED_JOBS_PER_CLIENT waiting, and leaves nothing behind', async () => {

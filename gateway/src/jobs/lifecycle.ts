@@ -20,6 +20,7 @@ import {
   relayedResult,
   forwardPercentage,
   type JobMessage,
+  PROGRESS_INTERVAL_MS,
   type JobRecord,
   type OperationRequest,
   type ReplyExchangeMessage,
@@ -115,6 +116,8 @@ function newJob(
     ...facts,
     progress: null,
     queuePosition: null,
+    positionSentAt: -Infinity,
+    positionTimer: null,
     held: [],
     cancelRequested: false,
     submission: null,
@@ -941,14 +944,36 @@ export class JobLifecycle {
       if (job.id === startedJobId) this.started(job);
       else if (job.queuePosition > 1) {
         job.queuePosition -= 1;
-        if (job.phase === 'waiting') this.sendQueued(job);
+        if (job.phase === 'waiting') this.positionMoved(job);
       }
     }
+  }
+
+  /**
+   * A waiting job moved up: told at once, or, when it was told less than
+   * PROGRESS_INTERVAL_MS ago, once the interval has passed (the latest
+   * place then). A client's jobs behind one that starts all move up, so
+   * without this a burst of N jobs draining fast would cost about N²/2 messages.
+   */
+  private positionMoved(job: GatewayJob): void {
+    if (job.positionTimer) return; // pending: it sends the latest place
+    const wait = job.positionSentAt + PROGRESS_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      this.sendQueued(job);
+      return;
+    }
+    job.positionTimer = setTimeout(() => {
+      job.positionTimer = null;
+      if (this.jobs.get(job.id) === job && job.phase === 'waiting' && job.queuePosition !== null) this.sendQueued(job);
+    }, wait);
+    job.positionTimer.unref();
   }
 
   /** The job left its queue: no more positions for it. */
   private started(job: GatewayJob): void {
     job.queuePosition = null;
+    if (job.positionTimer) clearTimeout(job.positionTimer);
+    job.positionTimer = null;
     // only a job in the tenant's waiting set follows the tenant's queue events
     const waiting = this.waitingByTenant.get(job.tenantKey);
     if (!waiting?.delete(job)) return;
@@ -958,6 +983,7 @@ export class JobLifecycle {
 
   private sendQueued(job: GatewayJob): void {
     const position = job.queuePosition;
+    job.positionSentAt = Date.now();
     job.holder.socket.sendJson(
       {
         type: 'progress',
