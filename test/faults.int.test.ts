@@ -11,7 +11,7 @@ import amqplib from 'amqplib';
 import { execa } from 'execa';
 import { MiB } from '@media-foundry/shared';
 import { ffprobe, makeTestVideos, video } from './helpers/media.js';
-import { cutFirst, failFirst, halfThenStall, type Origin, serveFile, startOrigin, status } from './helpers/origin.js';
+import { cutFirst, failFirst, halfThenStall, holdSecondHalf, type Origin, serveFile, startOrigin, status } from './helpers/origin.js';
 import { freePort } from './helpers/rabbitmq.js';
 import { startTestS3, testS3Storage, type TestS3 } from './helpers/s3.js';
 import { AMQP_URL, deleteTopology, listQueues, spawnService, startStack, uniquePrefix, type Stack } from './helpers/stack.js';
@@ -20,13 +20,33 @@ import { useSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait.js';
 
 let origin: Origin;
+/** What `/held.mp4` waits for before the second half of a download (holdInputs). */
+let heldGate: Promise<void> = Promise.resolve();
+
+/**
+ * Downloads of `/held.mp4` hold their second half until the returned release
+ * is called: a job on it cannot end before the test has done what it does
+ * mid-job, however fast the machine. (Its index is at the end, read by a
+ * range of its own, and the file is large enough that ffmpeg starts on the
+ * bytes that are not held.)
+ */
+function holdInputs(): () => void {
+  let release!: () => void;
+  heldGate = new Promise<void>((resolve) => (release = resolve));
+  return release;
+}
 
 afterAll(async () => {
   await origin?.close();
 });
 const { dir } = useSuite({
   name: 'faults',
-  fixtures: (dir) => makeTestVideos(dir, { 'clip.mp4': video(3, '320x240'), 'big.mp4': video(20, '640x360') }),
+  fixtures: (dir) =>
+    makeTestVideos(dir, {
+      'clip.mp4': video(3, '320x240'),
+      'held.mp4': video(12, '320x240'),
+      'big.mp4': video(20, '640x360'),
+    }),
   files: false,
   stack: false,
 });
@@ -37,6 +57,7 @@ beforeAll(async () => {
     '/cut.mp4': cutFirst(join(dir, 'clip.mp4'), serveFile(join(dir, 'clip.mp4'))),
     '/missing.mp4': status(404),
     '/stalls.mp4': halfThenStall(join(dir, 'big.mp4')),
+    '/held.mp4': (req, res, hit) => holdSecondHalf(join(dir, 'held.mp4'), heldGate)(req, res, hit),
   });
 });
 
@@ -79,17 +100,19 @@ describe('storage', () => {
         workerEnv: { MAX_CONCURRENT_JOBS: '2', FFMPEG_THREADS: '1' },
       });
       const client = await TestClient.connect(stack.wsUrl);
-      client.send(job('s1', '/clip.mp4', 'speed', { speed_factor: 0.5 }));
-      client.send(job('s2', '/clip.mp4', 'speed', { speed_factor: 0.5 }));
+      const release = holdInputs();
+      client.send(job('s1', '/held.mp4', 'speed', { speed_factor: 4 }));
+      client.send(job('s2', '/held.mp4', 'speed', { speed_factor: 4 }));
       for (const id of ['s1', 's2']) await client.next((m) => m.job_id === id && m.type === 'progress' && m.stage === 'processing', 60_000);
       await s3.stop(); // the outputs are stored while the store is away
+      release();
       await new Promise((r) => setTimeout(r, 8000));
       await s3.start();
       for (const id of ['s1', 's2']) {
         const { final, files } = await client.result(id, 120_000);
         expect(final.type).toBe('completed');
         const out = await probed(`${id}.mp4`, files.get('output.mp4'));
-        expect(Math.abs(out.duration - 6)).toBeLessThan(0.3);
+        expect(Math.abs(out.duration - 3)).toBeLessThan(0.3);
       }
       const retrying = client.messages().filter((m) => m.type === 'progress' && m.stage === 'retrying');
       expect(retrying.length).toBeGreaterThan(0);
@@ -158,9 +181,11 @@ describe('storage', () => {
       workerEnv: { FFMPEG_THREADS: '1' },
     });
     const client = await TestClient.connect(stack.wsUrl);
-    client.send(job('hang', '/clip.mp4', 'speed', { speed_factor: 0.5 }));
+    const release = holdInputs();
+    client.send(job('hang', '/held.mp4', 'speed', { speed_factor: 2 }));
     await client.next((m) => m.job_id === 'hang' && m.type === 'progress' && m.stage === 'processing', 60_000);
     s3.blackhole(true);
+    release(); // its output is stored into the hung store
     const { final } = await client.result('hang', 90_000);
     expect(final).toMatchObject({ type: 'error', code: 'JOB_FAILED', message: 'Storage is unavailable' });
     // the first delivery gave up storing its output after its retries and went back to the queue; the
