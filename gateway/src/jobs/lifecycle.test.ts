@@ -368,10 +368,11 @@ describe('JobLifecycle', () => {
     expect(followed.has(t.tenantEventsKey(key))).toBe(true);
     gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: 'someone-elses' });
     gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: 'another' });
-    // told its place at most every PROGRESS_INTERVAL_MS: the latest one once the interval has passed
-    expect(a.socket.of('j1', 'progress').map((m) => m.queue_position)).toEqual([3]);
-    await until(() => a.socket.of('j1', 'progress').length === 2);
-    expect(a.socket.of('j1', 'progress').map((m) => m.queue_position)).toEqual([3, 1]);
+    // told its place at most every PROGRESS_INTERVAL_MS: the latest one, at the latest once the interval has passed
+    const places = () => a.socket.of('j1', 'progress').map((m) => m.queue_position as number);
+    await until(() => places().at(-1) === 1);
+    expect(places()[0]).toBe(3);
+    expect(places()).toEqual([...new Set(places())].sort((x, y) => y - x));
     gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: id });
     gw.onMessage({ type: 'progress', job_id: id, percentage: 0, stage: 'downloading' });
     expect(followed.has(t.tenantEventsKey(key))).toBe(false);
@@ -385,24 +386,45 @@ describe('JobLifecycle', () => {
     const { id } = await submitted(gw, a, 'j1');
     const key = tenantKey('key:owner');
     const places = () => a.socket.of('j1', 'progress').map((m) => m.queue_position as number);
+    const dequeued = (jobId: string) => gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: jobId });
     const started = Date.now();
-    for (let i = 0; i < 39; i++) {
-      gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: `ahead-${i}` });
-      if (i % 13 === 12) await new Promise((r) => setTimeout(r, 100));
-    }
+    for (let i = 0; i < 30; i++) dequeued(`ahead-${i}`);
+    await until(() => places().at(-1) === 11);
+    // quiet for longer than the interval: the next move is told at once, and the moves right after it are held
+    await new Promise((r) => setTimeout(r, 4 * PROGRESS_INTERVAL_MS));
+    const told = places().length;
+    dequeued('ahead-30');
+    expect(places().slice(told)).toEqual([10]);
+    for (let i = 31; i < 39; i++) dequeued(`ahead-${i}`);
+    expect(places().slice(told)).toEqual([10]);
+    // the latest place once the interval has passed
     await until(() => places().at(-1) === 2);
     const elapsed = Date.now() - started;
     expect(places()[0]).toBe(41);
     expect(places()).toEqual([...places()].sort((x, y) => y - x));
-    // one at submit, then at most one per PROGRESS_INTERVAL_MS (39 moves: 39 messages before)
+    // 39 moves: one message each before; now the place at submit, then at most one per PROGRESS_INTERVAL_MS
     expect(places().length - 1).toBeLessThanOrEqual(Math.ceil(elapsed / PROGRESS_INTERVAL_MS) + 1);
-    // a place still pending when the job starts is never sent after its first step
-    gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: 'ahead-last' });
-    gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: id });
+    // a place pending when the job starts is never sent after its first step
+    dequeued('ahead-last');
+    dequeued(id);
     gw.onMessage({ type: 'progress', job_id: id, percentage: 0, stage: 'downloading' });
-    await new Promise((r) => setTimeout(r, PROGRESS_INTERVAL_MS + 50));
+    await new Promise((r) => setTimeout(r, 2 * PROGRESS_INTERVAL_MS));
     expect(a.socket.of('j1', 'progress').at(-1)).toMatchObject({ stage: 'downloading' });
-    expect(places().filter((p) => p === 1)).toEqual([]);
+  });
+
+  it('tells a connection that resumes a waiting job its place once, not again when a held one falls due', async () => {
+    const gw = lifecycle();
+    const a = holder('c1');
+    queueDepth = 2;
+    const { token } = await submitted(gw, a, 'j1');
+    const key = tenantKey('key:owner');
+    // a move within the interval: held
+    gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: 'ahead' });
+    const b = holder('c2');
+    gw.resume(b, { type: 'resume_job', job_id: 'j1', resume_token: token });
+    await until(() => b.socket.of('j1', 'progress').length > 0);
+    await new Promise((r) => setTimeout(r, 2 * PROGRESS_INTERVAL_MS));
+    expect(b.socket.of('j1', 'progress')).toEqual([expect.objectContaining({ stage: 'queued', queue_position: 2 })]);
   });
 
   it('refuses a job when its client already has MAX_QUEUED_JOBS_PER_CLIENT waiting, and leaves nothing behind', async () => {

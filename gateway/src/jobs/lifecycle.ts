@@ -957,7 +957,8 @@ export class JobLifecycle {
    */
   private positionMoved(job: GatewayJob): void {
     if (job.positionTimer) return; // pending: it sends the latest place
-    const wait = job.positionSentAt + PROGRESS_INTERVAL_MS - Date.now();
+    // at most the interval: a wall clock stepped back must not hold the place
+    const wait = Math.min(job.positionSentAt + PROGRESS_INTERVAL_MS - Date.now(), PROGRESS_INTERVAL_MS);
     if (wait <= 0) {
       this.sendQueued(job);
       return;
@@ -983,6 +984,9 @@ export class JobLifecycle {
 
   private sendQueued(job: GatewayJob): void {
     const position = job.queuePosition;
+    // the place sent now is the latest (a resume tells it at once): a pending one would repeat it
+    if (job.positionTimer) clearTimeout(job.positionTimer);
+    job.positionTimer = null;
     job.positionSentAt = Date.now();
     job.holder.socket.sendJson(
       {
