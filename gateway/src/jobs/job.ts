@@ -51,8 +51,12 @@ export interface GatewayJob {
   progress: { percentage: number; stage: ProgressStage } | null;
   /** Place among its client's waiting jobs, while it waits (null once it started, or when unknown). */
   queuePosition: number | null;
-  /** When it was last told its place, and the timer that tells it the latest place once PROGRESS_INTERVAL_MS has passed since. */
+  /**
+   * When it was last told its place, which place that was, and the timer
+   * that tells it the latest place once PROGRESS_INTERVAL_MS has passed since.
+   */
   positionSentAt: number;
+  positionTold: number | null;
   positionTimer: NodeJS.Timeout | null;
   /** Replies that came while the job was being submitted or resumed: relayed once that is done. */
   held: ReplyExchangeMessage[];

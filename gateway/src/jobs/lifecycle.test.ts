@@ -412,6 +412,31 @@ describe('JobLifecycle', () => {
     expect(a.socket.of('j1', 'progress').at(-1)).toMatchObject({ stage: 'downloading' });
   });
 
+  it('tells a job far back in line its place once it moved a tenth of the way, each of the last ten', async () => {
+    const gw = lifecycle({ MAX_QUEUED_JOBS_PER_CLIENT: '200' });
+    const a = holder('c1');
+    queueDepth = 99;
+    await submitted(gw, a, 'j1');
+    const key = tenantKey('key:owner');
+    const places = () => a.socket.of('j1', 'progress').map((m) => m.queue_position as number);
+    let ahead = 0;
+    const move = async (count: number) => {
+      // after a quiet interval: only the tenth-of-the-way rule holds a place back
+      await new Promise((r) => setTimeout(r, PROGRESS_INTERVAL_MS + 20));
+      for (let i = 0; i < count; i++) gw.onMessage({ type: 'dequeued', tenant_key: key, job_id: `ahead-${ahead++}` });
+    };
+    await move(5); // 95
+    await move(4); // 91
+    expect(places()).toEqual([100]);
+    await move(1); // 90: a tenth of the way, told at once
+    expect(places()).toEqual([100, 90]);
+    await move(75); // 81 told at once, then held: the latest, 15, once the interval has passed
+    await until(() => places().at(-1) === 15);
+    for (let i = 0; i < 14; i++) await move(1);
+    await until(() => places().at(-1) === 1);
+    expect(places()).toEqual([100, 90, 81, 15, 13, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+  });
+
   it('tells a connection that resumes a waiting job its place once, not again when a held one falls due', async () => {
     const gw = lifecycle();
     const a = holder('c1');

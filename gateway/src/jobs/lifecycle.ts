@@ -75,6 +75,14 @@ export interface LifecycleDeps {
   logger: Logger;
 }
 
+/**
+ * A waiting job is told each of its last EXACT_PLACES places; further back, a
+ * new place once it has moved at least a tenth of the way since it was last
+ * told (so a job 1,000th in line hears of about 50 moves, not 999).
+ */
+const EXACT_PLACES = 10;
+const PLACE_STEP = 0.9;
+
 /** How long a resume waits for a running job's live progress before it answers with the stored state. */
 const LIVE_PROGRESS_WAIT_MS = 1000;
 
@@ -117,6 +125,7 @@ function newJob(
     progress: null,
     queuePosition: null,
     positionSentAt: -Infinity,
+    positionTold: null,
     positionTimer: null,
     held: [],
     cancelRequested: false,
@@ -952,11 +961,15 @@ export class JobLifecycle {
   /**
    * A waiting job moved up: told at once, or, when it was told less than
    * PROGRESS_INTERVAL_MS ago, once the interval has passed (the latest
-   * place then). A client's jobs behind one that starts all move up, so
-   * without this a burst of N jobs draining fast would cost about N²/2 messages.
+   * place then); far back in line, only once it moved a tenth of the way
+   * (EXACT_PLACES). A client's jobs behind one that starts all move up, so
+   * telling every move costs about N²/2 messages for a queue of N, however
+   * slowly it drains.
    */
   private positionMoved(job: GatewayJob): void {
     if (job.positionTimer) return; // pending: it sends the latest place
+    const place = job.queuePosition;
+    if (place !== null && place > EXACT_PLACES && job.positionTold !== null && place > job.positionTold * PLACE_STEP) return;
     // at most the interval: a wall clock stepped back must not hold the place
     const wait = Math.min(job.positionSentAt + PROGRESS_INTERVAL_MS - Date.now(), PROGRESS_INTERVAL_MS);
     if (wait <= 0) {
@@ -988,6 +1001,7 @@ export class JobLifecycle {
     if (job.positionTimer) clearTimeout(job.positionTimer);
     job.positionTimer = null;
     job.positionSentAt = Date.now();
+    job.positionTold = position;
     job.holder.socket.sendJson(
       {
         type: 'progress',
