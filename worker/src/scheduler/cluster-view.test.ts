@@ -36,6 +36,20 @@ describe('ClusterView', () => {
     expect(view.peers()).toBe(2);
   });
 
+  it('counts every tenant’s jobs in one pass, as runningFor counts one', () => {
+    const { view } = clusterView();
+    view.setOwn([job('j1', T1), job('j2', T2)]);
+    view.update(state('w2', [job('j3', T1), job('j4', T1)]));
+    view.update(state('w3', [job('j5', T1), job('j6', T2)]));
+    expect(view.runningByTenant()).toEqual(
+      new Map([
+        [T1, view.runningFor(T1)],
+        [T2, view.runningFor(T2)],
+      ]),
+    );
+    expect(view.runningByTenant().get(T1)).toBe(4);
+  });
+
   it('counts only its own jobs before hearing from anyone', () => {
     const { view } = clusterView();
     expect(view.runningFor(T1)).toBe(0);

@@ -115,7 +115,8 @@ export class JobPuller {
   /** Asks one job to yield when a tenant has starved long enough (fair-share.ts decides which). */
   checkFairShare(now: number): void {
     const { view, config, logger } = this.deps;
-    const starvingNow = new Set(this.eligible().filter((key) => view.runningFor(key) === 0));
+    const running = view.runningByTenant();
+    const starvingNow = new Set(this.eligible(running).filter((key) => !running.has(key)));
     for (const key of this.starving.keys()) if (!starvingNow.has(key)) this.starving.delete(key);
     for (const key of starvingNow) if (!this.starving.has(key)) this.starving.set(key, now);
     const holders: (SlotHolder & { delivery: Delivery })[] = [...this.running].map(([delivery, entry]) => ({
@@ -193,10 +194,10 @@ export class JobPuller {
     if (channel?.open) await channel.ch.close().catch(() => {});
   }
 
-  /** Tenants with waiting jobs whose jobs, cluster-wide, are under the limit. */
-  private eligible(): string[] {
+  /** Tenants with waiting jobs whose jobs, cluster-wide, are under the limit (counted once for all: tenants may be thousands). */
+  private eligible(running = this.deps.view.runningByTenant()): string[] {
     const cap = this.deps.config.maxJobsPerClient;
-    return this.deps.directory.waiting().filter((key) => this.deps.view.runningFor(key) < cap);
+    return this.deps.directory.waiting().filter((key) => (running.get(key) ?? 0) < cap);
   }
 
   /** Whether picking `tenantKey` now could, together with other workers picking it at the same moment, pass its limit. */

@@ -8,6 +8,8 @@
 export class TenantRotation {
   /** Tenants in turn order (first seen first). */
   private readonly ring: string[] = [];
+  /** The ring's tenants, to tell a new one in one step (a backend may bring thousands). */
+  private readonly inRing = new Set<string>();
   private current: string | null = null;
   /** Starts left in the current tenant's turn. */
   private credit = 0;
@@ -18,7 +20,11 @@ export class TenantRotation {
   next(eligible: readonly string[]): string | null {
     if (eligible.length === 0) return null;
     const allowed = new Set(eligible);
-    for (const key of eligible) if (!this.ring.includes(key)) this.ring.push(key);
+    for (const key of eligible)
+      if (!this.inRing.has(key)) {
+        this.inRing.add(key);
+        this.ring.push(key);
+      }
     if (this.current !== null && this.credit > 0 && allowed.has(this.current)) {
       this.credit -= 1;
       return this.current;
@@ -45,6 +51,7 @@ export class TenantRotation {
       this.credit = 0;
     }
     this.ring.splice(at, 1);
+    this.inRing.delete(tenantKey);
   }
 
   /** The tenants in turn order (for tests and /health). */
