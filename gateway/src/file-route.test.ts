@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { createLogger, FsStorage, type Storage } from '@media-foundry/shared/node';
+import { createLogger, FsStorage, type Storage, waitFor } from '@media-foundry/shared/node';
 import { useTempDir } from '@media-foundry/test-support';
 import { createDownloadUrls } from './download-urls.js';
 import { serveSignedFiles } from './file-route.js';
@@ -13,7 +13,7 @@ const uws = loadUws();
 const dir = useTempDir('mf-file-route-');
 
 /** A real uWS app serving /files/* over `storage`, with every stream its `get` opened. */
-async function serve(storage: Storage) {
+async function serve(storage: Storage, maxDownloads?: number) {
   const opened: Readable[] = [];
   const tracked: Storage = Object.assign(Object.create(storage) as Storage, {
     get: async (key: string, start?: number, end?: number) => {
@@ -24,7 +24,7 @@ async function serve(storage: Storage) {
   });
   const urls = createDownloadUrls(tracked, () => base, 's'.repeat(40));
   const app = uws.App();
-  serveSignedFiles(app, tracked, urls, createLogger('test', 'silent'));
+  serveSignedFiles(app, tracked, urls, createLogger('test', 'silent'), maxDownloads);
   const token = await new Promise<us_listen_socket>((resolve, reject) =>
     app.listen('127.0.0.1', 0, (t) => (t ? resolve(t) : reject(new Error('cannot listen')))),
   );
@@ -33,13 +33,14 @@ async function serve(storage: Storage) {
 }
 
 /** A GET on a connection of its own, closed after the answer (a kept-alive one would keep the test's uWS loop running). */
-function fetchOnce(url: string): Promise<{ status: number; body: string }> {
+function fetchOnce(url: string): Promise<{ status: number; body: string; retryAfter?: string }> {
   return new Promise((resolve, reject) => {
     get(url, { agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      const retryAfter = res.headers['retry-after'];
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ...(retryAfter ? { retryAfter } : {}) }));
       res.on('error', reject);
     }).on('error', reject);
   });
@@ -95,6 +96,30 @@ describe('GET /files/*', () => {
     try {
       expect((await fetchOnce(await urls.urlFor(key, 'out.txt', 60))).body).toHaveLength(100_000);
       expect(await closes(opened[0]!)).toBe(true);
+    } finally {
+      close();
+    }
+  });
+
+  it('serves at most MAX_FILE_DOWNLOADS at once, answering more with 503 and Retry-After, and frees the slot when one ends', async () => {
+    const storage = new FsStorage(dir());
+    const key = 'jobs/j4/output/big.bin';
+    await mkdir(join(dir(), 'jobs/j4/output'), { recursive: true });
+    // more than the sockets' buffers hold: a downloader that stops reading keeps its download open
+    await writeFile(join(dir(), key), Buffer.alloc(64 * 1024 * 1024, 1));
+    const { urls, opened, close } = await serve(storage, 1);
+    try {
+      const url = await urls.urlFor(key, 'big.bin', 60);
+      const stalled = get(url, { agent: false }, (res) => res.pause());
+      await waitFor(() => opened.length === 1, 5000, 'the first download opened');
+      expect(await fetchOnce(url)).toMatchObject({ status: 503, retryAfter: '1' });
+      expect(opened).toHaveLength(1);
+      // the stalled downloader goes away: its slot and its file are given back
+      stalled.destroy();
+      expect(await closes(opened[0]!)).toBe(true);
+      let answer = { status: 0, body: '' };
+      await waitFor(async () => (answer = await fetchOnce(url)).status === 200, 5000, 'a download admitted again');
+      expect(answer.body).toHaveLength(64 * 1024 * 1024);
     } finally {
       close();
     }

@@ -1,20 +1,29 @@
 /**
  * `GET /files/<key>?expires=…&sig=…` on the WebSocket port: the fs driver's
  * download URLs. Streams the file with uWS backpressure (tryEnd/onWritable),
- * so a slow downloader costs one chunk of memory, not the file.
+ * so a slow downloader costs one chunk of memory, not the file; at most
+ * `maxDownloads` at once (MAX_FILE_DOWNLOADS), each an open file.
  */
 import type { Logger, Storage } from '@media-foundry/shared/node';
 import { DEFAULT_CONTENT_TYPE, type DownloadUrls } from './download-urls.js';
 import type { HttpResponse, TemplatedApp } from './uws.js';
 
-export function serveSignedFiles(app: TemplatedApp, storage: Storage, urls: DownloadUrls, logger: Logger): void {
+export function serveSignedFiles(app: TemplatedApp, storage: Storage, urls: DownloadUrls, logger: Logger, maxDownloads = 256): void {
+  let active = 0;
   app.get('/files/*', (res, req) => {
     const path = req.getUrl().slice('/files/'.length);
     const query = new URLSearchParams(req.getQuery() ?? '');
     let aborted = false;
     let stream: (NodeJS.ReadableStream & { destroy(): void }) | null = null;
+    /** This download's slot, given back once whatever ends it comes first. */
+    let holding = false;
+    const release = () => {
+      if (holding) active -= 1;
+      holding = false;
+    };
     res.onAborted(() => {
       aborted = true;
+      release();
       stream?.destroy();
     });
     // the output's own type, signed into the URL with the key (older links have none: a plain download)
@@ -35,6 +44,14 @@ export function serveSignedFiles(app: TemplatedApp, storage: Storage, urls: Down
       res.cork(() => res.writeStatus('403 Forbidden').end('invalid or expired download link'));
       return;
     }
+    if (active >= maxDownloads) {
+      res.cork(() =>
+        res.writeStatus('503 Service Unavailable').writeHeader('retry-after', '1').end('too many downloads at once; try again shortly'),
+      );
+      return;
+    }
+    active += 1;
+    holding = true;
     const granted = key;
     // allSettled: a size that fails after the get opened its stream must still close that stream
     Promise.allSettled([storage.size(granted), storage.get(granted)])
@@ -54,9 +71,11 @@ export function serveSignedFiles(app: TemplatedApp, storage: Storage, urls: Down
           res.writeHeader('content-type', contentType);
           res.writeHeader('content-disposition', contentDisposition(filename));
         });
+        body.once('close', release);
         pipeWithBackpressure(res, body, size, () => aborted);
       })
       .catch((err: unknown) => {
+        release();
         logger.warn({ err, key: granted }, 'download failed');
         if (!aborted) res.cork(() => res.writeStatus('404 Not Found').end('no such file'));
       });

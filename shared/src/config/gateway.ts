@@ -45,6 +45,13 @@ export const gatewayEnvSchema = baseEnvSchema.extend({
    * applied with auth off (every connection is its own client then).
    */
   MAX_CONNECTIONS_PER_CLIENT: positiveInt.default(100),
+  /**
+   * Downloads of `/files/…` links (the fs driver's URL deliveries) one
+   * gateway process serves at once; more are answered 503 with Retry-After.
+   * Each holds an open file and a chunk: without it, one link fetched in
+   * parallel could take every file descriptor the process has.
+   */
+  MAX_FILE_DOWNLOADS: positiveInt.default(256),
 
   // Authentication
   /** Comma-separated API keys; a client presents one as `Authorization: Bearer <key>` or `?token=<key>`. */
@@ -133,6 +140,7 @@ export const gatewayConfigSchema = withBaseRules(gatewayEnvSchema)
     wsMaxTextSizeBytes: env.WS_MAX_TEXT_SIZE,
     wsMaxMessagesPerSecond: env.WS_MAX_MESSAGES_PER_SECOND,
     maxConnectionsPerClient: env.MAX_CONNECTIONS_PER_CLIENT,
+    maxFileDownloads: env.MAX_FILE_DOWNLOADS,
     apiKeys: env.API_KEYS,
     jwtSecret: env.JWT_SECRET,
     demoPage: env.DEMO_PAGE,
