@@ -114,17 +114,17 @@ export class ClusterView {
   }
 
   /** Jobs of the tenant running now on all live workers, this one included. */
-  /** Jobs running anywhere, by tenant key: one pass for all tenants (runningFor is one pass for one). */
-  runningByTenant(): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const list of this.live()) for (const j of list) counts.set(j.tenant_key, (counts.get(j.tenant_key) ?? 0) + 1);
-    return counts;
-  }
-
   runningFor(tenantKey: string): number {
     let n = 0;
     for (const list of this.live()) for (const j of list) if (j.tenant_key === tenantKey) n += 1;
     return n;
+  }
+
+  /** runningFor of every tenant that has jobs running, in one pass over the workers' lists. */
+  runningByTenant(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const list of this.live()) for (const j of list) counts.set(j.tenant_key, (counts.get(j.tenant_key) ?? 0) + 1);
+    return counts;
   }
 
   /**
