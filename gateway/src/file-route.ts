@@ -2,23 +2,13 @@
  * `GET /files/<key>?expires=…&sig=…` on the WebSocket port: the fs driver's
  * download URLs. Streams the file with uWS backpressure (tryEnd/onWritable),
  * so a slow downloader costs one chunk of memory, not the file; at most
- * `maxDownloads` at once (MAX_FILE_DOWNLOADS), each an open file, and one
- * that takes nothing for `stallMs` is closed, so it cannot hold its place.
+ * `maxDownloads` at once (MAX_FILE_DOWNLOADS), each an open file.
  */
 import type { Logger, Storage } from '@media-foundry/shared/node';
 import { DEFAULT_CONTENT_TYPE, type DownloadUrls } from './download-urls.js';
 import type { HttpResponse, TemplatedApp } from './uws.js';
 
-/** A download whose client takes nothing for this long is closed (its slot and its open file given back). */
-export const DOWNLOAD_STALL_MS = 60_000;
-
-export function serveSignedFiles(
-  app: TemplatedApp,
-  storage: Storage,
-  urls: DownloadUrls,
-  logger: Logger,
-  { maxDownloads = 256, stallMs = DOWNLOAD_STALL_MS }: { maxDownloads?: number; stallMs?: number } = {},
-): void {
+export function serveSignedFiles(app: TemplatedApp, storage: Storage, urls: DownloadUrls, logger: Logger, maxDownloads = 256): void {
   let active = 0;
   app.get('/files/*', (res, req) => {
     const path = req.getUrl().slice('/files/'.length);
@@ -82,7 +72,7 @@ export function serveSignedFiles(
           res.writeHeader('content-disposition', contentDisposition(filename));
         });
         body.once('close', release);
-        pipeWithBackpressure(res, body, size, () => aborted, stallMs);
+        pipeWithBackpressure(res, body, size, () => aborted);
       })
       .catch((err: unknown) => {
         release();
@@ -109,7 +99,6 @@ function pipeWithBackpressure(
   body: NodeJS.ReadableStream & { destroy(): void },
   total: number,
   aborted: () => boolean,
-  stallMs: number,
 ): void {
   if (total === 0) {
     // nothing to read: the opened stream (a file descriptor with the fs driver) is closed here, or never
@@ -127,18 +116,12 @@ function pipeWithBackpressure(
     if (done) body.destroy();
     else if (!ok) {
       body.pause();
-      // a client that takes nothing for stallMs is closed (onAborted then gives its slot and file back)
-      const stall = () => setTimeout(() => aborted() || res.close(), stallMs).unref();
-      let stalled = stall();
       res.onWritable((offset) => {
-        clearTimeout(stalled);
-        if (aborted()) return true;
         let ok2 = false;
         let done2 = false;
         res.cork(() => ([ok2, done2] = res.tryEnd(chunk.slice(offset - start), total)));
         if (done2) body.destroy();
         else if (ok2) body.resume();
-        else stalled = stall();
         return ok2;
       });
     }

@@ -245,7 +245,7 @@ export async function startGatewayServer(uws: Uws, ctx: GatewayContext): Promise
   let live = 0;
   let refusing = false;
   const app: TemplatedApp = uws.App();
-  serveSignedFiles(app, ctx.storage, ctx.urls, logger, { maxDownloads: config.maxFileDownloads });
+  serveSignedFiles(app, ctx.storage, ctx.urls, logger, config.maxFileDownloads);
   if (config.demoPage) await serveDemoPage(app, { authRequired: ctx.authenticator.enabled }, logger);
 
   /** A socket's first frame: everything a connection holds beyond uWS's own is made now. */
