@@ -120,8 +120,36 @@ describe('GET /files/*', () => {
       let answer = { status: 0, body: '' };
       await waitFor(async () => (answer = await fetchOnce(url)).status === 200, 5000, 'a download admitted again');
       expect(answer.body).toHaveLength(64 * 1024 * 1024);
+      // one slot, given back once: a second stalled download takes it, and the next is refused again
+      const again = get(url, { agent: false }, (res) => res.pause());
+      again.on('error', () => {});
+      await waitFor(() => opened.length === 3, 5000, 'the second stalled download opened');
+      expect((await fetchOnce(url)).status).toBe(503);
+      again.destroy();
     } finally {
       close();
     }
   });
+
+  // uWebSockets.js closes a response whose socket stayed full for about 10 s (its own timeout, armed when tryEnd
+  // fails); the slot and the file rely on it (MAX_FILE_DOWNLOADS), so an upgrade that drops it fails here
+  it('has a download whose client reads nothing closed by uWS within about 10 s, giving its slot and file back', async () => {
+    const storage = new FsStorage(dir());
+    const key = 'jobs/j5/output/big.bin';
+    await mkdir(join(dir(), 'jobs/j5/output'), { recursive: true });
+    await writeFile(join(dir(), key), Buffer.alloc(64 * 1024 * 1024, 1));
+    await writeFile(join(dir(), 'jobs/j5/output/small.txt'), 'small');
+    const { urls, opened, close } = await serve(storage, 1);
+    try {
+      // reads nothing, and never goes away itself
+      const stalled = get(await urls.urlFor(key, 'big.bin', 60), { agent: false }, (res) => res.pause());
+      stalled.on('error', () => {});
+      await waitFor(() => opened.length === 1, 5000, 'the stalled download opened');
+      await waitFor(() => opened[0]!.closed, 20_000, "the stalled download's file closed by the gateway");
+      expect(await fetchOnce(await urls.urlFor('jobs/j5/output/small.txt', 'small.txt', 60))).toMatchObject({ status: 200, body: 'small' });
+      stalled.destroy();
+    } finally {
+      close();
+    }
+  }, 30_000);
 });
